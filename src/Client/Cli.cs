@@ -1,0 +1,19 @@
+namespace UniCLift.Client;
+
+using System.CommandLine;
+
+/// <summary>Builds the `uniclift` command tree. Each command lives in its own file under Commands/.</summary>
+public static class Cli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("UniCLift: lift inconsistent 2D instance masks into consistent 3D instances (UniC-Lift on 3D Gaussian Splatting).");
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = Build();
+        return await root.Parse(args).InvokeAsync();
+    }
+}

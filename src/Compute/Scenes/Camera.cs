@@ -1,0 +1,66 @@
+namespace UniCLift.Compute.Scenes;
+
+/// <summary>
+/// A pinhole camera in OpenCV axes: x right, y down, z forward (looking along +z).
+/// <see cref="CameraToWorld"/> is a 4x4 row-major rigid transform taking camera coordinates to world
+/// coordinates (the Panoptic Lifting pose/*.txt convention). Pixel (u, v) = (fx x/z + cx, fy y/z + cy),
+/// with the centre of the top-left pixel at (0.5, 0.5).
+/// </summary>
+public sealed record Camera(int Width, int Height, double Fx, double Fy, double Cx, double Cy, double[] CameraToWorld)
+{
+    public Camera Validate(string source)
+    {
+        if (Width <= 0 || Height <= 0) throw new InvalidDataException($"{source}: image size {Width}x{Height} is not positive.");
+        if (!(Fx > 0) || !(Fy > 0)) throw new InvalidDataException($"{source}: focal lengths fx={Fx}, fy={Fy} must be positive.");
+        if (CameraToWorld.Length != 16) throw new InvalidDataException($"{source}: camera-to-world must have 16 values, has {CameraToWorld.Length}.");
+        foreach (var v in CameraToWorld)
+            if (!double.IsFinite(v)) throw new InvalidDataException($"{source}: camera-to-world has a non-finite value.");
+        return this;
+    }
+
+    /// <summary>Camera centre in world coordinates.</summary>
+    public (double X, double Y, double Z) Position => (CameraToWorld[3], CameraToWorld[7], CameraToWorld[11]);
+
+    /// <summary>World-to-camera 4x4 row-major (inverse of the rigid camera-to-world).</summary>
+    public double[] WorldToCamera()
+    {
+        var m = CameraToWorld;
+        var r = new double[16];
+        // R^T
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                r[i * 4 + j] = m[j * 4 + i];
+        // -R^T t
+        for (int i = 0; i < 3; i++)
+            r[i * 4 + 3] = -(r[i * 4 + 0] * m[3] + r[i * 4 + 1] * m[7] + r[i * 4 + 2] * m[11]);
+        r[15] = 1;
+        return r;
+    }
+
+    /// <summary>World point to (u, v, depth along the optical axis). Depth &lt;= 0 means behind the camera.</summary>
+    public (double U, double V, double Depth) Project(double x, double y, double z)
+    {
+        var w = WorldToCamera();
+        double cx = w[0] * x + w[1] * y + w[2] * z + w[3];
+        double cy = w[4] * x + w[5] * y + w[6] * z + w[7];
+        double cz = w[8] * x + w[9] * y + w[10] * z + w[11];
+        return (Fx * cx / cz + Cx, Fy * cy / cz + Cy, cz);
+    }
+
+    /// <summary>Pixel (u, v) at depth z (along the optical axis) to a world point.</summary>
+    public (double X, double Y, double Z) Unproject(double u, double v, double depth)
+    {
+        double x = (u - Cx) / Fx * depth, y = (v - Cy) / Fy * depth, z = depth;
+        var m = CameraToWorld;
+        return (m[0] * x + m[1] * y + m[2] * z + m[3],
+                m[4] * x + m[5] * y + m[6] * z + m[7],
+                m[8] * x + m[9] * y + m[10] * z + m[11]);
+    }
+
+    /// <summary>The same camera for an image resized to width x height.</summary>
+    public Camera Resized(int width, int height)
+    {
+        double sx = (double)width / Width, sy = (double)height / Height;
+        return this with { Width = width, Height = height, Fx = Fx * sx, Fy = Fy * sy, Cx = Cx * sx, Cy = Cy * sy };
+    }
+}

@@ -1,0 +1,31 @@
+namespace UniCLift.Grains.Hosting;
+
+/// <summary>Silo configuration section "UniCLift" (appsettings or env UniCLift__...).</summary>
+public sealed class UniCLiftSiloOptions
+{
+    public const string Section = "UniCLift";
+
+    /// <summary>localhost (embedded/dev) or redis.</summary>
+    public string Clustering { get; set; } = "localhost";
+
+    /// <summary>Redis connection string (host:port[,options]) when Clustering is redis.</summary>
+    public string? Redis { get; set; }
+
+    public string ClusterId { get; set; } = "uniclift";
+    public string ServiceId { get; set; } = "uniclift";
+
+    /// <summary>Whether this silo trains scenes (has a GPU, or is the CPU compute silo in dev).</summary>
+    public bool Compute { get; set; } = true;
+
+    /// <summary>How many trainings run at once on this silo (one per GPU by default).</summary>
+    public int TrainingSlots { get; set; } = 1;
+
+    /// <summary>Torch device: cpu, or cuda / cuda:N with a CUDA TorchSharp build.</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Shared checkpoint directory (a mounted volume in a cluster).</summary>
+    public string CheckpointDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "uniclift-checkpoints");
+
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+}
