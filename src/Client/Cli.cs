@@ -2,12 +2,14 @@ namespace UniCLift.Client;
 
 using System.CommandLine;
 
-/// <summary>Builds the `uniclift` command tree. Each command lives in its own file under Commands/.</summary>
+/// <summary>Builds the `uniclift` command tree. Each command lives in its own file under Commands/ and exposes
+/// <c>public static Command Create()</c>; register it here, one line each.</summary>
 public static class Cli
 {
     public static RootCommand Build()
     {
         var root = new RootCommand("UniCLift: lift inconsistent 2D instance masks into consistent 3D instances (UniC-Lift on 3D Gaussian Splatting).");
+        // Commands (one line each):
         return root;
     }
 
