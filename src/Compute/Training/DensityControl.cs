@@ -1,0 +1,164 @@
+namespace UniCLift.Compute.Training;
+
+using TorchSharp;
+using static TorchSharp.torch;
+
+/// <summary>Adaptive density control settings (graphdeco 3DGS defaults).</summary>
+public sealed record DensitySettings(
+    double GradThreshold = 0.0002,
+    double PercentDense = 0.01,
+    double MinOpacity = 0.005,
+    double MaxScreenSize = 20,
+    int MaxGaussians = 1_000_000);
+
+/// <summary>
+/// Clone / split / prune / opacity reset, as graphdeco's GaussianModel.densify_and_prune. Statistics come only from
+/// the RGB loss's view-space gradient (METHOD.md: segmentation gradients never feed densification).
+/// Accumulators: grad_accum [N], denom [N], max_radii [N].
+/// </summary>
+public sealed class DensityControl : IDisposable
+{
+    private Tensor _gradAccum, _denom, _maxRadii;
+    public DensitySettings Settings { get; }
+
+    public DensityControl(DensitySettings settings, int count)
+    {
+        Settings = settings;
+        _gradAccum = zeros(count).DetachFromDisposeScope();
+        _denom = zeros(count).DetachFromDisposeScope();
+        _maxRadii = zeros(count).DetachFromDisposeScope();
+    }
+
+    /// <summary>
+    /// Adds one view's statistics. viewspaceGrad: [N,2] gradient of the RGB loss w.r.t. the projected means in
+    /// NDC units (pixel gradient times (W/2, H/2), as graphdeco); radii: [N] screen radius in pixels, 0 = not visible.
+    /// </summary>
+    public void Accumulate(Tensor viewspaceGrad, Tensor radii)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var visible = radii.gt(0);
+        var norm = viewspaceGrad.norm(1, keepdim: false);
+        _gradAccum.add_(where(visible, norm, zeros_like(norm)));
+        _denom.add_(visible.to_type(ScalarType.Float32));
+        _maxRadii.copy_(where(visible, maximum(_maxRadii, radii.to_type(ScalarType.Float32)), _maxRadii));
+    }
+
+    /// <summary>Clones small Gaussians with large gradients, splits large ones, prunes transparent or huge ones.</summary>
+    public void DensifyAndPrune(GaussianModel model, double sceneExtent, bool pruneBigScreen, DeterministicRandom rng)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        int n = model.Count;
+        var grads = _gradAccum.div(_denom.clamp_min(1));
+        var maxScale = model[GaussianModel.LogScales].exp().amax(1);
+        var large = maxScale.gt(Settings.PercentDense * sceneExtent);
+        var hot = grads.ge(Settings.GradThreshold);
+        if (n >= Settings.MaxGaussians) hot = zeros_like(hot);
+
+        // Clone: small and hot -> an identical copy (the gradient step moves them apart).
+        var cloneIdx = nonzero(hot.logical_and(large.logical_not())).squeeze(1);
+        // Split: large and hot -> two samples from the Gaussian, scaled by 1/1.6, original removed.
+        var splitIdx = nonzero(hot.logical_and(large)).squeeze(1);
+        int splits = (int)splitIdx.shape[0];
+
+        var appended = new Dictionary<string, Tensor>();
+        foreach (var name in model.Optimizer.Names)
+        {
+            var p = model[name].detach();
+            var cloned = p.index_select(0, cloneIdx);
+            var splitSrc = p.index_select(0, splitIdx);
+            Tensor splitRows = name switch
+            {
+                GaussianModel.Means => SplitMeans(model, splitIdx, rng),
+                GaussianModel.LogScales => cat(new[] { splitSrc, splitSrc }, 0).sub(Math.Log(0.8 * 2)),
+                _ => cat(new[] { splitSrc, splitSrc }, 0),
+            };
+            appended[name] = cat(new[] { cloned, splitRows }, 0);
+        }
+
+        // Prune: the split originals, transparent ones, and (after the first opacity reset) huge ones.
+        var opacity = model[GaussianModel.Opacity].sigmoid().squeeze(1);
+        var prune = opacity.lt(Settings.MinOpacity);
+        if (pruneBigScreen)
+        {
+            prune = prune.logical_or(_maxRadii.gt(Settings.MaxScreenSize)).logical_or(maxScale.gt(0.1 * sceneExtent));
+        }
+        var splitMask = zeros(n, ScalarType.Bool);
+        if (splits > 0) splitMask.index_fill_(0, splitIdx, true);
+        var keep = prune.logical_or(splitMask).logical_not();
+
+        // New rows are pruned by opacity only on the next round, as in graphdeco (they inherit their parent's opacity).
+        foreach (var name in model.Optimizer.Names)
+            model.Optimizer.Resize(name, keep, appended[name]);
+
+        int m = model.Count;
+        ResetAccumulators(m);
+    }
+
+    private static Tensor SplitMeans(GaussianModel model, Tensor idx, DeterministicRandom rng)
+    {
+        int k = (int)idx.shape[0];
+        var means = model[GaussianModel.Means].detach().index_select(0, idx).repeat(2, 1);
+        if (k == 0) return means;
+        var stds = model[GaussianModel.LogScales].detach().index_select(0, idx).exp().repeat(2, 1);
+        var noise = new float[2 * k * 3];
+        for (int i = 0; i < noise.Length; i++) noise[i] = (float)rng.NextGaussian();
+        var samples = tensor(noise, new long[] { 2 * k, 3 }).mul(stds);
+        var r = Rotation.QuaternionToMatrix(model[GaussianModel.Rotations].detach().index_select(0, idx).repeat(2, 1));
+        return r.bmm(samples.unsqueeze(-1)).squeeze(-1).add(means);
+    }
+
+    /// <summary>graphdeco's reset_opacity: opacity = min(opacity, 0.01), moments zeroed.</summary>
+    public static void ResetOpacity(GaussianModel model)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var o = model[GaussianModel.Opacity].sigmoid().clamp_max(0.01);
+        model.Optimizer.Reset(GaussianModel.Opacity, o.div(o.neg().add(1)).log());
+    }
+
+    public void ResetAccumulators(int count)
+    {
+        _gradAccum.Dispose(); _denom.Dispose(); _maxRadii.Dispose();
+        _gradAccum = zeros(count).DetachFromDisposeScope();
+        _denom = zeros(count).DetachFromDisposeScope();
+        _maxRadii = zeros(count).DetachFromDisposeScope();
+    }
+
+    public void Write(BinaryWriter w)
+    {
+        TensorIO.Write(w, _gradAccum);
+        TensorIO.Write(w, _denom);
+        TensorIO.Write(w, _maxRadii);
+    }
+
+    public static DensityControl Read(BinaryReader r, DensitySettings settings)
+    {
+        var d = new DensityControl(settings, 0);
+        d._gradAccum.Dispose(); d._denom.Dispose(); d._maxRadii.Dispose();
+        d._gradAccum = TensorIO.Read(r);
+        d._denom = TensorIO.Read(r);
+        d._maxRadii = TensorIO.Read(r);
+        return d;
+    }
+
+    public void Dispose() { _gradAccum.Dispose(); _denom.Dispose(); _maxRadii.Dispose(); }
+}
+
+public static class Rotation
+{
+    /// <summary>Quaternions [N,4] (w,x,y,z, normalised here) to rotation matrices [N,3,3].</summary>
+    public static Tensor QuaternionToMatrix(Tensor q)
+    {
+        q = q.div(q.norm(1, keepdim: true).clamp_min(1e-12));
+        var w = q[.., 0]; var x = q[.., 1]; var y = q[.., 2]; var z = q[.., 3];
+        var rows = new[]
+        {
+            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+        };
+        return stack(rows, 1).reshape(-1, 3, 3);
+    }
+}

@@ -1,0 +1,196 @@
+namespace UniCLift.Compute.Training;
+
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+/// <summary>
+/// Adam with one state per named parameter, written out rather than taken from torch.optim because density control
+/// resizes parameters (clone, split, prune) and the moments must be resized with them, and because a checkpoint must
+/// hold the moments exactly. Same update as torch.optim.Adam (bias-corrected, eps added after the sqrt).
+/// </summary>
+public sealed class GaussianAdam : IDisposable
+{
+    public sealed class Slot : IDisposable
+    {
+        public required string Name { get; init; }
+        public required Parameter Value { get; set; }
+        public required Tensor ExpAvg { get; set; }
+        public required Tensor ExpAvgSq { get; set; }
+        public long Step { get; set; }
+        public double LearningRate { get; set; }
+        /// <summary>Frozen slots keep their value (lift mode freezes the geometry).</summary>
+        public bool Frozen { get; set; }
+
+        public void Dispose() { Value.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); }
+    }
+
+    private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private readonly List<string> _order = new();
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Epsilon { get; init; } = 1e-15;
+
+    public IReadOnlyList<string> Names => _order;
+    public Slot this[string name] => _slots[name];
+
+    /// <summary>Takes ownership of <paramref name="value"/> (a tensor outside any dispose scope).</summary>
+    public Parameter Add(string name, Tensor value, double learningRate, bool frozen = false)
+    {
+        var p = new Parameter(value, requires_grad: !frozen);
+        p.DetachFromDisposeScope();
+        var m = zeros_like(p).DetachFromDisposeScope();
+        var v = zeros_like(p).DetachFromDisposeScope();
+        _slots[name] = new Slot { Name = name, Value = p, ExpAvg = m, ExpAvgSq = v, LearningRate = learningRate, Frozen = frozen };
+        _order.Add(name);
+        return p;
+    }
+
+    /// <summary>One Adam update of every parameter that has a gradient; gradients are cleared afterwards.</summary>
+    public void Step()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (var name in _order)
+        {
+            var s = _slots[name];
+            var g = s.Value.grad;
+            if (s.Frozen || g is null) continue;
+            s.Step++;
+            s.ExpAvg.mul_(Beta1).add_(g, alpha: 1 - Beta1);
+            s.ExpAvgSq.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
+            double bc1 = 1 - Math.Pow(Beta1, s.Step), bc2 = 1 - Math.Pow(Beta2, s.Step);
+            var denom = s.ExpAvgSq.sqrt().div_(Math.Sqrt(bc2)).add_(Epsilon);
+            s.Value.addcdiv_(s.ExpAvg, denom, value: -s.LearningRate / bc1);
+        }
+        ZeroGrad();
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var name in _order)
+        {
+            var g = _slots[name].Value.grad;
+            if (g is not null) g.zero_();
+        }
+    }
+
+    /// <summary>
+    /// Replaces a parameter's rows: keeps the rows where <paramref name="keep"/> is true (bool [N]) and appends
+    /// <paramref name="appended"/> ([M, ...], may be null) with zero moments, as graphdeco's densification does.
+    /// </summary>
+    public Parameter Resize(string name, Tensor keep, Tensor? appended)
+    {
+        var s = _slots[name];
+        using (no_grad())
+        {
+            Tensor Rows(Tensor t, Tensor? extra) => extra is null ? t[keep] : cat(new[] { t[keep], extra }, 0);
+            var newValue = Rows(s.Value.detach(), appended).DetachFromDisposeScope();
+            var newM = Rows(s.ExpAvg, appended is null ? null : zeros_like(appended)).DetachFromDisposeScope();
+            var newV = Rows(s.ExpAvgSq, appended is null ? null : zeros_like(appended)).DetachFromDisposeScope();
+            s.Value.Dispose(); s.ExpAvg.Dispose(); s.ExpAvgSq.Dispose();
+            s.Value = new Parameter(newValue, requires_grad: !s.Frozen);
+            s.Value.DetachFromDisposeScope();
+            s.ExpAvg = newM;
+            s.ExpAvgSq = newV;
+        }
+        return s.Value;
+    }
+
+    /// <summary>Overwrites a parameter's values and zeroes its moments (graphdeco's opacity reset).</summary>
+    public void Reset(string name, Tensor newValue)
+    {
+        var s = _slots[name];
+        using var _ = no_grad();
+        s.Value.copy_(newValue);
+        s.ExpAvg.zero_();
+        s.ExpAvgSq.zero_();
+    }
+
+    public void Write(BinaryWriter w)
+    {
+        w.Write(_order.Count);
+        foreach (var name in _order)
+        {
+            var s = _slots[name];
+            w.Write(name);
+            w.Write(s.Step);
+            w.Write(s.LearningRate);
+            w.Write(s.Frozen);
+            TensorIO.Write(w, s.Value);
+            TensorIO.Write(w, s.ExpAvg);
+            TensorIO.Write(w, s.ExpAvgSq);
+        }
+    }
+
+    public static GaussianAdam Read(BinaryReader r)
+    {
+        var adam = new GaussianAdam();
+        int n = r.ReadInt32();
+        for (int i = 0; i < n; i++)
+        {
+            var name = r.ReadString();
+            long step = r.ReadInt64();
+            double lr = r.ReadDouble();
+            bool frozen = r.ReadBoolean();
+            var value = TensorIO.Read(r);
+            adam.Add(name, value, lr, frozen);
+            var s = adam[name];
+            s.Step = step;
+            using (no_grad())
+            {
+                using var m = TensorIO.Read(r);
+                using var v = TensorIO.Read(r);
+                s.ExpAvg.copy_(m);
+                s.ExpAvgSq.copy_(v);
+            }
+        }
+        return adam;
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _slots.Values) s.Dispose();
+        _slots.Clear();
+        _order.Clear();
+    }
+}
+
+/// <summary>Raw float32 tensors to and from a binary stream (shape, then little-endian values). Exact round trip.</summary>
+public static class TensorIO
+{
+    public static void Write(BinaryWriter w, Tensor t)
+    {
+        using var c = t.detach().cpu().contiguous();
+        if (c.dtype != ScalarType.Float32) throw new ArgumentException($"TensorIO writes float32 tensors, got {c.dtype}.");
+        w.Write(c.shape.Length);
+        foreach (var d in c.shape) w.Write(d);
+        var span = c.data<float>().ToArray();
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(span.AsSpan()));
+    }
+
+    /// <summary>Reads a tensor written by <see cref="Write"/>; the result is not registered in any dispose scope.</summary>
+    public static Tensor Read(BinaryReader r)
+    {
+        int rank = r.ReadInt32();
+        if (rank < 0 || rank > 8) throw new InvalidDataException($"Corrupt checkpoint: tensor rank {rank}.");
+        var shape = new long[rank];
+        long count = 1;
+        for (int i = 0; i < rank; i++)
+        {
+            shape[i] = r.ReadInt64();
+            if (shape[i] < 0) throw new InvalidDataException($"Corrupt checkpoint: negative tensor dimension {shape[i]}.");
+            count *= shape[i];
+        }
+        var data = new float[count];
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan());
+        int read = 0;
+        while (read < bytes.Length)
+        {
+            int k = r.Read(bytes[read..]);
+            if (k == 0) throw new InvalidDataException($"Corrupt checkpoint: tensor data ends after {read} of {bytes.Length} bytes.");
+            read += k;
+        }
+        return tensor(data, shape).DetachFromDisposeScope();
+    }
+}

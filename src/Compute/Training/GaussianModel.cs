@@ -1,0 +1,197 @@
+namespace UniCLift.Compute.Training;
+
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+/// <summary>Learning rates (graphdeco 3DGS defaults; embedding lr is UniC-Lift's, see TrainingOptions).</summary>
+public sealed record GaussianLearningRates(
+    double PositionInit = 0.00016,
+    double PositionFinal = 0.0000016,
+    double ShDc = 0.0025,
+    double ShRest = 0.0025 / 20,
+    double Opacity = 0.05,
+    double Scaling = 0.005,
+    double Rotation = 0.001,
+    double Embedding = 0.0025);
+
+/// <summary>
+/// The Gaussians of one scene, held as named parameters of a <see cref="GaussianAdam"/> (which owns them and their
+/// moments). Shapes: means [N,3]; log_scales [N,3]; rotations [N,4] (w,x,y,z, unnormalised); opacity_logits [N,1];
+/// sh_dc [N,1,3]; sh_rest [N,K-1,3] with K = (degree+1)^2; embeddings [N,D] (pre-sigmoid, view-independent).
+/// </summary>
+public sealed class GaussianModel : IDisposable
+{
+    public const string Means = "means", LogScales = "log_scales", Rotations = "rotations", Opacity = "opacity_logits",
+        ShDc = "sh_dc", ShRest = "sh_rest", Embeddings = "embeddings";
+
+    public static readonly string[] GeometryNames = { Means, LogScales, Rotations, Opacity, ShDc, ShRest };
+
+    public GaussianAdam Optimizer { get; }
+    public int ShDegree { get; }
+    public int EmbeddingDim { get; }
+
+    public GaussianModel(GaussianAdam optimizer, int shDegree, int embeddingDim)
+    {
+        Optimizer = optimizer;
+        ShDegree = shDegree;
+        EmbeddingDim = embeddingDim;
+    }
+
+    public Parameter this[string name] => Optimizer[name].Value;
+    public int Count => (int)Optimizer[Means].Value.shape[0];
+
+    /// <summary>SH coefficients [N,K,3] for rendering (dc and rest concatenated; differentiable).</summary>
+    public Tensor Sh() => cat(new Tensor[] { this[ShDc], this[ShRest] }, 1);
+
+    /// <summary>
+    /// Initialises from a point cloud as 3DGS does: scale = mean distance to the 3 nearest neighbours (isotropic),
+    /// identity rotation, opacity 0.1, colour as the SH DC term, embeddings ~ N(0, 1).
+    /// </summary>
+    public static GaussianModel FromPointCloud(float[] positions, byte[] colors, int shDegree, int embeddingDim,
+        GaussianLearningRates lr, double spatialScale, DeterministicRandom rng, bool freezeGeometry = false)
+    {
+        int n = positions.Length / 3;
+        if (n == 0) throw new InvalidDataException("The initial point cloud is empty.");
+        var dist2 = NearestNeighbours.MeanSquaredDistanceToNearest(positions, 3);
+        var logScales = new float[n * 3];
+        var dc = new float[n * 3];
+        for (int i = 0; i < n; i++)
+        {
+            float s = (float)Math.Log(Math.Sqrt(Math.Max(dist2[i], 1e-7)));
+            logScales[i * 3] = logScales[i * 3 + 1] = logScales[i * 3 + 2] = s;
+            for (int c = 0; c < 3; c++) dc[i * 3 + c] = (float)((colors[i * 3 + c] / 255.0 - 0.5) / ShBasis.C0);
+        }
+        var rot = new float[n * 4];
+        for (int i = 0; i < n; i++) rot[i * 4] = 1f;
+        var opacity = Enumerable.Repeat((float)InverseSigmoid(0.1), n).ToArray();
+        return Create(positions, logScales, rot, opacity, dc, new float[n * (ShBasis.Count(shDegree) - 1) * 3],
+            RandomEmbeddings(n, embeddingDim, rng), shDegree, embeddingDim, lr, spatialScale, freezeGeometry);
+    }
+
+    /// <summary>Builds a model from raw arrays (graphdeco PLY order; shRest as [n][coef][channel]).</summary>
+    public static GaussianModel Create(float[] means, float[] logScales, float[] rotations, float[] opacityLogits,
+        float[] shDc, float[] shRest, float[] embeddings, int shDegree, int embeddingDim,
+        GaussianLearningRates lr, double spatialScale, bool freezeGeometry)
+    {
+        int n = means.Length / 3, k = ShBasis.Count(shDegree);
+        var adam = new GaussianAdam();
+        using (NewDisposeScope())
+        {
+            adam.Add(Means, tensor(means, new long[] { n, 3 }), lr.PositionInit * spatialScale, freezeGeometry);
+            adam.Add(LogScales, tensor(logScales, new long[] { n, 3 }), lr.Scaling, freezeGeometry);
+            adam.Add(Rotations, tensor(rotations, new long[] { n, 4 }), lr.Rotation, freezeGeometry);
+            adam.Add(Opacity, tensor(opacityLogits, new long[] { n, 1 }), lr.Opacity, freezeGeometry);
+            adam.Add(ShDc, tensor(shDc, new long[] { n, 1, 3 }), lr.ShDc, freezeGeometry);
+            adam.Add(ShRest, tensor(shRest, new long[] { n, k - 1, 3 }), lr.ShRest, freezeGeometry);
+            adam.Add(Embeddings, tensor(embeddings, new long[] { n, embeddingDim }), lr.Embedding);
+        }
+        return new GaussianModel(adam, shDegree, embeddingDim);
+    }
+
+    public static float[] RandomEmbeddings(int n, int d, DeterministicRandom rng)
+    {
+        var e = new float[n * d];
+        for (int i = 0; i < e.Length; i++) e[i] = (float)rng.NextGaussian();
+        return e;
+    }
+
+    public static double InverseSigmoid(double p) => Math.Log(p / (1 - p));
+
+    /// <summary>Copies a parameter to a flat CPU float array.</summary>
+    public float[] Read(string name)
+    {
+        using var c = this[name].detach().cpu().contiguous();
+        return c.data<float>().ToArray();
+    }
+
+    public void Write(BinaryWriter w)
+    {
+        w.Write(ShDegree);
+        w.Write(EmbeddingDim);
+        Optimizer.Write(w);
+    }
+
+    public static GaussianModel Read(BinaryReader r)
+    {
+        int sh = r.ReadInt32(), d = r.ReadInt32();
+        return new GaussianModel(GaussianAdam.Read(r), sh, d);
+    }
+
+    public void Dispose() => Optimizer.Dispose();
+}
+
+/// <summary>Real spherical-harmonic constants (graphdeco's SH_C0).</summary>
+public static class ShBasis
+{
+    public const double C0 = 0.28209479177387814;
+    public static int Count(int degree) => (degree + 1) * (degree + 1);
+}
+
+/// <summary>k-nearest-neighbour distances on a uniform grid (3DGS's distCUDA2, for initial scales).</summary>
+public static class NearestNeighbours
+{
+    /// <summary>For each point, the mean squared distance to its k nearest other points.</summary>
+    public static float[] MeanSquaredDistanceToNearest(float[] positions, int k)
+    {
+        int n = positions.Length / 3;
+        var result = new float[n];
+        if (n <= 1) { Array.Fill(result, 1e-4f); return result; }
+        // Cell size from the bounding box so that a cell holds a handful of points on average.
+        float minX = float.MaxValue, minY = float.MaxValue, minZ = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue, maxZ = float.MinValue;
+        for (int i = 0; i < n; i++)
+        {
+            minX = Math.Min(minX, positions[i * 3]); maxX = Math.Max(maxX, positions[i * 3]);
+            minY = Math.Min(minY, positions[i * 3 + 1]); maxY = Math.Max(maxY, positions[i * 3 + 1]);
+            minZ = Math.Min(minZ, positions[i * 3 + 2]); maxZ = Math.Max(maxZ, positions[i * 3 + 2]);
+        }
+        double volume = Math.Max((maxX - minX) * (maxY - minY) * (maxZ - minZ), 1e-12);
+        float cell = (float)Math.Max(Math.Cbrt(volume * 4.0 / n), 1e-4);
+        var grid = new Dictionary<(int, int, int), List<int>>();
+        (int, int, int) Key(int i) => ((int)MathF.Floor((positions[i * 3] - minX) / cell), (int)MathF.Floor((positions[i * 3 + 1] - minY) / cell), (int)MathF.Floor((positions[i * 3 + 2] - minZ) / cell));
+        for (int i = 0; i < n; i++)
+        {
+            var key = Key(i);
+            if (!grid.TryGetValue(key, out var list)) grid[key] = list = new List<int>();
+            list.Add(i);
+        }
+        Parallel.For(0, n, i =>
+        {
+            Span<float> best = stackalloc float[k];
+            var (cx, cy, cz) = Key(i);
+            for (int radius = 1; ; radius++)
+            {
+                best.Fill(float.MaxValue);
+                int found = 0;
+                for (int dx = -radius; dx <= radius; dx++)
+                for (int dy = -radius; dy <= radius; dy++)
+                for (int dz = -radius; dz <= radius; dz++)
+                {
+                    if (!grid.TryGetValue((cx + dx, cy + dy, cz + dz), out var list)) continue;
+                    foreach (var j in list)
+                    {
+                        if (j == i) continue;
+                        float ddx = positions[j * 3] - positions[i * 3], ddy = positions[j * 3 + 1] - positions[i * 3 + 1], ddz = positions[j * 3 + 2] - positions[i * 3 + 2];
+                        float d2 = ddx * ddx + ddy * ddy + ddz * ddz;
+                        found++;
+                        if (d2 < best[k - 1])
+                        {
+                            int p = k - 1;
+                            while (p > 0 && best[p - 1] > d2) { best[p] = best[p - 1]; p--; }
+                            best[p] = d2;
+                        }
+                    }
+                }
+                // Exact once the k-th distance is within the searched radius (or nothing more to find).
+                if ((found >= k && best[k - 1] <= (radius * cell) * (radius * cell)) || found >= n - 1)
+                {
+                    double sum = 0; int cnt = 0;
+                    for (int q = 0; q < k; q++) if (best[q] < float.MaxValue) { sum += best[q]; cnt++; }
+                    result[i] = (float)(sum / Math.Max(cnt, 1));
+                    break;
+                }
+            }
+        });
+        return result;
+    }
+}

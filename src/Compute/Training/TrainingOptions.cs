@@ -1,0 +1,80 @@
+namespace UniCLift.Compute.Training;
+
+/// <summary>Train the whole 3DGS (geometry + embeddings) or lift: geometry frozen from a trained 3DGS, embeddings and W only.</summary>
+public enum TrainingMode { Train, Lift }
+
+/// <summary>
+/// Everything that decides a training run. The paper's schedule is 30k iterations with density control until 15k and
+/// the triplet and 3D losses from 15k on; here every schedule point is a fraction of <see cref="Iterations"/>, so a
+/// shorter run keeps the paper's proportions (<see cref="Paper"/> gives the paper's numbers exactly).
+/// </summary>
+public sealed record TrainingOptions
+{
+    public TrainingMode Mode { get; init; } = TrainingMode.Train;
+    public int Iterations { get; init; } = 6000;
+    public ulong Seed { get; init; } = 1;
+    public int EmbeddingDim { get; init; } = 12;
+    public int ShDegree { get; init; } = 3;
+
+    // Schedule, as fractions of Iterations (paper: 15k/30k, 500/30k, 3000/30k, 1000/30k).
+    public double DensifyUntilFraction { get; init; } = 0.5;
+    public double DensifyFromFraction { get; init; } = 500.0 / 30000;
+    public int DensifyInterval { get; init; } = 100;
+    public double OpacityResetFraction { get; init; } = 3000.0 / 30000;
+    public double ShIncreaseFraction { get; init; } = 1000.0 / 30000;
+    /// <summary>When L_triplet and L_3D switch on (paper: when density control ends).</summary>
+    public double SegmentationLossesFromFraction { get; init; } = 0.5;
+
+    // Loss weights (METHOD.md: 0.1 each).
+    public double ClusterWeight { get; init; } = 0.1;
+    public double TripletWeight { get; init; } = 0.1;
+    public double SmoothWeight { get; init; } = 0.1;
+    public bool UseCluster { get; init; } = true;
+    public bool UseTriplet { get; init; } = true;
+    public bool UseSmooth3D { get; init; } = true;
+    /// <summary>Triplets go through a learnable linear layer W (paper) or straight to the embeddings (ablation).</summary>
+    public bool TripletLinearLayer { get; init; } = true;
+    public int MaxTriplets { get; init; } = 3000;
+    public double TripletMargin { get; init; } = 1.0;
+    /// <summary>L_3D neighbourhood: ||mu_i - mu_j||^2 &lt;= Tau (paper: 0.01, in scene units).</summary>
+    public double Tau { get; init; } = 0.01;
+    /// <summary>How many Gaussians i are sampled per iteration for L_3D, and how many neighbours each.</summary>
+    public int SmoothSamples { get; init; } = 8192;
+    public int SmoothNeighbours { get; init; } = 16;
+    /// <summary>Rebuild the L_3D neighbour graph every this many iterations (means move slowly after densification).</summary>
+    public int SmoothGraphRefresh { get; init; } = 100;
+    /// <summary>Pixels sampled per view for L_cluster (0 = all pixels).</summary>
+    public int ClusterPixelSamples { get; init; } = 0;
+
+    /// <summary>
+    /// Embedding (and W) learning rate. The paper uses 1e-4 for 30k iterations; from N(0,1) initial embeddings that
+    /// moves a value by at most ~3 over the run. Shorter runs need a larger step to move codes across 0; the default
+    /// is chosen by measurement (see README, "Choices").
+    /// </summary>
+    public double EmbeddingLearningRate { get; init; } = 0.0025;
+    public double LinearLayerLearningRate { get; init; } = 0.001;
+    public GaussianLearningRates LearningRates { get; init; } = new();
+    public DensitySettings Density { get; init; } = new();
+    /// <summary>Whether segmentation losses send gradients into geometry (METHOD.md: open). Default: no.</summary>
+    public bool SegmentationGradientsReachGeometry { get; init; }
+    public float[] Background { get; init; } = [0f, 0f, 0f];
+
+    public int DensifyUntil => (int)Math.Round(Iterations * DensifyUntilFraction);
+    public int DensifyFrom => (int)Math.Round(Iterations * DensifyFromFraction);
+    public int OpacityResetInterval => Math.Max(1, (int)Math.Round(Iterations * OpacityResetFraction));
+    public int ShIncreaseInterval => Math.Max(1, (int)Math.Round(Iterations * ShIncreaseFraction));
+    public int SegmentationLossesFrom => Mode == TrainingMode.Lift ? 0 : (int)Math.Round(Iterations * SegmentationLossesFromFraction);
+
+    /// <summary>The paper's schedule: 30k iterations, embedding lr 1e-4.</summary>
+    public static TrainingOptions Paper => new() { Iterations = 30000, EmbeddingLearningRate = 1e-4, LinearLayerLearningRate = 1e-4 };
+
+    public TrainingOptions Validate()
+    {
+        if (Iterations < 1) throw new ArgumentException($"Iterations must be at least 1, got {Iterations}.");
+        if (EmbeddingDim < 1 || EmbeddingDim > 30) throw new ArgumentException($"Embedding dimension must be in 1..30 (codes are 2^D), got {EmbeddingDim}.");
+        if (ShDegree < 0 || ShDegree > 3) throw new ArgumentException($"SH degree must be in 0..3, got {ShDegree}.");
+        if (MaxTriplets < 0) throw new ArgumentException($"MaxTriplets must be >= 0, got {MaxTriplets}.");
+        if (!(Tau > 0)) throw new ArgumentException($"Tau must be positive, got {Tau}.");
+        return this;
+    }
+}
