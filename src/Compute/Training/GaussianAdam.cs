@@ -56,6 +56,22 @@ public sealed class GaussianAdam : IDisposable
             var s = _slots[name];
             var g = s.Value.grad;
             if (s.Frozen || g is null) continue;
+            Update(s, g);
+        }
+        ZeroGrad();
+    }
+
+    /// <summary>One Adam update of a slot with a gradient computed elsewhere (e.g. on a module's copy of the weight).</summary>
+    public void Step(string name, Tensor gradient)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        Update(_slots[name], gradient);
+    }
+
+    private void Update(Slot s, Tensor g)
+    {
+        {
             s.Step++;
             s.ExpAvg.mul_(Beta1).add_(g, alpha: 1 - Beta1);
             s.ExpAvgSq.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
@@ -63,7 +79,6 @@ public sealed class GaussianAdam : IDisposable
             var denom = s.ExpAvgSq.sqrt().div_(Math.Sqrt(bc2)).add_(Epsilon);
             s.Value.addcdiv_(s.ExpAvg, denom, value: -s.LearningRate / bc1);
         }
-        ZeroGrad();
     }
 
     public void ZeroGrad()

@@ -1,6 +1,12 @@
 namespace UniCLift.Compute.Training;
 
+using System.Diagnostics;
+using TorchSharp;
+using UniCLift.Compute.IO;
+using UniCLift.Compute.Losses;
+using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
+using static TorchSharp.torch;
 
 /// <summary>What one training iteration did (losses are the unweighted terms).</summary>
 public sealed record TrainingStepReport(
@@ -18,27 +24,299 @@ public sealed record TrainingStepReport(
 /// Owns one scene's Gaussians, optimiser state, density-control statistics, linear layer W and RNG, and advances
 /// training one iteration at a time so that a host (CLI or scene grain) can drive it, checkpoint it and stop it
 /// between steps. Not thread-safe: call it from one thread (TorchSharp dispose scopes are per thread).
-/// CONTRACT: the body is being implemented; the public surface is stable.
 /// </summary>
-public sealed partial class SceneTrainer : IDisposable
+public sealed class SceneTrainer : IDisposable
 {
+    private const string CheckpointMagic = "UNICLIFT-CKPT";
+    private const int CheckpointVersion = 1;
+
+    private readonly Scene _scene;
+    private readonly TrainingData _data;
+    private readonly GaussianModel _model;
+    private readonly DensityControl _density;
+    private readonly GaussianAdam _linearAdam;
+    private readonly TripletProjection _projection;
+    private readonly GaussianRasterizer _rasterizer = new();
+    private readonly DeterministicRandom _rng;
+    private readonly double _sceneExtent;
+    private int[] _viewOrder = [];
+    private int _viewCursor;
+    private int _activeShDegree;
+    private NeighbourGraph? _graph;
+    private int _graphBuiltAt = -1;
+
+    private SceneTrainer(Scene scene, TrainingData data, TrainingOptions options, GaussianModel model, DensityControl density,
+        GaussianAdam linearAdam, DeterministicRandom rng, int step, int activeSh, int[] viewOrder, int viewCursor)
+    {
+        _scene = scene;
+        _data = data;
+        Options = options;
+        _model = model;
+        _density = density;
+        _linearAdam = linearAdam;
+        _rng = rng;
+        CurrentStep = step;
+        _activeShDegree = activeSh;
+        _viewOrder = viewOrder;
+        _viewCursor = viewCursor;
+        _sceneExtent = data.CameraExtent;
+        _projection = new TripletProjection(options.EmbeddingDim, options.TripletLinearLayer);
+        if (options.TripletLinearLayer)
+        {
+            // W lives in our Adam (so checkpoints hold its moments); the module only applies it.
+            using var _ = no_grad();
+            _projection.Weight!.copy_(_linearAdam[LinearWeight].Value);
+        }
+    }
+
+    private const string LinearWeight = "triplet_w";
+
+    public TrainingOptions Options { get; }
+    public int CurrentStep { get; private set; }
+    public bool IsComplete => CurrentStep >= Options.Iterations;
+    public int GaussianCount => _model.Count;
+    public Scene Scene => _scene;
+    public GaussianModel Model => _model;
+    public TrainingData Data => _data;
+    public int ActiveShDegree => _activeShDegree;
+
     /// <summary>Loads the scene's training views and initialises the model (train: from the point cloud or depth;
     /// lift: from <paramref name="initialPly"/>, a graphdeco 3DGS PLY, geometry frozen).</summary>
-    public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null) => throw new NotImplementedException();
-
-    /// <summary>Restores a trainer saved by <see cref="Save"/>; continuing gives bit-identical results to an uninterrupted run.</summary>
-    public static SceneTrainer Restore(Scene scene, Stream checkpoint) => throw new NotImplementedException();
-
-    public TrainingOptions Options => throw new NotImplementedException();
-    public int CurrentStep => throw new NotImplementedException();
-    public bool IsComplete => CurrentStep >= Options.Iterations;
-    public int GaussianCount => throw new NotImplementedException();
+    public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null)
+    {
+        options.Validate();
+        TorchRuntime.EnsureInitialised();
+        var data = TrainingData.Load(scene);
+        var rng = new DeterministicRandom(options.Seed);
+        var lr = options.LearningRates with { Embedding = options.EmbeddingLearningRate };
+        GaussianModel model;
+        int activeSh;
+        if (options.Mode == TrainingMode.Lift)
+        {
+            var ply = initialPly ?? throw new ArgumentException("Lift mode needs a trained 3DGS PLY (--ply).");
+            model = InitialModels.FromGaussianPly(ply, options.EmbeddingDim, lr, data.CameraExtent, rng);
+            activeSh = model.ShDegree;
+        }
+        else
+        {
+            var (points, colors) = initialPly is not null ? PointCloudPly.Read(initialPly) : InitialModels.InitialPoints(scene, data, rng);
+            model = GaussianModel.FromPointCloud(points, colors, options.ShDegree, options.EmbeddingDim, lr, data.CameraExtent, rng);
+            activeSh = 0;
+        }
+        var linear = new GaussianAdam();
+        if (options.TripletLinearLayer)
+        {
+            using var scope = NewDisposeScope();
+            linear.Add(LinearWeight, eye(options.EmbeddingDim), options.LinearLayerLearningRate);
+        }
+        var density = new DensityControl(options.Density, model.Count);
+        return new SceneTrainer(scene, data, options, model, density, linear, rng, 0, activeSh, [], 0);
+    }
 
     /// <summary>Runs one iteration.</summary>
-    public TrainingStepReport Step() => throw new NotImplementedException();
+    public TrainingStepReport Step()
+    {
+        if (IsComplete) throw new InvalidOperationException($"Training is complete ({CurrentStep}/{Options.Iterations} iterations).");
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        int it = ++CurrentStep; // 1-based, as graphdeco
+        var o = Options;
+        bool train = o.Mode == TrainingMode.Train;
+        UpdateLearningRates(it);
+        if (train && it % o.ShIncreaseInterval == 0 && _activeShDegree < _model.ShDegree) _activeShDegree++;
+
+        var view = _data.Views[NextView()];
+        var stepRandom = _rng.ToSystemRandom();
+        var gaussians = new GaussianTensors(_model[GaussianModel.Means], _model[GaussianModel.LogScales], _model[GaussianModel.Rotations],
+            _model[GaussianModel.Opacity], _model.Sh(), _model[GaussianModel.Embeddings]);
+        var settings = new RasterSettings(_activeShDegree, o.Background, FeatureGradientsReachGeometry: o.SegmentationGradientsReachGeometry);
+        var r = _rasterizer.Render(gaussians, view.Camera, settings);
+
+        bool segmentationLosses = it > o.SegmentationLossesFrom;
+        Tensor total = zeros(1);
+        double lRender = 0, lCluster = 0, lTriplet = 0, lSmooth = 0;
+        if (train)
+        {
+            var l = Losses.RenderLoss.Compute(r.Rgb, view.Image);
+            total = total + l;
+            lRender = l.item<float>();
+        }
+        if (o.UseCluster)
+        {
+            var l = Losses.ClusterLoss.Compute(r.Features!, view.Mask, new ClusterLossOptions { MaxPixels = o.ClusterPixelSamples }, stepRandom);
+            total = total + o.ClusterWeight * l;
+            lCluster = l.item<float>();
+        }
+        if (segmentationLosses && o.UseTriplet && view.Boundary.BoundaryPixels.Length > 0)
+        {
+            if (o.TripletLinearLayer) SyncProjectionFromOptimizer();
+            var (a, p, n) = BoundaryMiner.SampleTriplets(view.Boundary, o.MaxTriplets, stepRandom);
+            var l = Losses.TripletLoss.Compute(r.Features!, a, p, n, _projection, o.TripletMargin);
+            total = total + o.TripletWeight * l;
+            lTriplet = l.item<float>();
+        }
+        if (segmentationLosses && o.UseSmooth3D)
+        {
+            var graph = NeighbourGraphFor(it, stepRandom);
+            var l = Losses.SmoothnessLoss.Compute(_model[GaussianModel.Embeddings], graph);
+            total = total + o.SmoothWeight * l;
+            lSmooth = l.item<float>();
+        }
+        total.backward();
+
+        if (train && it < o.DensifyUntil)
+        {
+            var vs = r.ViewspaceRgb.grad;
+            if (vs is not null)
+            {
+                // graphdeco accumulates the NDC-scaled view-space gradient.
+                var ndc = vs.mul(tensor(new float[] { view.Camera.Width * 0.5f, view.Camera.Height * 0.5f }));
+                _density.Accumulate(ndc, r.Radii);
+            }
+        }
+        _model.Optimizer.Step();
+        if (o.TripletLinearLayer && _projection.Weight!.grad is { } wg)
+        {
+            _linearAdam.Step(LinearWeight, wg);
+            wg.zero_();
+        }
+
+        if (train && it < o.DensifyUntil)
+        {
+            if (it > o.DensifyFrom && it % o.DensifyInterval == 0)
+            {
+                _density.DensifyAndPrune(_model, _sceneExtent, pruneBigScreen: it > o.OpacityResetInterval, _rng);
+                _graph = null;
+            }
+            if (it % o.OpacityResetInterval == 0) DensityControl.ResetOpacity(_model);
+        }
+        return new TrainingStepReport(it, o.Iterations, total.item<float>(), lRender, lCluster, lTriplet, lSmooth, _model.Count,
+            clock.Elapsed.TotalMilliseconds);
+    }
+
+    private void SyncProjectionFromOptimizer()
+    {
+        using var _ = no_grad();
+        _projection.Weight!.copy_(_linearAdam[LinearWeight].Value);
+    }
+
+    private NeighbourGraph NeighbourGraphFor(int it, System.Random random)
+    {
+        if (_graph is null || it - _graphBuiltAt >= Options.SmoothGraphRefresh)
+        {
+            var means = _model.Read(GaussianModel.Means);
+            int n = means.Length / 3;
+            var sample = NeighbourGraph.SampleIndices(n, Math.Min(n, Options.SmoothSamples), random);
+            _graph = NeighbourGraph.Build(means, n, Options.Tau, Options.SmoothNeighbours, sample);
+            _graphBuiltAt = it;
+        }
+        return _graph;
+    }
+
+    /// <summary>A random permutation of the training views per epoch, as graphdeco's viewpoint stack.</summary>
+    private int NextView()
+    {
+        if (_viewCursor >= _viewOrder.Length)
+        {
+            _viewOrder = Enumerable.Range(0, _data.Views.Count).ToArray();
+            _rng.Shuffle(_viewOrder);
+            _viewCursor = 0;
+        }
+        return _viewOrder[_viewCursor++];
+    }
+
+    /// <summary>Position learning rate: exponential decay from init to final over the run (graphdeco's expon_lr).</summary>
+    private void UpdateLearningRates(int it)
+    {
+        var lr = Options.LearningRates;
+        double t = Math.Clamp((double)it / Options.Iterations, 0, 1);
+        double logLerp = Math.Exp(Math.Log(lr.PositionInit) * (1 - t) + Math.Log(lr.PositionFinal) * t);
+        _model.Optimizer[GaussianModel.Means].LearningRate = logLerp * _sceneExtent;
+    }
 
     /// <summary>Writes the complete training state (parameters, Adam moments, density statistics, step, RNG, W).</summary>
-    public void Save(Stream stream) => throw new NotImplementedException();
+    public void Save(Stream stream)
+    {
+        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        w.Write(CheckpointMagic);
+        w.Write(CheckpointVersion);
+        w.Write(System.Text.Json.JsonSerializer.Serialize(Options, TrainingOptionsJson.Default.TrainingOptions));
+        w.Write(CurrentStep);
+        w.Write(_activeShDegree);
+        w.Write(_viewOrder.Length);
+        foreach (var v in _viewOrder) w.Write(v);
+        w.Write(_viewCursor);
+        _rng.Write(w);
+        _model.Write(w);
+        _density.Write(w);
+        _linearAdam.Write(w);
+        w.Write(_graphBuiltAt);
+        // The neighbour graph is rebuilt on restore at the same step it would next be rebuilt, from the same RNG
+        // draw: store it instead so a resumed run continues bit for bit.
+        w.Write(_graph is not null);
+        if (_graph is not null)
+        {
+            w.Write(_graph.PairCount);
+            foreach (var s in _graph.Sources) w.Write(s);
+            foreach (var t in _graph.Targets) w.Write(t);
+        }
+        w.Write(CheckpointMagic);
+    }
 
-    public void Dispose() { }
+    /// <summary>Restores a trainer saved by <see cref="Save"/>; continuing gives bit-identical results to an uninterrupted run.</summary>
+    public static SceneTrainer Restore(Scene scene, Stream checkpoint)
+    {
+        TorchRuntime.EnsureInitialised();
+        using var r = new BinaryReader(checkpoint, System.Text.Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Not a UniCLift checkpoint (bad magic).");
+            int version = r.ReadInt32();
+            if (version != CheckpointVersion) throw new InvalidDataException($"Checkpoint version {version} is not supported (expected {CheckpointVersion}).");
+            var options = System.Text.Json.JsonSerializer.Deserialize(r.ReadString(), TrainingOptionsJson.Default.TrainingOptions)
+                ?? throw new InvalidDataException("Checkpoint options are empty.");
+            int step = r.ReadInt32(), activeSh = r.ReadInt32();
+            var order = new int[r.ReadInt32()];
+            for (int i = 0; i < order.Length; i++) order[i] = r.ReadInt32();
+            int cursor = r.ReadInt32();
+            var rng = DeterministicRandom.Read(r);
+            var model = GaussianModel.Read(r);
+            var density = DensityControl.Read(r, options.Density);
+            var linear = GaussianAdam.Read(r);
+            int graphBuiltAt = r.ReadInt32();
+            NeighbourGraph? graph = null;
+            if (r.ReadBoolean())
+            {
+                int pairs = r.ReadInt32();
+                var s = new int[pairs]; var t = new int[pairs];
+                for (int i = 0; i < pairs; i++) s[i] = r.ReadInt32();
+                for (int i = 0; i < pairs; i++) t[i] = r.ReadInt32();
+                graph = new NeighbourGraph(s, t);
+            }
+            if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Checkpoint is truncated (no end marker).");
+            var data = TrainingData.Load(scene);
+            return new SceneTrainer(scene, data, options, model, density, linear, rng, step, activeSh, order, cursor)
+            {
+                _graph = graph,
+                _graphBuiltAt = graphBuiltAt,
+            };
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("Checkpoint is truncated.", e);
+        }
+    }
+
+    public void Dispose()
+    {
+        _model.Dispose();
+        _density.Dispose();
+        _linearAdam.Dispose();
+        _projection.Dispose();
+        _data.Dispose();
+    }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(TrainingOptions))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(IncludeFields = false)]
+internal partial class TrainingOptionsJson : System.Text.Json.Serialization.JsonSerializerContext { }

@@ -1,0 +1,26 @@
+namespace UniCLift.Compute.Segmentation;
+
+using System.Diagnostics;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Training;
+
+/// <summary>Train (or lift) one scene to the end in this thread, then decode and write its outputs.</summary>
+public static class SegmentationRunner
+{
+    public static SceneSegmentationResult Run(Scene scene, TrainingOptions options, string outputDirectory, string? initialPly = null,
+        Action<TrainingStepReport>? progress = null, CancellationToken cancellation = default)
+    {
+        var clock = Stopwatch.StartNew();
+        using var trainer = SceneTrainer.Create(scene, options, initialPly);
+        var curve = new List<TrainingStepReport>(options.Iterations);
+        while (!trainer.IsComplete)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var report = trainer.Step();
+            curve.Add(report);
+            progress?.Invoke(report);
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        return SceneSegmentation.Finish(scene, trainer, outputDirectory, seconds, lossCurve: curve);
+    }
+}

@@ -1,0 +1,45 @@
+namespace UniCLift.Compute.Training;
+
+using UniCLift.Compute.IO;
+using UniCLift.Compute.Scenes;
+
+/// <summary>Where the initial Gaussians come from: a point cloud, depth back-projection, or a trained 3DGS PLY (lift mode).</summary>
+public static class InitialModels
+{
+    /// <summary>The scene's point cloud if it has one, else points back-projected from the training views' depth.</summary>
+    public static (float[] Positions, byte[] Colors) InitialPoints(Scene scene, TrainingData data, DeterministicRandom rng, int maxPoints = 100_000)
+    {
+        if (scene.PointCloudPath is not null) return PointCloudPly.Read(scene.PointCloudPath);
+        var withDepth = scene.TrainViews.Select(scene.View).Where(v => v.DepthPath is not null).ToList();
+        if (withDepth.Count == 0)
+            throw new InvalidDataException($"Scene {scene.Root} has neither an initial point cloud (points3D.ply) nor depth images to back-project; pass --ply with a point cloud.");
+        int perView = Math.Max(1, maxPoints / withDepth.Count);
+        var pos = new List<float>(maxPoints * 3);
+        var col = new List<byte>(maxPoints * 3);
+        foreach (var v in withDepth)
+        {
+            var depth = SceneData.LoadDepth(scene, v);
+            var image = SceneData.LoadImage(scene, v);
+            int w = depth.Width, h = depth.Height;
+            for (int k = 0; k < perView; k++)
+            {
+                int idx = rng.NextInt(w * h);
+                float d = depth.Meters[idx];
+                if (!(d > 0)) continue;
+                var (x, y, z) = v.Camera.Unproject(idx % w + 0.5, idx / w + 0.5, d);
+                pos.Add((float)x); pos.Add((float)y); pos.Add((float)z);
+                col.Add(image.Pixels[idx * 3]); col.Add(image.Pixels[idx * 3 + 1]); col.Add(image.Pixels[idx * 3 + 2]);
+            }
+        }
+        if (pos.Count == 0) throw new InvalidDataException($"Scene {scene.Root}: the depth images hold no valid depth to back-project.");
+        return (pos.ToArray(), col.ToArray());
+    }
+
+    /// <summary>A trained graphdeco 3DGS as the frozen geometry of lift mode; embeddings start from N(0, 1).</summary>
+    public static GaussianModel FromGaussianPly(string path, int embeddingDim, GaussianLearningRates lr, double spatialScale, DeterministicRandom rng)
+    {
+        var cloud = GaussianPly.Read(path);
+        return GaussianModel.Create(cloud.Means, cloud.LogScales, cloud.Rotations, cloud.Opacity, cloud.ShDc, cloud.ShRest,
+            GaussianModel.RandomEmbeddings(cloud.Count, embeddingDim, rng), cloud.ShDegree, embeddingDim, lr, spatialScale, freezeGeometry: true);
+    }
+}

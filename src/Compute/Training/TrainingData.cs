@@ -1,0 +1,72 @@
+namespace UniCLift.Compute.Training;
+
+using UniCLift.Compute.Losses;
+using UniCLift.Compute.Scenes;
+using static TorchSharp.torch;
+
+/// <summary>One training view in memory: camera, target image [H,W,3] in 0..1, the 2D instance mask and its boundary index.</summary>
+public sealed class TrainingView : IDisposable
+{
+    public required string Name { get; init; }
+    public required Camera Camera { get; init; }
+    public required Tensor Image { get; init; }
+    public required LabelMap Mask { get; init; }
+    public required BoundaryIndex Boundary { get; init; }
+
+    public void Dispose() => Image.Dispose();
+}
+
+/// <summary>The training split of a scene loaded for a trainer, plus the camera extent that scales learning rates and density control.</summary>
+public sealed class TrainingData : IDisposable
+{
+    public required IReadOnlyList<TrainingView> Views { get; init; }
+    /// <summary>graphdeco's cameras_extent: 1.1 x the largest distance of a camera centre from their mean.</summary>
+    public required double CameraExtent { get; init; }
+
+    public static TrainingData Load(Scene scene)
+    {
+        if (!scene.HasMasks)
+        {
+            var missing = scene.Views.First(v => v.MaskPath is null);
+            throw new InvalidDataException($"Scene {scene.Root} has no 2D instance mask for view '{missing.Name}': UniC-Lift trains from per-view masks (m2f_instance/ or the layout's mask folder).");
+        }
+        var names = scene.TrainViews.Count > 0 ? scene.TrainViews : scene.Views.Select(v => v.Name).ToList();
+        var loaded = new TrainingView[names.Count];
+        // Decoding images is the slow part of loading: do it in parallel, tensors are made on this thread.
+        var raw = new (RgbImage Image, LabelMap Mask)[names.Count];
+        Parallel.For(0, names.Count, i =>
+        {
+            var v = scene.View(names[i]);
+            raw[i] = (SceneData.LoadImage(scene, v), SceneData.LoadMask(scene, v));
+        });
+        for (int i = 0; i < names.Count; i++)
+        {
+            var v = scene.View(names[i]);
+            var (img, mask) = raw[i];
+            var pixels = new float[img.Pixels.Length];
+            for (int k = 0; k < pixels.Length; k++) pixels[k] = img.Pixels[k] / 255f;
+            loaded[i] = new TrainingView
+            {
+                Name = v.Name,
+                Camera = v.Camera,
+                Image = tensor(pixels, new long[] { img.Height, img.Width, 3 }).DetachFromDisposeScope(),
+                Mask = mask,
+                Boundary = BoundaryMiner.Build(mask),
+            };
+        }
+        return new TrainingData { Views = loaded, CameraExtent = Extent(loaded.Select(v => v.Camera)) };
+    }
+
+    public static double Extent(IEnumerable<Camera> cameras)
+    {
+        var centres = cameras.Select(c => c.Position).ToList();
+        double mx = centres.Average(c => c.X), my = centres.Average(c => c.Y), mz = centres.Average(c => c.Z);
+        double radius = centres.Max(c => Math.Sqrt((c.X - mx) * (c.X - mx) + (c.Y - my) * (c.Y - my) + (c.Z - mz) * (c.Z - mz)));
+        return Math.Max(radius, 1e-3) * 1.1;
+    }
+
+    public void Dispose()
+    {
+        foreach (var v in Views) v.Dispose();
+    }
+}
