@@ -1,0 +1,246 @@
+namespace UniCLift.Client.Commands;
+
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using UniCLift.Client.Terminal;
+using UniCLift.Compute.IO;
+using UniCLift.Compute.Metrics;
+using UniCLift.Compute.Scenes;
+
+/// <summary>
+/// `uniclift eval --scene DIR --pred DIR [--pred-semantic DIR] [--split test|train|all] [--protocol auto|two-class|multi-class]
+/// [--no-robust] [--resize 512] [--json]`: scene-level panoptic quality (PQ^scene, see <see cref="ScenePanopticQuality"/>)
+/// of predicted instance maps against a Panoptic Lifting scene's ground truth (rs_instance, rs_semantics).
+/// PRED holds one PNG per frame named as the frame's ground-truth instance map (0 = background); a missing frame counts
+/// as all background and is reported. The last line of the text output is `PQ_scene=&lt;value, 2 decimals&gt;`; with --json,
+/// standard output is exactly one JSON object. User errors: one red line, exit code 2.
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var scene = new Option<string>("--scene") { Description = "Scene directory (Panoptic Lifting layout) with ground truth.", Required = true };
+        var pred = new Option<string>("--pred")
+        {
+            Description = "Directory of predicted instance maps: one 8/16-bit PNG per frame, same file name as rs_instance, 0 = background.",
+            Required = true,
+        };
+        var predSemantic = new Option<string?>("--pred-semantic")
+        {
+            Description = "Directory of predicted semantic maps (same file names); with it the multi-class protocol is used.",
+        };
+        var split = new Option<string>("--split") { Description = "Frames to evaluate.", DefaultValueFactory = _ => "test" };
+        split.AcceptOnlyFromAmong("test", "train", "all");
+        var protocol = new Option<string>("--protocol")
+        {
+            Description = "two-class: background vs objects (Messy Rooms); multi-class: semantic classes (Panoptic Lifting); " +
+                          "auto: multi-class when --pred-semantic is given.",
+            DefaultValueFactory = _ => "auto",
+        };
+        protocol.AcceptOnlyFromAmong("auto", "two-class", "multi-class");
+        var noRobust = new Option<bool>("--no-robust") { Description = "Keep classes under 0.5 % of the pixels." };
+        var resize = new Option<int>("--resize") { Description = "Side of the square every frame is resized to (0 = native size).", DefaultValueFactory = _ => 512 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
+
+        var command = new Command("eval", "Scene-level panoptic quality (PQ^scene, as Panoptic Lifting defines it) of predicted instance maps.");
+        foreach (var o in new Option[] { scene, pred, predSemantic, split, protocol, noRobust, resize, json })
+            command.Options.Add(o);
+
+        CommandAction.Set(command, (parseResult, console) => Run(new EvalSettings(
+            parseResult.GetValue(scene)!,
+            parseResult.GetValue(pred)!,
+            parseResult.GetValue(predSemantic),
+            parseResult.GetValue(split)!,
+            parseResult.GetValue(protocol)!,
+            Robust: !parseResult.GetValue(noRobust),
+            parseResult.GetValue(resize),
+            parseResult.GetValue(json)), console));
+        return command;
+    }
+
+    internal sealed record EvalSettings(
+        string Scene, string Pred, string? PredSemantic, string Split, string Protocol, bool Robust, int Resize, bool Json);
+
+    /// <summary>What <see cref="Evaluate"/> found: the figures plus bookkeeping for the report.</summary>
+    internal sealed record EvalOutcome(
+        PanopticResult Result, PanopticProtocol Protocol, string Split, int Frames, IReadOnlyList<string> MissingFrames, bool Robust, int Resize);
+
+    internal static int Run(EvalSettings s, CommandConsole console)
+    {
+        RequireDirectory(s.Scene, "scene");
+        RequireDirectory(s.Pred, "prediction");
+        if (s.PredSemantic is not null) RequireDirectory(s.PredSemantic, "predicted semantics");
+        if (!PanopticLiftingLayout.Detect(s.Scene))
+            throw new InvalidDataException($"'{s.Scene}' is not a Panoptic Lifting scene: expected color/ and pose/ in it.");
+
+        var protocol = s.Protocol switch
+        {
+            "two-class" => PanopticProtocol.TwoClass,
+            "multi-class" => PanopticProtocol.MultiClass,
+            _ => s.PredSemantic is null ? PanopticProtocol.TwoClass : PanopticProtocol.MultiClass,
+        };
+        if (protocol == PanopticProtocol.MultiClass && s.PredSemantic is null)
+            throw new ArgumentException("--protocol multi-class needs predicted semantic maps: give --pred-semantic DIR.");
+
+        var scene = PanopticLiftingLayout.Read(s.Scene);
+        var options = new PanopticOptions { Protocol = protocol, Robust = s.Robust, Resize = s.Resize };
+        var outcome = Evaluate(scene, s.Split, s.Pred, s.PredSemantic, options, TryReadLabels);
+        if (outcome.MissingFrames.Count > 0)
+            console.Warn($"{outcome.MissingFrames.Count} of {outcome.Frames} frames have no prediction in '{s.Pred}' " +
+                         $"(counted as all background), e.g. {string.Join(", ", outcome.MissingFrames.Take(5))}.");
+        Report(outcome, s.Json, console);
+        return ExitCodes.Ok;
+    }
+
+    private static LabelMap? TryReadLabels(string path) => File.Exists(path) ? ImageIO.ReadLabels(path) : null;
+
+    private static void RequireDirectory(string dir, string what)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"The {what} directory '{dir}' does not exist.");
+    }
+
+    /// <summary>
+    /// Feeds the frames of <paramref name="split"/> to a <see cref="ScenePanopticQuality"/>. <paramref name="tryRead"/>
+    /// returns null for a file that does not exist (injected so tests need no image files).
+    /// </summary>
+    internal static EvalOutcome Evaluate(
+        Scene scene, string split, string predDir, string? predSemanticDir, PanopticOptions options, Func<string, LabelMap?> tryRead)
+    {
+        IReadOnlyList<string> names = split switch
+        {
+            "test" => scene.TestViews,
+            "train" => scene.TrainViews,
+            "all" => scene.Views.Select(v => v.Name).ToList(),
+            _ => throw new ArgumentException($"Unknown split '{split}': expected test, train or all."),
+        };
+        if (names.Count == 0) throw new InvalidDataException($"Scene '{scene.Root}' has no frames in the '{split}' split.");
+        bool multi = options.Protocol == PanopticProtocol.MultiClass;
+
+        var pq = new ScenePanopticQuality(options);
+        var missing = new List<string>();
+        foreach (string name in names)
+        {
+            var view = scene.View(name);
+            string gtPath = view.GtInstancePath
+                ?? throw new InvalidDataException($"Frame '{name}' of scene '{scene.Root}' has no ground-truth instance map (rs_instance).");
+            var gt = tryRead(gtPath) ?? throw new FileNotFoundException($"Ground-truth instance map '{gtPath}' does not exist.", gtPath);
+            LabelMap? gtSemantic = null;
+            if (multi)
+            {
+                string semPath = view.GtSemanticPath
+                    ?? throw new InvalidDataException($"Frame '{name}' of scene '{scene.Root}' has no ground-truth semantic map (rs_semantics).");
+                gtSemantic = tryRead(semPath) ?? throw new FileNotFoundException($"Ground-truth semantic map '{semPath}' does not exist.", semPath);
+                RequireSameSize(gtSemantic, semPath, gt, gtPath);
+            }
+
+            // Predictions are named as the ground-truth instance map (a .npy ground truth pairs with a .png prediction).
+            string fileName = Path.GetFileNameWithoutExtension(gtPath) + ".png";
+            string predPath = Path.Combine(predDir, fileName);
+            var predInstance = tryRead(predPath);
+            LabelMap? predSemantic = null;
+            bool frameMissing = predInstance is null;
+            if (predInstance is not null) RequireSameSize(predInstance, predPath, gt, gtPath);
+            if (multi)
+            {
+                string semPath = Path.Combine(predSemanticDir!, fileName);
+                predSemantic = tryRead(semPath);
+                if (predSemantic is not null) RequireSameSize(predSemantic, semPath, gt, gtPath);
+                frameMissing |= predSemantic is null;
+                predSemantic ??= new LabelMap(gt.Width, gt.Height);
+            }
+            if (frameMissing) missing.Add(name);
+            pq.AddFrame(predInstance ?? new LabelMap(gt.Width, gt.Height), predSemantic, gt, gtSemantic, name);
+        }
+        return new EvalOutcome(pq.Compute(), options.Protocol, split, names.Count, missing, options.Robust, options.Resize);
+    }
+
+    private static void RequireSameSize(LabelMap map, string path, LabelMap reference, string referencePath)
+    {
+        if (map.Width != reference.Width || map.Height != reference.Height)
+            throw new InvalidDataException(
+                $"'{path}' is {map.Width}x{map.Height} but the ground truth '{referencePath}' is {reference.Width}x{reference.Height}.");
+    }
+
+    internal static void Report(EvalOutcome o, bool json, CommandConsole console)
+    {
+        if (json)
+        {
+            console.OutWriter.WriteLine(ToJson(o).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return;
+        }
+
+        var r = o.Result;
+        var classes = new Table().Title($"PQ^scene per class ({ProtocolName(o.Protocol)}, {o.Split} split, {o.Frames} frames)");
+        foreach (var h in new[] { "class", "name", "kind", "GT %", "TP", "FP", "FN", "SQ", "RQ", "PQ" })
+            classes.AddColumn(new TableColumn(h) { Alignment = h is "class" or "name" or "kind" ? Justify.Left : Justify.Right });
+        foreach (var c in r.Classes)
+            classes.AddRow(
+                c.ClassId.ToString(CultureInfo.InvariantCulture), Markup.Escape(c.Name ?? ""), c.IsThing ? "thing" : "stuff",
+                F(c.GtSharePercent), c.TruePositives.ToString(CultureInfo.InvariantCulture),
+                c.FalsePositives.ToString(CultureInfo.InvariantCulture), c.FalseNegatives.ToString(CultureInfo.InvariantCulture),
+                F(c.Sq), F(c.Rq), F(c.Pq));
+        console.Out.Write(classes);
+
+        var summary = new Table().AddColumn("metric").AddColumn(new TableColumn("value") { Alignment = Justify.Right });
+        summary.AddRow("PQ", F(r.Pq)).AddRow("SQ", F(r.Sq)).AddRow("RQ", F(r.Rq))
+               .AddRow("PQ_things", F(r.PqThings)).AddRow("PQ_stuff", F(r.PqStuff));
+        console.Out.Write(summary);
+        string robust = o.Robust ? "robust (classes under 0.5 % dropped)" : "not robust";
+        console.OutWriter.WriteLine($"{robust}; dropped classes: {(r.DroppedClasses.Count == 0 ? "none" : string.Join(", ", r.DroppedClasses))}; " +
+                              $"missing prediction frames: {o.MissingFrames.Count}");
+        // Plain writer, always the very last line, for scripts.
+        console.OutWriter.WriteLine($"PQ_scene={F(r.Pq)}");
+    }
+
+    internal static JsonObject ToJson(EvalOutcome o)
+    {
+        var r = o.Result;
+        var classes = new JsonArray();
+        foreach (var c in r.Classes)
+            classes.Add(new JsonObject
+            {
+                ["class"] = c.ClassId,
+                ["name"] = c.Name,
+                ["is_thing"] = c.IsThing,
+                ["tp"] = c.TruePositives,
+                ["fp"] = c.FalsePositives,
+                ["fn"] = c.FalseNegatives,
+                ["iou_sum"] = c.IouSum,
+                ["pq"] = Num(c.Pq),
+                ["sq"] = Num(c.Sq),
+                ["rq"] = Num(c.Rq),
+                ["gt_share"] = Num(c.GtSharePercent),
+                ["pred_share"] = Num(c.PredSharePercent),
+            });
+        return new JsonObject
+        {
+            ["pq_scene"] = Num(r.Pq),
+            ["sq"] = Num(r.Sq),
+            ["rq"] = Num(r.Rq),
+            ["pq_things"] = Num(r.PqThings),
+            ["sq_things"] = Num(r.SqThings),
+            ["rq_things"] = Num(r.RqThings),
+            ["pq_stuff"] = Num(r.PqStuff),
+            ["protocol"] = ProtocolName(o.Protocol),
+            ["split"] = o.Split,
+            ["robust"] = o.Robust,
+            ["resize"] = o.Resize,
+            ["frames"] = o.Frames,
+            ["missing_frames"] = o.MissingFrames.Count,
+            ["missing_frame_names"] = new JsonArray(o.MissingFrames.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
+            ["pixels"] = r.Pixels,
+            ["classes"] = classes,
+            ["dropped_classes"] = new JsonArray(r.DroppedClasses.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray()),
+        };
+    }
+
+    private static string ProtocolName(PanopticProtocol p) => p == PanopticProtocol.MultiClass ? "multi-class" : "two-class";
+
+    /// <summary>NaN (no class of that kind) has no JSON number: it becomes null.</summary>
+    private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+
+    private static string F(double v) => double.IsFinite(v) ? v.ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+}
