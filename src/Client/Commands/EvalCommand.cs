@@ -64,10 +64,6 @@ public static class EvalCommand
     internal sealed record EvalSettings(
         string Scene, string Pred, string? PredSemantic, string Split, string Protocol, bool Robust, int Resize, bool Json);
 
-    /// <summary>What <see cref="Evaluate"/> found: the figures plus bookkeeping for the report.</summary>
-    internal sealed record EvalOutcome(
-        PanopticResult Result, PanopticProtocol Protocol, string Split, int Frames, IReadOnlyList<string> MissingFrames, bool Robust, int Resize);
-
     internal static int Run(EvalSettings s, CommandConsole console)
     {
         RequireDirectory(s.Scene, "scene");
@@ -102,69 +98,16 @@ public static class EvalCommand
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"The {what} directory '{dir}' does not exist.");
     }
 
-    /// <summary>
-    /// Feeds the frames of <paramref name="split"/> to a <see cref="ScenePanopticQuality"/>. <paramref name="tryRead"/>
-    /// returns null for a file that does not exist (injected so tests need no image files).
-    /// </summary>
-    internal static EvalOutcome Evaluate(
-        Scene scene, string split, string predDir, string? predSemanticDir, PanopticOptions options, Func<string, LabelMap?> tryRead)
-    {
-        IReadOnlyList<string> names = split switch
-        {
-            "test" => scene.TestViews,
-            "train" => scene.TrainViews,
-            "all" => scene.Views.Select(v => v.Name).ToList(),
-            _ => throw new ArgumentException($"Unknown split '{split}': expected test, train or all."),
-        };
-        if (names.Count == 0) throw new InvalidDataException($"Scene '{scene.Root}' has no frames in the '{split}' split.");
-        bool multi = options.Protocol == PanopticProtocol.MultiClass;
+    /// <summary>Evaluates the predictions in <paramref name="predDir"/> (files named as the ground truth, .png).
+    /// <paramref name="tryRead"/> returns null for a file that does not exist (injected so tests need no image files).</summary>
+    internal static SceneEvaluation Evaluate(
+        Scene scene, string split, string predDir, string? predSemanticDir, PanopticOptions options, Func<string, LabelMap?> tryRead) =>
+        SceneEvaluator.Evaluate(scene, split, options,
+            v => tryRead(Path.Combine(predDir, SceneEvaluator.PredictionFileName(v))),
+            predSemanticDir is null ? null : v => tryRead(Path.Combine(predSemanticDir, SceneEvaluator.PredictionFileName(v))),
+            tryRead);
 
-        var pq = new ScenePanopticQuality(options);
-        var missing = new List<string>();
-        foreach (string name in names)
-        {
-            var view = scene.View(name);
-            string gtPath = view.GtInstancePath
-                ?? throw new InvalidDataException($"Frame '{name}' of scene '{scene.Root}' has no ground-truth instance map (rs_instance).");
-            var gt = tryRead(gtPath) ?? throw new FileNotFoundException($"Ground-truth instance map '{gtPath}' does not exist.", gtPath);
-            LabelMap? gtSemantic = null;
-            if (multi)
-            {
-                string semPath = view.GtSemanticPath
-                    ?? throw new InvalidDataException($"Frame '{name}' of scene '{scene.Root}' has no ground-truth semantic map (rs_semantics).");
-                gtSemantic = tryRead(semPath) ?? throw new FileNotFoundException($"Ground-truth semantic map '{semPath}' does not exist.", semPath);
-                RequireSameSize(gtSemantic, semPath, gt, gtPath);
-            }
-
-            // Predictions are named as the ground-truth instance map (a .npy ground truth pairs with a .png prediction).
-            string fileName = Path.GetFileNameWithoutExtension(gtPath) + ".png";
-            string predPath = Path.Combine(predDir, fileName);
-            var predInstance = tryRead(predPath);
-            LabelMap? predSemantic = null;
-            bool frameMissing = predInstance is null;
-            if (predInstance is not null) RequireSameSize(predInstance, predPath, gt, gtPath);
-            if (multi)
-            {
-                string semPath = Path.Combine(predSemanticDir!, fileName);
-                predSemantic = tryRead(semPath);
-                if (predSemantic is not null) RequireSameSize(predSemantic, semPath, gt, gtPath);
-                frameMissing |= predSemantic is null;
-                predSemantic ??= new LabelMap(gt.Width, gt.Height);
-            }
-            if (frameMissing) missing.Add(name);
-            pq.AddFrame(predInstance ?? new LabelMap(gt.Width, gt.Height), predSemantic, gt, gtSemantic, name);
-        }
-        return new EvalOutcome(pq.Compute(), options.Protocol, split, names.Count, missing, options.Robust, options.Resize);
-    }
-
-    private static void RequireSameSize(LabelMap map, string path, LabelMap reference, string referencePath)
-    {
-        if (map.Width != reference.Width || map.Height != reference.Height)
-            throw new InvalidDataException(
-                $"'{path}' is {map.Width}x{map.Height} but the ground truth '{referencePath}' is {reference.Width}x{reference.Height}.");
-    }
-
-    internal static void Report(EvalOutcome o, bool json, CommandConsole console)
+    internal static void Report(SceneEvaluation o, bool json, CommandConsole console)
     {
         if (json)
         {
@@ -195,7 +138,7 @@ public static class EvalCommand
         console.OutWriter.WriteLine($"PQ_scene={F(r.Pq)}");
     }
 
-    internal static JsonObject ToJson(EvalOutcome o)
+    internal static JsonObject ToJson(SceneEvaluation o)
     {
         var r = o.Result;
         var classes = new JsonArray();

@@ -3,51 +3,78 @@ namespace UniCLift.Compute.Metrics;
 using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
 
-/// <summary>What evaluating a prediction of a scene found, beside the PQ figures.</summary>
-public sealed record SceneEvaluation(PanopticResult Result, int Frames, IReadOnlyList<string> MissingFrames);
+/// <summary>What evaluating a prediction of a scene found: the figures plus bookkeeping for reports.</summary>
+public sealed record SceneEvaluation(
+    PanopticResult Result, PanopticProtocol Protocol, string Split, int Frames, IReadOnlyList<string> MissingFrames, bool Robust, int Resize);
 
 /// <summary>
-/// PQ^scene of a scene's prediction on a split, with the dataset's protocol: predictions are instance maps
-/// (0 = background); ground truth is the scene's GT instance (and semantic, for the multi-class protocol) maps.
-/// Shared by `uniclift eval` (predictions from a folder) and the segmentation pipeline (predictions in memory).
+/// PQ^scene of a scene's prediction on a split, with the dataset's protocol. Shared by `uniclift eval` (predictions
+/// read from a folder) and the segmentation pipeline (predictions in memory).
 /// </summary>
 public static class SceneEvaluator
 {
-    /// <param name="predict">The predicted instance map of a view, or null when the prediction lacks that frame
-    /// (counted as missing and scored as all background).</param>
-    public static SceneEvaluation Evaluate(Scene scene, Func<SceneView, LabelMap?> predict, string split = "test", PanopticOptions? options = null)
+    /// <summary>A prediction file is named as the ground-truth instance map, with .png (a .npy GT pairs with a .png prediction).</summary>
+    public static string PredictionFileName(SceneView view) =>
+        Path.GetFileNameWithoutExtension(view.GtInstancePath ?? view.Name) + ".png";
+
+    /// <param name="predictInstance">The predicted instance map of a view (0 = background), or null when the
+    /// prediction lacks that frame (counted as missing, scored as all background).</param>
+    /// <param name="predictSemantic">Predicted semantic maps; required by the multi-class protocol.</param>
+    /// <param name="readGt">Reads a ground-truth file, null if it does not exist (tests inject an in-memory reader).</param>
+    public static SceneEvaluation Evaluate(Scene scene, string split, PanopticOptions options,
+        Func<SceneView, LabelMap?> predictInstance, Func<SceneView, LabelMap?>? predictSemantic = null,
+        Func<string, LabelMap?>? readGt = null)
     {
-        options ??= new PanopticOptions();
-        var names = split switch
+        readGt ??= path => File.Exists(path) ? ImageIO.ReadLabels(path) : null;
+        IReadOnlyList<string> names = split switch
         {
             "test" => scene.TestViews,
             "train" => scene.TrainViews,
             "all" => scene.Views.Select(v => v.Name).ToList(),
             _ => throw new ArgumentException($"Unknown split '{split}': expected test, train or all."),
         };
-        if (names.Count == 0) throw new InvalidDataException($"Scene {scene.Root} has no frames in split '{split}'.");
+        if (names.Count == 0) throw new InvalidDataException($"Scene '{scene.Root}' has no frames in the '{split}' split.");
+        bool multi = options.Protocol == PanopticProtocol.MultiClass;
+        if (multi && predictSemantic is null) throw new ArgumentException("The multi-class protocol needs predicted semantic maps.");
+
         var pq = new ScenePanopticQuality(options);
         var missing = new List<string>();
-        foreach (var name in names)
+        foreach (string name in names)
         {
             var view = scene.View(name);
-            if (view.GtInstancePath is null)
-                throw new InvalidDataException($"Scene {scene.Root} has no ground-truth instance map for frame '{name}'.");
-            var gt = SceneData.LoadGtInstance(scene, view);
-            LabelMap? gtSemantic = view.GtSemanticPath is not null && options.Protocol == PanopticProtocol.MultiClass
-                ? SceneData.LoadGtSemantic(scene, view) : null;
-            var pred = predict(view);
-            if (pred is null)
+            string gtPath = view.GtInstancePath
+                ?? throw new InvalidDataException($"Frame '{name}' of scene '{scene.Root}' has no ground-truth instance map.");
+            var gt = readGt(gtPath) ?? throw new FileNotFoundException($"Ground-truth instance map '{gtPath}' does not exist.", gtPath);
+            LabelMap? gtSemantic = null;
+            if (multi)
             {
-                missing.Add(name);
-                pred = new LabelMap(gt.Width, gt.Height);
+                string semPath = view.GtSemanticPath
+                    ?? throw new InvalidDataException($"Frame '{name}' of scene '{scene.Root}' has no ground-truth semantic map.");
+                gtSemantic = readGt(semPath) ?? throw new FileNotFoundException($"Ground-truth semantic map '{semPath}' does not exist.", semPath);
+                RequireSameSize(gtSemantic, semPath, gt, gtPath);
             }
-            else if (pred.Width != gt.Width || pred.Height != gt.Height)
+
+            var predInstance = predictInstance(view);
+            bool frameMissing = predInstance is null;
+            if (predInstance is not null) RequireSameSize(predInstance, $"prediction {PredictionFileName(view)}", gt, gtPath);
+            LabelMap? predSemantic = null;
+            if (multi)
             {
-                throw new InvalidDataException($"Prediction for frame '{name}' is {pred.Width}x{pred.Height}, ground truth {view.GtInstancePath} is {gt.Width}x{gt.Height}.");
+                predSemantic = predictSemantic!(view);
+                if (predSemantic is not null) RequireSameSize(predSemantic, $"semantic prediction {PredictionFileName(view)}", gt, gtPath);
+                frameMissing |= predSemantic is null;
+                predSemantic ??= new LabelMap(gt.Width, gt.Height);
             }
-            pq.AddFrame(pred, null, gt, gtSemantic, name);
+            if (frameMissing) missing.Add(name);
+            pq.AddFrame(predInstance ?? new LabelMap(gt.Width, gt.Height), predSemantic, gt, gtSemantic, name);
         }
-        return new SceneEvaluation(pq.Compute(), names.Count, missing);
+        return new SceneEvaluation(pq.Compute(), options.Protocol, split, names.Count, missing, options.Robust, options.Resize);
+    }
+
+    private static void RequireSameSize(LabelMap map, string what, LabelMap reference, string referencePath)
+    {
+        if (map.Width != reference.Width || map.Height != reference.Height)
+            throw new InvalidDataException(
+                $"'{what}' is {map.Width}x{map.Height} but the ground truth '{referencePath}' is {reference.Width}x{reference.Height}.");
     }
 }

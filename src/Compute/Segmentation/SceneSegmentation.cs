@@ -70,7 +70,7 @@ public static class SceneSegmentation
             var ids = codebook.MapView(codes[i], v.Camera.Width, v.Camera.Height, options.Cleanup);
             var map = new LabelMap(v.Camera.Width, v.Camera.Height, ids);
             predictions[v.Name] = map;
-            ImageIO.WriteLabels16(Path.Combine(outputDirectory, "instance", v.Name + ".png"), map);
+            ImageIO.WriteLabels16(Path.Combine(outputDirectory, "instance", SceneEvaluator.PredictionFileName(v)), map);
         }
         WriteOverlays(scene, predictions, Path.Combine(outputDirectory, "overlays"), options.Overlays);
         WriteLabelsPly(model, codebook.MapGaussians(gaussianCodes), Path.Combine(outputDirectory, "labels.ply"));
@@ -79,7 +79,7 @@ public static class SceneSegmentation
         JsonNode? pqJson = null;
         if (scene.HasGroundTruth && scene.TestViews.Count > 0)
         {
-            var eval = SceneEvaluator.Evaluate(scene, v => predictions.GetValueOrDefault(v.Name));
+            var eval = SceneEvaluator.Evaluate(scene, "test", new PanopticOptions(), v => predictions.GetValueOrDefault(v.Name));
             pq = eval.Result.Pq;
             pqThings = eval.Result.PqThings;
             pqJson = JsonSerializer.SerializeToNode(new { pq_scene = eval.Result.Pq, pq_things = eval.Result.PqThings, sq = eval.Result.Sq, rq = eval.Result.Rq, frames = eval.Frames });
