@@ -22,8 +22,10 @@ public sealed class TripletProjection : nn.Module<Tensor, Tensor>
         Learnable = learnable;
         if (learnable)
         {
-            using var eye = torch.eye(dimensions, dtype: float32, device: device);
-            weight = new Parameter(eye.clone(), requires_grad: true); // [D,D], rows = outputs
+            // A module outlives the step that builds it: keep W out of any enclosing dispose scope.
+            var eye = torch.eye(dimensions, dtype: float32, device: device).DetachFromDisposeScope();
+            weight = new Parameter(eye, requires_grad: true); // [D,D], rows = outputs
+            weight.DetachFromDisposeScope();
         }
         RegisterComponents();
     }

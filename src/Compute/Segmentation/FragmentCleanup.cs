@@ -103,7 +103,9 @@ public static class FragmentCleanup
                     if (y < height - 1) Vote(p + width);
                 }
                 if (votes.Count == 0) continue;
-                int best = votes.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key;
+                int best = 0, bestVotes = 0;
+                foreach (var (label, v) in votes)
+                    if (v > bestVotes || (v == bestVotes && label < best)) (best, bestVotes) = (label, v);
                 if (best == own) continue;
                 for (int i = queueStart[c]; i < queueStart[c + 1]; i++) l[pixels[i]] = best;
                 changed = true;
