@@ -1,0 +1,56 @@
+namespace UniCLift.Compute.Losses;
+
+using TorchSharp;
+using static TorchSharp.torch;
+
+/// <summary>Options of <see cref="SmoothnessLoss"/>.</summary>
+public sealed record SmoothnessLossOptions
+{
+    /// <summary>
+    /// Compare sigmoid(v) (default) rather than raw v: the clustering and triplet losses and the decoder all
+    /// live in the bounded space sigmoid(v), where pushing a far-out raw value further costs nothing;
+    /// raw v would penalise harmless differences between saturated embeddings.
+    /// </summary>
+    public bool UseSigmoid { get; init; } = true;
+
+    public static SmoothnessLossOptions Default { get; } = new();
+}
+
+/// <summary>
+/// L_3D: sum_i sum_{j in N(i)} ||v_i - v_j||^2 over a sampled <see cref="NeighbourGraph"/>, normalised as the
+/// mean over the graph's pairs (so the weight 0.1 does not depend on sample size or density).
+/// Means are not trained by this loss: the graph is built from a detached CPU copy.
+/// </summary>
+public static class SmoothnessLoss
+{
+    /// <summary><paramref name="embeddings"/> [N,D] raw per-Gaussian embeddings; returns a scalar (0 attached when the graph is empty).</summary>
+    public static Tensor Compute(Tensor embeddings, NeighbourGraph graph, SmoothnessLossOptions? options = null)
+    {
+        options ??= SmoothnessLossOptions.Default;
+        if (embeddings.dim() != 2)
+            throw new ArgumentException($"SmoothnessLoss expects embeddings [N,D]; got {RenderLoss.Shape(embeddings)}.", nameof(embeddings));
+        long n = embeddings.shape[0];
+        using var scope = NewDisposeScope();
+        if (graph.PairCount == 0)
+            return (embeddings.sum() * 0.0).MoveToOuterDisposeScope();
+        var src = new long[graph.PairCount];
+        var dst = new long[graph.PairCount];
+        for (int p = 0; p < src.Length; p++)
+        {
+            src[p] = graph.Sources[p];
+            dst[p] = graph.Targets[p];
+            if (src[p] >= n || dst[p] >= n)
+                throw new ArgumentException($"SmoothnessLoss: the graph refers to Gaussian {Math.Max(src[p], dst[p])} but there are {n}; rebuild it after densification.", nameof(graph));
+        }
+        var si = torch.tensor(src, device: embeddings.device); // [P]
+        var ti = torch.tensor(dst, device: embeddings.device); // [P]
+        var vi = embeddings.index_select(0, si); // [P,D]
+        var vj = embeddings.index_select(0, ti); // [P,D]
+        if (options.UseSigmoid)
+        {
+            vi = vi.sigmoid();
+            vj = vj.sigmoid();
+        }
+        return (vi - vj).pow(2).sum(1).mean().MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,102 @@
+namespace UniCLift.Compute.Losses;
+
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+/// <summary>
+/// The learnable linear layer W (D -> D, no bias: a bias cancels in every difference the loss takes)
+/// that the triplet loss applies to Vh. Initialised to the identity, so at switch-on (15k iterations)
+/// the loss starts as the plain embedding triplet loss and W only departs from it as far as Adam moves it;
+/// a random init would hand the freshly converged embedding space a random metric.
+/// With <c>learnable: false</c> W is a fixed identity (the "triplet without W" ablation) and has no parameters.
+/// </summary>
+public sealed class TripletProjection : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter? weight;
+
+    public TripletProjection(int dimensions, bool learnable = true, Device? device = null) : base(nameof(TripletProjection))
+    {
+        if (dimensions <= 0) throw new ArgumentException($"TripletProjection: dimensions must be > 0, got {dimensions}.", nameof(dimensions));
+        Dimensions = dimensions;
+        Learnable = learnable;
+        if (learnable)
+        {
+            // A module outlives the step that builds it: keep W out of any enclosing dispose scope.
+            var eye = torch.eye(dimensions, dtype: float32, device: device).DetachFromDisposeScope();
+            weight = new Parameter(eye, requires_grad: true); // [D,D], rows = outputs
+            weight.DetachFromDisposeScope();
+        }
+        RegisterComponents();
+    }
+
+    public int Dimensions { get; }
+    public bool Learnable { get; }
+
+    /// <summary>W [D,D] (out, in), or null for the fixed identity.</summary>
+    public Parameter? Weight => weight;
+
+    /// <summary>x [..., D] -> x W^T [..., D].</summary>
+    public override Tensor forward(Tensor x) => weight is null ? x.alias() : x.matmul(weight.t());
+}
+
+/// <summary>
+/// Boundary triplet loss: mean over triplets of max(0, ||W a - W p||^2 - ||W a - W n||^2 + delta),
+/// delta = 1, on Vh = sigmoid(V) at the anchor / positive / negative pixels.
+/// </summary>
+public static class TripletLoss
+{
+    public const double DefaultMargin = 1.0;
+
+    /// <summary>
+    /// <paramref name="features"/> [H,W,D] pre-sigmoid; triplets as flat pixel indices (y * W + x), e.g. from
+    /// <see cref="BoundaryMiner.SampleTriplets"/>. Returns a scalar; with no triplets 0 still attached to the graph.
+    /// </summary>
+    public static Tensor Compute(Tensor features, int[] anchor, int[] positive, int[] negative,
+        TripletProjection projection, double margin = DefaultMargin)
+    {
+        if (features.dim() != 3)
+            throw new ArgumentException($"TripletLoss expects features [H,W,D]; got {RenderLoss.Shape(features)}.", nameof(features));
+        if (anchor.Length != positive.Length || anchor.Length != negative.Length)
+            throw new ArgumentException($"TripletLoss: {anchor.Length} anchors, {positive.Length} positives, {negative.Length} negatives; expected equal counts.");
+        long d = features.shape[2];
+        if (d != projection.Dimensions)
+            throw new ArgumentException($"TripletLoss: features have D = {d} but the projection has {projection.Dimensions}.", nameof(projection));
+        long pixels = features.shape[0] * features.shape[1];
+        CheckRange(anchor, pixels, nameof(anchor));
+        CheckRange(positive, pixels, nameof(positive));
+        CheckRange(negative, pixels, nameof(negative));
+
+        using var scope = NewDisposeScope();
+        var flat = features.reshape(-1, d); // [H*W,D]
+        int t = anchor.Length;
+        if (t == 0)
+        {
+            var zero = flat.sum() * 0.0;
+            if (projection.Weight is not null) zero = zero + projection.Weight.sum() * 0.0;
+            return zero.MoveToOuterDisposeScope();
+        }
+        var all = new long[3 * t];
+        for (int i = 0; i < t; i++)
+        {
+            all[i] = anchor[i];
+            all[t + i] = positive[i];
+            all[2 * t + i] = negative[i];
+        }
+        var idx = torch.tensor(all, device: features.device); // [3T]
+        var z = projection.forward(flat.index_select(0, idx).sigmoid()); // [3T,D]
+        var za = z.narrow(0, 0, t);      // [T,D]
+        var zp = z.narrow(0, t, t);      // [T,D]
+        var zn = z.narrow(0, 2 * t, t);  // [T,D]
+        var dp = (za - zp).pow(2).sum(1); // [T]
+        var dn = (za - zn).pow(2).sum(1); // [T]
+        return (dp - dn + margin).clamp_min(0.0).mean().MoveToOuterDisposeScope();
+    }
+
+    private static void CheckRange(int[] idx, long pixels, string name)
+    {
+        foreach (var i in idx)
+            if (i < 0 || i >= pixels)
+                throw new ArgumentException($"TripletLoss: {name} pixel index {i} is outside the image (0..{pixels - 1}).", name);
+    }
+}

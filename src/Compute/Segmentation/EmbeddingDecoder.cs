@@ -1,0 +1,72 @@
+namespace UniCLift.Compute.Segmentation;
+
+using TorchSharp;
+using static TorchSharp.torch;
+
+/// <summary>
+/// UniC-Lift's Embedding-to-Label step: b_k = 1[sigmoid(v_k) &gt; 0.5] = 1[v_k &gt; 0], code = sum_k b_k 2^k
+/// (k from 0; METHOD.md's 2^(k-1) with k from 1). O(n), no clustering. Works on any tensor whose last
+/// dimension is D: per Gaussian on [N,D], per pixel on a rendered feature image [H,W,D] (pre-sigmoid V).
+/// </summary>
+public static class EmbeddingDecoder
+{
+    public const int MaxDimensions = 30;
+
+    /// <summary>Codes as an int64 tensor with the input's leading shape ([...,D] -> [...]), on the input's device.</summary>
+    public static Tensor CodesTensor(Tensor embeddings)
+    {
+        long d = CheckDimensions(embeddings);
+        using var scope = NewDisposeScope();
+        var weights = torch.tensor(Enumerable.Range(0, (int)d).Select(k => 1L << k).ToArray(), device: embeddings.device); // [D]
+        var bits = embeddings.gt(0.0).to(int64); // [...,D]
+        return (bits * weights).sum(-1, type: int64).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per-Gaussian codes of raw embeddings [N,D].</summary>
+    public static int[] DecodeGaussians(Tensor embeddings)
+    {
+        if (embeddings.dim() != 2)
+            throw new ArgumentException($"DecodeGaussians expects embeddings [N,D]; got [{string.Join(",", embeddings.shape)}].", nameof(embeddings));
+        return ToArray(embeddings);
+    }
+
+    /// <summary>Per-pixel codes of a rendered feature image [H,W,D], row-major [H*W].</summary>
+    public static int[] DecodePixels(Tensor features)
+    {
+        if (features.dim() != 3)
+            throw new ArgumentException($"DecodePixels expects features [H,W,D]; got [{string.Join(",", features.shape)}].", nameof(features));
+        return ToArray(features);
+    }
+
+    /// <summary>
+    /// Decodes many embedding tensors (any shape [...,D], e.g. one per scene) in one call; result i holds the
+    /// codes of tensor i flattened row-major. A loop today; the shape of the API lets a batched kernel replace it.
+    /// </summary>
+    public static int[][] DecodeBatch(IReadOnlyList<Tensor> embeddings)
+    {
+        var result = new int[embeddings.Count][];
+        for (int i = 0; i < embeddings.Count; i++)
+        {
+            try { result[i] = ToArray(embeddings[i]); }
+            catch (ArgumentException e) { throw new ArgumentException($"DecodeBatch: entry {i}: {e.Message}", nameof(embeddings), e); }
+        }
+        return result;
+    }
+
+    private static int[] ToArray(Tensor embeddings)
+    {
+        using var scope = NewDisposeScope();
+        var codes = CodesTensor(embeddings).to(int32).cpu().contiguous().reshape(-1);
+        return codes.data<int>().ToArray();
+    }
+
+    private static long CheckDimensions(Tensor embeddings)
+    {
+        if (embeddings.dim() < 1)
+            throw new ArgumentException("EmbeddingDecoder: embeddings must have a last (feature) dimension.", nameof(embeddings));
+        long d = embeddings.shape[^1];
+        if (d < 1 || d > MaxDimensions)
+            throw new ArgumentException($"EmbeddingDecoder: embedding dimension {d} is outside 1..{MaxDimensions} (codes are 32-bit ints).", nameof(embeddings));
+        return d;
+    }
+}

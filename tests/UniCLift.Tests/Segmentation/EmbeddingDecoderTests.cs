@@ -1,0 +1,98 @@
+namespace UniCLift.Tests.Segmentation;
+
+using TorchSharp;
+using UniCLift.Compute;
+using UniCLift.Compute.Segmentation;
+using static TorchSharp.torch;
+
+public sealed class EmbeddingDecoderTests
+{
+    public EmbeddingDecoderTests() => TorchRuntime.EnsureInitialised();
+
+    [Fact]
+    public void GaussianCodesSetBitKForPositiveChannelK()
+    {
+        using var scope = NewDisposeScope();
+        var v = torch.tensor(new float[] { 1, -1, 2, -0.5f, -0.1f, -3, 0.1f, 0.2f, 0.3f, 0, 0, 0.01f }, new long[] { 4, 3 });
+        // bits (1,0,1) -> 5; none -> 0; all -> 7; exactly 0 is sigmoid 0.5, not > 0.5 -> only bit 2 -> 4.
+        Assert.Equal(new[] { 5, 0, 7, 4 }, EmbeddingDecoder.DecodeGaussians(v));
+    }
+
+    [Fact]
+    public void PixelCodesAreRowMajor()
+    {
+        using var scope = NewDisposeScope();
+        // [H=2,W=2,D=2]: (+,-) (-,+) / (+,+) (-,-)
+        var v = torch.tensor(new float[] { 3, -3, -3, 3, 1, 1, -1, -1 }, new long[] { 2, 2, 2 });
+        Assert.Equal(new[] { 1, 2, 3, 0 }, EmbeddingDecoder.DecodePixels(v));
+    }
+
+    [Fact]
+    public void TwelveDimensionsReachAllBitsAndBatchDecodesEach()
+    {
+        using var scope = NewDisposeScope();
+        var ones = torch.ones(1, 12);
+        var alternating = torch.tensor(Enumerable.Range(0, 12).Select(k => k % 2 == 0 ? 1f : -1f).ToArray(), new long[] { 1, 1, 12 });
+        var codes = EmbeddingDecoder.DecodeBatch(new[] { ones, alternating });
+        Assert.Equal(new[] { 4095 }, codes[0]);
+        Assert.Equal(new[] { 0b0101_0101_0101 }, codes[1]);
+        var ex = Assert.Throws<ArgumentException>(() => EmbeddingDecoder.DecodeBatch(new[] { ones, torch.zeros(2, 31) }));
+        Assert.Contains("entry 1", ex.Message);
+    }
+
+    [Fact]
+    public void CodebookIdsAreConsistentAcrossViewsAndGaussians()
+    {
+        // Two views see the same objects (codes 9 and 3) in different places and proportions; code 5 is background.
+        int[] view1 = { 5, 5, 5, 9, 9, 3, 5, 5, 9 };
+        int[] view2 = { 3, 3, 3, 3, 5, 9, 5, 5, 5 };
+        int[] mask1 = { 0, 0, 0, 4, 4, 7, 0, 0, 4 };
+        int[] mask2 = { 2, 2, 2, 2, 0, 1, 0, 0, 0 }; // per-view mask ids are inconsistent; only 0 matters here
+        var book = LabelCodebook.Build(new[] { view1, view2 }, new[] { mask1, mask2 }, new[] { 9, 3, 5, 12 },
+            new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(5, book.BackgroundCode);
+        // areas: 3 -> 5 px, 9 -> 4 px; Gaussian-only code 12 last.
+        Assert.Equal(new[] { 3, 9, 12 }, book.Codes);
+        var l1 = book.MapView(view1, 3, 3, null);
+        var l2 = book.MapView(view2, 3, 3, null);
+        Assert.Equal(new[] { 0, 0, 0, 2, 2, 1, 0, 0, 2 }, l1);
+        Assert.Equal(new[] { 1, 1, 1, 1, 0, 2, 0, 0, 0 }, l2);
+        Assert.Equal(new[] { 2, 1, 0, 3 }, book.MapGaussians(new[] { 9, 3, 5, 12 }));
+    }
+
+    [Fact]
+    public void BackgroundSelectionModes()
+    {
+        // Code 1 is the largest segment, but the masks' background pixels are mostly code 2.
+        int[] codes = { 1, 1, 1, 1, 1, 2, 2, 2, 6 };
+        int[] mask = { 3, 3, 3, 3, 0, 0, 0, 0, 5 };
+        var byMask = LabelCodebook.Build(new[] { codes }, new[] { mask }, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(2, byMask.BackgroundCode);
+        Assert.Equal(new[] { 1, 6 }, byMask.Codes);
+        var noMasks = LabelCodebook.Build(new[] { codes }, null, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(1, noMasks.BackgroundCode);
+        var largest = LabelCodebook.Build(new[] { codes }, new[] { mask }, null,
+            new CodebookOptions { Background = BackgroundSelection.LargestSegment, MinCodeFraction = 0 });
+        Assert.Equal(1, largest.BackgroundCode);
+        var none = LabelCodebook.Build(new[] { codes }, new[] { mask }, null,
+            new CodebookOptions { Background = BackgroundSelection.None, MinCodeFraction = 0 });
+        Assert.Null(none.BackgroundCode);
+        Assert.Equal(new[] { 1, 2, 6 }, none.Codes);
+        Assert.Throws<ArgumentException>(() => LabelCodebook.Build(new[] { codes }, new[] { new int[3] }));
+    }
+
+    [Fact]
+    public void TinyCodesAreDroppedAndTakeNeighbourOrNearestLabels()
+    {
+        // 4x3 view: left half code 1, right half code 2, one stray pixel of code 3 (0b11) inside code 2.
+        int[] view = { 1, 1, 2, 2, 1, 1, 2, 3, 1, 1, 2, 2 };
+        var book = LabelCodebook.Build(new[] { view }, null, new[] { 1, 2, 3 },
+            new CodebookOptions { Background = BackgroundSelection.None, MinCodePixels = 2 });
+        Assert.Equal(new[] { 1, 2 }, book.Codes); // code 3 (1 px) dropped although a Gaussian carries it
+        Assert.Null(book.TryGetId(3));
+        var labels = book.MapView(view, 4, 3, new FragmentOptions { MinFraction = 0, MinPixels = 1 });
+        Assert.Equal(new[] { 1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 2, 2 }, labels);
+        // Gaussians: 3 = 0b11 is one bit from both 1 and 2; tie -> smaller id (code 1 -> id 1). 6 = 0b110 -> code 2.
+        Assert.Equal(new[] { 1, 2, 1, 2 }, book.MapGaussians(new[] { 1, 2, 3, 6 }));
+    }
+}

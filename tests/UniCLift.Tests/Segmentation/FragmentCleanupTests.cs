@@ -1,0 +1,65 @@
+namespace UniCLift.Tests.Segmentation;
+
+using UniCLift.Compute.Segmentation;
+
+public sealed class FragmentCleanupTests
+{
+    private const int U = FragmentCleanup.Unassigned;
+
+    [Fact]
+    public void SmallIslandsTakeTheMostCommonNeighbourLabel()
+    {
+        int[] labels =
+        {
+            1, 1, 1, 2, 2, 2,
+            1, 7, 1, 2, 2, 2,
+            1, 1, 1, 2, 8, 8,
+            1, 1, 1, 2, 2, 2,
+            0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 9,
+        };
+        // 7: 1 px surrounded by 1. 8: 2 px touching 2 on 4 sides (above/below x2) vs nothing else -> 2.
+        // 9: 1 px corner, neighbours 0 (left) and 2 (above) -> tie 1:1, smaller label 0.
+        int[] expected =
+        {
+            1, 1, 1, 2, 2, 2,
+            1, 1, 1, 2, 2, 2,
+            1, 1, 1, 2, 2, 2,
+            1, 1, 1, 2, 2, 2,
+            0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0,
+        };
+        var cleaned = FragmentCleanup.Clean(labels, 6, 6, new FragmentOptions { MinFraction = 0, MinPixels = 3 });
+        Assert.Equal(expected, cleaned);
+        Assert.Equal(7, labels[7]); // input untouched
+    }
+
+    [Fact]
+    public void ThresholdKeepsLargeComponentsAndUnassignedAlwaysMoves()
+    {
+        int[] labels =
+        {
+            1, 1, U, U,
+            1, 1, U, 2,
+            3, 3, 2, 2,
+        };
+        // MinPixels 2: 3 (2 px) survives; U (3 px) is reassigned whatever its size. Edge votes: 1 twice (left of
+        // (2,0) and (2,1)), 2 three times (below (3,0), right of and below (2,1)) -> 2.
+        var cleaned = FragmentCleanup.Clean(labels, 4, 3, new FragmentOptions { MinFraction = 0, MinPixels = 2 });
+        Assert.Equal(new[] { 1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 2, 2 }, cleaned);
+    }
+
+    [Fact]
+    public void DefaultThresholdIsAFractionOfTheImage()
+    {
+        Assert.Equal(308, FragmentOptions.Default.Threshold(640, 480));
+        Assert.Equal(50, new FragmentOptions { MinPixels = 50 }.Threshold(10, 10));
+    }
+
+    [Fact]
+    public void WrongSizeIsRejected()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => FragmentCleanup.Clean(new int[5], 2, 3));
+        Assert.Contains("2x3", ex.Message);
+    }
+}
