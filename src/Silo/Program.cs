@@ -1,7 +1,3 @@
-using UniCLift.Grains.Hosting;
+using UniCLift.Silo;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddUniCLiftSilo();
-var app = builder.Build();
-app.MapGet("/", () => "UniCLift silo");
-app.Run();
+SiloHost.Build(args).Run();

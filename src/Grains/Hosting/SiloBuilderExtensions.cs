@@ -14,6 +14,7 @@ public static class SiloBuilderExtensions
         builder.Configuration.GetSection(UniCLiftSiloOptions.Section).Bind(options);
         configure?.Invoke(options);
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
 
         builder.UseOrleans(silo =>
         {

@@ -1,0 +1,29 @@
+namespace UniCLift.Silo;
+
+using UniCLift.Grains.Hosting;
+
+/// <summary>Builds the silo web host; Program.cs runs it and the ops tests start the very same host.</summary>
+public static class SiloHost
+{
+    /// <summary>
+    /// How long the host waits for the silo to stop (shutdown checkpoints, leaving the cluster). Kept below the
+    /// pods' terminationGracePeriodSeconds (k8s/base) so Kubernetes does not kill the process mid-checkpoint.
+    /// </summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(100);
+
+    /// <param name="args">Command line; also a configuration source (e.g. --urls=..., --UniCLift:SiloPort=...).</param>
+    /// <param name="configure">Last changes to the builder before the silo is added (tests: extra configuration).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        configure?.Invoke(builder);
+        builder.AddUniCLiftSilo();
+        builder.AddUniCLiftTelemetry();
+
+        var app = builder.Build();
+        app.MapGet("/", () => "UniCLift silo");
+        app.MapUniCLiftEndpoints();
+        return app;
+    }
+}

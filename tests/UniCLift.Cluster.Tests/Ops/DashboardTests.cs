@@ -1,0 +1,83 @@
+namespace UniCLift.Cluster.Tests.Ops;
+
+using System.Text.Json;
+using UniCLift.Grains.Telemetry;
+
+/// <summary>
+/// The Grafana dashboard only queries metrics a running silo really exports, under their exported names:
+/// UniCLift metrics from the in-process silo after recording each kind once; Orleans and runtime metrics from the
+/// real silo program in a child process (see <see cref="ChildSilo"/> for why not in-process).
+/// </summary>
+[Collection(RunningSiloCollection.Name)]
+public sealed class DashboardTests(RunningSilo silo)
+{
+    private static IReadOnlyList<(string Panel, string Expr)> Expressions()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(RepoPaths.Of("k8s", "monitoring", "grafana-dashboard.json")));
+        var found = new List<(string, string)>();
+        void Walk(JsonElement panels)
+        {
+            foreach (var p in panels.EnumerateArray())
+            {
+                var title = p.TryGetProperty("title", out var t) ? t.GetString() ?? "" : "";
+                if (p.TryGetProperty("targets", out var targets))
+                    foreach (var target in targets.EnumerateArray())
+                        if (target.TryGetProperty("expr", out var e)) found.Add((title, e.GetString()!));
+                if (p.TryGetProperty("panels", out var nested)) Walk(nested);
+            }
+        }
+        Walk(doc.RootElement.GetProperty("panels"));
+        return found;
+    }
+
+    [Fact]
+    public void ExtractorFindsMetricNamesAndNothingElse()
+    {
+        var names = PromQl.MetricNames(
+            "histogram_quantile(0.95, sum by (le, pod) (rate(a_seconds_bucket{x=\"y\",le!=\"1\"}[$__rate_interval]))) / on(pod) group_left max(b_total offset 5m) > 0.5");
+        Assert.Equal(new HashSet<string> { "a_seconds_bucket", "b_total" }, names);
+    }
+
+    [Fact]
+    public async Task EveryDashboardMetricIsInALiveScrape()
+    {
+        var expressions = Expressions();
+        Assert.True(expressions.Count >= 15, $"Expected a full dashboard, found {expressions.Count} queries.");
+        var wanted = expressions.SelectMany(e => PromQl.MetricNames(e.Expr).Select(n => (n, e.Panel))).ToList();
+        Assert.Contains(wanted, w => w.n.StartsWith("orleans_", StringComparison.Ordinal)); // cluster health comes from Orleans
+
+        await using var child = await ChildSilo.StartAsync();
+        var childNames = (await child.ScrapeAsync()).Names.ToHashSet();
+
+        // Record every kind of measurement once, then scrape (a few tries: other tests share the process-wide metrics).
+        string[] missing = [];
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            RecordEverythingOnce(silo.Metrics);
+            var own = (await silo.ScrapeAsync()).Names.Where(n => n.StartsWith("uniclift_", StringComparison.Ordinal));
+            var present = childNames.Where(n => !n.StartsWith("uniclift_", StringComparison.Ordinal)).Concat(own).ToHashSet();
+            missing = wanted.Where(w => !present.Contains(w.n)).Select(w => $"{w.n} (panel '{w.Panel}')").Distinct().ToArray();
+            if (missing.Length == 0) break;
+        }
+        Assert.True(missing.Length == 0, "Dashboard queries metrics the silo does not export: " + string.Join("; ", missing));
+
+        // rate()/increase() only over counters and histogram series.
+        var badRates = expressions.SelectMany(e => PromQl.RatedMetrics(e.Expr))
+            .Where(n => !(n.EndsWith("_total") || n.EndsWith("_bucket") || n.EndsWith("_sum") || n.EndsWith("_count"))).ToArray();
+        Assert.Empty(badRates);
+    }
+
+    private static void RecordEverythingOnce(UniCLiftMetrics m)
+    {
+        const string scene = "ops-dashboard-scene";
+        m.RecordIteration(scene, 1, 2.0, new LossComponents(0.3, 0.2, 0.1, 0.05));
+        m.SetGaussians(scene, 5000);
+        m.RecordCheckpoint(TimeSpan.FromMilliseconds(80), 1_000_000);
+        m.RecordResume();
+        m.SetSceneStatusCounts(new SceneStatusCounts(1, 1, 1, 0, 0));
+        m.SetQueueDepth(1);
+        m.RecordBatch(TimeSpan.FromMinutes(3));
+        m.RecordDecode(TimeSpan.FromSeconds(2));
+        m.RecordPq(80);
+    }
+}

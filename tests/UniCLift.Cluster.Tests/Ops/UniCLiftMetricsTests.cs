@@ -1,0 +1,105 @@
+namespace UniCLift.Cluster.Tests.Ops;
+
+using System.Diagnostics.Metrics;
+using UniCLift.Grains.Telemetry;
+
+/// <summary>Exact values of the gauges, read with a MeterListener from an instance on its own meter (not the shared one).</summary>
+public sealed class UniCLiftMetricsTests : IDisposable
+{
+    private readonly Meter _meter = new("UniCLift.Tests." + Guid.NewGuid().ToString("N"));
+    private readonly UniCLiftMetrics _metrics;
+
+    public UniCLiftMetricsTests() => _metrics = new UniCLiftMetrics(_meter);
+
+    public void Dispose() => _meter.Dispose();
+
+    /// <summary>One observation of every observable instrument: (instrument, "k=v,k=v") -> value.</summary>
+    private Dictionary<(string, string), double> Observe()
+    {
+        var seen = new Dictionary<(string, string), double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (i, l) => { if (ReferenceEquals(i.Meter, _meter)) l.EnableMeasurementEvents(i); };
+        void On(Instrument i, double v, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var key = string.Join(",", tags.ToArray().OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}"));
+            seen[(i.Name, key)] = v;
+        }
+        listener.SetMeasurementEventCallback<int>((i, v, t, _) => On(i, v, t));
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => On(i, v, t));
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => On(i, v, t));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return seen;
+    }
+
+    [Fact]
+    public void GaugesReportWhatWasSetAndForgetRemovedScenes()
+    {
+        _metrics.SetSlots(1, 3);
+        _metrics.SetDevice("cuda:1");
+        _metrics.RecordIteration("a", 5, 2.0, new LossComponents(1, 2, 3, double.NaN));
+        _metrics.RecordIteration("b", 5, 3.5, LossComponents.None);
+        _metrics.SetGaussians("a", 100);
+        _metrics.SetSceneStatusCounts(new SceneStatusCounts(4, 1, 2, 1, 0));
+        _metrics.SetQueueDepth(4);
+
+        var o = Observe();
+        Assert.Equal(1, o[("uniclift.training.slots", "state=used")]);
+        Assert.Equal(2, o[("uniclift.training.slots", "state=free")]);
+        Assert.Equal(1, o[("uniclift.device.in_use", "device=cuda:1")]);
+        Assert.Equal(5.5, o[("uniclift.training.iteration_rate", "")]);
+        Assert.Equal(3, o[("uniclift.training.loss", "component=triplet,scene=a")]);
+        Assert.False(o.ContainsKey(("uniclift.training.loss", "component=smooth3d,scene=a")));
+        Assert.DoesNotContain(o.Keys, k => k.Item1 == "uniclift.training.loss" && k.Item2.Contains("scene=b"));
+        Assert.Equal(100, o[("uniclift.scene.gaussians", "scene=a")]);
+        Assert.False(o.ContainsKey(("uniclift.scene.gaussians", "scene=b"))); // never set: not reported as 0
+        Assert.Equal(1, o[("uniclift.scenes", "status=failed")]);
+        Assert.Equal(4, o[("uniclift.queue.depth", "")]);
+
+        _metrics.RemoveScene("a");
+        _metrics.ClearCoordinatorGauges();
+        _metrics.SetDevice(null);
+        o = Observe();
+        Assert.Equal(3.5, o[("uniclift.training.iteration_rate", "")]);
+        Assert.DoesNotContain(o.Keys, k => k.Item2.Contains("scene=a"));
+        Assert.DoesNotContain(o.Keys, k => k.Item1 is "uniclift.scenes" or "uniclift.queue.depth" or "uniclift.device.in_use");
+    }
+
+    [Fact]
+    public async Task ConcurrentUpdatesFromManyThreadsStayConsistent()
+    {
+        long total = 0;
+        var counted = new MeterListener();
+        counted.InstrumentPublished = (i, l) => { if (ReferenceEquals(i.Meter, _meter) && i.Name == "uniclift.training.iterations") l.EnableMeasurementEvents(i); };
+        counted.SetMeasurementEventCallback<long>((_, v, _, _) => Interlocked.Add(ref total, v));
+        counted.Start();
+
+        var scenes = Enumerable.Range(0, 8).Select(i => $"s{i}").ToArray();
+        var work = scenes.Select(s => Task.Run(() =>
+        {
+            for (int k = 0; k < 500; k++)
+            {
+                _metrics.RecordIteration(s, 1, 1.0, new LossComponents(k, k, k, k));
+                _metrics.SetGaussians(s, k);
+                if (k % 50 == 0) Observe(); // collection concurrent with updates must not throw
+            }
+        })).ToArray();
+        await Task.WhenAll(work);
+        counted.Dispose();
+
+        Assert.Equal(8 * 500, Interlocked.Read(ref total));
+        var o = Observe();
+        Assert.Equal(8.0, o[("uniclift.training.iteration_rate", "")]);
+        foreach (var s in scenes) Assert.Equal(499, o[("uniclift.scene.gaussians", $"scene={s}")]);
+    }
+
+    [Fact]
+    public void RejectsValuesThatCannotBeRight()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => _metrics.RecordPq(101));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _metrics.RecordPq(double.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _metrics.SetSlots(3, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _metrics.SetQueueDepth(-1));
+        Assert.Throws<ArgumentException>(() => _metrics.RecordIteration("", 1, 1, LossComponents.None));
+    }
+}
