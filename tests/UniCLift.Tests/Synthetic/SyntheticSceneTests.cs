@@ -36,26 +36,31 @@ public sealed class SyntheticSceneTests(ITestOutputHelper output)
     public void Reprojected_ground_truth_agrees_between_views()
     {
         var scene = SyntheticSceneGenerator.Generate(Small(3, CorruptionLevel.None, views: 10));
-        long agree = 0, compared = 0;
+        int n = scene.Objects.Count;
+        var agree = new long[n + 1];
+        var compared = new long[n + 1];
         for (int a = 0; a < scene.Views.Count; a++)
-        {
             for (int b = 0; b < scene.Views.Count; b++)
-            {
-                if (a == b) continue;
-                var (ag, cmp) = Reproject(scene.Views[a], scene.Views[b]);
-                agree += ag; compared += cmp;
-            }
-        }
-        double rate = (double)agree / compared;
-        output.WriteLine($"reprojection agreement {rate:P2} over {compared} pixel pairs");
-        Assert.True(compared > 10000, $"only {compared} co-visible pixels");
+                if (a != b) Reproject(scene.Views[a], scene.Views[b], agree, compared);
+        double rate = (double)agree.Sum() / compared.Sum();
+        output.WriteLine($"reprojection agreement {rate:P2} over {compared.Sum()} pixel pairs ({compared.Skip(1).Sum()} on objects)");
+        Assert.True(compared.Sum() > 10000, $"only {compared.Sum()} co-visible pixels");
         Assert.True(rate > 0.95, $"GT instance agreement after reprojection {rate:P2}");
+        // Pixels of each known object land on that same object in the other views.
+        for (int id = 1; id <= n; id++)
+        {
+            if (compared[id] < 200) continue;
+            double objectRate = (double)agree[id] / compared[id];
+            Assert.True(objectRate > 0.9, $"object {id} ({scene.Objects[id - 1].Shape}): {objectRate:P1} of {compared[id]} reprojected pixels land on it");
+        }
+        Assert.True(Enumerable.Range(1, n).Count(id => compared[id] >= 200) >= n / 2, "too few objects co-visible");
     }
 
-    private static (long Agree, long Compared) Reproject(ViewData va, ViewData vb)
+    /// <summary>Back-projects every pixel of view A with its GT depth into view B; where B sees the same surface
+    /// (depths agree), counts whether the GT instance matches, per GT instance of A.</summary>
+    private static void Reproject(ViewData va, ViewData vb, long[] agree, long[] compared)
     {
         var ca = va.Camera; var cb = vb.Camera;
-        long agree = 0, compared = 0;
         for (int y = 0; y < ca.Height; y++)
         {
             for (int x = 0; x < ca.Width; x++)
@@ -69,11 +74,11 @@ public sealed class SyntheticSceneTests(ITestOutputHelper output)
                 int q = (int)v * cb.Width + (int)u;
                 float db = vb.Depth!.Meters[q];
                 if (db <= 0 || Math.Abs(db - z) > 0.02 + 0.01 * z) continue; // occluded in B
-                compared++;
-                if (va.GtInstance!.Labels[p] == vb.GtInstance!.Labels[q]) agree++;
+                int id = va.GtInstance!.Labels[p];
+                compared[id]++;
+                if (id == vb.GtInstance!.Labels[q]) agree[id]++;
             }
         }
-        return (agree, compared);
     }
 
     [Fact]
