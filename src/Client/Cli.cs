@@ -11,6 +11,7 @@ public static class Cli
         var root = new RootCommand("UniCLift: lift inconsistent 2D instance masks into consistent 3D instances (UniC-Lift on 3D Gaussian Splatting).");
         // Commands (one line each):
         root.Subcommands.Add(Commands.EvalCommand.Create());
+        root.Subcommands.Add(Commands.MakeSceneCommand.Create());
         return root;
     }
 

@@ -1,0 +1,76 @@
+namespace UniCLift.Compute.Synthetic;
+
+/// <summary>How the "predicted" per-view masks are corrupted. Every level permutes ids per view.</summary>
+public enum CorruptionLevel
+{
+    /// <summary>Ground-truth partition, ids permuted per view.</summary>
+    None,
+    /// <summary>Permutation + 1-2 px boundary jitter + segments under <see cref="SyntheticSceneOptions.MinSegmentPixels"/> dropped.</summary>
+    Light,
+    /// <summary>Like a Mask2Former-style segmenter: merges of adjacent objects, splits, misses, jitter, tiny segments dropped, spurious segments.</summary>
+    M2F,
+}
+
+/// <summary>Options of the synthetic room generator. Defaults match the project's benchmark scene.</summary>
+public sealed record SyntheticSceneOptions
+{
+    public int Seed { get; init; }
+    /// <summary>Number of objects on the floor, 1..40.</summary>
+    public int Objects { get; init; } = 10;
+    /// <summary>Number of cameras, at least 2.</summary>
+    public int Views { get; init; } = 60;
+    public int Width { get; init; } = 320;
+    public int Height { get; init; } = 240;
+    public double HorizontalFovDegrees { get; init; } = 60.0;
+    public CorruptionLevel Corruption { get; init; } = CorruptionLevel.M2F;
+    /// <summary>Every TestEvery-th view (index % TestEvery == TestEvery - 1) is a test view; 0 = no test views.</summary>
+    public int TestEvery { get; init; } = 5;
+    /// <summary>Initial point cloud size (back-projected from the training views' depth).</summary>
+    public int PointCount { get; init; } = 30000;
+    /// <summary>Standard deviation of the Gaussian noise added to the initial points, metres.</summary>
+    public double PointNoise { get; init; } = 0.01;
+
+    /// <summary>Room extent in x and y (metres, centred on the origin) and wall height; the ceiling is open.</summary>
+    public double RoomSize { get; init; } = 6.0;
+    public double WallHeight { get; init; } = 3.0;
+    /// <summary>Objects stand inside this radius around the room centre so that the orbiting cameras see them.</summary>
+    public double PlacementRadius { get; init; } = 1.6;
+    /// <summary>Probability that a new object is placed touching an existing one (real segmenters merge such pairs).</summary>
+    public double TouchingProbability { get; init; } = 0.3;
+
+    // Corruption rates (m2f); boundary jitter and tiny-segment dropping also apply to light.
+    public double MergeProbability { get; init; } = 0.15;
+    public double SplitProbability { get; init; } = 0.10;
+    public double MissProbability { get; init; } = 0.08;
+    /// <summary>Probability per view of one spurious segment on the background.</summary>
+    public double SpuriousProbability { get; init; } = 0.3;
+    /// <summary>Segments smaller than this are dropped (set to 0); null = 50 px scaled by image area relative to 320x240.</summary>
+    public int? MinSegmentPixels { get; init; }
+
+    public int EffectiveMinSegmentPixels =>
+        MinSegmentPixels ?? Math.Max(4, (int)Math.Round(50.0 * Width * Height / (320.0 * 240.0)));
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad value and what was expected.</summary>
+    public SyntheticSceneOptions Validate()
+    {
+        if (Objects is < 1 or > 40) throw new ArgumentException($"objects = {Objects}: expected 1..40.", nameof(Objects));
+        if (Views < 2) throw new ArgumentException($"views = {Views}: expected at least 2.", nameof(Views));
+        if (Views > 100000) throw new ArgumentException($"views = {Views}: expected at most 100000.", nameof(Views));
+        if (Width is < 8 or > 8192) throw new ArgumentException($"width = {Width}: expected 8..8192 pixels.", nameof(Width));
+        if (Height is < 8 or > 8192) throw new ArgumentException($"height = {Height}: expected 8..8192 pixels.", nameof(Height));
+        if (!(HorizontalFovDegrees > 5 && HorizontalFovDegrees < 170))
+            throw new ArgumentException($"horizontal FOV = {HorizontalFovDegrees} degrees: expected 5..170.", nameof(HorizontalFovDegrees));
+        if (TestEvery < 0 || TestEvery == 1) throw new ArgumentException($"test-every = {TestEvery}: expected 0 (no test views) or at least 2.", nameof(TestEvery));
+        if (PointCount < 0) throw new ArgumentException($"point count = {PointCount}: expected >= 0.", nameof(PointCount));
+        if (!(PointNoise >= 0)) throw new ArgumentException($"point noise = {PointNoise}: expected >= 0.", nameof(PointNoise));
+        if (!(RoomSize >= 3)) throw new ArgumentException($"room size = {RoomSize} m: expected >= 3.", nameof(RoomSize));
+        if (!(WallHeight >= 2)) throw new ArgumentException($"wall height = {WallHeight} m: expected >= 2.", nameof(WallHeight));
+        if (!(PlacementRadius >= 0.5 && PlacementRadius <= RoomSize / 2 - 0.8))
+            throw new ArgumentException($"placement radius = {PlacementRadius} m: expected 0.5..{RoomSize / 2 - 0.8} (cameras orbit between objects and walls).", nameof(PlacementRadius));
+        foreach (var (name, p) in new[] { ("touching probability", TouchingProbability), ("merge probability", MergeProbability),
+                     ("split probability", SplitProbability), ("miss probability", MissProbability), ("spurious probability", SpuriousProbability) })
+            if (!(p >= 0 && p <= 1)) throw new ArgumentException($"{name} = {p}: expected 0..1.");
+        if (MinSegmentPixels is < 0) throw new ArgumentException($"min segment pixels = {MinSegmentPixels}: expected >= 0.", nameof(MinSegmentPixels));
+        return this;
+    }
+}
