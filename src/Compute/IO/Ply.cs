@@ -40,22 +40,23 @@ public sealed class PlyColumn
     public static PlyColumn Of(string name, int[] v) => new(name, PlyType.Int32, v);
     public static PlyColumn Of(string name, byte[] v) => new(name, PlyType.UInt8, v);
 
-    public double GetDouble(int i) => Values switch
+    // Switch on Type, not on the array's runtime type: the CLR treats int[] and uint[] (also short[]/ushort[],
+    // sbyte[]/byte[]) as each other in type tests.
+    public double GetDouble(int i) => Type switch
     {
-        float[] a => a[i],
-        double[] a => a[i],
-        int[] a => a[i],
-        uint[] a => a[i],
-        byte[] a => a[i],
-        sbyte[] a => a[i],
-        short[] a => a[i],
-        ushort[] a => a[i],
-        _ => throw new InvalidOperationException(),
+        PlyType.Float32 => ((float[])Values)[i],
+        PlyType.Float64 => ((double[])Values)[i],
+        PlyType.Int32 => ((int[])Values)[i],
+        PlyType.UInt32 => ((uint[])Values)[i],
+        PlyType.UInt8 => ((byte[])Values)[i],
+        PlyType.Int8 => ((sbyte[])Values)[i],
+        PlyType.Int16 => ((short[])Values)[i],
+        _ => ((ushort[])Values)[i],
     };
 
     public float[] AsSingle()
     {
-        if (Values is float[] f) return f;
+        if (Type == PlyType.Float32) return (float[])Values;
         var r = new float[Count];
         for (int i = 0; i < r.Length; i++) r[i] = (float)GetDouble(i);
         return r;
@@ -63,7 +64,7 @@ public sealed class PlyColumn
 
     public double[] AsDouble()
     {
-        if (Values is double[] d) return d;
+        if (Type == PlyType.Float64) return (double[])Values;
         var r = new double[Count];
         for (int i = 0; i < r.Length; i++) r[i] = GetDouble(i);
         return r;
@@ -72,7 +73,7 @@ public sealed class PlyColumn
     /// <summary>Values as int: integer columns exactly (uint above int.MaxValue is an error), float columns rounded.</summary>
     public int[] AsInt32()
     {
-        if (Values is int[] a) return a;
+        if (Type == PlyType.Int32) return (int[])Values;
         var r = new int[Count];
         for (int i = 0; i < r.Length; i++)
         {
@@ -239,16 +240,16 @@ public static class Ply
 
     private static void Store(Array col, int row, double v, PlyType t)
     {
-        switch (col)
+        switch (t)
         {
-            case float[] a: a[row] = (float)v; break;
-            case double[] a: a[row] = v; break;
-            case int[] a: a[row] = (int)v; break;
-            case uint[] a: a[row] = (uint)v; break;
-            case byte[] a: a[row] = (byte)v; break;
-            case sbyte[] a: a[row] = (sbyte)v; break;
-            case short[] a: a[row] = (short)v; break;
-            case ushort[] a: a[row] = (ushort)v; break;
+            case PlyType.Float32: ((float[])col)[row] = (float)v; break;
+            case PlyType.Float64: ((double[])col)[row] = v; break;
+            case PlyType.Int32: ((int[])col)[row] = (int)v; break;
+            case PlyType.UInt32: ((uint[])col)[row] = (uint)v; break;
+            case PlyType.UInt8: ((byte[])col)[row] = (byte)v; break;
+            case PlyType.Int8: ((sbyte[])col)[row] = (sbyte)v; break;
+            case PlyType.Int16: ((short[])col)[row] = (short)v; break;
+            default: ((ushort[])col)[row] = (ushort)v; break;
         }
     }
 
@@ -271,6 +272,7 @@ public static class Ply
                 int off = offsets[k];
                 switch (cols[k])
                 {
+                    // float[] and double[] have no aliasing array types, so these type tests are safe.
                     case float[] a:
                         for (int r = 0; r < n; r++)
                         {
@@ -517,11 +519,12 @@ public static class Ply
                     for (int k = 0; k < e.Columns.Count; k++)
                     {
                         if (k > 0) line.Append(' ');
-                        line.Append(e.Columns[k].Values switch
+                        var col = e.Columns[k];
+                        line.Append(col.Type switch
                         {
-                            float[] a => a[r].ToString("R", CultureInfo.InvariantCulture),
-                            double[] a => a[r].ToString("R", CultureInfo.InvariantCulture),
-                            var a => Convert.ToString(a.GetValue(r), CultureInfo.InvariantCulture),
+                            PlyType.Float32 => ((float[])col.Values)[r].ToString("R", CultureInfo.InvariantCulture),
+                            PlyType.Float64 => ((double[])col.Values)[r].ToString("R", CultureInfo.InvariantCulture),
+                            _ => col.GetDouble(r).ToString("R", CultureInfo.InvariantCulture), // integers are exact in a double
                         });
                     }
                     line.Append('\n');
@@ -538,16 +541,16 @@ public static class Ply
                     foreach (var c in e.Columns)
                     {
                         var sp = row.AsSpan(off);
-                        switch (c.Values)
+                        switch (c.Type)
                         {
-                            case float[] a: BinaryPrimitives.WriteSingleLittleEndian(sp, a[r]); break;
-                            case double[] a: BinaryPrimitives.WriteDoubleLittleEndian(sp, a[r]); break;
-                            case int[] a: BinaryPrimitives.WriteInt32LittleEndian(sp, a[r]); break;
-                            case uint[] a: BinaryPrimitives.WriteUInt32LittleEndian(sp, a[r]); break;
-                            case short[] a: BinaryPrimitives.WriteInt16LittleEndian(sp, a[r]); break;
-                            case ushort[] a: BinaryPrimitives.WriteUInt16LittleEndian(sp, a[r]); break;
-                            case byte[] a: sp[0] = a[r]; break;
-                            case sbyte[] a: sp[0] = (byte)a[r]; break;
+                            case PlyType.Float32: BinaryPrimitives.WriteSingleLittleEndian(sp, ((float[])c.Values)[r]); break;
+                            case PlyType.Float64: BinaryPrimitives.WriteDoubleLittleEndian(sp, ((double[])c.Values)[r]); break;
+                            case PlyType.Int32: BinaryPrimitives.WriteInt32LittleEndian(sp, ((int[])c.Values)[r]); break;
+                            case PlyType.UInt32: BinaryPrimitives.WriteUInt32LittleEndian(sp, ((uint[])c.Values)[r]); break;
+                            case PlyType.Int16: BinaryPrimitives.WriteInt16LittleEndian(sp, ((short[])c.Values)[r]); break;
+                            case PlyType.UInt16: BinaryPrimitives.WriteUInt16LittleEndian(sp, ((ushort[])c.Values)[r]); break;
+                            case PlyType.UInt8: sp[0] = ((byte[])c.Values)[r]; break;
+                            default: sp[0] = (byte)((sbyte[])c.Values)[r]; break;
                         }
                         off += SizeOf(c.Type);
                     }

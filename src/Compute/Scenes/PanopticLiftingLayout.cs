@@ -131,6 +131,10 @@ public static class PanopticLiftingLayout
         var values = new double[tokens.Length];
         for (int i = 0; i < tokens.Length; i++)
         {
+            // numpy writes inf/-inf/nan, which .NET does not parse; ScanNet has such poses for lost tracking.
+            var t = tokens[i].TrimStart('+', '-').ToLowerInvariant();
+            if (t is "inf" or "nan" or "infinity")
+                throw new InvalidDataException($"{path}: non-finite value '{tokens[i]}' (invalid pose or calibration).");
             if (!double.TryParse(tokens[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]))
                 throw new InvalidDataException($"{path}: '{tokens[i]}' is not a number.");
             if (!double.IsFinite(values[i]))
