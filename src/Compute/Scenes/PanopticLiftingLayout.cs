@@ -279,7 +279,17 @@ public static class PanopticLiftingLayout
         AtomicFile.WriteAllText(Path.Combine(root, IntrinsicDir, IntrinsicFile), FormatMatrix([first.Fx, 0, first.Cx, 0, 0, first.Fy, first.Cy, 0, 0, 0, 1, 0, 0, 0, 0, 1]));
 
         // Encoding dominates; two workers keep a shared 2-core machine usable.
-        Parallel.ForEach(views, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(2, Environment.ProcessorCount) }, v =>
+        try
+        {
+            Parallel.ForEach(views, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(2, Environment.ProcessorCount) }, WriteView);
+        }
+        catch (AggregateException ae) when (ae.InnerExceptions.Count > 0)
+        {
+            // Surface the first real error (e.g. a label above 65535 naming its file), not the wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ae.InnerExceptions[0]).Throw();
+        }
+
+        void WriteView(ViewData v)
         {
             ImageIO.WriteRgb(Path.Combine(root, ColorDir, v.Name + ".png"), v.Image);
             AtomicFile.WriteAllText(Path.Combine(root, PoseDir, v.Name + ".txt"), FormatMatrix(v.Camera.CameraToWorld));
@@ -288,7 +298,7 @@ public static class PanopticLiftingLayout
             if (v.MaskSemantic is { } ms) ImageIO.WriteLabels16(Path.Combine(root, MaskSemanticDir, v.Name + ".png"), ms);
             if (v.GtInstance is { } gi) ImageIO.WriteLabels16(Path.Combine(root, GtInstanceDir, v.Name + ".png"), gi);
             if (v.GtSemantic is { } gs) ImageIO.WriteLabels16(Path.Combine(root, GtSemanticDir, v.Name + ".png"), gs);
-        });
+        }
 
         var splits = new Dictionary<string, IReadOnlyList<string>> { ["train"] = trainViews, ["test"] = testViews };
         AtomicFile.WriteAllText(Path.Combine(root, SplitsFile), JsonSerializer.Serialize(splits, new JsonSerializerOptions { WriteIndented = true }));

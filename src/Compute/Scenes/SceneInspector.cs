@@ -57,6 +57,7 @@ public static class SceneInspector
     public static SceneSummary Summarize(Scene scene, int sampleViews = 8)
     {
         var views = scene.Views;
+        if (views.Count == 0) throw new InvalidDataException($"{scene.Root}: the scene has no views.");
         var c0 = views[0].Camera;
         bool uniform = views.All(v => v.Camera.Width == c0.Width && v.Camera.Height == c0.Height);
         int k = Math.Clamp(sampleViews, 1, views.Count);

@@ -212,6 +212,17 @@ public class PanopticLiftingLayoutTests
     }
 
     [Fact]
+    public void Write_RejectsLabelsBeyond16Bits_NamingTheFile()
+    {
+        using var dir = new TempDir();
+        var views = MakeViews(2);
+        views[1].Mask!.Labels[5] = 70000;
+        var e = Assert.Throws<ArgumentException>(() => PanopticLiftingLayout.Write(dir.Path, views, ["0"], ["1"]));
+        Assert.Contains(Path.Combine("m2f_instance", "1.png"), e.Message);
+        Assert.Contains("70000", e.Message);
+    }
+
+    [Fact]
     public void Inspector_DetectsAndSummarises()
     {
         using var dir = new TempDir();
