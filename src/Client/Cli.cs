@@ -12,6 +12,7 @@ public static class Cli
         // Commands (one line each):
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.MakeSceneCommand.Create());
+        root.Subcommands.Add(Commands.InfoCommand.Create());
         return root;
     }
 

@@ -1,0 +1,64 @@
+namespace UniCLift.Compute.IO;
+
+using System.Buffers.Binary;
+using UniCLift.Compute.Scenes;
+
+/// <summary>JPEG through StbImageSharp (decode) and StbImageWriteSharp (encode), plus a header-only size reader.</summary>
+public static class Jpeg
+{
+    /// <summary>Decodes any baseline/progressive JPEG to 8-bit RGB.</summary>
+    public static RgbImage DecodeRgb(byte[] bytes, string source)
+    {
+        StbImageSharp.ImageResult r;
+        try { r = StbImageSharp.ImageResult.FromMemory(bytes, StbImageSharp.ColorComponents.RedGreenBlue); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{source}: cannot decode JPEG ({e.Message}).", e);
+        }
+        if (r.Data is null || r.Data.Length != r.Width * r.Height * 3)
+            throw new InvalidDataException($"{source}: JPEG decoder returned no pixel data.");
+        return new RgbImage(r.Width, r.Height, r.Data);
+    }
+
+    /// <summary>Encodes 8-bit RGB at the given quality (1..100).</summary>
+    public static void EncodeRgb(Stream output, RgbImage image, int quality = 95)
+    {
+        if (image.Pixels.Length != image.Width * image.Height * 3)
+            throw new ArgumentException($"RGB image {image.Width}x{image.Height} needs {image.Width * image.Height * 3} bytes, has {image.Pixels.Length}.");
+        var writer = new StbImageWriteSharp.ImageWriter();
+        writer.WriteJpg(image.Pixels, image.Width, image.Height, StbImageWriteSharp.ColorComponents.RedGreenBlue, output, quality);
+    }
+
+    /// <summary>Reads width and height from the first SOF marker without decoding the image.</summary>
+    public static (int Width, int Height) ReadSize(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
+        Span<byte> b = stackalloc byte[8];
+        if (fs.ReadAtLeast(b[..2], 2, false) < 2 || b[0] != 0xFF || b[1] != 0xD8)
+            throw new InvalidDataException($"{path}: not a JPEG file (no SOI marker).");
+        while (true)
+        {
+            // Find the next marker (skip fill bytes 0xFF).
+            int c = fs.ReadByte();
+            while (c != 0xFF && c >= 0) c = fs.ReadByte();
+            while (c == 0xFF) c = fs.ReadByte();
+            if (c < 0) break;
+            int marker = c;
+            if (marker == 0xD8 || marker is >= 0xD0 and <= 0xD7 || marker == 0x01) continue; // no length
+            if (marker == 0xD9 || marker == 0xDA) break; // EOI or start of scan before any SOF
+            if (fs.ReadAtLeast(b[..2], 2, false) < 2) break;
+            int len = BinaryPrimitives.ReadUInt16BigEndian(b);
+            if (len < 2) throw new InvalidDataException($"{path}: corrupt JPEG segment length {len}.");
+            bool sof = marker is >= 0xC0 and <= 0xCF && marker is not (0xC4 or 0xC8 or 0xCC);
+            if (sof)
+            {
+                if (fs.ReadAtLeast(b[..5], 5, false) < 5) break;
+                int h = BinaryPrimitives.ReadUInt16BigEndian(b[1..]), w = BinaryPrimitives.ReadUInt16BigEndian(b[3..]);
+                if (w == 0 || h == 0) throw new InvalidDataException($"{path}: JPEG frame header gives size {w}x{h}.");
+                return (w, h);
+            }
+            fs.Seek(len - 2, SeekOrigin.Current);
+        }
+        throw new InvalidDataException($"{path}: truncated or corrupt JPEG (no frame header with the image size).");
+    }
+}

@@ -1,0 +1,563 @@
+namespace UniCLift.Compute.IO;
+
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+
+public enum PlyFormat { Ascii, BinaryLittleEndian, BinaryBigEndian }
+
+public enum PlyType { Int8, UInt8, Int16, UInt16, Int32, UInt32, Float32, Float64 }
+
+/// <summary>A property as declared in the header. List properties have <see cref="ListCountType"/> set.</summary>
+public sealed record PlyProperty(string Name, PlyType Type, PlyType? ListCountType = null)
+{
+    public bool IsList => ListCountType is not null;
+}
+
+/// <summary>
+/// One scalar property's values for every row of an element, in its file type: Values is sbyte[], byte[], short[],
+/// ushort[], int[], uint[], float[] or double[] matching <see cref="Type"/>. Conversions are on request.
+/// </summary>
+public sealed class PlyColumn
+{
+    public string Name { get; }
+    public PlyType Type { get; }
+    public Array Values { get; }
+    public int Count => Values.Length;
+
+    public PlyColumn(string name, PlyType type, Array values)
+    {
+        var expected = Ply.ClrType(type);
+        if (values.GetType().GetElementType() != expected)
+            throw new ArgumentException($"PLY column '{name}' of type {type} needs a {expected.Name}[], got {values.GetType().Name}.");
+        Name = name;
+        Type = type;
+        Values = values;
+    }
+
+    public static PlyColumn Of(string name, float[] v) => new(name, PlyType.Float32, v);
+    public static PlyColumn Of(string name, double[] v) => new(name, PlyType.Float64, v);
+    public static PlyColumn Of(string name, int[] v) => new(name, PlyType.Int32, v);
+    public static PlyColumn Of(string name, byte[] v) => new(name, PlyType.UInt8, v);
+
+    // Switch on Type, not on the array's runtime type: the CLR treats int[] and uint[] (also short[]/ushort[],
+    // sbyte[]/byte[]) as each other in type tests.
+    public double GetDouble(int i) => Type switch
+    {
+        PlyType.Float32 => ((float[])Values)[i],
+        PlyType.Float64 => ((double[])Values)[i],
+        PlyType.Int32 => ((int[])Values)[i],
+        PlyType.UInt32 => ((uint[])Values)[i],
+        PlyType.UInt8 => ((byte[])Values)[i],
+        PlyType.Int8 => ((sbyte[])Values)[i],
+        PlyType.Int16 => ((short[])Values)[i],
+        _ => ((ushort[])Values)[i],
+    };
+
+    public float[] AsSingle()
+    {
+        if (Type == PlyType.Float32) return (float[])Values;
+        var r = new float[Count];
+        for (int i = 0; i < r.Length; i++) r[i] = (float)GetDouble(i);
+        return r;
+    }
+
+    public double[] AsDouble()
+    {
+        if (Type == PlyType.Float64) return (double[])Values;
+        var r = new double[Count];
+        for (int i = 0; i < r.Length; i++) r[i] = GetDouble(i);
+        return r;
+    }
+
+    /// <summary>Values as int: integer columns exactly (uint above int.MaxValue is an error), float columns rounded.</summary>
+    public int[] AsInt32()
+    {
+        if (Type == PlyType.Int32) return (int[])Values;
+        var r = new int[Count];
+        for (int i = 0; i < r.Length; i++)
+        {
+            double v = GetDouble(i);
+            if (!(v >= int.MinValue && v <= int.MaxValue)) throw new InvalidDataException($"PLY property '{Name}': value {v} at row {i} does not fit an int.");
+            r[i] = (int)Math.Round(v);
+        }
+        return r;
+    }
+}
+
+/// <summary>An element (vertex, face, ...): its row count, declared properties and the scalar columns read.</summary>
+public sealed class PlyElement
+{
+    public string Name { get; }
+    public int Count { get; }
+    /// <summary>Every declared property, lists included, in header order.</summary>
+    public IReadOnlyList<PlyProperty> Properties { get; }
+    /// <summary>Scalar columns in header order (list properties are skipped on read and cannot be written).</summary>
+    public IReadOnlyList<PlyColumn> Columns { get; }
+
+    public PlyElement(string name, int count, IReadOnlyList<PlyProperty> properties, IReadOnlyList<PlyColumn> columns)
+    {
+        Name = name;
+        Count = count;
+        Properties = properties;
+        Columns = columns;
+    }
+
+    /// <summary>An element to write, made of scalar columns that all have the same length.</summary>
+    public PlyElement(string name, IReadOnlyList<PlyColumn> columns)
+        : this(name, columns.Count == 0 ? 0 : columns[0].Count, columns.Select(c => new PlyProperty(c.Name, c.Type)).ToList(), columns)
+    {
+        foreach (var c in columns)
+            if (c.Count != Count) throw new ArgumentException($"PLY element '{name}': column '{c.Name}' has {c.Count} values, '{columns[0].Name}' has {Count}.");
+    }
+
+    public bool Has(string property) => Columns.Any(c => c.Name == property);
+
+    public PlyColumn? Find(string property) => Columns.FirstOrDefault(c => c.Name == property);
+
+    public PlyColumn Column(string property) =>
+        Find(property) ?? throw new KeyNotFoundException($"PLY element '{Name}' has no scalar property '{property}'.");
+}
+
+/// <summary>A whole PLY file: format, comments and elements in file order.</summary>
+public sealed class PlyFile
+{
+    public PlyFormat Format { get; init; } = PlyFormat.BinaryLittleEndian;
+    public List<string> Comments { get; init; } = [];
+    public List<PlyElement> Elements { get; init; } = [];
+    /// <summary>Where the file was read from (for error messages); null for files built in memory.</summary>
+    public string? Source { get; init; }
+
+    public PlyElement? Find(string element) => Elements.FirstOrDefault(e => e.Name == element);
+
+    public PlyElement Element(string element) =>
+        Find(element) ?? throw new InvalidDataException($"{Source ?? "PLY"}: no element '{element}' (has {string.Join(", ", Elements.Select(e => e.Name))}).");
+}
+
+/// <summary>
+/// General PLY reader/writer: ascii, binary_little_endian and binary_big_endian; any number of elements; every
+/// scalar type (char/uchar/short/ushort/int/uint/float/double and the int8..float64 aliases); list properties are
+/// skipped on read. Writes ascii or binary little endian.
+/// </summary>
+public static class Ply
+{
+    internal static Type ClrType(PlyType t) => t switch
+    {
+        PlyType.Int8 => typeof(sbyte),
+        PlyType.UInt8 => typeof(byte),
+        PlyType.Int16 => typeof(short),
+        PlyType.UInt16 => typeof(ushort),
+        PlyType.Int32 => typeof(int),
+        PlyType.UInt32 => typeof(uint),
+        PlyType.Float32 => typeof(float),
+        _ => typeof(double),
+    };
+
+    public static int SizeOf(PlyType t) => t switch
+    {
+        PlyType.Int8 or PlyType.UInt8 => 1,
+        PlyType.Int16 or PlyType.UInt16 => 2,
+        PlyType.Int32 or PlyType.UInt32 or PlyType.Float32 => 4,
+        _ => 8,
+    };
+
+    private static string TypeName(PlyType t) => t switch
+    {
+        PlyType.Int8 => "char",
+        PlyType.UInt8 => "uchar",
+        PlyType.Int16 => "short",
+        PlyType.UInt16 => "ushort",
+        PlyType.Int32 => "int",
+        PlyType.UInt32 => "uint",
+        PlyType.Float32 => "float",
+        _ => "double",
+    };
+
+    private static PlyType? ParseType(string s) => s switch
+    {
+        "char" or "int8" => PlyType.Int8,
+        "uchar" or "uint8" => PlyType.UInt8,
+        "short" or "int16" => PlyType.Int16,
+        "ushort" or "uint16" => PlyType.UInt16,
+        "int" or "int32" => PlyType.Int32,
+        "uint" or "uint32" => PlyType.UInt32,
+        "float" or "float32" => PlyType.Float32,
+        "double" or "float64" => PlyType.Float64,
+        _ => null,
+    };
+
+    // ---------------------------------------------------------------- reading
+
+    public static PlyFile Read(string path)
+    {
+        using var fs = OpenRead(path);
+        return Read(fs, path);
+    }
+
+    internal static FileStream OpenRead(string path)
+    {
+        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        catch (FileNotFoundException) { throw new FileNotFoundException($"PLY file not found: {path}", path); }
+    }
+
+    private sealed record ElementDecl(string Name, int Count, List<PlyProperty> Props);
+
+    public static PlyFile Read(Stream stream, string source)
+    {
+        var (format, comments, decls) = ReadHeader(stream, source);
+        var elements = new List<PlyElement>();
+        var body = new BodyReader(stream, source, format);
+        foreach (var d in decls)
+        {
+            var cols = d.Props.Where(p => !p.IsList).Select(p => Array.CreateInstance(ClrType(p.Type), d.Count)).ToArray();
+            var colIndex = new int[d.Props.Count];
+            for (int k = 0, c = 0; k < d.Props.Count; k++) colIndex[k] = d.Props[k].IsList ? -1 : c++;
+            bool fixedRow = format != PlyFormat.Ascii && d.Props.All(p => !p.IsList);
+            if (fixedRow) ReadFixedRows(body, d, cols);
+            else
+                for (int row = 0; row < d.Count; row++)
+                {
+                    body.Row = row;
+                    body.Element = d;
+                    for (int k = 0; k < d.Props.Count; k++)
+                    {
+                        var p = d.Props[k];
+                        if (p.IsList)
+                        {
+                            double n = body.ReadScalar(p.ListCountType!.Value);
+                            if (!(n >= 0) || n > int.MaxValue || n != Math.Floor(n))
+                                throw new InvalidDataException($"{source}: element '{d.Name}' row {row}: list '{p.Name}' has invalid length {n}.");
+                            for (long i = 0; i < (long)n; i++) body.SkipScalar(p.Type);
+                        }
+                        else Store(cols[colIndex[k]], row, body.ReadScalar(p.Type), p.Type);
+                    }
+                }
+            var columns = d.Props.Where(p => !p.IsList).Select((p, i) => new PlyColumn(p.Name, p.Type, cols[i])).ToList();
+            elements.Add(new PlyElement(d.Name, d.Count, d.Props, columns));
+        }
+        return new PlyFile { Format = format, Comments = comments, Elements = elements, Source = source };
+    }
+
+    private static void Store(Array col, int row, double v, PlyType t)
+    {
+        switch (t)
+        {
+            case PlyType.Float32: ((float[])col)[row] = (float)v; break;
+            case PlyType.Float64: ((double[])col)[row] = v; break;
+            case PlyType.Int32: ((int[])col)[row] = (int)v; break;
+            case PlyType.UInt32: ((uint[])col)[row] = (uint)v; break;
+            case PlyType.UInt8: ((byte[])col)[row] = (byte)v; break;
+            case PlyType.Int8: ((sbyte[])col)[row] = (sbyte)v; break;
+            case PlyType.Int16: ((short[])col)[row] = (short)v; break;
+            default: ((ushort[])col)[row] = (ushort)v; break;
+        }
+    }
+
+    /// <summary>Binary rows without lists: read many rows at once and scatter them to the columns.</summary>
+    private static void ReadFixedRows(BodyReader body, ElementDecl d, Array[] cols)
+    {
+        int stride = d.Props.Sum(p => SizeOf(p.Type));
+        if (stride == 0) return;
+        var offsets = new int[d.Props.Count];
+        for (int k = 1; k < offsets.Length; k++) offsets[k] = offsets[k - 1] + SizeOf(d.Props[k - 1].Type);
+        bool big = body.Format == PlyFormat.BinaryBigEndian;
+        int batch = Math.Max(1, (1 << 20) / stride);
+        var buf = new byte[batch * stride];
+        for (int start = 0; start < d.Count; start += batch)
+        {
+            int n = Math.Min(batch, d.Count - start);
+            body.ReadExact(buf.AsSpan(0, n * stride), d, start, stride);
+            for (int k = 0; k < cols.Length; k++)
+            {
+                int off = offsets[k];
+                switch (cols[k])
+                {
+                    // float[] and double[] have no aliasing array types, so these type tests are safe.
+                    case float[] a:
+                        for (int r = 0; r < n; r++)
+                        {
+                            var s = buf.AsSpan(r * stride + off, 4);
+                            a[start + r] = big ? BinaryPrimitives.ReadSingleBigEndian(s) : BinaryPrimitives.ReadSingleLittleEndian(s);
+                        }
+                        break;
+                    case double[] a:
+                        for (int r = 0; r < n; r++)
+                        {
+                            var s = buf.AsSpan(r * stride + off, 8);
+                            a[start + r] = big ? BinaryPrimitives.ReadDoubleBigEndian(s) : BinaryPrimitives.ReadDoubleLittleEndian(s);
+                        }
+                        break;
+                    default:
+                        for (int r = 0; r < n; r++)
+                            Store(cols[k], start + r, DecodeScalar(buf.AsSpan(r * stride + off), d.Props[k].Type, big), d.Props[k].Type);
+                        break;
+                }
+            }
+        }
+    }
+
+    internal static double DecodeScalar(ReadOnlySpan<byte> s, PlyType t, bool big) => t switch
+    {
+        PlyType.Int8 => (sbyte)s[0],
+        PlyType.UInt8 => s[0],
+        PlyType.Int16 => big ? BinaryPrimitives.ReadInt16BigEndian(s) : BinaryPrimitives.ReadInt16LittleEndian(s),
+        PlyType.UInt16 => big ? BinaryPrimitives.ReadUInt16BigEndian(s) : BinaryPrimitives.ReadUInt16LittleEndian(s),
+        PlyType.Int32 => big ? BinaryPrimitives.ReadInt32BigEndian(s) : BinaryPrimitives.ReadInt32LittleEndian(s),
+        PlyType.UInt32 => big ? BinaryPrimitives.ReadUInt32BigEndian(s) : BinaryPrimitives.ReadUInt32LittleEndian(s),
+        PlyType.Float32 => big ? BinaryPrimitives.ReadSingleBigEndian(s) : BinaryPrimitives.ReadSingleLittleEndian(s),
+        _ => big ? BinaryPrimitives.ReadDoubleBigEndian(s) : BinaryPrimitives.ReadDoubleLittleEndian(s),
+    };
+
+    private static (PlyFormat, List<string>, List<ElementDecl>) ReadHeader(Stream s, string source)
+    {
+        var comments = new List<string>();
+        var decls = new List<ElementDecl>();
+        PlyFormat? format = null;
+        int lineNo = 0;
+        long headerBytes = 0;
+        bool first = true;
+        while (true)
+        {
+            string? line = ReadHeaderLine(s, ref headerBytes);
+            lineNo++;
+            if (line is null)
+                throw new InvalidDataException(first
+                    ? $"{source}: empty file, expected a PLY header."
+                    : $"{source}: PLY header has no 'end_header' line (file ends after header line {lineNo - 1}).");
+            if (headerBytes > 1 << 20)
+                throw new InvalidDataException($"{source}: PLY header has no 'end_header' line within the first MiB.");
+            if (first)
+            {
+                if (line.Trim() != "ply") throw new InvalidDataException($"{source}: not a PLY file (first line is not 'ply').");
+                first = false;
+                continue;
+            }
+            var tok = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (tok.Length == 0) continue;
+            switch (tok[0])
+            {
+                case "format":
+                    if (tok.Length < 2) throw new InvalidDataException($"{source}: header line {lineNo}: 'format' without a value.");
+                    format = tok[1] switch
+                    {
+                        "ascii" => PlyFormat.Ascii,
+                        "binary_little_endian" => PlyFormat.BinaryLittleEndian,
+                        "binary_big_endian" => PlyFormat.BinaryBigEndian,
+                        _ => throw new InvalidDataException($"{source}: unknown PLY format '{tok[1]}' (expected ascii, binary_little_endian or binary_big_endian)."),
+                    };
+                    break;
+                case "comment":
+                    comments.Add(line.Length > 8 ? line[8..] : "");
+                    break;
+                case "obj_info":
+                    break;
+                case "element":
+                    if (tok.Length != 3 || !int.TryParse(tok[2], NumberStyles.None, CultureInfo.InvariantCulture, out int count))
+                        throw new InvalidDataException($"{source}: header line {lineNo}: expected 'element <name> <count>', got '{line}'.");
+                    decls.Add(new ElementDecl(tok[1], count, []));
+                    break;
+                case "property":
+                    if (decls.Count == 0) throw new InvalidDataException($"{source}: header line {lineNo}: property before any element.");
+                    if (tok.Length == 5 && tok[1] == "list")
+                    {
+                        var ct = ParseType(tok[2]) ?? throw new InvalidDataException($"{source}: header line {lineNo}: unknown PLY type '{tok[2]}'.");
+                        var it = ParseType(tok[3]) ?? throw new InvalidDataException($"{source}: header line {lineNo}: unknown PLY type '{tok[3]}'.");
+                        decls[^1].Props.Add(new PlyProperty(tok[4], it, ct));
+                    }
+                    else if (tok.Length == 3)
+                    {
+                        var t = ParseType(tok[1]) ?? throw new InvalidDataException($"{source}: header line {lineNo}: unknown PLY type '{tok[1]}'.");
+                        decls[^1].Props.Add(new PlyProperty(tok[2], t));
+                    }
+                    else throw new InvalidDataException($"{source}: header line {lineNo}: malformed property line '{line}'.");
+                    break;
+                case "end_header":
+                    if (format is null) throw new InvalidDataException($"{source}: PLY header has no 'format' line.");
+                    return (format.Value, comments, decls);
+                default:
+                    throw new InvalidDataException($"{source}: header line {lineNo}: unknown PLY header keyword '{tok[0]}'.");
+            }
+        }
+    }
+
+    /// <summary>Reads one header line byte by byte (the binary body starts right after 'end_header\n').</summary>
+    private static string? ReadHeaderLine(Stream s, ref long count)
+    {
+        var sb = new StringBuilder();
+        while (true)
+        {
+            int b = s.ReadByte();
+            if (b < 0) return sb.Length > 0 ? sb.ToString() : null;
+            count++;
+            if (b == '\n') return sb.ToString().TrimEnd('\r');
+            sb.Append((char)b);
+            if (sb.Length > 1 << 16) return sb.ToString();
+        }
+    }
+
+    /// <summary>Buffered body reader for both binary and ascii bodies, reporting truncation by element and row.</summary>
+    private sealed class BodyReader(Stream s, string source, PlyFormat format)
+    {
+        private readonly byte[] _buf = new byte[1 << 16];
+        private int _pos, _len;
+        public PlyFormat Format => format;
+        public ElementDecl? Element;
+        public int Row;
+
+        private bool Fill()
+        {
+            if (_pos < _len) return true;
+            _len = s.Read(_buf, 0, _buf.Length);
+            _pos = 0;
+            return _len > 0;
+        }
+
+        private InvalidDataException Truncated(ElementDecl d, long row) =>
+            new($"{source}: truncated PLY: expected {d.Count} {d.Name} rows, file ends at {d.Name} {row}.");
+
+        public void ReadExact(Span<byte> dst, ElementDecl d, int firstRow, int stride)
+        {
+            int got = 0;
+            while (got < dst.Length)
+            {
+                if (!Fill()) throw Truncated(d, firstRow + got / stride);
+                int n = Math.Min(_len - _pos, dst.Length - got);
+                _buf.AsSpan(_pos, n).CopyTo(dst[got..]);
+                _pos += n;
+                got += n;
+            }
+        }
+
+        private Span<byte> Take(int n)
+        {
+            Span<byte> tmp = new byte[n];
+            for (int i = 0; i < n; i++)
+            {
+                if (!Fill()) throw Truncated(Element!, Row);
+                tmp[i] = _buf[_pos++];
+            }
+            return tmp;
+        }
+
+        public double ReadScalar(PlyType t)
+        {
+            if (format == PlyFormat.Ascii)
+            {
+                var tok = NextToken();
+                if (!double.TryParse(tok, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                    throw new InvalidDataException($"{source}: element '{Element!.Name}' row {Row}: '{tok}' is not a number.");
+                return v;
+            }
+            int size = SizeOf(t);
+            if (_len - _pos >= size)
+            {
+                double v = DecodeScalar(_buf.AsSpan(_pos, size), t, format == PlyFormat.BinaryBigEndian);
+                _pos += size;
+                return v;
+            }
+            return DecodeScalar(Take(size), t, format == PlyFormat.BinaryBigEndian);
+        }
+
+        public void SkipScalar(PlyType t) => ReadScalar(t);
+
+        private readonly StringBuilder _tok = new();
+
+        private string NextToken()
+        {
+            _tok.Clear();
+            while (true)
+            {
+                if (!Fill()) throw Truncated(Element!, Row);
+                byte b = _buf[_pos];
+                if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') { _pos++; continue; }
+                break;
+            }
+            while (Fill())
+            {
+                byte b = _buf[_pos];
+                if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') break;
+                _tok.Append((char)b);
+                _pos++;
+            }
+            return _tok.ToString();
+        }
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /// <summary>Writes the file atomically in the given format (ascii or binary little endian).</summary>
+    public static void Write(string path, PlyFile file) => AtomicFile.Write(path, s => Write(s, file));
+
+    public static void Write(Stream output, PlyFile file)
+    {
+        if (file.Format == PlyFormat.BinaryBigEndian) throw new ArgumentException("PLY writing supports ascii and binary_little_endian.");
+        var bs = new BufferedStream(output, 1 << 16);
+        var h = new StringBuilder();
+        h.Append("ply\nformat ").Append(file.Format == PlyFormat.Ascii ? "ascii" : "binary_little_endian").Append(" 1.0\n");
+        foreach (var c in file.Comments)
+        {
+            if (c.Contains('\n')) throw new ArgumentException("PLY comments cannot contain line breaks.");
+            h.Append("comment ").Append(c).Append('\n');
+        }
+        foreach (var e in file.Elements)
+        {
+            if (e.Properties.Any(p => p.IsList)) throw new ArgumentException($"PLY element '{e.Name}': writing list properties is not supported.");
+            h.Append("element ").Append(e.Name).Append(' ').Append(e.Count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            foreach (var c in e.Columns) h.Append("property ").Append(TypeName(c.Type)).Append(' ').Append(c.Name).Append('\n');
+        }
+        h.Append("end_header\n");
+        bs.Write(Encoding.ASCII.GetBytes(h.ToString()));
+
+        foreach (var e in file.Elements)
+        {
+            if (file.Format == PlyFormat.Ascii)
+            {
+                var line = new StringBuilder();
+                for (int r = 0; r < e.Count; r++)
+                {
+                    line.Clear();
+                    for (int k = 0; k < e.Columns.Count; k++)
+                    {
+                        if (k > 0) line.Append(' ');
+                        var col = e.Columns[k];
+                        line.Append(col.Type switch
+                        {
+                            PlyType.Float32 => ((float[])col.Values)[r].ToString("R", CultureInfo.InvariantCulture),
+                            PlyType.Float64 => ((double[])col.Values)[r].ToString("R", CultureInfo.InvariantCulture),
+                            _ => col.GetDouble(r).ToString("R", CultureInfo.InvariantCulture), // integers are exact in a double
+                        });
+                    }
+                    line.Append('\n');
+                    bs.Write(Encoding.ASCII.GetBytes(line.ToString()));
+                }
+            }
+            else
+            {
+                int stride = e.Columns.Sum(c => SizeOf(c.Type));
+                var row = new byte[stride];
+                for (int r = 0; r < e.Count; r++)
+                {
+                    int off = 0;
+                    foreach (var c in e.Columns)
+                    {
+                        var sp = row.AsSpan(off);
+                        switch (c.Type)
+                        {
+                            case PlyType.Float32: BinaryPrimitives.WriteSingleLittleEndian(sp, ((float[])c.Values)[r]); break;
+                            case PlyType.Float64: BinaryPrimitives.WriteDoubleLittleEndian(sp, ((double[])c.Values)[r]); break;
+                            case PlyType.Int32: BinaryPrimitives.WriteInt32LittleEndian(sp, ((int[])c.Values)[r]); break;
+                            case PlyType.UInt32: BinaryPrimitives.WriteUInt32LittleEndian(sp, ((uint[])c.Values)[r]); break;
+                            case PlyType.Int16: BinaryPrimitives.WriteInt16LittleEndian(sp, ((short[])c.Values)[r]); break;
+                            case PlyType.UInt16: BinaryPrimitives.WriteUInt16LittleEndian(sp, ((ushort[])c.Values)[r]); break;
+                            case PlyType.UInt8: sp[0] = ((byte[])c.Values)[r]; break;
+                            default: sp[0] = (byte)((sbyte[])c.Values)[r]; break;
+                        }
+                        off += SizeOf(c.Type);
+                    }
+                    bs.Write(row);
+                }
+            }
+        }
+        bs.Flush();
+    }
+}

@@ -1,0 +1,102 @@
+namespace UniCLift.Compute.Scenes;
+
+/// <summary>A layout reader: how to recognise a scene directory and how to read it.</summary>
+public sealed record SceneLayoutReader(SceneLayout Layout, Func<string, bool> Detect, Func<string, Scene> Read);
+
+/// <summary>What <c>uniclift info</c> shows about a scene. Mask and ground-truth statistics come from a sample of views.</summary>
+public sealed record SceneSummary(
+    string Root,
+    SceneLayout Layout,
+    int ViewCount,
+    int Width,
+    int Height,
+    bool UniformSize,
+    int TrainCount,
+    int TestCount,
+    bool HasDepth,
+    bool HasMasks,
+    bool HasMaskSemantics,
+    bool HasGroundTruth,
+    string? PointCloudPath,
+    int SampledViews,
+    double MeanSegmentsPerView,
+    int MaxMaskId,
+    double UnlabelledFraction,
+    double? MeanGtInstancesPerView);
+
+/// <summary>Recognises scene layouts and summarises scenes.</summary>
+public static class SceneInspector
+{
+    /// <summary>
+    /// Known layouts, tried in order; the first whose Detect accepts the directory wins. More specific layouts go
+    /// first (add new readers here).
+    /// </summary>
+    public static IReadOnlyList<SceneLayoutReader> Readers { get; } =
+    [
+        new(SceneLayout.PanopticLifting, PanopticLiftingLayout.Detect, PanopticLiftingLayout.Read),
+    ];
+
+    public static SceneLayout? DetectLayout(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Scene directory not found: {dir}");
+        return Readers.FirstOrDefault(r => r.Detect(dir))?.Layout;
+    }
+
+    /// <summary>Detects the layout and reads the scene; an unrecognised directory is an InvalidDataException naming it.</summary>
+    public static Scene Read(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Scene directory not found: {dir}");
+        var reader = Readers.FirstOrDefault(r => r.Detect(dir))
+            ?? throw new InvalidDataException($"{dir}: not a recognised scene layout (known: {string.Join(", ", Readers.Select(r => r.Layout))}; Panoptic Lifting needs color/ and pose/).");
+        return reader.Read(dir);
+    }
+
+    public static SceneSummary Inspect(string dir, int sampleViews = 8) => Summarize(Read(dir), sampleViews);
+
+    /// <summary>Summary of a scene; loads masks and ground truth of up to <paramref name="sampleViews"/> evenly spaced views.</summary>
+    public static SceneSummary Summarize(Scene scene, int sampleViews = 8)
+    {
+        var views = scene.Views;
+        if (views.Count == 0) throw new InvalidDataException($"{scene.Root}: the scene has no views.");
+        var c0 = views[0].Camera;
+        bool uniform = views.All(v => v.Camera.Width == c0.Width && v.Camera.Height == c0.Height);
+        int k = Math.Clamp(sampleViews, 1, views.Count);
+        var sample = Enumerable.Range(0, k).Select(i => views[(int)((long)i * views.Count / k)]).Distinct().ToList();
+
+        double segSum = 0, unlabelled = 0, pixels = 0;
+        int maxId = 0, masked = 0;
+        double gtSum = 0;
+        int gtViews = 0;
+        foreach (var v in sample)
+        {
+            if (v.MaskPath is not null)
+            {
+                var m = SceneData.LoadMask(scene, v);
+                var ids = new HashSet<int>();
+                foreach (var id in m.Labels)
+                {
+                    if (id != 0) ids.Add(id);
+                    else unlabelled++;
+                    if (id > maxId) maxId = id;
+                }
+                pixels += m.Labels.Length;
+                segSum += ids.Count;
+                masked++;
+            }
+            if (v.GtInstancePath is not null)
+            {
+                var g = SceneData.LoadGtInstance(scene, v);
+                gtSum += g.Labels.Where(id => id != 0).Distinct().Count();
+                gtViews++;
+            }
+        }
+
+        return new SceneSummary(
+            scene.Root, scene.Layout, views.Count, c0.Width, c0.Height, uniform,
+            scene.TrainViews.Count, scene.TestViews.Count,
+            views.All(v => v.DepthPath is not null), scene.HasMasks, views.All(v => v.MaskSemanticPath is not null), scene.HasGroundTruth,
+            scene.PointCloudPath, sample.Count,
+            masked > 0 ? segSum / masked : 0, maxId, pixels > 0 ? unlabelled / pixels : 0,
+            gtViews > 0 ? gtSum / gtViews : null);
+    }
+}

@@ -1,0 +1,137 @@
+namespace UniCLift.Tests.IO;
+
+using UniCLift.Compute.IO;
+using UniCLift.Compute.Scenes;
+
+public class ImageIOTests
+{
+    private static RgbImage Smooth(int w, int h)
+    {
+        var img = new RgbImage(w, h);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                int i = (y * w + x) * 3;
+                img.Pixels[i] = (byte)(x * 255 / (w - 1));
+                img.Pixels[i + 1] = (byte)(y * 255 / (h - 1));
+                img.Pixels[i + 2] = (byte)((x + y) * 2);
+            }
+        return img;
+    }
+
+    [Fact]
+    public void Png_Rgb_RoundTripsExactly()
+    {
+        using var dir = new TempDir();
+        var img = Smooth(33, 17);
+        ImageIO.WriteRgb(dir.File("a.png"), img);
+        var back = ImageIO.ReadRgb(dir.File("a.png"));
+        Assert.Equal((33, 17), (back.Width, back.Height));
+        Assert.Equal(img.Pixels, back.Pixels);
+        Assert.Equal((33, 17), ImageIO.ReadSize(dir.File("a.png")));
+    }
+
+    [Fact]
+    public void Jpeg_RoundTripsApproximately_AndItsHeaderGivesTheSize()
+    {
+        using var dir = new TempDir();
+        var img = Smooth(64, 40);
+        ImageIO.WriteRgb(dir.File("a.jpg"), img);
+        Assert.Equal((64, 40), ImageIO.ReadSize(dir.File("a.jpg")));
+        var back = ImageIO.ReadRgb(dir.File("a.jpg"));
+        Assert.Equal((64, 40), (back.Width, back.Height));
+        double mae = img.Pixels.Zip(back.Pixels, (a, b) => Math.Abs(a - b)).Average();
+        Assert.True(mae < 3, $"mean abs error {mae}");
+        Assert.NotEqual(img.Pixels, back.Pixels); // it really went through a lossy codec
+    }
+
+    [Fact]
+    public void ReadRgb_ConvertsGray16AndRgbaPngs()
+    {
+        using var dir = new TempDir();
+        using (var f = File.Create(dir.File("g.png"))) Png.EncodeGray16(f, 2, 1, new ushort[] { 65535, 257 * 10 });
+        var g = ImageIO.ReadRgb(dir.File("g.png"));
+        Assert.Equal(new byte[] { 255, 255, 255, 10, 10, 10 }, g.Pixels);
+        using (var f = File.Create(dir.File("a.png"))) Png.Encode8(f, 1, 1, 4, new byte[] { 1, 2, 3, 0 });
+        Assert.Equal(new byte[] { 1, 2, 3 }, ImageIO.ReadRgb(dir.File("a.png")).Pixels);
+    }
+
+    [Fact]
+    public void Labels16_RoundTrip_WithValuesAbove255()
+    {
+        using var dir = new TempDir();
+        var m = new LabelMap(4, 3, [0, 1, 2, 300, 65535, 40000, 7, 7, 7, 0, 256, 1000]);
+        ImageIO.WriteLabels16(dir.File("m.png"), m);
+        var back = ImageIO.ReadLabels(dir.File("m.png"));
+        Assert.Equal(m.Labels, back.Labels);
+        Assert.Equal((4, 3), (back.Width, back.Height));
+    }
+
+    [Fact]
+    public void Labels_FromGray8_Palette_AndNpy()
+    {
+        using var dir = new TempDir();
+        using (var f = File.Create(dir.File("g8.png"))) Png.EncodeGray8(f, 3, 1, new byte[] { 0, 5, 255 });
+        Assert.Equal(new[] { 0, 5, 255 }, ImageIO.ReadLabels(dir.File("g8.png")).Labels);
+
+        // Palette PNG: the index is the label, not the colour.
+        var pal = PngTestWriter.Make(3, 1, PngColorType.Palette, 4, [2, 0, 1], false, [0], [9, 9, 9, 50, 50, 50, 200, 0, 0]);
+        File.WriteAllBytes(dir.File("p.png"), pal);
+        Assert.Equal(new[] { 2, 0, 1 }, ImageIO.ReadLabels(dir.File("p.png")).Labels);
+
+        Npy.Write(dir.File("l.npy"), [2, 3], new[] { 1, 2, 3, 4, 5, 6 });
+        var n = ImageIO.ReadLabels(dir.File("l.npy"));
+        Assert.Equal((3, 2), (n.Width, n.Height));
+        Assert.Equal(new[] { 1, 2, 3, 4, 5, 6 }, n.Labels);
+        Npy.Write(dir.File("l3.npy"), [2, 1, 1], new ushort[] { 9, 8 });
+        Assert.Equal((1, 2), (ImageIO.ReadLabels(dir.File("l3.npy")).Width, ImageIO.ReadLabels(dir.File("l3.npy")).Height));
+        Npy.Write(dir.File("bad.npy"), [2, 1, 2], new[] { 1, 2, 3, 4 });
+        var e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(dir.File("bad.npy")));
+        Assert.Contains(dir.File("bad.npy"), e.Message);
+        Assert.Contains("(2, 1, 2)", e.Message);
+    }
+
+    [Fact]
+    public void Labels_FromRgbPng_AreRejectedNamingFileAndChannels()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("rgb_mask.png");
+        ImageIO.WriteRgb(path, new RgbImage(2, 2, new byte[12])); // gray-looking, still 3 channels
+        var e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("3 channels", e.Message);
+    }
+
+    [Fact]
+    public void WriteLabels16_RejectsOutOfRangeLabels()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<ArgumentException>(() => ImageIO.WriteLabels16(dir.File("x.png"), new LabelMap(2, 1, [1, 70000])));
+        Assert.Contains("x.png", e.Message);
+        Assert.Contains("70000", e.Message);
+        Assert.False(File.Exists(dir.File("x.png")));
+    }
+
+    [Fact]
+    public void Depth16_RoundTripsInMillimetres()
+    {
+        using var dir = new TempDir();
+        var d = new DepthMap(3, 1, [0f, 1.2345f, 65.535f]);
+        ImageIO.WriteDepth16(dir.File("d.png"), d, 1000);
+        var back = ImageIO.ReadDepth(dir.File("d.png"), 1000);
+        Assert.Equal(0f, back.Meters[0]);
+        Assert.InRange(back.Meters[1], 1.2339f, 1.2351f); // stored to the nearest millimetre
+        Assert.Equal(65.535f, back.Meters[2], 5);
+        var png = Png.Decode(dir.File("d.png"));
+        Assert.Equal(16, png.BitDepth);
+        Assert.Equal(65535, png.Samples16![2]);
+        Assert.Throws<ArgumentException>(() => ImageIO.WriteDepth16(dir.File("e.png"), new DepthMap(1, 1, [70f]), 1000));
+    }
+
+    [Fact]
+    public void MissingFile_IsFileNotFoundNamingIt()
+    {
+        var e = Assert.Throws<FileNotFoundException>(() => ImageIO.ReadRgb("/nonexistent/dir/x.png"));
+        Assert.Contains("/nonexistent/dir/x.png", e.Message);
+    }
+}
