@@ -10,6 +10,7 @@ public static class Cli
     {
         var root = new RootCommand("UniCLift: lift inconsistent 2D instance masks into consistent 3D instances (UniC-Lift on 3D Gaussian Splatting).");
         // Commands (one line each):
+        root.Subcommands.Add(Commands.BenchCommand.Create());
         return root;
     }
 

@@ -14,6 +14,9 @@ public sealed class GaussianRasterizer
 {
     private readonly Stack<TileRasterizer> _free = new();
 
+    /// <summary>Timings of the last Render (and of its backward, once run).</summary>
+    public RasterStats LastStats { get; private set; } = new();
+
     /// <summary>Renders the Gaussians into the camera. Call inside a dispose scope; the result lives in that scope.</summary>
     public RenderResult Render(GaussianTensors g, Camera camera, RasterSettings settings)
     {
@@ -24,7 +27,9 @@ public sealed class GaussianRasterizer
         if (g.Means.dtype != float32) throw new ArgumentException($"The fast rasteriser needs float32 parameters, got {g.Means.dtype}.");
         if (g.Means.device_type != DeviceType.CPU) throw new ArgumentException("The fast rasteriser runs on CPU tensors only.");
         int n = (int)g.Count;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var proj = Projection.Project(g, camera, settings);
+        double projMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         var vsRgb = torch.zeros(n, 2).requires_grad_(true);  // [N, 2]
         var vsFeat = torch.zeros(n, 2).requires_grad_(true); // [N, 2]
         var features = g.Features?.contiguous();
@@ -34,6 +39,9 @@ public sealed class GaussianRasterizer
         var call = new RasterCall(this, kernel, settings, proj.Radii, camera.Width, camera.Height, features is null ? 0 : (int)features.shape[1]);
         var outs = RasterFunction.apply(call, proj.Mean2d.contiguous(), proj.Conic.contiguous(), proj.Opacity.contiguous(),
             proj.Colours.contiguous(), proj.Depth.contiguous(), features!, vsRgb, vsFeat);
+        kernel.Stats.ProjectionMs = projMs;
+        kernel.Stats.BlendBackwardMs = kernel.Stats.ReduceMs = 0;
+        LastStats = kernel.Stats;
         if (!anyGrad) Release(kernel); // no backward will come
         int k = 0;
         var rgb = outs[k++];

@@ -32,8 +32,10 @@ internal sealed partial class TileRasterizer
         if (feat) { TileBinning.Grow(ref _pairFeat, pairs * FeatStride); TileBinning.Grow(ref GradFeat, N * FeatStride); }
         int tiles = Binning.TilesX * Binning.TilesY;
         nint a = (nint)dRgb, b = (nint)dDepth, c = (nint)dAlpha, e = (nint)dFeat;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Parallel.For(0, tiles, t => BackwardTile(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
 
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         // Fixed-order reduction of each Gaussian's pair slots.
         var slotStart = Binning.SlotStart;
         Parallel.For(0, (N + 1023) / 1024, chunk =>
@@ -45,6 +47,8 @@ internal sealed partial class TileRasterizer
                 if (feat) Reduce(_pairFeat, GradFeat, g, slotStart[g], slotStart[g + 1], FeatStride);
             }
         });
+        Stats.BlendBackwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+        Stats.ReduceMs = System.Diagnostics.Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
     }
 
     private static unsafe void Reduce(float[] pairs, float[] dst, int g, int s0, int s1, int k)

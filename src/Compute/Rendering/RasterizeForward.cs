@@ -25,6 +25,9 @@ internal sealed partial class TileRasterizer
     /// <summary>[H * W] 1 + position (in the tile list) of the last blended Gaussian, 0 if none.</summary>
     public int[] NContrib = [];
     public float[] Background = [0f, 0f, 0f];
+    /// <summary>Timings and counts of the last forward / backward (for `bench raster`).</summary>
+    public readonly RasterStats Stats = new();
+    private long[] _tileEvals = [];
 
     [ThreadStatic] private static Scratch? _scratch;
 
@@ -74,11 +77,21 @@ internal sealed partial class TileRasterizer
             packed[o + 9] = depth[g];
         }
         if (d > 0) new ReadOnlySpan<float>(features, n * d).CopyTo(Feat);
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Binning.Build(mean2d, depth, radii, n, width, height);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
 
         int tiles = Binning.TilesX * Binning.TilesY;
+        TileBinning.Grow(ref _tileEvals, tiles);
         nint pRgb = (nint)outRgb, pFeat = (nint)outFeat, pDepth = (nint)outDepth, pAlpha = (nint)outAlpha;
         Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
+        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        long evals = 0;
+        for (int t = 0; t < tiles; t++) evals += _tileEvals[t];
+        Stats.BinningMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+        Stats.BlendForwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
+        Stats.Pairs = Binning.Pairs;
+        Stats.Blends = evals;
     }
 
     /// <summary>Gathers the tile's Gaussians (front to back) into thread-local contiguous arrays.</summary>
@@ -106,6 +119,7 @@ internal sealed partial class TileRasterizer
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
         int d = D;
         float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
+        long evals = 0;
         fixed (float* gl = s.G, fl = s.F)
         {
             for (int py = ys; py < ye; py++)
@@ -134,6 +148,7 @@ internal sealed partial class TileRasterizer
                         T = testT;
                         last = j + 1;
                     }
+                    evals += last;
                     FinalT[pix] = T;
                     NContrib[pix] = last;
                     outRgb[3 * pix] = r + T * bg0; outRgb[3 * pix + 1] = gr + T * bg1; outRgb[3 * pix + 2] = b + T * bg2;
@@ -142,9 +157,23 @@ internal sealed partial class TileRasterizer
                 }
             }
         }
+        _tileEvals[tile] = evals;
     }
 
     public const int TileSize = TileBinning.TileSize;
+}
+
+/// <summary>Where the time of the last render went, in milliseconds. Blends = pixel x Gaussian pairs walked by the
+/// forward pass (up to each pixel's last contributor).</summary>
+public sealed class RasterStats
+{
+    public double ProjectionMs, BinningMs, BlendForwardMs, BlendBackwardMs, ReduceMs;
+    public long Blends;
+    public int Pairs;
+}
+
+internal sealed partial class TileRasterizer
+{
 
     /// <summary>y[i] += a * x[i], SIMD over channels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
