@@ -32,20 +32,25 @@ public static class BenchRasterCommand
         var shDegree = new Option<int>("--sh-degree") { Description = "SH degree 0..3.", DefaultValueFactory = _ => 3 };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs (median reported) after 3 warm-up runs.", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
+        var torchThreads = new Option<int>("--torch-threads")
+        {
+            Description = "libtorch intra-op threads (the rasteriser kernels use the .NET pool; 1 avoids OpenMP spin-waiting against them).",
+            DefaultValueFactory = _ => 1,
+        };
         var cmd = new Command("raster", "Time rasteriser forward and forward+backward (RGB + D feature channels) on random Gaussians.")
         {
-            gaussians, width, height, channels, shDegree, repeats, json,
+            gaussians, width, height, channels, shDegree, repeats, json, torchThreads,
         };
         cmd.SetAction(parse =>
         {
             var o = new Options(parse.GetValue(gaussians), parse.GetValue(width), parse.GetValue(height), parse.GetValue(channels),
-                parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json));
+                parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json), parse.GetValue(torchThreads));
             return Run(o);
         });
         return cmd;
     }
 
-    internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json);
+    internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads);
 
     internal static int Run(Options o)
     {
@@ -54,7 +59,9 @@ public static class BenchRasterCommand
         if (o.Channels < 0) throw new ArgumentException($"--channels {o.Channels} must be >= 0.");
         if (o.ShDegree < 0 || o.ShDegree > 3) throw new ArgumentException($"--sh-degree {o.ShDegree} must be in 0..3.");
         if (o.Repeats <= 0) throw new ArgumentException($"--repeats {o.Repeats} must be positive.");
+        if (o.TorchThreads <= 0) throw new ArgumentException($"--torch-threads {o.TorchThreads} must be positive.");
         TorchRuntime.EnsureInitialised();
+        torch.set_num_threads(o.TorchThreads);
         using var outer = torch.NewDisposeScope();
         var cam = SyntheticGaussians.LookAt(o.Width, o.Height, 60, (0, 0, -5), (0, 0, 0));
         // Footprints: sigma 1..10 px at 640 px wide, scaled with the image, so 3-sigma radii span a few to tens of px.

@@ -33,7 +33,8 @@ internal sealed partial class TileRasterizer
         int tiles = Binning.TilesX * Binning.TilesY;
         nint a = (nint)dRgb, b = (nint)dDepth, c = (nint)dAlpha, e = (nint)dFeat;
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        Parallel.For(0, tiles, t => BackwardTile(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
+        if (UseSimd) Parallel.For(0, tiles, t => BackwardTileSimd(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
+        else Parallel.For(0, tiles, t => BackwardTile(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
 
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         // Fixed-order reduction of each Gaussian's pair slots.

@@ -38,8 +38,10 @@ internal sealed partial class TileRasterizer
         public float[] GradG = [];
         public float[] GradF = [];
         public float[] Pix = [];
-        public Scratch Ensure(int n, int d, int kg, int kf)
+        public float[] V = [];
+        public Scratch Ensure(int n, int d, int kg, int kf, int v = 0)
         {
+            TileBinning.Grow(ref V, v);
             TileBinning.Grow(ref G, n * Stride);
             TileBinning.Grow(ref F, n * d);
             TileBinning.Grow(ref GradG, n * kg);
@@ -49,7 +51,7 @@ internal sealed partial class TileRasterizer
         }
     }
 
-    private static Scratch GetScratch(int n, int d, int kg, int kf) => (_scratch ??= new Scratch()).Ensure(n, d, kg, kf);
+    private static Scratch GetScratch(int n, int d, int kg, int kf, int v = 0) => (_scratch ??= new Scratch()).Ensure(n, d, kg, kf, v);
 
     /// <summary>Copies inputs, bins, and renders. Pointers are to contiguous float32 buffers.</summary>
     /// <param name="mean2d">[N, 2]</param><param name="conic">[N, 3]</param><param name="opacity">[N]</param>
@@ -84,7 +86,8 @@ internal sealed partial class TileRasterizer
         int tiles = Binning.TilesX * Binning.TilesY;
         TileBinning.Grow(ref _tileEvals, tiles);
         nint pRgb = (nint)outRgb, pFeat = (nint)outFeat, pDepth = (nint)outDepth, pAlpha = (nint)outAlpha;
-        Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
+        if (UseSimd) Parallel.For(0, tiles, t => ForwardTileSimd(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
+        else Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
         long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         long evals = 0;
         for (int t = 0; t < tiles; t++) evals += _tileEvals[t];
