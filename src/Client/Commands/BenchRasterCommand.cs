@@ -75,7 +75,8 @@ public static class BenchRasterCommand
 
         var fwd = new List<double>(); var fwdBwd = new List<double>(); var cpu = new List<double>();
         var proc = Process.GetCurrentProcess();
-        var stats = new List<(double Proj, double Bin, double Fwd, double Bwd, double Red, long Blends, int Pairs)>();
+        var stats = new List<(double Proj, double Bin, double Fwd, double Bwd, double Red, long Blends, int Pairs, double ProjCpu, double BinCpu, double FwdCpu, double BwdCpu)>();
+        RasterStats.MeasureCpu = true;
         for (int i = 0; i < o.Repeats + 3; i++)
         {
             using (var scope = torch.NewDisposeScope())
@@ -98,7 +99,7 @@ public static class BenchRasterCommand
                 proc.Refresh();
                 if (i >= 3) cpu.Add((proc.TotalProcessorTime - c0).TotalMilliseconds);
                 var s = rast.LastStats;
-                if (i >= 3) { fwdBwd.Add(ms); stats.Add((s.ProjectionMs, s.BinningMs, s.BlendForwardMs, s.BlendBackwardMs, s.ReduceMs, s.Blends, s.Pairs)); }
+                if (i >= 3) { fwdBwd.Add(ms); stats.Add((s.ProjectionMs, s.BinningMs, s.BlendForwardMs, s.BlendBackwardMs, s.ReduceMs, s.Blends, s.Pairs, s.ProjectionCpuMs, s.BinningCpuMs, s.BlendForwardCpuMs, s.BlendBackwardCpuMs)); }
                 foreach (var l in leaves) l.grad?.zero_();
             }
         }
@@ -114,20 +115,21 @@ public static class BenchRasterCommand
                 threads = Environment.ProcessorCount, fwd_ms = fwdMs, fwd_bwd_ms = fwdBwdMs, fwd_bwd_cpu_ms = Med(cpu),
                 projection_ms = Med(stats.Select(s => s.Proj)), binning_ms = Med(stats.Select(s => s.Bin)),
                 blend_fwd_ms = Med(stats.Select(s => s.Fwd)), blend_bwd_ms = Med(stats.Select(s => s.Bwd)), reduce_ms = Med(stats.Select(s => s.Red)),
+                projection_cpu_ms = Med(stats.Select(s => s.ProjCpu)), binning_cpu_ms = Med(stats.Select(s => s.BinCpu)),
+                blend_fwd_cpu_ms = Med(stats.Select(s => s.FwdCpu)), blend_bwd_cpu_ms = Med(stats.Select(s => s.BwdCpu)),
                 pairs = stats[0].Pairs, blends, blends_per_second = blendsPerSecond,
             }));
         }
         else
         {
-            var table = new Table().AddColumn("stage").AddColumn(new TableColumn("median ms").RightAligned());
-            table.AddRow("projection (torch fwd)", $"{Med(stats.Select(s => s.Proj)):F2}");
-            table.AddRow("tile binning + sort", $"{Med(stats.Select(s => s.Bin)):F2}");
-            table.AddRow("blend forward", $"{Med(stats.Select(s => s.Fwd)):F2}");
-            table.AddRow("blend backward", $"{Med(stats.Select(s => s.Bwd)):F2}");
-            table.AddRow("gradient reduction", $"{Med(stats.Select(s => s.Red)):F2}");
-            table.AddRow("forward (no grad, total)", $"{fwdMs:F2}");
-            table.AddRow("forward + backward (total)", $"{fwdBwdMs:F2}");
-            table.AddRow("forward + backward, CPU time all threads", $"{Med(cpu):F2}");
+            var table = new Table().AddColumn("stage").AddColumn(new TableColumn("median ms").RightAligned()).AddColumn(new TableColumn("CPU ms").RightAligned());
+            table.AddRow("projection (torch fwd)", $"{Med(stats.Select(s => s.Proj)):F2}", $"{Med(stats.Select(s => s.ProjCpu)):F2}");
+            table.AddRow("tile binning + sort", $"{Med(stats.Select(s => s.Bin)):F2}", $"{Med(stats.Select(s => s.BinCpu)):F2}");
+            table.AddRow("blend forward", $"{Med(stats.Select(s => s.Fwd)):F2}", $"{Med(stats.Select(s => s.FwdCpu)):F2}");
+            table.AddRow("blend backward", $"{Med(stats.Select(s => s.Bwd)):F2}", $"{Med(stats.Select(s => s.BwdCpu)):F2}");
+            table.AddRow("gradient reduction", $"{Med(stats.Select(s => s.Red)):F2}", "");
+            table.AddRow("forward (no grad, total)", $"{fwdMs:F2}", "");
+            table.AddRow("forward + backward (total)", $"{fwdBwdMs:F2}", $"{Med(cpu):F2}");
             AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads; " +
                 $"{stats[0].Pairs} tile pairs, {blends} blends ({blendsPerSecond / 1e6:F1} M/s forward)");
             AnsiConsole.Write(table);

@@ -27,19 +27,25 @@ public sealed class GaussianRasterizer
         if (g.Means.dtype != float32) throw new ArgumentException($"The fast rasteriser needs float32 parameters, got {g.Means.dtype}.");
         if (g.Means.device_type != DeviceType.CPU) throw new ArgumentException("The fast rasteriser runs on CPU tensors only.");
         int n = (int)g.Count;
+        double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var proj = Projection.Project(g, camera, settings);
         double projMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        double projCpu = RasterStats.CpuNow() - c0;
         var vsRgb = torch.zeros(n, 2).requires_grad_(true);  // [N, 2]
         var vsFeat = torch.zeros(n, 2).requires_grad_(true); // [N, 2]
         var features = g.Features?.contiguous();
         bool anyGrad = torch.is_grad_enabled() && new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh }
             .Concat(g.Features is null ? [] : [g.Features]).Any(t => t.requires_grad);
-        var kernel = _free.Count > 0 ? _free.Pop() : new TileRasterizer();
+        // A kernel holds one view's state until its backward has run (then it returns to the pool); a graph dropped
+        // without backward just leaves its kernel to the GC.
+        TileRasterizer kernel;
+        lock (_free) kernel = _free.Count > 0 ? _free.Pop() : new TileRasterizer();
         var call = new RasterCall(this, kernel, settings, proj.Radii, camera.Width, camera.Height, features is null ? 0 : (int)features.shape[1]);
         var outs = RasterFunction.apply(call, proj.Mean2d.contiguous(), proj.Conic.contiguous(), proj.Opacity.contiguous(),
             proj.Colours.contiguous(), proj.Depth.contiguous(), features!, vsRgb, vsFeat);
         kernel.Stats.ProjectionMs = projMs;
+        kernel.Stats.ProjectionCpuMs = projCpu;
         kernel.Stats.BlendBackwardMs = kernel.Stats.ReduceMs = 0;
         LastStats = kernel.Stats;
         if (!anyGrad) Release(kernel); // no backward will come

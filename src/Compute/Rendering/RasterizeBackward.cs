@@ -32,11 +32,13 @@ internal sealed partial class TileRasterizer
         if (feat) { TileBinning.Grow(ref _pairFeat, pairs * FeatStride); TileBinning.Grow(ref GradFeat, N * FeatStride); }
         int tiles = Binning.TilesX * Binning.TilesY;
         nint a = (nint)dRgb, b = (nint)dDepth, c = (nint)dAlpha, e = (nint)dFeat;
+        double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         if (UseSimd) Parallel.For(0, tiles, t => BackwardTileSimd(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
         else Parallel.For(0, tiles, t => BackwardTile(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
 
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Stats.BlendBackwardCpuMs = RasterStats.CpuNow() - c0;
         // Fixed-order reduction of each Gaussian's pair slots.
         var slotStart = Binning.SlotStart;
         Parallel.For(0, (N + 1023) / 1024, chunk =>

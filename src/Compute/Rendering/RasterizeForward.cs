@@ -79,9 +79,11 @@ internal sealed partial class TileRasterizer
             packed[o + 9] = depth[g];
         }
         if (d > 0) new ReadOnlySpan<float>(features, n * d).CopyTo(Feat);
+        double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Binning.Build(mean2d, depth, radii, n, width, height);
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        double c1 = RasterStats.CpuNow();
 
         int tiles = Binning.TilesX * Binning.TilesY;
         TileBinning.Grow(ref _tileEvals, tiles);
@@ -89,6 +91,8 @@ internal sealed partial class TileRasterizer
         if (UseSimd) Parallel.For(0, tiles, t => ForwardTileSimd(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
         else Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
         long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        double c2 = RasterStats.CpuNow();
+        Stats.BinningCpuMs = c1 - c0; Stats.BlendForwardCpuMs = c2 - c1;
         long evals = 0;
         for (int t = 0; t < tiles; t++) evals += _tileEvals[t];
         Stats.BinningMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
@@ -170,7 +174,13 @@ internal sealed partial class TileRasterizer
 /// forward pass (up to each pixel's last contributor).</summary>
 public sealed class RasterStats
 {
+    /// <summary>Also record process CPU time per stage (a /proc read per stage; for benchmarks).</summary>
+    public static bool MeasureCpu;
     public double ProjectionMs, BinningMs, BlendForwardMs, BlendBackwardMs, ReduceMs;
+    /// <summary>Process CPU time (all threads) per stage, when <see cref="MeasureCpu"/> is set.</summary>
+    public double ProjectionCpuMs, BinningCpuMs, BlendForwardCpuMs, BlendBackwardCpuMs;
+
+    internal static double CpuNow() => MeasureCpu ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds : 0;
     public long Blends;
     public int Pairs;
 }

@@ -26,37 +26,33 @@ public static class ShEval
         long k = sh.shape[1];
         if (k < CoefficientCount(degree))
             throw new ArgumentException($"SH tensor has {k} coefficients per channel, degree {degree} needs {CoefficientCount(degree)}.", nameof(sh));
-        Tensor Coef(int i) => sh.select(1, i); // [N, 3]
-        var result = C0 * Coef(0);
+        // Basis [N, K'] (K' = (degree+1)^2) then one batched product with the coefficients: few ops, cheap autograd.
+        int kk = CoefficientCount(degree);
+        var x = dirs.select(1, 0); var y = dirs.select(1, 1); var z = dirs.select(1, 2); // [N]
+        var terms = new List<Tensor>(kk) { torch.full_like(x, C0) };
         if (degree >= 1)
         {
-            var x = dirs.select(1, 0).unsqueeze(1); // [N, 1]
-            var y = dirs.select(1, 1).unsqueeze(1);
-            var z = dirs.select(1, 2).unsqueeze(1);
-            result = result - C1 * y * Coef(1) + C1 * z * Coef(2) - C1 * x * Coef(3);
+            terms.Add(-C1 * y); terms.Add(C1 * z); terms.Add(-C1 * x);
             if (degree >= 2)
             {
                 var xx = x * x; var yy = y * y; var zz = z * z;
                 var xy = x * y; var yz = y * z; var xz = x * z;
-                result = result
-                    + C2[0] * xy * Coef(4)
-                    + C2[1] * yz * Coef(5)
-                    + C2[2] * (2.0f * zz - xx - yy) * Coef(6)
-                    + C2[3] * xz * Coef(7)
-                    + C2[4] * (xx - yy) * Coef(8);
+                terms.Add(C2[0] * xy); terms.Add(C2[1] * yz); terms.Add(C2[2] * (2.0f * zz - xx - yy)); terms.Add(C2[3] * xz); terms.Add(C2[4] * (xx - yy));
                 if (degree >= 3)
                 {
-                    result = result
-                        + C3[0] * y * (3.0f * xx - yy) * Coef(9)
-                        + C3[1] * xy * z * Coef(10)
-                        + C3[2] * y * (4.0f * zz - xx - yy) * Coef(11)
-                        + C3[3] * z * (2.0f * zz - 3.0f * xx - 3.0f * yy) * Coef(12)
-                        + C3[4] * x * (4.0f * zz - xx - yy) * Coef(13)
-                        + C3[5] * z * (xx - yy) * Coef(14)
-                        + C3[6] * x * (xx - 3.0f * yy) * Coef(15);
+                    terms.Add(C3[0] * y * (3.0f * xx - yy));
+                    terms.Add(C3[1] * xy * z);
+                    terms.Add(C3[2] * y * (4.0f * zz - xx - yy));
+                    terms.Add(C3[3] * z * (2.0f * zz - 3.0f * xx - 3.0f * yy));
+                    terms.Add(C3[4] * x * (4.0f * zz - xx - yy));
+                    terms.Add(C3[5] * z * (xx - yy));
+                    terms.Add(C3[6] * x * (xx - 3.0f * yy));
                 }
             }
         }
+        var basis = torch.stack(terms, 1).unsqueeze(1); // [N, 1, K']
+        var coef = k == kk ? sh : sh.narrow(1, 0, kk);  // [N, K', 3]
+        var result = basis.bmm(coef).squeeze(1);        // [N, 3]
         return (result + 0.5f).clamp_min(0.0);
     }
 }
