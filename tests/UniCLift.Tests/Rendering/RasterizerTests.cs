@@ -6,6 +6,8 @@ using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
+/// <remarks>Same collection as <see cref="ScalarKernelTests"/>, which flips a static kernel switch.</remarks>
+[Collection("Rasterizer")]
 public sealed class RasterizerTests
 {
     private static Camera RandomCamera(int seed, int w, int h)
@@ -34,7 +36,7 @@ public sealed class RasterizerTests
     /// <summary>A loss touching every output with fixed random weights, so every gradient path is exercised.</summary>
     private static Tensor Loss(Tensor rgb, Tensor? feat, Tensor depth, Tensor alpha, int seed, bool useRgb = true, bool useFeat = true)
     {
-        var gen = torch.manual_seed(seed);
+        using var gen = new torch.Generator((ulong)seed); // private: the global generator is shared with tests running in parallel
         Tensor W(Tensor t) => torch.randn(t.shape, generator: gen).to(t.dtype);
         Tensor loss = torch.zeros(1, dtype: rgb.dtype).sum();
         var wr = W(rgb); var wd = W(depth); var wa = W(alpha);
@@ -211,6 +213,7 @@ public sealed class RasterizerTests
     }
 }
 
+[Collection("Rasterizer")]
 public sealed class ScalarKernelTests
 {
     [Fact]
@@ -227,7 +230,7 @@ public sealed class ScalarKernelTests
             {
                 var g = SyntheticGaussians.Random(cam, 150, 3, 12, 21, fractionBehind: 0.1);
                 var r = new GaussianRasterizer().Render(g, cam, new RasterSettings(Background: [0.1f, 0.2f, 0.3f], FeatureGradientsReachGeometry: true));
-                var gen = torch.manual_seed(4);
+                using var gen = new torch.Generator(4UL);
                 var loss = (torch.randn(r.Rgb.shape, generator: gen) * r.Rgb).sum() + (torch.randn(r.Features!.shape, generator: gen) * r.Features).sum()
                            + (r.Depth * 0.1).sum() + r.Alpha.pow(2).sum();
                 loss.backward();
