@@ -88,130 +88,151 @@ internal sealed partial class TileRasterizer
         _tileEvals[tile] = evals;
     }
 
+    // Per-chunk (8 pixels) backward state, in vectors: see BackwardTileSimd.
+    private const int StT = 0, StFinalT = 1, StLast = 2, StG = 3, StBgDot = 8, StAcc = 9, StLastCol = 14, StLastAlpha = 18, StPx = 19, StFixed = 20;
+
+    /// <summary>Backward of one tile, Gaussian-major like graphdeco's block loop: for each Gaussian (back to front) sweep
+    /// the tile's 8-pixel chunks, whose running state (T, colour accumulators, pixel gradients) sits in a small array,
+    /// so the Gaussian's gradient accumulates in registers/L1 and goes straight to its pair slot.</summary>
     private unsafe void BackwardTileSimd(int tile, float* dRgb, float* dDepth, float* dAlpha, float* dFeat, bool geo, bool featGeo)
     {
         int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
         if (count == 0) return;
         int d = D, kf = FeatStride;
         bool feat = dFeat != null;
-        // Lane accumulators: per Gaussian GeoStride (and kf) vectors of 8 pixels; pixel state: dv, accF, lastF (3 d vectors).
-        var s = GetScratch(count, d, GeoStride * 8, kf * 8, 3 * d * 8);
+        int chunkStride = (StFixed + 3 * d) * 8; // floats per chunk: fixed state, then dv, accF, lastF (d vectors each)
+        const int maxChunks = TileSize * TileSize / 8;
+        // Scratch V: chunk states, then the current Gaussian's accumulators (GeoStride + kf vectors).
+        var s = GetScratch(count, d, 0, 0, maxChunks * chunkStride + (GeoStride + kf) * 8);
         Gather(tile, s, feat);
-        if (geo) Array.Clear(s.GradG, 0, count * GeoStride * 8);
-        if (feat) Array.Clear(s.GradF, 0, count * kf * 8);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
         var one = V.One; var maxA = Vector256.Create(MaxAlpha); var minA = Vector256.Create(MinAlpha);
-        var bgv0 = Vector256.Create(Background[0]); var bgv1 = Vector256.Create(Background[1]); var bgv2 = Vector256.Create(Background[2]);
-        var tmp = stackalloc float[8 * 8];
-        fixed (float* gl = s.G, fl = s.F, gg = s.GradG, gf = s.GradF, fv = s.V)
+        float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
+        var chunkMax = stackalloc int[maxChunks];
+        var chunkY = stackalloc float[maxChunks];
+        var sorted = Binning.Sorted;
+        fixed (float* gl = s.G, fl = s.F, sv = s.V)
         {
-            float* dvv = fv, accF = fv + 8 * d, lastF = fv + 16 * d;
+            float* accG = sv + maxChunks * chunkStride, accFj = accG + GeoStride * 8;
+            int nChunks = 0, tileMax = 0;
             for (int py = ys; py < ye; py++)
             {
-                float fy = py + 0.5f;
                 for (int cx = xs; cx < xe; cx += 8)
                 {
                     int lanes = Math.Min(8, xe - cx);
+                    float* st = sv + nChunks * chunkStride;
                     int maxLast = 0;
                     for (int l = 0; l < 8; l++)
                     {
                         int pix = py * Width + cx + l;
-                        int last = l < lanes ? NContrib[pix] : 0;
+                        bool inside = l < lanes;
+                        int last = inside ? NContrib[pix] : 0;
                         maxLast = Math.Max(maxLast, last);
-                        tmp[l] = last; tmp[8 + l] = l < lanes ? FinalT[pix] : 1f;
+                        float t = inside ? FinalT[pix] : 1f;
+                        st[8 * StT + l] = t; st[8 * StFinalT + l] = t; st[8 * StLast + l] = last;
                         float z0 = 0, z1 = 0, z2 = 0, z3 = 0, z4 = 0;
-                        if (l < lanes)
+                        if (inside)
                         {
                             if (dRgb != null) { z0 = dRgb[3 * pix]; z1 = dRgb[3 * pix + 1]; z2 = dRgb[3 * pix + 2]; }
                             if (dDepth != null) z3 = dDepth[pix];
                             if (dAlpha != null) z4 = dAlpha[pix];
                         }
-                        tmp[16 + l] = z0; tmp[24 + l] = z1; tmp[32 + l] = z2; tmp[40 + l] = z3; tmp[48 + l] = z4;
+                        st[8 * StG + l] = z0; st[8 * (StG + 1) + l] = z1; st[8 * (StG + 2) + l] = z2; st[8 * (StG + 3) + l] = z3; st[8 * (StG + 4) + l] = z4;
+                        st[8 * StBgDot + l] = bg0 * z0 + bg1 * z1 + bg2 * z2;
+                        st[8 * StPx + l] = cx + l + 0.5f;
                         if (feat)
                         {
                             float* src = dFeat + (long)pix * d;
-                            for (int c = 0; c < d; c++) dvv[8 * c + l] = l < lanes ? src[c] : 0f;
+                            for (int c = 0; c < d; c++) st[8 * (StFixed + c) + l] = inside ? src[c] : 0f;
                         }
                     }
                     if (maxLast == 0) continue;
-                    var lastV = Vector256.Load(tmp); var finalT = Vector256.Load(tmp + 8); var T = finalT;
-                    var g0 = Vector256.Load(tmp + 16); var g1 = Vector256.Load(tmp + 24); var g2 = Vector256.Load(tmp + 32);
-                    var g3 = Vector256.Load(tmp + 40); var g4 = Vector256.Load(tmp + 48);
-                    var bgDot = bgv0 * g0 + bgv1 * g1 + bgv2 * g2;
-                    V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero, a4 = V.Zero, l0 = V.Zero, l1 = V.Zero, l2 = V.Zero, l3 = V.Zero, lastAlpha = V.Zero;
-                    if (featGeo) for (int c = 0; c < d; c++) { V.Zero.Store(accF + 8 * c); V.Zero.Store(lastF + 8 * c); }
-                    var pxv = Vector256.Create(cx + 0.5f) + LaneIndex;
-                    for (int j = maxLast - 1; j >= 0; j--)
-                    {
-                        float* p = gl + j * Stride;
-                        float dy = p[1] - fy;
-                        var dx = Vector256.Create(p[0]) - pxv;
-                        var power = dx * (Vector256.Create(-0.5f * p[2]) * dx + Vector256.Create(-p[3] * dy)) + Vector256.Create(-0.5f * p[4] * dy * dy);
-                        var ok = Vector256.LessThan(Vector256.Create((float)j), lastV) & Vector256.LessThanOrEqual(power, V.Zero);
-                        if (None(ok)) continue;
-                        var G = Vector256.Exp(power);
-                        var opv = Vector256.Create(p[5]);
-                        var raw = opv * G;
-                        var alpha = Vector256.Min(maxA, raw);
-                        ok &= Vector256.GreaterThanOrEqual(alpha, minA);
-                        if (None(ok)) continue;
-                        var oneMinus = one - alpha;
-                        T = Vector256.ConditionalSelect(ok, T / oneMinus, T);
-                        var w = ok & (alpha * T);
-                        var geomOk = ok & Vector256.LessThanOrEqual(raw, maxA); // no gradient through an active 0.99 clamp
-                        var keep = one - lastAlpha;
-                        var dyv = Vector256.Create(dy);
-                        if (geo)
-                        {
-                            float* o = gg + j * GeoStride * 8;
-                            var c0 = Vector256.Create(p[6]); var c1 = Vector256.Create(p[7]); var c2 = Vector256.Create(p[8]); var c3 = Vector256.Create(p[9]);
-                            Add(o + 48, w * g0); Add(o + 56, w * g1); Add(o + 64, w * g2); Add(o + 72, w * g3);
-                            a0 = Vector256.ConditionalSelect(ok, lastAlpha * l0 + keep * a0, a0);
-                            a1 = Vector256.ConditionalSelect(ok, lastAlpha * l1 + keep * a1, a1);
-                            a2 = Vector256.ConditionalSelect(ok, lastAlpha * l2 + keep * a2, a2);
-                            a3 = Vector256.ConditionalSelect(ok, lastAlpha * l3 + keep * a3, a3);
-                            a4 = Vector256.ConditionalSelect(ok, lastAlpha + keep * a4, a4);
-                            l0 = Vector256.ConditionalSelect(ok, c0, l0); l1 = Vector256.ConditionalSelect(ok, c1, l1);
-                            l2 = Vector256.ConditionalSelect(ok, c2, l2); l3 = Vector256.ConditionalSelect(ok, c3, l3);
-                            var dAl = ((c0 - a0) * g0 + (c1 - a1) * g1 + (c2 - a2) * g2 + (c3 - a3) * g3 + (one - a4) * g4) * T
-                                      - finalT / oneMinus * bgDot;
-                            AddGeometrySimd(o, p, geomOk & dAl, G, dx, dyv);
-                        }
-                        if (feat)
-                        {
-                            float* o = gf + j * kf * 8;
-                            for (int c = 0; c < d; c++) Add(o + 8 * c, w * Vector256.Load(dvv + 8 * c));
-                            if (featGeo)
-                            {
-                                float* fj = fl + j * d;
-                                var dAl = V.Zero;
-                                for (int c = 0; c < d; c++)
-                                {
-                                    var fc = Vector256.Create(fj[c]);
-                                    var acc = Vector256.Load(accF + 8 * c);
-                                    acc = Vector256.ConditionalSelect(ok, lastAlpha * Vector256.Load(lastF + 8 * c) + keep * acc, acc);
-                                    acc.Store(accF + 8 * c);
-                                    Vector256.ConditionalSelect(ok, fc, Vector256.Load(lastF + 8 * c)).Store(lastF + 8 * c);
-                                    dAl += (fc - acc) * Vector256.Load(dvv + 8 * c);
-                                }
-                                AddGeometrySimd(o + 8 * d, p, geomOk & (dAl * T), G, dx, dyv);
-                            }
-                        }
-                        lastAlpha = Vector256.ConditionalSelect(ok, alpha, lastAlpha);
-                    }
+                    for (int k = StAcc; k <= StLastAlpha; k++) V.Zero.Store(st + 8 * k);
+                    if (featGeo) for (int c = d; c < 3 * d; c++) V.Zero.Store(st + 8 * (StFixed + c));
+                    chunkMax[nChunks] = maxLast; chunkY[nChunks] = py + 0.5f;
+                    tileMax = Math.Max(tileMax, maxLast);
+                    nChunks++;
                 }
             }
-            // Lane sums (lanes in order), then each pair's tile-local sums to its slot.
-            var sorted = Binning.Sorted;
-            for (int j = 0; j < count; j++)
+            for (int j = count - 1; j >= 0; j--)
             {
-                int slot = Binning.Slot(sorted[start + j], tx, ty);
-                if (geo)
-                    for (int k = 0; k < GeoStride; k++) _pairGeo[(long)slot * GeoStride + k] = LaneSum(gg + (j * GeoStride + k) * 8);
-                if (feat)
-                    for (int k = 0; k < kf; k++) _pairFeat[(long)slot * kf + k] = LaneSum(gf + (j * kf + k) * 8);
+                if (geo) for (int k = 0; k < GeoStride; k++) V.Zero.Store(accG + 8 * k);
+                if (feat) for (int k = 0; k < kf; k++) V.Zero.Store(accFj + 8 * k);
+                float* p = gl + j * Stride;
+                var c0 = Vector256.Create(p[6]); var c1 = Vector256.Create(p[7]); var c2 = Vector256.Create(p[8]); var c3 = Vector256.Create(p[9]);
+                var opv = Vector256.Create(p[5]);
+                var ha = Vector256.Create(-0.5f * p[2]); var mxv = Vector256.Create(p[0]);
+                var jv = Vector256.Create((float)j);
+                float* fj = fl + j * d;
+                for (int ch = 0; ch < nChunks; ch++)
+                {
+                    if (chunkMax[ch] <= j) continue;
+                    float* st = sv + ch * chunkStride;
+                    float dy = p[1] - chunkY[ch];
+                    var dx = mxv - Vector256.Load(st + 8 * StPx);
+                    var power = dx * (ha * dx + Vector256.Create(-p[3] * dy)) + Vector256.Create(-0.5f * p[4] * dy * dy);
+                    var ok = Vector256.LessThan(jv, Vector256.Load(st + 8 * StLast)) & Vector256.LessThanOrEqual(power, V.Zero);
+                    if (None(ok)) continue;
+                    var G = Vector256.Exp(power);
+                    var raw = opv * G;
+                    var alpha = Vector256.Min(maxA, raw);
+                    ok &= Vector256.GreaterThanOrEqual(alpha, minA);
+                    if (None(ok)) continue;
+                    var oneMinus = one - alpha;
+                    var T = Vector256.ConditionalSelect(ok, Vector256.Load(st + 8 * StT) / oneMinus, Vector256.Load(st + 8 * StT));
+                    T.Store(st + 8 * StT);
+                    var w = ok & (alpha * T);
+                    var geomOk = ok & Vector256.LessThanOrEqual(raw, maxA); // no gradient through an active 0.99 clamp
+                    var lastAlpha = Vector256.Load(st + 8 * StLastAlpha);
+                    var keep = one - lastAlpha;
+                    var dyv = Vector256.Create(dy);
+                    if (geo)
+                    {
+                        var g0 = Vector256.Load(st + 8 * StG); var g1 = Vector256.Load(st + 8 * (StG + 1)); var g2 = Vector256.Load(st + 8 * (StG + 2));
+                        var g3 = Vector256.Load(st + 8 * (StG + 3)); var g4 = Vector256.Load(st + 8 * (StG + 4));
+                        Add(accG + 48, w * g0); Add(accG + 56, w * g1); Add(accG + 64, w * g2); Add(accG + 72, w * g3);
+                        float* acc = st + 8 * StAcc; float* lc = st + 8 * StLastCol;
+                        var a0 = Vector256.ConditionalSelect(ok, lastAlpha * Vector256.Load(lc) + keep * Vector256.Load(acc), Vector256.Load(acc));
+                        var a1 = Vector256.ConditionalSelect(ok, lastAlpha * Vector256.Load(lc + 8) + keep * Vector256.Load(acc + 8), Vector256.Load(acc + 8));
+                        var a2 = Vector256.ConditionalSelect(ok, lastAlpha * Vector256.Load(lc + 16) + keep * Vector256.Load(acc + 16), Vector256.Load(acc + 16));
+                        var a3 = Vector256.ConditionalSelect(ok, lastAlpha * Vector256.Load(lc + 24) + keep * Vector256.Load(acc + 24), Vector256.Load(acc + 24));
+                        var a4 = Vector256.ConditionalSelect(ok, lastAlpha + keep * Vector256.Load(acc + 32), Vector256.Load(acc + 32));
+                        a0.Store(acc); a1.Store(acc + 8); a2.Store(acc + 16); a3.Store(acc + 24); a4.Store(acc + 32);
+                        Vector256.ConditionalSelect(ok, c0, Vector256.Load(lc)).Store(lc);
+                        Vector256.ConditionalSelect(ok, c1, Vector256.Load(lc + 8)).Store(lc + 8);
+                        Vector256.ConditionalSelect(ok, c2, Vector256.Load(lc + 16)).Store(lc + 16);
+                        Vector256.ConditionalSelect(ok, c3, Vector256.Load(lc + 24)).Store(lc + 24);
+                        var dAl = ((c0 - a0) * g0 + (c1 - a1) * g1 + (c2 - a2) * g2 + (c3 - a3) * g3 + (one - a4) * g4) * T
+                                  - Vector256.Load(st + 8 * StFinalT) / oneMinus * Vector256.Load(st + 8 * StBgDot);
+                        AddGeometrySimd(accG, p, geomOk & dAl, G, dx, dyv);
+                    }
+                    if (feat)
+                    {
+                        float* dvv = st + 8 * StFixed, accF = dvv + 8 * d, lastF = accF + 8 * d;
+                        for (int c = 0; c < d; c++) Add(accFj + 8 * c, w * Vector256.Load(dvv + 8 * c));
+                        if (featGeo)
+                        {
+                            var dAl = V.Zero;
+                            for (int c = 0; c < d; c++)
+                            {
+                                var fc = Vector256.Create(fj[c]);
+                                var acc = Vector256.Load(accF + 8 * c);
+                                acc = Vector256.ConditionalSelect(ok, lastAlpha * Vector256.Load(lastF + 8 * c) + keep * acc, acc);
+                                acc.Store(accF + 8 * c);
+                                Vector256.ConditionalSelect(ok, fc, Vector256.Load(lastF + 8 * c)).Store(lastF + 8 * c);
+                                dAl += (fc - acc) * Vector256.Load(dvv + 8 * c);
+                            }
+                            AddGeometrySimd(accFj + 8 * d, p, geomOk & (dAl * T), G, dx, dyv);
+                        }
+                    }
+                    Vector256.ConditionalSelect(ok, alpha, lastAlpha).Store(st + 8 * StLastAlpha);
+                }
+                // Lane sums (lanes in order) straight into this pair's slot.
+                long slot = Binning.Slot(sorted[start + j], tx, ty);
+                if (geo) for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum(accG + 8 * k);
+                if (feat) for (int k = 0; k < kf; k++) _pairFeat[slot * kf + k] = LaneSum(accFj + 8 * k);
             }
         }
     }
