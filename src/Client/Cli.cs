@@ -13,6 +13,7 @@ public static class Cli
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.MakeSceneCommand.Create());
         root.Subcommands.Add(Commands.InfoCommand.Create());
+        root.Subcommands.Add(Commands.BenchCommand.Create());
         return root;
     }
 

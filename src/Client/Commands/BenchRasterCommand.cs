@@ -1,0 +1,140 @@
+namespace UniCLift.Client.Commands;
+
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Spectre.Console;
+using TorchSharp;
+using UniCLift.Compute;
+using UniCLift.Compute.Rendering;
+using static TorchSharp.torch;
+
+/// <summary>`uniclift bench ...`: micro-benchmarks of the compute kernels. Subcommands register in <see cref="Create"/>.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Benchmark compute kernels on generated data.");
+        bench.Subcommands.Add(BenchRasterCommand.Create());
+        return bench;
+    }
+}
+
+/// <summary>`uniclift bench raster`: times the Gaussian rasteriser's forward and forward+backward on a generated scene.</summary>
+public static class BenchRasterCommand
+{
+    public static Command Create()
+    {
+        var gaussians = new Option<int>("--gaussians") { Description = "Number of Gaussians.", DefaultValueFactory = _ => 8000 };
+        var width = new Option<int>("--width") { Description = "Image width in pixels.", DefaultValueFactory = _ => 200 };
+        var height = new Option<int>("--height") { Description = "Image height in pixels.", DefaultValueFactory = _ => 150 };
+        var channels = new Option<int>("--channels") { Description = "Feature channels D (0 = colour only).", DefaultValueFactory = _ => 12 };
+        var shDegree = new Option<int>("--sh-degree") { Description = "SH degree 0..3.", DefaultValueFactory = _ => 3 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs (median reported) after 3 warm-up runs.", DefaultValueFactory = _ => 20 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
+        var torchThreads = new Option<int>("--torch-threads")
+        {
+            Description = "libtorch intra-op threads (the rasteriser kernels use the .NET pool; 1 avoids OpenMP spin-waiting against them).",
+            DefaultValueFactory = _ => 1,
+        };
+        var cmd = new Command("raster", "Time rasteriser forward and forward+backward (RGB + D feature channels) on random Gaussians.")
+        {
+            gaussians, width, height, channels, shDegree, repeats, json, torchThreads,
+        };
+        cmd.SetAction(parse =>
+        {
+            var o = new Options(parse.GetValue(gaussians), parse.GetValue(width), parse.GetValue(height), parse.GetValue(channels),
+                parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json), parse.GetValue(torchThreads));
+            return Run(o);
+        });
+        return cmd;
+    }
+
+    internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads);
+
+    internal static int Run(Options o)
+    {
+        if (o.Gaussians <= 0) throw new ArgumentException($"--gaussians {o.Gaussians} must be positive.");
+        if (o.Width <= 0 || o.Height <= 0) throw new ArgumentException($"--width/--height {o.Width}x{o.Height} must be positive.");
+        if (o.Channels < 0) throw new ArgumentException($"--channels {o.Channels} must be >= 0.");
+        if (o.ShDegree < 0 || o.ShDegree > 3) throw new ArgumentException($"--sh-degree {o.ShDegree} must be in 0..3.");
+        if (o.Repeats <= 0) throw new ArgumentException($"--repeats {o.Repeats} must be positive.");
+        if (o.TorchThreads <= 0) throw new ArgumentException($"--torch-threads {o.TorchThreads} must be positive.");
+        TorchRuntime.EnsureInitialised();
+        torch.set_num_threads(o.TorchThreads);
+        using var outer = torch.NewDisposeScope();
+        var cam = SyntheticGaussians.LookAt(o.Width, o.Height, 60, (0, 0, -5), (0, 0, 0));
+        // Footprints: sigma 1..10 px at 640 px wide, scaled with the image, so 3-sigma radii span a few to tens of px.
+        double scale = o.Width / 640.0;
+        var g = SyntheticGaussians.Random(cam, o.Gaussians, o.ShDegree, o.Channels, seed: 1,
+            minPx: Math.Max(0.7, 1.5 * scale), maxPx: Math.Max(3, 12 * scale), zNear: 2, zFar: 8, opacityLogitMean: 0.5);
+        var target = torch.rand(o.Height, o.Width, 3);
+        var settings = new RasterSettings(ShDegree: o.ShDegree);
+        var rast = new GaussianRasterizer();
+        var leaves = new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh }.Concat(g.Features is null ? [] : [g.Features]).ToArray();
+
+        var fwd = new List<double>(); var fwdBwd = new List<double>(); var cpu = new List<double>();
+        var proc = Process.GetCurrentProcess();
+        var stats = new List<(double Proj, double Bin, double Fwd, double Bwd, double Red, long Blends, int Pairs, double ProjCpu, double BinCpu, double FwdCpu, double BwdCpu)>();
+        RasterStats.MeasureCpu = true;
+        for (int i = 0; i < o.Repeats + 3; i++)
+        {
+            using (var scope = torch.NewDisposeScope())
+            using (torch.no_grad())
+            {
+                var t = Stopwatch.GetTimestamp();
+                var r = rast.Render(g, cam, settings);
+                if (i >= 3) fwd.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            }
+            using (var scope = torch.NewDisposeScope())
+            {
+                proc.Refresh();
+                var c0 = proc.TotalProcessorTime;
+                var t = Stopwatch.GetTimestamp();
+                var r = rast.Render(g, cam, settings);
+                var loss = (r.Rgb - target).abs().mean();
+                if (r.Features is not null) loss = loss + 0.1 * r.Features.sigmoid().mean();
+                loss.backward();
+                double ms = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+                proc.Refresh();
+                if (i >= 3) cpu.Add((proc.TotalProcessorTime - c0).TotalMilliseconds);
+                var s = rast.LastStats;
+                if (i >= 3) { fwdBwd.Add(ms); stats.Add((s.ProjectionMs, s.BinningMs, s.BlendForwardMs, s.BlendBackwardMs, s.ReduceMs, s.Blends, s.Pairs, s.ProjectionCpuMs, s.BinningCpuMs, s.BlendForwardCpuMs, s.BlendBackwardCpuMs)); }
+                foreach (var l in leaves) l.grad?.zero_();
+            }
+        }
+        double Med(IEnumerable<double> xs) { var a = xs.OrderBy(x => x).ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : 0.5 * (a[a.Length / 2 - 1] + a[a.Length / 2]); }
+        double fwdMs = Med(fwd), fwdBwdMs = Med(fwdBwd);
+        long blends = stats[0].Blends;
+        double blendsPerSecond = blends / (Med(stats.Select(s => s.Fwd)) / 1000.0);
+        if (o.Json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                gaussians = o.Gaussians, width = o.Width, height = o.Height, channels = o.Channels, sh_degree = o.ShDegree,
+                threads = Environment.ProcessorCount, fwd_ms = fwdMs, fwd_bwd_ms = fwdBwdMs, fwd_bwd_cpu_ms = Med(cpu),
+                projection_ms = Med(stats.Select(s => s.Proj)), binning_ms = Med(stats.Select(s => s.Bin)),
+                blend_fwd_ms = Med(stats.Select(s => s.Fwd)), blend_bwd_ms = Med(stats.Select(s => s.Bwd)), reduce_ms = Med(stats.Select(s => s.Red)),
+                projection_cpu_ms = Med(stats.Select(s => s.ProjCpu)), binning_cpu_ms = Med(stats.Select(s => s.BinCpu)),
+                blend_fwd_cpu_ms = Med(stats.Select(s => s.FwdCpu)), blend_bwd_cpu_ms = Med(stats.Select(s => s.BwdCpu)),
+                pairs = stats[0].Pairs, blends, blends_per_second = blendsPerSecond,
+            }));
+        }
+        else
+        {
+            var table = new Table().AddColumn("stage").AddColumn(new TableColumn("median ms").RightAligned()).AddColumn(new TableColumn("CPU ms").RightAligned());
+            table.AddRow("projection (torch fwd)", $"{Med(stats.Select(s => s.Proj)):F2}", $"{Med(stats.Select(s => s.ProjCpu)):F2}");
+            table.AddRow("tile binning + sort", $"{Med(stats.Select(s => s.Bin)):F2}", $"{Med(stats.Select(s => s.BinCpu)):F2}");
+            table.AddRow("blend forward", $"{Med(stats.Select(s => s.Fwd)):F2}", $"{Med(stats.Select(s => s.FwdCpu)):F2}");
+            table.AddRow("blend backward", $"{Med(stats.Select(s => s.Bwd)):F2}", $"{Med(stats.Select(s => s.BwdCpu)):F2}");
+            table.AddRow("gradient reduction", $"{Med(stats.Select(s => s.Red)):F2}", "");
+            table.AddRow("forward (no grad, total)", $"{fwdMs:F2}", "");
+            table.AddRow("forward + backward (total)", $"{fwdBwdMs:F2}", $"{Med(cpu):F2}");
+            AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads; " +
+                $"{stats[0].Pairs} tile pairs, {blends} blends ({blendsPerSecond / 1e6:F1} M/s forward)");
+            AnsiConsole.Write(table);
+            Console.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2}");
+        }
+        return 0;
+    }
+}

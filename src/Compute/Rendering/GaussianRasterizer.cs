@@ -1,0 +1,146 @@
+namespace UniCLift.Compute.Rendering;
+
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using UniCLift.Compute.Scenes;
+using static TorchSharp.torch;
+
+/// <summary>Differentiable CPU 3D Gaussian Splatting rasteriser (graphdeco semantics) for colour plus a D-channel
+/// feature image. Projection is TorchSharp autograd; tile binning, blending and its backward are C# kernels behind a
+/// custom autograd function, so a loss written on the returned images fills every parameter's .grad in one backward().
+/// An instance owns reusable work buffers; use one instance per training thread (not thread-safe).</summary>
+public sealed class GaussianRasterizer
+{
+    private readonly Stack<TileRasterizer> _free = new();
+
+    /// <summary>Timings of the last Render (and of its backward, once run).</summary>
+    public RasterStats LastStats { get; private set; } = new();
+
+    /// <summary>Renders the Gaussians into the camera. Call inside a dispose scope; the result lives in that scope.</summary>
+    public RenderResult Render(GaussianTensors g, Camera camera, RasterSettings settings)
+    {
+        TorchRuntime.EnsureInitialised();
+        settings.Validate();
+        g.Validate();
+        camera.Validate("camera");
+        if (g.Means.dtype != float32) throw new ArgumentException($"The fast rasteriser needs float32 parameters, got {g.Means.dtype}.");
+        if (g.Means.device_type != DeviceType.CPU) throw new ArgumentException("The fast rasteriser runs on CPU tensors only.");
+        int n = (int)g.Count;
+        double c0 = RasterStats.CpuNow();
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var proj = Projection.Project(g, camera, settings);
+        double projMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        double projCpu = RasterStats.CpuNow() - c0;
+        var vsRgb = torch.zeros(n, 2).requires_grad_(true);  // [N, 2]
+        var vsFeat = torch.zeros(n, 2).requires_grad_(true); // [N, 2]
+        var features = g.Features?.contiguous();
+        bool anyGrad = torch.is_grad_enabled() && new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh }
+            .Concat(g.Features is null ? [] : [g.Features]).Any(t => t.requires_grad);
+        // A kernel holds one view's state until its backward has run (then it returns to the pool); a graph dropped
+        // without backward just leaves its kernel to the GC.
+        TileRasterizer kernel;
+        lock (_free) kernel = _free.Count > 0 ? _free.Pop() : new TileRasterizer();
+        var call = new RasterCall(this, kernel, settings, proj.Radii, camera.Width, camera.Height, features is null ? 0 : (int)features.shape[1]);
+        var outs = RasterFunction.apply(call, proj.Mean2d.contiguous(), proj.Conic.contiguous(), proj.Opacity.contiguous(),
+            proj.Colours.contiguous(), proj.Depth.contiguous(), features!, vsRgb, vsFeat);
+        kernel.Stats.ProjectionMs = projMs;
+        kernel.Stats.ProjectionCpuMs = projCpu;
+        kernel.Stats.BlendBackwardMs = kernel.Stats.ReduceMs = 0;
+        LastStats = kernel.Stats;
+        if (!anyGrad) Release(kernel); // no backward will come
+        int k = 0;
+        var rgb = outs[k++];
+        var feat = features is null ? null : outs[k++];
+        var depth = outs[k++];
+        var alpha = outs[k];
+        var radii = torch.tensor(proj.Radii, dtype: int32); // [N], tile-checked by the binning
+        return new RenderResult
+        {
+            Rgb = rgb, Features = feat, Depth = depth, Alpha = alpha, Radii = radii, Visible = radii > 0,
+            ViewspaceRgb = vsRgb, ViewspaceFeatures = vsFeat,
+        };
+    }
+
+    internal void Release(TileRasterizer k)
+    {
+        lock (_free) { if (!_free.Contains(k)) _free.Push(k); }
+    }
+
+    internal sealed record RasterCall(GaussianRasterizer Owner, TileRasterizer Kernel, RasterSettings Settings, int[] Radii, int Width, int Height, int D);
+
+    internal static unsafe float* Ptr(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
+    /// <summary>Inputs: call, mean2d [N,2], conic [N,3], opacity [N], colours [N,3], depth [N], features [N,D] or null,
+    /// viewspaceRgb [N,2], viewspaceFeatures [N,2] (zero dummies that receive the split view-space gradients).
+    /// Outputs: rgb [H,W,3], (features [H,W,D]), depth [H,W], alpha [H,W].</summary>
+    internal sealed class RasterFunction : torch.autograd.MultiTensorFunction<RasterFunction>
+    {
+        public override string Name => "GaussianRasterize";
+
+        public override unsafe List<Tensor> forward(torch.autograd.AutogradContext ctx, params object[] vars)
+        {
+            var call = (RasterCall)vars[0];
+            var mean2d = (Tensor)vars[1]; var conic = (Tensor)vars[2]; var opacity = (Tensor)vars[3];
+            var colours = (Tensor)vars[4]; var depth = (Tensor)vars[5]; var features = vars[6] as Tensor;
+            int n = (int)mean2d.shape[0], d = call.D, h = call.Height, w = call.Width;
+            var rgb = torch.empty(h, w, 3);
+            var feat = d > 0 ? torch.empty(h, w, d) : null;
+            var dep = torch.empty(h, w);
+            var alp = torch.empty(h, w);
+            call.Kernel.Forward(n, d, w, h, call.Settings.BackgroundOrBlack,
+                Ptr(mean2d), Ptr(conic), Ptr(opacity), Ptr(colours), Ptr(depth), d > 0 ? Ptr(features!) : null, call.Radii,
+                Ptr(rgb), d > 0 ? Ptr(feat!) : null, Ptr(dep), Ptr(alp));
+            ctx.save_data("call", call);
+            ctx.set_materialize_grads(false); // an image without a loss gets an undefined gradient: skip its backward
+            return feat is null ? [rgb, dep, alp] : [rgb, feat, dep, alp];
+        }
+
+        public override unsafe List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> grads)
+        {
+            var call = (RasterCall)ctx.get_data("call");
+            var k = call.Kernel;
+            int n = k.N, d = call.D;
+            static Tensor? Defined(Tensor t) => t is null || t.IsInvalid ? null : t.contiguous();
+            int i = 0;
+            var gRgb = Defined(grads[i++]);
+            var gFeat = d > 0 ? Defined(grads[i++]) : null;
+            var gDepth = Defined(grads[i++]);
+            var gAlpha = Defined(grads[i]);
+            bool featGeo = call.Settings.FeatureGradientsReachGeometry;
+            k.Backward(gRgb is null ? null : Ptr(gRgb), gDepth is null ? null : Ptr(gDepth), gAlpha is null ? null : Ptr(gAlpha),
+                gFeat is null ? null : Ptr(gFeat), featGeo);
+            bool geo = gRgb is not null || gDepth is not null || gAlpha is not null;
+            Tensor? dMean = null, dConic = null, dOpacity = null, dColour = null, dDepth = null, dFeatures = null, dVsRgb = null, dVsFeat = null;
+            if (geo)
+            {
+                var all = FromArray(k.GradGeo, n, TileRasterizer.GeoStride); // [N, 10]
+                dMean = all.narrow(1, 0, 2); dConic = all.narrow(1, 2, 3); dOpacity = all.select(1, 5);
+                dColour = all.narrow(1, 6, 3); dDepth = all.select(1, 9);
+                dVsRgb = dMean;
+            }
+            if (gFeat is not null)
+            {
+                var all = FromArray(k.GradFeat, n, k.FeatStride); // [N, D (+ 6)]
+                dFeatures = all.narrow(1, 0, d);
+                if (featGeo)
+                {
+                    var fm = all.narrow(1, d, 2);
+                    dVsFeat = fm;
+                    dMean = dMean is null ? fm : dMean + fm;
+                    dConic = dConic is null ? all.narrow(1, d + 2, 3) : dConic + all.narrow(1, d + 2, 3);
+                    dOpacity = dOpacity is null ? all.select(1, d + 5) : dOpacity + all.select(1, d + 5);
+                }
+            }
+            call.Owner.Release(k);
+            return [null!, dMean!, dConic!, dOpacity!, dColour!, dDepth!, dFeatures!, dVsRgb!, dVsFeat!];
+        }
+
+        private static unsafe Tensor FromArray(float[] a, int n, int k)
+        {
+            var t = torch.empty(n, k);
+            a.AsSpan(0, n * k).CopyTo(new Span<float>(Ptr(t), n * k));
+            return t;
+        }
+    }
+}

@@ -1,0 +1,204 @@
+namespace UniCLift.Compute.Rendering;
+
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+/// <summary>The tile rasteriser's CPU kernels. One instance owns the per-view state a backward pass needs
+/// (packed Gaussians, binning, per-pixel final transmittance and contributor count); arrays grow on demand and are
+/// reused by later views. Forward (this file) and backward (RasterizeBackward.cs) follow graphdeco's renderCUDA.</summary>
+internal sealed partial class TileRasterizer
+{
+    public const float MaxAlpha = 0.99f;
+    public const float MinAlpha = 1f / 255f;
+    public const float MinTransmittance = 1e-4f;
+    /// <summary>Floats per packed Gaussian: mx, my, conic a, b, c, opacity, r, g, b, z, pad, pad.</summary>
+    public const int Stride = 12;
+
+    public int N, D, Width, Height;
+    public readonly TileBinning Binning = new();
+    /// <summary>[N, Stride] packed per-Gaussian inputs.</summary>
+    public float[] Packed = [];
+    /// <summary>[N, D] features (copy of the input).</summary>
+    public float[] Feat = [];
+    /// <summary>[H * W] transmittance after the last blended Gaussian.</summary>
+    public float[] FinalT = [];
+    /// <summary>[H * W] 1 + position (in the tile list) of the last blended Gaussian, 0 if none.</summary>
+    public int[] NContrib = [];
+    public float[] Background = [0f, 0f, 0f];
+    /// <summary>Timings and counts of the last forward / backward (for `bench raster`).</summary>
+    public readonly RasterStats Stats = new();
+    private long[] _tileEvals = [];
+
+    [ThreadStatic] private static Scratch? _scratch;
+
+    private sealed class Scratch
+    {
+        public float[] G = [];
+        public float[] F = [];
+        public float[] GradG = [];
+        public float[] GradF = [];
+        public float[] Pix = [];
+        public float[] V = [];
+        public Scratch Ensure(int n, int d, int kg, int kf, int v = 0)
+        {
+            TileBinning.Grow(ref V, v);
+            TileBinning.Grow(ref G, n * Stride);
+            TileBinning.Grow(ref F, n * d);
+            TileBinning.Grow(ref GradG, n * kg);
+            TileBinning.Grow(ref GradF, n * kf);
+            TileBinning.Grow(ref Pix, 4 * d + 16);
+            return this;
+        }
+    }
+
+    private static Scratch GetScratch(int n, int d, int kg, int kf, int v = 0) => (_scratch ??= new Scratch()).Ensure(n, d, kg, kf, v);
+
+    /// <summary>Copies inputs, bins, and renders. Pointers are to contiguous float32 buffers.</summary>
+    /// <param name="mean2d">[N, 2]</param><param name="conic">[N, 3]</param><param name="opacity">[N]</param>
+    /// <param name="colour">[N, 3]</param><param name="depth">[N]</param><param name="features">[N, D] or null (D = 0)</param>
+    /// <param name="radii">[N], updated in place (0 where no tile is touched)</param>
+    /// <param name="outRgb">[H, W, 3]</param><param name="outFeat">[H, W, D] or null</param>
+    /// <param name="outDepth">[H, W]</param><param name="outAlpha">[H, W]</param>
+    public unsafe void Forward(int n, int d, int width, int height, float[] background,
+        float* mean2d, float* conic, float* opacity, float* colour, float* depth, float* features, int[] radii,
+        float* outRgb, float* outFeat, float* outDepth, float* outAlpha)
+    {
+        N = n; D = d; Width = width; Height = height; Background = background;
+        TileBinning.Grow(ref Packed, n * Stride);
+        TileBinning.Grow(ref Feat, n * d);
+        TileBinning.Grow(ref FinalT, width * height);
+        TileBinning.Grow(ref NContrib, width * height);
+        var packed = Packed;
+        for (int g = 0; g < n; g++)
+        {
+            int o = g * Stride;
+            packed[o] = mean2d[2 * g]; packed[o + 1] = mean2d[2 * g + 1];
+            packed[o + 2] = conic[3 * g]; packed[o + 3] = conic[3 * g + 1]; packed[o + 4] = conic[3 * g + 2];
+            packed[o + 5] = opacity[g];
+            packed[o + 6] = colour[3 * g]; packed[o + 7] = colour[3 * g + 1]; packed[o + 8] = colour[3 * g + 2];
+            packed[o + 9] = depth[g];
+        }
+        if (d > 0) new ReadOnlySpan<float>(features, n * d).CopyTo(Feat);
+        double c0 = RasterStats.CpuNow();
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        Binning.Build(mean2d, depth, radii, n, width, height);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+        double c1 = RasterStats.CpuNow();
+
+        int tiles = Binning.TilesX * Binning.TilesY;
+        TileBinning.Grow(ref _tileEvals, tiles);
+        nint pRgb = (nint)outRgb, pFeat = (nint)outFeat, pDepth = (nint)outDepth, pAlpha = (nint)outAlpha;
+        if (UseSimd) Parallel.For(0, tiles, t => ForwardTileSimd(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
+        else Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
+        long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+        double c2 = RasterStats.CpuNow();
+        Stats.BinningCpuMs = c1 - c0; Stats.BlendForwardCpuMs = c2 - c1;
+        long evals = 0;
+        for (int t = 0; t < tiles; t++) evals += _tileEvals[t];
+        Stats.BinningMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+        Stats.BlendForwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
+        Stats.Pairs = Binning.Pairs;
+        Stats.Blends = evals;
+    }
+
+    /// <summary>Gathers the tile's Gaussians (front to back) into thread-local contiguous arrays.</summary>
+    private int Gather(int tile, Scratch s, bool withFeatures)
+    {
+        int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
+        var sorted = Binning.Sorted;
+        var packed = Packed;
+        for (int j = 0; j < count; j++)
+        {
+            int g = sorted[start + j];
+            Array.Copy(packed, g * Stride, s.G, j * Stride, Stride);
+            if (withFeatures) Array.Copy(Feat, g * D, s.F, j * D, D);
+        }
+        return count;
+    }
+
+    private unsafe void ForwardTile(int tile, float* outRgb, float* outFeat, float* outDepth, float* outAlpha)
+    {
+        int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
+        var s = GetScratch(count, D, 0, 0);
+        Gather(tile, s, D > 0);
+        int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
+        int xs = tx * TileSize, ys = ty * TileSize;
+        int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
+        int d = D;
+        float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
+        long evals = 0;
+        fixed (float* gl = s.G, fl = s.F)
+        {
+            for (int py = ys; py < ye; py++)
+            {
+                for (int px = xs; px < xe; px++)
+                {
+                    int pix = py * Width + px;
+                    float fx = px + 0.5f, fy = py + 0.5f;
+                    float T = 1f, r = 0f, gr = 0f, b = 0f, z = 0f;
+                    float* of = outFeat + (long)pix * d;
+                    for (int c = 0; c < d; c++) of[c] = 0f;
+                    int last = 0;
+                    for (int j = 0; j < count; j++)
+                    {
+                        float* p = gl + j * Stride;
+                        float dx = p[0] - fx, dy = p[1] - fy;
+                        float power = -0.5f * (p[2] * dx * dx + p[4] * dy * dy) - p[3] * dx * dy;
+                        if (power > 0f) continue;
+                        float alpha = MathF.Min(MaxAlpha, p[5] * MathF.Exp(power));
+                        if (alpha < MinAlpha) continue;
+                        float testT = T * (1f - alpha);
+                        if (testT < MinTransmittance) break;
+                        float w = alpha * T;
+                        r += w * p[6]; gr += w * p[7]; b += w * p[8]; z += w * p[9];
+                        if (d > 0) Axpy(of, fl + j * d, w, d);
+                        T = testT;
+                        last = j + 1;
+                    }
+                    evals += last;
+                    FinalT[pix] = T;
+                    NContrib[pix] = last;
+                    outRgb[3 * pix] = r + T * bg0; outRgb[3 * pix + 1] = gr + T * bg1; outRgb[3 * pix + 2] = b + T * bg2;
+                    outDepth[pix] = z;
+                    outAlpha[pix] = 1f - T;
+                }
+            }
+        }
+        _tileEvals[tile] = evals;
+    }
+
+    public const int TileSize = TileBinning.TileSize;
+}
+
+/// <summary>Where the time of the last render went, in milliseconds. Blends = pixel x Gaussian pairs walked by the
+/// forward pass (up to each pixel's last contributor).</summary>
+public sealed class RasterStats
+{
+    /// <summary>Also record process CPU time per stage (a /proc read per stage; for benchmarks).</summary>
+    public static bool MeasureCpu;
+    public double ProjectionMs, BinningMs, BlendForwardMs, BlendBackwardMs, ReduceMs;
+    /// <summary>Process CPU time (all threads) per stage, when <see cref="MeasureCpu"/> is set.</summary>
+    public double ProjectionCpuMs, BinningCpuMs, BlendForwardCpuMs, BlendBackwardCpuMs;
+
+    internal static double CpuNow() => MeasureCpu ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds : 0;
+    public long Blends;
+    public int Pairs;
+}
+
+internal sealed partial class TileRasterizer
+{
+
+    /// <summary>y[i] += a * x[i], SIMD over channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void Axpy(float* y, float* x, float a, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(a);
+            for (; i <= n - 8; i += 8)
+                (Vector256.Load(y + i) + va * Vector256.Load(x + i)).Store(y + i);
+        }
+        for (; i < n; i++) y[i] += a * x[i];
+    }
+}

@@ -1,0 +1,251 @@
+namespace UniCLift.Tests.Rendering;
+
+using TorchSharp;
+using UniCLift.Compute;
+using UniCLift.Compute.Rendering;
+using UniCLift.Compute.Scenes;
+using static TorchSharp.torch;
+
+/// <remarks>Same collection as <see cref="ScalarKernelTests"/>, which flips a static kernel switch.</remarks>
+[Collection("Rasterizer")]
+public sealed class RasterizerTests
+{
+    private static Camera RandomCamera(int seed, int w, int h)
+    {
+        var rng = new Random(seed);
+        double Ang() => rng.NextDouble() * 2 * Math.PI;
+        double a = Ang(), b = 0.6 * (rng.NextDouble() - 0.5);
+        var eye = (5 * Math.Cos(a) * Math.Cos(b), 5 * Math.Sin(b), 5 * Math.Sin(a) * Math.Cos(b));
+        return SyntheticGaussians.LookAt(w, h, 50 + 20 * rng.NextDouble(), eye, (0.3 * rng.NextDouble(), 0.2, -0.1));
+    }
+
+    /// <summary>float64 leaf copies of float32 parameters.</summary>
+    private static GaussianTensors ToDouble(GaussianTensors g)
+    {
+        Tensor D(Tensor t) => t.detach().to(float64).requires_grad_(true);
+        return new GaussianTensors(D(g.Means), D(g.LogScales), D(g.Quats), D(g.OpacityLogits), D(g.Sh), g.Features is null ? null : D(g.Features));
+    }
+
+    private static double RelErr(Tensor fast, Tensor reference)
+    {
+        var a = fast.detach().to(float64); var b = reference.detach().to(float64);
+        double num = (a - b).norm().item<double>(), den = b.norm().item<double>();
+        return num / Math.Max(den, 1e-12);
+    }
+
+    /// <summary>A loss touching every output with fixed random weights, so every gradient path is exercised.</summary>
+    private static Tensor Loss(Tensor rgb, Tensor? feat, Tensor depth, Tensor alpha, int seed, bool useRgb = true, bool useFeat = true)
+    {
+        using var gen = new torch.Generator((ulong)seed); // private: the global generator is shared with tests running in parallel
+        Tensor W(Tensor t) => torch.randn(t.shape, generator: gen).to(t.dtype);
+        Tensor loss = torch.zeros(1, dtype: rgb.dtype).sum();
+        var wr = W(rgb); var wd = W(depth); var wa = W(alpha);
+        if (useRgb) loss = loss + (wr * rgb).sum() + 0.3 * (wd * depth).sum() + (wa * alpha).sum() + 0.5 * rgb.pow(2).sum();
+        if (useFeat && feat is not null) { var wf = W(feat); loss = loss + (wf * feat).sum() + 0.2 * feat.pow(2).sum(); }
+        return loss;
+    }
+
+    public static IEnumerable<object[]> Scenes() =>
+    [
+        // seed, N, W, H, SH degree, D, fraction behind, zNear, featureGeometry
+        [1, 40, 60, 35, 3, 12, 0.15, 2.0, false],
+        [2, 60, 72, 33, 3, 12, 0.1, 0.6, false],
+        [3, 30, 57, 29, 1, 5, 0.0, 2.0, true],
+        [4, 50, 70, 40, 0, 12, 0.2, 1.0, true],
+        [5, 45, 63, 47, 2, 3, 0.1, 2.0, false],
+    ];
+
+    [Theory]
+    [MemberData(nameof(Scenes))]
+    public void FastMatchesReferenceOutputsAndGradients(int seed, int n, int w, int h, int sh, int d, double behind, double zNear, bool featGeo)
+    {
+        TorchRuntime.EnsureInitialised();
+        using var scope = torch.NewDisposeScope();
+        var cam = RandomCamera(seed, w, h);
+        var g = SyntheticGaussians.Random(cam, n, 3, d, seed, minPx: 1.0, maxPx: 6, zNear: zNear, zFar: 7, fractionBehind: behind, maxU: 0.6);
+        var s = new RasterSettings(ShDegree: sh, Background: [0.2f, 0.5f, 0.9f], FeatureGradientsReachGeometry: featGeo);
+        var rast = new GaussianRasterizer();
+        var fast = rast.Render(g, cam, s);
+        var loss = Loss(fast.Rgb, fast.Features, fast.Depth, fast.Alpha, seed);
+        loss.backward();
+
+        var g64 = ToDouble(g);
+        var vsR = torch.zeros(n, 2, dtype: float64).requires_grad_(true);
+        var vsF = torch.zeros(n, 2, dtype: float64).requires_grad_(true);
+        var reference = ReferenceRasterizer.Render(g64, cam, s, vsR, vsF);
+        Loss(reference.Rgb, reference.Features, reference.Depth, reference.Alpha, seed).backward();
+
+        // The scene must exercise what it claims: culled Gaussians, transparent pixels, multi-tile footprints.
+        int[] radii = fast.Radii.data<int>().ToArray();
+        Assert.Equal(reference.Radii, radii);
+        if (behind > 0) Assert.Contains(0, radii);
+        Assert.True(fast.Alpha.min().item<float>() < 1e-3f, $"some pixel should be (almost) fully transparent, min alpha {fast.Alpha.min().item<float>()}");
+        Assert.True(fast.Alpha.max().item<float>() > 0.9f, $"some pixel should be (almost) opaque, max alpha {fast.Alpha.max().item<float>()}");
+
+        Assert.True(RelErr(fast.Rgb, reference.Rgb) < 1e-4, $"rgb {RelErr(fast.Rgb, reference.Rgb)}");
+        Assert.True(RelErr(fast.Features!, reference.Features!) < 1e-4, "features");
+        Assert.True(RelErr(fast.Depth, reference.Depth) < 1e-4, "depth");
+        Assert.True(RelErr(fast.Alpha, reference.Alpha) < 1e-4, "alpha");
+
+        void Grad(string name, Tensor a, Tensor b)
+        {
+            Assert.NotNull(b.grad);
+            Assert.True(b.grad!.norm().item<double>() > 0, $"{name}: reference gradient is zero, the test checks nothing");
+            Assert.NotNull(a.grad);
+            double e = RelErr(a.grad!, b.grad!);
+            Assert.True(e < 1e-3, $"{name} gradient relative error {e}");
+        }
+        Grad("means", g.Means, g64.Means);
+        Grad("logScales", g.LogScales, g64.LogScales);
+        Grad("quats", g.Quats, g64.Quats);
+        Grad("opacity", g.OpacityLogits, g64.OpacityLogits);
+        Grad("sh", g.Sh, g64.Sh);
+        Grad("features", g.Features!, g64.Features!);
+        Grad("viewspace rgb", fast.ViewspaceRgb, vsR);
+        if (featGeo) Grad("viewspace features", fast.ViewspaceFeatures, vsF);
+        else Assert.True(fast.ViewspaceFeatures.grad is null || fast.ViewspaceFeatures.grad.abs().max().item<float>() == 0);
+    }
+
+    [Fact]
+    public void FeatureLossAloneLeavesGeometryAloneByDefault()
+    {
+        TorchRuntime.EnsureInitialised();
+        using var scope = torch.NewDisposeScope();
+        var cam = RandomCamera(7, 40, 30);
+        var g = SyntheticGaussians.Random(cam, 40, 3, 12, 7);
+        var rast = new GaussianRasterizer();
+        var r = rast.Render(g, cam, new RasterSettings());
+        Loss(r.Rgb, r.Features, r.Depth, r.Alpha, 7, useRgb: false).backward();
+        Assert.True(g.Features!.grad!.abs().max().item<float>() > 0);
+        foreach (var t in new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh })
+            Assert.True(t.grad is null || t.grad.abs().max().item<float>() == 0);
+
+        // With the option on, the same loss moves the geometry and fills only the feature view-space gradient.
+        var g2 = SyntheticGaussians.Random(cam, 40, 3, 12, 7);
+        var r2 = rast.Render(g2, cam, new RasterSettings(FeatureGradientsReachGeometry: true));
+        Loss(r2.Rgb, r2.Features, r2.Depth, r2.Alpha, 7, useRgb: false).backward();
+        Assert.True(g2.Means.grad!.abs().max().item<float>() > 0);
+        Assert.True(r2.ViewspaceFeatures.grad!.abs().max().item<float>() > 0);
+        Assert.True(r2.ViewspaceRgb.grad is null || r2.ViewspaceRgb.grad.abs().max().item<float>() == 0);
+        Assert.True(g2.Sh.grad is null || g2.Sh.grad.abs().max().item<float>() == 0);
+    }
+
+    [Fact]
+    public void GradientsAreBitIdenticalAcrossRuns()
+    {
+        TorchRuntime.EnsureInitialised();
+        using var scope = torch.NewDisposeScope();
+        var cam = RandomCamera(11, 120, 90);
+        float[][] Run()
+        {
+            var g = SyntheticGaussians.Random(cam, 400, 3, 12, 11);
+            var r = new GaussianRasterizer().Render(g, cam, new RasterSettings(FeatureGradientsReachGeometry: true));
+            Loss(r.Rgb, r.Features, r.Depth, r.Alpha, 11).backward();
+            return new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh, g.Features!, r.ViewspaceRgb }
+                .Select(t => t.grad!.data<float>().ToArray()).ToArray();
+        }
+        var a = Run(); var b = Run();
+        for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i]);
+    }
+
+    [Fact]
+    public void ReferenceGradientsMatchFiniteDifferences()
+    {
+        TorchRuntime.EnsureInitialised();
+        using var scope = torch.NewDisposeScope();
+        var cam = RandomCamera(5, 24, 20);
+        var g = ToDouble(SyntheticGaussians.Random(cam, 12, 2, 4, 5, minPx: 2, maxPx: 6));
+        var s = new RasterSettings(ShDegree: 2, Background: [0.3f, 0.1f, 0.6f], FeatureGradientsReachGeometry: true);
+        double L()
+        {
+            using var inner = torch.NewDisposeScope();
+            var r = ReferenceRasterizer.Render(g, cam, s);
+            return Loss(r.Rgb, r.Features, r.Depth, r.Alpha, 5).item<double>();
+        }
+        var r0 = ReferenceRasterizer.Render(g, cam, s);
+        Loss(r0.Rgb, r0.Features, r0.Depth, r0.Alpha, 5).backward();
+        var rng = new Random(3);
+        int checkedCount = 0;
+        foreach (var (name, t) in new[] { ("means", g.Means), ("logScales", g.LogScales), ("quats", g.Quats), ("opacity", g.OpacityLogits), ("sh", g.Sh), ("features", g.Features!) })
+        {
+            var flat = t.detach().view(-1);
+            var grad = t.grad!.view(-1);
+            for (int k = 0; k < 3; k++)
+            {
+                long i = rng.Next((int)flat.shape[0]);
+                double analytic = grad[i].item<double>();
+                if (Math.Abs(analytic) < 1e-3) continue;
+                double orig = flat[i].item<double>(), eps = 1e-6;
+                using (torch.no_grad()) flat[i] = orig + eps;
+                double lp = L();
+                using (torch.no_grad()) flat[i] = orig - eps;
+                double lm = L();
+                using (torch.no_grad()) flat[i] = orig;
+                double numeric = (lp - lm) / (2 * eps);
+                Assert.True(Math.Abs(numeric - analytic) <= 1e-4 * Math.Max(1, Math.Abs(analytic)), $"{name}[{i}]: fd {numeric} vs autograd {analytic}");
+                checkedCount++;
+            }
+        }
+        Assert.True(checkedCount >= 8, $"only {checkedCount} entries had a usable gradient");
+    }
+
+    [Fact]
+    public void NativeTensorCountDoesNotGrowOverSteps()
+    {
+        TorchRuntime.EnsureInitialised();
+        var cam = RandomCamera(9, 64, 48);
+        var rast = new GaussianRasterizer();
+        using var outer = torch.NewDisposeScope();
+        var g = SyntheticGaussians.Random(cam, 200, 3, 12, 9);
+        var all = new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh, g.Features! };
+        void Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            var r = rast.Render(g, cam, new RasterSettings());
+            Loss(r.Rgb, r.Features, r.Depth, r.Alpha, 9).backward();
+            foreach (var t in all) t.grad?.zero_();
+        }
+        for (int i = 0; i < 5; i++) Step();
+        long before = torch.Tensor.TotalCount;
+        for (int i = 0; i < 100; i++) Step();
+        long after = torch.Tensor.TotalCount;
+        Assert.True(after <= before, $"live tensors grew from {before} to {after}");
+    }
+}
+
+[Collection("Rasterizer")]
+public sealed class ScalarKernelTests
+{
+    [Fact]
+    public void ScalarAndSimdKernelsAgree()
+    {
+        TorchRuntime.EnsureInitialised();
+        using var scope = torch.NewDisposeScope();
+        var cam = SyntheticGaussians.LookAt(70, 45, 60, (0, 0, -5), (0, 0, 0));
+        float[][] Run(bool simd)
+        {
+            bool saved = TileRasterizer.UseSimd;
+            TileRasterizer.UseSimd = simd;
+            try
+            {
+                var g = SyntheticGaussians.Random(cam, 150, 3, 12, 21, fractionBehind: 0.1);
+                var r = new GaussianRasterizer().Render(g, cam, new RasterSettings(Background: [0.1f, 0.2f, 0.3f], FeatureGradientsReachGeometry: true));
+                using var gen = new torch.Generator(4UL);
+                var loss = (torch.randn(r.Rgb.shape, generator: gen) * r.Rgb).sum() + (torch.randn(r.Features!.shape, generator: gen) * r.Features).sum()
+                           + (r.Depth * 0.1).sum() + r.Alpha.pow(2).sum();
+                loss.backward();
+                return new[] { r.Rgb, r.Features, r.Depth, r.Alpha, g.Means.grad!, g.LogScales.grad!, g.Quats.grad!, g.OpacityLogits.grad!,
+                    g.Sh.grad!, g.Features!.grad!, r.ViewspaceRgb.grad!, r.ViewspaceFeatures.grad! }.Select(t => t.detach().data<float>().ToArray()).ToArray();
+            }
+            finally { TileRasterizer.UseSimd = saved; }
+        }
+        var a = Run(false); var b = Run(true);
+        for (int i = 0; i < a.Length; i++)
+        {
+            double num = 0, den = 0;
+            for (int k = 0; k < a[i].Length; k++) { num += Math.Pow(a[i][k] - b[i][k], 2); den += Math.Pow(a[i][k], 2); }
+            Assert.True(den > 0, $"output {i} is all zero");
+            Assert.True(Math.Sqrt(num / den) < 1e-4, $"output {i}: scalar vs SIMD relative difference {Math.Sqrt(num / den)}");
+        }
+    }
+}
