@@ -16,6 +16,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Benchmark compute kernels on generated data.");
         bench.Subcommands.Add(BenchRasterCommand.Create());
+        bench.Subcommands.Add(BenchSegmentCommand.Create());
         return bench;
     }
 }

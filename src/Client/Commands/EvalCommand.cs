@@ -105,7 +105,8 @@ public static class EvalCommand
         SceneEvaluator.Evaluate(scene, split, options,
             v => tryRead(Path.Combine(predDir, SceneEvaluator.PredictionFileName(v))),
             predSemanticDir is null ? null : v => tryRead(Path.Combine(predSemanticDir, SceneEvaluator.PredictionFileName(v))),
-            tryRead);
+            tryRead,
+            v => Path.Combine(predDir, SceneEvaluator.PredictionFileName(v)));
 
     internal static void Report(SceneEvaluation o, bool json, CommandConsole console)
     {

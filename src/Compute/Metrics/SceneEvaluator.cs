@@ -20,11 +20,13 @@ public static class SceneEvaluator
     /// <param name="predictInstance">The predicted instance map of a view (0 = background), or null when the
     /// prediction lacks that frame (counted as missing, scored as all background).</param>
     /// <param name="predictSemantic">Predicted semantic maps; required by the multi-class protocol.</param>
+    /// <param name="describePrediction">Names a view's prediction in errors (e.g. its file path).</param>
     /// <param name="readGt">Reads a ground-truth file, null if it does not exist (tests inject an in-memory reader).</param>
     public static SceneEvaluation Evaluate(Scene scene, string split, PanopticOptions options,
         Func<SceneView, LabelMap?> predictInstance, Func<SceneView, LabelMap?>? predictSemantic = null,
-        Func<string, LabelMap?>? readGt = null)
+        Func<string, LabelMap?>? readGt = null, Func<SceneView, string>? describePrediction = null)
     {
+        describePrediction ??= v => $"prediction {PredictionFileName(v)}";
         readGt ??= path => File.Exists(path) ? ImageIO.ReadLabels(path) : null;
         IReadOnlyList<string> names = split switch
         {
@@ -56,12 +58,12 @@ public static class SceneEvaluator
 
             var predInstance = predictInstance(view);
             bool frameMissing = predInstance is null;
-            if (predInstance is not null) RequireSameSize(predInstance, $"prediction {PredictionFileName(view)}", gt, gtPath);
+            if (predInstance is not null) RequireSameSize(predInstance, describePrediction(view), gt, gtPath);
             LabelMap? predSemantic = null;
             if (multi)
             {
                 predSemantic = predictSemantic!(view);
-                if (predSemantic is not null) RequireSameSize(predSemantic, $"semantic prediction {PredictionFileName(view)}", gt, gtPath);
+                if (predSemantic is not null) RequireSameSize(predSemantic, "semantic " + describePrediction(view), gt, gtPath);
                 frameMissing |= predSemantic is null;
                 predSemantic ??= new LabelMap(gt.Width, gt.Height);
             }
