@@ -46,6 +46,7 @@ public sealed class SceneGrain(
     private const string SupervisionReminder = "scene-supervision";
     private SceneRun? run;
     private IGrainTimer? poll;
+    private bool cancelRequested;
 
     private SceneGrainState S => state.State;
 
@@ -72,6 +73,7 @@ public sealed class SceneGrain(
         if (!fresh && !retry) return Status();
 
         var resumes = S.Resumes;
+        cancelRequested = false;
         state.State = new SceneGrainState { Job = job, State = SceneState.Queued, Iterations = job.Options.Iterations, Resumes = resumes };
         await state.WriteStateAsync();
         await Launch();
@@ -87,6 +89,7 @@ public sealed class SceneGrain(
     public async Task<SceneStatus> Cancel()
     {
         if (S.Job is null || S.State.IsTerminal()) return Status();
+        cancelRequested = true;
         if (run is { } r)
         {
             r.Cancel();
@@ -169,7 +172,8 @@ public sealed class SceneGrain(
 
     private void Absorb(SceneRunProgress p)
     {
-        S.State = p.State;
+        // A cancelled run may still be inside a long load or step; it stops at the next boundary.
+        S.State = cancelRequested && !p.State.IsTerminal() ? SceneState.Cancelled : p.State;
         if (p.State >= SceneState.Training)
         {
             // While a resumed run waits for a slot or loads, keep showing where the scene was.

@@ -37,7 +37,7 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
             o.CheckpointDirectory = CheckpointDirectory;
             o.CheckpointInterval = checkpointInterval;
             o.SupervisionInterval = TimeSpan.FromMilliseconds(500);
-        }, silo => silo.Configure<ClusterMembershipOptions>(m =>
+        }, silo => silo.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromSeconds(5)).Configure<ClusterMembershipOptions>(m =>
         {
             // Declare a killed silo dead within a few seconds instead of the production minute.
             m.ProbeTimeout = TimeSpan.FromSeconds(1);

@@ -37,9 +37,25 @@ public sealed class TrainingSlotsTests
         Assert.Equal(2, slots.Peak);
         Assert.Equal(0, slots.Active);
         Assert.Equal(8, slots.TotalGranted);
-        // FIFO: the first two waiters get the first two freed slots.
-        Assert.Equal([0, 1], order.Take(2).Order().ToArray());
-        Assert.True(order.IndexOf(5) >= 4, $"last waiter served too early: {string.Join(",", order)}");
+        Assert.Equal(6, order.Count);
+    }
+
+    [Fact]
+    public async Task WaitersAreServedInArrivalOrder()
+    {
+        var slots = new TrainingSlots(1);
+        var held = await slots.AcquireAsync(CancellationToken.None);
+        var waiters = Enumerable.Range(0, 5).Select(_ => slots.AcquireAsync(CancellationToken.None)).ToList();
+        for (int i = 0; i < waiters.Count; i++)
+        {
+            held.Dispose();
+            held = await waiters[i].WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.All(waiters.Skip(i + 1), w => Assert.False(w.IsCompleted, $"a later waiter got the slot before waiter {i + 1}"));
+            Assert.Equal(1, slots.Active);
+        }
+        held.Dispose();
+        Assert.Equal(0, slots.Active);
+        Assert.Equal(1, slots.Peak);
     }
 
     [Fact]
