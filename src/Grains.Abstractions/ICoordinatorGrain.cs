@@ -1,11 +1,13 @@
 namespace UniCLift.Grains;
 
-/// <summary>A batch of scenes: each directory becomes one scene written to OutputRoot/&lt;scene name&gt;.</summary>
+/// <summary>A batch of scenes: each directory becomes one scene written to OutputRoot/&lt;scene name&gt;, or to
+/// OutputDirectories[i] when given (one per scene).</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.BatchRequest")]
 public sealed record BatchRequest(
     [property: Id(0)] IReadOnlyList<string> Scenes,
     [property: Id(1)] string OutputRoot,
-    [property: Id(2)] JobOptions Options);
+    [property: Id(2)] JobOptions Options,
+    [property: Id(3)] IReadOnlyList<string>? OutputDirectories = null);
 
 /// <summary>One scene of a batch as the coordinator last saw it.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.BatchSceneStatus")]

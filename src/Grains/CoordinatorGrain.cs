@@ -56,6 +56,8 @@ public sealed class CoordinatorGrain(
         if (string.IsNullOrWhiteSpace(request.OutputRoot)) throw new ArgumentException("a batch needs an output root directory.");
         if (BatchId.Contains('/')) throw new ArgumentException($"batch id '{BatchId}' must not contain '/'.");
         request.Options.Validate();
+        if (request.OutputDirectories is { } outs && outs.Count != request.Scenes.Count)
+            throw new ArgumentException($"{outs.Count} output directories for {request.Scenes.Count} scenes; give one per scene or none.");
 
         var used = new HashSet<string>(StringComparer.Ordinal);
         var entries = new List<BatchSceneEntry>();
@@ -66,11 +68,14 @@ public sealed class CoordinatorGrain(
             var unique = name;
             for (int k = 2; !used.Add(unique); k++) unique = $"{name}-{k}";
             var sceneId = $"{BatchId}.{i:D3}.{unique}";
+            var outputDirectory = request.OutputDirectories?[i] ?? Path.Combine(request.OutputRoot, unique);
+            if (Path.GetFullPath(outputDirectory).TrimEnd('/') == Path.GetFullPath(dir).TrimEnd('/'))
+                throw new ArgumentException($"scene '{dir}' would be written into itself; choose an output root outside the scene directories.");
             entries.Add(new BatchSceneEntry
             {
                 SceneDirectory = dir,
                 SceneId = sceneId,
-                OutputDirectory = Path.Combine(request.OutputRoot, unique),
+                OutputDirectory = outputDirectory,
                 Last = NotSubmitted(sceneId, dir),
             });
         }
@@ -110,8 +115,7 @@ public sealed class CoordinatorGrain(
     {
         if (S.Request is null || S.FinishedUtc is not null)
         {
-            var r = await this.GetReminder(SupervisionReminder);
-            if (r is not null) await this.UnregisterReminder(r);
+            await StopReminder();
             return;
         }
         StartTimer();
@@ -159,14 +163,28 @@ public sealed class CoordinatorGrain(
         if (S.Scenes.All(e => e.Last?.State.IsTerminal() == true))
         {
             S.FinishedUtc = DateTime.UtcNow;
-            changed = true;
+            await state.WriteStateAsync();
             timer?.Dispose();
             timer = null;
-            var r = await this.GetReminder(SupervisionReminder);
-            if (r is not null) await this.UnregisterReminder(r);
+            await StopReminder();
             // metrics: UniCLiftMetrics.BatchFinished(...)
+            return;
         }
         if (changed) await state.WriteStateAsync();
+    }
+
+    /// <summary>Best effort: a reminder left behind only wakes a finished batch, which then removes it.</summary>
+    private async Task StopReminder()
+    {
+        try
+        {
+            var r = await this.GetReminder(SupervisionReminder);
+            if (r is not null) await this.UnregisterReminder(r);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Batch {Batch}: supervision reminder not removed", BatchId);
+        }
     }
 
     private SceneJob Job(BatchSceneEntry e, BatchRequest request) =>

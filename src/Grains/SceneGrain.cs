@@ -166,8 +166,16 @@ public sealed class SceneGrain(
     {
         poll?.Dispose();
         poll = null;
-        var reminder = await this.GetReminder(SupervisionReminder);
-        if (reminder is not null) await this.UnregisterReminder(reminder);
+        try
+        {
+            var reminder = await this.GetReminder(SupervisionReminder);
+            if (reminder is not null) await this.UnregisterReminder(reminder);
+        }
+        catch (Exception e)
+        {
+            // Best effort: a leftover reminder only wakes a finished scene, which then removes it.
+            log.LogWarning(e, "Scene {SceneId}: supervision reminder not removed", S.Job?.SceneId);
+        }
     }
 
     private void Absorb(SceneRunProgress p)

@@ -27,28 +27,19 @@ public static class SegmentCommand
         return command;
     }
 
-    /// <summary>Runs one scene as a one-scene batch whose output root is the parent of <paramref name="outputDirectory"/>.</summary>
+    /// <summary>Runs one scene as a one-scene batch writing exactly to <paramref name="outputDirectory"/>.</summary>
     internal static async Task<BatchSceneStatus> SegmentAsync(string sceneDirectory, string outputDirectory, JobOptions options, string? redis, CancellationToken ct)
     {
         if (!Directory.Exists(sceneDirectory))
             throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");
+        if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
+            throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
         await using var cluster = await ClusterConnection.ConnectAsync(redis, ct);
         var batchId = BatchConsole.NewBatchId();
-        // The scene's output goes to OutputRoot/<scene name>; name the scene after the wanted output directory.
-        var coordinator = cluster.Client.GetGrain<ICoordinatorGrain>(batchId);
-        var outputRoot = Path.GetDirectoryName(outputDirectory.TrimEnd('/')) ?? outputDirectory;
-        var linked = Path.Combine(outputRoot, Path.GetFileName(outputDirectory.TrimEnd('/')));
-        await coordinator.SubmitBatch(new BatchRequest([sceneDirectory], outputRoot, options));
+        await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(
+            new BatchRequest([sceneDirectory], Path.GetDirectoryName(outputDirectory) ?? outputDirectory, options, [outputDirectory]));
         var final = await BatchConsole.WaitAsync(cluster.Client, batchId, ct);
-        var s = final.Scenes[0];
-        // Move the outputs where the user asked when the scene's name differs from the output directory's name.
-        if (s.Status is { State: SceneState.Done, OutputDirectory: { } produced } && Path.GetFullPath(produced) != Path.GetFullPath(linked))
-        {
-            if (Directory.Exists(linked)) Directory.Delete(linked, recursive: true);
-            Directory.Move(produced, linked);
-            s = s with { Status = s.Status with { OutputDirectory = linked } };
-        }
-        return s;
+        return final.Scenes[0];
     }
 
     internal static int Report(BatchSceneStatus s)
