@@ -80,10 +80,16 @@ public sealed class SceneGrain(
         return Status();
     }
 
-    public Task<SceneStatus> GetStatus()
+    public async Task<SceneStatus> GetStatus()
     {
-        if (run is not null) Absorb(run.Progress);
-        return Task.FromResult(Status());
+        if (run is { } r)
+        {
+            var p = r.Progress;
+            // A terminal state is reported only once persisted: the run returns right after setting it.
+            if (p.State.IsTerminal() || r.Completion.IsCompleted) await OnRunCompleted(r);
+            else Absorb(p);
+        }
+        return Status();
     }
 
     public async Task<SceneStatus> Cancel()
@@ -122,7 +128,11 @@ public sealed class SceneGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (run is { } r && !r.Completion.IsCompleted)
+        if (run is { } done && done.Completion.IsCompleted)
+        {
+            await OnRunCompleted(done);
+        }
+        else if (run is { } r)
         {
             // Graceful shutdown or collection: checkpoint at the next step boundary so the next activation loses nothing.
             r.Suspend();
@@ -154,9 +164,10 @@ public sealed class SceneGrain(
 
     private async Task OnRunCompleted(SceneRun r)
     {
+        var end = await r.Completion;
+        if (run != r) return; // already handled by an interleaved caller
         Absorb(r.Progress);
         run = null;
-        var end = await r.Completion;
         if (end != SceneRunEnd.Finished) return; // suspended/aborted: the job goes on elsewhere
         await state.WriteStateAsync();
         await StopSupervision();
