@@ -91,9 +91,10 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
     [Fact]
     public async Task GracefulShutdownCheckpointsTheRunningSceneBeforeLeaving()
     {
-        const int interval = 1000, iterations = 200; // no periodic checkpoint before the shutdown
+        const int interval = 100000, iterations = 1000; // no periodic checkpoint: only the shutdown one
         await using var cluster = new TestCluster(redis, "graceful");
         var a = await cluster.StartSiloAsync("compute-a", compute: true, checkpointInterval: interval);
+        var b = await cluster.StartSiloAsync("compute-b", compute: true, checkpointInterval: interval);
         var client = await cluster.ConnectAsync();
         var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
         var scene = TinyScene.Write(Path.Combine(root, "tiny"));
@@ -103,14 +104,16 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         SceneStatus status;
         do
         {
-            await Task.Delay(100);
+            await Task.Delay(50);
             status = await client.GetGrain<ISceneGrain>(sceneId).GetStatus();
         }
         while (status.Step < 5 && !status.State.IsTerminal());
-        Assert.Equal(SceneState.Training, status.State);
+        Assert.True(status.State == SceneState.Training, $"scene should still be training at step {status.Step}: {status.State} {status.Error}");
+        Assert.Equal(0, status.LastCheckpointStep);
+        var leaving = status.Silo == "compute-a" ? a : b;
+        var staying = leaving == a ? "compute-b" : "compute-a";
 
-        await cluster.StartSiloAsync("compute-b", compute: true, checkpointInterval: interval);
-        await cluster.StopSiloAsync(a);
+        await cluster.StopSiloAsync(leaving);
 
         var checkpoints = Directory.GetFiles(Path.Combine(cluster.CheckpointDirectory, sceneId), "ckpt-*.bin");
         Assert.NotEmpty(checkpoints);
@@ -118,6 +121,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         Assert.True(saved >= status.Step, $"checkpoint at {saved}, scene was at {status.Step}");
         var done = await TestCluster.WaitForBatchAsync(client, "graceful-batch", TimeSpan.FromMinutes(5));
         Assert.Equal(SceneState.Done, done.Scenes[0].Status.State);
-        Assert.Equal("compute-b", done.Scenes[0].Status.Silo);
+        Assert.Equal(staying, done.Scenes[0].Status.Silo);
+        Assert.True(done.Scenes[0].Status.Resumes >= 1);
     }
 }
