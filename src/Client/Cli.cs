@@ -10,6 +10,13 @@ public static class Cli
     {
         var root = new RootCommand("UniCLift: lift inconsistent 2D instance masks into consistent 3D instances (UniC-Lift on 3D Gaussian Splatting).");
         // Commands (one line each):
+        root.Subcommands.Add(Commands.SubmitCommand.Create());
+        root.Subcommands.Add(Commands.StatusCommand.Create());
+        root.Subcommands.Add(Commands.WatchCommand.Create());
+        root.Subcommands.Add(Commands.CancelCommand.Create());
+        root.Subcommands.Add(Commands.ResultsCommand.Create());
+        root.Subcommands.Add(Commands.SegmentCommand.Create());
+        root.Subcommands.Add(Commands.DemoCommand.Create());
         root.Subcommands.Add(Commands.EvalCommand.Create());
         root.Subcommands.Add(Commands.MakeSceneCommand.Create());
         root.Subcommands.Add(Commands.InfoCommand.Create());

@@ -151,6 +151,7 @@ public static class SceneSegmentation
 
     public static GaussianCloud ToCloud(GaussianModel model, Dictionary<string, float[]>? extra = null) => new()
     {
+        Count = model.Count,
         Means = model.Read(GaussianModel.Means),
         Normals = new float[model.Count * 3],
         ShDc = model.Read(GaussianModel.ShDc),

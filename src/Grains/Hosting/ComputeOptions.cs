@@ -26,6 +26,21 @@ public sealed class UniCLiftSiloOptions
     /// <summary>Shared checkpoint directory (a mounted volume in a cluster).</summary>
     public string CheckpointDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "uniclift-checkpoints");
 
+    /// <summary>Checkpoint every this many iterations (and always at the end of training).</summary>
+    public int CheckpointInterval { get; set; } = 200;
+
+    /// <summary>How many checkpoints per scene to keep (the newest).</summary>
+    public int CheckpointsToKeep { get; set; } = 2;
+
+    /// <summary>Period of the scene and batch supervision reminders (Orleans' minimum is lowered to match).</summary>
+    public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often a coordinator polls its scenes.</summary>
+    public TimeSpan SupervisionInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Silo name (default: Orleans picks one).</summary>
+    public string? SiloName { get; set; }
+
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
 }

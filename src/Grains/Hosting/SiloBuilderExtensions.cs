@@ -3,41 +3,78 @@ namespace UniCLift.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Placement;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using StackExchange.Redis;
+using UniCLift.Grains.Placement;
+using UniCLift.Grains.Scenes;
 
 /// <summary>The one place a UniCLift silo is configured; the Silo host and the client's embedded silo both call it.</summary>
 public static class SiloBuilderExtensions
 {
-    public static IHostApplicationBuilder AddUniCLiftSilo(this IHostApplicationBuilder builder, Action<UniCLiftSiloOptions>? configure = null)
+    /// <summary>
+    /// Clustering, grain storage "uniclift" and reminders (localhost: in memory; redis: in Redis), silo metadata
+    /// compute=true|false for placement, the compute-silo placement filter, training slots and the scene runner.
+    /// <paramref name="configureSilo"/> is for host-specific extras (tests tighten membership timeouts with it).
+    /// </summary>
+    public static IHostApplicationBuilder AddUniCLiftSilo(
+        this IHostApplicationBuilder builder,
+        Action<UniCLiftSiloOptions>? configure = null,
+        Action<ISiloBuilder>? configureSilo = null)
     {
         var options = new UniCLiftSiloOptions();
         builder.Configuration.GetSection(UniCLiftSiloOptions.Section).Bind(options);
         configure?.Invoke(options);
-        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        if (options.TrainingSlots < 1) throw new InvalidOperationException($"UniCLift:TrainingSlots must be at least 1, got {options.TrainingSlots}.");
+        if (options.CheckpointInterval < 1) throw new InvalidOperationException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
+
+        // Metadata from configuration (env ORLEANS__METADATA__gpu=true) plus our compute flag; a gpu silo computes.
+        var metadata = builder.Configuration.GetSection("Orleans:Metadata").GetChildren()
+            .Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
+        if (SiloMetadataKeys.IsCompute(metadata)) options.Compute = true;
+        metadata[SiloMetadataKeys.Compute] = options.Compute ? "true" : "false";
+
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(new TrainingSlots(options.TrainingSlots));
+        builder.Services.AddSingleton<SceneRunner>();
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
 
         builder.UseOrleans(silo =>
         {
-            silo.Configure<Orleans.Configuration.ClusterOptions>(c =>
+            silo.Configure<ClusterOptions>(c =>
             {
                 c.ClusterId = options.ClusterId;
                 c.ServiceId = options.ServiceId;
             });
+            if (options.SiloName is { } name) silo.Configure<SiloOptions>(o => o.SiloName = name);
+            silo.UseSiloMetadata(metadata);
+            silo.Services.AddPlacementFilter<ComputeSiloPlacementFilterStrategy, ComputeSiloPlacementFilterDirector>(ServiceLifetime.Singleton);
+            silo.Configure<ReminderOptions>(o =>
+            {
+                if (options.ReminderPeriod < o.MinimumReminderPeriod) o.MinimumReminderPeriod = options.ReminderPeriod;
+            });
+
             switch (options.Clustering.ToLowerInvariant())
             {
                 case "localhost":
                     silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
+                    silo.AddMemoryGrainStorage("uniclift");
+                    silo.UseInMemoryReminderService();
                     break;
                 case "redis":
                     if (string.IsNullOrWhiteSpace(options.Redis))
                         throw new InvalidOperationException("UniCLift:Clustering is 'redis' but UniCLift:Redis (host:port) is not set.");
-                    var redis = ConfigurationOptions.Parse(options.Redis);
-                    silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                    silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
+                    silo.AddRedisGrainStorage("uniclift", o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
+                    silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort);
                     break;
                 default:
                     throw new InvalidOperationException($"UniCLift:Clustering must be 'localhost' or 'redis', not '{options.Clustering}'.");
             }
+            configureSilo?.Invoke(silo);
         });
         return builder;
     }

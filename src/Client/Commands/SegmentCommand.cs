@@ -1,0 +1,60 @@
+namespace UniCLift.Client.Commands;
+
+using System.CommandLine;
+using UniCLift.Grains;
+
+/// <summary>`uniclift segment SCENE_DIR --out OUT_DIR`: one scene through the grains (embedded silo by default), waits, prints PQ and outputs.</summary>
+public static class SegmentCommand
+{
+    public static Command Create()
+    {
+        var scene = new Argument<string>("scene-dir") { Description = "scene directory (Panoptic Lifting layout)" };
+        var output = new Option<string>("--out") { Description = "output directory for this scene", Required = true };
+        var mode = BatchConsole.ModeOption();
+        var ply = new Option<string?>("--ply") { Description = "trained 3DGS PLY (needed for --mode lift)" };
+        var iterations = BatchConsole.IterationsOption();
+        var seed = BatchConsole.SeedOption();
+        var redis = BatchConsole.RedisOption();
+        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, redis };
+        command.SetAction((parse, ct) => BatchConsole.Run(async () =>
+        {
+            var options = new JobOptions(parse.GetValue(mode)!, parse.GetValue(iterations), parse.GetValue(seed),
+                parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0).Validate();
+            var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), Path.GetFullPath(parse.GetValue(output)!), options,
+                ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+            return Report(status);
+        }));
+        return command;
+    }
+
+    /// <summary>Runs one scene as a one-scene batch writing exactly to <paramref name="outputDirectory"/>.</summary>
+    internal static async Task<BatchSceneStatus> SegmentAsync(string sceneDirectory, string outputDirectory, JobOptions options, string? redis, CancellationToken ct)
+    {
+        if (!Directory.Exists(sceneDirectory))
+            throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");
+        if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
+            throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
+        await using var cluster = await ClusterConnection.ConnectAsync(redis, ct);
+        var batchId = BatchConsole.NewBatchId();
+        await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(
+            new BatchRequest([sceneDirectory], Path.GetDirectoryName(outputDirectory) ?? outputDirectory, options, [outputDirectory]));
+        var final = await BatchConsole.WaitAsync(cluster.Client, batchId, ct);
+        return final.Scenes[0];
+    }
+
+    internal static int Report(BatchSceneStatus s)
+    {
+        var st = s.Status;
+        if (st.State != SceneState.Done)
+        {
+            Console.Error.WriteLine($"uniclift: {s.SceneDirectory}: {st.State.ToString().ToLowerInvariant()}{(st.Error is { } e ? ": " + e : "")}");
+            return 1;
+        }
+        Console.WriteLine($"scene      {s.SceneDirectory}");
+        Console.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");
+        Console.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "n/a (no ground truth)")}");
+        Console.WriteLine($"output     {st.OutputDirectory}");
+        Console.WriteLine($"           instance/*.png, labels.ply, metrics.json");
+        return 0;
+    }
+}

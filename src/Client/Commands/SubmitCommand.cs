@@ -1,0 +1,41 @@
+namespace UniCLift.Client.Commands;
+
+using System.CommandLine;
+using UniCLift.Grains;
+
+/// <summary>`uniclift submit DIR... --out ROOT`: submits a batch and prints its id (waits with --wait, or always with the embedded silo).</summary>
+public static class SubmitCommand
+{
+    public static Command Create()
+    {
+        var dirs = new Argument<string[]>("scene-dirs") { Description = "scene directories (Panoptic Lifting layout)", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "output root; each scene goes to ROOT/<scene name>", Required = true };
+        var mode = BatchConsole.ModeOption();
+        var iterations = BatchConsole.IterationsOption();
+        var seed = BatchConsole.SeedOption();
+        var ply = new Option<string?>("--ply") { Description = "trained 3DGS PLY for --mode lift" };
+        var retries = new Option<int>("--retries") { Description = "how often a failed scene is retried", DefaultValueFactory = _ => 2 };
+        var redis = BatchConsole.RedisOption();
+        var wait = new Option<bool>("--wait") { Description = "show progress until the batch is done (implied with the embedded silo, which lives only as long as this command)" };
+        var command = new Command("submit", "Submit scenes to the cluster as one batch.") { dirs, output, mode, iterations, seed, ply, retries, redis, wait };
+        command.SetAction((parse, ct) => BatchConsole.Run(async () =>
+        {
+            var request = new BatchRequest(
+                parse.GetValue(dirs)!.Select(Path.GetFullPath).ToList(),
+                Path.GetFullPath(parse.GetValue(output)!),
+                new JobOptions(parse.GetValue(mode)!, parse.GetValue(iterations), parse.GetValue(seed),
+                    parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries)).Validate());
+            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+            var batchId = BatchConsole.NewBatchId();
+            await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(request);
+            Console.WriteLine(batchId);
+            if (!parse.GetValue(wait) && !cluster.IsEmbedded) return 0;
+            if (cluster.IsEmbedded && !parse.GetValue(wait))
+                Console.Error.WriteLine("uniclift: no --redis or UNICLIFT_REDIS: running on an embedded silo, waiting for the batch (--wait implied).");
+            var final = await BatchConsole.WaitAsync(cluster.Client, batchId, ct);
+            BatchConsole.PrintSummary(final);
+            return BatchConsole.ExitCode(final);
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,57 @@
+namespace UniCLift.Grains;
+
+/// <summary>A batch of scenes: each directory becomes one scene written to OutputRoot/&lt;scene name&gt;, or to
+/// OutputDirectories[i] when given (one per scene).</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.BatchRequest")]
+public sealed record BatchRequest(
+    [property: Id(0)] IReadOnlyList<string> Scenes,
+    [property: Id(1)] string OutputRoot,
+    [property: Id(2)] JobOptions Options,
+    [property: Id(3)] IReadOnlyList<string>? OutputDirectories = null);
+
+/// <summary>One scene of a batch as the coordinator last saw it.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.BatchSceneStatus")]
+public sealed record BatchSceneStatus(
+    [property: Id(0)] string SceneDirectory,
+    [property: Id(1)] string SceneId,
+    [property: Id(2)] SceneStatus Status,
+    [property: Id(3)] int Retries);
+
+[GenerateSerializer, Immutable, Alias("UniCLift.BatchStatus")]
+public sealed record BatchStatus(
+    [property: Id(0)] string BatchId,
+    [property: Id(1)] IReadOnlyList<BatchSceneStatus> Scenes,
+    [property: Id(2)] DateTime SubmittedUtc,
+    [property: Id(3)] DateTime? FinishedUtc,
+    [property: Id(4)] bool Cancelled,
+    [property: Id(5)] string OutputRoot)
+{
+    public bool IsFinished => FinishedUtc is not null;
+    public int Done => Scenes.Count(s => s.Status.State == SceneState.Done);
+    public int Failed => Scenes.Count(s => s.Status.State == SceneState.Failed);
+}
+
+/// <summary>A batch (key: batch id): fans scenes out to scene grains, supervises them, retries failures, keeps a persisted summary.</summary>
+[Alias("UniCLift.ICoordinatorGrain")]
+public interface ICoordinatorGrain : IGrainWithStringKey
+{
+    [Alias("SubmitBatch")]
+    Task<BatchStatus> SubmitBatch(BatchRequest request);
+
+    [Alias("GetBatchStatus")]
+    Task<BatchStatus> GetBatchStatus();
+
+    [Alias("Cancel")]
+    Task<BatchStatus> Cancel();
+}
+
+/// <summary>The list of batches ever submitted (key 0), for `uniclift status` without a batch id.</summary>
+[Alias("UniCLift.IBatchIndexGrain")]
+public interface IBatchIndexGrain : IGrainWithIntegerKey
+{
+    [Alias("Add")]
+    Task Add(string batchId);
+
+    [Alias("List")]
+    Task<IReadOnlyList<string>> List();
+}

@@ -1,0 +1,25 @@
+namespace UniCLift.Grains;
+
+/// <summary>
+/// One scene's training and decoding (key: scene id, no '/'). Activates only on compute silos, trains on a dedicated
+/// compute thread, checkpoints to the shared checkpoint directory and resumes from the last checkpoint after its
+/// silo dies.
+/// </summary>
+[Alias("UniCLift.ISceneGrain")]
+public interface ISceneGrain : IGrainWithStringKey
+{
+    /// <summary>Starts (or, for a higher <see cref="SceneJob.Attempt"/> after a failure, restarts) the job; idempotent otherwise.</summary>
+    [Alias("Start")]
+    Task<SceneStatus> Start(SceneJob job);
+
+    [Alias("GetStatus")]
+    Task<SceneStatus> GetStatus();
+
+    /// <summary>Stops training between steps; the scene ends Cancelled.</summary>
+    [Alias("Cancel")]
+    Task<SceneStatus> Cancel();
+
+    /// <summary>The name of the silo this activation lives on (placement checks).</summary>
+    [Alias("GetSilo")]
+    Task<string> GetSilo();
+}

@@ -1,0 +1,70 @@
+namespace UniCLift.Grains;
+
+/// <summary>Where a scene is in its life. NotSubmitted: the grain has never been given a job.</summary>
+public enum SceneState { NotSubmitted, Queued, Loading, Training, Decoding, Done, Failed, Cancelled }
+
+public static class SceneStates
+{
+    public static bool IsTerminal(this SceneState s) => s is SceneState.Done or SceneState.Failed or SceneState.Cancelled;
+}
+
+/// <summary>How a scene is trained. Mode is "train" (whole 3DGS) or "lift" (geometry frozen from <see cref="InitialPly"/>).</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.JobOptions")]
+public sealed record JobOptions(
+    [property: Id(0)] string Mode = "train",
+    [property: Id(1)] int Iterations = 6000,
+    [property: Id(2)] ulong Seed = 1,
+    [property: Id(3)] string? InitialPly = null,
+    [property: Id(4)] int MaxRetries = 2)
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad value.</summary>
+    public JobOptions Validate()
+    {
+        if (Mode is not ("train" or "lift")) throw new ArgumentException($"mode must be 'train' or 'lift', got '{Mode}'.");
+        if (Iterations < 1) throw new ArgumentException($"iterations must be at least 1, got {Iterations}.");
+        if (MaxRetries < 0) throw new ArgumentException($"max retries must be >= 0, got {MaxRetries}.");
+        if (Mode == "lift" && string.IsNullOrWhiteSpace(InitialPly))
+            throw new ArgumentException("mode 'lift' needs a trained 3DGS PLY (--ply).");
+        return this;
+    }
+}
+
+/// <summary>One scene to segment. <see cref="Attempt"/> grows with each retry; a Start with a higher attempt restarts a failed scene.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.SceneJob")]
+public sealed record SceneJob(
+    [property: Id(0)] string SceneId,
+    [property: Id(1)] string SceneDirectory,
+    [property: Id(2)] string OutputDirectory,
+    [property: Id(3)] JobOptions Options,
+    [property: Id(4)] string? BatchId = null,
+    [property: Id(5)] int Attempt = 0);
+
+/// <summary>The unweighted loss terms of the latest iteration.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.SceneLosses")]
+public sealed record SceneLosses(
+    [property: Id(0)] double Total,
+    [property: Id(1)] double Render,
+    [property: Id(2)] double Cluster,
+    [property: Id(3)] double Triplet,
+    [property: Id(4)] double Smooth);
+
+/// <summary>What a scene grain reports about its scene.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.SceneStatus")]
+public sealed record SceneStatus(
+    [property: Id(0)] string SceneId,
+    [property: Id(1)] SceneState State,
+    [property: Id(2)] int Step,
+    [property: Id(3)] int Iterations,
+    [property: Id(4)] SceneLosses? Losses,
+    [property: Id(5)] int Gaussians,
+    [property: Id(6)] int Resumes,
+    [property: Id(7)] int LastCheckpointStep,
+    [property: Id(8)] string? Error,
+    [property: Id(9)] string? OutputDirectory,
+    [property: Id(10)] double? PqScene,
+    [property: Id(11)] string? Silo,
+    [property: Id(12)] double Seconds,
+    [property: Id(13)] double MillisecondsPerStep,
+    [property: Id(14)] int Attempt,
+    [property: Id(15)] int Instances,
+    [property: Id(16)] string? SceneDirectory);

@@ -1,0 +1,209 @@
+namespace UniCLift.Grains;
+
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using UniCLift.Grains.Hosting;
+
+[GenerateSerializer, Alias("UniCLift.BatchSceneEntry")]
+public sealed class BatchSceneEntry
+{
+    [Id(0)] public string SceneDirectory { get; set; } = "";
+    [Id(1)] public string SceneId { get; set; } = "";
+    [Id(2)] public string OutputDirectory { get; set; } = "";
+    [Id(3)] public int Retries { get; set; }
+    [Id(4)] public SceneStatus? Last { get; set; }
+}
+
+/// <summary>The persisted batch summary (grain storage "uniclift", state "batch").</summary>
+[GenerateSerializer, Alias("UniCLift.BatchState")]
+public sealed class BatchState
+{
+    [Id(0)] public BatchRequest? Request { get; set; }
+    [Id(1)] public List<BatchSceneEntry> Scenes { get; set; } = [];
+    [Id(2)] public DateTime SubmittedUtc { get; set; }
+    [Id(3)] public DateTime? FinishedUtc { get; set; }
+    [Id(4)] public bool Cancelled { get; set; }
+}
+
+/// <summary>
+/// Runs a batch: one scene grain per directory (started at once; each compute silo queues them FIFO behind its
+/// training slots), a supervision timer that polls the scenes (a poll re-activates, and so resumes, a scene whose
+/// silo died), bounded retries of failed scenes, and a persisted summary. A reminder re-activates the coordinator
+/// itself if its silo dies.
+/// </summary>
+public sealed class CoordinatorGrain(
+    [PersistentState("batch", "uniclift")] IPersistentState<BatchState> state,
+    IOptions<UniCLiftSiloOptions> options,
+    ILogger<CoordinatorGrain> log) : Grain, ICoordinatorGrain, IRemindable
+{
+    private const string SupervisionReminder = "batch-supervision";
+    private IGrainTimer? timer;
+
+    private BatchState S => state.State;
+    private string BatchId => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Request is not null && S.FinishedUtc is null) StartTimer();
+        return Task.CompletedTask;
+    }
+
+    public async Task<BatchStatus> SubmitBatch(BatchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (S.Request is not null) return Summary(); // idempotent: a client retrying its submit gets the same batch
+        if (request.Scenes.Count == 0) throw new ArgumentException("a batch needs at least one scene directory.");
+        if (string.IsNullOrWhiteSpace(request.OutputRoot)) throw new ArgumentException("a batch needs an output root directory.");
+        if (BatchId.Contains('/')) throw new ArgumentException($"batch id '{BatchId}' must not contain '/'.");
+        request.Options.Validate();
+        if (request.OutputDirectories is { } outs && outs.Count != request.Scenes.Count)
+            throw new ArgumentException($"{outs.Count} output directories for {request.Scenes.Count} scenes; give one per scene or none.");
+
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var entries = new List<BatchSceneEntry>();
+        for (int i = 0; i < request.Scenes.Count; i++)
+        {
+            var dir = request.Scenes[i];
+            var name = SceneName(dir, i);
+            var unique = name;
+            for (int k = 2; !used.Add(unique); k++) unique = $"{name}-{k}";
+            var sceneId = $"{BatchId}.{i:D3}.{unique}";
+            var outputDirectory = request.OutputDirectories?[i] ?? Path.Combine(request.OutputRoot, unique);
+            if (Path.GetFullPath(outputDirectory).TrimEnd('/') == Path.GetFullPath(dir).TrimEnd('/'))
+                throw new ArgumentException($"scene '{dir}' would be written into itself; choose an output root outside the scene directories.");
+            entries.Add(new BatchSceneEntry
+            {
+                SceneDirectory = dir,
+                SceneId = sceneId,
+                OutputDirectory = outputDirectory,
+                Last = NotSubmitted(sceneId, dir),
+            });
+        }
+        state.State = new BatchState { Request = request, Scenes = entries, SubmittedUtc = DateTime.UtcNow };
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IBatchIndexGrain>(0).Add(BatchId);
+        await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        // metrics: UniCLiftMetrics.BatchSubmitted(entries.Count)
+        await Supervise();
+        StartTimer();
+        return Summary();
+    }
+
+    public async Task<BatchStatus> GetBatchStatus()
+    {
+        if (S.Request is null) throw new KeyNotFoundException($"no batch with id '{BatchId}' was submitted.");
+        if (S.FinishedUtc is null) await Supervise();
+        return Summary();
+    }
+
+    public async Task<BatchStatus> Cancel()
+    {
+        if (S.Request is null) throw new KeyNotFoundException($"no batch with id '{BatchId}' was submitted.");
+        if (S.FinishedUtc is not null) return Summary();
+        S.Cancelled = true;
+        await state.WriteStateAsync();
+        await Task.WhenAll(S.Scenes.Where(e => e.Last?.State.IsTerminal() != true).Select(async e =>
+        {
+            try { e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).Cancel(); }
+            catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: cancelling {Scene} failed", BatchId, e.SceneId); }
+        }));
+        await Supervise();
+        return Summary();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (S.Request is null || S.FinishedUtc is not null)
+        {
+            await StopReminder();
+            return;
+        }
+        StartTimer();
+        await Supervise();
+    }
+
+    private void StartTimer()
+    {
+        var every = options.Value.SupervisionInterval;
+        timer ??= this.RegisterGrainTimer(_ => Supervise(), new GrainTimerCreationOptions(every, every) { KeepAlive = true });
+    }
+
+    /// <summary>Polls every unfinished scene, (re)starts those that need it, retries failures, and finishes the batch.</summary>
+    private async Task Supervise()
+    {
+        if (S.Request is not { } request || S.FinishedUtc is not null) return;
+        bool changed = false;
+        await Task.WhenAll(S.Scenes.Where(e => e.Last?.State.IsTerminal() != true).Select(async e =>
+        {
+            var before = e.Last;
+            var beforeRetries = e.Retries;
+            try
+            {
+                var scene = GrainFactory.GetGrain<ISceneGrain>(e.SceneId);
+                var status = await scene.GetStatus();
+                if (!S.Cancelled && status.State == SceneState.NotSubmitted)
+                    status = await scene.Start(Job(e, request));
+                else if (!S.Cancelled && status.State == SceneState.Failed && e.Retries < request.Options.MaxRetries)
+                {
+                    e.Retries++;
+                    log.LogInformation("Batch {Batch}: retrying {Scene} ({Retry}/{Max}) after: {Error}", BatchId, e.SceneId, e.Retries, request.Options.MaxRetries, status.Error);
+                    // metrics: UniCLiftMetrics.RecordRetry()
+                    status = await scene.Start(Job(e, request));
+                }
+                e.Last = status;
+            }
+            catch (Exception ex)
+            {
+                // No compute silo right now, or the scene's silo is dying: try again on the next poll.
+                log.LogWarning(ex, "Batch {Batch}: scene {Scene} unreachable", BatchId, e.SceneId);
+            }
+            if (before?.State != e.Last?.State || before?.LastCheckpointStep != e.Last?.LastCheckpointStep || beforeRetries != e.Retries)
+                changed = true;
+        }));
+        if (S.Scenes.All(e => e.Last?.State.IsTerminal() == true))
+        {
+            S.FinishedUtc = DateTime.UtcNow;
+            await state.WriteStateAsync();
+            timer?.Dispose();
+            timer = null;
+            await StopReminder();
+            // metrics: UniCLiftMetrics.BatchFinished(...)
+            return;
+        }
+        if (changed) await state.WriteStateAsync();
+    }
+
+    /// <summary>Best effort: a reminder left behind only wakes a finished batch, which then removes it.</summary>
+    private async Task StopReminder()
+    {
+        try
+        {
+            var r = await this.GetReminder(SupervisionReminder);
+            if (r is not null) await this.UnregisterReminder(r);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Batch {Batch}: supervision reminder not removed", BatchId);
+        }
+    }
+
+    private SceneJob Job(BatchSceneEntry e, BatchRequest request) =>
+        new(e.SceneId, e.SceneDirectory, e.OutputDirectory, request.Options, BatchId, e.Retries);
+
+    private BatchStatus Summary() => new(
+        BatchId,
+        S.Scenes.Select(e => new BatchSceneStatus(e.SceneDirectory, e.SceneId, e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory), e.Retries)).ToList(),
+        S.SubmittedUtc, S.FinishedUtc, S.Cancelled, S.Request?.OutputRoot ?? "");
+
+    private static SceneStatus NotSubmitted(string sceneId, string dir) =>
+        new(sceneId, SceneState.NotSubmitted, 0, 0, null, 0, 0, 0, null, null, null, null, 0, 0, 0, 0, dir);
+
+    /// <summary>A grain-key-safe name from the directory's last component.</summary>
+    internal static string SceneName(string dir, int index)
+    {
+        var last = Path.GetFileName(dir.TrimEnd('/', '\\'));
+        var chars = last.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray();
+        var name = new string(chars);
+        return string.IsNullOrEmpty(name) ? $"scene{index}" : name;
+    }
+}

@@ -1,0 +1,206 @@
+namespace UniCLift.Grains.Scenes;
+
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Segmentation;
+using UniCLift.Compute.Training;
+
+/// <summary>How a run ended. Suspended: checkpointed and stopped for a graceful shutdown; Aborted: the silo went away.</summary>
+public enum SceneRunEnd { Finished, Suspended, Aborted }
+
+/// <summary>A snapshot of a run's progress, read by the scene grain without blocking the compute thread.</summary>
+public sealed record SceneRunProgress(
+    SceneState State, int Step, int Iterations, SceneLosses? Losses, int Gaussians, int LastCheckpointStep,
+    string? CheckpointPath, string? Error, double? PqScene, int Instances, double Seconds, double MillisecondsPerStep,
+    bool Resumed);
+
+/// <summary>
+/// One scene's training on a dedicated compute thread (never on the Orleans scheduler): wait for a training slot
+/// (FIFO), load the scene, create or restore the trainer, step with periodic checkpoints, decode. The grain reads
+/// <see cref="Progress"/> (thread-safe) and asks it to stop through <see cref="Cancel"/>, <see cref="Suspend"/> or
+/// <see cref="Abort"/>, which the loop honours between steps.
+/// </summary>
+public sealed class SceneRun
+{
+    private readonly object gate = new();
+    private readonly CancellationTokenSource cancel = new(), abort = new(), suspend = new();
+    private readonly TrainingSlots slots;
+    private readonly SceneCheckpoints checkpoints;
+    private readonly int checkpointInterval;
+    private readonly ILogger log;
+    private SceneRunProgress progress;
+
+    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, double priorSeconds, ILogger log)
+    {
+        Job = job;
+        this.slots = slots;
+        this.checkpoints = checkpoints;
+        this.checkpointInterval = Math.Max(1, checkpointInterval);
+        this.log = log;
+        progress = new SceneRunProgress(SceneState.Queued, 0, job.Options.Iterations, null, 0, 0, null, null, null, 0, priorSeconds, 0, false);
+        Completion = Task.Run(RunAsync);
+    }
+
+    public SceneJob Job { get; }
+    public Task<SceneRunEnd> Completion { get; }
+    public SceneRunProgress Progress { get { lock (gate) return progress; } }
+
+    public void Cancel() => cancel.Cancel();
+    /// <summary>Checkpoint at the next step boundary and stop; the scene resumes from that checkpoint elsewhere.</summary>
+    public void Suspend() => suspend.Cancel();
+    /// <summary>Stop without a checkpoint (the silo is dying); the scene resumes from its last periodic checkpoint.</summary>
+    public void Abort() => abort.Cancel();
+
+    private void Update(Func<SceneRunProgress, SceneRunProgress> change)
+    {
+        lock (gate) progress = change(progress);
+    }
+
+    private async Task<SceneRunEnd> RunAsync()
+    {
+        IDisposable lease;
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, abort.Token, suspend.Token))
+        {
+            try
+            {
+                lease = await slots.AcquireAsync(waiting.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                if (cancel.IsCancellationRequested) { Update(p => p with { State = SceneState.Cancelled }); return SceneRunEnd.Finished; }
+                return abort.IsCancellationRequested ? SceneRunEnd.Aborted : SceneRunEnd.Suspended;
+            }
+        }
+        using (lease)
+        {
+            // A dedicated thread: TorchSharp dispose scopes are per thread and a step must not block the grain scheduler.
+            return await Task.Factory.StartNew(Train, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                .ConfigureAwait(false);
+        }
+    }
+
+    private SceneRunEnd Train()
+    {
+        try
+        {
+            return TrainCore();
+        }
+        catch (Exception e)
+        {
+            var message = e is InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
+                ? e.Message
+                : $"{e.GetType().Name}: {e.Message}";
+            log.LogWarning(e, "Scene {SceneId} failed", Job.SceneId);
+            Update(p => p with { State = SceneState.Failed, Error = message });
+            return SceneRunEnd.Finished;
+        }
+    }
+
+    private SceneRunEnd TrainCore()
+    {
+        Update(p => p with { State = SceneState.Loading });
+        var dir = Job.SceneDirectory;
+        if (!Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a Panoptic Lifting layout: color/, pose/, intrinsic/, masks).");
+        var scene = PanopticLiftingLayout.Read(dir);
+        if (!scene.HasMasks)
+            throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
+
+        using var trainer = RestoreLatest(scene, out var resumed) ?? Create(scene);
+        Update(p => p with
+        {
+            State = SceneState.Training, Step = trainer.CurrentStep, Iterations = trainer.Options.Iterations,
+            Gaussians = trainer.GaussianCount, Resumed = resumed,
+            LastCheckpointStep = resumed ? trainer.CurrentStep : p.LastCheckpointStep,
+        });
+        var clock = Stopwatch.StartNew();
+        double baseSeconds = Progress.Seconds;
+        int lastCheckpoint = resumed ? trainer.CurrentStep : -1;
+
+        while (!trainer.IsComplete)
+        {
+            if (abort.IsCancellationRequested) return SceneRunEnd.Aborted;
+            if (cancel.IsCancellationRequested)
+            {
+                Update(p => p with { State = SceneState.Cancelled });
+                return SceneRunEnd.Finished;
+            }
+            if (suspend.IsCancellationRequested)
+            {
+                if (lastCheckpoint != trainer.CurrentStep) Checkpoint(trainer);
+                return SceneRunEnd.Suspended;
+            }
+            var r = trainer.Step();
+            // metrics: UniCLiftMetrics.RecordIteration(r.Milliseconds)
+            Update(p => p with
+            {
+                Step = trainer.CurrentStep, Gaussians = r.Gaussians, MillisecondsPerStep = r.Milliseconds,
+                Losses = new SceneLosses(r.TotalLoss, r.RenderLoss, r.ClusterLoss, r.TripletLoss, r.SmoothLoss),
+                Seconds = baseSeconds + clock.Elapsed.TotalSeconds,
+            });
+            if (trainer.CurrentStep % checkpointInterval == 0)
+            {
+                Checkpoint(trainer);
+                lastCheckpoint = trainer.CurrentStep;
+            }
+        }
+        if (lastCheckpoint != trainer.CurrentStep) Checkpoint(trainer);
+
+        Update(p => p with { State = SceneState.Decoding });
+        var seconds = baseSeconds + clock.Elapsed.TotalSeconds;
+        // Decoding per scene for now; a batch-wide Embedding-to-Label pass would move this call into the coordinator.
+        var result = SceneSegmentation.Finish(scene, trainer, Job.OutputDirectory, seconds);
+        Update(p => p with
+        {
+            State = SceneState.Done, PqScene = result.PqScene, Instances = result.Instances, Gaussians = result.Gaussians,
+            Seconds = seconds,
+        });
+        return SceneRunEnd.Finished;
+    }
+
+    private SceneTrainer Create(Scene scene)
+    {
+        var o = Job.Options;
+        var options = new TrainingOptions
+        {
+            Mode = o.Mode == "lift" ? TrainingMode.Lift : TrainingMode.Train,
+            Iterations = o.Iterations,
+            Seed = o.Seed,
+        }.Validate();
+        return SceneTrainer.Create(scene, options, o.InitialPly);
+    }
+
+    /// <summary>The newest checkpoint that restores; an unreadable one is skipped (never restart from zero while one works).</summary>
+    private SceneTrainer? RestoreLatest(Scene scene, out bool resumed)
+    {
+        foreach (var (step, path) in checkpoints.List())
+        {
+            try
+            {
+                using var stream = File.OpenRead(path);
+                var trainer = SceneTrainer.Restore(scene, stream);
+                log.LogInformation("Scene {SceneId} resumes from {Checkpoint} (step {Step})", Job.SceneId, path, step);
+                // metrics: UniCLiftMetrics.RecordResume()
+                Update(p => p with { CheckpointPath = path });
+                resumed = true;
+                return trainer;
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or EndOfStreamException)
+            {
+                log.LogWarning(e, "Scene {SceneId}: checkpoint {Checkpoint} does not restore; trying an older one", Job.SceneId, path);
+            }
+        }
+        resumed = false;
+        return null;
+    }
+
+    private void Checkpoint(SceneTrainer trainer)
+    {
+        var clock = Stopwatch.StartNew();
+        int step = trainer.CurrentStep;
+        var path = checkpoints.Write(step, trainer.Save);
+        // metrics: UniCLiftMetrics.RecordCheckpoint(clock.Elapsed.TotalMilliseconds)
+        Update(p => p with { LastCheckpointStep = step, CheckpointPath = path });
+    }
+}

@@ -1,0 +1,37 @@
+namespace UniCLift.Grains.Scenes;
+
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using UniCLift.Grains.Hosting;
+
+/// <summary>
+/// Per-silo owner of the compute threads: starts <see cref="SceneRun"/>s against this silo's <see cref="TrainingSlots"/>
+/// and, when the silo's services are disposed (process going away without a graceful grain shutdown), aborts the
+/// runs still going so no thread outlives its silo.
+/// </summary>
+public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOptions> options, ILoggerFactory logs) : IDisposable
+{
+    private readonly ConcurrentDictionary<SceneRun, byte> runs = new();
+    private readonly ILogger log = logs.CreateLogger("UniCLift.SceneRun");
+
+    public TrainingSlots Slots => slots;
+    public int Running => runs.Count;
+
+    public SceneRun Start(SceneJob job, double priorSeconds)
+    {
+        var o = options.Value;
+        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, priorSeconds, log);
+        runs[run] = 0;
+        run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
+        return run;
+    }
+
+    /// <summary>Stops every run without checkpointing, as if the process died (tests use it to kill a silo).</summary>
+    public void AbortAll()
+    {
+        foreach (var run in runs.Keys) run.Abort();
+    }
+
+    public void Dispose() => AbortAll();
+}

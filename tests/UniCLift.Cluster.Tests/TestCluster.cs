@@ -1,0 +1,112 @@
+namespace UniCLift.Cluster.Tests;
+
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using UniCLift.Client;
+using UniCLift.Grains;
+using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Scenes;
+
+/// <summary>Real silo hosts (each with its own ports) and a real client, clustered through one Redis, in this process.</summary>
+public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncDisposable
+{
+    private readonly List<IHost> silos = [];
+    private readonly List<ClusterConnection> clients = [];
+
+    public string ClusterId { get; } = $"{name}-{Guid.NewGuid():N}";
+    public string CheckpointDirectory { get; } = Directory.CreateTempSubdirectory("uniclift-ckpt-").FullName;
+
+    public async Task<IHost> StartSiloAsync(string siloName, bool compute, int slots = 1, int checkpointInterval = 200)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddUniCLiftSilo(o =>
+        {
+            o.Clustering = "redis";
+            o.Redis = redis.Address;
+            o.ClusterId = ClusterId;
+            o.ServiceId = ClusterId;
+            o.SiloName = siloName;
+            o.Compute = compute;
+            o.TrainingSlots = slots;
+            o.SiloPort = TestPorts.Free();
+            o.GatewayPort = TestPorts.Free();
+            o.CheckpointDirectory = CheckpointDirectory;
+            o.CheckpointInterval = checkpointInterval;
+            o.SupervisionInterval = TimeSpan.FromMilliseconds(500);
+        }, silo => silo.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromSeconds(5)).Configure<ClusterMembershipOptions>(m =>
+        {
+            // Declare a killed silo dead within a few seconds instead of the production minute.
+            m.ProbeTimeout = TimeSpan.FromSeconds(1);
+            m.NumMissedProbesLimit = 2;
+            m.NumVotesForDeathDeclaration = 1;
+            m.TableRefreshTimeout = TimeSpan.FromSeconds(1);
+            m.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
+        }));
+        var host = builder.Build();
+        await host.StartAsync();
+        silos.Add(host);
+        return host;
+    }
+
+    public async Task<IClusterClient> ConnectAsync()
+    {
+        var c = await ClusterConnection.ConnectAsync(redis.Address, clusterId: ClusterId, serviceId: ClusterId);
+        clients.Add(c);
+        return c.Client;
+    }
+
+    /// <summary>Graceful stop: scene grains checkpoint and persist before the silo leaves.</summary>
+    public async Task StopSiloAsync(IHost host)
+    {
+        silos.Remove(host);
+        await host.StopAsync(TimeSpan.FromSeconds(30));
+        host.Dispose();
+    }
+
+    /// <summary>As close to a process kill as one process allows: compute threads stop without a checkpoint, the
+    /// silo stops ungracefully (no deactivation, no membership update) and its services are disposed.</summary>
+    public async Task KillSiloAsync(IHost host)
+    {
+        silos.Remove(host);
+        host.Services.GetRequiredService<SceneRunner>().AbortAll();
+        try { await host.StopAsync(new CancellationToken(canceled: true)); } catch (OperationCanceledException) { }
+        host.Dispose();
+    }
+
+    public static string SiloName(IHost host) => host.Services.GetRequiredService<ILocalSiloDetails>().Name;
+    public static TrainingSlots Slots(IHost host) => host.Services.GetRequiredService<TrainingSlots>();
+
+    /// <summary>Polls the batch until it finishes, recording every status seen.</summary>
+    public static async Task<BatchStatus> WaitForBatchAsync(IClusterClient client, string batchId, TimeSpan timeout, Action<BatchStatus>? observe = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var coordinator = client.GetGrain<ICoordinatorGrain>(batchId);
+        while (true)
+        {
+            BatchStatus status;
+            try { status = await coordinator.GetBatchStatus(); }
+            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(250); continue; } // its silo just died
+            observe?.Invoke(status);
+            if (status.IsFinished) return status;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"batch {batchId} not finished after {timeout}: " +
+                    string.Join("; ", status.Scenes.Select(s => $"{s.SceneId} {s.Status.State} {s.Status.Step}/{s.Status.Iterations} {s.Status.Error}")));
+            await Task.Delay(200);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in clients) await c.DisposeAsync();
+        foreach (var s in silos.ToList())
+        {
+            try { await s.StopAsync(TimeSpan.FromSeconds(10)); } catch (Exception) { }
+            s.Dispose();
+        }
+        try { Directory.Delete(CheckpointDirectory, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,127 @@
+namespace UniCLift.Cluster.Tests;
+
+using UniCLift.Grains;
+
+/// <summary>
+/// Cluster behaviour that needs real training (SceneTrainer, SceneSegmentation, the scene reader and writer).
+/// Trait Needs=Trainer: these cannot pass before the compute library's trainer lands.
+/// </summary>
+[Collection(RedisCollection.Name)]
+[Trait("Needs", "Trainer")]
+public sealed class TrainingClusterTests(RedisServerFixture redis)
+{
+    [Fact]
+    public async Task MoreScenesThanSlotsStayWithinTheSlotsAndABadSceneDoesNotStopTheOthers()
+    {
+        await using var cluster = new TestCluster(redis, "slots");
+        var compute = await cluster.StartSiloAsync("compute-1", compute: true, slots: 1);
+        await cluster.StartSiloAsync("plain-1", compute: false);
+        var client = await cluster.ConnectAsync();
+        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var scenes = Enumerable.Range(0, 3).Select(i => TinyScene.Write(Path.Combine(root, $"tiny{i}"))).ToList();
+        var missing = Path.Combine(root, "missing");
+        var output = Path.Combine(root, "out");
+
+        await client.GetGrain<ICoordinatorGrain>("slots-batch").SubmitBatch(
+            new BatchRequest([.. scenes, missing], output, new JobOptions(Iterations: 30, MaxRetries: 0)));
+        var done = await TestCluster.WaitForBatchAsync(client, "slots-batch", TimeSpan.FromMinutes(5));
+
+        var slots = TestCluster.Slots(compute);
+        Assert.Equal(1, slots.Peak);
+        Assert.True(slots.TotalGranted >= 3, $"granted {slots.TotalGranted}");
+        foreach (var s in done.Scenes.Take(3))
+        {
+            Assert.Equal(SceneState.Done, s.Status.State);
+            Assert.Equal(30, s.Status.Step);
+            Assert.True(File.Exists(Path.Combine(s.Status.OutputDirectory!, "metrics.json")), $"no metrics.json in {s.Status.OutputDirectory}");
+            Assert.NotNull(s.Status.PqScene);
+            Assert.Equal("compute-1", s.Status.Silo);
+        }
+        Assert.Equal(SceneState.Failed, done.Scenes[3].Status.State);
+        Assert.Contains(missing, done.Scenes[3].Status.Error);
+    }
+
+    [Fact]
+    public async Task KilledSilosSceneFinishesOnTheSurvivorWithoutLosingMoreThanOneCheckpointInterval()
+    {
+        const int interval = 5, iterations = 80;
+        await using var cluster = new TestCluster(redis, "resume");
+        var a = await cluster.StartSiloAsync("compute-a", compute: true, checkpointInterval: interval);
+        var b = await cluster.StartSiloAsync("compute-b", compute: true, checkpointInterval: interval);
+        var client = await cluster.ConnectAsync();
+        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var scene = TinyScene.Write(Path.Combine(root, "tiny"));
+
+        await client.GetGrain<ICoordinatorGrain>("resume-batch").SubmitBatch(
+            new BatchRequest([scene], Path.Combine(root, "out"), new JobOptions(Iterations: iterations, MaxRetries: 0)));
+        string sceneId = (await client.GetGrain<ICoordinatorGrain>("resume-batch").GetBatchStatus()).Scenes[0].SceneId;
+        var grain = client.GetGrain<ISceneGrain>(sceneId);
+
+        SceneStatus status;
+        do
+        {
+            await Task.Delay(100);
+            status = await grain.GetStatus();
+            Assert.False(status.State.IsTerminal(), $"scene ended before the kill: {status.State} {status.Error}");
+        }
+        while (status.LastCheckpointStep < 2 * interval);
+        var victim = status.Silo == "compute-a" ? a : b;
+        var survivor = victim == a ? "compute-b" : "compute-a";
+        int stepAtKill = status.Step;
+        await cluster.KillSiloAsync(victim);
+
+        int maxSeen = stepAtKill;
+        var done = await TestCluster.WaitForBatchAsync(client, "resume-batch", TimeSpan.FromMinutes(5), s =>
+        {
+            var st = s.Scenes[0].Status;
+            if (st.State == SceneState.Training)
+            {
+                Assert.True(st.Step >= maxSeen - interval, $"step went back from {maxSeen} to {st.Step} (interval {interval})");
+                maxSeen = Math.Max(maxSeen, st.Step);
+            }
+        });
+        var final = done.Scenes[0].Status;
+        Assert.Equal(SceneState.Done, final.State);
+        Assert.Equal(iterations, final.Step);
+        Assert.Equal(survivor, final.Silo);
+        Assert.True(final.Resumes >= 1);
+        Assert.True(Directory.GetFiles(Path.Combine(cluster.CheckpointDirectory, sceneId), "ckpt-*.bin").Length <= 2);
+    }
+
+    [Fact]
+    public async Task GracefulShutdownCheckpointsTheRunningSceneBeforeLeaving()
+    {
+        const int interval = 100000, iterations = 1000; // no periodic checkpoint: only the shutdown one
+        await using var cluster = new TestCluster(redis, "graceful");
+        var a = await cluster.StartSiloAsync("compute-a", compute: true, checkpointInterval: interval);
+        var b = await cluster.StartSiloAsync("compute-b", compute: true, checkpointInterval: interval);
+        var client = await cluster.ConnectAsync();
+        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var scene = TinyScene.Write(Path.Combine(root, "tiny"));
+        await client.GetGrain<ICoordinatorGrain>("graceful-batch").SubmitBatch(
+            new BatchRequest([scene], Path.Combine(root, "out"), new JobOptions(Iterations: iterations, MaxRetries: 0)));
+        string sceneId = (await client.GetGrain<ICoordinatorGrain>("graceful-batch").GetBatchStatus()).Scenes[0].SceneId;
+        SceneStatus status;
+        do
+        {
+            await Task.Delay(50);
+            status = await client.GetGrain<ISceneGrain>(sceneId).GetStatus();
+        }
+        while (status.Step < 5 && !status.State.IsTerminal());
+        Assert.True(status.State == SceneState.Training, $"scene should still be training at step {status.Step}: {status.State} {status.Error}");
+        Assert.Equal(0, status.LastCheckpointStep);
+        var leaving = status.Silo == "compute-a" ? a : b;
+        var staying = leaving == a ? "compute-b" : "compute-a";
+
+        await cluster.StopSiloAsync(leaving);
+
+        var checkpoints = Directory.GetFiles(Path.Combine(cluster.CheckpointDirectory, sceneId), "ckpt-*.bin");
+        Assert.NotEmpty(checkpoints);
+        int saved = checkpoints.Select(f => int.Parse(Path.GetFileNameWithoutExtension(f)[5..])).Max();
+        Assert.True(saved >= status.Step, $"checkpoint at {saved}, scene was at {status.Step}");
+        var done = await TestCluster.WaitForBatchAsync(client, "graceful-batch", TimeSpan.FromMinutes(5));
+        Assert.Equal(SceneState.Done, done.Scenes[0].Status.State);
+        Assert.Equal(staying, done.Scenes[0].Status.Silo);
+        Assert.True(done.Scenes[0].Status.Resumes >= 1);
+    }
+}
