@@ -72,6 +72,18 @@ public sealed class SceneTrainer : IDisposable
     private const string LinearWeight = "triplet_w";
 
     public TrainingOptions Options { get; }
+
+    private readonly Stopwatch _phaseClock = new();
+    private readonly Dictionary<string, double> _phaseMs = new(StringComparer.Ordinal);
+
+    /// <summary>Cumulative milliseconds per phase of the step (render, losses, backward, adam, density) since creation.</summary>
+    public IReadOnlyDictionary<string, double> PhaseMilliseconds => _phaseMs;
+
+    private void Phase(string name)
+    {
+        _phaseMs[name] = _phaseMs.GetValueOrDefault(name) + _phaseClock.Elapsed.TotalMilliseconds;
+        _phaseClock.Restart();
+    }
     public int CurrentStep { get; private set; }
     public bool IsComplete => CurrentStep >= Options.Iterations;
     public int GaussianCount => _model.Count;
@@ -118,6 +130,7 @@ public sealed class SceneTrainer : IDisposable
     {
         if (IsComplete) throw new InvalidOperationException($"Training is complete ({CurrentStep}/{Options.Iterations} iterations).");
         var clock = Stopwatch.StartNew();
+        _phaseClock.Restart();
         using var scope = NewDisposeScope();
         int it = ++CurrentStep; // 1-based, as graphdeco
         var o = Options;
@@ -131,6 +144,7 @@ public sealed class SceneTrainer : IDisposable
             _model[GaussianModel.Opacity], _model.Sh(), _model[GaussianModel.Embeddings]);
         var settings = new RasterSettings(_activeShDegree, o.Background, FeatureGradientsReachGeometry: o.SegmentationGradientsReachGeometry);
         var r = _rasterizer.Render(gaussians, view.Camera, settings);
+        Phase("render");
 
         bool segmentationLosses = it > o.SegmentationLossesFrom;
         Tensor total = zeros(1);
@@ -140,12 +154,14 @@ public sealed class SceneTrainer : IDisposable
             var l = Losses.RenderLoss.Compute(r.Rgb, view.Image);
             total = total + l;
             lRender = l.item<float>();
+            Phase("render_loss");
         }
         if (o.UseCluster)
         {
             var l = Losses.ClusterLoss.Compute(r.Features!, view.Mask, new ClusterLossOptions { MaxPixels = o.ClusterPixelSamples }, stepRandom);
             total = total + o.ClusterWeight * l;
             lCluster = l.item<float>();
+            Phase("cluster_loss");
         }
         if (segmentationLosses && o.UseTriplet && view.Boundary.BoundaryPixels.Length > 0)
         {
@@ -154,6 +170,7 @@ public sealed class SceneTrainer : IDisposable
             var l = Losses.TripletLoss.Compute(r.Features!, a, p, n, _projection, o.TripletMargin);
             total = total + o.TripletWeight * l;
             lTriplet = l.item<float>();
+            Phase("triplet_loss");
         }
         if (segmentationLosses && o.UseSmooth3D)
         {
@@ -161,8 +178,10 @@ public sealed class SceneTrainer : IDisposable
             var l = Losses.SmoothnessLoss.Compute(_model[GaussianModel.Embeddings], graph);
             total = total + o.SmoothWeight * l;
             lSmooth = l.item<float>();
+            Phase("smooth_loss");
         }
         total.backward();
+        Phase("backward");
 
         if (train && it < o.DensifyUntil)
         {
@@ -175,6 +194,7 @@ public sealed class SceneTrainer : IDisposable
             }
         }
         _model.Optimizer.Step();
+        Phase("adam");
         if (o.TripletLinearLayer && _projection.Weight!.grad is { } wg)
         {
             _linearAdam.Step(LinearWeight, wg);
@@ -189,6 +209,7 @@ public sealed class SceneTrainer : IDisposable
                 _graph = null;
             }
             if (it % o.OpacityResetInterval == 0) DensityControl.ResetOpacity(_model);
+            Phase("density");
         }
         return new TrainingStepReport(it, o.Iterations, total.item<float>(), lRender, lCluster, lTriplet, lSmooth, _model.Count,
             clock.Elapsed.TotalMilliseconds);
