@@ -92,7 +92,6 @@ public sealed class GaussianRasterizer
                 Ptr(mean2d), Ptr(conic), Ptr(opacity), Ptr(colours), Ptr(depth), d > 0 ? Ptr(features!) : null, call.Radii,
                 Ptr(rgb), d > 0 ? Ptr(feat!) : null, Ptr(dep), Ptr(alp));
             ctx.save_data("call", call);
-            ctx.set_materialize_grads(false); // an image without a loss gets an undefined gradient: skip its backward
             return feat is null ? [rgb, dep, alp] : [rgb, feat, dep, alp];
         }
 
@@ -101,7 +100,10 @@ public sealed class GaussianRasterizer
             var call = (RasterCall)ctx.get_data("call");
             var k = call.Kernel;
             int n = k.N, d = call.D;
-            static Tensor? Defined(Tensor t) => t is null || t.IsInvalid ? null : t.contiguous();
+            // Images without a loss get zero gradients (materialised: TorchSharp leaves one live wrapper behind per
+            // undefined gradient, which would grow the native tensor count every step); skip their backward.
+            static Tensor? Defined(Tensor t) =>
+                t is null || t.IsInvalid || t.count_nonzero().item<long>() == 0 ? null : t.contiguous();
             int i = 0;
             var gRgb = Defined(grads[i++]);
             var gFeat = d > 0 ? Defined(grads[i++]) : null;

@@ -49,7 +49,7 @@ public sealed class GaussianModel : IDisposable
     /// identity rotation, opacity 0.1, colour as the SH DC term, embeddings ~ N(0, 1).
     /// </summary>
     public static GaussianModel FromPointCloud(float[] positions, byte[] colors, int shDegree, int embeddingDim,
-        GaussianLearningRates lr, double spatialScale, DeterministicRandom rng, bool freezeGeometry = false)
+        GaussianLearningRates lr, double spatialScale, DeterministicRandom rng, bool freezeGeometry = false, double embeddingStd = 1.0)
     {
         int n = positions.Length / 3;
         if (n == 0) throw new InvalidDataException("The initial point cloud is empty.");
@@ -66,7 +66,7 @@ public sealed class GaussianModel : IDisposable
         for (int i = 0; i < n; i++) rot[i * 4] = 1f;
         var opacity = Enumerable.Repeat((float)InverseSigmoid(0.1), n).ToArray();
         return Create(positions, logScales, rot, opacity, dc, new float[n * (ShBasis.Count(shDegree) - 1) * 3],
-            RandomEmbeddings(n, embeddingDim, rng), shDegree, embeddingDim, lr, spatialScale, freezeGeometry);
+            RandomEmbeddings(n, embeddingDim, rng, embeddingStd), shDegree, embeddingDim, lr, spatialScale, freezeGeometry);
     }
 
     /// <summary>Builds a model from raw arrays (graphdeco PLY order; shRest as [n][coef][channel]).</summary>
@@ -89,10 +89,10 @@ public sealed class GaussianModel : IDisposable
         return new GaussianModel(adam, shDegree, embeddingDim);
     }
 
-    public static float[] RandomEmbeddings(int n, int d, DeterministicRandom rng)
+    public static float[] RandomEmbeddings(int n, int d, DeterministicRandom rng, double std = 1.0)
     {
         var e = new float[n * d];
-        for (int i = 0; i < e.Length; i++) e[i] = (float)rng.NextGaussian();
+        for (int i = 0; i < e.Length; i++) e[i] = (float)(rng.NextGaussian() * std);
         return e;
     }
 

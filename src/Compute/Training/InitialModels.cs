@@ -36,10 +36,10 @@ public static class InitialModels
     }
 
     /// <summary>A trained graphdeco 3DGS as the frozen geometry of lift mode; embeddings start from N(0, 1).</summary>
-    public static GaussianModel FromGaussianPly(string path, int embeddingDim, GaussianLearningRates lr, double spatialScale, DeterministicRandom rng)
+    public static GaussianModel FromGaussianPly(string path, int embeddingDim, GaussianLearningRates lr, double spatialScale, DeterministicRandom rng, double embeddingStd = 1.0)
     {
         var cloud = GaussianPly.Read(path);
         return GaussianModel.Create(cloud.Means, cloud.LogScales, cloud.Rotations, cloud.Opacity, cloud.ShDc, cloud.ShRest,
-            GaussianModel.RandomEmbeddings(cloud.Count, embeddingDim, rng), cloud.ShDegree, embeddingDim, lr, spatialScale, freezeGeometry: true);
+            GaussianModel.RandomEmbeddings(cloud.Count, embeddingDim, rng, embeddingStd), cloud.ShDegree, embeddingDim, lr, spatialScale, freezeGeometry: true);
     }
 }

@@ -106,13 +106,14 @@ public sealed class SceneTrainer : IDisposable
         if (options.Mode == TrainingMode.Lift)
         {
             var ply = initialPly ?? throw new ArgumentException("Lift mode needs a trained 3DGS PLY (--ply).");
-            model = InitialModels.FromGaussianPly(ply, options.EmbeddingDim, lr, data.CameraExtent, rng);
+            model = InitialModels.FromGaussianPly(ply, options.EmbeddingDim, lr, data.CameraExtent, rng, options.EmbeddingInitStd);
             activeSh = model.ShDegree;
         }
         else
         {
             var (points, colors) = initialPly is not null ? PointCloudPly.Read(initialPly) : InitialModels.InitialPoints(scene, data, rng);
-            model = GaussianModel.FromPointCloud(points, colors, options.ShDegree, options.EmbeddingDim, lr, data.CameraExtent, rng);
+            model = GaussianModel.FromPointCloud(points, colors, options.ShDegree, options.EmbeddingDim, lr, data.CameraExtent, rng,
+                embeddingStd: options.EmbeddingInitStd);
             activeSh = 0;
         }
         var linear = new GaussianAdam();

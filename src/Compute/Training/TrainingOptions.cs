@@ -53,6 +53,8 @@ public sealed record TrainingOptions
     /// </summary>
     public double EmbeddingLearningRate { get; init; } = 0.0025;
     public double LinearLayerLearningRate { get; init; } = 0.001;
+    /// <summary>Standard deviation of the initial embeddings (METHOD.md: standard normal, i.e. 1).</summary>
+    public double EmbeddingInitStd { get; init; } = 1.0;
     public GaussianLearningRates LearningRates { get; init; } = new();
     public DensitySettings Density { get; init; } = new();
     /// <summary>Whether segmentation losses send gradients into geometry (METHOD.md: open). Default: no.</summary>

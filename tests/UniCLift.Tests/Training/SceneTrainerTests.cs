@@ -1,0 +1,150 @@
+namespace UniCLift.Tests.Training;
+
+using TorchSharp;
+using UniCLift.Compute.Metrics;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Segmentation;
+using UniCLift.Compute.Training;
+using UniCLift.Tests.IO;
+
+public sealed class SceneTrainerTests
+{
+    private static TrainingOptions Short(int iterations) => new()
+    {
+        Iterations = iterations,
+        // Densify early and often so that a short run exercises clone/split/prune and the opacity reset.
+        DensifyFromFraction = 0.1,
+        DensifyInterval = 10,
+        OpacityResetFraction = 0.3,
+        ShIncreaseFraction = 0.1,
+        SmoothSamples = 512,
+        SmoothGraphRefresh = 7,
+        Density = new DensitySettings(GradThreshold: 0.00005),
+    };
+
+    private static Dictionary<string, float[]> Snapshot(SceneTrainer t) =>
+        t.Model.Optimizer.Names.ToDictionary(n => n, n => t.Model.Read(n));
+
+    [Fact]
+    public void CheckpointRoundTripContinuesBitForBit()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir);
+        var options = Short(40);
+
+        using var straight = SceneTrainer.Create(scene, options);
+        while (!straight.IsComplete) straight.Step();
+
+        using var first = SceneTrainer.Create(scene, options);
+        for (int i = 0; i < 17; i++) first.Step();
+        var stream = new MemoryStream();
+        first.Save(stream);
+        stream.Position = 0;
+        using var resumed = SceneTrainer.Restore(scene, stream);
+        Assert.Equal(17, resumed.CurrentStep);
+        while (!resumed.IsComplete) resumed.Step();
+
+        Assert.NotEqual(2500, straight.GaussianCount); // density control ran
+        Assert.Equal(straight.GaussianCount, resumed.GaussianCount);
+        var a = Snapshot(straight);
+        var b = Snapshot(resumed);
+        foreach (var name in a.Keys)
+            Assert.True(a[name].AsSpan().SequenceEqual(b[name]), $"parameter {name} differs after resume");
+        // And the Adam moments, which decide every later step.
+        foreach (var name in a.Keys)
+        {
+            var ma = straight.Model.Optimizer[name].ExpAvgSq.data<float>().ToArray();
+            var mb = resumed.Model.Optimizer[name].ExpAvgSq.data<float>().ToArray();
+            Assert.True(ma.AsSpan().SequenceEqual(mb), $"Adam second moment of {name} differs after resume");
+        }
+    }
+
+    [Fact]
+    public void TruncatedCheckpointIsAClearError()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        using var t = SceneTrainer.Create(scene, Short(5));
+        t.Step();
+        var stream = new MemoryStream();
+        t.Save(stream);
+        var cut = new MemoryStream(stream.ToArray()[..(int)(stream.Length / 2)]);
+        var e = Assert.Throws<InvalidDataException>(() => SceneTrainer.Restore(scene, cut));
+        Assert.Contains("truncated", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void NativeTensorCountDoesNotGrowOverSteps()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        // Segmentation losses on from the start, no density control, so every step does the same work.
+        var options = Short(60) with { SegmentationLossesFromFraction = 0, DensifyUntilFraction = 0 };
+        using var t = SceneTrainer.Create(scene, options);
+        for (int i = 0; i < 10; i++) t.Step();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 40; i++) t.Step();
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(after <= before, $"live tensors grew from {before} to {after} over 40 steps");
+    }
+
+    [Fact]
+    public void TinySceneComesOutConsistentAcrossViews()
+    {
+        using var dir = new TempDir();
+        // Masks with ids permuted per view: only a method that makes them consistent scores well on PQ^scene.
+        var scene = TinyScenes.Write(dir, seed: 5, objects: 3, views: 12, width: 64, height: 48, points: 4000);
+        var raw = SceneEvaluator.Evaluate(scene, "test", new PanopticOptions(), v => SceneData.LoadMask(scene, v)).Result;
+
+        using var outDir = new TempDir();
+        var result = SegmentationRunner.Run(scene, new TrainingOptions { Iterations = 400, Seed = 2 }, outDir.Path);
+        Assert.NotNull(result.PqThings);
+        Assert.True(result.PqThings > 75, $"PQ_things {result.PqThings:0.0} (raw per-view masks: {raw.PqThings:0.0})");
+        Assert.True(result.PqThings > raw.PqThings + 30, $"PQ_things {result.PqThings:0.0} vs raw {raw.PqThings:0.0}");
+        Assert.True(File.Exists(Path.Combine(outDir.Path, "labels.ply")));
+        Assert.True(File.Exists(Path.Combine(outDir.Path, "metrics.json")));
+        Assert.Equal(scene.Views.Count, Directory.GetFiles(Path.Combine(outDir.Path, "instance"), "*.png").Length);
+    }
+
+    [Fact]
+    public void SceneWithoutMasksIsAClearError()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        var noMasks = scene with { Views = scene.Views.Select(v => v with { MaskPath = null }).ToList() };
+        var e = Assert.Throws<InvalidDataException>(() => SceneTrainer.Create(noMasks, Short(5)));
+        Assert.Contains("mask", e.Message);
+        Assert.Contains(scene.Views[0].Name, e.Message);
+    }
+
+    [Fact]
+    public void LiftModeWithAPlyLackingGaussianFieldsIsAClearError()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        var pointsOnly = Path.Combine(dir.Path, "points3D.ply"); // x y z r g b: not a 3DGS PLY
+        var e = Assert.Throws<InvalidDataException>(() =>
+            SceneTrainer.Create(scene, Short(5) with { Mode = TrainingMode.Lift }, pointsOnly));
+        Assert.Contains("points3D.ply", e.Message);
+        Assert.Contains("3DGS", e.Message);
+    }
+
+    [Fact]
+    public void LiftModeKeepsGeometryFixedAndTrainsEmbeddings()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        using var outDir = new TempDir();
+        using (var t = SceneTrainer.Create(scene, Short(10)))
+        {
+            while (!t.IsComplete) t.Step();
+            SceneSegmentation.WriteLabelsPly(t.Model, new int[t.GaussianCount], Path.Combine(outDir.Path, "model.ply"));
+        }
+        using var lift = SceneTrainer.Create(scene, Short(10) with { Mode = TrainingMode.Lift }, Path.Combine(outDir.Path, "model.ply"));
+        var means = lift.Model.Read(GaussianModel.Means);
+        var emb = lift.Model.Read(GaussianModel.Embeddings);
+        while (!lift.IsComplete) lift.Step();
+        Assert.True(means.AsSpan().SequenceEqual(lift.Model.Read(GaussianModel.Means)), "lift mode moved the geometry");
+        Assert.False(emb.AsSpan().SequenceEqual(lift.Model.Read(GaussianModel.Embeddings)), "lift mode did not train the embeddings");
+    }
+}
