@@ -14,6 +14,10 @@ public static class TorchRuntime
         try
         {
             torch.set_default_dtype(torch.float32);
+            // One intra-op thread: the rasteriser's kernels use the .NET thread pool, and libtorch's OpenMP workers
+            // spin-wait between ops, so both pools fight over the same cores (measured slower on 2 cores). Tensor ops
+            // here are small per-Gaussian ones; the heavy loops are ours.
+            torch.set_num_threads(1);
         }
         catch (TypeInitializationException e)
         {

@@ -39,9 +39,11 @@ internal sealed partial class TileRasterizer
         public float[] GradF = [];
         public float[] Pix = [];
         public float[] V = [];
-        public Scratch Ensure(int n, int d, int kg, int kf, int v = 0)
+        public int[] I = [];
+        public Scratch Ensure(int n, int d, int kg, int kf, int v = 0, int iv = 0)
         {
             TileBinning.Grow(ref V, v);
+            TileBinning.Grow(ref I, iv);
             TileBinning.Grow(ref G, n * Stride);
             TileBinning.Grow(ref F, n * d);
             TileBinning.Grow(ref GradG, n * kg);
@@ -51,7 +53,7 @@ internal sealed partial class TileRasterizer
         }
     }
 
-    private static Scratch GetScratch(int n, int d, int kg, int kf, int v = 0) => (_scratch ??= new Scratch()).Ensure(n, d, kg, kf, v);
+    private static Scratch GetScratch(int n, int d, int kg, int kf, int v = 0, int iv = 0) => (_scratch ??= new Scratch()).Ensure(n, d, kg, kf, v, iv);
 
     /// <summary>Copies inputs, bins, and renders. Pointers are to contiguous float32 buffers.</summary>
     /// <param name="mean2d">[N, 2]</param><param name="conic">[N, 3]</param><param name="opacity">[N]</param>
