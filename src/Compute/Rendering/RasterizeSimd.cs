@@ -62,14 +62,14 @@ internal sealed partial class TileRasterizer
         int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
         int d = D;
         // Scratch V: feature accumulators (d vectors), per-hit weights (8 floats per Gaussian), cull params, row x intervals.
-        var s = GetScratch(count, d, 0, 0, d * 8 + count * 8 + count * 4 + count * 2, count * (TileSize + 2));
+        var s = GetScratch(count, d, 0, 0, d * 8 + count * 8 + count * 4, count * (TileSize + 3));
         Gather(tile, s, d > 0);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
         int rows = ye - ys;
         float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
-        long evals = 0;
+        long evals = 0, vecEvals = 0, candidates = 0, contributions = 0;
         var one = V.One;
         var maxA = Vector256.Create(MaxAlpha); var minA = Vector256.Create(MinAlpha); var minT = Vector256.Create(MinTransmittance);
         var tmp = stackalloc float[8 * 8];
@@ -77,43 +77,52 @@ internal sealed partial class TileRasterizer
         fixed (float* gl = s.G, fl = s.F, fv = s.V)
         fixed (int* iv = s.I)
         {
-            float* wBuf = fv + d * 8, cull = wBuf + count * 8, xl = cull + count * 4, xr = xl + count;
-            int* rowJ = iv, jr = iv + count * TileSize, hitJ = jr + count;
+            float* wBuf = fv + d * 8, cull = wBuf + count * 8;
+            int* rowJ = iv, jr = iv + count * TileSize, hitJ = jr + 2 * count;
             BuildRowLists(gl, count, ys, rows, cull, rowJ, rowCount);
             for (int py = ys; py < ye; py++)
             {
                 float fy = py + 0.5f;
-                // This row's candidates with their pixel-centre x intervals.
+                // This row's candidates, split into per-chunk lists without branches (the overlap tests are
+                // unpredictable; a conditional increment is not).
                 int* list = rowJ + (py - ys) * count;
-                int nr = 0;
+                int cpr = (xe - xs + 7) / 8;
+                int n0 = 0, n1 = 0;
+                float lo0 = xs + 0.5f, hi0 = Math.Min(xs + 8, xe) - 0.5f, lo1 = xs + 8.5f, hi1 = xe - 0.5f;
+                int* l0 = jr, l1 = jr + count;
                 for (int k = 0; k < rowCount[py - ys]; k++)
                 {
                     int j = list[k];
                     float* p = gl + j * Stride; float* cj = cull + 4 * j;
                     float dy = p[1] - fy;
                     float h2 = (cj[3] - cj[1] * dy * dy) * cj[2];
-                    if (!(h2 >= 0)) continue;
-                    float half = MathF.Sqrt(h2) + CullSlackPx, centre = p[0] + cj[0] * dy;
-                    xl[nr] = centre - half; xr[nr] = centre + half; jr[nr] = j; nr++;
+                    float half = MathF.Sqrt(MathF.Max(h2, 0f)) + CullSlackPx, centre = p[0] + cj[0] * dy;
+                    bool rowOk = h2 >= 0;
+                    float xa = centre - half, xb = centre + half;
+                    l0[n0] = j; n0 += (rowOk & xa <= hi0 & xb >= lo0) ? 1 : 0;
+                    l1[n1] = j; n1 += (rowOk & xa <= hi1 & xb >= lo1) ? 1 : 0;
                 }
-                for (int cx = xs; cx < xe; cx += 8)
+                for (int ci = 0; ci < cpr; ci++)
                 {
+                    int cx = xs + 8 * ci;
+                    int* cl = ci == 0 ? l0 : l1;
+                    int nr = ci == 0 ? n0 : n1;
+                    candidates += count;
                     int lanes = Math.Min(8, xe - cx);
-                    float chunkLo = cx + 0.5f, chunkHi = cx + lanes - 0.5f;
                     var pxv = Vector256.Create(cx + 0.5f) + LaneIndex;
                     var active = Vector256.LessThan(LaneIndex, Vector256.Create((float)lanes));
                     var T = one; var r = V.Zero; var gr = V.Zero; var b = V.Zero; var z = V.Zero; var lastV = V.Zero;
                     int nh = 0;
+                    vecEvals += nr;
                     for (int k = 0; k < nr; k++)
                     {
-                        if (xl[k] > chunkHi || xr[k] < chunkLo) continue;
-                        int j = jr[k];
+                        int j = cl[k];
                         float* p = gl + j * Stride;
                         float dy = p[1] - fy;
                         var dx = Vector256.Create(p[0]) - pxv;
                         var power = dx * (Vector256.Create(-0.5f * p[2]) * dx + Vector256.Create(-p[3] * dy)) + Vector256.Create(-0.5f * p[4] * dy * dy);
                         var ok = active & Vector256.LessThanOrEqual(power, V.Zero);
-                        var alpha = Vector256.Min(maxA, Vector256.Create(p[5]) * FastExp(power));
+                        var alpha = Vector256.MinNative(maxA, Vector256.Create(p[5]) * FastExp(power));
                         ok &= Vector256.GreaterThanOrEqual(alpha, minA);
                         if (None(ok)) continue;
                         var testT = T * (one - alpha);
@@ -121,19 +130,15 @@ internal sealed partial class TileRasterizer
                         active = Vector256.AndNot(active, stop);
                         var blend = Vector256.AndNot(ok, stop);
                         var w = blend & (alpha * T);
+                        contributions += System.Numerics.BitOperations.PopCount(blend.ExtractMostSignificantBits());
                         r += w * Vector256.Create(p[6]); gr += w * Vector256.Create(p[7]); b += w * Vector256.Create(p[8]); z += w * Vector256.Create(p[9]);
-                        if (d > 0) { w.Store(wBuf + 8 * nh); hitJ[nh++] = j; }
+                        if (d > 0) { w.Store(wBuf + 8 * nh); hitJ[nh++] = j * d; }
                         T = Vector256.ConditionalSelect(blend, testT, T);
                         lastV = Vector256.ConditionalSelect(blend, Vector256.Create((float)(j + 1)), lastV);
                         if (None(active)) break;
                     }
-                    // Features as a small product: channel-outer so each accumulator stays in a register.
-                    for (int c = 0; c < d; c++)
-                    {
-                        var acc = V.Zero;
-                        for (int h = 0; h < nh; h++) acc += Vector256.Load(wBuf + 8 * h) * Vector256.Create(fl[hitJ[h] * d + c]);
-                        acc.Store(fv + 8 * c);
-                    }
+                    // Features as a small product after the walk (accumulators in registers, not in memory per hit).
+                    WeightedSumBroadcast(wBuf, hitJ, nh, fl, d, fv);
                     T.Store(tmp); r.Store(tmp + 8); gr.Store(tmp + 16); b.Store(tmp + 24); z.Store(tmp + 32); lastV.Store(tmp + 40);
                     for (int l = 0; l < lanes; l++)
                     {
@@ -146,13 +151,16 @@ internal sealed partial class TileRasterizer
                         outRgb[3 * pix] = tmp[8 + l] + tl * bg0; outRgb[3 * pix + 1] = tmp[16 + l] + tl * bg1; outRgb[3 * pix + 2] = tmp[24 + l] + tl * bg2;
                         outDepth[pix] = tmp[32 + l];
                         outAlpha[pix] = 1f - tl;
-                        float* of = outFeat + (long)pix * d;
-                        for (int c = 0; c < d; c++) of[c] = fv[8 * c + l];
+                        float* of = outFeat + (long)pix * d, src = fv + l;
+                        for (int c = 0; c < d; c++, src += 8) of[c] = *src;
                     }
                 }
             }
         }
         _tileEvals[tile] = evals;
+        _tileVecEvals[tile] = vecEvals;
+        _tileCandidates[tile] = candidates;
+        _tileContrib[tile] = contributions;
     }
 
     // Per-chunk (8 pixels) backward state, in vectors: see BackwardTileSimd.
@@ -171,7 +179,7 @@ internal sealed partial class TileRasterizer
         int chunkStride = (StFixed + 3 * d) * 8; // floats per chunk: fixed state, then dv, accF, lastF (d vectors each)
         const int maxChunks = TileSize * TileSize / 8;
         // Scratch V: chunk states, the current Gaussian's accumulators (GeoStride + 6 vectors), per-hit weights, lane sums.
-        var s = GetScratch(count, d, 0, 0, maxChunks * chunkStride + (GeoStride + 6) * 8 + maxChunks * 8 + 8);
+        var s = GetScratch(count, d, 0, 0, maxChunks * chunkStride + (GeoStride + 6) * 8 + maxChunks * 8 + 8 * d);
         Gather(tile, s, feat);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
@@ -258,7 +266,7 @@ internal sealed partial class TileRasterizer
                             var ok = Vector256.LessThan(jv, Vector256.Load(st + 8 * StLast)) & Vector256.LessThanOrEqual(power, V.Zero);
                             var G = FastExp(power);
                             var raw = opv * G;
-                            var alpha = Vector256.Min(maxA, raw);
+                            var alpha = Vector256.MinNative(maxA, raw);
                             ok &= Vector256.GreaterThanOrEqual(alpha, minA);
                             if (None(ok)) continue;
                             var oneMinus = one - alpha;
@@ -291,7 +299,7 @@ internal sealed partial class TileRasterizer
                             }
                             if (feat)
                             {
-                                w.Store(wBuf + 8 * nh); hitCh[nh++] = ch;
+                                w.Store(wBuf + 8 * nh); hitCh[nh++] = ch * chunkStride + 8 * StFixed;
                                 if (featGeo)
                                 {
                                     float* dvv = st + 8 * StFixed, accF = dvv + 8 * d, lastF = accF + 8 * d;
@@ -318,16 +326,60 @@ internal sealed partial class TileRasterizer
                 if (feat)
                 {
                     float* lane = wBuf + maxChunks * 8;
-                    for (int c = 0; c < d; c++)
-                    {
-                        var acc = V.Zero;
-                        for (int h = 0; h < nh; h++) acc += Vector256.Load(wBuf + 8 * h) * Vector256.Load(sv + hitCh[h] * chunkStride + 8 * (StFixed + c));
-                        acc.Store(lane);
-                        _pairFeat[slot * kf + c] = LaneSum(lane);
-                    }
+                    WeightedSumVectors(wBuf, hitCh, nh, sv, d, lane);
+                    for (int c = 0; c < d; c++) _pairFeat[slot * kf + c] = LaneSum(lane + 8 * c);
                     if (featGeo) for (int k = 0; k < 6; k++) _pairFeat[slot * kf + d + k] = LaneSum(accFG + 8 * k);
                 }
             }
+        }
+    }
+
+    /// <summary>dst[c] (8 lanes) = sum_h w[h] * f[off[h] + c] for c &lt; d: four channels at a time, so four independent
+    /// register accumulators hide the add latency.</summary>
+    private static unsafe void WeightedSumBroadcast(float* w, int* off, int nh, float* f, int d, float* dst)
+    {
+        int c = 0;
+        for (; c + 4 <= d; c += 4)
+        {
+            V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero;
+            for (int h = 0; h < nh; h++)
+            {
+                var wv = Vector256.Load(w + 8 * h);
+                float* fp = f + off[h] + c;
+                a0 += wv * Vector256.Create(fp[0]); a1 += wv * Vector256.Create(fp[1]);
+                a2 += wv * Vector256.Create(fp[2]); a3 += wv * Vector256.Create(fp[3]);
+            }
+            a0.Store(dst + 8 * c); a1.Store(dst + 8 * c + 8); a2.Store(dst + 8 * c + 16); a3.Store(dst + 8 * c + 24);
+        }
+        for (; c < d; c++)
+        {
+            var a = V.Zero;
+            for (int h = 0; h < nh; h++) a += Vector256.Load(w + 8 * h) * Vector256.Create(f[off[h] + c]);
+            a.Store(dst + 8 * c);
+        }
+    }
+
+    /// <summary>dst[c] (8 lanes) = sum_h w[h] * v[off[h] + 8c] for c &lt; d (per-lane products of two vectors).</summary>
+    private static unsafe void WeightedSumVectors(float* w, int* off, int nh, float* v, int d, float* dst)
+    {
+        int c = 0;
+        for (; c + 4 <= d; c += 4)
+        {
+            V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero;
+            for (int h = 0; h < nh; h++)
+            {
+                var wv = Vector256.Load(w + 8 * h);
+                float* vp = v + off[h] + 8 * c;
+                a0 += wv * Vector256.Load(vp); a1 += wv * Vector256.Load(vp + 8);
+                a2 += wv * Vector256.Load(vp + 16); a3 += wv * Vector256.Load(vp + 24);
+            }
+            a0.Store(dst + 8 * c); a1.Store(dst + 8 * c + 8); a2.Store(dst + 8 * c + 16); a3.Store(dst + 8 * c + 24);
+        }
+        for (; c < d; c++)
+        {
+            var a = V.Zero;
+            for (int h = 0; h < nh; h++) a += Vector256.Load(w + 8 * h) * Vector256.Load(v + off[h] + 8 * c);
+            a.Store(dst + 8 * c);
         }
     }
 
@@ -353,13 +405,13 @@ internal sealed partial class TileRasterizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static V FastExp(V x)
     {
-        x = Vector256.Min(Vector256.Max(x, ExpLo), ExpHi);
+        x = Vector256.MinNative(Vector256.MaxNative(x, ExpLo), ExpHi);
         var n = Vector256.Round(x * Log2e);
         var r = x - n * Ln2Hi - n * Ln2Lo;
         var r2 = r * r;
         var y = ((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5;
         y = y * r2 + r + V.One;
-        var pow2 = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+        var pow2 = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
         return y * pow2;
     }
 
