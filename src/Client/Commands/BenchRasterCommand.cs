@@ -121,7 +121,7 @@ public static class BenchRasterCommand
                 blend_fwd_cpu_ms = Med(stats.Select(s => s.FwdCpu)), blend_bwd_cpu_ms = Med(stats.Select(s => s.BwdCpu)),
                 pairs = stats[0].Pairs, blends, blends_per_second = blendsPerSecond,
                 walked_per_pixel = blends / pixels, blended_per_pixel = ls.Contributions / pixels,
-                chunk_candidates = ls.ChunkCandidates, chunk_vector_evals = ls.VectorEvals,
+                row_candidates = ls.ChunkCandidates, chunk_vector_evals = ls.VectorEvals,
             }));
         }
         else
@@ -137,7 +137,7 @@ public static class BenchRasterCommand
             AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads; " +
                 $"{stats[0].Pairs} tile pairs, {blends} blends ({blendsPerSecond / 1e6:F1} M/s forward)");
             AnsiConsole.MarkupLine($"per pixel: {blends / pixels:F1} list entries walked, {ls.Contributions / pixels:F1} blended (alpha >= 1/255); " +
-                $"8-px chunks: {ls.ChunkCandidates} (chunk, Gaussian) candidates, {ls.VectorEvals} left after ellipse culling");
+                $"ellipse culling: {ls.ChunkCandidates} (row, Gaussian) interval tests, {ls.VectorEvals} (8-px chunk, Gaussian) vector evaluations");
             AnsiConsole.Write(table);
             Console.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2}");
         }

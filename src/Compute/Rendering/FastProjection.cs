@@ -1,5 +1,7 @@
 namespace UniCLift.Compute.Rendering;
 
+using System.Runtime.CompilerServices;
+
 using TorchSharp;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
@@ -106,6 +108,7 @@ internal static class FastProjection
     }
 
     /// <summary>Quaternion (normalised) to rotation, row-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Rotation(double w, double x, double y, double z, double* r)
     {
         r[0] = 1 - 2 * (y * y + z * z); r[1] = 2 * (x * y - w * z); r[2] = 2 * (x * z + w * y);
@@ -114,6 +117,7 @@ internal static class FastProjection
     }
 
     /// <summary>Camera-space covariance W R S S^T R^T W^T into sc (row-major 3x3); m receives R S.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void CameraCovariance(double[] w, double* rq, double* s, double* m, double* sc)
     {
         for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) m[3 * i + j] = rq[3 * i + j] * s[j];
@@ -123,6 +127,7 @@ internal static class FastProjection
         for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) sc[3 * i + j] = t[3 * i] * w[3 * j] + t[3 * i + 1] * w[3 * j + 1] + t[3 * i + 2] * w[3 * j + 2];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ForwardOne(Call k, int i, float* means, float* logScales, float* quats, float* opac, float* sh,
         float* outMean, float* outConic, float* outOpac, float* outCol, float* outDepth)
     {
@@ -181,6 +186,7 @@ internal static class FastProjection
         return 16;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BackwardOne(Call k, int i, float* means, float* logScales, float* quats, float* opac, float* sh,
         float* gMean, float* gConic, float* gOpac, float* gCol, float* gDepth,
         float* dMeans, float* dScales, float* dQuats, float* dOpac, float* dSh)

@@ -1,5 +1,7 @@
 namespace UniCLift.Compute.Rendering;
 
+using System.Runtime.CompilerServices;
+
 /// <summary>Backward of <see cref="TileRasterizer.Forward"/>: per tile, per pixel, walk the blended Gaussians back to
 /// front recovering T by division (graphdeco), accumulate per-(tile, Gaussian) gradients in thread-local arrays, write
 /// them to that pair's slot, then reduce each Gaussian's slots in slot order. No atomics, so the result is bit-identical
@@ -54,6 +56,7 @@ internal sealed partial class TileRasterizer
         Stats.ReduceMs = System.Diagnostics.Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Reduce(float[] pairs, float[] dst, int g, int s0, int s1, int k)
     {
         fixed (float* pp = pairs, pd = dst)
@@ -64,6 +67,7 @@ internal sealed partial class TileRasterizer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void BackwardTile(int tile, float* dRgb, float* dDepth, float* dAlpha, float* dFeat, bool geo, bool featGeo)
     {
         int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;

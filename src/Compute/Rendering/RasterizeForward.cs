@@ -113,6 +113,7 @@ internal sealed partial class TileRasterizer
     }
 
     /// <summary>Gathers the tile's Gaussians (front to back) into thread-local contiguous arrays.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe int Gather(int tile, Scratch s, bool withFeatures)
     {
         int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
@@ -139,6 +140,7 @@ internal sealed partial class TileRasterizer
         return count;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void ForwardTile(int tile, float* outRgb, float* outFeat, float* outDepth, float* outAlpha)
     {
         int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
@@ -205,8 +207,9 @@ public sealed class RasterStats
 
     internal static double CpuNow() => MeasureCpu ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds : 0;
     public long Blends;
-    /// <summary>SIMD kernels only: (8-pixel chunk, Gaussian) pairs in the chunk's tile list, and those left after
-    /// ellipse culling, i.e. evaluated with vector exp (forward pass).</summary>
+    /// <summary>SIMD kernels only: (pixel row, Gaussian) pairs whose support's y-range covers the row (each gets an
+    /// x-interval test), and (8-pixel chunk, Gaussian) pairs left after ellipse culling, i.e. evaluated with vector
+    /// exp (forward pass).</summary>
     public long ChunkCandidates, VectorEvals;
     /// <summary>SIMD kernels only: (pixel, Gaussian) pairs actually blended (alpha &gt;= 1/255, before T &lt; 1e-4).</summary>
     public long Contributions;

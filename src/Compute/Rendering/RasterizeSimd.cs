@@ -26,6 +26,7 @@ internal sealed partial class TileRasterizer
     /// a dx^2 + 2b dx dy + c dy^2 &lt;= t with t = 2 ln(255 o). Outputs per row: the pixel-centre x interval is
     /// mx + slope dy +- sqrt((t - q dy^2) invA); rows with |dy| &lt;= yMax. Returns false when nothing can pass
     /// (opacity below 1/255). A non-positive-definite conic gets an unbounded support (no culling).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool CullEllipse(float a, float b, float c, float o, out float slope, out float q, out float invA, out float t, out float yMax)
     {
         slope = 0; q = 0; invA = 1; yMax = float.PositiveInfinity;
@@ -41,6 +42,7 @@ internal sealed partial class TileRasterizer
 
     /// <summary>Per tile: for each gathered Gaussian its cull parameters (4 floats) and tile-local row range; per row the
     /// list of Gaussians (front to back) whose support meets it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BuildRowLists(float* gl, int count, int ys, int rows, float* cull, int* rowJ, int* rowCount)
     {
         for (int r = 0; r < rows; r++) rowCount[r] = 0;
@@ -57,6 +59,7 @@ internal sealed partial class TileRasterizer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void ForwardTileSimd(int tile, float* outRgb, float* outFeat, float* outDepth, float* outAlpha)
     {
         int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
@@ -90,6 +93,7 @@ internal sealed partial class TileRasterizer
                 int n0 = 0, n1 = 0;
                 float lo0 = xs + 0.5f, hi0 = Math.Min(xs + 8, xe) - 0.5f, lo1 = xs + 8.5f, hi1 = xe - 0.5f;
                 int* l0 = jr, l1 = jr + count;
+                candidates += rowCount[py - ys];
                 for (int k = 0; k < rowCount[py - ys]; k++)
                 {
                     int j = list[k];
@@ -97,17 +101,16 @@ internal sealed partial class TileRasterizer
                     float dy = p[1] - fy;
                     float h2 = (cj[3] - cj[1] * dy * dy) * cj[2];
                     float half = MathF.Sqrt(MathF.Max(h2, 0f)) + CullSlackPx, centre = p[0] + cj[0] * dy;
-                    bool rowOk = h2 >= 0;
+                    int rowOk = h2 >= 0 ? 1 : 0;
                     float xa = centre - half, xb = centre + half;
-                    l0[n0] = j; n0 += (rowOk & xa <= hi0 & xb >= lo0) ? 1 : 0;
-                    l1[n1] = j; n1 += (rowOk & xa <= hi1 & xb >= lo1) ? 1 : 0;
+                    l0[n0] = j; n0 += rowOk & (xa <= hi0 ? 1 : 0) & (xb >= lo0 ? 1 : 0);
+                    l1[n1] = j; n1 += rowOk & (xa <= hi1 ? 1 : 0) & (xb >= lo1 ? 1 : 0);
                 }
                 for (int ci = 0; ci < cpr; ci++)
                 {
                     int cx = xs + 8 * ci;
                     int* cl = ci == 0 ? l0 : l1;
                     int nr = ci == 0 ? n0 : n1;
-                    candidates += count;
                     int lanes = Math.Min(8, xe - cx);
                     var pxv = Vector256.Create(cx + 0.5f) + LaneIndex;
                     var active = Vector256.LessThan(LaneIndex, Vector256.Create((float)lanes));
@@ -123,8 +126,9 @@ internal sealed partial class TileRasterizer
                         var power = dx * (Vector256.Create(-0.5f * p[2]) * dx + Vector256.Create(-p[3] * dy)) + Vector256.Create(-0.5f * p[4] * dy * dy);
                         var ok = active & Vector256.LessThanOrEqual(power, V.Zero);
                         var alpha = Vector256.MinNative(maxA, Vector256.Create(p[5]) * FastExp(power));
+                        // No early 'continue' on an empty mask: that branch waits on the exp chain and mispredicts often;
+                        // masked updates are cheaper than the flushes.
                         ok &= Vector256.GreaterThanOrEqual(alpha, minA);
-                        if (None(ok)) continue;
                         var testT = T * (one - alpha);
                         var stop = ok & Vector256.LessThan(testT, minT);
                         active = Vector256.AndNot(active, stop);
@@ -132,7 +136,7 @@ internal sealed partial class TileRasterizer
                         var w = blend & (alpha * T);
                         contributions += System.Numerics.BitOperations.PopCount(blend.ExtractMostSignificantBits());
                         r += w * Vector256.Create(p[6]); gr += w * Vector256.Create(p[7]); b += w * Vector256.Create(p[8]); z += w * Vector256.Create(p[9]);
-                        if (d > 0) { w.Store(wBuf + 8 * nh); hitJ[nh++] = j * d; }
+                        if (d > 0) { w.Store(wBuf + 8 * nh); hitJ[nh] = j * d; nh += blend.ExtractMostSignificantBits() != 0 ? 1 : 0; }
                         T = Vector256.ConditionalSelect(blend, testT, T);
                         lastV = Vector256.ConditionalSelect(blend, Vector256.Create((float)(j + 1)), lastV);
                         if (None(active)) break;
@@ -170,6 +174,7 @@ internal sealed partial class TileRasterizer
     /// the 8-pixel chunks its support (see <see cref="CullEllipse"/>) meets; each chunk's running state (T, colour
     /// accumulators, pixel gradients) sits in a small array, the Gaussian's gradient accumulates in L1 and goes straight
     /// to its pair slot. Feature gradients are a small product over the hit chunks' weights afterwards.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void BackwardTileSimd(int tile, float* dRgb, float* dDepth, float* dAlpha, float* dFeat, bool geo, bool featGeo)
     {
         int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
@@ -268,7 +273,7 @@ internal sealed partial class TileRasterizer
                             var raw = opv * G;
                             var alpha = Vector256.MinNative(maxA, raw);
                             ok &= Vector256.GreaterThanOrEqual(alpha, minA);
-                            if (None(ok)) continue;
+                            // As in the forward: every update below is masked, so no branch on the exp result.
                             var oneMinus = one - alpha;
                             var T = Vector256.ConditionalSelect(ok, Vector256.Load(st + 8 * StT) / oneMinus, Vector256.Load(st + 8 * StT));
                             T.Store(st + 8 * StT);
@@ -299,7 +304,7 @@ internal sealed partial class TileRasterizer
                             }
                             if (feat)
                             {
-                                w.Store(wBuf + 8 * nh); hitCh[nh++] = ch * chunkStride + 8 * StFixed;
+                                w.Store(wBuf + 8 * nh); hitCh[nh] = ch * chunkStride + 8 * StFixed; nh += ok.ExtractMostSignificantBits() != 0 ? 1 : 0;
                                 if (featGeo)
                                 {
                                     float* dvv = st + 8 * StFixed, accF = dvv + 8 * d, lastF = accF + 8 * d;
@@ -336,6 +341,7 @@ internal sealed partial class TileRasterizer
 
     /// <summary>dst[c] (8 lanes) = sum_h w[h] * f[off[h] + c] for c &lt; d: four channels at a time, so four independent
     /// register accumulators hide the add latency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void WeightedSumBroadcast(float* w, int* off, int nh, float* f, int d, float* dst)
     {
         int c = 0;
@@ -360,6 +366,7 @@ internal sealed partial class TileRasterizer
     }
 
     /// <summary>dst[c] (8 lanes) = sum_h w[h] * v[off[h] + 8c] for c &lt; d (per-lane products of two vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void WeightedSumVectors(float* w, int* off, int nh, float* v, int d, float* dst)
     {
         int c = 0;
