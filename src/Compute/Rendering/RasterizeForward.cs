@@ -11,8 +11,9 @@ internal sealed partial class TileRasterizer
     public const float MaxAlpha = 0.99f;
     public const float MinAlpha = 1f / 255f;
     public const float MinTransmittance = 1e-4f;
-    /// <summary>Floats per packed Gaussian: mx, my, conic a, b, c, opacity, r, g, b, z, pad, pad.</summary>
-    public const int Stride = 12;
+    /// <summary>Floats per packed Gaussian (one cache line): mx, my, conic a, b, c, opacity, r, g, b, z, then the
+    /// ellipse support from <see cref="CullEllipse"/>: slope, q, 1/a, t, yMax, can-blend flag.</summary>
+    public const int Stride = 16;
 
     public int N, D, Width, Height;
     public readonly TileBinning Binning = new();
@@ -70,16 +71,26 @@ internal sealed partial class TileRasterizer
         TileBinning.Grow(ref Feat, n * d);
         TileBinning.Grow(ref FinalT, width * height);
         TileBinning.Grow(ref NContrib, width * height);
-        var packed = Packed;
-        for (int g = 0; g < n; g++)
+        nint pm = (nint)mean2d, pc = (nint)conic, po = (nint)opacity, pcol = (nint)colour, pd = (nint)depth;
+        Parallel.For(0, (n + 2047) / 2048, chunk =>
         {
-            int o = g * Stride;
-            packed[o] = mean2d[2 * g]; packed[o + 1] = mean2d[2 * g + 1];
-            packed[o + 2] = conic[3 * g]; packed[o + 3] = conic[3 * g + 1]; packed[o + 4] = conic[3 * g + 2];
-            packed[o + 5] = opacity[g];
-            packed[o + 6] = colour[3 * g]; packed[o + 7] = colour[3 * g + 1]; packed[o + 8] = colour[3 * g + 2];
-            packed[o + 9] = depth[g];
-        }
+            float* m2 = (float*)pm, co = (float*)pc, op = (float*)po, col = (float*)pcol, dep = (float*)pd;
+            var packed = Packed;
+            int g1 = Math.Min(n, (chunk + 1) * 2048);
+            for (int g = chunk * 2048; g < g1; g++)
+            {
+                int o = g * Stride;
+                packed[o] = m2[2 * g]; packed[o + 1] = m2[2 * g + 1];
+                packed[o + 2] = co[3 * g]; packed[o + 3] = co[3 * g + 1]; packed[o + 4] = co[3 * g + 2];
+                packed[o + 5] = op[g];
+                packed[o + 6] = col[3 * g]; packed[o + 7] = col[3 * g + 1]; packed[o + 8] = col[3 * g + 2];
+                packed[o + 9] = dep[g];
+                // Tile-independent ellipse support (SIMD kernels): slope, q, 1/a, t, yMax, and whether it can blend at all.
+                bool any = CullEllipse(co[3 * g], co[3 * g + 1], co[3 * g + 2], op[g],
+                    out packed[o + 10], out packed[o + 11], out packed[o + 12], out packed[o + 13], out packed[o + 14]);
+                packed[o + 15] = any ? 1f : 0f;
+            }
+        });
         if (d > 0) new ReadOnlySpan<float>(features, n * d).CopyTo(Feat);
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -127,7 +138,7 @@ internal sealed partial class TileRasterizer
                 int g = sorted[start + j];
                 float* a = src + (long)g * Stride, b = dst + (long)j * Stride;
                 Vector256.Store(Vector256.Load(a), b);
-                Vector128.Store(Vector128.Load(a + 8), b + 8);
+                Vector256.Store(Vector256.Load(a + 8), b + 8);
                 if (withFeatures)
                 {
                     float* fa = fsrc + (long)g * d, fb = fdst + (long)j * d;

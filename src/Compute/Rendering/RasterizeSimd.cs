@@ -40,23 +40,28 @@ internal sealed partial class TileRasterizer
         return true;
     }
 
-    /// <summary>Per tile: for each gathered Gaussian its cull parameters (4 floats) and tile-local row range; per row the
-    /// list of Gaussians (front to back) whose support meets it.</summary>
+    /// <summary>Per tile: for each pixel row the list of gathered Gaussians (front to back) whose support
+    /// (packed p[10..15], see <see cref="CullEllipse"/>) covers it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void BuildRowLists(float* gl, int count, int ys, int rows, float* cull, int* rowJ, int* rowCount)
+    private static unsafe void BuildRowLists(float* gl, int count, int ys, int rows, int* rowJ, int* rowCount)
     {
         for (int r = 0; r < rows; r++) rowCount[r] = 0;
         for (int j = 0; j < count; j++)
         {
             float* p = gl + j * Stride;
-            float* cj = cull + 4 * j;
-            if (!CullEllipse(p[2], p[3], p[4], p[5], out cj[0], out cj[1], out cj[2], out cj[3], out float yMax)) continue;
-            // Pixel rows whose centre (ys + r + 0.5) lies within yMax of my.
-            float lo = p[1] - yMax - 0.5f - ys, hi = p[1] + yMax - 0.5f - ys;
-            int r0 = lo <= 0 ? 0 : lo >= rows ? rows : (int)MathF.Ceiling(lo);
-            int r1 = hi >= rows - 1 ? rows - 1 : hi < 0 ? -1 : (int)MathF.Floor(hi);
+            if (p[15] == 0f) continue;
+            RowRange(p, ys, rows, out int r0, out int r1);
             for (int r = r0; r <= r1; r++) rowJ[r * count + rowCount[r]++] = j;
         }
+    }
+
+    /// <summary>Tile-local pixel rows [r0, r1] whose centre (ys + r + 0.5) lies within yMax of my.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void RowRange(float* p, int ys, int rows, out int r0, out int r1)
+    {
+        float lo = p[1] - p[14] - 0.5f - ys, hi = p[1] + p[14] - 0.5f - ys;
+        r0 = lo <= 0 ? 0 : lo >= rows ? rows : (int)MathF.Ceiling(lo);
+        r1 = hi >= rows - 1 ? rows - 1 : hi < 0 ? -1 : (int)MathF.Floor(hi);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -65,7 +70,7 @@ internal sealed partial class TileRasterizer
         int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
         int d = D;
         // Scratch V: feature accumulators (d vectors), per-hit weights (8 floats per Gaussian), cull params, row x intervals.
-        var s = GetScratch(count, d, 0, 0, d * 8 + count * 8 + count * 4, count * (TileSize + 3));
+        var s = GetScratch(count, d, 0, 0, d * 8 + count * 8, count * (TileSize + 3));
         Gather(tile, s, d > 0);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
@@ -80,9 +85,9 @@ internal sealed partial class TileRasterizer
         fixed (float* gl = s.G, fl = s.F, fv = s.V)
         fixed (int* iv = s.I)
         {
-            float* wBuf = fv + d * 8, cull = wBuf + count * 8;
+            float* wBuf = fv + d * 8;
             int* rowJ = iv, jr = iv + count * TileSize, hitJ = jr + 2 * count;
-            BuildRowLists(gl, count, ys, rows, cull, rowJ, rowCount);
+            BuildRowLists(gl, count, ys, rows, rowJ, rowCount);
             for (int py = ys; py < ye; py++)
             {
                 float fy = py + 0.5f;
@@ -97,7 +102,7 @@ internal sealed partial class TileRasterizer
                 for (int k = 0; k < rowCount[py - ys]; k++)
                 {
                     int j = list[k];
-                    float* p = gl + j * Stride; float* cj = cull + 4 * j;
+                    float* p = gl + j * Stride; float* cj = p + 10;
                     float dy = p[1] - fy;
                     float h2 = (cj[3] - cj[1] * dy * dy) * cj[2];
                     float half = MathF.Sqrt(MathF.Max(h2, 0f)) + CullSlackPx, centre = p[0] + cj[0] * dy;
@@ -242,11 +247,10 @@ internal sealed partial class TileRasterizer
                 if (featGeo) for (int k = 0; k < 6; k++) V.Zero.Store(accFG + 8 * k);
                 int nh = 0, touched = 0;
                 float* p = gl + j * Stride;
-                if (CullEllipse(p[2], p[3], p[4], p[5], out float slope, out float q, out float invA, out float tq, out float yMax))
+                if (p[15] != 0f)
                 {
-                    float lo = p[1] - yMax - 0.5f - ys, hi = p[1] + yMax - 0.5f - ys;
-                    int r0 = lo <= 0 ? 0 : lo >= rows ? rows : (int)MathF.Ceiling(lo);
-                    int r1 = hi >= rows - 1 ? rows - 1 : hi < 0 ? -1 : (int)MathF.Floor(hi);
+                    float slope = p[10], q = p[11], invA = p[12], tq = p[13];
+                    RowRange(p, ys, rows, out int r0, out int r1);
                     var c0 = Vector256.Create(p[6]); var c1 = Vector256.Create(p[7]); var c2 = Vector256.Create(p[8]); var c3 = Vector256.Create(p[9]);
                     var opv = Vector256.Create(p[5]);
                     var ha = Vector256.Create(-0.5f * p[2]); var mxv = Vector256.Create(p[0]);
