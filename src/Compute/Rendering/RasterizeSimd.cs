@@ -64,13 +64,16 @@ internal sealed partial class TileRasterizer
         r1 = hi >= rows - 1 ? rows - 1 : hi < 0 ? -1 : (int)MathF.Floor(hi);
     }
 
+    /// <summary>Row-list entries tested per batch before blending them (see ForwardTileSimd).</summary>
+    private const int CandidateBatch = 32;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void ForwardTileSimd(int tile, float* outRgb, float* outFeat, float* outDepth, float* outAlpha)
     {
         int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
         int d = D;
         // Scratch V: feature accumulators (d vectors), per-hit weights (8 floats per Gaussian), cull params, row x intervals.
-        var s = GetScratch(count, d, 0, 0, d * 8 + count * 8, count * (TileSize + 3));
+        var s = GetScratch(count, d, 0, 0, d * 8 + count * 8, count * (TileSize + 2));
         Gather(tile, s, d > 0);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
@@ -86,65 +89,67 @@ internal sealed partial class TileRasterizer
         fixed (int* iv = s.I)
         {
             float* wBuf = fv + d * 8;
-            int* rowJ = iv, jr = iv + count * TileSize, hitJ = jr + 2 * count;
+            int* rowJ = iv, jr = iv + count * TileSize, hitJ = jr + count;
             BuildRowLists(gl, count, ys, rows, rowJ, rowCount);
             for (int py = ys; py < ye; py++)
             {
                 float fy = py + 0.5f;
-                // This row's candidates, split into per-chunk lists without branches (the overlap tests are
-                // unpredictable; a conditional increment is not).
                 int* list = rowJ + (py - ys) * count;
+                int rowN = rowCount[py - ys];
                 int cpr = (xe - xs + 7) / 8;
-                int n0 = 0, n1 = 0;
-                float lo0 = xs + 0.5f, hi0 = Math.Min(xs + 8, xe) - 0.5f, lo1 = xs + 8.5f, hi1 = xe - 0.5f;
-                int* l0 = jr, l1 = jr + count;
-                candidates += rowCount[py - ys];
-                for (int k = 0; k < rowCount[py - ys]; k++)
-                {
-                    int j = list[k];
-                    float* p = gl + j * Stride; float* cj = p + 10;
-                    float dy = p[1] - fy;
-                    float h2 = (cj[3] - cj[1] * dy * dy) * cj[2];
-                    float half = MathF.Sqrt(MathF.Max(h2, 0f)) + CullSlackPx, centre = p[0] + cj[0] * dy;
-                    int rowOk = h2 >= 0 ? 1 : 0;
-                    float xa = centre - half, xb = centre + half;
-                    l0[n0] = j; n0 += rowOk & (xa <= hi0 ? 1 : 0) & (xb >= lo0 ? 1 : 0);
-                    l1[n1] = j; n1 += rowOk & (xa <= hi1 ? 1 : 0) & (xb >= lo1 ? 1 : 0);
-                }
                 for (int ci = 0; ci < cpr; ci++)
                 {
                     int cx = xs + 8 * ci;
-                    int* cl = ci == 0 ? l0 : l1;
-                    int nr = ci == 0 ? n0 : n1;
                     int lanes = Math.Min(8, xe - cx);
+                    float lo = cx + 0.5f, hi = cx + lanes - 0.5f;
                     var pxv = Vector256.Create(cx + 0.5f) + LaneIndex;
                     var active = Vector256.LessThan(LaneIndex, Vector256.Create((float)lanes));
                     var T = one; var r = V.Zero; var gr = V.Zero; var b = V.Zero; var z = V.Zero; var lastV = V.Zero;
                     int nh = 0;
-                    vecEvals += nr;
-                    for (int k = 0; k < nr; k++)
+                    bool done = false;
+                    // The row list in batches: candidates for this chunk (branch-free x-interval test; the test is
+                    // unpredictable, a conditional increment is not), then their blending, until every lane saturates
+                    // (in dense scenes most of a long list lies behind saturated pixels and is never tested).
+                    for (int k0 = 0; k0 < rowN && !done; k0 += CandidateBatch)
                     {
-                        int j = cl[k];
-                        float* p = gl + j * Stride;
-                        float dy = p[1] - fy;
-                        var dx = Vector256.Create(p[0]) - pxv;
-                        var power = dx * (Vector256.Create(-0.5f * p[2]) * dx + Vector256.Create(-p[3] * dy)) + Vector256.Create(-0.5f * p[4] * dy * dy);
-                        var ok = active & Vector256.LessThanOrEqual(power, V.Zero);
-                        var alpha = Vector256.MinNative(maxA, Vector256.Create(p[5]) * FastExp(power));
-                        // No early 'continue' on an empty mask: that branch waits on the exp chain and mispredicts often;
-                        // masked updates are cheaper than the flushes.
-                        ok &= Vector256.GreaterThanOrEqual(alpha, minA);
-                        var testT = T * (one - alpha);
-                        var stop = ok & Vector256.LessThan(testT, minT);
-                        active = Vector256.AndNot(active, stop);
-                        var blend = Vector256.AndNot(ok, stop);
-                        var w = blend & (alpha * T);
-                        contributions += System.Numerics.BitOperations.PopCount(blend.ExtractMostSignificantBits());
-                        r += w * Vector256.Create(p[6]); gr += w * Vector256.Create(p[7]); b += w * Vector256.Create(p[8]); z += w * Vector256.Create(p[9]);
-                        if (d > 0) { w.Store(wBuf + 8 * nh); hitJ[nh] = j * d; nh += blend.ExtractMostSignificantBits() != 0 ? 1 : 0; }
-                        T = Vector256.ConditionalSelect(blend, testT, T);
-                        lastV = Vector256.ConditionalSelect(blend, Vector256.Create((float)(j + 1)), lastV);
-                        if (None(active)) break;
+                        int kEnd = Math.Min(rowN, k0 + CandidateBatch), nr = 0;
+                        candidates += kEnd - k0;
+                        for (int k = k0; k < kEnd; k++)
+                        {
+                            int jj = list[k];
+                            float* pc = gl + jj * Stride;
+                            float dyc = pc[1] - fy;
+                            float h2 = (pc[13] - pc[11] * dyc * dyc) * pc[12];
+                            float half = MathF.Sqrt(MathF.Max(h2, 0f)) + CullSlackPx, centre = pc[0] + pc[10] * dyc;
+                            jr[nr] = jj;
+                            nr += (h2 >= 0 ? 1 : 0) & (centre - half <= hi ? 1 : 0) & (centre + half >= lo ? 1 : 0);
+                        }
+                        int* cl = jr;
+                        for (int k = 0; k < nr; k++)
+                        {
+                            vecEvals++;
+                            int j = cl[k];
+                            float* p = gl + j * Stride;
+                            float dy = p[1] - fy;
+                            var dx = Vector256.Create(p[0]) - pxv;
+                            var power = dx * (Vector256.Create(-0.5f * p[2]) * dx + Vector256.Create(-p[3] * dy)) + Vector256.Create(-0.5f * p[4] * dy * dy);
+                            var ok = active & Vector256.LessThanOrEqual(power, V.Zero);
+                            var alpha = Vector256.MinNative(maxA, Vector256.Create(p[5]) * FastExp(power));
+                            // No early 'continue' on an empty mask: that branch waits on the exp chain and mispredicts often;
+                            // masked updates are cheaper than the flushes.
+                            ok &= Vector256.GreaterThanOrEqual(alpha, minA);
+                            var testT = T * (one - alpha);
+                            var stop = ok & Vector256.LessThan(testT, minT);
+                            active = Vector256.AndNot(active, stop);
+                            var blend = Vector256.AndNot(ok, stop);
+                            var w = blend & (alpha * T);
+                            contributions += System.Numerics.BitOperations.PopCount(blend.ExtractMostSignificantBits());
+                            r += w * Vector256.Create(p[6]); gr += w * Vector256.Create(p[7]); b += w * Vector256.Create(p[8]); z += w * Vector256.Create(p[9]);
+                            if (d > 0) { w.Store(wBuf + 8 * nh); hitJ[nh] = j * d; nh += blend.ExtractMostSignificantBits() != 0 ? 1 : 0; }
+                            T = Vector256.ConditionalSelect(blend, testT, T);
+                            lastV = Vector256.ConditionalSelect(blend, Vector256.Create((float)(j + 1)), lastV);
+                            if (None(active)) { done = true; break; }
+                        }
                     }
                     // Features as a small product after the walk (accumulators in registers, not in memory per hit).
                     WeightedSumBroadcast(wBuf, hitJ, nh, fl, d, fv);
@@ -198,6 +203,8 @@ internal sealed partial class TileRasterizer
         var one = V.One; var maxA = Vector256.Create(MaxAlpha); var minA = Vector256.Create(MinAlpha);
         float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
         var chunkMax = stackalloc int[maxChunks];
+        var rowMax = stackalloc int[TileSize]; // per row: largest contributor count of its pixels
+        for (int r = 0; r < TileSize; r++) rowMax[r] = 0;
         var hitCh = stackalloc int[maxChunks];
         var sorted = Binning.Sorted;
         fixed (float* gl = s.G, fl = s.F, sv = s.V)
@@ -236,6 +243,7 @@ internal sealed partial class TileRasterizer
                         }
                     }
                     chunkMax[ch] = maxLast;
+                    rowMax[py - ys] = Math.Max(rowMax[py - ys], maxLast);
                     if (maxLast == 0) continue;
                     for (int k = StAcc; k <= StLastAlpha; k++) V.Zero.Store(st + 8 * k);
                     if (featGeo) for (int c = d; c < 3 * d; c++) V.Zero.Store(st + 8 * (StFixed + c));
@@ -258,6 +266,7 @@ internal sealed partial class TileRasterizer
                     float* fj = fl + j * d;
                     for (int r = r0; r <= r1; r++)
                     {
+                        if (rowMax[r] <= j) continue; // entry j lies behind every pixel's last contributor in this row
                         float fy = ys + r + 0.5f;
                         float dy = p[1] - fy;
                         float h2 = (tq - q * dy * dy) * invA;
