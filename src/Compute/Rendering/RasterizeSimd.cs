@@ -249,7 +249,11 @@ internal sealed partial class TileRasterizer
                     if (featGeo) for (int c = d; c < 3 * d; c++) V.Zero.Store(st + 8 * (StFixed + c));
                 }
             }
-            for (int j = count - 1; j >= 0; j--)
+            int tileMax = 0;
+            for (int ch = 0; ch < rows * cpr; ch++) tileMax = Math.Max(tileMax, chunkMax[ch]);
+            // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient.
+            for (int j = count - 1; j >= tileMax; j--) _pairUsed[Binning.Slot(sorted[start + j], tx, ty)] = 0;
+            for (int j = Math.Min(count, tileMax) - 1; j >= 0; j--)
             {
                 if (geo) for (int k = 0; k < GeoStride; k++) V.Zero.Store(accG + 8 * k);
                 if (featGeo) for (int k = 0; k < 6; k++) V.Zero.Store(accFG + 8 * k);
@@ -343,11 +347,11 @@ internal sealed partial class TileRasterizer
                 long slot = Binning.Slot(sorted[start + j], tx, ty);
                 if (touched == 0)
                 {
-                    // Blended nowhere in this tile (the common case for list entries): zero slot, no lane sums.
-                    if (geo) _pairGeo.AsSpan((int)(slot * GeoStride), GeoStride).Clear();
-                    if (feat) _pairFeat.AsSpan((int)(slot * kf), kf).Clear();
+                    // Blended nowhere in this tile (the common case for list entries): the reduction skips the slot.
+                    _pairUsed[slot] = 0;
                     continue;
                 }
+                _pairUsed[slot] = 1;
                 if (geo) for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum(accG + 8 * k);
                 if (feat)
                 {
