@@ -107,6 +107,8 @@ public static class BenchRasterCommand
         double Med(IEnumerable<double> xs) { var a = xs.OrderBy(x => x).ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : 0.5 * (a[a.Length / 2 - 1] + a[a.Length / 2]); }
         double fwdMs = Med(fwd), fwdBwdMs = Med(fwdBwd);
         long blends = stats[0].Blends;
+        var ls = rast.LastStats;
+        double pixels = (double)o.Width * o.Height;
         double blendsPerSecond = blends / (Med(stats.Select(s => s.Fwd)) / 1000.0);
         if (o.Json)
         {
@@ -119,6 +121,8 @@ public static class BenchRasterCommand
                 projection_cpu_ms = Med(stats.Select(s => s.ProjCpu)), binning_cpu_ms = Med(stats.Select(s => s.BinCpu)),
                 blend_fwd_cpu_ms = Med(stats.Select(s => s.FwdCpu)), blend_bwd_cpu_ms = Med(stats.Select(s => s.BwdCpu)),
                 pairs = stats[0].Pairs, blends, blends_per_second = blendsPerSecond,
+                walked_per_pixel = blends / pixels, blended_per_pixel = ls.Contributions / pixels,
+                row_candidates = ls.ChunkCandidates, chunk_vector_evals = ls.VectorEvals,
             }));
         }
         else
@@ -133,6 +137,8 @@ public static class BenchRasterCommand
             table.AddRow("forward + backward (total)", $"{fwdBwdMs:F2}", $"{Med(cpu):F2}");
             AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads; " +
                 $"{stats[0].Pairs} tile pairs, {blends} blends ({blendsPerSecond / 1e6:F1} M/s forward)");
+            AnsiConsole.MarkupLine($"per pixel: {blends / pixels:F1} list entries walked, {ls.Contributions / pixels:F1} blended (alpha >= 1/255); " +
+                $"ellipse culling: {ls.ChunkCandidates} (row, Gaussian) interval tests, {ls.VectorEvals} (8-px chunk, Gaussian) vector evaluations");
             AnsiConsole.Write(table);
             Console.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2}");
         }

@@ -7,8 +7,8 @@ using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
 /// <summary>Differentiable CPU 3D Gaussian Splatting rasteriser (graphdeco semantics) for colour plus a D-channel
-/// feature image. Projection is TorchSharp autograd; tile binning, blending and its backward are C# kernels behind a
-/// custom autograd function, so a loss written on the returned images fills every parameter's .grad in one backward().
+/// feature image. Projection (with SH colour), tile binning, blending and their backwards are C# kernels behind two
+/// custom autograd functions, so a loss written on the returned images fills every parameter's .grad in one backward().
 /// An instance owns reusable work buffers; use one instance per training thread (not thread-safe).</summary>
 public sealed class GaussianRasterizer
 {
@@ -29,7 +29,7 @@ public sealed class GaussianRasterizer
         int n = (int)g.Count;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        var proj = Projection.Project(g, camera, settings);
+        var proj = FastProjection.Project(g, camera, settings);
         double projMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         double projCpu = RasterStats.CpuNow() - c0;
         var vsRgb = torch.zeros(n, 2).requires_grad_(true);  // [N, 2]

@@ -79,15 +79,19 @@ public static class Projection
         float[] c = cc.detach().to(float32).data<float>().ToArray();
         bool[] ok = valid.data<bool>().ToArray();
         var radii = new int[a.Length];
-        for (int i = 0; i < a.Length; i++)
-        {
-            float det = a[i] * c[i] - b[i] * b[i];
-            if (!ok[i] || det == 0f || !float.IsFinite(det)) continue;
-            float mid = 0.5f * (a[i] + c[i]);
-            float l1 = mid + MathF.Sqrt(MathF.Max(0.1f, mid * mid - det));
-            float l2 = mid - MathF.Sqrt(MathF.Max(0.1f, mid * mid - det));
-            radii[i] = (int)MathF.Ceiling(3f * MathF.Sqrt(MathF.Max(l1, l2)));
-        }
+        for (int i = 0; i < a.Length; i++) radii[i] = ok[i] ? RadiusOf(a[i], b[i], c[i]) : 0;
         return radii;
+    }
+
+    /// <summary>ceil(3 sqrt(largest eigenvalue)) of the 2D covariance [[a, b], [b, c]] in float32 (graphdeco); 0 when
+    /// it is singular or not finite.</summary>
+    internal static int RadiusOf(float a, float b, float c)
+    {
+        float det = a * c - b * b;
+        if (det == 0f || !float.IsFinite(det)) return 0;
+        float mid = 0.5f * (a + c);
+        float l1 = mid + MathF.Sqrt(MathF.Max(0.1f, mid * mid - det));
+        float l2 = mid - MathF.Sqrt(MathF.Max(0.1f, mid * mid - det));
+        return (int)MathF.Ceiling(3f * MathF.Sqrt(MathF.Max(l1, l2)));
     }
 }

@@ -1,5 +1,7 @@
 namespace UniCLift.Compute.Rendering;
 
+using System.Runtime.CompilerServices;
+
 /// <summary>Backward of <see cref="TileRasterizer.Forward"/>: per tile, per pixel, walk the blended Gaussians back to
 /// front recovering T by division (graphdeco), accumulate per-(tile, Gaussian) gradients in thread-local arrays, write
 /// them to that pair's slot, then reduce each Gaussian's slots in slot order. No atomics, so the result is bit-identical
@@ -11,6 +13,8 @@ internal sealed partial class TileRasterizer
 
     private float[] _pairGeo = [];
     private float[] _pairFeat = [];
+    /// <summary>[pairs] 1 if the pair's gradient slots were written, 0 if the pair blended nowhere (slots left stale).</summary>
+    private byte[] _pairUsed = [];
     /// <summary>[N, GeoStride] gradients from the RGB, depth and alpha images (after <see cref="Backward"/>).</summary>
     public float[] GradGeo = [];
     /// <summary>[N, FeatStride] gradients from the feature image: d feature (D), then, if geometry is on, d mean2d (2),
@@ -30,6 +34,7 @@ internal sealed partial class TileRasterizer
         int pairs = Binning.Pairs;
         if (geo) { TileBinning.Grow(ref _pairGeo, pairs * GeoStride); TileBinning.Grow(ref GradGeo, N * GeoStride); }
         if (feat) { TileBinning.Grow(ref _pairFeat, pairs * FeatStride); TileBinning.Grow(ref GradFeat, N * FeatStride); }
+        TileBinning.Grow(ref _pairUsed, pairs);
         int tiles = Binning.TilesX * Binning.TilesY;
         nint a = (nint)dRgb, b = (nint)dDepth, c = (nint)dAlpha, e = (nint)dFeat;
         double c0 = RasterStats.CpuNow();
@@ -46,24 +51,26 @@ internal sealed partial class TileRasterizer
             int g1 = Math.Min(N, (chunk + 1) * 1024);
             for (int g = chunk * 1024; g < g1; g++)
             {
-                if (geo) Reduce(_pairGeo, GradGeo, g, slotStart[g], slotStart[g + 1], GeoStride);
-                if (feat) Reduce(_pairFeat, GradFeat, g, slotStart[g], slotStart[g + 1], FeatStride);
+                if (geo) Reduce(_pairGeo, _pairUsed, GradGeo, g, slotStart[g], slotStart[g + 1], GeoStride);
+                if (feat) Reduce(_pairFeat, _pairUsed, GradFeat, g, slotStart[g], slotStart[g + 1], FeatStride);
             }
         });
         Stats.BlendBackwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
         Stats.ReduceMs = System.Diagnostics.Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
     }
 
-    private static unsafe void Reduce(float[] pairs, float[] dst, int g, int s0, int s1, int k)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Reduce(float[] pairs, byte[] used, float[] dst, int g, int s0, int s1, int k)
     {
         fixed (float* pp = pairs, pd = dst)
         {
             float* o = pd + (long)g * k;
             for (int i = 0; i < k; i++) o[i] = 0f;
-            for (int s = s0; s < s1; s++) Axpy(o, pp + (long)s * k, 1f, k);
+            for (int s = s0; s < s1; s++) if (used[s] != 0) Axpy(o, pp + (long)s * k, 1f, k);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void BackwardTile(int tile, float* dRgb, float* dDepth, float* dAlpha, float* dFeat, bool geo, bool featGeo)
     {
         int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
@@ -157,6 +164,7 @@ internal sealed partial class TileRasterizer
             for (int j = 0; j < count; j++)
             {
                 int slot = Binning.Slot(sorted[start + j], tx, ty);
+                _pairUsed[slot] = 1;
                 if (geo) new ReadOnlySpan<float>(gg + j * GeoStride, GeoStride).CopyTo(_pairGeo.AsSpan(slot * GeoStride, GeoStride));
                 if (feat) new ReadOnlySpan<float>(gf + j * kf, kf).CopyTo(_pairFeat.AsSpan(slot * kf, kf));
             }

@@ -11,8 +11,9 @@ internal sealed partial class TileRasterizer
     public const float MaxAlpha = 0.99f;
     public const float MinAlpha = 1f / 255f;
     public const float MinTransmittance = 1e-4f;
-    /// <summary>Floats per packed Gaussian: mx, my, conic a, b, c, opacity, r, g, b, z, pad, pad.</summary>
-    public const int Stride = 12;
+    /// <summary>Floats per packed Gaussian (one cache line): mx, my, conic a, b, c, opacity, r, g, b, z, then the
+    /// ellipse support from <see cref="CullEllipse"/>: slope, q, 1/a, t, yMax, can-blend flag.</summary>
+    public const int Stride = 16;
 
     public int N, D, Width, Height;
     public readonly TileBinning Binning = new();
@@ -27,7 +28,7 @@ internal sealed partial class TileRasterizer
     public float[] Background = [0f, 0f, 0f];
     /// <summary>Timings and counts of the last forward / backward (for `bench raster`).</summary>
     public readonly RasterStats Stats = new();
-    private long[] _tileEvals = [];
+    private long[] _tileEvals = [], _tileVecEvals = [], _tileCandidates = [], _tileContrib = [];
 
     [ThreadStatic] private static Scratch? _scratch;
 
@@ -39,9 +40,11 @@ internal sealed partial class TileRasterizer
         public float[] GradF = [];
         public float[] Pix = [];
         public float[] V = [];
-        public Scratch Ensure(int n, int d, int kg, int kf, int v = 0)
+        public int[] I = [];
+        public Scratch Ensure(int n, int d, int kg, int kf, int v = 0, int iv = 0)
         {
             TileBinning.Grow(ref V, v);
+            TileBinning.Grow(ref I, iv);
             TileBinning.Grow(ref G, n * Stride);
             TileBinning.Grow(ref F, n * d);
             TileBinning.Grow(ref GradG, n * kg);
@@ -51,7 +54,7 @@ internal sealed partial class TileRasterizer
         }
     }
 
-    private static Scratch GetScratch(int n, int d, int kg, int kf, int v = 0) => (_scratch ??= new Scratch()).Ensure(n, d, kg, kf, v);
+    private static Scratch GetScratch(int n, int d, int kg, int kf, int v = 0, int iv = 0) => (_scratch ??= new Scratch()).Ensure(n, d, kg, kf, v, iv);
 
     /// <summary>Copies inputs, bins, and renders. Pointers are to contiguous float32 buffers.</summary>
     /// <param name="mean2d">[N, 2]</param><param name="conic">[N, 3]</param><param name="opacity">[N]</param>
@@ -68,16 +71,26 @@ internal sealed partial class TileRasterizer
         TileBinning.Grow(ref Feat, n * d);
         TileBinning.Grow(ref FinalT, width * height);
         TileBinning.Grow(ref NContrib, width * height);
-        var packed = Packed;
-        for (int g = 0; g < n; g++)
+        nint pm = (nint)mean2d, pc = (nint)conic, po = (nint)opacity, pcol = (nint)colour, pd = (nint)depth;
+        Parallel.For(0, (n + 2047) / 2048, chunk =>
         {
-            int o = g * Stride;
-            packed[o] = mean2d[2 * g]; packed[o + 1] = mean2d[2 * g + 1];
-            packed[o + 2] = conic[3 * g]; packed[o + 3] = conic[3 * g + 1]; packed[o + 4] = conic[3 * g + 2];
-            packed[o + 5] = opacity[g];
-            packed[o + 6] = colour[3 * g]; packed[o + 7] = colour[3 * g + 1]; packed[o + 8] = colour[3 * g + 2];
-            packed[o + 9] = depth[g];
-        }
+            float* m2 = (float*)pm, co = (float*)pc, op = (float*)po, col = (float*)pcol, dep = (float*)pd;
+            var packed = Packed;
+            int g1 = Math.Min(n, (chunk + 1) * 2048);
+            for (int g = chunk * 2048; g < g1; g++)
+            {
+                int o = g * Stride;
+                packed[o] = m2[2 * g]; packed[o + 1] = m2[2 * g + 1];
+                packed[o + 2] = co[3 * g]; packed[o + 3] = co[3 * g + 1]; packed[o + 4] = co[3 * g + 2];
+                packed[o + 5] = op[g];
+                packed[o + 6] = col[3 * g]; packed[o + 7] = col[3 * g + 1]; packed[o + 8] = col[3 * g + 2];
+                packed[o + 9] = dep[g];
+                // Tile-independent ellipse support (SIMD kernels): slope, q, 1/a, t, yMax, and whether it can blend at all.
+                bool any = CullEllipse(co[3 * g], co[3 * g + 1], co[3 * g + 2], op[g],
+                    out packed[o + 10], out packed[o + 11], out packed[o + 12], out packed[o + 13], out packed[o + 14]);
+                packed[o + 15] = any ? 1f : 0f;
+            }
+        });
         if (d > 0) new ReadOnlySpan<float>(features, n * d).CopyTo(Feat);
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -87,14 +100,23 @@ internal sealed partial class TileRasterizer
 
         int tiles = Binning.TilesX * Binning.TilesY;
         TileBinning.Grow(ref _tileEvals, tiles);
+        TileBinning.Grow(ref _tileVecEvals, tiles);
+        TileBinning.Grow(ref _tileCandidates, tiles);
+        Array.Clear(_tileVecEvals, 0, tiles);
+        Array.Clear(_tileCandidates, 0, tiles);
+        TileBinning.Grow(ref _tileContrib, tiles);
+        Array.Clear(_tileContrib, 0, tiles);
         nint pRgb = (nint)outRgb, pFeat = (nint)outFeat, pDepth = (nint)outDepth, pAlpha = (nint)outAlpha;
         if (UseSimd) Parallel.For(0, tiles, t => ForwardTileSimd(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
         else Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
         long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         double c2 = RasterStats.CpuNow();
         Stats.BinningCpuMs = c1 - c0; Stats.BlendForwardCpuMs = c2 - c1;
-        long evals = 0;
-        for (int t = 0; t < tiles; t++) evals += _tileEvals[t];
+        long evals = 0, vec = 0, cand = 0, contrib = 0;
+        for (int t = 0; t < tiles; t++) { evals += _tileEvals[t]; vec += _tileVecEvals[t]; cand += _tileCandidates[t]; contrib += _tileContrib[t]; }
+        Stats.Contributions = contrib;
+        Stats.VectorEvals = vec;
+        Stats.ChunkCandidates = cand;
         Stats.BinningMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
         Stats.BlendForwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
         Stats.Pairs = Binning.Pairs;
@@ -102,20 +124,34 @@ internal sealed partial class TileRasterizer
     }
 
     /// <summary>Gathers the tile's Gaussians (front to back) into thread-local contiguous arrays.</summary>
-    private int Gather(int tile, Scratch s, bool withFeatures)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe int Gather(int tile, Scratch s, bool withFeatures)
     {
         int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
         var sorted = Binning.Sorted;
-        var packed = Packed;
-        for (int j = 0; j < count; j++)
+        int d = D;
+        // Pointer copies: Array.Copy's per-call overhead dominated for 12-float rows.
+        fixed (float* src = Packed, dst = s.G, fsrc = Feat, fdst = s.F)
         {
-            int g = sorted[start + j];
-            Array.Copy(packed, g * Stride, s.G, j * Stride, Stride);
-            if (withFeatures) Array.Copy(Feat, g * D, s.F, j * D, D);
+            for (int j = 0; j < count; j++)
+            {
+                int g = sorted[start + j];
+                float* a = src + (long)g * Stride, b = dst + (long)j * Stride;
+                Vector256.Store(Vector256.Load(a), b);
+                Vector256.Store(Vector256.Load(a + 8), b + 8);
+                if (withFeatures)
+                {
+                    float* fa = fsrc + (long)g * d, fb = fdst + (long)j * d;
+                    int c = 0;
+                    for (; c + 8 <= d; c += 8) Vector256.Store(Vector256.Load(fa + c), fb + c);
+                    for (; c < d; c++) fb[c] = fa[c];
+                }
+            }
         }
         return count;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void ForwardTile(int tile, float* outRgb, float* outFeat, float* outDepth, float* outAlpha)
     {
         int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
@@ -182,6 +218,12 @@ public sealed class RasterStats
 
     internal static double CpuNow() => MeasureCpu ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds : 0;
     public long Blends;
+    /// <summary>SIMD kernels only: (pixel row, Gaussian) pairs whose support's y-range covers the row (each gets an
+    /// x-interval test), and (8-pixel chunk, Gaussian) pairs left after ellipse culling, i.e. evaluated with vector
+    /// exp (forward pass).</summary>
+    public long ChunkCandidates, VectorEvals;
+    /// <summary>SIMD kernels only: (pixel, Gaussian) pairs actually blended (alpha &gt;= 1/255, before T &lt; 1e-4).</summary>
+    public long Contributions;
     public int Pairs;
 }
 

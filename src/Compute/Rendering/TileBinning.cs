@@ -1,5 +1,7 @@
 namespace UniCLift.Compute.Rendering;
 
+using System.Runtime.CompilerServices;
+
 /// <summary>Assigns projected Gaussians to 16x16 tiles and depth-sorts each tile's list (graphdeco's duplicateWithKeys +
 /// sort + identifyTileRanges, done as a counting sort by tile followed by a per-tile sort on (depth, index)).
 /// Pairs (Gaussian, tile) also get a "slot": Gaussian g owns slots [SlotStart[g], SlotStart[g+1]) in row-major order
@@ -25,6 +27,7 @@ internal sealed class TileBinning
     /// <summary>Bins N Gaussians. radii is updated in place: Gaussians touching no tile get radius 0.</summary>
     /// <param name="mean2d">[N, 2] pixel coordinates (centre of pixel i at i + 0.5).</param>
     /// <param name="depth">[N] camera z (positive for every Gaussian with radius &gt; 0).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public unsafe void Build(float* mean2d, float* depth, int[] radii, int n, int width, int height)
     {
         Count = n;

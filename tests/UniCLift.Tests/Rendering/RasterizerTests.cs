@@ -189,6 +189,42 @@ public sealed class RasterizerTests
         Assert.True(checkedCount >= 8, $"only {checkedCount} entries had a usable gradient");
     }
 
+    /// <summary>The SIMD kernels skip (row, Gaussian) and (8-pixel chunk, Gaussian) pairs outside the ellipse where
+    /// o * G can reach 1/255. That support must contain every pixel the per-pixel alpha test keeps, or images change.</summary>
+    [Fact]
+    public void EllipseCullingNeverDropsABlendingPixel()
+    {
+        var rng = new Random(17);
+        int kept = 0;
+        for (int trial = 0; trial < 600; trial++)
+        {
+            // A 2D covariance as projection makes it: sigmas 0.2..10 px, any orientation, + low-pass.
+            double s1 = 0.2 * Math.Pow(50, rng.NextDouble()), s2 = 0.2 * Math.Pow(50, rng.NextDouble()), th = rng.NextDouble() * Math.PI;
+            double cs = Math.Cos(th), sn = Math.Sin(th);
+            double xx = cs * cs * s1 * s1 + sn * sn * s2 * s2 + 0.3, yy = sn * sn * s1 * s1 + cs * cs * s2 * s2 + 0.3, xy = cs * sn * (s1 * s1 - s2 * s2);
+            double det = xx * yy - xy * xy;
+            float a = (float)(yy / det), b = (float)(-xy / det), c = (float)(xx / det);
+            float o = trial % 10 == 0 ? 0.003f : (float)Math.Pow(rng.NextDouble(), 2); // some below 1/255
+            float mx = (float)(rng.NextDouble() * 16), my = (float)(rng.NextDouble() * 16);
+            bool any = TileRasterizer.CullEllipse(a, b, c, o, out float slope, out float q, out float invA, out float t, out float yMax);
+            int r = (int)Math.Ceiling(3 * Math.Max(s1, s2)) + 2;
+            for (int py = -r; py <= r; py++)
+                for (int px = -r; px <= r; px++)
+                {
+                    float fx = MathF.Floor(mx) + px + 0.5f, fy = MathF.Floor(my) + py + 0.5f;
+                    float dx = mx - fx, dy = my - fy;
+                    float power = -0.5f * (a * dx * dx + c * dy * dy) - b * dx * dy;
+                    if (power > 0f || MathF.Min(TileRasterizer.MaxAlpha, o * MathF.Exp(power)) < TileRasterizer.MinAlpha) continue;
+                    kept++;
+                    Assert.True(any, $"trial {trial}: opacity {o} blends but the support is empty");
+                    Assert.True(MathF.Abs(dy) <= yMax, $"trial {trial}: row dy {dy} outside yMax {yMax}");
+                    float h2 = (t - q * dy * dy) * invA;
+                    Assert.True(h2 >= 0f && MathF.Abs(fx - (mx + slope * dy)) <= MathF.Sqrt(h2) + 0.02f, $"trial {trial}: pixel ({fx}, {fy}) outside the row interval");
+                }
+        }
+        Assert.True(kept > 20000, $"only {kept} blending pixels were checked");
+    }
+
     [Fact]
     public void NativeTensorCountDoesNotGrowOverSteps()
     {
