@@ -83,7 +83,7 @@ public static class ClusterLoss
         using var scope = NewDisposeScope();
         var flat = features.reshape(-1, d); // [H*W,D]
         if (pixels.Length == 0)
-            return (flat.sum() * 0.0).MoveToOuterDisposeScope();
+            return flat.sum().mul(Scalars.Of(0.0)).MoveToOuterDisposeScope();
 
         var device = features.device;
         int k = counts.Length;
@@ -92,25 +92,25 @@ public static class ClusterLoss
         var cnt = torch.tensor(counts, device: device).to(features.dtype); // [K]
 
         var vh = flat.index_select(0, pix).sigmoid(); // [P,D]
-        var sums = torch.zeros(new long[] { k, d }, features.dtype, device).index_add(0, seg, vh, 1.0); // [K,D]
+        var sums = torch.zeros(new long[] { k, d }, features.dtype, device).index_add(0, seg, vh, Scalars.Of(1.0)); // [K,D]
         var centroids = sums / cnt.unsqueeze(1); // [K,D]
         var diff = vh - centroids.index_select(0, seg); // [P,D]
-        var sq = diff.pow(2).sum(1); // [P]
-        var perSegment = torch.zeros(new long[] { k }, features.dtype, device).index_add(0, seg, sq, 1.0); // [K]
+        var sq = diff.square().sum(1); // [P]
+        var perSegment = torch.zeros(new long[] { k }, features.dtype, device).index_add(0, seg, sq, Scalars.Of(1.0)); // [K]
 
         Tensor pull, push;
-        var pairDist = (centroids.unsqueeze(1) - centroids.unsqueeze(0)).pow(2).sum(2); // [K,K], zero diagonal
+        var pairDist = (centroids.unsqueeze(1) - centroids.unsqueeze(0)).square().sum(2); // [K,K], zero diagonal
         if (options.Normalisation == ClusterNormalisation.Mean)
         {
             pull = (perSegment / cnt).mean();
-            push = k > 1 ? pairDist.sum() / (double)(k * (k - 1)) : pairDist.sum() * 0.0;
+            push = k > 1 ? pairDist.sum().div(Scalars.Of(k * (k - 1))) : pairDist.sum().mul(Scalars.Of(0.0));
         }
         else
         {
             pull = perSegment.sum();
             push = pairDist.sum();
         }
-        return (pull - push * options.PushWeight).MoveToOuterDisposeScope();
+        return (pull - push.mul(Scalars.Of(options.PushWeight))).MoveToOuterDisposeScope();
     }
 
     /// <summary>

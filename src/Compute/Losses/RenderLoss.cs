@@ -24,7 +24,7 @@ public static class RenderLoss
         using var l1 = L1(rendered, target);
         using var ssim = Ssim(rendered, target);
         // 0.8 * l1 + 0.2 * (1 - ssim)
-        return l1 * L1Weight + (1.0 - ssim) * SsimWeight;
+        return l1.mul(Scalars.Of(L1Weight)) + ssim.neg().add(Scalars.Of(1.0)).mul(Scalars.Of(SsimWeight));
     }
 
     /// <summary>Mean absolute error over all elements. [H,W,C] x [H,W,C] -> scalar.</summary>
@@ -61,8 +61,8 @@ public static class RenderLoss
         var sigma1Sq = parts[2] - mu1Sq;
         var sigma2Sq = parts[3] - mu2Sq;
         var sigma12 = parts[4] - mu12;
-        var num = (mu12 * 2.0 + C1) * (sigma12 * 2.0 + C2);
-        var den = (mu1Sq + mu2Sq + C1) * (sigma1Sq + sigma2Sq + C2);
+        var num = mu12.mul(Scalars.Of(2.0)).add(Scalars.Of(C1)) * sigma12.mul(Scalars.Of(2.0)).add(Scalars.Of(C2));
+        var den = (mu1Sq + mu2Sq).add(Scalars.Of(C1)) * (sigma1Sq + sigma2Sq).add(Scalars.Of(C2));
         return (num / den).mean().MoveToOuterDisposeScope();
     }
 

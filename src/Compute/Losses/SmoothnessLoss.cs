@@ -32,7 +32,7 @@ public static class SmoothnessLoss
         long n = embeddings.shape[0];
         using var scope = NewDisposeScope();
         if (graph.PairCount == 0)
-            return (embeddings.sum() * 0.0).MoveToOuterDisposeScope();
+            return embeddings.sum().mul(Scalars.Of(0.0)).MoveToOuterDisposeScope();
         var src = new long[graph.PairCount];
         var dst = new long[graph.PairCount];
         for (int p = 0; p < src.Length; p++)
@@ -51,6 +51,6 @@ public static class SmoothnessLoss
             vi = vi.sigmoid();
             vj = vj.sigmoid();
         }
-        return (vi - vj).pow(2).sum(1).mean().MoveToOuterDisposeScope();
+        return (vi - vj).square().sum(1).mean().MoveToOuterDisposeScope();
     }
 }

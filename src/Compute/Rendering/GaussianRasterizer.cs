@@ -57,7 +57,7 @@ public sealed class GaussianRasterizer
         var radii = torch.tensor(proj.Radii, dtype: int32); // [N], tile-checked by the binning
         return new RenderResult
         {
-            Rgb = rgb, Features = feat, Depth = depth, Alpha = alpha, Radii = radii, Visible = radii > 0,
+            Rgb = rgb, Features = feat, Depth = depth, Alpha = alpha, Radii = radii, Visible = radii.gt(Scalars.Of(0)),
             ViewspaceRgb = vsRgb, ViewspaceFeatures = vsFeat,
         };
     }

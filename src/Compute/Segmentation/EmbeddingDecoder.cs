@@ -18,7 +18,7 @@ public static class EmbeddingDecoder
         long d = CheckDimensions(embeddings);
         using var scope = NewDisposeScope();
         var weights = torch.tensor(Enumerable.Range(0, (int)d).Select(k => 1L << k).ToArray(), device: embeddings.device); // [D]
-        var bits = embeddings.gt(0.0).to(int64); // [...,D]
+        var bits = embeddings.gt(Scalars.Of(0.0)).to(int64); // [...,D]
         return (bits * weights).sum(-1, type: int64).MoveToOuterDisposeScope();
     }
 

@@ -4,7 +4,7 @@ namespace UniCLift.Compute.Segmentation;
 public sealed record FragmentOptions
 {
     /// <summary>Components smaller than this share of the image are fragments (0.001 = 0.1%; 307 px at 640x480).</summary>
-    public double MinFraction { get; init; } = 0.001;
+    public double MinFraction { get; init; } = 0.005;
 
     /// <summary>Absolute floor in pixels; the threshold is max(MinPixels, ceil(MinFraction * W * H)).</summary>
     public int MinPixels { get; init; }

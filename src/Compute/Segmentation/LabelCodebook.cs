@@ -28,7 +28,7 @@ public sealed record CodebookOptions
     /// they are mostly boundary pixels blended between two hypercube corners. Dropped pixels take a neighbouring
     /// label in <see cref="LabelCodebook.MapView"/>; dropped Gaussians take the nearest kept code (Hamming).
     /// </summary>
-    public double MinCodeFraction { get; init; } = 1e-5;
+    public double MinCodeFraction { get; init; } = 0.001;
     public long MinCodePixels { get; init; }
 
     public static CodebookOptions Default { get; } = new();

@@ -37,7 +37,7 @@ public sealed class DensityControl : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var visible = radii.gt(0);
+        var visible = radii.gt(Scalars.Of(0));
         var norm = viewspaceGrad.norm(1, keepdim: false);
         _gradAccum.add_(where(visible, norm, zeros_like(norm)));
         _denom.add_(visible.to_type(ScalarType.Float32));

@@ -73,11 +73,14 @@ public sealed class GaussianAdam : IDisposable
     {
         {
             s.Step++;
-            s.ExpAvg.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            s.ExpAvgSq.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
             double bc1 = 1 - Math.Pow(Beta1, s.Step), bc2 = 1 - Math.Pow(Beta2, s.Step);
-            var denom = s.ExpAvgSq.sqrt().div_(Math.Sqrt(bc2)).add_(Epsilon);
-            s.Value.addcdiv_(s.ExpAvg, denom, value: -s.LearningRate / bc1);
+            // Explicit, disposed scalars: TorchSharp's implicit ones can be finalised during the native call.
+            using Scalar b1 = Beta1.ToScalar(), nb1 = (1 - Beta1).ToScalar(), b2 = Beta2.ToScalar(), nb2 = (1 - Beta2).ToScalar(),
+                sq = Math.Sqrt(bc2).ToScalar(), eps = Epsilon.ToScalar(), step = (-s.LearningRate / bc1).ToScalar();
+            s.ExpAvg.mul_(b1).add_(g, alpha: nb1);
+            s.ExpAvgSq.mul_(b2).addcmul_(g, g, value: nb2);
+            var denom = s.ExpAvgSq.sqrt().div_(sq).add_(eps);
+            s.Value.addcdiv_(s.ExpAvg, denom, value: step);
         }
     }
 

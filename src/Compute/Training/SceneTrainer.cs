@@ -160,7 +160,7 @@ public sealed class SceneTrainer : IDisposable
         if (o.UseCluster)
         {
             var l = Losses.ClusterLoss.Compute(r.Features!, view.Mask, new ClusterLossOptions { MaxPixels = o.ClusterPixelSamples }, stepRandom);
-            total = total + o.ClusterWeight * l;
+            total = total + l.mul(Scalars.Of(o.ClusterWeight));
             lCluster = l.item<float>();
             Phase("cluster_loss");
         }
@@ -169,7 +169,7 @@ public sealed class SceneTrainer : IDisposable
             if (o.TripletLinearLayer) SyncProjectionFromOptimizer();
             var (a, p, n) = BoundaryMiner.SampleTriplets(view.Boundary, o.MaxTriplets, stepRandom);
             var l = Losses.TripletLoss.Compute(r.Features!, a, p, n, _projection, o.TripletMargin);
-            total = total + o.TripletWeight * l;
+            total = total + l.mul(Scalars.Of(o.TripletWeight));
             lTriplet = l.item<float>();
             Phase("triplet_loss");
         }
@@ -177,7 +177,7 @@ public sealed class SceneTrainer : IDisposable
         {
             var graph = NeighbourGraphFor(it, stepRandom);
             var l = Losses.SmoothnessLoss.Compute(_model[GaussianModel.Embeddings], graph);
-            total = total + o.SmoothWeight * l;
+            total = total + l.mul(Scalars.Of(o.SmoothWeight));
             lSmooth = l.item<float>();
             Phase("smooth_loss");
         }
