@@ -56,7 +56,7 @@ internal static class LayoutFiles
         foreach (var (frame, stem) in frames)
         {
             if (!byStem.TryGetValue(stem, out var f))
-                throw new InvalidDataException($"{Path.Combine(dir, stem + extensions[0])}: missing {what} for frame '{frame}' ({Path.GetFileName(dir)}/ exists, so it must cover every frame).");
+                throw new InvalidDataException($"{Path.Combine(dir, stem)}{string.Join("|", extensions)}: missing {what} for frame '{frame}' ({Path.GetFileName(dir)}/ exists, so it must cover every frame).");
             r[frame] = f;
         }
         return r;
