@@ -90,12 +90,13 @@ public static class BatchReport
         var rows = new List<(string Name, SceneView? View, string Pred)>();
         if (scene is not null)
         {
-            var ordered = scene.TestViews.Concat(scene.Views.Select(v => v.Name).Except(scene.TestViews)).Select(scene.View)
-                .Where(v => preds.ContainsKey(Path.GetFileNameWithoutExtension(SceneEvaluator.PredictionFileName(v)))).ToList();
-            var inTest = ordered.Where(v => scene.TestViews.Contains(v.Name)).ToList();
-            var pool = inTest.Count >= options.ViewsPerScene || inTest.Count == ordered.Count ? (inTest.Count > 0 ? inTest : ordered) : ordered;
-            foreach (var v in Spread(pool, options.ViewsPerScene))
-                rows.Add((v.Name, v, preds[Path.GetFileNameWithoutExtension(SceneEvaluator.PredictionFileName(v))]));
+            // Test views first (evenly spaced), then evenly spaced other views to fill the grid; scene order within each.
+            bool HasPred(SceneView v) => preds.ContainsKey(Path.GetFileNameWithoutExtension(SceneEvaluator.PredictionFileName(v)));
+            var test = scene.TestViews.ToHashSet(StringComparer.Ordinal);
+            var chosen = Spread(scene.Views.Where(v => test.Contains(v.Name) && HasPred(v)).ToList(), options.ViewsPerScene);
+            chosen.AddRange(Spread(scene.Views.Where(v => !test.Contains(v.Name) && HasPred(v)).ToList(), options.ViewsPerScene - chosen.Count));
+            foreach (var v in chosen)
+                rows.Add((v.Name + (test.Contains(v.Name) ? " (test)" : ""), v, preds[Path.GetFileNameWithoutExtension(SceneEvaluator.PredictionFileName(v))]));
         }
         else
         {
@@ -112,7 +113,7 @@ public static class BatchReport
         foreach (var (name, view, pred) in rows)
         {
             sb.Append("<tr><td>").Append(H(name)).Append("</td>");
-            var overlay = Path.Combine(root, "overlays", name + ".png");
+            var overlay = Path.Combine(root, "overlays", (view?.Name ?? name) + ".png");
             RgbImage? image = view is not null ? ImageIO.ReadRgb(view.ImagePath) : File.Exists(overlay) ? ImageIO.ReadRgb(overlay) : null;
             Cell(sb, image, "image " + name);
             Cell(sb, LabelColors.Colorize(ImageIO.ReadLabels(pred)), "prediction " + name);
@@ -128,6 +129,7 @@ public static class BatchReport
 
     private static List<T> Spread<T>(IReadOnlyList<T> items, int k)
     {
+        if (k <= 0) return [];
         if (items.Count <= k) return items.ToList();
         return Enumerable.Range(0, k).Select(i => items[(int)((long)i * items.Count / k)]).ToList();
     }
@@ -195,7 +197,7 @@ public static class BatchReport
             if (x1 == x0) x1 = x0 + 1;
             if (y1 == y0) { y0 -= 0.5; y1 += 0.5; }
             string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
-            string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
+            string G(double v) => (v + 0.0).ToString("G3", CultureInfo.InvariantCulture); // + 0.0: no "-0"
             var poly = string.Join(' ', pts.Select(i => F(L + (steps[i] - x0) / (x1 - x0) * (W - L - R)) + "," + F(T + (y1 - ys[i]) / (y1 - y0) * (Ht - T - B))));
             sb.Append($"<svg class=\"loss\" data-series=\"{key}\" width=\"{W}\" height=\"{Ht}\" viewBox=\"0 0 {W} {Ht}\" xmlns=\"http://www.w3.org/2000/svg\">")
               .Append($"<rect x=\"{L}\" y=\"{T}\" width=\"{W - L - R}\" height=\"{Ht - T - B}\" fill=\"#fff\" stroke=\"#ccc\"/>")
