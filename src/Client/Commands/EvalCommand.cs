@@ -70,6 +70,8 @@ public static class EvalCommand
         RequireDirectory(s.Scene, "scene");
         RequireDirectory(s.Pred, "prediction");
         if (s.PredSemantic is not null) RequireDirectory(s.PredSemantic, "predicted semantics");
+        if (s.Protocol == "multi-class" && s.PredSemantic is null)
+            throw new ArgumentException("--protocol multi-class needs predicted semantic maps: give --pred-semantic DIR.");
         // Any known layout; each reader sets its dataset's test split (splits.json, Messy Rooms' last 20 %).
         var scene = SceneInspector.Read(s.Scene);
 

@@ -82,6 +82,24 @@ public class BatchReportTests
         if (!string.IsNullOrEmpty(keep)) { File.Copy(shot, keep, true); File.Copy(report, Path.ChangeExtension(keep, ".html"), true); }
     }
 
+    [Fact]
+    public void Cli_ReportAndExportAreRegistered()
+    {
+        using var dir = new TempDir();
+        var (_, r1) = MakeResult(dir.Path, 3);
+        var outPath = dir.File("r.html");
+        var err = new StringWriter();
+        int code = UniCLift.Client.Cli.Build().Parse(["report", r1, "--out", outPath, "--views", "2"])
+            .Invoke(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = err });
+        Assert.True(code == 0, err.ToString());
+        Assert.Equal(8, Regex.Matches(File.ReadAllText(outPath), "<img ").Count);
+        // export on a folder without labels.ply: one error line naming the file, exit code 2.
+        code = UniCLift.Client.Cli.Build().Parse(["export", r1, "--list"])
+            .Invoke(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = err });
+        Assert.Equal(2, code);
+        Assert.Contains(Path.Combine(r1, "labels.ply"), err.ToString());
+    }
+
     /// <summary>Runs headless Chromium with a fresh profile; fails (never skips) when it is not installed.</summary>
     private static string Chromium(string work, params string[] args)
     {
