@@ -21,6 +21,8 @@ public static class Cli
         root.Subcommands.Add(Commands.MakeSceneCommand.Create());
         root.Subcommands.Add(Commands.InfoCommand.Create());
         root.Subcommands.Add(Commands.BenchCommand.Create());
+        root.Subcommands.Add(Commands.ExportCommand.Create());
+        root.Subcommands.Add(Commands.ReportCommand.Create());
         return root;
     }
 

@@ -13,7 +13,8 @@ using UniCLift.Compute.Scenes;
 /// <summary>
 /// `uniclift eval --scene DIR --pred DIR [--pred-semantic DIR] [--split test|train|all] [--protocol auto|two-class|multi-class]
 /// [--no-robust] [--resize 512] [--json]`: scene-level panoptic quality (PQ^scene, see <see cref="ScenePanopticQuality"/>)
-/// of predicted instance maps against a Panoptic Lifting scene's ground truth (rs_instance, rs_semantics).
+/// of predicted instance maps against a scene's ground truth, in any layout <see cref="SceneInspector"/> reads (Panoptic Lifting:
+/// rs_instance/rs_semantics, test split from splits.json; Messy Rooms: instance/*.npy, test = last 20 %, two-class).
 /// PRED holds one PNG per frame named as the frame's ground-truth instance map (0 = background); a missing frame counts
 /// as all background and is reported. The last line of the text output is `PQ_scene=&lt;value, 2 decimals&gt;`; with --json,
 /// standard output is exactly one JSON object. User errors: one red line, exit code 2.
@@ -22,7 +23,7 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var scene = new Option<string>("--scene") { Description = "Scene directory (Panoptic Lifting layout) with ground truth.", Required = true };
+        var scene = new Option<string>("--scene") { Description = "Scene directory with ground truth (any layout `uniclift info` recognises).", Required = true };
         var pred = new Option<string>("--pred")
         {
             Description = "Directory of predicted instance maps: one 8/16-bit PNG per frame, same file name as rs_instance, 0 = background.",
@@ -37,7 +38,7 @@ public static class EvalCommand
         var protocol = new Option<string>("--protocol")
         {
             Description = "two-class: background vs objects (Messy Rooms); multi-class: semantic classes (Panoptic Lifting); " +
-                          "auto: multi-class when --pred-semantic is given.",
+                          "auto: two-class for Messy Rooms, else multi-class when --pred-semantic is given.",
             DefaultValueFactory = _ => "auto",
         };
         protocol.AcceptOnlyFromAmong("auto", "two-class", "multi-class");
@@ -69,19 +70,21 @@ public static class EvalCommand
         RequireDirectory(s.Scene, "scene");
         RequireDirectory(s.Pred, "prediction");
         if (s.PredSemantic is not null) RequireDirectory(s.PredSemantic, "predicted semantics");
-        if (!PanopticLiftingLayout.Detect(s.Scene))
-            throw new InvalidDataException($"'{s.Scene}' is not a Panoptic Lifting scene: expected color/ and pose/ in it.");
+        if (s.Protocol == "multi-class" && s.PredSemantic is null)
+            throw new ArgumentException("--protocol multi-class needs predicted semantic maps: give --pred-semantic DIR.");
+        // Any known layout; each reader sets its dataset's test split (splits.json, Messy Rooms' last 20 %).
+        var scene = SceneInspector.Read(s.Scene);
 
         var protocol = s.Protocol switch
         {
             "two-class" => PanopticProtocol.TwoClass,
             "multi-class" => PanopticProtocol.MultiClass,
-            _ => s.PredSemantic is null ? PanopticProtocol.TwoClass : PanopticProtocol.MultiClass,
+            // Messy Rooms is scored two-class (background vs objects) whatever else is given.
+            _ => s.PredSemantic is null || scene.Layout == SceneLayout.MessyRooms ? PanopticProtocol.TwoClass : PanopticProtocol.MultiClass,
         };
         if (protocol == PanopticProtocol.MultiClass && s.PredSemantic is null)
             throw new ArgumentException("--protocol multi-class needs predicted semantic maps: give --pred-semantic DIR.");
 
-        var scene = PanopticLiftingLayout.Read(s.Scene);
         var options = new PanopticOptions { Protocol = protocol, Robust = s.Robust, Resize = s.Resize };
         var outcome = Evaluate(scene, s.Split, s.Pred, s.PredSemantic, options, TryReadLabels);
         if (outcome.MissingFrames.Count > 0)

@@ -10,7 +10,7 @@ public static class InfoCommand
 {
     public static Command Create()
     {
-        var dir = new Argument<string>("scene") { Description = "Scene directory (Panoptic Lifting layout)." };
+        var dir = new Argument<string>("scene") { Description = "Scene directory: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP layout." };
         var sample = new Option<int>("--sample") { Description = "Views to load for the mask statistics.", DefaultValueFactory = _ => 8 };
         var cmd = new Command("info", "Show what a scene directory holds: layout, views, size, splits, depth, masks, ground truth.");
         cmd.Arguments.Add(dir);
@@ -37,7 +37,7 @@ public static class InfoCommand
         string Yes(bool b) => b ? "[green]yes[/]" : "[grey]no[/]";
         var t = new Table().Border(TableBorder.Rounded).HideHeaders().AddColumn("").AddColumn("");
         t.AddRow("Scene", Markup.Escape(s.Root));
-        t.AddRow("Layout", s.Layout.ToString());
+        t.AddRow("Layout", Markup.Escape($"{s.Layout}: {LayoutName(s.Layout)}"));
         t.AddRow("Views", s.ViewCount.ToString(CultureInfo.InvariantCulture));
         t.AddRow("Image size", $"{s.Width}x{s.Height}" + (s.UniformSize ? "" : " [yellow](first view; sizes differ)[/]"));
         t.AddRow("Splits", $"train {s.TrainCount}, test {s.TestCount}");
@@ -56,4 +56,14 @@ public static class InfoCommand
         console.Write(t);
         return 0;
     }
+
+    internal static string LayoutName(SceneLayout layout) => layout switch
+    {
+        SceneLayout.PanopticLifting => "Panoptic Lifting (color/, pose/, intrinsic/)",
+        SceneLayout.MessyRooms => "Messy Rooms (Kubric metadata.json)",
+        SceneLayout.Graphdeco => "3DGS output (cameras.json, point_cloud/)",
+        SceneLayout.Nerfstudio => "nerfstudio (transforms.json)",
+        SceneLayout.Colmap => "COLMAP text model",
+        _ => layout.ToString(),
+    };
 }

@@ -34,6 +34,10 @@ public static class SceneInspector
     public static IReadOnlyList<SceneLayoutReader> Readers { get; } =
     [
         new(SceneLayout.PanopticLifting, PanopticLiftingLayout.Detect, PanopticLiftingLayout.Read),
+        new(SceneLayout.MessyRooms, MessyRoomsLayout.Detect, MessyRoomsLayout.Read),
+        new(SceneLayout.Graphdeco, GraphdecoLayout.Detect, GraphdecoLayout.Read),
+        new(SceneLayout.Nerfstudio, NerfstudioLayout.Detect, NerfstudioLayout.Read),
+        new(SceneLayout.Colmap, ColmapLayout.Detect, ColmapLayout.Read),
     ];
 
     public static SceneLayout? DetectLayout(string dir)
@@ -47,7 +51,9 @@ public static class SceneInspector
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Scene directory not found: {dir}");
         var reader = Readers.FirstOrDefault(r => r.Detect(dir))
-            ?? throw new InvalidDataException($"{dir}: not a recognised scene layout (known: {string.Join(", ", Readers.Select(r => r.Layout))}; Panoptic Lifting needs color/ and pose/).");
+            ?? throw new InvalidDataException($"{dir}: not a recognised scene layout (known: {string.Join(", ", Readers.Select(r => r.Layout))}; " +
+                "Panoptic Lifting: color/ + pose/; Messy Rooms: metadata.json + color/; 3DGS output: cameras.json + point_cloud/; " +
+                "nerfstudio: transforms.json; COLMAP: cameras.txt + images.txt in sparse/0/, sparse/ or the folder).");
         return reader.Read(dir);
     }
 

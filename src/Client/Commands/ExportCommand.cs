@@ -1,0 +1,57 @@
+namespace UniCLift.Client.Commands;
+
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using UniCLift.Client.Terminal;
+using UniCLift.Compute.Export;
+
+/// <summary>
+/// `uniclift export RESULT_DIR (--object ID --out object.ply | --list | --embeddings OUT.npy)`: one instance's
+/// Gaussians as a standalone graphdeco PLY, a table of the instances (Gaussian count, bounding box, views where each
+/// is largest), or the per-Gaussian embeddings [N, d] float32 plus instance ids [N] int32 as NPY files.
+/// </summary>
+public static class ExportCommand
+{
+    public static Command Create()
+    {
+        var dir = new Argument<string>("result") { Description = "Segmentation result folder (holds labels.ply and instance/)." };
+        var obj = new Option<int?>("--object") { Description = "Instance id to export (see --list)." };
+        var output = new Option<string?>("--out") { Description = "Output PLY for --object." };
+        var list = new Option<bool>("--list") { Description = "List the instances with Gaussian counts, bounding boxes and largest views." };
+        var emb = new Option<string?>("--embeddings") { Description = "Write per-Gaussian embeddings [N,d] float32 to this .npy (and instance ids to <name>_instances.npy)." };
+        var cmd = new Command("export", "Export from a segmentation result: one object as a PLY, the instance list, or the embeddings as NPY.");
+        cmd.Arguments.Add(dir);
+        foreach (var o in new Option[] { obj, output, list, emb }) cmd.Options.Add(o);
+        CommandAction.Set(cmd, (pr, console) => Run(pr.GetValue(dir)!, pr.GetValue(obj), pr.GetValue(output), pr.GetValue(list), pr.GetValue(emb), console));
+        return cmd;
+    }
+
+    internal static int Run(string dir, int? obj, string? output, bool list, string? embeddings, CommandConsole console)
+    {
+        int modes = (obj is null ? 0 : 1) + (list ? 1 : 0) + (embeddings is null ? 0 : 1);
+        if (modes != 1) throw new ArgumentException("Give exactly one of --object ID (with --out FILE.ply), --list, --embeddings FILE.npy.");
+        if (obj is int id)
+        {
+            if (output is null) throw new ArgumentException("--object needs --out FILE.ply.");
+            int n = ResultExport.ExportInstance(dir, id, output);
+            console.OutWriter.WriteLine($"Wrote {n} Gaussians of instance {id} to {output}");
+            return ExitCodes.Ok;
+        }
+        if (embeddings is not null)
+        {
+            var r = ResultExport.ExportEmbeddings(dir, embeddings);
+            console.OutWriter.WriteLine($"Wrote embeddings [{r.Count},{r.Dim}] float32 to {r.Embeddings} and instance ids [{r.Count}] int32 to {r.Instances}");
+            return ExitCodes.Ok;
+        }
+        var items = ResultExport.ListInstances(dir);
+        var t = new Table().AddColumn("instance").AddColumn("Gaussians").AddColumn("min (x, y, z)").AddColumn("max (x, y, z)").AddColumn("largest in views (pixels)");
+        string V(float[] v) => float.IsNaN(v[0]) ? "-" : string.Join(", ", v.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)));
+        foreach (var s in items)
+            t.AddRow(s.Id == 0 ? "0 (background)" : s.Id.ToString(CultureInfo.InvariantCulture), s.Gaussians.ToString(CultureInfo.InvariantCulture),
+                V(s.Min), V(s.Max), Markup.Escape(string.Join(", ", s.LargestViews.Select(x => $"{x.View} ({x.Pixels})"))));
+        console.Out.Write(t);
+        console.OutWriter.WriteLine($"{items.Count(s => s.Id != 0)} instances, {items.Sum(s => s.Gaussians)} Gaussians");
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,95 @@
+namespace UniCLift.Compute.Scenes;
+
+using System.Text.Json;
+
+/// <summary>
+/// A nerfstudio transforms.json scene: intrinsics fl_x, fl_y, cx, cy, w, h at the top level or per frame (per-frame
+/// values win; fl_y defaults to fl_x, cx/cy to the image centre), frames [{file_path, transform_matrix}] with
+/// transform_matrix the 4x4 camera-to-world in OpenGL axes (converted to OpenCV by negating the camera y and z axes),
+/// optional ply_file_path (initial points, relative to the folder). Distortion coefficients (k1.., p1..) are ignored.
+/// <para>Masks: the explicit mask folder, else the first of masks/, m2f_instance/, detic_instance/, instance/ in the
+/// folder, matched by the image file's stem; ground truth in gt_instance/ or rs_instance/. Splits: train_filenames /
+/// test_filenames in transforms.json, else splits.json, else every frame in both. When an image's size differs from
+/// w/h the intrinsics are scaled to the image.</para>
+/// </summary>
+public static class NerfstudioLayout
+{
+    public const string TransformsFile = "transforms.json";
+
+    public static bool Detect(string dir) => File.Exists(Path.Combine(dir, TransformsFile));
+
+    public static Scene Read(string dir) => Read(dir, null);
+
+    public static Scene Read(string dir, string? maskDir)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Scene directory not found: {dir}");
+        if (maskDir is not null && !Directory.Exists(maskDir)) throw new DirectoryNotFoundException($"Mask folder not found: {maskDir}");
+        var root = Path.GetFullPath(dir);
+        var path = Path.Combine(root, TransformsFile);
+        using var doc = LayoutFiles.ReadJson(path);
+        var top = doc.RootElement;
+        if (top.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: expected a JSON object with \"frames\".");
+        var framesEl = LayoutFiles.Get(top, "frames", path, "the top-level object");
+        if (framesEl.ValueKind != JsonValueKind.Array || framesEl.GetArrayLength() == 0)
+            throw new InvalidDataException($"{path}: \"frames\" must be a non-empty list.");
+
+        var entries = new List<(string Name, string Image, Camera Camera)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        int i = 0;
+        foreach (var f in framesEl.EnumerateArray())
+        {
+            string where = $"frames[{i}]";
+            var fp = LayoutFiles.Get(f, "file_path", path, where);
+            if (fp.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(fp.GetString()))
+                throw new InvalidDataException($"{path}: {where}.file_path must be a non-empty string.");
+            var image = Path.GetFullPath(Path.Combine(root, fp.GetString()!));
+            if (!File.Exists(image)) throw new InvalidDataException($"{image}: image of {where} in {path} not found.");
+            var name = Path.GetFileNameWithoutExtension(image);
+            if (!seen.Add(name)) throw new InvalidDataException($"{path}: two frames have images named '{name}'.");
+            double? Opt(string key) =>
+                f.TryGetProperty(key, out var v) ? LayoutFiles.Number(v, path, $"{where}.{key}")
+                : top.TryGetProperty(key, out var t) ? LayoutFiles.Number(t, path, key) : null;
+            double fx = Opt("fl_x") ?? throw new InvalidDataException($"{path}: no fl_x (focal length in pixels) at the top level or in {where}.");
+            double fy = Opt("fl_y") ?? fx;
+            var (iw, ih) = IO.ImageIO.ReadSize(image);
+            int w = (int)(Opt("w") ?? iw), h = (int)(Opt("h") ?? ih);
+            double cx = Opt("cx") ?? w / 2.0, cy = Opt("cy") ?? h / 2.0;
+            var m = LayoutFiles.Matrix(LayoutFiles.Get(f, "transform_matrix", path, where), path, $"{where}.transform_matrix", 4, 4);
+            if (Math.Abs(m[12]) > 1e-6 || Math.Abs(m[13]) > 1e-6 || Math.Abs(m[14]) > 1e-6 || Math.Abs(m[15] - 1) > 1e-6)
+                throw new InvalidDataException($"{path}: {where}.transform_matrix last row must be 0 0 0 1.");
+            var c2w = LayoutFiles.GlToCv(LayoutFiles.CheckRotation(m, $"{path}: {where}.transform_matrix"));
+            var cam = new Camera(w, h, fx, fy, cx, cy, c2w).Validate($"{path}: {where}");
+            entries.Add((name, image, LayoutFiles.FitToImage(cam, image)));
+            i++;
+        }
+
+        var frames = entries.Select(e => (e.Name, e.Name)).ToList();
+        string?[] roots = [root];
+        var mask = LayoutFiles.Cover(maskDir ?? LayoutFiles.FindFolder(roots, LayoutFiles.MaskFolders), frames, LayoutFiles.LabelExtensions, "instance mask");
+        var maskSem = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.MaskSemanticFolders), frames, LayoutFiles.LabelExtensions, "semantic mask");
+        var gtInst = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.GtInstanceFolders), frames, LayoutFiles.LabelExtensions, "ground-truth instance map");
+        var gtSem = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.GtSemanticFolders), frames, LayoutFiles.LabelExtensions, "ground-truth semantic map");
+        var views = entries.Select(e => new SceneView(e.Name, e.Camera, e.Image, null, mask?[e.Name], gtInst?[e.Name], gtSem?[e.Name], maskSem?[e.Name])).ToList();
+        var names = views.Select(v => v.Name).ToList();
+
+        List<string> train, test;
+        if (top.TryGetProperty("train_filenames", out var tr) && top.TryGetProperty("test_filenames", out var te))
+        {
+            List<string> Names(JsonElement arr, string key) => arr.ValueKind != JsonValueKind.Array
+                ? throw new InvalidDataException($"{path}: \"{key}\" must be a list of file paths.")
+                : arr.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? Path.GetFileNameWithoutExtension(e.GetString()!) : "")
+                    .Select(n => seen.Contains(n) ? n : throw new InvalidDataException($"{path}: \"{key}\" names '{n}', which is not a frame.")).ToList();
+            (train, test) = (Names(tr, "train_filenames"), Names(te, "test_filenames"));
+        }
+        else (train, test) = LayoutFiles.ReadSplits(Path.Combine(root, "splits.json"), names);
+
+        string? cloud = null;
+        if (top.TryGetProperty("ply_file_path", out var ply))
+        {
+            if (ply.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{path}: ply_file_path must be a string.");
+            cloud = Path.GetFullPath(Path.Combine(root, ply.GetString()!));
+            if (!File.Exists(cloud)) throw new InvalidDataException($"{cloud}: ply_file_path of {path} not found.");
+        }
+        return new Scene(root, SceneLayout.Nerfstudio, views, train, test, cloud);
+    }
+}

@@ -1,0 +1,156 @@
+namespace UniCLift.Tests.Readers;
+
+using UniCLift.Compute.IO;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Synthetic;
+using UniCLift.Tests.IO;
+using static LayoutFixtures;
+
+public class ReaderRoundTripTests
+{
+    /// <summary>Same cameras (intrinsics and the pixel a world point lands on), images and masks as written.</summary>
+    private static void AssertSameViews(SyntheticScene expected, Scene actual, Func<Camera, Camera>? expectedCamera = null, bool gt = true)
+    {
+        expectedCamera ??= c => c;
+        Assert.Equal(expected.Views.Select(v => v.Name), actual.Views.Select(v => v.Name));
+        foreach (var e in expected.Views)
+        {
+            var a = actual.View(e.Name);
+            var ec = expectedCamera(e.Camera);
+            Assert.Equal((ec.Width, ec.Height), (a.Camera.Width, a.Camera.Height));
+            Assert.Equal(ec.Fx, a.Camera.Fx, 1e-9);
+            Assert.Equal(ec.Fy, a.Camera.Fy, 1e-9);
+            Assert.Equal(ec.Cx, a.Camera.Cx, 1e-9);
+            Assert.Equal(ec.Cy, a.Camera.Cy, 1e-9);
+            for (int k = 0; k < 16; k++) Assert.Equal(ec.CameraToWorld[k], a.Camera.CameraToWorld[k], 1e-6);
+            int projected = 0;
+            for (int i = 0; i < expected.Points.Length / 3; i += 7)
+            {
+                var (x, y, z) = (expected.Points[i * 3], expected.Points[i * 3 + 1], expected.Points[i * 3 + 2]);
+                var pe = ec.Project(x, y, z);
+                if (pe.Depth <= 0.1) continue;
+                var pa = a.Camera.Project(x, y, z);
+                Assert.Equal(pe.U, pa.U, 1e-6);
+                Assert.Equal(pe.V, pa.V, 1e-6);
+                Assert.Equal(pe.Depth, pa.Depth, 1e-6);
+                projected++;
+            }
+            Assert.True(projected > 5, $"too few points in front of view {e.Name}");
+            Assert.Equal(e.Image.Pixels, SceneData.LoadImage(actual, a).Pixels);
+            Assert.Equal(e.Mask!.Labels, SceneData.LoadMask(actual, a).Labels);
+            if (gt) Assert.Equal(e.GtInstance!.Labels, SceneData.LoadGtInstance(actual, a).Labels);
+        }
+    }
+
+    [Fact]
+    public void MessyRooms_RoundTrips_BlenderAxesAndNormalisedK_TestIsLast20Percent()
+    {
+        using var dir = new TempDir();
+        WriteMessyRooms(dir.Path, Generated);
+        Assert.Equal(SceneLayout.MessyRooms, SceneInspector.DetectLayout(dir.Path));
+        var s = SceneInspector.Read(dir.Path);
+        Assert.Equal(SceneLayout.MessyRooms, s.Layout);
+        AssertSameViews(Generated, s);
+        Assert.Equal(Generated.Views[0].GtSemantic!.Labels, SceneData.LoadGtSemantic(s, s.Views[0]).Labels);
+        // 5 frames: train = first int(0.8 * 5) = 4, test = the last one.
+        Assert.Equal(Generated.Views.Take(4).Select(v => v.Name), s.TrainViews);
+        Assert.Equal([Generated.Views[4].Name], s.TestViews);
+    }
+
+    [Fact]
+    public void Graphdeco_RoundTrips_LatestIterationAndMasksFoundThroughSourcePath()
+    {
+        using var dir = new TempDir();
+        WriteGraphdeco(dir.Path, Generated, masksInSource: true);
+        Assert.Equal(SceneLayout.Graphdeco, SceneInspector.DetectLayout(dir.Path));
+        var s = SceneInspector.Read(dir.Path);
+        AssertSameViews(Generated, s, Centred);
+        Assert.EndsWith(Path.Combine("iteration_30000", "point_cloud.ply"), s.PointCloudPath);
+        Assert.Equal(5, GaussianPly.Read(s.PointCloudPath!).Count);
+        Assert.Equal(s.Views.Count, s.TestViews.Count);
+        Assert.StartsWith(Path.Combine(dir.Path, "source", "masks"), s.Views[0].MaskPath);
+
+        // An explicit mask folder wins over the search.
+        var other = Path.Combine(dir.Path, "other_masks");
+        foreach (var v in Generated.Views) ImageIO.WriteLabels16(Path.Combine(other, v.Name + ".png"), v.GtInstance!);
+        var s2 = GraphdecoLayout.Read(dir.Path, null, other);
+        Assert.Equal(Generated.Views[1].GtInstance!.Labels, SceneData.LoadMask(s2, s2.Views[1]).Labels);
+    }
+
+    [Fact]
+    public void Graphdeco_ScalesIntrinsicsWhenImagesAreSmallerThanCamerasJson()
+    {
+        using var dir = new TempDir();
+        WriteGraphdeco(dir.Path, Generated);
+        var path = Path.Combine(dir.Path, "cameras.json");
+        // Cameras made for a 2x larger image: fx, fy, width, height doubled.
+        var text = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsArray();
+        foreach (var c in text)
+            foreach (var k in new[] { "width", "height", "fx", "fy" }) c![k] = c[k]!.GetValue<double>() * 2;
+        File.WriteAllText(path, text.ToJsonString());
+        AssertSameViews(Generated, SceneInspector.Read(dir.Path), Centred);
+    }
+
+    [Fact]
+    public void Nerfstudio_RoundTrips_OpenGlPosesNpyMasksAndPlyPath()
+    {
+        using var dir = new TempDir();
+        WriteNerfstudio(dir.Path, Generated);
+        Assert.Equal(SceneLayout.Nerfstudio, SceneInspector.DetectLayout(dir.Path));
+        var s = SceneInspector.Read(dir.Path);
+        AssertSameViews(Generated, s, gt: false);
+        Assert.Equal(Path.Combine(dir.Path, "sparse_pc.ply"), s.PointCloudPath);
+        Assert.EndsWith(".npy", s.Views[0].MaskPath);
+    }
+
+    [Theory]
+    [InlineData("PINHOLE")]
+    [InlineData("OPENCV")]
+    public void Colmap_RoundTrips_WorldToCameraPosesAndConvertsPointsOnce(string model)
+    {
+        using var dir = new TempDir();
+        WriteColmap(dir.Path, Generated, model);
+        Assert.Equal(SceneLayout.Colmap, SceneInspector.DetectLayout(dir.Path));
+        var s = SceneInspector.Read(dir.Path);
+        AssertSameViews(Generated, s, gt: false);
+        var ply = Path.Combine(dir.Path, "sparse", "0", "points3D.ply");
+        Assert.Equal(ply, s.PointCloudPath);
+        var (pos, col) = PointCloudPly.Read(ply);
+        Assert.Equal(Generated.Points, pos);
+        Assert.Equal(Generated.PointColors, col);
+        // Not rewritten when present and fresh.
+        var stamp = File.GetLastWriteTimeUtc(ply);
+        SceneInspector.Read(dir.Path);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(ply));
+    }
+
+    [Fact]
+    public void Colmap_SimplePinholeHasOneFocalLength()
+    {
+        using var dir = new TempDir();
+        WriteColmap(dir.Path, Generated, "SIMPLE_PINHOLE");
+        var s = ColmapLayout.Read(dir.Path);
+        Assert.Equal(Generated.Views[0].Camera.Fx, s.Views[0].Camera.Fy, 1e-12);
+    }
+
+    [Fact]
+    public void Info_NamesEveryLayout()
+    {
+        foreach (var (write, layout) in new (Action<string>, SceneLayout)[]
+                 {
+                     (d => WriteMessyRooms(d, Generated), SceneLayout.MessyRooms), (d => WriteGraphdeco(d, Generated), SceneLayout.Graphdeco),
+                     (d => WriteNerfstudio(d, Generated), SceneLayout.Nerfstudio), (d => WriteColmap(d, Generated), SceneLayout.Colmap),
+                 })
+        {
+            using var dir = new TempDir();
+            write(dir.Path);
+            var sw = new StringWriter();
+            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+                { Out = new Spectre.Console.AnsiConsoleOutput(sw), Ansi = Spectre.Console.AnsiSupport.No, ColorSystem = Spectre.Console.ColorSystemSupport.NoColors });
+            console.Profile.Width = 250;
+            Assert.Equal(0, UniCLift.Client.Commands.InfoCommand.Run(dir.Path, 4, console));
+            Assert.Contains(layout.ToString() + ":", sw.ToString());
+            Assert.Contains("32x24", sw.ToString());
+        }
+    }
+}
