@@ -102,8 +102,8 @@ public sealed class SceneRun
         Update(p => p with { State = SceneState.Loading });
         var dir = Job.SceneDirectory;
         if (!Directory.Exists(dir))
-            throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a Panoptic Lifting layout: color/, pose/, intrinsic/, masks).");
-        var scene = PanopticLiftingLayout.Read(dir);
+            throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a scene in a supported layout: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP).");
+        var scene = SceneInspector.Read(dir);
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
 
