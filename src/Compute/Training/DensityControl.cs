@@ -50,10 +50,10 @@ public sealed class DensityControl : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         int n = model.Count;
-        var grads = _gradAccum.div(_denom.clamp_min(1));
+        var grads = _gradAccum.div(_denom.clamp_min(Scalars.Of(1)));
         var maxScale = model[GaussianModel.LogScales].exp().amax(1);
-        var large = maxScale.gt(Settings.PercentDense * sceneExtent);
-        var hot = grads.ge(Settings.GradThreshold);
+        var large = maxScale.gt(Scalars.Of(Settings.PercentDense * sceneExtent));
+        var hot = grads.ge(Scalars.Of(Settings.GradThreshold));
         if (n >= Settings.MaxGaussians) hot = zeros_like(hot);
 
         // Clone: small and hot -> an identical copy (the gradient step moves them apart).
@@ -71,7 +71,7 @@ public sealed class DensityControl : IDisposable
             Tensor splitRows = name switch
             {
                 GaussianModel.Means => SplitMeans(model, splitIdx, rng),
-                GaussianModel.LogScales => cat(new[] { splitSrc, splitSrc }, 0).sub(Math.Log(0.8 * 2)),
+                GaussianModel.LogScales => cat(new[] { splitSrc, splitSrc }, 0).sub(Scalars.Of(Math.Log(0.8 * 2))),
                 _ => cat(new[] { splitSrc, splitSrc }, 0),
             };
             appended[name] = cat(new[] { cloned, splitRows }, 0);
@@ -79,13 +79,13 @@ public sealed class DensityControl : IDisposable
 
         // Prune: the split originals, transparent ones, and (after the first opacity reset) huge ones.
         var opacity = model[GaussianModel.Opacity].sigmoid().squeeze(1);
-        var prune = opacity.lt(Settings.MinOpacity);
+        var prune = opacity.lt(Scalars.Of(Settings.MinOpacity));
         if (pruneBigScreen)
         {
-            prune = prune.logical_or(_maxRadii.gt(Settings.MaxScreenSize)).logical_or(maxScale.gt(0.1 * sceneExtent));
+            prune = prune.logical_or(_maxRadii.gt(Scalars.Of(Settings.MaxScreenSize))).logical_or(maxScale.gt(Scalars.Of(0.1 * sceneExtent)));
         }
         var splitMask = zeros(n, ScalarType.Bool);
-        if (splits > 0) splitMask.index_fill_(0, splitIdx, true);
+        if (splits > 0) splitMask.index_fill_(0, splitIdx, Scalars.Of(1));
         var keep = prune.logical_or(splitMask).logical_not();
 
         // New rows are pruned by opacity only on the next round, as in graphdeco (they inherit their parent's opacity).
@@ -114,8 +114,8 @@ public sealed class DensityControl : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var o = model[GaussianModel.Opacity].sigmoid().clamp_max(0.01);
-        model.Optimizer.Reset(GaussianModel.Opacity, o.div(o.neg().add(1)).log());
+        var o = model[GaussianModel.Opacity].sigmoid().clamp_max(Scalars.Of(0.01));
+        model.Optimizer.Reset(GaussianModel.Opacity, o.div(o.neg().add(Scalars.Of(1))).log());
     }
 
     public void ResetAccumulators(int count)
@@ -151,13 +151,16 @@ public static class Rotation
     /// <summary>Quaternions [N,4] (w,x,y,z, normalised here) to rotation matrices [N,3,3].</summary>
     public static Tensor QuaternionToMatrix(Tensor q)
     {
-        q = q.div(q.norm(1, keepdim: true).clamp_min(1e-12));
+        q = q.div(q.norm(1, keepdim: true).clamp_min(Scalars.Of(1e-12)));
         var w = q[.., 0]; var x = q[.., 1]; var y = q[.., 2]; var z = q[.., 3];
+        Scalar one = Scalars.Of(1), two = Scalars.Of(2);
+        Tensor Diag(Tensor a, Tensor b) => (a * a + b * b).mul(two).neg().add(one); // 1 - 2 (a^2 + b^2)
+        Tensor Off(Tensor a, Tensor b, Tensor c, Tensor d, bool plus) => (plus ? a * b + c * d : a * b - c * d).mul(two);
         var rows = new[]
         {
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+            Diag(y, z), Off(x, y, w, z, false), Off(x, z, w, y, true),
+            Off(x, y, w, z, true), Diag(x, z), Off(y, z, w, x, false),
+            Off(x, z, w, y, false), Off(y, z, w, x, true), Diag(x, y),
         };
         return stack(rows, 1).reshape(-1, 3, 3);
     }

@@ -206,7 +206,7 @@ public static class TensorIO
         while (read < bytes.Length)
         {
             int k = r.Read(bytes[read..]);
-            if (k == 0) throw new InvalidDataException($"Corrupt checkpoint: tensor data ends after {read} of {bytes.Length} bytes.");
+            if (k == 0) throw new InvalidDataException($"Corrupt checkpoint: truncated, tensor data ends after {read} of {bytes.Length} bytes.");
             read += k;
         }
         return tensor(data, shape).DetachFromDisposeScope();

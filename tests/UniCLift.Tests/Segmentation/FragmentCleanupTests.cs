@@ -52,7 +52,7 @@ public sealed class FragmentCleanupTests
     [Fact]
     public void DefaultThresholdIsAFractionOfTheImage()
     {
-        Assert.Equal(308, FragmentOptions.Default.Threshold(640, 480));
+        Assert.Equal(1536, FragmentOptions.Default.Threshold(640, 480)); // 0.5 % of the image
         Assert.Equal(50, new FragmentOptions { MinPixels = 50 }.Threshold(10, 10));
     }
 
