@@ -80,12 +80,15 @@ public static class SiloBuilderExtensions
                     silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     if (kubernetes)
                     {
-                        // Ports only: Kubernetes hosting advertises the pod IP (POD_IP) and listens on any address.
-                        // Redis stays the membership table; Kubernetes hosting adds pod labels and pod-deletion watching.
+                        // Kubernetes hosting listens on any address and names the silo after its pod; the pod IP is
+                        // advertised here because Orleans' own default fills the address before Kubernetes hosting
+                        // would. Redis stays the membership table; Kubernetes hosting adds pod labels and watches pods.
+                        var podIp = PodIp(builder.Configuration);
                         silo.Configure<EndpointOptions>(o =>
                         {
                             o.SiloPort = options.SiloPort;
                             o.GatewayPort = options.GatewayPort;
+                            if (podIp is not null) o.AdvertisedIPAddress = podIp;
                         });
                         silo.UseKubernetesHosting();
                     }
@@ -97,6 +100,15 @@ public static class SiloBuilderExtensions
             configureSilo?.Invoke(silo);
         });
         return builder;
+    }
+
+    /// <summary>POD_IP (downward API, read through configuration so that env and command line both work), or null.</summary>
+    private static System.Net.IPAddress? PodIp(IConfiguration configuration)
+    {
+        var text = configuration["POD_IP"];
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        return System.Net.IPAddress.TryParse(text, out var ip) ? ip
+            : throw new InvalidOperationException($"POD_IP '{text}' is not an IP address (expected status.podIP from the downward API).");
     }
 
     /// <summary>Whether to use Orleans Kubernetes hosting: UniCLift:Kubernetes if set, else whether POD_NAMESPACE and POD_NAME are both present.</summary>

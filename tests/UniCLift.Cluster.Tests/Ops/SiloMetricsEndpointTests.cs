@@ -11,7 +11,7 @@ using UniCLift.Grains.Telemetry;
 /// per-scene gauges on this run's scene id.
 /// </summary>
 [Collection(RunningSiloCollection.Name)]
-public sealed class SiloMetricsEndpointTests(RunningSilo silo)
+public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public async Task ARealTrainingRunMovesTheProjectMetrics()
@@ -28,6 +28,11 @@ public sealed class SiloMetricsEndpointTests(RunningSilo silo)
         Assert.True(run.WhileTraining.Count >= 2, $"only {run.WhileTraining.Count} scrapes while the scene trained");
         var first = run.WhileTraining[0];
         var second = run.WhileTraining[^1];
+        // The project's lines of one scrape during and one after the run, for whoever reads the test log.
+        output.WriteLine($"run took {run.Elapsed.TotalSeconds:F1} s, {run.WhileTraining.Count} scrapes while training; during:");
+        foreach (var l in second.Samples.Where(x => x.Name.StartsWith("uniclift_") && !x.Name.EndsWith("_bucket"))) output.WriteLine(l.Line);
+        output.WriteLine("after:");
+        foreach (var l in run.After.Samples.Where(x => x.Name.StartsWith("uniclift_") && !x.Name.EndsWith("_bucket"))) output.WriteLine(l.Line);
         Assert.True(second.Value("uniclift_training_iterations_total") > first.Value("uniclift_training_iterations_total"));
         Assert.True(first.Value("uniclift_scene_gaussians", $"scene={scene}") > 0);
         Assert.True(second.Value("uniclift_training_iteration_rate_per_second") > 0);
