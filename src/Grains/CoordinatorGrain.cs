@@ -3,6 +3,7 @@ namespace UniCLift.Grains;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Telemetry;
 
 [GenerateSerializer, Alias("UniCLift.BatchSceneEntry")]
 public sealed class BatchSceneEntry
@@ -34,6 +35,7 @@ public sealed class BatchState
 public sealed class CoordinatorGrain(
     [PersistentState("batch", "uniclift")] IPersistentState<BatchState> state,
     IOptions<UniCLiftSiloOptions> options,
+    UniCLiftMetrics metrics,
     ILogger<CoordinatorGrain> log) : Grain, ICoordinatorGrain, IRemindable
 {
     private const string SupervisionReminder = "batch-supervision";
@@ -44,7 +46,18 @@ public sealed class CoordinatorGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Request is not null && S.FinishedUtc is null) StartTimer();
+        if (S.Request is not null && S.FinishedUtc is null)
+        {
+            StartTimer();
+            ReportCounts();
+        }
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The next activation (maybe on another silo) reports the batch from there.
+        metrics.RemoveBatch(BatchId);
         return Task.CompletedTask;
     }
 
@@ -83,7 +96,6 @@ public sealed class CoordinatorGrain(
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IBatchIndexGrain>(0).Add(BatchId);
         await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
-        // metrics: UniCLiftMetrics.BatchSubmitted(entries.Count)
         await Supervise();
         StartTimer();
         return Summary();
@@ -147,7 +159,7 @@ public sealed class CoordinatorGrain(
                 {
                     e.Retries++;
                     log.LogInformation("Batch {Batch}: retrying {Scene} ({Retry}/{Max}) after: {Error}", BatchId, e.SceneId, e.Retries, request.Options.MaxRetries, status.Error);
-                    // metrics: UniCLiftMetrics.RecordRetry()
+                    metrics.RecordRetry();
                     status = await scene.Start(Job(e, request));
                 }
                 e.Last = status;
@@ -167,10 +179,30 @@ public sealed class CoordinatorGrain(
             timer?.Dispose();
             timer = null;
             await StopReminder();
-            // metrics: UniCLiftMetrics.BatchFinished(...)
+            ReportCounts();
+            metrics.RecordBatch(S.FinishedUtc.Value - S.SubmittedUtc);
             return;
         }
+        ReportCounts();
         if (changed) await state.WriteStateAsync();
+    }
+
+    /// <summary>This batch's scenes by status (a scene not started yet counts as queued) into the silo's gauges.</summary>
+    private void ReportCounts()
+    {
+        int queued = 0, training = 0, done = 0, failed = 0, cancelled = 0;
+        foreach (var e in S.Scenes)
+        {
+            switch (e.Last?.State ?? SceneState.NotSubmitted)
+            {
+                case SceneState.NotSubmitted or SceneState.Queued: queued++; break;
+                case SceneState.Loading or SceneState.Training or SceneState.Decoding: training++; break;
+                case SceneState.Done: done++; break;
+                case SceneState.Failed: failed++; break;
+                case SceneState.Cancelled: cancelled++; break;
+            }
+        }
+        metrics.SetBatchStatus(BatchId, new SceneStatusCounts(queued, training, done, failed, cancelled));
     }
 
     /// <summary>Best effort: a reminder left behind only wakes a finished batch, which then removes it.</summary>

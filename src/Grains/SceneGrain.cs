@@ -148,7 +148,7 @@ public sealed class SceneGrain(
     {
         S.Silo = silo.Name;
         run = runner.Start(S.Job!, S.Seconds);
-        // metrics: UniCLiftMetrics.SceneStarted / RecordResume when S.Resumes grew
+        // Metrics come from the run itself (SceneRun: iterations, checkpoints, a resume when it restores a checkpoint).
         poll ??= this.RegisterGrainTimer(Poll, new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)) { KeepAlive = true });
         await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
     }

@@ -38,7 +38,13 @@ public sealed class UniCLiftSiloOptions
     /// <summary>How often a coordinator polls its scenes.</summary>
     public TimeSpan SupervisionInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Silo name (default: Orleans picks one).</summary>
+    /// <summary>
+    /// Orleans Kubernetes hosting (silo name = pod name, advertised address = pod IP, dead pods' silos declared dead).
+    /// Null: on when env POD_NAMESPACE and POD_NAME are both set (the downward API in k8s/base). Needs redis clustering.
+    /// </summary>
+    public bool? Kubernetes { get; set; }
+
+    /// <summary>Silo name (default: Orleans picks one; under Kubernetes hosting, the pod name).</summary>
     public string? SiloName { get; set; }
 
     public int SiloPort { get; set; } = 11111;

@@ -10,6 +10,7 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 using StackExchange.Redis;
 using UniCLift.Grains.Placement;
 using UniCLift.Grains.Scenes;
+using UniCLift.Grains.Telemetry;
 
 /// <summary>The one place a UniCLift silo is configured; the Silo host and the client's embedded silo both call it.</summary>
 public static class SiloBuilderExtensions
@@ -37,9 +38,17 @@ public static class SiloBuilderExtensions
         metadata[SiloMetadataKeys.Compute] = options.Compute ? "true" : "false";
 
         builder.Services.AddSingleton(Options.Create(options));
-        builder.Services.AddSingleton(new TrainingSlots(options.TrainingSlots));
+        builder.Services.AddSingleton(sp => new TrainingSlots(options.TrainingSlots, sp.GetRequiredService<UniCLiftMetrics>()));
         builder.Services.AddSingleton<SceneRunner>();
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
+        builder.Services.AddHostedService<SiloMetricsAtStart>();
+        bool kubernetes = UseKubernetes(options, Environment.GetEnvironmentVariable);
+        if (kubernetes && !string.Equals(options.Clustering, "redis", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException(
+                $"Kubernetes hosting (UniCLift:Kubernetes, or env POD_NAME and POD_NAMESPACE) needs UniCLift:Clustering=redis, not '{options.Clustering}': pods need a shared membership table.");
+        var podName = Environment.GetEnvironmentVariable("POD_NAME");
+        if (kubernetes && options.SiloName is { } siloName && !string.IsNullOrEmpty(podName) && siloName != podName)
+            throw new InvalidOperationException($"UniCLift:SiloName '{siloName}' differs from the pod name '{podName}'; under Kubernetes hosting the silo is named after its pod (leave SiloName unset).");
 
         builder.UseOrleans(silo =>
         {
@@ -48,7 +57,7 @@ public static class SiloBuilderExtensions
                 c.ClusterId = options.ClusterId;
                 c.ServiceId = options.ServiceId;
             });
-            if (options.SiloName is { } name) silo.Configure<SiloOptions>(o => o.SiloName = name);
+            if (options.SiloName is { } name && !kubernetes) silo.Configure<SiloOptions>(o => o.SiloName = name);
             silo.UseSiloMetadata(metadata);
             silo.Services.AddPlacementFilter<ComputeSiloPlacementFilterStrategy, ComputeSiloPlacementFilterDirector>(ServiceLifetime.Singleton);
             silo.Configure<ReminderOptions>(o =>
@@ -69,7 +78,21 @@ public static class SiloBuilderExtensions
                     silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.AddRedisGrainStorage("uniclift", o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
-                    silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort);
+                    if (kubernetes)
+                    {
+                        // Kubernetes hosting listens on any address and names the silo after its pod; the pod IP is
+                        // advertised here because Orleans' own default fills the address before Kubernetes hosting
+                        // would. Redis stays the membership table; Kubernetes hosting adds pod labels and watches pods.
+                        var podIp = PodIp(builder.Configuration);
+                        silo.Configure<EndpointOptions>(o =>
+                        {
+                            o.SiloPort = options.SiloPort;
+                            o.GatewayPort = options.GatewayPort;
+                            if (podIp is not null) o.AdvertisedIPAddress = podIp;
+                        });
+                        silo.UseKubernetesHosting();
+                    }
+                    else silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort);
                     break;
                 default:
                     throw new InvalidOperationException($"UniCLift:Clustering must be 'localhost' or 'redis', not '{options.Clustering}'.");
@@ -77,5 +100,33 @@ public static class SiloBuilderExtensions
             configureSilo?.Invoke(silo);
         });
         return builder;
+    }
+
+    /// <summary>POD_IP (downward API, read through configuration so that env and command line both work), or null.</summary>
+    private static System.Net.IPAddress? PodIp(IConfiguration configuration)
+    {
+        var text = configuration["POD_IP"];
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        return System.Net.IPAddress.TryParse(text, out var ip) ? ip
+            : throw new InvalidOperationException($"POD_IP '{text}' is not an IP address (expected status.podIP from the downward API).");
+    }
+
+    /// <summary>Whether to use Orleans Kubernetes hosting: UniCLift:Kubernetes if set, else whether POD_NAMESPACE and POD_NAME are both present.</summary>
+    public static bool UseKubernetes(UniCLiftSiloOptions options, Func<string, string?> environment) =>
+        options.Kubernetes ?? (!string.IsNullOrWhiteSpace(environment("POD_NAMESPACE")) && !string.IsNullOrWhiteSpace(environment("POD_NAME")));
+
+    /// <summary>Creates the metrics when the silo host starts, so device and slot gauges are in the first scrape.</summary>
+    private sealed class SiloMetricsAtStart(UniCLiftMetrics metrics, TrainingSlots slots, IOptions<UniCLiftSiloOptions> options) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            var o = options.Value;
+            metrics.SetDevice(o.Compute ? o.Device : null);
+            if (o.Compute) metrics.SetSlots(slots.Active, slots.Capacity);
+            else metrics.SetSlots(0, 0);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using UniCLift.Compute.Training;
+using UniCLift.Grains.Telemetry;
 
 /// <summary>How a run ended. Suspended: checkpointed and stopped for a graceful shutdown; Aborted: the silo went away.</summary>
 public enum SceneRunEnd { Finished, Suspended, Aborted }
@@ -29,11 +30,15 @@ public sealed class SceneRun
     private readonly SceneCheckpoints checkpoints;
     private readonly int checkpointInterval;
     private readonly ILogger log;
+    private readonly UniCLiftMetrics? metrics;
     private SceneRunProgress progress;
 
-    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, double priorSeconds, ILogger log)
+    /// <param name="metrics">Where the run reports iterations, checkpoints, resumes, decode time and PQ (null: nowhere).</param>
+    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, double priorSeconds, ILogger log,
+        UniCLiftMetrics? metrics = null)
     {
         Job = job;
+        this.metrics = metrics;
         this.slots = slots;
         this.checkpoints = checkpoints;
         this.checkpointInterval = Math.Max(1, checkpointInterval);
@@ -81,6 +86,19 @@ public sealed class SceneRun
     }
 
     private SceneRunEnd Train()
+    {
+        try
+        {
+            return TrainOrFail();
+        }
+        finally
+        {
+            // However the run ends here (done, failed, cancelled, suspended, aborted), this silo stops training the scene.
+            metrics?.RemoveScene(Job.SceneId);
+        }
+    }
+
+    private SceneRunEnd TrainOrFail()
     {
         try
         {
@@ -132,7 +150,13 @@ public sealed class SceneRun
                 return SceneRunEnd.Suspended;
             }
             var r = trainer.Step();
-            // metrics: UniCLiftMetrics.RecordIteration(r.Milliseconds)
+            if (metrics is { } m)
+            {
+                // A lock, a counter add and no allocation per step; the exporter reads these values when scraped.
+                m.RecordIteration(Job.SceneId, 1, r.Milliseconds > 0 ? 1000.0 / r.Milliseconds : 0,
+                    new LossComponents(r.RenderLoss, r.ClusterLoss, r.TripletLoss, r.SmoothLoss));
+                m.SetGaussians(Job.SceneId, r.Gaussians);
+            }
             Update(p => p with
             {
                 Step = trainer.CurrentStep, Gaussians = r.Gaussians, MillisecondsPerStep = r.Milliseconds,
@@ -150,7 +174,10 @@ public sealed class SceneRun
         Update(p => p with { State = SceneState.Decoding });
         var seconds = baseSeconds + clock.Elapsed.TotalSeconds;
         // Decoding per scene for now; a batch-wide Embedding-to-Label pass would move this call into the coordinator.
+        var decodeClock = Stopwatch.StartNew();
         var result = SceneSegmentation.Finish(scene, trainer, Job.OutputDirectory, seconds);
+        metrics?.RecordDecode(decodeClock.Elapsed);
+        if (result.PqScene is { } pq && double.IsFinite(pq)) metrics?.RecordPq(Math.Clamp(pq, 0, 100));
         Update(p => p with
         {
             State = SceneState.Done, PqScene = result.PqScene, Instances = result.Instances, Gaussians = result.Gaussians,
@@ -181,7 +208,7 @@ public sealed class SceneRun
                 using var stream = File.OpenRead(path);
                 var trainer = SceneTrainer.Restore(scene, stream);
                 log.LogInformation("Scene {SceneId} resumes from {Checkpoint} (step {Step})", Job.SceneId, path, step);
-                // metrics: UniCLiftMetrics.RecordResume()
+                metrics?.RecordResume();
                 Update(p => p with { CheckpointPath = path });
                 resumed = true;
                 return trainer;
@@ -200,7 +227,14 @@ public sealed class SceneRun
         var clock = Stopwatch.StartNew();
         int step = trainer.CurrentStep;
         var path = checkpoints.Write(step, trainer.Save);
-        // metrics: UniCLiftMetrics.RecordCheckpoint(clock.Elapsed.TotalMilliseconds)
+        var elapsed = clock.Elapsed;
+        if (metrics is { } m)
+        {
+            long bytes;
+            try { bytes = new FileInfo(path).Length; }
+            catch (IOException) { bytes = 0; } // pruned by another silo in between: the duration still counts
+            m.RecordCheckpoint(elapsed, bytes);
+        }
         Update(p => p with { LastCheckpointStep = step, CheckpointPath = path });
     }
 }

@@ -4,13 +4,14 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Telemetry;
 
 /// <summary>
 /// Per-silo owner of the compute threads: starts <see cref="SceneRun"/>s against this silo's <see cref="TrainingSlots"/>
 /// and, when the silo's services are disposed (process going away without a graceful grain shutdown), aborts the
 /// runs still going so no thread outlives its silo.
 /// </summary>
-public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOptions> options, ILoggerFactory logs) : IDisposable
+public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOptions> options, ILoggerFactory logs, UniCLiftMetrics metrics) : IDisposable
 {
     private readonly ConcurrentDictionary<SceneRun, byte> runs = new();
     private readonly ILogger log = logs.CreateLogger("UniCLift.SceneRun");
@@ -21,7 +22,7 @@ public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOption
     public SceneRun Start(SceneJob job, double priorSeconds)
     {
         var o = options.Value;
-        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, priorSeconds, log);
+        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, priorSeconds, log, metrics);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;

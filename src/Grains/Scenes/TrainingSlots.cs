@@ -1,5 +1,7 @@
 namespace UniCLift.Grains.Scenes;
 
+using UniCLift.Grains.Telemetry;
+
 /// <summary>
 /// Per-silo limit on concurrent trainings (UniCLiftSiloOptions.TrainingSlots, one per GPU). Waiters are served in
 /// FIFO order; <see cref="Peak"/> records the most slots ever held at once, so tests and metrics can check the limit.
@@ -8,12 +10,16 @@ public sealed class TrainingSlots
 {
     private readonly object gate = new();
     private readonly LinkedList<TaskCompletionSource<IDisposable>> waiters = new();
+    private readonly UniCLiftMetrics? metrics;
     private int active, peak, granted;
 
-    public TrainingSlots(int capacity)
+    /// <param name="metrics">Receives used/free slots on every change (null: not reported).</param>
+    public TrainingSlots(int capacity, UniCLiftMetrics? metrics = null)
     {
         if (capacity < 1) throw new ArgumentException($"TrainingSlots must be at least 1, got {capacity}.");
         Capacity = capacity;
+        this.metrics = metrics;
+        metrics?.SetSlots(0, capacity);
     }
 
     public int Capacity { get; }
@@ -34,7 +40,7 @@ public sealed class TrainingSlots
                 return GrantLocked();
             tcs = new TaskCompletionSource<IDisposable>(TaskCreationOptions.RunContinuationsAsynchronously);
             node = waiters.AddLast(tcs);
-            // metrics: UniCLiftMetrics.SetQueueDepth(waiters.Count)
+            // Queue depth is the coordinator's (scenes Queued, cluster-wide as it sees them), not this silo's waiters.
         }
         using var registration = cancellationToken.Register(() =>
         {
@@ -53,7 +59,7 @@ public sealed class TrainingSlots
         active++;
         granted++;
         peak = Math.Max(peak, active);
-        // metrics: UniCLiftMetrics.SetSlots(active, Capacity)
+        metrics?.SetSlots(active, Capacity);
         return new Lease(this);
     }
 
@@ -70,7 +76,7 @@ public sealed class TrainingSlots
                 next = first.Value;
                 lease = GrantLocked();
             }
-            // metrics: UniCLiftMetrics.SetSlots(active, Capacity); SetQueueDepth(waiters.Count)
+            metrics?.SetSlots(active, Capacity);
         }
         if (next is not null && !next.TrySetResult(lease!))
             lease!.Dispose(); // the waiter was cancelled in between: pass the slot on

@@ -24,9 +24,11 @@ public readonly record struct SceneStatusCounts(int Queued, int Training, int Do
 /// <item><c>uniclift_scene_gaussians{scene}</c> gauge: Gaussians of each scene training on this silo.</item>
 /// <item><c>uniclift_checkpoint_write_duration_seconds</c>, <c>uniclift_checkpoint_size_bytes</c> histograms.</item>
 /// <item><c>uniclift_training_resumes_total</c> counter: trainings resumed from a checkpoint.</item>
-/// <item><c>uniclift_scenes{status}</c> gauge, status = queued|training|done|failed|cancelled (fed by the coordinator).</item>
+/// <item><c>uniclift_scenes{status}</c> gauge, status = queued|training|done|failed|cancelled: scenes of the batches whose
+/// coordinator is active on this silo (summed over them; sum over silos for the cluster).</item>
 /// <item><c>uniclift_training_slots{state}</c> gauge, state = used|free (this silo).</item>
-/// <item><c>uniclift_queue_depth</c> gauge: scenes waiting for a training slot (fed by the coordinator).</item>
+/// <item><c>uniclift_queue_depth</c> gauge: scenes of those batches waiting for a training slot (status queued).</item>
+/// <item><c>uniclift_scene_retries_total</c> counter: failed scenes restarted by their coordinator.</item>
 /// <item><c>uniclift_batch_duration_seconds</c>, <c>uniclift_decode_duration_seconds</c> histograms.</item>
 /// <item><c>uniclift_scene_pq</c> histogram (0..100) of PQ^scene of finished scenes.</item>
 /// <item><c>uniclift_device_in_use{device}</c> gauge = 1 for the torch device this silo trains on.</item>
@@ -52,12 +54,14 @@ public sealed class UniCLiftMetrics
     private readonly Dictionary<string, SceneState> _scenes = new(StringComparer.Ordinal);
     private SceneStatusCounts? _statusCounts;
     private int? _queueDepth;
+    private readonly Dictionary<string, SceneStatusCounts> _batches = new(StringComparer.Ordinal);
     private int _slotsUsed;
     private int _slotsTotal;
     private string? _device;
 
     private readonly Counter<long> _iterations;
     private readonly Counter<long> _resumes;
+    private readonly Counter<long> _retries;
     private readonly Histogram<double> _checkpointDuration;
     private readonly Histogram<double> _checkpointSize;
     private readonly Histogram<double> _batchDuration;
@@ -86,6 +90,7 @@ public sealed class UniCLiftMetrics
         Meter = meter;
         _iterations = meter.CreateCounter<long>("uniclift.training.iterations", "{iteration}", "Training iterations completed.");
         _resumes = meter.CreateCounter<long>("uniclift.training.resumes", "{resume}", "Trainings resumed from a checkpoint.");
+        _retries = meter.CreateCounter<long>("uniclift.scene.retries", "{retry}", "Failed scenes restarted by their coordinator.");
         _checkpointDuration = meter.CreateHistogram("uniclift.checkpoint.write.duration", "s", "Time to write one checkpoint.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ShortSeconds });
         _checkpointSize = meter.CreateHistogram("uniclift.checkpoint.size", "By", "Size of one written checkpoint.",
@@ -146,6 +151,25 @@ public sealed class UniCLiftMetrics
 
     public void RecordResume() => _resumes.Add(1);
 
+    public void RecordRetry() => _retries.Add(1);
+
+    /// <summary>
+    /// The scene counts of one batch, set by its coordinator whenever it supervised its scenes. Scenes by status and
+    /// queue depth report the sum over the batches set here (plus <see cref="SetSceneStatusCounts"/>, if used), so
+    /// several coordinators on one silo add up instead of overwriting each other.
+    /// </summary>
+    public void SetBatchStatus(string batchId, SceneStatusCounts counts)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        lock (_gate) _batches[batchId] = counts;
+    }
+
+    /// <summary>Stops counting a batch: its coordinator deactivates (on a silo that is not its home any more, or idle).</summary>
+    public void RemoveBatch(string batchId)
+    {
+        lock (_gate) _batches.Remove(batchId);
+    }
+
     /// <summary>Set by the coordinator whenever its counts change.</summary>
     public void SetSceneStatusCounts(SceneStatusCounts counts)
     {
@@ -166,6 +190,7 @@ public sealed class UniCLiftMetrics
         {
             _statusCounts = null;
             _queueDepth = null;
+            _batches.Clear();
         }
     }
 
@@ -246,8 +271,8 @@ public sealed class UniCLiftMetrics
         SceneStatusCounts c;
         lock (_gate)
         {
-            if (_statusCounts is not { } counts) return [];
-            c = counts;
+            if (_statusCounts is null && _batches.Count == 0) return [];
+            c = SumCountsLocked();
         }
         return
         [
@@ -272,7 +297,19 @@ public sealed class UniCLiftMetrics
 
     private IEnumerable<Measurement<int>> ObserveQueueDepth()
     {
-        lock (_gate) return _queueDepth is { } d ? [new Measurement<int>(d)] : [];
+        lock (_gate)
+        {
+            if (_queueDepth is { } d) return [new Measurement<int>(d)];
+            return _batches.Count > 0 ? [new Measurement<int>(SumCountsLocked().Queued)] : [];
+        }
+    }
+
+    private SceneStatusCounts SumCountsLocked()
+    {
+        var c = _statusCounts ?? default;
+        foreach (var b in _batches.Values)
+            c = new SceneStatusCounts(c.Queued + b.Queued, c.Training + b.Training, c.Done + b.Done, c.Failed + b.Failed, c.Cancelled + b.Cancelled);
+        return c;
     }
 
     private IEnumerable<Measurement<int>> ObserveDevice()

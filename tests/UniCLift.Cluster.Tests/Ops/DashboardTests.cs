@@ -1,12 +1,12 @@
 namespace UniCLift.Cluster.Tests.Ops;
 
 using System.Text.Json;
-using UniCLift.Grains.Telemetry;
 
 /// <summary>
 /// The Grafana dashboard only queries metrics a running silo really exports, under their exported names:
-/// UniCLift metrics from the in-process silo after recording each kind once; Orleans and runtime metrics from the
-/// real silo program in a child process (see <see cref="ChildSilo"/> for why not in-process).
+/// UniCLift metrics from the in-process silo's real training run (<see cref="RunningSilo.TrainingRun"/>: scrapes while
+/// the scene trained and after its batch finished); Orleans and runtime metrics from the real silo program in a
+/// child process (see <see cref="ChildSilo"/> for why not in-process).
 /// </summary>
 [Collection(RunningSiloCollection.Name)]
 public sealed class DashboardTests(RunningSilo silo)
@@ -49,35 +49,16 @@ public sealed class DashboardTests(RunningSilo silo)
         await using var child = await ChildSilo.StartAsync();
         var childNames = (await child.ScrapeAsync()).Names.ToHashSet();
 
-        // Record every kind of measurement once, then scrape (a few tries: other tests share the process-wide metrics).
-        string[] missing = [];
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            RecordEverythingOnce(silo.Metrics);
-            var own = (await silo.ScrapeAsync()).Names.Where(n => n.StartsWith("uniclift_", StringComparison.Ordinal));
-            var present = childNames.Where(n => !n.StartsWith("uniclift_", StringComparison.Ordinal)).Concat(own).ToHashSet();
-            missing = wanted.Where(w => !present.Contains(w.n)).Select(w => $"{w.n} (panel '{w.Panel}')").Distinct().ToArray();
-            if (missing.Length == 0) break;
-        }
+        // Per-scene gauges exist only while a scene trains, histograms once something finished: take both moments.
+        var run = await silo.TrainingRun();
+        var own = run.WhileTraining.Append(run.After).SelectMany(s => s.Names).Where(n => n.StartsWith("uniclift_", StringComparison.Ordinal));
+        var present = childNames.Where(n => !n.StartsWith("uniclift_", StringComparison.Ordinal)).Concat(own).ToHashSet();
+        var missing = wanted.Where(w => !present.Contains(w.n)).Select(w => $"{w.n} (panel '{w.Panel}')").Distinct().ToArray();
         Assert.True(missing.Length == 0, "Dashboard queries metrics the silo does not export: " + string.Join("; ", missing));
 
         // rate()/increase() only over counters and histogram series.
         var badRates = expressions.SelectMany(e => PromQl.RatedMetrics(e.Expr))
             .Where(n => !(n.EndsWith("_total") || n.EndsWith("_bucket") || n.EndsWith("_sum") || n.EndsWith("_count"))).ToArray();
         Assert.Empty(badRates);
-    }
-
-    private static void RecordEverythingOnce(UniCLiftMetrics m)
-    {
-        const string scene = "ops-dashboard-scene";
-        m.RecordIteration(scene, 1, 2.0, new LossComponents(0.3, 0.2, 0.1, 0.05));
-        m.SetGaussians(scene, 5000);
-        m.RecordCheckpoint(TimeSpan.FromMilliseconds(80), 1_000_000);
-        m.RecordResume();
-        m.SetSceneStatusCounts(new SceneStatusCounts(1, 1, 1, 0, 0));
-        m.SetQueueDepth(1);
-        m.RecordBatch(TimeSpan.FromMinutes(3));
-        m.RecordDecode(TimeSpan.FromSeconds(2));
-        m.RecordPq(80);
     }
 }

@@ -121,6 +121,10 @@ public sealed class K8sManifestTests
             Assert.Equal("status.podIP", FieldRef("POD_IP"));
             Assert.Equal("metadata.labels['orleans/serviceId']", FieldRef("UniCLift__ServiceId"));
             Assert.Equal("metadata.labels['orleans/clusterId']", FieldRef("UniCLift__ClusterId"));
+            // These pod variables switch the silo to Orleans Kubernetes hosting (beside Redis clustering).
+            var k8sFlag = Value("UniCLift__Kubernetes") is { } flag ? bool.Parse(flag) : (bool?)null;
+            Assert.True(SiloBuilderExtensions.UseKubernetes(new UniCLiftSiloOptions { Kubernetes = k8sFlag }, n => env.ContainsKey(n) ? "set" : null),
+                $"{where}: the silo would not use Kubernetes hosting with this env");
             var sa = Str(t, "spec", "serviceAccountName");
             Assert.Contains(resources, r => Kind(r) == "ServiceAccount" && Name(r) == sa);
             var binding = resources.Single(r => Kind(r) == "RoleBinding" && List(r, "subjects").OfType<Dictionary<string, object?>>().Any(s => Str(s, "name") == sa));

@@ -2,61 +2,64 @@ namespace UniCLift.Cluster.Tests.Ops;
 
 using System.Net;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using UniCLift.Grains;
 using UniCLift.Grains.Telemetry;
 
 /// <summary>
-/// Metrics recorded through <see cref="UniCLiftMetrics"/> reach /metrics of a real silo over HTTP.
-/// The metrics are process-wide and other test classes may record in parallel, so counters are checked to move
-/// by at least what this test recorded, and gauges on scene names only this test uses.
+/// A real training run on a real silo host (SiloHost.Build) shows in /metrics over HTTP. The metrics are process-wide
+/// and other test classes may train in parallel, so counters are checked to move by at least this run's share, and
+/// per-scene gauges on this run's scene id.
 /// </summary>
 [Collection(RunningSiloCollection.Name)]
-public sealed class SiloMetricsEndpointTests(RunningSilo silo)
+public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
-    public async Task ScrapeShowsProjectMetricsAndCountersMove()
+    public async Task ARealTrainingRunMovesTheProjectMetrics()
     {
-        var m = silo.Metrics;
-        var scene = "ops-scene-" + Guid.NewGuid().ToString("N")[..8];
-        // Stand-in for a training (the integrator replaces this with training a tiny scene).
-        m.RecordIteration(scene, 10, 4.5, new LossComponents(0.25, 0.5, 0.125, double.NaN));
-        m.SetGaussians(scene, 12_000);
-        m.RecordCheckpoint(TimeSpan.FromMilliseconds(250), 3_000_000);
-        m.RecordPq(71.5);
-        var first = await silo.ScrapeAsync();
+        var run = await silo.TrainingRun();
+        var scene = run.SceneId;
+        var end = run.Batch.Scenes[0].Status;
+        Assert.True(run.Batch.IsFinished, $"batch not finished after {run.Elapsed}: {end.State} step {end.Step} {end.Error}");
+        Assert.Equal(SceneState.Done, end.State);
+        Assert.Equal(RunningSilo.Iterations, end.Step);
+        Assert.NotNull(end.PqScene); // generated scenes have ground truth
 
-        m.RecordIteration(scene, 15, 6.0, new LossComponents(0.2, 0.4, 0.1, 0.05));
-        m.SetGaussians(scene, 15_000);
-        m.RecordCheckpoint(TimeSpan.FromSeconds(2), 5_000_000);
-        m.RecordResume();
-        var second = await silo.ScrapeAsync();
-
-        Assert.True(first.Value("uniclift_training_iterations_total") >= 10);
-        Assert.True(second.Value("uniclift_training_iterations_total") - first.Value("uniclift_training_iterations_total") >= 15);
-        Assert.True(second.Value("uniclift_checkpoint_write_duration_seconds_count") - first.Value("uniclift_checkpoint_write_duration_seconds_count") >= 1);
-        Assert.True(second.Value("uniclift_checkpoint_write_duration_seconds_sum") - first.Value("uniclift_checkpoint_write_duration_seconds_sum") >= 2.0 - 1e-9);
-        Assert.True(second.Value("uniclift_checkpoint_size_bytes_sum") - first.Value("uniclift_checkpoint_size_bytes_sum") >= 5e6);
-        Assert.True(second.Value("uniclift_training_resumes_total") >= 1);
-        Assert.True(second.Value("uniclift_scene_pq_count") >= 1);
-        // Seconds histograms use second-sized buckets (0.25 s lands in le="0.25", not in the first ms-sized bucket).
-        Assert.True(second.Value("uniclift_checkpoint_write_duration_seconds_bucket", "le=0.25") >= 1);
-        Assert.NotEmpty(second.Find("uniclift_scene_pq_bucket", "le=75"));
-
-        // Gauges show the latest values; a component not computed (NaN) is absent, not zero.
-        Assert.Equal(15_000, second.Value("uniclift_scene_gaussians", $"scene={scene}"));
-        Assert.Equal(0.2, second.Value("uniclift_training_loss", $"scene={scene}", "component=render"));
-        Assert.Empty(first.Find("uniclift_training_loss", $"scene={scene}", "component=smooth3d"));
-        Assert.Equal(0.05, second.Value("uniclift_training_loss", $"scene={scene}", "component=smooth3d"));
-        Assert.True(second.Value("uniclift_training_iteration_rate_per_second") >= 6.0);
+        // During training: two scrapes with this scene's gauges, the iteration counter moving between them.
+        Assert.True(run.WhileTraining.Count >= 2, $"only {run.WhileTraining.Count} scrapes while the scene trained");
+        var first = run.WhileTraining[0];
+        var second = run.WhileTraining[^1];
+        // The project's lines of one scrape during and one after the run, for whoever reads the test log.
+        output.WriteLine($"run took {run.Elapsed.TotalSeconds:F1} s, {run.WhileTraining.Count} scrapes while training; during:");
+        foreach (var l in second.Samples.Where(x => x.Name.StartsWith("uniclift_") && !x.Name.EndsWith("_bucket"))) output.WriteLine(l.Line);
+        output.WriteLine("after:");
+        foreach (var l in run.After.Samples.Where(x => x.Name.StartsWith("uniclift_") && !x.Name.EndsWith("_bucket"))) output.WriteLine(l.Line);
+        Assert.True(second.Value("uniclift_training_iterations_total") > first.Value("uniclift_training_iterations_total"));
+        Assert.True(first.Value("uniclift_scene_gaussians", $"scene={scene}") > 0);
+        Assert.True(second.Value("uniclift_training_iteration_rate_per_second") > 0);
+        foreach (var component in new[] { "render", "cluster" })
+            Assert.True(double.IsFinite(second.Value("uniclift_training_loss", $"scene={scene}", $"component={component}")));
         Assert.Equal(1, second.Value("uniclift_device_in_use", "device=cpu"));
+        // Slots: one used/free pair per process (other silos of this test process share it, so no exact values here).
         Assert.Single(second.Find("uniclift_training_slots", "state=used"));
         Assert.Single(second.Find("uniclift_training_slots", "state=free"));
 
-        // A scene whose training ended leaves no per-scene series behind.
-        m.RemoveScene(scene);
-        var third = await silo.ScrapeAsync();
-        Assert.Empty(third.Find("uniclift_scene_gaussians", $"scene={scene}"));
-        Assert.Empty(third.Find("uniclift_training_loss", $"scene={scene}"));
-        Assert.True(third.Value("uniclift_training_iterations_total") >= second.Value("uniclift_training_iterations_total"));
+        // After: the counter grew by at least the run's iterations (plus those redone after the resume), checkpoints
+        // were written (periodic, at suspension and at the end), the scene resumed once, decoded, and its PQ counted.
+        double Delta(string name) => run.After.Value(name) - (run.Before.Find(name).Any() ? run.Before.Value(name) : 0);
+        Assert.True(Delta("uniclift_training_iterations_total") >= RunningSilo.Iterations);
+        Assert.True(Delta("uniclift_checkpoint_write_duration_seconds_count") >= RunningSilo.Iterations / RunningSilo.CheckpointInterval);
+        Assert.True(Delta("uniclift_checkpoint_size_bytes_sum") > 10_000, "checkpoints of a few thousand Gaussians weigh more than 10 kB");
+        Assert.True(run.Deactivated, "the run finished before the test could deactivate its grain");
+        Assert.True(end.Resumes >= 1);
+        Assert.True(Delta("uniclift_training_resumes_total") >= 1);
+        Assert.True(Delta("uniclift_decode_duration_seconds_count") >= 1);
+        Assert.True(Delta("uniclift_scene_pq_count") >= 1);
+        Assert.True(Delta("uniclift_batch_duration_seconds_count") >= 1);
+        Assert.True(run.After.Value("uniclift_scenes", "status=done") >= 1);
+
+        // A scene whose training ended leaves no per-scene series behind; the freed slot shows.
+        Assert.Empty(run.After.Find("uniclift_scene_gaussians", $"scene={scene}"));
+        Assert.Empty(run.After.Find("uniclift_training_loss", $"scene={scene}"));
     }
 
     [Fact]
