@@ -91,7 +91,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
     [Fact]
     public async Task GracefulShutdownCheckpointsTheRunningSceneBeforeLeaving()
     {
-        const int interval = 100000, iterations = 1000; // no periodic checkpoint: only the shutdown one
+        const int interval = 100000, iterations = 150; // no periodic checkpoint: only the shutdown one
         await using var cluster = new TestCluster(redis, "graceful");
         var a = await cluster.StartSiloAsync("compute-a", compute: true, checkpointInterval: interval);
         var b = await cluster.StartSiloAsync("compute-b", compute: true, checkpointInterval: interval);
