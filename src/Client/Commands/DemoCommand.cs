@@ -9,11 +9,13 @@ public static class DemoCommand
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "working directory (scene/ and result/ go in it)", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "uniclift-demo") };
-        var objects = new Option<int>("--objects") { Description = "objects in the synthetic room", DefaultValueFactory = _ => 8 };
-        var iterations = BatchConsole.IterationsOption(2000);
+        var objects = new Option<int>("--objects") { Description = "objects in the synthetic room", DefaultValueFactory = _ => 5 };
+        var views = new Option<int>("--views") { Description = "camera views", DefaultValueFactory = _ => 16 };
+        var width = new Option<int>("--width") { Description = "image width (height is 3/4 of it)", DefaultValueFactory = _ => 96 };
+        var iterations = BatchConsole.IterationsOption(600);
         var seed = BatchConsole.SeedOption();
         var redis = BatchConsole.RedisOption();
-        var command = new Command("demo", "Make a synthetic scene, segment it through the grains and print PQ^scene.") { output, objects, iterations, seed, redis };
+        var command = new Command("demo", "Make a synthetic scene, segment it through the grains and print PQ^scene.") { output, objects, views, width, iterations, seed, redis };
         command.SetAction((parse, ct) => BatchConsole.Run(async () =>
         {
             var root = Path.GetFullPath(parse.GetValue(output)!);
@@ -21,7 +23,8 @@ public static class DemoCommand
             if (n < 1) throw new ArgumentException($"--objects must be at least 1, got {n}.");
             var sceneDir = Path.Combine(root, "scene");
             Console.WriteLine($"making a synthetic scene with {n} objects in {sceneDir}");
-            MakeScene(sceneDir, n, parse.GetValue(seed));
+            int w = parse.GetValue(width);
+            MakeScene(sceneDir, n, parse.GetValue(seed), parse.GetValue(views), w, w * 3 / 4);
             var status = await SegmentCommand.SegmentAsync(sceneDir, Path.Combine(root, "result"),
                 new JobOptions("train", parse.GetValue(iterations), parse.GetValue(seed), null, MaxRetries: 0),
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
@@ -30,12 +33,13 @@ public static class DemoCommand
         return command;
     }
 
-    /// <summary>
-    /// Writes a synthetic scene (Panoptic Lifting layout, with ground truth) to <paramref name="dir"/>.
-    /// INTEGRATION POINT: the generator lives on another branch; wire it as
-    /// <c>SyntheticSceneWriter.Write(dir, SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Objects = objects, Seed = (int)seed }))</c>.
-    /// </summary>
-    internal static void MakeScene(string dir, int objects, ulong seed) =>
+    /// <summary>Writes a synthetic scene (Panoptic Lifting layout, with ground truth) to <paramref name="dir"/>. The demo's
+    /// defaults are small (16 views at 96x72, 5 objects) so that a first run on a CPU takes a couple of minutes.</summary>
+    internal static void MakeScene(string dir, int objects, ulong seed, int views, int width, int height) =>
         Compute.Synthetic.SyntheticSceneWriter.Write(dir, Compute.Synthetic.SyntheticSceneGenerator.Generate(
-            new Compute.Synthetic.SyntheticSceneOptions { Objects = objects, Seed = (int)seed }));
+            new Compute.Synthetic.SyntheticSceneOptions
+            {
+                Objects = objects, Seed = (int)seed, Views = views, Width = width, Height = height,
+                PointCount = Math.Max(2000, views * width * height / 8), TestEvery = 4,
+            }.Validate()));
 }

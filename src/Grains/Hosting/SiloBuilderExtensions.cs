@@ -121,7 +121,8 @@ public static class SiloBuilderExtensions
         public Task StartAsync(CancellationToken cancellationToken)
         {
             var o = options.Value;
-            metrics.SetDevice(o.Compute ? o.Device : null);
+            // A non-compute silo reports no device rather than clearing it: several silos may share this process (tests).
+            if (o.Compute) metrics.SetDevice(o.Device);
             if (o.Compute) metrics.SetSlots(slots.Active, slots.Capacity);
             else metrics.SetSlots(0, 0);
             return Task.CompletedTask;

@@ -49,7 +49,7 @@ public static class TelemetryExtensions
             // Silo facts known from configuration; the training grains update used slots as they run.
             if (sp.GetService<IOptions<UniCLiftSiloOptions>>()?.Value is { } o)
             {
-                metrics.SetDevice(o.Compute ? o.Device : null);
+                if (o.Compute) metrics.SetDevice(o.Device); // never cleared by a non-compute silo in the same process
                 metrics.SetSlots(0, o.Compute ? Math.Max(0, o.TrainingSlots) : 0);
             }
             return metrics;
