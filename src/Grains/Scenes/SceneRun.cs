@@ -136,6 +136,8 @@ public sealed class SceneRun
         double baseSeconds = Progress.Seconds;
         int lastCheckpoint = resumed ? trainer.CurrentStep : -1;
 
+        // The loss curve of this run (after a resume: from the resumed step on) goes into metrics.json and the report.
+        var curve = new List<TrainingStepReport>(Math.Max(0, trainer.Options.Iterations - trainer.CurrentStep));
         while (!trainer.IsComplete)
         {
             if (abort.IsCancellationRequested) return SceneRunEnd.Aborted;
@@ -150,6 +152,7 @@ public sealed class SceneRun
                 return SceneRunEnd.Suspended;
             }
             var r = trainer.Step();
+            curve.Add(r);
             if (metrics is { } m)
             {
                 // A lock, a counter add and no allocation per step; the exporter reads these values when scraped.
@@ -175,7 +178,7 @@ public sealed class SceneRun
         var seconds = baseSeconds + clock.Elapsed.TotalSeconds;
         // Decoding per scene for now; a batch-wide Embedding-to-Label pass would move this call into the coordinator.
         var decodeClock = Stopwatch.StartNew();
-        var result = SceneSegmentation.Finish(scene, trainer, Job.OutputDirectory, seconds);
+        var result = SceneSegmentation.Finish(scene, trainer, Job.OutputDirectory, seconds, lossCurve: curve);
         metrics?.RecordDecode(decodeClock.Elapsed);
         if (result.PqScene is { } pq && double.IsFinite(pq)) metrics?.RecordPq(Math.Clamp(pq, 0, 100));
         Update(p => p with
