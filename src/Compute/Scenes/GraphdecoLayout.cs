@@ -46,17 +46,14 @@ public static class GraphdecoLayout
         foreach (var (name, stem) in frames)
             if (!images.ContainsKey(stem)) throw new InvalidDataException($"{Path.Combine(imgDir, stem + ".png")}: missing image for camera '{name}' of {camPath}.");
 
-        var mask = LayoutFiles.Cover(maskDir ?? LayoutFiles.FindFolder(roots, LayoutFiles.MaskFolders), frames, LayoutFiles.LabelExtensions, "instance mask");
-        var maskSem = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.MaskSemanticFolders), frames, LayoutFiles.LabelExtensions, "semantic mask");
-        var gtInst = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.GtInstanceFolders), frames, LayoutFiles.LabelExtensions, "ground-truth instance map");
-        var gtSem = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.GtSemanticFolders), frames, LayoutFiles.LabelExtensions, "ground-truth semantic map");
+        var labels = LayoutFiles.FindLabels(roots, maskDir, frames);
 
         var views = new List<SceneView>();
         foreach (var e in entries)
         {
             var stem = Path.GetFileNameWithoutExtension(e.Name);
             var cam = LayoutFiles.FitToImage(e.Camera, images[stem]);
-            views.Add(new SceneView(e.Name, cam, images[stem], null, mask?[e.Name], gtInst?[e.Name], gtSem?[e.Name], maskSem?[e.Name]));
+            views.Add(labels.View(e.Name, cam, images[stem]));
         }
         var names = views.Select(v => v.Name).ToList();
         var (train, test) = LayoutFiles.ReadSplits(Path.Combine(root, "splits.json"), names);

@@ -44,6 +44,14 @@ internal static class LayoutFiles
         return r;
     }
 
+    /// <summary>The per-frame files of the label folders found under <paramref name="roots"/>: predicted instance masks
+    /// (<paramref name="maskDir"/> when given), predicted semantics, ground-truth instances and semantics.</summary>
+    public static FrameLabels FindLabels(string?[] roots, string? maskDir, IReadOnlyList<(string Frame, string Stem)> frames) => new(
+        Cover(maskDir ?? FindFolder(roots, MaskFolders), frames, LabelExtensions, "instance mask"),
+        Cover(FindFolder(roots, MaskSemanticFolders), frames, LabelExtensions, "semantic mask"),
+        Cover(FindFolder(roots, GtInstanceFolders), frames, LabelExtensions, "ground-truth instance map"),
+        Cover(FindFolder(roots, GtSemanticFolders), frames, LabelExtensions, "ground-truth semantic map"));
+
     /// <summary>
     /// Frame -> file in an optional folder (null when <paramref name="dir"/> is null). A folder that exists must hold a
     /// file for every frame, else the error names the file that is missing.
@@ -189,4 +197,13 @@ internal static class LayoutFiles
     }
 
     public static string Format(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>Label files per frame name (null: the layout has no such folder).</summary>
+internal sealed record FrameLabels(
+    Dictionary<string, string>? Mask, Dictionary<string, string>? MaskSemantic,
+    Dictionary<string, string>? GtInstance, Dictionary<string, string>? GtSemantic)
+{
+    public SceneView View(string name, Camera camera, string image) =>
+        new(name, camera, image, null, Mask?[name], GtInstance?[name], GtSemantic?[name], MaskSemantic?[name]);
 }

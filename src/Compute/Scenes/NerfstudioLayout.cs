@@ -65,11 +65,8 @@ public static class NerfstudioLayout
 
         var frames = entries.Select(e => (e.Name, e.Name)).ToList();
         string?[] roots = [root];
-        var mask = LayoutFiles.Cover(maskDir ?? LayoutFiles.FindFolder(roots, LayoutFiles.MaskFolders), frames, LayoutFiles.LabelExtensions, "instance mask");
-        var maskSem = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.MaskSemanticFolders), frames, LayoutFiles.LabelExtensions, "semantic mask");
-        var gtInst = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.GtInstanceFolders), frames, LayoutFiles.LabelExtensions, "ground-truth instance map");
-        var gtSem = LayoutFiles.Cover(LayoutFiles.FindFolder(roots, LayoutFiles.GtSemanticFolders), frames, LayoutFiles.LabelExtensions, "ground-truth semantic map");
-        var views = entries.Select(e => new SceneView(e.Name, e.Camera, e.Image, null, mask?[e.Name], gtInst?[e.Name], gtSem?[e.Name], maskSem?[e.Name])).ToList();
+        var labels = LayoutFiles.FindLabels(roots, maskDir, frames);
+        var views = entries.Select(e => labels.View(e.Name, e.Camera, e.Image)).ToList();
         var names = views.Select(v => v.Name).ToList();
 
         List<string> train, test;
