@@ -22,7 +22,8 @@ public sealed class UniCLiftMetricsTests : IDisposable
         void On(Instrument i, double v, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
             var key = string.Join(",", tags.ToArray().OrderBy(t => t.Key).Select(t => $"{t.Key}={t.Value}"));
-            seen[(i.Name, key)] = v;
+            // Counters and histograms report on the recording threads, which may still be running.
+            lock (seen) seen[(i.Name, key)] = v;
         }
         listener.SetMeasurementEventCallback<int>((i, v, t, _) => On(i, v, t));
         listener.SetMeasurementEventCallback<long>((i, v, t, _) => On(i, v, t));
