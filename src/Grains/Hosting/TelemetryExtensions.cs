@@ -43,17 +43,8 @@ public static class TelemetryExtensions
     /// </summary>
     public static IServiceCollection AddUniCLiftMetrics(this IServiceCollection services)
     {
-        services.TryAddSingleton(sp =>
-        {
-            var metrics = UniCLiftMetrics.Shared;
-            // Silo facts known from configuration; the training grains update used slots as they run.
-            if (sp.GetService<IOptions<UniCLiftSiloOptions>>()?.Value is { } o)
-            {
-                if (o.Compute) metrics.SetDevice(o.Device); // never cleared by a non-compute silo in the same process
-                metrics.SetSlots(0, o.Compute ? Math.Max(0, o.TrainingSlots) : 0);
-            }
-            return metrics;
-        });
+        // Device and slot gauges are set once at silo start (SiloBuilderExtensions.SiloMetricsAtStart), not here.
+        services.TryAddSingleton(UniCLiftMetrics.Shared);
         return services;
     }
 
