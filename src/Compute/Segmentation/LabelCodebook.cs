@@ -68,26 +68,28 @@ public sealed class LabelCodebook
     public static LabelCodebook Build(IReadOnlyList<int[]> viewCodes, IReadOnlyList<int[]>? viewMasks = null,
         int[]? gaussianCodes = null, CodebookOptions? options = null)
     {
-        options ??= CodebookOptions.Default;
         if (viewMasks is not null && viewMasks.Count != viewCodes.Count)
             throw new ArgumentException($"LabelCodebook: {viewCodes.Count} views of codes but {viewMasks.Count} masks.", nameof(viewMasks));
-
-        var area = new Dictionary<int, long>();
-        var backgroundVotes = new Dictionary<int, long>();
-        long total = 0;
+        var statistics = new CodeStatistics();
         for (int v = 0; v < viewCodes.Count; v++)
         {
-            var codes = viewCodes[v];
-            var mask = viewMasks?[v];
-            if (mask is not null && mask.Length != codes.Length)
-                throw new ArgumentException($"LabelCodebook: view {v} has {codes.Length} code pixels but its mask has {mask.Length}.", nameof(viewMasks));
-            total += codes.Length;
-            for (int i = 0; i < codes.Length; i++)
-            {
-                Add(area, codes[i]);
-                if (mask is not null && mask[i] == 0) Add(backgroundVotes, codes[i]);
-            }
+            try { statistics.AddView(viewCodes[v], viewMasks?[v]); }
+            catch (ArgumentException e) { throw new ArgumentException($"LabelCodebook: view {v}: {e.Message}", nameof(viewMasks), e); }
         }
+        return Build(statistics, gaussianCodes, options);
+    }
+
+    /// <summary>
+    /// Builds the codebook from scene-wide code statistics (<see cref="CodeStatistics"/>: summed per view, so views
+    /// can be decoded where they live and only these small tables travel) and optional per-Gaussian codes.
+    /// </summary>
+    public static LabelCodebook Build(CodeStatistics statistics, int[]? gaussianCodes = null, CodebookOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(statistics);
+        options ??= CodebookOptions.Default;
+        var area = new Dictionary<int, long>(statistics.Area);
+        var backgroundVotes = statistics.BackgroundVotes;
+        long total = statistics.Pixels;
         var gaussianOnly = new HashSet<int>();
         if (gaussianCodes is not null)
             foreach (var c in gaussianCodes)
@@ -155,8 +157,74 @@ public sealed class LabelCodebook
         return cleanup is null ? labels : FragmentCleanup.Clean(labels, width, height, cleanup);
     }
 
-    private static void Add(Dictionary<int, long> counts, int key) => counts[key] = counts.TryGetValue(key, out long c) ? c + 1 : 1;
+    internal static void Add(Dictionary<int, long> counts, int key, long n = 1) => counts[key] = counts.TryGetValue(key, out long c) ? c + n : n;
 
-    private static int ArgMax(Dictionary<int, long> counts) =>
+    private static int ArgMax(IReadOnlyDictionary<int, long> counts) =>
         counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key;
+}
+
+/// <summary>
+/// What the codebook needs to know about a scene's decoded views: per code its pixel area and how many of those
+/// pixels the input mask calls background (0). Built per view and merged, so views decoded on different machines
+/// contribute a few numbers each instead of their pixels. Flat arrays round-trip through <see cref="ToArrays"/>.
+/// </summary>
+public sealed class CodeStatistics
+{
+    private readonly Dictionary<int, long> area = new(), backgroundVotes = new();
+
+    public IReadOnlyDictionary<int, long> Area => area;
+    public IReadOnlyDictionary<int, long> BackgroundVotes => backgroundVotes;
+    /// <summary>All pixels counted (every view's width x height).</summary>
+    public long Pixels { get; private set; }
+
+    /// <summary>One view's pixel codes (row-major) and, if known, its input mask (same size, 0 = background).</summary>
+    public static CodeStatistics OfView(int[] codes, int[]? mask)
+    {
+        var s = new CodeStatistics();
+        s.AddView(codes, mask);
+        return s;
+    }
+
+    public void AddView(int[] codes, int[]? mask)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        if (mask is not null && mask.Length != codes.Length)
+            throw new ArgumentException($"{codes.Length} code pixels but the mask has {mask.Length}.", nameof(mask));
+        Pixels += codes.Length;
+        for (int i = 0; i < codes.Length; i++)
+        {
+            LabelCodebook.Add(area, codes[i]);
+            if (mask is not null && mask[i] == 0) LabelCodebook.Add(backgroundVotes, codes[i]);
+        }
+    }
+
+    public void Add(CodeStatistics other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        Pixels += other.Pixels;
+        foreach (var (c, n) in other.area) LabelCodebook.Add(area, c, n);
+        foreach (var (c, n) in other.backgroundVotes) LabelCodebook.Add(backgroundVotes, c, n);
+    }
+
+    /// <summary>Codes ascending with their area and background votes (0 when none), for messages and files.</summary>
+    public (int[] Codes, long[] Area, long[] BackgroundVotes, long Pixels) ToArrays()
+    {
+        var codes = area.Keys.Order().ToArray();
+        return (codes, codes.Select(c => area[c]).ToArray(), codes.Select(c => backgroundVotes.GetValueOrDefault(c)).ToArray(), Pixels);
+    }
+
+    public static CodeStatistics FromArrays(int[] codes, long[] areas, long[] backgroundVotes, long pixels)
+    {
+        if (codes.Length != areas.Length || codes.Length != backgroundVotes.Length)
+            throw new ArgumentException($"code statistics: {codes.Length} codes, {areas.Length} areas, {backgroundVotes.Length} background votes; expected equal counts.");
+        var s = new CodeStatistics { Pixels = pixels };
+        for (int i = 0; i < codes.Length; i++)
+        {
+            if (areas[i] < 0 || backgroundVotes[i] < 0 || backgroundVotes[i] > areas[i])
+                throw new ArgumentException($"code statistics: code {codes[i]} has area {areas[i]} and {backgroundVotes[i]} background votes.");
+            LabelCodebook.Add(s.area, codes[i], areas[i]);
+            if (backgroundVotes[i] > 0) LabelCodebook.Add(s.backgroundVotes, codes[i], backgroundVotes[i]);
+        }
+        return s;
+    }
 }
