@@ -39,16 +39,32 @@ public static class EmbeddingDecoder
     }
 
     /// <summary>
-    /// Decodes many embedding tensors (any shape [...,D], e.g. one per scene) in one call; result i holds the
-    /// codes of tensor i flattened row-major. A loop today; the shape of the API lets a batched kernel replace it.
+    /// Decodes many embedding tensors (any shape [...,D], e.g. one per scene of a batch) in one pass: they are
+    /// flattened to [n_i,D], concatenated, thresholded by one kernel call and split again; result i holds the codes
+    /// of tensor i flattened row-major. Tensors of different D are decoded in one pass per D.
     /// </summary>
     public static int[][] DecodeBatch(IReadOnlyList<Tensor> embeddings)
     {
         var result = new int[embeddings.Count][];
         for (int i = 0; i < embeddings.Count; i++)
         {
-            try { result[i] = ToArray(embeddings[i]); }
+            try { CheckDimensions(embeddings[i]); }
             catch (ArgumentException e) { throw new ArgumentException($"DecodeBatch: entry {i}: {e.Message}", nameof(embeddings), e); }
+        }
+        foreach (var group in Enumerable.Range(0, embeddings.Count).GroupBy(i => embeddings[i].shape[^1]))
+        {
+            var members = group.ToArray();
+            using var scope = NewDisposeScope();
+            var flat = members.Select(i => embeddings[i].reshape(-1, group.Key)).ToArray(); // [n_i,D]
+            var codes = CodesTensor(cat(flat, 0)).to(int32).cpu().contiguous(); // [sum n_i]
+            var all = codes.data<int>().ToArray();
+            int offset = 0;
+            foreach (var (i, f) in members.Zip(flat))
+            {
+                int n = (int)f.shape[0];
+                result[i] = all[offset..(offset + n)];
+                offset += n;
+            }
         }
         return result;
     }

@@ -29,57 +29,133 @@ public sealed record DecodeOptions
     public int Overlays { get; init; } = 6;
 }
 
+/// <summary>How a scene was trained, for metrics.json (written next to model.ply as training.json by the cluster).</summary>
+public sealed record TrainingSummary(string Mode, int Iterations, double Seconds, JsonArray? LossCurve)
+{
+    public const string FileName = "training.json";
+
+    public static TrainingSummary Of(SceneTrainer trainer, double seconds, IReadOnlyList<TrainingStepReport>? curve) =>
+        new(trainer.Options.Mode.ToString().ToLowerInvariant(), trainer.CurrentStep, seconds,
+            curve is null ? null : SceneSegmentation.LossCurveSummary(curve));
+
+    public void Write(string path) => AtomicFile.WriteAllText(path, new JsonObject
+    {
+        ["mode"] = Mode,
+        ["iterations"] = Iterations,
+        ["seconds"] = Math.Round(Seconds, 2),
+        ["loss_curve"] = LossCurve?.DeepClone(),
+    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    public static TrainingSummary Read(string path)
+    {
+        try
+        {
+            var o = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path}: empty.");
+            return new TrainingSummary(
+                o["mode"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}: no 'mode'."),
+                o["iterations"]?.GetValue<int>() ?? throw new InvalidDataException($"{path}: no 'iterations'."),
+                o["seconds"]?.GetValue<double>() ?? 0,
+                o["loss_curve"]?.AsArray().DeepClone().AsArray());
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path}: not a training summary ({e.Message}).", e);
+        }
+    }
+}
+
 /// <summary>
 /// After training: Embedding-to-Label decoding of the trained embeddings (per Gaussian and per rendered pixel, codes
 /// mapped to compact ids consistently across the scene), then the scene's outputs: instance/&lt;frame&gt;.png (16-bit,
 /// 0 = background), labels.ply, overlays/, metrics.json; PQ^scene when the scene has ground truth.
+/// The stages are separate so the cluster runs them where the data lives: <see cref="TrainedGaussians.RenderCodes"/>
+/// and <see cref="WriteView"/> per view (view grains), the codebook from summed <see cref="CodeStatistics"/> and
+/// <see cref="Summarize"/> per scene (the coordinator). <see cref="Finish"/> runs them all in this thread.
 /// </summary>
 public static class SceneSegmentation
 {
+    public const string LabelsFolder = "instance", OverlaysFolder = "overlays", LabelsPly = "labels.ply", MetricsFile = "metrics.json";
+
     public static SceneSegmentationResult Finish(Scene scene, SceneTrainer trainer, string outputDirectory, double trainingSeconds,
         DecodeOptions? options = null, IReadOnlyList<TrainingStepReport>? lossCurve = null)
     {
         options ??= new DecodeOptions();
-        var model = trainer.Model;
+        var model = TrainedGaussians.FromModel(trainer.Model);
         var rasterizer = new GaussianRasterizer();
-        // 1. Render every frame's feature image and threshold it to codes.
+        // 1. Render every frame's embedding image and threshold it to codes; sum the scene's code statistics.
         var codes = new int[scene.Views.Count][];
-        for (int i = 0; i < scene.Views.Count; i++)
-            codes[i] = RenderCodes(rasterizer, model, trainer.ActiveShDegree, scene.Views[i].Camera);
-        // 2. One codebook for the scene: the same code is the same instance in every view.
-        var masks = new List<int[]>();
-        var maskedCodes = new List<int[]>();
+        var statistics = new CodeStatistics();
         for (int i = 0; i < scene.Views.Count; i++)
         {
             var v = scene.Views[i];
-            if (v.MaskPath is null) continue;
-            masks.Add(SceneData.LoadMask(scene, v).Labels);
-            maskedCodes.Add(codes[i]);
+            codes[i] = model.RenderCodes(rasterizer, v.Camera);
+            statistics.AddView(codes[i], v.MaskPath is null ? null : SceneData.LoadMask(scene, v).Labels);
         }
-        int[] gaussianCodes;
-        using (NewDisposeScope())
-            gaussianCodes = EmbeddingDecoder.DecodeGaussians(model[GaussianModel.Embeddings].detach());
-        var codebook = LabelCodebook.Build(maskedCodes.Count > 0 ? maskedCodes : codes, maskedCodes.Count > 0 ? masks : null, gaussianCodes, options.Codebook);
-
+        // 2. One codebook for the scene: the same code is the same instance in every view and on the Gaussians.
+        var gaussianCodes = model.DecodeGaussians();
+        var codebook = LabelCodebook.Build(statistics, gaussianCodes, options.Codebook);
         // 3. Outputs.
-        Directory.CreateDirectory(outputDirectory);
+        var overlays = OverlayViews(scene.Views.Count, options.Overlays);
         var predictions = new Dictionary<string, LabelMap>();
         for (int i = 0; i < scene.Views.Count; i++)
         {
             var v = scene.Views[i];
-            var ids = codebook.MapView(codes[i], v.Camera.Width, v.Camera.Height, options.Cleanup);
-            var map = new LabelMap(v.Camera.Width, v.Camera.Height, ids);
-            predictions[v.Name] = map;
-            ImageIO.WriteLabels16(Path.Combine(outputDirectory, "instance", SceneEvaluator.PredictionFileName(v)), map);
+            predictions[v.Name] = WriteView(codebook, codes[i], v.Camera.Width, v.Camera.Height, LabelPath(outputDirectory, v), options.Cleanup,
+                overlays.Contains(i) ? OverlayPath(outputDirectory, v) : null, () => SceneData.LoadImage(scene, v));
         }
-        WriteOverlays(scene, predictions, Path.Combine(outputDirectory, "overlays"), options.Overlays);
-        WriteLabelsPly(model, codebook.MapGaussians(gaussianCodes), Path.Combine(outputDirectory, "labels.ply"));
+        return Summarize(scene, model, codebook.MapGaussians(gaussianCodes), codebook, outputDirectory,
+            TrainingSummary.Of(trainer, trainingSeconds, lossCurve), v => predictions.GetValueOrDefault(v.Name));
+    }
+
+    /// <summary>Which views (indices) get an overlay picture: <paramref name="count"/> spread evenly.</summary>
+    public static IReadOnlySet<int> OverlayViews(int views, int count)
+    {
+        var result = new HashSet<int>();
+        if (count <= 0 || views == 0) return result;
+        int step = Math.Max(1, views / count);
+        for (int i = 0; i < views && result.Count < count; i += step) result.Add(i);
+        return result;
+    }
+
+    public static string LabelPath(string outputDirectory, SceneView view) =>
+        Path.Combine(outputDirectory, LabelsFolder, SceneEvaluator.PredictionFileName(view));
+
+    public static string OverlayPath(string outputDirectory, SceneView view) => Path.Combine(outputDirectory, OverlaysFolder, view.Name + ".png");
+
+    /// <summary>
+    /// One view's outputs from its pixel codes: compact ids through the scene's codebook (tiny fragments cleaned),
+    /// written as a 16-bit PNG at <paramref name="labelPath"/>, and a colourised overlay when
+    /// <paramref name="overlayPath"/> is given (<paramref name="image"/> supplies the photo).
+    /// </summary>
+    public static LabelMap WriteView(LabelCodebook codebook, int[] codes, int width, int height, string labelPath, FragmentOptions? cleanup,
+        string? overlayPath = null, Func<RgbImage>? image = null)
+    {
+        var map = new LabelMap(width, height, codebook.MapView(codes, width, height, cleanup));
+        ImageIO.WriteLabels16(labelPath, map);
+        if (overlayPath is not null && image is not null)
+            ImageIO.WriteRgb(overlayPath, LabelColors.Overlay(image(), map, 0.55));
+        return map;
+    }
+
+    /// <summary>
+    /// The scene-level outputs once every view is written: labels.ply (the Gaussians with their instance id and
+    /// embeddings), metrics.json, and PQ^scene over the test views when the scene has ground truth
+    /// (<paramref name="prediction"/> gives a view's label map; null reads it back from its PNG).
+    /// </summary>
+    public static SceneSegmentationResult Summarize(Scene scene, TrainedGaussians model, int[] gaussianIds, LabelCodebook codebook,
+        string outputDirectory, TrainingSummary training, Func<SceneView, LabelMap?>? prediction = null)
+    {
+        if (gaussianIds.Length != model.Count)
+            throw new ArgumentException($"{gaussianIds.Length} Gaussian ids for {model.Count} Gaussians.", nameof(gaussianIds));
+        Directory.CreateDirectory(outputDirectory);
+        model.Write(Path.Combine(outputDirectory, LabelsPly), new Dictionary<string, float[]> { ["instance"] = gaussianIds.Select(i => (float)i).ToArray() });
+        prediction ??= v => File.Exists(LabelPath(outputDirectory, v)) ? ImageIO.ReadLabels(LabelPath(outputDirectory, v)) : null;
 
         double? pq = null, pqThings = null;
         JsonNode? pqJson = null;
         if (scene.HasGroundTruth && scene.TestViews.Count > 0)
         {
-            var eval = SceneEvaluator.Evaluate(scene, "test", new PanopticOptions(), v => predictions.GetValueOrDefault(v.Name));
+            var eval = SceneEvaluator.Evaluate(scene, "test", new PanopticOptions(), prediction);
             pq = eval.Result.Pq;
             pqThings = eval.Result.PqThings;
             pqJson = JsonSerializer.SerializeToNode(new { pq_scene = eval.Result.Pq, pq_things = eval.Result.PqThings, sq = eval.Result.Sq, rq = eval.Result.Rq, frames = eval.Frames });
@@ -87,17 +163,17 @@ public static class SceneSegmentation
         var metrics = new JsonObject
         {
             ["scene"] = scene.Root,
-            ["mode"] = trainer.Options.Mode.ToString().ToLowerInvariant(),
-            ["iterations"] = trainer.CurrentStep,
-            ["seconds"] = Math.Round(trainingSeconds, 2),
+            ["mode"] = training.Mode,
+            ["iterations"] = training.Iterations,
+            ["seconds"] = Math.Round(training.Seconds, 2),
             ["gaussians"] = model.Count,
             ["instances"] = codebook.InstanceCount,
             ["background_code"] = codebook.BackgroundCode,
             ["pq"] = pqJson,
-            ["loss_curve"] = lossCurve is null ? null : LossCurveSummary(lossCurve),
+            ["loss_curve"] = training.LossCurve?.DeepClone(),
         };
-        AtomicFile.WriteAllText(Path.Combine(outputDirectory, "metrics.json"), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        return new SceneSegmentationResult(outputDirectory, codebook.InstanceCount, model.Count, trainer.CurrentStep, trainingSeconds, pq, pqThings);
+        AtomicFile.WriteAllText(Path.Combine(outputDirectory, MetricsFile), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return new SceneSegmentationResult(outputDirectory, codebook.InstanceCount, model.Count, training.Iterations, training.Seconds, pq, pqThings);
     }
 
     /// <summary>Per-pixel codes (row-major [H*W]) of the model's rendered embedding image for one camera.</summary>
@@ -134,21 +210,6 @@ public static class SceneSegmentation
         return result;
     }
 
-    /// <summary>The trained Gaussians as a graphdeco PLY with an `instance` property and the embeddings (emb_0..).</summary>
-    public static void WriteLabelsPly(GaussianModel model, int[] instances, string path)
-    {
-        var extra = new Dictionary<string, float[]> { ["instance"] = instances.Select(i => (float)i).ToArray() };
-        var emb = model.Read(GaussianModel.Embeddings);
-        int n = model.Count, d = model.EmbeddingDim;
-        for (int k = 0; k < d; k++)
-        {
-            var column = new float[n];
-            for (int i = 0; i < n; i++) column[i] = emb[i * d + k];
-            extra[$"emb_{k}"] = column;
-        }
-        GaussianPly.Write(path, ToCloud(model, extra));
-    }
-
     public static GaussianCloud ToCloud(GaussianModel model, Dictionary<string, float[]>? extra = null) => new()
     {
         Count = model.Count,
@@ -162,18 +223,6 @@ public static class SceneSegmentation
         Rotations = model.Read(GaussianModel.Rotations),
         Extra = extra ?? new Dictionary<string, float[]>(),
     };
-
-    private static void WriteOverlays(Scene scene, Dictionary<string, LabelMap> predictions, string dir, int count)
-    {
-        if (count <= 0) return;
-        int step = Math.Max(1, scene.Views.Count / count);
-        for (int i = 0; i < scene.Views.Count && i / step < count; i += step)
-        {
-            var v = scene.Views[i];
-            var image = SceneData.LoadImage(scene, v);
-            ImageIO.WriteRgb(Path.Combine(dir, v.Name + ".png"), LabelColors.Overlay(image, predictions[v.Name], 0.55));
-        }
-    }
 }
 
 /// <summary>Distinct, stable colours for instance ids (golden-ratio hue walk); 0 (background) stays dark.</summary>

@@ -93,12 +93,14 @@ public sealed class SceneTrainer : IDisposable
     public int ActiveShDegree => _activeShDegree;
 
     /// <summary>Loads the scene's training views and initialises the model (train: from the point cloud or depth;
-    /// lift: from <paramref name="initialPly"/>, a graphdeco 3DGS PLY, geometry frozen).</summary>
-    public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null)
+    /// lift: from <paramref name="initialPly"/>, a graphdeco 3DGS PLY, geometry frozen).
+    /// <paramref name="boundaries"/>: the views' boundary indices when built elsewhere (see <see cref="TrainingData.Load"/>).</summary>
+    public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null,
+        IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null)
     {
         options.Validate();
         TorchRuntime.EnsureInitialised();
-        var data = TrainingData.Load(scene);
+        var data = TrainingData.Load(scene, boundaries);
         var rng = new DeterministicRandom(options.Seed);
         var lr = options.LearningRates with { Embedding = options.EmbeddingLearningRate };
         GaussianModel model;
@@ -286,7 +288,7 @@ public sealed class SceneTrainer : IDisposable
     }
 
     /// <summary>Restores a trainer saved by <see cref="Save"/>; continuing gives bit-identical results to an uninterrupted run.</summary>
-    public static SceneTrainer Restore(Scene scene, Stream checkpoint)
+    public static SceneTrainer Restore(Scene scene, Stream checkpoint, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null)
     {
         TorchRuntime.EnsureInitialised();
         using var r = new BinaryReader(checkpoint, System.Text.Encoding.UTF8, leaveOpen: true);
@@ -316,7 +318,7 @@ public sealed class SceneTrainer : IDisposable
                 graph = new NeighbourGraph(s, t);
             }
             if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Checkpoint is truncated (no end marker).");
-            var data = TrainingData.Load(scene);
+            var data = TrainingData.Load(scene, boundaries);
             return new SceneTrainer(scene, data, options, model, density, linear, rng, step, activeSh, order, cursor)
             {
                 _graph = graph,

@@ -23,7 +23,9 @@ public sealed class TrainingData : IDisposable
     /// <summary>graphdeco's cameras_extent: 1.1 x the largest distance of a camera centre from their mean.</summary>
     public required double CameraExtent { get; init; }
 
-    public static TrainingData Load(Scene scene)
+    /// <param name="boundaries">Boundary indices already built elsewhere (the cluster's view grains), by view name;
+    /// null: built here from the masks. A given index must match its view's mask size.</param>
+    public static TrainingData Load(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null)
     {
         if (!scene.HasMasks)
         {
@@ -51,10 +53,20 @@ public sealed class TrainingData : IDisposable
                 Camera = v.Camera,
                 Image = tensor(pixels, new long[] { img.Height, img.Width, 3 }).DetachFromDisposeScope(),
                 Mask = mask,
-                Boundary = BoundaryMiner.Build(mask),
+                Boundary = Boundary(v, mask, boundaries),
             };
         }
         return new TrainingData { Views = loaded, CameraExtent = Extent(loaded.Select(v => v.Camera)) };
+    }
+
+    private static BoundaryIndex Boundary(SceneView view, LabelMap mask, IReadOnlyDictionary<string, BoundaryIndex>? given)
+    {
+        if (given is null) return BoundaryMiner.Build(mask);
+        if (!given.TryGetValue(view.Name, out var index))
+            throw new InvalidOperationException($"no boundary index was supplied for view '{view.Name}'.");
+        if (index.Width != mask.Width || index.Height != mask.Height)
+            throw new InvalidDataException($"the boundary index of view '{view.Name}' is {index.Width}x{index.Height}, but its mask is {mask.Width}x{mask.Height}.");
+        return index;
     }
 
     public static double Extent(IEnumerable<Camera> cameras)

@@ -138,7 +138,7 @@ public sealed class SceneTrainerTests
         using (var t = SceneTrainer.Create(scene, Short(10)))
         {
             while (!t.IsComplete) t.Step();
-            SceneSegmentation.WriteLabelsPly(t.Model, new int[t.GaussianCount], Path.Combine(outDir.Path, "model.ply"));
+            TrainedGaussians.FromModel(t.Model).Write(Path.Combine(outDir.Path, "model.ply"));
         }
         using var lift = SceneTrainer.Create(scene, Short(10) with { Mode = TrainingMode.Lift }, Path.Combine(outDir.Path, "model.ply"));
         var means = lift.Model.Read(GaussianModel.Means);

@@ -1,0 +1,101 @@
+namespace UniCLift.Compute.Segmentation;
+
+using UniCLift.Compute.IO;
+using UniCLift.Compute.Rendering;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Training;
+using static TorchSharp.torch;
+
+/// <summary>
+/// A trained scene's Gaussians and their embeddings as plain arrays: everything Embedding-to-Label needs, with no
+/// optimiser state. On disk it is <c>model.ply</c>, a graphdeco 3DGS PLY with the embeddings as extra properties
+/// emb_0..emb_{D-1} (so a viewer opens it, lift mode can start from it, and any silo can decode from it).
+/// </summary>
+public sealed class TrainedGaussians
+{
+    public const string FileName = "model.ply";
+    public const string EmbeddingPrefix = "emb_";
+
+    public TrainedGaussians(GaussianCloud cloud, float[] embeddings, int dimensions)
+    {
+        cloud.Validate();
+        if (dimensions < 1 || embeddings.Length != (long)cloud.Count * dimensions)
+            throw new ArgumentException($"{embeddings.Length} embedding values for {cloud.Count} Gaussians of dimension {dimensions}.");
+        Cloud = cloud;
+        Embeddings = embeddings;
+        Dimensions = dimensions;
+    }
+
+    /// <summary>Geometry and colour (its Extra holds no embeddings; see <see cref="ToCloud"/>).</summary>
+    public GaussianCloud Cloud { get; }
+    /// <summary>[N*D] row-major raw (pre-sigmoid) embeddings.</summary>
+    public float[] Embeddings { get; }
+    public int Dimensions { get; }
+    public int Count => Cloud.Count;
+
+    public static TrainedGaussians FromModel(GaussianModel model) =>
+        new(SceneSegmentation.ToCloud(model), model.Read(GaussianModel.Embeddings), model.EmbeddingDim);
+
+    /// <summary>Reads a PLY written by <see cref="Write"/> (or any 3DGS PLY with emb_0.. properties).</summary>
+    public static TrainedGaussians Read(string path)
+    {
+        var cloud = GaussianPly.Read(path);
+        int d = 0;
+        while (cloud.Extra.ContainsKey(EmbeddingPrefix + d)) d++;
+        if (d == 0)
+            throw new InvalidDataException($"{path} has no embeddings (properties {EmbeddingPrefix}0..): it is not a UniCLift model; decoding needs a trained scene's {FileName}.");
+        var emb = new float[cloud.Count * d];
+        for (int k = 0; k < d; k++)
+        {
+            var column = cloud.Extra[EmbeddingPrefix + k];
+            for (int i = 0; i < cloud.Count; i++) emb[i * d + k] = column[i];
+        }
+        var extra = cloud.Extra.Where(kv => !kv.Key.StartsWith(EmbeddingPrefix, StringComparison.Ordinal)).ToDictionary();
+        return new TrainedGaussians(CopyWithExtra(cloud, extra), emb, d);
+    }
+
+    /// <summary>Writes the PLY (atomically) with the embeddings and any <paramref name="extra"/> columns ([N] each).</summary>
+    public void Write(string path, Dictionary<string, float[]>? extra = null) => GaussianPly.Write(path, ToCloud(extra));
+
+    public GaussianCloud ToCloud(Dictionary<string, float[]>? extra = null)
+    {
+        var columns = new Dictionary<string, float[]>(extra ?? []);
+        for (int k = 0; k < Dimensions; k++)
+        {
+            var column = new float[Count];
+            for (int i = 0; i < Count; i++) column[i] = Embeddings[i * Dimensions + k];
+            columns[EmbeddingPrefix + k] = column;
+        }
+        return CopyWithExtra(Cloud, columns);
+    }
+
+    /// <summary>Embedding-to-Label per Gaussian: the code of each Gaussian's embedding.</summary>
+    public int[] DecodeGaussians()
+    {
+        using var scope = NewDisposeScope();
+        return EmbeddingDecoder.DecodeGaussians(EmbeddingTensor());
+    }
+
+    /// <summary>The embeddings as a [N,D] tensor (in the caller's dispose scope).</summary>
+    public Tensor EmbeddingTensor() => tensor(Embeddings, new long[] { Count, Dimensions });
+
+    /// <summary>Embedding-to-Label per pixel: renders the embedding image for a camera and thresholds it ([H*W] row-major).</summary>
+    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera)
+    {
+        TorchRuntime.EnsureInitialised();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        int n = Count, k = Cloud.ShCoefficients;
+        var sh = cat(new[] { tensor(Cloud.ShDc, new long[] { n, 1, 3 }), tensor(Cloud.ShRest, new long[] { n, k - 1, 3 }) }, 1); // [N,K,3]
+        var g = new GaussianTensors(tensor(Cloud.Means, new long[] { n, 3 }), tensor(Cloud.LogScales, new long[] { n, 3 }),
+            tensor(Cloud.Rotations, new long[] { n, 4 }), tensor(Cloud.Opacity, new long[] { n, 1 }), sh, EmbeddingTensor());
+        var r = rasterizer.Render(g, camera, new RasterSettings(Cloud.ShDegree));
+        return EmbeddingDecoder.DecodePixels(r.Features!);
+    }
+
+    private static GaussianCloud CopyWithExtra(GaussianCloud c, Dictionary<string, float[]> extra) => new()
+    {
+        Count = c.Count, Means = c.Means, Normals = c.Normals, ShDc = c.ShDc, ShRest = c.ShRest, ShDegree = c.ShDegree,
+        Opacity = c.Opacity, LogScales = c.LogScales, Rotations = c.Rotations, Extra = extra,
+    };
+}
