@@ -212,7 +212,7 @@ internal static class BatchConsole
     {
         var st = s.Status;
         var parts = new List<string> { st.State.ToString().ToLowerInvariant() };
-        if (st.State is SceneState.Training or SceneState.Decoding or SceneState.Done)
+        if (st.State is SceneState.Training or SceneState.Trained or SceneState.Decoding or SceneState.Done)
             parts.Add($"step {st.Step}/{st.Iterations}");
         if (st.Losses is { } l) parts.Add($"loss {l.Total:F4} (rgb {l.Render:F4} clu {l.Cluster:F3} tri {l.Triplet:F3} 3d {l.Smooth:F3})");
         if (st.Gaussians > 0) parts.Add($"{st.Gaussians:N0} G");

@@ -19,6 +19,20 @@ public interface ISceneGrain : IGrainWithStringKey
     [Alias("Cancel")]
     Task<SceneStatus> Cancel();
 
+    /// <summary>The coordinator starts decoding the trained scene (Trained or Decoding -> Decoding); returns the status,
+    /// whose OutputDirectory holds model.ply and training.json. Throws if the scene is not trained.</summary>
+    [Alias("BeginDecoding")]
+    Task<SceneStatus> BeginDecoding(int pass);
+
+    /// <summary>The decoding pass wrote the scene's outputs: the scene is Done.</summary>
+    [Alias("CompleteDecoding")]
+    Task<SceneStatus> CompleteDecoding(SceneDecodeResult result);
+
+    /// <summary>The decoding pass failed for this scene: it is Failed with <paramref name="error"/> (a retry restores
+    /// the final checkpoint and decodes again without training).</summary>
+    [Alias("FailDecoding")]
+    Task<SceneStatus> FailDecoding(string error);
+
     /// <summary>The name of the silo this activation lives on (placement checks).</summary>
     [Alias("GetSilo")]
     Task<string> GetSilo();

@@ -1,10 +1,11 @@
 namespace UniCLift.Grains;
 
-/// <summary>Where a view's files are; the view grain key is "&lt;sceneId&gt;/&lt;viewName&gt;".</summary>
+/// <summary>Where a view's files are and its camera (OpenCV, camera-to-world row-major 4x4); the view grain key is
+/// "&lt;sceneId&gt;/&lt;viewName&gt;". MaskPath is null for a view without an input mask (e.g. a held-out view).</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewSource")]
 public sealed record ViewSource(
     [property: Id(0)] string ImagePath,
-    [property: Id(1)] string MaskPath,
+    [property: Id(1)] string? MaskPath,
     [property: Id(2)] int Width,
     [property: Id(3)] int Height,
     [property: Id(4)] double Fx,
@@ -14,39 +15,86 @@ public sealed record ViewSource(
     [property: Id(8)] double[] CameraToWorld);
 
 /// <summary>
-/// Boundary structure of one view's predicted mask, as plain arrays so a trainer samples triplets locally.
-/// Pixels are row-major indices y * Width + x. Boundary pixel i has mask id <c>Labels[Pixels[i]]</c>; its
-/// neighbours with a different id are <c>Across[AcrossStart[i] .. AcrossStart[i + 1])</c> (pixel indices).
+/// The boundary structure of one view's input mask that the trainer samples hard triplets from (the compute
+/// library's BoundaryIndex as plain arrays). Pixels are row-major indices y * Width + x; Labels is the mask with
+/// ids that do not count stored as -1; the neighbours across the boundary of BoundaryPixels[b] are
+/// NeighbourPixels[NeighbourOffsets[b] .. NeighbourOffsets[b + 1]); the pixels of segment SegmentLabels[s] are
+/// SegmentPixels[SegmentOffsets[s] .. SegmentOffsets[s + 1]).
 /// </summary>
-[GenerateSerializer, Immutable, Alias("UniCLift.BoundaryIndex")]
-public sealed record BoundaryIndex(
+[GenerateSerializer, Immutable, Alias("UniCLift.ViewBoundary")]
+public sealed record ViewBoundary(
     [property: Id(0)] int Width,
     [property: Id(1)] int Height,
     [property: Id(2)] int[] Labels,
-    [property: Id(3)] int[] Pixels,
-    [property: Id(4)] int[] AcrossStart,
-    [property: Id(5)] int[] Across);
+    [property: Id(3)] int[] BoundaryPixels,
+    [property: Id(4)] int[] NeighbourOffsets,
+    [property: Id(5)] int[] NeighbourPixels,
+    [property: Id(6)] int[] SegmentLabels,
+    [property: Id(7)] int[] SegmentOffsets,
+    [property: Id(8)] int[] SegmentPixels);
 
-/// <summary>The final instance label map of a view (row-major, 0 = background).</summary>
-[GenerateSerializer, Immutable, Alias("UniCLift.ViewLabels")]
-public sealed record ViewLabels(
-    [property: Id(0)] int Width,
-    [property: Id(1)] int Height,
-    [property: Id(2)] int[] Labels,
-    [property: Id(3)] string SourcePath);
+/// <summary>Decode one view: render its embedding image from the trained model file (a model.ply) and threshold it.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.ViewDecodeRequest")]
+public sealed record ViewDecodeRequest(
+    [property: Id(0)] ViewSource Source,
+    [property: Id(1)] string ModelPath);
 
-/// <summary>One view of a scene: loads its mask, computes and serves the boundary index, and serves its final labels.</summary>
+/// <summary>
+/// What the codebook needs from one decoded view: per code (ascending) its pixel area and how many of those pixels
+/// the view's input mask calls background; Pixels = width x height.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.ViewCodeStatistics")]
+public sealed record ViewCodeStatistics(
+    [property: Id(0)] int[] Codes,
+    [property: Id(1)] long[] Area,
+    [property: Id(2)] long[] BackgroundVotes,
+    [property: Id(3)] long Pixels);
+
+/// <summary>A scene's codebook: Codes[id - 1] is the code of compact instance id id; BackgroundCode maps to 0.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.SceneCodebook")]
+public sealed record SceneCodebook(
+    [property: Id(0)] int[] Codes,
+    [property: Id(1)] int? BackgroundCode);
+
+/// <summary>Write one view's final label map (16-bit PNG at LabelPath) and, when OverlayPath is set, its overlay.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.ViewWriteRequest")]
+public sealed record ViewWriteRequest(
+    [property: Id(0)] ViewDecodeRequest Decode,
+    [property: Id(1)] SceneCodebook Codebook,
+    [property: Id(2)] string LabelPath,
+    [property: Id(3)] string? OverlayPath);
+
+/// <summary>What a view wrote: the file and how many instances (ids &gt; 0) it shows.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.ViewLabelsWritten")]
+public sealed record ViewLabelsWritten(
+    [property: Id(0)] string LabelPath,
+    [property: Id(1)] int Instances,
+    [property: Id(2)] string? OverlayPath);
+
+/// <summary>
+/// One view of a scene. For training: loads the view's input mask and mines its boundary structure, which the
+/// scene's trainer samples triplets from locally (no network round trip per step). For decoding: renders the
+/// view's embedding image from the trained model, reports its code statistics, and writes its label map and overlay
+/// once the coordinator has built the scene's codebook. Views of a scene do this in parallel across the cluster.
+/// Every call may wait behind the silo's other pixel work (a pass fans out all views at once), so their response
+/// timeout is long; a dead silo still fails them at once through membership.
+/// </summary>
 [Alias("UniCLift.IViewGrain")]
 public interface IViewGrain : IGrainWithStringKey
 {
-    /// <summary>Loads the view (mask size must match the camera) and computes its boundary index.</summary>
-    [Alias("Load")]
-    Task Load(ViewSource source);
+    /// <summary>Loads the view's mask (its size must match the camera) and returns its boundary structure.</summary>
+    [Alias("Load"), ResponseTimeout("00:30:00")]
+    Task<ViewBoundary> Load(ViewSource source);
 
-    [Alias("GetBoundaryIndex")]
-    Task<BoundaryIndex> GetBoundaryIndex();
+    /// <summary>The boundary structure of the view loaded last (recomputed after a reactivation).</summary>
+    [Alias("GetBoundaryIndex"), ResponseTimeout("00:30:00")]
+    Task<ViewBoundary> GetBoundaryIndex();
 
-    /// <summary>The view's final label map from a finished scene's output directory (instance/&lt;view&gt;.png).</summary>
-    [Alias("RenderLabels")]
-    Task<ViewLabels> RenderLabels(string sceneOutputDirectory);
+    /// <summary>Renders and thresholds the view (Embedding-to-Label per pixel); keeps the codes for <see cref="WriteLabels"/>.</summary>
+    [Alias("DecodeCodes"), ResponseTimeout("00:30:00")]
+    Task<ViewCodeStatistics> DecodeCodes(ViewDecodeRequest request);
+
+    /// <summary>Maps the view's codes through the scene codebook and writes its outputs (decodes first if needed).</summary>
+    [Alias("WriteLabels"), ResponseTimeout("00:30:00")]
+    Task<ViewLabelsWritten> WriteLabels(ViewWriteRequest request);
 }

@@ -1,12 +1,30 @@
 namespace UniCLift.Grains;
 
-/// <summary>Where a scene is in its life. NotSubmitted: the grain has never been given a job.</summary>
-public enum SceneState { NotSubmitted, Queued, Loading, Training, Decoding, Done, Failed, Cancelled }
+/// <summary>
+/// Where a scene is in its life. NotSubmitted: the grain has never been given a job. Trained: training finished and
+/// the model is written; the batch's coordinator decodes it (Decoding) together with the batch's other scenes.
+/// </summary>
+public enum SceneState { NotSubmitted, Queued, Loading, Training, Trained, Decoding, Done, Failed, Cancelled }
 
 public static class SceneStates
 {
     public static bool IsTerminal(this SceneState s) => s is SceneState.Done or SceneState.Failed or SceneState.Cancelled;
+
+    /// <summary>The scene grain has work of its own to run (wait for a slot, load, train).</summary>
+    public static bool NeedsTraining(this SceneState s) => s is SceneState.Queued or SceneState.Loading or SceneState.Training;
+
+    /// <summary>Training is over and the model waits for (or is in) the coordinator's decoding pass.</summary>
+    public static bool AwaitsDecoding(this SceneState s) => s is SceneState.Trained or SceneState.Decoding;
 }
+
+/// <summary>What the coordinator's decoding pass produced for one scene.</summary>
+[GenerateSerializer, Immutable, Alias("UniCLift.SceneDecodeResult")]
+public sealed record SceneDecodeResult(
+    [property: Id(0)] int Instances,
+    [property: Id(1)] double? PqScene,
+    [property: Id(2)] double? PqThings,
+    [property: Id(3)] double DecodeSeconds,
+    [property: Id(4)] int DecodePass);
 
 /// <summary>How a scene is trained. Mode is "train" (whole 3DGS) or "lift" (geometry frozen from <see cref="InitialPly"/>).</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.JobOptions")]
@@ -67,4 +85,6 @@ public sealed record SceneStatus(
     [property: Id(13)] double MillisecondsPerStep,
     [property: Id(14)] int Attempt,
     [property: Id(15)] int Instances,
-    [property: Id(16)] string? SceneDirectory);
+    [property: Id(16)] string? SceneDirectory,
+    [property: Id(17)] double? PqThings = null,
+    [property: Id(18)] int DecodePass = 0);

@@ -3,6 +3,7 @@ namespace UniCLift.Grains;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Scenes;
 using UniCLift.Grains.Telemetry;
 
 [GenerateSerializer, Alias("UniCLift.BatchSceneEntry")]
@@ -24,13 +25,16 @@ public sealed class BatchState
     [Id(2)] public DateTime SubmittedUtc { get; set; }
     [Id(3)] public DateTime? FinishedUtc { get; set; }
     [Id(4)] public bool Cancelled { get; set; }
+    [Id(5)] public int DecodePasses { get; set; }
 }
 
 /// <summary>
 /// Runs a batch: one scene grain per directory (started at once; each compute silo queues them FIFO behind its
 /// training slots), a supervision timer that polls the scenes (a poll re-activates, and so resumes, a scene whose
-/// silo died), bounded retries of failed scenes, and a persisted summary. A reminder re-activates the coordinator
-/// itself if its silo dies.
+/// silo died), bounded retries of failed scenes, batch-wide Embedding-to-Label decoding of the trained scenes
+/// (<see cref="BatchDecoder"/>: one pass once no scene is waiting or training, or per
+/// <see cref="UniCLiftSiloOptions.DecodeGroupSize"/> trained scenes), and a persisted summary. A reminder
+/// re-activates the coordinator itself if its silo dies; a pass cut short by that is run again.
 /// </summary>
 public sealed class CoordinatorGrain(
     [PersistentState("batch", "uniclift")] IPersistentState<BatchState> state,
@@ -40,6 +44,7 @@ public sealed class CoordinatorGrain(
 {
     private const string SupervisionReminder = "batch-supervision";
     private IGrainTimer? timer;
+    private Task? decoding;
 
     private BatchState S => state.State;
     private string BatchId => this.GetPrimaryKeyString();
@@ -172,6 +177,7 @@ public sealed class CoordinatorGrain(
             if (before?.State != e.Last?.State || before?.LastCheckpointStep != e.Last?.LastCheckpointStep || beforeRetries != e.Retries)
                 changed = true;
         }));
+        if (!S.Cancelled) StartDecodingIfDue();
         if (S.Scenes.All(e => e.Last?.State.IsTerminal() == true))
         {
             S.FinishedUtc = DateTime.UtcNow;
@@ -187,6 +193,57 @@ public sealed class CoordinatorGrain(
         if (changed) await state.WriteStateAsync();
     }
 
+    /// <summary>
+    /// Starts a decoding pass over the trained scenes when none is running and either no scene is still waiting or
+    /// training, or a full group is trained. The pass runs detached on this activation's scheduler (interleaving with
+    /// status calls at its awaits), so the batch stays responsive while views render.
+    /// </summary>
+    private void StartDecodingIfDue()
+    {
+        if (decoding is { IsCompleted: false }) return;
+        var ready = S.Scenes.Where(e => e.Last?.State.AwaitsDecoding() == true).ToList();
+        if (ready.Count == 0) return;
+        bool stillTraining = S.Scenes.Any(e => e.Last is null || e.Last.State is SceneState.NotSubmitted || e.Last.State.NeedsTraining());
+        int group = Math.Max(1, options.Value.DecodeGroupSize);
+        if (stillTraining && ready.Count < group) return;
+        decoding = DecodePass(ready.Take(group).ToList());
+    }
+
+    private async Task DecodePass(List<BatchSceneEntry> entries)
+    {
+        int pass = ++S.DecodePasses;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await state.WriteStateAsync();
+            var targets = new List<DecodeTarget>();
+            foreach (var e in entries)
+            {
+                try
+                {
+                    e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).BeginDecoding(pass);
+                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory));
+                }
+                catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: scene {Scene} not decodable now", BatchId, e.SceneId); }
+            }
+            log.LogInformation("Batch {Batch}: decoding pass {Pass} over {Count} scenes", BatchId, pass, targets.Count);
+            var outcomes = await new BatchDecoder(GrainFactory, metrics, log).RunAsync(pass, targets);
+            foreach (var o in outcomes)
+            {
+                var scene = GrainFactory.GetGrain<ISceneGrain>(o.SceneId);
+                var e = S.Scenes.First(x => x.SceneId == o.SceneId);
+                e.Last = o.Result is { } r ? await scene.CompleteDecoding(r) : await scene.FailDecoding(o.Error ?? "decoding failed");
+            }
+            log.LogInformation("Batch {Batch}: decoding pass {Pass} done in {Seconds:0.0} s", BatchId, pass, clock.Elapsed.TotalSeconds);
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            // The scenes stay Decoding; the next supervision tick runs another pass over them.
+            log.LogWarning(ex, "Batch {Batch}: decoding pass {Pass} failed", BatchId, pass);
+        }
+    }
+
     /// <summary>This batch's scenes by status (a scene not started yet counts as queued) into the silo's gauges.</summary>
     private void ReportCounts()
     {
@@ -196,7 +253,7 @@ public sealed class CoordinatorGrain(
             switch (e.Last?.State ?? SceneState.NotSubmitted)
             {
                 case SceneState.NotSubmitted or SceneState.Queued: queued++; break;
-                case SceneState.Loading or SceneState.Training or SceneState.Decoding: training++; break;
+                case SceneState.Loading or SceneState.Training or SceneState.Trained or SceneState.Decoding: training++; break;
                 case SceneState.Done: done++; break;
                 case SceneState.Failed: failed++; break;
                 case SceneState.Cancelled: cancelled++; break;

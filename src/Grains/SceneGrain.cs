@@ -5,7 +5,11 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using UniCLift.Grains.Hosting;
 using UniCLift.Grains.Placement;
+using UniCLift.Compute.Losses;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Training;
 using UniCLift.Grains.Scenes;
+using UniCLift.Grains.Views;
 
 /// <summary>What a scene grain persists (grain storage "uniclift", state "scene").</summary>
 [GenerateSerializer, Alias("UniCLift.SceneGrainState")]
@@ -26,13 +30,17 @@ public sealed class SceneGrainState
     [Id(12)] public double Seconds { get; set; }
     [Id(13)] public double MillisecondsPerStep { get; set; }
     [Id(14)] public string? Silo { get; set; }
+    [Id(15)] public double? PqThings { get; set; }
+    [Id(16)] public int DecodePass { get; set; }
 }
 
 /// <summary>
 /// Owns one scene's training. Placed only on compute silos, least-loaded first. Training runs on a
-/// <see cref="SceneRun"/> compute thread; a 1 s grain timer copies its progress into the persisted state (written
-/// when the stage or checkpoint changes). A reminder keeps the scene alive across silo deaths: whichever silo
-/// re-activates the grain resumes from the last checkpoint.
+/// <see cref="SceneRun"/> compute thread that takes the views' boundary indices from the view grains; a 1 s grain
+/// timer copies its progress into the persisted state (written when the stage or checkpoint changes). A reminder
+/// keeps the scene alive across silo deaths: whichever silo re-activates the grain resumes from the last
+/// checkpoint. Training ends Trained; the batch's coordinator decodes the model and reports Done through
+/// <see cref="CompleteDecoding"/>.
 /// </summary>
 [ComputeSiloPlacementFilter]
 [ActivationCountBasedPlacement]
@@ -52,7 +60,7 @@ public sealed class SceneGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Job is not null && S.State is not SceneState.NotSubmitted && !S.State.IsTerminal())
+        if (S.Job is not null && S.State.NeedsTraining())
         {
             // The previous activation died or was shut down mid-job: resume (from the last checkpoint, if any).
             S.Resumes++;
@@ -85,8 +93,8 @@ public sealed class SceneGrain(
         if (run is { } r)
         {
             var p = r.Progress;
-            // A terminal state is reported only once persisted: the run returns right after setting it.
-            if (p.State.IsTerminal() || r.Completion.IsCompleted) await OnRunCompleted(r);
+            // A final state is reported only once persisted: the run returns right after setting it.
+            if (p.State.IsTerminal() || p.State == SceneState.Trained || r.Completion.IsCompleted) await OnRunCompleted(r);
             else Absorb(p);
         }
         return Status();
@@ -96,6 +104,12 @@ public sealed class SceneGrain(
     {
         if (S.Job is null || S.State.IsTerminal()) return Status();
         cancelRequested = true;
+        if (S.State.AwaitsDecoding())
+        {
+            S.State = SceneState.Cancelled;
+            await state.WriteStateAsync();
+            return Status();
+        }
         if (run is { } r)
         {
             r.Cancel();
@@ -117,12 +131,47 @@ public sealed class SceneGrain(
         return Status();
     }
 
+    public async Task<SceneStatus> BeginDecoding(int pass)
+    {
+        if (!S.State.AwaitsDecoding())
+            throw new InvalidOperationException($"scene '{this.GetPrimaryKeyString()}' is {S.State}, not trained; it cannot be decoded.");
+        if (S.State != SceneState.Decoding || S.DecodePass != pass)
+        {
+            S.State = SceneState.Decoding;
+            S.DecodePass = pass;
+            await state.WriteStateAsync();
+        }
+        return Status();
+    }
+
+    public async Task<SceneStatus> CompleteDecoding(SceneDecodeResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (S.State != SceneState.Decoding) return Status(); // cancelled meanwhile, or a late duplicate
+        S.State = SceneState.Done;
+        S.Instances = result.Instances;
+        S.PqScene = result.PqScene;
+        S.PqThings = result.PqThings;
+        S.DecodePass = result.DecodePass;
+        await state.WriteStateAsync();
+        return Status();
+    }
+
+    public async Task<SceneStatus> FailDecoding(string error)
+    {
+        if (S.State != SceneState.Decoding) return Status();
+        S.State = SceneState.Failed;
+        S.Error = error;
+        await state.WriteStateAsync();
+        return Status();
+    }
+
     public Task<string> GetSilo() => Task.FromResult(silo.Name);
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        // Activation already resumed the job; a reminder for a finished scene is left over.
-        if (S.Job is null || S.State.IsTerminal() || S.State == SceneState.NotSubmitted) await StopSupervision();
+        // Activation already resumed the job; a reminder for a trained or finished scene is left over.
+        if (S.Job is null || !S.State.NeedsTraining()) await StopSupervision();
         else if (run is null) await Launch();
     }
 
@@ -147,10 +196,30 @@ public sealed class SceneGrain(
     private async Task Launch()
     {
         S.Silo = silo.Name;
-        run = runner.Start(S.Job!, S.Seconds);
+        run = runner.Start(S.Job!, S.Seconds, ViewBoundaries());
         // Metrics come from the run itself (SceneRun: iterations, checkpoints, a resume when it restores a checkpoint).
         poll ??= this.RegisterGrainTimer(Poll, new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)) { KeepAlive = true });
         await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+    }
+
+    /// <summary>
+    /// Fetches the training views' boundary indices from their view grains, in parallel. The run calls it from its
+    /// compute thread; the calls are made on this activation's scheduler (grain calls need a grain context).
+    /// </summary>
+    private BoundaryProvider ViewBoundaries()
+    {
+        var scheduler = TaskScheduler.Current;
+        var sceneId = this.GetPrimaryKeyString();
+        var grains = GrainFactory;
+        return (scene, ct) => Task.Factory.StartNew(async () =>
+        {
+            var names = TrainingData.ViewNames(scene);
+            var indices = await Task.WhenAll(names.Select(n => grains.GetGrain<IViewGrain>($"{sceneId}/{n}").Load(scene.View(n).ToSource())));
+            ct.ThrowIfCancellationRequested();
+            var result = new Dictionary<string, BoundaryIndex>(names.Count);
+            for (int i = 0; i < names.Count; i++) result[names[i]] = indices[i].ToIndex();
+            return (IReadOnlyDictionary<string, BoundaryIndex>)result;
+        }, ct, TaskCreationOptions.None, scheduler).Unwrap();
     }
 
     private async Task Poll(CancellationToken ct)
@@ -204,8 +273,6 @@ public sealed class SceneGrain(
         S.LastCheckpointStep = Math.Max(S.LastCheckpointStep, p.LastCheckpointStep);
         S.CheckpointPath = p.CheckpointPath ?? S.CheckpointPath;
         S.Error = p.Error;
-        S.PqScene = p.PqScene;
-        S.Instances = p.Instances;
         S.Seconds = p.Seconds;
         S.MillisecondsPerStep = p.MillisecondsPerStep;
     }
@@ -213,5 +280,5 @@ public sealed class SceneGrain(
     private SceneStatus Status() => new(
         this.GetPrimaryKeyString(), S.State, S.Step, S.Iterations, S.Losses, S.Gaussians, S.Resumes, S.LastCheckpointStep,
         S.Error, S.Job?.OutputDirectory, S.PqScene, S.Silo, S.Seconds, S.MillisecondsPerStep, S.Job?.Attempt ?? 0,
-        S.Instances, S.Job?.SceneDirectory);
+        S.Instances, S.Job?.SceneDirectory, S.PqThings, S.DecodePass);
 }

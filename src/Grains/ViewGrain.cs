@@ -1,6 +1,10 @@
 namespace UniCLift.Grains;
 
 using UniCLift.Compute.IO;
+using UniCLift.Compute.Losses;
+using UniCLift.Compute.Rendering;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Segmentation;
 using UniCLift.Grains.Views;
 
 [GenerateSerializer, Alias("UniCLift.ViewGrainState")]
@@ -10,12 +14,20 @@ public sealed class ViewGrainState
 }
 
 /// <summary>
-/// One view (key "&lt;sceneId&gt;/&lt;viewName&gt;"): remembers where its files are (persisted), loads its mask on demand
-/// and serves the boundary index; serves the view's final label map from a finished scene's outputs.
+/// One view (key "&lt;sceneId&gt;/&lt;viewName&gt;"). Training: mines the boundary structure of its input mask for the
+/// scene's trainer. Decoding: renders its embedding image from the trained model (shared per silo through
+/// <see cref="TrainedModelCache"/>), reports code statistics, then writes its label map and overlay through the
+/// scene codebook. Pixel work runs on the thread pool through <see cref="ViewWork"/>, never on the grain scheduler;
+/// calls may queue behind other views' work, hence their long response timeouts. The codes stay in memory
+/// between the two decoding calls and are rendered again if the activation was lost in between.
 /// </summary>
-public sealed class ViewGrain([PersistentState("view", "uniclift")] IPersistentState<ViewGrainState> state) : Grain, IViewGrain
+public sealed class ViewGrain(
+    [PersistentState("view", "uniclift")] IPersistentState<ViewGrainState> state,
+    TrainedModelCache models,
+    ViewWork work) : Grain, IViewGrain
 {
-    private BoundaryIndex? index;
+    private ViewBoundary? boundary;
+    private (string ModelPath, int[] Codes)? decoded;
 
     private string ViewName
     {
@@ -29,43 +41,82 @@ public sealed class ViewGrain([PersistentState("view", "uniclift")] IPersistentS
         }
     }
 
-    public async Task Load(ViewSource source)
+    public async Task<ViewBoundary> Load(ViewSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
         _ = ViewName;
-        index = Compute(source);
-        state.State.Source = source;
-        await state.WriteStateAsync();
+        boundary = await work.RunAsync(() => Mine(source));
+        if (state.State.Source != source)
+        {
+            state.State.Source = source;
+            await state.WriteStateAsync();
+        }
+        return boundary;
     }
 
-    public Task<BoundaryIndex> GetBoundaryIndex()
+    public async Task<ViewBoundary> GetBoundaryIndex()
     {
-        if (index is null)
+        if (boundary is null)
         {
             var source = state.State.Source
                 ?? throw new InvalidOperationException($"view '{this.GetPrimaryKeyString()}' was never loaded; call Load first.");
-            index = Compute(source);
+            boundary = await work.RunAsync(() => Mine(source));
         }
-        return Task.FromResult(index);
+        return boundary;
     }
 
-    public Task<ViewLabels> RenderLabels(string sceneOutputDirectory)
+    public async Task<ViewCodeStatistics> DecodeCodes(ViewDecodeRequest request)
     {
-        // Served from the decoded outputs SceneSegmentation.Finish wrote; rendering from the model file here is open.
-        var path = Path.Combine(sceneOutputDirectory, "instance", ViewName + ".png");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"view '{ViewName}' has no label map at '{path}'; is the scene done?", path);
-        var labels = ImageIO.ReadLabels(path);
-        return Task.FromResult(new ViewLabels(labels.Width, labels.Height, labels.Labels, path));
+        ArgumentNullException.ThrowIfNull(request);
+        var (codes, mask) = await work.RunAsync(() => (Render(request), LoadMask(request.Source)));
+        decoded = (request.ModelPath, codes);
+        return CodeStatistics.OfView(codes, mask?.Labels).ToMessage();
     }
 
-    private static BoundaryIndex Compute(ViewSource source)
+    public async Task<ViewLabelsWritten> WriteLabels(ViewWriteRequest request)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        var source = request.Decode.Source;
+        var codes = decoded is { } d && d.ModelPath == request.Decode.ModelPath ? d.Codes : null;
+        var map = await work.RunAsync(() =>
+        {
+            codes ??= Render(request.Decode);
+            return SceneSegmentation.WriteView(request.Codebook.ToCodebook(), codes, source.Width, source.Height, request.LabelPath,
+                FragmentOptions.Default, request.OverlayPath, () => ReadImage(source));
+        });
+        decoded = null; // written: the pixels are not needed any more
+        return new ViewLabelsWritten(request.LabelPath, map.Labels.Where(l => l > 0).Distinct().Count(), request.OverlayPath);
+    }
+
+    private int[] Render(ViewDecodeRequest request)
+    {
+        var model = models.Get(request.ModelPath);
+        return model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera());
+    }
+
+    private static ViewBoundary Mine(ViewSource source)
+    {
+        var mask = LoadMask(source)
+            ?? throw new InvalidDataException($"view '{source.ImagePath}' has no input mask; UniC-Lift trains from one mask per training view.");
+        return BoundaryMiner.Build(mask).ToMessage();
+    }
+
+    private static LabelMap? LoadMask(ViewSource source)
+    {
+        if (source.MaskPath is null) return null;
         if (!File.Exists(source.MaskPath))
             throw new FileNotFoundException($"mask '{source.MaskPath}' does not exist.", source.MaskPath);
         var mask = ImageIO.ReadLabels(source.MaskPath);
         if (mask.Width != source.Width || mask.Height != source.Height)
             throw new InvalidDataException($"mask '{source.MaskPath}' is {mask.Width}x{mask.Height}, but its camera is {source.Width}x{source.Height}.");
-        return BoundaryIndexBuilder.Build(mask);
+        return mask;
+    }
+
+    private static RgbImage ReadImage(ViewSource source)
+    {
+        var image = ImageIO.ReadRgb(source.ImagePath);
+        if (image.Width != source.Width || image.Height != source.Height)
+            throw new InvalidDataException($"image '{source.ImagePath}' is {image.Width}x{image.Height}, but its camera is {source.Width}x{source.Height}.");
+        return image;
     }
 }

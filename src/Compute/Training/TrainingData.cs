@@ -32,7 +32,7 @@ public sealed class TrainingData : IDisposable
             var missing = scene.Views.First(v => v.MaskPath is null);
             throw new InvalidDataException($"Scene {scene.Root} has no 2D instance mask for view '{missing.Name}': UniC-Lift trains from per-view masks (m2f_instance/ or the layout's mask folder).");
         }
-        var names = scene.TrainViews.Count > 0 ? scene.TrainViews : scene.Views.Select(v => v.Name).ToList();
+        var names = ViewNames(scene);
         var loaded = new TrainingView[names.Count];
         // Decoding images is the slow part of loading: do it in parallel, tensors are made on this thread.
         var raw = new (RgbImage Image, LabelMap Mask)[names.Count];
@@ -58,6 +58,10 @@ public sealed class TrainingData : IDisposable
         }
         return new TrainingData { Views = loaded, CameraExtent = Extent(loaded.Select(v => v.Camera)) };
     }
+
+    /// <summary>The views a trainer learns from: the scene's training split, or every view when it has none.</summary>
+    public static IReadOnlyList<string> ViewNames(Scene scene) =>
+        scene.TrainViews.Count > 0 ? scene.TrainViews : scene.Views.Select(v => v.Name).ToList();
 
     private static BoundaryIndex Boundary(SceneView view, LabelMap mask, IReadOnlyDictionary<string, BoundaryIndex>? given)
     {

@@ -35,6 +35,12 @@ public sealed class UniCLiftSiloOptions
     /// <summary>Period of the scene and batch supervision reminders (Orleans' minimum is lowered to match).</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// At most this many trained scenes go into one batch-wide decoding pass. A pass starts when no scene of the batch
+    /// is still waiting or training (so a batch normally decodes in one pass), or earlier once this many are trained.
+    /// </summary>
+    public int DecodeGroupSize { get; set; } = 16;
+
     /// <summary>How often a coordinator polls its scenes.</summary>
     public TimeSpan SupervisionInterval { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -10,6 +10,7 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 using StackExchange.Redis;
 using UniCLift.Grains.Placement;
 using UniCLift.Grains.Scenes;
+using UniCLift.Grains.Views;
 using UniCLift.Grains.Telemetry;
 
 /// <summary>The one place a UniCLift silo is configured; the Silo host and the client's embedded silo both call it.</summary>
@@ -40,6 +41,8 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(sp => new TrainingSlots(options.TrainingSlots, sp.GetRequiredService<UniCLiftMetrics>()));
         builder.Services.AddSingleton<SceneRunner>();
+        builder.Services.AddSingleton(new TrainedModelCache());
+        builder.Services.AddSingleton(new ViewWork(Math.Max(1, Environment.ProcessorCount / 2)));
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
         builder.Services.AddHostedService<SiloMetricsAtStart>();
         bool kubernetes = UseKubernetes(options, Environment.GetEnvironmentVariable);

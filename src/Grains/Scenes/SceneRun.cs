@@ -2,10 +2,14 @@ namespace UniCLift.Grains.Scenes;
 
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using UniCLift.Compute.Training;
 using UniCLift.Grains.Telemetry;
+
+/// <summary>The boundary indices of a scene's training views by view name, fetched from wherever they are mined.</summary>
+public delegate Task<IReadOnlyDictionary<string, BoundaryIndex>> BoundaryProvider(Scene scene, CancellationToken cancellation);
 
 /// <summary>How a run ended. Suspended: checkpointed and stopped for a graceful shutdown; Aborted: the silo went away.</summary>
 public enum SceneRunEnd { Finished, Suspended, Aborted }
@@ -13,12 +17,14 @@ public enum SceneRunEnd { Finished, Suspended, Aborted }
 /// <summary>A snapshot of a run's progress, read by the scene grain without blocking the compute thread.</summary>
 public sealed record SceneRunProgress(
     SceneState State, int Step, int Iterations, SceneLosses? Losses, int Gaussians, int LastCheckpointStep,
-    string? CheckpointPath, string? Error, double? PqScene, int Instances, double Seconds, double MillisecondsPerStep,
+    string? CheckpointPath, string? Error, double Seconds, double MillisecondsPerStep,
     bool Resumed);
 
 /// <summary>
 /// One scene's training on a dedicated compute thread (never on the Orleans scheduler): wait for a training slot
-/// (FIFO), load the scene, create or restore the trainer, step with periodic checkpoints, decode. The grain reads
+/// (FIFO), load the scene and its views' boundary indices, create or restore the trainer, step with periodic
+/// checkpoints, and end Trained with model.ply and training.json in the output directory (the batch's coordinator
+/// decodes them). The grain reads
 /// <see cref="Progress"/> (thread-safe) and asks it to stop through <see cref="Cancel"/>, <see cref="Suspend"/> or
 /// <see cref="Abort"/>, which the loop honours between steps.
 /// </summary>
@@ -31,19 +37,21 @@ public sealed class SceneRun
     private readonly int checkpointInterval;
     private readonly ILogger log;
     private readonly UniCLiftMetrics? metrics;
+    private readonly BoundaryProvider? boundaries;
     private SceneRunProgress progress;
 
     /// <param name="metrics">Where the run reports iterations, checkpoints, resumes, decode time and PQ (null: nowhere).</param>
     public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, double priorSeconds, ILogger log,
-        UniCLiftMetrics? metrics = null)
+        UniCLiftMetrics? metrics = null, BoundaryProvider? boundaries = null)
     {
         Job = job;
+        this.boundaries = boundaries;
         this.metrics = metrics;
         this.slots = slots;
         this.checkpoints = checkpoints;
         this.checkpointInterval = Math.Max(1, checkpointInterval);
         this.log = log;
-        progress = new SceneRunProgress(SceneState.Queued, 0, job.Options.Iterations, null, 0, 0, null, null, null, 0, priorSeconds, 0, false);
+        progress = new SceneRunProgress(SceneState.Queued, 0, job.Options.Iterations, null, 0, 0, null, null, priorSeconds, 0, false);
         Completion = Task.Run(RunAsync);
     }
 
@@ -73,8 +81,7 @@ public sealed class SceneRun
             }
             catch (OperationCanceledException)
             {
-                if (cancel.IsCancellationRequested) { Update(p => p with { State = SceneState.Cancelled }); return SceneRunEnd.Finished; }
-                return abort.IsCancellationRequested ? SceneRunEnd.Aborted : SceneRunEnd.Suspended;
+                return Stopped();
             }
         }
         using (lease)
@@ -125,7 +132,15 @@ public sealed class SceneRun
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
 
-        using var trainer = RestoreLatest(scene, out var resumed) ?? Create(scene);
+        IReadOnlyDictionary<string, BoundaryIndex>? indices = null;
+        if (boundaries is not null)
+        {
+            // The view grains mine them (in parallel across the cluster); this compute thread may block on it.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, abort.Token, suspend.Token);
+            try { indices = boundaries(scene, stop.Token).GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { return Stopped(); }
+        }
+        using var trainer = RestoreLatest(scene, indices, out var resumed) ?? Create(scene, indices);
         Update(p => p with
         {
             State = SceneState.Training, Step = trainer.CurrentStep, Iterations = trainer.Options.Iterations,
@@ -174,22 +189,22 @@ public sealed class SceneRun
         }
         if (lastCheckpoint != trainer.CurrentStep) Checkpoint(trainer);
 
-        Update(p => p with { State = SceneState.Decoding });
+        // The trained model and how it was trained, for the coordinator's batch-wide Embedding-to-Label pass.
         var seconds = baseSeconds + clock.Elapsed.TotalSeconds;
-        // Decoding per scene for now; a batch-wide Embedding-to-Label pass would move this call into the coordinator.
-        var decodeClock = Stopwatch.StartNew();
-        var result = SceneSegmentation.Finish(scene, trainer, Job.OutputDirectory, seconds, lossCurve: curve);
-        metrics?.RecordDecode(decodeClock.Elapsed);
-        if (result.PqScene is { } pq && double.IsFinite(pq)) metrics?.RecordPq(Math.Clamp(pq, 0, 100));
-        Update(p => p with
-        {
-            State = SceneState.Done, PqScene = result.PqScene, Instances = result.Instances, Gaussians = result.Gaussians,
-            Seconds = seconds,
-        });
+        Directory.CreateDirectory(Job.OutputDirectory);
+        TrainedGaussians.FromModel(trainer.Model).Write(Path.Combine(Job.OutputDirectory, TrainedGaussians.FileName));
+        TrainingSummary.Of(trainer, seconds, curve).Write(Path.Combine(Job.OutputDirectory, TrainingSummary.FileName));
+        Update(p => p with { State = SceneState.Trained, Step = trainer.CurrentStep, Gaussians = trainer.GaussianCount, Seconds = seconds });
         return SceneRunEnd.Finished;
     }
 
-    private SceneTrainer Create(Scene scene)
+    private SceneRunEnd Stopped()
+    {
+        if (cancel.IsCancellationRequested) { Update(p => p with { State = SceneState.Cancelled }); return SceneRunEnd.Finished; }
+        return abort.IsCancellationRequested ? SceneRunEnd.Aborted : SceneRunEnd.Suspended;
+    }
+
+    private SceneTrainer Create(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? indices)
     {
         var o = Job.Options;
         var options = new TrainingOptions
@@ -198,18 +213,18 @@ public sealed class SceneRun
             Iterations = o.Iterations,
             Seed = o.Seed,
         }.Validate();
-        return SceneTrainer.Create(scene, options, o.InitialPly);
+        return SceneTrainer.Create(scene, options, o.InitialPly, indices);
     }
 
     /// <summary>The newest checkpoint that restores; an unreadable one is skipped (never restart from zero while one works).</summary>
-    private SceneTrainer? RestoreLatest(Scene scene, out bool resumed)
+    private SceneTrainer? RestoreLatest(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? indices, out bool resumed)
     {
         foreach (var (step, path) in checkpoints.List())
         {
             try
             {
                 using var stream = File.OpenRead(path);
-                var trainer = SceneTrainer.Restore(scene, stream);
+                var trainer = SceneTrainer.Restore(scene, stream, indices);
                 log.LogInformation("Scene {SceneId} resumes from {Checkpoint} (step {Step})", Job.SceneId, path, step);
                 metrics?.RecordResume();
                 Update(p => p with { CheckpointPath = path });

@@ -19,10 +19,12 @@ public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOption
     public TrainingSlots Slots => slots;
     public int Running => runs.Count;
 
-    public SceneRun Start(SceneJob job, double priorSeconds)
+    /// <param name="boundaries">Fetches the training views' boundary indices (from the view grains); null: mined in the run.</param>
+    public SceneRun Start(SceneJob job, double priorSeconds, BoundaryProvider? boundaries = null)
     {
         var o = options.Value;
-        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, priorSeconds, log, metrics);
+        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, priorSeconds, log, metrics,
+            boundaries);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;

@@ -1,0 +1,108 @@
+namespace UniCLift.Grains.Scenes;
+
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using UniCLift.Compute;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Segmentation;
+using UniCLift.Grains.Telemetry;
+using UniCLift.Grains.Views;
+using static TorchSharp.torch;
+
+/// <summary>A trained scene handed to a decoding pass.</summary>
+public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory);
+
+/// <summary>How a scene came out of a decoding pass: a result, or the reason it failed.</summary>
+public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, string? Error);
+
+/// <summary>
+/// Embedding-to-Label for a group of trained scenes, run by the coordinator. The Gaussians' embeddings of every
+/// scene are thresholded in one pass; each scene's views render and threshold their embedding images in their view
+/// grains, in parallel across the cluster, and send back only code statistics; the scene's codebook is built from
+/// those and sent back to the views, which write their label maps and overlays; labels.ply, metrics.json and
+/// PQ^scene complete the scene. Called on the coordinator's scheduler: file and tensor work goes to the thread pool.
+/// A failure fails that scene only.
+/// </summary>
+public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, ILogger log)
+{
+    private sealed record Loaded(DecodeTarget Target, Scene Scene, TrainedGaussians Model, TrainingSummary Training, string ModelPath);
+
+    public async Task<IReadOnlyList<DecodeOutcome>> RunAsync(int pass, IReadOnlyList<DecodeTarget> targets)
+    {
+        var outcomes = new Dictionary<string, DecodeOutcome>();
+        var loaded = new List<Loaded>();
+        foreach (var (target, result) in targets.Zip(await Task.Run(() => targets.AsParallel().AsOrdered().Select(Load).ToList())))
+        {
+            if (result.Error is { } error) outcomes[target.SceneId] = new DecodeOutcome(target.SceneId, null, error);
+            else loaded.Add(result.Loaded!);
+        }
+
+        // One pass over every scene's Gaussians.
+        var gaussianCodes = loaded.Count == 0 ? [] : await Task.Run(() =>
+        {
+            TorchRuntime.EnsureInitialised();
+            using var scope = NewDisposeScope();
+            return EmbeddingDecoder.DecodeBatch(loaded.Select(l => l.Model.EmbeddingTensor()).ToList());
+        });
+
+        var decoded = await Task.WhenAll(loaded.Select((l, i) => DecodeScene(pass, l, gaussianCodes[i])));
+        foreach (var o in decoded) outcomes[o.SceneId] = o;
+        return targets.Select(t => outcomes[t.SceneId]).ToList();
+    }
+
+    private static (Loaded? Loaded, string? Error) Load(DecodeTarget t)
+    {
+        try
+        {
+            var scene = SceneInspector.Read(t.SceneDirectory);
+            var modelPath = Path.Combine(t.OutputDirectory, TrainedGaussians.FileName);
+            if (!File.Exists(modelPath)) return (null, $"trained model '{modelPath}' is missing; the scene must be trained again.");
+            var model = TrainedGaussians.Read(modelPath);
+            var trainingPath = Path.Combine(t.OutputDirectory, TrainingSummary.FileName);
+            var training = File.Exists(trainingPath) ? TrainingSummary.Read(trainingPath) : new TrainingSummary("unknown", 0, 0, null);
+            return (new Loaded(t, scene, model, training, modelPath), null);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+        {
+            return (null, e.Message);
+        }
+    }
+
+    private async Task<DecodeOutcome> DecodeScene(int pass, Loaded l, int[] gaussianCodes)
+    {
+        var clock = Stopwatch.StartNew();
+        var id = l.Target.SceneId;
+        try
+        {
+            var views = l.Scene.Views;
+            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(), l.ModelPath)).ToList();
+            IViewGrain View(int i) => grains.GetGrain<IViewGrain>($"{id}/{views[i].Name}");
+
+            var statistics = await Task.WhenAll(requests.Select((r, i) => View(i).DecodeCodes(r)));
+            var (codebook, gaussianIds) = await Task.Run(() =>
+            {
+                var sum = new CodeStatistics();
+                foreach (var s in statistics) sum.Add(s.ToStatistics());
+                var book = LabelCodebook.Build(sum, gaussianCodes);
+                return (book, book.MapGaussians(gaussianCodes));
+            });
+            var message = codebook.ToMessage();
+            var overlays = SceneSegmentation.OverlayViews(views.Count, new DecodeOptions().Overlays);
+            await Task.WhenAll(requests.Select((r, i) => View(i).WriteLabels(new ViewWriteRequest(r, message,
+                SceneSegmentation.LabelPath(l.Target.OutputDirectory, views[i]),
+                overlays.Contains(i) ? SceneSegmentation.OverlayPath(l.Target.OutputDirectory, views[i]) : null))));
+
+            var result = await Task.Run(() => SceneSegmentation.Summarize(l.Scene, l.Model, gaussianIds, codebook, l.Target.OutputDirectory, l.Training));
+            metrics.RecordDecode(clock.Elapsed);
+            if (result.PqScene is { } pq && double.IsFinite(pq)) metrics.RecordPq(Math.Clamp(pq, 0, 100));
+            return new DecodeOutcome(id, new SceneDecodeResult(result.Instances, result.PqScene, result.PqThings, clock.Elapsed.TotalSeconds, pass), null);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Decoding pass {Pass}: scene {Scene} failed", pass, id);
+            var message = e is InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
+                ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            return new DecodeOutcome(id, null, $"decoding failed: {message}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace UniCLift.Grains.Views;
+
+using UniCLift.Compute.Losses;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Segmentation;
+
+/// <summary>Conversions between the compute library's types and the plain-array messages grains exchange.</summary>
+public static class ViewMessages
+{
+    public static ViewSource ToSource(this SceneView v) => new(
+        v.ImagePath, v.MaskPath, v.Camera.Width, v.Camera.Height, v.Camera.Fx, v.Camera.Fy, v.Camera.Cx, v.Camera.Cy,
+        (double[])v.Camera.CameraToWorld.Clone());
+
+    public static Camera ToCamera(this ViewSource s) => new(s.Width, s.Height, s.Fx, s.Fy, s.Cx, s.Cy, s.CameraToWorld);
+
+    public static ViewBoundary ToMessage(this BoundaryIndex b) => new(
+        b.Width, b.Height, b.Labels, b.BoundaryPixels, b.NeighbourOffsets, b.NeighbourPixels, b.SegmentLabels, b.SegmentOffsets, b.SegmentPixels);
+
+    /// <summary>Throws <see cref="ArgumentException"/> when the arrays are inconsistent (BoundaryIndex checks them).</summary>
+    public static BoundaryIndex ToIndex(this ViewBoundary m) => new(
+        m.Width, m.Height, m.Labels, m.BoundaryPixels, m.NeighbourOffsets, m.NeighbourPixels, m.SegmentLabels, m.SegmentOffsets, m.SegmentPixels);
+
+    public static ViewCodeStatistics ToMessage(this CodeStatistics s)
+    {
+        var (codes, area, votes, pixels) = s.ToArrays();
+        return new ViewCodeStatistics(codes, area, votes, pixels);
+    }
+
+    public static CodeStatistics ToStatistics(this ViewCodeStatistics m) => CodeStatistics.FromArrays(m.Codes, m.Area, m.BackgroundVotes, m.Pixels);
+
+    public static SceneCodebook ToMessage(this LabelCodebook c) => new(c.Codes, c.BackgroundCode);
+
+    public static LabelCodebook ToCodebook(this SceneCodebook m) => new(m.Codes, m.BackgroundCode);
+}
