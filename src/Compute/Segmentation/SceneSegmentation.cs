@@ -103,8 +103,12 @@ public static class SceneSegmentation
             predictions[v.Name] = WriteView(codebook, codes[i], v.Camera.Width, v.Camera.Height, LabelPath(outputDirectory, v), options.Cleanup,
                 overlays.Contains(i) ? OverlayPath(outputDirectory, v) : null, () => SceneData.LoadImage(scene, v));
         }
-        return Summarize(scene, model, codebook.MapGaussians(gaussianCodes), codebook, outputDirectory,
-            TrainingSummary.Of(trainer, trainingSeconds, lossCurve), v => predictions.GetValueOrDefault(v.Name));
+        // The same files the cluster leaves: the trained model (a lift-mode input) and how it was trained.
+        var training = TrainingSummary.Of(trainer, trainingSeconds, lossCurve);
+        model.Write(Path.Combine(outputDirectory, TrainedGaussians.FileName));
+        training.Write(Path.Combine(outputDirectory, TrainingSummary.FileName));
+        return Summarize(scene, model, codebook.MapGaussians(gaussianCodes), codebook, outputDirectory, training,
+            v => predictions.GetValueOrDefault(v.Name));
     }
 
     /// <summary>Which views (indices) get an overlay picture: <paramref name="count"/> spread evenly.</summary>
