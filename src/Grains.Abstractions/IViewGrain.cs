@@ -12,7 +12,15 @@ public sealed record ViewSource(
     [property: Id(5)] double Fy,
     [property: Id(6)] double Cx,
     [property: Id(7)] double Cy,
-    [property: Id(8)] double[] CameraToWorld);
+    [property: Id(8)] double[] CameraToWorld)
+{
+    /// <summary>Value equality, the camera matrix included (a record compares arrays by reference).</summary>
+    public bool Equals(ViewSource? other) =>
+        other is not null && ImagePath == other.ImagePath && MaskPath == other.MaskPath && Width == other.Width && Height == other.Height
+        && Fx == other.Fx && Fy == other.Fy && Cx == other.Cx && Cy == other.Cy && CameraToWorld.AsSpan().SequenceEqual(other.CameraToWorld);
+
+    public override int GetHashCode() => HashCode.Combine(ImagePath, MaskPath, Width, Height, Fx, Fy, Cx, Cy);
+}
 
 /// <summary>
 /// The boundary structure of one view's input mask that the trainer samples hard triplets from (the compute

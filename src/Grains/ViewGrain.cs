@@ -45,6 +45,7 @@ public sealed class ViewGrain(
     {
         ArgumentNullException.ThrowIfNull(source);
         _ = ViewName;
+        if (boundary is not null && state.State.Source == source) return boundary; // a resumed training asks again
         boundary = await work.RunAsync(() => Mine(source));
         if (state.State.Source != source)
         {

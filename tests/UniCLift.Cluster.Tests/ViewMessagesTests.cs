@@ -56,4 +56,18 @@ public sealed class ViewMessagesTests
         Assert.Equal(5, same.BackgroundCode);
         Assert.Equal(book.MapView(codes, 3, 2, null), same.MapView(codes, 3, 2, null));
     }
+
+    [Fact]
+    public void ViewSourcesCompareByValueIncludingTheCamera()
+    {
+        double[] pose = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, -3, 0, 0, 0, 1];
+        var a = new ViewSource("img.png", "mask.png", 4, 3, 2, 2, 2, 1.5, pose);
+        var b = a with { CameraToWorld = (double[])pose.Clone() };
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        var moved = (double[])pose.Clone();
+        moved[11] = -2.5;
+        Assert.NotEqual(a, a with { CameraToWorld = moved });
+        Assert.NotEqual(a, a with { MaskPath = null });
+    }
 }
