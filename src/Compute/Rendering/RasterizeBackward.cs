@@ -39,8 +39,12 @@ internal sealed partial class TileRasterizer
         nint a = (nint)dRgb, b = (nint)dDepth, c = (nint)dAlpha, e = (nint)dFeat;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (UseSimd) Parallel.For(0, tiles, t => BackwardTileSimd(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
-        else Parallel.For(0, tiles, t => BackwardTile(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
+        switch (Kernel)
+        {
+            case BlendKernel.Avx512: Parallel.For(0, tiles, t => BackwardTile512(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo)); break;
+            case BlendKernel.Avx2: Parallel.For(0, tiles, t => BackwardTileSimd(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo)); break;
+            default: Parallel.For(0, tiles, t => BackwardTile(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo)); break;
+        }
 
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         Stats.BlendBackwardCpuMs = RasterStats.CpuNow() - c0;

@@ -107,8 +107,12 @@ internal sealed partial class TileRasterizer
         TileBinning.Grow(ref _tileContrib, tiles);
         Array.Clear(_tileContrib, 0, tiles);
         nint pRgb = (nint)outRgb, pFeat = (nint)outFeat, pDepth = (nint)outDepth, pAlpha = (nint)outAlpha;
-        if (UseSimd) Parallel.For(0, tiles, t => ForwardTileSimd(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
-        else Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
+        switch (Kernel)
+        {
+            case BlendKernel.Avx512: Parallel.For(0, tiles, t => ForwardTile512(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha)); break;
+            case BlendKernel.Avx2: Parallel.For(0, tiles, t => ForwardTileSimd(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha)); break;
+            default: Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha)); break;
+        }
         long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         double c2 = RasterStats.CpuNow();
         Stats.BinningCpuMs = c1 - c0; Stats.BlendForwardCpuMs = c2 - c1;

@@ -10,8 +10,20 @@ using V = System.Runtime.Intrinsics.Vector256<float>;
 /// (per-Gaussian lane accumulators are summed lane 0..7 in order).</summary>
 internal sealed partial class TileRasterizer
 {
-    /// <summary>Use the SIMD kernels when the hardware has 256-bit vectors (tests flip it to compare with scalar).</summary>
-    internal static bool UseSimd = Vector256.IsHardwareAccelerated;
+    /// <summary>Which blend kernels this view runs (set by the owning <see cref="GaussianRasterizer"/> before Forward; the
+    /// backward uses the same).</summary>
+    internal BlendKernel Kernel = BestKernel;
+
+    internal static BlendKernel BestKernel =>
+        Vector512.IsHardwareAccelerated ? BlendKernel.Avx512 : Vector256.IsHardwareAccelerated ? BlendKernel.Avx2 : BlendKernel.Scalar;
+
+    /// <summary>Whether this machine can run the kernel (vector width hardware-accelerated).</summary>
+    internal static bool IsAvailable(BlendKernel k) => k switch
+    {
+        BlendKernel.Avx512 => Vector512.IsHardwareAccelerated,
+        BlendKernel.Avx2 => Vector256.IsHardwareAccelerated,
+        _ => true,
+    };
 
     private static readonly V LaneIndex = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
 
@@ -464,3 +476,6 @@ internal sealed partial class TileRasterizer
         Add(o + 40, dAlpha * G);
     }
 }
+
+/// <summary>Blend kernel families: per-pixel scalar, 8-pixel AVX2 (Vector256) rows, 16-pixel AVX-512 (Vector512) tile rows.</summary>
+public enum BlendKernel { Scalar, Avx2, Avx512 }

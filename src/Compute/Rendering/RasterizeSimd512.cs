@@ -1,0 +1,382 @@
+namespace UniCLift.Compute.Rendering;
+
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using W = System.Runtime.Intrinsics.Vector512<float>;
+
+/// <summary>AVX-512 versions of the tile kernels: one vector is a whole 16-pixel tile row, so the per-row candidate
+/// test runs once per row (not once per 8-pixel chunk) and each (row, Gaussian) pair is one exp. Same arithmetic as the
+/// AVX2 kernels in RasterizeSimd.cs, lane for lane; lane sums use a fixed tree order, so gradients stay deterministic.</summary>
+internal sealed partial class TileRasterizer
+{
+    private static readonly W LaneIndex16 = Vector512.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void ForwardTile512(int tile, float* outRgb, float* outFeat, float* outDepth, float* outAlpha)
+    {
+        int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
+        int d = D;
+        // Scratch V: feature accumulators (d vectors), per-hit weights (16 floats per Gaussian). I: row lists, candidates, hits.
+        var s = GetScratch(count, d, 0, 0, d * 16 + count * 16, count * (TileSize + 2));
+        Gather(tile, s, d > 0);
+        int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
+        int xs = tx * TileSize, ys = ty * TileSize;
+        int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
+        int rows = ye - ys, lanes = xe - xs;
+        float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
+        long evals = 0, vecEvals = 0, candidates = 0, contributions = 0;
+        var one = W.One;
+        var maxA = Vector512.Create(MaxAlpha); var minA = Vector512.Create(MinAlpha); var minT = Vector512.Create(MinTransmittance);
+        var tmp = stackalloc float[16 * 6];
+        var rowCount = stackalloc int[TileSize];
+        float lo = xs + 0.5f, hi = xe - 0.5f;
+        var pxv = Vector512.Create(xs + 0.5f) + LaneIndex16;
+        var inTile = Vector512.LessThan(LaneIndex16, Vector512.Create((float)lanes));
+        fixed (float* gl = s.G, fl = s.F, fv = s.V)
+        fixed (int* iv = s.I)
+        {
+            float* wBuf = fv + d * 16;
+            int* rowJ = iv, jr = iv + count * TileSize, hitJ = jr + count;
+            BuildRowLists(gl, count, ys, rows, rowJ, rowCount);
+            for (int py = ys; py < ye; py++)
+            {
+                float fy = py + 0.5f;
+                int* list = rowJ + (py - ys) * count;
+                int rowN = rowCount[py - ys];
+                var active = inTile;
+                var T = one; var r = W.Zero; var gr = W.Zero; var b = W.Zero; var z = W.Zero; var lastV = W.Zero;
+                int nh = 0;
+                bool done = false;
+                // As ForwardTileSimd: candidates in batches (branch-free x-interval test), then blend them, until every
+                // lane saturates.
+                for (int k0 = 0; k0 < rowN && !done; k0 += CandidateBatch)
+                {
+                    int kEnd = Math.Min(rowN, k0 + CandidateBatch), nr = 0;
+                    candidates += kEnd - k0;
+                    for (int k = k0; k < kEnd; k++)
+                    {
+                        int jj = list[k];
+                        float* pc = gl + jj * Stride;
+                        float dyc = pc[1] - fy;
+                        float h2 = (pc[13] - pc[11] * dyc * dyc) * pc[12];
+                        float half = MathF.Sqrt(MathF.Max(h2, 0f)) + CullSlackPx, centre = pc[0] + pc[10] * dyc;
+                        jr[nr] = jj;
+                        nr += (h2 >= 0 ? 1 : 0) & (centre - half <= hi ? 1 : 0) & (centre + half >= lo ? 1 : 0);
+                    }
+                    for (int k = 0; k < nr; k++)
+                    {
+                        vecEvals++;
+                        int j = jr[k];
+                        float* p = gl + j * Stride;
+                        float dy = p[1] - fy;
+                        var dx = Vector512.Create(p[0]) - pxv;
+                        var power = dx * (Vector512.Create(-0.5f * p[2]) * dx + Vector512.Create(-p[3] * dy)) + Vector512.Create(-0.5f * p[4] * dy * dy);
+                        var ok = active & Vector512.LessThanOrEqual(power, W.Zero);
+                        var alpha = Vector512.MinNative(maxA, Vector512.Create(p[5]) * FastExp512(power));
+                        ok &= Vector512.GreaterThanOrEqual(alpha, minA);
+                        var testT = T * (one - alpha);
+                        var stop = ok & Vector512.LessThan(testT, minT);
+                        active = Vector512.AndNot(active, stop);
+                        var blend = Vector512.AndNot(ok, stop);
+                        var w = blend & (alpha * T);
+                        ulong bits = blend.ExtractMostSignificantBits();
+                        contributions += System.Numerics.BitOperations.PopCount(bits);
+                        r += w * Vector512.Create(p[6]); gr += w * Vector512.Create(p[7]); b += w * Vector512.Create(p[8]); z += w * Vector512.Create(p[9]);
+                        if (d > 0) { w.Store(wBuf + 16 * nh); hitJ[nh] = j * d; nh += bits != 0 ? 1 : 0; }
+                        T = Vector512.ConditionalSelect(blend, testT, T);
+                        lastV = Vector512.ConditionalSelect(blend, Vector512.Create((float)(j + 1)), lastV);
+                        if (active.ExtractMostSignificantBits() == 0) { done = true; break; }
+                    }
+                }
+                WeightedSumBroadcast512(wBuf, hitJ, nh, fl, d, fv);
+                T.Store(tmp); r.Store(tmp + 16); gr.Store(tmp + 32); b.Store(tmp + 48); z.Store(tmp + 64); lastV.Store(tmp + 80);
+                for (int l = 0; l < lanes; l++)
+                {
+                    int pix = py * Width + xs + l;
+                    float tl = tmp[l];
+                    int last = (int)tmp[80 + l];
+                    evals += last;
+                    FinalT[pix] = tl;
+                    NContrib[pix] = last;
+                    outRgb[3 * pix] = tmp[16 + l] + tl * bg0; outRgb[3 * pix + 1] = tmp[32 + l] + tl * bg1; outRgb[3 * pix + 2] = tmp[48 + l] + tl * bg2;
+                    outDepth[pix] = tmp[64 + l];
+                    outAlpha[pix] = 1f - tl;
+                    float* of = outFeat + (long)pix * d, src = fv + l;
+                    for (int c = 0; c < d; c++, src += 16) of[c] = *src;
+                }
+            }
+        }
+        _tileEvals[tile] = evals;
+        _tileVecEvals[tile] = vecEvals;
+        _tileCandidates[tile] = candidates;
+        _tileContrib[tile] = contributions;
+    }
+
+    /// <summary>BackwardTileSimd with one 16-lane state per tile row (layout St*, 16 floats per vector).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void BackwardTile512(int tile, float* dRgb, float* dDepth, float* dAlpha, float* dFeat, bool geo, bool featGeo)
+    {
+        int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
+        if (count == 0) return;
+        int d = D, kf = FeatStride;
+        bool feat = dFeat != null;
+        int rowStride = (StFixed + 3 * d) * 16; // floats per row: fixed state, then dv, accF, lastF (d vectors each)
+        // Scratch V: row states, the current Gaussian's accumulators (GeoStride + 6 vectors), per-hit weights, lane sums.
+        var s = GetScratch(count, d, 0, 0, TileSize * rowStride + (GeoStride + 6) * 16 + TileSize * 16 + 16 * d);
+        Gather(tile, s, feat);
+        int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
+        int xs = tx * TileSize, ys = ty * TileSize;
+        int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
+        int rows = ye - ys, lanes = xe - xs;
+        float lo = xs + 0.5f, hi = xe - 0.5f;
+        var one = W.One; var maxA = Vector512.Create(MaxAlpha); var minA = Vector512.Create(MinAlpha);
+        float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
+        var rowMax = stackalloc int[TileSize]; // per row: largest contributor count of its pixels
+        for (int r = 0; r < TileSize; r++) rowMax[r] = 0;
+        var hitRow = stackalloc int[TileSize];
+        var sorted = Binning.Sorted;
+        fixed (float* gl = s.G, fl = s.F, sv = s.V)
+        {
+            float* accG = sv + TileSize * rowStride, accFG = accG + GeoStride * 16, wBuf = accFG + 6 * 16;
+            for (int py = ys; py < ye; py++)
+            {
+                int row = py - ys;
+                float* st = sv + row * rowStride;
+                int maxLast = 0;
+                for (int l = 0; l < 16; l++)
+                {
+                    int pix = py * Width + xs + l;
+                    bool inside = l < lanes;
+                    int last = inside ? NContrib[pix] : 0;
+                    maxLast = Math.Max(maxLast, last);
+                    float t = inside ? FinalT[pix] : 1f;
+                    st[16 * StT + l] = t; st[16 * StFinalT + l] = t; st[16 * StLast + l] = last;
+                    float z0 = 0, z1 = 0, z2 = 0, z3 = 0, z4 = 0;
+                    if (inside)
+                    {
+                        if (dRgb != null) { z0 = dRgb[3 * pix]; z1 = dRgb[3 * pix + 1]; z2 = dRgb[3 * pix + 2]; }
+                        if (dDepth != null) z3 = dDepth[pix];
+                        if (dAlpha != null) z4 = dAlpha[pix];
+                    }
+                    st[16 * StG + l] = z0; st[16 * (StG + 1) + l] = z1; st[16 * (StG + 2) + l] = z2; st[16 * (StG + 3) + l] = z3; st[16 * (StG + 4) + l] = z4;
+                    st[16 * StBgDot + l] = bg0 * z0 + bg1 * z1 + bg2 * z2;
+                    st[16 * StPx + l] = xs + l + 0.5f;
+                    if (feat)
+                    {
+                        float* src = dFeat + (long)pix * d;
+                        for (int c = 0; c < d; c++) st[16 * (StFixed + c) + l] = inside ? src[c] : 0f;
+                    }
+                }
+                rowMax[row] = maxLast;
+                if (maxLast == 0) continue;
+                for (int k = StAcc; k <= StLastAlpha; k++) W.Zero.Store(st + 16 * k);
+                if (featGeo) for (int c = d; c < 3 * d; c++) W.Zero.Store(st + 16 * (StFixed + c));
+            }
+            int tileMax = 0;
+            for (int r = 0; r < rows; r++) tileMax = Math.Max(tileMax, rowMax[r]);
+            // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient.
+            for (int j = count - 1; j >= tileMax; j--) _pairUsed[Binning.Slot(sorted[start + j], tx, ty)] = 0;
+            for (int j = Math.Min(count, tileMax) - 1; j >= 0; j--)
+            {
+                if (geo) for (int k = 0; k < GeoStride; k++) W.Zero.Store(accG + 16 * k);
+                if (featGeo) for (int k = 0; k < 6; k++) W.Zero.Store(accFG + 16 * k);
+                int nh = 0;
+                ulong touched = 0;
+                float* p = gl + j * Stride;
+                if (p[15] != 0f)
+                {
+                    float slope = p[10], q = p[11], invA = p[12], tq = p[13];
+                    RowRange(p, ys, rows, out int r0, out int r1);
+                    var c0 = Vector512.Create(p[6]); var c1 = Vector512.Create(p[7]); var c2 = Vector512.Create(p[8]); var c3 = Vector512.Create(p[9]);
+                    var opv = Vector512.Create(p[5]);
+                    var ha = Vector512.Create(-0.5f * p[2]); var mxv = Vector512.Create(p[0]);
+                    var jv = Vector512.Create((float)j);
+                    float* fj = fl + j * d;
+                    for (int r = r0; r <= r1; r++)
+                    {
+                        if (rowMax[r] <= j) continue; // entry j lies behind every pixel's last contributor in this row
+                        float fy = ys + r + 0.5f;
+                        float dy = p[1] - fy;
+                        float h2 = (tq - q * dy * dy) * invA;
+                        if (!(h2 >= 0)) continue;
+                        float half = MathF.Sqrt(h2) + CullSlackPx, centre = p[0] + slope * dy;
+                        if (centre - half > hi || centre + half < lo) continue;
+                        float* st = sv + r * rowStride;
+                        var dx = mxv - Vector512.Load(st + 16 * StPx);
+                        var power = dx * (ha * dx + Vector512.Create(-p[3] * dy)) + Vector512.Create(-0.5f * p[4] * dy * dy);
+                        var ok = Vector512.LessThan(jv, Vector512.Load(st + 16 * StLast)) & Vector512.LessThanOrEqual(power, W.Zero);
+                        var G = FastExp512(power);
+                        var raw = opv * G;
+                        var alpha = Vector512.MinNative(maxA, raw);
+                        ok &= Vector512.GreaterThanOrEqual(alpha, minA);
+                        var oneMinus = one - alpha;
+                        ulong okBits = ok.ExtractMostSignificantBits();
+                        touched |= okBits;
+                        var T0 = Vector512.Load(st + 16 * StT);
+                        var T = Vector512.ConditionalSelect(ok, T0 / oneMinus, T0);
+                        T.Store(st + 16 * StT);
+                        var w = ok & (alpha * T);
+                        var geomOk = ok & Vector512.LessThanOrEqual(raw, maxA); // no gradient through an active 0.99 clamp
+                        var lastAlpha = Vector512.Load(st + 16 * StLastAlpha);
+                        var keep = one - lastAlpha;
+                        var dyv = Vector512.Create(dy);
+                        if (geo)
+                        {
+                            var g0 = Vector512.Load(st + 16 * StG); var g1 = Vector512.Load(st + 16 * (StG + 1)); var g2 = Vector512.Load(st + 16 * (StG + 2));
+                            var g3 = Vector512.Load(st + 16 * (StG + 3)); var g4 = Vector512.Load(st + 16 * (StG + 4));
+                            Add512(accG + 96, w * g0); Add512(accG + 112, w * g1); Add512(accG + 128, w * g2); Add512(accG + 144, w * g3);
+                            float* acc = st + 16 * StAcc; float* lc = st + 16 * StLastCol;
+                            var a0 = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lc) + keep * Vector512.Load(acc), Vector512.Load(acc));
+                            var a1 = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lc + 16) + keep * Vector512.Load(acc + 16), Vector512.Load(acc + 16));
+                            var a2 = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lc + 32) + keep * Vector512.Load(acc + 32), Vector512.Load(acc + 32));
+                            var a3 = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lc + 48) + keep * Vector512.Load(acc + 48), Vector512.Load(acc + 48));
+                            var a4 = Vector512.ConditionalSelect(ok, lastAlpha + keep * Vector512.Load(acc + 64), Vector512.Load(acc + 64));
+                            a0.Store(acc); a1.Store(acc + 16); a2.Store(acc + 32); a3.Store(acc + 48); a4.Store(acc + 64);
+                            Vector512.ConditionalSelect(ok, c0, Vector512.Load(lc)).Store(lc);
+                            Vector512.ConditionalSelect(ok, c1, Vector512.Load(lc + 16)).Store(lc + 16);
+                            Vector512.ConditionalSelect(ok, c2, Vector512.Load(lc + 32)).Store(lc + 32);
+                            Vector512.ConditionalSelect(ok, c3, Vector512.Load(lc + 48)).Store(lc + 48);
+                            var dAl = ((c0 - a0) * g0 + (c1 - a1) * g1 + (c2 - a2) * g2 + (c3 - a3) * g3 + (one - a4) * g4) * T
+                                      - Vector512.Load(st + 16 * StFinalT) / oneMinus * Vector512.Load(st + 16 * StBgDot);
+                            AddGeometry512(accG, p, geomOk & dAl, G, dx, dyv);
+                        }
+                        if (feat)
+                        {
+                            w.Store(wBuf + 16 * nh); hitRow[nh] = r * rowStride + 16 * StFixed; nh += okBits != 0 ? 1 : 0;
+                            if (featGeo)
+                            {
+                                float* dvv = st + 16 * StFixed, accF = dvv + 16 * d, lastF = accF + 16 * d;
+                                var dAl = W.Zero;
+                                for (int c = 0; c < d; c++)
+                                {
+                                    var fc = Vector512.Create(fj[c]);
+                                    var acc = Vector512.Load(accF + 16 * c);
+                                    acc = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lastF + 16 * c) + keep * acc, acc);
+                                    acc.Store(accF + 16 * c);
+                                    Vector512.ConditionalSelect(ok, fc, Vector512.Load(lastF + 16 * c)).Store(lastF + 16 * c);
+                                    dAl += (fc - acc) * Vector512.Load(dvv + 16 * c);
+                                }
+                                AddGeometry512(accFG, p, geomOk & (dAl * T), G, dx, dyv);
+                            }
+                        }
+                        Vector512.ConditionalSelect(ok, alpha, lastAlpha).Store(st + 16 * StLastAlpha);
+                    }
+                }
+                long slot = Binning.Slot(sorted[start + j], tx, ty);
+                if (touched == 0)
+                {
+                    _pairUsed[slot] = 0;
+                    continue;
+                }
+                _pairUsed[slot] = 1;
+                if (geo) for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum512(accG + 16 * k);
+                if (feat)
+                {
+                    float* lane = wBuf + TileSize * 16;
+                    WeightedSumVectors512(wBuf, hitRow, nh, sv, d, lane);
+                    for (int c = 0; c < d; c++) _pairFeat[slot * kf + c] = LaneSum512(lane + 16 * c);
+                    if (featGeo) for (int k = 0; k < 6; k++) _pairFeat[slot * kf + d + k] = LaneSum512(accFG + 16 * k);
+                }
+            }
+        }
+    }
+
+    /// <summary>dst[c] (16 lanes) = sum_h w[h] * f[off[h] + c] for c &lt; d, four channels at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightedSumBroadcast512(float* w, int* off, int nh, float* f, int d, float* dst)
+    {
+        int c = 0;
+        for (; c + 4 <= d; c += 4)
+        {
+            W a0 = W.Zero, a1 = W.Zero, a2 = W.Zero, a3 = W.Zero;
+            for (int h = 0; h < nh; h++)
+            {
+                var wv = Vector512.Load(w + 16 * h);
+                float* fp = f + off[h] + c;
+                a0 += wv * Vector512.Create(fp[0]); a1 += wv * Vector512.Create(fp[1]);
+                a2 += wv * Vector512.Create(fp[2]); a3 += wv * Vector512.Create(fp[3]);
+            }
+            a0.Store(dst + 16 * c); a1.Store(dst + 16 * c + 16); a2.Store(dst + 16 * c + 32); a3.Store(dst + 16 * c + 48);
+        }
+        for (; c < d; c++)
+        {
+            var a = W.Zero;
+            for (int h = 0; h < nh; h++) a += Vector512.Load(w + 16 * h) * Vector512.Create(f[off[h] + c]);
+            a.Store(dst + 16 * c);
+        }
+    }
+
+    /// <summary>dst[c] (16 lanes) = sum_h w[h] * v[off[h] + 16c] for c &lt; d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void WeightedSumVectors512(float* w, int* off, int nh, float* v, int d, float* dst)
+    {
+        int c = 0;
+        for (; c + 4 <= d; c += 4)
+        {
+            W a0 = W.Zero, a1 = W.Zero, a2 = W.Zero, a3 = W.Zero;
+            for (int h = 0; h < nh; h++)
+            {
+                var wv = Vector512.Load(w + 16 * h);
+                float* vp = v + off[h] + 16 * c;
+                a0 += wv * Vector512.Load(vp); a1 += wv * Vector512.Load(vp + 16);
+                a2 += wv * Vector512.Load(vp + 32); a3 += wv * Vector512.Load(vp + 48);
+            }
+            a0.Store(dst + 16 * c); a1.Store(dst + 16 * c + 16); a2.Store(dst + 16 * c + 32); a3.Store(dst + 16 * c + 48);
+        }
+        for (; c < d; c++)
+        {
+            var a = W.Zero;
+            for (int h = 0; h < nh; h++) a += Vector512.Load(w + 16 * h) * Vector512.Load(v + off[h] + 16 * c);
+            a.Store(dst + 16 * c);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Add512(float* dst, W v) => (Vector512.Load(dst) + v).Store(dst);
+
+    /// <summary>Sum of 16 lanes in a fixed tree order (deterministic).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float LaneSum512(float* v)
+    {
+        var x = Vector512.Load(v);
+        var s8 = x.GetLower() + x.GetUpper();
+        var s4 = s8.GetLower() + s8.GetUpper();
+        var s2 = s4 + Vector128.Shuffle(s4, Vector128.Create(2, 3, 0, 1));
+        return s2.ToScalar() + s2.GetElement(1);
+    }
+
+    private static readonly W ExpHi16 = Vector512.Create(88.3762626647949f), ExpLo16 = Vector512.Create(-87.3365447504f);
+    private static readonly W Log2e16 = Vector512.Create(1.44269504088896341f);
+    private static readonly W Ln2Hi16 = Vector512.Create(0.693359375f), Ln2Lo16 = Vector512.Create(-2.12194440e-4f);
+    private static readonly W Q0 = Vector512.Create(1.9875691500e-4f), Q1 = Vector512.Create(1.3981999507e-3f), Q2 = Vector512.Create(8.3334519073e-3f),
+        Q3 = Vector512.Create(4.1665795894e-2f), Q4 = Vector512.Create(1.6666665459e-1f), Q5 = Vector512.Create(5.0000001201e-1f);
+
+    /// <summary><see cref="FastExp"/> for 16 floats (same Cephes polynomial, same results lane for lane).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static W FastExp512(W x)
+    {
+        x = Vector512.MinNative(Vector512.MaxNative(x, ExpLo16), ExpHi16);
+        var n = Vector512.Round(x * Log2e16);
+        var r = x - n * Ln2Hi16 - n * Ln2Lo16;
+        var r2 = r * r;
+        var y = ((((Q0 * r + Q1) * r + Q2) * r + Q3) * r + Q4) * r + Q5;
+        y = y * r2 + r + W.One;
+        var pow2 = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
+        return y * pow2;
+    }
+
+    /// <summary>16-lane <see cref="AddGeometrySimd"/>: o holds 6 lane vectors (mean2d x, y, conic a, b, c, opacity).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddGeometry512(float* o, float* p, W dAlpha, W G, W dx, W dy)
+    {
+        var dPower = dAlpha * Vector512.Create(p[5]) * G;
+        var ca = Vector512.Create(p[2]); var cb = Vector512.Create(p[3]); var cc = Vector512.Create(p[4]);
+        Add512(o, -dPower * (ca * dx + cb * dy));
+        Add512(o + 16, -dPower * (cc * dy + cb * dx));
+        var h = Vector512.Create(-0.5f) * dPower;
+        Add512(o + 32, h * dx * dx);
+        Add512(o + 48, -dPower * dx * dy);
+        Add512(o + 64, h * dy * dy);
+        Add512(o + 80, dAlpha * G);
+    }
+}
