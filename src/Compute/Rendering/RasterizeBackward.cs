@@ -35,6 +35,9 @@ internal sealed partial class TileRasterizer
         if (geo) { TileBinning.Grow(ref _pairGeo, pairs * GeoStride); TileBinning.Grow(ref GradGeo, N * GeoStride); }
         if (feat) { TileBinning.Grow(ref _pairFeat, pairs * FeatStride); TileBinning.Grow(ref GradFeat, N * FeatStride); }
         TileBinning.Grow(ref _pairUsed, pairs);
+        // Every slot starts unused; the kernels mark the pairs that blended (cheaper than marking the rest unused: most
+        // list entries lie behind every pixel's last contributor, and finding their slot is a few dependent loads).
+        Array.Clear(_pairUsed, 0, pairs);
         int tiles = Binning.TilesX * Binning.TilesY;
         nint a = (nint)dRgb, b = (nint)dDepth, c = (nint)dAlpha, e = (nint)dFeat;
         double c0 = RasterStats.CpuNow();

@@ -15,12 +15,12 @@ internal sealed partial class TileRasterizer
     internal BlendKernel Kernel = BestKernel;
 
     internal static BlendKernel BestKernel =>
-        Vector512.IsHardwareAccelerated ? BlendKernel.Avx512 : Vector256.IsHardwareAccelerated ? BlendKernel.Avx2 : BlendKernel.Scalar;
+        IsAvailable(BlendKernel.Avx512) ? BlendKernel.Avx512 : Vector256.IsHardwareAccelerated ? BlendKernel.Avx2 : BlendKernel.Scalar;
 
     /// <summary>Whether this machine can run the kernel (vector width hardware-accelerated).</summary>
     internal static bool IsAvailable(BlendKernel k) => k switch
     {
-        BlendKernel.Avx512 => Vector512.IsHardwareAccelerated,
+        BlendKernel.Avx512 => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported, // + vrcp14ps
         BlendKernel.Avx2 => Vector256.IsHardwareAccelerated,
         _ => true,
     };
@@ -164,8 +164,9 @@ internal sealed partial class TileRasterizer
                         }
                     }
                     // Features as a small product after the walk (accumulators in registers, not in memory per hit).
-                    WeightedSumBroadcast(wBuf, hitJ, nh, fl, d, fv);
+                    // Stored before the call (see ForwardTile512: values live across a call stay on the stack).
                     T.Store(tmp); r.Store(tmp + 8); gr.Store(tmp + 16); b.Store(tmp + 24); z.Store(tmp + 32); lastV.Store(tmp + 40);
+                    WeightedSumBroadcast(wBuf, hitJ, nh, fl, d, fv);
                     for (int l = 0; l < lanes; l++)
                     {
                         int pix = py * Width + cx + l;
@@ -263,8 +264,8 @@ internal sealed partial class TileRasterizer
             }
             int tileMax = 0;
             for (int ch = 0; ch < rows * cpr; ch++) tileMax = Math.Max(tileMax, chunkMax[ch]);
-            // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient.
-            for (int j = count - 1; j >= tileMax; j--) _pairUsed[Binning.Slot(sorted[start + j], tx, ty)] = 0;
+            // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient: their
+            // slots stay unused (cleared in Backward).
             for (int j = Math.Min(count, tileMax) - 1; j >= 0; j--)
             {
                 if (geo) for (int k = 0; k < GeoStride; k++) V.Zero.Store(accG + 8 * k);
@@ -356,13 +357,8 @@ internal sealed partial class TileRasterizer
                     }
                 }
                 // Lane sums (lanes in order) straight into this pair's slot.
+                if (touched == 0) continue; // blended nowhere in this tile (the common case): the slot stays unused
                 long slot = Binning.Slot(sorted[start + j], tx, ty);
-                if (touched == 0)
-                {
-                    // Blended nowhere in this tile (the common case for list entries): the reduction skips the slot.
-                    _pairUsed[slot] = 0;
-                    continue;
-                }
                 _pairUsed[slot] = 1;
                 if (geo) for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum(accG + 8 * k);
                 if (feat)
@@ -440,13 +436,19 @@ internal sealed partial class TileRasterizer
         return s2.ToScalar() + s2.GetElement(1);
     }
 
-    private static readonly V ExpHi = Vector256.Create(88.3762626647949f), ExpLo = Vector256.Create(-87.3365447504f);
+    /// <summary>Lower clamp of the blend kernels' exp argument. Only power &gt;= ln(1/255) (about -5.5) can blend; far lanes
+    /// of a row reach powers of -100 and below, where exp(-87) times an opacity is a denormal float, and every vector
+    /// operation touching a denormal takes a microcode assist (over a hundred cycles on Intel). At -30, G, alpha and
+    /// all products with them stay normal, and o * exp(-30) &lt; 1e-13 is still far below 1/255, so nothing changes.</summary>
+    internal const float BlendExpFloor = -30f;
+
+    private static readonly V ExpHi = Vector256.Create(88.3762626647949f), ExpLo = Vector256.Create(BlendExpFloor);
     private static readonly V Log2e = Vector256.Create(1.44269504088896341f);
     private static readonly V Ln2Hi = Vector256.Create(0.693359375f), Ln2Lo = Vector256.Create(-2.12194440e-4f);
     private static readonly V P0 = Vector256.Create(1.9875691500e-4f), P1 = Vector256.Create(1.3981999507e-3f), P2 = Vector256.Create(8.3334519073e-3f),
         P3 = Vector256.Create(4.1665795894e-2f), P4 = Vector256.Create(1.6666665459e-1f), P5 = Vector256.Create(5.0000001201e-1f);
 
-    /// <summary>exp for 8 floats (Cephes expf: 2^n times a degree-7 polynomial, about 1 ulp on [-87, 88]). .NET's
+    /// <summary>exp for 8 floats (Cephes expf: 2^n times a degree-7 polynomial, about 1 ulp on [-30, 88]; clamped below at <see cref="BlendExpFloor"/>). .NET's
     /// Vector256.Exp(float) widens to double and is several times slower; blending calls this once per pixel and Gaussian.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static V FastExp(V x)

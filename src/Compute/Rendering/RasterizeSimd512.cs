@@ -2,6 +2,7 @@ namespace UniCLift.Compute.Rendering;
 
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using W = System.Runtime.Intrinsics.Vector512<float>;
 
 /// <summary>AVX-512 versions of the tile kernels: one vector is a whole 16-pixel tile row, so the per-row candidate
@@ -25,8 +26,6 @@ internal sealed partial class TileRasterizer
         int rows = ye - ys, lanes = xe - xs;
         float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
         long evals = 0, vecEvals = 0, candidates = 0, contributions = 0;
-        var one = W.One;
-        var maxA = Vector512.Create(MaxAlpha); var minA = Vector512.Create(MinAlpha); var minT = Vector512.Create(MinTransmittance);
         var tmp = stackalloc float[16 * 6];
         var rowCount = stackalloc int[TileSize];
         float lo = xs + 0.5f, hi = xe - 0.5f;
@@ -44,6 +43,8 @@ internal sealed partial class TileRasterizer
                 int* list = rowJ + (py - ys) * count;
                 int rowN = rowCount[py - ys];
                 var active = inTile;
+                var one = W.One;
+                var maxA = Vector512.Create(MaxAlpha); var minA = Vector512.Create(MinAlpha); var minT = Vector512.Create(MinTransmittance);
                 var T = one; var r = W.Zero; var gr = W.Zero; var b = W.Zero; var z = W.Zero; var lastV = W.Zero;
                 int nh = 0;
                 bool done = false;
@@ -70,7 +71,7 @@ internal sealed partial class TileRasterizer
                         float* p = gl + j * Stride;
                         float dy = p[1] - fy;
                         var dx = Vector512.Create(p[0]) - pxv;
-                        var power = dx * (Vector512.Create(-0.5f * p[2]) * dx + Vector512.Create(-p[3] * dy)) + Vector512.Create(-0.5f * p[4] * dy * dy);
+                        var power = Vector512.FusedMultiplyAdd(dx, Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f * p[2]), dx, Vector512.Create(-p[3] * dy)), Vector512.Create(-0.5f * p[4] * dy * dy));
                         var ok = active & Vector512.LessThanOrEqual(power, W.Zero);
                         var alpha = Vector512.MinNative(maxA, Vector512.Create(p[5]) * FastExp512(power));
                         ok &= Vector512.GreaterThanOrEqual(alpha, minA);
@@ -81,15 +82,18 @@ internal sealed partial class TileRasterizer
                         var w = blend & (alpha * T);
                         ulong bits = blend.ExtractMostSignificantBits();
                         contributions += System.Numerics.BitOperations.PopCount(bits);
-                        r += w * Vector512.Create(p[6]); gr += w * Vector512.Create(p[7]); b += w * Vector512.Create(p[8]); z += w * Vector512.Create(p[9]);
+                        r = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[6]), r); gr = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[7]), gr);
+                        b = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[8]), b); z = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[9]), z);
                         if (d > 0) { w.Store(wBuf + 16 * nh); hitJ[nh] = j * d; nh += bits != 0 ? 1 : 0; }
                         T = Vector512.ConditionalSelect(blend, testT, T);
                         lastV = Vector512.ConditionalSelect(blend, Vector512.Create((float)(j + 1)), lastV);
                         if (active.ExtractMostSignificantBits() == 0) { done = true; break; }
                     }
                 }
-                WeightedSumBroadcast512(wBuf, hitJ, nh, fl, d, fv);
+                // Stored before the call: vector registers do not survive calls, and values live across one made the JIT keep
+                // them on the stack through the whole loop above (a store and a reload per Gaussian).
                 T.Store(tmp); r.Store(tmp + 16); gr.Store(tmp + 32); b.Store(tmp + 48); z.Store(tmp + 64); lastV.Store(tmp + 80);
+                WeightedSumBroadcast512(wBuf, hitJ, nh, fl, d, fv);
                 for (int l = 0; l < lanes; l++)
                 {
                     int pix = py * Width + xs + l;
@@ -174,8 +178,8 @@ internal sealed partial class TileRasterizer
             }
             int tileMax = 0;
             for (int r = 0; r < rows; r++) tileMax = Math.Max(tileMax, rowMax[r]);
-            // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient.
-            for (int j = count - 1; j >= tileMax; j--) _pairUsed[Binning.Slot(sorted[start + j], tx, ty)] = 0;
+            // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient: their
+            // slots stay unused (cleared in Backward).
             for (int j = Math.Min(count, tileMax) - 1; j >= 0; j--)
             {
                 if (geo) for (int k = 0; k < GeoStride; k++) W.Zero.Store(accG + 16 * k);
@@ -203,7 +207,7 @@ internal sealed partial class TileRasterizer
                         if (centre - half > hi || centre + half < lo) continue;
                         float* st = sv + r * rowStride;
                         var dx = mxv - Vector512.Load(st + 16 * StPx);
-                        var power = dx * (ha * dx + Vector512.Create(-p[3] * dy)) + Vector512.Create(-0.5f * p[4] * dy * dy);
+                        var power = Vector512.FusedMultiplyAdd(dx, Vector512.FusedMultiplyAdd(ha, dx, Vector512.Create(-p[3] * dy)), Vector512.Create(-0.5f * p[4] * dy * dy));
                         var ok = Vector512.LessThan(jv, Vector512.Load(st + 16 * StLast)) & Vector512.LessThanOrEqual(power, W.Zero);
                         var G = FastExp512(power);
                         var raw = opv * G;
@@ -212,8 +216,12 @@ internal sealed partial class TileRasterizer
                         var oneMinus = one - alpha;
                         ulong okBits = ok.ExtractMostSignificantBits();
                         touched |= okBits;
+                        // 1 / (1 - alpha) once, by reciprocal estimate + one Newton step (about 1 ulp): a 512-bit divide
+                        // blocks its port for 16 cycles, and this used two per (row, Gaussian).
+                        var est = Avx512F.Reciprocal14(oneMinus);
+                        var inv = est * Vector512.FusedMultiplyAdd(-oneMinus, est, Vector512.Create(2f));
                         var T0 = Vector512.Load(st + 16 * StT);
-                        var T = Vector512.ConditionalSelect(ok, T0 / oneMinus, T0);
+                        var T = Vector512.ConditionalSelect(ok, T0 * inv, T0);
                         T.Store(st + 16 * StT);
                         var w = ok & (alpha * T);
                         var geomOk = ok & Vector512.LessThanOrEqual(raw, maxA); // no gradient through an active 0.99 clamp
@@ -224,20 +232,23 @@ internal sealed partial class TileRasterizer
                         {
                             var g0 = Vector512.Load(st + 16 * StG); var g1 = Vector512.Load(st + 16 * (StG + 1)); var g2 = Vector512.Load(st + 16 * (StG + 2));
                             var g3 = Vector512.Load(st + 16 * (StG + 3)); var g4 = Vector512.Load(st + 16 * (StG + 4));
-                            Add512(accG + 96, w * g0); Add512(accG + 112, w * g1); Add512(accG + 128, w * g2); Add512(accG + 144, w * g3);
+                            Fma512(accG + 96, w, g0); Fma512(accG + 112, w, g1); Fma512(accG + 128, w, g2); Fma512(accG + 144, w, g3);
                             float* acc = st + 16 * StAcc; float* lc = st + 16 * StLastCol;
-                            var a0 = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lc) + keep * Vector512.Load(acc), Vector512.Load(acc));
-                            var a1 = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lc + 16) + keep * Vector512.Load(acc + 16), Vector512.Load(acc + 16));
-                            var a2 = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lc + 32) + keep * Vector512.Load(acc + 32), Vector512.Load(acc + 32));
-                            var a3 = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lc + 48) + keep * Vector512.Load(acc + 48), Vector512.Load(acc + 48));
-                            var a4 = Vector512.ConditionalSelect(ok, lastAlpha + keep * Vector512.Load(acc + 64), Vector512.Load(acc + 64));
+                            var a0 = Blend512(ok, lastAlpha, Vector512.Load(lc), keep, Vector512.Load(acc));
+                            var a1 = Blend512(ok, lastAlpha, Vector512.Load(lc + 16), keep, Vector512.Load(acc + 16));
+                            var a2 = Blend512(ok, lastAlpha, Vector512.Load(lc + 32), keep, Vector512.Load(acc + 32));
+                            var a3 = Blend512(ok, lastAlpha, Vector512.Load(lc + 48), keep, Vector512.Load(acc + 48));
+                            var a4 = Blend512(ok, lastAlpha, one, keep, Vector512.Load(acc + 64));
                             a0.Store(acc); a1.Store(acc + 16); a2.Store(acc + 32); a3.Store(acc + 48); a4.Store(acc + 64);
                             Vector512.ConditionalSelect(ok, c0, Vector512.Load(lc)).Store(lc);
                             Vector512.ConditionalSelect(ok, c1, Vector512.Load(lc + 16)).Store(lc + 16);
                             Vector512.ConditionalSelect(ok, c2, Vector512.Load(lc + 32)).Store(lc + 32);
                             Vector512.ConditionalSelect(ok, c3, Vector512.Load(lc + 48)).Store(lc + 48);
-                            var dAl = ((c0 - a0) * g0 + (c1 - a1) * g1 + (c2 - a2) * g2 + (c3 - a3) * g3 + (one - a4) * g4) * T
-                                      - Vector512.Load(st + 16 * StFinalT) / oneMinus * Vector512.Load(st + 16 * StBgDot);
+                            var dot = Vector512.FusedMultiplyAdd(c3 - a3, g3, (one - a4) * g4);
+                            dot = Vector512.FusedMultiplyAdd(c2 - a2, g2, dot);
+                            dot = Vector512.FusedMultiplyAdd(c1 - a1, g1, dot);
+                            dot = Vector512.FusedMultiplyAdd(c0 - a0, g0, dot);
+                            var dAl = Vector512.FusedMultiplyAdd(dot, T, -(Vector512.Load(st + 16 * StFinalT) * inv * Vector512.Load(st + 16 * StBgDot)));
                             AddGeometry512(accG, p, geomOk & dAl, G, dx, dyv);
                         }
                         if (feat)
@@ -251,10 +262,10 @@ internal sealed partial class TileRasterizer
                                 {
                                     var fc = Vector512.Create(fj[c]);
                                     var acc = Vector512.Load(accF + 16 * c);
-                                    acc = Vector512.ConditionalSelect(ok, lastAlpha * Vector512.Load(lastF + 16 * c) + keep * acc, acc);
+                                    acc = Blend512(ok, lastAlpha, Vector512.Load(lastF + 16 * c), keep, acc);
                                     acc.Store(accF + 16 * c);
                                     Vector512.ConditionalSelect(ok, fc, Vector512.Load(lastF + 16 * c)).Store(lastF + 16 * c);
-                                    dAl += (fc - acc) * Vector512.Load(dvv + 16 * c);
+                                    dAl = Vector512.FusedMultiplyAdd(fc - acc, Vector512.Load(dvv + 16 * c), dAl);
                                 }
                                 AddGeometry512(accFG, p, geomOk & (dAl * T), G, dx, dyv);
                             }
@@ -262,12 +273,8 @@ internal sealed partial class TileRasterizer
                         Vector512.ConditionalSelect(ok, alpha, lastAlpha).Store(st + 16 * StLastAlpha);
                     }
                 }
+                if (touched == 0) continue; // blended nowhere in this tile (the common case): the slot stays unused
                 long slot = Binning.Slot(sorted[start + j], tx, ty);
-                if (touched == 0)
-                {
-                    _pairUsed[slot] = 0;
-                    continue;
-                }
                 _pairUsed[slot] = 1;
                 if (geo) for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum512(accG + 16 * k);
                 if (feat)
@@ -293,8 +300,8 @@ internal sealed partial class TileRasterizer
             {
                 var wv = Vector512.Load(w + 16 * h);
                 float* fp = f + off[h] + c;
-                a0 += wv * Vector512.Create(fp[0]); a1 += wv * Vector512.Create(fp[1]);
-                a2 += wv * Vector512.Create(fp[2]); a3 += wv * Vector512.Create(fp[3]);
+                a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(fp[0]), a0); a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(fp[1]), a1);
+                a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(fp[2]), a2); a3 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(fp[3]), a3);
             }
             a0.Store(dst + 16 * c); a1.Store(dst + 16 * c + 16); a2.Store(dst + 16 * c + 32); a3.Store(dst + 16 * c + 48);
         }
@@ -318,8 +325,8 @@ internal sealed partial class TileRasterizer
             {
                 var wv = Vector512.Load(w + 16 * h);
                 float* vp = v + off[h] + 16 * c;
-                a0 += wv * Vector512.Load(vp); a1 += wv * Vector512.Load(vp + 16);
-                a2 += wv * Vector512.Load(vp + 32); a3 += wv * Vector512.Load(vp + 48);
+                a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(vp), a0); a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(vp + 16), a1);
+                a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(vp + 32), a2); a3 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(vp + 48), a3);
             }
             a0.Store(dst + 16 * c); a1.Store(dst + 16 * c + 16); a2.Store(dst + 16 * c + 32); a3.Store(dst + 16 * c + 48);
         }
@@ -334,6 +341,15 @@ internal sealed partial class TileRasterizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Add512(float* dst, W v) => (Vector512.Load(dst) + v).Store(dst);
 
+    /// <summary>dst += a * b (fused).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Fma512(float* dst, W a, W b) => Vector512.FusedMultiplyAdd(a, b, Vector512.Load(dst)).Store(dst);
+
+    /// <summary>The "everything behind" accumulator update: where ok, lastAlpha * last + keep * acc; else acc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static W Blend512(W ok, W lastAlpha, W last, W keep, W acc) =>
+        Vector512.ConditionalSelect(ok, Vector512.FusedMultiplyAdd(lastAlpha, last, keep * acc), acc);
+
     /// <summary>Sum of 16 lanes in a fixed tree order (deterministic).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe float LaneSum512(float* v)
@@ -345,22 +361,23 @@ internal sealed partial class TileRasterizer
         return s2.ToScalar() + s2.GetElement(1);
     }
 
-    private static readonly W ExpHi16 = Vector512.Create(88.3762626647949f), ExpLo16 = Vector512.Create(-87.3365447504f);
-    private static readonly W Log2e16 = Vector512.Create(1.44269504088896341f);
-    private static readonly W Ln2Hi16 = Vector512.Create(0.693359375f), Ln2Lo16 = Vector512.Create(-2.12194440e-4f);
-    private static readonly W Q0 = Vector512.Create(1.9875691500e-4f), Q1 = Vector512.Create(1.3981999507e-3f), Q2 = Vector512.Create(8.3334519073e-3f),
-        Q3 = Vector512.Create(4.1665795894e-2f), Q4 = Vector512.Create(1.6666665459e-1f), Q5 = Vector512.Create(5.0000001201e-1f);
-
-    /// <summary><see cref="FastExp"/> for 16 floats (same Cephes polynomial, same results lane for lane).</summary>
+    /// <summary><see cref="FastExp"/> for 16 floats (same Cephes polynomial, with fused multiply-adds; constants inline
+    /// rather than static readonly fields, which cost a 64-bit address load per use here).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static W FastExp512(W x)
     {
-        x = Vector512.MinNative(Vector512.MaxNative(x, ExpLo16), ExpHi16);
-        var n = Vector512.Round(x * Log2e16);
-        var r = x - n * Ln2Hi16 - n * Ln2Lo16;
+        x = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(BlendExpFloor)), Vector512.Create(88.3762626647949f));
+        var n = Vector512.Round(x * Vector512.Create(1.44269504088896341f));
+        // Fused multiply-adds (one rounding each): fewer instructions on the two 512-bit ports, about the same accuracy.
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
         var r2 = r * r;
-        var y = ((((Q0 * r + Q1) * r + Q2) * r + Q3) * r + Q4) * r + Q5;
-        y = y * r2 + r + W.One;
+        var y = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500e-4f), r, Vector512.Create(1.3981999507e-3f));
+        y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(8.3334519073e-3f));
+        y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(4.1665795894e-2f));
+        y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(1.6666665459e-1f));
+        y = Vector512.FusedMultiplyAdd(y, r, Vector512.Create(5.0000001201e-1f));
+        y = Vector512.FusedMultiplyAdd(y, r2, r) + W.One;
         var pow2 = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
         return y * pow2;
     }
@@ -371,12 +388,13 @@ internal sealed partial class TileRasterizer
     {
         var dPower = dAlpha * Vector512.Create(p[5]) * G;
         var ca = Vector512.Create(p[2]); var cb = Vector512.Create(p[3]); var cc = Vector512.Create(p[4]);
-        Add512(o, -dPower * (ca * dx + cb * dy));
-        Add512(o + 16, -dPower * (cc * dy + cb * dx));
+        var m = -dPower;
+        Fma512(o, m, Vector512.FusedMultiplyAdd(ca, dx, cb * dy));
+        Fma512(o + 16, m, Vector512.FusedMultiplyAdd(cc, dy, cb * dx));
         var h = Vector512.Create(-0.5f) * dPower;
-        Add512(o + 32, h * dx * dx);
-        Add512(o + 48, -dPower * dx * dy);
-        Add512(o + 64, h * dy * dy);
-        Add512(o + 80, dAlpha * G);
+        Fma512(o + 32, h * dx, dx);
+        Fma512(o + 48, m * dx, dy);
+        Fma512(o + 64, h * dy, dy);
+        Fma512(o + 80, dAlpha, G);
     }
 }
