@@ -56,6 +56,7 @@ public sealed class GaussianRasterizer
         TileRasterizer kernel;
         lock (_free) kernel = _free.Count > 0 ? _free.Pop() : new TileRasterizer();
         kernel.Kernel = _kernel;
+        kernel.KeepGathered = anyGrad;
         var call = new RasterCall(this, kernel, settings, proj.Radii, camera.Width, camera.Height, features is null ? 0 : (int)features.shape[1]);
         var outs = RasterFunction.apply(call, proj.Mean2d.contiguous(), proj.Conic.contiguous(), proj.Opacity.contiguous(),
             proj.Colours.contiguous(), proj.Depth.contiguous(), features!, vsRgb, vsFeat);

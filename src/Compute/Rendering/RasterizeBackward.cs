@@ -85,14 +85,14 @@ internal sealed partial class TileRasterizer
         int d = D, kf = FeatStride;
         bool feat = dFeat != null;
         var s = GetScratch(count, d, GeoStride, kf);
-        Gather(tile, s, feat);
+        float* gl = TileGaussians(tile, s, feat, out float* fl);
         if (geo) Array.Clear(s.GradG, 0, count * GeoStride);
         if (feat) Array.Clear(s.GradF, 0, count * kf);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
         float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
-        fixed (float* gl = s.G, fl = s.F, gg = s.GradG, gf = s.GradF, pixBuf = s.Pix)
+        fixed (float* gg = s.GradG, gf = s.GradF, pixBuf = s.Pix)
         {
             float* accF = pixBuf;          // [D] accumulated feature of everything behind
             float* lastF = pixBuf + d;     // [D] feature of the previous (behind) Gaussian

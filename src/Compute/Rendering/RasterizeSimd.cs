@@ -86,7 +86,7 @@ internal sealed partial class TileRasterizer
         int d = D;
         // Scratch V: feature accumulators (d vectors), per-hit weights (8 floats per Gaussian), cull params, row x intervals.
         var s = GetScratch(count, d, 0, 0, d * 8 + count * 8, count * (TileSize + 2));
-        Gather(tile, s, d > 0);
+        float* gl = TileGaussians(tile, s, d > 0, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
@@ -97,7 +97,7 @@ internal sealed partial class TileRasterizer
         var maxA = Vector256.Create(MaxAlpha); var minA = Vector256.Create(MinAlpha); var minT = Vector256.Create(MinTransmittance);
         var tmp = stackalloc float[8 * 8];
         var rowCount = stackalloc int[TileSize];
-        fixed (float* gl = s.G, fl = s.F, fv = s.V)
+        fixed (float* fv = s.V)
         fixed (int* iv = s.I)
         {
             float* wBuf = fv + d * 8;
@@ -208,7 +208,7 @@ internal sealed partial class TileRasterizer
         const int maxChunks = TileSize * TileSize / 8;
         // Scratch V: chunk states, the current Gaussian's accumulators (GeoStride + 6 vectors), per-hit weights, lane sums.
         var s = GetScratch(count, d, 0, 0, maxChunks * chunkStride + (GeoStride + 6) * 8 + maxChunks * 8 + 8 * d);
-        Gather(tile, s, feat);
+        float* gl = TileGaussians(tile, s, feat, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
@@ -220,7 +220,7 @@ internal sealed partial class TileRasterizer
         for (int r = 0; r < TileSize; r++) rowMax[r] = 0;
         var hitCh = stackalloc int[maxChunks];
         var sorted = Binning.Sorted;
-        fixed (float* gl = s.G, fl = s.F, sv = s.V)
+        fixed (float* sv = s.V)
         {
             float* accG = sv + maxChunks * chunkStride, accFG = accG + GeoStride * 8, wBuf = accFG + 6 * 8;
             for (int py = ys; py < ye; py++)

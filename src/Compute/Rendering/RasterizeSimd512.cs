@@ -19,7 +19,7 @@ internal sealed partial class TileRasterizer
         int d = D;
         // Scratch V: feature accumulators (d vectors), per-hit weights (16 floats per Gaussian). I: row lists, candidates, hits.
         var s = GetScratch(count, d, 0, 0, d * 16 + count * 16, count * (TileSize + 2));
-        Gather(tile, s, d > 0);
+        float* gl = TileGaussians(tile, s, d > 0, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
@@ -31,7 +31,7 @@ internal sealed partial class TileRasterizer
         float lo = xs + 0.5f, hi = xe - 0.5f;
         var pxv = Vector512.Create(xs + 0.5f) + LaneIndex16;
         var inTile = Vector512.LessThan(LaneIndex16, Vector512.Create((float)lanes));
-        fixed (float* gl = s.G, fl = s.F, fv = s.V)
+        fixed (float* fv = s.V)
         fixed (int* iv = s.I)
         {
             float* wBuf = fv + d * 16;
@@ -127,7 +127,7 @@ internal sealed partial class TileRasterizer
         int rowStride = (StFixed + 3 * d) * 16; // floats per row: fixed state, then dv, accF, lastF (d vectors each)
         // Scratch V: row states, the current Gaussian's accumulators (GeoStride + 6 vectors), per-hit weights, lane sums.
         var s = GetScratch(count, d, 0, 0, TileSize * rowStride + (GeoStride + 6) * 16 + TileSize * 16 + 16 * d);
-        Gather(tile, s, feat);
+        float* gl = TileGaussians(tile, s, feat, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
@@ -139,7 +139,7 @@ internal sealed partial class TileRasterizer
         for (int r = 0; r < TileSize; r++) rowMax[r] = 0;
         var hitRow = stackalloc int[TileSize];
         var sorted = Binning.Sorted;
-        fixed (float* gl = s.G, fl = s.F, sv = s.V)
+        fixed (float* sv = s.V)
         {
             float* accG = sv + TileSize * rowStride, accFG = accG + GeoStride * 16, wBuf = accFG + 6 * 16;
             for (int py = ys; py < ye; py++)
