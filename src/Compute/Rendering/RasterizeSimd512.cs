@@ -133,7 +133,6 @@ internal sealed partial class TileRasterizer
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
         int rows = ye - ys, lanes = xe - xs;
         float lo = xs + 0.5f, hi = xe - 0.5f;
-        var one = W.One; var maxA = Vector512.Create(MaxAlpha); var minA = Vector512.Create(MinAlpha);
         float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
         var rowMax = stackalloc int[TileSize]; // per row: largest contributor count of its pixels
         for (int r = 0; r < TileSize; r++) rowMax[r] = 0;
@@ -182,7 +181,9 @@ internal sealed partial class TileRasterizer
             // slots stay unused (cleared in Backward).
             for (int j = Math.Min(count, tileMax) - 1; j >= 0; j--)
             {
-                if (geo) for (int k = 0; k < GeoStride; k++) W.Zero.Store(accG + 16 * k);
+                // The Gaussian's geometry gradient lanes live in registers (AVX-512 has 32; memory accumulators cost a load
+                // and a store each per evaluation).
+                W m0 = W.Zero, m1 = W.Zero, ca = W.Zero, cb = W.Zero, cc = W.Zero, op = W.Zero, k0 = W.Zero, k1 = W.Zero, k2 = W.Zero, k3 = W.Zero;
                 if (featGeo) for (int k = 0; k < 6; k++) W.Zero.Store(accFG + 16 * k);
                 int nh = 0;
                 ulong touched = 0;
@@ -191,10 +192,9 @@ internal sealed partial class TileRasterizer
                 {
                     float slope = p[10], q = p[11], invA = p[12], tq = p[13];
                     RowRange(p, ys, rows, out int r0, out int r1);
-                    var c0 = Vector512.Create(p[6]); var c1 = Vector512.Create(p[7]); var c2 = Vector512.Create(p[8]); var c3 = Vector512.Create(p[9]);
-                    var opv = Vector512.Create(p[5]);
-                    var ha = Vector512.Create(-0.5f * p[2]); var mxv = Vector512.Create(p[0]);
-                    var jv = Vector512.Create((float)j);
+                    // Per-Gaussian broadcasts are written at their uses (embedded-broadcast memory operands): hoisted into
+                    // locals they took registers the JIT then lacked for the accumulators, and it spilled those instead.
+                    float ha = -0.5f * p[2], jf = j;
                     float* fj = fl + j * d;
                     for (int r = r0; r <= r1; r++)
                     {
@@ -206,14 +206,14 @@ internal sealed partial class TileRasterizer
                         float half = MathF.Sqrt(h2) + CullSlackPx, centre = p[0] + slope * dy;
                         if (centre - half > hi || centre + half < lo) continue;
                         float* st = sv + r * rowStride;
-                        var dx = mxv - Vector512.Load(st + 16 * StPx);
-                        var power = Vector512.FusedMultiplyAdd(dx, Vector512.FusedMultiplyAdd(ha, dx, Vector512.Create(-p[3] * dy)), Vector512.Create(-0.5f * p[4] * dy * dy));
-                        var ok = Vector512.LessThan(jv, Vector512.Load(st + 16 * StLast)) & Vector512.LessThanOrEqual(power, W.Zero);
+                        var dx = Vector512.Create(p[0]) - Vector512.Load(st + 16 * StPx);
+                        var power = Vector512.FusedMultiplyAdd(dx, Vector512.FusedMultiplyAdd(Vector512.Create(ha), dx, Vector512.Create(-p[3] * dy)), Vector512.Create(-0.5f * p[4] * dy * dy));
+                        var ok = Vector512.LessThan(Vector512.Create(jf), Vector512.Load(st + 16 * StLast)) & Vector512.LessThanOrEqual(power, W.Zero);
                         var G = FastExp512(power);
-                        var raw = opv * G;
-                        var alpha = Vector512.MinNative(maxA, raw);
-                        ok &= Vector512.GreaterThanOrEqual(alpha, minA);
-                        var oneMinus = one - alpha;
+                        var raw = Vector512.Create(p[5]) * G;
+                        var alpha = Vector512.MinNative(Vector512.Create(MaxAlpha), raw);
+                        ok &= Vector512.GreaterThanOrEqual(alpha, Vector512.Create(MinAlpha));
+                        var oneMinus = W.One - alpha;
                         ulong okBits = ok.ExtractMostSignificantBits();
                         touched |= okBits;
                         // 1 / (1 - alpha) once, by reciprocal estimate + one Newton step (about 1 ulp): a 512-bit divide
@@ -224,32 +224,43 @@ internal sealed partial class TileRasterizer
                         var T = Vector512.ConditionalSelect(ok, T0 * inv, T0);
                         T.Store(st + 16 * StT);
                         var w = ok & (alpha * T);
-                        var geomOk = ok & Vector512.LessThanOrEqual(raw, maxA); // no gradient through an active 0.99 clamp
+                        var geomOk = ok & Vector512.LessThanOrEqual(raw, Vector512.Create(MaxAlpha)); // no gradient through an active 0.99 clamp
                         var lastAlpha = Vector512.Load(st + 16 * StLastAlpha);
-                        var keep = one - lastAlpha;
+                        var keep = W.One - lastAlpha;
                         var dyv = Vector512.Create(dy);
                         if (geo)
                         {
                             var g0 = Vector512.Load(st + 16 * StG); var g1 = Vector512.Load(st + 16 * (StG + 1)); var g2 = Vector512.Load(st + 16 * (StG + 2));
                             var g3 = Vector512.Load(st + 16 * (StG + 3)); var g4 = Vector512.Load(st + 16 * (StG + 4));
-                            Fma512(accG + 96, w, g0); Fma512(accG + 112, w, g1); Fma512(accG + 128, w, g2); Fma512(accG + 144, w, g3);
+                            k0 = Vector512.FusedMultiplyAdd(w, g0, k0); k1 = Vector512.FusedMultiplyAdd(w, g1, k1);
+                            k2 = Vector512.FusedMultiplyAdd(w, g2, k2); k3 = Vector512.FusedMultiplyAdd(w, g3, k3);
                             float* acc = st + 16 * StAcc; float* lc = st + 16 * StLastCol;
                             var a0 = Blend512(ok, lastAlpha, Vector512.Load(lc), keep, Vector512.Load(acc));
                             var a1 = Blend512(ok, lastAlpha, Vector512.Load(lc + 16), keep, Vector512.Load(acc + 16));
                             var a2 = Blend512(ok, lastAlpha, Vector512.Load(lc + 32), keep, Vector512.Load(acc + 32));
                             var a3 = Blend512(ok, lastAlpha, Vector512.Load(lc + 48), keep, Vector512.Load(acc + 48));
-                            var a4 = Blend512(ok, lastAlpha, one, keep, Vector512.Load(acc + 64));
+                            var a4 = Blend512(ok, lastAlpha, W.One, keep, Vector512.Load(acc + 64));
                             a0.Store(acc); a1.Store(acc + 16); a2.Store(acc + 32); a3.Store(acc + 48); a4.Store(acc + 64);
-                            Vector512.ConditionalSelect(ok, c0, Vector512.Load(lc)).Store(lc);
-                            Vector512.ConditionalSelect(ok, c1, Vector512.Load(lc + 16)).Store(lc + 16);
-                            Vector512.ConditionalSelect(ok, c2, Vector512.Load(lc + 32)).Store(lc + 32);
-                            Vector512.ConditionalSelect(ok, c3, Vector512.Load(lc + 48)).Store(lc + 48);
-                            var dot = Vector512.FusedMultiplyAdd(c3 - a3, g3, (one - a4) * g4);
-                            dot = Vector512.FusedMultiplyAdd(c2 - a2, g2, dot);
-                            dot = Vector512.FusedMultiplyAdd(c1 - a1, g1, dot);
-                            dot = Vector512.FusedMultiplyAdd(c0 - a0, g0, dot);
+                            Vector512.ConditionalSelect(ok, Vector512.Create(p[6]), Vector512.Load(lc)).Store(lc);
+                            Vector512.ConditionalSelect(ok, Vector512.Create(p[7]), Vector512.Load(lc + 16)).Store(lc + 16);
+                            Vector512.ConditionalSelect(ok, Vector512.Create(p[8]), Vector512.Load(lc + 32)).Store(lc + 32);
+                            Vector512.ConditionalSelect(ok, Vector512.Create(p[9]), Vector512.Load(lc + 48)).Store(lc + 48);
+                            var dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[9]) - a3, g3, (W.One - a4) * g4);
+                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[8]) - a2, g2, dot);
+                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[7]) - a1, g1, dot);
+                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[6]) - a0, g0, dot);
                             var dAl = Vector512.FusedMultiplyAdd(dot, T, -(Vector512.Load(st + 16 * StFinalT) * inv * Vector512.Load(st + 16 * StBgDot)));
-                            AddGeometry512(accG, p, geomOk & dAl, G, dx, dyv);
+                            // AddGeometry512 on the register accumulators.
+                            var dA = geomOk & dAl;
+                            var dPower = dA * Vector512.Create(p[5]) * G;
+                            var mP = -dPower;
+                            var hP = Vector512.Create(-0.5f) * dPower;
+                            m0 = Vector512.FusedMultiplyAdd(mP, Vector512.FusedMultiplyAdd(Vector512.Create(p[2]), dx, Vector512.Create(p[3]) * dyv), m0);
+                            m1 = Vector512.FusedMultiplyAdd(mP, Vector512.FusedMultiplyAdd(Vector512.Create(p[4]), dyv, Vector512.Create(p[3]) * dx), m1);
+                            ca = Vector512.FusedMultiplyAdd(hP * dx, dx, ca);
+                            cb = Vector512.FusedMultiplyAdd(mP * dx, dyv, cb);
+                            cc = Vector512.FusedMultiplyAdd(hP * dyv, dyv, cc);
+                            op = Vector512.FusedMultiplyAdd(dA, G, op);
                         }
                         if (feat)
                         {
@@ -276,7 +287,12 @@ internal sealed partial class TileRasterizer
                 if (touched == 0) continue; // blended nowhere in this tile (the common case): the slot stays unused
                 long slot = Binning.Slot(sorted[start + j], tx, ty);
                 _pairUsed[slot] = 1;
-                if (geo) for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum512(accG + 16 * k);
+                if (geo)
+                {
+                    m0.Store(accG); m1.Store(accG + 16); ca.Store(accG + 32); cb.Store(accG + 48); cc.Store(accG + 64); op.Store(accG + 80);
+                    k0.Store(accG + 96); k1.Store(accG + 112); k2.Store(accG + 128); k3.Store(accG + 144);
+                    for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum512(accG + 16 * k);
+                }
                 if (feat)
                 {
                     float* lane = wBuf + TileSize * 16;
