@@ -33,6 +33,7 @@ public static class BenchRasterCommand
         var shDegree = new Option<int>("--sh-degree") { Description = "SH degree 0..3.", DefaultValueFactory = _ => 3 };
         var repeats = new Option<int>("--repeats") { Description = "Timed runs (median reported) after 3 warm-up runs.", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
+        var kernel = new Option<BlendKernel?>("--kernel") { Description = "Blend kernels: Scalar, Avx2 or Avx512 (default: the widest the CPU accelerates)." };
         var torchThreads = new Option<int>("--torch-threads")
         {
             Description = "libtorch intra-op threads (the rasteriser kernels use the .NET pool; 1 avoids OpenMP spin-waiting against them).",
@@ -40,18 +41,18 @@ public static class BenchRasterCommand
         };
         var cmd = new Command("raster", "Time rasteriser forward and forward+backward (RGB + D feature channels) on random Gaussians.")
         {
-            gaussians, width, height, channels, shDegree, repeats, json, torchThreads,
+            gaussians, width, height, channels, shDegree, repeats, json, torchThreads, kernel,
         };
         cmd.SetAction(parse =>
         {
             var o = new Options(parse.GetValue(gaussians), parse.GetValue(width), parse.GetValue(height), parse.GetValue(channels),
-                parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json), parse.GetValue(torchThreads));
+                parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json), parse.GetValue(torchThreads), parse.GetValue(kernel));
             return Run(o);
         });
         return cmd;
     }
 
-    internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads);
+    internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads, BlendKernel? Kernel = null);
 
     internal static int Run(Options o)
     {
@@ -72,6 +73,7 @@ public static class BenchRasterCommand
         var target = torch.rand(o.Height, o.Width, 3);
         var settings = new RasterSettings(ShDegree: o.ShDegree);
         var rast = new GaussianRasterizer();
+        if (o.Kernel is { } k) rast.Kernel = k;
         var leaves = new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh }.Concat(g.Features is null ? [] : [g.Features]).ToArray();
 
         var fwd = new List<double>(); var fwdBwd = new List<double>(); var cpu = new List<double>();
@@ -115,7 +117,7 @@ public static class BenchRasterCommand
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 gaussians = o.Gaussians, width = o.Width, height = o.Height, channels = o.Channels, sh_degree = o.ShDegree,
-                threads = Environment.ProcessorCount, fwd_ms = fwdMs, fwd_bwd_ms = fwdBwdMs, fwd_bwd_cpu_ms = Med(cpu),
+                threads = Environment.ProcessorCount, kernel = rast.Kernel.ToString(), fwd_ms = fwdMs, fwd_bwd_ms = fwdBwdMs, fwd_bwd_cpu_ms = Med(cpu),
                 projection_ms = Med(stats.Select(s => s.Proj)), binning_ms = Med(stats.Select(s => s.Bin)),
                 blend_fwd_ms = Med(stats.Select(s => s.Fwd)), blend_bwd_ms = Med(stats.Select(s => s.Bwd)), reduce_ms = Med(stats.Select(s => s.Red)),
                 projection_cpu_ms = Med(stats.Select(s => s.ProjCpu)), binning_cpu_ms = Med(stats.Select(s => s.BinCpu)),
@@ -135,7 +137,7 @@ public static class BenchRasterCommand
             table.AddRow("gradient reduction", $"{Med(stats.Select(s => s.Red)):F2}", "");
             table.AddRow("forward (no grad, total)", $"{fwdMs:F2}", "");
             table.AddRow("forward + backward (total)", $"{fwdBwdMs:F2}", $"{Med(cpu):F2}");
-            AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads; " +
+            AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads, {rast.Kernel} kernels; " +
                 $"{stats[0].Pairs} tile pairs, {blends} blends ({blendsPerSecond / 1e6:F1} M/s forward)");
             AnsiConsole.MarkupLine($"per pixel: {blends / pixels:F1} list entries walked, {ls.Contributions / pixels:F1} blended (alpha >= 1/255); " +
                 $"ellipse culling: {ls.ChunkCandidates} (row, Gaussian) interval tests, {ls.VectorEvals} (8-px chunk, Gaussian) vector evaluations");

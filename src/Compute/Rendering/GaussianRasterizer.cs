@@ -14,6 +14,20 @@ public sealed class GaussianRasterizer
 {
     private readonly Stack<TileRasterizer> _free = new();
 
+    private BlendKernel _kernel = TileRasterizer.BestKernel;
+
+    /// <summary>The blend kernels this rasteriser uses; defaults to the widest the hardware accelerates. Results agree
+    /// across kernels to float rounding, and are bit-identical run to run for a given kernel and thread count.</summary>
+    public BlendKernel Kernel
+    {
+        get => _kernel;
+        set
+        {
+            if (!TileRasterizer.IsAvailable(value)) throw new ArgumentException($"Blend kernel {value} is not hardware-accelerated on this machine (best: {TileRasterizer.BestKernel}).");
+            _kernel = value;
+        }
+    }
+
     /// <summary>Timings of the last Render (and of its backward, once run).</summary>
     public RasterStats LastStats { get; private set; } = new();
 
@@ -41,6 +55,8 @@ public sealed class GaussianRasterizer
         // without backward just leaves its kernel to the GC.
         TileRasterizer kernel;
         lock (_free) kernel = _free.Count > 0 ? _free.Pop() : new TileRasterizer();
+        kernel.Kernel = _kernel;
+        kernel.KeepGathered = anyGrad;
         var call = new RasterCall(this, kernel, settings, proj.Radii, camera.Width, camera.Height, features is null ? 0 : (int)features.shape[1]);
         var outs = RasterFunction.apply(call, proj.Mean2d.contiguous(), proj.Conic.contiguous(), proj.Opacity.contiguous(),
             proj.Colours.contiguous(), proj.Depth.contiguous(), features!, vsRgb, vsFeat);

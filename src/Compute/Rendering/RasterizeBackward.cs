@@ -35,12 +35,19 @@ internal sealed partial class TileRasterizer
         if (geo) { TileBinning.Grow(ref _pairGeo, pairs * GeoStride); TileBinning.Grow(ref GradGeo, N * GeoStride); }
         if (feat) { TileBinning.Grow(ref _pairFeat, pairs * FeatStride); TileBinning.Grow(ref GradFeat, N * FeatStride); }
         TileBinning.Grow(ref _pairUsed, pairs);
+        // Every slot starts unused; the kernels mark the pairs that blended (cheaper than marking the rest unused: most
+        // list entries lie behind every pixel's last contributor, and finding their slot is a few dependent loads).
+        Array.Clear(_pairUsed, 0, pairs);
         int tiles = Binning.TilesX * Binning.TilesY;
         nint a = (nint)dRgb, b = (nint)dDepth, c = (nint)dAlpha, e = (nint)dFeat;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (UseSimd) Parallel.For(0, tiles, t => BackwardTileSimd(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
-        else Parallel.For(0, tiles, t => BackwardTile(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo));
+        switch (Kernel)
+        {
+            case BlendKernel.Avx512: Parallel.For(0, tiles, t => BackwardTile512(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo)); break;
+            case BlendKernel.Avx2: Parallel.For(0, tiles, t => BackwardTileSimd(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo)); break;
+            default: Parallel.For(0, tiles, t => BackwardTile(t, (float*)a, (float*)b, (float*)c, feat ? (float*)e : null, geo, featGeo)); break;
+        }
 
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         Stats.BlendBackwardCpuMs = RasterStats.CpuNow() - c0;
@@ -78,14 +85,14 @@ internal sealed partial class TileRasterizer
         int d = D, kf = FeatStride;
         bool feat = dFeat != null;
         var s = GetScratch(count, d, GeoStride, kf);
-        Gather(tile, s, feat);
+        float* gl = TileGaussians(tile, s, feat, out float* fl);
         if (geo) Array.Clear(s.GradG, 0, count * GeoStride);
         if (feat) Array.Clear(s.GradF, 0, count * kf);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
         float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
-        fixed (float* gl = s.G, fl = s.F, gg = s.GradG, gf = s.GradF, pixBuf = s.Pix)
+        fixed (float* gg = s.GradG, gf = s.GradF, pixBuf = s.Pix)
         {
             float* accF = pixBuf;          // [D] accumulated feature of everything behind
             float* lastF = pixBuf + d;     // [D] feature of the previous (behind) Gaussian

@@ -1,6 +1,7 @@
 namespace UniCLift.Compute.Rendering;
 
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 /// <summary>The tile rasteriser's CPU kernels. One instance owns the per-view state a backward pass needs
@@ -26,6 +27,11 @@ internal sealed partial class TileRasterizer
     /// <summary>[H * W] 1 + position (in the tile list) of the last blended Gaussian, 0 if none.</summary>
     public int[] NContrib = [];
     public float[] Background = [0f, 0f, 0f];
+    /// <summary>Set before Forward when a backward will follow: keep the gathered tile lists for it.</summary>
+    public bool KeepGathered;
+    /// <summary>[pairs, Stride] / [pairs, D] Gaussians and features in tile-list order (pinned), when kept.</summary>
+    public float[] TileG = [], TileF = [];
+    private bool _gathered;
     /// <summary>Timings and counts of the last forward / backward (for `bench raster`).</summary>
     public readonly RasterStats Stats = new();
     private long[] _tileEvals = [], _tileVecEvals = [], _tileCandidates = [], _tileContrib = [];
@@ -45,8 +51,8 @@ internal sealed partial class TileRasterizer
         {
             TileBinning.Grow(ref V, v);
             TileBinning.Grow(ref I, iv);
-            TileBinning.Grow(ref G, n * Stride);
-            TileBinning.Grow(ref F, n * d);
+            GrowPinned(ref G, n * Stride);
+            GrowPinned(ref F, n * d);
             TileBinning.Grow(ref GradG, n * kg);
             TileBinning.Grow(ref GradF, n * kf);
             TileBinning.Grow(ref Pix, 4 * d + 16);
@@ -98,6 +104,8 @@ internal sealed partial class TileRasterizer
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         double c1 = RasterStats.CpuNow();
 
+        _gathered = false;
+        if (KeepGathered) { GrowPinned(ref TileG, Binning.Pairs * Stride); GrowPinned(ref TileF, Binning.Pairs * d); }
         int tiles = Binning.TilesX * Binning.TilesY;
         TileBinning.Grow(ref _tileEvals, tiles);
         TileBinning.Grow(ref _tileVecEvals, tiles);
@@ -107,8 +115,13 @@ internal sealed partial class TileRasterizer
         TileBinning.Grow(ref _tileContrib, tiles);
         Array.Clear(_tileContrib, 0, tiles);
         nint pRgb = (nint)outRgb, pFeat = (nint)outFeat, pDepth = (nint)outDepth, pAlpha = (nint)outAlpha;
-        if (UseSimd) Parallel.For(0, tiles, t => ForwardTileSimd(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
-        else Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha));
+        switch (Kernel)
+        {
+            case BlendKernel.Avx512: Parallel.For(0, tiles, t => ForwardTile512(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha)); break;
+            case BlendKernel.Avx2: Parallel.For(0, tiles, t => ForwardTileSimd(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha)); break;
+            default: Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha)); break;
+        }
+        _gathered = KeepGathered;
         long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         double c2 = RasterStats.CpuNow();
         Stats.BinningCpuMs = c1 - c0; Stats.BlendForwardCpuMs = c2 - c1;
@@ -123,15 +136,43 @@ internal sealed partial class TileRasterizer
         Stats.Blends = evals;
     }
 
-    /// <summary>Gathers the tile's Gaussians (front to back) into thread-local contiguous arrays.</summary>
+    /// <summary>The tile's Gaussians (front to back) as contiguous rows: [count, Stride] at the returned pointer and
+    /// [count, D] features at f. When the forward was told a backward follows (<see cref="KeepGathered"/>) it gathers into
+    /// the per-view <see cref="TileG"/> / <see cref="TileF"/> and the backward reads them back, so the random-access gather
+    /// (a cache miss per pair once the scene outgrows L2) runs once per view, not twice; otherwise thread-local scratch.</summary>
+    private unsafe float* TileGaussians(int tile, Scratch s, bool withFeatures, out float* f)
+    {
+        int start = Binning.TileStart[tile];
+        if (_gathered)
+        {
+            f = PtrOf(TileF) + (long)start * D;
+            return PtrOf(TileG) + (long)start * Stride;
+        }
+        float* g;
+        if (KeepGathered) { g = PtrOf(TileG) + (long)start * Stride; f = PtrOf(TileF) + (long)start * D; }
+        else { g = PtrOf(s.G); f = PtrOf(s.F); }
+        Gather(tile, g, f, withFeatures);
+        return g;
+    }
+
+    /// <summary>Address of a pinned array's first element (arrays from <see cref="GrowPinned{T}"/>).</summary>
+    private static unsafe float* PtrOf(float[] a) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
+
+    /// <summary><see cref="TileBinning.Grow{T}"/> for arrays handed out as raw pointers: pinned, so the GC never moves them.</summary>
+    internal static void GrowPinned<T>(ref T[] a, int n)
+    {
+        if (a.Length < n) a = GC.AllocateUninitializedArray<T>(Math.Max(n, a.Length + a.Length / 2), pinned: true);
+    }
+
+    /// <summary>Copies the tile's Gaussians (front to back) to dst [count, Stride] and, if asked, features to fdst [count, D].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe int Gather(int tile, Scratch s, bool withFeatures)
+    private unsafe int Gather(int tile, float* dst, float* fdst, bool withFeatures)
     {
         int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
         var sorted = Binning.Sorted;
         int d = D;
         // Pointer copies: Array.Copy's per-call overhead dominated for 12-float rows.
-        fixed (float* src = Packed, dst = s.G, fsrc = Feat, fdst = s.F)
+        fixed (float* src = Packed, fsrc = Feat)
         {
             for (int j = 0; j < count; j++)
             {
@@ -156,14 +197,13 @@ internal sealed partial class TileRasterizer
     {
         int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
         var s = GetScratch(count, D, 0, 0);
-        Gather(tile, s, D > 0);
+        float* gl = TileGaussians(tile, s, D > 0, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
         int d = D;
         float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
         long evals = 0;
-        fixed (float* gl = s.G, fl = s.F)
         {
             for (int py = ys; py < ye; py++)
             {

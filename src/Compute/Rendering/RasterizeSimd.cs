@@ -10,8 +10,20 @@ using V = System.Runtime.Intrinsics.Vector256<float>;
 /// (per-Gaussian lane accumulators are summed lane 0..7 in order).</summary>
 internal sealed partial class TileRasterizer
 {
-    /// <summary>Use the SIMD kernels when the hardware has 256-bit vectors (tests flip it to compare with scalar).</summary>
-    internal static bool UseSimd = Vector256.IsHardwareAccelerated;
+    /// <summary>Which blend kernels this view runs (set by the owning <see cref="GaussianRasterizer"/> before Forward; the
+    /// backward uses the same).</summary>
+    internal BlendKernel Kernel = BestKernel;
+
+    internal static BlendKernel BestKernel =>
+        IsAvailable(BlendKernel.Avx512) ? BlendKernel.Avx512 : Vector256.IsHardwareAccelerated ? BlendKernel.Avx2 : BlendKernel.Scalar;
+
+    /// <summary>Whether this machine can run the kernel (vector width hardware-accelerated).</summary>
+    internal static bool IsAvailable(BlendKernel k) => k switch
+    {
+        BlendKernel.Avx512 => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported, // + vrcp14ps
+        BlendKernel.Avx2 => Vector256.IsHardwareAccelerated,
+        _ => true,
+    };
 
     private static readonly V LaneIndex = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
 
@@ -74,7 +86,7 @@ internal sealed partial class TileRasterizer
         int d = D;
         // Scratch V: feature accumulators (d vectors), per-hit weights (8 floats per Gaussian), cull params, row x intervals.
         var s = GetScratch(count, d, 0, 0, d * 8 + count * 8, count * (TileSize + 2));
-        Gather(tile, s, d > 0);
+        float* gl = TileGaussians(tile, s, d > 0, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
@@ -85,7 +97,7 @@ internal sealed partial class TileRasterizer
         var maxA = Vector256.Create(MaxAlpha); var minA = Vector256.Create(MinAlpha); var minT = Vector256.Create(MinTransmittance);
         var tmp = stackalloc float[8 * 8];
         var rowCount = stackalloc int[TileSize];
-        fixed (float* gl = s.G, fl = s.F, fv = s.V)
+        fixed (float* fv = s.V)
         fixed (int* iv = s.I)
         {
             float* wBuf = fv + d * 8;
@@ -152,8 +164,9 @@ internal sealed partial class TileRasterizer
                         }
                     }
                     // Features as a small product after the walk (accumulators in registers, not in memory per hit).
-                    WeightedSumBroadcast(wBuf, hitJ, nh, fl, d, fv);
+                    // Stored before the call (see ForwardTile512: values live across a call stay on the stack).
                     T.Store(tmp); r.Store(tmp + 8); gr.Store(tmp + 16); b.Store(tmp + 24); z.Store(tmp + 32); lastV.Store(tmp + 40);
+                    WeightedSumBroadcast(wBuf, hitJ, nh, fl, d, fv);
                     for (int l = 0; l < lanes; l++)
                     {
                         int pix = py * Width + cx + l;
@@ -195,7 +208,7 @@ internal sealed partial class TileRasterizer
         const int maxChunks = TileSize * TileSize / 8;
         // Scratch V: chunk states, the current Gaussian's accumulators (GeoStride + 6 vectors), per-hit weights, lane sums.
         var s = GetScratch(count, d, 0, 0, maxChunks * chunkStride + (GeoStride + 6) * 8 + maxChunks * 8 + 8 * d);
-        Gather(tile, s, feat);
+        float* gl = TileGaussians(tile, s, feat, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
         int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
@@ -207,7 +220,7 @@ internal sealed partial class TileRasterizer
         for (int r = 0; r < TileSize; r++) rowMax[r] = 0;
         var hitCh = stackalloc int[maxChunks];
         var sorted = Binning.Sorted;
-        fixed (float* gl = s.G, fl = s.F, sv = s.V)
+        fixed (float* sv = s.V)
         {
             float* accG = sv + maxChunks * chunkStride, accFG = accG + GeoStride * 8, wBuf = accFG + 6 * 8;
             for (int py = ys; py < ye; py++)
@@ -251,8 +264,8 @@ internal sealed partial class TileRasterizer
             }
             int tileMax = 0;
             for (int ch = 0; ch < rows * cpr; ch++) tileMax = Math.Max(tileMax, chunkMax[ch]);
-            // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient.
-            for (int j = count - 1; j >= tileMax; j--) _pairUsed[Binning.Slot(sorted[start + j], tx, ty)] = 0;
+            // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient: their
+            // slots stay unused (cleared in Backward).
             for (int j = Math.Min(count, tileMax) - 1; j >= 0; j--)
             {
                 if (geo) for (int k = 0; k < GeoStride; k++) V.Zero.Store(accG + 8 * k);
@@ -344,13 +357,8 @@ internal sealed partial class TileRasterizer
                     }
                 }
                 // Lane sums (lanes in order) straight into this pair's slot.
+                if (touched == 0) continue; // blended nowhere in this tile (the common case): the slot stays unused
                 long slot = Binning.Slot(sorted[start + j], tx, ty);
-                if (touched == 0)
-                {
-                    // Blended nowhere in this tile (the common case for list entries): the reduction skips the slot.
-                    _pairUsed[slot] = 0;
-                    continue;
-                }
                 _pairUsed[slot] = 1;
                 if (geo) for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum(accG + 8 * k);
                 if (feat)
@@ -428,13 +436,19 @@ internal sealed partial class TileRasterizer
         return s2.ToScalar() + s2.GetElement(1);
     }
 
-    private static readonly V ExpHi = Vector256.Create(88.3762626647949f), ExpLo = Vector256.Create(-87.3365447504f);
+    /// <summary>Lower clamp of the blend kernels' exp argument. Only power &gt;= ln(1/255) (about -5.5) can blend; far lanes
+    /// of a row reach powers of -100 and below, where exp(-87) times an opacity is a denormal float, and every vector
+    /// operation touching a denormal takes a microcode assist (over a hundred cycles on Intel). At -30, G, alpha and
+    /// all products with them stay normal, and o * exp(-30) &lt; 1e-13 is still far below 1/255, so nothing changes.</summary>
+    internal const float BlendExpFloor = -30f;
+
+    private static readonly V ExpHi = Vector256.Create(88.3762626647949f), ExpLo = Vector256.Create(BlendExpFloor);
     private static readonly V Log2e = Vector256.Create(1.44269504088896341f);
     private static readonly V Ln2Hi = Vector256.Create(0.693359375f), Ln2Lo = Vector256.Create(-2.12194440e-4f);
     private static readonly V P0 = Vector256.Create(1.9875691500e-4f), P1 = Vector256.Create(1.3981999507e-3f), P2 = Vector256.Create(8.3334519073e-3f),
         P3 = Vector256.Create(4.1665795894e-2f), P4 = Vector256.Create(1.6666665459e-1f), P5 = Vector256.Create(5.0000001201e-1f);
 
-    /// <summary>exp for 8 floats (Cephes expf: 2^n times a degree-7 polynomial, about 1 ulp on [-87, 88]). .NET's
+    /// <summary>exp for 8 floats (Cephes expf: 2^n times a degree-7 polynomial, about 1 ulp on [-30, 88]; clamped below at <see cref="BlendExpFloor"/>). .NET's
     /// Vector256.Exp(float) widens to double and is several times slower; blending calls this once per pixel and Gaussian.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static V FastExp(V x)
@@ -464,3 +478,6 @@ internal sealed partial class TileRasterizer
         Add(o + 40, dAlpha * G);
     }
 }
+
+/// <summary>Blend kernel families: per-pixel scalar, 8-pixel AVX2 (Vector256) rows, 16-pixel AVX-512 (Vector512) tile rows.</summary>
+public enum BlendKernel { Scalar, Avx2, Avx512 }

@@ -6,7 +6,7 @@ using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
-/// <remarks>Same collection as <see cref="ScalarKernelTests"/>, which flips a static kernel switch.</remarks>
+/// <remarks>One collection with <see cref="BlendKernelTests"/>: they run one at a time (timing-heavy, and the machine is small).</remarks>
 [Collection("Rasterizer")]
 public sealed class RasterizerTests
 {
@@ -58,13 +58,16 @@ public sealed class RasterizerTests
     [Theory]
     [MemberData(nameof(Scenes))]
     public void FastMatchesReferenceOutputsAndGradients(int seed, int n, int w, int h, int sh, int d, double behind, double zNear, bool featGeo)
+        => MatchesReference(seed, n, w, h, sh, d, behind, zNear, featGeo, TileRasterizer.BestKernel);
+
+    internal void MatchesReference(int seed, int n, int w, int h, int sh, int d, double behind, double zNear, bool featGeo, BlendKernel kernel)
     {
         TorchRuntime.EnsureInitialised();
         using var scope = torch.NewDisposeScope();
         var cam = RandomCamera(seed, w, h);
         var g = SyntheticGaussians.Random(cam, n, 3, d, seed, minPx: 1.0, maxPx: 6, zNear: zNear, zFar: 7, fractionBehind: behind, maxU: 0.6);
         var s = new RasterSettings(ShDegree: sh, Background: [0.2f, 0.5f, 0.9f], FeatureGradientsReachGeometry: featGeo);
-        var rast = new GaussianRasterizer();
+        var rast = new GaussianRasterizer { Kernel = kernel };
         var fast = rast.Render(g, cam, s);
         var loss = Loss(fast.Rgb, fast.Features, fast.Depth, fast.Alpha, seed);
         loss.backward();
@@ -146,6 +149,24 @@ public sealed class RasterizerTests
         }
         var a = Run(); var b = Run();
         for (int i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i]);
+    }
+
+    /// <summary>With gradients on, the forward keeps its gathered tile lists for the backward; without, it gathers into
+    /// scratch. Both must render the same images, bit for bit.</summary>
+    [Fact]
+    public void ForwardWithAndWithoutGradRendersTheSameImages()
+    {
+        TorchRuntime.EnsureInitialised();
+        using var scope = torch.NewDisposeScope();
+        var cam = RandomCamera(13, 90, 70);
+        var g = SyntheticGaussians.Random(cam, 300, 3, 12, 13);
+        var rast = new GaussianRasterizer();
+        var withGrad = rast.Render(g, cam, new RasterSettings());
+        RenderResult noGrad;
+        using (torch.no_grad()) noGrad = rast.Render(g, cam, new RasterSettings());
+        Assert.Equal(withGrad.Rgb.detach().data<float>().ToArray(), noGrad.Rgb.data<float>().ToArray());
+        Assert.Equal(withGrad.Features!.detach().data<float>().ToArray(), noGrad.Features!.data<float>().ToArray());
+        Assert.Equal(withGrad.Alpha.detach().data<float>().ToArray(), noGrad.Alpha.data<float>().ToArray());
     }
 
     [Fact]
@@ -250,38 +271,61 @@ public sealed class RasterizerTests
 }
 
 [Collection("Rasterizer")]
-public sealed class ScalarKernelTests
+public sealed class BlendKernelTests
 {
-    [Fact]
-    public void ScalarAndSimdKernelsAgree()
+    /// <summary>Runs a render + backward under the given blend kernel; returns every output and gradient.</summary>
+    private static float[][] Run(BlendKernel kernel, Camera cam, int seed)
+    {
+        {
+            using var scope = torch.NewDisposeScope();
+            var g = SyntheticGaussians.Random(cam, 150, 3, 12, seed, fractionBehind: 0.1);
+            var r = new GaussianRasterizer { Kernel = kernel }.Render(g, cam, new RasterSettings(Background: [0.1f, 0.2f, 0.3f], FeatureGradientsReachGeometry: true));
+            using var gen = new torch.Generator(4UL);
+            var loss = (torch.randn(r.Rgb.shape, generator: gen) * r.Rgb).sum() + (torch.randn(r.Features!.shape, generator: gen) * r.Features).sum()
+                       + (r.Depth * 0.1).sum() + r.Alpha.pow(2).sum();
+            loss.backward();
+            return new[] { r.Rgb, r.Features, r.Depth, r.Alpha, g.Means.grad!, g.LogScales.grad!, g.Quats.grad!, g.OpacityLogits.grad!,
+                g.Sh.grad!, g.Features!.grad!, r.ViewspaceRgb.grad!, r.ViewspaceFeatures.grad! }.Select(t => t.detach().data<float>().ToArray()).ToArray();
+        }
+    }
+
+    /// <summary>Each SIMD kernel against the scalar one, on an image whose width is not a multiple of 8 or 16 (partial
+    /// tile rows), and run twice: the same kernel must give bit-identical outputs and gradients.</summary>
+    [Theory]
+    [InlineData(BlendKernel.Avx2)]
+    [InlineData(BlendKernel.Avx512)]
+    public void SimdKernelsAgreeWithScalarAndAreDeterministic(BlendKernel kernel)
     {
         TorchRuntime.EnsureInitialised();
-        using var scope = torch.NewDisposeScope();
-        var cam = SyntheticGaussians.LookAt(70, 45, 60, (0, 0, -5), (0, 0, 0));
-        float[][] Run(bool simd)
+        if (!TileRasterizer.IsAvailable(kernel))
         {
-            bool saved = TileRasterizer.UseSimd;
-            TileRasterizer.UseSimd = simd;
-            try
-            {
-                var g = SyntheticGaussians.Random(cam, 150, 3, 12, 21, fractionBehind: 0.1);
-                var r = new GaussianRasterizer().Render(g, cam, new RasterSettings(Background: [0.1f, 0.2f, 0.3f], FeatureGradientsReachGeometry: true));
-                using var gen = new torch.Generator(4UL);
-                var loss = (torch.randn(r.Rgb.shape, generator: gen) * r.Rgb).sum() + (torch.randn(r.Features!.shape, generator: gen) * r.Features).sum()
-                           + (r.Depth * 0.1).sum() + r.Alpha.pow(2).sum();
-                loss.backward();
-                return new[] { r.Rgb, r.Features, r.Depth, r.Alpha, g.Means.grad!, g.LogScales.grad!, g.Quats.grad!, g.OpacityLogits.grad!,
-                    g.Sh.grad!, g.Features!.grad!, r.ViewspaceRgb.grad!, r.ViewspaceFeatures.grad! }.Select(t => t.detach().data<float>().ToArray()).ToArray();
-            }
-            finally { TileRasterizer.UseSimd = saved; }
+            // This machine cannot run it: selecting it must fail loudly rather than fall back silently.
+            Assert.Throws<ArgumentException>(() => new GaussianRasterizer { Kernel = kernel });
+            return;
         }
-        var a = Run(false); var b = Run(true);
+        var cam = SyntheticGaussians.LookAt(70, 45, 60, (0, 0, -5), (0, 0, 0));
+        var a = Run(BlendKernel.Scalar, cam, 21); var b = Run(kernel, cam, 21);
         for (int i = 0; i < a.Length; i++)
         {
             double num = 0, den = 0;
             for (int k = 0; k < a[i].Length; k++) { num += Math.Pow(a[i][k] - b[i][k], 2); den += Math.Pow(a[i][k], 2); }
             Assert.True(den > 0, $"output {i} is all zero");
-            Assert.True(Math.Sqrt(num / den) < 1e-4, $"output {i}: scalar vs SIMD relative difference {Math.Sqrt(num / den)}");
+            Assert.True(Math.Sqrt(num / den) < 1e-4, $"output {i}: scalar vs {kernel} relative difference {Math.Sqrt(num / den)}");
         }
+        var again = Run(kernel, cam, 21);
+        for (int i = 0; i < b.Length; i++) Assert.Equal(b[i], again[i]);
+    }
+
+    /// <summary>The reference comparison of <see cref="RasterizerTests"/> runs the default kernel; the others must also
+    /// match the float64 reference (not only each other).</summary>
+    [Theory]
+    [InlineData(BlendKernel.Scalar)]
+    [InlineData(BlendKernel.Avx2)]
+    [InlineData(BlendKernel.Avx512)]
+    public void EveryAvailableKernelMatchesTheReference(BlendKernel kernel)
+    {
+        TorchRuntime.EnsureInitialised();
+        if (!TileRasterizer.IsAvailable(kernel)) { Assert.Throws<ArgumentException>(() => new GaussianRasterizer { Kernel = kernel }); return; }
+        new RasterizerTests().MatchesReference(2, 60, 72, 33, 3, 12, 0.1, 0.6, false, kernel);
     }
 }
