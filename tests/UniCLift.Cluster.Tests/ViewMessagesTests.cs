@@ -3,6 +3,7 @@ namespace UniCLift.Cluster.Tests;
 using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
+using UniCLift.Grains;
 using UniCLift.Grains.Views;
 
 /// <summary>The plain-array messages view grains exchange carry the compute types without loss.</summary>

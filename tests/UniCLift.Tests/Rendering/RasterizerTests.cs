@@ -263,9 +263,10 @@ public sealed class RasterizerTests
             foreach (var t in all) t.grad?.zero_();
         }
         for (int i = 0; i < 5; i++) Step();
-        long before = torch.Tensor.TotalCount;
+        // This thread's live count: the process-wide one moves with tests running in parallel.
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         for (int i = 0; i < 100; i++) Step();
-        long after = torch.Tensor.TotalCount;
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         Assert.True(after <= before, $"live tensors grew from {before} to {after}");
     }
 }
