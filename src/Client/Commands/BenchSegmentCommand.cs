@@ -33,18 +33,24 @@ public static class BenchSegmentCommand
         var outDir = new Option<string>("--out") { Description = "Working directory for scenes and results.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "uniclift-bench-segment") };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with every row." };
         var decodeOnly = new Option<bool>("--decode-only") { Description = "Skip training: re-decode the train-mode result already in --out (its labels.ply holds the embeddings) with the current decoding." };
+        var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging)." };
+        var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
-        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, outDir, json, decodeOnly, diagnose }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, outDir, json, decodeOnly, diagnose, mergeFraction, minCode }) command.Options.Add(o);
         CommandAction.Set(command, (parse, console) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer.")).ToList();
             var rows = new List<Row>();
+            var codebook = CodebookOptions.Default;
+            if (parse.GetValue(mergeFraction) is double mf) codebook = codebook with { MergeAbsorbedFraction = mf };
+            if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
+            var decode = new DecodeOptions { Codebook = codebook };
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
-                    parse.GetValue(decodeOnly), parse.GetValue(diagnose)));
+                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode));
             Report(rows, parse.GetValue(json), console);
             return ExitCodes.Ok;
         });
@@ -54,7 +60,7 @@ public static class BenchSegmentCommand
     public sealed record Row(int Seed, string Variant, int Objects, double Pq, double PqThings, double PqThingsNoRobust,
         double Seconds, int Iterations, int Gaussians)
     {
-        /// <summary>Predicted instances (codebook size); thing-class TP / FP / FN of the robust PQ.</summary>
+        /// <summary>Predicted instances (distinct ids in the views' maps); thing-class TP / FP / FN of the robust PQ.</summary>
         public int Instances { get; init; }
         public int ThingsTp { get; init; }
         public int ThingsFp { get; init; }
@@ -62,7 +68,7 @@ public static class BenchSegmentCommand
     }
 
     private static IEnumerable<Row> RunScene(int seed, int views, int width, int height, int iterations, int liftIterations,
-        bool lift, bool ablation, string root, CommandConsole console, bool decodeOnly = false, bool diagnose = false)
+        bool lift, bool ablation, string root, CommandConsole console, bool decodeOnly = false, bool diagnose = false, DecodeOptions? decode = null)
     {
         int objects = 8 + seed % 7; // 8..14
         var sceneDir = Path.Combine(root, $"scene-{seed}");
@@ -70,7 +76,7 @@ public static class BenchSegmentCommand
         if (decodeOnly)
         {
             var existing = PanopticLiftingLayout.Read(sceneDir);
-            yield return Redecode(existing, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, diagnose)
+            yield return Redecode(existing, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, diagnose, decode)
                 with { Seed = seed, Variant = "train (re-decoded)", Objects = objects };
             yield break;
         }
@@ -114,14 +120,24 @@ public static class BenchSegmentCommand
         });
         var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));
         return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, result.Seconds, result.Iterations, result.Gaussians)
-            { Instances = result.Instances, ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
+            { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
+    }
+
+    /// <summary>Distinct non-zero ids in the predicted maps of all views (the codebook also holds codes only Gaussians carry).</summary>
+    private static int InstancesInViews(Scene scene, string outDir)
+    {
+        var ids = new HashSet<int>();
+        foreach (var v in scene.Views)
+            foreach (var id in ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))).Labels)
+                if (id != 0) ids.Add(id);
+        return ids.Count;
     }
 
     /// <summary>
     /// Decodes a finished run again from its labels.ply (geometry + emb_k columns) with the current decoding, so decoding
     /// changes can be measured without retraining. With <paramref name="diagnose"/>, prints how the codes cover the GT.
     /// </summary>
-    private static Row Redecode(Scene scene, string ply, string outDir, CommandConsole console, bool diagnose)
+    private static Row Redecode(Scene scene, string ply, string outDir, CommandConsole console, bool diagnose, DecodeOptions? decode = null)
     {
         var clock = Stopwatch.StartNew();
         var cloud = GaussianPly.Read(ply);
@@ -137,29 +153,62 @@ public static class BenchSegmentCommand
         using (TorchSharp.torch.no_grad())
         using (var t = TorchSharp.torch.tensor(emb, new long[] { cloud.Count, d }))
             trainer.Model[GaussianModel.Embeddings].copy_(t);
-        if (diagnose) Diagnose(scene, trainer, console);
-        var result = SceneSegmentation.Finish(scene, trainer, outDir, 0);
+        if (diagnose) Diagnose(scene, trainer, console, decode);
+        var result = SceneSegmentation.Finish(scene, trainer, outDir, 0, decode);
         var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));
+        if (diagnose)
+            foreach (var split in new[] { scene.TestViews, scene.TrainViews })
+                DiagnoseObjects(scene, split, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), console);
         return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, clock.Elapsed.TotalSeconds, 0, result.Gaussians)
-            { Instances = result.Instances, ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
+            { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
+    }
+
+    /// <summary>Per GT object on the test views (native size): the predicted id overlapping it most and their IoU.</summary>
+    private static void DiagnoseObjects(Scene scene, IReadOnlyList<string> views, Func<SceneView, LabelMap> predict, CommandConsole console)
+    {
+        var overlap = new Dictionary<(int Gt, int Pred), long>();
+        var gtArea = new Dictionary<int, long>();
+        var predArea = new Dictionary<int, long>();
+        foreach (var name in views)
+        {
+            var v = scene.View(name);
+            var gt = SceneData.LoadGtInstance(scene, v).Labels;
+            var pred = predict(v).Labels;
+            for (int i = 0; i < gt.Length; i++)
+            {
+                overlap[(gt[i], pred[i])] = overlap.GetValueOrDefault((gt[i], pred[i])) + 1;
+                gtArea[gt[i]] = gtArea.GetValueOrDefault(gt[i]) + 1;
+                predArea[pred[i]] = predArea.GetValueOrDefault(pred[i]) + 1;
+            }
+        }
+        var parts = new List<string>();
+        foreach (var (g, area) in gtArea.OrderBy(kv => kv.Key))
+        {
+            var best = overlap.Where(kv => kv.Key.Gt == g).OrderByDescending(kv => kv.Value).First();
+            double iou = best.Value / (double)(area + predArea[best.Key.Pred] - best.Value);
+            parts.Add($"gt{g}->{best.Key.Pred} IoU {iou:0.00} ({area} px)");
+        }
+        console.ErrorWriter.WriteLine($"  [diagnose {views.Count} views] {string.Join("; ", parts)}; predicted ids on test views: {predArea.Count}");
     }
 
     /// <summary>
     /// How the raw decoded codes (all views) cover the ground-truth objects: per code with at least 0.05% of the pixels,
     /// its share, its majority GT object and purity; per GT object, the codes holding at least 5% of it.
     /// </summary>
-    private static void Diagnose(Scene scene, SceneTrainer trainer, CommandConsole console)
+    private static void Diagnose(Scene scene, SceneTrainer trainer, CommandConsole console, DecodeOptions? decode)
     {
         var rasterizer = new UniCLift.Compute.Rendering.GaussianRasterizer();
         var overlap = new Dictionary<(int Code, int Gt), long>();
         var codeArea = new Dictionary<int, long>();
         var gtArea = new Dictionary<int, long>();
+        var statistics = new CodeStatistics();
         long pixels = 0;
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
             var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera);
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
+            if (v.MaskPath is not null) statistics.AddView(codes, SceneData.LoadMask(scene, v).Labels);
             pixels += codes.Length;
             for (int i = 0; i < codes.Length; i++)
             {
@@ -175,6 +224,13 @@ public static class BenchSegmentCommand
         {
             var best = overlap.Where(kv => kv.Key.Code == code).OrderByDescending(kv => kv.Value).First();
             w.WriteLine($"    code {code,5} ({Convert.ToString(code, 2).PadLeft(trainer.Model.EmbeddingDim, '0')}) {100.0 * area / pixels,6:0.00}% -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it");
+        }
+        var book = LabelCodebook.Build(statistics, null, decode?.Codebook);
+        w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");
+        foreach (var c in book.Codes.Concat(book.MergedCodes).Where(c => statistics.Area[c] >= 0.001 * pixels))
+        {
+            var into = statistics.Absorbed.Where(kv => kv.Key.Code == c).OrderByDescending(kv => kv.Value).Take(3).Select(kv => $"{kv.Key.Into}:{100.0 * kv.Value / statistics.Area[c]:0}%");
+            w.WriteLine($"    code {c}: absorbed {100.0 * statistics.Absorbed.Where(kv => kv.Key.Code == c).Sum(kv => kv.Value) / statistics.Area[c]:0}% ({string.Join(" ", into)})");
         }
         foreach (var (g, area) in gtArea.OrderBy(kv => kv.Key))
         {

@@ -152,7 +152,7 @@ public sealed class LabelCodebook
     /// <summary>
     /// Which candidate codes (ordered by decreasing area) are pieces of another code's object: a code whose pixels lie
     /// for at least <paramref name="fraction"/> in mask segments dominated by other codes merges into the larger code
-    /// (a candidate or the background) that absorbs most of them. Smallest first, following chains to a code that stays.
+    /// (a candidate or the background) that absorbs most of them, each differing bit halving the count. Smallest first, following chains to a code that stays.
     /// Returns code -> the kept code (or background) it joins.
     /// </summary>
     private static Dictionary<int, int> MergeAbsorbed(CodeStatistics statistics, List<int> candidates, int? background, double fraction)
@@ -174,8 +174,11 @@ public sealed class LabelCodebook
             if (!absorbed.TryGetValue(c, out var list)) continue;
             long total = list.Sum(e => e.Pixels);
             if (total < fraction * statistics.Area[c]) continue;
+            // Evidence halves per differing bit: a piece of an object usually differs from its code in one unsettled
+            // bit, while the object's whole mask segment may be dominated by a touching object that m2f merged it with.
             var target = list.Where(e => rank.TryGetValue(e.Into, out int r) && r < rank[c])
-                .OrderByDescending(e => e.Pixels).ThenBy(e => e.Into).Select(e => (int?)e.Into).FirstOrDefault();
+                .OrderByDescending(e => e.Pixels * Math.Pow(0.5, BitOperations.PopCount((uint)(c ^ e.Into)))).ThenBy(e => rank[e.Into])
+                .Select(e => (int?)e.Into).FirstOrDefault();
             if (target is not int t) continue;
             result[c] = t; // t is larger, so decided later: resolve chains below
         }
