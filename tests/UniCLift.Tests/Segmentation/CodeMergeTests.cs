@@ -72,6 +72,25 @@ public sealed class CodeMergeTests
     }
 
     [Fact]
+    public void PieceJoinsItsOneBitNeighbourRatherThanTheTouchingObjectThatAbsorbsMoreOfIt()
+    {
+        // Object A = code 0b0110 (6), its unsettled piece 0b0111 (7); object B = code 0b1000_0001 (129), touching A.
+        // View 1: the mask merges A and B into one segment dominated by B; view 2: A's segment, where the piece dominates
+        // (so A absorbs none of it); view 3: A's segment dominated by 6.
+        int[] m1 = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 }, c1 = { 129, 129, 129, 129, 129, 129, 7, 7, 7, 6, 0, 0 };
+        int[] m2 = { 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 0, 0 }, c2 = { 7, 7, 7, 6, 6, 129, 129, 129, 129, 129, 0, 0 };
+        int[] m3 = { 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 0, 0 }, c3 = { 6, 6, 6, 6, 7, 129, 129, 129, 129, 129, 0, 0 };
+        var s = CodeStatistics.OfView(c1, m1);
+        s.Add(CodeStatistics.OfView(c2, m2));
+        s.Add(CodeStatistics.OfView(c3, m3));
+        Assert.Equal(3, s.Absorbed[(7, 129)]);
+        Assert.Equal(1, s.Absorbed[(7, 6)]);
+        var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(new[] { 129, 6 }, book.Codes);
+        Assert.Equal(book.TryGetId(6), book.TryGetId(7)); // 3 px * 2^-3 (7 ^ 129 has 3 bits) < 1 px * 2^-1
+    }
+
+    [Fact]
     public void AbsorbedTableSurvivesTheArrayRoundTrip()
     {
         var s = Statistics();
