@@ -36,6 +36,9 @@ public sealed record CodebookOptions
     /// that the other code dominates (<see cref="CodeStatistics.Absorbed"/>): it is then a piece of that code's object
     /// (a split object, a boundary blend, a floater on the background), not an instance of its own. Only merges into
     /// codes of larger scene-wide area. 1 or more disables merging. See <see cref="LabelCodebook.Build(CodeStatistics, int[], CodebookOptions)"/>.
+    /// Measured (bench segment seed 1: 9 objects, 30 views 160x120, 2000 iterations, m2f masks): the two objects split
+    /// into one-bit-apart halves had 53% and 55% of their smaller half absorbed, genuine objects at most 38% (m2f
+    /// merges and misses); with 0.5 thing FP 3 -> 0, PQ things 62.9 -> 80.1, PQ^scene 75.1 -> 84.4 (1 = no merging).
     /// </summary>
     public double MergeAbsorbedFraction { get; init; } = 0.5;
 
