@@ -35,9 +35,10 @@ public static class BenchSegmentCommand
         var decodeOnly = new Option<bool>("--decode-only") { Description = "Skip training: re-decode the train-mode result already in --out (its labels.ply holds the embeddings) with the current decoding." };
         var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging)." };
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
+        var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
-        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, outDir, json, decodeOnly, diagnose, mergeFraction, minCode }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, outDir, json, decodeOnly, diagnose, mergeFraction, minCode, fragment }) command.Options.Add(o);
         CommandAction.Set(command, (parse, console) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -47,6 +48,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(mergeFraction) is double mf) codebook = codebook with { MergeAbsorbedFraction = mf };
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
             var decode = new DecodeOptions { Codebook = codebook };
+            if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
