@@ -42,6 +42,17 @@ public sealed record CodebookOptions
     /// </summary>
     public double MergeAbsorbedFraction { get; init; } = 0.5;
 
+    /// <summary>
+    /// A code at least this share of whose pixels the input masks call background (0) joins the background code: the
+    /// background split over two codes (one bit apart) whose second part dominates the mask's background segment in
+    /// the views that see mostly it, so <see cref="MergeAbsorbedFraction"/> misses it. 1 or more disables it. Only with
+    /// <see cref="BackgroundSelection.MaskBackground"/> and masks. Measured (bench segment seed 2: 10 objects, 30 views
+    /// 160x120, 1000 iterations): background decoded as 52% code 1107 + 40% code 1363 (one bit apart, 1363 only 19%
+    /// absorbed); with 0.5 PQ^scene 62.7 -> 86.5, PQ things 71.3 -> 76.3; seed 1 (84.4 -> 84.5) and the full-size
+    /// seed 3 (95.0, unchanged) lose nothing.
+    /// </summary>
+    public double MergeBackgroundFraction { get; init; } = 0.5;
+
     public static CodebookOptions Default { get; } = new();
 }
 
@@ -141,7 +152,12 @@ public sealed class LabelCodebook
         double minArea = Math.Max(options.MinCodePixels, options.MinCodeFraction * areaTotal);
         var candidates = area.Where(kv => kv.Key != background && kv.Value >= minArea)
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).Select(kv => kv.Key).ToList();
-        var mergedInto = MergeAbsorbed(statistics, candidates, background, options.MergeAbsorbedFraction);
+        var mergedInto = new Dictionary<int, int>();
+        if (background is int bg && options.Background == BackgroundSelection.MaskBackground && backgroundVotes.Count > 0 && options.MergeBackgroundFraction < 1)
+            foreach (var c in candidates)
+                if (backgroundVotes.GetValueOrDefault(c) >= options.MergeBackgroundFraction * area[c]) mergedInto[c] = bg;
+        candidates.RemoveAll(mergedInto.ContainsKey);
+        foreach (var (c, into) in MergeAbsorbed(statistics, candidates, background, options.MergeAbsorbedFraction)) mergedInto[c] = into;
         var kept = candidates.Where(c => !mergedInto.ContainsKey(c))
             .Concat(gaussianOnly.Where(c => c != background).OrderBy(c => c))
             .ToArray();

@@ -45,7 +45,7 @@ public sealed class CodeMergeTests
     [Fact]
     public void MergingCanBeDisabledAndNeedsMostOfTheCodeAbsorbed()
     {
-        var off = LabelCodebook.Build(Statistics(), null, new CodebookOptions { MinCodeFraction = 0, MergeAbsorbedFraction = 1 });
+        var off = LabelCodebook.Build(Statistics(), null, new CodebookOptions { MinCodeFraction = 0, MergeAbsorbedFraction = 1, MergeBackgroundFraction = 1 });
         Assert.Equal(new[] { 6, 7, 9, 13 }, off.Codes);
         Assert.Empty(off.MergedCodes);
 
@@ -88,6 +88,22 @@ public sealed class CodeMergeTests
         var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
         Assert.Equal(new[] { 129, 6 }, book.Codes);
         Assert.Equal(book.TryGetId(6), book.TryGetId(7)); // 3 px * 2^-3 (7 ^ 129 has 3 bits) < 1 px * 2^-1
+    }
+
+    [Fact]
+    public void CodeTheMasksMostlyCallBackgroundJoinsTheBackground()
+    {
+        // Background split: code 0 in view 1, code 1 (one bit off) in view 2, where it dominates the mask's 0 segment.
+        int[] mask = { 0, 0, 0, 0, 1, 1 };
+        var s = CodeStatistics.OfView(new[] { 0, 0, 0, 0, 6, 6 }, mask);
+        s.Add(CodeStatistics.OfView(new[] { 1, 1, 1, 0, 6, 6 }, mask));
+        Assert.Empty(s.Absorbed.Where(kv => kv.Key.Code == 1));
+        var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(0, book.BackgroundCode);
+        Assert.Equal(new[] { 6 }, book.Codes);
+        Assert.Equal(0, book.TryGetId(1));
+        var off = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0, MergeBackgroundFraction = 1 });
+        Assert.Equal(new[] { 6, 1 }, off.Codes);
     }
 
     [Fact]
