@@ -32,16 +32,27 @@ public static class BenchSegmentCommand
         var noLift = new Option<bool>("--no-lift") { Description = "Skip lift mode." };
         var outDir = new Option<string>("--out") { Description = "Working directory for scenes and results.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "uniclift-bench-segment") };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with every row." };
+        var decodeOnly = new Option<bool>("--decode-only") { Description = "Skip training: re-decode the train-mode result already in --out (its labels.ply holds the embeddings) with the current decoding." };
+        var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging)." };
+        var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
+        var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
+        var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
-        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, outDir, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, outDir, json, decodeOnly, diagnose, mergeFraction, minCode, fragment }) command.Options.Add(o);
         CommandAction.Set(command, (parse, console) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer.")).ToList();
             var rows = new List<Row>();
+            var codebook = CodebookOptions.Default;
+            if (parse.GetValue(mergeFraction) is double mf) codebook = codebook with { MergeAbsorbedFraction = mf };
+            if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
+            var decode = new DecodeOptions { Codebook = codebook };
+            if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
-                    parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console));
+                    parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
+                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode));
             Report(rows, parse.GetValue(json), console);
             return ExitCodes.Ok;
         });
@@ -49,23 +60,39 @@ public static class BenchSegmentCommand
     }
 
     public sealed record Row(int Seed, string Variant, int Objects, double Pq, double PqThings, double PqThingsNoRobust,
-        double Seconds, int Iterations, int Gaussians);
+        double Seconds, int Iterations, int Gaussians)
+    {
+        /// <summary>Predicted instances (distinct ids in the views' maps); thing-class TP / FP / FN of the robust PQ.</summary>
+        public int Instances { get; init; }
+        public int ThingsTp { get; init; }
+        public int ThingsFp { get; init; }
+        public int ThingsFn { get; init; }
+    }
 
     private static IEnumerable<Row> RunScene(int seed, int views, int width, int height, int iterations, int liftIterations,
-        bool lift, bool ablation, string root, CommandConsole console)
+        bool lift, bool ablation, string root, CommandConsole console, bool decodeOnly = false, bool diagnose = false, DecodeOptions? decode = null)
     {
         int objects = 8 + seed % 7; // 8..14
         var sceneDir = Path.Combine(root, $"scene-{seed}");
+        var trainOut = Path.Combine(root, $"scene-{seed}-train");
+        if (decodeOnly)
+        {
+            var existing = PanopticLiftingLayout.Read(sceneDir);
+            yield return Redecode(existing, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, diagnose, decode)
+                with { Seed = seed, Variant = "train (re-decoded)", Objects = objects };
+            yield break;
+        }
         var synthetic = SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Seed = seed, Objects = objects, Views = views, Width = width, Height = height, Corruption = CorruptionLevel.M2F });
         SyntheticSceneWriter.Write(sceneDir, synthetic);
         var scene = PanopticLiftingLayout.Read(sceneDir);
 
         var raw = Score(scene, v => SceneData.LoadMask(scene, v));
-        yield return new Row(seed, "raw m2f masks", objects, raw.Pq, raw.Things, raw.ThingsNoRobust, 0, 0, 0);
+        yield return new Row(seed, "raw m2f masks", objects, raw.Pq, raw.Things, raw.ThingsNoRobust, 0, 0, 0)
+            { ThingsTp = raw.Tp, ThingsFp = raw.Fp, ThingsFn = raw.Fn };
 
-        var trainOut = Path.Combine(root, $"scene-{seed}-train");
         var trained = Segment(scene, new TrainingOptions { Iterations = iterations, Seed = (ulong)seed }, trainOut, null, console, $"seed {seed} train");
         yield return trained with { Seed = seed, Variant = "train", Objects = objects };
+        if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, true);
         if (!lift && !ablation) yield break;
 
         var ply = Path.Combine(trainOut, "labels.ply");
@@ -94,14 +121,133 @@ public static class BenchSegmentCommand
                 console.ErrorWriter.WriteLine($"  [{label}] step {r.Step}/{r.Iterations} loss {r.TotalLoss:0.0000} (render {r.RenderLoss:0.0000}, cluster {r.ClusterLoss:0.0000}, triplet {r.TripletLoss:0.0000}, 3D {r.SmoothLoss:0.0000}) gaussians {r.Gaussians} {clock.Elapsed.TotalSeconds / r.Step * 1000:0} ms/it");
         });
         var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));
-        return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, result.Seconds, result.Iterations, result.Gaussians);
+        return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, result.Seconds, result.Iterations, result.Gaussians)
+            { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
     }
 
-    private static (double Pq, double Things, double ThingsNoRobust) Score(Scene scene, Func<SceneView, LabelMap?> predict)
+    /// <summary>Distinct non-zero ids in the predicted maps of all views (the codebook also holds codes only Gaussians carry).</summary>
+    private static int InstancesInViews(Scene scene, string outDir)
+    {
+        var ids = new HashSet<int>();
+        foreach (var v in scene.Views)
+            foreach (var id in ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))).Labels)
+                if (id != 0) ids.Add(id);
+        return ids.Count;
+    }
+
+    /// <summary>
+    /// Decodes a finished run again from its labels.ply (geometry + emb_k columns) with the current decoding, so decoding
+    /// changes can be measured without retraining. With <paramref name="diagnose"/>, prints how the codes cover the GT.
+    /// </summary>
+    private static Row Redecode(Scene scene, string ply, string outDir, CommandConsole console, bool diagnose, DecodeOptions? decode = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var cloud = GaussianPly.Read(ply);
+        int d = cloud.Extra.Keys.Count(k => k.StartsWith("emb_", StringComparison.Ordinal));
+        if (d == 0) throw new InvalidDataException($"{ply} has no emb_k columns to decode.");
+        using var trainer = SceneTrainer.Create(scene, new TrainingOptions { Mode = TrainingMode.Lift, Iterations = 1, EmbeddingDim = d }, ply);
+        var emb = new float[cloud.Count * d];
+        for (int k = 0; k < d; k++)
+        {
+            var column = cloud.Extra[$"emb_{k}"];
+            for (int i = 0; i < cloud.Count; i++) emb[i * d + k] = column[i];
+        }
+        using (TorchSharp.torch.no_grad())
+        using (var t = TorchSharp.torch.tensor(emb, new long[] { cloud.Count, d }))
+            trainer.Model[GaussianModel.Embeddings].copy_(t);
+        if (diagnose) Diagnose(scene, trainer, console, decode);
+        var result = SceneSegmentation.Finish(scene, trainer, outDir, 0, decode);
+        var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));
+        if (diagnose)
+            foreach (var split in new[] { scene.TestViews, scene.TrainViews })
+                DiagnoseObjects(scene, split, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), console);
+        return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, clock.Elapsed.TotalSeconds, 0, result.Gaussians)
+            { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
+    }
+
+    /// <summary>Per GT object on the test views (native size): the predicted id overlapping it most and their IoU.</summary>
+    private static void DiagnoseObjects(Scene scene, IReadOnlyList<string> views, Func<SceneView, LabelMap> predict, CommandConsole console)
+    {
+        var overlap = new Dictionary<(int Gt, int Pred), long>();
+        var gtArea = new Dictionary<int, long>();
+        var predArea = new Dictionary<int, long>();
+        foreach (var name in views)
+        {
+            var v = scene.View(name);
+            var gt = SceneData.LoadGtInstance(scene, v).Labels;
+            var pred = predict(v).Labels;
+            for (int i = 0; i < gt.Length; i++)
+            {
+                overlap[(gt[i], pred[i])] = overlap.GetValueOrDefault((gt[i], pred[i])) + 1;
+                gtArea[gt[i]] = gtArea.GetValueOrDefault(gt[i]) + 1;
+                predArea[pred[i]] = predArea.GetValueOrDefault(pred[i]) + 1;
+            }
+        }
+        var parts = new List<string>();
+        foreach (var (g, area) in gtArea.OrderBy(kv => kv.Key))
+        {
+            var best = overlap.Where(kv => kv.Key.Gt == g).OrderByDescending(kv => kv.Value).First();
+            double iou = best.Value / (double)(area + predArea[best.Key.Pred] - best.Value);
+            parts.Add($"gt{g}->{best.Key.Pred} IoU {iou:0.00} ({area} px)");
+        }
+        console.ErrorWriter.WriteLine($"  [diagnose {views.Count} views] {string.Join("; ", parts)}; predicted ids on test views: {predArea.Count}");
+    }
+
+    /// <summary>
+    /// How the raw decoded codes (all views) cover the ground-truth objects: per code with at least 0.05% of the pixels,
+    /// its share, its majority GT object and purity; per GT object, the codes holding at least 5% of it.
+    /// </summary>
+    private static void Diagnose(Scene scene, SceneTrainer trainer, CommandConsole console, DecodeOptions? decode)
+    {
+        var rasterizer = new UniCLift.Compute.Rendering.GaussianRasterizer();
+        var overlap = new Dictionary<(int Code, int Gt), long>();
+        var codeArea = new Dictionary<int, long>();
+        var gtArea = new Dictionary<int, long>();
+        var statistics = new CodeStatistics();
+        long pixels = 0;
+        foreach (var v in scene.Views)
+        {
+            if (v.GtInstancePath is null) continue;
+            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera);
+            var gt = SceneData.LoadGtInstance(scene, v).Labels;
+            if (v.MaskPath is not null) statistics.AddView(codes, SceneData.LoadMask(scene, v).Labels);
+            pixels += codes.Length;
+            for (int i = 0; i < codes.Length; i++)
+            {
+                overlap[(codes[i], gt[i])] = overlap.GetValueOrDefault((codes[i], gt[i])) + 1;
+                codeArea[codes[i]] = codeArea.GetValueOrDefault(codes[i]) + 1;
+                gtArea[gt[i]] = gtArea.GetValueOrDefault(gt[i]) + 1;
+            }
+        }
+        var w = console.ErrorWriter;
+        int above01 = codeArea.Count(kv => kv.Value >= 0.001 * pixels);
+        w.WriteLine($"  [diagnose] {codeArea.Count} distinct codes, {above01} with >= 0.1% of {pixels} px; {gtArea.Count} GT ids (incl. 0)");
+        foreach (var (code, area) in codeArea.Where(kv => kv.Value >= 0.0005 * pixels).OrderByDescending(kv => kv.Value))
+        {
+            var best = overlap.Where(kv => kv.Key.Code == code).OrderByDescending(kv => kv.Value).First();
+            w.WriteLine($"    code {code,5} ({Convert.ToString(code, 2).PadLeft(trainer.Model.EmbeddingDim, '0')}) {100.0 * area / pixels,6:0.00}% -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it");
+        }
+        var book = LabelCodebook.Build(statistics, null, decode?.Codebook);
+        w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");
+        foreach (var c in book.Codes.Concat(book.MergedCodes).Where(c => statistics.Area[c] >= 0.001 * pixels))
+        {
+            var into = statistics.Absorbed.Where(kv => kv.Key.Code == c).OrderByDescending(kv => kv.Value).Take(3).Select(kv => $"{kv.Key.Into}:{100.0 * kv.Value / statistics.Area[c]:0}%");
+            w.WriteLine($"    code {c}: absorbed {100.0 * statistics.Absorbed.Where(kv => kv.Key.Code == c).Sum(kv => kv.Value) / statistics.Area[c]:0}% ({string.Join(" ", into)})");
+        }
+        foreach (var (g, area) in gtArea.OrderBy(kv => kv.Key))
+        {
+            var parts = overlap.Where(kv => kv.Key.Gt == g && kv.Value >= 0.05 * area).OrderByDescending(kv => kv.Value)
+                .Select(kv => $"{kv.Key.Code}:{100.0 * kv.Value / area:0}%");
+            w.WriteLine($"    gt {g,3} {100.0 * area / pixels,6:0.00}%: {string.Join(" ", parts)}");
+        }
+    }
+
+    private static (double Pq, double Things, double ThingsNoRobust, int Tp, int Fp, int Fn) Score(Scene scene, Func<SceneView, LabelMap?> predict)
     {
         var robust = SceneEvaluator.Evaluate(scene, "test", new PanopticOptions(), predict).Result;
         var all = SceneEvaluator.Evaluate(scene, "test", new PanopticOptions { Robust = false }, predict).Result;
-        return (robust.Pq, robust.PqThings, all.PqThings);
+        var things = robust.Classes.Where(c => c.IsThing).ToList();
+        return (robust.Pq, robust.PqThings, all.PqThings, things.Sum(c => c.TruePositives), things.Sum(c => c.FalsePositives), things.Sum(c => c.FalseNegatives));
     }
 
     private static void Report(List<Row> rows, bool json, CommandConsole console)
@@ -111,10 +257,10 @@ public static class BenchSegmentCommand
             console.OutWriter.WriteLine(JsonSerializer.Serialize(new { rows }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
             return;
         }
-        var table = new Table().AddColumns("seed", "objects", "variant", "PQ^scene", "PQ things", "PQ things (no robust)", "time s", "iterations", "Gaussians");
+        var table = new Table().AddColumns("seed", "objects", "variant", "PQ^scene", "PQ things", "PQ things (no robust)", "instances", "TP/FP/FN things", "time s", "iterations", "Gaussians");
         foreach (var r in rows)
             table.AddRow(r.Seed.ToString(), r.Objects.ToString(), r.Variant, $"{r.Pq:0.00}", $"{r.PqThings:0.00}", $"{r.PqThingsNoRobust:0.00}",
-                $"{r.Seconds:0.0}", r.Iterations.ToString(), r.Gaussians.ToString());
+                r.Instances.ToString(), $"{r.ThingsTp}/{r.ThingsFp}/{r.ThingsFn}", $"{r.Seconds:0.0}", r.Iterations.ToString(), r.Gaussians.ToString());
         console.Out.Write(table);
         foreach (var g in rows.GroupBy(r => r.Variant))
             console.OutWriter.WriteLine($"{g.Key}: mean PQ_things={g.Average(r => r.PqThings):0.00} min PQ_things={g.Min(r => r.PqThings):0.00} mean time={g.Average(r => r.Seconds):0.0}s");

@@ -155,14 +155,14 @@ public sealed class SceneTrainer : IDisposable
         if (train)
         {
             var l = Losses.RenderLoss.Compute(r.Rgb, view.Image);
-            total = total + l;
+            total = total.add(l, Scalars.Of(1.0)); // explicit alpha: the implicit one can be finalised mid-call (see Scalars)
             lRender = l.item<float>();
             Phase("render_loss");
         }
         if (o.UseCluster)
         {
             var l = Losses.ClusterLoss.Compute(r.Features!, view.Mask, new ClusterLossOptions { MaxPixels = o.ClusterPixelSamples }, stepRandom);
-            total = total + l.mul(Scalars.Of(o.ClusterWeight));
+            total = total.add(l.mul(Scalars.Of(o.ClusterWeight)), Scalars.Of(1.0));
             lCluster = l.item<float>();
             Phase("cluster_loss");
         }
@@ -171,7 +171,7 @@ public sealed class SceneTrainer : IDisposable
             if (o.TripletLinearLayer) SyncProjectionFromOptimizer();
             var (a, p, n) = BoundaryMiner.SampleTriplets(view.Boundary, o.MaxTriplets, stepRandom);
             var l = Losses.TripletLoss.Compute(r.Features!, a, p, n, _projection, o.TripletMargin);
-            total = total + l.mul(Scalars.Of(o.TripletWeight));
+            total = total.add(l.mul(Scalars.Of(o.TripletWeight)), Scalars.Of(1.0));
             lTriplet = l.item<float>();
             Phase("triplet_loss");
         }
@@ -179,7 +179,7 @@ public sealed class SceneTrainer : IDisposable
         {
             var graph = NeighbourGraphFor(it, stepRandom);
             var l = Losses.SmoothnessLoss.Compute(_model[GaussianModel.Embeddings], graph);
-            total = total + l.mul(Scalars.Of(o.SmoothWeight));
+            total = total.add(l.mul(Scalars.Of(o.SmoothWeight)), Scalars.Of(1.0));
             lSmooth = l.item<float>();
             Phase("smooth_loss");
         }

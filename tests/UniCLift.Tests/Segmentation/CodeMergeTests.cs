@@ -1,0 +1,140 @@
+namespace UniCLift.Tests.Segmentation;
+
+using UniCLift.Compute.Segmentation;
+
+/// <summary>Codes that live inside other codes' mask segments merge into them (split objects, blends, floaters).</summary>
+public sealed class CodeMergeTests
+{
+    // 4x4 views. Mask: 0 = background, 1 = an object (left half), 2 = a small object (bottom-right corner).
+    // Codes: background 0; the object decodes to 6 on most pixels and 7 (one bit off) on a stripe; small object 9;
+    // code 13 is a boundary blend that sits inside the background segment.
+    private static readonly int[] Mask = { 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 2, 1, 1, 0, 2 };
+    private static readonly int[] View1 = { 6, 6, 0, 13, 6, 6, 0, 0, 7, 7, 0, 9, 6, 6, 0, 9 };
+    private static readonly int[] View2 = { 6, 7, 0, 0, 6, 7, 13, 0, 6, 7, 0, 9, 6, 6, 0, 9 };
+
+    private static CodeStatistics Statistics()
+    {
+        var s = CodeStatistics.OfView(View1, Mask);
+        s.Add(CodeStatistics.OfView(View2, Mask));
+        return s;
+    }
+
+    [Fact]
+    public void AbsorbedCountsPixelsOfCodesInsideSegmentsOthersDominate()
+    {
+        var s = Statistics();
+        Assert.Equal(5, s.Absorbed[(7, 6)]); // 2 + 3 pixels of 7 in segment 1, which 6 dominates
+        Assert.Equal(2, s.Absorbed[(13, 0)]);
+        Assert.False(s.Absorbed.ContainsKey((9, 0)));
+        Assert.False(s.Absorbed.ContainsKey((6, 7)));
+        Assert.Equal(2, s.Absorbed.Count);
+    }
+
+    [Fact]
+    public void SplitCodeJoinsItsObjectAndBlendJoinsTheBackground()
+    {
+        var book = LabelCodebook.Build(Statistics(), null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(0, book.BackgroundCode);
+        Assert.Equal(new[] { 6, 9 }, book.Codes); // 7 and 13 are pieces, 9 (own segment) stays
+        Assert.Equal(1, book.TryGetId(7));
+        Assert.Equal(0, book.TryGetId(13));
+        var ids = book.MapView(View1, 4, 4, null);
+        Assert.Equal(new[] { 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 2, 1, 1, 0, 2 }, ids);
+    }
+
+    [Fact]
+    public void MergingCanBeDisabledAndNeedsMostOfTheCodeAbsorbed()
+    {
+        var off = LabelCodebook.Build(Statistics(), null, new CodebookOptions { MinCodeFraction = 0, MergeAbsorbedFraction = 1, MergeBackgroundFraction = 1 });
+        Assert.Equal(new[] { 6, 7, 9, 13 }, off.Codes);
+        Assert.Empty(off.MergedCodes);
+
+        // Code 9 appears once inside the object's segment (1 of its 5 pixels): not enough to merge it.
+        var view3 = (int[])View1.Clone();
+        view3[0] = 9;
+        var s = Statistics();
+        s.Add(CodeStatistics.OfView(view3, Mask));
+        var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Contains(9, book.Codes);
+        Assert.DoesNotContain(7, book.Codes);
+    }
+
+    [Fact]
+    public void ChainsResolveToTheCodeThatStays()
+    {
+        // 5 lies inside 7's segment, 7 half inside 6's: 5 ends at 6.
+        int[] mask = { 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0 };
+        int[] codes = { 6, 6, 6, 6, 6, 7, 7, 7, 7, 5, 0, 0 };
+        var book = LabelCodebook.Build(CodeStatistics.OfView(codes, mask), null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(new[] { 6 }, book.Codes);
+        Assert.Equal(1, book.TryGetId(7));
+        Assert.Equal(1, book.TryGetId(5));
+    }
+
+    [Fact]
+    public void PieceJoinsItsOneBitNeighbourRatherThanTheTouchingObjectThatAbsorbsMoreOfIt()
+    {
+        // Object A = code 0b0110 (6), its unsettled piece 0b0111 (7); object B = code 0b1000_0001 (129), touching A.
+        // View 1: the mask merges A and B into one segment dominated by B; view 2: A's segment, where the piece dominates
+        // (so A absorbs none of it); view 3: A's segment dominated by 6.
+        int[] m1 = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 }, c1 = { 129, 129, 129, 129, 129, 129, 7, 7, 7, 6, 0, 0 };
+        int[] m2 = { 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 0, 0 }, c2 = { 7, 7, 7, 6, 6, 129, 129, 129, 129, 129, 0, 0 };
+        int[] m3 = { 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 0, 0 }, c3 = { 6, 6, 6, 6, 7, 129, 129, 129, 129, 129, 0, 0 };
+        var s = CodeStatistics.OfView(c1, m1);
+        s.Add(CodeStatistics.OfView(c2, m2));
+        s.Add(CodeStatistics.OfView(c3, m3));
+        Assert.Equal(3, s.Absorbed[(7, 129)]);
+        Assert.Equal(1, s.Absorbed[(7, 6)]);
+        var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(new[] { 129, 6 }, book.Codes);
+        Assert.Equal(book.TryGetId(6), book.TryGetId(7)); // 3 px * 2^-3 (7 ^ 129 has 3 bits) < 1 px * 2^-1
+    }
+
+    [Fact]
+    public void CodeTheMasksMostlyCallBackgroundJoinsTheBackground()
+    {
+        // Background split: code 0 in view 1, code 1 (one bit off) in view 2, where it dominates the mask's 0 segment.
+        int[] mask = { 0, 0, 0, 0, 1, 1 };
+        var s = CodeStatistics.OfView(new[] { 0, 0, 0, 0, 6, 6 }, mask);
+        s.Add(CodeStatistics.OfView(new[] { 1, 1, 1, 0, 6, 6 }, mask));
+        Assert.Empty(s.Absorbed.Where(kv => kv.Key.Code == 1));
+        var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(0, book.BackgroundCode);
+        Assert.Equal(new[] { 6 }, book.Codes);
+        Assert.Equal(0, book.TryGetId(1));
+        var off = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0, MergeBackgroundFraction = 1 });
+        Assert.Equal(new[] { 6, 1 }, off.Codes);
+    }
+
+    [Fact]
+    public void AbsorbedTableSurvivesTheArrayRoundTrip()
+    {
+        var s = Statistics();
+        var (codes, areas, votes, pixels) = s.ToArrays();
+        var (from, into, n) = s.AbsorbedToArrays();
+        Assert.Equal(new[] { 7, 13 }, from);
+        Assert.Equal(new[] { 6, 0 }, into);
+        var travelled = CodeStatistics.FromArrays(codes, areas, votes, pixels, from, into, n);
+        var direct = LabelCodebook.Build(new[] { View1, View2 }, new[] { Mask, Mask }, null, new CodebookOptions { MinCodeFraction = 0 });
+        var fromArrays = LabelCodebook.Build(travelled, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(direct.Codes, fromArrays.Codes);
+        Assert.Equal(direct.MergedCodes, fromArrays.MergedCodes);
+        Assert.Equal(direct.MergedIds, fromArrays.MergedIds);
+
+        var ex = Assert.Throws<ArgumentException>(() => CodeStatistics.FromArrays(codes, areas, votes, pixels, new[] { 7 }, new[] { 6 }, new long[] { 99 }));
+        Assert.Contains("code 7", ex.Message);
+        Assert.Throws<ArgumentException>(() => CodeStatistics.FromArrays(codes, areas, votes, pixels, new[] { 7 }, new[] { 6, 0 }, new long[] { 1 }));
+    }
+
+    [Fact]
+    public void MergeTableIsCheckedAndServesLookups()
+    {
+        var book = new LabelCodebook(new[] { 6, 9 }, 0, new[] { 7, 13 }, new[] { 1, 0 });
+        Assert.Equal(1, book.NearestId(7));
+        Assert.Equal(new[] { 1, 2, 0, 1 }, book.MapGaussians(new[] { 7, 9, 13, 6 }));
+        Assert.Throws<ArgumentException>(() => new LabelCodebook(new[] { 6 }, 0, new[] { 7 }, new[] { 2 }));
+        Assert.Throws<ArgumentException>(() => new LabelCodebook(new[] { 6 }, null, new[] { 7 }, new[] { 0 }));
+        Assert.Throws<ArgumentException>(() => new LabelCodebook(new[] { 6 }, 0, new[] { 6 }, new[] { 1 }));
+        Assert.Throws<ArgumentException>(() => new LabelCodebook(new[] { 6 }, 0, new[] { 7 }, new int[0]));
+    }
+}
