@@ -49,20 +49,28 @@ public sealed record ViewDecodeRequest(
 
 /// <summary>
 /// What the codebook needs from one decoded view: per code (ascending) its pixel area and how many of those pixels
-/// the view's input mask calls background; Pixels = width x height.
+/// the view's input mask calls background; Pixels = width x height. Absorbed*: pixels of code AbsorbedCodes[i]
+/// lying in input-mask segments that code AbsorbedInto[i] dominates (AbsorbedPixels[i]), which drives merging a
+/// code split off an object back into it.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewCodeStatistics")]
 public sealed record ViewCodeStatistics(
     [property: Id(0)] int[] Codes,
     [property: Id(1)] long[] Area,
     [property: Id(2)] long[] BackgroundVotes,
-    [property: Id(3)] long Pixels);
+    [property: Id(3)] long Pixels,
+    [property: Id(4)] int[] AbsorbedCodes,
+    [property: Id(5)] int[] AbsorbedInto,
+    [property: Id(6)] long[] AbsorbedPixels);
 
-/// <summary>A scene's codebook: Codes[id - 1] is the code of compact instance id id; BackgroundCode maps to 0.</summary>
+/// <summary>A scene's codebook: Codes[id - 1] is the code of compact instance id id; BackgroundCode maps to 0;
+/// merged codes MergedCodes[i] map to id MergedIds[i].</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.SceneCodebook")]
 public sealed record SceneCodebook(
     [property: Id(0)] int[] Codes,
-    [property: Id(1)] int? BackgroundCode);
+    [property: Id(1)] int? BackgroundCode,
+    [property: Id(2)] int[] MergedCodes,
+    [property: Id(3)] int[] MergedIds);
 
 /// <summary>Write one view's final label map (16-bit PNG at LabelPath) and, when OverlayPath is set, its overlay.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewWriteRequest")]

@@ -42,20 +42,31 @@ public sealed class ViewMessagesTests
     }
 
     [Fact]
-    public void CodeStatisticsAndCodebookRoundTrip()
+    public void CodeStatisticsAndCodebookRoundTripWithTheirMergeTables()
     {
-        int[] codes = [5, 5, 9, 9, 3, 5];
-        int[] mask = [0, 0, 4, 4, 7, 0];
-        var stats = CodeStatistics.OfView(codes, mask);
-        var back = stats.ToMessage().ToStatistics();
-        Assert.Equal(stats.Area, back.Area);
-        Assert.Equal(stats.BackgroundVotes, back.BackgroundVotes);
-        Assert.Equal(6, back.Pixels);
+        // 4x4 views: mask 1 = an object decoding to 6 with a one-bit-off stripe of 7; 2 = a small object (9);
+        // 13 = a blend inside the background. Per view statistics travel; the codebook merges 7 -> 6 and 13 -> 0.
+        int[] mask = [1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 2, 1, 1, 0, 2];
+        int[] view1 = [6, 6, 0, 13, 6, 6, 0, 0, 7, 7, 0, 9, 6, 6, 0, 9];
+        int[] view2 = [6, 7, 0, 0, 6, 7, 13, 0, 6, 7, 0, 9, 6, 6, 0, 9];
+        var local = CodeStatistics.OfView(view1, mask);
+        local.Add(CodeStatistics.OfView(view2, mask));
+        var travelled = CodeStatistics.OfView(view1, mask).ToMessage().ToStatistics();
+        travelled.Add(CodeStatistics.OfView(view2, mask).ToMessage().ToStatistics());
+        Assert.Equal(local.Area, travelled.Area);
+        Assert.Equal(local.BackgroundVotes, travelled.BackgroundVotes);
+        Assert.Equal(local.Absorbed, travelled.Absorbed);
+        Assert.Equal(32, travelled.Pixels);
 
-        var book = LabelCodebook.Build(back, null, new CodebookOptions { MinCodeFraction = 0 });
-        var same = book.ToMessage().ToCodebook();
-        Assert.Equal(5, same.BackgroundCode);
-        Assert.Equal(book.MapView(codes, 3, 2, null), same.MapView(codes, 3, 2, null));
+        var options = new CodebookOptions { MinCodeFraction = 0 };
+        var book = LabelCodebook.Build(local, null, options);
+        var same = LabelCodebook.Build(travelled, null, options).ToMessage().ToCodebook();
+        Assert.NotEmpty(same.MergedCodes);
+        Assert.Equal(book.Codes, same.Codes);
+        Assert.Equal(book.BackgroundCode, same.BackgroundCode);
+        Assert.Equal(book.MapView(view1, 4, 4, null), same.MapView(view1, 4, 4, null));
+        Assert.Equal(book.MapView(view2, 4, 4, null), same.MapView(view2, 4, 4, null));
+        Assert.Equal(1, same.TryGetId(7));
     }
 
     [Fact]

@@ -105,8 +105,8 @@ public sealed class LabelCodebook
     /// <summary>
     /// Builds the codebook of a scene. <paramref name="viewCodes"/>: per view the decoded pixel codes (row-major);
     /// <paramref name="viewMasks"/>: optional input 2D masks of the same views and sizes (0 = background);
-    /// <paramref name="gaussianCodes"/>: optional per-Gaussian codes, kept even if no pixel shows them
-    /// (their area counts only when there are no views at all).
+    /// <paramref name="gaussianCodes"/>: optional per-Gaussian codes; they decide the codebook only when there are no
+    /// views at all (a code no view shows is no instance: its Gaussians take the nearest kept code).
     /// </summary>
     public static LabelCodebook Build(IReadOnlyList<int[]> viewCodes, IReadOnlyList<int[]>? viewMasks = null,
         int[]? gaussianCodes = null, CodebookOptions? options = null)
@@ -133,13 +133,11 @@ public sealed class LabelCodebook
         var area = new Dictionary<int, long>(statistics.Area);
         var backgroundVotes = statistics.BackgroundVotes;
         long total = statistics.Pixels;
-        var gaussianOnly = new HashSet<int>();
-        if (gaussianCodes is not null)
-            foreach (var c in gaussianCodes)
-            {
-                if (total == 0) Add(area, c);
-                else if (!area.ContainsKey(c)) gaussianOnly.Add(c);
-            }
+        // Codes that only Gaussians carry (never visible in any view) are not instances of their own: they map to the
+        // nearest kept code (MapGaussians). Measured on a 60-view 320x240 scene: 111 codebook entries, of which only
+        // 11 were ever seen. Without views, the Gaussians' codes are all there is.
+        if (gaussianCodes is not null && total == 0)
+            foreach (var c in gaussianCodes) Add(area, c);
         long areaTotal = total > 0 ? total : gaussianCodes?.Length ?? 0;
 
         int? background = options.Background switch
@@ -158,9 +156,7 @@ public sealed class LabelCodebook
                 if (backgroundVotes.GetValueOrDefault(c) >= options.MergeBackgroundFraction * area[c]) mergedInto[c] = bg;
         candidates.RemoveAll(mergedInto.ContainsKey);
         foreach (var (c, into) in MergeAbsorbed(statistics, candidates, background, options.MergeAbsorbedFraction)) mergedInto[c] = into;
-        var kept = candidates.Where(c => !mergedInto.ContainsKey(c))
-            .Concat(gaussianOnly.Where(c => c != background).OrderBy(c => c))
-            .ToArray();
+        var kept = candidates.Where(c => !mergedInto.ContainsKey(c)).ToArray();
         var keptId = new Dictionary<int, int>();
         for (int i = 0; i < kept.Length; i++) keptId[kept[i]] = i + 1;
         var mergedCodes = mergedInto.Keys.Order().ToArray();

@@ -23,12 +23,14 @@ public static class ViewMessages
     public static ViewCodeStatistics ToMessage(this CodeStatistics s)
     {
         var (codes, area, votes, pixels) = s.ToArrays();
-        return new ViewCodeStatistics(codes, area, votes, pixels);
+        var (absorbed, into, absorbedPixels) = s.AbsorbedToArrays();
+        return new ViewCodeStatistics(codes, area, votes, pixels, absorbed, into, absorbedPixels);
     }
 
-    public static CodeStatistics ToStatistics(this ViewCodeStatistics m) => CodeStatistics.FromArrays(m.Codes, m.Area, m.BackgroundVotes, m.Pixels);
+    public static CodeStatistics ToStatistics(this ViewCodeStatistics m) =>
+        CodeStatistics.FromArrays(m.Codes, m.Area, m.BackgroundVotes, m.Pixels, m.AbsorbedCodes, m.AbsorbedInto, m.AbsorbedPixels);
 
-    public static SceneCodebook ToMessage(this LabelCodebook c) => new(c.Codes, c.BackgroundCode);
+    public static SceneCodebook ToMessage(this LabelCodebook c) => new(c.Codes, c.BackgroundCode, c.MergedCodes, c.MergedIds);
 
-    public static LabelCodebook ToCodebook(this SceneCodebook m) => new(m.Codes, m.BackgroundCode);
+    public static LabelCodebook ToCodebook(this SceneCodebook m) => new(m.Codes, m.BackgroundCode, m.MergedCodes, m.MergedIds);
 }

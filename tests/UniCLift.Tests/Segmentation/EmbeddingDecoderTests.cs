@@ -51,13 +51,14 @@ public sealed class EmbeddingDecoderTests
         var book = LabelCodebook.Build(new[] { view1, view2 }, new[] { mask1, mask2 }, new[] { 9, 3, 5, 12 },
             new CodebookOptions { MinCodeFraction = 0 });
         Assert.Equal(5, book.BackgroundCode);
-        // areas: 3 -> 5 px, 9 -> 4 px; Gaussian-only code 12 last.
-        Assert.Equal(new[] { 3, 9, 12 }, book.Codes);
+        // areas: 3 -> 5 px, 9 -> 4 px; code 12, which only a Gaussian carries, is no instance of its own.
+        Assert.Equal(new[] { 3, 9 }, book.Codes);
         var l1 = book.MapView(view1, 3, 3, null);
         var l2 = book.MapView(view2, 3, 3, null);
         Assert.Equal(new[] { 0, 0, 0, 2, 2, 1, 0, 0, 2 }, l1);
         Assert.Equal(new[] { 1, 1, 1, 1, 0, 2, 0, 0, 0 }, l2);
-        Assert.Equal(new[] { 2, 1, 0, 3 }, book.MapGaussians(new[] { 9, 3, 5, 12 }));
+        // 12 = 0b1100 is two bits from both 9 (id 2) and the background 5 (id 0), four from 3: the tie goes to the smaller id.
+        Assert.Equal(new[] { 2, 1, 0, 0 }, book.MapGaussians(new[] { 9, 3, 5, 12 }));
     }
 
     [Fact]
