@@ -21,9 +21,16 @@ public static class InitialModels
             var depth = SceneData.LoadDepth(scene, v);
             var image = SceneData.LoadImage(scene, v);
             int w = depth.Width, h = depth.Height;
-            for (int k = 0; k < perView; k++)
+            // Distinct pixels (a partial Fisher-Yates shuffle): drawing with replacement put up to 100k Gaussians on
+            // the few thousand pixels of a small scene, most of them duplicates.
+            var pixels = new int[w * h];
+            for (int i = 0; i < pixels.Length; i++) pixels[i] = i;
+            int take = Math.Min(perView, pixels.Length);
+            for (int k = 0; k < take; k++)
             {
-                int idx = rng.NextInt(w * h);
+                int j = k + rng.NextInt(pixels.Length - k);
+                (pixels[k], pixels[j]) = (pixels[j], pixels[k]);
+                int idx = pixels[k];
                 float d = depth.Meters[idx];
                 if (!(d > 0)) continue;
                 var (x, y, z) = v.Camera.Unproject(idx % w + 0.5, idx / w + 0.5, d);
