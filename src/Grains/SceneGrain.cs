@@ -3,11 +3,10 @@ namespace UniCLift.Grains;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
+using UniCLift.Compute.Losses;
+using UniCLift.Compute.Training;
 using UniCLift.Grains.Hosting;
 using UniCLift.Grains.Placement;
-using UniCLift.Compute.Losses;
-using UniCLift.Compute.Scenes;
-using UniCLift.Compute.Training;
 using UniCLift.Grains.Scenes;
 using UniCLift.Grains.Views;
 

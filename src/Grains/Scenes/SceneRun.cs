@@ -24,9 +24,8 @@ public sealed record SceneRunProgress(
 /// One scene's training on a dedicated compute thread (never on the Orleans scheduler): wait for a training slot
 /// (FIFO), load the scene and its views' boundary indices, create or restore the trainer, step with periodic
 /// checkpoints, and end Trained with model.ply and training.json in the output directory (the batch's coordinator
-/// decodes them). The grain reads
-/// <see cref="Progress"/> (thread-safe) and asks it to stop through <see cref="Cancel"/>, <see cref="Suspend"/> or
-/// <see cref="Abort"/>, which the loop honours between steps.
+/// decodes them). The grain reads <see cref="Progress"/> (thread-safe) and asks it to stop through
+/// <see cref="Cancel"/>, <see cref="Suspend"/> or <see cref="Abort"/>, which the loop honours between steps.
 /// </summary>
 public sealed class SceneRun
 {
@@ -137,7 +136,7 @@ public sealed class SceneRun
         {
             // The view grains mine them (in parallel across the cluster); this compute thread may block on it.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, abort.Token, suspend.Token);
-            try { indices = boundaries(scene, stop.Token).GetAwaiter().GetResult(); }
+            try { indices = boundaries(scene, stop.Token).WaitAsync(stop.Token).GetAwaiter().GetResult(); }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { return Stopped(); }
         }
         using var trainer = RestoreLatest(scene, indices, out var resumed) ?? Create(scene, indices);
