@@ -110,12 +110,18 @@ public class BatchReportTests
         var profile = Path.Combine(work, "chrome-profile-" + Guid.NewGuid().ToString("N"));
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                                  "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile }.Concat(args))
+                                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile }.Concat(args))
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000)) { p.Kill(true); throw new Xunit.Sdk.XunitException("chromium did not finish within 60 s"); }
+        // Generous: on a loaded 2-core machine a cold headless start has taken over a minute.
+        if (!p.WaitForExit(180_000))
+        {
+            p.Kill(true);
+            p.WaitForExit();
+            throw new Xunit.Sdk.XunitException($"chromium did not finish within 180 s ({string.Join(' ', args)}): {stderr.Result}");
+        }
         Assert.True(p.ExitCode == 0, $"chromium exited with {p.ExitCode}: {stderr.Result}");
         return stdout.Result;
     }
