@@ -1,6 +1,5 @@
 namespace UniCLift.Grains;
 
-using UniCLift.Compute.IO;
 using UniCLift.Compute.Losses;
 using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
@@ -102,22 +101,11 @@ public sealed class ViewGrain(
         return BoundaryMiner.Build(mask).ToMessage();
     }
 
-    private static LabelMap? LoadMask(ViewSource source)
-    {
-        if (source.MaskPath is null) return null;
-        if (!File.Exists(source.MaskPath))
-            throw new FileNotFoundException($"mask '{source.MaskPath}' does not exist.", source.MaskPath);
-        var mask = ImageIO.ReadLabels(source.MaskPath);
-        if (mask.Width != source.Width || mask.Height != source.Height)
-            throw new InvalidDataException($"mask '{source.MaskPath}' is {mask.Width}x{mask.Height}, but its camera is {source.Width}x{source.Height}.");
-        return mask;
-    }
+    private static LabelMap? LoadMask(ViewSource source) => source.MaskPath is null ? null : SceneData.LoadMask(View(source));
 
-    private static RgbImage ReadImage(ViewSource source)
-    {
-        var image = ImageIO.ReadRgb(source.ImagePath);
-        if (image.Width != source.Width || image.Height != source.Height)
-            throw new InvalidDataException($"image '{source.ImagePath}' is {image.Width}x{image.Height}, but its camera is {source.Width}x{source.Height}.");
-        return image;
-    }
+    private static RgbImage ReadImage(ViewSource source) => SceneData.LoadImage(View(source));
+
+    /// <summary>The view as the compute library sees it, so its loaders check sizes against the camera.</summary>
+    private static SceneView View(ViewSource source) =>
+        new(Path.GetFileNameWithoutExtension(source.ImagePath), source.ToCamera(), source.ImagePath, MaskPath: source.MaskPath);
 }

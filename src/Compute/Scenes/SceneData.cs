@@ -10,7 +10,10 @@ using UniCLift.Compute.IO;
 /// </summary>
 public static class SceneData
 {
-    public static RgbImage LoadImage(Scene scene, SceneView view)
+    public static RgbImage LoadImage(Scene scene, SceneView view) => LoadImage(view);
+
+    /// <summary>The view's image, checked against its camera (the image needs nothing from the scene).</summary>
+    public static RgbImage LoadImage(SceneView view)
     {
         var img = ImageIO.ReadRgb(view.ImagePath);
         Check(view, view.ImagePath, "image", img.Width, img.Height);
@@ -26,7 +29,10 @@ public static class SceneData
     }
 
     /// <summary>The predicted per-view instance mask (ids not consistent across views).</summary>
-    public static LabelMap LoadMask(Scene scene, SceneView view) => LoadLabels(view, view.MaskPath, "instance mask");
+    public static LabelMap LoadMask(Scene scene, SceneView view) => LoadMask(view);
+
+    /// <inheritdoc cref="LoadMask(Scene, SceneView)"/>
+    public static LabelMap LoadMask(SceneView view) => LoadLabels(view, view.MaskPath, "instance mask");
 
     public static LabelMap LoadMaskSemantic(Scene scene, SceneView view) => LoadLabels(view, view.MaskSemanticPath, "semantic mask");
 
