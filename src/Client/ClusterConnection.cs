@@ -117,6 +117,21 @@ internal static class BatchConsole
         DefaultValueFactory = _ => defaultValue,
     };
 
+    /// <summary>`--set Name=Value` (repeatable): a TrainingOptions knob for METHOD.md's open points; checked before submitting.</summary>
+    public static System.CommandLine.Option<string[]> SetOption() => new("--set")
+    {
+        Description = "training option Name=Value (repeatable), e.g. --set ClusterNormalisation=PerSegment; `uniclift bench segment --help` lists them",
+    };
+
+    /// <summary>The --set values, validated against <see cref="UniCLift.Compute.Training.TrainingOptions"/> (throws naming the bad one).</summary>
+    public static string[]? Settings(System.CommandLine.ParseResult parse, System.CommandLine.Option<string[]> set)
+    {
+        var values = parse.GetValue(set);
+        if (values is null || values.Length == 0) return null;
+        UniCLift.Compute.Training.TrainingOptionOverrides.Apply(new UniCLift.Compute.Training.TrainingOptions(), values);
+        return values;
+    }
+
     public static System.CommandLine.Option<ulong> SeedOption() => new("--seed")
     {
         Description = "random seed",

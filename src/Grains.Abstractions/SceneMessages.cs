@@ -26,14 +26,16 @@ public sealed record SceneDecodeResult(
     [property: Id(3)] double DecodeSeconds,
     [property: Id(4)] int DecodePass);
 
-/// <summary>How a scene is trained. Mode is "train" (whole 3DGS) or "lift" (geometry frozen from <see cref="InitialPly"/>).</summary>
+/// <summary>How a scene is trained. Mode is "train" (whole 3DGS) or "lift" (geometry frozen from <see cref="InitialPly"/>).
+/// <see cref="Settings"/>: further TrainingOptions as "Name=Value" (the compute library's TrainingOptionOverrides).</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.JobOptions")]
 public sealed record JobOptions(
     [property: Id(0)] string Mode = "train",
     [property: Id(1)] int Iterations = 6000,
     [property: Id(2)] ulong Seed = 1,
     [property: Id(3)] string? InitialPly = null,
-    [property: Id(4)] int MaxRetries = 2)
+    [property: Id(4)] int MaxRetries = 2,
+    [property: Id(5)] string[]? Settings = null)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad value.</summary>
     public JobOptions Validate()

@@ -37,8 +37,14 @@ public static class BenchSegmentCommand
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
+        var liftOnly = new Option<bool>("--lift-only") { Description = "Skip train mode: lift from the train-mode result already in --out (and run the ablation if asked)." };
+        var set = new Option<string[]>("--set")
+        {
+            Description = "Training option Name=Value for every run (repeatable), e.g. --set ClusterPushWeight=2. Known: "
+                + string.Join(", ", TrainingOptionOverrides.Describe(new TrainingOptions())),
+        };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
-        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, outDir, json, decodeOnly, diagnose, mergeFraction, minCode, fragment }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, minCode, fragment, set }) command.Options.Add(o);
         CommandAction.Set(command, (parse, console) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -49,10 +55,12 @@ public static class BenchSegmentCommand
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
+            var settings = parse.GetValue(set) ?? [];
+            TrainingOptionOverrides.Apply(new TrainingOptions(), settings); // a bad setting fails before any scene is made
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
-                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode));
+                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly)));
             Report(rows, parse.GetValue(json), console);
             return ExitCodes.Ok;
         });
@@ -70,7 +78,8 @@ public static class BenchSegmentCommand
     }
 
     private static IEnumerable<Row> RunScene(int seed, int views, int width, int height, int iterations, int liftIterations,
-        bool lift, bool ablation, string root, CommandConsole console, bool decodeOnly = false, bool diagnose = false, DecodeOptions? decode = null)
+        bool lift, bool ablation, string root, CommandConsole console, bool decodeOnly = false, bool diagnose = false, DecodeOptions? decode = null,
+        IReadOnlyList<string>? settings = null, bool liftOnly = false)
     {
         int objects = 8 + seed % 7; // 8..14
         var sceneDir = Path.Combine(root, $"scene-{seed}");
@@ -82,6 +91,15 @@ public static class BenchSegmentCommand
                 with { Seed = seed, Variant = "train (re-decoded)", Objects = objects };
             yield break;
         }
+        var ply = Path.Combine(trainOut, "labels.ply");
+        var liftOptions = TrainingOptionOverrides.Apply(new TrainingOptions { Mode = TrainingMode.Lift, Iterations = liftIterations, Seed = (ulong)seed }, settings);
+        if (liftOnly)
+        {
+            if (!File.Exists(ply)) throw new FileNotFoundException($"--lift-only: no train-mode result {ply}; run without --lift-only first.", ply);
+            var existing = PanopticLiftingLayout.Read(sceneDir);
+            foreach (var row in LiftRows(existing, seed, objects, root, ply, liftOptions, lift || !ablation, ablation, console)) yield return row;
+            yield break;
+        }
         var synthetic = SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Seed = seed, Objects = objects, Views = views, Width = width, Height = height, Corruption = CorruptionLevel.M2F });
         SyntheticSceneWriter.Write(sceneDir, synthetic);
         var scene = PanopticLiftingLayout.Read(sceneDir);
@@ -90,13 +108,16 @@ public static class BenchSegmentCommand
         yield return new Row(seed, "raw m2f masks", objects, raw.Pq, raw.Things, raw.ThingsNoRobust, 0, 0, 0)
             { ThingsTp = raw.Tp, ThingsFp = raw.Fp, ThingsFn = raw.Fn };
 
-        var trained = Segment(scene, new TrainingOptions { Iterations = iterations, Seed = (ulong)seed }, trainOut, null, console, $"seed {seed} train");
+        var trainOptions = TrainingOptionOverrides.Apply(new TrainingOptions { Iterations = iterations, Seed = (ulong)seed }, settings);
+        var trained = Segment(scene, trainOptions, trainOut, null, console, $"seed {seed} train");
         yield return trained with { Seed = seed, Variant = "train", Objects = objects };
         if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, true);
-        if (!lift && !ablation) yield break;
+        foreach (var row in LiftRows(scene, seed, objects, root, ply, liftOptions, lift, ablation, console)) yield return row;
+    }
 
-        var ply = Path.Combine(trainOut, "labels.ply");
-        var liftOptions = new TrainingOptions { Mode = TrainingMode.Lift, Iterations = liftIterations, Seed = (ulong)seed };
+    private static IEnumerable<Row> LiftRows(Scene scene, int seed, int objects, string root, string ply, TrainingOptions liftOptions,
+        bool lift, bool ablation, CommandConsole console)
+    {
         if (lift)
             yield return Segment(scene, liftOptions, Path.Combine(root, $"scene-{seed}-lift"), ply, console, $"seed {seed} lift") with { Seed = seed, Variant = "lift", Objects = objects };
         if (!ablation) yield break;

@@ -19,6 +19,15 @@ public enum ClusterNormalisation
     /// pairs i != j. Scales with the number of (sampled) pixels and with K^2.
     /// </summary>
     Sum,
+
+    /// <summary>
+    /// Pull as <see cref="Mean"/>; push = for each segment the sum of its squared distances to the other
+    /// centroids, averaged over segments (sum over ordered pairs / K). Under <see cref="Mean"/> one pair's
+    /// push fades as 1/(K(K-1)) while its pull only fades as 1/K, so in a view with ten segments the pull of
+    /// the few views that merge two touching objects outweighs the push of the many views that separate them
+    /// (measured: such pairs collapse onto one code). Here both fade as 1/K.
+    /// </summary>
+    PerSegment,
 }
 
 /// <summary>What the mask id 0 (background / unlabelled) means to the clustering loss.</summary>
@@ -48,6 +57,15 @@ public sealed record ClusterLossOptions
 
     /// <summary>Weight of the push term relative to pull (METHOD.md: 1).</summary>
     public double PushWeight { get; init; } = 1.0;
+
+    /// <summary>
+    /// Margin delta of an extra hinge push PushWeight * sum_{i != j} max(0, delta - ||m_i - m_j||)^2 (normalised like
+    /// the push), 0 = off (METHOD.md's loss). The squared-distance push has no force between two centroids that
+    /// coincide (its gradient on m_i is the sum of m_i - m_j), and neither has the boundary triplet at a = n, so two
+    /// objects that fall into one corner of the hypercube early stay there; the hinge pushes close pairs apart with a
+    /// force that does not fade with their distance. Distances of centroids in [0,1]^D: 1 = one full bit.
+    /// </summary>
+    public double PushMargin { get; init; }
 
     public static ClusterLossOptions Default { get; } = new();
 }
@@ -105,12 +123,32 @@ public static class ClusterLoss
             pull = (perSegment / cnt).mean();
             push = k > 1 ? pairDist.sum().div(Scalars.Of(k * (k - 1))) : pairDist.sum().mul(Scalars.Of(0.0));
         }
+        else if (options.Normalisation == ClusterNormalisation.PerSegment)
+        {
+            pull = (perSegment / cnt).mean();
+            push = pairDist.sum().div(Scalars.Of(k));
+        }
         else
         {
             pull = perSegment.sum();
             push = pairDist.sum();
         }
-        return (pull - push.mul(Scalars.Of(options.PushWeight))).MoveToOuterDisposeScope();
+        var loss = pull - push.mul(Scalars.Of(options.PushWeight));
+        if (options.PushMargin > 0 && k > 1)
+        {
+            // sqrt(d^2 + eps): finite gradient where two centroids coincide; the diagonal (i == j) is masked out.
+            var dist = pairDist.add(Scalars.Of(1e-8)).sqrt(); // [K,K]
+            var hinge = dist.neg().add(Scalars.Of(options.PushMargin)).clamp_min(Scalars.Of(0.0)).square() // [K,K]
+                .mul(torch.ones(k, k, features.dtype, device).sub(torch.eye(k, dtype: features.dtype, device: device)));
+            var norm = options.Normalisation switch
+            {
+                ClusterNormalisation.Mean => k * (k - 1.0),
+                ClusterNormalisation.PerSegment => k,
+                _ => 1.0,
+            };
+            loss = loss + hinge.sum().div(Scalars.Of(norm)).mul(Scalars.Of(options.PushWeight));
+        }
+        return loss.MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -161,7 +161,11 @@ public sealed class SceneTrainer : IDisposable
         }
         if (o.UseCluster)
         {
-            var l = Losses.ClusterLoss.Compute(r.Features!, view.Mask, new ClusterLossOptions { MaxPixels = o.ClusterPixelSamples }, stepRandom);
+            var l = Losses.ClusterLoss.Compute(r.Features!, view.Mask, new ClusterLossOptions
+            {
+                MaxPixels = o.ClusterPixelSamples, Normalisation = o.ClusterNormalisation, PushWeight = o.ClusterPushWeight,
+                Background = o.ClusterBackground, PushMargin = o.ClusterPushMargin,
+            }, stepRandom);
             total = total.add(l.mul(Scalars.Of(o.ClusterWeight)), Scalars.Of(1.0));
             lCluster = l.item<float>();
             Phase("cluster_loss");

@@ -45,6 +45,14 @@ public sealed record TrainingOptions
     public int SmoothGraphRefresh { get; init; } = 100;
     /// <summary>Pixels sampled per view for L_cluster (0 = all pixels).</summary>
     public int ClusterPixelSamples { get; init; } = 0;
+    /// <summary>How L_cluster normalises pull and push (METHOD.md: open); see <see cref="Losses.ClusterNormalisation"/>.</summary>
+    public Losses.ClusterNormalisation ClusterNormalisation { get; init; } = Losses.ClusterNormalisation.Mean;
+    /// <summary>Weight of L_cluster's push term relative to its pull (METHOD.md: 1).</summary>
+    public double ClusterPushWeight { get; init; } = 1.0;
+    /// <summary>Margin of L_cluster's hinge push on close centroid pairs, 0 = off; see <see cref="Losses.ClusterLossOptions.PushMargin"/>.</summary>
+    public double ClusterPushMargin { get; init; }
+    /// <summary>What mask id 0 means to L_cluster (METHOD.md: open).</summary>
+    public Losses.BackgroundMode ClusterBackground { get; init; } = Losses.BackgroundMode.AsSegment;
 
     /// <summary>
     /// Embedding (and W) learning rate. The paper uses 1e-4 for 30k iterations; from N(0,1) initial embeddings that
@@ -79,6 +87,8 @@ public sealed record TrainingOptions
         if (ShDegree < 0 || ShDegree > 3) throw new ArgumentException($"SH degree must be in 0..3, got {ShDegree}.");
         if (MaxTriplets < 0) throw new ArgumentException($"MaxTriplets must be >= 0, got {MaxTriplets}.");
         if (!(Tau > 0)) throw new ArgumentException($"Tau must be positive, got {Tau}.");
+        if (!(ClusterPushMargin >= 0)) throw new ArgumentException($"ClusterPushMargin must be >= 0, got {ClusterPushMargin}.");
+        if (!(ClusterPushWeight >= 0)) throw new ArgumentException($"ClusterPushWeight must be >= 0, got {ClusterPushWeight}.");
         return this;
     }
 }

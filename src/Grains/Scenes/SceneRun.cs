@@ -206,12 +206,12 @@ public sealed class SceneRun
     private SceneTrainer Create(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? indices)
     {
         var o = Job.Options;
-        var options = new TrainingOptions
+        var options = TrainingOptionOverrides.Apply(new TrainingOptions
         {
             Mode = o.Mode == "lift" ? TrainingMode.Lift : TrainingMode.Train,
             Iterations = o.Iterations,
             Seed = o.Seed,
-        }.Validate();
+        }, o.Settings);
         return SceneTrainer.Create(scene, options, o.InitialPly, indices);
     }
 

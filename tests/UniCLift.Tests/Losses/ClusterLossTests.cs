@@ -27,12 +27,55 @@ public sealed class ClusterLossTests
     [InlineData(ClusterNormalisation.Mean, BackgroundMode.Ignore, (0.05 + 0.08 / 3) / 2 - 0.09)]
     // Sum, Ignore: pull = 0.18, push = 2 * 0.09
     [InlineData(ClusterNormalisation.Sum, BackgroundMode.Ignore, 0.18 - 0.18)]
+    // PerSegment, AsSegment: pull as Mean, push = 2 * 0.88 / 3
+    [InlineData(ClusterNormalisation.PerSegment, BackgroundMode.AsSegment, (0.05 + 0.08 / 3) / 3 - 1.76 / 3)]
+    // PerSegment, Ignore: push = 2 * 0.09 / 2
+    [InlineData(ClusterNormalisation.PerSegment, BackgroundMode.Ignore, (0.05 + 0.08 / 3) / 2 - 0.09)]
     public void MatchesHandComputedValues(ClusterNormalisation normalisation, BackgroundMode background, double expected)
     {
         using var scope = NewDisposeScope();
         var v = LossTestUtil.FromSigmoid(Vh, 2, 3, 2);
         var options = new ClusterLossOptions { Normalisation = normalisation, Background = background, MaxPixels = 0 };
         Assert.Equal(expected, ClusterLoss.Compute(v, Mask, options).item<float>(), 5);
+    }
+
+    [Fact]
+    public void HingePushAddsTheMarginShortfallOfEveryPair()
+    {
+        using var scope = NewDisposeScope();
+        var v = LossTestUtil.FromSigmoid(Vh, 2, 3, 2);
+        double Short(double d2) => Math.Pow(Math.Max(0, 1 - Math.Sqrt(d2)), 2);
+        double hinge = 2 * (Short(0.09) + Short(0.29) + Short(0.50)); // ordered pairs, margin 1
+        var plain = new ClusterLossOptions { MaxPixels = 0 };
+        var withHinge = plain with { PushMargin = 1 };
+        Assert.Equal((0.05 + 0.08 / 3) / 3 - 0.88 / 3 + hinge / 6, ClusterLoss.Compute(v, Mask, withHinge).item<float>(), 5);
+        var perSegment = withHinge with { Normalisation = ClusterNormalisation.PerSegment };
+        Assert.Equal((0.05 + 0.08 / 3) / 3 - 1.76 / 3 + hinge / 3, ClusterLoss.Compute(v, Mask, perSegment).item<float>(), 5);
+        // A margin below every distance adds nothing.
+        Assert.Equal(ClusterLoss.Compute(v, Mask, plain).item<float>(), ClusterLoss.Compute(v, Mask, plain with { PushMargin = 0.2 }).item<float>(), 6);
+    }
+
+    [Fact]
+    public void OnlyTheHingeSeparatesTwoSegmentsWhoseCentroidsAlmostCoincide()
+    {
+        // Two segments with nearly the same embedding beside a third far away: the squared-distance push moves both
+        // away from the third (same direction), the hinge moves them apart from each other.
+        using var scope = NewDisposeScope();
+        var labels = new[] { 1, 1, 2, 2, 3, 3 };
+        var mask = new LabelMap(6, 1, labels);
+        var vh = new float[] { 0.60f, 0.50f, 0.60f, 0.50f, 0.61f, 0.50f, 0.61f, 0.50f, 0.10f, 0.10f, 0.10f, 0.10f };
+        double Separation(ClusterLossOptions o)
+        {
+            var v = LossTestUtil.FromSigmoid(vh, 1, 6, 2).requires_grad_(true);
+            ClusterLoss.Compute(v, mask, o).backward();
+            var g = v.grad!.reshape(6, 2);
+            // Gradient descent moves segment 1 by -g; positive = the two segments' channel-0 gap grows.
+            return (-(g[2, 0] + g[3, 0]) + (g[0, 0] + g[1, 0])).item<float>();
+        }
+        var plain = new ClusterLossOptions { MaxPixels = 0, Background = BackgroundMode.Ignore };
+        double squared = Separation(plain), hinged = Separation(plain with { PushMargin = 1 });
+        // The squared push's separating force is proportional to the 0.01 gap; the hinge's is not.
+        Assert.True(hinged > 20 * Math.Abs(squared), $"separation: squared push {squared}, with hinge {hinged}");
     }
 
     [Fact]
@@ -43,7 +86,7 @@ public sealed class ClusterLossTests
         for (int i = 0; i < labels.Length; i++) labels[i] = (i % 8) / 3; // three vertical stripes 0,1,2
         var mask = new LabelMap(8, 8, labels);
         var v = torch.randn(new long[] { 8, 8, 4 }, generator: new Generator(11)).requires_grad_(true);
-        foreach (var norm in new[] { ClusterNormalisation.Mean, ClusterNormalisation.Sum })
+        foreach (var norm in Enum.GetValues<ClusterNormalisation>())
         {
             var options = new ClusterLossOptions { Normalisation = norm, MaxPixels = 0 };
             var loss = ClusterLoss.Compute(v, mask, options);
