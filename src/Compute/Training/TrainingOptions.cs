@@ -49,8 +49,11 @@ public sealed record TrainingOptions
     public Losses.ClusterNormalisation ClusterNormalisation { get; init; } = Losses.ClusterNormalisation.Mean;
     /// <summary>Weight of L_cluster's push term relative to its pull (METHOD.md: 1).</summary>
     public double ClusterPushWeight { get; init; } = 1.0;
-    /// <summary>Margin of L_cluster's hinge push on close centroid pairs, 0 = off; see <see cref="Losses.ClusterLossOptions.PushMargin"/>.</summary>
-    public double ClusterPushMargin { get; init; }
+    /// <summary>Margin of L_cluster's hinge push on close centroid pairs, 0 = off (METHOD.md's loss); see
+    /// <see cref="Losses.ClusterLossOptions.PushMargin"/>. Default 1 by measurement (bench segment seed 1, 60 views
+    /// 320x240, lift 500 iterations: PQ things 80.7 with 8 instances for 9 objects at 0, 90.7 with all 9 at 1;
+    /// PerSegment normalisation or push weight 3 instead of the hinge: 80.5).</summary>
+    public double ClusterPushMargin { get; init; } = 1.0;
     /// <summary>What mask id 0 means to L_cluster (METHOD.md: open).</summary>
     public Losses.BackgroundMode ClusterBackground { get; init; } = Losses.BackgroundMode.AsSegment;
 

@@ -97,7 +97,7 @@ public sealed class CodeMergeTests
         int[] mask = { 0, 0, 0, 0, 1, 1 };
         var s = CodeStatistics.OfView(new[] { 0, 0, 0, 0, 6, 6 }, mask);
         s.Add(CodeStatistics.OfView(new[] { 1, 1, 1, 0, 6, 6 }, mask));
-        Assert.Empty(s.Absorbed.Where(kv => kv.Key.Code == 1));
+        Assert.DoesNotContain(s.Absorbed, kv => kv.Key.Code == 1);
         var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
         Assert.Equal(0, book.BackgroundCode);
         Assert.Equal(new[] { 6 }, book.Codes);
