@@ -110,6 +110,31 @@ public sealed class RasterizerTests
     }
 
     [Fact]
+    public void AFloaterCloserThanTheNearPlaneIsCulledByDefault()
+    {
+        // One object 5 units ahead and one opaque 5 cm Gaussian 0.1 units in front of the camera (a floater that a
+        // novel view can sit right behind). graphdeco culls z <= 0.2; at 0.01 the floater would cover the image.
+        TorchRuntime.EnsureInitialised();
+        using var scope = torch.NewDisposeScope();
+        var cam = SyntheticGaussians.LookAt(48, 32, 60, (0, 0, -5), (0, 0, 0));
+        var g = new GaussianTensors(
+            torch.tensor(new float[] { 0, 0, 0, 0, 0, -4.9f }, 2, 3), // [2,3]: object at z_cam 5, floater at z_cam 0.1
+            torch.tensor(new float[] { -1, -1, -1, -3, -3, -3 }, 2, 3).to(float32), // [2,3]
+            torch.tensor(new float[] { 1, 0, 0, 0, 1, 0, 0, 0 }, 2, 4), // [2,4]
+            torch.tensor(new float[] { 4, 4 }), // [2]
+            torch.zeros(2, 1, 3), // [2,1,3]: grey
+            torch.tensor(new float[] { 1, -1 }, 2, 1)); // [2,1]: the object's feature is 1, the floater's -1
+        var rast = new GaussianRasterizer();
+        var byDefault = rast.Render(g, cam, new RasterSettings(ShDegree: 0));
+        Assert.Equal(0.2f, new RasterSettings().NearPlane);
+        Assert.Equal(0, byDefault.Radii[1].item<int>());
+        Assert.True(byDefault.Features![16, 24, 0].item<float>() > 0.9f, "the object shows at the centre");
+        var close = rast.Render(g, cam, new RasterSettings(ShDegree: 0, NearPlane: 0.01f));
+        Assert.True(close.Radii[1].item<int>() > 48, $"with near plane 0.01 the floater covers the image (radius {close.Radii[1].item<int>()} px)");
+        Assert.True(close.Features![16, 24, 0].item<float>() < 0, "and hides the object");
+    }
+
+    [Fact]
     public void FeatureLossAloneLeavesGeometryAloneByDefault()
     {
         TorchRuntime.EnsureInitialised();
