@@ -27,16 +27,20 @@ internal static class FastProjection
         public required double Fx, Fy, Cx, Cy, LimX, LimY, Near;
         public required int Degree, N, K;
         public int[] Radii = [];
+        /// <summary>Where the backward records its time (the render's stats), if anywhere.</summary>
+        public RasterStats? Stats;
     }
 
     /// <summary>Projects the Gaussians; outputs are differentiable w.r.t. means, log-scales, quats, opacity logits and SH.</summary>
-    public static ProjectedGaussians Project(GaussianTensors g, Camera camera, RasterSettings s)
+    public static ProjectedGaussians Project(GaussianTensors g, Camera camera, RasterSettings s) => Project(g, camera, s, out _);
+
+    internal static ProjectedGaussians Project(GaussianTensors g, Camera camera, RasterSettings s, out Call call)
     {
         var w2c = camera.WorldToCamera();
         float fx = (float)camera.Fx, fy = (float)camera.Fy;
         var eye = camera.Position;
         int n = (int)g.Count;
-        var call = new Call
+        call = new Call
         {
             Rot = [w2c[0], w2c[1], w2c[2], w2c[4], w2c[5], w2c[6], w2c[8], w2c[9], w2c[10]],
             Trans = [w2c[3], w2c[7], w2c[11]],
@@ -84,6 +88,8 @@ internal static class FastProjection
 
         public override unsafe List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> grads)
         {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            double c0 = RasterStats.CpuNow();
             var call = (Call)ctx.get_data("call");
             var ins = (Tensor[])ctx.get_data("in");
             int n = call.N;
@@ -103,6 +109,11 @@ internal static class FastProjection
                         (float*)a, (float*)b2, (float*)c, (float*)d, (float*)e,
                         (float*)om, (float*)os, (float*)oq, (float*)oo, (float*)osh);
             });
+            if (call.Stats is { } st)
+            {
+                st.ProjectionBackwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                st.ProjectionBackwardCpuMs = RasterStats.CpuNow() - c0;
+            }
             return [null!, dMeans, dScales, dQuats, dOpac, dSh];
         }
     }

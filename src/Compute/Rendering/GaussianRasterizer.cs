@@ -43,7 +43,7 @@ public sealed class GaussianRasterizer
         int n = (int)g.Count;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        var proj = FastProjection.Project(g, camera, settings);
+        var proj = FastProjection.Project(g, camera, settings, out var projCall);
         double projMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         double projCpu = RasterStats.CpuNow() - c0;
         var vsRgb = torch.zeros(n, 2).requires_grad_(true);  // [N, 2]
@@ -62,7 +62,9 @@ public sealed class GaussianRasterizer
             proj.Colours.contiguous(), proj.Depth.contiguous(), features!, vsRgb, vsFeat);
         kernel.Stats.ProjectionMs = projMs;
         kernel.Stats.ProjectionCpuMs = projCpu;
-        kernel.Stats.BlendBackwardMs = kernel.Stats.ReduceMs = 0;
+        kernel.Stats.BlendBackwardMs = kernel.Stats.ReduceMs = kernel.Stats.BackwardGlueMs = kernel.Stats.ProjectionBackwardMs = 0;
+        kernel.Stats.ReduceCpuMs = kernel.Stats.ProjectionBackwardCpuMs = 0;
+        projCall.Stats = kernel.Stats;
         LastStats = kernel.Stats;
         if (!anyGrad) Release(kernel); // no backward will come
         int k = 0;
@@ -71,11 +73,13 @@ public sealed class GaussianRasterizer
         var depth = outs[k++];
         var alpha = outs[k];
         var radii = torch.tensor(proj.Radii, dtype: int32); // [N], tile-checked by the binning
-        return new RenderResult
+        var result = new RenderResult
         {
             Rgb = rgb, Features = feat, Depth = depth, Alpha = alpha, Radii = radii, Visible = radii.gt(Scalars.Of(0)),
             ViewspaceRgb = vsRgb, ViewspaceFeatures = vsFeat,
         };
+        LastStats.RenderMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        return result;
     }
 
     internal void Release(TileRasterizer k)
@@ -113,6 +117,7 @@ public sealed class GaussianRasterizer
 
         public override unsafe List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> grads)
         {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             var call = (RasterCall)ctx.get_data("call");
             var k = call.Kernel;
             int n = k.N, d = call.D;
@@ -150,6 +155,8 @@ public sealed class GaussianRasterizer
                     dOpacity = dOpacity is null ? all.select(1, d + 5) : dOpacity + all.select(1, d + 5);
                 }
             }
+            var st = k.Stats;
+            st.BackwardGlueMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds - st.BlendBackwardMs - st.ReduceMs;
             call.Owner.Release(k);
             return [null!, dMean!, dConic!, dOpacity!, dColour!, dDepth!, dFeatures!, dVsRgb!, dVsFeat!];
         }

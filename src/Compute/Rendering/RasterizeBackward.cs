@@ -62,6 +62,7 @@ internal sealed partial class TileRasterizer
                 if (feat) Reduce(_pairFeat, _pairUsed, GradFeat, g, slotStart[g], slotStart[g + 1], FeatStride);
             }
         });
+        Stats.ReduceCpuMs = RasterStats.CpuNow() - c0 - Stats.BlendBackwardCpuMs;
         Stats.BlendBackwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
         Stats.ReduceMs = System.Diagnostics.Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
     }

@@ -253,8 +253,15 @@ public sealed class RasterStats
     /// <summary>Also record process CPU time per stage (a /proc read per stage; for benchmarks).</summary>
     public static bool MeasureCpu;
     public double ProjectionMs, BinningMs, BlendForwardMs, BlendBackwardMs, ReduceMs;
+    /// <summary>Whole <see cref="GaussianRasterizer.Render"/> call (projection, binning, blending and their glue).</summary>
+    public double RenderMs;
+    /// <summary>The rasteriser autograd node's backward outside the blend kernels and reduction: gradient checks and
+    /// handing the gradients to torch.</summary>
+    public double BackwardGlueMs;
+    /// <summary>The projection autograd node's backward (C# kernel and its glue).</summary>
+    public double ProjectionBackwardMs;
     /// <summary>Process CPU time (all threads) per stage, when <see cref="MeasureCpu"/> is set.</summary>
-    public double ProjectionCpuMs, BinningCpuMs, BlendForwardCpuMs, BlendBackwardCpuMs;
+    public double ProjectionCpuMs, BinningCpuMs, BlendForwardCpuMs, BlendBackwardCpuMs, ReduceCpuMs, ProjectionBackwardCpuMs;
 
     internal static double CpuNow() => MeasureCpu ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds : 0;
     public long Blends;
