@@ -2,6 +2,7 @@ namespace UniCLift.Compute.Rendering;
 
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TorchSharp;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
@@ -122,29 +123,37 @@ public sealed class GaussianRasterizer
             var k = call.Kernel;
             int n = k.N, d = call.D;
             // Images without a loss get zero gradients (materialised: TorchSharp leaves one live wrapper behind per
-            // undefined gradient, which would grow the native tensor count every step); skip their backward.
-            static Tensor? Defined(Tensor t) =>
-                t is null || t.IsInvalid || t.count_nonzero().item<long>() == 0 ? null : t.contiguous();
+            // undefined gradient, which would grow the native tensor count every step); skip their backward. The check
+            // stops at the first non-zero, so an image with a loss costs next to nothing.
+            static Tensor? Defined(Tensor t)
+            {
+                if (t is null || t.IsInvalid) return null;
+                var c = t.contiguous();
+                return AllZero(Ptr(c), c.numel()) ? null : c;
+            }
             int i = 0;
             var gRgb = Defined(grads[i++]);
             var gFeat = d > 0 ? Defined(grads[i++]) : null;
             var gDepth = Defined(grads[i++]);
             var gAlpha = Defined(grads[i]);
             bool featGeo = call.Settings.FeatureGradientsReachGeometry;
-            k.Backward(gRgb is null ? null : Ptr(gRgb), gDepth is null ? null : Ptr(gDepth), gAlpha is null ? null : Ptr(gAlpha),
-                gFeat is null ? null : Ptr(gFeat), featGeo);
             bool geo = gRgb is not null || gDepth is not null || gAlpha is not null;
+            // The kernels reduce straight into these (every element written).
+            var allGeo = geo ? torch.empty(n, TileRasterizer.GeoStride) : null;           // [N, 10]
+            var allFeat = gFeat is not null ? torch.empty(n, k.FeatGradStride(featGeo)) : null; // [N, D (+ 6)]
+            k.Backward(gRgb is null ? null : Ptr(gRgb), gDepth is null ? null : Ptr(gDepth), gAlpha is null ? null : Ptr(gAlpha),
+                gFeat is null ? null : Ptr(gFeat), featGeo, allGeo is null ? null : Ptr(allGeo), allFeat is null ? null : Ptr(allFeat));
             Tensor? dMean = null, dConic = null, dOpacity = null, dColour = null, dDepth = null, dFeatures = null, dVsRgb = null, dVsFeat = null;
-            if (geo)
+            if (allGeo is not null)
             {
-                var all = FromArray(k.GradGeo, n, TileRasterizer.GeoStride); // [N, 10]
+                var all = allGeo;
                 dMean = all.narrow(1, 0, 2); dConic = all.narrow(1, 2, 3); dOpacity = all.select(1, 5);
                 dColour = all.narrow(1, 6, 3); dDepth = all.select(1, 9);
                 dVsRgb = dMean;
             }
-            if (gFeat is not null)
+            if (allFeat is not null)
             {
-                var all = FromArray(k.GradFeat, n, k.FeatStride); // [N, D (+ 6)]
+                var all = allFeat;
                 dFeatures = all.narrow(1, 0, d);
                 if (featGeo)
                 {
@@ -161,11 +170,15 @@ public sealed class GaussianRasterizer
             return [null!, dMean!, dConic!, dOpacity!, dColour!, dDepth!, dFeatures!, dVsRgb!, dVsFeat!];
         }
 
-        private static unsafe Tensor FromArray(float[] a, int n, int k)
+        /// <summary>Whether n floats at p are all zero (NaN counts as non-zero, as in count_nonzero).</summary>
+        private static unsafe bool AllZero(float* p, long n)
         {
-            var t = torch.empty(n, k);
-            a.AsSpan(0, n * k).CopyTo(new Span<float>(Ptr(t), n * k));
-            return t;
+            long i = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= n; i += 8)
+                    if (Vector256.Load(p + i) != Vector256<float>.Zero) return false;
+            for (; i < n; i++) if (p[i] != 0f) return false;
+            return true;
         }
     }
 }
