@@ -20,8 +20,9 @@ internal sealed partial class TileRasterizer
     public readonly TileBinning Binning = new();
     /// <summary>[N, Stride] packed per-Gaussian inputs.</summary>
     public float[] Packed = [];
-    /// <summary>[N, D] features (copy of the input).</summary>
-    public float[] Feat = [];
+    /// <summary>[N, D] the input features, valid during <see cref="Forward"/> only (the backward reads the gathered
+    /// <see cref="TileF"/>).</summary>
+    private unsafe float* _feat;
     /// <summary>[H * W] transmittance after the last blended Gaussian.</summary>
     public float[] FinalT = [];
     /// <summary>[H * W] 1 + position (in the tile list) of the last blended Gaussian, 0 if none.</summary>
@@ -74,7 +75,6 @@ internal sealed partial class TileRasterizer
     {
         N = n; D = d; Width = width; Height = height; Background = background;
         TileBinning.Grow(ref Packed, n * Stride);
-        TileBinning.Grow(ref Feat, n * d);
         TileBinning.Grow(ref FinalT, width * height);
         TileBinning.Grow(ref NContrib, width * height);
         nint pm = (nint)mean2d, pc = (nint)conic, po = (nint)opacity, pcol = (nint)colour, pd = (nint)depth;
@@ -97,7 +97,7 @@ internal sealed partial class TileRasterizer
                 packed[o + 15] = any ? 1f : 0f;
             }
         });
-        if (d > 0) new ReadOnlySpan<float>(features, n * d).CopyTo(Feat);
+        _feat = features;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Binning.Build(mean2d, depth, radii, n, width, height);
@@ -122,6 +122,7 @@ internal sealed partial class TileRasterizer
             default: Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha)); break;
         }
         _gathered = KeepGathered;
+        _feat = null;
         long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         double c2 = RasterStats.CpuNow();
         Stats.BinningCpuMs = c1 - c0; Stats.BlendForwardCpuMs = c2 - c1;
@@ -172,7 +173,9 @@ internal sealed partial class TileRasterizer
         var sorted = Binning.Sorted;
         int d = D;
         // Pointer copies: Array.Copy's per-call overhead dominated for 12-float rows.
-        fixed (float* src = Packed, fsrc = Feat)
+        float* fsrc = _feat;
+        if (withFeatures && d > 0 && fsrc == null) throw new InvalidOperationException("Tile features gathered outside Forward without kept tile lists.");
+        fixed (float* src = Packed)
         {
             for (int j = 0; j < count; j++)
             {
