@@ -1,6 +1,7 @@
 namespace UniCLift.Compute.Rendering;
 
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 using TorchSharp;
 using UniCLift.Compute.Scenes;
@@ -195,10 +196,32 @@ internal static class FastProjection
         double dx = mx - k.Ex, dy = my - k.Ey, dz = mz - k.Ez;
         double idn = 1 / Math.Sqrt(dx * dx + dy * dy + dz * dz);
         int kk = Basis(k.Degree, dx * idn, dy * idn, dz * idn, basis);
-        float* coef = sh + (long)i * k.K * 3;
-        double c0 = 0, c1 = 0, c2 = 0;
-        for (int b = 0; b < kk; b++) { double bb = basis[b]; c0 += bb * coef[3 * b]; c1 += bb * coef[3 * b + 1]; c2 += bb * coef[3 * b + 2]; }
-        outCol[3 * i] = (float)Math.Max(c0 + 0.5, 0); outCol[3 * i + 1] = (float)Math.Max(c1 + 0.5, 0); outCol[3 * i + 2] = (float)Math.Max(c2 + 0.5, 0);
+        var col = ShDot(sh + (long)i * k.K * 3, basis, kk);
+        outCol[3 * i] = MathF.Max(col.GetElement(0) + 0.5f, 0); outCol[3 * i + 1] = MathF.Max(col.GetElement(1) + 0.5f, 0);
+        outCol[3 * i + 2] = MathF.Max(col.GetElement(2) + 0.5f, 0);
+    }
+
+    private static readonly Vector128<float> Mask3 = Vector128.Create(-1, -1, -1, 0).AsSingle();
+
+    /// <summary>sum_b basis[b] * coef[3b..3b+3) in lanes 0..2 (lane 3 is 0), in float. Four partial sums break the FMA
+    /// dependency chain; rows are read as 4 floats (the 4th belongs to the next row and is masked off), except the last
+    /// one, which may end the tensor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<float> ShDot(float* coef, double* basis, int kk)
+    {
+        Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        int b = 0;
+        for (; b + 4 < kk; b += 4)
+        {
+            s0 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b]), Vector128.Load(coef + 3 * b), s0);
+            s1 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b + 1]), Vector128.Load(coef + 3 * b + 3), s1);
+            s2 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b + 2]), Vector128.Load(coef + 3 * b + 6), s2);
+            s3 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b + 3]), Vector128.Load(coef + 3 * b + 9), s3);
+        }
+        for (; b < kk - 1; b++) s0 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b]), Vector128.Load(coef + 3 * b), s0);
+        float* l = coef + 3 * (kk - 1);
+        s1 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[kk - 1]), Vector128.Create(l[0], l[1], l[2], 0f), s1);
+        return ((s0 + s1) + (s2 + s3)) & Mask3;
     }
 
     private static unsafe int Basis(int degree, double x, double y, double z, double* b)
@@ -304,14 +327,21 @@ internal static class FastProjection
             double* basis = scratch, gb = scratch + 16; // d loss / d basis
             int kk = Basis(k.Degree, x0, y0, z0, basis);
             float* coef = sh + (long)i * k.K * 3;
-            double v0 = 0, v1 = 0, v2 = 0;
-            for (int b = 0; b < kk; b++) { double bb = basis[b]; v0 += bb * coef[3 * b]; v1 += bb * coef[3 * b + 1]; v2 += bb * coef[3 * b + 2]; }
+            var v = ShDot(coef, basis, kk);
             // clamp_min passes gradient where not clamped
-            double gc0 = v0 + 0.5 >= 0 ? gCol[3 * i] : 0, gc1 = v1 + 0.5 >= 0 ? gCol[3 * i + 1] : 0, gc2 = v2 + 0.5 >= 0 ? gCol[3 * i + 2] : 0;
-            for (int b = 0; b < kk; b++)
+            float gc0 = v.GetElement(0) + 0.5f >= 0 ? gCol[3 * i] : 0, gc1 = v.GetElement(1) + 0.5f >= 0 ? gCol[3 * i + 1] : 0,
+                gc2 = v.GetElement(2) + 0.5f >= 0 ? gCol[3 * i + 2] : 0;
+            var gcv = Vector128.Create(gc0, gc1, gc2, 0f);
+            // Rows in order, 4 floats each: the 4th (0) is overwritten by the next row; the last row is written alone.
+            for (int b = 0; b < kk - 1; b++)
             {
-                double bb = basis[b];
-                dcoef[3 * b] = (float)(gc0 * bb); dcoef[3 * b + 1] = (float)(gc1 * bb); dcoef[3 * b + 2] = (float)(gc2 * bb);
+                (gcv * (float)basis[b]).Store(dcoef + 3 * b);
+                gb[b] = Vector128.Sum(gcv * (Vector128.Load(coef + 3 * b) & Mask3));
+            }
+            {
+                int b = kk - 1;
+                float bb = (float)basis[b];
+                dcoef[3 * b] = gc0 * bb; dcoef[3 * b + 1] = gc1 * bb; dcoef[3 * b + 2] = gc2 * bb;
                 gb[b] = gc0 * coef[3 * b] + gc1 * coef[3 * b + 1] + gc2 * coef[3 * b + 2];
             }
             if (kk < k.K) new Span<float>(dcoef + 3 * kk, 3 * (k.K - kk)).Clear();
