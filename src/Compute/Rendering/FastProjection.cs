@@ -187,11 +187,19 @@ internal static class FastProjection
         outMean[2 * i] = (float)(k.Fx * x * iz + k.Cx); outMean[2 * i + 1] = (float)(k.Fy * y * iz + k.Cy);
         outDepth[i] = (float)z;
         outOpac[i] = (float)(1 / (1 + Math.Exp(-(double)opac[i])));
+        if (!valid)
+        {
+            // Culled (radius 0): nothing downstream reads its conic or colour, so skip the covariance and the SH.
+            outConic[3 * i] = outConic[3 * i + 1] = outConic[3 * i + 2] = 0f;
+            outCol[3 * i] = outCol[3 * i + 1] = outCol[3 * i + 2] = 0f;
+            radii[i] = 0;
+            return;
+        }
 
         Covariance(k, x, y, z, quats + 4 * i, logScales + 3 * i, out var v);
         double idet = 1 / (v.A * v.C - v.B * v.B);
         outConic[3 * i] = (float)(v.C * idet); outConic[3 * i + 1] = (float)(-v.B * idet); outConic[3 * i + 2] = (float)(v.A * idet);
-        radii[i] = valid ? Projection.RadiusOf((float)v.A, (float)v.B, (float)v.C) : 0;
+        radii[i] = Projection.RadiusOf((float)v.A, (float)v.B, (float)v.C);
 
         double dx = mx - k.Ex, dy = my - k.Ey, dz = mz - k.Ez;
         double idn = 1 / Math.Sqrt(dx * dx + dy * dy + dz * dz);

@@ -85,6 +85,7 @@ internal sealed partial class TileRasterizer
             int g1 = Math.Min(n, (chunk + 1) * 2048);
             for (int g = chunk * 2048; g < g1; g++)
             {
+                if (radii[g] == 0) continue; // culled: in no tile list, never gathered
                 int o = g * Stride;
                 packed[o] = m2[2 * g]; packed[o + 1] = m2[2 * g + 1];
                 packed[o + 2] = co[3 * g]; packed[o + 3] = co[3 * g + 1]; packed[o + 4] = co[3 * g + 2];
