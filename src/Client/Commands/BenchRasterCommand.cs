@@ -52,6 +52,10 @@ public static class BenchRasterCommand
         return cmd;
     }
 
+    /// <summary>One timed forward+backward: stage wall times (ms), counts, stage CPU times (ms).</summary>
+    private sealed record Sample(double Proj, double Bin, double Fwd, double FwdGlue, double Loss, double Bwd, double Red, double BwdGlue,
+        double ProjBwd, double Other, long Blends, int Pairs, double ProjCpu, double BinCpu, double FwdCpu, double BwdCpu, double RedCpu, double ProjBwdCpu);
+
     internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads, BlendKernel? Kernel = null);
 
     internal static int Run(Options o)
@@ -78,7 +82,7 @@ public static class BenchRasterCommand
 
         var fwd = new List<double>(); var fwdBwd = new List<double>(); var cpu = new List<double>();
         var proc = Process.GetCurrentProcess();
-        var stats = new List<(double Proj, double Bin, double Fwd, double Bwd, double Red, long Blends, int Pairs, double ProjCpu, double BinCpu, double FwdCpu, double BwdCpu)>();
+        var stats = new List<Sample>();
         RasterStats.MeasureCpu = true;
         for (int i = 0; i < o.Repeats + 3; i++)
         {
@@ -95,33 +99,46 @@ public static class BenchRasterCommand
                 var c0 = proc.TotalProcessorTime;
                 var t = Stopwatch.GetTimestamp();
                 var r = rast.Render(g, cam, settings);
+                var tLoss = Stopwatch.GetTimestamp();
                 var loss = (r.Rgb - target).abs().mean();
                 if (r.Features is not null) loss = loss + 0.1 * r.Features.sigmoid().mean();
+                double lossMs = Stopwatch.GetElapsedTime(tLoss).TotalMilliseconds;
                 loss.backward();
                 double ms = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
                 proc.Refresh();
                 if (i >= 3) cpu.Add((proc.TotalProcessorTime - c0).TotalMilliseconds);
                 var s = rast.LastStats;
-                if (i >= 3) { fwdBwd.Add(ms); stats.Add((s.ProjectionMs, s.BinningMs, s.BlendForwardMs, s.BlendBackwardMs, s.ReduceMs, s.Blends, s.Pairs, s.ProjectionCpuMs, s.BinningCpuMs, s.BlendForwardCpuMs, s.BlendBackwardCpuMs)); }
+                if (i >= 3)
+                {
+                    fwdBwd.Add(ms);
+                    double known = s.RenderMs + lossMs + s.BlendBackwardMs + s.ReduceMs + s.BackwardGlueMs + s.ProjectionBackwardMs;
+                    stats.Add(new Sample(s.ProjectionMs, s.BinningMs, s.BlendForwardMs, s.RenderMs - s.ProjectionMs - s.BinningMs - s.BlendForwardMs,
+                        lossMs, s.BlendBackwardMs, s.ReduceMs, s.BackwardGlueMs, s.ProjectionBackwardMs, ms - known,
+                        s.Blends, s.Pairs, s.ProjectionCpuMs, s.BinningCpuMs, s.BlendForwardCpuMs, s.BlendBackwardCpuMs, s.ReduceCpuMs, s.ProjectionBackwardCpuMs));
+                }
                 foreach (var l in leaves) l.grad?.zero_();
             }
         }
         double Med(IEnumerable<double> xs) { var a = xs.OrderBy(x => x).ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : 0.5 * (a[a.Length / 2 - 1] + a[a.Length / 2]); }
+        double M(Func<Sample, double> f) => Med(stats.Select(f));
         double fwdMs = Med(fwd), fwdBwdMs = Med(fwdBwd);
         long blends = stats[0].Blends;
         var ls = rast.LastStats;
         double pixels = (double)o.Width * o.Height;
-        double blendsPerSecond = blends / (Med(stats.Select(s => s.Fwd)) / 1000.0);
+        double blendsPerSecond = blends / (M(s => s.Fwd) / 1000.0);
         if (o.Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 gaussians = o.Gaussians, width = o.Width, height = o.Height, channels = o.Channels, sh_degree = o.ShDegree,
                 threads = Environment.ProcessorCount, kernel = rast.Kernel.ToString(), fwd_ms = fwdMs, fwd_bwd_ms = fwdBwdMs, fwd_bwd_cpu_ms = Med(cpu),
-                projection_ms = Med(stats.Select(s => s.Proj)), binning_ms = Med(stats.Select(s => s.Bin)),
-                blend_fwd_ms = Med(stats.Select(s => s.Fwd)), blend_bwd_ms = Med(stats.Select(s => s.Bwd)), reduce_ms = Med(stats.Select(s => s.Red)),
-                projection_cpu_ms = Med(stats.Select(s => s.ProjCpu)), binning_cpu_ms = Med(stats.Select(s => s.BinCpu)),
-                blend_fwd_cpu_ms = Med(stats.Select(s => s.FwdCpu)), blend_bwd_cpu_ms = Med(stats.Select(s => s.BwdCpu)),
+                projection_ms = M(s => s.Proj), binning_ms = M(s => s.Bin),
+                blend_fwd_ms = M(s => s.Fwd), forward_glue_ms = M(s => s.FwdGlue), loss_ms = M(s => s.Loss),
+                blend_bwd_ms = M(s => s.Bwd), reduce_ms = M(s => s.Red), backward_glue_ms = M(s => s.BwdGlue),
+                projection_bwd_ms = M(s => s.ProjBwd), other_ms = M(s => s.Other),
+                projection_cpu_ms = M(s => s.ProjCpu), binning_cpu_ms = M(s => s.BinCpu),
+                blend_fwd_cpu_ms = M(s => s.FwdCpu), blend_bwd_cpu_ms = M(s => s.BwdCpu), reduce_cpu_ms = M(s => s.RedCpu),
+                projection_bwd_cpu_ms = M(s => s.ProjBwdCpu),
                 pairs = stats[0].Pairs, blends, blends_per_second = blendsPerSecond,
                 walked_per_pixel = blends / pixels, blended_per_pixel = ls.Contributions / pixels,
                 row_candidates = ls.ChunkCandidates, chunk_vector_evals = ls.VectorEvals,
@@ -129,12 +146,17 @@ public static class BenchRasterCommand
         }
         else
         {
-            var table = new Table().AddColumn("stage").AddColumn(new TableColumn("median ms").RightAligned()).AddColumn(new TableColumn("CPU ms").RightAligned());
-            table.AddRow("projection (torch fwd)", $"{Med(stats.Select(s => s.Proj)):F2}", $"{Med(stats.Select(s => s.ProjCpu)):F2}");
-            table.AddRow("tile binning + sort", $"{Med(stats.Select(s => s.Bin)):F2}", $"{Med(stats.Select(s => s.BinCpu)):F2}");
-            table.AddRow("blend forward", $"{Med(stats.Select(s => s.Fwd)):F2}", $"{Med(stats.Select(s => s.FwdCpu)):F2}");
-            table.AddRow("blend backward", $"{Med(stats.Select(s => s.Bwd)):F2}", $"{Med(stats.Select(s => s.BwdCpu)):F2}");
-            table.AddRow("gradient reduction", $"{Med(stats.Select(s => s.Red)):F2}", "");
+            var table = new Table().AddColumn("stage (fwd+bwd run)").AddColumn(new TableColumn("median ms").RightAligned()).AddColumn(new TableColumn("CPU ms").RightAligned());
+            table.AddRow("projection forward", $"{M(s => s.Proj):F2}", $"{M(s => s.ProjCpu):F2}");
+            table.AddRow("tile binning + sort", $"{M(s => s.Bin):F2}", $"{M(s => s.BinCpu):F2}");
+            table.AddRow("blend forward", $"{M(s => s.Fwd):F2}", $"{M(s => s.FwdCpu):F2}");
+            table.AddRow("forward glue (packing, autograd nodes)", $"{M(s => s.FwdGlue):F2}", "");
+            table.AddRow("loss forward (bench's torch ops)", $"{M(s => s.Loss):F2}", "");
+            table.AddRow("blend backward", $"{M(s => s.Bwd):F2}", $"{M(s => s.BwdCpu):F2}");
+            table.AddRow("gradient reduction", $"{M(s => s.Red):F2}", $"{M(s => s.RedCpu):F2}");
+            table.AddRow("rasteriser backward glue", $"{M(s => s.BwdGlue):F2}", "");
+            table.AddRow("projection backward", $"{M(s => s.ProjBwd):F2}", $"{M(s => s.ProjBwdCpu):F2}");
+            table.AddRow("other (loss backward, autograd engine)", $"{M(s => s.Other):F2}", "");
             table.AddRow("forward (no grad, total)", $"{fwdMs:F2}", "");
             table.AddRow("forward + backward (total)", $"{fwdBwdMs:F2}", $"{Med(cpu):F2}");
             AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads, {rast.Kernel} kernels; " +
@@ -142,7 +164,7 @@ public static class BenchRasterCommand
             AnsiConsole.MarkupLine($"per pixel: {blends / pixels:F1} list entries walked, {ls.Contributions / pixels:F1} blended (alpha >= 1/255); " +
                 $"ellipse culling: {ls.ChunkCandidates} (row, Gaussian) interval tests, {ls.VectorEvals} (8-px chunk, Gaussian) vector evaluations");
             AnsiConsole.Write(table);
-            Console.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2}");
+            Console.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2} fwd_bwd_cpu_ms={Med(cpu):F2}");
         }
         return 0;
     }

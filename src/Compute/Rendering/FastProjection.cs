@@ -1,6 +1,7 @@
 namespace UniCLift.Compute.Rendering;
 
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 using TorchSharp;
 using UniCLift.Compute.Scenes;
@@ -27,16 +28,20 @@ internal static class FastProjection
         public required double Fx, Fy, Cx, Cy, LimX, LimY, Near;
         public required int Degree, N, K;
         public int[] Radii = [];
+        /// <summary>Where the backward records its time (the render's stats), if anywhere.</summary>
+        public RasterStats? Stats;
     }
 
     /// <summary>Projects the Gaussians; outputs are differentiable w.r.t. means, log-scales, quats, opacity logits and SH.</summary>
-    public static ProjectedGaussians Project(GaussianTensors g, Camera camera, RasterSettings s)
+    public static ProjectedGaussians Project(GaussianTensors g, Camera camera, RasterSettings s) => Project(g, camera, s, out _);
+
+    internal static ProjectedGaussians Project(GaussianTensors g, Camera camera, RasterSettings s, out Call call)
     {
         var w2c = camera.WorldToCamera();
         float fx = (float)camera.Fx, fy = (float)camera.Fy;
         var eye = camera.Position;
         int n = (int)g.Count;
-        var call = new Call
+        call = new Call
         {
             Rot = [w2c[0], w2c[1], w2c[2], w2c[4], w2c[5], w2c[6], w2c[8], w2c[9], w2c[10]],
             Trans = [w2c[3], w2c[7], w2c[11]],
@@ -70,12 +75,15 @@ internal static class FastProjection
                 po = (nint)GaussianRasterizer.Ptr(opac), psh = (nint)GaussianRasterizer.Ptr(sh);
             nint om = (nint)GaussianRasterizer.Ptr(mean2d), oc = (nint)GaussianRasterizer.Ptr(conic), oo = (nint)GaussianRasterizer.Ptr(opacity),
                 ocol = (nint)GaussianRasterizer.Ptr(colours), od = (nint)GaussianRasterizer.Ptr(depth);
+            var cam = new Cam(call);
+            var radii = call.Radii;
             Parallel.For(0, (n + Block - 1) / Block, b =>
             {
                 int i1 = Math.Min(n, (b + 1) * Block);
+                double* basis = stackalloc double[16];
                 for (int i = b * Block; i < i1; i++)
-                    ForwardOne(call, i, (float*)pm, (float*)ps, (float*)pq, (float*)po, (float*)psh,
-                        (float*)om, (float*)oc, (float*)oo, (float*)ocol, (float*)od);
+                    ForwardOne(cam, i, (float*)pm, (float*)ps, (float*)pq, (float*)po, (float*)psh,
+                        (float*)om, (float*)oc, (float*)oo, (float*)ocol, (float*)od, radii, basis);
             });
             ctx.save_data("call", call);
             ctx.save_data("in", new[] { means, logScales, quats, opac, sh });
@@ -84,91 +92,144 @@ internal static class FastProjection
 
         public override unsafe List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> grads)
         {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            double c0 = RasterStats.CpuNow();
             var call = (Call)ctx.get_data("call");
             var ins = (Tensor[])ctx.get_data("in");
             int n = call.N;
             static nint P(Tensor? t) => t is null || t.IsInvalid ? 0 : (nint)GaussianRasterizer.Ptr(t);
             static Tensor? Defined(Tensor t) => t is null || t.IsInvalid ? null : t.contiguous();
             var gm = Defined(grads[0]); var gc = Defined(grads[1]); var go = Defined(grads[2]); var gcol = Defined(grads[3]); var gd = Defined(grads[4]);
-            var dMeans = torch.zeros(n, 3); var dScales = torch.zeros(n, 3); var dQuats = torch.zeros(n, 4);
-            var dOpac = torch.zeros(ins[3].shape); var dSh = torch.zeros(ins[4].shape);
+            // Uninitialised: the kernel writes every element (zeros where no gradient flows).
+            var dMeans = torch.empty(n, 3); var dScales = torch.empty(n, 3); var dQuats = torch.empty(n, 4);
+            var dOpac = torch.empty(ins[3].shape); var dSh = torch.empty(ins[4].shape);
             nint pm = P(ins[0]), ps = P(ins[1]), pq = P(ins[2]), po = P(ins[3]), psh = P(ins[4]);
             nint a = P(gm), b2 = P(gc), c = P(go), d = P(gcol), e = P(gd);
             nint om = P(dMeans), os = P(dScales), oq = P(dQuats), oo = P(dOpac), osh = P(dSh);
+            var cam = new Cam(call);
+            var radii = call.Radii;
             Parallel.For(0, (n + Block - 1) / Block, b =>
             {
                 int i1 = Math.Min(n, (b + 1) * Block);
+                double* scratch = stackalloc double[32];
                 for (int i = b * Block; i < i1; i++)
-                    BackwardOne(call, i, (float*)pm, (float*)ps, (float*)pq, (float*)po, (float*)psh,
+                    BackwardOne(cam, i, radii[i], (float*)pm, (float*)ps, (float*)pq, (float*)po, (float*)psh,
                         (float*)a, (float*)b2, (float*)c, (float*)d, (float*)e,
-                        (float*)om, (float*)os, (float*)oq, (float*)oo, (float*)osh);
+                        (float*)om, (float*)os, (float*)oq, (float*)oo, (float*)osh, scratch);
             });
+            if (call.Stats is { } st)
+            {
+                st.ProjectionBackwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                st.ProjectionBackwardCpuMs = RasterStats.CpuNow() - c0;
+            }
             return [null!, dMeans, dScales, dQuats, dOpac, dSh];
         }
     }
 
-    /// <summary>Quaternion (normalised) to rotation, row-major.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Rotation(double w, double x, double y, double z, double* r)
+    /// <summary>The camera as plain fields, so the per-Gaussian loops read no arrays (no bounds checks, no reloads).</summary>
+    private readonly struct Cam(Call k)
     {
-        r[0] = 1 - 2 * (y * y + z * z); r[1] = 2 * (x * y - w * z); r[2] = 2 * (x * z + w * y);
-        r[3] = 2 * (x * y + w * z); r[4] = 1 - 2 * (x * x + z * z); r[5] = 2 * (y * z - w * x);
-        r[6] = 2 * (x * z - w * y); r[7] = 2 * (y * z + w * x); r[8] = 1 - 2 * (x * x + y * y);
+        public readonly double W0 = k.Rot[0], W1 = k.Rot[1], W2 = k.Rot[2], W3 = k.Rot[3], W4 = k.Rot[4], W5 = k.Rot[5],
+            W6 = k.Rot[6], W7 = k.Rot[7], W8 = k.Rot[8], T0 = k.Trans[0], T1 = k.Trans[1], T2 = k.Trans[2],
+            Ex = k.Eye[0], Ey = k.Eye[1], Ez = k.Eye[2], Fx = k.Fx, Fy = k.Fy, Cx = k.Cx, Cy = k.Cy, LimX = k.LimX, LimY = k.LimY, Near = k.Near;
+        public readonly int Degree = k.Degree, K = k.K;
     }
 
-    /// <summary>Camera-space covariance W R S S^T R^T W^T into sc (row-major 3x3); m receives R S.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void CameraCovariance(double[] w, double* rq, double* s, double* m, double* sc)
+    /// <summary>One Gaussian's 2D covariance and the intermediates its backward needs. With J the projection Jacobian
+    /// (2x3), W the world-to-camera rotation and R S the Gaussian's rotation and scale: T = J W, V = T R, U = V S and
+    /// cov2 = U U^T + low-pass, i.e. J W (R S S^T R^T) W^T J^T with 2x3 products instead of 3x3 ones.</summary>
+    private struct Cov
     {
-        for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) m[3 * i + j] = rq[3 * i + j] * s[j];
-        var sig = stackalloc double[9]; var t = stackalloc double[9];
-        for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) sig[3 * i + j] = m[3 * i] * m[3 * j] + m[3 * i + 1] * m[3 * j + 1] + m[3 * i + 2] * m[3 * j + 2];
-        for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) t[3 * i + j] = w[3 * i] * sig[j] + w[3 * i + 1] * sig[3 + j] + w[3 * i + 2] * sig[6 + j];
-        for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) sc[3 * i + j] = t[3 * i] * w[3 * j] + t[3 * i + 1] * w[3 * j + 1] + t[3 * i + 2] * w[3 * j + 2];
+        public double Qn, Qw, Qx, Qy, Qz;                 // quaternion norm, normalised quaternion
+        public double R0, R1, R2, R3, R4, R5, R6, R7, R8; // rotation of the normalised quaternion, row-major
+        public double S0, S1, S2;                         // scales
+        public double Txz, Tyz, J00, J02, J11, J12;       // clamped x/z, y/z and the Jacobian
+        public double T00, T01, T02, T10, T11, T12;       // J W
+        public double V00, V01, V02, V10, V11, V12;       // J W R
+        public double A, B, C;                            // cov2 = [[A, B], [B, C]] (low-pass included)
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Covariance(in Cam c, double x, double y, double z, float* q, float* ls, out Cov v)
+    {
+        double qw = q[0], qx = q[1], qy = q[2], qz = q[3];
+        v.Qn = Math.Sqrt(qw * qw + qx * qx + qy * qy + qz * qz);
+        double inv = 1 / v.Qn;
+        double w = v.Qw = qw * inv, xq = v.Qx = qx * inv, yq = v.Qy = qy * inv, zq = v.Qz = qz * inv;
+        v.R0 = 1 - 2 * (yq * yq + zq * zq); v.R1 = 2 * (xq * yq - w * zq); v.R2 = 2 * (xq * zq + w * yq);
+        v.R3 = 2 * (xq * yq + w * zq); v.R4 = 1 - 2 * (xq * xq + zq * zq); v.R5 = 2 * (yq * zq - w * xq);
+        v.R6 = 2 * (xq * zq - w * yq); v.R7 = 2 * (yq * zq + w * xq); v.R8 = 1 - 2 * (xq * xq + yq * yq);
+        v.S0 = Math.Exp(ls[0]); v.S1 = Math.Exp(ls[1]); v.S2 = Math.Exp(ls[2]);
+        double iz = 1 / z;
+        v.Txz = Math.Clamp(x * iz, -c.LimX, c.LimX); v.Tyz = Math.Clamp(y * iz, -c.LimY, c.LimY);
+        v.J00 = c.Fx * iz; v.J02 = -c.Fx * v.Txz * iz; v.J11 = c.Fy * iz; v.J12 = -c.Fy * v.Tyz * iz;
+        v.T00 = v.J00 * c.W0 + v.J02 * c.W6; v.T01 = v.J00 * c.W1 + v.J02 * c.W7; v.T02 = v.J00 * c.W2 + v.J02 * c.W8;
+        v.T10 = v.J11 * c.W3 + v.J12 * c.W6; v.T11 = v.J11 * c.W4 + v.J12 * c.W7; v.T12 = v.J11 * c.W5 + v.J12 * c.W8;
+        v.V00 = v.T00 * v.R0 + v.T01 * v.R3 + v.T02 * v.R6; v.V01 = v.T00 * v.R1 + v.T01 * v.R4 + v.T02 * v.R7; v.V02 = v.T00 * v.R2 + v.T01 * v.R5 + v.T02 * v.R8;
+        v.V10 = v.T10 * v.R0 + v.T11 * v.R3 + v.T12 * v.R6; v.V11 = v.T10 * v.R1 + v.T11 * v.R4 + v.T12 * v.R7; v.V12 = v.T10 * v.R2 + v.T11 * v.R5 + v.T12 * v.R8;
+        double u00 = v.V00 * v.S0, u01 = v.V01 * v.S1, u02 = v.V02 * v.S2, u10 = v.V10 * v.S0, u11 = v.V11 * v.S1, u12 = v.V12 * v.S2;
+        v.A = u00 * u00 + u01 * u01 + u02 * u02 + Projection.LowPass;
+        v.B = u00 * u10 + u01 * u11 + u02 * u12;
+        v.C = u10 * u10 + u11 * u11 + u12 * u12 + Projection.LowPass;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ForwardOne(Call k, int i, float* means, float* logScales, float* quats, float* opac, float* sh,
-        float* outMean, float* outConic, float* outOpac, float* outCol, float* outDepth)
+    private static unsafe void ForwardOne(in Cam k, int i, float* means, float* logScales, float* quats, float* opac, float* sh,
+        float* outMean, float* outConic, float* outOpac, float* outCol, float* outDepth, int[] radii, double* basis)
     {
         double mx = means[3 * i], my = means[3 * i + 1], mz = means[3 * i + 2];
-        var R = k.Rot;
-        double x = R[0] * mx + R[1] * my + R[2] * mz + k.Trans[0];
-        double y = R[3] * mx + R[4] * my + R[5] * mz + k.Trans[1];
-        double zr = R[6] * mx + R[7] * my + R[8] * mz + k.Trans[2];
+        double x = k.W0 * mx + k.W1 * my + k.W2 * mz + k.T0;
+        double y = k.W3 * mx + k.W4 * my + k.W5 * mz + k.T1;
+        double zr = k.W6 * mx + k.W7 * my + k.W8 * mz + k.T2;
         bool valid = zr > k.Near;
         double z = valid ? zr : 1;
-        outMean[2 * i] = (float)(k.Fx * x / z + k.Cx); outMean[2 * i + 1] = (float)(k.Fy * y / z + k.Cy);
+        double iz = 1 / z;
+        outMean[2 * i] = (float)(k.Fx * x * iz + k.Cx); outMean[2 * i + 1] = (float)(k.Fy * y * iz + k.Cy);
         outDepth[i] = (float)z;
         outOpac[i] = (float)(1 / (1 + Math.Exp(-(double)opac[i])));
-
-        double qw = quats[4 * i], qx = quats[4 * i + 1], qy = quats[4 * i + 2], qz = quats[4 * i + 3];
-        double qn = Math.Sqrt(qw * qw + qx * qx + qy * qy + qz * qz);
-        var rq = stackalloc double[9]; var s = stackalloc double[3]; var m = stackalloc double[9]; var sc = stackalloc double[9];
-        Rotation(qw / qn, qx / qn, qy / qn, qz / qn, rq);
-        for (int a = 0; a < 3; a++) s[a] = Math.Exp(logScales[3 * i + a]);
-        CameraCovariance(R, rq, s, m, sc);
-        double txz = Math.Clamp(x / z, -k.LimX, k.LimX), tyz = Math.Clamp(y / z, -k.LimY, k.LimY);
-        double j00 = k.Fx / z, j02 = -k.Fx * txz / z, j11 = k.Fy / z, j12 = -k.Fy * tyz / z;
-        // cov2 = J Sc J^T with J = [[j00, 0, j02], [0, j11, j12]].
-        double ca = j00 * (j00 * sc[0] + j02 * sc[2]) + j02 * (j00 * sc[6] + j02 * sc[8]) + Projection.LowPass;
-        double cb = j00 * (j11 * sc[1] + j12 * sc[2]) + j02 * (j11 * sc[7] + j12 * sc[8]);
-        double cc = j11 * (j11 * sc[4] + j12 * sc[5]) + j12 * (j11 * sc[7] + j12 * sc[8]) + Projection.LowPass;
-        double det = ca * cc - cb * cb;
-        outConic[3 * i] = (float)(cc / det); outConic[3 * i + 1] = (float)(-cb / det); outConic[3 * i + 2] = (float)(ca / det);
-        k.Radii[i] = valid ? Projection.RadiusOf((float)ca, (float)cb, (float)cc) : 0;
-
-        double dx = mx - k.Eye[0], dy = my - k.Eye[1], dz = mz - k.Eye[2];
-        double dn = Math.Sqrt(dx * dx + dy * dy + dz * dz);
-        var basis = stackalloc double[16];
-        int kk = Basis(k.Degree, dx / dn, dy / dn, dz / dn, basis);
-        float* coef = sh + (long)i * k.K * 3;
-        for (int c = 0; c < 3; c++)
+        if (!valid)
         {
-            double v = 0;
-            for (int b = 0; b < kk; b++) v += basis[b] * coef[3 * b + c];
-            outCol[3 * i + c] = (float)Math.Max(v + 0.5, 0);
+            // Culled (radius 0): nothing downstream reads its conic or colour, so skip the covariance and the SH.
+            outConic[3 * i] = outConic[3 * i + 1] = outConic[3 * i + 2] = 0f;
+            outCol[3 * i] = outCol[3 * i + 1] = outCol[3 * i + 2] = 0f;
+            radii[i] = 0;
+            return;
         }
+
+        Covariance(k, x, y, z, quats + 4 * i, logScales + 3 * i, out var v);
+        double idet = 1 / (v.A * v.C - v.B * v.B);
+        outConic[3 * i] = (float)(v.C * idet); outConic[3 * i + 1] = (float)(-v.B * idet); outConic[3 * i + 2] = (float)(v.A * idet);
+        radii[i] = Projection.RadiusOf((float)v.A, (float)v.B, (float)v.C);
+
+        double dx = mx - k.Ex, dy = my - k.Ey, dz = mz - k.Ez;
+        double idn = 1 / Math.Sqrt(dx * dx + dy * dy + dz * dz);
+        int kk = Basis(k.Degree, dx * idn, dy * idn, dz * idn, basis);
+        var col = ShDot(sh + (long)i * k.K * 3, basis, kk);
+        outCol[3 * i] = MathF.Max(col.GetElement(0) + 0.5f, 0); outCol[3 * i + 1] = MathF.Max(col.GetElement(1) + 0.5f, 0);
+        outCol[3 * i + 2] = MathF.Max(col.GetElement(2) + 0.5f, 0);
+    }
+
+    private static readonly Vector128<float> Mask3 = Vector128.Create(-1, -1, -1, 0).AsSingle();
+
+    /// <summary>sum_b basis[b] * coef[3b..3b+3) in lanes 0..2 (lane 3 is 0), in float. Four partial sums break the FMA
+    /// dependency chain; rows are read as 4 floats (the 4th belongs to the next row and is masked off), except the last
+    /// one, which may end the tensor.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector128<float> ShDot(float* coef, double* basis, int kk)
+    {
+        Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        int b = 0;
+        for (; b + 4 < kk; b += 4)
+        {
+            s0 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b]), Vector128.Load(coef + 3 * b), s0);
+            s1 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b + 1]), Vector128.Load(coef + 3 * b + 3), s1);
+            s2 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b + 2]), Vector128.Load(coef + 3 * b + 6), s2);
+            s3 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b + 3]), Vector128.Load(coef + 3 * b + 9), s3);
+        }
+        for (; b < kk - 1; b++) s0 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[b]), Vector128.Load(coef + 3 * b), s0);
+        float* l = coef + 3 * (kk - 1);
+        s1 = Vector128.FusedMultiplyAdd(Vector128.Create((float)basis[kk - 1]), Vector128.Create(l[0], l[1], l[2], 0f), s1);
+        return ((s0 + s1) + (s2 + s3)) & Mask3;
     }
 
     private static unsafe int Basis(int degree, double x, double y, double z, double* b)
@@ -186,127 +247,114 @@ internal static class FastProjection
         return 16;
     }
 
+    /// <summary>Writes every output row of Gaussian i (the outputs are uninitialised tensors). scratch: 32 doubles.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void BackwardOne(Call k, int i, float* means, float* logScales, float* quats, float* opac, float* sh,
+    private static unsafe void BackwardOne(in Cam k, int i, int radius, float* means, float* logScales, float* quats, float* opac, float* sh,
         float* gMean, float* gConic, float* gOpac, float* gCol, float* gDepth,
-        float* dMeans, float* dScales, float* dQuats, float* dOpac, float* dSh)
+        float* dMeans, float* dScales, float* dQuats, float* dOpac, float* dSh, double* scratch)
     {
-        // Gaussians that touched no tile get zero image gradients (outputs are zeroed already).
-        if (k.Radii[i] == 0) return;
+        float* dcoef = dSh + (long)i * k.K * 3;
+        // Gaussians that touched no tile get zero image gradients.
+        if (radius == 0 || gConic == null)
+        {
+            dScales[3 * i] = dScales[3 * i + 1] = dScales[3 * i + 2] = 0f;
+            dQuats[4 * i] = dQuats[4 * i + 1] = dQuats[4 * i + 2] = dQuats[4 * i + 3] = 0f;
+        }
+        if (radius == 0 || gCol == null) new Span<float>(dcoef, k.K * 3).Clear();
+        if (radius == 0)
+        {
+            dMeans[3 * i] = dMeans[3 * i + 1] = dMeans[3 * i + 2] = 0f;
+            dOpac[i] = 0f;
+            return;
+        }
         double sig = 1 / (1 + Math.Exp(-(double)opac[i]));
-        if (gOpac != null) dOpac[i] = (float)(gOpac[i] * sig * (1 - sig));
+        dOpac[i] = gOpac != null ? (float)(gOpac[i] * sig * (1 - sig)) : 0f;
 
         double mx = means[3 * i], my = means[3 * i + 1], mz = means[3 * i + 2];
-        var R = k.Rot;
-        double x = R[0] * mx + R[1] * my + R[2] * mz + k.Trans[0];
-        double y = R[3] * mx + R[4] * my + R[5] * mz + k.Trans[1];
-        double z = R[6] * mx + R[7] * my + R[8] * mz + k.Trans[2]; // valid (radius > 0)
+        double x = k.W0 * mx + k.W1 * my + k.W2 * mz + k.T0;
+        double y = k.W3 * mx + k.W4 * my + k.W5 * mz + k.T1;
+        double z = k.W6 * mx + k.W7 * my + k.W8 * mz + k.T2; // valid (radius > 0)
+        double iz = 1 / z, iz2 = iz * iz;
         double gx = 0, gy = 0, gz = 0;      // d loss / d camera-space mean
         double gmx = 0, gmy = 0, gmz = 0;   // d loss / d world mean (SH direction part)
         if (gMean != null)
         {
             double du = gMean[2 * i], dv = gMean[2 * i + 1];
-            gx += du * k.Fx / z; gy += dv * k.Fy / z; gz -= (du * k.Fx * x + dv * k.Fy * y) / (z * z);
+            gx += du * k.Fx * iz; gy += dv * k.Fy * iz; gz -= (du * k.Fx * x + dv * k.Fy * y) * iz2;
         }
         if (gDepth != null) gz += gDepth[i];
 
         if (gConic != null)
         {
-            double qw = quats[4 * i], qx = quats[4 * i + 1], qy = quats[4 * i + 2], qz = quats[4 * i + 3];
-            double qn = Math.Sqrt(qw * qw + qx * qx + qy * qy + qz * qz);
-            double w = qw / qn, xq = qx / qn, yq = qy / qn, zq = qz / qn;
-            var rq = stackalloc double[9]; var s = stackalloc double[3]; var m = stackalloc double[9]; var sc = stackalloc double[9];
-            Rotation(w, xq, yq, zq, rq);
-            for (int a = 0; a < 3; a++) s[a] = Math.Exp(logScales[3 * i + a]);
-            CameraCovariance(R, rq, s, m, sc);
-            double rx = x / z, ry = y / z;
+            Covariance(k, x, y, z, quats + 4 * i, logScales + 3 * i, out var v);
+            double rx = x * iz, ry = y * iz;
             bool inX = rx >= -k.LimX && rx <= k.LimX, inY = ry >= -k.LimY && ry <= k.LimY;
-            double txz = Math.Clamp(rx, -k.LimX, k.LimX), tyz = Math.Clamp(ry, -k.LimY, k.LimY);
-            double j00 = k.Fx / z, j02 = -k.Fx * txz / z, j11 = k.Fy / z, j12 = -k.Fy * tyz / z;
-            double ca = j00 * (j00 * sc[0] + j02 * sc[2]) + j02 * (j00 * sc[6] + j02 * sc[8]) + Projection.LowPass;
-            double cb = j00 * (j11 * sc[1] + j12 * sc[2]) + j02 * (j11 * sc[7] + j12 * sc[8]);
-            double cc = j11 * (j11 * sc[4] + j12 * sc[5]) + j12 * (j11 * sc[7] + j12 * sc[8]) + Projection.LowPass;
-            double det = ca * cc - cb * cb, d2 = det * det;
+            double ca = v.A, cb = v.B, cc = v.C;
+            double idet = 1 / (ca * cc - cb * cb), id2 = idet * idet;
             double gA = gConic[3 * i], gB = gConic[3 * i + 1], gC = gConic[3 * i + 2];
             // conic = (cc, -cb, ca) / det.
-            double dca = gA * (-cc * cc / d2) + gB * (cb * cc / d2) + gC * (1 / det - ca * cc / d2);
-            double dcb = gA * (2 * cb * cc / d2) + gB * (-1 / det - 2 * cb * cb / d2) + gC * (2 * ca * cb / d2);
-            double dcc = gA * (1 / det - cc * ca / d2) + gB * (cb * ca / d2) + gC * (-ca * ca / d2);
-            // cov2 = J Sc J^T; symmetric gradient G = [[dca, dcb/2], [dcb/2, dcc]].
-            double g00 = dca, g01 = 0.5 * dcb, g11 = dcc;
-            // dSc = J^T G J (3x3, symmetric); J rows: r0 = (j00, 0, j02), r1 = (0, j11, j12).
-            var dsc = stackalloc double[9];
-            double* r0 = stackalloc double[3] { j00, 0, j02 };
-            double* r1 = stackalloc double[3] { 0, j11, j12 };
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                    dsc[3 * a + b] = g00 * r0[a] * r0[b] + g01 * (r0[a] * r1[b] + r1[a] * r0[b]) + g11 * r1[a] * r1[b];
-            // dJ = 2 G J Sc (2x3).
-            var js = stackalloc double[6];
-            for (int b = 0; b < 3; b++)
-            {
-                js[b] = r0[0] * sc[b] + r0[1] * sc[3 + b] + r0[2] * sc[6 + b];
-                js[3 + b] = r1[0] * sc[b] + r1[1] * sc[3 + b] + r1[2] * sc[6 + b];
-            }
-            double dj00 = 2 * (g00 * js[0] + g01 * js[3]), dj02 = 2 * (g00 * js[2] + g01 * js[5]);
-            double dj11 = 2 * (g01 * js[1] + g11 * js[4]), dj12 = 2 * (g01 * js[2] + g11 * js[5]);
-            double z2 = z * z;
-            gz += -dj00 * k.Fx / z2 + dj02 * k.Fx * txz / z2 - dj11 * k.Fy / z2 + dj12 * k.Fy * tyz / z2;
-            double dtx = -dj02 * k.Fx / z, dty = -dj12 * k.Fy / z;
-            if (inX) { gx += dtx / z; gz -= dtx * x / z2; }
-            if (inY) { gy += dty / z; gz -= dty * y / z2; }
-            // Sc = W Sigma W^T: dSigma = W^T dSc W.
-            var t = stackalloc double[9]; var dsig = stackalloc double[9];
-            for (int a = 0; a < 3; a++) for (int b = 0; b < 3; b++) t[3 * a + b] = R[a] * dsc[b] + R[3 + a] * dsc[3 + b] + R[6 + a] * dsc[6 + b];
-            for (int a = 0; a < 3; a++) for (int b = 0; b < 3; b++) dsig[3 * a + b] = t[3 * a] * R[b] + t[3 * a + 1] * R[3 + b] + t[3 * a + 2] * R[6 + b];
-            // Sigma = M M^T: dM = (dSigma + dSigma^T) M.
-            var dm = stackalloc double[9];
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                {
-                    double v = 0;
-                    for (int c = 0; c < 3; c++) v += (dsig[3 * a + c] + dsig[3 * c + a]) * m[3 * c + b];
-                    dm[3 * a + b] = v;
-                }
-            // M = Rq diag(s).
-            var dr = stackalloc double[9];
-            for (int b = 0; b < 3; b++)
-            {
-                double ds = 0;
-                for (int a = 0; a < 3; a++) { dr[3 * a + b] = dm[3 * a + b] * s[b]; ds += dm[3 * a + b] * rq[3 * a + b]; }
-                dScales[3 * i + b] = (float)(ds * s[b]);
-            }
-            double dw = 2 * (-zq * dr[1] + yq * dr[2] + zq * dr[3] - xq * dr[5] - yq * dr[6] + xq * dr[7]);
-            double dxq = 2 * (yq * dr[1] + zq * dr[2] + yq * dr[3] - 2 * xq * dr[4] - w * dr[5] + zq * dr[6] + w * dr[7] - 2 * xq * dr[8]);
-            double dyq = 2 * (-2 * yq * dr[0] + xq * dr[1] + w * dr[2] + xq * dr[3] + zq * dr[5] - w * dr[6] + zq * dr[7] - 2 * yq * dr[8]);
-            double dzq = 2 * (-2 * zq * dr[0] - w * dr[1] + xq * dr[2] + w * dr[3] - 2 * zq * dr[4] + yq * dr[5] + xq * dr[6] + yq * dr[7]);
-            double dot = w * dw + xq * dxq + yq * dyq + zq * dzq;
-            dQuats[4 * i] = (float)((dw - w * dot) / qn); dQuats[4 * i + 1] = (float)((dxq - xq * dot) / qn);
-            dQuats[4 * i + 2] = (float)((dyq - yq * dot) / qn); dQuats[4 * i + 3] = (float)((dzq - zq * dot) / qn);
+            double dca = gA * (-cc * cc * id2) + gB * (cb * cc * id2) + gC * (idet - ca * cc * id2);
+            double dcb = gA * (2 * cb * cc * id2) + gB * (-idet - 2 * cb * cb * id2) + gC * (2 * ca * cb * id2);
+            double dcc = gA * (idet - cc * ca * id2) + gB * (cb * ca * id2) + gC * (-ca * ca * id2);
+            // A = U0.U0, B = U0.U1, C = U1.U1 with U = V S: dU0 = 2 dA U0 + dB U1, dU1 = dB U0 + 2 dC U1.
+            double u00 = v.V00 * v.S0, u01 = v.V01 * v.S1, u02 = v.V02 * v.S2, u10 = v.V10 * v.S0, u11 = v.V11 * v.S1, u12 = v.V12 * v.S2;
+            double du00 = 2 * dca * u00 + dcb * u10, du01 = 2 * dca * u01 + dcb * u11, du02 = 2 * dca * u02 + dcb * u12;
+            double du10 = dcb * u00 + 2 * dcc * u10, du11 = dcb * u01 + 2 * dcc * u11, du12 = dcb * u02 + 2 * dcc * u12;
+            // U = V diag(s): dV = dU diag(s), ds_b = sum_a dU_ab V_ab; log-scale: times s.
+            double ds0 = du00 * v.V00 + du10 * v.V10, ds1 = du01 * v.V01 + du11 * v.V11, ds2 = du02 * v.V02 + du12 * v.V12;
+            dScales[3 * i] = (float)(ds0 * v.S0); dScales[3 * i + 1] = (float)(ds1 * v.S1); dScales[3 * i + 2] = (float)(ds2 * v.S2);
+            double dv00 = du00 * v.S0, dv01 = du01 * v.S1, dv02 = du02 * v.S2, dv10 = du10 * v.S0, dv11 = du11 * v.S1, dv12 = du12 * v.S2;
+            // V = T R: dT = dV R^T, dR = T^T dV.
+            double dt00 = dv00 * v.R0 + dv01 * v.R1 + dv02 * v.R2, dt01 = dv00 * v.R3 + dv01 * v.R4 + dv02 * v.R5, dt02 = dv00 * v.R6 + dv01 * v.R7 + dv02 * v.R8;
+            double dt10 = dv10 * v.R0 + dv11 * v.R1 + dv12 * v.R2, dt11 = dv10 * v.R3 + dv11 * v.R4 + dv12 * v.R5, dt12 = dv10 * v.R6 + dv11 * v.R7 + dv12 * v.R8;
+            double dr0 = v.T00 * dv00 + v.T10 * dv10, dr1 = v.T00 * dv01 + v.T10 * dv11, dr2 = v.T00 * dv02 + v.T10 * dv12;
+            double dr3 = v.T01 * dv00 + v.T11 * dv10, dr4 = v.T01 * dv01 + v.T11 * dv11, dr5 = v.T01 * dv02 + v.T11 * dv12;
+            double dr6 = v.T02 * dv00 + v.T12 * dv10, dr7 = v.T02 * dv01 + v.T12 * dv11, dr8 = v.T02 * dv02 + v.T12 * dv12;
+            // T = J W: J rows (j00, 0, j02), (0, j11, j12).
+            double dj00 = dt00 * k.W0 + dt01 * k.W1 + dt02 * k.W2, dj02 = dt00 * k.W6 + dt01 * k.W7 + dt02 * k.W8;
+            double dj11 = dt10 * k.W3 + dt11 * k.W4 + dt12 * k.W5, dj12 = dt10 * k.W6 + dt11 * k.W7 + dt12 * k.W8;
+            gz += (-dj00 * k.Fx + dj02 * k.Fx * v.Txz - dj11 * k.Fy + dj12 * k.Fy * v.Tyz) * iz2;
+            double dtx = -dj02 * k.Fx * iz, dty = -dj12 * k.Fy * iz;
+            if (inX) { gx += dtx * iz; gz -= dtx * x * iz2; }
+            if (inY) { gy += dty * iz; gz -= dty * y * iz2; }
+            double w = v.Qw, xq = v.Qx, yq = v.Qy, zq = v.Qz;
+            double dw = 2 * (-zq * dr1 + yq * dr2 + zq * dr3 - xq * dr5 - yq * dr6 + xq * dr7);
+            double dxq = 2 * (yq * dr1 + zq * dr2 + yq * dr3 - 2 * xq * dr4 - w * dr5 + zq * dr6 + w * dr7 - 2 * xq * dr8);
+            double dyq = 2 * (-2 * yq * dr0 + xq * dr1 + w * dr2 + xq * dr3 + zq * dr5 - w * dr6 + zq * dr7 - 2 * yq * dr8);
+            double dzq = 2 * (-2 * zq * dr0 - w * dr1 + xq * dr2 + w * dr3 - 2 * zq * dr4 + yq * dr5 + xq * dr6 + yq * dr7);
+            double dot = w * dw + xq * dxq + yq * dyq + zq * dzq, iqn = 1 / v.Qn;
+            dQuats[4 * i] = (float)((dw - w * dot) * iqn); dQuats[4 * i + 1] = (float)((dxq - xq * dot) * iqn);
+            dQuats[4 * i + 2] = (float)((dyq - yq * dot) * iqn); dQuats[4 * i + 3] = (float)((dzq - zq * dot) * iqn);
         }
 
         if (gCol != null)
         {
-            double ex = mx - k.Eye[0], ey = my - k.Eye[1], ez = mz - k.Eye[2];
-            double dn = Math.Sqrt(ex * ex + ey * ey + ez * ez);
-            double x0 = ex / dn, y0 = ey / dn, z0 = ez / dn;
-            var basis = stackalloc double[16];
+            double ex = mx - k.Ex, ey = my - k.Ey, ez = mz - k.Ez;
+            double dn = Math.Sqrt(ex * ex + ey * ey + ez * ez), idn = 1 / dn;
+            double x0 = ex * idn, y0 = ey * idn, z0 = ez * idn;
+            double* basis = scratch, gb = scratch + 16; // d loss / d basis
             int kk = Basis(k.Degree, x0, y0, z0, basis);
             float* coef = sh + (long)i * k.K * 3;
-            float* dcoef = dSh + (long)i * k.K * 3;
-            double gc0 = 0, gc1 = 0, gc2 = 0;
-            for (int c = 0; c < 3; c++)
+            var v = ShDot(coef, basis, kk);
+            // clamp_min passes gradient where not clamped
+            float gc0 = v.GetElement(0) + 0.5f >= 0 ? gCol[3 * i] : 0, gc1 = v.GetElement(1) + 0.5f >= 0 ? gCol[3 * i + 1] : 0,
+                gc2 = v.GetElement(2) + 0.5f >= 0 ? gCol[3 * i + 2] : 0;
+            var gcv = Vector128.Create(gc0, gc1, gc2, 0f);
+            // Rows in order, 4 floats each: the 4th (0) is overwritten by the next row; the last row is written alone.
+            for (int b = 0; b < kk - 1; b++)
             {
-                double v = 0;
-                for (int b = 0; b < kk; b++) v += basis[b] * coef[3 * b + c];
-                double g = v + 0.5 >= 0 ? gCol[3 * i + c] : 0; // clamp_min passes gradient where not clamped
-                if (c == 0) gc0 = g; else if (c == 1) gc1 = g; else gc2 = g;
-                for (int b = 0; b < kk; b++) dcoef[3 * b + c] = (float)(g * basis[b]);
+                (gcv * (float)basis[b]).Store(dcoef + 3 * b);
+                gb[b] = Vector128.Sum(gcv * (Vector128.Load(coef + 3 * b) & Mask3));
             }
+            {
+                int b = kk - 1;
+                float bb = (float)basis[b];
+                dcoef[3 * b] = gc0 * bb; dcoef[3 * b + 1] = gc1 * bb; dcoef[3 * b + 2] = gc2 * bb;
+                gb[b] = gc0 * coef[3 * b] + gc1 * coef[3 * b + 1] + gc2 * coef[3 * b + 2];
+            }
+            if (kk < k.K) new Span<float>(dcoef + 3 * kk, 3 * (k.K - kk)).Clear();
             if (kk > 1)
             {
-                var gb = stackalloc double[16]; // d loss / d basis
-                for (int b = 0; b < kk; b++) gb[b] = gc0 * coef[3 * b] + gc1 * coef[3 * b + 1] + gc2 * coef[3 * b + 2];
                 double ddx = -C1 * gb[3], ddy = -C1 * gb[1], ddz = C1 * gb[2];
                 if (kk > 4)
                 {
@@ -326,12 +374,12 @@ internal static class FastProjection
                 }
                 // dir = e / |e|.
                 double dd = x0 * ddx + y0 * ddy + z0 * ddz;
-                gmx += (ddx - x0 * dd) / dn; gmy += (ddy - y0 * dd) / dn; gmz += (ddz - z0 * dd) / dn;
+                gmx += (ddx - x0 * dd) * idn; gmy += (ddy - y0 * dd) * idn; gmz += (ddz - z0 * dd) * idn;
             }
         }
         // p_cam = W m + t.
-        dMeans[3 * i] = (float)(R[0] * gx + R[3] * gy + R[6] * gz + gmx);
-        dMeans[3 * i + 1] = (float)(R[1] * gx + R[4] * gy + R[7] * gz + gmy);
-        dMeans[3 * i + 2] = (float)(R[2] * gx + R[5] * gy + R[8] * gz + gmz);
+        dMeans[3 * i] = (float)(k.W0 * gx + k.W3 * gy + k.W6 * gz + gmx);
+        dMeans[3 * i + 1] = (float)(k.W1 * gx + k.W4 * gy + k.W7 * gz + gmy);
+        dMeans[3 * i + 2] = (float)(k.W2 * gx + k.W5 * gy + k.W8 * gz + gmz);
     }
 }

@@ -2,6 +2,7 @@ namespace UniCLift.Compute.Rendering;
 
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TorchSharp;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
@@ -43,7 +44,7 @@ public sealed class GaussianRasterizer
         int n = (int)g.Count;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        var proj = FastProjection.Project(g, camera, settings);
+        var proj = FastProjection.Project(g, camera, settings, out var projCall);
         double projMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         double projCpu = RasterStats.CpuNow() - c0;
         var vsRgb = torch.zeros(n, 2).requires_grad_(true);  // [N, 2]
@@ -62,7 +63,9 @@ public sealed class GaussianRasterizer
             proj.Colours.contiguous(), proj.Depth.contiguous(), features!, vsRgb, vsFeat);
         kernel.Stats.ProjectionMs = projMs;
         kernel.Stats.ProjectionCpuMs = projCpu;
-        kernel.Stats.BlendBackwardMs = kernel.Stats.ReduceMs = 0;
+        kernel.Stats.BlendBackwardMs = kernel.Stats.ReduceMs = kernel.Stats.BackwardGlueMs = kernel.Stats.ProjectionBackwardMs = 0;
+        kernel.Stats.ReduceCpuMs = kernel.Stats.ProjectionBackwardCpuMs = 0;
+        projCall.Stats = kernel.Stats;
         LastStats = kernel.Stats;
         if (!anyGrad) Release(kernel); // no backward will come
         int k = 0;
@@ -71,11 +74,13 @@ public sealed class GaussianRasterizer
         var depth = outs[k++];
         var alpha = outs[k];
         var radii = torch.tensor(proj.Radii, dtype: int32); // [N], tile-checked by the binning
-        return new RenderResult
+        var result = new RenderResult
         {
             Rgb = rgb, Features = feat, Depth = depth, Alpha = alpha, Radii = radii, Visible = radii.gt(Scalars.Of(0)),
             ViewspaceRgb = vsRgb, ViewspaceFeatures = vsFeat,
         };
+        LastStats.RenderMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        return result;
     }
 
     internal void Release(TileRasterizer k)
@@ -113,33 +118,42 @@ public sealed class GaussianRasterizer
 
         public override unsafe List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> grads)
         {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             var call = (RasterCall)ctx.get_data("call");
             var k = call.Kernel;
             int n = k.N, d = call.D;
             // Images without a loss get zero gradients (materialised: TorchSharp leaves one live wrapper behind per
-            // undefined gradient, which would grow the native tensor count every step); skip their backward.
-            static Tensor? Defined(Tensor t) =>
-                t is null || t.IsInvalid || t.count_nonzero().item<long>() == 0 ? null : t.contiguous();
+            // undefined gradient, which would grow the native tensor count every step); skip their backward. The check
+            // stops at the first non-zero, so an image with a loss costs next to nothing.
+            static Tensor? Defined(Tensor t)
+            {
+                if (t is null || t.IsInvalid) return null;
+                var c = t.contiguous();
+                return AllZero(Ptr(c), c.numel()) ? null : c;
+            }
             int i = 0;
             var gRgb = Defined(grads[i++]);
             var gFeat = d > 0 ? Defined(grads[i++]) : null;
             var gDepth = Defined(grads[i++]);
             var gAlpha = Defined(grads[i]);
             bool featGeo = call.Settings.FeatureGradientsReachGeometry;
-            k.Backward(gRgb is null ? null : Ptr(gRgb), gDepth is null ? null : Ptr(gDepth), gAlpha is null ? null : Ptr(gAlpha),
-                gFeat is null ? null : Ptr(gFeat), featGeo);
             bool geo = gRgb is not null || gDepth is not null || gAlpha is not null;
+            // The kernels reduce straight into these (every element written).
+            var allGeo = geo ? torch.empty(n, TileRasterizer.GeoStride) : null;           // [N, 10]
+            var allFeat = gFeat is not null ? torch.empty(n, k.FeatGradStride(featGeo)) : null; // [N, D (+ 6)]
+            k.Backward(gRgb is null ? null : Ptr(gRgb), gDepth is null ? null : Ptr(gDepth), gAlpha is null ? null : Ptr(gAlpha),
+                gFeat is null ? null : Ptr(gFeat), featGeo, allGeo is null ? null : Ptr(allGeo), allFeat is null ? null : Ptr(allFeat));
             Tensor? dMean = null, dConic = null, dOpacity = null, dColour = null, dDepth = null, dFeatures = null, dVsRgb = null, dVsFeat = null;
-            if (geo)
+            if (allGeo is not null)
             {
-                var all = FromArray(k.GradGeo, n, TileRasterizer.GeoStride); // [N, 10]
+                var all = allGeo;
                 dMean = all.narrow(1, 0, 2); dConic = all.narrow(1, 2, 3); dOpacity = all.select(1, 5);
                 dColour = all.narrow(1, 6, 3); dDepth = all.select(1, 9);
                 dVsRgb = dMean;
             }
-            if (gFeat is not null)
+            if (allFeat is not null)
             {
-                var all = FromArray(k.GradFeat, n, k.FeatStride); // [N, D (+ 6)]
+                var all = allFeat;
                 dFeatures = all.narrow(1, 0, d);
                 if (featGeo)
                 {
@@ -150,15 +164,21 @@ public sealed class GaussianRasterizer
                     dOpacity = dOpacity is null ? all.select(1, d + 5) : dOpacity + all.select(1, d + 5);
                 }
             }
+            var st = k.Stats;
+            st.BackwardGlueMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds - st.BlendBackwardMs - st.ReduceMs;
             call.Owner.Release(k);
             return [null!, dMean!, dConic!, dOpacity!, dColour!, dDepth!, dFeatures!, dVsRgb!, dVsFeat!];
         }
 
-        private static unsafe Tensor FromArray(float[] a, int n, int k)
+        /// <summary>Whether n floats at p are all zero (NaN counts as non-zero, as in count_nonzero).</summary>
+        private static unsafe bool AllZero(float* p, long n)
         {
-            var t = torch.empty(n, k);
-            a.AsSpan(0, n * k).CopyTo(new Span<float>(Ptr(t), n * k));
-            return t;
+            long i = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= n; i += 8)
+                    if (Vector256.Load(p + i) != Vector256<float>.Zero) return false;
+            for (; i < n; i++) if (p[i] != 0f) return false;
+            return true;
         }
     }
 }

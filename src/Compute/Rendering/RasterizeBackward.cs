@@ -15,25 +15,28 @@ internal sealed partial class TileRasterizer
     private float[] _pairFeat = [];
     /// <summary>[pairs] 1 if the pair's gradient slots were written, 0 if the pair blended nowhere (slots left stale).</summary>
     private byte[] _pairUsed = [];
-    /// <summary>[N, GeoStride] gradients from the RGB, depth and alpha images (after <see cref="Backward"/>).</summary>
-    public float[] GradGeo = [];
-    /// <summary>[N, FeatStride] gradients from the feature image: d feature (D), then, if geometry is on, d mean2d (2),
-    /// d conic (3), d opacity.</summary>
-    public float[] GradFeat = [];
     public int FeatStride;
+
+    /// <summary>Floats per Gaussian of the feature-image gradient: d feature (D), then, if geometry is on, d mean2d (2),
+    /// d conic (3), d opacity.</summary>
+    public int FeatGradStride(bool featureGeometry) => D + (featureGeometry ? 6 : 0);
 
     /// <summary>Runs backward. Null gradient pointers mean "no loss on that image"; the corresponding work is skipped.</summary>
     /// <param name="dRgb">[H, W, 3] or null</param><param name="dDepth">[H, W] or null</param>
     /// <param name="dAlpha">[H, W] or null</param><param name="dFeat">[H, W, D] or null</param>
-    public unsafe void Backward(float* dRgb, float* dDepth, float* dAlpha, float* dFeat, bool featureGeometry)
+    /// <param name="gradGeo">[N, GeoStride] receives the gradients from the RGB, depth and alpha images (every element
+    /// written); needed when any of those is given.</param>
+    /// <param name="gradFeat">[N, <see cref="FeatGradStride"/>] receives the gradients from the feature image; needed
+    /// when dFeat is given.</param>
+    public unsafe void Backward(float* dRgb, float* dDepth, float* dAlpha, float* dFeat, bool featureGeometry, float* gradGeo, float* gradFeat)
     {
         bool geo = dRgb != null || dDepth != null || dAlpha != null;
         bool feat = dFeat != null && D > 0;
         bool featGeo = feat && featureGeometry;
-        FeatStride = feat ? D + (featGeo ? 6 : 0) : 0;
+        FeatStride = feat ? FeatGradStride(featGeo) : 0;
         int pairs = Binning.Pairs;
-        if (geo) { TileBinning.Grow(ref _pairGeo, pairs * GeoStride); TileBinning.Grow(ref GradGeo, N * GeoStride); }
-        if (feat) { TileBinning.Grow(ref _pairFeat, pairs * FeatStride); TileBinning.Grow(ref GradFeat, N * FeatStride); }
+        if (geo) TileBinning.Grow(ref _pairGeo, pairs * GeoStride);
+        if (feat) TileBinning.Grow(ref _pairFeat, pairs * FeatStride);
         TileBinning.Grow(ref _pairUsed, pairs);
         // Every slot starts unused; the kernels mark the pairs that blended (cheaper than marking the rest unused: most
         // list entries lie behind every pixel's last contributor, and finding their slot is a few dependent loads).
@@ -53,23 +56,25 @@ internal sealed partial class TileRasterizer
         Stats.BlendBackwardCpuMs = RasterStats.CpuNow() - c0;
         // Fixed-order reduction of each Gaussian's pair slots.
         var slotStart = Binning.SlotStart;
+        nint og = (nint)gradGeo, of = (nint)gradFeat;
         Parallel.For(0, (N + 1023) / 1024, chunk =>
         {
             int g1 = Math.Min(N, (chunk + 1) * 1024);
             for (int g = chunk * 1024; g < g1; g++)
             {
-                if (geo) Reduce(_pairGeo, _pairUsed, GradGeo, g, slotStart[g], slotStart[g + 1], GeoStride);
-                if (feat) Reduce(_pairFeat, _pairUsed, GradFeat, g, slotStart[g], slotStart[g + 1], FeatStride);
+                if (geo) Reduce(_pairGeo, _pairUsed, (float*)og, g, slotStart[g], slotStart[g + 1], GeoStride);
+                if (feat) Reduce(_pairFeat, _pairUsed, (float*)of, g, slotStart[g], slotStart[g + 1], FeatStride);
             }
         });
+        Stats.ReduceCpuMs = RasterStats.CpuNow() - c0 - Stats.BlendBackwardCpuMs;
         Stats.BlendBackwardMs = System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
         Stats.ReduceMs = System.Diagnostics.Stopwatch.GetElapsedTime(t1).TotalMilliseconds;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Reduce(float[] pairs, byte[] used, float[] dst, int g, int s0, int s1, int k)
+    private static unsafe void Reduce(float[] pairs, byte[] used, float* pd, int g, int s0, int s1, int k)
     {
-        fixed (float* pp = pairs, pd = dst)
+        fixed (float* pp = pairs)
         {
             float* o = pd + (long)g * k;
             for (int i = 0; i < k; i++) o[i] = 0f;

@@ -20,8 +20,9 @@ internal sealed partial class TileRasterizer
     public readonly TileBinning Binning = new();
     /// <summary>[N, Stride] packed per-Gaussian inputs.</summary>
     public float[] Packed = [];
-    /// <summary>[N, D] features (copy of the input).</summary>
-    public float[] Feat = [];
+    /// <summary>[N, D] the input features, valid during <see cref="Forward"/> only (the backward reads the gathered
+    /// <see cref="TileF"/>).</summary>
+    private unsafe float* _feat;
     /// <summary>[H * W] transmittance after the last blended Gaussian.</summary>
     public float[] FinalT = [];
     /// <summary>[H * W] 1 + position (in the tile list) of the last blended Gaussian, 0 if none.</summary>
@@ -74,7 +75,6 @@ internal sealed partial class TileRasterizer
     {
         N = n; D = d; Width = width; Height = height; Background = background;
         TileBinning.Grow(ref Packed, n * Stride);
-        TileBinning.Grow(ref Feat, n * d);
         TileBinning.Grow(ref FinalT, width * height);
         TileBinning.Grow(ref NContrib, width * height);
         nint pm = (nint)mean2d, pc = (nint)conic, po = (nint)opacity, pcol = (nint)colour, pd = (nint)depth;
@@ -85,6 +85,7 @@ internal sealed partial class TileRasterizer
             int g1 = Math.Min(n, (chunk + 1) * 2048);
             for (int g = chunk * 2048; g < g1; g++)
             {
+                if (radii[g] == 0) continue; // culled: in no tile list, never gathered
                 int o = g * Stride;
                 packed[o] = m2[2 * g]; packed[o + 1] = m2[2 * g + 1];
                 packed[o + 2] = co[3 * g]; packed[o + 3] = co[3 * g + 1]; packed[o + 4] = co[3 * g + 2];
@@ -97,7 +98,7 @@ internal sealed partial class TileRasterizer
                 packed[o + 15] = any ? 1f : 0f;
             }
         });
-        if (d > 0) new ReadOnlySpan<float>(features, n * d).CopyTo(Feat);
+        _feat = features;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         Binning.Build(mean2d, depth, radii, n, width, height);
@@ -122,6 +123,7 @@ internal sealed partial class TileRasterizer
             default: Parallel.For(0, tiles, t => ForwardTile(t, (float*)pRgb, (float*)pFeat, (float*)pDepth, (float*)pAlpha)); break;
         }
         _gathered = KeepGathered;
+        _feat = null;
         long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
         double c2 = RasterStats.CpuNow();
         Stats.BinningCpuMs = c1 - c0; Stats.BlendForwardCpuMs = c2 - c1;
@@ -172,7 +174,9 @@ internal sealed partial class TileRasterizer
         var sorted = Binning.Sorted;
         int d = D;
         // Pointer copies: Array.Copy's per-call overhead dominated for 12-float rows.
-        fixed (float* src = Packed, fsrc = Feat)
+        float* fsrc = _feat;
+        if (withFeatures && d > 0 && fsrc == null) throw new InvalidOperationException("Tile features gathered outside Forward without kept tile lists.");
+        fixed (float* src = Packed)
         {
             for (int j = 0; j < count; j++)
             {
@@ -253,8 +257,15 @@ public sealed class RasterStats
     /// <summary>Also record process CPU time per stage (a /proc read per stage; for benchmarks).</summary>
     public static bool MeasureCpu;
     public double ProjectionMs, BinningMs, BlendForwardMs, BlendBackwardMs, ReduceMs;
+    /// <summary>Whole <see cref="GaussianRasterizer.Render"/> call (projection, binning, blending and their glue).</summary>
+    public double RenderMs;
+    /// <summary>The rasteriser autograd node's backward outside the blend kernels and reduction: gradient checks and
+    /// handing the gradients to torch.</summary>
+    public double BackwardGlueMs;
+    /// <summary>The projection autograd node's backward (C# kernel and its glue).</summary>
+    public double ProjectionBackwardMs;
     /// <summary>Process CPU time (all threads) per stage, when <see cref="MeasureCpu"/> is set.</summary>
-    public double ProjectionCpuMs, BinningCpuMs, BlendForwardCpuMs, BlendBackwardCpuMs;
+    public double ProjectionCpuMs, BinningCpuMs, BlendForwardCpuMs, BlendBackwardCpuMs, ReduceCpuMs, ProjectionBackwardCpuMs;
 
     internal static double CpuNow() => MeasureCpu ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds : 0;
     public long Blends;
