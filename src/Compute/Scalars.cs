@@ -8,10 +8,14 @@ using TorchSharp;
 /// object that only a finaliser frees, and its ops read the handle without keeping the Scalar alive: a GC during the
 /// native call can free it mid-use (seen as "INTERNAL ASSERT FAILED at Scalar.h" crashes during training). Scalars
 /// cached here stay rooted, so they are never finalised. Use for constants; dispose per-step values with `using`.
+/// Tensor + (and add/add_ without alpha) makes such a scalar too (alpha = 1): write a.add(b, Scalars.One); - is safe.
 /// </summary>
 public static class Scalars
 {
     private static readonly ConcurrentDictionary<double, Scalar> Cache = new();
+
+    /// <summary>1, the alpha of a plain tensor sum or difference.</summary>
+    public static Scalar One { get; } = 1.0.ToScalar();
 
     public static Scalar Of(double value) => Cache.GetOrAdd(value, v => v.ToScalar());
 }

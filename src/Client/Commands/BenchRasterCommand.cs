@@ -101,7 +101,7 @@ public static class BenchRasterCommand
                 var r = rast.Render(g, cam, settings);
                 var tLoss = Stopwatch.GetTimestamp();
                 var loss = (r.Rgb - target).abs().mean();
-                if (r.Features is not null) loss = loss + 0.1 * r.Features.sigmoid().mean();
+                if (r.Features is not null) loss = loss.add(r.Features.sigmoid().mean(), Scalars.Of(0.1));
                 double lossMs = Stopwatch.GetElapsedTime(tLoss).TotalMilliseconds;
                 loss.backward();
                 double ms = Stopwatch.GetElapsedTime(t).TotalMilliseconds;

@@ -112,12 +112,12 @@ public static class ClusterLoss
         var vh = flat.index_select(0, pix).sigmoid(); // [P,D]
         var sums = torch.zeros(new long[] { k, d }, features.dtype, device).index_add(0, seg, vh, Scalars.Of(1.0)); // [K,D]
         var centroids = sums / cnt.unsqueeze(1); // [K,D]
-        var diff = vh - centroids.index_select(0, seg); // [P,D]
+        var diff = vh.sub(centroids.index_select(0, seg)); // [P,D]
         var sq = diff.square().sum(1); // [P]
         var perSegment = torch.zeros(new long[] { k }, features.dtype, device).index_add(0, seg, sq, Scalars.Of(1.0)); // [K]
 
         Tensor pull, push;
-        var pairDist = (centroids.unsqueeze(1) - centroids.unsqueeze(0)).square().sum(2); // [K,K], zero diagonal
+        var pairDist = centroids.unsqueeze(1).sub(centroids.unsqueeze(0)).square().sum(2); // [K,K], zero diagonal
         if (options.Normalisation == ClusterNormalisation.Mean)
         {
             pull = (perSegment / cnt).mean();
@@ -133,7 +133,7 @@ public static class ClusterLoss
             pull = perSegment.sum();
             push = pairDist.sum();
         }
-        var loss = pull - push.mul(Scalars.Of(options.PushWeight));
+        var loss = pull.sub(push.mul(Scalars.Of(options.PushWeight)));
         if (options.PushMargin > 0 && k > 1)
         {
             // sqrt(d^2 + eps): finite gradient where two centroids coincide; the diagonal (i == j) is masked out.
@@ -146,7 +146,7 @@ public static class ClusterLoss
                 ClusterNormalisation.PerSegment => k,
                 _ => 1.0,
             };
-            loss = loss + hinge.sum().div(Scalars.Of(norm)).mul(Scalars.Of(options.PushWeight));
+            loss = loss.add(hinge.sum().div(Scalars.Of(norm)), Scalars.Of(options.PushWeight));
         }
         return loss.MoveToOuterDisposeScope();
     }

@@ -24,14 +24,14 @@ public static class RenderLoss
         using var l1 = L1(rendered, target);
         using var ssim = Ssim(rendered, target);
         // 0.8 * l1 + 0.2 * (1 - ssim)
-        return l1.mul(Scalars.Of(L1Weight)) + ssim.neg().add(Scalars.Of(1.0)).mul(Scalars.Of(SsimWeight));
+        return l1.mul(Scalars.Of(L1Weight)).add(ssim.neg().add(Scalars.One), Scalars.Of(SsimWeight));
     }
 
     /// <summary>Mean absolute error over all elements. [H,W,C] x [H,W,C] -> scalar.</summary>
     public static Tensor L1(Tensor rendered, Tensor target)
     {
         CheckPair(rendered, target);
-        using var d = rendered - target;
+        using var d = rendered.sub(target);
         using var a = d.abs();
         return a.mean();
     }
@@ -58,11 +58,11 @@ public static class RenderLoss
         var mu1Sq = mu1 * mu1;
         var mu2Sq = mu2 * mu2;
         var mu12 = mu1 * mu2;
-        var sigma1Sq = parts[2] - mu1Sq;
-        var sigma2Sq = parts[3] - mu2Sq;
-        var sigma12 = parts[4] - mu12;
+        var sigma1Sq = parts[2].sub(mu1Sq);
+        var sigma2Sq = parts[3].sub(mu2Sq);
+        var sigma12 = parts[4].sub(mu12);
         var num = mu12.mul(Scalars.Of(2.0)).add(Scalars.Of(C1)) * sigma12.mul(Scalars.Of(2.0)).add(Scalars.Of(C2));
-        var den = (mu1Sq + mu2Sq).add(Scalars.Of(C1)) * (sigma1Sq + sigma2Sq).add(Scalars.Of(C2));
+        var den = mu1Sq.add(mu2Sq, Scalars.One).add(Scalars.Of(C1)) * sigma1Sq.add(sigma2Sq, Scalars.One).add(Scalars.Of(C2));
         return (num / den).mean().MoveToOuterDisposeScope();
     }
 

@@ -51,6 +51,6 @@ public static class SmoothnessLoss
             vi = vi.sigmoid();
             vj = vj.sigmoid();
         }
-        return (vi - vj).square().sum(1).mean().MoveToOuterDisposeScope();
+        return vi.sub(vj).square().sum(1).mean().MoveToOuterDisposeScope();
     }
 }

@@ -73,7 +73,7 @@ public static class TripletLoss
         if (t == 0)
         {
             var zero = flat.sum().mul(Scalars.Of(0.0));
-            if (projection.Weight is not null) zero = zero + projection.Weight.sum().mul(Scalars.Of(0.0));
+            if (projection.Weight is not null) zero = zero.add(projection.Weight.sum(), Scalars.Of(0.0));
             return zero.MoveToOuterDisposeScope();
         }
         var all = new long[3 * t];
@@ -88,9 +88,9 @@ public static class TripletLoss
         var za = z.narrow(0, 0, t);      // [T,D]
         var zp = z.narrow(0, t, t);      // [T,D]
         var zn = z.narrow(0, 2 * t, t);  // [T,D]
-        var dp = (za - zp).square().sum(1); // [T]
-        var dn = (za - zn).square().sum(1); // [T]
-        return (dp - dn).add(Scalars.Of(margin)).clamp_min(Scalars.Of(0.0)).mean().MoveToOuterDisposeScope();
+        var dp = za.sub(zp).square().sum(1); // [T]
+        var dn = za.sub(zn).square().sum(1); // [T]
+        return dp.sub(dn).add(Scalars.Of(margin)).clamp_min(Scalars.Of(0.0)).mean().MoveToOuterDisposeScope();
     }
 
     private static void CheckRange(int[] idx, long pixels, string name)

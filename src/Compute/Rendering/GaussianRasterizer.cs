@@ -159,9 +159,9 @@ public sealed class GaussianRasterizer
                 {
                     var fm = all.narrow(1, d, 2);
                     dVsFeat = fm;
-                    dMean = dMean is null ? fm : dMean + fm;
-                    dConic = dConic is null ? all.narrow(1, d + 2, 3) : dConic + all.narrow(1, d + 2, 3);
-                    dOpacity = dOpacity is null ? all.select(1, d + 5) : dOpacity + all.select(1, d + 5);
+                    dMean = dMean is null ? fm : dMean.add(fm, Scalars.One);
+                    dConic = dConic is null ? all.narrow(1, d + 2, 3) : dConic.add(all.narrow(1, d + 2, 3), Scalars.One);
+                    dOpacity = dOpacity is null ? all.select(1, d + 5) : dOpacity.add(all.select(1, d + 5), Scalars.One);
                 }
             }
             var st = k.Stats;

@@ -39,8 +39,8 @@ public sealed class DensityControl : IDisposable
         using var _ = no_grad();
         var visible = radii.gt(Scalars.Of(0));
         var norm = viewspaceGrad.norm(1, keepdim: false);
-        _gradAccum.add_(where(visible, norm, zeros_like(norm)));
-        _denom.add_(visible.to_type(ScalarType.Float32));
+        _gradAccum.add_(where(visible, norm, zeros_like(norm)), Scalars.One);
+        _denom.add_(visible.to_type(ScalarType.Float32), Scalars.One);
         _maxRadii.copy_(where(visible, maximum(_maxRadii, radii.to_type(ScalarType.Float32)), _maxRadii));
     }
 
@@ -154,8 +154,8 @@ public static class Rotation
         q = q.div(q.norm(1, keepdim: true).clamp_min(Scalars.Of(1e-12)));
         var w = q[.., 0]; var x = q[.., 1]; var y = q[.., 2]; var z = q[.., 3];
         Scalar one = Scalars.Of(1), two = Scalars.Of(2);
-        Tensor Diag(Tensor a, Tensor b) => (a * a + b * b).mul(two).neg().add(one); // 1 - 2 (a^2 + b^2)
-        Tensor Off(Tensor a, Tensor b, Tensor c, Tensor d, bool plus) => (plus ? a * b + c * d : a * b - c * d).mul(two);
+        Tensor Diag(Tensor a, Tensor b) => (a * a).add(b * b, one).mul(two).neg().add(one); // 1 - 2 (a^2 + b^2)
+        Tensor Off(Tensor a, Tensor b, Tensor c, Tensor d, bool plus) => (plus ? (a * b).add(c * d, one) : (a * b).sub(c * d)).mul(two);
         var rows = new[]
         {
             Diag(y, z), Off(x, y, w, z, false), Off(x, z, w, y, true),
