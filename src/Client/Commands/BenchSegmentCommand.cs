@@ -34,7 +34,8 @@ public static class BenchSegmentCommand
         var outDir = new Option<string>("--out") { Description = "Working directory for scenes and results.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "uniclift-bench-segment") };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with every row." };
         var decodeOnly = new Option<bool>("--decode-only") { Description = "Skip training: re-decode the train-mode result already in --out (its labels.ply holds the embeddings) with the current decoding." };
-        var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging)." };
+        var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging into codes two or more bits away)." };
+        var mergeNeighbour = new Option<double?>("--merge-neighbour") { Description = "With --decode-only: CodebookOptions.MergeNeighbourFraction (1 = no merging into codes one bit away)." };
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
@@ -45,7 +46,7 @@ public static class BenchSegmentCommand
                 + string.Join(", ", TrainingOptionOverrides.Describe(new TrainingOptions())),
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
-        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, minCode, fragment, set }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, fragment, set }) command.Options.Add(o);
         CommandAction.Set(command, (parse, console) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -53,6 +54,7 @@ public static class BenchSegmentCommand
             var rows = new List<Row>();
             var codebook = CodebookOptions.Default;
             if (parse.GetValue(mergeFraction) is double mf) codebook = codebook with { MergeAbsorbedFraction = mf };
+            if (parse.GetValue(mergeNeighbour) is double mn) codebook = codebook with { MergeNeighbourFraction = mn };
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };

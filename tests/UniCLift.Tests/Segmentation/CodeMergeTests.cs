@@ -45,7 +45,7 @@ public sealed class CodeMergeTests
     [Fact]
     public void MergingCanBeDisabledAndNeedsMostOfTheCodeAbsorbed()
     {
-        var off = LabelCodebook.Build(Statistics(), null, new CodebookOptions { MinCodeFraction = 0, MergeAbsorbedFraction = 1, MergeBackgroundFraction = 1 });
+        var off = LabelCodebook.Build(Statistics(), null, new CodebookOptions { MinCodeFraction = 0, MergeAbsorbedFraction = 1, MergeNeighbourFraction = 1, MergeBackgroundFraction = 1 });
         Assert.Equal(new[] { 6, 7, 9, 13 }, off.Codes);
         Assert.Empty(off.MergedCodes);
 
@@ -57,6 +57,24 @@ public sealed class CodeMergeTests
         var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
         Assert.Contains(9, book.Codes);
         Assert.DoesNotContain(7, book.Codes);
+    }
+
+    [Theory]
+    [InlineData(7, true)]   // one bit from 6: an object whose embedding left one channel undecided
+    [InlineData(62, false)] // three bits from 6: a second object that the masks sometimes merge with the first
+    public void ALowerShareSufficesForACodeOneBitAway(int code, bool merges)
+    {
+        // Segment 1 (30 px): 21 px of code 6 and 9 px of the other code; segment 2 (11 px): the other code only.
+        // The other code has 9 of its 20 pixels (45%) absorbed by 6: under MergeAbsorbedFraction (0.5), over
+        // MergeNeighbourFraction (0.4).
+        var mask = Enumerable.Repeat(1, 30).Concat(Enumerable.Repeat(2, 11)).ToArray();
+        var codes = Enumerable.Repeat(6, 21).Concat(Enumerable.Repeat(code, 9)).Concat(Enumerable.Repeat(code, 11)).ToArray();
+        var book = LabelCodebook.Build(CodeStatistics.OfView(codes, mask), null, new CodebookOptions { MinCodeFraction = 0, Background = BackgroundSelection.None });
+        Assert.Equal(merges, !book.Codes.Contains(code));
+        if (merges) Assert.Equal(book.TryGetId(6), book.TryGetId(code));
+        var strict = LabelCodebook.Build(CodeStatistics.OfView(codes, mask), null,
+            new CodebookOptions { MinCodeFraction = 0, Background = BackgroundSelection.None, MergeNeighbourFraction = 0.5 });
+        Assert.Contains(code, strict.Codes);
     }
 
     [Fact]
