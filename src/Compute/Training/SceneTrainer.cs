@@ -230,7 +230,8 @@ public sealed class SceneTrainer : IDisposable
 
     private NeighbourGraph NeighbourGraphFor(int it, System.Random random)
     {
-        if (_graph is null || it - _graphBuiltAt >= Options.SmoothGraphRefresh)
+        int refresh = Options.Mode == TrainingMode.Lift ? Options.LiftSmoothGraphRefresh : Options.SmoothGraphRefresh;
+        if (_graph is null || it - _graphBuiltAt >= refresh)
         {
             var means = _model.Read(GaussianModel.Means);
             int n = means.Length / 3;
