@@ -45,3 +45,25 @@ public class TrainingOptionOverridesTests
         Assert.DoesNotContain(lines, l => l.StartsWith("Mode=", StringComparison.Ordinal));
     }
 }
+
+public class SetOptionCommandLineTests
+{
+    [Theory]
+    [InlineData("segment", new[] { "segment", "scene", "--out", "o" })]
+    [InlineData("submit", new[] { "submit", "scene", "--out", "o" })]
+    public void RepeatedSetOptionsReachTheJobOptionsValidated(string command, string[] args)
+    {
+        static string[]? Settings(string[] argv)
+        {
+            var parse = UniCLift.Client.Cli.Build().Parse(argv);
+            Assert.Empty(parse.Errors);
+            var set = parse.CommandResult.Command.Options.OfType<System.CommandLine.Option<string[]>>().Single(o => o.Name == "--set");
+            return UniCLift.Client.BatchConsole.Settings(parse, set);
+        }
+        Assert.Equal(command, UniCLift.Client.Cli.Build().Parse(args).CommandResult.Command.Name);
+        Assert.Equal(new[] { "UseTriplet=false", "ClusterPushMargin=0" }, Settings([.. args, "--set", "UseTriplet=false", "--set", "ClusterPushMargin=0"]));
+        Assert.Null(Settings(args));
+        var e = Assert.Throws<ArgumentException>(() => Settings([.. args, "--set", "ClusterPushMargin=wide"]));
+        Assert.Contains("ClusterPushMargin", e.Message);
+    }
+}
