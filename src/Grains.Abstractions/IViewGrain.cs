@@ -61,7 +61,11 @@ public sealed record ViewCodeStatistics(
     [property: Id(3)] long Pixels,
     [property: Id(4)] int[] AbsorbedCodes,
     [property: Id(5)] int[] AbsorbedInto,
-    [property: Id(6)] long[] AbsorbedPixels);
+    [property: Id(6)] long[] AbsorbedPixels,
+    [property: Id(7)] int[]? PairA = null,
+    [property: Id(8)] int[]? PairB = null,
+    [property: Id(9)] long[]? PairShared = null,
+    [property: Id(10)] long[]? PairCoVisible = null);
 
 /// <summary>A scene's codebook: Codes[id - 1] is the code of compact instance id id; BackgroundCode maps to 0;
 /// merged codes MergedCodes[i] map to id MergedIds[i].</summary>

@@ -56,6 +56,8 @@ public sealed class ViewMessagesTests
         Assert.Equal(local.Area, travelled.Area);
         Assert.Equal(local.BackgroundVotes, travelled.BackgroundVotes);
         Assert.Equal(local.Absorbed, travelled.Absorbed);
+        Assert.NotEmpty(travelled.Pairs);
+        Assert.Equal(local.Pairs, travelled.Pairs);
         Assert.Equal(32, travelled.Pixels);
 
         var options = new CodebookOptions { MinCodeFraction = 0 };

@@ -52,6 +52,18 @@ public sealed record CodebookOptions
     public double MergeNeighbourFraction { get; init; } = 0.4;
 
     /// <summary>
+    /// Two kept codes merge when, over the views that show both, the input masks put at least this share of them in
+    /// one object segment (<see cref="CodeStatistics.Pairs"/>), given at least <see cref="MergePairMinFraction"/> of all
+    /// pixels of co-visibility. 1 or more disables it. Measured on bench segment lift results (60 views 320x240): the
+    /// halves of split objects scored 0.83 (seed 1) and 0.94 (seed 3); every pair of distinct objects at most 0.21
+    /// (a touching pair the masks merge in a fifth of the views), most under 0.1.
+    /// </summary>
+    public double MergeCoSegmentFraction { get; init; } = 0.5;
+
+    /// <summary>Minimum co-visible pixels of a pair for <see cref="MergeCoSegmentFraction"/>, as a share of all pixels.</summary>
+    public double MergePairMinFraction { get; init; } = 0.0001;
+
+    /// <summary>
     /// A code at least this share of whose pixels the input masks call background (0) joins the background code: the
     /// background split over two codes (one bit apart) whose second part dominates the mask's background segment in
     /// the views that see mostly it, so <see cref="MergeAbsorbedFraction"/> misses it. 1 or more disables it. Only with
@@ -165,6 +177,7 @@ public sealed class LabelCodebook
                 if (backgroundVotes.GetValueOrDefault(c) >= options.MergeBackgroundFraction * area[c]) mergedInto[c] = bg;
         candidates.RemoveAll(mergedInto.ContainsKey);
         foreach (var (c, into) in MergeAbsorbed(statistics, candidates, background, options.MergeAbsorbedFraction, options.MergeNeighbourFraction)) mergedInto[c] = into;
+        MergeCoSegmented(statistics, candidates.Where(c => !mergedInto.ContainsKey(c)).ToList(), mergedInto, options, areaTotal);
         var kept = candidates.Where(c => !mergedInto.ContainsKey(c)).ToArray();
         var keptId = new Dictionary<int, int>();
         for (int i = 0; i < kept.Length; i++) keptId[kept[i]] = i + 1;
@@ -216,6 +229,32 @@ public sealed class LabelCodebook
             result[c] = t;
         }
         return result;
+    }
+
+    /// <summary>
+    /// Joins kept codes (ordered by decreasing area) that the masks put in one object segment whenever a view shows
+    /// both: each merges into the largest code it is joined with, directly or through a chain. Codes already merged
+    /// into one of them follow.
+    /// </summary>
+    private static void MergeCoSegmented(CodeStatistics statistics, List<int> kept, Dictionary<int, int> mergedInto, CodebookOptions options, long areaTotal)
+    {
+        if (options.MergeCoSegmentFraction >= 1 || statistics.Pairs.Count == 0) return;
+        var rank = new Dictionary<int, int>();
+        for (int i = 0; i < kept.Count; i++) rank[kept[i]] = i;
+        var root = kept.ToDictionary(c => c, c => c);
+        int Find(int c) { while (root[c] != c) c = root[c] = root[root[c]]; return c; }
+        double minCoVisible = options.MergePairMinFraction * areaTotal;
+        foreach (var ((a, b), (shared, coVisible)) in statistics.Pairs.OrderBy(kv => kv.Key.A).ThenBy(kv => kv.Key.B))
+        {
+            if (!rank.ContainsKey(a) || !rank.ContainsKey(b) || coVisible < minCoVisible || shared < options.MergeCoSegmentFraction * coVisible) continue;
+            int ra = Find(a), rb = Find(b);
+            if (ra == rb) continue;
+            if (rank[ra] < rank[rb]) root[rb] = ra; else root[ra] = rb; // the larger code stays
+        }
+        foreach (var c in kept)
+            if (Find(c) != c) mergedInto[c] = Find(c);
+        foreach (var c in mergedInto.Keys.ToList())
+            if (root.ContainsKey(mergedInto[c])) mergedInto[c] = Find(mergedInto[c]);
     }
 
     /// <summary>Compact id of a code known to the codebook (0 = background), or null for a dropped / unknown code.</summary>
@@ -276,6 +315,7 @@ public sealed class CodeStatistics
 {
     private readonly Dictionary<int, long> area = new(), backgroundVotes = new();
     private readonly Dictionary<(int Code, int Into), long> absorbed = new();
+    private readonly Dictionary<(int A, int B), (long Shared, long CoVisible)> pairs = new();
 
     public IReadOnlyDictionary<int, long> Area => area;
     public IReadOnlyDictionary<int, long> BackgroundVotes => backgroundVotes;
@@ -288,6 +328,19 @@ public sealed class CodeStatistics
     public IReadOnlyDictionary<(int Code, int Into), long> Absorbed => absorbed;
     /// <summary>All pixels counted (every view's width x height).</summary>
     public long Pixels { get; private set; }
+
+    /// <summary>
+    /// (code a, code b), a &lt; b -> (Shared, CoVisible): over the views where both cover at least
+    /// <see cref="PairMinViewFraction"/> of the view, CoVisible sums min(pixels of a, pixels of b) and Shared sums, per
+    /// input-mask object segment (id > 0), min(pixels of a, pixels of b) in that segment. Shared / CoVisible is near 1
+    /// when the masks put the two codes in one object whenever a view shows both (the halves of one object), and near
+    /// the segmenter's merge rate for two touching objects. Unlike <see cref="Absorbed"/> it is not diluted by the
+    /// views that show only one of them.
+    /// </summary>
+    public IReadOnlyDictionary<(int A, int B), (long Shared, long CoVisible)> Pairs => pairs;
+
+    /// <summary>A code takes part in a view's pairs when it covers at least this share of the view.</summary>
+    public const double PairMinViewFraction = 0.001;
 
     /// <summary>One view's pixel codes (row-major) and, if known, its input mask (same size, 0 = background).</summary>
     public static CodeStatistics OfView(int[] codes, int[]? mask)
@@ -320,6 +373,21 @@ public sealed class CodeStatistics
             int into = dominant[segment].Code;
             if (into != code) absorbed[(code, into)] = absorbed.GetValueOrDefault((code, into)) + n;
         }
+
+        var inView = new Dictionary<int, long>();
+        foreach (var c in codes) inView[c] = inView.GetValueOrDefault(c) + 1;
+        long minPixels = Math.Max(1, (long)(PairMinViewFraction * codes.Length));
+        var present = inView.Where(kv => kv.Value >= minPixels).Select(kv => kv.Key).Order().ToArray();
+        for (int x = 0; x < present.Length; x++)
+            for (int y = x + 1; y < present.Length; y++)
+            {
+                int a = present[x], b = present[y];
+                long shared = 0;
+                foreach (var segment in dominant.Keys)
+                    if (segment > 0) shared += Math.Min(perSegment.GetValueOrDefault((segment, a)), perSegment.GetValueOrDefault((segment, b)));
+                var (sh, co) = pairs.GetValueOrDefault((a, b));
+                pairs[(a, b)] = (sh + shared, co + Math.Min(inView[a], inView[b]));
+            }
     }
 
     public void Add(CodeStatistics other)
@@ -329,6 +397,34 @@ public sealed class CodeStatistics
         foreach (var (c, n) in other.area) LabelCodebook.Add(area, c, n);
         foreach (var (c, n) in other.backgroundVotes) LabelCodebook.Add(backgroundVotes, c, n);
         foreach (var (k, n) in other.absorbed) absorbed[k] = absorbed.GetValueOrDefault(k) + n;
+        foreach (var (k, (sh, co)) in other.pairs)
+        {
+            var (s0, c0) = pairs.GetValueOrDefault(k);
+            pairs[k] = (s0 + sh, c0 + co);
+        }
+    }
+
+    /// <summary><see cref="Pairs"/> as flat arrays ordered by (a, b), for messages and files.</summary>
+    public (int[] A, int[] B, long[] Shared, long[] CoVisible) PairsToArrays()
+    {
+        var keys = pairs.Keys.OrderBy(k => k.A).ThenBy(k => k.B).ToArray();
+        return (keys.Select(k => k.A).ToArray(), keys.Select(k => k.B).ToArray(), keys.Select(k => pairs[k].Shared).ToArray(),
+            keys.Select(k => pairs[k].CoVisible).ToArray());
+    }
+
+    /// <summary>Adds a <see cref="PairsToArrays"/> table; throws naming the first inconsistent entry.</summary>
+    public CodeStatistics WithPairs(int[] a, int[] b, long[] shared, long[] coVisible)
+    {
+        if (a.Length != b.Length || a.Length != shared.Length || a.Length != coVisible.Length)
+            throw new ArgumentException($"code statistics: {a.Length} and {b.Length} pair codes, {shared.Length} shared and {coVisible.Length} co-visible counts; expected equal counts.");
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (a[i] >= b[i] || shared[i] < 0 || shared[i] > coVisible[i])
+                throw new ArgumentException($"code statistics: pair ({a[i]}, {b[i]}) with {shared[i]} shared of {coVisible[i]} co-visible pixels (expected a < b and 0 <= shared <= co-visible).");
+            var (s0, c0) = pairs.GetValueOrDefault((a[i], b[i]));
+            pairs[(a[i], b[i])] = (s0 + shared[i], c0 + coVisible[i]);
+        }
+        return this;
     }
 
     /// <summary><see cref="Absorbed"/> as flat arrays (ordered by code, then by the absorbing code), for messages and files.</summary>

@@ -45,7 +45,7 @@ public sealed class CodeMergeTests
     [Fact]
     public void MergingCanBeDisabledAndNeedsMostOfTheCodeAbsorbed()
     {
-        var off = LabelCodebook.Build(Statistics(), null, new CodebookOptions { MinCodeFraction = 0, MergeAbsorbedFraction = 1, MergeNeighbourFraction = 1, MergeBackgroundFraction = 1 });
+        var off = LabelCodebook.Build(Statistics(), null, new CodebookOptions { MinCodeFraction = 0, MergeAbsorbedFraction = 1, MergeNeighbourFraction = 1, MergeBackgroundFraction = 1, MergeCoSegmentFraction = 1 });
         Assert.Equal(new[] { 6, 7, 9, 13 }, off.Codes);
         Assert.Empty(off.MergedCodes);
 
@@ -75,6 +75,51 @@ public sealed class CodeMergeTests
         var strict = LabelCodebook.Build(CodeStatistics.OfView(codes, mask), null,
             new CodebookOptions { MinCodeFraction = 0, Background = BackgroundSelection.None, MergeNeighbourFraction = 0.5 });
         Assert.Contains(code, strict.Codes);
+    }
+
+    [Fact]
+    public void PairsCountSharedSegmentsOnlyInViewsThatShowBoth()
+    {
+        // View A: codes 6 and 7 together in object segment 1 (3 and 2 px), 9 alone in segment 2; view B: only 7.
+        int[] maskA = [1, 1, 1, 1, 1, 2, 2, 0];
+        int[] codesA = [6, 6, 6, 7, 7, 9, 9, 0];
+        int[] maskB = [1, 1, 1, 1, 0, 0, 0, 0];
+        int[] codesB = [7, 7, 7, 7, 0, 0, 0, 0];
+        var s = CodeStatistics.OfView(codesA, maskA);
+        s.Add(CodeStatistics.OfView(codesB, maskB));
+        Assert.Equal((2L, 2L), s.Pairs[(6, 7)]);  // min(3, 2) shared in segment 1, min(3, 2) co-visible
+        Assert.Equal((0L, 2L), s.Pairs[(6, 9)]);
+        Assert.Equal((0L, 2L), s.Pairs[(7, 9)]);
+        Assert.Equal((0L, 1L), s.Pairs[(0, 6)]);  // background segment 0 is not an object segment
+        Assert.False(s.Pairs.ContainsKey((0, 7)) && s.Pairs[(0, 7)].Shared > 0);
+        var (a, b, shared, co) = s.PairsToArrays();
+        var back = CodeStatistics.FromArrays([], [], [], 0).WithPairs(a, b, shared, co);
+        Assert.Equal(s.Pairs, back.Pairs);
+        var e = Assert.Throws<ArgumentException>(() => CodeStatistics.FromArrays([], [], [], 0).WithPairs([7], [6], [1], [2]));
+        Assert.Contains("(7, 6)", e.Message);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void HalvesThatShareASegmentWheneverBothShowMerge(bool sameObject)
+    {
+        // Views 1-4 show code 5 or code 6 alone in their object segment (so neither is absorbed); view 5 shows both,
+        // in one segment (the halves of one object) or in two (two objects), next to background code 1.
+        var s = new CodeStatistics();
+        for (int v = 0; v < 4; v++)
+        {
+            int code = v % 2 == 0 ? 5 : 6;
+            s.AddView([code, code, code, code, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0, 0]);
+        }
+        s.AddView([5, 5, 6, 6, 1, 1, 1, 1], sameObject ? [1, 1, 1, 1, 0, 0, 0, 0] : [1, 1, 2, 2, 0, 0, 0, 0]);
+        var options = new CodebookOptions { MinCodeFraction = 0, MergePairMinFraction = 0 };
+        var book = LabelCodebook.Build(s, null, options);
+        Assert.Equal(1, book.BackgroundCode);
+        Assert.Equal(sameObject ? new[] { 5 } : new[] { 5, 6 }, book.Codes);
+        Assert.Equal(sameObject, book.TryGetId(6) == book.TryGetId(5));
+        var off = LabelCodebook.Build(s, null, options with { MergeCoSegmentFraction = 1 });
+        Assert.Equal(new[] { 5, 6 }, off.Codes);
     }
 
     [Fact]
