@@ -58,8 +58,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
-            var settings = parse.GetValue(set) ?? [];
-            TrainingOptionOverrides.Apply(new TrainingOptions(), settings); // a bad setting fails before any scene is made
+            var settings = BatchConsole.Settings(parse, set) ?? []; // a bad setting fails before any scene is made
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,

@@ -356,11 +356,13 @@ public sealed class CodeStatistics
         if (mask is not null && mask.Length != codes.Length)
             throw new ArgumentException($"{codes.Length} code pixels but the mask has {mask.Length}.", nameof(mask));
         Pixels += codes.Length;
+        var inView = new Dictionary<int, long>(); // this view's area per code: added to the scene's, and used for pairs
         for (int i = 0; i < codes.Length; i++)
         {
-            LabelCodebook.Add(area, codes[i]);
+            LabelCodebook.Add(inView, codes[i]);
             if (mask is not null && mask[i] == 0) LabelCodebook.Add(backgroundVotes, codes[i]);
         }
+        foreach (var (c, n) in inView) LabelCodebook.Add(area, c, n);
         if (mask is null) return;
         var perSegment = new Dictionary<(int Segment, int Code), long>();
         for (int i = 0; i < codes.Length; i++)
@@ -374,8 +376,6 @@ public sealed class CodeStatistics
             if (into != code) absorbed[(code, into)] = absorbed.GetValueOrDefault((code, into)) + n;
         }
 
-        var inView = new Dictionary<int, long>();
-        foreach (var c in codes) inView[c] = inView.GetValueOrDefault(c) + 1;
         long minPixels = Math.Max(1, (long)(PairMinViewFraction * codes.Length));
         var present = inView.Where(kv => kv.Value >= minPixels).Select(kv => kv.Key).Order().ToArray();
         for (int x = 0; x < present.Length; x++)
