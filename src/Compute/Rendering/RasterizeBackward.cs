@@ -172,10 +172,9 @@ internal sealed partial class TileRasterizer
                 }
             }
             // Write each pair's tile-local sums to its slot.
-            var sorted = Binning.Sorted;
             for (int j = 0; j < count; j++)
             {
-                int slot = Binning.Slot(sorted[start + j], tx, ty);
+                int slot = Binning.SortedSlot[start + j];
                 _pairUsed[slot] = 1;
                 if (geo) new ReadOnlySpan<float>(gg + j * GeoStride, GeoStride).CopyTo(_pairGeo.AsSpan(slot * GeoStride, GeoStride));
                 if (feat) new ReadOnlySpan<float>(gf + j * kf, kf).CopyTo(_pairFeat.AsSpan(slot * kf, kf));

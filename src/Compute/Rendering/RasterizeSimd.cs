@@ -219,7 +219,6 @@ internal sealed partial class TileRasterizer
         var rowMax = stackalloc int[TileSize]; // per row: largest contributor count of its pixels
         for (int r = 0; r < TileSize; r++) rowMax[r] = 0;
         var hitCh = stackalloc int[maxChunks];
-        var sorted = Binning.Sorted;
         fixed (float* sv = s.V)
         {
             float* accG = sv + maxChunks * chunkStride, accFG = accG + GeoStride * 8, wBuf = accFG + 6 * 8;
@@ -358,7 +357,7 @@ internal sealed partial class TileRasterizer
                 }
                 // Lane sums (lanes in order) straight into this pair's slot.
                 if (touched == 0) continue; // blended nowhere in this tile (the common case): the slot stays unused
-                long slot = Binning.Slot(sorted[start + j], tx, ty);
+                long slot = Binning.SortedSlot[start + j];
                 _pairUsed[slot] = 1;
                 if (geo) for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum(accG + 8 * k);
                 if (feat)

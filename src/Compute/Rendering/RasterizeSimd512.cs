@@ -17,8 +17,9 @@ internal sealed partial class TileRasterizer
     {
         int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
         int d = D;
-        // Scratch V: feature accumulators (d vectors), per-hit weights (16 floats per Gaussian). I: row lists, candidates, hits.
-        var s = GetScratch(count, d, 0, 0, d * 16 + count * 16, count * (TileSize + 2));
+        // Scratch V: feature accumulators (d vectors), per-hit weights (16 floats per Gaussian). I: row lists, hits.
+        int listStride = count + 16;
+        var s = GetScratch(count, d, 0, 0, d * 16 + count * 16, TileSize * listStride + count);
         float* gl = TileGaussians(tile, s, d > 0, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
@@ -35,61 +36,49 @@ internal sealed partial class TileRasterizer
         fixed (int* iv = s.I)
         {
             float* wBuf = fv + d * 16;
-            int* rowJ = iv, jr = iv + count * TileSize, hitJ = jr + count;
-            BuildRowLists(gl, count, ys, rows, rowJ, rowCount);
+            int* rowJ = iv, hitJ = iv + TileSize * listStride;
+            RowLists512(gl, count, ys, rows, lo, hi, rowJ, listStride, rowCount);
             for (int py = ys; py < ye; py++)
             {
                 float fy = py + 0.5f;
-                int* list = rowJ + (py - ys) * count;
+                int* list = rowJ + (py - ys) * listStride;
                 int rowN = rowCount[py - ys];
                 var active = inTile;
                 var one = W.One;
                 var maxA = Vector512.Create(MaxAlpha); var minA = Vector512.Create(MinAlpha); var minT = Vector512.Create(MinTransmittance);
                 var T = one; var r = W.Zero; var gr = W.Zero; var b = W.Zero; var z = W.Zero; var lastV = W.Zero;
                 int nh = 0;
-                bool done = false;
-                // As ForwardTileSimd: candidates in batches (branch-free x-interval test), then blend them, until every
-                // lane saturates.
-                for (int k0 = 0; k0 < rowN && !done; k0 += CandidateBatch)
+                // The row list holds exactly the Gaussians whose support meets this row (RowLists512): blend them front
+                // to back until every lane saturates.
+                candidates += rowN;
+                var blended = Vector512<int>.Zero; // per lane: pairs blended (counted in a register, not a memory counter)
+                int k = 0;
+                while (k < rowN)
                 {
-                    int kEnd = Math.Min(rowN, k0 + CandidateBatch), nr = 0;
-                    candidates += kEnd - k0;
-                    for (int k = k0; k < kEnd; k++)
-                    {
-                        int jj = list[k];
-                        float* pc = gl + jj * Stride;
-                        float dyc = pc[1] - fy;
-                        float h2 = (pc[13] - pc[11] * dyc * dyc) * pc[12];
-                        float half = MathF.Sqrt(MathF.Max(h2, 0f)) + CullSlackPx, centre = pc[0] + pc[10] * dyc;
-                        jr[nr] = jj;
-                        nr += (h2 >= 0 ? 1 : 0) & (centre - half <= hi ? 1 : 0) & (centre + half >= lo ? 1 : 0);
-                    }
-                    for (int k = 0; k < nr; k++)
-                    {
-                        vecEvals++;
-                        int j = jr[k];
-                        float* p = gl + j * Stride;
-                        float dy = p[1] - fy;
-                        var dx = Vector512.Create(p[0]) - pxv;
-                        var power = Vector512.FusedMultiplyAdd(dx, Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f * p[2]), dx, Vector512.Create(-p[3] * dy)), Vector512.Create(-0.5f * p[4] * dy * dy));
-                        var ok = active & Vector512.LessThanOrEqual(power, W.Zero);
-                        var alpha = Vector512.MinNative(maxA, Vector512.Create(p[5]) * FastExp512(power));
-                        ok &= Vector512.GreaterThanOrEqual(alpha, minA);
-                        var testT = T * (one - alpha);
-                        var stop = ok & Vector512.LessThan(testT, minT);
-                        active = Vector512.AndNot(active, stop);
-                        var blend = Vector512.AndNot(ok, stop);
-                        var w = blend & (alpha * T);
-                        ulong bits = blend.ExtractMostSignificantBits();
-                        contributions += System.Numerics.BitOperations.PopCount(bits);
-                        r = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[6]), r); gr = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[7]), gr);
-                        b = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[8]), b); z = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[9]), z);
-                        if (d > 0) { w.Store(wBuf + 16 * nh); hitJ[nh] = j * d; nh += bits != 0 ? 1 : 0; }
-                        T = Vector512.ConditionalSelect(blend, testT, T);
-                        lastV = Vector512.ConditionalSelect(blend, Vector512.Create((float)(j + 1)), lastV);
-                        if (active.ExtractMostSignificantBits() == 0) { done = true; break; }
-                    }
+                    int j = list[k++];
+                    float* p = gl + j * Stride;
+                    float dy = p[1] - fy;
+                    var dx = Vector512.Create(p[0]) - pxv;
+                    var power = Vector512.FusedMultiplyAdd(dx, Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f * p[2]), dx, Vector512.Create(-p[3] * dy)), Vector512.Create(-0.5f * p[4] * dy * dy));
+                    var ok = active & Vector512.LessThanOrEqual(power, W.Zero);
+                    var alpha = Vector512.MinNative(maxA, Vector512.Create(p[5]) * FastExp512(power));
+                    ok &= Vector512.GreaterThanOrEqual(alpha, minA);
+                    var testT = T * (one - alpha);
+                    var stop = ok & Vector512.LessThan(testT, minT);
+                    active = Vector512.AndNot(active, stop);
+                    var blend = Vector512.AndNot(ok, stop);
+                    var w = blend & (alpha * T);
+                    ulong bits = blend.ExtractMostSignificantBits();
+                    blended -= blend.AsInt32();
+                    r = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[6]), r); gr = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[7]), gr);
+                    b = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[8]), b); z = Vector512.FusedMultiplyAdd(w, Vector512.Create(p[9]), z);
+                    if (d > 0) { w.Store(wBuf + 16 * nh); hitJ[nh] = j * d; nh += bits != 0 ? 1 : 0; }
+                    T = Vector512.ConditionalSelect(blend, testT, T);
+                    lastV = Vector512.ConditionalSelect(blend, Vector512.Create((float)(j + 1)), lastV);
+                    if (active.ExtractMostSignificantBits() == 0) break;
                 }
+                vecEvals += k;
+                contributions += Vector512.Sum(blended);
                 // Stored before the call: vector registers do not survive calls, and values live across one made the JIT keep
                 // them on the stack through the whole loop above (a store and a reload per Gaussian).
                 T.Store(tmp); r.Store(tmp + 16); gr.Store(tmp + 32); b.Store(tmp + 48); z.Store(tmp + 64); lastV.Store(tmp + 80);
@@ -116,7 +105,65 @@ internal sealed partial class TileRasterizer
         _tileContrib[tile] = contributions;
     }
 
-    /// <summary>BackwardTileSimd with one 16-lane state per tile row (layout St*, 16 floats per vector).</summary>
+    /// <summary>Per tile row, the gathered Gaussians (front to back) whose conservative support (<see cref="CullEllipse"/>)
+    /// meets the row's pixel centres. <see cref="RowMask512"/> tests all 16 rows of a Gaussian at once; for each batch of
+    /// 16 Gaussians the 16x16 bit matrix is then read row by row (a shift and a sign mask) and each row's hits are appended
+    /// with one compress, so there is neither a per-(row, Gaussian) scalar test nor a data-dependent branch. Row r's list
+    /// starts at rowJ + r * rowStride (rowStride &gt;= count + 16: a compress stores a whole vector).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RowLists512(float* gl, int count, int ys, int rows, float lo, float hi, int* rowJ, int rowStride, int* rowCount)
+    {
+        for (int r = 0; r < TileSize; r++) rowCount[r] = 0;
+        var fy = Vector512.Create(ys + 0.5f) + LaneIndex16;
+        var rowOk = Vector512.LessThan(LaneIndex16, Vector512.Create((float)rows));
+        var masks = stackalloc uint[16];
+        var iota = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        for (int j0 = 0; j0 < count; j0 += 16)
+        {
+            int m = Math.Min(16, count - j0);
+            for (int i = 0; i < m; i++)
+            {
+                float* p = gl + (j0 + i) * Stride;
+                masks[i] = p[15] != 0f ? RowMask512(p, fy, rowOk, lo, hi) : 0u;
+            }
+            for (int i = m; i < 16; i++) masks[i] = 0u;
+            var bitsByGaussian = Vector512.Load(masks).AsInt32();
+            if (bitsByGaussian == Vector512<int>.Zero) continue;
+            var idx = Vector512.Create(j0) + iota;
+            for (int r = 0; r < rows; r++)
+            {
+                var sel = Vector512.ShiftRightArithmetic(Vector512.ShiftLeft(bitsByGaussian, 31 - r), 31); // -1 where Gaussian hits row r
+                int* dst = rowJ + r * rowStride + rowCount[r];
+                Avx512F.Compress(Vector512<int>.Zero, sel, idx).Store(dst);
+                rowCount[r] += System.Numerics.BitOperations.PopCount(sel.ExtractMostSignificantBits());
+            }
+        }
+    }
+
+    /// <summary>Bit r set when the Gaussian's support meets tile row r (pixel centres fy[r], x in [lo, hi]): the row is
+    /// inside the ellipse's y extent and the row's x interval mx + slope dy +- sqrt((t - q dy^2) / a) overlaps the tile.
+    /// Forward and backward both cull with this one function, so they agree on every (row, Gaussian) pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe uint RowMask512(float* p, W fy, W rowOk, float lo, float hi)
+    {
+        var dy = Vector512.Create(p[1]) - fy;
+        var h2 = (Vector512.Create(p[13]) - Vector512.Create(p[11]) * dy * dy) * Vector512.Create(p[12]);
+        var half = Vector512.Sqrt(Vector512.MaxNative(h2, W.Zero)) + Vector512.Create(CullSlackPx);
+        var centre = Vector512.Create(p[0]) + Vector512.Create(p[10]) * dy;
+        var m = rowOk & Vector512.GreaterThanOrEqual(h2, W.Zero)
+            & Vector512.LessThanOrEqual(centre - half, Vector512.Create(hi)) & Vector512.GreaterThanOrEqual(centre + half, Vector512.Create(lo));
+        return (uint)m.ExtractMostSignificantBits();
+    }
+
+    // Per-row state of BackwardTile512, one 16-lane vector each: transmittance, T_final * (background . dL/dRGB), contributor
+    // count, pixel x, dL/d(r, g, b, depth, alpha), the running sums S and S_f, then dL/dfeature (d vectors).
+    private const int B5T = 0, B5FinalBg = 1, B5Last = 2, B5Px = 3, B5G = 4, B5Sum = 9, B5SumF = 10, B5Fixed = 11;
+
+    /// <summary>The backward blend with one 16-lane state per tile row. Colour images C = sum_k c_k a_k T_k + T_final bg give
+    /// dC/da_i = c_i T_i - (sum_{k behind i} c_k a_k T_k + T_final bg) / (1 - a_i); walking back to front, the per-lane sum
+    /// S = sum_{k behind} w_k (c_k . g) (g = dL/dC over r, g, b, depth and alpha, whose "colour" is 1) is all the state the
+    /// chain rule needs: two vectors per row instead of graphdeco's accumulated colour, last colour and last alpha (eleven
+    /// loads and stores per (row, Gaussian)). The same for the feature image with S_f when its gradients reach geometry.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void BackwardTile512(int tile, float* dRgb, float* dDepth, float* dAlpha, float* dFeat, bool geo, bool featGeo)
     {
@@ -124,9 +171,11 @@ internal sealed partial class TileRasterizer
         if (count == 0) return;
         int d = D, kf = FeatStride;
         bool feat = dFeat != null;
-        int rowStride = (StFixed + 3 * d) * 16; // floats per row: fixed state, then dv, accF, lastF (d vectors each)
-        // Scratch V: row states, the current Gaussian's accumulators (GeoStride + 6 vectors), per-hit weights, lane sums.
-        var s = GetScratch(count, d, 0, 0, TileSize * rowStride + (GeoStride + 6) * 16 + TileSize * 16 + 16 * d);
+        int rowStride = (B5Fixed + d) * 16;
+        // Scratch V: row states; the current Gaussian's lane accumulators, contiguous so one LaneSums512 call reduces them:
+        // geometry (GeoStride vectors), features (d), feature geometry (6); per-hit weights; the lane sums.
+        int accVectors = GeoStride + d + 6;
+        var s = GetScratch(count, d, 0, 0, TileSize * rowStride + accVectors * 16 + TileSize * 16 + accVectors + 16);
         float* gl = TileGaussians(tile, s, feat, out float* fl);
         int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
         int xs = tx * TileSize, ys = ty * TileSize;
@@ -137,10 +186,11 @@ internal sealed partial class TileRasterizer
         var rowMax = stackalloc int[TileSize]; // per row: largest contributor count of its pixels
         for (int r = 0; r < TileSize; r++) rowMax[r] = 0;
         var hitRow = stackalloc int[TileSize];
-        var sorted = Binning.Sorted;
         fixed (float* sv = s.V)
         {
-            float* accG = sv + TileSize * rowStride, accFG = accG + GeoStride * 16, wBuf = accFG + 6 * 16;
+            float* accG = sv + TileSize * rowStride, lane = accG + GeoStride * 16, accFG = lane + d * 16, wBuf = accFG + 6 * 16;
+            float* sums = wBuf + TileSize * 16;
+            var slots = Binning.SortedSlot;
             for (int py = ys; py < ye; py++)
             {
                 int row = py - ys;
@@ -153,7 +203,6 @@ internal sealed partial class TileRasterizer
                     int last = inside ? NContrib[pix] : 0;
                     maxLast = Math.Max(maxLast, last);
                     float t = inside ? FinalT[pix] : 1f;
-                    st[16 * StT + l] = t; st[16 * StFinalT + l] = t; st[16 * StLast + l] = last;
                     float z0 = 0, z1 = 0, z2 = 0, z3 = 0, z4 = 0;
                     if (inside)
                     {
@@ -161,54 +210,49 @@ internal sealed partial class TileRasterizer
                         if (dDepth != null) z3 = dDepth[pix];
                         if (dAlpha != null) z4 = dAlpha[pix];
                     }
-                    st[16 * StG + l] = z0; st[16 * (StG + 1) + l] = z1; st[16 * (StG + 2) + l] = z2; st[16 * (StG + 3) + l] = z3; st[16 * (StG + 4) + l] = z4;
-                    st[16 * StBgDot + l] = bg0 * z0 + bg1 * z1 + bg2 * z2;
-                    st[16 * StPx + l] = xs + l + 0.5f;
+                    st[16 * B5T + l] = t; st[16 * B5FinalBg + l] = t * (bg0 * z0 + bg1 * z1 + bg2 * z2); st[16 * B5Last + l] = last;
+                    st[16 * B5Px + l] = xs + l + 0.5f;
+                    st[16 * B5G + l] = z0; st[16 * (B5G + 1) + l] = z1; st[16 * (B5G + 2) + l] = z2; st[16 * (B5G + 3) + l] = z3; st[16 * (B5G + 4) + l] = z4;
+                    st[16 * B5Sum + l] = 0f; st[16 * B5SumF + l] = 0f;
                     if (feat)
                     {
                         float* src = dFeat + (long)pix * d;
-                        for (int c = 0; c < d; c++) st[16 * (StFixed + c) + l] = inside ? src[c] : 0f;
+                        for (int c = 0; c < d; c++) st[16 * (B5Fixed + c) + l] = inside ? src[c] : 0f;
                     }
                 }
                 rowMax[row] = maxLast;
-                if (maxLast == 0) continue;
-                for (int k = StAcc; k <= StLastAlpha; k++) W.Zero.Store(st + 16 * k);
-                if (featGeo) for (int c = d; c < 3 * d; c++) W.Zero.Store(st + 16 * (StFixed + c));
             }
             int tileMax = 0;
             for (int r = 0; r < rows; r++) tileMax = Math.Max(tileMax, rowMax[r]);
+            var rowMaxV = Vector512.Load(rowMax);
+            var fyv = Vector512.Create(ys + 0.5f) + LaneIndex16;
+            var rowOkv = Vector512.LessThan(LaneIndex16, Vector512.Create((float)rows));
             // Entries behind every pixel's last contributor (most of a long list in dense scenes) get no gradient: their
             // slots stay unused (cleared in Backward).
             for (int j = Math.Min(count, tileMax) - 1; j >= 0; j--)
             {
-                // The Gaussian's geometry gradient lanes live in registers (AVX-512 has 32; memory accumulators cost a load
-                // and a store each per evaluation).
+                // The Gaussian's gradient lanes live in registers (AVX-512 has 32; memory accumulators cost a load and a
+                // store each per evaluation).
                 W m0 = W.Zero, m1 = W.Zero, ca = W.Zero, cb = W.Zero, cc = W.Zero, op = W.Zero, k0 = W.Zero, k1 = W.Zero, k2 = W.Zero, k3 = W.Zero;
-                if (featGeo) for (int k = 0; k < 6; k++) W.Zero.Store(accFG + 16 * k);
+                W fm0 = W.Zero, fm1 = W.Zero, fca = W.Zero, fcb = W.Zero, fcc = W.Zero, fop = W.Zero;
                 int nh = 0;
                 ulong touched = 0;
                 float* p = gl + j * Stride;
                 if (p[15] != 0f)
                 {
-                    float slope = p[10], q = p[11], invA = p[12], tq = p[13];
-                    RowRange(p, ys, rows, out int r0, out int r1);
-                    // Per-Gaussian broadcasts are written at their uses (embedded-broadcast memory operands): hoisted into
-                    // locals they took registers the JIT then lacked for the accumulators, and it spilled those instead.
-                    float ha = -0.5f * p[2], jf = j;
+                    // Rows the support meets, minus those where entry j lies behind every pixel's last contributor.
+                    uint rm = RowMask512(p, fyv, rowOkv, lo, hi) & (uint)Vector512.LessThan(Vector512.Create(j), rowMaxV).ExtractMostSignificantBits();
+                    float jf = j;
                     float* fj = fl + j * d;
-                    for (int r = r0; r <= r1; r++)
+                    while (rm != 0)
                     {
-                        if (rowMax[r] <= j) continue; // entry j lies behind every pixel's last contributor in this row
-                        float fy = ys + r + 0.5f;
-                        float dy = p[1] - fy;
-                        float h2 = (tq - q * dy * dy) * invA;
-                        if (!(h2 >= 0)) continue;
-                        float half = MathF.Sqrt(h2) + CullSlackPx, centre = p[0] + slope * dy;
-                        if (centre - half > hi || centre + half < lo) continue;
+                        int r = System.Numerics.BitOperations.TrailingZeroCount(rm);
+                        rm &= rm - 1;
+                        float dy = p[1] - (ys + r + 0.5f);
                         float* st = sv + r * rowStride;
-                        var dx = Vector512.Create(p[0]) - Vector512.Load(st + 16 * StPx);
-                        var power = Vector512.FusedMultiplyAdd(dx, Vector512.FusedMultiplyAdd(Vector512.Create(ha), dx, Vector512.Create(-p[3] * dy)), Vector512.Create(-0.5f * p[4] * dy * dy));
-                        var ok = Vector512.LessThan(Vector512.Create(jf), Vector512.Load(st + 16 * StLast)) & Vector512.LessThanOrEqual(power, W.Zero);
+                        var dx = Vector512.Create(p[0]) - Vector512.Load(st + 16 * B5Px);
+                        var power = Vector512.FusedMultiplyAdd(dx, Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f * p[2]), dx, Vector512.Create(-p[3] * dy)), Vector512.Create(-0.5f * p[4] * dy * dy));
+                        var ok = Vector512.LessThan(Vector512.Create(jf), Vector512.Load(st + 16 * B5Last)) & Vector512.LessThanOrEqual(power, W.Zero);
                         var G = FastExp512(power);
                         var raw = Vector512.Create(p[5]) * G;
                         var alpha = Vector512.MinNative(Vector512.Create(MaxAlpha), raw);
@@ -217,46 +261,36 @@ internal sealed partial class TileRasterizer
                         ulong okBits = ok.ExtractMostSignificantBits();
                         touched |= okBits;
                         // 1 / (1 - alpha) once, by reciprocal estimate + one Newton step (about 1 ulp): a 512-bit divide
-                        // blocks its port for 16 cycles, and this used two per (row, Gaussian).
+                        // blocks its port for 16 cycles.
                         var est = Avx512F.Reciprocal14(oneMinus);
                         var inv = est * Vector512.FusedMultiplyAdd(-oneMinus, est, Vector512.Create(2f));
-                        var T0 = Vector512.Load(st + 16 * StT);
+                        var T0 = Vector512.Load(st + 16 * B5T);
                         var T = Vector512.ConditionalSelect(ok, T0 * inv, T0);
-                        T.Store(st + 16 * StT);
+                        T.Store(st + 16 * B5T);
                         var w = ok & (alpha * T);
-                        var geomOk = ok & Vector512.LessThanOrEqual(raw, Vector512.Create(MaxAlpha)); // no gradient through an active 0.99 clamp
-                        var lastAlpha = Vector512.Load(st + 16 * StLastAlpha);
-                        var keep = W.One - lastAlpha;
+                        // dL/d(raw alpha) is 0 where the 0.99 clamp is active.
+                        var geomOk = ok & Vector512.LessThanOrEqual(raw, Vector512.Create(MaxAlpha));
                         var dyv = Vector512.Create(dy);
+                        var dPx = Vector512.FusedMultiplyAdd(Vector512.Create(p[2]), dx, Vector512.Create(p[3]) * dyv);
+                        var dPy = Vector512.FusedMultiplyAdd(Vector512.Create(p[4]), dyv, Vector512.Create(p[3]) * dx);
                         if (geo)
                         {
-                            var g0 = Vector512.Load(st + 16 * StG); var g1 = Vector512.Load(st + 16 * (StG + 1)); var g2 = Vector512.Load(st + 16 * (StG + 2));
-                            var g3 = Vector512.Load(st + 16 * (StG + 3)); var g4 = Vector512.Load(st + 16 * (StG + 4));
+                            var g0 = Vector512.Load(st + 16 * B5G); var g1 = Vector512.Load(st + 16 * (B5G + 1)); var g2 = Vector512.Load(st + 16 * (B5G + 2));
+                            var g3 = Vector512.Load(st + 16 * (B5G + 3)); var g4 = Vector512.Load(st + 16 * (B5G + 4));
                             k0 = Vector512.FusedMultiplyAdd(w, g0, k0); k1 = Vector512.FusedMultiplyAdd(w, g1, k1);
                             k2 = Vector512.FusedMultiplyAdd(w, g2, k2); k3 = Vector512.FusedMultiplyAdd(w, g3, k3);
-                            float* acc = st + 16 * StAcc; float* lc = st + 16 * StLastCol;
-                            var a0 = Blend512(ok, lastAlpha, Vector512.Load(lc), keep, Vector512.Load(acc));
-                            var a1 = Blend512(ok, lastAlpha, Vector512.Load(lc + 16), keep, Vector512.Load(acc + 16));
-                            var a2 = Blend512(ok, lastAlpha, Vector512.Load(lc + 32), keep, Vector512.Load(acc + 32));
-                            var a3 = Blend512(ok, lastAlpha, Vector512.Load(lc + 48), keep, Vector512.Load(acc + 48));
-                            var a4 = Blend512(ok, lastAlpha, W.One, keep, Vector512.Load(acc + 64));
-                            a0.Store(acc); a1.Store(acc + 16); a2.Store(acc + 32); a3.Store(acc + 48); a4.Store(acc + 64);
-                            Vector512.ConditionalSelect(ok, Vector512.Create(p[6]), Vector512.Load(lc)).Store(lc);
-                            Vector512.ConditionalSelect(ok, Vector512.Create(p[7]), Vector512.Load(lc + 16)).Store(lc + 16);
-                            Vector512.ConditionalSelect(ok, Vector512.Create(p[8]), Vector512.Load(lc + 32)).Store(lc + 32);
-                            Vector512.ConditionalSelect(ok, Vector512.Create(p[9]), Vector512.Load(lc + 48)).Store(lc + 48);
-                            var dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[9]) - a3, g3, (W.One - a4) * g4);
-                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[8]) - a2, g2, dot);
-                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[7]) - a1, g1, dot);
-                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[6]) - a0, g0, dot);
-                            var dAl = Vector512.FusedMultiplyAdd(dot, T, -(Vector512.Load(st + 16 * StFinalT) * inv * Vector512.Load(st + 16 * StBgDot)));
-                            // AddGeometry512 on the register accumulators.
-                            var dA = geomOk & dAl;
+                            var dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[9]), g3, g4);
+                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[8]), g2, dot);
+                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[7]), g1, dot);
+                            dot = Vector512.FusedMultiplyAdd(Vector512.Create(p[6]), g0, dot);
+                            var S = Vector512.Load(st + 16 * B5Sum);
+                            var dA = geomOk & Vector512.FusedMultiplyAdd(dot, T, -((S + Vector512.Load(st + 16 * B5FinalBg)) * inv));
+                            Vector512.FusedMultiplyAdd(w, dot, S).Store(st + 16 * B5Sum);
                             var dPower = dA * Vector512.Create(p[5]) * G;
                             var mP = -dPower;
                             var hP = Vector512.Create(-0.5f) * dPower;
-                            m0 = Vector512.FusedMultiplyAdd(mP, Vector512.FusedMultiplyAdd(Vector512.Create(p[2]), dx, Vector512.Create(p[3]) * dyv), m0);
-                            m1 = Vector512.FusedMultiplyAdd(mP, Vector512.FusedMultiplyAdd(Vector512.Create(p[4]), dyv, Vector512.Create(p[3]) * dx), m1);
+                            m0 = Vector512.FusedMultiplyAdd(mP, dPx, m0);
+                            m1 = Vector512.FusedMultiplyAdd(mP, dPy, m1);
                             ca = Vector512.FusedMultiplyAdd(hP * dx, dx, ca);
                             cb = Vector512.FusedMultiplyAdd(mP * dx, dyv, cb);
                             cc = Vector512.FusedMultiplyAdd(hP * dyv, dyv, cc);
@@ -264,42 +298,46 @@ internal sealed partial class TileRasterizer
                         }
                         if (feat)
                         {
-                            w.Store(wBuf + 16 * nh); hitRow[nh] = r * rowStride + 16 * StFixed; nh += okBits != 0 ? 1 : 0;
+                            w.Store(wBuf + 16 * nh); hitRow[nh] = r * rowStride + 16 * B5Fixed; nh += okBits != 0 ? 1 : 0;
                             if (featGeo)
                             {
-                                float* dvv = st + 16 * StFixed, accF = dvv + 16 * d, lastF = accF + 16 * d;
-                                var dAl = W.Zero;
-                                for (int c = 0; c < d; c++)
-                                {
-                                    var fc = Vector512.Create(fj[c]);
-                                    var acc = Vector512.Load(accF + 16 * c);
-                                    acc = Blend512(ok, lastAlpha, Vector512.Load(lastF + 16 * c), keep, acc);
-                                    acc.Store(accF + 16 * c);
-                                    Vector512.ConditionalSelect(ok, fc, Vector512.Load(lastF + 16 * c)).Store(lastF + 16 * c);
-                                    dAl = Vector512.FusedMultiplyAdd(fc - acc, Vector512.Load(dvv + 16 * c), dAl);
-                                }
-                                AddGeometry512(accFG, p, geomOk & (dAl * T), G, dx, dyv);
+                                float* dvv = st + 16 * B5Fixed;
+                                var dot = W.Zero;
+                                for (int c = 0; c < d; c++) dot = Vector512.FusedMultiplyAdd(Vector512.Create(fj[c]), Vector512.Load(dvv + 16 * c), dot);
+                                var S = Vector512.Load(st + 16 * B5SumF);
+                                var dA = geomOk & Vector512.FusedMultiplyAdd(dot, T, -(S * inv));
+                                Vector512.FusedMultiplyAdd(w, dot, S).Store(st + 16 * B5SumF);
+                                var dPower = dA * Vector512.Create(p[5]) * G;
+                                var mP = -dPower;
+                                var hP = Vector512.Create(-0.5f) * dPower;
+                                fm0 = Vector512.FusedMultiplyAdd(mP, dPx, fm0);
+                                fm1 = Vector512.FusedMultiplyAdd(mP, dPy, fm1);
+                                fca = Vector512.FusedMultiplyAdd(hP * dx, dx, fca);
+                                fcb = Vector512.FusedMultiplyAdd(mP * dx, dyv, fcb);
+                                fcc = Vector512.FusedMultiplyAdd(hP * dyv, dyv, fcc);
+                                fop = Vector512.FusedMultiplyAdd(dA, G, fop);
                             }
                         }
-                        Vector512.ConditionalSelect(ok, alpha, lastAlpha).Store(st + 16 * StLastAlpha);
                     }
                 }
                 if (touched == 0) continue; // blended nowhere in this tile (the common case): the slot stays unused
-                long slot = Binning.Slot(sorted[start + j], tx, ty);
+                int slot = slots[start + j];
                 _pairUsed[slot] = 1;
                 if (geo)
                 {
                     m0.Store(accG); m1.Store(accG + 16); ca.Store(accG + 32); cb.Store(accG + 48); cc.Store(accG + 64); op.Store(accG + 80);
                     k0.Store(accG + 96); k1.Store(accG + 112); k2.Store(accG + 128); k3.Store(accG + 144);
-                    for (int k = 0; k < GeoStride; k++) _pairGeo[slot * GeoStride + k] = LaneSum512(accG + 16 * k);
                 }
-                if (feat)
+                if (feat) WeightedSumVectors512(wBuf, hitRow, nh, sv, d, lane);
+                if (featGeo)
                 {
-                    float* lane = wBuf + TileSize * 16;
-                    WeightedSumVectors512(wBuf, hitRow, nh, sv, d, lane);
-                    for (int c = 0; c < d; c++) _pairFeat[slot * kf + c] = LaneSum512(lane + 16 * c);
-                    if (featGeo) for (int k = 0; k < 6; k++) _pairFeat[slot * kf + d + k] = LaneSum512(accFG + 16 * k);
+                    fm0.Store(accFG); fm1.Store(accFG + 16); fca.Store(accFG + 32); fcb.Store(accFG + 48); fcc.Store(accFG + 64); fop.Store(accFG + 80);
                 }
+                // One transposed reduction for all of this pair's accumulators (same per-vector tree as LaneSum512).
+                int first = geo ? 0 : GeoStride, end = feat ? GeoStride + kf : GeoStride;
+                LaneSums512(accG + 16 * first, end - first, sums);
+                if (geo) new ReadOnlySpan<float>(sums, GeoStride).CopyTo(_pairGeo.AsSpan(slot * GeoStride, GeoStride));
+                if (feat) new ReadOnlySpan<float>(sums + GeoStride - first, kf).CopyTo(_pairFeat.AsSpan(slot * kf, kf));
             }
         }
     }
@@ -354,21 +392,40 @@ internal sealed partial class TileRasterizer
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Add512(float* dst, W v) => (Vector512.Load(dst) + v).Store(dst);
+    /// <summary>dst[k] = <see cref="LaneSum512"/>(v + 16 k) for k &lt; n, bit for bit, sixteen vectors at a time: the same
+    /// four pairwise levels (256-bit halves, 128-bit quarters, pairs, neighbours) run on two vectors per instruction, as
+    /// a transpose, instead of a serial shuffle chain per vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void LaneSums512(float* v, int n, float* dst)
+    {
+        var tmp = stackalloc float[16];
+        for (int b = 0; b < n; b += 16)
+        {
+            int m = Math.Min(16, n - b);
+            float* src = v + 16 * b;
+            var s0 = Halves(Ld(src, 0, m), Ld(src, 1, m)); var s1 = Halves(Ld(src, 2, m), Ld(src, 3, m));
+            var s2 = Halves(Ld(src, 4, m), Ld(src, 5, m)); var s3 = Halves(Ld(src, 6, m), Ld(src, 7, m));
+            var s4 = Halves(Ld(src, 8, m), Ld(src, 9, m)); var s5 = Halves(Ld(src, 10, m), Ld(src, 11, m));
+            var s6 = Halves(Ld(src, 12, m), Ld(src, 13, m)); var s7 = Halves(Ld(src, 14, m), Ld(src, 15, m));
+            var u0 = Quarters(s0, s1); var u1 = Quarters(s2, s3); var u2 = Quarters(s4, s5); var u3 = Quarters(s6, s7);
+            // Within each 128-bit chunk: lanes (0 + 2, 1 + 3) of two vectors, then (0 + 1) of the results.
+            var q0 = Avx512F.Shuffle(u0, u1, 0x44) + Avx512F.Shuffle(u0, u1, 0xEE);
+            var q1 = Avx512F.Shuffle(u2, u3, 0x44) + Avx512F.Shuffle(u2, u3, 0xEE);
+            var r = Avx512F.Shuffle(q0, q1, 0x88) + Avx512F.Shuffle(q0, q1, 0xDD);
+            // Lane 4c + i of r holds vector c + 4i.
+            r.Store(tmp);
+            for (int k = 0; k < m; k++) dst[b + k] = tmp[4 * (k & 3) + (k >> 2)];
+        }
 
-    /// <summary>dst += a * b (fused).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Fma512(float* dst, W a, W b) => Vector512.FusedMultiplyAdd(a, b, Vector512.Load(dst)).Store(dst);
-
-    /// <summary>The "everything behind" accumulator update: where ok, lastAlpha * last + keep * acc; else acc.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static W Blend512(W ok, W lastAlpha, W last, W keep, W acc) =>
-        Vector512.ConditionalSelect(ok, Vector512.FusedMultiplyAdd(lastAlpha, last, keep * acc), acc);
+        static W Ld(float* src, int k, int m) => k < m ? Vector512.Load(src + 16 * k) : W.Zero;
+        // [a.lo256 + a.hi256, b.lo256 + b.hi256] and [x.q0 + x.q1 for the four 256-bit halves].
+        static W Halves(W a, W b) => Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
+        static W Quarters(W a, W b) => Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
+    }
 
     /// <summary>Sum of 16 lanes in a fixed tree order (deterministic).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe float LaneSum512(float* v)
+    internal static unsafe float LaneSum512(float* v)
     {
         var x = Vector512.Load(v);
         var s8 = x.GetLower() + x.GetUpper();
@@ -396,21 +453,5 @@ internal sealed partial class TileRasterizer
         y = Vector512.FusedMultiplyAdd(y, r2, r) + W.One;
         var pow2 = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
         return y * pow2;
-    }
-
-    /// <summary>16-lane <see cref="AddGeometrySimd"/>: o holds 6 lane vectors (mean2d x, y, conic a, b, c, opacity).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AddGeometry512(float* o, float* p, W dAlpha, W G, W dx, W dy)
-    {
-        var dPower = dAlpha * Vector512.Create(p[5]) * G;
-        var ca = Vector512.Create(p[2]); var cb = Vector512.Create(p[3]); var cc = Vector512.Create(p[4]);
-        var m = -dPower;
-        Fma512(o, m, Vector512.FusedMultiplyAdd(ca, dx, cb * dy));
-        Fma512(o + 16, m, Vector512.FusedMultiplyAdd(cc, dy, cb * dx));
-        var h = Vector512.Create(-0.5f) * dPower;
-        Fma512(o + 32, h * dx, dx);
-        Fma512(o + 48, m * dx, dy);
-        Fma512(o + 64, h * dy, dy);
-        Fma512(o + 80, dAlpha, G);
     }
 }

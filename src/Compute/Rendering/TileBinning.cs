@@ -19,6 +19,8 @@ internal sealed class TileBinning
     public int[] TileStart = [];
     /// <summary>[pairs] Gaussian index of each pair, per tile front to back.</summary>
     public int[] Sorted = [];
+    /// <summary>[pairs] slot of each entry of <see cref="Sorted"/> (<see cref="Slot"/>, precomputed by the scatter).</summary>
+    public int[] SortedSlot = [];
     /// <summary>Chunks of at least this many Gaussians are binned per task.</summary>
     private const int MinChunk = 4096;
     private int[] _chunkPairs = [], _chunkVisible = [], _counts = [], _idxA = [], _idxB = [];
@@ -122,7 +124,8 @@ internal sealed class TileBinning
 
         // (4) Scatter, each chunk into its own ranges.
         Grow(ref Sorted, total);
-        var sorted = Sorted;
+        Grow(ref SortedSlot, total);
+        var sorted = Sorted; var sortedSlot = SortedSlot;
         Parallel.For(0, vchunks, c =>
         {
             int j1 = Math.Min(nv, (c + 1) * vchunk), row = c * tiles;
@@ -130,9 +133,14 @@ internal sealed class TileBinning
             {
                 int g = order[j];
                 int x0 = rect[4 * g], y0 = rect[4 * g + 1], x1 = rect[4 * g + 2], y1 = rect[4 * g + 3];
+                int slot = slotStart[g];
                 for (int ty = y0; ty < y1; ty++)
                     for (int tx = x0; tx < x1; tx++)
-                        sorted[counts[row + ty * tilesX + tx]++] = g;
+                    {
+                        int at = counts[row + ty * tilesX + tx]++;
+                        sorted[at] = g;
+                        sortedSlot[at] = slot++; // row-major over the rectangle, as Slot
+                    }
             }
         });
     }

@@ -354,4 +354,55 @@ public sealed class BlendKernelTests
         if (!TileRasterizer.IsAvailable(kernel)) { Assert.Throws<ArgumentException>(() => new GaussianRasterizer { Kernel = kernel }); return; }
         new RasterizerTests().MatchesReference(2, 60, 72, 33, 3, 12, 0.1, 0.6, false, kernel);
     }
+
+    /// <summary>The batched lane reduction of the AVX-512 backward must equal the one-vector tree bit for bit (gradients
+    /// stay what they were, and deterministic), for any count of vectors including partial batches of 16.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(10)]
+    [InlineData(16)]
+    [InlineData(22)]
+    [InlineData(28)]
+    public unsafe void BatchedLaneSumsEqualTheSingleVectorTree(int n)
+    {
+        if (!TileRasterizer.IsAvailable(BlendKernel.Avx512)) { Assert.Throws<ArgumentException>(() => new GaussianRasterizer { Kernel = BlendKernel.Avx512 }); return; }
+        var rng = new Random(n);
+        var v = new float[16 * n];
+        for (int i = 0; i < v.Length; i++) v[i] = (float)((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 4)));
+        var got = new float[n + 1];
+        got[n] = 12345f; // guard: nothing past n is written
+        fixed (float* pv = v, pg = got)
+        {
+            TileRasterizer.LaneSums512(pv, n, pg);
+            for (int k = 0; k < n; k++) Assert.Equal(TileRasterizer.LaneSum512(pv + 16 * k), got[k]);
+        }
+        Assert.Equal(12345f, got[n]);
+    }
+
+    /// <summary>The scatter's precomputed slot of every tile-list entry is the pair's slot by definition.</summary>
+    [Fact]
+    public unsafe void PrecomputedSlotsMatchTheSlotDefinition()
+    {
+        var rng = new Random(5);
+        int n = 500, w = 150, h = 90;
+        var mean = new float[2 * n]; var depth = new float[n]; var radii = new int[n];
+        for (int g = 0; g < n; g++)
+        {
+            mean[2 * g] = (float)(rng.NextDouble() * 190 - 20); mean[2 * g + 1] = (float)(rng.NextDouble() * 130 - 20);
+            depth[g] = (float)(0.5 + rng.NextDouble() * 5); radii[g] = rng.Next(0, 40);
+        }
+        var b = new TileBinning();
+        fixed (float* pm = mean, pd = depth) b.Build(pm, pd, radii, n, w, h);
+        Assert.True(b.Pairs > n, $"only {b.Pairs} pairs");
+        var seen = new bool[b.Pairs];
+        for (int t = 0; t < b.TilesX * b.TilesY; t++)
+            for (int e = b.TileStart[t]; e < b.TileStart[t + 1]; e++)
+            {
+                int slot = b.SortedSlot[e];
+                Assert.Equal(b.Slot(b.Sorted[e], t % b.TilesX, t / b.TilesX), slot);
+                Assert.False(seen[slot], $"slot {slot} used twice");
+                seen[slot] = true;
+            }
+        Assert.All(seen, Assert.True);
+    }
 }
