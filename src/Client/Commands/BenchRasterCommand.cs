@@ -162,7 +162,9 @@ public static class BenchRasterCommand
             AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads, {rast.Kernel} kernels; " +
                 $"{stats[0].Pairs} tile pairs, {blends} blends ({blendsPerSecond / 1e6:F1} M/s forward)");
             AnsiConsole.MarkupLine($"per pixel: {blends / pixels:F1} list entries walked, {ls.Contributions / pixels:F1} blended (alpha >= 1/255); " +
-                $"ellipse culling: {ls.ChunkCandidates} (row, Gaussian) interval tests, {ls.VectorEvals} (8-px chunk, Gaussian) vector evaluations");
+                "ellipse culling: " + (rast.Kernel == BlendKernel.Avx512
+                    ? $"{ls.ChunkCandidates} (tile row, Gaussian) pairs whose support meets the row, {ls.VectorEvals} of them evaluated (16 px each) before the row saturates"
+                    : $"{ls.ChunkCandidates} (row, Gaussian) interval tests, {ls.VectorEvals} (8-px chunk, Gaussian) vector evaluations"));
             AnsiConsole.Write(table);
             Console.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2} fwd_bwd_cpu_ms={Med(cpu):F2}");
         }

@@ -269,9 +269,10 @@ public sealed class RasterStats
 
     internal static double CpuNow() => MeasureCpu ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds : 0;
     public long Blends;
-    /// <summary>SIMD kernels only: (pixel row, Gaussian) pairs whose support's y-range covers the row (each gets an
-    /// x-interval test), and (8-pixel chunk, Gaussian) pairs left after ellipse culling, i.e. evaluated with vector
-    /// exp (forward pass).</summary>
+    /// <summary>SIMD kernels only (forward pass). AVX2: (pixel row, Gaussian) pairs whose support's y-range covers the row
+    /// (each gets an x-interval test), and (8-pixel chunk, Gaussian) pairs left after ellipse culling, i.e. evaluated with
+    /// vector exp. AVX-512: (tile row, Gaussian) pairs whose support meets the row (the row lists), and how many of those
+    /// were evaluated (16 pixels each) before the row saturated.</summary>
     public long ChunkCandidates, VectorEvals;
     /// <summary>SIMD kernels only: (pixel, Gaussian) pairs actually blended (alpha &gt;= 1/255, before T &lt; 1e-4).</summary>
     public long Contributions;
