@@ -3,6 +3,7 @@ namespace UniCLift.Compute.Rendering;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 /// <summary>The tile rasteriser's CPU kernels. One instance owns the per-view state a backward pass needs
 /// (packed Gaussians, binning, per-pixel final transmittance and contributor count); arrays grow on demand and are
@@ -166,6 +167,8 @@ internal sealed partial class TileRasterizer
         if (a.Length < n) a = GC.AllocateUninitializedArray<T>(Math.Max(n, a.Length + a.Length / 2), pinned: true);
     }
 
+    private const int PrefetchAhead = 8;
+
     /// <summary>Copies the tile's Gaussians (front to back) to dst [count, Stride] and, if asked, features to fdst [count, D].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe int Gather(int tile, float* dst, float* fdst, bool withFeatures)
@@ -181,6 +184,13 @@ internal sealed partial class TileRasterizer
             for (int j = 0; j < count; j++)
             {
                 int g = sorted[start + j];
+                // The rows are random accesses (a cache miss each once the scene outgrows L2): ask for a later one now.
+                if (Sse.IsSupported && j + PrefetchAhead < count)
+                {
+                    int ga = sorted[start + j + PrefetchAhead];
+                    Sse.Prefetch0(src + (long)ga * Stride);
+                    if (withFeatures) Sse.Prefetch0(fsrc + (long)ga * d);
+                }
                 float* a = src + (long)g * Stride, b = dst + (long)j * Stride;
                 Vector256.Store(Vector256.Load(a), b);
                 Vector256.Store(Vector256.Load(a + 8), b + 8);

@@ -32,8 +32,14 @@ internal sealed partial class TileRasterizer
         float lo = xs + 0.5f, hi = xe - 0.5f;
         var pxv = Vector512.Create(xs + 0.5f) + LaneIndex16;
         var inTile = Vector512.LessThan(LaneIndex16, Vector512.Create((float)lanes));
+        var interleave3 = stackalloc int[16 * 3];
+        InterleaveIndex(3, interleave3);
+        var interleaveD = stackalloc int[16 * d];
+        InterleaveIndex(d, interleaveD);
         fixed (float* fv = s.V)
         fixed (int* iv = s.I)
+        fixed (float* finalT = FinalT)
+        fixed (int* nContrib = NContrib)
         {
             float* wBuf = fv + d * 16;
             int* rowJ = iv, hitJ = iv + TileSize * listStride;
@@ -83,14 +89,33 @@ internal sealed partial class TileRasterizer
                 // them on the stack through the whole loop above (a store and a reload per Gaussian).
                 T.Store(tmp); r.Store(tmp + 16); gr.Store(tmp + 32); b.Store(tmp + 48); z.Store(tmp + 64); lastV.Store(tmp + 80);
                 WeightedSumBroadcast512(wBuf, hitJ, nh, fl, d, fv);
+                int pix0 = py * Width + xs;
+                if (lanes == TileSize)
+                {
+                    // A whole tile row: vector stores, and the channel-major sums interleaved into the [H, W, C] images by
+                    // gathers (a transpose; element by element it was a tenth of the forward).
+                    var tv = Vector512.Load(tmp);
+                    tv.Store(finalT + pix0);
+                    var lastI = Vector512.ConvertToInt32(Vector512.Load(tmp + 80));
+                    lastI.Store(nContrib + pix0);
+                    evals += Vector512.Sum(lastI);
+                    (Vector512.Load(tmp + 16) + tv * Vector512.Create(bg0)).Store(tmp + 16);
+                    (Vector512.Load(tmp + 32) + tv * Vector512.Create(bg1)).Store(tmp + 32);
+                    (Vector512.Load(tmp + 48) + tv * Vector512.Create(bg2)).Store(tmp + 48);
+                    Interleave512(tmp + 16, 3, interleave3, outRgb + 3L * pix0);
+                    Vector512.Load(tmp + 64).Store(outDepth + pix0);
+                    (W.One - tv).Store(outAlpha + pix0);
+                    if (d > 0) Interleave512(fv, d, interleaveD, outFeat + (long)pix0 * d);
+                    continue;
+                }
                 for (int l = 0; l < lanes; l++)
                 {
-                    int pix = py * Width + xs + l;
+                    int pix = pix0 + l;
                     float tl = tmp[l];
                     int last = (int)tmp[80 + l];
                     evals += last;
-                    FinalT[pix] = tl;
-                    NContrib[pix] = last;
+                    finalT[pix] = tl;
+                    nContrib[pix] = last;
                     outRgb[3 * pix] = tmp[16 + l] + tl * bg0; outRgb[3 * pix + 1] = tmp[32 + l] + tl * bg1; outRgb[3 * pix + 2] = tmp[48 + l] + tl * bg2;
                     outDepth[pix] = tmp[64 + l];
                     outAlpha[pix] = 1f - tl;
@@ -103,6 +128,21 @@ internal sealed partial class TileRasterizer
         _tileVecEvals[tile] = vecEvals;
         _tileCandidates[tile] = candidates;
         _tileContrib[tile] = contributions;
+    }
+
+    /// <summary>Gather indices that turn c channel-major vectors of 16 pixels (src[ch * 16 + l]) into pixel-major order
+    /// (dst[l * c + ch]): output element f comes from src[(f % c) * 16 + f / c].</summary>
+    private static unsafe void InterleaveIndex(int c, int* idx)
+    {
+        for (int f = 0; f < 16 * c; f++) idx[f] = f % c * 16 + f / c;
+    }
+
+    /// <summary>dst[l * c + ch] = src[ch * 16 + l] for 16 pixels and c channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Interleave512(float* src, int c, int* idx, float* dst)
+    {
+        // .NET exposes no 512-bit gather: two 256-bit ones per output vector.
+        for (int h = 0; h < 2 * c; h++) Avx2.GatherVector256(src, Vector256.Load(idx + 8 * h), 4).Store(dst + 8 * h);
     }
 
     /// <summary>Per tile row, the gathered Gaussians (front to back) whose conservative support (<see cref="CullEllipse"/>)
