@@ -175,7 +175,7 @@ public sealed class SceneTrainer : IDisposable
             if (o.TripletLinearLayer) SyncProjectionFromOptimizer();
             var (a, p, n) = BoundaryMiner.SampleTriplets(view.Boundary, o.MaxTriplets, stepRandom);
             var l = Losses.TripletLoss.Compute(r.Features!, a, p, n, _projection, o.TripletMargin);
-            total = total.add(l.mul(Scalars.Of(o.TripletWeight)), Scalars.Of(1.0));
+            total = total.add(l.mul(Scalars.Of(o.Mode == TrainingMode.Lift ? o.LiftTripletWeight : o.TripletWeight)), Scalars.Of(1.0));
             lTriplet = l.item<float>();
             Phase("triplet_loss");
         }
