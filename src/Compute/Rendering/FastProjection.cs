@@ -159,7 +159,9 @@ internal static class FastProjection
         v.R0 = 1 - 2 * (yq * yq + zq * zq); v.R1 = 2 * (xq * yq - w * zq); v.R2 = 2 * (xq * zq + w * yq);
         v.R3 = 2 * (xq * yq + w * zq); v.R4 = 1 - 2 * (xq * xq + zq * zq); v.R5 = 2 * (yq * zq - w * xq);
         v.R6 = 2 * (xq * zq - w * yq); v.R7 = 2 * (yq * zq + w * xq); v.R8 = 1 - 2 * (xq * xq + yq * yq);
-        v.S0 = Math.Exp(ls[0]); v.S1 = Math.Exp(ls[1]); v.S2 = Math.Exp(ls[2]);
+        // One vector exp for the three scales (three libm calls were a fifth of the projection).
+        var sc = Vector256.Exp(Vector256.Create((double)ls[0], ls[1], ls[2], 0));
+        v.S0 = sc.GetElement(0); v.S1 = sc.GetElement(1); v.S2 = sc.GetElement(2);
         double iz = 1 / z;
         v.Txz = Math.Clamp(x * iz, -c.LimX, c.LimX); v.Tyz = Math.Clamp(y * iz, -c.LimY, c.LimY);
         v.J00 = c.Fx * iz; v.J02 = -c.Fx * v.Txz * iz; v.J11 = c.Fy * iz; v.J12 = -c.Fy * v.Tyz * iz;
