@@ -147,4 +147,25 @@ public sealed class SceneTrainerTests
         Assert.True(means.AsSpan().SequenceEqual(lift.Model.Read(GaussianModel.Means)), "lift mode moved the geometry");
         Assert.False(emb.AsSpan().SequenceEqual(lift.Model.Read(GaussianModel.Embeddings)), "lift mode did not train the embeddings");
     }
+
+    [Fact]
+    public void LiftModeWeighsTheTripletLossWithLiftTripletWeight()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        using var outDir = new TempDir();
+        string ply = Path.Combine(outDir.Path, "model.ply");
+        using (var t = SceneTrainer.Create(scene, Short(10)))
+        {
+            while (!t.IsComplete) t.Step();
+            TrainedGaussians.FromModel(t.Model).Write(ply);
+        }
+        var options = Short(3) with { Mode = TrainingMode.Lift, TripletWeight = 0.1, LiftTripletWeight = 0.7 };
+        using var lift = SceneTrainer.Create(scene, options, ply);
+        var r = lift.Step();
+        Assert.True(r.TripletLoss > 0, $"no triplet loss on the first lift step ({r.TripletLoss})");
+        double expected = r.RenderLoss + 0.1 * r.ClusterLoss + 0.7 * r.TripletLoss + 0.1 * r.SmoothLoss;
+        Assert.True(Math.Abs(r.TotalLoss - expected) <= 1e-4 * (1 + Math.Abs(expected)),
+            $"total {r.TotalLoss} is not render + 0.1 cluster + 0.7 triplet + 0.1 smooth = {expected}");
+    }
 }
