@@ -108,7 +108,7 @@ public sealed class SceneTrainer : IDisposable
         if (options.Mode == TrainingMode.Lift)
         {
             var ply = initialPly ?? throw new ArgumentException("Lift mode needs a trained 3DGS PLY (--ply).");
-            model = InitialModels.FromGaussianPly(ply, options.EmbeddingDim, lr, data.CameraExtent, rng, options.EmbeddingInitStd);
+            model = InitialModels.FromGaussianPly(ply, options.EmbeddingDim, lr, data.CameraExtent, rng, options.LiftEmbeddingInitStd);
             activeSh = model.ShDegree;
         }
         else

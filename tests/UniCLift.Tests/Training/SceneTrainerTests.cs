@@ -168,4 +168,28 @@ public sealed class SceneTrainerTests
         Assert.True(Math.Abs(r.TotalLoss - expected) <= 1e-4 * (1 + Math.Abs(expected)),
             $"total {r.TotalLoss} is not render + 0.1 cluster + 0.7 triplet + 0.1 smooth = {expected}");
     }
+
+    [Fact]
+    public void LiftModeStartsTheEmbeddingsWithLiftEmbeddingInitStd()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        using var outDir = new TempDir();
+        string ply = Path.Combine(outDir.Path, "model.ply");
+        using (var t = SceneTrainer.Create(scene, Short(5)))
+        {
+            while (!t.IsComplete) t.Step();
+            TrainedGaussians.FromModel(t.Model).Write(ply);
+        }
+        double Std(double liftStd)
+        {
+            using var lift = SceneTrainer.Create(scene, Short(3) with { Mode = TrainingMode.Lift, EmbeddingInitStd = 0.01, LiftEmbeddingInitStd = liftStd }, ply);
+            var e = lift.Model.Read(GaussianModel.Embeddings);
+            double mean = e.Average(v => (double)v);
+            return Math.Sqrt(e.Average(v => (v - mean) * (v - mean)));
+        }
+        double wide = Std(1.0), narrow = Std(0.02);
+        Assert.InRange(wide, 0.9, 1.1);
+        Assert.InRange(narrow, 0.015, 0.025);
+    }
 }
