@@ -129,18 +129,23 @@ public sealed class SceneTrainerTests
         Assert.Contains("3DGS", e.Message);
     }
 
+    /// <summary>Trains the scene for a few steps and writes the result as a graphdeco PLY (a lift mode input) in dir.</summary>
+    private static string TrainedPly(Scene scene, TempDir dir, int iterations)
+    {
+        string ply = Path.Combine(dir.Path, "model.ply");
+        using var t = SceneTrainer.Create(scene, Short(iterations));
+        while (!t.IsComplete) t.Step();
+        TrainedGaussians.FromModel(t.Model).Write(ply);
+        return ply;
+    }
+
     [Fact]
     public void LiftModeKeepsGeometryFixedAndTrainsEmbeddings()
     {
         using var dir = new TempDir();
         var scene = TinyScenes.Write(dir, views: 4);
         using var outDir = new TempDir();
-        using (var t = SceneTrainer.Create(scene, Short(10)))
-        {
-            while (!t.IsComplete) t.Step();
-            TrainedGaussians.FromModel(t.Model).Write(Path.Combine(outDir.Path, "model.ply"));
-        }
-        using var lift = SceneTrainer.Create(scene, Short(10) with { Mode = TrainingMode.Lift }, Path.Combine(outDir.Path, "model.ply"));
+        using var lift = SceneTrainer.Create(scene, Short(10) with { Mode = TrainingMode.Lift }, TrainedPly(scene, outDir, 10));
         var means = lift.Model.Read(GaussianModel.Means);
         var emb = lift.Model.Read(GaussianModel.Embeddings);
         while (!lift.IsComplete) lift.Step();
@@ -154,12 +159,7 @@ public sealed class SceneTrainerTests
         using var dir = new TempDir();
         var scene = TinyScenes.Write(dir, views: 4);
         using var outDir = new TempDir();
-        string ply = Path.Combine(outDir.Path, "model.ply");
-        using (var t = SceneTrainer.Create(scene, Short(10)))
-        {
-            while (!t.IsComplete) t.Step();
-            TrainedGaussians.FromModel(t.Model).Write(ply);
-        }
+        string ply = TrainedPly(scene, outDir, 10);
         var options = Short(3) with { Mode = TrainingMode.Lift, TripletWeight = 0.1, LiftTripletWeight = 0.7 };
         using var lift = SceneTrainer.Create(scene, options, ply);
         var r = lift.Step();
@@ -175,12 +175,7 @@ public sealed class SceneTrainerTests
         using var dir = new TempDir();
         var scene = TinyScenes.Write(dir, views: 4);
         using var outDir = new TempDir();
-        string ply = Path.Combine(outDir.Path, "model.ply");
-        using (var t = SceneTrainer.Create(scene, Short(5)))
-        {
-            while (!t.IsComplete) t.Step();
-            TrainedGaussians.FromModel(t.Model).Write(ply);
-        }
+        string ply = TrainedPly(scene, outDir, 5);
         double Std(double liftStd)
         {
             using var lift = SceneTrainer.Create(scene, Short(3) with { Mode = TrainingMode.Lift, EmbeddingInitStd = 0.01, LiftEmbeddingInitStd = liftStd }, ply);
