@@ -373,7 +373,7 @@ internal sealed partial class TileRasterizer
                 {
                     fm0.Store(accFG); fm1.Store(accFG + 16); fca.Store(accFG + 32); fcb.Store(accFG + 48); fcc.Store(accFG + 64); fop.Store(accFG + 80);
                 }
-                // One transposed reduction for all of this pair's accumulators (same per-vector tree as LaneSum512).
+                // One transposed reduction for all of this pair's accumulators.
                 int first = geo ? 0 : GeoStride, end = feat ? GeoStride + kf : GeoStride;
                 LaneSums512(accG + 16 * first, end - first, sums);
                 if (geo) new ReadOnlySpan<float>(sums, GeoStride).CopyTo(_pairGeo.AsSpan(slot * GeoStride, GeoStride));
@@ -432,9 +432,9 @@ internal sealed partial class TileRasterizer
         }
     }
 
-    /// <summary>dst[k] = <see cref="LaneSum512"/>(v + 16 k) for k &lt; n, bit for bit, sixteen vectors at a time: the same
-    /// four pairwise levels (256-bit halves, 128-bit quarters, pairs, neighbours) run on two vectors per instruction, as
-    /// a transpose, instead of a serial shuffle chain per vector.</summary>
+    /// <summary>dst[k] = the sum of the 16 lanes of vector v + 16 k, for k &lt; n, in one fixed tree per vector (deterministic
+    /// gradients): 256-bit halves, then 128-bit quarters, then lanes (0 + 2, 1 + 3), then their two sums. Sixteen vectors
+    /// at a time, each level on two vectors per instruction (a transpose) instead of a serial shuffle chain per vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void LaneSums512(float* v, int n, float* dst)
     {
@@ -461,17 +461,6 @@ internal sealed partial class TileRasterizer
         // [a.lo256 + a.hi256, b.lo256 + b.hi256] and [x.q0 + x.q1 for the four 256-bit halves].
         static W Halves(W a, W b) => Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
         static W Quarters(W a, W b) => Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
-    }
-
-    /// <summary>Sum of 16 lanes in a fixed tree order (deterministic).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static unsafe float LaneSum512(float* v)
-    {
-        var x = Vector512.Load(v);
-        var s8 = x.GetLower() + x.GetUpper();
-        var s4 = s8.GetLower() + s8.GetUpper();
-        var s2 = s4 + Vector128.Shuffle(s4, Vector128.Create(2, 3, 0, 1));
-        return s2.ToScalar() + s2.GetElement(1);
     }
 
     /// <summary><see cref="FastExp"/> for 16 floats (same Cephes polynomial, with fused multiply-adds; constants inline

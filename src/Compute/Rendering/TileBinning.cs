@@ -19,7 +19,8 @@ internal sealed class TileBinning
     public int[] TileStart = [];
     /// <summary>[pairs] Gaussian index of each pair, per tile front to back.</summary>
     public int[] Sorted = [];
-    /// <summary>[pairs] slot of each entry of <see cref="Sorted"/> (<see cref="Slot"/>, precomputed by the scatter).</summary>
+    /// <summary>[pairs] slot of each entry of <see cref="Sorted"/>: for Gaussian g in tile (tx, ty),
+    /// SlotStart[g] + (ty - y0) * (x1 - x0) + (tx - x0) over its rectangle (written by the scatter).</summary>
     public int[] SortedSlot = [];
     /// <summary>Chunks of at least this many Gaussians are binned per task.</summary>
     private const int MinChunk = 4096;
@@ -139,7 +140,7 @@ internal sealed class TileBinning
                     {
                         int at = counts[row + ty * tilesX + tx]++;
                         sorted[at] = g;
-                        sortedSlot[at] = slot++; // row-major over the rectangle, as Slot
+                        sortedSlot[at] = slot++; // row-major over the rectangle
                     }
             }
         });
@@ -173,13 +174,6 @@ internal sealed class TileBinning
             }
             (_keyA, _keyB) = (kb, ka); (_idxA, _idxB) = (ib, ia);
         }
-    }
-
-    /// <summary>Slot of the pair (Gaussian g, tile (tx, ty)).</summary>
-    public int Slot(int g, int tx, int ty)
-    {
-        int x0 = Rect[4 * g], y0 = Rect[4 * g + 1], x1 = Rect[4 * g + 2];
-        return SlotStart[g] + (ty - y0) * (x1 - x0) + (tx - x0);
     }
 
     /// <summary>graphdeco's getRect: tiles [x0, x1) x [y0, y1) touched by a disc of radius r around (u, v), in its

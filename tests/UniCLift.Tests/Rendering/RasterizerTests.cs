@@ -1,5 +1,6 @@
 namespace UniCLift.Tests.Rendering;
 
+using System.Runtime.Intrinsics;
 using TorchSharp;
 using UniCLift.Compute;
 using UniCLift.Compute.Rendering;
@@ -355,6 +356,16 @@ public sealed class BlendKernelTests
         new RasterizerTests().MatchesReference(2, 60, 72, 33, 3, 12, 0.1, 0.6, false, kernel);
     }
 
+    /// <summary>The reference tree: 256-bit halves, 128-bit quarters, lanes (0 + 2, 1 + 3), then their two sums.</summary>
+    private static unsafe float LaneSum(float* v)
+    {
+        var x = Vector512.Load(v);
+        var s8 = x.GetLower() + x.GetUpper();
+        var s4 = s8.GetLower() + s8.GetUpper();
+        var s2 = s4 + Vector128.Shuffle(s4, Vector128.Create(2, 3, 0, 1));
+        return s2.ToScalar() + s2.GetElement(1);
+    }
+
     /// <summary>The batched lane reduction of the AVX-512 backward must equal the one-vector tree bit for bit (gradients
     /// stay what they were, and deterministic), for any count of vectors including partial batches of 16.</summary>
     [Theory]
@@ -374,7 +385,7 @@ public sealed class BlendKernelTests
         fixed (float* pv = v, pg = got)
         {
             TileRasterizer.LaneSums512(pv, n, pg);
-            for (int k = 0; k < n; k++) Assert.Equal(TileRasterizer.LaneSum512(pv + 16 * k), got[k]);
+            for (int k = 0; k < n; k++) Assert.Equal(LaneSum(pv + 16 * k), got[k]);
         }
         Assert.Equal(12345f, got[n]);
     }
@@ -399,7 +410,9 @@ public sealed class BlendKernelTests
             for (int e = b.TileStart[t]; e < b.TileStart[t + 1]; e++)
             {
                 int slot = b.SortedSlot[e];
-                Assert.Equal(b.Slot(b.Sorted[e], t % b.TilesX, t / b.TilesX), slot);
+                int g = b.Sorted[e], tx = t % b.TilesX, ty = t / b.TilesX;
+                int x0 = b.Rect[4 * g], y0 = b.Rect[4 * g + 1], x1 = b.Rect[4 * g + 2];
+                Assert.Equal(b.SlotStart[g] + (ty - y0) * (x1 - x0) + (tx - x0), slot); // row-major over g's tile rectangle
                 Assert.False(seen[slot], $"slot {slot} used twice");
                 seen[slot] = true;
             }
