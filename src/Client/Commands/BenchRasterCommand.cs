@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Spectre.Console;
 using TorchSharp;
+using UniCLift.Client.Terminal;
 using UniCLift.Compute;
 using UniCLift.Compute.Rendering;
 using static TorchSharp.torch;
@@ -43,11 +44,12 @@ public static class BenchRasterCommand
         {
             gaussians, width, height, channels, shDegree, repeats, json, torchThreads, kernel,
         };
-        cmd.SetAction(parse =>
+        // Through CommandAction: a bad value is one line naming it and exit code 2, not a stack trace.
+        CommandAction.Set(cmd, (parse, console) =>
         {
             var o = new Options(parse.GetValue(gaussians), parse.GetValue(width), parse.GetValue(height), parse.GetValue(channels),
                 parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json), parse.GetValue(torchThreads), parse.GetValue(kernel));
-            return Run(o);
+            return Run(o, console);
         });
         return cmd;
     }
@@ -58,7 +60,7 @@ public static class BenchRasterCommand
 
     internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads, BlendKernel? Kernel = null);
 
-    internal static int Run(Options o)
+    internal static int Run(Options o, CommandConsole console)
     {
         if (o.Gaussians <= 0) throw new ArgumentException($"--gaussians {o.Gaussians} must be positive.");
         if (o.Width <= 0 || o.Height <= 0) throw new ArgumentException($"--width/--height {o.Width}x{o.Height} must be positive.");
@@ -120,6 +122,8 @@ public static class BenchRasterCommand
             }
         }
         double Med(IEnumerable<double> xs) { var a = xs.OrderBy(x => x).ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : 0.5 * (a[a.Length / 2 - 1] + a[a.Length / 2]); }
+        // The spread, because a shared machine's speed drifts: the fastest run and the 90th percentile (nearest rank).
+        static double P90(List<double> xs) { var a = xs.OrderBy(x => x).ToArray(); return a[Math.Max(0, (int)Math.Ceiling(0.9 * a.Length) - 1)]; }
         double M(Func<Sample, double> f) => Med(stats.Select(f));
         double fwdMs = Med(fwd), fwdBwdMs = Med(fwdBwd);
         long blends = stats[0].Blends;
@@ -128,10 +132,12 @@ public static class BenchRasterCommand
         double blendsPerSecond = blends / (M(s => s.Fwd) / 1000.0);
         if (o.Json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new
+            console.OutWriter.WriteLine(JsonSerializer.Serialize(new
             {
                 gaussians = o.Gaussians, width = o.Width, height = o.Height, channels = o.Channels, sh_degree = o.ShDegree,
-                threads = Environment.ProcessorCount, kernel = rast.Kernel.ToString(), fwd_ms = fwdMs, fwd_bwd_ms = fwdBwdMs, fwd_bwd_cpu_ms = Med(cpu),
+                threads = Environment.ProcessorCount, kernel = rast.Kernel.ToString(), repeats = o.Repeats,
+                fwd_ms = fwdMs, fwd_bwd_ms = fwdBwdMs, fwd_bwd_cpu_ms = Med(cpu),
+                fwd_min_ms = fwd.Min(), fwd_p90_ms = P90(fwd), fwd_bwd_min_ms = fwdBwd.Min(), fwd_bwd_p90_ms = P90(fwdBwd),
                 projection_ms = M(s => s.Proj), binning_ms = M(s => s.Bin),
                 blend_fwd_ms = M(s => s.Fwd), forward_glue_ms = M(s => s.FwdGlue), loss_ms = M(s => s.Loss),
                 blend_bwd_ms = M(s => s.Bwd), reduce_ms = M(s => s.Red), backward_glue_ms = M(s => s.BwdGlue),
@@ -159,14 +165,16 @@ public static class BenchRasterCommand
             table.AddRow("other (loss backward, autograd engine)", $"{M(s => s.Other):F2}", "");
             table.AddRow("forward (no grad, total)", $"{fwdMs:F2}", "");
             table.AddRow("forward + backward (total)", $"{fwdBwdMs:F2}", $"{Med(cpu):F2}");
-            AnsiConsole.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads, {rast.Kernel} kernels; " +
+            var con = console.Out;
+            con.MarkupLine($"{o.Gaussians} Gaussians, {o.Width}x{o.Height}, D={o.Channels}, SH {o.ShDegree}, {Environment.ProcessorCount} threads, {rast.Kernel} kernels; " +
                 $"{stats[0].Pairs} tile pairs, {blends} blends ({blendsPerSecond / 1e6:F1} M/s forward)");
-            AnsiConsole.MarkupLine($"per pixel: {blends / pixels:F1} list entries walked, {ls.Contributions / pixels:F1} blended (alpha >= 1/255); " +
+            con.MarkupLine($"per pixel: {blends / pixels:F1} list entries walked, {ls.Contributions / pixels:F1} blended (alpha >= 1/255); " +
                 "ellipse culling: " + (rast.Kernel == BlendKernel.Avx512
                     ? $"{ls.ChunkCandidates} (tile row, Gaussian) pairs whose support meets the row, {ls.VectorEvals} of them evaluated (16 px each) before the row saturates"
                     : $"{ls.ChunkCandidates} (row, Gaussian) interval tests, {ls.VectorEvals} (8-px chunk, Gaussian) vector evaluations"));
-            AnsiConsole.Write(table);
-            Console.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2} fwd_bwd_cpu_ms={Med(cpu):F2}");
+            con.Write(table);
+            console.OutWriter.WriteLine($"spread over {o.Repeats} runs: forward min {fwd.Min():F2} / p90 {P90(fwd):F2} ms, forward + backward min {fwdBwd.Min():F2} / p90 {P90(fwdBwd):F2} ms");
+            console.OutWriter.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2} fwd_bwd_cpu_ms={Med(cpu):F2}");
         }
         return 0;
     }
