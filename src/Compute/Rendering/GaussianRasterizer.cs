@@ -29,6 +29,10 @@ public sealed class GaussianRasterizer
         }
     }
 
+    /// <summary>Bin each Gaussian only into the tiles its alpha &gt;= 1/255 box meets (default), not its whole 3-sigma
+    /// rectangle. The images and gradients are the same either way; off is for tests that show it.</summary>
+    internal bool BinBySupport { get; init; } = true;
+
     /// <summary>Timings of the last Render (and of its backward, once run).</summary>
     public RasterStats LastStats { get; private set; } = new();
 
@@ -58,6 +62,7 @@ public sealed class GaussianRasterizer
         lock (_free) kernel = _free.Count > 0 ? _free.Pop() : new TileRasterizer();
         kernel.Kernel = _kernel;
         kernel.KeepGathered = anyGrad;
+        kernel.BinBySupport = BinBySupport;
         var call = new RasterCall(this, kernel, settings, proj.Radii, camera.Width, camera.Height, features is null ? 0 : (int)features.shape[1]);
         var outs = RasterFunction.apply(call, proj.Mean2d.contiguous(), proj.Conic.contiguous(), proj.Opacity.contiguous(),
             proj.Colours.contiguous(), proj.Depth.contiguous(), features!, vsRgb, vsFeat);

@@ -24,6 +24,10 @@ internal sealed partial class TileRasterizer
     /// <summary>[N, D] the input features, valid during <see cref="Forward"/> only (the backward reads the gathered
     /// <see cref="TileF"/>).</summary>
     private unsafe float* _feat;
+    /// <summary>Bin by the alpha &gt;= 1/255 box (see <see cref="TileBinning.Build"/>); off bins by the 3-sigma rectangle.</summary>
+    public bool BinBySupport = true;
+    /// <summary>[N, 2] half-width and half-height of each Gaussian's alpha &gt;= 1/255 box, for binning.</summary>
+    private float[] _support = [];
     /// <summary>[H * W] transmittance after the last blended Gaussian.</summary>
     public float[] FinalT = [];
     /// <summary>[H * W] 1 + position (in the tile list) of the last blended Gaussian, 0 if none.</summary>
@@ -76,13 +80,14 @@ internal sealed partial class TileRasterizer
     {
         N = n; D = d; Width = width; Height = height; Background = background;
         TileBinning.Grow(ref Packed, n * Stride);
+        TileBinning.Grow(ref _support, 2 * n);
         TileBinning.Grow(ref FinalT, width * height);
         TileBinning.Grow(ref NContrib, width * height);
         nint pm = (nint)mean2d, pc = (nint)conic, po = (nint)opacity, pcol = (nint)colour, pd = (nint)depth;
         Parallel.For(0, (n + 2047) / 2048, chunk =>
         {
             float* m2 = (float*)pm, co = (float*)pc, op = (float*)po, col = (float*)pcol, dep = (float*)pd;
-            var packed = Packed;
+            var packed = Packed; var support = _support;
             int g1 = Math.Min(n, (chunk + 1) * 2048);
             for (int g = chunk * 2048; g < g1; g++)
             {
@@ -97,12 +102,14 @@ internal sealed partial class TileRasterizer
                 bool any = CullEllipse(co[3 * g], co[3 * g + 1], co[3 * g + 2], op[g],
                     out packed[o + 10], out packed[o + 11], out packed[o + 12], out packed[o + 13], out packed[o + 14]);
                 packed[o + 15] = any ? 1f : 0f;
+                support[2 * g] = SupportHalfWidthX(co[3 * g], co[3 * g + 1], co[3 * g + 2], packed[o + 13]);
+                support[2 * g + 1] = any ? packed[o + 14] : -1f;
             }
         });
         _feat = features;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        Binning.Build(mean2d, depth, radii, n, width, height);
+        fixed (float* sup = _support) Binning.Build(mean2d, depth, radii, n, width, height, BinBySupport ? sup : null);
         long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         double c1 = RasterStats.CpuNow();
 

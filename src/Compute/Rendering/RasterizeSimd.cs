@@ -52,6 +52,16 @@ internal sealed partial class TileRasterizer
         return true;
     }
 
+    /// <summary>Half-width in x of the support ellipse a dx^2 + 2b dx dy + c dy^2 &lt;= t of <see cref="CullEllipse"/> (its
+    /// yMax is the half-height): sqrt(t c / det) plus the pixel slack; infinite when the support is unbounded, -1 when empty.</summary>
+    internal static float SupportHalfWidthX(float a, float b, float c, float t)
+    {
+        if (!(t >= 0)) return -1f;
+        float det = a * c - b * b;
+        if (!float.IsFinite(t) || !(a > 0) || !(det > 0) || !float.IsFinite(det)) return float.PositiveInfinity;
+        return MathF.Sqrt(t * c / det) + CullSlackPx;
+    }
+
     /// <summary>Per tile: for each pixel row the list of gathered Gaussians (front to back) whose support
     /// (packed p[10..15], see <see cref="CullEllipse"/>) covers it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

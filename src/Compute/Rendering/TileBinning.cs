@@ -29,16 +29,22 @@ internal sealed class TileBinning
 
     public int Pairs => SlotStart.Length > Count ? SlotStart[Count] : 0;
 
-    /// <summary>Bins N Gaussians. radii is updated in place: Gaussians touching no tile get radius 0.</summary>
+    /// <summary>Bins N Gaussians. radii is updated in place: Gaussians whose 3-sigma rectangle touches no tile get radius 0.</summary>
     /// <param name="mean2d">[N, 2] pixel coordinates (centre of pixel i at i + 0.5).</param>
     /// <param name="depth">[N] camera z (positive for every Gaussian with radius &gt; 0).</param>
+    /// <param name="support">[N, 2] or null: half-widths (x, y) in pixels of the box around the mean outside which the
+    /// Gaussian cannot reach alpha 1/255 (<see cref="TileRasterizer.SupportHalfWidthX"/> and the yMax of <see cref="TileRasterizer.CullEllipse"/>; negative =
+    /// nowhere). Tiles of the
+    /// 3-sigma rectangle that no pixel centre of that box falls in are left out of the lists: they would blend nothing, so
+    /// images and gradients are unchanged, but low-opacity Gaussians cost fewer pairs. Radii keep the 3-sigma meaning
+    /// (visibility for density control), so a Gaussian can have radius &gt; 0 and no pair.</param>
     /// <remarks>Parallel and deterministic: (1) per chunk of Gaussians, tile rectangles and local slot counts; (2) the
     /// visible Gaussians are put in (depth, index) order by a stable LSD radix sort of the depth bits; (3) per chunk of
     /// that order, per-tile counts; their prefix sums give every (chunk, tile) a fixed output range, so (4) the chunks
     /// scatter in parallel and each tile's list comes out already front to back. The result is the same for any
     /// chunking (the order within a tile is fully determined by depth, then index), so it does not depend on threads.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public unsafe void Build(float* mean2d, float* depth, int[] radii, int n, int width, int height)
+    public unsafe void Build(float* mean2d, float* depth, int[] radii, int n, int width, int height, float* support = null)
     {
         Count = n;
         TilesX = (width + TileSize - 1) / TileSize;
@@ -51,12 +57,12 @@ internal sealed class TileBinning
         Grow(ref _chunkPairs, chunks + 1);
         Grow(ref _chunkVisible, chunks + 1);
         var rect = Rect; var slotStart = SlotStart; var chunkPairs = _chunkPairs; var chunkVisible = _chunkVisible;
-        nint pm = (nint)mean2d, pd = (nint)depth;
+        nint pm = (nint)mean2d, pd = (nint)depth, ps = (nint)support;
 
         // (1) Rectangles, chunk-local slot starts, visible counts.
         Parallel.For(0, chunks, c =>
         {
-            float* m2 = (float*)pm;
+            float* m2 = (float*)pm, sup = (float*)ps;
             int g0 = c * chunk, g1 = Math.Min(n, g0 + chunk), local = 0, visible = 0;
             for (int g = g0; g < g1; g++)
             {
@@ -68,7 +74,16 @@ internal sealed class TileBinning
                     // graphdeco's getRect, on its integer-centred pixel coordinates (ours minus 0.5).
                     (x0, y0, x1, y1) = TileRect(m2[2 * g], m2[2 * g + 1], r, tilesX, tilesY);
                     if (x1 <= x0 || y1 <= y0) { x0 = y0 = x1 = y1 = 0; radii[g] = 0; }
-                    else visible++;
+                    else
+                    {
+                        if (sup != null)
+                        {
+                            var (sx0, sy0, sx1, sy1) = SupportRect(m2[2 * g], m2[2 * g + 1], sup[2 * g], sup[2 * g + 1], tilesX, tilesY);
+                            x0 = Math.Max(x0, sx0); y0 = Math.Max(y0, sy0); x1 = Math.Min(x1, sx1); y1 = Math.Min(y1, sy1);
+                        }
+                        if (x1 <= x0 || y1 <= y0) x0 = y0 = x1 = y1 = 0; // visible, but blends in no tile
+                        else visible++;
+                    }
                 }
                 rect[4 * g] = x0; rect[4 * g + 1] = y0; rect[4 * g + 2] = x1; rect[4 * g + 3] = y1;
                 local += (x1 - x0) * (y1 - y0);
@@ -183,6 +198,20 @@ internal sealed class TileBinning
         float px = u - 0.5f, py = v - 0.5f;
         return (ClampTile((px - r) / TileSize, tilesX), ClampTile((py - r) / TileSize, tilesY),
                 ClampTile((px + r + TileSize - 1) / TileSize, tilesX), ClampTile((py + r + TileSize - 1) / TileSize, tilesY));
+    }
+
+    /// <summary>Tiles [x0, x1) x [y0, y1) with a pixel centre in the box |x - u| &lt;= hx, |y - v| &lt;= hy (our pixel
+    /// coordinates: pixel i's centre at i + 0.5). Empty when the box holds no pixel centre (hx or hy negative or NaN
+    /// included); an infinite half-width spans the image.</summary>
+    public static (int X0, int Y0, int X1, int Y1) SupportRect(float u, float v, float hx, float hy, int tilesX, int tilesY)
+    {
+        if (!(hx >= 0) || !(hy >= 0)) return (0, 0, 0, 0);
+        // Pixels [i0, i1] x [j0, j1] have their centres in the box.
+        float i0 = MathF.Ceiling(u - hx - 0.5f), i1 = MathF.Floor(u + hx - 0.5f);
+        float j0 = MathF.Ceiling(v - hy - 0.5f), j1 = MathF.Floor(v + hy - 0.5f);
+        if (!(i0 <= i1) || !(j0 <= j1)) return (0, 0, 0, 0);
+        return (ClampTile(MathF.Floor(i0 / TileSize), tilesX), ClampTile(MathF.Floor(j0 / TileSize), tilesY),
+                ClampTile(MathF.Floor(i1 / TileSize) + 1, tilesX), ClampTile(MathF.Floor(j1 / TileSize) + 1, tilesY));
     }
 
     private static int ClampTile(float v, int max)
