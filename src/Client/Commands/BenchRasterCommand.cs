@@ -32,7 +32,12 @@ public static class BenchRasterCommand
         var height = new Option<int>("--height") { Description = "Image height in pixels.", DefaultValueFactory = _ => 150 };
         var channels = new Option<int>("--channels") { Description = "Feature channels D (0 = colour only).", DefaultValueFactory = _ => 12 };
         var shDegree = new Option<int>("--sh-degree") { Description = "SH degree 0..3.", DefaultValueFactory = _ => 3 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed runs (median reported) after 3 warm-up runs.", DefaultValueFactory = _ => 20 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs (median reported) after the warm-up runs.", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "Untimed runs first. .NET compiles a method fully optimised only after about 30 calls, so fewer measure part-unoptimised code, not what a training run spends its time in.",
+            DefaultValueFactory = _ => 40,
+        };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table." };
         var kernel = new Option<BlendKernel?>("--kernel") { Description = "Blend kernels: Scalar, Avx2 or Avx512 (default: the widest the CPU accelerates)." };
         var torchThreads = new Option<int>("--torch-threads")
@@ -42,13 +47,14 @@ public static class BenchRasterCommand
         };
         var cmd = new Command("raster", "Time rasteriser forward and forward+backward (RGB + D feature channels) on random Gaussians.")
         {
-            gaussians, width, height, channels, shDegree, repeats, json, torchThreads, kernel,
+            gaussians, width, height, channels, shDegree, repeats, warmup, json, torchThreads, kernel,
         };
         // Through CommandAction: a bad value is one line naming it and exit code 2, not a stack trace.
         CommandAction.Set(cmd, (parse, console) =>
         {
             var o = new Options(parse.GetValue(gaussians), parse.GetValue(width), parse.GetValue(height), parse.GetValue(channels),
-                parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json), parse.GetValue(torchThreads), parse.GetValue(kernel));
+                parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json), parse.GetValue(torchThreads), parse.GetValue(kernel),
+                parse.GetValue(warmup));
             return Run(o, console);
         });
         return cmd;
@@ -58,7 +64,8 @@ public static class BenchRasterCommand
     private sealed record Sample(double Proj, double Bin, double Fwd, double FwdGlue, double Loss, double Bwd, double Red, double BwdGlue,
         double ProjBwd, double Other, long Blends, int Pairs, double ProjCpu, double BinCpu, double FwdCpu, double BwdCpu, double RedCpu, double ProjBwdCpu);
 
-    internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads, BlendKernel? Kernel = null);
+    internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads, BlendKernel? Kernel = null,
+        int Warmup = 40);
 
     internal static int Run(Options o, CommandConsole console)
     {
@@ -67,6 +74,7 @@ public static class BenchRasterCommand
         if (o.Channels < 0) throw new ArgumentException($"--channels {o.Channels} must be >= 0.");
         if (o.ShDegree < 0 || o.ShDegree > 3) throw new ArgumentException($"--sh-degree {o.ShDegree} must be in 0..3.");
         if (o.Repeats <= 0) throw new ArgumentException($"--repeats {o.Repeats} must be positive.");
+        if (o.Warmup < 0) throw new ArgumentException($"--warmup {o.Warmup} must be >= 0.");
         if (o.TorchThreads <= 0) throw new ArgumentException($"--torch-threads {o.TorchThreads} must be positive.");
         TorchRuntime.EnsureInitialised();
         torch.set_num_threads(o.TorchThreads);
@@ -86,14 +94,15 @@ public static class BenchRasterCommand
         var proc = Process.GetCurrentProcess();
         var stats = new List<Sample>();
         RasterStats.MeasureCpu = true;
-        for (int i = 0; i < o.Repeats + 3; i++)
+        int warm = o.Warmup;
+        for (int i = 0; i < o.Repeats + warm; i++)
         {
             using (var scope = torch.NewDisposeScope())
             using (torch.no_grad())
             {
                 var t = Stopwatch.GetTimestamp();
                 var r = rast.Render(g, cam, settings);
-                if (i >= 3) fwd.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                if (i >= warm) fwd.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
             }
             using (var scope = torch.NewDisposeScope())
             {
@@ -108,9 +117,9 @@ public static class BenchRasterCommand
                 loss.backward();
                 double ms = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
                 proc.Refresh();
-                if (i >= 3) cpu.Add((proc.TotalProcessorTime - c0).TotalMilliseconds);
+                if (i >= warm) cpu.Add((proc.TotalProcessorTime - c0).TotalMilliseconds);
                 var s = rast.LastStats;
-                if (i >= 3)
+                if (i >= warm)
                 {
                     fwdBwd.Add(ms);
                     double known = s.RenderMs + lossMs + s.BlendBackwardMs + s.ReduceMs + s.BackwardGlueMs + s.ProjectionBackwardMs;
@@ -135,7 +144,7 @@ public static class BenchRasterCommand
             console.OutWriter.WriteLine(JsonSerializer.Serialize(new
             {
                 gaussians = o.Gaussians, width = o.Width, height = o.Height, channels = o.Channels, sh_degree = o.ShDegree,
-                threads = Environment.ProcessorCount, kernel = rast.Kernel.ToString(), repeats = o.Repeats,
+                threads = Environment.ProcessorCount, kernel = rast.Kernel.ToString(), repeats = o.Repeats, warmup = o.Warmup,
                 fwd_ms = fwdMs, fwd_bwd_ms = fwdBwdMs, fwd_bwd_cpu_ms = Med(cpu),
                 fwd_min_ms = fwd.Min(), fwd_p90_ms = P90(fwd), fwd_bwd_min_ms = fwdBwd.Min(), fwd_bwd_p90_ms = P90(fwdBwd),
                 projection_ms = M(s => s.Proj), binning_ms = M(s => s.Bin),
@@ -173,7 +182,7 @@ public static class BenchRasterCommand
                     ? $"{ls.ChunkCandidates} (tile row, Gaussian) pairs whose support meets the row, {ls.VectorEvals} of them evaluated (16 px each) before the row saturates"
                     : $"{ls.ChunkCandidates} (row, Gaussian) interval tests, {ls.VectorEvals} (8-px chunk, Gaussian) vector evaluations"));
             con.Write(table);
-            console.OutWriter.WriteLine($"spread over {o.Repeats} runs: forward min {fwd.Min():F2} / p90 {P90(fwd):F2} ms, forward + backward min {fwdBwd.Min():F2} / p90 {P90(fwdBwd):F2} ms");
+            console.OutWriter.WriteLine($"spread over {o.Repeats} runs after {o.Warmup} warm-up runs: forward min {fwd.Min():F2} / p90 {P90(fwd):F2} ms, forward + backward min {fwdBwd.Min():F2} / p90 {P90(fwdBwd):F2} ms");
             console.OutWriter.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2} fwd_bwd_cpu_ms={Med(cpu):F2}");
         }
         return 0;

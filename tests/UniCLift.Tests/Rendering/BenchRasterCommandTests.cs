@@ -24,7 +24,7 @@ public sealed class BenchRasterCommandTests
     [Fact]
     public void Table_Ends_With_The_Machine_Readable_Line()
     {
-        var (code, output, error) = Run("bench", "raster", "--gaussians", "300", "--width", "64", "--height", "48", "--repeats", "3");
+        var (code, output, error) = Run("bench", "raster", "--gaussians", "300", "--width", "64", "--height", "48", "--repeats", "3", "--warmup", "2");
         Assert.True(code == ExitCodes.Ok, error);
         var lines = output.TrimEnd('\n', '\r').Split('\n');
         var m = Regex.Match(lines[^1].TrimEnd('\r'), @"^fwd_ms=(\d+\.\d\d) fwd_bwd_ms=(\d+\.\d\d) fwd_bwd_cpu_ms=(\d+\.\d\d)$");
@@ -34,20 +34,21 @@ public sealed class BenchRasterCommandTests
         Assert.True(fwd > 0 && fwdBwd > 0, output);
         Assert.Contains("300 Gaussians, 64x48, D=12", output);
         Assert.Contains("blend backward", output);
-        Assert.Contains("spread over 3 runs", output);
+        Assert.Contains("spread over 3 runs after 2 warm-up runs", output);
     }
 
     [Fact]
     public void Json_Is_One_Object_With_Consistent_Figures()
     {
         var (code, output, error) = Run("bench", "raster", "--gaussians", "400", "--width", "48", "--height", "32", "--channels", "4",
-            "--sh-degree", "1", "--repeats", "5", "--json");
+            "--sh-degree", "1", "--repeats", "5", "--warmup", "0", "--json");
         Assert.True(code == ExitCodes.Ok, error);
         using var doc = JsonDocument.Parse(output);
         var j = doc.RootElement;
         Assert.Equal(400, j.GetProperty("gaussians").GetInt32());
         Assert.Equal(4, j.GetProperty("channels").GetInt32());
         Assert.Equal(5, j.GetProperty("repeats").GetInt32());
+        Assert.Equal(0, j.GetProperty("warmup").GetInt32());
         double F(string name) => j.GetProperty(name).GetDouble();
         Assert.True(F("fwd_bwd_min_ms") <= F("fwd_bwd_ms") && F("fwd_bwd_ms") <= F("fwd_bwd_p90_ms"), output);
         Assert.True(F("fwd_min_ms") <= F("fwd_ms") && F("fwd_ms") <= F("fwd_p90_ms"), output);
@@ -61,6 +62,7 @@ public sealed class BenchRasterCommandTests
     [InlineData("--gaussians", "0", "--gaussians 0")]
     [InlineData("--sh-degree", "4", "--sh-degree 4")]
     [InlineData("--repeats", "0", "--repeats 0")]
+    [InlineData("--warmup", "-1", "--warmup -1")]
     public void A_Bad_Value_Is_One_Error_Line_And_Exit_2(string option, string value, string named)
     {
         var (code, output, error) = Run("bench", "raster", option, value);
