@@ -3,6 +3,7 @@ namespace UniCLift.Client.Commands;
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using UniCLift.Client.Terminal;
 using UniCLift.Compute.Scenes;
 
 /// <summary>`uniclift info SCENE_DIR`: detect the layout, read the scene and print a summary.</summary>
@@ -15,23 +16,18 @@ public static class InfoCommand
         var cmd = new Command("info", "Show what a scene directory holds: layout, views, size, splits, depth, masks, ground truth.");
         cmd.Arguments.Add(dir);
         cmd.Options.Add(sample);
-        cmd.SetAction(pr => Run(pr.GetValue(dir)!, pr.GetValue(sample), AnsiConsole.Console));
+        // Through CommandAction: an unreadable scene or a bad value is one line on standard error naming it, exit code 2.
+        CommandAction.Set(cmd, (pr, console) => Run(pr.GetValue(dir)!, pr.GetValue(sample), console.Out));
         return cmd;
     }
 
-    /// <summary>Exit codes: 0 ok, 2 the scene cannot be read (message names the file).</summary>
+    /// <summary>Prints the summary and returns 0. A scene that cannot be read throws (InvalidDataException,
+    /// FileNotFoundException, DirectoryNotFoundException, naming the file), as does a bad --sample (ArgumentException):
+    /// <see cref="CommandAction"/> turns those into one error line and exit code 2.</summary>
     internal static int Run(string dir, int sampleViews, IAnsiConsole console)
     {
-        SceneSummary s;
-        try
-        {
-            s = SceneInspector.Inspect(dir, sampleViews);
-        }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-            return 2;
-        }
+        if (sampleViews < 1) throw new ArgumentException($"--sample {sampleViews} must be at least 1.");
+        var s = SceneInspector.Inspect(dir, sampleViews);
 
         string F(double v, string fmt = "0.0") => v.ToString(fmt, CultureInfo.InvariantCulture);
         string Yes(bool b) => b ? "[green]yes[/]" : "[grey]no[/]";

@@ -144,11 +144,10 @@ public class ReaderRoundTripTests
         {
             using var dir = new TempDir();
             write(dir.Path);
-            var sw = new StringWriter();
-            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
-                { Out = new Spectre.Console.AnsiConsoleOutput(sw), Ansi = Spectre.Console.AnsiSupport.No, ColorSystem = Spectre.Console.ColorSystemSupport.NoColors });
-            console.Profile.Width = 250;
-            Assert.Equal(0, UniCLift.Client.Commands.InfoCommand.Run(dir.Path, 4, console));
+            var sw = new StringWriter(); var err = new StringWriter();
+            int code = UniCLift.Client.Cli.Build().Parse(["info", dir.Path, "--sample", "4"])
+                .Invoke(new System.CommandLine.InvocationConfiguration { Output = sw, Error = err });
+            Assert.True(code == 0, err.ToString());
             Assert.Contains(layout.ToString() + ":", sw.ToString());
             Assert.Contains("32x24", sw.ToString());
         }

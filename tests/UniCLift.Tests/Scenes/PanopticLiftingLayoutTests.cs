@@ -244,13 +244,14 @@ public class PanopticLiftingLayoutTests
         Assert.Null(SceneInspector.DetectLayout(empty.Path));
     }
 
-    private static (int Code, string Output) RunInfo(string dir)
+    /// <summary>`uniclift info` through the real CLI, with the invocation's writers captured.</summary>
+    private static (int Code, string Output, string Error) RunInfo(params string[] args)
     {
-        var sw = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(sw), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
-        console.Profile.Width = 200;
-        int code = InfoCommand.Run(dir, 8, console);
-        return (code, sw.ToString());
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = UniCLift.Client.Cli.Build().Parse(["info", .. args])
+            .Invoke(new System.CommandLine.InvocationConfiguration { Output = output, Error = error });
+        return (code, output.ToString(), error.ToString());
     }
 
     [Fact]
@@ -258,26 +259,30 @@ public class PanopticLiftingLayoutTests
     {
         using var dir = new TempDir();
         WriteAndRead(dir, MakeViews(3));
-        var (code, output) = RunInfo(dir.Path);
-        Assert.Equal(0, code);
+        var (code, output, error) = RunInfo(dir.Path);
+        Assert.True(code == 0, error);
         Assert.Contains("PanopticLifting", output);
         Assert.Contains($"{W}x{H}", output);
         Assert.Contains("train 2, test 1", output);
+        Assert.Equal("", error);
 
+        void AssertOneErrorLine(string expected, params string[] args)
+        {
+            var (c, o, e) = RunInfo(args);
+            Assert.Equal(2, c);
+            Assert.Equal("", o); // errors go to standard error; standard output stays clean
+            var lines = e.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Single(lines);
+            Assert.StartsWith("error:", lines[0]);
+            Assert.Contains(expected, lines[0]);
+        }
+
+        AssertOneErrorLine("--sample 0", dir.Path, "--sample", "0");
         File.Delete(Path.Combine(dir.Path, "pose", "2.txt"));
-        (code, output) = RunInfo(dir.Path);
-        Assert.Equal(2, code);
-        Assert.Contains("error:", output);
-        Assert.Contains("2.txt", output);
-
-        (code, output) = RunInfo(Path.Combine(dir.Path, "nope"));
-        Assert.Equal(2, code);
-        Assert.Contains("nope", output);
-
+        AssertOneErrorLine("2.txt", dir.Path);
+        AssertOneErrorLine("nope", Path.Combine(dir.Path, "nope"));
         using var empty = new TempDir();
-        (code, output) = RunInfo(empty.Path);
-        Assert.Equal(2, code);
-        Assert.Contains("not a recognised scene layout", output);
+        AssertOneErrorLine("not a recognised scene layout", empty.Path);
     }
 
     [Fact]
