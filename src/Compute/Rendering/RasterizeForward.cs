@@ -100,10 +100,9 @@ internal sealed partial class TileRasterizer
                 packed[o + 9] = dep[g];
                 // Tile-independent ellipse support (SIMD kernels): slope, q, 1/a, t, yMax, and whether it can blend at all.
                 bool any = CullEllipse(co[3 * g], co[3 * g + 1], co[3 * g + 2], op[g],
-                    out packed[o + 10], out packed[o + 11], out packed[o + 12], out packed[o + 13], out packed[o + 14]);
+                    out packed[o + 10], out packed[o + 11], out packed[o + 12], out packed[o + 13], out packed[o + 14], out support[2 * g]);
                 packed[o + 15] = any ? 1f : 0f;
-                support[2 * g] = SupportHalfWidthX(co[3 * g], co[3 * g + 1], co[3 * g + 2], packed[o + 13]);
-                support[2 * g + 1] = any ? packed[o + 14] : -1f;
+                support[2 * g + 1] = packed[o + 14];
             }
         });
         _feat = features;

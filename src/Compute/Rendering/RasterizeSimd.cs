@@ -36,30 +36,23 @@ internal sealed partial class TileRasterizer
 
     /// <summary>Conservative support of a Gaussian: the ellipse where o * exp(power) can reach 1/255, i.e.
     /// a dx^2 + 2b dx dy + c dy^2 &lt;= t with t = 2 ln(255 o). Outputs per row: the pixel-centre x interval is
-    /// mx + slope dy +- sqrt((t - q dy^2) invA); rows with |dy| &lt;= yMax. Returns false when nothing can pass
-    /// (opacity below 1/255). A non-positive-definite conic gets an unbounded support (no culling).</summary>
+    /// mx + slope dy +- sqrt((t - q dy^2) invA); rows with |dy| &lt;= yMax. xMax is the half-width of the whole ellipse
+    /// (its bounding box, for tile binning). Returns false, with xMax = yMax = -1, when nothing can pass (opacity below
+    /// 1/255). A non-positive-definite conic gets an unbounded support (no culling).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool CullEllipse(float a, float b, float c, float o, out float slope, out float q, out float invA, out float t, out float yMax)
+    internal static bool CullEllipse(float a, float b, float c, float o, out float slope, out float q, out float invA, out float t,
+        out float yMax, out float xMax)
     {
-        slope = 0; q = 0; invA = 1; yMax = float.PositiveInfinity;
+        slope = 0; q = 0; invA = 1; yMax = xMax = float.PositiveInfinity;
         t = 2f * MathF.Log(255f * o);
         t += CullSlack + 1e-3f * MathF.Abs(t);
-        if (!(t >= 0)) { t = -1; yMax = -1; return false; }
+        if (!(t >= 0)) { t = -1; yMax = xMax = -1; return false; }
         float det = a * c - b * b;
         if (!(a > 0) || !(det > 0) || !float.IsFinite(det)) { t = float.PositiveInfinity; return true; }
         slope = b / a; q = det / a; invA = 1f / a;
         yMax = MathF.Sqrt(t * a / det) + CullSlackPx;
+        xMax = MathF.Sqrt(t * c / det) + CullSlackPx;
         return true;
-    }
-
-    /// <summary>Half-width in x of the support ellipse a dx^2 + 2b dx dy + c dy^2 &lt;= t of <see cref="CullEllipse"/> (its
-    /// yMax is the half-height): sqrt(t c / det) plus the pixel slack; infinite when the support is unbounded, -1 when empty.</summary>
-    internal static float SupportHalfWidthX(float a, float b, float c, float t)
-    {
-        if (!(t >= 0)) return -1f;
-        float det = a * c - b * b;
-        if (!float.IsFinite(t) || !(a > 0) || !(det > 0) || !float.IsFinite(det)) return float.PositiveInfinity;
-        return MathF.Sqrt(t * c / det) + CullSlackPx;
     }
 
     /// <summary>Per tile: for each pixel row the list of gathered Gaussians (front to back) whose support

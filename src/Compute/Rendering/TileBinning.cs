@@ -33,8 +33,8 @@ internal sealed class TileBinning
     /// <param name="mean2d">[N, 2] pixel coordinates (centre of pixel i at i + 0.5).</param>
     /// <param name="depth">[N] camera z (positive for every Gaussian with radius &gt; 0).</param>
     /// <param name="support">[N, 2] or null: half-widths (x, y) in pixels of the box around the mean outside which the
-    /// Gaussian cannot reach alpha 1/255 (<see cref="TileRasterizer.SupportHalfWidthX"/> and the yMax of
-    /// <see cref="TileRasterizer.CullEllipse"/>; negative = nowhere). Tiles of the 3-sigma rectangle that no pixel centre
+    /// Gaussian cannot reach alpha 1/255 (xMax and yMax of <see cref="TileRasterizer.CullEllipse"/>; negative =
+    /// nowhere). Tiles of the 3-sigma rectangle that no pixel centre
     /// of that box falls in are left out of the lists: they would blend nothing, so images and gradients are unchanged,
     /// but low-opacity Gaussians cost fewer pairs. Radii keep the 3-sigma meaning (visibility for density control), so a
     /// Gaussian can have radius &gt; 0 and no pair.</param>

@@ -253,7 +253,7 @@ public sealed class RasterizerTests
             float a = (float)(yy / det), b = (float)(-xy / det), c = (float)(xx / det);
             float o = trial % 10 == 0 ? 0.003f : (float)Math.Pow(rng.NextDouble(), 2); // some below 1/255
             float mx = (float)(rng.NextDouble() * 16), my = (float)(rng.NextDouble() * 16);
-            bool any = TileRasterizer.CullEllipse(a, b, c, o, out float slope, out float q, out float invA, out float t, out float yMax);
+            bool any = TileRasterizer.CullEllipse(a, b, c, o, out float slope, out float q, out float invA, out float t, out float yMax, out float xMax);
             int r = (int)Math.Ceiling(3 * Math.Max(s1, s2)) + 2;
             for (int py = -r; py <= r; py++)
                 for (int px = -r; px <= r; px++)
@@ -265,6 +265,7 @@ public sealed class RasterizerTests
                     kept++;
                     Assert.True(any, $"trial {trial}: opacity {o} blends but the support is empty");
                     Assert.True(MathF.Abs(dy) <= yMax, $"trial {trial}: row dy {dy} outside yMax {yMax}");
+                    Assert.True(MathF.Abs(dx) <= xMax, $"trial {trial}: column dx {dx} outside xMax {xMax}");
                     float h2 = (t - q * dy * dy) * invA;
                     Assert.True(h2 >= 0f && MathF.Abs(fx - (mx + slope * dy)) <= MathF.Sqrt(h2) + 0.02f, $"trial {trial}: pixel ({fx}, {fy}) outside the row interval");
                 }
@@ -301,13 +302,18 @@ public sealed class RasterizerTests
 public sealed class BlendKernelTests
 {
     /// <summary>Runs a render + backward under the given blend kernel; returns every output and gradient.</summary>
-    private static float[][] Run(BlendKernel kernel, Camera cam, int seed)
+    private static float[][] Run(BlendKernel kernel, Camera cam, int seed) =>
+        RenderAndBackward(new GaussianRasterizer { Kernel = kernel }, cam, () => SyntheticGaussians.Random(cam, 150, 3, 12, seed, fractionBehind: 0.1), 4UL);
+
+    /// <summary>Renders the Gaussians <paramref name="make"/> creates (inside this call's dispose scope) with a background,
+    /// runs a random-weighted loss on every image backward; returns every output and gradient.</summary>
+    private static float[][] RenderAndBackward(GaussianRasterizer rast, Camera cam, Func<GaussianTensors> make, ulong lossSeed)
     {
         {
             using var scope = torch.NewDisposeScope();
-            var g = SyntheticGaussians.Random(cam, 150, 3, 12, seed, fractionBehind: 0.1);
-            var r = new GaussianRasterizer { Kernel = kernel }.Render(g, cam, new RasterSettings(Background: [0.1f, 0.2f, 0.3f], FeatureGradientsReachGeometry: true));
-            using var gen = new torch.Generator(4UL);
+            var g = make();
+            var r = rast.Render(g, cam, new RasterSettings(Background: [0.1f, 0.2f, 0.3f], FeatureGradientsReachGeometry: true));
+            using var gen = new torch.Generator(lossSeed);
             var loss = (torch.randn(r.Rgb.shape, generator: gen) * r.Rgb).sum() + (torch.randn(r.Features!.shape, generator: gen) * r.Features).sum()
                        + (r.Depth * 0.1).sum() + r.Alpha.pow(2).sum();
             loss.backward();
@@ -370,17 +376,10 @@ public sealed class BlendKernelTests
         var cam = RasterizerTests.RandomCamera(31, 83, 61);
         (float[][] Values, int Pairs) Run(bool bySupport)
         {
-            using var scope = torch.NewDisposeScope();
-            var g = SyntheticGaussians.Random(cam, 400, 3, 12, 31, minPx: 2, maxPx: 20, fractionBehind: 0.1, opacityLogitMean: -3);
             var rast = new GaussianRasterizer { Kernel = kernel, BinBySupport = bySupport };
-            var r = rast.Render(g, cam, new RasterSettings(Background: [0.1f, 0.2f, 0.3f], FeatureGradientsReachGeometry: true));
-            using var gen = new torch.Generator(8UL);
-            var loss = (torch.randn(r.Rgb.shape, generator: gen) * r.Rgb).sum() + (torch.randn(r.Features!.shape, generator: gen) * r.Features).sum()
-                       + (r.Depth * 0.1).sum() + r.Alpha.pow(2).sum();
-            loss.backward();
-            var values = new[] { r.Rgb, r.Features, r.Depth, r.Alpha, g.Means.grad!, g.LogScales.grad!, g.Quats.grad!, g.OpacityLogits.grad!,
-                g.Sh.grad!, g.Features!.grad!, r.ViewspaceRgb.grad!, r.ViewspaceFeatures.grad! }.Select(t => t.detach().data<float>().ToArray()).ToArray();
-            return (values, (int)rast.LastStats.Pairs);
+            var values = RenderAndBackward(rast, cam,
+                () => SyntheticGaussians.Random(cam, 400, 3, 12, 31, minPx: 2, maxPx: 20, fractionBehind: 0.1, opacityLogitMean: -3), 8UL);
+            return (values, rast.LastStats.Pairs);
         }
         var box = Run(true); var rect = Run(false);
         Assert.True(box.Pairs < 0.8 * rect.Pairs, $"binning by support kept {box.Pairs} of {rect.Pairs} pairs");
