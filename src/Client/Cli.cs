@@ -23,6 +23,7 @@ public static class Cli
         root.Subcommands.Add(Commands.BenchCommand.Create());
         root.Subcommands.Add(Commands.ExportCommand.Create());
         root.Subcommands.Add(Commands.ReportCommand.Create());
+        root.Subcommands.Add(Commands.CheckCommand.Create());
         return root;
     }
 

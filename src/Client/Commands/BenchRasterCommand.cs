@@ -45,16 +45,21 @@ public static class BenchRasterCommand
             Description = "libtorch intra-op threads (the rasteriser kernels use the .NET pool; 1 avoids OpenMP spin-waiting against them).",
             DefaultValueFactory = _ => 1,
         };
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu, cuda or cuda:N: the tensors' device, which picks the rasteriser's backend (CUDA: kernels compiled by NVRTC, timed with a synchronise).",
+            DefaultValueFactory = _ => "cpu",
+        };
         var cmd = new Command("raster", "Time rasteriser forward and forward+backward (RGB + D feature channels) on random Gaussians.")
         {
-            gaussians, width, height, channels, shDegree, repeats, warmup, json, torchThreads, kernel,
+            gaussians, width, height, channels, shDegree, repeats, warmup, json, torchThreads, kernel, device,
         };
         // Through CommandAction: a bad value is one line naming it and exit code 2, not a stack trace.
         CommandAction.Set(cmd, (parse, console) =>
         {
             var o = new Options(parse.GetValue(gaussians), parse.GetValue(width), parse.GetValue(height), parse.GetValue(channels),
                 parse.GetValue(shDegree), parse.GetValue(repeats), parse.GetValue(json), parse.GetValue(torchThreads), parse.GetValue(kernel),
-                parse.GetValue(warmup));
+                parse.GetValue(warmup), parse.GetValue(device) ?? "cpu");
             return Run(o, console);
         });
         return cmd;
@@ -65,7 +70,18 @@ public static class BenchRasterCommand
         double ProjBwd, double Other, long Blends, int Pairs, double ProjCpu, double BinCpu, double FwdCpu, double BwdCpu, double RedCpu, double ProjBwdCpu);
 
     internal sealed record Options(int Gaussians, int Width, int Height, int Channels, int ShDegree, int Repeats, bool Json, int TorchThreads, BlendKernel? Kernel = null,
-        int Warmup = 40);
+        int Warmup = 40, string Device = "cpu");
+
+    /// <summary>The benchmark's camera and random Gaussians (CPU leaves), the same for every device.</summary>
+    internal static (UniCLift.Compute.Scenes.Camera Camera, GaussianTensors Gaussians) Scene(Options o)
+    {
+        var cam = SyntheticGaussians.LookAt(o.Width, o.Height, 60, (0, 0, -5), (0, 0, 0));
+        // Footprints: sigma 1..10 px at 640 px wide, scaled with the image, so 3-sigma radii span a few to tens of px.
+        double scale = o.Width / 640.0;
+        var g = SyntheticGaussians.Random(cam, o.Gaussians, o.ShDegree, o.Channels, seed: 1,
+            minPx: Math.Max(0.7, 1.5 * scale), maxPx: Math.Max(3, 12 * scale), zNear: 2, zFar: 8, opacityLogitMean: 0.5);
+        return (cam, g);
+    }
 
     internal static int Run(Options o, CommandConsole console)
     {
@@ -76,14 +92,13 @@ public static class BenchRasterCommand
         if (o.Repeats <= 0) throw new ArgumentException($"--repeats {o.Repeats} must be positive.");
         if (o.Warmup < 0) throw new ArgumentException($"--warmup {o.Warmup} must be >= 0.");
         if (o.TorchThreads <= 0) throw new ArgumentException($"--torch-threads {o.TorchThreads} must be positive.");
+        var dev = Compute.Cuda.CudaRuntime.ParseDevice(o.Device);
+        if (dev.type == DeviceType.CUDA && o.Kernel is not null) throw new ArgumentException("--kernel picks CPU blend kernels; it does not apply with --device cuda.");
         TorchRuntime.EnsureInitialised();
         torch.set_num_threads(o.TorchThreads);
+        if (dev.type == DeviceType.CUDA) return BenchRasterCuda.Run(o, dev, console);
         using var outer = torch.NewDisposeScope();
-        var cam = SyntheticGaussians.LookAt(o.Width, o.Height, 60, (0, 0, -5), (0, 0, 0));
-        // Footprints: sigma 1..10 px at 640 px wide, scaled with the image, so 3-sigma radii span a few to tens of px.
-        double scale = o.Width / 640.0;
-        var g = SyntheticGaussians.Random(cam, o.Gaussians, o.ShDegree, o.Channels, seed: 1,
-            minPx: Math.Max(0.7, 1.5 * scale), maxPx: Math.Max(3, 12 * scale), zNear: 2, zFar: 8, opacityLogitMean: 0.5);
+        var (cam, g) = Scene(o);
         var target = torch.rand(o.Height, o.Width, 3);
         var settings = new RasterSettings(ShDegree: o.ShDegree);
         var rast = new GaussianRasterizer();

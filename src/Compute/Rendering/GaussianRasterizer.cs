@@ -17,6 +17,9 @@ public sealed class GaussianRasterizer
 
     private BlendKernel _kernel = TileRasterizer.BestKernel;
 
+    /// <summary>The CUDA backend, created on the first render of CUDA tensors.</summary>
+    private Cuda.CudaRasterizer? _cuda;
+
     /// <summary>The blend kernels this rasteriser uses; defaults to the widest the hardware accelerates. Results agree
     /// across kernels to float rounding, and are bit-identical run to run for a given kernel and thread count.</summary>
     public BlendKernel Kernel
@@ -33,6 +36,10 @@ public sealed class GaussianRasterizer
     /// rectangle. The images and gradients are the same either way; off is for tests that show it.</summary>
     internal bool BinBySupport { get; init; } = true;
 
+    /// <summary>CUDA backend: synchronise between stages so <see cref="LastStats"/> holds each stage's time (benchmarks
+    /// only; each synchronise stalls the pipeline). The CPU path always times its stages.</summary>
+    public bool ProfileStages { get; set; }
+
     /// <summary>Timings of the last Render (and of its backward, once run).</summary>
     public RasterStats LastStats { get; private set; } = new();
 
@@ -44,7 +51,16 @@ public sealed class GaussianRasterizer
         g.Validate();
         camera.Validate("camera");
         if (g.Means.dtype != float32) throw new ArgumentException($"The fast rasteriser needs float32 parameters, got {g.Means.dtype}.");
-        if (g.Means.device_type != DeviceType.CPU) throw new ArgumentException("The fast rasteriser runs on CPU tensors only.");
+        // The backend follows the tensors' device.
+        if (g.Means.device_type == DeviceType.CUDA)
+        {
+            _cuda ??= new Cuda.CudaRasterizer();
+            _cuda.Profile = ProfileStages;
+            var r = _cuda.Render(g, camera, settings, BinBySupport);
+            LastStats = _cuda.LastStats;
+            return r;
+        }
+        if (g.Means.device_type != DeviceType.CPU) throw new ArgumentException($"The rasteriser runs on CPU and CUDA tensors, not on {g.Means.device}.");
         int n = (int)g.Count;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();

@@ -1,0 +1,169 @@
+namespace UniCLift.Client.Commands;
+
+using System.CommandLine;
+using System.Diagnostics;
+using Spectre.Console;
+using TorchSharp;
+using UniCLift.Client.Terminal;
+using UniCLift.Compute;
+using UniCLift.Compute.Cuda;
+using UniCLift.Compute.Rendering;
+using UniCLift.Compute.Rendering.Cuda;
+using UniCLift.Compute.Scenes;
+using static TorchSharp.torch;
+
+/// <summary>`uniclift check gpu` (the CUDA rasteriser against the CPU one, on a GPU) and `uniclift check kernels`
+/// (compile every CUDA kernel variant with NVRTC and report registers and spills; needs no GPU).</summary>
+public static class CheckCommand
+{
+    public static Command Create()
+    {
+        var check = new Command("check", "Self-checks of the compute backends.");
+        check.Subcommands.Add(Gpu());
+        check.Subcommands.Add(Kernels());
+        return check;
+    }
+
+    /// <summary>Feature channel counts the checks cover.</summary>
+    internal static readonly int[] CheckedChannels = [0, 3, 12, 32];
+
+    private static Command Kernels()
+    {
+        var arch = new Option<string>("--arch") { Description = "Comma-separated real architectures to compile for.", DefaultValueFactory = _ => "sm_80,sm_90" };
+        var cmd = new Command("kernels", "Compile every CUDA kernel variant with NVRTC (no GPU needed) and print registers, spills and shared memory per kernel.") { arch };
+        CommandAction.Set(cmd, (parse, console) =>
+        {
+            var archs = (parse.GetValue(arch) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var a in archs)
+                if (!a.StartsWith("sm_") || !int.TryParse(a[3..], out _)) throw new ArgumentException($"--arch {a}: expected sm_NN, e.g. sm_90.");
+            var (maj, min) = Nvrtc.Version;
+            console.OutWriter.WriteLine($"NVRTC {maj}.{min} ({Nvrtc.LibraryPath})");
+            var source = KernelSources.Read(CudaRasterizer.Source);
+            var table = new Table().AddColumn("arch").AddColumn("D").AddColumn("feat geo").AddColumn("kernel").AddColumn(new TableColumn("registers").RightAligned())
+                .AddColumn(new TableColumn("spill st/ld B").RightAligned()).AddColumn(new TableColumn("stack B").RightAligned()).AddColumn(new TableColumn("static smem B").RightAligned());
+            int variants = 0;
+            foreach (var a in archs)
+                foreach (int d in CheckedChannels)
+                    foreach (bool fg in d > 0 ? new[] { false, true } : [false])
+                    {
+                        var sw = Stopwatch.StartNew();
+                        var compiled = Nvrtc.Compile(source, CudaRasterizer.Source, CudaModule.Options($"--gpu-architecture={a}", CudaRasterizer.Defines(d, fg), verbose: true));
+                        var res = Nvrtc.ParseResources(compiled.Log);
+                        if (res.Count == 0) throw new InvalidOperationException($"NVRTC gave no ptxas report for {a}, D={d}:\n{compiled.Log}");
+                        foreach (var r in res.OrderBy(r => r.Kernel, StringComparer.Ordinal))
+                            table.AddRow(a, d.ToString(), fg ? "yes" : "no", r.Kernel, r.Registers.ToString(), $"{r.SpillStoreBytes}/{r.SpillLoadBytes}",
+                                r.StackBytes.ToString(), r.SharedBytes.ToString());
+                        variants++;
+                    }
+            console.Out.Write(table);
+            console.OutWriter.WriteLine($"compiled {variants} variants of {CudaRasterizer.Source} for {string.Join(", ", archs)}: ok");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command Gpu()
+    {
+        var device = new Option<string>("--device") { Description = "The CUDA device (cuda or cuda:N).", DefaultValueFactory = _ => "cuda" };
+        var cmd = new Command("gpu", "Compare every output and gradient of the CUDA rasteriser with the CPU rasteriser on random scenes (SH 3, Gaussians behind the camera, empty and crowded tiles, transparent pixels, D = 0/3/12/32).") { device };
+        CommandAction.Set(cmd, (parse, console) =>
+        {
+            var dev = CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cuda");
+            if (dev.type != DeviceType.CUDA) throw new ArgumentException("check gpu needs a CUDA device (cuda or cuda:N).");
+            int index = dev.index < 0 ? 0 : dev.index;
+            CudaRuntime.EnsureAvailable(index);
+            console.OutWriter.WriteLine($"{CudaRuntime.DeviceName(index)} (sm_{CudaRuntime.Architecture(index)}), NVRTC {Nvrtc.Version.Major}.{Nvrtc.Version.Minor}, {DateTime.UtcNow:yyyy-MM-dd}");
+            bool ok = true;
+            var table = new Table().AddColumn("case").AddColumn("tensor").AddColumn(new TableColumn("rel. err.").RightAligned()).AddColumn(new TableColumn("limit").RightAligned()).AddColumn("");
+            foreach (var c in Cases())
+                ok &= Compare(c, dev, table);
+            console.Out.Write(table);
+            console.OutWriter.WriteLine(ok ? "check gpu: every output and gradient within its limit" : "check gpu: FAILED (see the rows marked FAIL)");
+            return ok ? 0 : 1;
+        });
+        return cmd;
+    }
+
+    internal sealed record Case(string Name, int N, int Width, int Height, int D, int ShDegree, double Behind = 0, double MaxU = 1.1,
+        bool FeatureGeometry = false, bool Crowded = false, int Seed = 1);
+
+    internal static IEnumerable<Case> Cases() =>
+    [
+        new("SH 3, D 12, 20% behind the camera", 4000, 160, 120, 12, 3, Behind: 0.2),
+        new("D 0, SH 1", 3000, 128, 96, 0, 1, Seed: 2),
+        new("D 3, SH 2, right 45% empty", 3000, 150, 100, 3, 2, MaxU: 0.55, Seed: 3),
+        new("D 32, feature loss reaches geometry", 3000, 144, 112, 32, 3, FeatureGeometry: true, Seed: 4),
+        new("D 12, feature loss reaches geometry, odd size", 5000, 203, 157, 12, 3, Behind: 0.05, FeatureGeometry: true, Seed: 5),
+        new("5000 Gaussians in one tile, D 12", 5000, 96, 80, 12, 3, Crowded: true, Seed: 6),
+        new("20k Gaussians, 320x240, D 12", 20000, 320, 240, 12, 3, Behind: 0.02, Seed: 7),
+    ];
+
+    /// <summary>Renders a case on CPU and on the device, applies the same random linear loss to every image, and compares
+    /// images (relative error &lt; 1e-4) and gradients (&lt; 1e-3), relative to each reference tensor's largest magnitude.</summary>
+    private static bool Compare(Case c, Device dev, Table table)
+    {
+        using var scope = torch.NewDisposeScope();
+        var cam = SyntheticGaussians.LookAt(c.Width, c.Height, 60, (0, 0, -5), (0, 0, 0));
+        var g = SyntheticGaussians.Random(cam, c.N, c.ShDegree, c.D, c.Seed, minPx: 0.8, maxPx: 6, fractionBehind: c.Behind, maxU: c.MaxU, opacityLogitMean: 0.5);
+        if (c.Crowded)
+        {
+            // Every mean inside one 16x16 tile (pixels 32..48), at varied depths.
+            var rng = new Random(c.Seed);
+            var m = new float[c.N * 3];
+            for (int i = 0; i < c.N; i++)
+            {
+                var p = cam.Unproject(32 + 16 * rng.NextDouble(), 32 + 16 * rng.NextDouble(), 2 + 6 * rng.NextDouble());
+                m[3 * i] = (float)p.X; m[3 * i + 1] = (float)p.Y; m[3 * i + 2] = (float)p.Z;
+            }
+            g = g with { Means = torch.tensor(m).reshape(c.N, 3).requires_grad_(true) };
+        }
+        var settings = new RasterSettings(ShDegree: c.ShDegree, Background: [0.2f, 0.4f, 0.6f], FeatureGradientsReachGeometry: c.FeatureGeometry);
+        Tensor Up(Tensor t) => t.detach().to(dev).requires_grad_(true);
+        var gd = new GaussianTensors(Up(g.Means), Up(g.LogScales), Up(g.Quats), Up(g.OpacityLogits), Up(g.Sh), g.Features is null ? null : Up(g.Features));
+        var gen = torch.manual_seed(c.Seed);
+        var wRgb = torch.randn(c.Height, c.Width, 3); var wDepth = torch.randn(c.Height, c.Width); var wAlpha = torch.randn(c.Height, c.Width);
+        var wFeat = c.D > 0 ? torch.randn(c.Height, c.Width, c.D) : null;
+
+        (RenderResult R, Tensor[] Grads) Run(GaussianTensors t, Device on)
+        {
+            var r = new GaussianRasterizer().Render(t, cam, settings);
+            var loss = (r.Rgb * wRgb.to(on)).sum().add((r.Depth * wDepth.to(on)).sum().mul(Scalars.Of(0.1)), Scalars.One).add((r.Alpha * wAlpha.to(on)).sum(), Scalars.One);
+            if (r.Features is not null) loss = loss.add((r.Features * wFeat!.to(on)).sum(), Scalars.One);
+            loss.backward();
+            var leaves = new[] { t.Means, t.LogScales, t.Quats, t.OpacityLogits, t.Sh }.Concat(t.Features is null ? [] : [t.Features])
+                .Append(r.ViewspaceRgb).Append(r.ViewspaceFeatures);
+            return (r, leaves.Select(l => l.grad is null ? torch.zeros_like(l).cpu() : l.grad.cpu()).ToArray());
+        }
+        var (rc, gc) = Run(g, torch.CPU);
+        var (rg, gg) = Run(gd, dev);
+        bool ok = true;
+        void Row(string name, Tensor reference, Tensor? got, double limit)
+        {
+            double err;
+            if (got is null) err = double.PositiveInfinity;
+            else
+            {
+                var a = got.cpu().to(float64); var b = reference.to(float64);
+                double scale = Math.Max(b.abs().max().item<double>(), 1e-12);
+                err = (a - b).abs().max().item<double>() / scale;
+            }
+            bool pass = err < limit;
+            ok &= pass;
+            table.AddRow(Markup.Escape(c.Name), name, $"{err:E2}", $"{limit:E0}", pass ? "ok" : "[red]FAIL[/]");
+        }
+        Row("rgb", rc.Rgb, rg.Rgb, 1e-4);
+        if (c.D > 0) Row("features", rc.Features!, rg.Features, 1e-4);
+        Row("depth", rc.Depth, rg.Depth, 1e-4);
+        Row("alpha", rc.Alpha, rg.Alpha, 1e-4);
+        int radiiMismatch = (int)rc.Radii.ne(rg.Radii.cpu()).sum().item<long>();
+        ok &= radiiMismatch == 0;
+        table.AddRow(Markup.Escape(c.Name), "radii", $"{radiiMismatch} differ", "0", radiiMismatch == 0 ? "ok" : "[red]FAIL[/]");
+        string[] names = ["d means", "d log-scales", "d quats", "d opacity logits", "d sh", .. (c.D > 0 ? new[] { "d features" } : []), "d view-space (rgb)", "d view-space (features)"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (i == names.Length - 1 && !c.FeatureGeometry) continue; // zero on both sides by definition
+            Row(names[i], gc[i], gg[i], 1e-3);
+        }
+        return ok;
+    }
+}

@@ -1,0 +1,188 @@
+namespace UniCLift.Compute.Cuda;
+
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+/// <summary>The CUDA C sources shipped inside this assembly (embedded resources named after their file).</summary>
+public static class KernelSources
+{
+    /// <summary>The text of an embedded .cu file, e.g. "rasterize.cu".</summary>
+    public static string Read(string file)
+    {
+        var asm = typeof(KernelSources).Assembly;
+        var name = asm.GetManifestResourceNames().FirstOrDefault(n => n.EndsWith("." + file, StringComparison.Ordinal) || n == file)
+            ?? throw new CudaException($"Kernel source {file} is not embedded in {asm.GetName().Name} (resources: {string.Join(", ", asm.GetManifestResourceNames())}).");
+        using var s = asm.GetManifestResourceStream(name)!;
+        using var r = new StreamReader(s, Encoding.UTF8);
+        return r.ReadToEnd();
+    }
+
+    /// <summary>Every embedded .cu file.</summary>
+    public static IReadOnlyList<string> All() =>
+        typeof(KernelSources).Assembly.GetManifestResourceNames().Where(n => n.EndsWith(".cu", StringComparison.Ordinal))
+            .Select(n => n.Split('.')[^2] + ".cu").ToList();
+}
+
+/// <summary>One compiled variant of a kernel source, loaded into one device's primary context (the context libtorch
+/// uses, so kernels and torch share memory and the default stream). Obtain with <see cref="Get"/>; modules are cached
+/// per (device, source, defines) for the life of the process.</summary>
+public sealed unsafe class CudaModule
+{
+    private static readonly Dictionary<string, CudaModule> Modules = new();
+    private readonly nint _module;
+    private readonly Dictionary<string, nint> _functions = new();
+
+    public int Device { get; }
+    public string Name { get; }
+    /// <summary>What NVRTC or the cache gave (the log is empty for a cached image).</summary>
+    public CompiledKernel Compiled { get; }
+    /// <summary>Whether the image came from the disk cache.</summary>
+    public bool FromCache { get; }
+
+    private CudaModule(int device, string name, nint module, CompiledKernel compiled, bool fromCache)
+    {
+        Device = device; Name = name; _module = module; Compiled = compiled; FromCache = fromCache;
+    }
+
+    /// <summary>The standard options: C++17, the architecture target, and -D defines. fmad stays on (the kernels make
+    /// their discrete decisions with explicitly rounded operations).</summary>
+    public static List<string> Options(string target, IReadOnlyDictionary<string, string> defines, bool verbose = false)
+    {
+        var o = new List<string> { target, "-std=c++17" };
+        foreach (var (k, v) in defines.OrderBy(kv => kv.Key, StringComparer.Ordinal)) o.Add($"-D{k}={v}");
+        if (verbose) o.Add("--ptxas-options=-v");
+        return o;
+    }
+
+    /// <summary>The compute capability of a device as one number (9.0 -> 90).</summary>
+    public static int Architecture(int device) =>
+        10 * CudaDriver.Attribute(device, CudaDriver.AttrComputeMajor) + CudaDriver.Attribute(device, CudaDriver.AttrComputeMinor);
+
+    /// <summary>The module for a source file and defines on a device: from memory, the disk cache, or NVRTC.</summary>
+    public static CudaModule Get(int device, string file, IReadOnlyDictionary<string, string> defines, KernelCache? cache = null)
+    {
+        string id = $"{device}|{file}|{string.Join(",", defines.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value))}";
+        lock (Modules)
+        {
+            if (Modules.TryGetValue(id, out var m)) return m;
+            m = Create(device, file, defines, cache ?? KernelCache.Default());
+            Modules[id] = m;
+            return m;
+        }
+    }
+
+    private static CudaModule Create(int device, string file, IReadOnlyDictionary<string, string> defines, KernelCache cache)
+    {
+        CudaDriver.MakeCurrent(device);
+        int arch = Architecture(device);
+        var source = KernelSources.Read(file);
+        var (target, cubin) = Nvrtc.TargetFor(arch, Nvrtc.SupportedArchitectures);
+        var options = Options(target, defines);
+        var (maj, min) = Nvrtc.Version;
+        string key = KernelCache.Key(Path.GetFileNameWithoutExtension(file), source, options, $"nvrtc {maj}.{min}", cubin);
+        var api = CudaDriver.Get();
+        if (cache.TryRead(key) is { } img)
+        {
+            if (TryLoad(api, img, cubin, out var cached))
+                return new CudaModule(device, file, cached, new CompiledKernel(img, cubin, target, ""), true);
+            cache.Remove(key); // stale or corrupt: compile again
+        }
+        var compiled = Nvrtc.Compile(source, file, options);
+        if (!TryLoad(api, compiled.Image, cubin, out var module, out int err))
+            throw new CudaException($"cuModuleLoadData of {file} ({target}) failed: {CudaDriver.Describe(api, err)}");
+        cache.TryWrite(key, compiled.Image);
+        return new CudaModule(device, file, module, compiled, false);
+    }
+
+    private static bool TryLoad(CudaDriver.Api api, byte[] image, bool cubin, out nint module) => TryLoad(api, image, cubin, out module, out _);
+
+    private static bool TryLoad(CudaDriver.Api api, byte[] image, bool cubin, out nint module, out int err)
+    {
+        // PTX must be NUL-terminated text.
+        var data = cubin || (image.Length > 0 && image[^1] == 0) ? image : [.. image, 0];
+        nint m;
+        fixed (byte* p = data) err = api.ModuleLoadData(&m, p);
+        module = err == 0 ? m : 0;
+        return err == 0;
+    }
+
+    /// <summary>A kernel of this module by its extern "C" name.</summary>
+    public nint Function(string name)
+    {
+        if (_functions.TryGetValue(name, out var f)) return f;
+        var bytes = Encoding.ASCII.GetBytes(name + "\0");
+        nint fn;
+        fixed (byte* p = bytes) CudaDriver.Check(CudaDriver.Get().ModuleGetFunction(&fn, _module, p), "cuModuleGetFunction", name);
+        _functions[name] = fn;
+        return fn;
+    }
+
+    /// <summary>Allows a kernel more than 48 KiB of dynamic shared memory (up to the device's opt-in limit).</summary>
+    public void AllowDynamicShared(string kernel, int bytes) =>
+        CudaDriver.Check(CudaDriver.Get().FuncSetAttribute(Function(kernel), CudaDriver.FuncAttrMaxDynamicShared, bytes), "cuFuncSetAttribute", kernel);
+
+    /// <summary>When set (UNICLIFT_CUDA_SYNC_CHECK=1), every launch is followed by a context synchronise, so a kernel
+    /// that faults is named at its launch instead of at torch's next synchronising call. For debugging only.</summary>
+    public static bool SyncCheck { get; set; } = Environment.GetEnvironmentVariable("UNICLIFT_CUDA_SYNC_CHECK") == "1";
+
+    /// <summary>Launches a kernel on the default stream (torch's, unless the caller changed it).</summary>
+    public void Launch(string kernel, (uint X, uint Y) grid, uint block, uint sharedBytes, KernelArgs args)
+    {
+        if (grid.X == 0 || grid.Y == 0) return;
+        var api = CudaDriver.Get();
+        CudaDriver.Check(api.LaunchKernel(Function(kernel), grid.X, grid.Y, 1, block, 1, 1, sharedBytes, 0, args.Pointers, null), "cuLaunchKernel", kernel);
+        if (SyncCheck) CudaDriver.Check(api.CtxSynchronize(), "kernel", kernel);
+    }
+}
+
+/// <summary>The argument block of one launch: each value copied into native memory at an 8-byte aligned offset and a
+/// pointer to it, as cuLaunchKernel takes them. Reused launch after launch (call <see cref="Reset"/>); one thread.</summary>
+public sealed unsafe class KernelArgs : IDisposable
+{
+    private const int Capacity = 2048, MaxArgs = 48;
+    private byte* _buf = (byte*)NativeMemory.AlignedAlloc(Capacity, 16);
+    private void** _ptrs = (void**)NativeMemory.Alloc(MaxArgs, (nuint)sizeof(void*));
+    private int _used, _count;
+
+    internal void** Pointers => _ptrs;
+
+    public KernelArgs Reset() { _used = 0; _count = 0; return this; }
+
+    private void* Next(int size)
+    {
+        int at = (_used + 7) & ~7;
+        if (at + size > Capacity || _count == MaxArgs) throw new InvalidOperationException("Too many kernel arguments.");
+        _used = at + size;
+        void* p = _buf + at;
+        _ptrs[_count++] = p;
+        return p;
+    }
+
+    public KernelArgs Add<T>(T value) where T : unmanaged { *(T*)Next(sizeof(T)) = value; return this; }
+
+    /// <summary>The device address of a tensor's first element (null for a null tensor).</summary>
+    public KernelArgs Ptr(Tensor? t) => Add(t is null ? 0 : DevicePointer(t));
+
+    [DllImport("LibTorchSharp")]
+    private static extern nint THSTensor_data(nint handle);
+
+    /// <summary>data_ptr() of a tensor (storage offset included). The kernels take contiguous tensors only.</summary>
+    public static nint DevicePointer(Tensor t)
+    {
+        var p = THSTensor_data(t.Handle);
+        if (p == 0 && t.numel() > 0) torch.CheckForErrors();
+        return p;
+    }
+
+    public void Dispose()
+    {
+        if (_buf != null) { NativeMemory.AlignedFree(_buf); _buf = null; }
+        if (_ptrs != null) { NativeMemory.Free(_ptrs); _ptrs = null; }
+        GC.SuppressFinalize(this);
+    }
+
+    ~KernelArgs() => Dispose();
+}
