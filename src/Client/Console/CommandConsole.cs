@@ -53,6 +53,8 @@ public sealed class CommandConsole
     public static int? ExitCodeFor(Exception ex) => ex switch
     {
         InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException => ExitCodes.UserError,
+        // No GPU, driver, CUDA libtorch or NVRTC, or a kernel that would not compile: the environment, said in one line.
+        UniCLift.Compute.Cuda.CudaException => ExitCodes.Failure,
         _ => null,
     };
 
