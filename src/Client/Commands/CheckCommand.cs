@@ -78,10 +78,42 @@ public static class CheckCommand
             foreach (var c in Cases())
                 ok &= Compare(c, dev, table);
             console.Out.Write(table);
-            console.OutWriter.WriteLine(ok ? "check gpu: every output and gradient within its limit" : "check gpu: FAILED (see the rows marked FAIL)");
+            ok &= Steady(dev, console);
+            console.OutWriter.WriteLine(ok ? "check gpu: every output and gradient within its limit; tensors and GPU memory steady over steps" : "check gpu: FAILED (see the rows marked FAIL)");
             return ok ? 0 : 1;
         });
         return cmd;
+    }
+
+    /// <summary>Forward + backward steps, each in a dispose scope as training runs them: the process's live tensor count
+    /// and the device memory in use must not grow from step 10 to step 60 (the backward runs on the autograd engine's
+    /// CUDA thread, outside the caller's scope).</summary>
+    private static bool Steady(Device dev, CommandConsole console)
+    {
+        int index = dev.index < 0 ? 0 : dev.index;
+        using var outer = torch.NewDisposeScope();
+        var cam = SyntheticGaussians.LookAt(320, 240, 60, (0, 0, -5), (0, 0, 0));
+        var c = SyntheticGaussians.Random(cam, 50000, 3, 12, seed: 9, minPx: 0.8, maxPx: 6);
+        Tensor Up(Tensor t) => t.detach().to(dev).requires_grad_(true);
+        var g = new GaussianTensors(Up(c.Means), Up(c.LogScales), Up(c.Quats), Up(c.OpacityLogits), Up(c.Sh), Up(c.Features!));
+        var rast = new GaussianRasterizer();
+        var settings = new RasterSettings();
+        long count10 = 0, mem10 = 0;
+        for (int i = 1; i <= 60; i++)
+        {
+            using (var scope = torch.NewDisposeScope())
+            {
+                var r = rast.Render(g, cam, settings);
+                var loss = r.Rgb.mean().add(r.Features!.square().mean(), Scalars.One).add(r.Depth.mean(), Scalars.One);
+                loss.backward();
+            }
+            if (i == 10) { torch.cuda.synchronize(); count10 = torch.Tensor.TotalCount; mem10 = CudaRuntime.Memory(index).Used; }
+        }
+        torch.cuda.synchronize();
+        long count60 = torch.Tensor.TotalCount, mem60 = CudaRuntime.Memory(index).Used;
+        bool ok = count60 <= count10 && mem60 - mem10 <= 64L << 20;
+        console.OutWriter.WriteLine($"steps 10 -> 60 (50k Gaussians, 320x240, D 12): live tensors {count10} -> {count60}, GPU memory in use {mem10 >> 20} -> {mem60 >> 20} MiB: {(ok ? "ok" : "FAIL (growing)")}");
+        return ok;
     }
 
     internal sealed record Case(string Name, int N, int Width, int Height, int D, int ShDegree, double Behind = 0, double MaxU = 1.1,

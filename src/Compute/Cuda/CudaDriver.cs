@@ -11,7 +11,7 @@ public sealed class CudaException(string message, Exception? inner = null) : Exc
 /// <see cref="CudaException"/> saying so.</summary>
 internal static unsafe class CudaDriver
 {
-    private static readonly Lazy<Api> Loaded = new(Load);
+    private static readonly Lazy<Api> Loaded = new(() => Load(Candidates));
 
     /// <summary>The library names tried, in order (UNICLIFT_CUDA_DRIVER overrides).</summary>
     internal static string[] Candidates =>
@@ -40,11 +40,12 @@ internal static unsafe class CudaDriver
         public required delegate* unmanaged<byte*, int, int, int> DeviceGetName;
     }
 
-    private static Api Load()
+    /// <summary>Loads the first library of the list that loads and calls cuInit.</summary>
+    internal static Api Load(IReadOnlyList<string> candidates)
     {
         nint h = 0;
         string? tried = null;
-        foreach (var name in Candidates)
+        foreach (var name in candidates)
         {
             tried = tried is null ? name : tried + ", " + name;
             if (NativeLibrary.TryLoad(name, out h)) break;

@@ -103,9 +103,11 @@ public static unsafe class Nvrtc
         catch (IOException) { return []; }
     }
 
-    internal static Api Load(string? envPath, IEnumerable<string> loadedDirs)
+    internal static Api Load(string? envPath, IEnumerable<string> loadedDirs) => Load(envPath, Candidates(envPath, loadedDirs));
+
+    /// <summary>Loads the first of the candidates that loads; envPath only shapes the error message.</summary>
+    internal static Api Load(string? envPath, IReadOnlyList<string> candidates)
     {
-        var candidates = Candidates(envPath, loadedDirs);
         nint h = 0;
         string? path = null;
         foreach (var c in candidates)

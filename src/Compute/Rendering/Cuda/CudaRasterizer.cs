@@ -17,7 +17,14 @@ public sealed class CudaRasterizer : IDisposable
 {
     public const string Source = "rasterize.cu";
     private const int Tile = TileBinning.TileSize, Block = Tile * Tile;
-    private readonly KernelArgs _args = new();
+    /// <summary>Per thread: the backward runs on the autograd engine's device thread, not the caller's.</summary>
+    [ThreadStatic] private static KernelArgs? _threadArgs;
+    private static KernelArgs Args => _threadArgs ??= new KernelArgs();
+
+    /// <summary>Gradient tensors the last backward handed to autograd. That backward ran on the autograd engine's CUDA
+    /// thread, outside the caller's dispose scope; libtorch keeps its own references, so their wrappers are disposed at
+    /// the next render (or Dispose) instead of holding GPU memory until the GC finalises them.</summary>
+    private readonly List<Tensor> _handedOver = new();
 
     /// <summary>Synchronise between stages and time them into <see cref="RasterStats"/> (benchmarks only: it adds a
     /// host synchronisation per stage).</summary>
@@ -145,7 +152,7 @@ public sealed class CudaRasterizer : IDisposable
             var c = (Call)vars[0];
             var means = (Tensor)vars[1]; var logScales = (Tensor)vars[2]; var quats = (Tensor)vars[3];
             var opac = (Tensor)vars[4]; var sh = (Tensor)vars[5]; var features = vars[6] as Tensor;
-            var self = c.Owner; var m = c.Module; var a = self._args;
+            var self = c.Owner; var m = c.Module; var a = Args;
             var dev = means.device;
             int n = c.N, d = c.D, w = c.Width, h = c.Height, tiles = c.TilesX * c.TilesY;
             var st = c.Stats;
@@ -159,16 +166,17 @@ public sealed class CudaRasterizer : IDisposable
                 .Ptr(c.Mean2d).Ptr(c.Conic).Ptr(c.Opacity).Ptr(c.Colour).Ptr(c.Depth).Ptr(c.Radii).Ptr(rect).Ptr(pairs));
             t = self.Mark(t, ref st.ProjectionMs);
 
-            // Binning: pair offsets, then the one read-back of the step (the pair count sizes the sort).
-            var incl = pairs.cumsum(0, ScalarType.Int32);
+            // Binning: Gaussians in (depth, index) order, their pair offsets in that order, then the one read-back of the
+            // step (the pair count sizes the pair buffers and the sort).
+            var (_, order) = c.Depth.sort(0, descending: false, stable: true); // [N] int64
+            var incl = pairs.index_select(0, order).cumsum(0, ScalarType.Int32); // [N] inclusive, depth order
             int total = n == 0 ? 0 : incl[n - 1].item<int>();
             st.Pairs = total;
             c.Ranges = torch.zeros(new long[] { tiles, 2 }, dtype: int32, device: dev);
             if (total > 0)
             {
-                var keys = torch.empty(new long[] { total }, dtype: int64, device: dev);
-                var vals = I(total);
-                m.Launch("emit_pairs", Linear(n), 256, 0, a.Reset().Add(n).Add(c.TilesX).Ptr(rect).Ptr(incl).Ptr(c.Depth).Ptr(keys).Ptr(vals));
+                var keys = I(total); var vals = I(total);
+                m.Launch("emit_pairs", Linear(n), 256, 0, a.Reset().Add(n).Add(c.TilesX).Ptr(order).Ptr(rect).Ptr(incl).Ptr(keys).Ptr(vals));
                 var (sorted, perm) = keys.sort(0, descending: false, stable: true);
                 c.Ids = I(total);
                 m.Launch("tile_ranges", Linear(total), 256, 0, a.Reset().Add(total).Ptr(sorted).Ptr(perm).Ptr(vals).Ptr(c.Ranges).Ptr(c.Ids));
@@ -196,8 +204,12 @@ public sealed class CudaRasterizer : IDisposable
         public override List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> grads)
         {
             var c = (Call)ctx.get_data("call");
-            var self = c.Owner; var m = c.Module; var a = self._args;
+            var self = c.Owner; var m = c.Module; var a = Args;
             var st = c.Stats;
+            // On CUDA the autograd engine calls this on its device thread: no dispose scope of the caller's is active
+            // here, so this one holds the temporaries; the incoming gradients' wrappers are ours to dispose.
+            using var scope = torch.NewDisposeScope();
+            CudaDriver.MakeCurrent(c.Mean2d.device.index < 0 ? 0 : c.Mean2d.device.index);
             long t = Profile(self) ? Sync() : 0;
             static Tensor? Defined(Tensor? g) => g is null || g.IsInvalid ? null : g.contiguous();
             int i = 0;
@@ -227,7 +239,12 @@ public sealed class CudaRasterizer : IDisposable
             var dFeatures = gradFeat?.narrow(1, 0, d);
             var dVsRgb = gradGeo.narrow(1, 0, 2);
             var dVsFeat = c.FeatureGeometry && gradFeat is not null ? gradFeat.narrow(1, d, 2) : null;
-            return [null!, dMeans, dScales, dQuats, dOpac, dSh, dFeatures!, dVsRgb, dVsFeat!];
+            List<Tensor> result = [null!, dMeans, dScales, dQuats, dOpac, dSh, dFeatures!, dVsRgb, dVsFeat!];
+            var handed = result.Where(x => x is not null).ToArray();
+            scope.Detach(handed);
+            lock (self._handedOver) self._handedOver.AddRange(handed);
+            foreach (var gr in grads) gr?.Dispose();
+            return result;
         }
 
         private static bool Profile(CudaRasterizer r) => r.Profile;
@@ -239,5 +256,14 @@ public sealed class CudaRasterizer : IDisposable
         }
     }
 
-    public void Dispose() => _args.Dispose();
+    private void ReleaseHandedOver()
+    {
+        lock (_handedOver)
+        {
+            foreach (var t in _handedOver) t.Dispose();
+            _handedOver.Clear();
+        }
+    }
+
+    public void Dispose() => ReleaseHandedOver();
 }

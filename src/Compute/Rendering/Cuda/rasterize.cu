@@ -4,8 +4,8 @@
 // reaches mean2d, conic and opacity). Every array is a contiguous float32 / int32 / int64 tensor; shapes in comments.
 //
 // Pipeline per view: project_forward (EWA projection, SH colour, 3-sigma radius, tile rectangle intersected with the
-// alpha >= 1/255 support box, pair count) -> inclusive scan of the counts (torch) -> emit_pairs (key = tile << 32 |
-// depth bits, in Gaussian order) -> stable radix sort of the keys (torch) -> tile_ranges -> blend_forward; backward:
+// alpha >= 1/255 support box, pair count) -> stable sort of the depths and inclusive scan of the pair counts in that
+// order (torch) -> emit_pairs (key = tile) -> stable sort of the tile keys (torch) -> tile_ranges -> blend_forward; backward:
 // blend_backward (per pixel back to front, warp-reduced atomics per Gaussian) -> project_backward.
 
 #ifndef CHANNELS
@@ -232,22 +232,24 @@ extern "C" __global__ void __launch_bounds__(256) project_forward(const Cam k, c
     pairs[i] = (rc.z - rc.x) * (rc.w - rc.y);
 }
 
-// One thread per Gaussian: its pairs, in row-major order over its rectangle, at [incl[g] - pairs[g], incl[g]).
-// key = tile << 32 | depth bits (positive floats order like their bits); value = Gaussian index.
-extern "C" __global__ void __launch_bounds__(256) emit_pairs(const int n, const int tilesX, const int4* __restrict__ rect,
-    const int* __restrict__ incl, const float* __restrict__ depth, long long* __restrict__ keys, int* __restrict__ vals)
+// One thread per rank r of the depth order (order [N] int64: Gaussian indices sorted by depth, stable): Gaussian
+// g = order[r] writes its pairs, row-major over its rectangle, at [incl[r] - pairs, incl[r]) (incl: inclusive scan of
+// the pair counts in depth order). key = tile index; value = g. A stable sort by tile then leaves each tile's list in
+// (depth, index) order, graphdeco's 64-bit (tile, depth) key order, with two 32-bit sorts instead of one 64-bit one.
+extern "C" __global__ void __launch_bounds__(256) emit_pairs(const int n, const int tilesX, const long long* __restrict__ order,
+    const int4* __restrict__ rect, const int* __restrict__ incl, int* __restrict__ keys, int* __restrict__ vals)
 {
-    const int g = blockIdx.x * blockDim.x + threadIdx.x;
-    if (g >= n) return;
+    const int r = blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= n) return;
+    const int g = (int)order[r];
     int4 rc = rect[g];
     int count = (rc.z - rc.x) * (rc.w - rc.y);
     if (count == 0) return;
-    int at = incl[g] - count;
-    unsigned long long d = (unsigned long long)__float_as_uint(depth[g]);
+    int at = incl[r] - count;
     for (int ty = rc.y; ty < rc.w; ty++)
         for (int tx = rc.x; tx < rc.z; tx++)
         {
-            keys[at] = (long long)(((unsigned long long)(ty * tilesX + tx) << 32) | d);
+            keys[at] = ty * tilesX + tx;
             vals[at] = g;
             at++;
         }
@@ -255,15 +257,15 @@ extern "C" __global__ void __launch_bounds__(256) emit_pairs(const int n, const 
 
 // One thread per sorted pair: the Gaussian of each list entry, and each tile's [start, end) in the sorted list
 // (ranges zeroed before: empty tiles stay [0, 0)).
-extern "C" __global__ void __launch_bounds__(256) tile_ranges(const int p, const long long* __restrict__ sortedKeys,
+extern "C" __global__ void __launch_bounds__(256) tile_ranges(const int p, const int* __restrict__ sortedTiles,
     const long long* __restrict__ perm, const int* __restrict__ vals, int2* __restrict__ ranges, int* __restrict__ ids)
 {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= p) return;
     ids[i] = vals[perm[i]];
-    int tile = (int)(sortedKeys[i] >> 32);
-    if (i == 0 || (int)(sortedKeys[i - 1] >> 32) != tile) ranges[tile].x = i;
-    if (i == p - 1 || (int)(sortedKeys[i + 1] >> 32) != tile) ranges[tile].y = i + 1;
+    int tile = sortedTiles[i];
+    if (i == 0 || sortedTiles[i - 1] != tile) ranges[tile].x = i;
+    if (i == p - 1 || sortedTiles[i + 1] != tile) ranges[tile].y = i + 1;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
