@@ -85,6 +85,7 @@ public sealed class CudaRasterizer : IDisposable
 
     internal RenderResult Render(GaussianTensors g, Camera camera, RasterSettings settings, bool binBySupport)
     {
+        ReleaseHandedOver();
         var dev = g.Means.device;
         int index = dev.index < 0 ? 0 : dev.index;
         foreach (var (t, name) in new[] { (g.LogScales, "LogScales"), (g.Quats, "Quats"), (g.OpacityLogits, "OpacityLogits"), (g.Sh, "Sh") }

@@ -207,8 +207,11 @@ extern "C" __global__ void __launch_bounds__(256) project_forward(const Cam k, c
     int kk = sh_basis(k.degree, dx * idn, dy * idn, dz * idn, basis);
     const float* coef = sh + (long long)i * k.K * 3;
     float s0 = 0.f, s1 = 0.f, s2 = 0.f;
-    for (int b = 0; b < kk; b++)
+    // Fully unrolled with a break, so basis[] is indexed by constants and stays in registers.
+#pragma unroll
+    for (int b = 0; b < 16; b++)
     {
+        if (b >= kk) break;
         float bb = (float)basis[b];
         s0 = fmaf(bb, coef[3 * b], s0); s1 = fmaf(bb, coef[3 * b + 1], s1); s2 = fmaf(bb, coef[3 * b + 2], s2);
     }
@@ -630,15 +633,19 @@ extern "C" __global__ void __launch_bounds__(256) project_backward(const Cam k, 
         int kk = sh_basis(k.degree, x0, y0, z0, basis);
         const float* coef = sh + (long long)i * k.K * 3;
         float s0 = 0.f, s1 = 0.f, s2 = 0.f;
-        for (int b = 0; b < kk; b++)
+#pragma unroll
+        for (int b = 0; b < 16; b++)
         {
+            if (b >= kk) break;
             float bb = (float)basis[b];
             s0 = fmaf(bb, coef[3 * b], s0); s1 = fmaf(bb, coef[3 * b + 1], s1); s2 = fmaf(bb, coef[3 * b + 2], s2);
         }
         // The clamp at 0 passes gradient where it does not clamp.
         float gc0 = s0 + 0.5f >= 0.f ? gg[6] : 0.f, gc1 = s1 + 0.5f >= 0.f ? gg[7] : 0.f, gc2 = s2 + 0.5f >= 0.f ? gg[8] : 0.f;
-        for (int b = 0; b < kk; b++)
+#pragma unroll
+        for (int b = 0; b < 16; b++)
         {
+            if (b >= kk) { gb[b] = 0.0; continue; }
             float bb = (float)basis[b];
             dcoef[3 * b] = gc0 * bb; dcoef[3 * b + 1] = gc1 * bb; dcoef[3 * b + 2] = gc2 * bb;
             gb[b] = gc0 * coef[3 * b] + gc1 * coef[3 * b + 1] + gc2 * coef[3 * b + 2];
