@@ -39,8 +39,8 @@ public static class CheckCommand
             var (maj, min) = Nvrtc.Version;
             console.OutWriter.WriteLine($"NVRTC {maj}.{min} ({Nvrtc.LibraryPath})");
             var source = KernelSources.Read(CudaRasterizer.Source);
-            var table = new Table().AddColumn("arch").AddColumn("D").AddColumn("feat geo").AddColumn("kernel").AddColumn(new TableColumn("registers").RightAligned())
-                .AddColumn(new TableColumn("spill st/ld B").RightAligned()).AddColumn(new TableColumn("stack B").RightAligned()).AddColumn(new TableColumn("static smem B").RightAligned());
+            // Plain fixed-width lines (not a Spectre table): the report goes to CI logs, which wrap tables at 80 columns.
+            console.OutWriter.WriteLine($"{"arch",-6} {"D",3} {"feat geo",-8} {"kernel",-17} {"registers",9} {"spill st/ld B",13} {"stack B",7} {"static smem B",13}");
             int variants = 0;
             foreach (var a in archs)
                 foreach (int d in CheckedChannels)
@@ -51,11 +51,9 @@ public static class CheckCommand
                         var res = Nvrtc.ParseResources(compiled.Log);
                         if (res.Count == 0) throw new InvalidOperationException($"NVRTC gave no ptxas report for {a}, D={d}:\n{compiled.Log}");
                         foreach (var r in res.OrderBy(r => r.Kernel, StringComparer.Ordinal))
-                            table.AddRow(a, d.ToString(), fg ? "yes" : "no", r.Kernel, r.Registers.ToString(), $"{r.SpillStoreBytes}/{r.SpillLoadBytes}",
-                                r.StackBytes.ToString(), r.SharedBytes.ToString());
+                            console.OutWriter.WriteLine($"{a,-6} {d,3} {(fg ? "yes" : "no"),-8} {r.Kernel,-17} {r.Registers,9} {$"{r.SpillStoreBytes}/{r.SpillLoadBytes}",13} {r.StackBytes,7} {r.SharedBytes,13}");
                         variants++;
                     }
-            console.Out.Write(table);
             console.OutWriter.WriteLine($"compiled {variants} variants of {CudaRasterizer.Source} for {string.Join(", ", archs)}: ok");
             return 0;
         });
@@ -74,10 +72,10 @@ public static class CheckCommand
             CudaRuntime.EnsureAvailable(index);
             console.OutWriter.WriteLine($"{CudaRuntime.DeviceName(index)} (sm_{CudaRuntime.Architecture(index)}), NVRTC {Nvrtc.Version.Major}.{Nvrtc.Version.Minor}, {DateTime.UtcNow:yyyy-MM-dd}");
             bool ok = true;
-            var table = new Table().AddColumn("case").AddColumn("tensor").AddColumn(new TableColumn("rel. err.").RightAligned()).AddColumn(new TableColumn("limit").RightAligned()).AddColumn("");
+            var table = console.OutWriter;
+            table.WriteLine($"{"case",-48} {"tensor",-24} {"rel. err.",10} {"limit",6}");
             foreach (var c in Cases())
                 ok &= Compare(c, dev, table);
-            console.Out.Write(table);
             ok &= Steady(dev, console);
             console.OutWriter.WriteLine(ok ? "check gpu: every output and gradient within its limit; tensors and GPU memory steady over steps" : "check gpu: FAILED (see the rows marked FAIL)");
             return ok ? 0 : 1;
@@ -132,7 +130,7 @@ public static class CheckCommand
 
     /// <summary>Renders a case on CPU and on the device, applies the same random linear loss to every image, and compares
     /// images (relative error &lt; 1e-4) and gradients (&lt; 1e-3), relative to each reference tensor's largest magnitude.</summary>
-    private static bool Compare(Case c, Device dev, Table table)
+    private static bool Compare(Case c, Device dev, TextWriter table)
     {
         using var scope = torch.NewDisposeScope();
         var cam = SyntheticGaussians.LookAt(c.Width, c.Height, 60, (0, 0, -5), (0, 0, 0));
@@ -181,7 +179,7 @@ public static class CheckCommand
             }
             bool pass = err < limit;
             ok &= pass;
-            table.AddRow(Markup.Escape(c.Name), name, $"{err:E2}", $"{limit:E0}", pass ? "ok" : "[red]FAIL[/]");
+            table.WriteLine($"{c.Name,-48} {name,-24} {err,10:E2} {limit,6:E0} {(pass ? "ok" : "FAIL")}");
         }
         Row("rgb", rc.Rgb, rg.Rgb, 1e-4);
         if (c.D > 0) Row("features", rc.Features!, rg.Features, 1e-4);
@@ -189,7 +187,7 @@ public static class CheckCommand
         Row("alpha", rc.Alpha, rg.Alpha, 1e-4);
         int radiiMismatch = (int)rc.Radii.ne(rg.Radii.cpu()).sum().item<long>();
         ok &= radiiMismatch == 0;
-        table.AddRow(Markup.Escape(c.Name), "radii", $"{radiiMismatch} differ", "0", radiiMismatch == 0 ? "ok" : "[red]FAIL[/]");
+        table.WriteLine($"{c.Name,-48} {"radii (count differing)",-24} {radiiMismatch,10} {0,6} {(radiiMismatch == 0 ? "ok" : "FAIL")}");
         string[] names = ["d means", "d log-scales", "d quats", "d opacity logits", "d sh", .. (c.D > 0 ? new[] { "d features" } : []), "d view-space (rgb)", "d view-space (features)"];
         for (int i = 0; i < names.Length; i++)
         {
