@@ -15,7 +15,8 @@ public static class DemoCommand
         var iterations = BatchConsole.IterationsOption(600);
         var seed = BatchConsole.SeedOption();
         var redis = BatchConsole.RedisOption();
-        var command = new Command("demo", "Make a synthetic scene, segment it through the grains and print PQ^scene.") { output, objects, views, width, iterations, seed, redis };
+        var device = SegmentCommand.DeviceOption();
+        var command = new Command("demo", "Make a synthetic scene, segment it through the grains and print PQ^scene.") { output, objects, views, width, iterations, seed, redis, device };
         command.SetAction((parse, ct) => BatchConsole.Run(async () =>
         {
             var root = Path.GetFullPath(parse.GetValue(output)!);
@@ -27,7 +28,7 @@ public static class DemoCommand
             MakeScene(sceneDir, n, parse.GetValue(seed), parse.GetValue(views), w, w * 3 / 4);
             var status = await SegmentCommand.SegmentAsync(sceneDir, Path.Combine(root, "result"),
                 new JobOptions("train", parse.GetValue(iterations), parse.GetValue(seed), null, MaxRetries: 0),
-                ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+                ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, parse.GetValue(device));
             return SegmentCommand.Report(status);
         }));
         return command;

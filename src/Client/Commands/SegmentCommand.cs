@@ -16,26 +16,42 @@ public static class SegmentCommand
         var seed = BatchConsole.SeedOption();
         var redis = BatchConsole.RedisOption();
         var set = BatchConsole.SetOption();
-        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, redis, set };
+        var device = DeviceOption();
+        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, redis, set, device };
         command.SetAction((parse, ct) => BatchConsole.Run(async () =>
         {
             var options = new JobOptions(parse.GetValue(mode)!, parse.GetValue(iterations), parse.GetValue(seed),
                 parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set)).Validate();
             var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), Path.GetFullPath(parse.GetValue(output)!), options,
-                ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+                ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, parse.GetValue(device));
             return Report(status);
         }));
         return command;
     }
 
     /// <summary>Runs one scene as a one-scene batch writing exactly to <paramref name="outputDirectory"/>.</summary>
-    internal static async Task<BatchSceneStatus> SegmentAsync(string sceneDirectory, string outputDirectory, JobOptions options, string? redis, CancellationToken ct)
+    /// <summary>--device: where the embedded silo trains (its Device setting); a cluster's silos train on their own.</summary>
+    internal static Option<string?> DeviceOption() => new("--device")
     {
+        Description = "cpu, cuda or cuda:N: the embedded silo's training device (default cpu). With --redis the cluster's silos train on their configured Device.",
+    };
+
+    /// <param name="device">The embedded silo's device (null: cpu); an error with a cluster (--redis).</param>
+    internal static async Task<BatchSceneStatus> SegmentAsync(string sceneDirectory, string outputDirectory, JobOptions options, string? redis, CancellationToken ct,
+        string? device = null)
+    {
+        if (device is not null)
+        {
+            var dev = Compute.Cuda.CudaRuntime.ParseDevice(device);
+            if (redis is not null && dev.type != TorchSharp.DeviceType.CPU)
+                throw new ArgumentException($"--device {device} applies to the embedded silo; with a cluster (--redis) its compute silos train on their configured Device.");
+            if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(dev.index < 0 ? 0 : (int)dev.index);
+        }
         if (!Directory.Exists(sceneDirectory))
             throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
-        await using var cluster = await ClusterConnection.ConnectAsync(redis, ct);
+        await using var cluster = await ClusterConnection.ConnectAsync(redis, ct, embeddedOptions: o => o.Device = device ?? "cpu");
         var batchId = BatchConsole.NewBatchId();
         await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(
             new BatchRequest([sceneDirectory], Path.GetDirectoryName(outputDirectory) ?? outputDirectory, options, [outputDirectory]));

@@ -8,10 +8,10 @@ using UniCLift.Compute.Training;
 public static class SegmentationRunner
 {
     public static SceneSegmentationResult Run(Scene scene, TrainingOptions options, string outputDirectory, string? initialPly = null,
-        Action<TrainingStepReport>? progress = null, CancellationToken cancellation = default)
+        Action<TrainingStepReport>? progress = null, CancellationToken cancellation = default, TorchSharp.torch.Device? device = null)
     {
         var clock = Stopwatch.StartNew();
-        using var trainer = SceneTrainer.Create(scene, options, initialPly);
+        using var trainer = SceneTrainer.Create(scene, options, initialPly, device: device);
         var curve = new List<TrainingStepReport>(options.Iterations);
         while (!trainer.IsComplete)
         {

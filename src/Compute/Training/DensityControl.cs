@@ -20,13 +20,26 @@ public sealed class DensityControl : IDisposable
 {
     private Tensor _gradAccum, _denom, _maxRadii;
     public DensitySettings Settings { get; }
+    /// <summary>Where the statistics live: the model's device.</summary>
+    public Device Device { get; private set; }
 
-    public DensityControl(DensitySettings settings, int count)
+    public DensityControl(DensitySettings settings, int count, Device? device = null)
     {
         Settings = settings;
-        _gradAccum = zeros(count).DetachFromDisposeScope();
-        _denom = zeros(count).DetachFromDisposeScope();
-        _maxRadii = zeros(count).DetachFromDisposeScope();
+        Device = device ?? CPU;
+        _gradAccum = zeros(count, device: Device).DetachFromDisposeScope();
+        _denom = zeros(count, device: Device).DetachFromDisposeScope();
+        _maxRadii = zeros(count, device: Device).DetachFromDisposeScope();
+    }
+
+    /// <summary>Moves the statistics to a device (values unchanged).</summary>
+    public void MoveTo(Device device)
+    {
+        if (Device == device) return;
+        var a = _gradAccum.to(device).DetachFromDisposeScope(); var b = _denom.to(device).DetachFromDisposeScope();
+        var c = _maxRadii.to(device).DetachFromDisposeScope();
+        _gradAccum.Dispose(); _denom.Dispose(); _maxRadii.Dispose();
+        (_gradAccum, _denom, _maxRadii, Device) = (a, b, c, device);
     }
 
     /// <summary>
@@ -84,7 +97,7 @@ public sealed class DensityControl : IDisposable
         {
             prune = prune.logical_or(_maxRadii.gt(Scalars.Of(Settings.MaxScreenSize))).logical_or(maxScale.gt(Scalars.Of(0.1 * sceneExtent)));
         }
-        var splitMask = zeros(n, ScalarType.Bool);
+        var splitMask = zeros(n, ScalarType.Bool, device: Device);
         if (splits > 0) splitMask.index_fill_(0, splitIdx, Scalars.Of(1));
         var keep = prune.logical_or(splitMask).logical_not();
 
@@ -104,7 +117,8 @@ public sealed class DensityControl : IDisposable
         var stds = model[GaussianModel.LogScales].detach().index_select(0, idx).exp().repeat(2, 1);
         var noise = new float[2 * k * 3];
         for (int i = 0; i < noise.Length; i++) noise[i] = (float)rng.NextGaussian();
-        var samples = tensor(noise, new long[] { 2 * k, 3 }).mul(stds);
+        // Drawn on the host from the trainer's RNG (so a run is the same on every device), one upload per densification.
+        var samples = tensor(noise, new long[] { 2 * k, 3 }).to(stds.device).mul(stds);
         var r = Rotation.QuaternionToMatrix(model[GaussianModel.Rotations].detach().index_select(0, idx).repeat(2, 1));
         return r.bmm(samples.unsqueeze(-1)).squeeze(-1).add(means);
     }
@@ -121,9 +135,9 @@ public sealed class DensityControl : IDisposable
     public void ResetAccumulators(int count)
     {
         _gradAccum.Dispose(); _denom.Dispose(); _maxRadii.Dispose();
-        _gradAccum = zeros(count).DetachFromDisposeScope();
-        _denom = zeros(count).DetachFromDisposeScope();
-        _maxRadii = zeros(count).DetachFromDisposeScope();
+        _gradAccum = zeros(count, device: Device).DetachFromDisposeScope();
+        _denom = zeros(count, device: Device).DetachFromDisposeScope();
+        _maxRadii = zeros(count, device: Device).DetachFromDisposeScope();
     }
 
     public void Write(BinaryWriter w)

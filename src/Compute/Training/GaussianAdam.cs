@@ -46,6 +46,29 @@ public sealed class GaussianAdam : IDisposable
         return p;
     }
 
+    /// <summary>The device the parameters live on (CPU when empty).</summary>
+    public Device Device => _order.Count == 0 ? CPU : _slots[_order[0]].Value.device;
+
+    /// <summary>Moves every parameter and its moments to a device (values and moments unchanged, bit for bit).</summary>
+    public void MoveTo(Device device)
+    {
+        foreach (var name in _order)
+        {
+            var s = _slots[name];
+            if (s.Value.device == device) continue;
+            using (no_grad())
+            {
+                var v = s.Value.detach().to(device).DetachFromDisposeScope();
+                var m = s.ExpAvg.to(device).DetachFromDisposeScope();
+                var q = s.ExpAvgSq.to(device).DetachFromDisposeScope();
+                s.Value.Dispose(); s.ExpAvg.Dispose(); s.ExpAvgSq.Dispose();
+                s.Value = new Parameter(v, requires_grad: !s.Frozen);
+                s.Value.DetachFromDisposeScope();
+                s.ExpAvg = m; s.ExpAvgSq = q;
+            }
+        }
+    }
+
     /// <summary>One Adam update of every parameter that has a gradient; gradients are cleared afterwards.</summary>
     public void Step()
     {

@@ -44,10 +44,20 @@ public sealed class SceneTrainer : IDisposable
     private int _activeShDegree;
     private NeighbourGraph? _graph;
     private int _graphBuiltAt = -1;
+    private readonly Device _device;
+    /// <summary>CUDA: the step's loss terms (total, render, cluster, triplet, smooth) summed on the device since the last
+    /// read-back, so a step needs no host synchronisation for its report.</summary>
+    private Tensor? _lossSum;
+    private int _lossCount;
+    private double[] _lastLosses = new double[5];
+
+    /// <summary>On CUDA the losses are read back (averaged) every this many steps, and at the last step.</summary>
+    public const int LossReadInterval = 25;
 
     private SceneTrainer(Scene scene, TrainingData data, TrainingOptions options, GaussianModel model, DensityControl density,
-        GaussianAdam linearAdam, DeterministicRandom rng, int step, int activeSh, int[] viewOrder, int viewCursor)
+        GaussianAdam linearAdam, DeterministicRandom rng, int step, int activeSh, int[] viewOrder, int viewCursor, Device device)
     {
+        _device = device;
         _scene = scene;
         _data = data;
         Options = options;
@@ -60,7 +70,7 @@ public sealed class SceneTrainer : IDisposable
         _viewOrder = viewOrder;
         _viewCursor = viewCursor;
         _sceneExtent = data.CameraExtent;
-        _projection = new TripletProjection(options.EmbeddingDim, options.TripletLinearLayer);
+        _projection = new TripletProjection(options.EmbeddingDim, options.TripletLinearLayer, device);
         if (options.TripletLinearLayer)
         {
             // W lives in our Adam (so checkpoints hold its moments); the module only applies it.
@@ -91,16 +101,21 @@ public sealed class SceneTrainer : IDisposable
     public GaussianModel Model => _model;
     public TrainingData Data => _data;
     public int ActiveShDegree => _activeShDegree;
+    /// <summary>Where the scene's whole training state lives (parameters, moments, statistics, W, the views' images).</summary>
+    public Device Device => _device;
 
     /// <summary>Loads the scene's training views and initialises the model (train: from the point cloud or depth;
     /// lift: from <paramref name="initialPly"/>, a graphdeco 3DGS PLY, geometry frozen).
-    /// <paramref name="boundaries"/>: the views' boundary indices when built elsewhere (see <see cref="TrainingData.Load"/>).</summary>
+    /// <paramref name="boundaries"/>: the views' boundary indices when built elsewhere (see <see cref="TrainingData.Load"/>).
+    /// <paramref name="device"/>: where the state lives and the steps run (default CPU). The model is initialised on the
+    /// host from the same RNG draws whatever the device, then moved.</summary>
     public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null,
-        IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null)
+        IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null, Device? device = null)
     {
         options.Validate();
         TorchRuntime.EnsureInitialised();
-        var data = TrainingData.Load(scene, boundaries);
+        device = Ready(device);
+        var data = TrainingData.Load(scene, boundaries, device);
         var rng = new DeterministicRandom(options.Seed);
         var lr = options.LearningRates with { Embedding = options.EmbeddingLearningRate };
         GaussianModel model;
@@ -124,8 +139,21 @@ public sealed class SceneTrainer : IDisposable
             using var scope = NewDisposeScope();
             linear.Add(LinearWeight, eye(options.EmbeddingDim), options.LinearLayerLearningRate);
         }
-        var density = new DensityControl(options.Density, model.Count);
-        return new SceneTrainer(scene, data, options, model, density, linear, rng, 0, activeSh, [], 0);
+        model.Optimizer.MoveTo(device);
+        linear.MoveTo(device);
+        var density = new DensityControl(options.Density, model.Count, device);
+        return new SceneTrainer(scene, data, options, model, density, linear, rng, 0, activeSh, [], 0, device);
+    }
+
+    /// <summary>The device to train on: CPU by default; a CUDA device only when its kernels can run there (otherwise one
+    /// line saying why, as a <see cref="Cuda.CudaException"/>).</summary>
+    private static Device Ready(Device? device)
+    {
+        if (device is null || device.type == DeviceType.CPU) return CPU;
+        if (device.type != DeviceType.CUDA) throw new ArgumentException($"Training runs on cpu or cuda devices, not {device}.");
+        int index = device.index < 0 ? 0 : device.index;
+        Cuda.CudaRuntime.EnsureAvailable(index);
+        return new Device(DeviceType.CUDA, index);
     }
 
     /// <summary>Runs one iteration.</summary>
@@ -150,13 +178,13 @@ public sealed class SceneTrainer : IDisposable
         Phase("render");
 
         bool segmentationLosses = it > o.SegmentationLossesFrom;
-        Tensor total = zeros(1);
-        double lRender = 0, lCluster = 0, lTriplet = 0, lSmooth = 0;
+        Tensor total = zeros(1, device: _device);
+        Tensor? lRender = null, lCluster = null, lTriplet = null, lSmooth = null;
         if (train)
         {
             var l = Losses.RenderLoss.Compute(r.Rgb, view.Image);
             total = total.add(l, Scalars.Of(1.0)); // explicit alpha: the implicit one can be finalised mid-call (see Scalars)
-            lRender = l.item<float>();
+            lRender = l;
             Phase("render_loss");
         }
         if (o.UseCluster)
@@ -167,7 +195,7 @@ public sealed class SceneTrainer : IDisposable
                 Background = o.ClusterBackground, PushMargin = o.ClusterPushMargin,
             }, stepRandom);
             total = total.add(l.mul(Scalars.Of(o.ClusterWeight)), Scalars.Of(1.0));
-            lCluster = l.item<float>();
+            lCluster = l;
             Phase("cluster_loss");
         }
         if (segmentationLosses && o.UseTriplet && view.Boundary.BoundaryPixels.Length > 0)
@@ -176,7 +204,7 @@ public sealed class SceneTrainer : IDisposable
             var (a, p, n) = BoundaryMiner.SampleTriplets(view.Boundary, o.MaxTriplets, stepRandom);
             var l = Losses.TripletLoss.Compute(r.Features!, a, p, n, _projection, o.TripletMargin);
             total = total.add(l.mul(Scalars.Of(o.Mode == TrainingMode.Lift ? o.LiftTripletWeight : o.TripletWeight)), Scalars.Of(1.0));
-            lTriplet = l.item<float>();
+            lTriplet = l;
             Phase("triplet_loss");
         }
         if (segmentationLosses && o.UseSmooth3D)
@@ -184,7 +212,7 @@ public sealed class SceneTrainer : IDisposable
             var graph = NeighbourGraphFor(it, stepRandom);
             var l = Losses.SmoothnessLoss.Compute(_model[GaussianModel.Embeddings], graph);
             total = total.add(l.mul(Scalars.Of(o.SmoothWeight)), Scalars.Of(1.0));
-            lSmooth = l.item<float>();
+            lSmooth = l;
             Phase("smooth_loss");
         }
         total.backward();
@@ -196,7 +224,7 @@ public sealed class SceneTrainer : IDisposable
             if (vs is not null)
             {
                 // graphdeco accumulates the NDC-scaled view-space gradient.
-                var ndc = vs.mul(tensor(new float[] { view.Camera.Width * 0.5f, view.Camera.Height * 0.5f }));
+                var ndc = vs.mul(tensor(new float[] { view.Camera.Width * 0.5f, view.Camera.Height * 0.5f }).to(vs.device));
                 _density.Accumulate(ndc, r.Radii);
             }
         }
@@ -218,8 +246,36 @@ public sealed class SceneTrainer : IDisposable
             if (it % o.OpacityResetInterval == 0) DensityControl.ResetOpacity(_model);
             Phase("density");
         }
-        return new TrainingStepReport(it, o.Iterations, total.item<float>(), lRender, lCluster, lTriplet, lSmooth, _model.Count,
+        var losses = ReadLosses(it, total, lRender, lCluster, lTriplet, lSmooth);
+        return new TrainingStepReport(it, o.Iterations, losses[0], losses[1], losses[2], losses[3], losses[4], _model.Count,
             clock.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>The step's loss values for its report. CPU: read now. CUDA: summed on the device and read back as the
+    /// mean of the last <see cref="LossReadInterval"/> steps (a host synchronisation every that many steps, not every
+    /// step); the steps between report the last mean.</summary>
+    private double[] ReadLosses(int it, Tensor total, params Tensor?[] terms)
+    {
+        static double Read(Tensor? t) => t is null ? 0 : t.item<float>();
+        if (_device.type == DeviceType.CPU)
+            return [Read(total), Read(terms[0]), Read(terms[1]), Read(terms[2]), Read(terms[3])];
+        using (no_grad())
+        {
+            var parts = new List<Tensor> { total.detach().reshape(1) };
+            foreach (var t in terms) parts.Add(t is null ? zeros(1, device: _device) : t.detach().reshape(1).to(float32));
+            var v = cat(parts, 0);
+            if (_lossSum is null) _lossSum = v.clone().DetachFromDisposeScope();
+            else _lossSum.add_(v, Scalars.One);
+            _lossCount++;
+            if (it % LossReadInterval == 0 || it >= Options.Iterations || _lossCount == 1 && it == 1)
+            {
+                var host = _lossSum.div(Scalars.Of(_lossCount)).cpu().to(float64);
+                _lastLosses = host.data<double>().ToArray();
+                _lossSum.zero_();
+                _lossCount = 0;
+            }
+        }
+        return _lastLosses;
     }
 
     private void SyncProjectionFromOptimizer()
@@ -293,9 +349,12 @@ public sealed class SceneTrainer : IDisposable
     }
 
     /// <summary>Restores a trainer saved by <see cref="Save"/>; continuing gives bit-identical results to an uninterrupted run.</summary>
-    public static SceneTrainer Restore(Scene scene, Stream checkpoint, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null)
+    /// <remarks>A checkpoint holds no device: one written on a GPU resumes on a CPU and the other way round.</remarks>
+    public static SceneTrainer Restore(Scene scene, Stream checkpoint, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null,
+        Device? device = null)
     {
         TorchRuntime.EnsureInitialised();
+        device = Ready(device);
         using var r = new BinaryReader(checkpoint, System.Text.Encoding.UTF8, leaveOpen: true);
         try
         {
@@ -323,8 +382,11 @@ public sealed class SceneTrainer : IDisposable
                 graph = new NeighbourGraph(s, t);
             }
             if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Checkpoint is truncated (no end marker).");
-            var data = TrainingData.Load(scene, boundaries);
-            return new SceneTrainer(scene, data, options, model, density, linear, rng, step, activeSh, order, cursor)
+            var data = TrainingData.Load(scene, boundaries, device);
+            model.Optimizer.MoveTo(device);
+            linear.MoveTo(device);
+            density.MoveTo(device);
+            return new SceneTrainer(scene, data, options, model, density, linear, rng, step, activeSh, order, cursor, device)
             {
                 _graph = graph,
                 _graphBuiltAt = graphBuiltAt,
@@ -338,6 +400,7 @@ public sealed class SceneTrainer : IDisposable
 
     public void Dispose()
     {
+        _lossSum?.Dispose();
         _model.Dispose();
         _density.Dispose();
         _linearAdam.Dispose();

@@ -1,5 +1,6 @@
 namespace UniCLift.Compute.Training;
 
+using TorchSharp;
 using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
@@ -25,7 +26,8 @@ public sealed class TrainingData : IDisposable
 
     /// <param name="boundaries">Boundary indices already built elsewhere (the cluster's view grains), by view name;
     /// null: built here from the masks. A given index must match its view's mask size.</param>
-    public static TrainingData Load(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null)
+    /// <param name="device">Where the images go (uploaded once here; a step never copies them again). Default CPU.</param>
+    public static TrainingData Load(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null, Device? device = null)
     {
         if (!scene.HasMasks)
         {
@@ -51,12 +53,20 @@ public sealed class TrainingData : IDisposable
             {
                 Name = v.Name,
                 Camera = v.Camera,
-                Image = tensor(pixels, new long[] { img.Height, img.Width, 3 }).DetachFromDisposeScope(),
+                Image = Upload(tensor(pixels, new long[] { img.Height, img.Width, 3 }), device),
                 Mask = mask,
                 Boundary = Boundary(v, mask, boundaries),
             };
         }
         return new TrainingData { Views = loaded, CameraExtent = Extent(loaded.Select(v => v.Camera)) };
+    }
+
+    private static Tensor Upload(Tensor cpu, Device? device)
+    {
+        if (device is null || device.type == DeviceType.CPU) return cpu.DetachFromDisposeScope();
+        var moved = cpu.to(device).DetachFromDisposeScope();
+        cpu.Dispose();
+        return moved;
     }
 
     /// <summary>The views a trainer learns from: the scene's training split, or every view when it has none.</summary>

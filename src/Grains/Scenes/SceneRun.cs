@@ -38,12 +38,15 @@ public sealed class SceneRun
     private readonly UniCLiftMetrics? metrics;
     private readonly BoundaryProvider? boundaries;
     private SceneRunProgress progress;
+    /// <summary>The silo's torch device (cpu, cuda, cuda:N): where the scene's state lives and its steps run.</summary>
+    private readonly string device;
 
     /// <param name="metrics">Where the run reports iterations, checkpoints, resumes, decode time and PQ (null: nowhere).</param>
     public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, double priorSeconds, ILogger log,
-        UniCLiftMetrics? metrics = null, BoundaryProvider? boundaries = null)
+        UniCLiftMetrics? metrics = null, BoundaryProvider? boundaries = null, string device = "cpu")
     {
         Job = job;
+        this.device = device;
         this.boundaries = boundaries;
         this.metrics = metrics;
         this.slots = slots;
@@ -212,7 +215,7 @@ public sealed class SceneRun
             Iterations = o.Iterations,
             Seed = o.Seed,
         }, o.Settings);
-        return SceneTrainer.Create(scene, options, o.InitialPly, indices);
+        return SceneTrainer.Create(scene, options, o.InitialPly, indices, Compute.Cuda.CudaRuntime.ParseDevice(device));
     }
 
     /// <summary>The newest checkpoint that restores; an unreadable one is skipped (never restart from zero while one works).</summary>
@@ -223,7 +226,7 @@ public sealed class SceneRun
             try
             {
                 using var stream = File.OpenRead(path);
-                var trainer = SceneTrainer.Restore(scene, stream, indices);
+                var trainer = SceneTrainer.Restore(scene, stream, indices, Compute.Cuda.CudaRuntime.ParseDevice(device));
                 log.LogInformation("Scene {SceneId} resumes from {Checkpoint} (step {Step})", Job.SceneId, path, step);
                 metrics?.RecordResume();
                 Update(p => p with { CheckpointPath = path });

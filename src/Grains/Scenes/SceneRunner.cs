@@ -24,7 +24,7 @@ public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOption
     {
         var o = options.Value;
         var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, priorSeconds, log, metrics,
-            boundaries);
+            boundaries, o.Device);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;
