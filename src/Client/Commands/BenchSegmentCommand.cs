@@ -50,8 +50,12 @@ public static class BenchSegmentCommand
             Description = "cpu, cuda or cuda:N: where the scenes train (their whole state lives there; decoding renders there too).",
             DefaultValueFactory = _ => "cpu",
         };
+        var profile = new Option<bool>("--profile")
+        {
+            Description = "Print the training step's time per phase (render, each loss, backward, Adam, density). With --device cuda every phase ends with a device synchronise, so the phases are device times and the run is slower.",
+        };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
-        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, fragment, set, device }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, fragment, set, device, profile }) command.Options.Add(o);
         CommandAction.Set(command, (parse, console) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -65,6 +69,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
             var settings = BatchConsole.Settings(parse, set) ?? []; // a bad setting fails before any scene is made
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
+            profilePhases = parse.GetValue(profile);
             if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(dev.index < 0 ? 0 : (int)dev.index);
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
@@ -75,6 +80,9 @@ public static class BenchSegmentCommand
         });
         return command;
     }
+
+    /// <summary>--profile: print the step's phases after each run (set once per invocation, before any run starts).</summary>
+    private static bool profilePhases;
 
     public sealed record Row(int Seed, string Variant, int Objects, double Pq, double PqThings, double PqThingsNoRobust,
         double Seconds, int Iterations, int Gaussians)
@@ -150,7 +158,10 @@ public static class BenchSegmentCommand
         {
             if (r.Step % every == 0)
                 console.ErrorWriter.WriteLine($"  [{label}] step {r.Step}/{r.Iterations} loss {r.TotalLoss:0.0000} (render {r.RenderLoss:0.0000}, cluster {r.ClusterLoss:0.0000}, triplet {r.TripletLoss:0.0000}, 3D {r.SmoothLoss:0.0000}) gaussians {r.Gaussians} {clock.Elapsed.TotalSeconds / r.Step * 1000:0.0} ms/it");
-        }, device: device);
+        }, device: device, synchronisePhases: profilePhases);
+        if (profilePhases && result.PhaseMilliseconds is { Count: > 0 } phases)
+            console.ErrorWriter.WriteLine($"  [{label}] ms per iteration by phase{(device is { type: TorchSharp.DeviceType.CUDA } ? " (device-synchronised)" : "")}: " +
+                string.Join(", ", phases.Select(kv => $"{kv.Key} {kv.Value / Math.Max(1, result.Iterations):F2}")));
         if (device is { type: TorchSharp.DeviceType.CUDA } d)
         {
             var (used, total) = Compute.Cuda.CudaRuntime.Memory(d.index < 0 ? 0 : d.index);

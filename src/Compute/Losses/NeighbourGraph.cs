@@ -6,8 +6,37 @@ namespace UniCLift.Compute.Losses;
 /// Built in C# on a CPU copy of the means with a uniform grid hash of cell size sqrt(tau), so only the
 /// 27 cells around i are searched. Plain arrays: the trainer may cache it and rebuild every K iterations.
 /// </summary>
-public sealed class NeighbourGraph
+public sealed class NeighbourGraph : IDisposable
 {
+    private TorchSharp.torch.Tensor? _src, _dst;
+    private int _maxIndex = -1;
+
+    /// <summary>The pairs as int64 index tensors [P] on a device, made once per graph (a step on a GPU then uploads
+    /// nothing), and the largest Gaussian index they name.</summary>
+    internal (TorchSharp.torch.Tensor Sources, TorchSharp.torch.Tensor Targets, int MaxIndex) Indices(TorchSharp.torch.Device device)
+    {
+        if (_src is null || _src.device != device)
+        {
+            _src?.Dispose(); _dst?.Dispose();
+            var s = new long[Sources.Length]; var t = new long[Targets.Length];
+            _maxIndex = -1;
+            for (int p = 0; p < s.Length; p++)
+            {
+                s[p] = Sources[p]; t[p] = Targets[p];
+                _maxIndex = Math.Max(_maxIndex, Math.Max(Sources[p], Targets[p]));
+            }
+            _src = TorchSharp.torch.tensor(s, device: device).DetachFromDisposeScope();
+            _dst = TorchSharp.torch.tensor(t, device: device).DetachFromDisposeScope();
+        }
+        return (_src, _dst!, _maxIndex);
+    }
+
+    public void Dispose()
+    {
+        _src?.Dispose(); _dst?.Dispose();
+        _src = _dst = null;
+    }
+
     public NeighbourGraph(int[] sources, int[] targets)
     {
         if (sources.Length != targets.Length)

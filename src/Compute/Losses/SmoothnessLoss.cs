@@ -33,17 +33,9 @@ public static class SmoothnessLoss
         using var scope = NewDisposeScope();
         if (graph.PairCount == 0)
             return embeddings.sum().mul(Scalars.Of(0.0)).MoveToOuterDisposeScope();
-        var src = new long[graph.PairCount];
-        var dst = new long[graph.PairCount];
-        for (int p = 0; p < src.Length; p++)
-        {
-            src[p] = graph.Sources[p];
-            dst[p] = graph.Targets[p];
-            if (src[p] >= n || dst[p] >= n)
-                throw new ArgumentException($"SmoothnessLoss: the graph refers to Gaussian {Math.Max(src[p], dst[p])} but there are {n}; rebuild it after densification.", nameof(graph));
-        }
-        var si = torch.tensor(src, device: embeddings.device); // [P]
-        var ti = torch.tensor(dst, device: embeddings.device); // [P]
+        var (si, ti, max) = graph.Indices(embeddings.device); // [P], [P] (owned by the graph)
+        if (max >= n)
+            throw new ArgumentException($"SmoothnessLoss: the graph refers to Gaussian {max} but there are {n}; rebuild it after densification.", nameof(graph));
         var vi = embeddings.index_select(0, si); // [P,D]
         var vj = embeddings.index_select(0, ti); // [P,D]
         if (options.UseSigmoid)

@@ -17,7 +17,11 @@ public sealed record SceneSegmentationResult(
     int Iterations,
     double Seconds,
     double? PqScene,
-    double? PqThings);
+    double? PqThings)
+{
+    /// <summary>Training time per phase of the step, summed over the run (ms), when the trainer reported it.</summary>
+    public IReadOnlyDictionary<string, double>? PhaseMilliseconds { get; init; }
+}
 
 /// <summary>Options of the decoding stage (Embedding-to-Label).</summary>
 public sealed record DecodeOptions

@@ -8,10 +8,12 @@ using UniCLift.Compute.Training;
 public static class SegmentationRunner
 {
     public static SceneSegmentationResult Run(Scene scene, TrainingOptions options, string outputDirectory, string? initialPly = null,
-        Action<TrainingStepReport>? progress = null, CancellationToken cancellation = default, TorchSharp.torch.Device? device = null)
+        Action<TrainingStepReport>? progress = null, CancellationToken cancellation = default, TorchSharp.torch.Device? device = null,
+        bool synchronisePhases = false)
     {
         var clock = Stopwatch.StartNew();
         using var trainer = SceneTrainer.Create(scene, options, initialPly, device: device);
+        trainer.SynchronisePhases = synchronisePhases;
         var curve = new List<TrainingStepReport>(options.Iterations);
         while (!trainer.IsComplete)
         {
@@ -21,6 +23,7 @@ public static class SegmentationRunner
             progress?.Invoke(report);
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        return SceneSegmentation.Finish(scene, trainer, outputDirectory, seconds, lossCurve: curve);
+        var phases = trainer.PhaseMilliseconds.ToDictionary(kv => kv.Key, kv => kv.Value);
+        return SceneSegmentation.Finish(scene, trainer, outputDirectory, seconds, lossCurve: curve) with { PhaseMilliseconds = phases };
     }
 }

@@ -89,8 +89,14 @@ public sealed class SceneTrainer : IDisposable
     /// <summary>Cumulative milliseconds per phase of the step (render, losses, backward, adam, density) since creation.</summary>
     public IReadOnlyDictionary<string, double> PhaseMilliseconds => _phaseMs;
 
+    /// <summary>CUDA: synchronise the device at each phase boundary, so <see cref="PhaseMilliseconds"/> holds each phase's
+    /// device time rather than the time the host took to enqueue it (benchmarks only: every synchronise stalls the
+    /// pipeline). On CPU the phases are always what they cost.</summary>
+    public bool SynchronisePhases { get; set; }
+
     private void Phase(string name)
     {
+        if (SynchronisePhases && _device.type == DeviceType.CUDA) torch.cuda.synchronize();
         _phaseMs[name] = _phaseMs.GetValueOrDefault(name) + _phaseClock.Elapsed.TotalMilliseconds;
         _phaseClock.Restart();
     }
@@ -224,7 +230,7 @@ public sealed class SceneTrainer : IDisposable
             if (vs is not null)
             {
                 // graphdeco accumulates the NDC-scaled view-space gradient.
-                var ndc = vs.mul(tensor(new float[] { view.Camera.Width * 0.5f, view.Camera.Height * 0.5f }).to(vs.device));
+                var ndc = vs.mul(NdcScale(view.Camera.Width, view.Camera.Height));
                 _density.Accumulate(ndc, r.Radii);
             }
         }
@@ -241,6 +247,7 @@ public sealed class SceneTrainer : IDisposable
             if (it > o.DensifyFrom && it % o.DensifyInterval == 0)
             {
                 _density.DensifyAndPrune(_model, _sceneExtent, pruneBigScreen: it > o.OpacityResetInterval, _rng);
+                _graph?.Dispose();
                 _graph = null;
             }
             if (it % o.OpacityResetInterval == 0) DensityControl.ResetOpacity(_model);
@@ -278,6 +285,16 @@ public sealed class SceneTrainer : IDisposable
         return _lastLosses;
     }
 
+    private readonly Dictionary<(int, int), Tensor> _ndcScale = new();
+
+    /// <summary>(W/2, H/2) on the training device, made once per image size (not uploaded every step).</summary>
+    private Tensor NdcScale(int width, int height)
+    {
+        if (!_ndcScale.TryGetValue((width, height), out var t))
+            _ndcScale[(width, height)] = t = tensor(new float[] { width * 0.5f, height * 0.5f }).to(_device).DetachFromDisposeScope();
+        return t;
+    }
+
     private void SyncProjectionFromOptimizer()
     {
         using var _ = no_grad();
@@ -292,6 +309,7 @@ public sealed class SceneTrainer : IDisposable
             var means = _model.Read(GaussianModel.Means);
             int n = means.Length / 3;
             var sample = NeighbourGraph.SampleIndices(n, Math.Min(n, Options.SmoothSamples), random);
+            _graph?.Dispose();
             _graph = NeighbourGraph.Build(means, n, Options.Tau, Options.SmoothNeighbours, sample);
             _graphBuiltAt = it;
         }
@@ -401,6 +419,8 @@ public sealed class SceneTrainer : IDisposable
     public void Dispose()
     {
         _lossSum?.Dispose();
+        _graph?.Dispose();
+        foreach (var t in _ndcScale.Values) t.Dispose();
         _model.Dispose();
         _density.Dispose();
         _linearAdam.Dispose();
