@@ -105,9 +105,9 @@ public static class ClusterLoss
 
         var device = features.device;
         int k = counts.Length;
-        var pix = torch.tensor(pixels, device: device);   // [P] int64
-        var seg = torch.tensor(segments, device: device); // [P] int64
-        var cnt = torch.tensor(counts, device: device).to(features.dtype); // [K]
+        var pix = DeviceUpload.Of(pixels, device);   // [P] int64
+        var seg = DeviceUpload.Of(segments, device); // [P] int64
+        var cnt = DeviceUpload.Of(counts, device).to(features.dtype); // [K]
 
         var vh = flat.index_select(0, pix).sigmoid(); // [P,D]
         var sums = torch.zeros(new long[] { k, d }, features.dtype, device).index_add(0, seg, vh, Scalars.Of(1.0)); // [K,D]

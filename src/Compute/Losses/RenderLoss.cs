@@ -80,14 +80,19 @@ public static class RenderLoss
         return g;
     }
 
-    private static (Tensor Vertical, Tensor Horizontal) Windows(long channels, ScalarType dtype, Device device)
-    {
-        var g = Gaussian1D().Select(v => (float)v).ToArray();
-        using var column = torch.tensor(g, new long[] { 1, 1, WindowSize, 1 });
-        using var row = torch.tensor(g, new long[] { 1, 1, 1, WindowSize });
-        return (column.expand(channels, 1, WindowSize, 1).contiguous().to(dtype, device),
-                row.expand(channels, 1, 1, WindowSize).contiguous().to(dtype, device));
-    }
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(long, ScalarType, string), (Tensor, Tensor)> WindowCache = new();
+
+    /// <summary>The separable SSIM windows, made once per (channels, dtype, device) and kept for the process (on a GPU a
+    /// fresh pair was two blocking uploads every step). Constant tensors: never written, never disposed.</summary>
+    private static (Tensor Vertical, Tensor Horizontal) Windows(long channels, ScalarType dtype, Device device) =>
+        WindowCache.GetOrAdd((channels, dtype, device.ToString()), _ =>
+        {
+            var g = Gaussian1D().Select(v => (float)v).ToArray();
+            using var column = torch.tensor(g, new long[] { 1, 1, WindowSize, 1 });
+            using var row = torch.tensor(g, new long[] { 1, 1, 1, WindowSize });
+            return (column.expand(channels, 1, WindowSize, 1).contiguous().to(dtype, device).DetachFromDisposeScope(),
+                    row.expand(channels, 1, 1, WindowSize).contiguous().to(dtype, device).DetachFromDisposeScope());
+        });
 
     private static void CheckPair(Tensor rendered, Tensor target)
     {

@@ -83,7 +83,7 @@ public static class TripletLoss
             all[t + i] = positive[i];
             all[2 * t + i] = negative[i];
         }
-        var idx = torch.tensor(all, device: features.device); // [3T]
+        var idx = DeviceUpload.Of(all, features.device); // [3T]
         var z = projection.forward(flat.index_select(0, idx).sigmoid()); // [3T,D]
         var za = z.narrow(0, 0, t);      // [T,D]
         var zp = z.narrow(0, t, t);      // [T,D]

@@ -1,0 +1,19 @@
+namespace UniCLift.Compute.Losses;
+
+using TorchSharp;
+using static TorchSharp.torch;
+
+/// <summary>Host arrays a step draws (sampled pixels, triplet indices) onto the step's device. On CUDA the copy goes
+/// through pinned memory without blocking, so the host does not wait for the device's queue to drain (a plain copy from
+/// pageable memory would synchronise every step); torch's pinned-memory allocator keeps the staging buffer until the
+/// copy has run. On CPU it is a plain tensor.</summary>
+internal static class DeviceUpload
+{
+    public static Tensor Of(long[] data, Device device)
+    {
+        if (device.type != DeviceType.CUDA) return torch.tensor(data, device: device);
+        using var host = torch.tensor(data);
+        using var pinned = host.pin_memory();
+        return pinned.to(device, non_blocking: true);
+    }
+}
