@@ -54,7 +54,14 @@ public static class CheckCommand
                             console.OutWriter.WriteLine($"{a,-6} {d,3} {(fg ? "yes" : "no"),-8} {r.Kernel,-17} {r.Registers,9} {$"{r.SpillStoreBytes}/{r.SpillLoadBytes}",13} {r.StackBytes,7} {r.SharedBytes,13}");
                         variants++;
                     }
-            console.OutWriter.WriteLine($"compiled {variants} variants of {CudaRasterizer.Source} for {string.Join(", ", archs)}: ok");
+            // A compile error must reach the user with NVRTC's log (file, line, message).
+            try
+            {
+                Nvrtc.Compile("extern \"C\" __global__ void broken() { undeclared_name = 1; }", "broken.cu", CudaModule.Options($"--gpu-architecture={archs[0]}", new Dictionary<string, string>()));
+                throw new InvalidOperationException("NVRTC compiled a kernel with an error in it.");
+            }
+            catch (CudaException e) when (e.Message.Contains("broken.cu(1)") && e.Message.Contains("undeclared_name")) { }
+            console.OutWriter.WriteLine($"compiled {variants} variants of {CudaRasterizer.Source} for {string.Join(", ", archs)}: ok; a compile error reports NVRTC's log: ok");
             return 0;
         });
         return cmd;
