@@ -164,6 +164,21 @@ __device__ __forceinline__ int sh_basis(int degree, double x, double y, double z
     return 16;
 }
 
+// sum_b basis[b] coef[b] over the first kk SH coefficients, per colour channel (float, as the CPU's ShDot). Fully
+// unrolled with a break, so basis[] is indexed by constants and stays in registers.
+__device__ __forceinline__ float3 sh_dot(const float* coef, const double* basis, int kk)
+{
+    float s0 = 0.f, s1 = 0.f, s2 = 0.f;
+#pragma unroll
+    for (int b = 0; b < 16; b++)
+    {
+        if (b >= kk) break;
+        float bb = (float)basis[b];
+        s0 = fmaf(bb, coef[3 * b], s0); s1 = fmaf(bb, coef[3 * b + 1], s1); s2 = fmaf(bb, coef[3 * b + 2], s2);
+    }
+    return make_float3(s0, s1, s2);
+}
+
 // One thread per Gaussian. Inputs: means [N,3], logScales [N,3], quats [N,4], opac [N] (logits), sh [N,K,3].
 // Outputs: mean2d [N,2], conic [N,3], opacity [N], colour [N,3], depth [N], radii [N] (0 = culled or in no tile),
 // rect [N,4] (tiles x0, y0, x1, y1 the Gaussian is binned into), pairs [N] ((x1-x0)(y1-y0)).
@@ -205,17 +220,8 @@ extern "C" __global__ void __launch_bounds__(256) project_forward(const Cam k, c
     double idn = 1.0 / sqrt(dx * dx + dy * dy + dz * dz);
     double basis[16];
     int kk = sh_basis(k.degree, dx * idn, dy * idn, dz * idn, basis);
-    const float* coef = sh + (long long)i * k.K * 3;
-    float s0 = 0.f, s1 = 0.f, s2 = 0.f;
-    // Fully unrolled with a break, so basis[] is indexed by constants and stays in registers.
-#pragma unroll
-    for (int b = 0; b < 16; b++)
-    {
-        if (b >= kk) break;
-        float bb = (float)basis[b];
-        s0 = fmaf(bb, coef[3 * b], s0); s1 = fmaf(bb, coef[3 * b + 1], s1); s2 = fmaf(bb, coef[3 * b + 2], s2);
-    }
-    colour[3 * i] = fmaxf(s0 + 0.5f, 0.f); colour[3 * i + 1] = fmaxf(s1 + 0.5f, 0.f); colour[3 * i + 2] = fmaxf(s2 + 0.5f, 0.f);
+    float3 sc = sh_dot(sh + (long long)i * k.K * 3, basis, kk);
+    colour[3 * i] = fmaxf(sc.x + 0.5f, 0.f); colour[3 * i + 1] = fmaxf(sc.y + 0.5f, 0.f); colour[3 * i + 2] = fmaxf(sc.z + 0.5f, 0.f);
 
     int4 rc = make_int4(0, 0, 0, 0);
     if (r > 0)
@@ -632,16 +638,9 @@ extern "C" __global__ void __launch_bounds__(256) project_backward(const Cam k, 
         double basis[16], gb[16];
         int kk = sh_basis(k.degree, x0, y0, z0, basis);
         const float* coef = sh + (long long)i * k.K * 3;
-        float s0 = 0.f, s1 = 0.f, s2 = 0.f;
-#pragma unroll
-        for (int b = 0; b < 16; b++)
-        {
-            if (b >= kk) break;
-            float bb = (float)basis[b];
-            s0 = fmaf(bb, coef[3 * b], s0); s1 = fmaf(bb, coef[3 * b + 1], s1); s2 = fmaf(bb, coef[3 * b + 2], s2);
-        }
+        float3 sc = sh_dot(coef, basis, kk);
         // The clamp at 0 passes gradient where it does not clamp.
-        float gc0 = s0 + 0.5f >= 0.f ? gg[6] : 0.f, gc1 = s1 + 0.5f >= 0.f ? gg[7] : 0.f, gc2 = s2 + 0.5f >= 0.f ? gg[8] : 0.f;
+        float gc0 = sc.x + 0.5f >= 0.f ? gg[6] : 0.f, gc1 = sc.y + 0.5f >= 0.f ? gg[7] : 0.f, gc2 = sc.z + 0.5f >= 0.f ? gg[8] : 0.f;
 #pragma unroll
         for (int b = 0; b < 16; b++)
         {
