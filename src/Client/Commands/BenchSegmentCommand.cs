@@ -47,7 +47,8 @@ public static class BenchSegmentCommand
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
         foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, fragment, set }) command.Options.Add(o);
-        CommandAction.Set(command, (parse, console) =>
+        // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
+        CommandAction.Set(command, (parse, console, ct) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer.")).ToList();
@@ -62,9 +63,9 @@ public static class BenchSegmentCommand
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
-                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly)));
+                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), ct));
             Report(rows, parse.GetValue(json), console);
-            return ExitCodes.Ok;
+            return Task.FromResult(ExitCodes.Ok);
         });
         return command;
     }
@@ -81,7 +82,7 @@ public static class BenchSegmentCommand
 
     private static IEnumerable<Row> RunScene(int seed, int views, int width, int height, int iterations, int liftIterations,
         bool lift, bool ablation, string root, CommandConsole console, bool decodeOnly = false, bool diagnose = false, DecodeOptions? decode = null,
-        IReadOnlyList<string>? settings = null, bool liftOnly = false)
+        IReadOnlyList<string>? settings = null, bool liftOnly = false, CancellationToken ct = default)
     {
         int objects = 8 + seed % 7; // 8..14
         var sceneDir = Path.Combine(root, $"scene-{seed}");
@@ -99,7 +100,7 @@ public static class BenchSegmentCommand
         {
             if (!File.Exists(ply)) throw new FileNotFoundException($"--lift-only: no train-mode result {ply}; run without --lift-only first.", ply);
             var existing = PanopticLiftingLayout.Read(sceneDir);
-            foreach (var row in LiftRows(existing, seed, objects, root, ply, liftOptions, lift || !ablation, ablation, console)) yield return row;
+            foreach (var row in LiftRows(existing, seed, objects, root, ply, liftOptions, lift || !ablation, ablation, console, ct)) yield return row;
             yield break;
         }
         var synthetic = SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Seed = seed, Objects = objects, Views = views, Width = width, Height = height, Corruption = CorruptionLevel.M2F });
@@ -111,17 +112,17 @@ public static class BenchSegmentCommand
             { ThingsTp = raw.Tp, ThingsFp = raw.Fp, ThingsFn = raw.Fn };
 
         var trainOptions = TrainingOptionOverrides.Apply(new TrainingOptions { Iterations = iterations, Seed = (ulong)seed }, settings);
-        var trained = Segment(scene, trainOptions, trainOut, null, console, $"seed {seed} train");
+        var trained = Segment(scene, trainOptions, trainOut, null, console, $"seed {seed} train", ct);
         yield return trained with { Seed = seed, Variant = "train", Objects = objects };
         if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, true);
-        foreach (var row in LiftRows(scene, seed, objects, root, ply, liftOptions, lift, ablation, console)) yield return row;
+        foreach (var row in LiftRows(scene, seed, objects, root, ply, liftOptions, lift, ablation, console, ct)) yield return row;
     }
 
     private static IEnumerable<Row> LiftRows(Scene scene, int seed, int objects, string root, string ply, TrainingOptions liftOptions,
-        bool lift, bool ablation, CommandConsole console)
+        bool lift, bool ablation, CommandConsole console, CancellationToken ct)
     {
         if (lift)
-            yield return Segment(scene, liftOptions, Path.Combine(root, $"scene-{seed}-lift"), ply, console, $"seed {seed} lift") with { Seed = seed, Variant = "lift", Objects = objects };
+            yield return Segment(scene, liftOptions, Path.Combine(root, $"scene-{seed}-lift"), ply, console, $"seed {seed} lift", ct) with { Seed = seed, Variant = "lift", Objects = objects };
         if (!ablation) yield break;
         var variants = new (string Name, TrainingOptions Options)[]
         {
@@ -131,10 +132,10 @@ public static class BenchSegmentCommand
             ("lift: + L_3D + triplet without W", liftOptions with { TripletLinearLayer = false }),
         };
         foreach (var (name, options) in variants)
-            yield return Segment(scene, options, Path.Combine(root, $"scene-{seed}-{name.GetHashCode():x8}"), ply, console, $"seed {seed} {name}") with { Seed = seed, Variant = name, Objects = objects };
+            yield return Segment(scene, options, Path.Combine(root, $"scene-{seed}-{name.GetHashCode():x8}"), ply, console, $"seed {seed} {name}", ct) with { Seed = seed, Variant = name, Objects = objects };
     }
 
-    private static Row Segment(Scene scene, TrainingOptions options, string outDir, string? ply, CommandConsole console, string label)
+    private static Row Segment(Scene scene, TrainingOptions options, string outDir, string? ply, CommandConsole console, string label, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         int every = Math.Max(1, options.Iterations / 10);
@@ -142,7 +143,7 @@ public static class BenchSegmentCommand
         {
             if (r.Step % every == 0)
                 console.ErrorWriter.WriteLine($"  [{label}] step {r.Step}/{r.Iterations} loss {r.TotalLoss:0.0000} (render {r.RenderLoss:0.0000}, cluster {r.ClusterLoss:0.0000}, triplet {r.TripletLoss:0.0000}, 3D {r.SmoothLoss:0.0000}) gaussians {r.Gaussians} {clock.Elapsed.TotalSeconds / r.Step * 1000:0} ms/it");
-        });
+        }, ct);
         var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));
         return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, result.Seconds, result.Iterations, result.Gaussians)
             { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
