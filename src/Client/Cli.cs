@@ -27,9 +27,25 @@ public static class Cli
         return root;
     }
 
+    /// <summary>
+    /// Parses and runs a command. Asynchronous commands (those that run long: they take a CancellationToken) stop on
+    /// SIGINT / SIGTERM through <see cref="Terminal.Interruption"/> and then exit 130 / 143; synchronous ones keep the
+    /// system's default, which ends the process at once.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        var root = Build();
-        return await root.Parse(args).InvokeAsync();
+        var parse = Build().Parse(args);
+        // System.CommandLine's own signal handling would give up on the command after a timeout and return while the
+        // embedded silo is still stopping and files are being written; the Interruption below is the one handler.
+        var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null };
+        if (parse.Action is not System.CommandLine.Invocation.AsynchronousCommandLineAction)
+            return parse.Invoke(configuration);
+        using var interruption = Terminal.Interruption.Listen(Console.Error);
+        int code = await parse.InvokeAsync(configuration, interruption.Token);
+        // A background write (a view's label map, a decoding pass's labels.ply) may still be running after a stop: let
+        // it finish rather than leave its temporary file behind.
+        Compute.IO.AtomicFile.WaitForPendingWrites(TimeSpan.FromSeconds(10));
+        // Stopped by a signal and not finished: say which signal (a command that finished anyway keeps its code).
+        return interruption.ExitCode is int interrupted && code != Terminal.ExitCodes.Ok ? interrupted : code;
     }
 }

@@ -46,6 +46,9 @@ public sealed class ClusterConnection : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = false, Args = [] });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // No console lifetime: it would take SIGINT/SIGTERM and only ask this host to stop, which nobody waits for (the
+        // command holds the host); the command's Interruption owns the signals and stops the host through DisposeAsync.
+        builder.Services.AddSingleton<IHostLifetime, CommandHostLifetime>();
         if (redis is not null)
         {
             ConfigurationOptions parsed;
@@ -78,7 +81,14 @@ public sealed class ClusterConnection : IAsyncDisposable
             embeddedOptions?.Invoke(o);
         });
         var siloHost = builder.Build();
-        await siloHost.StartAsync(cancellationToken);
+        try { await siloHost.StartAsync(cancellationToken); }
+        catch (Exception)
+        {
+            // Interrupted (or failed) while starting: stop what did start, so no silo thread outlives the command.
+            try { await siloHost.StopAsync(TimeSpan.FromSeconds(10)); } catch (Exception) { /* stopping anyway */ }
+            siloHost.Dispose();
+            throw;
+        }
         return new ClusterConnection(siloHost, siloHost.Services.GetRequiredService<IClusterClient>(), true, $"embedded silo (port {siloPort})");
     }
 
@@ -94,6 +104,13 @@ public sealed class ClusterConnection : IAsyncDisposable
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>A host lifetime that leaves the process's signals alone: the command starts and stops the host.</summary>
+    private sealed class CommandHostLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
 
@@ -150,8 +167,9 @@ internal static class BatchConsole
         }
         catch (OperationCanceledException)
         {
+            // The command's token was cancelled by SIGINT or SIGTERM (Cli.RunAsync says which in the exit code).
             Console.Error.WriteLine("uniclift: interrupted.");
-            return 130;
+            return UniCLift.Client.Terminal.ExitCodes.Interrupted;
         }
         catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
         {
@@ -162,6 +180,27 @@ internal static class BatchConsole
         {
             Console.Error.WriteLine($"uniclift: {e.GetType().Name}: {e.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>
+    /// Cancels a batch the interrupted command started and was waiting for, so that its scenes stop at their next
+    /// training step wherever they train (on a remote cluster too, where they would otherwise go on without the
+    /// command); bounded, so the command still exits within seconds.
+    /// </summary>
+    public static async Task CancelInterruptedAsync(ClusterConnection cluster, string batchId)
+    {
+        var client = cluster.Client;
+        try
+        {
+            await client.GetGrain<ICoordinatorGrain>(batchId).Cancel().WaitAsync(TimeSpan.FromSeconds(3));
+            Console.Error.WriteLine($"uniclift: batch {batchId} cancelled.");
+        }
+        catch (Exception e)
+        {
+            // The embedded silo stops with the command anyway (its scenes checkpoint and stop at their next step).
+            if (!cluster.IsEmbedded)
+                Console.Error.WriteLine($"uniclift: batch {batchId} not cancelled ({e.GetType().Name}: {e.Message}); `uniclift cancel {batchId}` stops it.");
         }
     }
 

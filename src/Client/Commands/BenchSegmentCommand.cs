@@ -56,7 +56,8 @@ public static class BenchSegmentCommand
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
         foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, fragment, set, device, profile }) command.Options.Add(o);
-        CommandAction.Set(command, (parse, console) =>
+        // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
+        CommandAction.Set(command, (parse, console, ct) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer.")).ToList();
@@ -69,20 +70,17 @@ public static class BenchSegmentCommand
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
             var settings = BatchConsole.Settings(parse, set) ?? []; // a bad setting fails before any scene is made
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
-            profilePhases = parse.GetValue(profile);
             if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(dev.index < 0 ? 0 : (int)dev.index);
+            var run = new RunContext(console, dev, parse.GetValue(profile), ct);
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
-                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), dev));
+                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), run));
             Report(rows, parse.GetValue(json), console);
-            return ExitCodes.Ok;
+            return Task.FromResult(ExitCodes.Ok);
         });
         return command;
     }
-
-    /// <summary>--profile: print the step's phases after each run (set once per invocation, before any run starts).</summary>
-    private static bool profilePhases;
 
     public sealed record Row(int Seed, string Variant, int Objects, double Pq, double PqThings, double PqThingsNoRobust,
         double Seconds, int Iterations, int Gaussians)
@@ -96,8 +94,9 @@ public static class BenchSegmentCommand
 
     private static IEnumerable<Row> RunScene(int seed, int views, int width, int height, int iterations, int liftIterations,
         bool lift, bool ablation, string root, CommandConsole console, bool decodeOnly = false, bool diagnose = false, DecodeOptions? decode = null,
-        IReadOnlyList<string>? settings = null, bool liftOnly = false, TorchSharp.torch.Device? device = null)
+        IReadOnlyList<string>? settings = null, bool liftOnly = false, RunContext? run = null)
     {
+        run ??= new RunContext(console, TorchSharp.torch.CPU, false, default);
         int objects = 8 + seed % 7; // 8..14
         var sceneDir = Path.Combine(root, $"scene-{seed}");
         var trainOut = Path.Combine(root, $"scene-{seed}-train");
@@ -114,7 +113,7 @@ public static class BenchSegmentCommand
         {
             if (!File.Exists(ply)) throw new FileNotFoundException($"--lift-only: no train-mode result {ply}; run without --lift-only first.", ply);
             var existing = PanopticLiftingLayout.Read(sceneDir);
-            foreach (var row in LiftRows(existing, seed, objects, root, ply, liftOptions, lift || !ablation, ablation, console, device)) yield return row;
+            foreach (var row in LiftRows(existing, seed, objects, root, ply, liftOptions, lift || !ablation, ablation, run)) yield return row;
             yield break;
         }
         var synthetic = SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Seed = seed, Objects = objects, Views = views, Width = width, Height = height, Corruption = CorruptionLevel.M2F });
@@ -126,17 +125,17 @@ public static class BenchSegmentCommand
             { ThingsTp = raw.Tp, ThingsFp = raw.Fp, ThingsFn = raw.Fn };
 
         var trainOptions = TrainingOptionOverrides.Apply(new TrainingOptions { Iterations = iterations, Seed = (ulong)seed }, settings);
-        var trained = Segment(scene, trainOptions, trainOut, null, console, $"seed {seed} train", device);
+        var trained = Segment(scene, trainOptions, trainOut, null, $"seed {seed} train", run);
         yield return trained with { Seed = seed, Variant = "train", Objects = objects };
         if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, true);
-        foreach (var row in LiftRows(scene, seed, objects, root, ply, liftOptions, lift, ablation, console, device)) yield return row;
+        foreach (var row in LiftRows(scene, seed, objects, root, ply, liftOptions, lift, ablation, run)) yield return row;
     }
 
     private static IEnumerable<Row> LiftRows(Scene scene, int seed, int objects, string root, string ply, TrainingOptions liftOptions,
-        bool lift, bool ablation, CommandConsole console, TorchSharp.torch.Device? device = null)
+        bool lift, bool ablation, RunContext? run)
     {
         if (lift)
-            yield return Segment(scene, liftOptions, Path.Combine(root, $"scene-{seed}-lift"), ply, console, $"seed {seed} lift", device) with { Seed = seed, Variant = "lift", Objects = objects };
+            yield return Segment(scene, liftOptions, Path.Combine(root, $"scene-{seed}-lift"), ply, $"seed {seed} lift", run) with { Seed = seed, Variant = "lift", Objects = objects };
         if (!ablation) yield break;
         var variants = new (string Name, TrainingOptions Options)[]
         {
@@ -146,26 +145,30 @@ public static class BenchSegmentCommand
             ("lift: + L_3D + triplet without W", liftOptions with { TripletLinearLayer = false }),
         };
         foreach (var (name, options) in variants)
-            yield return Segment(scene, options, Path.Combine(root, $"scene-{seed}-{name.GetHashCode():x8}"), ply, console, $"seed {seed} {name}", device) with { Seed = seed, Variant = name, Objects = objects };
+            yield return Segment(scene, options, Path.Combine(root, $"scene-{seed}-{name.GetHashCode():x8}"), ply, $"seed {seed} {name}", run) with { Seed = seed, Variant = name, Objects = objects };
     }
 
-    private static Row Segment(Scene scene, TrainingOptions options, string outDir, string? ply, CommandConsole console, string label,
-        TorchSharp.torch.Device? device = null)
+    /// <summary>What every run of one invocation shares: where to report, the device, --profile, the stop token.</summary>
+    internal sealed record RunContext(CommandConsole Console, TorchSharp.torch.Device Device, bool ProfilePhases, CancellationToken Stop);
+
+    private static Row Segment(Scene scene, TrainingOptions options, string outDir, string? ply, string label, RunContext? run)
     {
+        var console = run!.Console;
+        var device = run.Device;
         var clock = Stopwatch.StartNew();
         int every = Math.Max(1, options.Iterations / 10);
         var result = SegmentationRunner.Run(scene, options, outDir, ply, r =>
         {
             if (r.Step % every == 0)
                 console.ErrorWriter.WriteLine($"  [{label}] step {r.Step}/{r.Iterations} loss {r.TotalLoss:0.0000} (render {r.RenderLoss:0.0000}, cluster {r.ClusterLoss:0.0000}, triplet {r.TripletLoss:0.0000}, 3D {r.SmoothLoss:0.0000}) gaussians {r.Gaussians} {clock.Elapsed.TotalSeconds / r.Step * 1000:0.0} ms/it");
-        }, device: device, synchronisePhases: profilePhases);
-        if (profilePhases && result.PhaseMilliseconds is { Count: > 0 } phases)
-            console.ErrorWriter.WriteLine($"  [{label}] ms per iteration by phase{(device is { type: TorchSharp.DeviceType.CUDA } ? " (device-synchronised)" : "")}: " +
+        }, run.Stop, device, run.ProfilePhases);
+        if (run.ProfilePhases && result.PhaseMilliseconds is { Count: > 0 } phases)
+            console.ErrorWriter.WriteLine($"  [{label}] ms per iteration by phase{(device.type == TorchSharp.DeviceType.CUDA ? " (device-synchronised)" : "")}: " +
                 string.Join(", ", phases.Select(kv => $"{kv.Key} {kv.Value / Math.Max(1, result.Iterations):F2}")));
-        if (device is { type: TorchSharp.DeviceType.CUDA } d)
+        if (device.type == TorchSharp.DeviceType.CUDA)
         {
-            var (used, total) = Compute.Cuda.CudaRuntime.Memory(d.index < 0 ? 0 : d.index);
-            console.ErrorWriter.WriteLine($"  [{label}] {d}: GPU memory in use at the end {used >> 20} MiB of {total >> 20} MiB (device-wide, torch's cache included); " +
+            var (used, total) = Compute.Cuda.CudaRuntime.Memory(device.index < 0 ? 0 : (int)device.index);
+            console.ErrorWriter.WriteLine($"  [{label}] {device}: GPU memory in use at the end {used >> 20} MiB of {total >> 20} MiB (device-wide, torch's cache included); " +
                 $"{result.Seconds:F1} s in all ({result.Seconds / Math.Max(1, result.Iterations) * 1000:F2} ms per iteration, decoding and outputs included)");
         }
         var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));

@@ -55,7 +55,14 @@ public static class SegmentCommand
         var batchId = BatchConsole.NewBatchId();
         await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(
             new BatchRequest([sceneDirectory], Path.GetDirectoryName(outputDirectory) ?? outputDirectory, options, [outputDirectory]));
-        var final = await BatchConsole.WaitAsync(cluster.Client, batchId, ct);
+        BatchStatus final;
+        try { final = await BatchConsole.WaitAsync(cluster.Client, batchId, ct); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Interrupted: this scene's run was started for this command only, so it stops too (then the silo stops).
+            await BatchConsole.CancelInterruptedAsync(cluster, batchId);
+            throw;
+        }
         return final.Scenes[0];
     }
 

@@ -8,6 +8,9 @@ using System.CommandLine;
 /// DirectoryNotFoundException, ArgumentException) becomes one red line on standard error and exit code 2; other
 /// exceptions propagate (System.CommandLine prints them, exit code 1). Usage:
 /// <code>CommandAction.Set(command, (parseResult, console, ct) => RunAsync(...));</code>
+/// The asynchronous form's token is cancelled by SIGINT / SIGTERM (<see cref="Interruption"/>); the command stops by
+/// throwing OperationCanceledException, which becomes one line and <see cref="ExitCodes.Interrupted"/> (Cli.RunAsync
+/// turns that into 143 for SIGTERM).
 /// </summary>
 public static class CommandAction
 {
@@ -18,6 +21,11 @@ public static class CommandAction
             try
             {
                 return await body(parseResult, console, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                console.Error("interrupted.");
+                return ExitCodes.Interrupted;
             }
             catch (Exception ex) when (CommandConsole.ExitCodeFor(ex) is int code)
             {

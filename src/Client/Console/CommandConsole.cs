@@ -11,6 +11,14 @@ public static class ExitCodes
     public const int Failure = 1;
     /// <summary>The user's input is wrong: bad path, malformed file, invalid value. One red line says what.</summary>
     public const int UserError = 2;
+    /// <summary>Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports a process that SIGINT ended.</summary>
+    public const int Interrupted = 130;
+    /// <summary>Stopped by SIGTERM: 128 + 15.</summary>
+    public const int Terminated = 143;
+
+    /// <summary>The exit code of a command stopped by <paramref name="signal"/> (SIGINT or SIGTERM).</summary>
+    public static int For(System.Runtime.InteropServices.PosixSignal signal) =>
+        signal == System.Runtime.InteropServices.PosixSignal.SIGTERM ? Terminated : Interrupted;
 }
 
 /// <summary>

@@ -3,8 +3,36 @@ namespace UniCLift.Compute.IO;
 /// <summary>Writes files so that a reader never sees a half-written file and a failed write leaves the old file intact.</summary>
 public static class AtomicFile
 {
+    private static int pending;
+
+    /// <summary>Writes in progress in this process (their temporary files exist).</summary>
+    public static int PendingWrites => Volatile.Read(ref pending);
+
+    /// <summary>
+    /// Waits until no write is in progress, at most <paramref name="timeout"/>; true when none is. A process that is
+    /// stopping calls it last, so that a write still running on another thread ends with its rename instead of leaving
+    /// its temporary file behind when the process exits.
+    /// </summary>
+    public static bool WaitForPendingWrites(TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (PendingWrites > 0)
+        {
+            if (clock.Elapsed >= timeout) return false;
+            Thread.Sleep(10);
+        }
+        return true;
+    }
+
     /// <summary>Writes through a temporary file in the same directory, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
+    {
+        Interlocked.Increment(ref pending);
+        try { WriteCore(path, write); }
+        finally { Interlocked.Decrement(ref pending); }
+    }
+
+    private static void WriteCore(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;

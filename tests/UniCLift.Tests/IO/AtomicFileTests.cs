@@ -1,0 +1,36 @@
+namespace UniCLift.Tests.IO;
+
+using UniCLift.Compute.IO;
+
+/// <summary>A process that stops waits for writes still running on other threads (Cli.RunAsync, the silo program).</summary>
+public sealed class AtomicFileTests
+{
+    [Fact]
+    public async Task WaitForPendingWritesWaitsForAWriteInProgressAndItsRename()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("out.bin");
+        using var inside = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var writing = Task.Run(() => AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[1000]);
+            inside.Set();
+            release.Wait();
+            s.Write(new byte[1000]);
+        }));
+        Assert.True(inside.Wait(TimeSpan.FromSeconds(10)), "the write never started");
+
+        // Other tests may write in parallel, so only this write's effect is asserted: it holds the wait up.
+        Assert.True(AtomicFile.PendingWrites >= 1);
+        Assert.False(AtomicFile.WaitForPendingWrites(TimeSpan.FromMilliseconds(100)));
+        Assert.False(File.Exists(path));
+        Assert.Single(Directory.GetFiles(dir.Path, "*.tmp"));
+
+        release.Set();
+        await writing;
+        Assert.True(AtomicFile.WaitForPendingWrites(TimeSpan.FromSeconds(30)));
+        Assert.Equal(2000, new FileInfo(path).Length);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
+    }
+}
