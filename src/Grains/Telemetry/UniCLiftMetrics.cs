@@ -33,6 +33,8 @@ public readonly record struct SceneStatusCounts(int Queued, int Training, int Do
 /// <item><c>uniclift_scene_pq</c> histogram (0..100) of PQ^scene of finished scenes.</item>
 /// <item><c>uniclift_device_in_use{device}</c> gauge = 1 for the torch device this silo trains on.</item>
 /// </list>
+/// The three counters are observable (cumulative totals read at collection), so they are exported from the start with
+/// 0; histograms appear once something was recorded.
 /// Cardinality: the <c>scene</c> tag is only used for scenes currently training on this silo (bounded by
 /// TrainingSlots). Their gauge series disappear after <see cref="RemoveScene"/>, which the training grain must call
 /// when training ends (done, failed or cancelled). Counters and histograms carry no scene tag, because the
@@ -59,9 +61,11 @@ public sealed class UniCLiftMetrics
     private int _slotsTotal;
     private string? _device;
 
-    private readonly Counter<long> _iterations;
-    private readonly Counter<long> _resumes;
-    private readonly Counter<long> _retries;
+    // Counters are observable over these totals, so that each is exported from the first scrape on (0 until counted)
+    // instead of appearing only once first incremented: a query or test does not depend on the event having happened.
+    private long _iterations;
+    private long _resumes;
+    private long _retries;
     private readonly Histogram<double> _checkpointDuration;
     private readonly Histogram<double> _checkpointSize;
     private readonly Histogram<double> _batchDuration;
@@ -88,9 +92,9 @@ public sealed class UniCLiftMetrics
     internal UniCLiftMetrics(Meter meter)
     {
         Meter = meter;
-        _iterations = meter.CreateCounter<long>("uniclift.training.iterations", "{iteration}", "Training iterations completed.");
-        _resumes = meter.CreateCounter<long>("uniclift.training.resumes", "{resume}", "Trainings resumed from a checkpoint.");
-        _retries = meter.CreateCounter<long>("uniclift.scene.retries", "{retry}", "Failed scenes restarted by their coordinator.");
+        meter.CreateObservableCounter("uniclift.training.iterations", () => Interlocked.Read(ref _iterations), "{iteration}", "Training iterations completed.");
+        meter.CreateObservableCounter("uniclift.training.resumes", () => Interlocked.Read(ref _resumes), "{resume}", "Trainings resumed from a checkpoint.");
+        meter.CreateObservableCounter("uniclift.scene.retries", () => Interlocked.Read(ref _retries), "{retry}", "Failed scenes restarted by their coordinator.");
         _checkpointDuration = meter.CreateHistogram("uniclift.checkpoint.write.duration", "s", "Time to write one checkpoint.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ShortSeconds });
         _checkpointSize = meter.CreateHistogram("uniclift.checkpoint.size", "By", "Size of one written checkpoint.",
@@ -119,7 +123,7 @@ public sealed class UniCLiftMetrics
     {
         ArgumentException.ThrowIfNullOrEmpty(scene);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        if (count > 0) _iterations.Add(count);
+        if (count > 0) Interlocked.Add(ref _iterations, count);
         lock (_gate)
         {
             var s = GetOrAdd(scene);
@@ -149,9 +153,9 @@ public sealed class UniCLiftMetrics
         _checkpointSize.Record(bytes);
     }
 
-    public void RecordResume() => _resumes.Add(1);
+    public void RecordResume() => Interlocked.Increment(ref _resumes);
 
-    public void RecordRetry() => _retries.Add(1);
+    public void RecordRetry() => Interlocked.Increment(ref _retries);
 
     /// <summary>
     /// The scene counts of one batch, set by its coordinator whenever it supervised its scenes. Scenes by status and

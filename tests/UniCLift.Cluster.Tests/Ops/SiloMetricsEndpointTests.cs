@@ -29,7 +29,7 @@ public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstraction
         var first = run.WhileTraining[0];
         var second = run.WhileTraining[^1];
         // The project's lines of one scrape during and one after the run, for whoever reads the test log.
-        output.WriteLine($"run took {run.Elapsed.TotalSeconds:F1} s, {run.WhileTraining.Count} scrapes while training; during:");
+        output.WriteLine($"run took {run.Elapsed.TotalSeconds:F1} s (attempt {run.Attempt}), {run.WhileTraining.Count} scrapes while training; during:");
         foreach (var l in second.Samples.Where(x => x.Name.StartsWith("uniclift_") && !x.Name.EndsWith("_bucket"))) output.WriteLine(l.Line);
         output.WriteLine("after:");
         foreach (var l in run.After.Samples.Where(x => x.Name.StartsWith("uniclift_") && !x.Name.EndsWith("_bucket"))) output.WriteLine(l.Line);
@@ -50,7 +50,7 @@ public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstraction
         Assert.True(Delta("uniclift_checkpoint_write_duration_seconds_count") >= RunningSilo.Iterations / RunningSilo.CheckpointInterval);
         Assert.True(Delta("uniclift_checkpoint_size_bytes_sum") > 10_000, "checkpoints of a few thousand Gaussians weigh more than 10 kB");
         Assert.True(run.Deactivated, "the run finished before the test could deactivate its grain");
-        Assert.True(end.Resumes >= 1);
+        Assert.True(end.Resumes >= 1, $"no resume in {run.Attempt} runs: each finished before its scene grain's deactivation took effect");
         Assert.True(Delta("uniclift_training_resumes_total") >= 1);
         Assert.True(Delta("uniclift_decode_duration_seconds_count") >= 1);
         Assert.True(Delta("uniclift_scene_pq_count") >= 1);
