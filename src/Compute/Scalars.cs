@@ -17,5 +17,12 @@ public static class Scalars
     /// <summary>1, the alpha of a plain tensor sum or difference.</summary>
     public static Scalar One { get; } = 1.0.ToScalar();
 
+    /// <summary>2, the exponent of <see cref="Square"/>.</summary>
+    public static Scalar Two { get; } = 2.0.ToScalar();
+
+    /// <summary>x^2 elementwise. TorchSharp's Tensor.square() is pow(2) with an implicit, unrooted Scalar: the race above,
+    /// seen as "INTERNAL ASSERT FAILED at Scalar.h" in pow during training and tests. Same op, rooted exponent.</summary>
+    public static TorchSharp.torch.Tensor Square(this TorchSharp.torch.Tensor x) => x.pow(Two);
+
     public static Scalar Of(double value) => Cache.GetOrAdd(value, v => v.ToScalar());
 }

@@ -109,7 +109,7 @@ public static class CheckCommand
             using (var scope = torch.NewDisposeScope())
             {
                 var r = rast.Render(g, cam, settings);
-                var loss = r.Rgb.mean().add(r.Features!.square().mean(), Scalars.One).add(r.Depth.mean(), Scalars.One);
+                var loss = r.Rgb.mean().add(r.Features!.Square().mean(), Scalars.One).add(r.Depth.mean(), Scalars.One);
                 loss.backward();
             }
             if (i == 10) { torch.cuda.synchronize(); count10 = torch.Tensor.TotalCount; mem10 = CudaRuntime.Memory(index).Used; }

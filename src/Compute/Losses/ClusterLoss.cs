@@ -113,11 +113,11 @@ public static class ClusterLoss
         var sums = torch.zeros(new long[] { k, d }, features.dtype, device).index_add(0, seg, vh, Scalars.Of(1.0)); // [K,D]
         var centroids = sums / cnt.unsqueeze(1); // [K,D]
         var diff = vh.sub(centroids.index_select(0, seg)); // [P,D]
-        var sq = diff.square().sum(1); // [P]
+        var sq = diff.Square().sum(1); // [P]
         var perSegment = torch.zeros(new long[] { k }, features.dtype, device).index_add(0, seg, sq, Scalars.Of(1.0)); // [K]
 
         Tensor pull, push;
-        var pairDist = centroids.unsqueeze(1).sub(centroids.unsqueeze(0)).square().sum(2); // [K,K], zero diagonal
+        var pairDist = centroids.unsqueeze(1).sub(centroids.unsqueeze(0)).Square().sum(2); // [K,K], zero diagonal
         if (options.Normalisation == ClusterNormalisation.Mean)
         {
             pull = (perSegment / cnt).mean();
@@ -138,7 +138,7 @@ public static class ClusterLoss
         {
             // sqrt(d^2 + eps): finite gradient where two centroids coincide; the diagonal (i == j) is masked out.
             var dist = pairDist.add(Scalars.Of(1e-8)).sqrt(); // [K,K]
-            var hinge = dist.neg().add(Scalars.Of(options.PushMargin)).clamp_min(Scalars.Of(0.0)).square() // [K,K]
+            var hinge = dist.neg().add(Scalars.Of(options.PushMargin)).clamp_min(Scalars.Of(0.0)).Square() // [K,K]
                 .mul(torch.ones(k, k, features.dtype, device).sub(torch.eye(k, dtype: features.dtype, device: device)));
             var norm = options.Normalisation switch
             {

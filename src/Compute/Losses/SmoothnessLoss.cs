@@ -43,6 +43,6 @@ public static class SmoothnessLoss
             vi = vi.sigmoid();
             vj = vj.sigmoid();
         }
-        return vi.sub(vj).square().sum(1).mean().MoveToOuterDisposeScope();
+        return vi.sub(vj).Square().sum(1).mean().MoveToOuterDisposeScope();
     }
 }

@@ -88,8 +88,8 @@ public static class TripletLoss
         var za = z.narrow(0, 0, t);      // [T,D]
         var zp = z.narrow(0, t, t);      // [T,D]
         var zn = z.narrow(0, 2 * t, t);  // [T,D]
-        var dp = za.sub(zp).square().sum(1); // [T]
-        var dn = za.sub(zn).square().sum(1); // [T]
+        var dp = za.sub(zp).Square().sum(1); // [T]
+        var dn = za.sub(zn).Square().sum(1); // [T]
         return dp.sub(dn).add(Scalars.Of(margin)).clamp_min(Scalars.Of(0.0)).mean().MoveToOuterDisposeScope();
     }
 
