@@ -197,7 +197,7 @@ public static class ColmapBinary
         if (points is null) return;
         IO.AtomicFile.Write(Path.Combine(dir, Points3DFile), s =>
         {
-            using var w = new BinaryWriter(new BufferedStream(s, 1 << 16), Encoding.UTF8, leaveOpen: false);
+            using var w = new BinaryWriter(s, Encoding.UTF8, leaveOpen: true);
             w.Write((ulong)points.Count);
             foreach (var p in points)
             {
