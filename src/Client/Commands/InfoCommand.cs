@@ -35,6 +35,8 @@ public static class InfoCommand
         t.AddRow("Scene", Markup.Escape(s.Root));
         t.AddRow("Layout", Markup.Escape($"{s.Layout}: {LayoutName(s.Layout)}"));
         t.AddRow("Views", s.ViewCount.ToString(CultureInfo.InvariantCulture));
+        if (s.Model is not null) t.AddRow("Model", Markup.Escape(s.Model));
+        t.AddRow("Distortion", s.Distortion is null ? "[grey]none[/]" : Markup.Escape(s.Distortion));
         t.AddRow("Image size", $"{s.Width}x{s.Height}" + (s.UniformSize ? "" : " [yellow](first view; sizes differ)[/]"));
         t.AddRow("Splits", $"train {s.TrainCount}, test {s.TestCount}");
         t.AddRow("Depth", Yes(s.HasDepth));
@@ -59,7 +61,7 @@ public static class InfoCommand
         SceneLayout.MessyRooms => "Messy Rooms (Kubric metadata.json)",
         SceneLayout.Graphdeco => "3DGS output (cameras.json, point_cloud/)",
         SceneLayout.Nerfstudio => "nerfstudio (transforms.json)",
-        SceneLayout.Colmap => "COLMAP text model",
+        SceneLayout.Colmap => "COLMAP model (text or binary)",
         _ => layout.ToString(),
     };
 }

@@ -4,26 +4,38 @@ using System.Globalization;
 using UniCLift.Compute.IO;
 
 /// <summary>
-/// A COLMAP text model: cameras.txt, images.txt, points3D.txt in sparse/0/, sparse/ or the scene folder (first found),
-/// images in images/. Camera models PINHOLE (fx fy cx cy), SIMPLE_PINHOLE (f cx cy), SIMPLE_RADIAL (f cx cy k),
-/// RADIAL (f cx cy k1 k2) and OPENCV (fx fy cx cy k1 k2 p1 p2); distortion is ignored (undistort first with
-/// `colmap image_undistorter` for exact results). images.txt poses (QW QX QY QZ TX TY TZ) are world-to-camera in
-/// OpenCV axes.
-/// <para>points3D.txt becomes the initial point cloud: the reader writes points3D.ply next to it (atomically) when that
-/// file is absent or older than the text, falling back to a cache folder under the system temp dir when the model
-/// folder is not writable. Masks and ground truth as for <see cref="NerfstudioLayout"/>, matched by the image's stem;
-/// splits.json if present, else every view in both splits.</para>
+/// A COLMAP model, text (cameras.txt, images.txt, points3D.txt) or binary (cameras.bin, images.bin, points3D.bin, what
+/// COLMAP writes by default; see <see cref="ColmapBinary"/>), in sparse/0/, sparse/ or the scene folder: the first of
+/// those folders holding a complete model wins, and within one folder the text model is preferred when both are there
+/// (text is what a user exports or edits on purpose with `colmap model_converter`). Images in images/.
+/// Camera models SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL, OPENCV, OPENCV_FISHEYE and FULL_OPENCV; a model with
+/// distortion gives the view a pinhole camera with the same fx fy cx cy plus a <see cref="Distortion"/>, and
+/// <see cref="SceneData"/> undistorts its image and label maps when it loads them. Poses (QW QX QY QZ TX TY TZ) are
+/// world-to-camera in OpenCV axes.
+/// <para>points3D becomes the initial point cloud: the reader writes points3D.ply next to it (atomically) when that
+/// file is absent or older than the model's points file, falling back to a cache folder under the system temp dir
+/// when the model folder is not writable. Masks and ground truth as for <see cref="NerfstudioLayout"/>, matched by the
+/// image's stem; splits.json if present, else every view in both splits.</para>
 /// </summary>
 public static class ColmapLayout
 {
     private static readonly string[] ModelFolders = ["sparse/0", "sparse", "."];
 
-    public static bool Detect(string dir) => ModelFolder(dir) is not null;
+    public static bool Detect(string dir) => FindModel(dir) is not null;
 
-    /// <summary>The first of sparse/0, sparse, the folder itself that holds cameras.txt and images.txt.</summary>
-    public static string? ModelFolder(string dir) =>
-        ModelFolders.Select(f => Path.GetFullPath(Path.Combine(dir, f)))
-            .FirstOrDefault(d => File.Exists(Path.Combine(d, "cameras.txt")) && File.Exists(Path.Combine(d, "images.txt")));
+    /// <summary>The first of sparse/0, sparse, the folder itself that holds a COLMAP model (text or binary).</summary>
+    public static string? ModelFolder(string dir) => FindModel(dir)?.Folder;
+
+    /// <summary>The model folder and whether its model is binary (text preferred when a folder has both).</summary>
+    public static (string Folder, bool Binary)? FindModel(string dir)
+    {
+        foreach (var d in ModelFolders.Select(f => Path.GetFullPath(Path.Combine(dir, f))))
+        {
+            if (File.Exists(Path.Combine(d, "cameras.txt")) && File.Exists(Path.Combine(d, "images.txt"))) return (d, false);
+            if (File.Exists(Path.Combine(d, ColmapBinary.CamerasFile)) && File.Exists(Path.Combine(d, ColmapBinary.ImagesFile))) return (d, true);
+        }
+        return null;
+    }
 
     public static Scene Read(string dir) => Read(dir, null);
 
@@ -32,31 +44,56 @@ public static class ColmapLayout
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Scene directory not found: {dir}");
         if (maskDir is not null && !Directory.Exists(maskDir)) throw new DirectoryNotFoundException($"Mask folder not found: {maskDir}");
         var root = Path.GetFullPath(dir);
-        var model = ModelFolder(root) ?? throw new InvalidDataException($"{root}: no COLMAP text model (cameras.txt and images.txt in sparse/0/, sparse/ or the folder).");
-        var cameras = ReadCameras(Path.Combine(model, "cameras.txt"));
-        var images = ReadImages(Path.Combine(model, "images.txt"), cameras);
+        var (model, binary) = FindModel(root) ?? throw new InvalidDataException(
+            $"{root}: no COLMAP model (cameras.txt and images.txt, or cameras.bin and images.bin, in sparse/0/, sparse/ or the folder).");
+        var imagesFile = Path.Combine(model, binary ? ColmapBinary.ImagesFile : "images.txt");
+        var images = binary ? ReadBinaryImages(model) : ReadImages(imagesFile, ReadCameras(Path.Combine(model, "cameras.txt")));
         var imgDir = Path.Combine(root, "images");
         if (!Directory.Exists(imgDir)) throw new InvalidDataException($"{imgDir}: missing image folder for the COLMAP model in {model}.");
 
-        var entries = new List<(string Name, string Image, Camera Camera)>();
+        var entries = new List<(string Name, string Image, Camera Camera, Distortion? Distortion)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, cam) in images.OrderBy(e => e.Name, StringComparer.Ordinal))
+        foreach (var (name, cam, dist) in images.OrderBy(e => e.Name, StringComparer.Ordinal))
         {
             var image = Path.Combine(imgDir, name);
-            if (!File.Exists(image)) throw new InvalidDataException($"{image}: image '{name}' of {Path.Combine(model, "images.txt")} not found.");
+            if (!File.Exists(image)) throw new InvalidDataException($"{image}: image '{name}' of {imagesFile} not found.");
             var stem = Path.GetFileNameWithoutExtension(name);
-            if (!seen.Add(stem)) throw new InvalidDataException($"{Path.Combine(model, "images.txt")}: two images have the stem '{stem}'.");
-            entries.Add((stem, image, LayoutFiles.FitToImage(cam, image)));
+            if (!seen.Add(stem)) throw new InvalidDataException($"{imagesFile}: two images have the stem '{stem}'.");
+            entries.Add((stem, image, LayoutFiles.FitToImage(cam, image), dist));
         }
         var frames = entries.Select(e => (e.Name, e.Name)).ToList();
         string?[] roots = [root];
         var labels = LayoutFiles.FindLabels(roots, maskDir, frames);
-        var views = entries.Select(e => labels.View(e.Name, e.Camera, e.Image)).ToList();
+        var views = entries.Select(e => labels.View(e.Name, e.Camera, e.Image, e.Distortion)).ToList();
         var (train, test) = LayoutFiles.ReadSplits(Path.Combine(root, "splits.json"), views.Select(v => v.Name).ToList());
 
-        var pointsTxt = Path.Combine(model, "points3D.txt");
-        string? cloud = File.Exists(pointsTxt) ? EnsurePointCloud(pointsTxt) : null;
+        var pointsFile = Path.Combine(model, binary ? ColmapBinary.Points3DFile : "points3D.txt");
+        string? cloud = File.Exists(pointsFile) ? EnsurePointCloud(pointsFile) : null;
         return new Scene(root, SceneLayout.Colmap, views, train, test, cloud);
+    }
+
+    /// <summary>images.bin with cameras.bin: name, camera with pose, distortion per image.</summary>
+    private static List<(string Name, Camera Camera, Distortion? Distortion)> ReadBinaryImages(string model)
+    {
+        var camPath = Path.Combine(model, ColmapBinary.CamerasFile);
+        var imgPath = Path.Combine(model, ColmapBinary.ImagesFile);
+        var cams = new Dictionary<int, (Camera, Distortion?)>();
+        foreach (var c in ColmapBinary.ReadCameras(camPath))
+        {
+            var name = ColmapModels.ById(c.ModelId)!.Value.Name;
+            cams[c.Id] = ColmapModels.ToCamera(name, c.Width, c.Height, c.Params, $"{camPath}: camera {c.Id}");
+        }
+        if (cams.Count == 0) throw new InvalidDataException($"{camPath}: no cameras.");
+        var r = new List<(string, Camera, Distortion?)>();
+        foreach (var im in ColmapBinary.ReadImages(imgPath))
+        {
+            string where = $"{imgPath}: image {im.Id} '{im.Name}'";
+            if (!cams.TryGetValue(im.CameraId, out var cd)) throw new InvalidDataException($"{where}: camera id {im.CameraId} is not in {ColmapBinary.CamerasFile}.");
+            var c2w = ColmapModels.CameraToWorld(im.Qw, im.Qx, im.Qy, im.Qz, im.Tx, im.Ty, im.Tz, where);
+            r.Add((im.Name, cd.Item1 with { CameraToWorld = c2w }, cd.Item2));
+        }
+        if (r.Count == 0) throw new InvalidDataException($"{imgPath}: no images.");
+        return r;
     }
 
     /// <summary>Data lines (comments and blank lines dropped) with their 1-based line numbers.</summary>
@@ -84,11 +121,11 @@ public static class ColmapLayout
         throw new InvalidDataException($"{path}:{line}: {what} '{token}' is not an integer.");
     }
 
-    /// <summary>cameras.txt: CAMERA_ID MODEL WIDTH HEIGHT PARAMS[]; returns id -> intrinsics with an identity pose.</summary>
-    internal static Dictionary<int, Camera> ReadCameras(string path)
+    /// <summary>cameras.txt: CAMERA_ID MODEL WIDTH HEIGHT PARAMS[]; returns id -> intrinsics with an identity pose and distortion.</summary>
+    internal static Dictionary<int, (Camera Camera, Distortion? Distortion)> ReadCameras(string path)
     {
         if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found.");
-        var r = new Dictionary<int, Camera>();
+        var r = new Dictionary<int, (Camera, Distortion?)>();
         foreach (var (line, t) in DataLines(path))
         {
             if (t.Length < 4) throw new InvalidDataException($"{path}:{line}: expected CAMERA_ID MODEL WIDTH HEIGHT PARAMS[], found {t.Length} fields.");
@@ -96,12 +133,11 @@ public static class ColmapLayout
             string model = t[1].ToUpperInvariant();
             int w = Int(t[2], path, line, "WIDTH"), h = Int(t[3], path, line, "HEIGHT");
             var p = t.Skip(4).Select((s, i) => Num(s, path, line, $"parameter {i}")).ToArray();
-            int need = model switch { "PINHOLE" => 4, "SIMPLE_PINHOLE" => 3, "SIMPLE_RADIAL" => 4, "RADIAL" => 5, "OPENCV" => 8,
-                _ => throw new InvalidDataException($"{path}:{line}: camera model '{t[1]}' is not supported (PINHOLE, SIMPLE_PINHOLE, SIMPLE_RADIAL, RADIAL, OPENCV).") };
+            if (!ColmapModels.Supported.Contains(model))
+                throw new InvalidDataException($"{path}:{line}: camera model '{t[1]}' is not supported ({string.Join(", ", ColmapModels.Supported)}).");
+            int need = ColmapModels.ByName(model)!.Value.Params;
             if (p.Length != need) throw new InvalidDataException($"{path}:{line}: camera model {model} needs {need} parameters, found {p.Length}.");
-            var (fx, fy, cx, cy) = model is "PINHOLE" or "OPENCV" ? (p[0], p[1], p[2], p[3]) : (p[0], p[0], p[1], p[2]);
-            double[] identity = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
-            if (!r.TryAdd(id, new Camera(w, h, fx, fy, cx, cy, identity).Validate($"{path}:{line}")))
+            if (!r.TryAdd(id, ColmapModels.ToCamera(model, w, h, p, $"{path}:{line}")))
                 throw new InvalidDataException($"{path}:{line}: camera id {id} appears twice.");
         }
         if (r.Count == 0) throw new InvalidDataException($"{path}: no cameras.");
@@ -109,11 +145,11 @@ public static class ColmapLayout
     }
 
     /// <summary>images.txt: per image a line IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME and a line of 2D points (may be empty).</summary>
-    internal static List<(string Name, Camera Camera)> ReadImages(string path, Dictionary<int, Camera> cameras)
+    internal static List<(string Name, Camera Camera, Distortion? Distortion)> ReadImages(string path, Dictionary<int, (Camera Camera, Distortion? Distortion)> cameras)
     {
         if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found.");
         var lines = File.ReadAllLines(path);
-        var r = new List<(string, Camera)>();
+        var r = new List<(string, Camera, Distortion?)>();
         for (int i = 0; i < lines.Length; i++)
         {
             var s = lines[i].Trim();
@@ -125,13 +161,8 @@ public static class ColmapLayout
             int camId = Int(t[8], path, line, "CAMERA_ID");
             if (!cameras.TryGetValue(camId, out var cam)) throw new InvalidDataException($"{path}:{line}: camera id {camId} is not in cameras.txt.");
             var name = string.Join(' ', t.Skip(9)); // names may contain spaces
-            // world-to-camera R, t -> camera-to-world R^T, -R^T t
-            var rw = LayoutFiles.QuaternionToMatrix(v[0], v[1], v[2], v[3], $"{path}:{line}");
-            double[] rc = [rw[0], rw[3], rw[6], rw[1], rw[4], rw[7], rw[2], rw[5], rw[8]];
-            double cx = -(rc[0] * v[4] + rc[1] * v[5] + rc[2] * v[6]);
-            double cy = -(rc[3] * v[4] + rc[4] * v[5] + rc[5] * v[6]);
-            double cz = -(rc[6] * v[4] + rc[7] * v[5] + rc[8] * v[6]);
-            r.Add((name, cam with { CameraToWorld = LayoutFiles.Rigid(rc, cx, cy, cz) }));
+            var c2w = ColmapModels.CameraToWorld(v[0], v[1], v[2], v[3], v[4], v[5], v[6], $"{path}:{line}");
+            r.Add((name, cam.Camera with { CameraToWorld = c2w }, cam.Distortion));
             i++; // the POINTS2D line that follows (possibly empty)
         }
         if (r.Count == 0) throw new InvalidDataException($"{path}: no images.");
@@ -157,12 +188,29 @@ public static class ColmapLayout
         return (pos.ToArray(), col.ToArray());
     }
 
-    /// <summary>Path of a PLY with points3D.txt's points, written next to it when absent or stale.</summary>
-    internal static string EnsurePointCloud(string pointsTxt)
+    /// <summary>points3D.bin: positions [N*3] and colours [N*3].</summary>
+    internal static (float[] Positions, byte[] Colors) ReadBinaryPoints(string path)
     {
-        var ply = Path.Combine(Path.GetDirectoryName(pointsTxt)!, "points3D.ply");
-        if (File.Exists(ply) && File.GetLastWriteTimeUtc(ply) >= File.GetLastWriteTimeUtc(pointsTxt)) return ply;
-        var (p, c) = ReadPoints(pointsTxt);
+        var pts = ColmapBinary.ReadPoints3D(path);
+        var pos = new float[pts.Count * 3];
+        var col = new byte[pts.Count * 3];
+        for (int i = 0; i < pts.Count; i++)
+        {
+            var p = pts[i];
+            if (!double.IsFinite(p.X) || !double.IsFinite(p.Y) || !double.IsFinite(p.Z))
+                throw new InvalidDataException($"{path}: point {p.Id} has a non-finite coordinate.");
+            (pos[i * 3], pos[i * 3 + 1], pos[i * 3 + 2]) = ((float)p.X, (float)p.Y, (float)p.Z);
+            (col[i * 3], col[i * 3 + 1], col[i * 3 + 2]) = (p.R, p.G, p.B);
+        }
+        return (pos, col);
+    }
+
+    /// <summary>Path of a PLY with the points of points3D.txt or points3D.bin, written next to it when absent or stale.</summary>
+    internal static string EnsurePointCloud(string pointsFile)
+    {
+        var ply = Path.Combine(Path.GetDirectoryName(pointsFile)!, "points3D.ply");
+        if (File.Exists(ply) && File.GetLastWriteTimeUtc(ply) >= File.GetLastWriteTimeUtc(pointsFile)) return ply;
+        var (p, c) = pointsFile.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? ReadBinaryPoints(pointsFile) : ReadPoints(pointsFile);
         try
         {
             PointCloudPly.Write(ply, p, c);
@@ -171,9 +219,9 @@ public static class ColmapLayout
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             // Read-only dataset: keep the conversion in a cache keyed by the model path.
-            var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(pointsTxt))))[..16];
+            var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(pointsFile))))[..16];
             var cached = Path.Combine(Path.GetTempPath(), "uniclift-colmap", key, "points3D.ply");
-            if (!File.Exists(cached) || File.GetLastWriteTimeUtc(cached) < File.GetLastWriteTimeUtc(pointsTxt)) PointCloudPly.Write(cached, p, c);
+            if (!File.Exists(cached) || File.GetLastWriteTimeUtc(cached) < File.GetLastWriteTimeUtc(pointsFile)) PointCloudPly.Write(cached, p, c);
             return cached;
         }
     }

@@ -204,6 +204,6 @@ internal sealed record FrameLabels(
     Dictionary<string, string>? Mask, Dictionary<string, string>? MaskSemantic,
     Dictionary<string, string>? GtInstance, Dictionary<string, string>? GtSemantic)
 {
-    public SceneView View(string name, Camera camera, string image) =>
-        new(name, camera, image, null, Mask?[name], GtInstance?[name], GtSemantic?[name], MaskSemantic?[name]);
+    public SceneView View(string name, Camera camera, string image, Distortion? distortion = null) =>
+        new(name, camera, image, null, Mask?[name], GtInstance?[name], GtSemantic?[name], MaskSemantic?[name], distortion);
 }

@@ -6,7 +6,10 @@ using System.Text.Json;
 /// A nerfstudio transforms.json scene: intrinsics fl_x, fl_y, cx, cy, w, h at the top level or per frame (per-frame
 /// values win; fl_y defaults to fl_x, cx/cy to the image centre), frames [{file_path, transform_matrix}] with
 /// transform_matrix the 4x4 camera-to-world in OpenGL axes (converted to OpenCV by negating the camera y and z axes),
-/// optional ply_file_path (initial points, relative to the folder). Distortion coefficients (k1.., p1..) are ignored.
+/// optional ply_file_path (initial points, relative to the folder). Distortion k1 k2 k3 k4 p1 p2 (top level or per frame;
+/// nerfstudio's OPENCV model: radial 1 + k1 r² + k2 r⁴ + k3 r⁶ + k4 r⁸ plus tangential p1 p2; camera_model OPENCV_FISHEYE:
+/// the equidistant fisheye with k1..k4) gives the view a <see cref="Distortion"/>: its image and label maps are undistorted
+/// to the pinhole camera fl_x fl_y cx cy when loaded.
 /// <para>Masks: the explicit mask folder, else the first of masks/, m2f_instance/, detic_instance/, instance/ in the
 /// folder, matched by the image file's stem; ground truth in gt_instance/ or rs_instance/. Splits: train_filenames /
 /// test_filenames in transforms.json, else splits.json, else every frame in both. When an image's size differs from
@@ -33,7 +36,7 @@ public static class NerfstudioLayout
         if (framesEl.ValueKind != JsonValueKind.Array || framesEl.GetArrayLength() == 0)
             throw new InvalidDataException($"{path}: \"frames\" must be a non-empty list.");
 
-        var entries = new List<(string Name, string Image, Camera Camera)>();
+        var entries = new List<(string Name, string Image, Camera Camera, Distortion? Distortion)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         int i = 0;
         foreach (var f in framesEl.EnumerateArray())
@@ -59,14 +62,20 @@ public static class NerfstudioLayout
                 throw new InvalidDataException($"{path}: {where}.transform_matrix last row must be 0 0 0 1.");
             var c2w = LayoutFiles.GlToCv(LayoutFiles.CheckRotation(m, $"{path}: {where}.transform_matrix"));
             var cam = new Camera(w, h, fx, fy, cx, cy, c2w).Validate($"{path}: {where}");
-            entries.Add((name, image, LayoutFiles.FitToImage(cam, image)));
+            string model = (f.TryGetProperty("camera_model", out var cm) ? cm : top.TryGetProperty("camera_model", out var tm) ? tm : default) is
+                { ValueKind: JsonValueKind.String } m2 ? m2.GetString()!.ToUpperInvariant() : "OPENCV";
+            var dist = Distortion.OrNull(new Distortion(model, K1: Opt("k1") ?? 0, K2: Opt("k2") ?? 0, K3: Opt("k3") ?? 0, K4: Opt("k4") ?? 0,
+                P1: Opt("p1") ?? 0, P2: Opt("p2") ?? 0, Fisheye: model == "OPENCV_FISHEYE"));
+            if (dist is not null && dist.Fisheye && (dist.P1 != 0 || dist.P2 != 0))
+                throw new InvalidDataException($"{path}: {where}: OPENCV_FISHEYE has no tangential coefficients p1 p2.");
+            entries.Add((name, image, LayoutFiles.FitToImage(cam, image), dist));
             i++;
         }
 
         var frames = entries.Select(e => (e.Name, e.Name)).ToList();
         string?[] roots = [root];
         var labels = LayoutFiles.FindLabels(roots, maskDir, frames);
-        var views = entries.Select(e => labels.View(e.Name, e.Camera, e.Image)).ToList();
+        var views = entries.Select(e => labels.View(e.Name, e.Camera, e.Image, e.Distortion)).ToList();
         var names = views.Select(v => v.Name).ToList();
 
         List<string> train, test;

@@ -4,6 +4,8 @@ namespace UniCLift.Compute.Scenes;
 /// One posed view of a scene. Data is referenced by path and loaded on demand (a view grain or the trainer
 /// loads what it needs), so a scene of hundreds of frames does not sit in memory twice.
 /// Mask and ground-truth paths may be .png (8/16-bit) or .npy (integer arrays); see <see cref="SceneData"/>.
+/// A view with a <see cref="Distortion"/> has a pinhole <see cref="Camera"/>: its image and label maps are undistorted to
+/// that camera when <see cref="SceneData"/> loads them.
 /// </summary>
 public sealed record SceneView(
     string Name,
@@ -13,7 +15,8 @@ public sealed record SceneView(
     string? MaskPath = null,
     string? GtInstancePath = null,
     string? GtSemanticPath = null,
-    string? MaskSemanticPath = null);
+    string? MaskSemanticPath = null,
+    Distortion? Distortion = null);
 
 /// <summary>Which data layout a scene directory was read from.</summary>
 public enum SceneLayout { PanopticLifting, MessyRooms, Graphdeco, Nerfstudio, Colmap }

@@ -7,6 +7,9 @@ using UniCLift.Compute.IO;
 /// resolution fails here with a message naming the file and both sizes rather than deep inside training.
 /// Loading optional data a view does not have (e.g. <see cref="LoadMask"/> when MaskPath is null) throws
 /// <see cref="InvalidOperationException"/>; check the path first.
+/// <para>A view with a <see cref="SceneView.Distortion"/> gets every map undistorted to its pinhole camera here
+/// (<see cref="Undistortion"/>: bilinear for the image, nearest neighbour for depth and labels, 0 where the source is
+/// outside the image).</para>
 /// </summary>
 public static class SceneData
 {
@@ -17,7 +20,7 @@ public static class SceneData
     {
         var img = ImageIO.ReadRgb(view.ImagePath);
         Check(view, view.ImagePath, "image", img.Width, img.Height);
-        return img;
+        return view.Distortion is { } dist ? Undistortion.Image(img, view.Camera, dist) : img;
     }
 
     public static DepthMap LoadDepth(Scene scene, SceneView view)
@@ -25,7 +28,7 @@ public static class SceneData
         var path = Require(view, view.DepthPath, "depth");
         var d = ImageIO.ReadDepth(path, scene.DepthUnitsPerMeter);
         Check(view, path, "depth map", d.Width, d.Height);
-        return d;
+        return view.Distortion is { } dist ? Undistortion.Depth(d, view.Camera, dist) : d;
     }
 
     /// <summary>The predicted per-view instance mask (ids not consistent across views).</summary>
@@ -45,7 +48,7 @@ public static class SceneData
         var p = Require(view, path, what);
         var m = ImageIO.ReadLabels(p);
         Check(view, p, what, m.Width, m.Height);
-        return m;
+        return view.Distortion is { } dist ? Undistortion.Labels(m, view.Camera, dist) : m;
     }
 
     private static string Require(SceneView view, string? path, string what) =>

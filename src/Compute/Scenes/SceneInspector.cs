@@ -22,7 +22,9 @@ public sealed record SceneSummary(
     double MeanSegmentsPerView,
     int MaxMaskId,
     double UnlabelledFraction,
-    double? MeanGtInstancesPerView);
+    double? MeanGtInstancesPerView,
+    string? Model = null,
+    string? Distortion = null);
 
 /// <summary>Recognises scene layouts and summarises scenes.</summary>
 public static class SceneInspector
@@ -53,7 +55,7 @@ public static class SceneInspector
         var reader = Readers.FirstOrDefault(r => r.Detect(dir))
             ?? throw new InvalidDataException($"{dir}: not a recognised scene layout (known: {string.Join(", ", Readers.Select(r => r.Layout))}; " +
                 "Panoptic Lifting: color/ + pose/; Messy Rooms: metadata.json + color/; 3DGS output: cameras.json + point_cloud/; " +
-                "nerfstudio: transforms.json; COLMAP: cameras.txt + images.txt in sparse/0/, sparse/ or the folder).");
+                "nerfstudio: transforms.json; COLMAP: cameras.txt + images.txt or cameras.bin + images.bin in sparse/0/, sparse/ or the folder).");
         return reader.Read(dir);
     }
 
@@ -103,6 +105,31 @@ public static class SceneInspector
             views.All(v => v.DepthPath is not null), scene.HasMasks, views.All(v => v.MaskSemanticPath is not null), scene.HasGroundTruth,
             scene.PointCloudPath, sample.Count,
             masked > 0 ? segSum / masked : 0, maxId, pixels > 0 ? unlabelled / pixels : 0,
-            gtViews > 0 ? gtSum / gtViews : null);
+            gtViews > 0 ? gtSum / gtViews : null,
+            ModelSource(scene), DescribeDistortion(scene));
+    }
+
+    /// <summary>For a COLMAP scene, which model was read, e.g. "sparse/0 (binary: cameras.bin, images.bin)"; else null.</summary>
+    private static string? ModelSource(Scene scene)
+    {
+        if (scene.Layout != SceneLayout.Colmap || ColmapLayout.FindModel(scene.Root) is not { } m) return null;
+        var rel = Path.GetRelativePath(scene.Root, m.Folder).Replace('\\', '/');
+        return $"{(rel == "." ? "the scene folder" : rel)} ({(m.Binary ? "binary: cameras.bin, images.bin" : "text: cameras.txt, images.txt")})";
+    }
+
+    /// <summary>
+    /// What the reader did about lens distortion, e.g. "OPENCV k1=-0.1 k2=0.01 on 40 views, undistorted to pinhole at load";
+    /// null when no view has distortion.
+    /// </summary>
+    public static string? DescribeDistortion(Scene scene)
+    {
+        var groups = scene.Views.Where(v => v.Distortion is not null).GroupBy(v => v.Distortion!).ToList();
+        if (groups.Count == 0) return null;
+        int total = groups.Sum(g => g.Count());
+        string what = groups.Count <= 3
+            ? string.Join("; ", groups.Select(g => $"{g.Key.Describe()} on {g.Count()} view{(g.Count() == 1 ? "" : "s")}"))
+            : $"{string.Join(", ", groups.Select(g => g.Key.Model).Distinct())} ({groups.Count} lenses) on {total} views";
+        int pinhole = scene.Views.Count - total;
+        return what + (pinhole > 0 ? $" ({pinhole} pinhole)" : "") + ", undistorted to pinhole at load";
     }
 }
