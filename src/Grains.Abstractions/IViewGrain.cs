@@ -1,7 +1,9 @@
 namespace UniCLift.Grains;
 
 /// <summary>Where a view's files are and its camera (OpenCV, camera-to-world row-major 4x4); the view grain key is
-/// "&lt;sceneId&gt;/&lt;viewName&gt;". MaskPath is null for a view without an input mask (e.g. a held-out view).</summary>
+/// "&lt;sceneId&gt;/&lt;viewName&gt;". MaskPath is null for a view without an input mask (e.g. a held-out view).
+/// DistortionModel / DistortionCoefficients: the lens distortion the view's files are undistorted from at load (null:
+/// a pinhole camera); coefficients k1 k2 k3 k4 p1 p2 k5 k6 k7, then 1/0 for rational and fisheye.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewSource")]
 public sealed record ViewSource(
     [property: Id(0)] string ImagePath,
@@ -12,14 +14,18 @@ public sealed record ViewSource(
     [property: Id(5)] double Fy,
     [property: Id(6)] double Cx,
     [property: Id(7)] double Cy,
-    [property: Id(8)] double[] CameraToWorld)
+    [property: Id(8)] double[] CameraToWorld,
+    [property: Id(9)] string? DistortionModel = null,
+    [property: Id(10)] double[]? DistortionCoefficients = null)
 {
     /// <summary>Value equality, the camera matrix included (a record compares arrays by reference).</summary>
     public bool Equals(ViewSource? other) =>
         other is not null && ImagePath == other.ImagePath && MaskPath == other.MaskPath && Width == other.Width && Height == other.Height
-        && Fx == other.Fx && Fy == other.Fy && Cx == other.Cx && Cy == other.Cy && CameraToWorld.AsSpan().SequenceEqual(other.CameraToWorld);
+        && Fx == other.Fx && Fy == other.Fy && Cx == other.Cx && Cy == other.Cy && CameraToWorld.AsSpan().SequenceEqual(other.CameraToWorld)
+        && DistortionModel == other.DistortionModel
+        && (DistortionCoefficients ?? []).AsSpan().SequenceEqual(other.DistortionCoefficients ?? []);
 
-    public override int GetHashCode() => HashCode.Combine(ImagePath, MaskPath, Width, Height, Fx, Fy, Cx, Cy);
+    public override int GetHashCode() => HashCode.Combine(ImagePath, MaskPath, Width, Height, Fx, Fy, Cx, HashCode.Combine(Cy, DistortionModel));
 }
 
 /// <summary>

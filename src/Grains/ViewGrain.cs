@@ -107,5 +107,6 @@ public sealed class ViewGrain(
 
     /// <summary>The view as the compute library sees it, so its loaders check sizes against the camera.</summary>
     private static SceneView View(ViewSource source) =>
-        new(Path.GetFileNameWithoutExtension(source.ImagePath), source.ToCamera(), source.ImagePath, MaskPath: source.MaskPath);
+        new(Path.GetFileNameWithoutExtension(source.ImagePath), source.ToCamera(), source.ImagePath, MaskPath: source.MaskPath,
+            Distortion: source.ToDistortion());
 }

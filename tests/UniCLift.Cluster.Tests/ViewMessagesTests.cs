@@ -84,4 +84,23 @@ public sealed class ViewMessagesTests
         Assert.NotEqual(a, a with { CameraToWorld = moved });
         Assert.NotEqual(a, a with { MaskPath = null });
     }
+
+    [Fact]
+    public void A_Views_Lens_Distortion_Travels_To_The_View_Grain()
+    {
+        var cam = new Camera(64, 48, 50, 52, 31.5, 23.5, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, -3, 0, 0, 0, 1]);
+        var d = new Distortion("FULL_OPENCV", K1: -0.2, K2: 0.05, K3: 0.01, K4: 0.002, P1: 1e-3, P2: -2e-3, K5: 0.3, K6: 0.04, K7: 0.005, Rational: true);
+        var source = new SceneView("v", cam, "img.png", MaskPath: "mask.png", Distortion: d).ToSource();
+        Assert.Equal(d, source.ToDistortion());
+        var copy = source with { DistortionCoefficients = (double[])source.DistortionCoefficients!.Clone() };
+        Assert.Equal(source, copy);
+        var other = (double[])source.DistortionCoefficients!.Clone();
+        other[0] = -0.21;
+        Assert.NotEqual(source, source with { DistortionCoefficients = other });
+        var pinhole = new SceneView("v", cam, "img.png").ToSource();
+        Assert.Null(pinhole.ToDistortion());
+        Assert.NotEqual(pinhole, source);
+        var fisheye = new Distortion("OPENCV_FISHEYE", K1: 0.1, K2: -0.01, K3: 0.001, K4: 1e-4, Fisheye: true);
+        Assert.Equal(fisheye, new SceneView("v", cam, "img.png", Distortion: fisheye).ToSource().ToDistortion());
+    }
 }

@@ -27,7 +27,11 @@ public static class SceneEvaluator
         Func<string, LabelMap?>? readGt = null, Func<SceneView, string>? describePrediction = null)
     {
         describePrediction ??= v => $"prediction {PredictionFileName(v)}";
-        readGt ??= path => File.Exists(path) ? ImageIO.ReadLabels(path) : null;
+        // Ground truth goes through SceneData by default, so a distorted view's maps are undistorted like its prediction's inputs.
+        LabelMap? Gt(SceneView v, string path, bool instance) =>
+            readGt is not null ? readGt(path)
+            : !File.Exists(path) ? null
+            : instance ? SceneData.LoadGtInstance(scene, v) : SceneData.LoadGtSemantic(scene, v);
         IReadOnlyList<string> names = split switch
         {
             "test" => scene.TestViews,
@@ -46,13 +50,13 @@ public static class SceneEvaluator
             var view = scene.View(name);
             string gtPath = view.GtInstancePath
                 ?? throw new InvalidDataException($"Frame '{name}' of scene '{scene.Root}' has no ground-truth instance map.");
-            var gt = readGt(gtPath) ?? throw new FileNotFoundException($"Ground-truth instance map '{gtPath}' does not exist.", gtPath);
+            var gt = Gt(view, gtPath, true) ?? throw new FileNotFoundException($"Ground-truth instance map '{gtPath}' does not exist.", gtPath);
             LabelMap? gtSemantic = null;
             if (multi)
             {
                 string semPath = view.GtSemanticPath
                     ?? throw new InvalidDataException($"Frame '{name}' of scene '{scene.Root}' has no ground-truth semantic map.");
-                gtSemantic = readGt(semPath) ?? throw new FileNotFoundException($"Ground-truth semantic map '{semPath}' does not exist.", semPath);
+                gtSemantic = Gt(view, semPath, false) ?? throw new FileNotFoundException($"Ground-truth semantic map '{semPath}' does not exist.", semPath);
                 RequireSameSize(gtSemantic, semPath, gt, gtPath);
             }
 
