@@ -30,4 +30,22 @@ public sealed class EmbeddedSiloTests
         await client.StopAsync();
         await silo.StopAsync();
     }
+
+    [Fact]
+    public async Task A_Control_Silo_Starts_With_No_Training_Slots_And_A_Compute_Silo_Needs_One()
+    {
+        // k8s/base/silo-control.yaml sets UniCLift__TrainingSlots=0: such pods crash-looped at start.
+        var builder = Host.CreateApplicationBuilder();
+        builder.AddUniCLiftSilo(o => { o.SiloPort = TestPorts.Free(); o.GatewayPort = TestPorts.Free(); o.Compute = false; o.TrainingSlots = 0; });
+        using var silo = builder.Build();
+        await silo.StartAsync();
+        var info = await silo.Services.GetRequiredService<IGrainFactory>().GetGrain<ISiloInfoGrain>(0).Describe();
+        Assert.False(info.IsCompute);
+        Assert.Equal(0, info.TrainingSlots);
+        await silo.StopAsync();
+
+        var compute = Host.CreateApplicationBuilder();
+        var e = Assert.Throws<InvalidOperationException>(() => compute.AddUniCLiftSilo(o => { o.Compute = true; o.TrainingSlots = 0; }));
+        Assert.Contains("UniCLift:TrainingSlots must be at least 1 on a compute silo, got 0", e.Message);
+    }
 }

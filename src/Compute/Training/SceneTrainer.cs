@@ -28,7 +28,10 @@ public sealed record TrainingStepReport(
 public sealed class SceneTrainer : IDisposable
 {
     private const string CheckpointMagic = "UNICLIFT-CKPT";
-    private const int CheckpointVersion = 1;
+    /// <summary>2: version 1's payload followed by its SHA-256, so a changed byte anywhere is found on restore (version
+    /// 1 checkpoints still restore).</summary>
+    private const int CheckpointVersion = 2;
+    private const int HashBytes = 32;
 
     private readonly Scene _scene;
     private readonly TrainingData _data;
@@ -340,7 +343,33 @@ public sealed class SceneTrainer : IDisposable
     /// <summary>Writes the complete training state (parameters, Adam moments, density statistics, step, RNG, W).</summary>
     public void Save(Stream stream)
     {
-        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        using var hashing = new HashingStream(stream);
+        using (var payload = new BinaryWriter(hashing, System.Text.Encoding.UTF8, leaveOpen: true)) WritePayload(payload);
+        stream.Write(hashing.Hash());
+    }
+
+    /// <summary>Forwards writes to a stream and hashes them (SHA-256).</summary>
+    private sealed class HashingStream(Stream inner) : Stream
+    {
+        private readonly System.Security.Cryptography.IncrementalHash _hash =
+            System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        public byte[] Hash() => _hash.GetHashAndReset();
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void Write(ReadOnlySpan<byte> buffer) { _hash.AppendData(buffer); inner.Write(buffer); }
+        public override void Flush() => inner.Flush();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing) { if (disposing) _hash.Dispose(); base.Dispose(disposing); }
+    }
+
+    private void WritePayload(BinaryWriter w)
+    {
         w.Write(CheckpointMagic);
         w.Write(CheckpointVersion);
         w.Write(System.Text.Json.JsonSerializer.Serialize(Options, TrainingOptionsJson.Default.TrainingOptions));
@@ -373,14 +402,33 @@ public sealed class SceneTrainer : IDisposable
     {
         TorchRuntime.EnsureInitialised();
         device = Ready(device);
-        using var r = new BinaryReader(checkpoint, System.Text.Encoding.UTF8, leaveOpen: true);
+        // Read whole (tens of MB) so the hash is checked before anything is parsed or allocated from the content.
+        var bytes = new MemoryStream();
+        checkpoint.CopyTo(bytes);
+        var all = bytes.GetBuffer().AsMemory(0, (int)bytes.Length);
+        using var r = new BinaryReader(new MemoryStream(bytes.GetBuffer(), 0, (int)bytes.Length, writable: false), System.Text.Encoding.UTF8);
         try
         {
             if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Not a UniCLift checkpoint (bad magic).");
             int version = r.ReadInt32();
-            if (version != CheckpointVersion) throw new InvalidDataException($"Checkpoint version {version} is not supported (expected {CheckpointVersion}).");
-            var options = System.Text.Json.JsonSerializer.Deserialize(r.ReadString(), TrainingOptionsJson.Default.TrainingOptions)
-                ?? throw new InvalidDataException("Checkpoint options are empty.");
+            if (version is not (1 or CheckpointVersion)) throw new InvalidDataException($"Checkpoint version {version} is not supported (expected 1 or {CheckpointVersion}).");
+            if (version >= 2)
+            {
+                if (all.Length < HashBytes) throw new InvalidDataException("Checkpoint is truncated.");
+                var expected = all.Span[^HashBytes..];
+                var actual = System.Security.Cryptography.SHA256.HashData(all.Span[..^HashBytes]);
+                if (!expected.SequenceEqual(actual)) throw new InvalidDataException("Checkpoint is corrupt: its SHA-256 does not match its content.");
+            }
+            TrainingOptions options;
+            try
+            {
+                options = System.Text.Json.JsonSerializer.Deserialize(r.ReadString(), TrainingOptionsJson.Default.TrainingOptions)
+                    ?? throw new InvalidDataException("Checkpoint options are empty.");
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new InvalidDataException($"Checkpoint options are not valid JSON: {e.Message}", e);
+            }
             int step = r.ReadInt32(), activeSh = r.ReadInt32();
             var order = new int[r.ReadInt32()];
             for (int i = 0; i < order.Length; i++) order[i] = r.ReadInt32();

@@ -29,7 +29,6 @@ public static class SiloBuilderExtensions
         var options = new UniCLiftSiloOptions();
         builder.Configuration.GetSection(UniCLiftSiloOptions.Section).Bind(options);
         configure?.Invoke(options);
-        if (options.TrainingSlots < 1) throw new InvalidOperationException($"UniCLift:TrainingSlots must be at least 1, got {options.TrainingSlots}.");
         if (options.CheckpointInterval < 1) throw new InvalidOperationException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
 
         // Metadata from configuration (env ORLEANS__METADATA__gpu=true) plus our compute flag; a gpu silo computes.
@@ -37,6 +36,9 @@ public static class SiloBuilderExtensions
             .Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
         if (SiloMetadataKeys.IsCompute(metadata)) options.Compute = true;
         metadata[SiloMetadataKeys.Compute] = options.Compute ? "true" : "false";
+        // A compute silo needs a slot; a control silo (k8s/base/silo-control.yaml) has none and says 0.
+        if (options.Compute ? options.TrainingSlots < 1 : options.TrainingSlots < 0)
+            throw new InvalidOperationException($"UniCLift:TrainingSlots must be at least {(options.Compute ? 1 : 0)} on a {(options.Compute ? "compute" : "control")} silo, got {options.TrainingSlots}.");
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(sp => new TrainingSlots(options.TrainingSlots, sp.GetRequiredService<UniCLiftMetrics>()));

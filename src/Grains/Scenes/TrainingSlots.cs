@@ -13,10 +13,11 @@ public sealed class TrainingSlots
     private readonly UniCLiftMetrics? metrics;
     private int active, peak, granted;
 
+    /// <param name="capacity">Trainings at once; 0 on a silo that does not compute (no scene is ever placed there).</param>
     /// <param name="metrics">Receives used/free slots on every change (null: not reported).</param>
     public TrainingSlots(int capacity, UniCLiftMetrics? metrics = null)
     {
-        if (capacity < 1) throw new ArgumentException($"TrainingSlots must be at least 1, got {capacity}.");
+        if (capacity < 0) throw new ArgumentException($"TrainingSlots must be at least 0, got {capacity}.");
         Capacity = capacity;
         this.metrics = metrics;
         metrics?.SetSlots(0, capacity);

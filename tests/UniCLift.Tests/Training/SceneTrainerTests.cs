@@ -59,6 +59,25 @@ public sealed class SceneTrainerTests
         }
     }
 
+    [Theory]
+    [InlineData(0.05)] // in the options JSON
+    [InlineData(0.5)]  // in the parameters' floats: once restored silently with wrong values
+    [InlineData(0.99)] // near the end marker
+    public void A_Checkpoint_With_One_Byte_Changed_Is_Refused_Clearly(double where)
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        using var t = SceneTrainer.Create(scene, Short(5));
+        t.Step();
+        var stream = new MemoryStream();
+        t.Save(stream);
+        var bytes = stream.ToArray();
+        using (var ok = new MemoryStream(bytes)) using (SceneTrainer.Restore(scene, ok)) { } // intact: restores
+        bytes[(int)(where * (bytes.Length - 33)) + 20] ^= 0x10;
+        var e = Assert.Throws<InvalidDataException>(() => SceneTrainer.Restore(scene, new MemoryStream(bytes)));
+        Assert.Contains("SHA-256", e.Message);
+    }
+
     [Fact]
     public void TruncatedCheckpointIsAClearError()
     {
