@@ -38,22 +38,28 @@ public static class CheckCommand
                 if (!a.StartsWith("sm_") || !int.TryParse(a[3..], out _)) throw new ArgumentException($"--arch {a}: expected sm_NN, e.g. sm_90.");
             var (maj, min) = Nvrtc.Version;
             console.OutWriter.WriteLine($"NVRTC {maj}.{min} ({Nvrtc.LibraryPath})");
-            var source = KernelSources.Read(CudaRasterizer.Source);
+            // Every embedded source, every variant the program compiles: the rasteriser per channel count and
+            // feature-geometry flag, the optimiser once.
+            var jobs = new List<(string File, string D, string FeatGeo, Dictionary<string, string> Defines)>();
+            foreach (int d in CheckedChannels)
+                foreach (bool fg in d > 0 ? new[] { false, true } : [false])
+                    jobs.Add((CudaRasterizer.Source, d.ToString(), fg ? "yes" : "no", CudaRasterizer.Defines(d, fg)));
+            jobs.Add((Compute.Training.GaussianAdam.FusedKernelSource, "-", "-", new Dictionary<string, string>()));
+            var missing = KernelSources.All().Except(jobs.Select(j => j.File)).ToList();
+            if (missing.Count > 0) throw new InvalidOperationException($"check kernels does not compile {string.Join(", ", missing)}: add it here.");
             // Plain fixed-width lines (not a Spectre table): the report goes to CI logs, which wrap tables at 80 columns.
-            console.OutWriter.WriteLine($"{"arch",-6} {"D",3} {"feat geo",-8} {"kernel",-17} {"registers",9} {"spill st/ld B",13} {"stack B",7} {"static smem B",13}");
+            console.OutWriter.WriteLine($"{"arch",-6} {"source",-13} {"D",3} {"feat geo",-8} {"kernel",-17} {"registers",9} {"spill st/ld B",13} {"stack B",7} {"static smem B",13}");
             int variants = 0;
             foreach (var a in archs)
-                foreach (int d in CheckedChannels)
-                    foreach (bool fg in d > 0 ? new[] { false, true } : [false])
-                    {
-                        var sw = Stopwatch.StartNew();
-                        var compiled = Nvrtc.Compile(source, CudaRasterizer.Source, CudaModule.Options($"--gpu-architecture={a}", CudaRasterizer.Defines(d, fg), verbose: true));
-                        var res = Nvrtc.ParseResources(compiled.Log);
-                        if (res.Count == 0) throw new InvalidOperationException($"NVRTC gave no ptxas report for {a}, D={d}:\n{compiled.Log}");
-                        foreach (var r in res.OrderBy(r => r.Kernel, StringComparer.Ordinal))
-                            console.OutWriter.WriteLine($"{a,-6} {d,3} {(fg ? "yes" : "no"),-8} {r.Kernel,-17} {r.Registers,9} {$"{r.SpillStoreBytes}/{r.SpillLoadBytes}",13} {r.StackBytes,7} {r.SharedBytes,13}");
-                        variants++;
-                    }
+                foreach (var (file, d, fg, defines) in jobs)
+                {
+                    var compiled = Nvrtc.Compile(KernelSources.Read(file), file, CudaModule.Options($"--gpu-architecture={a}", defines, verbose: true));
+                    var res = Nvrtc.ParseResources(compiled.Log);
+                    if (res.Count == 0) throw new InvalidOperationException($"NVRTC gave no ptxas report for {file} on {a}, D={d}:\n{compiled.Log}");
+                    foreach (var r in res.OrderBy(r => r.Kernel, StringComparer.Ordinal))
+                        console.OutWriter.WriteLine($"{a,-6} {file,-13} {d,3} {fg,-8} {r.Kernel,-17} {r.Registers,9} {$"{r.SpillStoreBytes}/{r.SpillLoadBytes}",13} {r.StackBytes,7} {r.SharedBytes,13}");
+                    variants++;
+                }
             // A compile error must reach the user with NVRTC's log (file, line, message).
             try
             {
@@ -61,7 +67,7 @@ public static class CheckCommand
                 throw new InvalidOperationException("NVRTC compiled a kernel with an error in it.");
             }
             catch (CudaException e) when (e.Message.Contains("broken.cu(1)") && e.Message.Contains("undeclared_name")) { }
-            console.OutWriter.WriteLine($"compiled {variants} variants of {CudaRasterizer.Source} for {string.Join(", ", archs)}: ok; a compile error reports NVRTC's log: ok");
+            console.OutWriter.WriteLine($"compiled {variants} variants of {string.Join(", ", jobs.Select(j => j.File).Distinct())} for {string.Join(", ", archs)}: ok; a compile error reports NVRTC's log: ok");
             return 0;
         });
         return cmd;
@@ -83,11 +89,58 @@ public static class CheckCommand
             table.WriteLine($"{"case",-48} {"tensor",-24} {"rel. err.",10} {"limit",6}");
             foreach (var c in Cases())
                 ok &= Compare(c, dev, table);
+            ok &= FusedAdam(dev, table);
             ok &= Steady(dev, console);
             console.OutWriter.WriteLine(ok ? "check gpu: every output and gradient within its limit; tensors and GPU memory steady over steps" : "check gpu: FAILED (see the rows marked FAIL)");
             return ok ? 0 : 1;
         });
         return cmd;
+    }
+
+    /// <summary>The fused CUDA Adam update (optim.cu) against the unfused TorchSharp one on the same device: 5 steps of
+    /// random gradients through backward() and Step() on 300,001 x 3 parameters; parameters and both moments must agree
+    /// to 1e-5 relative, and the gradients must come out zeroed.</summary>
+    private static bool FusedAdam(Device dev, TextWriter table)
+    {
+        bool saved = Compute.Training.GaussianAdam.FusedCudaUpdate;
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            torch.manual_seed(11);
+            var init = torch.randn(300_001, 3);
+            var grads = Enumerable.Range(0, 5).Select(_ => torch.randn(300_001, 3).to(dev)).ToArray();
+            (Tensor P, Tensor M, Tensor V, double GradAbs) Run(bool fused)
+            {
+                Compute.Training.GaussianAdam.FusedCudaUpdate = fused;
+                using var adam = new Compute.Training.GaussianAdam();
+                var p = adam.Add("x", init.to(dev).DetachFromDisposeScope(), 0.01);
+                foreach (var g in grads)
+                {
+                    using var step = torch.NewDisposeScope();
+                    p.mul(g).sum().backward();
+                    adam.Step();
+                }
+                var s = adam["x"];
+                return (s.Value.detach().cpu(), s.ExpAvg.cpu(), s.ExpAvgSq.cpu(),
+                    p.grad is null ? 0 : p.grad.abs().max().item<float>());
+            }
+            var reference = Run(false);
+            var fusedRun = Run(true);
+            bool ok = fusedRun.GradAbs == 0;
+            void Row(string name, Tensor a, Tensor b)
+            {
+                double err = (a.to(float64) - b.to(float64)).abs().max().item<double>() / Math.Max(b.abs().max().item<float>(), 1e-12);
+                bool pass = err < 1e-5;
+                ok &= pass;
+                table.WriteLine($"{"fused Adam vs unfused, 5 steps, 300001x3",-48} {name,-24} {err,10:E2} {1e-5,6:E0} {(pass ? "ok" : "FAIL")}");
+            }
+            Row("parameters", fusedRun.P, reference.P);
+            Row("first moment", fusedRun.M, reference.M);
+            Row("second moment", fusedRun.V, reference.V);
+            table.WriteLine($"{"fused Adam vs unfused, 5 steps, 300001x3",-48} {"gradient zeroed",-24} {fusedRun.GradAbs,10:E2} {0,6} {(fusedRun.GradAbs == 0 ? "ok" : "FAIL")}");
+            return ok;
+        }
+        finally { Compute.Training.GaussianAdam.FusedCudaUpdate = saved; }
     }
 
     /// <summary>Forward + backward steps, each in a dispose scope as training runs them: the process's live tensor count

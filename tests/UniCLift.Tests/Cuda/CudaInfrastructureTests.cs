@@ -29,6 +29,48 @@ public sealed class CudaInfrastructureTests : IDisposable
     }
 
     [Fact]
+    public void The_Optimiser_Source_Is_Embedded_With_The_Kernel_Adam_Launches()
+    {
+        Assert.Contains(Compute.Training.GaussianAdam.FusedKernelSource, KernelSources.All());
+        var src = KernelSources.Read(Compute.Training.GaussianAdam.FusedKernelSource);
+        var defined = System.Text.RegularExpressions.Regex.Matches(src, @"extern ""C"" __global__ void __launch_bounds__\(\w+\) (\w+)\(")
+            .Select(m => m.Groups[1].Value).ToHashSet();
+        var host = File.ReadAllText(Path.Combine(RepoRoot(), "src/Compute/Training/GaussianAdam.cs"));
+        var launched = System.Text.RegularExpressions.Regex.Matches(host, @"Launch\(""(\w+)""").Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.Equal(new HashSet<string> { "adam_step" }, defined);
+        Assert.Equal(defined, launched);
+        // Off by default until checked on a GPU; never taken for CPU tensors.
+        Assert.False(Compute.Training.GaussianAdam.FusedCudaUpdate && Environment.GetEnvironmentVariable("UNICLIFT_FUSED_ADAM") != "1");
+    }
+
+    [Fact]
+    public void The_Fused_Update_Never_Touches_Cpu_Parameters()
+    {
+        float[] Run(bool fused)
+        {
+            bool saved = Compute.Training.GaussianAdam.FusedCudaUpdate;
+            Compute.Training.GaussianAdam.FusedCudaUpdate = fused;
+            try
+            {
+                using var scope = torch.NewDisposeScope();
+                using var adam = new Compute.Training.GaussianAdam();
+                var p = adam.Add("x", torch.arange(12, dtype: torch.ScalarType.Float32).reshape(4, 3).DetachFromDisposeScope(), 0.1);
+                for (int i = 0; i < 3; i++)
+                {
+                    using var step = torch.NewDisposeScope();
+                    p.mul(p).sum().backward();
+                    adam.Step();
+                }
+                return adam["x"].Value.detach().data<float>().ToArray();
+            }
+            finally { Compute.Training.GaussianAdam.FusedCudaUpdate = saved; }
+        }
+        var plain = Run(false);
+        Assert.NotEqual(Enumerable.Range(0, 12).Select(i => (float)i).ToArray(), plain); // it moved
+        Assert.Equal(plain, Run(true)); // bit for bit: CPU tensors take the TorchSharp update whatever the flag
+    }
+
+    [Fact]
     public void A_Missing_Source_Is_Named()
     {
         var e = Assert.Throws<CudaException>(() => KernelSources.Read("nope.cu"));
