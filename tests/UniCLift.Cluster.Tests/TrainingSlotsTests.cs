@@ -76,9 +76,20 @@ public sealed class TrainingSlotsTests
     }
 
     [Fact]
-    public void ZeroSlotsIsRejectedWithTheValue()
+    public void NegativeSlotsAreRejectedWithTheValue()
     {
-        var e = Assert.Throws<ArgumentException>(() => new TrainingSlots(0));
-        Assert.Contains("0", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => new TrainingSlots(-1));
+        Assert.Contains("-1", e.Message);
+    }
+
+    [Fact]
+    public async Task ZeroSlotsNeverGrantOne()
+    {
+        // A control silo's (TrainingSlots=0): scenes are never placed there, and a waiter would wait until cancelled.
+        var slots = new TrainingSlots(0);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => slots.AcquireAsync(cts.Token));
+        Assert.Equal(0, slots.TotalGranted);
+        Assert.Equal(0, slots.Waiting);
     }
 }
