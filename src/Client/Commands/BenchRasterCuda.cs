@@ -28,7 +28,7 @@ internal static class BenchRasterCuda
         var settings = new RasterSettings(ShDegree: o.ShDegree);
         var rast = new GaussianRasterizer();
         var leaves = new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh }.Concat(g.Features is null ? [] : [g.Features]).ToArray();
-        int index = dev.index < 0 ? 0 : dev.index;
+        int index = Compute.Cuda.CudaRuntime.Ordinal(dev);
         long before = CudaRuntime.Memory(index).Used;
 
         double Forward()
@@ -122,7 +122,7 @@ internal static class BenchRasterCuda
 
     private static string DeviceName(Device dev)
     {
-        try { return CudaRuntime.DeviceName(dev.index < 0 ? 0 : dev.index); }
+        try { return CudaRuntime.DeviceName(CudaRuntime.Ordinal(dev)); }
         catch (CudaException) { return "?"; }
     }
 }

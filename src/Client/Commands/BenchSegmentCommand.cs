@@ -70,7 +70,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
             var settings = BatchConsole.Settings(parse, set) ?? []; // a bad setting fails before any scene is made
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
-            if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(dev.index < 0 ? 0 : (int)dev.index);
+            if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(Compute.Cuda.CudaRuntime.Ordinal(dev));
             var run = new RunContext(console, dev, parse.GetValue(profile), ct);
             foreach (var seed in seedList)
                 rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
@@ -167,7 +167,7 @@ public static class BenchSegmentCommand
                 string.Join(", ", phases.Select(kv => $"{kv.Key} {kv.Value / Math.Max(1, result.Iterations):F2}")));
         if (device.type == TorchSharp.DeviceType.CUDA)
         {
-            var (used, total) = Compute.Cuda.CudaRuntime.Memory(device.index < 0 ? 0 : (int)device.index);
+            var (used, total) = Compute.Cuda.CudaRuntime.Memory(Compute.Cuda.CudaRuntime.Ordinal(device));
             console.ErrorWriter.WriteLine($"  [{label}] {device}: GPU memory in use at the end {used >> 20} MiB of {total >> 20} MiB (device-wide, torch's cache included); " +
                 $"{result.Seconds:F1} s in all ({result.Seconds / Math.Max(1, result.Iterations) * 1000:F2} ms per iteration, decoding and outputs included)");
         }

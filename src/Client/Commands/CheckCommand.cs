@@ -81,7 +81,7 @@ public static class CheckCommand
         {
             var dev = CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cuda");
             if (dev.type != DeviceType.CUDA) throw new ArgumentException("check gpu needs a CUDA device (cuda or cuda:N).");
-            int index = dev.index < 0 ? 0 : dev.index;
+            int index = Compute.Cuda.CudaRuntime.Ordinal(dev);
             CudaRuntime.EnsureAvailable(index);
             console.OutWriter.WriteLine($"{CudaRuntime.DeviceName(index)} (sm_{CudaRuntime.Architecture(index)}), NVRTC {Nvrtc.Version.Major}.{Nvrtc.Version.Minor}, {DateTime.UtcNow:yyyy-MM-dd}");
             bool ok = true;
@@ -148,7 +148,7 @@ public static class CheckCommand
     /// CUDA thread, outside the caller's scope).</summary>
     private static bool Steady(Device dev, CommandConsole console)
     {
-        int index = dev.index < 0 ? 0 : dev.index;
+        int index = Compute.Cuda.CudaRuntime.Ordinal(dev);
         using var outer = torch.NewDisposeScope();
         var cam = SyntheticGaussians.LookAt(320, 240, 60, (0, 0, -5), (0, 0, 0));
         var c = SyntheticGaussians.Random(cam, 50000, 3, 12, seed: 9, minPx: 0.8, maxPx: 6);

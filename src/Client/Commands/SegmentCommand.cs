@@ -45,7 +45,7 @@ public static class SegmentCommand
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(device);
             if (redis is not null && dev.type != TorchSharp.DeviceType.CPU)
                 throw new ArgumentException($"--device {device} applies to the embedded silo; with a cluster (--redis) its compute silos train on their configured Device.");
-            if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(dev.index < 0 ? 0 : (int)dev.index);
+            if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(Compute.Cuda.CudaRuntime.Ordinal(dev));
         }
         if (!Directory.Exists(sceneDirectory))
             throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");

@@ -41,6 +41,9 @@ public static class CudaRuntime
         catch (CudaException e) { return e.Message; }
     }
 
+    /// <summary>The CUDA ordinal of a torch device: its index, or 0 for "cuda" without one (torch's current device).</summary>
+    public static int Ordinal(torch.Device device) => device.index < 0 ? 0 : (int)device.index;
+
     /// <summary>A torch device from a command-line value: cpu, cuda or cuda:N; anything else is an error naming it.</summary>
     public static torch.Device ParseDevice(string value)
     {

@@ -100,7 +100,7 @@ public sealed class GaussianAdam : IDisposable
             return false;
         s.Step++;
         double bc1 = 1 - Math.Pow(Beta1, s.Step), bc2 = 1 - Math.Pow(Beta2, s.Step);
-        int device = s.Value.device.index < 0 ? 0 : s.Value.device.index;
+        int device = Cuda.CudaRuntime.Ordinal(s.Value.device);
         Cuda.CudaDriver.MakeCurrent(device);
         var module = Cuda.CudaModule.Get(device, FusedKernelSource, new Dictionary<string, string>());
         long n = s.Value.numel();

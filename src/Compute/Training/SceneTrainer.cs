@@ -160,7 +160,7 @@ public sealed class SceneTrainer : IDisposable
     {
         if (device is null || device.type == DeviceType.CPU) return CPU;
         if (device.type != DeviceType.CUDA) throw new ArgumentException($"Training runs on cpu or cuda devices, not {device}.");
-        int index = device.index < 0 ? 0 : device.index;
+        int index = Cuda.CudaRuntime.Ordinal(device);
         Cuda.CudaRuntime.EnsureAvailable(index);
         return new Device(DeviceType.CUDA, index);
     }

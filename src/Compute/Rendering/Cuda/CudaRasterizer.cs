@@ -87,10 +87,10 @@ public sealed class CudaRasterizer : IDisposable
     {
         ReleaseHandedOver();
         var dev = g.Means.device;
-        int index = dev.index < 0 ? 0 : dev.index;
+        int index = CudaRuntime.Ordinal(dev);
         foreach (var (t, name) in new[] { (g.LogScales, "LogScales"), (g.Quats, "Quats"), (g.OpacityLogits, "OpacityLogits"), (g.Sh, "Sh") }
                      .Concat(g.Features is null ? [] : [(g.Features, "Features")]))
-            if (t.device_type != DeviceType.CUDA || (t.device.index < 0 ? 0 : t.device.index) != index)
+            if (t.device_type != DeviceType.CUDA || CudaRuntime.Ordinal(t.device) != index)
                 throw new ArgumentException($"{name} is on {t.device}, Means on {dev}: the Gaussians' tensors must share one device.");
         CudaRuntime.EnsureAvailable(index);
         CudaDriver.MakeCurrent(index);
@@ -210,7 +210,7 @@ public sealed class CudaRasterizer : IDisposable
             // On CUDA the autograd engine calls this on its device thread: no dispose scope of the caller's is active
             // here, so this one holds the temporaries; the incoming gradients' wrappers are ours to dispose.
             using var scope = torch.NewDisposeScope();
-            CudaDriver.MakeCurrent(c.Mean2d.device.index < 0 ? 0 : c.Mean2d.device.index);
+            CudaDriver.MakeCurrent(CudaRuntime.Ordinal(c.Mean2d.device));
             long t = Profile(self) ? Sync() : 0;
             static Tensor? Defined(Tensor? g) => g is null || g.IsInvalid ? null : g.contiguous();
             int i = 0;
