@@ -1,7 +1,9 @@
 namespace UniCLift.Compute.Synthetic;
 
-/// <summary>One object as the ray tracer sees it: shape parameters in its own frame (origin on the floor under its
-/// centre, z up, rotated by yaw) plus a bounding sphere in world coordinates for a cheap per-ray rejection.</summary>
+/// <summary>One convex part of an object as the ray tracer sees it: shape parameters in its own frame (origin at
+/// (Bx, By, Bz) under its centre, z up, rotated by yaw) plus a bounding sphere in world coordinates for a cheap
+/// per-ray rejection. A concave object (a table, an L-block) is several parts sharing an instance and a texture
+/// frame. <see cref="Shape"/> is the part's geometry: sphere, box, cylinder, cone or capsule.</summary>
 internal sealed class Primitive
 {
     public required ShapeKind Shape { get; init; }
@@ -9,7 +11,14 @@ internal sealed class Primitive
     public required int Class { get; init; }
     public required double Bx { get; init; }
     public required double By { get; init; }
+    /// <summary>Height of the part's base (0 = on the floor).</summary>
+    public double Bz { get; init; }
     public required double Yaw { get; init; }
+    /// <summary>Origin of the texture frame (the whole object's base), so the pattern runs on across parts; NaN = (Bx, By).</summary>
+    public double TextureX { get; init; } = double.NaN;
+    public double TextureY { get; init; } = double.NaN;
+    /// <summary>Blinn-Phong exponent of the object's highlight; 0 = matte.</summary>
+    public double Shininess { get; init; }
     /// <summary>Radius (sphere, cylinder, cone base, capsule) and full height (cylinder, cone, capsule).</summary>
     public double R { get; init; }
     public double H { get; init; }
@@ -19,7 +28,7 @@ internal sealed class Primitive
     public double Hz { get; init; }
     public required ProceduralTexture Texture { get; init; }
 
-    private double _cos, _sin, _sx, _sy, _sz, _sr2;
+    private double _cos, _sin, _sx, _sy, _sz, _sr2, _tx, _ty;
 
     /// <summary>Computes the cached rotation and bounding sphere; call once after construction.</summary>
     public Primitive Prepare()
@@ -28,7 +37,9 @@ internal sealed class Primitive
         _sin = Math.Sin(Yaw);
         double halfHeight = Shape switch { ShapeKind.Sphere => R, ShapeKind.Box => Hz, _ => H / 2 };
         double radial = Shape == ShapeKind.Box ? Math.Sqrt(Hx * Hx + Hy * Hy) : R;
-        _sx = Bx; _sy = By; _sz = halfHeight;
+        _sx = Bx; _sy = By; _sz = Bz + halfHeight;
+        _tx = double.IsNaN(TextureX) ? Bx : TextureX;
+        _ty = double.IsNaN(TextureY) ? By : TextureY;
         double br = Math.Sqrt(radial * radial + halfHeight * halfHeight) * 1.0001 + 1e-6;
         _sr2 = br * br;
         return this;
@@ -36,10 +47,10 @@ internal sealed class Primitive
 
     public double BoundingRadius => Math.Sqrt(_sr2);
 
-    /// <summary>World point to the object's frame (for the texture).</summary>
+    /// <summary>World point to the object's texture frame.</summary>
     public void ToLocal(double x, double y, double z, out double lx, out double ly, out double lz)
     {
-        double px = x - Bx, py = y - By;
+        double px = x - _tx, py = y - _ty;
         lx = _cos * px + _sin * py;
         ly = -_sin * px + _cos * py;
         lz = z;
@@ -64,7 +75,8 @@ internal sealed class Primitive
         t = nx = ny = nz = 0;
         if (!MayHit(ox, oy, oz, dx, dy, dz, tMin, tMax)) return false;
 
-        ToLocal(ox, oy, oz, out double lx, out double ly, out double lz);
+        double px = ox - Bx, py = oy - By;
+        double lx = _cos * px + _sin * py, ly = -_sin * px + _cos * py, lz = oz - Bz;
         double ldx = _cos * dx + _sin * dy, ldy = -_sin * dx + _cos * dy, ldz = dz;
         var hit = new LocalHit(tMin, tMax);
         switch (Shape)
@@ -245,6 +257,8 @@ internal sealed class SyntheticRoom
     public required double[] Light { get; init; }
     public double Ambient { get; init; } = 0.28;
     public double Diffuse { get; init; } = 0.95;
+    /// <summary>Strength of the white highlight on objects with a <see cref="Primitive.Shininess"/>; 0 = none.</summary>
+    public double Specular { get; init; }
     public static readonly double[] Sky = [0.70, 0.80, 0.95];
 
     /// <summary>
@@ -321,7 +335,7 @@ internal sealed class SyntheticRoom
         // Face the viewer (a ray can graze the far side of a cap or a cone edge).
         if (hnx * dx + hny * dy + hnz * dz > 0) { hnx = -hnx; hny = -hny; hnz = -hnz; }
 
-        double light = Ambient;
+        double light = Ambient, highlight = 0;
         double lxv = Light[0] - px, lyv = Light[1] - py, lzv = Light[2] - pz;
         double dist = Math.Sqrt(lxv * lxv + lyv * lyv + lzv * lzv);
         lxv /= dist; lyv /= dist; lzv /= dist;
@@ -331,9 +345,21 @@ internal sealed class SyntheticRoom
             const double offset = 1e-5;
             double sx = px + hnx * offset, sy = py + hny * offset, sz = pz + hnz * offset;
             if (!Occluded(sx, sy, sz, lxv, lyv, lzv, dist))
-                light += Diffuse * ndl / (1 + 0.03 * dist * dist);
+            {
+                double falloff = 1 / (1 + 0.03 * dist * dist);
+                light += Diffuse * ndl * falloff;
+                if (hitObject is { Shininess: > 0 } && Specular > 0)
+                {
+                    // Blinn-Phong: the half vector between the light and the viewer (-ray); white, so the object's
+                    // colour changes with the viewpoint, which only view-dependent colour (SH) can fit.
+                    double hx = lxv - dx, hy = lyv - dy, hz = lzv - dz;
+                    double hl = Math.Sqrt(hx * hx + hy * hy + hz * hz);
+                    double ndh = hl > 0 ? (hnx * hx + hny * hy + hnz * hz) / hl : 0;
+                    if (ndh > 0) highlight = Specular * Math.Pow(ndh, hitObject.Shininess) * falloff;
+                }
+            }
         }
-        r = ar * light; g = ag * light; b = ab * light;
+        r = ar * light + highlight; g = ag * light + highlight; b = ab * light + highlight;
         return tBest;
     }
 
