@@ -91,9 +91,15 @@ public static class BenchSegmentCommand
             foreach (var style in styleList)
             foreach (var count in countList)
             foreach (var seed in seedList)
-                rows.AddRange(RunScene(new BenchScene(seed, style, count), parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
+            foreach (var row in RunScene(new BenchScene(seed, style, count), parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
-                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), run));
+                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), run))
+            {
+                // Each row as soon as it is measured: a long run that fails later keeps what it has.
+                rows.Add(row);
+                console.ErrorWriter.WriteLine($"row: {row.Style} seed {row.Seed} objects {row.Objects} {row.Variant}: PQ^scene {row.Pq:0.00} things {row.PqThings:0.00} " +
+                    $"(no robust {row.PqThingsNoRobust:0.00}) instances {row.Instances} TP/FP/FN {row.ThingsTp}/{row.ThingsFp}/{row.ThingsFn} {row.Seconds:0.0} s");
+            }
             Report(rows, parse.GetValue(json), console);
             return Task.FromResult(ExitCodes.Ok);
         });

@@ -120,7 +120,7 @@ public sealed class DensityControl : IDisposable
         // Drawn on the host from the trainer's RNG (so a run is the same on every device), one upload per densification.
         var samples = tensor(noise, new long[] { 2 * k, 3 }).to(stds.device).mul(stds);
         var r = Rotation.QuaternionToMatrix(model[GaussianModel.Rotations].detach().index_select(0, idx).repeat(2, 1));
-        return r.bmm(samples.unsqueeze(-1)).squeeze(-1).add(means);
+        return r.bmm(samples.unsqueeze(-1)).squeeze(-1).add(means, Scalars.One);
     }
 
     /// <summary>graphdeco's reset_opacity: opacity = min(opacity, 0.01), moments zeroed.</summary>
@@ -129,7 +129,7 @@ public sealed class DensityControl : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var o = model[GaussianModel.Opacity].sigmoid().clamp_max(Scalars.Of(0.01));
-        model.Optimizer.Reset(GaussianModel.Opacity, o.div(o.neg().add(Scalars.Of(1))).log());
+        model.Optimizer.Reset(GaussianModel.Opacity, o.div(o.neg().add(Scalars.One, Scalars.One)).log());
     }
 
     public void ResetAccumulators(int count)
@@ -168,7 +168,7 @@ public static class Rotation
         q = q.div(q.norm(1, keepdim: true).clamp_min(Scalars.Of(1e-12)));
         var w = q[.., 0]; var x = q[.., 1]; var y = q[.., 2]; var z = q[.., 3];
         Scalar one = Scalars.Of(1), two = Scalars.Of(2);
-        Tensor Diag(Tensor a, Tensor b) => (a * a).add(b * b, one).mul(two).neg().add(one); // 1 - 2 (a^2 + b^2)
+        Tensor Diag(Tensor a, Tensor b) => (a * a).add(b * b, one).mul(two).neg().add(one, one); // 1 - 2 (a^2 + b^2)
         Tensor Off(Tensor a, Tensor b, Tensor c, Tensor d, bool plus) => (plus ? (a * b).add(c * d, one) : (a * b).sub(c * d)).mul(two);
         var rows = new[]
         {
