@@ -40,7 +40,7 @@ public static class Cli
         var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null };
         if (parse.Action is not System.CommandLine.Invocation.AsynchronousCommandLineAction)
             return parse.Invoke(configuration);
-        using var interruption = Terminal.Interruption.Listen(Console.Error);
+        using var interruption = Terminal.Interruption.Listen(configuration.Error);
         int code = await parse.InvokeAsync(configuration, interruption.Token);
         // A background write (a view's label map, a decoding pass's labels.ply) may still be running after a stop: let
         // it finish rather than leave its temporary file behind.
