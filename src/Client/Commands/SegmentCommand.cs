@@ -30,13 +30,14 @@ public static class SegmentCommand
         return command;
     }
 
-    /// <summary>Runs one scene as a one-scene batch writing exactly to <paramref name="outputDirectory"/>.</summary>
     /// <summary>--device: where the embedded silo trains (its Device setting); a cluster's silos train on their own.</summary>
     internal static Option<string?> DeviceOption() => new("--device")
     {
         Description = "cpu, cuda or cuda:N: the embedded silo's training device (default cpu). With --redis the cluster's silos train on their configured Device.",
     };
 
+    /// <summary>Runs one scene as a one-scene batch writing exactly to <paramref name="outputDirectory"/>; progress goes to
+    /// <paramref name="console"/>.</summary>
     /// <param name="device">The embedded silo's device (null: cpu); an error with a cluster (--redis).</param>
     internal static async Task<BatchSceneStatus> SegmentAsync(string sceneDirectory, string outputDirectory, JobOptions options, string? redis,
         CommandConsole console, CancellationToken ct,
