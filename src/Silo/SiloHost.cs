@@ -1,6 +1,7 @@
 namespace UniCLift.Silo;
 
 using UniCLift.Grains.Hosting;
+using UniCLift.Silo.Telemetry;
 
 /// <summary>Builds the silo web host; Program.cs runs it and the ops tests start the very same host.</summary>
 public static class SiloHost
@@ -18,7 +19,8 @@ public static class SiloHost
         var builder = WebApplication.CreateBuilder(args);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         configure?.Invoke(builder);
-        builder.AddUniCLiftSilo();
+        UniCLiftSiloOptions options = null!; // the bound options, seen by the Kubernetes step that runs after them
+        builder.AddUniCLiftSilo(o => options = o, silo => KubernetesHosting.Configure(silo, options, builder.Configuration));
         builder.AddUniCLiftTelemetry();
 
         var app = builder.Build();

@@ -10,18 +10,6 @@ using UniCLift.Compute;
 using UniCLift.Compute.Rendering;
 using static TorchSharp.torch;
 
-/// <summary>`uniclift bench ...`: micro-benchmarks of the compute kernels. Subcommands register in <see cref="Create"/>.</summary>
-public static class BenchCommand
-{
-    public static Command Create()
-    {
-        var bench = new Command("bench", "Benchmark compute kernels on generated data.");
-        bench.Subcommands.Add(BenchRasterCommand.Create());
-        bench.Subcommands.Add(BenchSegmentCommand.Create());
-        return bench;
-    }
-}
-
 /// <summary>`uniclift bench raster`: times the Gaussian rasteriser's forward and forward+backward on a generated scene.</summary>
 public static class BenchRasterCommand
 {
@@ -200,6 +188,6 @@ public static class BenchRasterCommand
             console.OutWriter.WriteLine($"spread over {o.Repeats} runs after {o.Warmup} warm-up runs: forward min {fwd.Min():F2} / p90 {P90(fwd):F2} ms, forward + backward min {fwdBwd.Min():F2} / p90 {P90(fwdBwd):F2} ms");
             console.OutWriter.WriteLine($"fwd_ms={fwdMs:F2} fwd_bwd_ms={fwdBwdMs:F2} fwd_bwd_cpu_ms={Med(cpu):F2}");
         }
-        return 0;
+        return ExitCodes.Ok;
     }
 }

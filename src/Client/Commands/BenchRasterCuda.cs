@@ -117,7 +117,7 @@ internal static class BenchRasterCuda
             console.OutWriter.WriteLine($"spread over {o.Repeats} runs after {o.Warmup} warm-up runs: forward min {fwd.Min():F3} / p90 {P90(fwd):F3} ms, forward + backward min {fwdBwd.Min():F3} / p90 {P90(fwdBwd):F3} ms");
             console.OutWriter.WriteLine($"fwd_ms={fwdMs:F3} fwd_bwd_ms={fwdBwdMs:F3} device={dev}");
         }
-        return 0;
+        return ExitCodes.Ok;
     }
 
     private static string DeviceName(Device dev)

@@ -68,7 +68,7 @@ public static class CheckCommand
             }
             catch (CudaException e) when (e.Message.Contains("broken.cu(1)") && e.Message.Contains("undeclared_name")) { }
             console.OutWriter.WriteLine($"compiled {variants} variants of {string.Join(", ", jobs.Select(j => j.File).Distinct())} for {string.Join(", ", archs)}: ok; a compile error reports NVRTC's log: ok");
-            return 0;
+            return ExitCodes.Ok;
         });
         return cmd;
     }
@@ -92,7 +92,7 @@ public static class CheckCommand
             ok &= FusedAdam(dev, table);
             ok &= Steady(dev, console);
             console.OutWriter.WriteLine(ok ? "check gpu: every output and gradient within its limit; tensors and GPU memory steady over steps" : "check gpu: FAILED (see the rows marked FAIL)");
-            return ok ? 0 : 1;
+            return ok ? ExitCodes.Ok : ExitCodes.Failure;
         });
         return cmd;
     }

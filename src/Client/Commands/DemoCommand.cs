@@ -1,6 +1,7 @@
 namespace UniCLift.Client.Commands;
 
 using System.CommandLine;
+using UniCLift.Client.Terminal;
 using UniCLift.Grains;
 
 /// <summary>`uniclift demo`: makes a synthetic scene with ground truth, segments it through the grains and prints PQ^scene.</summary>
@@ -17,20 +18,20 @@ public static class DemoCommand
         var redis = BatchConsole.RedisOption();
         var device = SegmentCommand.DeviceOption();
         var command = new Command("demo", "Make a synthetic scene, segment it through the grains and print PQ^scene.") { output, objects, views, width, iterations, seed, redis, device };
-        command.SetAction((parse, ct) => BatchConsole.Run(async () =>
+        CommandAction.Set(command, async (parse, console, ct) =>
         {
             var root = Path.GetFullPath(parse.GetValue(output)!);
             int n = parse.GetValue(objects);
             if (n < 1) throw new ArgumentException($"--objects must be at least 1, got {n}.");
             var sceneDir = Path.Combine(root, "scene");
-            Console.WriteLine($"making a synthetic scene with {n} objects in {sceneDir}");
+            console.OutWriter.WriteLine($"making a synthetic scene with {n} objects in {sceneDir}");
             int w = parse.GetValue(width);
             MakeScene(sceneDir, n, parse.GetValue(seed), parse.GetValue(views), w, w * 3 / 4);
             var status = await SegmentCommand.SegmentAsync(sceneDir, Path.Combine(root, "result"),
                 new JobOptions("train", parse.GetValue(iterations), parse.GetValue(seed), null, MaxRetries: 0),
-                ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, parse.GetValue(device));
-            return SegmentCommand.Report(status);
-        }));
+                ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
+            return SegmentCommand.Report(status, console);
+        });
         return command;
     }
 

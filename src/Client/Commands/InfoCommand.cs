@@ -52,7 +52,7 @@ public static class InfoCommand
         }
         if (s.MeanGtInstancesPerView is { } gt) t.AddRow("GT instances / view", F(gt));
         console.Write(t);
-        return 0;
+        return ExitCodes.Ok;
     }
 
     internal static string LayoutName(SceneLayout layout) => layout switch

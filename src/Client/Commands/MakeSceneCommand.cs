@@ -2,6 +2,7 @@ namespace UniCLift.Client.Commands;
 
 using System.CommandLine;
 using System.Diagnostics;
+using UniCLift.Client.Terminal;
 using UniCLift.Compute.Synthetic;
 
 /// <summary>`uniclift make-scene`: writes a synthetic room scene with exact ground truth and corrupted masks.</summary>
@@ -34,29 +35,21 @@ public static class MakeSceneCommand
         foreach (var option in new Option[] { outOption, seedOption, objectsOption, viewsOption, widthOption, heightOption, corruptionOption, styleOption, testEveryOption })
             command.Options.Add(option);
 
-        command.SetAction(parseResult =>
+        // A bad value (Validate's ArgumentException) is one error line naming it and exit code 2, as in every command.
+        CommandAction.Set(command, (parseResult, console) =>
         {
             var dir = parseResult.GetValue(outOption)!;
-            SyntheticSceneOptions options;
-            try
+            var options = SceneStyles.Apply(parseResult.GetValue(styleOption)!, new SyntheticSceneOptions
             {
-                options = SceneStyles.Apply(parseResult.GetValue(styleOption)!, new SyntheticSceneOptions
-                {
-                    Seed = parseResult.GetValue(seedOption),
-                    Objects = parseResult.GetValue(objectsOption),
-                    Views = parseResult.GetValue(viewsOption),
-                    Width = parseResult.GetValue(widthOption),
-                    Height = parseResult.GetValue(heightOption),
-                    TestEvery = parseResult.GetValue(testEveryOption),
-                });
-                if (parseResult.GetValue(corruptionOption) is { } corruption) options = options with { Corruption = ParseCorruption(corruption) };
-                options.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine($"make-scene: {e.Message}");
-                return 2;
-            }
+                Seed = parseResult.GetValue(seedOption),
+                Objects = parseResult.GetValue(objectsOption),
+                Views = parseResult.GetValue(viewsOption),
+                Width = parseResult.GetValue(widthOption),
+                Height = parseResult.GetValue(heightOption),
+                TestEvery = parseResult.GetValue(testEveryOption),
+            });
+            if (parseResult.GetValue(corruptionOption) is { } corruption) options = options with { Corruption = ParseCorruption(corruption) };
+            options.Validate();
 
             var clock = Stopwatch.StartNew();
             var scene = SyntheticSceneGenerator.Generate(options);
@@ -66,12 +59,12 @@ public static class MakeSceneCommand
 
             int merges = scene.Corruption.Sum(c => c.Merged.Count), splits = scene.Corruption.Sum(c => c.Split.Count),
                 misses = scene.Corruption.Sum(c => c.Missed.Count), spurious = scene.Corruption.Sum(c => c.Spurious);
-            Console.WriteLine($"Wrote synthetic scene to {Path.GetFullPath(dir)}");
-            Console.WriteLine($"  objects: {scene.Objects.Count} ({string.Join(", ", scene.Objects.GroupBy(o => o.Shape).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}"))}), touching pairs: {scene.TouchingPairs.Count}");
-            Console.WriteLine($"  views: {scene.Views.Count} at {options.Width}x{options.Height} ({scene.TrainViews.Count} train, {scene.TestViews.Count} test), points: {scene.Points.Length / 3}");
-            Console.WriteLine($"  masks: {options.Corruption.ToString().ToLowerInvariant()} (merges {merges}, splits {splits}, misses {misses}, spurious {spurious}, background pieces {scene.Corruption.Sum(c => c.BackgroundPieces)})");
-            Console.WriteLine($"  time: {generateSeconds:0.00} s to generate, {totalSeconds:0.00} s in total");
-            return 0;
+            console.OutWriter.WriteLine($"Wrote synthetic scene to {Path.GetFullPath(dir)}");
+            console.OutWriter.WriteLine($"  objects: {scene.Objects.Count} ({string.Join(", ", scene.Objects.GroupBy(o => o.Shape).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}"))}), touching pairs: {scene.TouchingPairs.Count}");
+            console.OutWriter.WriteLine($"  views: {scene.Views.Count} at {options.Width}x{options.Height} ({scene.TrainViews.Count} train, {scene.TestViews.Count} test), points: {scene.Points.Length / 3}");
+            console.OutWriter.WriteLine($"  masks: {options.Corruption.ToString().ToLowerInvariant()} (merges {merges}, splits {splits}, misses {misses}, spurious {spurious}, background pieces {scene.Corruption.Sum(c => c.BackgroundPieces)})");
+            console.OutWriter.WriteLine($"  time: {generateSeconds:0.00} s to generate, {totalSeconds:0.00} s in total");
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -2,6 +2,7 @@ namespace UniCLift.Client.Commands;
 
 using System.CommandLine;
 using System.Text.Json;
+using UniCLift.Client.Terminal;
 using UniCLift.Compute.IO;
 using UniCLift.Grains;
 
@@ -14,15 +15,15 @@ public static class ResultsCommand
         var output = new Option<string>("--out") { Description = "directory to collect the outputs in", Required = true };
         var redis = BatchConsole.RedisOption();
         var command = new Command("results", "Collect a batch's outputs and print its summary.") { batch, output, redis };
-        command.SetAction((parse, ct) => BatchConsole.Run(async () =>
+        CommandAction.Set(command, async (parse, console, ct) =>
         {
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
             var status = await cluster.Client.GetGrain<ICoordinatorGrain>(parse.GetValue(batch)!).GetBatchStatus();
             var target = Path.GetFullPath(parse.GetValue(output)!);
             Collect(status, target);
-            BatchConsole.PrintSummary(status);
-            return status.IsFinished ? BatchConsole.ExitCode(status) : 0;
-        }));
+            BatchConsole.PrintSummary(status, console);
+            return status.IsFinished ? BatchConsole.ExitCode(status, console) : ExitCodes.Ok;
+        });
         return command;
     }
 

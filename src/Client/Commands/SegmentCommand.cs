@@ -1,6 +1,7 @@
 namespace UniCLift.Client.Commands;
 
 using System.CommandLine;
+using UniCLift.Client.Terminal;
 using UniCLift.Grains;
 
 /// <summary>`uniclift segment SCENE_DIR --out OUT_DIR`: one scene through the grains (embedded silo by default), waits, prints PQ and outputs.</summary>
@@ -18,26 +19,28 @@ public static class SegmentCommand
         var set = BatchConsole.SetOption();
         var device = DeviceOption();
         var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, redis, set, device };
-        command.SetAction((parse, ct) => BatchConsole.Run(async () =>
+        CommandAction.Set(command, async (parse, console, ct) =>
         {
             var options = new JobOptions(parse.GetValue(mode)!, parse.GetValue(iterations), parse.GetValue(seed),
                 parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set)).Validate();
             var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), Path.GetFullPath(parse.GetValue(output)!), options,
-                ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, parse.GetValue(device));
-            return Report(status);
-        }));
+                ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
+            return Report(status, console);
+        });
         return command;
     }
 
-    /// <summary>Runs one scene as a one-scene batch writing exactly to <paramref name="outputDirectory"/>.</summary>
     /// <summary>--device: where the embedded silo trains (its Device setting); a cluster's silos train on their own.</summary>
     internal static Option<string?> DeviceOption() => new("--device")
     {
         Description = "cpu, cuda or cuda:N: the embedded silo's training device (default cpu). With --redis the cluster's silos train on their configured Device.",
     };
 
+    /// <summary>Runs one scene as a one-scene batch writing exactly to <paramref name="outputDirectory"/>; progress goes to
+    /// <paramref name="console"/>.</summary>
     /// <param name="device">The embedded silo's device (null: cpu); an error with a cluster (--redis).</param>
-    internal static async Task<BatchSceneStatus> SegmentAsync(string sceneDirectory, string outputDirectory, JobOptions options, string? redis, CancellationToken ct,
+    internal static async Task<BatchSceneStatus> SegmentAsync(string sceneDirectory, string outputDirectory, JobOptions options, string? redis,
+        CommandConsole console, CancellationToken ct,
         string? device = null)
     {
         if (device is not null)
@@ -56,36 +59,36 @@ public static class SegmentCommand
         await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(
             new BatchRequest([sceneDirectory], Path.GetDirectoryName(outputDirectory) ?? outputDirectory, options, [outputDirectory]));
         BatchStatus final;
-        try { final = await BatchConsole.WaitAsync(cluster.Client, batchId, ct); }
+        try { final = await BatchConsole.WaitAsync(cluster.Client, batchId, console, ct); }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Interrupted: this scene's run was started for this command only, so it stops too (then the silo stops).
-            await BatchConsole.CancelInterruptedAsync(cluster, batchId);
+            await BatchConsole.CancelInterruptedAsync(cluster, batchId, console);
             throw;
         }
         return final.Scenes[0];
     }
 
-    internal static int Report(BatchSceneStatus s)
+    internal static int Report(BatchSceneStatus s, CommandConsole console)
     {
         var st = s.Status;
         if (st.State != SceneState.Done)
         {
-            Console.Error.WriteLine($"uniclift: {s.SceneDirectory}: {st.State.ToString().ToLowerInvariant()}{(st.Error is { } e ? ": " + e : "")}");
-            return 1;
+            console.Error($"{s.SceneDirectory}: {st.State.ToString().ToLowerInvariant()}{(st.Error is { } e ? ": " + e : "")}");
+            return ExitCodes.Failure;
         }
-        Console.WriteLine($"scene      {s.SceneDirectory}");
-        Console.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");
-        Console.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "n/a (no ground truth)")}");
-        Console.WriteLine($"output     {st.OutputDirectory}");
-        Console.WriteLine($"           instance/*.png, labels.ply, metrics.json");
+        console.OutWriter.WriteLine($"scene      {s.SceneDirectory}");
+        console.OutWriter.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");
+        console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "n/a (no ground truth)")}");
+        console.OutWriter.WriteLine($"output     {st.OutputDirectory}");
+        console.OutWriter.WriteLine($"           instance/*.png, labels.ply, metrics.json");
         // A page to look at: views, predictions, masks, ground truth, metrics, loss curve (self-contained HTML).
         if (st.OutputDirectory is { } dir && Directory.Exists(dir))
         {
             var report = Path.Combine(dir, "report.html");
             Compute.Reports.BatchReport.Write([dir], report);
-            Console.WriteLine($"report     {report}");
+            console.OutWriter.WriteLine($"report     {report}");
         }
-        return 0;
+        return ExitCodes.Ok;
     }
 }

@@ -1,6 +1,7 @@
 namespace UniCLift.Client.Commands;
 
 using System.CommandLine;
+using UniCLift.Client.Terminal;
 using UniCLift.Grains;
 
 /// <summary>`uniclift status [BATCH]`: one batch's table, or every batch's one-line summary.</summary>
@@ -11,24 +12,24 @@ public static class StatusCommand
         var batch = new Argument<string?>("batch") { Description = "batch id (omit to list all batches)", Arity = ArgumentArity.ZeroOrOne };
         var redis = BatchConsole.RedisOption();
         var command = new Command("status", "Show a batch's progress, or list the batches.") { batch, redis };
-        command.SetAction((parse, ct) => BatchConsole.Run(async () =>
+        CommandAction.Set(command, async (parse, console, ct) =>
         {
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
             if (parse.GetValue(batch) is { } id)
             {
                 var status = await cluster.Client.GetGrain<ICoordinatorGrain>(id).GetBatchStatus();
-                BatchConsole.PrintSummary(status);
-                return 0;
+                BatchConsole.PrintSummary(status, console);
+                return ExitCodes.Ok;
             }
             var ids = await cluster.Client.GetGrain<IBatchIndexGrain>(0).List();
-            if (ids.Count == 0) Console.WriteLine(cluster.IsEmbedded ? "no batches (embedded silo: batches live only while their submit runs; use --redis)." : "no batches.");
+            if (ids.Count == 0) console.OutWriter.WriteLine(cluster.IsEmbedded ? "no batches (embedded silo: batches live only while their submit runs; use --redis)." : "no batches.");
             foreach (var b in ids)
             {
                 var s = await cluster.Client.GetGrain<ICoordinatorGrain>(b).GetBatchStatus();
-                Console.WriteLine($"{b}  {s.Done}/{s.Scenes.Count} done, {s.Failed} failed, {(s.IsFinished ? "finished" : "running")}{(s.Cancelled ? ", cancelled" : "")}");
+                console.OutWriter.WriteLine($"{b}  {s.Done}/{s.Scenes.Count} done, {s.Failed} failed, {(s.IsFinished ? "finished" : "running")}{(s.Cancelled ? ", cancelled" : "")}");
             }
-            return 0;
-        }));
+            return ExitCodes.Ok;
+        });
         return command;
     }
 }

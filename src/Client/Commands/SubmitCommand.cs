@@ -1,6 +1,7 @@
 namespace UniCLift.Client.Commands;
 
 using System.CommandLine;
+using UniCLift.Client.Terminal;
 using UniCLift.Grains;
 
 /// <summary>`uniclift submit DIR... --out ROOT`: submits a batch and prints its id (waits with --wait, or always with the embedded silo).</summary>
@@ -19,7 +20,7 @@ public static class SubmitCommand
         var set = BatchConsole.SetOption();
         var wait = new Option<bool>("--wait") { Description = "show progress until the batch is done (implied with the embedded silo, which lives only as long as this command)" };
         var command = new Command("submit", "Submit scenes to the cluster as one batch.") { dirs, output, mode, iterations, seed, ply, retries, redis, wait, set };
-        command.SetAction((parse, ct) => BatchConsole.Run(async () =>
+        CommandAction.Set(command, async (parse, console, ct) =>
         {
             var request = new BatchRequest(
                 parse.GetValue(dirs)!.Select(Path.GetFullPath).ToList(),
@@ -29,14 +30,14 @@ public static class SubmitCommand
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
             var batchId = BatchConsole.NewBatchId();
             await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(request);
-            Console.WriteLine(batchId);
-            if (!parse.GetValue(wait) && !cluster.IsEmbedded) return 0;
+            console.OutWriter.WriteLine(batchId);
+            if (!parse.GetValue(wait) && !cluster.IsEmbedded) return ExitCodes.Ok;
             if (cluster.IsEmbedded && !parse.GetValue(wait))
-                Console.Error.WriteLine("uniclift: no --redis or UNICLIFT_REDIS: running on an embedded silo, waiting for the batch (--wait implied).");
-            var final = await BatchConsole.WaitAsync(cluster.Client, batchId, ct);
-            BatchConsole.PrintSummary(final);
-            return BatchConsole.ExitCode(final);
-        }));
+                console.Note("no --redis or UNICLIFT_REDIS: running on an embedded silo, waiting for the batch (--wait implied).");
+            var final = await BatchConsole.WaitAsync(cluster.Client, batchId, console, ct);
+            BatchConsole.PrintSummary(final, console);
+            return BatchConsole.ExitCode(final, console);
+        });
         return command;
     }
 }

@@ -1,6 +1,7 @@
 namespace UniCLift.Client.Commands;
 
 using System.CommandLine;
+using UniCLift.Client.Terminal;
 
 /// <summary>`uniclift watch BATCH`: live progress bars per scene (step, losses, Gaussians, ETA, resumes) until the batch ends.</summary>
 public static class WatchCommand
@@ -10,13 +11,13 @@ public static class WatchCommand
         var batch = new Argument<string>("batch") { Description = "batch id" };
         var redis = BatchConsole.RedisOption();
         var command = new Command("watch", "Watch a batch's scenes train, live.") { batch, redis };
-        command.SetAction((parse, ct) => BatchConsole.Run(async () =>
+        CommandAction.Set(command, async (parse, console, ct) =>
         {
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
-            var final = await BatchConsole.WaitAsync(cluster.Client, parse.GetValue(batch)!, ct);
-            BatchConsole.PrintSummary(final);
-            return BatchConsole.ExitCode(final);
-        }));
+            var final = await BatchConsole.WaitAsync(cluster.Client, parse.GetValue(batch)!, console, ct);
+            BatchConsole.PrintSummary(final, console);
+            return BatchConsole.ExitCode(final, console);
+        });
         return command;
     }
 }

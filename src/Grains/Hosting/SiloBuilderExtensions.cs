@@ -13,13 +13,19 @@ using UniCLift.Grains.Scenes;
 using UniCLift.Grains.Views;
 using UniCLift.Grains.Telemetry;
 
-/// <summary>The one place a UniCLift silo is configured; the Silo host and the client's embedded silo both call it.</summary>
+/// <summary>
+/// The one place a UniCLift silo's grains, storage, clustering and options are configured; the Silo host, the console's
+/// embedded silo and the test clusters all call it. What only a deployed silo needs (HTTP endpoints, the Prometheus
+/// exporter, health checks, Kubernetes hosting) is added by src/Silo around it.
+/// </summary>
 public static class SiloBuilderExtensions
 {
     /// <summary>
     /// Clustering, grain storage "uniclift" and reminders (localhost: in memory; redis: in Redis), silo metadata
     /// compute=true|false for placement, the compute-silo placement filter, training slots and the scene runner.
-    /// <paramref name="configureSilo"/> is for host-specific extras (tests tighten membership timeouts with it).
+    /// <paramref name="configure"/> sees the options after configuration is bound and may change them;
+    /// <paramref name="configureSilo"/> runs last, for host-specific extras (the Silo's Kubernetes hosting; tests
+    /// tighten membership timeouts with it).
     /// </summary>
     public static IHostApplicationBuilder AddUniCLiftSilo(
         this IHostApplicationBuilder builder,
@@ -47,13 +53,6 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton(new ViewWork(Math.Max(1, Environment.ProcessorCount / 2)));
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
         builder.Services.AddHostedService<SiloMetricsAtStart>();
-        bool kubernetes = UseKubernetes(options, Environment.GetEnvironmentVariable);
-        if (kubernetes && !string.Equals(options.Clustering, "redis", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException(
-                $"Kubernetes hosting (UniCLift:Kubernetes, or env POD_NAME and POD_NAMESPACE) needs UniCLift:Clustering=redis, not '{options.Clustering}': pods need a shared membership table.");
-        var podName = Environment.GetEnvironmentVariable("POD_NAME");
-        if (kubernetes && options.SiloName is { } siloName && !string.IsNullOrEmpty(podName) && siloName != podName)
-            throw new InvalidOperationException($"UniCLift:SiloName '{siloName}' differs from the pod name '{podName}'; under Kubernetes hosting the silo is named after its pod (leave SiloName unset).");
 
         builder.UseOrleans(silo =>
         {
@@ -62,7 +61,7 @@ public static class SiloBuilderExtensions
                 c.ClusterId = options.ClusterId;
                 c.ServiceId = options.ServiceId;
             });
-            if (options.SiloName is { } name && !kubernetes) silo.Configure<SiloOptions>(o => o.SiloName = name);
+            if (options.SiloName is { } name) silo.Configure<SiloOptions>(o => o.SiloName = name);
             silo.UseSiloMetadata(metadata);
             silo.Services.AddPlacementFilter<ComputeSiloPlacementFilterStrategy, ComputeSiloPlacementFilterDirector>(ServiceLifetime.Singleton);
             silo.Configure<ReminderOptions>(o =>
@@ -83,21 +82,7 @@ public static class SiloBuilderExtensions
                     silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.AddRedisGrainStorage("uniclift", o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
-                    if (kubernetes)
-                    {
-                        // Kubernetes hosting listens on any address and names the silo after its pod; the pod IP is
-                        // advertised here because Orleans' own default fills the address before Kubernetes hosting
-                        // would. Redis stays the membership table; Kubernetes hosting adds pod labels and watches pods.
-                        var podIp = PodIp(builder.Configuration);
-                        silo.Configure<EndpointOptions>(o =>
-                        {
-                            o.SiloPort = options.SiloPort;
-                            o.GatewayPort = options.GatewayPort;
-                            if (podIp is not null) o.AdvertisedIPAddress = podIp;
-                        });
-                        silo.UseKubernetesHosting();
-                    }
-                    else silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort);
+                    silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort);
                     break;
                 default:
                     throw new InvalidOperationException($"UniCLift:Clustering must be 'localhost' or 'redis', not '{options.Clustering}'.");
@@ -106,19 +91,6 @@ public static class SiloBuilderExtensions
         });
         return builder;
     }
-
-    /// <summary>POD_IP (downward API, read through configuration so that env and command line both work), or null.</summary>
-    private static System.Net.IPAddress? PodIp(IConfiguration configuration)
-    {
-        var text = configuration["POD_IP"];
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        return System.Net.IPAddress.TryParse(text, out var ip) ? ip
-            : throw new InvalidOperationException($"POD_IP '{text}' is not an IP address (expected status.podIP from the downward API).");
-    }
-
-    /// <summary>Whether to use Orleans Kubernetes hosting: UniCLift:Kubernetes if set, else whether POD_NAMESPACE and POD_NAME are both present.</summary>
-    public static bool UseKubernetes(UniCLiftSiloOptions options, Func<string, string?> environment) =>
-        options.Kubernetes ?? (!string.IsNullOrWhiteSpace(environment("POD_NAMESPACE")) && !string.IsNullOrWhiteSpace(environment("POD_NAME")));
 
     /// <summary>Creates the metrics when the silo host starts, so device and slot gauges are in the first scrape.</summary>
     private sealed class SiloMetricsAtStart(UniCLiftMetrics metrics, TrainingSlots slots, IOptions<UniCLiftSiloOptions> options) : IHostedService

@@ -100,8 +100,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
         catch (Exception e)
         {
             log.LogWarning(e, "Decoding pass {Pass}: scene {Scene} failed", pass, id);
-            var message = e is InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
-                ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            var message = FailurePolicy.Describe(e);
             return new DecodeOutcome(id, null, $"decoding failed: {message}");
         }
     }

@@ -115,9 +115,7 @@ public sealed class SceneRun
         }
         catch (Exception e)
         {
-            var message = e is InvalidDataException or ArgumentException or FileNotFoundException or DirectoryNotFoundException
-                ? e.Message
-                : $"{e.GetType().Name}: {e.Message}";
+            var message = UniCLift.Compute.FailurePolicy.Describe(e);
             log.LogWarning(e, "Scene {SceneId} failed", Job.SceneId);
             Update(p => p with { State = SceneState.Failed, Error = message });
             return SceneRunEnd.Finished;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using UniCLift.Grains.Hosting;
 using UniCLift.Silo;
+using UniCLift.Silo.Telemetry;
 using static Manifests;
 
 /// <summary>Consistency of k8s/ and docker/ without a cluster or a kustomize binary.</summary>
@@ -123,7 +124,7 @@ public sealed class K8sManifestTests
             Assert.Equal("metadata.labels['orleans/clusterId']", FieldRef("UniCLift__ClusterId"));
             // These pod variables switch the silo to Orleans Kubernetes hosting (beside Redis clustering).
             var k8sFlag = Value("UniCLift__Kubernetes") is { } flag ? bool.Parse(flag) : (bool?)null;
-            Assert.True(SiloBuilderExtensions.UseKubernetes(new UniCLiftSiloOptions { Kubernetes = k8sFlag }, n => env.ContainsKey(n) ? "set" : null),
+            Assert.True(KubernetesHosting.UseKubernetes(new UniCLiftSiloOptions { Kubernetes = k8sFlag }, n => env.ContainsKey(n) ? "set" : null),
                 $"{where}: the silo would not use Kubernetes hosting with this env");
             var sa = Str(t, "spec", "serviceAccountName");
             Assert.Contains(resources, r => Kind(r) == "ServiceAccount" && Name(r) == sa);

@@ -28,7 +28,7 @@ public sealed class KubernetesHostingTests
     public void KubernetesIsOnWithBothPodVariablesOrWhenConfigured(bool? configured, string? ns, string? pod, bool expected)
     {
         var env = new Dictionary<string, string?> { ["POD_NAMESPACE"] = ns, ["POD_NAME"] = pod };
-        Assert.Equal(expected, SiloBuilderExtensions.UseKubernetes(new UniCLiftSiloOptions { Kubernetes = configured }, n => env.GetValueOrDefault(n)));
+        Assert.Equal(expected, KubernetesHosting.UseKubernetes(new UniCLiftSiloOptions { Kubernetes = configured }, n => env.GetValueOrDefault(n)));
     }
 
     private static WebApplication Build(bool kubernetes, string clustering = "redis", int siloPort = 11111, int gatewayPort = 30000) =>

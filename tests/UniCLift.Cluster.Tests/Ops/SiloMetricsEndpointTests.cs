@@ -4,6 +4,7 @@ using System.Net;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using UniCLift.Grains;
 using UniCLift.Grains.Telemetry;
+using UniCLift.Silo.Telemetry;
 
 /// <summary>
 /// A real training run on a real silo host (SiloHost.Build) shows in /metrics over HTTP. The metrics are process-wide

@@ -3,24 +3,6 @@ namespace UniCLift.Client.Terminal;
 using System.CommandLine;
 using Spectre.Console;
 
-/// <summary>Exit codes every `uniclift` command uses.</summary>
-public static class ExitCodes
-{
-    public const int Ok = 0;
-    /// <summary>An unexpected failure (a bug or the environment); System.CommandLine prints the exception.</summary>
-    public const int Failure = 1;
-    /// <summary>The user's input is wrong: bad path, malformed file, invalid value. One red line says what.</summary>
-    public const int UserError = 2;
-    /// <summary>Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports a process that SIGINT ended.</summary>
-    public const int Interrupted = 130;
-    /// <summary>Stopped by SIGTERM: 128 + 15.</summary>
-    public const int Terminated = 143;
-
-    /// <summary>The exit code of a command stopped by <paramref name="signal"/> (SIGINT or SIGTERM).</summary>
-    public static int For(System.Runtime.InteropServices.PosixSignal signal) =>
-        signal == System.Runtime.InteropServices.PosixSignal.SIGTERM ? Terminated : Interrupted;
-}
-
 /// <summary>
 /// Where a command writes, bound to the invocation's writers (so tests can capture them): <see cref="Out"/> is a Spectre
 /// console on standard output (tables, markup), <see cref="OutWriter"/> the raw writer for machine-readable output
@@ -28,8 +10,8 @@ public static class ExitCodes
 /// without NO_COLOR). Output that is not a terminal gets no ANSI codes, so captured or piped text is plain.
 /// </summary>
 /// <remarks>
-/// This folder is src/Client/Console but the namespace is UniCLift.Client.Terminal: a namespace named Console would
-/// shadow System.Console in every file under UniCLift.Client.
+/// The folder and namespace are called Terminal, not Console: a namespace named Console would shadow System.Console in
+/// every file under UniCLift.Client.
 /// </remarks>
 public sealed class CommandConsole
 {
@@ -55,16 +37,9 @@ public sealed class CommandConsole
     /// <summary>One yellow line on standard error (stdout stays clean for --json).</summary>
     public void Warn(string message) => Line("33", "warning: " + message);
 
-    /// <summary>
-    /// Exceptions a user causes map to <see cref="ExitCodes.UserError"/>; null for anything else (left to propagate).
-    /// </summary>
-    public static int? ExitCodeFor(Exception ex) => ex switch
-    {
-        InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException => ExitCodes.UserError,
-        // No GPU, driver, CUDA libtorch or NVRTC, or a kernel that would not compile: the environment, said in one line.
-        UniCLift.Compute.Cuda.CudaException => ExitCodes.Failure,
-        _ => null,
-    };
+    /// <summary>One uncoloured progress line on standard error ("uniclift: ..."): what the command does besides its
+    /// output, e.g. that it waits for a batch or cancelled one.</summary>
+    public void Note(string message) => ErrorWriter.WriteLine("uniclift: " + message.ReplaceLineEndings(" "));
 
     // Written by hand rather than through Spectre, which wraps long lines at the console width: a message is one line.
     private void Line(string ansiColour, string text)
@@ -82,6 +57,7 @@ public sealed class CommandConsole
         Out = new AnsiConsoleOutput(writer),
         Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
         ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        Interactive = InteractionSupport.No,
+        // Live displays (a batch's progress bars) only on a terminal; anything else gets plain lines.
+        Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
     });
 }

@@ -47,6 +47,7 @@ public sealed class UniCLiftSiloOptions
     /// <summary>
     /// Orleans Kubernetes hosting (silo name = pod name, advertised address = pod IP, dead pods' silos declared dead).
     /// Null: on when env POD_NAMESPACE and POD_NAME are both set (the downward API in k8s/base). Needs redis clustering.
+    /// Only the silo program reads it (src/Silo, KubernetesHosting); an embedded or test silo ignores it.
     /// </summary>
     public bool? Kubernetes { get; set; }
 

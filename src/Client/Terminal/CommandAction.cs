@@ -1,12 +1,13 @@
 namespace UniCLift.Client.Terminal;
 
 using System.CommandLine;
+using UniCLift.Compute;
 
 /// <summary>
-/// Sets a command's action so that every command reports user errors the same way: an exception that
-/// <see cref="CommandConsole.ExitCodeFor"/> maps (InvalidDataException, FileNotFoundException,
-/// DirectoryNotFoundException, ArgumentException) becomes one red line on standard error and exit code 2; other
-/// exceptions propagate (System.CommandLine prints them, exit code 1). Usage:
+/// Sets a command's action so that every command ends the same way: it writes through a <see cref="CommandConsole"/>
+/// on the invocation's writers and returns an <see cref="ExitCodes"/> value; an exception becomes one red line on
+/// standard error (<see cref="FailurePolicy.Describe"/>) and <see cref="ExitCodes.For(Exception)"/>: 2 for bad input,
+/// 1 otherwise. Usage:
 /// <code>CommandAction.Set(command, (parseResult, console, ct) => RunAsync(...));</code>
 /// The asynchronous form's token is cancelled by SIGINT / SIGTERM (<see cref="Interruption"/>); the command stops by
 /// throwing OperationCanceledException, which becomes one line and <see cref="ExitCodes.Interrupted"/> (Cli.RunAsync
@@ -27,10 +28,9 @@ public static class CommandAction
                 console.Error("interrupted.");
                 return ExitCodes.Interrupted;
             }
-            catch (Exception ex) when (CommandConsole.ExitCodeFor(ex) is int code)
+            catch (Exception ex)
             {
-                console.Error(ex.Message);
-                return code;
+                return Fail(console, ex);
             }
         });
 
@@ -42,10 +42,16 @@ public static class CommandAction
             {
                 return body(parseResult, console);
             }
-            catch (Exception ex) when (CommandConsole.ExitCodeFor(ex) is int code)
+            catch (Exception ex)
             {
-                console.Error(ex.Message);
-                return code;
+                return Fail(console, ex);
             }
         });
+
+    /// <summary>The one place a command's exception becomes its error line and exit code.</summary>
+    internal static int Fail(CommandConsole console, Exception ex)
+    {
+        console.Error(FailurePolicy.Describe(ex));
+        return ExitCodes.For(ex);
+    }
 }

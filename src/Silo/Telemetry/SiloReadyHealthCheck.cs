@@ -1,4 +1,4 @@
-namespace UniCLift.Grains.Telemetry;
+namespace UniCLift.Silo.Telemetry;
 
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

@@ -1,19 +1,14 @@
-namespace UniCLift.Grains.Hosting;
+namespace UniCLift.Silo.Telemetry;
 
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using UniCLift.Grains.Telemetry;
 
 /// <summary>
-/// Telemetry and health for every UniCLift host, set up in one place (as eShop's ServiceDefaults):
-/// OpenTelemetry metrics (Orleans, UniCLift, .NET runtime) exported for Prometheus, and liveness/readiness checks.
+/// Telemetry and health for the silo host, set up in one place (as eShop's ServiceDefaults): OpenTelemetry metrics
+/// (Orleans, UniCLift, .NET runtime) exported for Prometheus, and liveness/readiness checks. The instruments themselves
+/// (<see cref="UniCLiftMetrics"/>) live with the grains that record them.
 /// </summary>
 public static class TelemetryExtensions
 {
@@ -35,17 +30,6 @@ public static class TelemetryExtensions
             .AddCheck("process", () => HealthCheckResult.Healthy("Process is up."), tags: [LiveTag])
             .AddCheck<SiloReadyHealthCheck>("orleans-silo", tags: [ReadyTag]);
         return builder;
-    }
-
-    /// <summary>
-    /// Registers <see cref="UniCLiftMetrics.Shared"/> (idempotent). Hosts that do not call AddUniCLiftTelemetry
-    /// still get it, so grains can always inject it; without an exporter the measurements simply go nowhere.
-    /// </summary>
-    public static IServiceCollection AddUniCLiftMetrics(this IServiceCollection services)
-    {
-        // Device and slot gauges are set once at silo start (SiloBuilderExtensions.SiloMetricsAtStart), not here.
-        services.TryAddSingleton(UniCLiftMetrics.Shared);
-        return services;
     }
 
     /// <summary>Maps /metrics (Prometheus text), /health/live (process up) and /health/ready (silo joined).</summary>

@@ -1,0 +1,172 @@
+namespace UniCLift.Client;
+
+using System.CommandLine;
+using Spectre.Console;
+using UniCLift.Client.Terminal;
+using UniCLift.Compute.Training;
+using UniCLift.Grains;
+
+/// <summary>What the batch commands share: options, waiting with live progress, the summary table, exit codes.</summary>
+internal static class BatchConsole
+{
+    public static Option<string?> RedisOption() => new("--redis")
+    {
+        Description = $"Redis address host:port of the cluster's membership table (default: env {ClusterConnection.RedisEnvironmentVariable}; none: an embedded silo in this process)",
+    };
+
+    public static Option<string> ModeOption() => new("--mode")
+    {
+        Description = "train (whole 3DGS + embeddings) or lift (geometry frozen from --ply)",
+        DefaultValueFactory = _ => "train",
+    };
+
+    public static Option<int> IterationsOption(int defaultValue = 6000) => new("--iterations")
+    {
+        Description = "training iterations",
+        DefaultValueFactory = _ => defaultValue,
+    };
+
+    /// <summary>`--set Name=Value` (repeatable): a TrainingOptions knob for METHOD.md's open points; checked before submitting.</summary>
+    public static Option<string[]> SetOption() => new("--set")
+    {
+        Description = "training option Name=Value (repeatable), e.g. --set ClusterNormalisation=PerSegment; `uniclift bench segment --help` lists them",
+    };
+
+    /// <summary>The --set values, validated against <see cref="TrainingOptions"/> (throws naming the bad one).</summary>
+    public static string[]? Settings(ParseResult parse, Option<string[]> set)
+    {
+        var values = parse.GetValue(set);
+        if (values is null || values.Length == 0) return null;
+        TrainingOptionOverrides.Apply(new TrainingOptions(), values);
+        return values;
+    }
+
+    public static Option<ulong> SeedOption() => new("--seed")
+    {
+        Description = "random seed",
+        DefaultValueFactory = _ => 1UL,
+    };
+
+    public static string NewBatchId() =>
+        $"b{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 2).ToLowerInvariant()}";
+
+    /// <summary>
+    /// Cancels a batch the interrupted command started and was waiting for, so that its scenes stop at their next
+    /// training step wherever they train (on a remote cluster too, where they would otherwise go on without the
+    /// command); bounded, so the command still exits within seconds.
+    /// </summary>
+    public static async Task CancelInterruptedAsync(ClusterConnection cluster, string batchId, CommandConsole console)
+    {
+        var client = cluster.Client;
+        try
+        {
+            await client.GetGrain<ICoordinatorGrain>(batchId).Cancel().WaitAsync(TimeSpan.FromSeconds(3));
+            console.Note($"batch {batchId} cancelled.");
+        }
+        catch (Exception e)
+        {
+            // The embedded silo stops with the command anyway (its scenes checkpoint and stop at their next step).
+            if (!cluster.IsEmbedded)
+                console.Warn($"batch {batchId} not cancelled ({e.GetType().Name}: {e.Message}); `uniclift cancel {batchId}` stops it.");
+        }
+    }
+
+    /// <summary><see cref="ExitCodes.Ok"/> when every scene is done; <see cref="ExitCodes.BatchCancelled"/> or
+    /// <see cref="ExitCodes.Failure"/> with one line saying why otherwise.</summary>
+    public static int ExitCode(BatchStatus status, CommandConsole console)
+    {
+        if (status.Cancelled)
+        {
+            console.Error($"batch {status.BatchId} was cancelled.");
+            return ExitCodes.BatchCancelled;
+        }
+        var failed = status.Scenes.Where(s => s.Status.State != SceneState.Done).ToList();
+        if (failed.Count == 0) return ExitCodes.Ok;
+        console.Error($"{failed.Count} of {status.Scenes.Count} scenes failed; first: {failed[0].SceneDirectory}: {failed[0].Status.Error ?? failed[0].Status.State.ToString()}");
+        return ExitCodes.Failure;
+    }
+
+    /// <summary>Polls the batch until it finishes, with live progress bars on a terminal and state-change lines otherwise.</summary>
+    public static async Task<BatchStatus> WaitAsync(IClusterClient client, string batchId, CommandConsole console, CancellationToken ct)
+    {
+        var coordinator = client.GetGrain<ICoordinatorGrain>(batchId);
+        var status = await coordinator.GetBatchStatus();
+        if (!console.Out.Profile.Capabilities.Interactive)
+        {
+            var seen = new Dictionary<string, SceneState>();
+            while (true)
+            {
+                foreach (var s in status.Scenes)
+                {
+                    if (seen.TryGetValue(s.SceneId, out var last) && last == s.Status.State) continue;
+                    seen[s.SceneId] = s.Status.State;
+                    console.OutWriter.WriteLine($"{s.SceneId}: {Describe(s)}");
+                }
+                if (status.IsFinished) return status;
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                status = await coordinator.GetBatchStatus();
+            }
+        }
+
+        await console.Out.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left },
+                     new ProgressBarColumn(), new PercentageColumn(),
+                     new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                var bars = status.Scenes.ToDictionary(s => s.SceneId, s => ctx.AddTask(s.SceneId, maxValue: Math.Max(1, s.Status.Iterations)));
+                while (true)
+                {
+                    foreach (var s in status.Scenes)
+                    {
+                        var bar = bars[s.SceneId];
+                        bar.MaxValue = Math.Max(1, s.Status.Iterations);
+                        bar.Value = Math.Min(s.Status.Step, bar.MaxValue);
+                        bar.Description = Markup.Escape($"{Short(s.SceneId),-28} {Describe(s)}");
+                        if (s.Status.State.IsTerminal()) bar.StopTask();
+                    }
+                    if (status.IsFinished) return;
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                    status = await coordinator.GetBatchStatus();
+                }
+            });
+        return status;
+    }
+
+    public static string Describe(BatchSceneStatus s)
+    {
+        var st = s.Status;
+        var parts = new List<string> { st.State.ToString().ToLowerInvariant() };
+        if (st.State is SceneState.Training or SceneState.Trained or SceneState.Decoding or SceneState.Done)
+            parts.Add($"step {st.Step}/{st.Iterations}");
+        if (st.Losses is { } l) parts.Add($"loss {l.Total:F4} (rgb {l.Render:F4} clu {l.Cluster:F3} tri {l.Triplet:F3} 3d {l.Smooth:F3})");
+        if (st.Gaussians > 0) parts.Add($"{st.Gaussians:N0} G");
+        if (st.State == SceneState.Training && st.MillisecondsPerStep > 0)
+            parts.Add($"eta {TimeSpan.FromMilliseconds(st.MillisecondsPerStep * (st.Iterations - st.Step)):hh\\:mm\\:ss}");
+        if (st.Resumes > 0) parts.Add($"resumes {st.Resumes}");
+        if (s.Retries > 0) parts.Add($"retries {s.Retries}");
+        if (st.PqScene is { } pq) parts.Add($"PQ {pq:F3}");
+        if (st.Error is { } e) parts.Add($"error: {e}");
+        return string.Join(", ", parts);
+    }
+
+    public static void PrintSummary(BatchStatus status, CommandConsole console)
+    {
+        var table = new Table().AddColumns("scene", "state", "steps", "time", "PQ^scene", "retries", "resumes", "output / error");
+        foreach (var s in status.Scenes)
+        {
+            var st = s.Status;
+            table.AddRow(
+                Markup.Escape(s.SceneDirectory), st.State.ToString(), $"{st.Step}/{st.Iterations}",
+                $"{st.Seconds:F1} s", st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "-",
+                s.Retries.ToString(System.Globalization.CultureInfo.InvariantCulture), st.Resumes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Markup.Escape(st.Error ?? st.OutputDirectory ?? ""));
+        }
+        console.Out.Write(table);
+        var finished = status.FinishedUtc is { } f ? $"finished in {(f - status.SubmittedUtc).TotalSeconds:F1} s" : "running";
+        console.OutWriter.WriteLine($"batch {status.BatchId}: {status.Done} done, {status.Failed} failed of {status.Scenes.Count}, {finished}{(status.Cancelled ? ", cancelled" : "")}");
+    }
+
+    private static string Short(string sceneId) => sceneId.Length <= 28 ? sceneId : "…" + sceneId[^27..];
+}

@@ -1,0 +1,22 @@
+namespace UniCLift.Compute;
+
+/// <summary>
+/// The one rule for what an exception means to a user and how to say it, shared by the console (exit code and error
+/// line) and the grains (a scene's failure reason). Bad input (a missing or malformed file, an invalid value, an unknown
+/// name or id) is something the user can fix: its message names the file or value and is shown alone. A CUDA problem
+/// (no GPU, driver, CUDA libtorch or NVRTC) is the environment, said in one line of its own. Anything else is a failure
+/// that the message alone may not explain, so its type goes in front.
+/// </summary>
+public static class FailurePolicy
+{
+    /// <summary>Whether <paramref name="e"/> is the user's input being wrong (exit code 2 in the console).</summary>
+    public static bool IsBadInput(Exception e) =>
+        e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or KeyNotFoundException;
+
+    /// <summary>One line saying what went wrong: the message for bad input and CUDA problems, "Type: message" otherwise.</summary>
+    public static string Describe(Exception e)
+    {
+        var text = IsBadInput(e) || e is Cuda.CudaException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+        return text.ReplaceLineEndings(" ");
+    }
+}

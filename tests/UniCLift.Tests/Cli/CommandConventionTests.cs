@@ -1,0 +1,145 @@
+namespace UniCLift.Tests.Cli;
+
+using System.CommandLine;
+using UniCLift.Client;
+using UniCLift.Client.Terminal;
+using UniCLift.Compute;
+using UniCLift.Compute.Cuda;
+using UniCLift.Grains;
+
+/// <summary>
+/// The one convention every `uniclift` command follows: output and errors on the invocation's writers, an exception
+/// mapped once (<see cref="FailurePolicy"/>, <see cref="ExitCodes.For(Exception)"/>) to one `error:` line and 2 (bad
+/// input) or 1 (anything else), a cancelled token to 130, a cancelled batch to 3.
+/// </summary>
+public sealed class CommandConventionTests
+{
+    public static TheoryData<Exception, int, string> Failures => new()
+    {
+        { new InvalidDataException("scene/a.png: not a PNG"), ExitCodes.UserError, "scene/a.png: not a PNG" },
+        { new FileNotFoundException("no such file: x.ply"), ExitCodes.UserError, "no such file: x.ply" },
+        { new DirectoryNotFoundException("scene directory 'd' does not exist."), ExitCodes.UserError, "scene directory 'd' does not exist." },
+        { new ArgumentException("--objects must be at least 1, got 0."), ExitCodes.UserError, "--objects must be at least 1, got 0." },
+        { new ArgumentOutOfRangeException("n", "out of range"), ExitCodes.UserError, "out of range (Parameter 'n')" },
+        { new KeyNotFoundException("no batch with id 'b1' was submitted."), ExitCodes.UserError, "no batch with id 'b1' was submitted." },
+        { new CudaException("CUDA is not available to libtorch"), ExitCodes.Failure, "CUDA is not available to libtorch" },
+        { new InvalidOperationException("cannot reach the cluster"), ExitCodes.Failure, "InvalidOperationException: cannot reach the cluster" },
+        { new TimeoutException("line one\nline two"), ExitCodes.Failure, "TimeoutException: line one line two" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Failures))]
+    public void One_Policy_Gives_The_Exit_Code_And_The_Line(Exception e, int code, string line)
+    {
+        Assert.Equal(code, ExitCodes.For(e));
+        Assert.Equal(code == ExitCodes.UserError, FailurePolicy.IsBadInput(e));
+        Assert.Equal(line, FailurePolicy.Describe(e));
+    }
+
+    [Theory]
+    [MemberData(nameof(Failures))]
+    public void A_Synchronous_Command_Says_Its_Failure_In_One_Line_On_The_Invocations_Error_Writer(Exception e, int code, string line)
+    {
+        var command = new Command("fails");
+        CommandAction.Set(command, (_, console) =>
+        {
+            console.OutWriter.WriteLine("started");
+            throw e;
+        });
+        var (exit, output, error) = Invoke(command);
+        Assert.Equal(code, exit);
+        Assert.Equal("started", output.Trim());
+        Assert.Equal("error: " + line, error.TrimEnd('\n', '\r'));
+    }
+
+    [Theory]
+    [MemberData(nameof(Failures))]
+    public void An_Asynchronous_Command_Follows_The_Same_Policy(Exception e, int code, string line)
+    {
+        var command = new Command("fails");
+        CommandAction.Set(command, async (_, _, _) =>
+        {
+            await Task.Yield();
+            throw e;
+        });
+        var (exit, output, error) = Invoke(command);
+        Assert.Equal(code, exit);
+        Assert.Equal("", output);
+        Assert.Equal("error: " + line, error.TrimEnd('\n', '\r'));
+    }
+
+    [Fact]
+    public async Task A_Cancelled_Token_Is_An_Interruption_But_A_Stray_Cancellation_Is_A_Failure()
+    {
+        var command = new Command("waits");
+        CommandAction.Set(command, async (_, _, ct) =>
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            return ExitCodes.Ok;
+        });
+        var root = new RootCommand { command };
+        var error = new StringWriter();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        int exit = await root.Parse(["waits"]).InvokeAsync(new InvocationConfiguration { Output = new StringWriter(), Error = error }, cancel.Token);
+        Assert.Equal(ExitCodes.Interrupted, exit);
+        Assert.Equal("error: interrupted.", error.ToString().Trim());
+
+        // An OperationCanceledException the command's token did not cause (a timeout inside) is not an interruption.
+        var timesOut = new Command("times-out");
+        CommandAction.Set(timesOut, (_, _, _) => throw new TaskCanceledException("a call timed out"));
+        var (code, _, message) = Invoke(timesOut);
+        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Equal("error: TaskCanceledException: a call timed out", message.Trim());
+    }
+
+    [Fact]
+    public void A_Cancelled_Batch_Exits_3_And_Its_Summary_Goes_To_The_Invocations_Writers()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var console = new CommandConsole(output, error);
+        var submitted = new DateTime(2026, 12, 6, 1, 0, 0, DateTimeKind.Utc);
+        var cancelled = new BatchStatus("b-test", [], submitted, submitted.AddSeconds(2), Cancelled: true, "/tmp/out");
+
+        BatchConsole.PrintSummary(cancelled, console);
+        Assert.Contains("batch b-test: 0 done, 0 failed of 0, finished in 2.0 s, cancelled", output.ToString());
+        Assert.Equal(ExitCodes.BatchCancelled, BatchConsole.ExitCode(cancelled, console));
+        Assert.Equal("error: batch b-test was cancelled.", error.ToString().Trim());
+
+        Assert.Equal(ExitCodes.Ok, BatchConsole.ExitCode(cancelled with { Cancelled = false }, new CommandConsole(new StringWriter(), new StringWriter())));
+    }
+
+    [Theory]
+    [InlineData("make-scene", "--seed", "1")] // --out missing
+    [InlineData("make-scene", "--out", "/tmp/never-written", "--seed", "1", "--objects", "0")] // a validator refuses it
+    [InlineData("no-such-command")]
+    public async Task A_Command_Line_That_Does_Not_Parse_Is_Bad_Input(params string[] args)
+    {
+        Assert.Equal(ExitCodes.UserError, await Cli.RunAsync(args));
+        Assert.False(Directory.Exists("/tmp/never-written"));
+    }
+
+    [Fact]
+    public void Make_Scene_Reports_A_Bad_Value_Like_Every_Other_Command()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"uniclift-never-{Guid.NewGuid():N}");
+        var (code, output, error) = Invoke(Cli.Build(), "make-scene", "--out", dir, "--seed", "1", "--test-every", "-1");
+        Assert.Equal(ExitCodes.UserError, code);
+        Assert.Equal("", output);
+        var line = Assert.Single(error.TrimEnd('\n', '\r').Split('\n'));
+        Assert.StartsWith("error: ", line);
+        Assert.Contains("-1", line);
+        Assert.False(Directory.Exists(dir));
+    }
+
+    private static (int Code, string Output, string Error) Invoke(Command command) =>
+        Invoke(new RootCommand { command }, command.Name);
+
+    private static (int Code, string Output, string Error) Invoke(RootCommand root, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return (code, output.ToString(), error.ToString());
+    }
+}
