@@ -79,12 +79,13 @@ public static class SegmentCommand
         Console.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "n/a (no ground truth)")}");
         Console.WriteLine($"output     {st.OutputDirectory}");
         Console.WriteLine($"           instance/*.png, labels.ply, metrics.json");
-        // A page to look at: views, predictions, masks, ground truth, metrics, loss curve (self-contained HTML).
+        // A page to look at: views, predictions, masks, ground truth, metrics, loss curve, a 3D viewer (self-contained HTML).
         if (st.OutputDirectory is { } dir && Directory.Exists(dir))
         {
             var report = Path.Combine(dir, "report.html");
-            Compute.Reports.BatchReport.Write([dir], report);
+            Compute.Reports.BatchReport.Write([dir], report, Viewer.ViewerAssets.WithViewer());
             Console.WriteLine($"report     {report}");
+            Console.WriteLine($"3D viewer  in the report, or served: uniclift view {dir}");
         }
         return 0;
     }

@@ -49,7 +49,7 @@ public static partial class ViewerAssets
           .Append(": ").Append(data.Total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)).Append(" Gaussians")
           .Append(data.Shown < data.Total ? $", {data.Shown.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} inlined here (open the full scene with <code>uniclift view {WebUtility.HtmlEncode(data.ResultDirectory)}</code>)" : "")
           .Append(". Drag to orbit, right-drag to pan, wheel to zoom; click an instance (list or view) to isolate it, shift-click to hide it.</p>\n")
-          .Append("<div class=\"viewer3d\" id=\"").Append(elementId).Append("\" style=\"height:560px;border:1px solid #ddd\"></div>\n")
+          .Append("<div class=\"viewer3d\" id=\"").Append(elementId).Append("\" style=\"height:560px;border:1px solid #ddd;margin-bottom:12px\"></div>\n")
           .Append("<script type=\"application/json\" id=\"").Append(elementId).Append("-meta\">").Append(data.MetaJson).Append("</script>\n")
           .Append("<script type=\"application/octet-stream\" id=\"").Append(elementId).Append("-payload\">")
           .Append(Convert.ToBase64String(data.Payload)).Append("</script>\n")
@@ -57,6 +57,19 @@ public static partial class ViewerAssets
           .Append(elementId).Append("-meta').textContent), UniCLiftViewer.fromBase64(document.getElementById('").Append(elementId).Append("-payload').textContent));</script>\n");
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Report options with the 3D viewer: the bundle inlined once in the head, and per result that holds labels.ply (or
+    /// model.ply) a viewer over at most <see cref="ViewerPayload.ReportMaxGaussians"/> Gaussians.
+    /// </summary>
+    public static Compute.Reports.ReportOptions WithViewer(Compute.Reports.ReportOptions? options = null) => (options ?? new()) with
+    {
+        HeadHtml = InlineBundle(),
+        SceneSection = (dir, index) =>
+            File.Exists(Path.Combine(dir, Compute.Segmentation.SceneSegmentation.LabelsPly)) || File.Exists(Path.Combine(dir, Compute.Segmentation.TrainedGaussians.FileName))
+                ? ReportSection(ViewerPayload.Build(dir, ViewerPayload.ReportMaxGaussians), $"viewer3d-{index}")
+                : null,
+    };
 
     /// <summary>JavaScript that cannot close its &lt;script&gt; element early ("&lt;/script" only occurs in strings, where "&lt;\/" means the same).</summary>
     internal static string ScriptSafe(string js) => ScriptEnd().Replace(js, m => "<\\/" + m.Value[2..]);

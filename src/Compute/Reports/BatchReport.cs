@@ -14,6 +14,13 @@ public sealed record ReportOptions
 {
     /// <summary>Views shown per scene (test views first, evenly spaced).</summary>
     public int ViewsPerScene { get; init; } = 4;
+
+    /// <summary>HTML added to the page's head once (the 3D viewer's script bundle, which lives in the client), or null.</summary>
+    public string? HeadHtml { get; init; }
+
+    /// <summary>HTML for one result folder (its full path, its index on the page), placed after its metrics: the 3D
+    /// viewer; null returned or no function: no section.</summary>
+    public Func<string, int, string?>? SceneSection { get; init; }
 }
 
 /// <summary>
@@ -44,16 +51,18 @@ public static class BatchReport
           .Append(".plots{display:flex;flex-wrap:wrap;gap:8px} .warn{color:#a60}\n</style>\n")
           .Append("<script>\nwindow.addEventListener('load', function () {\n  var imgs = document.images, ok = 0;\n")
           .Append("  for (var i = 0; i < imgs.length; i++) if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++;\n")
-          .Append("  document.body.setAttribute('data-images-loaded', ok + '/' + imgs.length);\n});\n</script>\n</head>\n<body>\n")
+          .Append("  document.body.setAttribute('data-images-loaded', ok + '/' + imgs.length);\n});\n</script>\n")
+          .Append(options.HeadHtml ?? "")
+          .Append("</head>\n<body>\n")
           .Append("<h1>UniCLift segmentation report</h1>\n");
-        foreach (var dir in resultDirs) AppendScene(sb, dir, options);
+        for (int i = 0; i < resultDirs.Count; i++) AppendScene(sb, resultDirs[i], i, options);
         sb.Append("</body></html>\n");
         return sb.ToString();
     }
 
     private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
 
-    private static void AppendScene(StringBuilder sb, string dir, ReportOptions options)
+    private static void AppendScene(StringBuilder sb, string dir, int index, ReportOptions options)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Result folder not found: {dir}");
         var root = Path.GetFullPath(dir);
@@ -84,6 +93,7 @@ public static class BatchReport
         if (sceneNote is not null) sb.Append("<p class=\"warn\">").Append(H(sceneNote)).Append("</p>\n");
         if (metrics is null) sb.Append("<p class=\"warn\">no metrics.json</p>\n");
         else AppendMetrics(sb, metrics);
+        if (options.SceneSection?.Invoke(root, index) is { } section) sb.Append(section);
 
         // Views: prediction files by stem; scene views matched through their prediction file name.
         var preds = Directory.EnumerateFiles(predDir, "*.png").ToDictionary(f => Path.GetFileNameWithoutExtension(f)!, f => f, StringComparer.Ordinal);

@@ -52,24 +52,25 @@ const CSS = `
 /**
  * Starts the viewer in `root`. `meta` is the JSON above, `payload` an ArrayBuffer. Returns a controller (also set as
  * window.uniclift) with isolate(id), hide(id, hidden), showAll(), setMode('rgb'|'instance'), state().
- * Sets data-viewer="ready" on <body> once the first scene is on screen, data-viewer="error" (and data-viewer-error) on failure.
+ * Sets data-viewer="ready" on `root` and <body> once the first scene is on screen, data-viewer="error" (and data-viewer-error) on failure.
  */
 export function start(root, meta, payload) {
-  const body = document.body;
+  // State for headless checks, on the viewer's element (several viewers in one report) and on <body> (the last one).
+  const mark = (k, v) => { root.setAttribute(k, v); document.body.setAttribute(k, v); };
   const fail = (e) => {
-    body.setAttribute('data-viewer', 'error');
-    body.setAttribute('data-viewer-error', String(e && e.message || e));
+    mark('data-viewer', 'error');
+    mark('data-viewer-error', String(e && e.message || e));
     console.error('uniclift viewer:', e);
   };
   try {
-    return startUnchecked(root, meta, payload, fail);
+    return startUnchecked(root, meta, payload, fail, mark);
   } catch (e) {
     fail(e);
     return null;
   }
 }
 
-function startUnchecked(root, meta, payload, fail) {
+function startUnchecked(root, meta, payload, fail, mark) {
   if (!document.getElementById('ucv-style')) document.head.append(el('style', { id: 'ucv-style' }, CSS));
   const n = meta.shown;
   if (payload.byteLength !== n * (ROW + 4)) throw new Error(`payload has ${payload.byteLength} bytes, expected ${n * (ROW + 4)} for ${n} Gaussians`);
@@ -203,9 +204,9 @@ function startUnchecked(root, meta, payload, fail) {
       updateList();
       status.textContent = `${state.shownGaussians.toLocaleString('en-US')} of ${meta.total.toLocaleString('en-US')} Gaussians shown` +
         (meta.shown < meta.total ? ` (payload subsampled to ${meta.shown.toLocaleString('en-US')})` : '');
-      document.body.setAttribute('data-viewer', 'ready');
-      document.body.setAttribute('data-viewer-shown', String(state.shownGaussians));
-      document.body.setAttribute('data-viewer-renders', String(state.renders));
+      mark('data-viewer-shown', String(state.shownGaussians));
+      mark('data-viewer-renders', String(state.renders));
+      mark('data-viewer', 'ready');
     } catch (e) {
       fail(e);
     } finally {
@@ -222,7 +223,7 @@ function startUnchecked(root, meta, payload, fail) {
       box.checked = shown;
     }
   }
-  function request() { dirty = true; updateList(); body.setAttribute('data-viewer', 'loading'); return rebuild(); }
+  function request() { dirty = true; updateList(); mark('data-viewer', 'loading'); return rebuild(); }
   function isolate(id) { state.isolated = id; return request(); }
   function hide(id, hidden = true) {
     if (state.isolated !== null) { // leaving isolation: everything else becomes visible again
