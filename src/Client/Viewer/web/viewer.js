@@ -267,8 +267,16 @@ function startUnchecked(root, meta, payload, fail, mark) {
     return best < 0 ? null : ids[best];
   }
 
+  // Page coordinates (CSS pixels) of a world point in the current view, for tests that click on an object.
+  function project(x, y, z) {
+    const v = new THREE.Vector3(x, y, z).project(viewer.camera);
+    const rect = view.getBoundingClientRect();
+    return { x: rect.left + (v.x + 1) / 2 * rect.width, y: rect.top + (1 - v.y) / 2 * rect.height, visible: Math.abs(v.z) <= 1 };
+  }
+
   const controller = {
-    isolate, hide, showAll, setMode, nearestInstance,
+    isolate, hide, showAll, setMode, nearestInstance, project,
+    pickReady: () => !!(viewer.splatMesh && viewer.splatMesh.getSplatTree()),
     state: () => ({ mode: state.mode, isolated: state.isolated, hidden: [...state.hidden], shown: state.shownGaussians, renders: state.renders, busy: running || dirty }),
     instances: () => [...list.querySelectorAll('li')].map((li) => ({ id: +li.dataset.instance, gaussians: +li.dataset.gaussians })),
     viewer,
