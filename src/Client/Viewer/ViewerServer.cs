@@ -7,7 +7,8 @@ using System.Text;
 /// <summary>
 /// `uniclift view`'s HTTP server (HttpListener: the client has no ASP.NET). Routes, GET only:
 /// / (the page), /viewer.bundle.js, /licences.txt, /data/meta.json, /data/payload.bin (built once at start), and
-/// /files/PATH: a file inside the result folder (labels.ply, overlays/...); a path that leaves the folder is 403.
+/// /files/PATH: a file inside the result folder (labels.ply, overlays/...); a path that leaves the folder, or goes
+/// through a symbolic link, is 403.
 /// Binds to loopback unless told otherwise.
 /// </summary>
 public sealed class ViewerServer : IAsyncDisposable
@@ -123,6 +124,7 @@ public sealed class ViewerServer : IAsyncDisposable
             if (!full.StartsWith(root, StringComparison.Ordinal) || relative.Contains('\0'))
                 return Text(403, $"refused: {relative} is outside the result folder\n");
             if (!File.Exists(full)) return Text(404, $"not found: {relative}\n");
+            if (ThroughLink(full)) return Text(403, $"refused: {relative} goes through a symbolic link\n");
             var type = Path.GetExtension(full).ToLowerInvariant() switch
             {
                 ".png" => "image/png", ".json" => "application/json", ".html" => "text/html; charset=utf-8", ".txt" => "text/plain; charset=utf-8",
@@ -131,6 +133,15 @@ public sealed class ViewerServer : IAsyncDisposable
             return (200, type, File.ReadAllBytes(full));
         }
         return Text(404, $"not found: {path}\n");
+    }
+
+    /// <summary>True when the file or a folder between the result folder and it is a symbolic link (which could lead
+    /// outside the folder: only real files inside it are served).</summary>
+    private bool ThroughLink(string full)
+    {
+        for (var p = full; p.Length > root.Length && p.StartsWith(root, StringComparison.Ordinal); p = Path.GetDirectoryName(p)!)
+            if (new FileInfo(p).LinkTarget is not null) return true;
+        return false;
     }
 
     private static (int, string, byte[]) Text(int status, string message) => (status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(message));

@@ -112,6 +112,15 @@ public class ViewerTests
             Assert.DoesNotContain("root:", await r.Content.ReadAsStringAsync());
         }
         Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("/files/..%2Fsecret.txt")).StatusCode);
+        // A symbolic link inside the folder that points out of it is refused too.
+        File.CreateSymbolicLink(Path.Combine(made.Result, "link.txt"), Path.Combine(dir.Path, "secret.txt"));
+        Directory.CreateSymbolicLink(Path.Combine(made.Result, "up"), dir.Path);
+        foreach (var link in new[] { "/files/link.txt", "/files/up/secret.txt" })
+        {
+            var r = await http.GetAsync(link);
+            Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode);
+            Assert.DoesNotContain("not yours", await r.Content.ReadAsStringAsync());
+        }
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/nothing")).StatusCode);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync("/", new StringContent(""))).StatusCode);
 
