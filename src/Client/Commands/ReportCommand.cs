@@ -21,7 +21,8 @@ public static class ReportCommand
             int v = pr.GetValue(views);
             if (v < 1) throw new ArgumentException($"--views must be at least 1, got {v}.");
             var outPath = pr.GetValue(output)!;
-            BatchReport.Write(pr.GetValue(dirs)!, outPath, Viewer.ViewerAssets.WithViewer(new ReportOptions { ViewsPerScene = v }));
+            var results = pr.GetValue(dirs)!;
+            BatchReport.Write(results, outPath, Viewer.ViewerAssets.WithViewer(new ReportOptions { ViewsPerScene = v }, results.Length));
             console.OutWriter.WriteLine($"Wrote {Path.GetFullPath(outPath)}");
             return ExitCodes.Ok;
         });

@@ -60,16 +60,21 @@ public static partial class ViewerAssets
 
     /// <summary>
     /// Report options with the 3D viewer: the bundle inlined once in the head, and per result that holds labels.ply (or
-    /// model.ply) a viewer over at most <see cref="ViewerPayload.ReportMaxGaussians"/> Gaussians.
+    /// model.ply) a viewer over at most <see cref="ViewerPayload.ReportMaxGaussians"/> Gaussians in all: a page over
+    /// <paramref name="results"/> results gives each its share (at least 25k), so a batch report stays small too.
     /// </summary>
-    public static Compute.Reports.ReportOptions WithViewer(Compute.Reports.ReportOptions? options = null) => (options ?? new()) with
+    public static Compute.Reports.ReportOptions WithViewer(Compute.Reports.ReportOptions? options = null, int results = 1)
     {
-        HeadHtml = InlineBundle(),
-        SceneSection = (dir, index) =>
-            File.Exists(Path.Combine(dir, Compute.Segmentation.SceneSegmentation.LabelsPly)) || File.Exists(Path.Combine(dir, Compute.Segmentation.TrainedGaussians.FileName))
-                ? ReportSection(ViewerPayload.Build(dir, ViewerPayload.ReportMaxGaussians), $"viewer3d-{index}")
-                : null,
-    };
+        int perResult = Math.Max(25_000, ViewerPayload.ReportMaxGaussians / Math.Max(1, results));
+        return (options ?? new()) with
+        {
+            HeadHtml = InlineBundle(),
+            SceneSection = (dir, index) =>
+                File.Exists(Path.Combine(dir, Compute.Segmentation.SceneSegmentation.LabelsPly)) || File.Exists(Path.Combine(dir, Compute.Segmentation.TrainedGaussians.FileName))
+                    ? ReportSection(ViewerPayload.Build(dir, perResult), $"viewer3d-{index}")
+                    : null,
+        };
+    }
 
     /// <summary>JavaScript that cannot close its &lt;script&gt; element early ("&lt;/script" only occurs in strings, where "&lt;\/" means the same).</summary>
     internal static string ScriptSafe(string js) => ScriptEnd().Replace(js, m => "<\\/" + m.Value[2..]);

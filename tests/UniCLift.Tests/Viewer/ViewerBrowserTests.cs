@@ -103,6 +103,26 @@ public class ViewerBrowserTests
         Assert.True(shot.Distinct > 200, $"report screenshot has only {shot.Distinct} colours");
     }
 
+    [Fact]
+    public async Task Report_OverTwoResults_HasTwoWorkingViewers()
+    {
+        using var dir = new TempDir();
+        var a = ViewerResult.Write(Path.Combine(dir.Path, "a"), seed: 7);
+        var b = ViewerResult.Write(Path.Combine(dir.Path, "b"), seed: 8, objects: 4);
+        var report = dir.File("report.html");
+        BatchReport.Write([a.Result, b.Result], report, ViewerAssets.WithViewer(results: 2));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(await File.ReadAllTextAsync(report), "var UniCLiftViewer")); // the bundle once
+
+        await using var chrome = await HeadlessChromium.StartAsync(1200, 1000);
+        await chrome.NavigateAsync(new Uri(report).AbsoluteUri);
+        await chrome.WaitForAsync("[...document.querySelectorAll('.viewer3d')].length === 2 && [...document.querySelectorAll('.viewer3d')].every(v => ['ready', 'error'].includes(v.dataset.viewer))",
+            "both viewers to load", Ready);
+        var states = (await chrome.EvaluateAsync("[...document.querySelectorAll('.viewer3d')].map(v => [v.dataset.viewer, +v.dataset.viewerShown, v.querySelectorAll('li[data-instance]').length])"))!.AsArray();
+        Assert.Equal(("ready", a.Cloud.Count, a.Counts.Count), (states[0]![0]!.GetValue<string>(), states[0]![1]!.GetValue<int>(), states[0]![2]!.GetValue<int>()));
+        Assert.Equal(("ready", b.Cloud.Count, b.Counts.Count), (states[1]![0]!.GetValue<string>(), states[1]![1]!.GetValue<int>(), states[1]![2]!.GetValue<int>()));
+        Assert.True(chrome.Problems.Count == 0, "the page reported: " + string.Join("; ", chrome.Problems));
+    }
+
     private static async Task WaitReady(HeadlessChromium chrome)
     {
         await chrome.WaitForAsync("!!document.body && ['ready', 'error'].includes(document.body.dataset.viewer)", "the viewer to load", Ready);
