@@ -1,6 +1,7 @@
 namespace UniCLift.Silo;
 
 using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Security;
 
 /// <summary>Builds the silo web host; Program.cs runs it and the ops tests start the very same host.</summary>
 public static class SiloHost
@@ -18,7 +19,7 @@ public static class SiloHost
         var builder = WebApplication.CreateBuilder(args);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         configure?.Invoke(builder);
-        builder.AddUniCLiftSilo();
+        builder.AddUniCLiftSilo(configureSilo: silo => silo.UseUniCLiftTls(builder.Configuration)); // TLS only when UniCLift:Tls is set
         builder.AddUniCLiftTelemetry();
 
         var app = builder.Build();
