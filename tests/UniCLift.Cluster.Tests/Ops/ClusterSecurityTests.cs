@@ -189,4 +189,67 @@ public sealed class ClusterSecurityTests
         var e = await Record.ExceptionAsync(async () => { await using var silo = await ChildSilo.StartAsync(args); });
         Assert.IsType<InvalidOperationException>(e); // the process exited: the Redis certificate is not trusted
     }
+
+    /// <summary>
+    /// docs/OPERATIONS.md, "Creating the Secrets": its openssl commands (run as written, kubectl lines left out) make
+    /// certificates that a TLS-only redis-server serves and Orleans TLS accepts, and its kubectl lines create the
+    /// Secrets, with the keys, that k8s/base mounts.
+    /// </summary>
+    [Fact]
+    public async Task DocumentedSecretsRecipeWorks()
+    {
+        var doc = File.ReadAllLines(RepoPaths.Of("docs", "OPERATIONS.md"));
+        var at = Array.FindIndex(doc, l => l == "### Creating the Secrets");
+        Assert.True(at >= 0, "docs/OPERATIONS.md has no '### Creating the Secrets'");
+        var open = Array.FindIndex(doc, at, l => l == "```sh");
+        var close = Array.FindIndex(doc, open + 1, l => l == "```");
+        var commands = new List<string>(); // continuation lines joined
+        foreach (var line in doc[(open + 1)..close])
+            if (commands.Count > 0 && commands[^1].EndsWith('\\')) commands[^1] = commands[^1][..^1] + " " + line.Trim();
+            else commands.Add(line);
+        var kubectl = commands.Where(c => c.StartsWith("kubectl ")).ToList();
+        var dir = Directory.CreateTempSubdirectory("uniclift-doc-pki-").FullName;
+        try
+        {
+            File.WriteAllLines(Path.Combine(dir, "recipe.sh"), ["set -euo pipefail", .. commands.Where(c => !c.StartsWith("kubectl "))]);
+            var psi = new System.Diagnostics.ProcessStartInfo("bash", "recipe.sh") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+            using (var bash = System.Diagnostics.Process.Start(psi)!)
+            {
+                var err = bash.StandardError.ReadToEndAsync();
+                await bash.StandardOutput.ReadToEndAsync();
+                await bash.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.True(bash.ExitCode == 0, $"the documented openssl commands failed ({bash.ExitCode}): {await err}");
+            }
+            string F(string name) => Path.Combine(dir, name);
+
+            // Orleans: the certificate loads with its key, serves both ends of a connection, and chains to the CA.
+            var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            roots.ImportFromPemFile(F("ca.crt"));
+            using var orleans = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(F("orleans.crt"), F("orleans.key"));
+            Assert.True(orleans.HasPrivateKey);
+            Assert.True(ClusterTls.IssuedBy(orleans, roots));
+            var usages = orleans.Extensions.OfType<System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value).ToList();
+            Assert.Contains("1.3.6.1.5.5.7.3.1", usages);
+            Assert.Contains("1.3.6.1.5.5.7.3.2", usages);
+
+            // Redis: the names the silos use, and a real TLS-only server with these files answers a client trusting the CA.
+            var redisCert = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(F("redis.crt")));
+            var names = redisCert.Extensions.OfType<System.Security.Cryptography.X509Certificates.X509SubjectAlternativeNameExtension>().Single().EnumerateDnsNames().ToList();
+            Assert.Contains("redis", names);
+            Assert.Contains("redis.uniclift.svc.cluster.local", names);
+            await using (var redis = await SecureRedisServer.StartAsync((F("redis.crt"), F("redis.key"), F("ca.crt")))) { }
+
+            // The Secrets and keys the manifests mount.
+            Assert.Contains(kubectl, c => c.Contains("create secret generic uniclift-redis --from-literal=password="));
+            foreach (var secret in new[] { "uniclift-redis-tls", "uniclift-orleans-tls" })
+            {
+                var create = kubectl.Single(c => c.Contains($"create secret generic {secret} "));
+                foreach (var key in new[] { "tls.crt", "tls.key", "ca.crt" }) Assert.Contains($"--from-file={key}=", create);
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
 }

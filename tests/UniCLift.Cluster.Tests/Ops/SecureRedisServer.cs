@@ -21,7 +21,15 @@ internal sealed class SecureRedisServer : IAsyncDisposable
     public string ConnectionString(string host = "127.0.0.1") =>
         $"{host}:{Port},password={Password}{(Tls ? ",ssl=true" : "")},connectTimeout=2000";
 
-    public static async Task<SecureRedisServer> StartAsync(TestPki? pki = null)
+    public static Task<SecureRedisServer> StartAsync(TestPki? pki = null)
+    {
+        if (pki is null) return StartAsync(tls: null);
+        var (crt, key) = pki.Issue("redis", "redis", "localhost");
+        return StartAsync((crt, key, pki.CaCertificate));
+    }
+
+    /// <param name="tls">Server certificate, its key and the CA (PEM files); null: plain TCP.</param>
+    public static async Task<SecureRedisServer> StartAsync((string Certificate, string Key, string Ca)? tls)
     {
         var exe = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists)
@@ -30,13 +38,9 @@ internal sealed class SecureRedisServer : IAsyncDisposable
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         var psi = new ProcessStartInfo(exe) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         var args = new List<string> { "-", "--save", "", "--appendonly", "no", "--bind", "127.0.0.1" };
-        if (pki is null) args.AddRange(["--port", port.ToString()]);
-        else
-        {
-            var (crt, key) = pki.Issue("redis", "redis", "localhost");
-            args.AddRange(["--port", "0", "--tls-port", port.ToString(), "--tls-cert-file", crt, "--tls-key-file", key,
-                "--tls-ca-cert-file", pki.CaCertificate, "--tls-auth-clients", "no"]);
-        }
+        if (tls is not { } files) args.AddRange(["--port", port.ToString()]);
+        else args.AddRange(["--port", "0", "--tls-port", port.ToString(), "--tls-cert-file", files.Certificate, "--tls-key-file", files.Key,
+            "--tls-ca-cert-file", files.Ca, "--tls-auth-clients", "no"]);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}.");
         var output = new System.Text.StringBuilder();
@@ -47,10 +51,10 @@ internal sealed class SecureRedisServer : IAsyncDisposable
         await process.StandardInput.WriteLineAsync($"requirepass {password}");
         process.StandardInput.Close(); // redis-server - reads its configuration up to the end of standard input
 
-        var server = new SecureRedisServer(process, port, password, pki is not null);
+        var server = new SecureRedisServer(process, port, password, tls is not null);
         var options = ConfigurationOptions.Parse(server.ConnectionString());
         options.AbortOnConnectFail = true;
-        if (pki is not null) options.TrustIssuer(pki.CaCertificate);
+        if (tls is { } trusted) options.TrustIssuer(trusted.Ca);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (true)
         {
