@@ -70,7 +70,7 @@ public sealed class ClusterSecurityTests
         await using var redis = await SecureRedisServer.StartAsync();
         using var pki = TestPki.Create("uniclift-test-ca");
         using var strangers = TestPki.Create("some-other-ca");
-        var clusterId = "tls-" + Guid.NewGuid().ToString("N")[..8];
+        var clusterId = "uniclift"; // the console's default (a redis-server of this test's own): `uniclift status` below finds it
 
         var (a, httpA) = BuildSilo(redis.ConnectionString(), clusterId, pki.TlsSettings(pki.Issue("silo-a")));
         var (b, httpB) = BuildSilo(redis.ConnectionString(), clusterId, pki.TlsSettings(pki.Issue("silo-b")));
@@ -91,6 +91,24 @@ public sealed class ClusterSecurityTests
                 var info = await client.Services.GetRequiredService<IClusterClient>().GetGrain<ISiloInfoGrain>(0).Describe();
                 Assert.False(info.IsCompute);
                 Assert.Equal(0, info.TrainingSlots);
+            }
+
+            // The real console, configured through its environment as the submit Job is (k8s/examples/submit-job.yaml).
+            var console = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            console.ArgumentList.Add(typeof(UniCLift.Client.ClusterConnection).Assembly.Location);
+            console.ArgumentList.Add("status");
+            console.Environment[UniCLift.Client.ClusterConnection.RedisEnvironmentVariable] = redis.ConnectionString();
+            foreach (var (key, value) in pki.TlsSettings(pki.Issue("console"))) console.Environment[key.Replace(":", "__")] = value;
+            using (var cli = System.Diagnostics.Process.Start(console)!)
+            {
+                var stdout = cli.StandardOutput.ReadToEndAsync();
+                var stderr = cli.StandardError.ReadToEndAsync();
+                try { await cli.WaitForExitAsync().WaitAsync(Patience); }
+                finally { if (!cli.HasExited) cli.Kill(entireProcessTree: true); }
+                var output = await stdout + await stderr;
+                Assert.True(cli.ExitCode == 0, $"uniclift status exited {cli.ExitCode}: {output}");
+                Assert.Contains("no batches.", output);
+                Assert.DoesNotContain(redis.Password, output);
             }
 
             // Without TLS, or with a certificate another CA signed, no gateway accepts the client: the TLS handshake
