@@ -9,6 +9,9 @@ using UniCLift.Grains;
 /// <summary>What the batch commands share: options, waiting with live progress, the summary table, exit codes.</summary>
 internal static class BatchConsole
 {
+    /// <summary>How often a training scene's progress is logged when the output is not a terminal.</summary>
+    public static readonly TimeSpan ProgressLogInterval = TimeSpan.FromSeconds(30);
+
     public static Option<string?> RedisOption() => new("--redis")
     {
         Description = $"Redis address host:port of the cluster's membership table (default: env {ClusterConnection.RedisEnvironmentVariable}; none: an embedded silo in this process)",
@@ -93,13 +96,17 @@ internal static class BatchConsole
         var status = await coordinator.GetBatchStatus();
         if (!console.Out.Profile.Capabilities.Interactive)
         {
-            var seen = new Dictionary<string, SceneState>();
+            // A log (output redirected): a line when a scene changes state, and at least every ProgressLogInterval
+            // while it trains (step, loss, Gaussians, ETA), so a long run shows it is moving.
+            var seen = new Dictionary<string, (SceneState State, DateTime At)>();
             while (true)
             {
+                var now = DateTime.UtcNow;
                 foreach (var s in status.Scenes)
                 {
-                    if (seen.TryGetValue(s.SceneId, out var last) && last == s.Status.State) continue;
-                    seen[s.SceneId] = s.Status.State;
+                    if (seen.TryGetValue(s.SceneId, out var last) && last.State == s.Status.State
+                        && (s.Status.State != SceneState.Training || now - last.At < ProgressLogInterval)) continue;
+                    seen[s.SceneId] = (s.Status.State, now);
                     console.OutWriter.WriteLine($"{s.SceneId}: {Describe(s)}");
                 }
                 if (status.IsFinished) return status;
