@@ -128,31 +128,36 @@ internal static class BatchConsole
         DefaultValueFactory = _ => "train",
     };
 
-    public static System.CommandLine.Option<int> IterationsOption(int defaultValue = 6000) => new("--iterations")
+    /// <summary>--iterations; <paramref name="defaultValue"/> null: the trainer's default (TrainingOptions).</summary>
+    public static System.CommandLine.Option<int> IterationsOption(int? defaultValue = null) => new("--iterations")
     {
         Description = "training iterations",
-        DefaultValueFactory = _ => defaultValue,
+        DefaultValueFactory = _ => defaultValue ?? new UniCLift.Compute.Training.TrainingOptions().Iterations,
     };
 
-    /// <summary>`--set Name=Value` (repeatable): a TrainingOptions knob for METHOD.md's open points; checked before submitting.</summary>
+    /// <summary>The --mode value as the grain messages carry it.</summary>
+    public static JobMode Mode(string? text) => text switch
+    {
+        "train" => JobMode.Train,
+        "lift" => JobMode.Lift,
+        _ => throw new ArgumentException($"mode must be 'train' or 'lift', got '{text}'."),
+    };
+
+    /// <summary>`--set Name=Value` (repeatable): a TrainingOptions knob for METHOD.md's open points; the JobOptions that carry
+    /// them are validated before submitting (JobTraining.Validate).</summary>
     public static System.CommandLine.Option<string[]> SetOption() => new("--set")
     {
         Description = "training option Name=Value (repeatable), e.g. --set ClusterNormalisation=PerSegment; `uniclift bench segment --help` lists them",
     };
 
-    /// <summary>The --set values, validated against <see cref="UniCLift.Compute.Training.TrainingOptions"/> (throws naming the bad one).</summary>
-    public static string[]? Settings(System.CommandLine.ParseResult parse, System.CommandLine.Option<string[]> set)
-    {
-        var values = parse.GetValue(set);
-        if (values is null || values.Length == 0) return null;
-        UniCLift.Compute.Training.TrainingOptionOverrides.Apply(new UniCLift.Compute.Training.TrainingOptions(), values);
-        return values;
-    }
+    /// <summary>The --set values, null when none.</summary>
+    public static string[]? Settings(System.CommandLine.ParseResult parse, System.CommandLine.Option<string[]> set) =>
+        parse.GetValue(set) is { Length: > 0 } values ? values : null;
 
     public static System.CommandLine.Option<ulong> SeedOption() => new("--seed")
     {
         Description = "random seed",
-        DefaultValueFactory = _ => 1UL,
+        DefaultValueFactory = _ => new UniCLift.Compute.Training.TrainingOptions().Seed,
     };
 
     public static string NewBatchId() =>

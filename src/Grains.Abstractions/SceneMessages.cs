@@ -26,28 +26,26 @@ public sealed record SceneDecodeResult(
     [property: Id(3)] double DecodeSeconds,
     [property: Id(4)] int DecodePass);
 
-/// <summary>How a scene is trained. Mode is "train" (whole 3DGS) or "lift" (geometry frozen from <see cref="InitialPly"/>).
-/// <see cref="Settings"/>: further TrainingOptions as "Name=Value" (the compute library's TrainingOptionOverrides).</summary>
+/// <summary>Train the whole 3DGS (geometry + embeddings), or lift: geometry frozen from a trained 3DGS, embeddings and W only.</summary>
+public enum JobMode { Train, Lift }
+
+/// <summary>
+/// How a scene is trained. <see cref="Iterations"/> and <see cref="Seed"/> null: the trainer's defaults.
+/// <see cref="InitialPly"/>: the trained 3DGS PLY a lift starts from. <see cref="Settings"/>: further TrainingOptions
+/// knobs as "Name=Value". The grains turn it into the compute library's TrainingOptions in one place
+/// (JobTraining.ToTrainingOptions, over TrainingOptions.From); the client validates it before submitting and the
+/// trainer when it starts, nobody in between.
+/// </summary>
+/// <remarks>Mode was the string "train" / "lift" until 2026-12; grain storage (Newtonsoft JSON) reads such an old value
+/// into the enum by name.</remarks>
 [GenerateSerializer, Immutable, Alias("UniCLift.JobOptions")]
 public sealed record JobOptions(
-    [property: Id(0)] string Mode = "train",
-    [property: Id(1)] int Iterations = 6000,
-    [property: Id(2)] ulong Seed = 1,
+    [property: Id(0)] JobMode Mode = JobMode.Train,
+    [property: Id(1)] int? Iterations = null,
+    [property: Id(2)] ulong? Seed = null,
     [property: Id(3)] string? InitialPly = null,
     [property: Id(4)] int MaxRetries = 2,
-    [property: Id(5)] string[]? Settings = null)
-{
-    /// <summary>Throws <see cref="ArgumentException"/> naming the bad value.</summary>
-    public JobOptions Validate()
-    {
-        if (Mode is not ("train" or "lift")) throw new ArgumentException($"mode must be 'train' or 'lift', got '{Mode}'.");
-        if (Iterations < 1) throw new ArgumentException($"iterations must be at least 1, got {Iterations}.");
-        if (MaxRetries < 0) throw new ArgumentException($"max retries must be >= 0, got {MaxRetries}.");
-        if (Mode == "lift" && string.IsNullOrWhiteSpace(InitialPly))
-            throw new ArgumentException("mode 'lift' needs a trained 3DGS PLY (--ply).");
-        return this;
-    }
-}
+    [property: Id(5)] string[]? Settings = null);
 
 /// <summary>One scene to segment. <see cref="Attempt"/> grows with each retry; a Start with a higher attempt restarts a failed scene.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.SceneJob")]

@@ -73,7 +73,6 @@ public sealed class CoordinatorGrain(
         if (request.Scenes.Count == 0) throw new ArgumentException("a batch needs at least one scene directory.");
         if (string.IsNullOrWhiteSpace(request.OutputRoot)) throw new ArgumentException("a batch needs an output root directory.");
         if (BatchId.Contains('/')) throw new ArgumentException($"batch id '{BatchId}' must not contain '/'.");
-        request.Options.Validate();
         if (request.OutputDirectories is { } outs && outs.Count != request.Scenes.Count)
             throw new ArgumentException($"{outs.Count} output directories for {request.Scenes.Count} scenes; give one per scene or none.");
 

@@ -74,14 +74,13 @@ public sealed class SceneGrain(
         ArgumentNullException.ThrowIfNull(job);
         if (job.SceneId != this.GetPrimaryKeyString())
             throw new ArgumentException($"job scene id '{job.SceneId}' does not match grain key '{this.GetPrimaryKeyString()}'.");
-        job.Options.Validate();
         bool fresh = S.Job is null || S.State == SceneState.NotSubmitted;
         bool retry = S.Job is not null && S.State == SceneState.Failed && job.Attempt > S.Job.Attempt;
         if (!fresh && !retry) return Status();
 
         var resumes = S.Resumes;
         cancelRequested = false;
-        state.State = new SceneGrainState { Job = job, State = SceneState.Queued, Iterations = job.Options.Iterations, Resumes = resumes };
+        state.State = new SceneGrainState { Job = job, State = SceneState.Queued, Iterations = job.Options.PlannedIterations(), Resumes = resumes };
         await state.WriteStateAsync();
         await Launch();
         return Status();

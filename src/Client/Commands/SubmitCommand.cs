@@ -24,7 +24,7 @@ public static class SubmitCommand
             var request = new BatchRequest(
                 parse.GetValue(dirs)!.Select(Path.GetFullPath).ToList(),
                 Path.GetFullPath(parse.GetValue(output)!),
-                new JobOptions(parse.GetValue(mode)!, parse.GetValue(iterations), parse.GetValue(seed),
+                new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set)).Validate());
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
             var batchId = BatchConsole.NewBatchId();

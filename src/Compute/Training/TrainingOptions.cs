@@ -100,6 +100,21 @@ public sealed record TrainingOptions
     public int ShIncreaseInterval => Math.Max(1, (int)Math.Round(Iterations * ShIncreaseFraction));
     public int SegmentationLossesFrom => Mode == TrainingMode.Lift ? 0 : (int)Math.Round(Iterations * SegmentationLossesFromFraction);
 
+    /// <summary>
+    /// The options of one run: the defaults with <paramref name="mode"/>, <paramref name="iterations"/> and
+    /// <paramref name="seed"/> (null: the default), then the "Name=Value" <paramref name="overrides"/> in order
+    /// (<see cref="TrainingOptionOverrides"/>; a malformed one throws <see cref="ArgumentException"/> naming it). Not
+    /// validated: the caller's edge and the trainer call <see cref="Validate"/>.
+    /// </summary>
+    public static TrainingOptions From(TrainingMode mode, int? iterations = null, ulong? seed = null, IEnumerable<string>? overrides = null)
+    {
+        if (!Enum.IsDefined(mode)) throw new ArgumentException($"mode must be Train or Lift, got {(int)mode}.");
+        var options = new TrainingOptions { Mode = mode };
+        if (iterations is { } n) options = options with { Iterations = n };
+        if (seed is { } s) options = options with { Seed = s };
+        return TrainingOptionOverrides.Apply(options, overrides);
+    }
+
     /// <summary>The paper's schedule: 30k iterations, embedding lr 1e-4.</summary>
     public static TrainingOptions Paper => new() { Iterations = 30000, EmbeddingLearningRate = 1e-4, LinearLayerLearningRate = 1e-4 };
 

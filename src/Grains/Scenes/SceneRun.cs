@@ -53,7 +53,7 @@ public sealed class SceneRun
         this.checkpoints = checkpoints;
         this.checkpointInterval = Math.Max(1, checkpointInterval);
         this.log = log;
-        progress = new SceneRunProgress(SceneState.Queued, 0, job.Options.Iterations, null, 0, 0, null, null, priorSeconds, 0, false);
+        progress = new SceneRunProgress(SceneState.Queued, 0, job.Options.PlannedIterations(), null, 0, 0, null, null, priorSeconds, 0, false);
         Completion = Task.Run(RunAsync);
     }
 
@@ -208,14 +208,7 @@ public sealed class SceneRun
 
     private SceneTrainer Create(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? indices)
     {
-        var o = Job.Options;
-        var options = TrainingOptionOverrides.Apply(new TrainingOptions
-        {
-            Mode = o.Mode == "lift" ? TrainingMode.Lift : TrainingMode.Train,
-            Iterations = o.Iterations,
-            Seed = o.Seed,
-        }, o.Settings);
-        return SceneTrainer.Create(scene, options, o.InitialPly, indices, Compute.Cuda.CudaRuntime.ParseDevice(device));
+        return SceneTrainer.Create(scene, Job.Options.ToTrainingOptions(), Job.Options.InitialPly, indices, Compute.Cuda.CudaRuntime.ParseDevice(device));
     }
 
     /// <summary>The newest checkpoint that restores; an unreadable one is skipped (never restart from zero while one works).</summary>
