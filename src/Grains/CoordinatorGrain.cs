@@ -283,8 +283,7 @@ public sealed class CoordinatorGrain(
         S.Scenes.Select(e => new BatchSceneStatus(e.SceneDirectory, e.SceneId, e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory), e.Retries)).ToList(),
         S.SubmittedUtc, S.FinishedUtc, S.Cancelled, S.Request?.OutputRoot ?? "");
 
-    private static SceneStatus NotSubmitted(string sceneId, string dir) =>
-        new(sceneId, SceneState.NotSubmitted, 0, 0, null, 0, 0, 0, null, null, null, null, 0, 0, 0, 0, dir);
+    private static SceneStatus NotSubmitted(string sceneId, string dir) => new() { SceneId = sceneId, SceneDirectory = dir };
 
     /// <summary>A grain-key-safe name from the directory's last component.</summary>
     internal static string SceneName(string dir, int index)

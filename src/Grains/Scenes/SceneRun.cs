@@ -14,17 +14,12 @@ public delegate Task<IReadOnlyDictionary<string, BoundaryIndex>> BoundaryProvide
 /// <summary>How a run ended. Suspended: checkpointed and stopped for a graceful shutdown; Aborted: the silo went away.</summary>
 public enum SceneRunEnd { Finished, Suspended, Aborted }
 
-/// <summary>A snapshot of a run's progress, read by the scene grain without blocking the compute thread.</summary>
-public sealed record SceneRunProgress(
-    SceneState State, int Step, int Iterations, SceneLosses? Losses, int Gaussians, int LastCheckpointStep,
-    string? CheckpointPath, string? Error, double Seconds, double MillisecondsPerStep,
-    bool Resumed);
-
 /// <summary>
 /// One scene's training on a dedicated compute thread (never on the Orleans scheduler): wait for a training slot
 /// (FIFO), load the scene and its views' boundary indices, create or restore the trainer, step with periodic
 /// checkpoints, and end Trained with model.ply and training.json in the output directory (the batch's coordinator
-/// decodes them). The grain reads <see cref="Progress"/> (thread-safe) and asks it to stop through
+/// decodes them). The grain reads <see cref="Progress"/> (thread-safe: a <see cref="SceneStatus"/> that starts from the
+/// scene's status when the run started, so a resumed run shows where the scene was until it trains) and asks it to stop through
 /// <see cref="Cancel"/>, <see cref="Suspend"/> or <see cref="Abort"/>, which the loop honours between steps.
 /// </summary>
 public sealed class SceneRun
@@ -37,12 +32,13 @@ public sealed class SceneRun
     private readonly ILogger log;
     private readonly UniCLiftMetrics? metrics;
     private readonly BoundaryProvider? boundaries;
-    private SceneRunProgress progress;
+    private SceneStatus progress;
     /// <summary>The silo's torch device (cpu, cuda, cuda:N): where the scene's state lives and its steps run.</summary>
     private readonly string device;
 
+    /// <param name="start">The scene's status when the run starts: its training time so far, step, losses, last checkpoint.</param>
     /// <param name="metrics">Where the run reports iterations, checkpoints, resumes, decode time and PQ (null: nowhere).</param>
-    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, double priorSeconds, ILogger log,
+    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, SceneStatus start, ILogger log,
         UniCLiftMetrics? metrics = null, BoundaryProvider? boundaries = null, string device = "cpu")
     {
         Job = job;
@@ -53,13 +49,13 @@ public sealed class SceneRun
         this.checkpoints = checkpoints;
         this.checkpointInterval = Math.Max(1, checkpointInterval);
         this.log = log;
-        progress = new SceneRunProgress(SceneState.Queued, 0, job.Options.PlannedIterations(), null, 0, 0, null, null, priorSeconds, 0, false);
+        progress = start with { State = SceneState.Queued, Error = null, MillisecondsPerStep = 0 };
         Completion = Task.Run(RunAsync);
     }
 
     public SceneJob Job { get; }
     public Task<SceneRunEnd> Completion { get; }
-    public SceneRunProgress Progress { get { lock (gate) return progress; } }
+    public SceneStatus Progress { get { lock (gate) return progress; } }
 
     public void Cancel() => cancel.Cancel();
     /// <summary>Checkpoint at the next step boundary and stop; the scene resumes from that checkpoint elsewhere.</summary>
@@ -67,7 +63,7 @@ public sealed class SceneRun
     /// <summary>Stop without a checkpoint (the silo is dying); the scene resumes from its last periodic checkpoint.</summary>
     public void Abort() => abort.Cancel();
 
-    private void Update(Func<SceneRunProgress, SceneRunProgress> change)
+    private void Update(Func<SceneStatus, SceneStatus> change)
     {
         lock (gate) progress = change(progress);
     }
@@ -146,7 +142,7 @@ public sealed class SceneRun
         Update(p => p with
         {
             State = SceneState.Training, Step = trainer.CurrentStep, Iterations = trainer.Options.Iterations,
-            Gaussians = trainer.GaussianCount, Resumed = resumed,
+            Gaussians = trainer.GaussianCount,
             LastCheckpointStep = resumed ? trainer.CurrentStep : p.LastCheckpointStep,
         });
         var clock = Stopwatch.StartNew();
