@@ -3,12 +3,9 @@ namespace UniCLift.Grains;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
-using UniCLift.Compute.Losses;
-using UniCLift.Compute.Training;
 using UniCLift.Grains.Hosting;
 using UniCLift.Grains.Placement;
 using UniCLift.Grains.Scenes;
-using UniCLift.Grains.Views;
 
 /// <summary>
 /// What a scene grain persists (grain storage "uniclift", state "scene"): its job and its <see cref="SceneStatus"/>,
@@ -48,7 +45,7 @@ public sealed class SceneGrainState
 
 /// <summary>
 /// Owns one scene's training. Placed only on compute silos, least-loaded first. Training runs on a
-/// <see cref="SceneRun"/> compute thread that takes the views' boundary indices from the view grains; a 1 s grain
+/// <see cref="SceneRun"/> compute thread, which reads the scene once and makes no grain calls; a 1 s grain
 /// timer copies its progress into the persisted state (written when the stage or checkpoint changes). A reminder
 /// keeps the scene alive across silo deaths: whichever silo re-activates the grain resumes from the last
 /// checkpoint. Training ends Trained; the batch's coordinator decodes the model and reports Done through
@@ -216,30 +213,10 @@ public sealed class SceneGrain(
     private async Task Launch()
     {
         Current = Current with { Silo = silo.Name };
-        run = runner.Start(Job!, Current, ViewBoundaries());
+        run = runner.Start(Job!, Current);
         // Metrics come from the run itself (SceneRun: iterations, checkpoints, a resume when it restores a checkpoint).
         poll ??= this.RegisterGrainTimer(Poll, new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)) { KeepAlive = true });
         await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
-    }
-
-    /// <summary>
-    /// Fetches the training views' boundary indices from their view grains, in parallel. The run calls it from its
-    /// compute thread; the calls are made on this activation's scheduler (grain calls need a grain context).
-    /// </summary>
-    private BoundaryProvider ViewBoundaries()
-    {
-        var scheduler = TaskScheduler.Current;
-        var sceneId = this.GetPrimaryKeyString();
-        var grains = GrainFactory;
-        return (scene, ct) => Task.Factory.StartNew(async () =>
-        {
-            var names = TrainingData.ViewNames(scene);
-            var indices = await Task.WhenAll(names.Select(n => grains.GetGrain<IViewGrain>($"{sceneId}/{n}").Load(scene.View(n).ToSource())));
-            ct.ThrowIfCancellationRequested();
-            var result = new Dictionary<string, BoundaryIndex>(names.Count);
-            for (int i = 0; i < names.Count; i++) result[names[i]] = indices[i].ToIndex();
-            return (IReadOnlyDictionary<string, BoundaryIndex>)result;
-        }, ct, TaskCreationOptions.None, scheduler).Unwrap();
     }
 
     private async Task Poll(CancellationToken ct)
