@@ -6,9 +6,9 @@ using UniCLift.Compute.Segmentation;
 using UniCLift.Grains.Views;
 
 /// <summary>
-/// One view (key "&lt;sceneId&gt;/&lt;viewName&gt;") in a decoding pass: renders its embedding image from the trained model (shared per silo through
-/// <see cref="TrainedModelCache"/>), reports code statistics, then writes its label map and overlay through the
-/// scene codebook. Pixel work runs on the thread pool through <see cref="ViewWork"/>, never on the grain scheduler;
+/// One view (key "&lt;sceneId&gt;/&lt;viewName&gt;") in a decoding pass: renders its embedding image from the trained
+/// model (shared per silo through <see cref="TrainedModelCache"/>), reports code statistics, then writes its label map
+/// and overlay through the scene codebook. No persisted state (the "view" state older builds wrote is not read). Pixel work runs on the thread pool through <see cref="ViewWork"/>, never on the grain scheduler;
 /// calls may queue behind other views' work, hence their long response timeouts. The codes stay in memory
 /// between the two decoding calls and are rendered again if the activation was lost in between.
 /// </summary>
