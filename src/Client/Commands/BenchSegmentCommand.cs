@@ -68,7 +68,11 @@ public static class BenchSegmentCommand
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
-            var settings = BatchConsole.Settings(parse, set) ?? []; // a bad setting fails before any scene is made
+            var settings = BatchConsole.Settings(parse, set) ?? [];
+            // A bad setting or iteration count fails before any scene is made.
+            TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings).Validate();
+            if (!parse.GetValue(noLift) || parse.GetValue(ablation))
+                TrainingOptions.From(TrainingMode.Lift, parse.GetValue(liftIterations), null, settings).Validate();
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
             if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(Compute.Cuda.CudaRuntime.Ordinal(dev));
             var run = new RunContext(console, dev, parse.GetValue(profile), ct);
@@ -108,7 +112,7 @@ public static class BenchSegmentCommand
             yield break;
         }
         var ply = Path.Combine(trainOut, "labels.ply");
-        var liftOptions = TrainingOptionOverrides.Apply(new TrainingOptions { Mode = TrainingMode.Lift, Iterations = liftIterations, Seed = (ulong)seed }, settings);
+        var liftOptions = TrainingOptions.From(TrainingMode.Lift, liftIterations, (ulong)seed, settings);
         if (liftOnly)
         {
             if (!File.Exists(ply)) throw new FileNotFoundException($"--lift-only: no train-mode result {ply}; run without --lift-only first.", ply);
@@ -124,7 +128,7 @@ public static class BenchSegmentCommand
         yield return new Row(seed, "raw m2f masks", objects, raw.Pq, raw.Things, raw.ThingsNoRobust, 0, 0, 0)
             { ThingsTp = raw.Tp, ThingsFp = raw.Fp, ThingsFn = raw.Fn };
 
-        var trainOptions = TrainingOptionOverrides.Apply(new TrainingOptions { Iterations = iterations, Seed = (ulong)seed }, settings);
+        var trainOptions = TrainingOptions.From(TrainingMode.Train, iterations, (ulong)seed, settings);
         var trained = Segment(scene, trainOptions, trainOut, null, $"seed {seed} train", run);
         yield return trained with { Seed = seed, Variant = "train", Objects = objects };
         if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, true);

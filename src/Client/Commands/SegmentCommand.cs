@@ -21,7 +21,7 @@ public static class SegmentCommand
         var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, redis, set, device };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
-            var options = new JobOptions(parse.GetValue(mode)!, parse.GetValue(iterations), parse.GetValue(seed),
+            var options = new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                 parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set)).Validate();
             var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), Path.GetFullPath(parse.GetValue(output)!), options,
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));

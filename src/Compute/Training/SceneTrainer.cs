@@ -115,16 +115,14 @@ public sealed class SceneTrainer : IDisposable
 
     /// <summary>Loads the scene's training views and initialises the model (train: from the point cloud or depth;
     /// lift: from <paramref name="initialPly"/>, a graphdeco 3DGS PLY, geometry frozen).
-    /// <paramref name="boundaries"/>: the views' boundary indices when built elsewhere (see <see cref="TrainingData.Load"/>).
     /// <paramref name="device"/>: where the state lives and the steps run (default CPU). The model is initialised on the
     /// host from the same RNG draws whatever the device, then moved.</summary>
-    public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null,
-        IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null, Device? device = null)
+    public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null, Device? device = null)
     {
         options.Validate();
         TorchRuntime.EnsureInitialised();
         device = Ready(device);
-        var data = TrainingData.Load(scene, boundaries, device);
+        var data = TrainingData.Load(scene, device);
         var rng = new DeterministicRandom(options.Seed);
         var lr = options.LearningRates with { Embedding = options.EmbeddingLearningRate };
         GaussianModel model;
@@ -397,8 +395,7 @@ public sealed class SceneTrainer : IDisposable
 
     /// <summary>Restores a trainer saved by <see cref="Save"/>; continuing gives bit-identical results to an uninterrupted run.</summary>
     /// <remarks>A checkpoint holds no device: one written on a GPU resumes on a CPU and the other way round.</remarks>
-    public static SceneTrainer Restore(Scene scene, Stream checkpoint, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null,
-        Device? device = null)
+    public static SceneTrainer Restore(Scene scene, Stream checkpoint, Device? device = null)
     {
         TorchRuntime.EnsureInitialised();
         device = Ready(device);
@@ -448,7 +445,7 @@ public sealed class SceneTrainer : IDisposable
                 graph = new NeighbourGraph(s, t);
             }
             if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Checkpoint is truncated (no end marker).");
-            var data = TrainingData.Load(scene, boundaries, device);
+            var data = TrainingData.Load(scene, device);
             model.Optimizer.MoveTo(device);
             linear.MoveTo(device);
             density.MoveTo(device);
