@@ -31,7 +31,7 @@ public sealed class GaussianCloud
     public Dictionary<string, float[]> Extra { get; init; } = [];
 
     /// <summary>Number of SH coefficients per channel, (ShDegree + 1)^2.</summary>
-    public int ShCoefficients => (ShDegree + 1) * (ShDegree + 1);
+    public int ShCoefficients => Rendering.ShBasis.Count(ShDegree);
 
     /// <summary>Checks every array has the length <see cref="Count"/> implies; throws ArgumentException naming the field.</summary>
     public void Validate()

@@ -38,12 +38,7 @@ public static class Projection
         var mean2d = torch.stack([u, v], 1); // [N, 2]
 
         // Sigma = R diag(s^2) R^T from the normalised quaternion.
-        var q = g.Quats / g.Quats.norm(1, keepdim: true); // [N, 4]
-        var qw = q.select(1, 0); var qx = q.select(1, 1); var qy = q.select(1, 2); var qz = q.select(1, 3);
-        var r = torch.stack([
-            1 - 2 * (qy * qy + qz * qz), 2 * (qx * qy - qw * qz), 2 * (qx * qz + qw * qy),
-            2 * (qx * qy + qw * qz), 1 - 2 * (qx * qx + qz * qz), 2 * (qy * qz - qw * qx),
-            2 * (qx * qz - qw * qy), 2 * (qy * qz + qw * qx), 1 - 2 * (qx * qx + qy * qy)], 1).reshape(-1, 3, 3); // [N, 3, 3]
+        var r = Rotation.QuaternionToMatrix(g.Quats); // [N, 3, 3]
         var m = r * g.LogScales.exp().unsqueeze(1); // [N, 3, 3] = R diag(s)
         var sigma = m.matmul(m.transpose(1, 2)); // [N, 3, 3]
         var sigmaCam = rot.matmul(sigma).matmul(rot.t()); // [N, 3, 3]

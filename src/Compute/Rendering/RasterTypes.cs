@@ -38,6 +38,10 @@ public sealed record GaussianTensors(Tensor Means, Tensor LogScales, Tensor Quat
 {
     public long Count => Means.shape[0];
 
+    /// <summary>The same Gaussians with <paramref name="f"/> applied to every tensor (a copy to a device or dtype, as leaves).</summary>
+    public GaussianTensors Map(Func<Tensor, Tensor> f) =>
+        new(f(Means), f(LogScales), f(Quats), f(OpacityLogits), f(Sh), Features is null ? null : f(Features));
+
     public void Validate()
     {
         long n = Means.shape[0];

@@ -188,11 +188,8 @@ public static class SceneSegmentation
     public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianModel model, int shDegree, Camera camera)
     {
         using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var g = new GaussianTensors(model[GaussianModel.Means].detach(), model[GaussianModel.LogScales].detach(), model[GaussianModel.Rotations].detach(),
-            model[GaussianModel.Opacity].detach(), model.Sh().detach(), model[GaussianModel.Embeddings].detach());
-        var r = rasterizer.Render(g, camera, new RasterSettings(shDegree));
-        return EmbeddingDecoder.DecodePixels(r.Features!);
+        using var _ = no_grad(); // no graph to the live parameters
+        return EmbeddingDecoder.RenderCodes(rasterizer, model.ToGaussianTensors(), shDegree, camera);
     }
 
     /// <summary>Loss curve in at most 100 points (means over equal windows), for metrics.json and the report.</summary>

@@ -2,6 +2,7 @@ namespace UniCLift.Compute.Training;
 
 using TorchSharp;
 using TorchSharp.Modules;
+using UniCLift.Compute.Rendering;
 using static TorchSharp.torch;
 
 /// <summary>Learning rates (graphdeco 3DGS defaults; embedding lr is UniC-Lift's, see TrainingOptions).</summary>
@@ -43,6 +44,11 @@ public sealed class GaussianModel : IDisposable
 
     /// <summary>SH coefficients [N,K,3] for rendering (dc and rest concatenated; differentiable).</summary>
     public Tensor Sh() => cat(new Tensor[] { this[ShDc], this[ShRest] }, 1);
+
+    /// <summary>The parameters as the rasteriser takes them (the live parameters, so a loss on the render reaches them;
+    /// SH in the caller's dispose scope).</summary>
+    public GaussianTensors ToGaussianTensors() =>
+        new(this[Means], this[LogScales], this[Rotations], this[Opacity], Sh(), this[Embeddings]);
 
     /// <summary>
     /// Initialises from a point cloud as 3DGS does: scale = mean distance to the 3 nearest neighbours (isotropic),
@@ -119,13 +125,6 @@ public sealed class GaussianModel : IDisposable
     }
 
     public void Dispose() => Optimizer.Dispose();
-}
-
-/// <summary>Real spherical-harmonic constants (graphdeco's SH_C0).</summary>
-public static class ShBasis
-{
-    public const double C0 = 0.28209479177387814;
-    public static int Count(int degree) => (degree + 1) * (degree + 1);
 }
 
 /// <summary>k-nearest-neighbour distances on a uniform grid (3DGS's distCUDA2, for initial scales).</summary>

@@ -180,8 +180,7 @@ public sealed class SceneTrainer : IDisposable
 
         var view = _data.Views[NextView()];
         var stepRandom = _rng.ToSystemRandom();
-        var gaussians = new GaussianTensors(_model[GaussianModel.Means], _model[GaussianModel.LogScales], _model[GaussianModel.Rotations],
-            _model[GaussianModel.Opacity], _model.Sh(), _model[GaussianModel.Embeddings]);
+        var gaussians = _model.ToGaussianTensors();
         var settings = new RasterSettings(_activeShDegree, o.Background, FeatureGradientsReachGeometry: o.SegmentationGradientsReachGeometry);
         var r = _rasterizer.Render(gaussians, view.Camera, settings);
         Phase("render");

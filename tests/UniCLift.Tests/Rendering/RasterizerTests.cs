@@ -23,8 +23,7 @@ public sealed class RasterizerTests
     /// <summary>float64 leaf copies of float32 parameters.</summary>
     private static GaussianTensors ToDouble(GaussianTensors g)
     {
-        Tensor D(Tensor t) => t.detach().to(float64).requires_grad_(true);
-        return new GaussianTensors(D(g.Means), D(g.LogScales), D(g.Quats), D(g.OpacityLogits), D(g.Sh), g.Features is null ? null : D(g.Features));
+        return g.Map(t => t.detach().to(float64).requires_grad_(true));
     }
 
     private static double RelErr(Tensor fast, Tensor reference)
