@@ -3,11 +3,13 @@ namespace UniCLift.Compute.Rendering;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 /// <summary>The tile rasteriser's CPU kernels. One instance owns the per-view state a backward pass needs
 /// (packed Gaussians, binning, per-pixel final transmittance and contributor count); arrays grow on demand and are
-/// reused by later views. Forward (this file) and backward (RasterizeBackward.cs) follow graphdeco's renderCUDA.</summary>
+/// reused by later views. Forward and backward follow graphdeco's renderCUDA. This file: the state and
+/// <see cref="Forward"/>, which runs the stages; TileRasterizer.Packing.cs (inputs to one cache line per Gaussian),
+/// TileBinning.cs (tile lists), TileRasterizer.BlendForward.cs / .BlendBackward.cs (the scalar blend kernels and the
+/// backward's driver), TileRasterizer.Avx2.cs / .Avx512.cs (the blend kernels by instruction set).</summary>
 internal sealed partial class TileRasterizer
 {
     public const float MaxAlpha = 0.99f;
@@ -41,6 +43,21 @@ internal sealed partial class TileRasterizer
     /// <summary>Timings and counts of the last forward / backward (for `bench raster`).</summary>
     public readonly RasterStats Stats = new();
     private long[] _tileEvals = [], _tileVecEvals = [], _tileCandidates = [], _tileContrib = [];
+
+    /// <summary>Which blend kernels this view runs (set by the owning <see cref="GaussianRasterizer"/> before Forward; the
+    /// backward uses the same).</summary>
+    internal BlendKernel Kernel = BestKernel;
+
+    internal static BlendKernel BestKernel =>
+        IsAvailable(BlendKernel.Avx512) ? BlendKernel.Avx512 : Vector256.IsHardwareAccelerated ? BlendKernel.Avx2 : BlendKernel.Scalar;
+
+    /// <summary>Whether this machine can run the kernel (vector width hardware-accelerated).</summary>
+    internal static bool IsAvailable(BlendKernel k) => k switch
+    {
+        BlendKernel.Avx512 => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported, // + vrcp14ps
+        BlendKernel.Avx2 => Vector256.IsHardwareAccelerated,
+        _ => true,
+    };
 
     [ThreadStatic] private static Scratch? _scratch;
 
@@ -83,28 +100,7 @@ internal sealed partial class TileRasterizer
         TileBinning.Grow(ref _support, 2 * n);
         TileBinning.Grow(ref FinalT, width * height);
         TileBinning.Grow(ref NContrib, width * height);
-        nint pm = (nint)mean2d, pc = (nint)conic, po = (nint)opacity, pcol = (nint)colour, pd = (nint)depth;
-        Parallel.For(0, (n + 2047) / 2048, chunk =>
-        {
-            float* m2 = (float*)pm, co = (float*)pc, op = (float*)po, col = (float*)pcol, dep = (float*)pd;
-            var packed = Packed; var support = _support;
-            int g1 = Math.Min(n, (chunk + 1) * 2048);
-            for (int g = chunk * 2048; g < g1; g++)
-            {
-                if (radii[g] == 0) continue; // culled: in no tile list, never gathered
-                int o = g * Stride;
-                packed[o] = m2[2 * g]; packed[o + 1] = m2[2 * g + 1];
-                packed[o + 2] = co[3 * g]; packed[o + 3] = co[3 * g + 1]; packed[o + 4] = co[3 * g + 2];
-                packed[o + 5] = op[g];
-                packed[o + 6] = col[3 * g]; packed[o + 7] = col[3 * g + 1]; packed[o + 8] = col[3 * g + 2];
-                packed[o + 9] = dep[g];
-                // Tile-independent ellipse support (SIMD kernels): slope, q, 1/a, t, yMax, and whether it can blend at all.
-                bool any = CullEllipse(co[3 * g], co[3 * g + 1], co[3 * g + 2], op[g],
-                    out packed[o + 10], out packed[o + 11], out packed[o + 12], out packed[o + 13], out packed[o + 14], out support[2 * g]);
-                packed[o + 15] = any ? 1f : 0f;
-                support[2 * g + 1] = packed[o + 14];
-            }
-        });
+        Pack(n, mean2d, conic, opacity, colour, depth, radii);
         _feat = features;
         double c0 = RasterStats.CpuNow();
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -145,25 +141,6 @@ internal sealed partial class TileRasterizer
         Stats.Blends = evals;
     }
 
-    /// <summary>The tile's Gaussians (front to back) as contiguous rows: [count, Stride] at the returned pointer and
-    /// [count, D] features at f. When the forward was told a backward follows (<see cref="KeepGathered"/>) it gathers into
-    /// the per-view <see cref="TileG"/> / <see cref="TileF"/> and the backward reads them back, so the random-access gather
-    /// (a cache miss per pair once the scene outgrows L2) runs once per view, not twice; otherwise thread-local scratch.</summary>
-    private unsafe float* TileGaussians(int tile, Scratch s, bool withFeatures, out float* f)
-    {
-        int start = Binning.TileStart[tile];
-        if (_gathered)
-        {
-            f = PtrOf(TileF) + (long)start * D;
-            return PtrOf(TileG) + (long)start * Stride;
-        }
-        float* g;
-        if (KeepGathered) { g = PtrOf(TileG) + (long)start * Stride; f = PtrOf(TileF) + (long)start * D; }
-        else { g = PtrOf(s.G); f = PtrOf(s.F); }
-        Gather(tile, g, f, withFeatures);
-        return g;
-    }
-
     /// <summary>Address of a pinned array's first element (arrays from <see cref="GrowPinned{T}"/>).</summary>
     private static unsafe float* PtrOf(float[] a) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a));
 
@@ -173,130 +150,7 @@ internal sealed partial class TileRasterizer
         if (a.Length < n) a = GC.AllocateUninitializedArray<T>(Math.Max(n, a.Length + a.Length / 2), pinned: true);
     }
 
-    private const int PrefetchAhead = 8;
-
-    /// <summary>Copies the tile's Gaussians (front to back) to dst [count, Stride] and, if asked, features to fdst [count, D].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe int Gather(int tile, float* dst, float* fdst, bool withFeatures)
-    {
-        int start = Binning.TileStart[tile], count = Binning.TileStart[tile + 1] - start;
-        var sorted = Binning.Sorted;
-        int d = D;
-        // Pointer copies: Array.Copy's per-call overhead dominated for 12-float rows.
-        float* fsrc = _feat;
-        if (withFeatures && d > 0 && fsrc == null) throw new InvalidOperationException("Tile features gathered outside Forward without kept tile lists.");
-        fixed (float* src = Packed)
-        {
-            for (int j = 0; j < count; j++)
-            {
-                int g = sorted[start + j];
-                // The rows are random accesses (a cache miss each once the scene outgrows L2): ask for a later one now.
-                if (Sse.IsSupported && j + PrefetchAhead < count)
-                {
-                    int ga = sorted[start + j + PrefetchAhead];
-                    Sse.Prefetch0(src + (long)ga * Stride);
-                    if (withFeatures) Sse.Prefetch0(fsrc + (long)ga * d);
-                }
-                float* a = src + (long)g * Stride, b = dst + (long)j * Stride;
-                Vector256.Store(Vector256.Load(a), b);
-                Vector256.Store(Vector256.Load(a + 8), b + 8);
-                if (withFeatures)
-                {
-                    float* fa = fsrc + (long)g * d, fb = fdst + (long)j * d;
-                    int c = 0;
-                    for (; c + 8 <= d; c += 8) Vector256.Store(Vector256.Load(fa + c), fb + c);
-                    for (; c < d; c++) fb[c] = fa[c];
-                }
-            }
-        }
-        return count;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void ForwardTile(int tile, float* outRgb, float* outFeat, float* outDepth, float* outAlpha)
-    {
-        int count = Binning.TileStart[tile + 1] - Binning.TileStart[tile];
-        var s = GetScratch(count, D, 0, 0);
-        float* gl = TileGaussians(tile, s, D > 0, out float* fl);
-        int tx = tile % Binning.TilesX, ty = tile / Binning.TilesX;
-        int xs = tx * TileSize, ys = ty * TileSize;
-        int xe = Math.Min(xs + TileSize, Width), ye = Math.Min(ys + TileSize, Height);
-        int d = D;
-        float bg0 = Background[0], bg1 = Background[1], bg2 = Background[2];
-        long evals = 0;
-        {
-            for (int py = ys; py < ye; py++)
-            {
-                for (int px = xs; px < xe; px++)
-                {
-                    int pix = py * Width + px;
-                    float fx = px + 0.5f, fy = py + 0.5f;
-                    float T = 1f, r = 0f, gr = 0f, b = 0f, z = 0f;
-                    float* of = outFeat + (long)pix * d;
-                    for (int c = 0; c < d; c++) of[c] = 0f;
-                    int last = 0;
-                    for (int j = 0; j < count; j++)
-                    {
-                        float* p = gl + j * Stride;
-                        float dx = p[0] - fx, dy = p[1] - fy;
-                        float power = -0.5f * (p[2] * dx * dx + p[4] * dy * dy) - p[3] * dx * dy;
-                        if (power > 0f) continue;
-                        float alpha = MathF.Min(MaxAlpha, p[5] * MathF.Exp(power));
-                        if (alpha < MinAlpha) continue;
-                        float testT = T * (1f - alpha);
-                        if (testT < MinTransmittance) break;
-                        float w = alpha * T;
-                        r += w * p[6]; gr += w * p[7]; b += w * p[8]; z += w * p[9];
-                        if (d > 0) Axpy(of, fl + j * d, w, d);
-                        T = testT;
-                        last = j + 1;
-                    }
-                    evals += last;
-                    FinalT[pix] = T;
-                    NContrib[pix] = last;
-                    outRgb[3 * pix] = r + T * bg0; outRgb[3 * pix + 1] = gr + T * bg1; outRgb[3 * pix + 2] = b + T * bg2;
-                    outDepth[pix] = z;
-                    outAlpha[pix] = 1f - T;
-                }
-            }
-        }
-        _tileEvals[tile] = evals;
-    }
-
     public const int TileSize = TileBinning.TileSize;
-}
-
-/// <summary>Where the time of the last render went, in milliseconds. Blends = pixel x Gaussian pairs walked by the
-/// forward pass (up to each pixel's last contributor).</summary>
-public sealed class RasterStats
-{
-    /// <summary>Also record process CPU time per stage (a /proc read per stage; for benchmarks).</summary>
-    public static bool MeasureCpu;
-    public double ProjectionMs, BinningMs, BlendForwardMs, BlendBackwardMs, ReduceMs;
-    /// <summary>Whole <see cref="GaussianRasterizer.Render"/> call (projection, binning, blending and their glue).</summary>
-    public double RenderMs;
-    /// <summary>The rasteriser autograd node's backward outside the blend kernels and reduction: gradient checks and
-    /// handing the gradients to torch.</summary>
-    public double BackwardGlueMs;
-    /// <summary>The projection autograd node's backward (C# kernel and its glue).</summary>
-    public double ProjectionBackwardMs;
-    /// <summary>Process CPU time (all threads) per stage, when <see cref="MeasureCpu"/> is set.</summary>
-    public double ProjectionCpuMs, BinningCpuMs, BlendForwardCpuMs, BlendBackwardCpuMs, ReduceCpuMs, ProjectionBackwardCpuMs;
-
-    internal static double CpuNow() => MeasureCpu ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds : 0;
-    public long Blends;
-    /// <summary>SIMD kernels only (forward pass). AVX2: (pixel row, Gaussian) pairs whose support's y-range covers the row
-    /// (each gets an x-interval test), and (8-pixel chunk, Gaussian) pairs left after ellipse culling, i.e. evaluated with
-    /// vector exp. AVX-512: (tile row, Gaussian) pairs whose support meets the row (the row lists), and how many of those
-    /// were evaluated (16 pixels each) before the row saturated.</summary>
-    public long ChunkCandidates, VectorEvals;
-    /// <summary>SIMD kernels only: (pixel, Gaussian) pairs actually blended (alpha &gt;= 1/255, before T &lt; 1e-4).</summary>
-    public long Contributions;
-    public int Pairs;
-}
-
-internal sealed partial class TileRasterizer
-{
 
     /// <summary>y[i] += a * x[i], SIMD over channels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
