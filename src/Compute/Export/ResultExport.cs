@@ -1,7 +1,6 @@
 namespace UniCLift.Compute.Export;
 
 using UniCLift.Compute.IO;
-using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 
 /// <summary>One instance of a segmentation result: its Gaussians, their bounding box, and the views where it covers the most pixels.</summary>

@@ -5,17 +5,6 @@ using System.Text;
 using System.Text.Json;
 using UniCLift.Compute.IO;
 
-/// <summary>In-memory data of one view, as the synthetic generator makes it and a layout writer stores it.</summary>
-public sealed record ViewData(
-    string Name,
-    Camera Camera,
-    RgbImage Image,
-    DepthMap? Depth = null,
-    LabelMap? Mask = null,
-    LabelMap? MaskSemantic = null,
-    LabelMap? GtInstance = null,
-    LabelMap? GtSemantic = null);
-
 /// <summary>
 /// The Panoptic Lifting preprocessed layout (Replica, ScanNet): color/*.jpg|png, depth/*.png (uint16 mm),
 /// pose/&lt;frame&gt;.txt (4x4 camera-to-world, OpenCV axes), intrinsic/intrinsic_color.txt (4x4),

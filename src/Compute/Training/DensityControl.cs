@@ -1,15 +1,6 @@
 namespace UniCLift.Compute.Training;
 
-using TorchSharp;
 using static TorchSharp.torch;
-
-/// <summary>Adaptive density control settings (graphdeco 3DGS defaults).</summary>
-public sealed record DensitySettings(
-    double GradThreshold = 0.0002,
-    double PercentDense = 0.01,
-    double MinOpacity = 0.005,
-    double MaxScreenSize = 20,
-    int MaxGaussians = 1_000_000);
 
 /// <summary>
 /// Clone / split / prune / opacity reset, as graphdeco's GaussianModel.densify_and_prune. Statistics come only from

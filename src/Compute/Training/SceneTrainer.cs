@@ -8,18 +8,6 @@ using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
-/// <summary>What one training iteration did (losses are the unweighted terms).</summary>
-public sealed record TrainingStepReport(
-    int Step,
-    int Iterations,
-    double TotalLoss,
-    double RenderLoss,
-    double ClusterLoss,
-    double TripletLoss,
-    double SmoothLoss,
-    int Gaussians,
-    double Milliseconds);
-
 /// <summary>
 /// Owns one scene's Gaussians, optimiser state, density-control statistics, linear layer W and RNG, and advances
 /// training one iteration at a time so that a host (CLI or scene grain) can drive it, checkpoint it and stop it
