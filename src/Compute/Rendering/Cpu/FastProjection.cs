@@ -68,10 +68,8 @@ internal static class FastProjection
             int n = call.N;
             var mean2d = torch.empty(n, 2); var conic = torch.empty(n, 3); var opacity = torch.empty(n);
             var colours = torch.empty(n, 3); var depth = torch.empty(n);
-            nint pm = (nint)GaussianRasterizer.Ptr(means), ps = (nint)GaussianRasterizer.Ptr(logScales), pq = (nint)GaussianRasterizer.Ptr(quats),
-                po = (nint)GaussianRasterizer.Ptr(opac), psh = (nint)GaussianRasterizer.Ptr(sh);
-            nint om = (nint)GaussianRasterizer.Ptr(mean2d), oc = (nint)GaussianRasterizer.Ptr(conic), oo = (nint)GaussianRasterizer.Ptr(opacity),
-                ocol = (nint)GaussianRasterizer.Ptr(colours), od = (nint)GaussianRasterizer.Ptr(depth);
+            nint pm = P(means), ps = P(logScales), pq = P(quats), po = P(opac), psh = P(sh);
+            nint om = P(mean2d), oc = P(conic), oo = P(opacity), ocol = P(colours), od = P(depth);
             var cam = new Cam(call);
             var radii = call.Radii;
             Parallel.For(0, (n + Block - 1) / Block, b =>
@@ -94,7 +92,6 @@ internal static class FastProjection
             var call = (Call)ctx.get_data("call");
             var ins = (Tensor[])ctx.get_data("in");
             int n = call.N;
-            static nint P(Tensor? t) => t is null || t.IsInvalid ? 0 : (nint)GaussianRasterizer.Ptr(t);
             static Tensor? Defined(Tensor t) => t is null || t.IsInvalid ? null : t.contiguous();
             var gm = Defined(grads[0]); var gc = Defined(grads[1]); var go = Defined(grads[2]); var gcol = Defined(grads[3]); var gd = Defined(grads[4]);
             // Uninitialised: the kernel writes every element (zeros where no gradient flows).
@@ -122,6 +119,9 @@ internal static class FastProjection
             return [null!, dMeans, dScales, dQuats, dOpac, dSh];
         }
     }
+
+    /// <summary>A float32 tensor's data as an address the parallel loops capture (0 for a missing gradient).</summary>
+    private static unsafe nint P(Tensor? t) => t is null || t.IsInvalid ? 0 : (nint)GaussianRasterizer.Ptr(t);
 
     /// <summary>The camera as plain fields, so the per-Gaussian loops read no arrays (no bounds checks, no reloads).</summary>
     private readonly struct Cam(Call k)
