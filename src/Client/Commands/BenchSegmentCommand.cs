@@ -198,15 +198,9 @@ public static class BenchSegmentCommand
     {
         var clock = Stopwatch.StartNew();
         var cloud = GaussianPly.Read(ply);
-        int d = cloud.Extra.Keys.Count(k => k.StartsWith("emb_", StringComparison.Ordinal));
+        var emb = TrainedGaussians.ReadEmbeddings(cloud, out int d);
         if (d == 0) throw new InvalidDataException($"{ply} has no emb_k columns to decode.");
         using var trainer = SceneTrainer.Create(scene, new TrainingOptions { Mode = TrainingMode.Lift, Iterations = 1, EmbeddingDim = d }, ply);
-        var emb = new float[cloud.Count * d];
-        for (int k = 0; k < d; k++)
-        {
-            var column = cloud.Extra[$"emb_{k}"];
-            for (int i = 0; i < cloud.Count; i++) emb[i * d + k] = column[i];
-        }
         using (TorchSharp.torch.no_grad())
         using (var t = TorchSharp.torch.tensor(emb, new long[] { cloud.Count, d }))
             trainer.Model[GaussianModel.Embeddings].copy_(t);

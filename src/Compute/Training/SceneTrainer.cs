@@ -8,18 +8,6 @@ using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
-/// <summary>What one training iteration did (losses are the unweighted terms).</summary>
-public sealed record TrainingStepReport(
-    int Step,
-    int Iterations,
-    double TotalLoss,
-    double RenderLoss,
-    double ClusterLoss,
-    double TripletLoss,
-    double SmoothLoss,
-    int Gaussians,
-    double Milliseconds);
-
 /// <summary>
 /// Owns one scene's Gaussians, optimiser state, density-control statistics, linear layer W and RNG, and advances
 /// training one iteration at a time so that a host (CLI or scene grain) can drive it, checkpoint it and stop it
@@ -178,8 +166,7 @@ public sealed class SceneTrainer : IDisposable
 
         var view = _data.Views[NextView()];
         var stepRandom = _rng.ToSystemRandom();
-        var gaussians = new GaussianTensors(_model[GaussianModel.Means], _model[GaussianModel.LogScales], _model[GaussianModel.Rotations],
-            _model[GaussianModel.Opacity], _model.Sh(), _model[GaussianModel.Embeddings]);
+        var gaussians = _model.ToGaussianTensors();
         var settings = new RasterSettings(_activeShDegree, o.Background, FeatureGradientsReachGeometry: o.SegmentationGradientsReachGeometry);
         var r = _rasterizer.Render(gaussians, view.Camera, settings);
         Phase("render");

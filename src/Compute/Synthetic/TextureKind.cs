@@ -1,0 +1,3 @@
+namespace UniCLift.Compute.Synthetic;
+
+internal enum TextureKind { Checker, Stripes, Noise }
