@@ -9,6 +9,9 @@ using UniCLift.Grains;
 /// <summary>What the batch commands share: options, waiting with live progress, the summary table, exit codes.</summary>
 internal static class BatchConsole
 {
+    /// <summary>How often a training scene's progress is logged when the output is not a terminal.</summary>
+    public static readonly TimeSpan ProgressLogInterval = TimeSpan.FromSeconds(30);
+
     public static Option<string?> RedisOption() => new("--redis")
     {
         Description = $"Redis address host:port of the cluster's membership table (default: env {ClusterConnection.RedisEnvironmentVariable}; none: an embedded silo in this process)",
@@ -20,31 +23,36 @@ internal static class BatchConsole
         DefaultValueFactory = _ => "train",
     };
 
-    public static Option<int> IterationsOption(int defaultValue = 6000) => new("--iterations")
+    /// <summary>--iterations; <paramref name="defaultValue"/> null: the trainer's default (TrainingOptions).</summary>
+    public static Option<int> IterationsOption(int? defaultValue = null) => new("--iterations")
     {
         Description = "training iterations",
-        DefaultValueFactory = _ => defaultValue,
+        DefaultValueFactory = _ => defaultValue ?? new TrainingOptions().Iterations,
     };
 
-    /// <summary>`--set Name=Value` (repeatable): a TrainingOptions knob for METHOD.md's open points; checked before submitting.</summary>
+    /// <summary>The --mode value as the grain messages carry it.</summary>
+    public static JobMode Mode(string? text) => text switch
+    {
+        "train" => JobMode.Train,
+        "lift" => JobMode.Lift,
+        _ => throw new ArgumentException($"mode must be 'train' or 'lift', got '{text}'."),
+    };
+
+    /// <summary>`--set Name=Value` (repeatable): a TrainingOptions knob for METHOD.md's open points; the JobOptions that carry
+    /// them are validated before submitting (JobTraining.Validate).</summary>
     public static Option<string[]> SetOption() => new("--set")
     {
         Description = "training option Name=Value (repeatable), e.g. --set ClusterNormalisation=PerSegment; `uniclift bench segment --help` lists them",
     };
 
-    /// <summary>The --set values, validated against <see cref="TrainingOptions"/> (throws naming the bad one).</summary>
-    public static string[]? Settings(ParseResult parse, Option<string[]> set)
-    {
-        var values = parse.GetValue(set);
-        if (values is null || values.Length == 0) return null;
-        TrainingOptionOverrides.Apply(new TrainingOptions(), values);
-        return values;
-    }
+    /// <summary>The --set values, null when none.</summary>
+    public static string[]? Settings(ParseResult parse, Option<string[]> set) =>
+        parse.GetValue(set) is { Length: > 0 } values ? values : null;
 
     public static Option<ulong> SeedOption() => new("--seed")
     {
         Description = "random seed",
-        DefaultValueFactory = _ => 1UL,
+        DefaultValueFactory = _ => new TrainingOptions().Seed,
     };
 
     public static string NewBatchId() =>
@@ -93,13 +101,17 @@ internal static class BatchConsole
         var status = await coordinator.GetBatchStatus();
         if (!console.Out.Profile.Capabilities.Interactive)
         {
-            var seen = new Dictionary<string, SceneState>();
+            // A log (output redirected): a line when a scene changes state, and at least every ProgressLogInterval
+            // while it trains (step, loss, Gaussians, ETA), so a long run shows it is moving.
+            var seen = new Dictionary<string, (SceneState State, DateTime At)>();
             while (true)
             {
+                var now = DateTime.UtcNow;
                 foreach (var s in status.Scenes)
                 {
-                    if (seen.TryGetValue(s.SceneId, out var last) && last == s.Status.State) continue;
-                    seen[s.SceneId] = s.Status.State;
+                    if (seen.TryGetValue(s.SceneId, out var last) && last.State == s.Status.State
+                        && (s.Status.State != SceneState.Training || now - last.At < ProgressLogInterval)) continue;
+                    seen[s.SceneId] = (s.Status.State, now);
                     console.OutWriter.WriteLine($"{s.SceneId}: {Describe(s)}");
                 }
                 if (status.IsFinished) return status;

@@ -25,6 +25,7 @@ public static class Cli
         root.Subcommands.Add(Commands.ExportCommand.Create());
         root.Subcommands.Add(Commands.ReportCommand.Create());
         root.Subcommands.Add(Commands.CheckCommand.Create());
+        root.Subcommands.Add(Commands.ViewCommand.Create());
         return root;
     }
 

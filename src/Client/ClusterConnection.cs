@@ -9,6 +9,7 @@ using Orleans.Configuration;
 using StackExchange.Redis;
 using UniCLift.Grains;
 using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Security;
 
 /// <summary>
 /// How the console reaches a cluster: through Redis membership (`--redis host:port` or env UNICLIFT_REDIS), or,
@@ -57,15 +58,17 @@ public sealed class ClusterConnection : IAsyncDisposable
             {
                 c.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = serviceId; });
                 c.UseRedisClustering(o => o.ConfigurationOptions = parsed);
+                c.UseUniCLiftTls(builder.Configuration); // env UniCLift__Tls__*, as on the silos
             });
             var clientHost = builder.Build();
+            var shown = parsed.ToString(includePassword: false); // the string may carry password= (a Secret): never print it
             try { await clientHost.StartAsync(cancellationToken); }
             catch (Exception e)
             {
                 clientHost.Dispose();
-                throw new InvalidOperationException($"cannot reach the cluster through Redis at '{redis}': {e.Message}", e);
+                throw new InvalidOperationException($"cannot reach the cluster through Redis at '{shown}': {e.Message}", e);
             }
-            return new ClusterConnection(clientHost, clientHost.Services.GetRequiredService<IClusterClient>(), false, $"cluster via Redis {redis}");
+            return new ClusterConnection(clientHost, clientHost.Services.GetRequiredService<IClusterClient>(), false, $"cluster via Redis {shown}");
         }
 
         int siloPort = FreePort(), gatewayPort = FreePort();

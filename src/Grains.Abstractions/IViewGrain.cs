@@ -28,25 +28,6 @@ public sealed record ViewSource(
     public override int GetHashCode() => HashCode.Combine(ImagePath, MaskPath, Width, Height, Fx, Fy, Cx, HashCode.Combine(Cy, DistortionModel));
 }
 
-/// <summary>
-/// The boundary structure of one view's input mask that the trainer samples hard triplets from (the compute
-/// library's BoundaryIndex as plain arrays). Pixels are row-major indices y * Width + x; Labels is the mask with
-/// ids that do not count stored as -1; the neighbours across the boundary of BoundaryPixels[b] are
-/// NeighbourPixels[NeighbourOffsets[b] .. NeighbourOffsets[b + 1]); the pixels of segment SegmentLabels[s] are
-/// SegmentPixels[SegmentOffsets[s] .. SegmentOffsets[s + 1]).
-/// </summary>
-[GenerateSerializer, Immutable, Alias("UniCLift.ViewBoundary")]
-public sealed record ViewBoundary(
-    [property: Id(0)] int Width,
-    [property: Id(1)] int Height,
-    [property: Id(2)] int[] Labels,
-    [property: Id(3)] int[] BoundaryPixels,
-    [property: Id(4)] int[] NeighbourOffsets,
-    [property: Id(5)] int[] NeighbourPixels,
-    [property: Id(6)] int[] SegmentLabels,
-    [property: Id(7)] int[] SegmentOffsets,
-    [property: Id(8)] int[] SegmentPixels);
-
 /// <summary>Decode one view: render its embedding image from the trained model file (a model.ply) and threshold it.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewDecodeRequest")]
 public sealed record ViewDecodeRequest(
@@ -98,24 +79,16 @@ public sealed record ViewLabelsWritten(
     [property: Id(2)] string? OverlayPath);
 
 /// <summary>
-/// One view of a scene. For training: loads the view's input mask and mines its boundary structure, which the
-/// scene's trainer samples triplets from locally (no network round trip per step). For decoding: renders the
-/// view's embedding image from the trained model, reports its code statistics, and writes its label map and overlay
-/// once the coordinator has built the scene's codebook. Views of a scene do this in parallel across the cluster.
+/// One view of a scene in the coordinator's decoding pass: renders the view's embedding image from the trained model,
+/// reports its code statistics, and writes its label map and overlay once the coordinator has built the scene's
+/// codebook. Views of a scene do this in parallel across the cluster. (Training needs no view grain: the trainer reads
+/// each training view's image and mask once and mines the mask's boundaries itself.)
 /// Every call may wait behind the silo's other pixel work (a pass fans out all views at once), so their response
 /// timeout is long; a dead silo still fails them at once through membership.
 /// </summary>
 [Alias("UniCLift.IViewGrain")]
 public interface IViewGrain : IGrainWithStringKey
 {
-    /// <summary>Loads the view's mask (its size must match the camera) and returns its boundary structure.</summary>
-    [Alias("Load"), ResponseTimeout("00:30:00")]
-    Task<ViewBoundary> Load(ViewSource source);
-
-    /// <summary>The boundary structure of the view loaded last (recomputed after a reactivation).</summary>
-    [Alias("GetBoundaryIndex"), ResponseTimeout("00:30:00")]
-    Task<ViewBoundary> GetBoundaryIndex();
-
     /// <summary>Renders and thresholds the view (Embedding-to-Label per pixel); keeps the codes for <see cref="WriteLabels"/>.</summary>
     [Alias("DecodeCodes"), ResponseTimeout("00:30:00")]
     Task<ViewCodeStatistics> DecodeCodes(ViewDecodeRequest request);

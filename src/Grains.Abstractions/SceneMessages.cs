@@ -26,28 +26,26 @@ public sealed record SceneDecodeResult(
     [property: Id(3)] double DecodeSeconds,
     [property: Id(4)] int DecodePass);
 
-/// <summary>How a scene is trained. Mode is "train" (whole 3DGS) or "lift" (geometry frozen from <see cref="InitialPly"/>).
-/// <see cref="Settings"/>: further TrainingOptions as "Name=Value" (the compute library's TrainingOptionOverrides).</summary>
+/// <summary>Train the whole 3DGS (geometry + embeddings), or lift: geometry frozen from a trained 3DGS, embeddings and W only.</summary>
+public enum JobMode { Train, Lift }
+
+/// <summary>
+/// How a scene is trained. <see cref="Iterations"/> and <see cref="Seed"/> null: the trainer's defaults.
+/// <see cref="InitialPly"/>: the trained 3DGS PLY a lift starts from. <see cref="Settings"/>: further TrainingOptions
+/// knobs as "Name=Value". The grains turn it into the compute library's TrainingOptions in one place
+/// (JobTraining.ToTrainingOptions, over TrainingOptions.From); the client validates it before submitting and the
+/// trainer when it starts, nobody in between.
+/// </summary>
+/// <remarks>Mode was the string "train" / "lift" until 2026-12; grain storage (Newtonsoft JSON) reads such an old value
+/// into the enum by name.</remarks>
 [GenerateSerializer, Immutable, Alias("UniCLift.JobOptions")]
 public sealed record JobOptions(
-    [property: Id(0)] string Mode = "train",
-    [property: Id(1)] int Iterations = 6000,
-    [property: Id(2)] ulong Seed = 1,
+    [property: Id(0)] JobMode Mode = JobMode.Train,
+    [property: Id(1)] int? Iterations = null,
+    [property: Id(2)] ulong? Seed = null,
     [property: Id(3)] string? InitialPly = null,
     [property: Id(4)] int MaxRetries = 2,
-    [property: Id(5)] string[]? Settings = null)
-{
-    /// <summary>Throws <see cref="ArgumentException"/> naming the bad value.</summary>
-    public JobOptions Validate()
-    {
-        if (Mode is not ("train" or "lift")) throw new ArgumentException($"mode must be 'train' or 'lift', got '{Mode}'.");
-        if (Iterations < 1) throw new ArgumentException($"iterations must be at least 1, got {Iterations}.");
-        if (MaxRetries < 0) throw new ArgumentException($"max retries must be >= 0, got {MaxRetries}.");
-        if (Mode == "lift" && string.IsNullOrWhiteSpace(InitialPly))
-            throw new ArgumentException("mode 'lift' needs a trained 3DGS PLY (--ply).");
-        return this;
-    }
-}
+    [property: Id(5)] string[]? Settings = null);
 
 /// <summary>One scene to segment. <see cref="Attempt"/> grows with each retry; a Start with a higher attempt restarts a failed scene.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.SceneJob")]
@@ -68,25 +66,43 @@ public sealed record SceneLosses(
     [property: Id(3)] double Triplet,
     [property: Id(4)] double Smooth);
 
-/// <summary>What a scene grain reports about its scene.</summary>
+/// <summary>
+/// A scene as its grain reports it, and what the grain persists of it (SceneGrainState wraps it with the job); the
+/// compute thread's run reports its progress in it too, and the coordinator keeps the last one per scene. Build it with
+/// named properties: every field has a default (a scene nobody has started is just its SceneId and SceneDirectory).
+/// </summary>
+/// <remarks>Field ids and property names are those of the positional record it was until 2026-12 (wire format and
+/// stored JSON unchanged); <see cref="CheckpointPath"/> is new.</remarks>
 [GenerateSerializer, Immutable, Alias("UniCLift.SceneStatus")]
-public sealed record SceneStatus(
-    [property: Id(0)] string SceneId,
-    [property: Id(1)] SceneState State,
-    [property: Id(2)] int Step,
-    [property: Id(3)] int Iterations,
-    [property: Id(4)] SceneLosses? Losses,
-    [property: Id(5)] int Gaussians,
-    [property: Id(6)] int Resumes,
-    [property: Id(7)] int LastCheckpointStep,
-    [property: Id(8)] string? Error,
-    [property: Id(9)] string? OutputDirectory,
-    [property: Id(10)] double? PqScene,
-    [property: Id(11)] string? Silo,
-    [property: Id(12)] double Seconds,
-    [property: Id(13)] double MillisecondsPerStep,
-    [property: Id(14)] int Attempt,
-    [property: Id(15)] int Instances,
-    [property: Id(16)] string? SceneDirectory,
-    [property: Id(17)] double? PqThings = null,
-    [property: Id(18)] int DecodePass = 0);
+public sealed record SceneStatus
+{
+    [Id(0)] public string SceneId { get; init; } = "";
+    [Id(1)] public SceneState State { get; init; }
+    /// <summary>Training steps done; while a resumed run waits for a slot or loads, where the scene was.</summary>
+    [Id(2)] public int Step { get; init; }
+    [Id(3)] public int Iterations { get; init; }
+    /// <summary>The unweighted loss terms of the latest step.</summary>
+    [Id(4)] public SceneLosses? Losses { get; init; }
+    [Id(5)] public int Gaussians { get; init; }
+    /// <summary>How often training resumed after the grain's silo died or shut down.</summary>
+    [Id(6)] public int Resumes { get; init; }
+    [Id(7)] public int LastCheckpointStep { get; init; }
+    [Id(8)] public string? Error { get; init; }
+    /// <summary>Where model.ply, training.json and, once decoded, the label maps and metrics.json are.</summary>
+    [Id(9)] public string? OutputDirectory { get; init; }
+    [Id(10)] public double? PqScene { get; init; }
+    /// <summary>The silo training (or that trained) the scene.</summary>
+    [Id(11)] public string? Silo { get; init; }
+    /// <summary>Training time over all runs of the scene, resumes included.</summary>
+    [Id(12)] public double Seconds { get; init; }
+    [Id(13)] public double MillisecondsPerStep { get; init; }
+    /// <summary>The job's attempt (0, then one more per retry of a failed scene).</summary>
+    [Id(14)] public int Attempt { get; init; }
+    [Id(15)] public int Instances { get; init; }
+    [Id(16)] public string? SceneDirectory { get; init; }
+    [Id(17)] public double? PqThings { get; init; }
+    /// <summary>The coordinator's decoding pass that decoded (or is decoding) the scene.</summary>
+    [Id(18)] public int DecodePass { get; init; }
+    /// <summary>The newest checkpoint written or restored (the run restores the newest that reads).</summary>
+    [Id(19)] public string? CheckpointPath { get; init; }
+}

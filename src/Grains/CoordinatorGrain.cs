@@ -73,7 +73,6 @@ public sealed class CoordinatorGrain(
         if (request.Scenes.Count == 0) throw new ArgumentException("a batch needs at least one scene directory.");
         if (string.IsNullOrWhiteSpace(request.OutputRoot)) throw new ArgumentException("a batch needs an output root directory.");
         if (BatchId.Contains('/')) throw new ArgumentException($"batch id '{BatchId}' must not contain '/'.");
-        request.Options.Validate();
         if (request.OutputDirectories is { } outs && outs.Count != request.Scenes.Count)
             throw new ArgumentException($"{outs.Count} output directories for {request.Scenes.Count} scenes; give one per scene or none.");
 
@@ -284,8 +283,7 @@ public sealed class CoordinatorGrain(
         S.Scenes.Select(e => new BatchSceneStatus(e.SceneDirectory, e.SceneId, e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory), e.Retries)).ToList(),
         S.SubmittedUtc, S.FinishedUtc, S.Cancelled, S.Request?.OutputRoot ?? "");
 
-    private static SceneStatus NotSubmitted(string sceneId, string dir) =>
-        new(sceneId, SceneState.NotSubmitted, 0, 0, null, 0, 0, 0, null, null, null, null, 0, 0, 0, 0, dir);
+    private static SceneStatus NotSubmitted(string sceneId, string dir) => new() { SceneId = sceneId, SceneDirectory = dir };
 
     /// <summary>A grain-key-safe name from the directory's last component.</summary>
     internal static string SceneName(string dir, int index)

@@ -3,39 +3,49 @@ namespace UniCLift.Grains;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
-using UniCLift.Compute.Losses;
-using UniCLift.Compute.Training;
 using UniCLift.Grains.Hosting;
 using UniCLift.Grains.Placement;
 using UniCLift.Grains.Scenes;
-using UniCLift.Grains.Views;
 
-/// <summary>What a scene grain persists (grain storage "uniclift", state "scene").</summary>
+/// <summary>
+/// What a scene grain persists (grain storage "uniclift", state "scene"): its job and its <see cref="SceneStatus"/>,
+/// the record it reports.
+/// </summary>
+/// <remarks>
+/// Version 1 (until 2026-12) stored the status's fields flat on this class. Grain storage writes JSON through Orleans'
+/// Newtonsoft serializer, which fills a stored property it finds through its setter: the write-only properties below
+/// fold such an old document's fields into <see cref="Status"/> and are never written back (no getter), so a scene
+/// saved by version 1 loads with its state, progress and checkpoint (GrainStateCompatibilityTests).
+/// </remarks>
 [GenerateSerializer, Alias("UniCLift.SceneGrainState")]
 public sealed class SceneGrainState
 {
     [Id(0)] public SceneJob? Job { get; set; }
-    [Id(1)] public SceneState State { get; set; }
-    [Id(2)] public int Step { get; set; }
-    [Id(3)] public int Iterations { get; set; }
-    [Id(4)] public SceneLosses? Losses { get; set; }
-    [Id(5)] public int Gaussians { get; set; }
-    [Id(6)] public int Resumes { get; set; }
-    [Id(7)] public int LastCheckpointStep { get; set; }
-    [Id(8)] public string? CheckpointPath { get; set; }
-    [Id(9)] public string? Error { get; set; }
-    [Id(10)] public double? PqScene { get; set; }
-    [Id(11)] public int Instances { get; set; }
-    [Id(12)] public double Seconds { get; set; }
-    [Id(13)] public double MillisecondsPerStep { get; set; }
-    [Id(14)] public string? Silo { get; set; }
-    [Id(15)] public double? PqThings { get; set; }
-    [Id(16)] public int DecodePass { get; set; }
+    [Id(17)] public SceneStatus Status { get; set; } = new();
+
+#pragma warning disable CA1044 // write-only on purpose: version 1's fields, read from old documents only
+    public SceneState State { set => Status = Status with { State = value }; }
+    public int Step { set => Status = Status with { Step = value }; }
+    public int Iterations { set => Status = Status with { Iterations = value }; }
+    public SceneLosses? Losses { set => Status = Status with { Losses = value }; }
+    public int Gaussians { set => Status = Status with { Gaussians = value }; }
+    public int Resumes { set => Status = Status with { Resumes = value }; }
+    public int LastCheckpointStep { set => Status = Status with { LastCheckpointStep = value }; }
+    public string? CheckpointPath { set => Status = Status with { CheckpointPath = value }; }
+    public string? Error { set => Status = Status with { Error = value }; }
+    public double? PqScene { set => Status = Status with { PqScene = value }; }
+    public int Instances { set => Status = Status with { Instances = value }; }
+    public double Seconds { set => Status = Status with { Seconds = value }; }
+    public double MillisecondsPerStep { set => Status = Status with { MillisecondsPerStep = value }; }
+    public string? Silo { set => Status = Status with { Silo = value }; }
+    public double? PqThings { set => Status = Status with { PqThings = value }; }
+    public int DecodePass { set => Status = Status with { DecodePass = value }; }
+#pragma warning restore CA1044
 }
 
 /// <summary>
 /// Owns one scene's training. Placed only on compute silos, least-loaded first. Training runs on a
-/// <see cref="SceneRun"/> compute thread that takes the views' boundary indices from the view grains; a 1 s grain
+/// <see cref="SceneRun"/> compute thread, which reads the scene once and makes no grain calls; a 1 s grain
 /// timer copies its progress into the persisted state (written when the stage or checkpoint changes). A reminder
 /// keeps the scene alive across silo deaths: whichever silo re-activates the grain resumes from the last
 /// checkpoint. Training ends Trained; the batch's coordinator decodes the model and reports Done through
@@ -55,16 +65,25 @@ public sealed class SceneGrain(
     private IGrainTimer? poll;
     private bool cancelRequested;
 
-    private SceneGrainState S => state.State;
+    private SceneJob? Job => state.State.Job;
+
+    /// <summary>The scene's status: persisted with the job, reported as it is.</summary>
+    private SceneStatus Current
+    {
+        get => state.State.Status;
+        set => state.State.Status = value;
+    }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (S.Job is not null && S.State.NeedsTraining())
+        // State saved before the status was one record names no scene in it.
+        if (Job is { } job && Current.SceneId.Length == 0) Current = Identified(Current, job);
+        if (Job is not null && Current.State.NeedsTraining())
         {
             // The previous activation died or was shut down mid-job: resume (from the last checkpoint, if any).
-            S.Resumes++;
+            Current = Current with { Resumes = Current.Resumes + 1 };
             log.LogInformation("Scene {SceneId} resumes on {Silo} (state {State}, checkpoint step {Step})",
-                S.Job.SceneId, silo.Name, S.State, S.LastCheckpointStep);
+                Job.SceneId, silo.Name, Current.State, Current.LastCheckpointStep);
             await Launch();
         }
     }
@@ -74,14 +93,16 @@ public sealed class SceneGrain(
         ArgumentNullException.ThrowIfNull(job);
         if (job.SceneId != this.GetPrimaryKeyString())
             throw new ArgumentException($"job scene id '{job.SceneId}' does not match grain key '{this.GetPrimaryKeyString()}'.");
-        job.Options.Validate();
-        bool fresh = S.Job is null || S.State == SceneState.NotSubmitted;
-        bool retry = S.Job is not null && S.State == SceneState.Failed && job.Attempt > S.Job.Attempt;
+        bool fresh = Job is null || Current.State == SceneState.NotSubmitted;
+        bool retry = Job is not null && Current.State == SceneState.Failed && job.Attempt > Job.Attempt;
         if (!fresh && !retry) return Status();
 
-        var resumes = S.Resumes;
         cancelRequested = false;
-        state.State = new SceneGrainState { Job = job, State = SceneState.Queued, Iterations = job.Options.Iterations, Resumes = resumes };
+        state.State = new SceneGrainState
+        {
+            Job = job,
+            Status = Identified(new SceneStatus { State = SceneState.Queued, Iterations = job.Options.PlannedIterations(), Resumes = Current.Resumes }, job),
+        };
         await state.WriteStateAsync();
         await Launch();
         return Status();
@@ -101,11 +122,11 @@ public sealed class SceneGrain(
 
     public async Task<SceneStatus> Cancel()
     {
-        if (S.Job is null || S.State.IsTerminal()) return Status();
+        if (Job is null || Current.State.IsTerminal()) return Status();
         cancelRequested = true;
-        if (S.State.AwaitsDecoding())
+        if (Current.State.AwaitsDecoding())
         {
-            S.State = SceneState.Cancelled;
+            Current = Current with { State = SceneState.Cancelled };
             await state.WriteStateAsync();
             return Status();
         }
@@ -117,13 +138,13 @@ public sealed class SceneGrain(
             if (r.Completion.IsCompleted) await OnRunCompleted(r);
             else
             {
-                S.State = SceneState.Cancelled;
+                Current = Current with { State = SceneState.Cancelled };
                 await state.WriteStateAsync();
             }
         }
         else
         {
-            S.State = SceneState.Cancelled;
+            Current = Current with { State = SceneState.Cancelled };
             await state.WriteStateAsync();
             await StopSupervision();
         }
@@ -132,12 +153,11 @@ public sealed class SceneGrain(
 
     public async Task<SceneStatus> BeginDecoding(int pass)
     {
-        if (!S.State.AwaitsDecoding())
-            throw new InvalidOperationException($"scene '{this.GetPrimaryKeyString()}' is {S.State}, not trained; it cannot be decoded.");
-        if (S.State != SceneState.Decoding || S.DecodePass != pass)
+        if (!Current.State.AwaitsDecoding())
+            throw new InvalidOperationException($"scene '{this.GetPrimaryKeyString()}' is {Current.State}, not trained; it cannot be decoded.");
+        if (Current.State != SceneState.Decoding || Current.DecodePass != pass)
         {
-            S.State = SceneState.Decoding;
-            S.DecodePass = pass;
+            Current = Current with { State = SceneState.Decoding, DecodePass = pass };
             await state.WriteStateAsync();
         }
         return Status();
@@ -146,21 +166,19 @@ public sealed class SceneGrain(
     public async Task<SceneStatus> CompleteDecoding(SceneDecodeResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        if (S.State != SceneState.Decoding) return Status(); // cancelled meanwhile, or a late duplicate
-        S.State = SceneState.Done;
-        S.Instances = result.Instances;
-        S.PqScene = result.PqScene;
-        S.PqThings = result.PqThings;
-        S.DecodePass = result.DecodePass;
+        if (Current.State != SceneState.Decoding) return Status(); // cancelled meanwhile, or a late duplicate
+        Current = Current with
+        {
+            State = SceneState.Done, Instances = result.Instances, PqScene = result.PqScene, PqThings = result.PqThings, DecodePass = result.DecodePass,
+        };
         await state.WriteStateAsync();
         return Status();
     }
 
     public async Task<SceneStatus> FailDecoding(string error)
     {
-        if (S.State != SceneState.Decoding) return Status();
-        S.State = SceneState.Failed;
-        S.Error = error;
+        if (Current.State != SceneState.Decoding) return Status();
+        Current = Current with { State = SceneState.Failed, Error = error };
         await state.WriteStateAsync();
         return Status();
     }
@@ -170,7 +188,7 @@ public sealed class SceneGrain(
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         // Activation already resumed the job; a reminder for a trained or finished scene is left over.
-        if (S.Job is null || !S.State.NeedsTraining()) await StopSupervision();
+        if (Job is null || !Current.State.NeedsTraining()) await StopSupervision();
         else if (run is null) await Launch();
     }
 
@@ -188,46 +206,26 @@ public sealed class SceneGrain(
             catch (OperationCanceledException) { r.Abort(); }
             Absorb(r.Progress);
             try { await state.WriteStateAsync(); }
-            catch (Exception e) { log.LogWarning(e, "Scene {SceneId}: state not saved on deactivation", S.Job?.SceneId); }
+            catch (Exception e) { log.LogWarning(e, "Scene {SceneId}: state not saved on deactivation", Job?.SceneId); }
         }
     }
 
     private async Task Launch()
     {
-        S.Silo = silo.Name;
-        run = runner.Start(S.Job!, S.Seconds, ViewBoundaries());
+        Current = Current with { Silo = silo.Name };
+        run = runner.Start(Job!, Current);
         // Metrics come from the run itself (SceneRun: iterations, checkpoints, a resume when it restores a checkpoint).
         poll ??= this.RegisterGrainTimer(Poll, new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)) { KeepAlive = true });
         await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
     }
 
-    /// <summary>
-    /// Fetches the training views' boundary indices from their view grains, in parallel. The run calls it from its
-    /// compute thread; the calls are made on this activation's scheduler (grain calls need a grain context).
-    /// </summary>
-    private BoundaryProvider ViewBoundaries()
-    {
-        var scheduler = TaskScheduler.Current;
-        var sceneId = this.GetPrimaryKeyString();
-        var grains = GrainFactory;
-        return (scene, ct) => Task.Factory.StartNew(async () =>
-        {
-            var names = TrainingData.ViewNames(scene);
-            var indices = await Task.WhenAll(names.Select(n => grains.GetGrain<IViewGrain>($"{sceneId}/{n}").Load(scene.View(n).ToSource())));
-            ct.ThrowIfCancellationRequested();
-            var result = new Dictionary<string, BoundaryIndex>(names.Count);
-            for (int i = 0; i < names.Count; i++) result[names[i]] = indices[i].ToIndex();
-            return (IReadOnlyDictionary<string, BoundaryIndex>)result;
-        }, ct, TaskCreationOptions.None, scheduler).Unwrap();
-    }
-
     private async Task Poll(CancellationToken ct)
     {
         if (run is not { } r) return;
-        var before = (S.State, S.LastCheckpointStep);
+        var before = (Current.State, Current.LastCheckpointStep);
         Absorb(r.Progress);
         if (r.Completion.IsCompleted) await OnRunCompleted(r);
-        else if (before != (S.State, S.LastCheckpointStep)) await state.WriteStateAsync();
+        else if (before != (Current.State, Current.LastCheckpointStep)) await state.WriteStateAsync();
     }
 
     private async Task OnRunCompleted(SceneRun r)
@@ -253,31 +251,31 @@ public sealed class SceneGrain(
         catch (Exception e)
         {
             // Best effort: a leftover reminder only wakes a finished scene, which then removes it.
-            log.LogWarning(e, "Scene {SceneId}: supervision reminder not removed", S.Job?.SceneId);
+            log.LogWarning(e, "Scene {SceneId}: supervision reminder not removed", Job?.SceneId);
         }
     }
 
-    private void Absorb(SceneRunProgress p)
+    /// <summary>Takes the fields the run owns from its progress; the grain's own (identity, resumes, silo, decoding) stay.</summary>
+    private void Absorb(SceneStatus p) => Current = Current with
     {
         // A cancelled run may still be inside a long load or step; it stops at the next boundary.
-        S.State = cancelRequested && !p.State.IsTerminal() ? SceneState.Cancelled : p.State;
-        if (p.State >= SceneState.Training)
-        {
-            // While a resumed run waits for a slot or loads, keep showing where the scene was.
-            S.Step = p.Step;
-            S.Gaussians = p.Gaussians;
-        }
-        S.Iterations = p.Iterations;
-        S.Losses = p.Losses ?? S.Losses;
-        S.LastCheckpointStep = Math.Max(S.LastCheckpointStep, p.LastCheckpointStep);
-        S.CheckpointPath = p.CheckpointPath ?? S.CheckpointPath;
-        S.Error = p.Error;
-        S.Seconds = p.Seconds;
-        S.MillisecondsPerStep = p.MillisecondsPerStep;
-    }
+        State = cancelRequested && !p.State.IsTerminal() ? SceneState.Cancelled : p.State,
+        Step = p.Step,
+        Gaussians = p.Gaussians,
+        Iterations = p.Iterations,
+        Losses = p.Losses,
+        LastCheckpointStep = Math.Max(Current.LastCheckpointStep, p.LastCheckpointStep),
+        CheckpointPath = p.CheckpointPath,
+        Error = p.Error,
+        Seconds = p.Seconds,
+        MillisecondsPerStep = p.MillisecondsPerStep,
+    };
 
-    private SceneStatus Status() => new(
-        this.GetPrimaryKeyString(), S.State, S.Step, S.Iterations, S.Losses, S.Gaussians, S.Resumes, S.LastCheckpointStep,
-        S.Error, S.Job?.OutputDirectory, S.PqScene, S.Silo, S.Seconds, S.MillisecondsPerStep, S.Job?.Attempt ?? 0,
-        S.Instances, S.Job?.SceneDirectory, S.PqThings, S.DecodePass);
+    private static SceneStatus Identified(SceneStatus status, SceneJob job) => status with
+    {
+        SceneId = job.SceneId, SceneDirectory = job.SceneDirectory, OutputDirectory = job.OutputDirectory, Attempt = job.Attempt,
+    };
+
+    /// <summary>The status as persisted; a grain never given a job is only its key.</summary>
+    private SceneStatus Status() => Job is null ? new SceneStatus { SceneId = this.GetPrimaryKeyString() } : Current;
 }

@@ -1,69 +1,20 @@
 namespace UniCLift.Grains;
 
-using UniCLift.Compute.Losses;
 using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using UniCLift.Grains.Views;
 
-[GenerateSerializer, Alias("UniCLift.ViewGrainState")]
-public sealed class ViewGrainState
-{
-    [Id(0)] public ViewSource? Source { get; set; }
-}
-
 /// <summary>
-/// One view (key "&lt;sceneId&gt;/&lt;viewName&gt;"). Training: mines the boundary structure of its input mask for the
-/// scene's trainer. Decoding: renders its embedding image from the trained model (shared per silo through
-/// <see cref="TrainedModelCache"/>), reports code statistics, then writes its label map and overlay through the
-/// scene codebook. Pixel work runs on the thread pool through <see cref="ViewWork"/>, never on the grain scheduler;
+/// One view (key "&lt;sceneId&gt;/&lt;viewName&gt;") in a decoding pass: renders its embedding image from the trained
+/// model (shared per silo through <see cref="TrainedModelCache"/>), reports code statistics, then writes its label map
+/// and overlay through the scene codebook. No persisted state (the "view" state older builds wrote is not read). Pixel work runs on the thread pool through <see cref="ViewWork"/>, never on the grain scheduler;
 /// calls may queue behind other views' work, hence their long response timeouts. The codes stay in memory
 /// between the two decoding calls and are rendered again if the activation was lost in between.
 /// </summary>
-public sealed class ViewGrain(
-    [PersistentState("view", "uniclift")] IPersistentState<ViewGrainState> state,
-    TrainedModelCache models,
-    ViewWork work) : Grain, IViewGrain
+public sealed class ViewGrain(TrainedModelCache models, ViewWork work) : Grain, IViewGrain
 {
-    private ViewBoundary? boundary;
     private (string ModelPath, int[] Codes)? decoded;
-
-    private string ViewName
-    {
-        get
-        {
-            var key = this.GetPrimaryKeyString();
-            var slash = key.IndexOf('/');
-            if (slash <= 0 || slash == key.Length - 1)
-                throw new ArgumentException($"view grain key '{key}' must be '<sceneId>/<viewName>'.");
-            return key[(slash + 1)..];
-        }
-    }
-
-    public async Task<ViewBoundary> Load(ViewSource source)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        _ = ViewName;
-        if (boundary is not null && state.State.Source == source) return boundary; // a resumed training asks again
-        boundary = await work.RunAsync(() => Mine(source));
-        if (state.State.Source != source)
-        {
-            state.State.Source = source;
-            await state.WriteStateAsync();
-        }
-        return boundary;
-    }
-
-    public async Task<ViewBoundary> GetBoundaryIndex()
-    {
-        if (boundary is null)
-        {
-            var source = state.State.Source
-                ?? throw new InvalidOperationException($"view '{this.GetPrimaryKeyString()}' was never loaded; call Load first.");
-            boundary = await work.RunAsync(() => Mine(source));
-        }
-        return boundary;
-    }
 
     public async Task<ViewCodeStatistics> DecodeCodes(ViewDecodeRequest request)
     {
@@ -92,13 +43,6 @@ public sealed class ViewGrain(
     {
         var model = models.Get(request.ModelPath);
         return model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera());
-    }
-
-    private static ViewBoundary Mine(ViewSource source)
-    {
-        var mask = LoadMask(source)
-            ?? throw new InvalidDataException($"view '{source.ImagePath}' has no input mask; UniC-Lift trains from one mask per training view.");
-        return BoundaryMiner.Build(mask).ToMessage();
     }
 
     private static LabelMap? LoadMask(ViewSource source) => source.MaskPath is null ? null : SceneData.LoadMask(View(source));

@@ -2,6 +2,7 @@ namespace UniCLift.Silo;
 
 using UniCLift.Grains.Hosting;
 using UniCLift.Silo.Telemetry;
+using UniCLift.Grains.Security;
 
 /// <summary>Builds the silo web host; Program.cs runs it and the ops tests start the very same host.</summary>
 public static class SiloHost
@@ -20,7 +21,11 @@ public static class SiloHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         configure?.Invoke(builder);
         UniCLiftSiloOptions options = null!; // the bound options, seen by the Kubernetes step that runs after them
-        builder.AddUniCLiftSilo(o => options = o, silo => KubernetesHosting.Configure(silo, options, builder.Configuration));
+        builder.AddUniCLiftSilo(o => options = o, silo =>
+        {
+            KubernetesHosting.Configure(silo, options, builder.Configuration);
+            silo.UseUniCLiftTls(builder.Configuration); // TLS only when UniCLift:Tls is set
+        });
         builder.AddUniCLiftTelemetry();
 
         var app = builder.Build();

@@ -15,7 +15,7 @@ internal static class TinyScene
         double[] offsets = [-0.3, -0.1, 0.1, 0.3];
         for (int k = 0; k < offsets.Length; k++)
         {
-            var c2w = LookAt(offsets[k], 0.1 * k - 0.15, -3);
+            var c2w = Camera.LookAtPose((offsets[k], 0.1 * k - 0.15, -3), (0, 0, 0), (0, 1, 0));
             var cam = new Camera(width, height, width * 0.9, width * 0.9, width / 2.0, height / 2.0, c2w);
             var image = new RgbImage(width, height);
             var depth = new DepthMap(width, height);
@@ -44,31 +44,5 @@ internal static class TinyScene
         }
         PanopticLiftingLayout.Write(dir, views, ["0000", "0001", "0002"], ["0003"]);
         return dir;
-    }
-
-    /// <summary>Camera-to-world (row-major 4x4, OpenCV axes) at (x, y, z) looking at the origin.</summary>
-    private static double[] LookAt(double x, double y, double z)
-    {
-        var f = Normalize(-x, -y, -z);
-        var r = Normalize(Cross(f, (0, 1, 0)));
-        var d = Cross(f, r); // y (down) = z x x keeps the frame right-handed
-        return
-        [
-            r.X, d.X, f.X, x,
-            r.Y, d.Y, f.Y, y,
-            r.Z, d.Z, f.Z, z,
-            0, 0, 0, 1,
-        ];
-    }
-
-    private static (double X, double Y, double Z) Cross((double X, double Y, double Z) a, (double X, double Y, double Z) b) =>
-        (a.Y * b.Z - a.Z * b.Y, a.Z * b.X - a.X * b.Z, a.X * b.Y - a.Y * b.X);
-
-    private static (double X, double Y, double Z) Normalize((double X, double Y, double Z) v) => Normalize(v.X, v.Y, v.Z);
-
-    private static (double X, double Y, double Z) Normalize(double x, double y, double z)
-    {
-        var n = Math.Sqrt(x * x + y * y + z * z);
-        return (x / n, y / n, z / n);
     }
 }

@@ -1,6 +1,5 @@
 namespace UniCLift.Cluster.Tests;
 
-using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using UniCLift.Grains;
@@ -9,38 +8,6 @@ using UniCLift.Grains.Views;
 /// <summary>The plain-array messages view grains exchange carry the compute types without loss.</summary>
 public sealed class ViewMessagesTests
 {
-    private static readonly int[] Labels =
-    [
-        1, 1, 2, 2, 2,
-        1, 1, 2, 2, 2,
-        1, 0, 2, 2, 3,
-    ];
-
-    [Fact]
-    public void BoundaryIndexRoundTripsAndSamplesTheSameTriplets()
-    {
-        var index = BoundaryMiner.Build(new LabelMap(5, 3, Labels));
-        var back = index.ToMessage().ToIndex();
-        Assert.Equal(index.Labels, back.Labels);
-        Assert.Equal(index.BoundaryPixels, back.BoundaryPixels);
-        Assert.Equal(index.NeighbourPixels, back.NeighbourPixels);
-        Assert.Equal(index.SegmentPixels, back.SegmentPixels);
-        Assert.NotEmpty(index.BoundaryPixels);
-        var a = BoundaryMiner.SampleTriplets(index, 50, new Random(4));
-        var b = BoundaryMiner.SampleTriplets(back, 50, new Random(4));
-        Assert.Equal(a.Anchor, b.Anchor);
-        Assert.Equal(a.Positive, b.Positive);
-        Assert.Equal(a.Negative, b.Negative);
-    }
-
-    [Fact]
-    public void ACorruptBoundaryMessageIsRejected()
-    {
-        var m = BoundaryMiner.Build(new LabelMap(5, 3, Labels)).ToMessage();
-        var e = Assert.Throws<ArgumentException>(() => (m with { Labels = new int[4] }).ToIndex());
-        Assert.Contains("5x3", e.Message);
-    }
-
     [Fact]
     public void CodeStatisticsAndCodebookRoundTripWithTheirMergeTables()
     {

@@ -22,8 +22,7 @@ internal static class BenchRasterCuda
         using var outer = torch.NewDisposeScope();
         var (cam, cpu) = BenchRasterCommand.Scene(o);
         Tensor Up(Tensor t) => t.detach().to(dev).requires_grad_(true);
-        var g = new GaussianTensors(Up(cpu.Means), Up(cpu.LogScales), Up(cpu.Quats), Up(cpu.OpacityLogits), Up(cpu.Sh),
-            cpu.Features is null ? null : Up(cpu.Features));
+        var g = cpu.Map(Up);
         var target = torch.rand(new long[] { o.Height, o.Width, 3 }, device: dev);
         var settings = new RasterSettings(ShDegree: o.ShDegree);
         var rast = new GaussianRasterizer();

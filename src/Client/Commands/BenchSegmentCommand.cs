@@ -77,7 +77,11 @@ public static class BenchSegmentCommand
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
-            var settings = BatchConsole.Settings(parse, set) ?? []; // a bad setting fails before any scene is made
+            var settings = BatchConsole.Settings(parse, set) ?? [];
+            // A bad setting or iteration count fails before any scene is made.
+            TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings).Validate();
+            if (!parse.GetValue(noLift) || parse.GetValue(ablation))
+                TrainingOptions.From(TrainingMode.Lift, parse.GetValue(liftIterations), null, settings).Validate();
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
             if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(Compute.Cuda.CudaRuntime.Ordinal(dev));
             var run = new RunContext(console, dev, parse.GetValue(profile), ct);
@@ -143,7 +147,7 @@ public static class BenchSegmentCommand
             yield break;
         }
         var ply = Path.Combine(trainOut, "labels.ply");
-        var liftOptions = TrainingOptionOverrides.Apply(new TrainingOptions { Mode = TrainingMode.Lift, Iterations = liftIterations, Seed = (ulong)seed }, settings);
+        var liftOptions = TrainingOptions.From(TrainingMode.Lift, liftIterations, (ulong)seed, settings);
         if (liftOnly)
         {
             if (!File.Exists(ply)) throw new FileNotFoundException($"--lift-only: no train-mode result {ply}; run without --lift-only first.", ply);
@@ -160,7 +164,7 @@ public static class BenchSegmentCommand
         yield return new Row(seed, $"raw {synthetic.Options.Corruption.ToString().ToLowerInvariant()} masks", objects, raw.Pq, raw.Things, raw.ThingsNoRobust, 0, 0, 0)
             { ThingsTp = raw.Tp, ThingsFp = raw.Fp, ThingsFn = raw.Fn, Style = bench.Style };
 
-        var trainOptions = TrainingOptionOverrides.Apply(new TrainingOptions { Iterations = iterations, Seed = (ulong)seed }, settings);
+        var trainOptions = TrainingOptions.From(TrainingMode.Train, iterations, (ulong)seed, settings);
         var trained = Segment(scene, trainOptions, trainOut, null, $"{label} train", run);
         yield return trained with { Seed = seed, Variant = "train", Objects = objects, Style = bench.Style };
         if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, true);
@@ -230,15 +234,9 @@ public static class BenchSegmentCommand
     {
         var clock = Stopwatch.StartNew();
         var cloud = GaussianPly.Read(ply);
-        int d = cloud.Extra.Keys.Count(k => k.StartsWith("emb_", StringComparison.Ordinal));
+        var emb = TrainedGaussians.ReadEmbeddings(cloud, out int d);
         if (d == 0) throw new InvalidDataException($"{ply} has no emb_k columns to decode.");
         using var trainer = SceneTrainer.Create(scene, new TrainingOptions { Mode = TrainingMode.Lift, Iterations = 1, EmbeddingDim = d }, ply);
-        var emb = new float[cloud.Count * d];
-        for (int k = 0; k < d; k++)
-        {
-            var column = cloud.Extra[$"emb_{k}"];
-            for (int i = 0; i < cloud.Count; i++) emb[i * d + k] = column[i];
-        }
         using (TorchSharp.torch.no_grad())
         using (var t = TorchSharp.torch.tensor(emb, new long[] { cloud.Count, d }))
             trainer.Model[GaussianModel.Embeddings].copy_(t);

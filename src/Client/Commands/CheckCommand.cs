@@ -153,7 +153,7 @@ public static class CheckCommand
         var cam = SyntheticGaussians.LookAt(320, 240, 60, (0, 0, -5), (0, 0, 0));
         var c = SyntheticGaussians.Random(cam, 50000, 3, 12, seed: 9, minPx: 0.8, maxPx: 6);
         Tensor Up(Tensor t) => t.detach().to(dev).requires_grad_(true);
-        var g = new GaussianTensors(Up(c.Means), Up(c.LogScales), Up(c.Quats), Up(c.OpacityLogits), Up(c.Sh), Up(c.Features!));
+        var g = c.Map(Up);
         var rast = new GaussianRasterizer();
         var settings = new RasterSettings();
         long count10 = 0, mem10 = 0;
@@ -209,7 +209,7 @@ public static class CheckCommand
         }
         var settings = new RasterSettings(ShDegree: c.ShDegree, Background: [0.2f, 0.4f, 0.6f], FeatureGradientsReachGeometry: c.FeatureGeometry);
         Tensor Up(Tensor t) => t.detach().to(dev).requires_grad_(true);
-        var gd = new GaussianTensors(Up(g.Means), Up(g.LogScales), Up(g.Quats), Up(g.OpacityLogits), Up(g.Sh), g.Features is null ? null : Up(g.Features));
+        var gd = g.Map(Up);
         var gen = torch.manual_seed(c.Seed);
         var wRgb = torch.randn(c.Height, c.Width, 3); var wDepth = torch.randn(c.Height, c.Width); var wAlpha = torch.randn(c.Height, c.Width);
         var wFeat = c.D > 0 ? torch.randn(c.Height, c.Width, c.D) : null;

@@ -28,7 +28,7 @@ public static class DemoCommand
             int w = parse.GetValue(width);
             MakeScene(sceneDir, n, parse.GetValue(seed), parse.GetValue(views), w, w * 3 / 4);
             var status = await SegmentCommand.SegmentAsync(sceneDir, Path.Combine(root, "result"),
-                new JobOptions("train", parse.GetValue(iterations), parse.GetValue(seed), null, MaxRetries: 0),
+                new JobOptions(JobMode.Train, parse.GetValue(iterations), parse.GetValue(seed), null, MaxRetries: 0).Validate(),
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
             return SegmentCommand.Report(status, console);
         });

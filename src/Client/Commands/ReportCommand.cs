@@ -12,7 +12,7 @@ public static class ReportCommand
         var dirs = new Argument<string[]>("results") { Description = "Segmentation result folders (from `uniclift segment`).", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "HTML file to write.", DefaultValueFactory = _ => "report.html" };
         var views = new Option<int>("--views") { Description = "Views shown per scene.", DefaultValueFactory = _ => 4 };
-        var cmd = new Command("report", "Write a static HTML report (views, metrics, loss curves) that opens from disk without a server.");
+        var cmd = new Command("report", "Write a static HTML report (views, metrics, loss curves, a 3D viewer) that opens from disk without a server.");
         cmd.Arguments.Add(dirs);
         cmd.Options.Add(output);
         cmd.Options.Add(views);
@@ -21,7 +21,8 @@ public static class ReportCommand
             int v = pr.GetValue(views);
             if (v < 1) throw new ArgumentException($"--views must be at least 1, got {v}.");
             var outPath = pr.GetValue(output)!;
-            BatchReport.Write(pr.GetValue(dirs)!, outPath, new ReportOptions { ViewsPerScene = v });
+            var results = pr.GetValue(dirs)!;
+            BatchReport.Write(results, outPath, Viewer.ViewerAssets.WithViewer(new ReportOptions { ViewsPerScene = v }, results.Length));
             console.OutWriter.WriteLine($"Wrote {Path.GetFullPath(outPath)}");
             return ExitCodes.Ok;
         });

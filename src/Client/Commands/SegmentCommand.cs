@@ -21,7 +21,7 @@ public static class SegmentCommand
         var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, redis, set, device };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
-            var options = new JobOptions(parse.GetValue(mode)!, parse.GetValue(iterations), parse.GetValue(seed),
+            var options = new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                 parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set)).Validate();
             var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), Path.GetFullPath(parse.GetValue(output)!), options,
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
@@ -82,12 +82,13 @@ public static class SegmentCommand
         console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "n/a (no ground truth)")}");
         console.OutWriter.WriteLine($"output     {st.OutputDirectory}");
         console.OutWriter.WriteLine($"           instance/*.png, labels.ply, metrics.json");
-        // A page to look at: views, predictions, masks, ground truth, metrics, loss curve (self-contained HTML).
+        // A page to look at: views, predictions, masks, ground truth, metrics, loss curve, a 3D viewer (self-contained HTML).
         if (st.OutputDirectory is { } dir && Directory.Exists(dir))
         {
             var report = Path.Combine(dir, "report.html");
-            Compute.Reports.BatchReport.Write([dir], report);
+            Compute.Reports.BatchReport.Write([dir], report, Viewer.ViewerAssets.WithViewer());
             console.OutWriter.WriteLine($"report     {report}");
+            console.OutWriter.WriteLine($"3D viewer  in the report, or served: uniclift view {dir}");
         }
         return ExitCodes.Ok;
     }

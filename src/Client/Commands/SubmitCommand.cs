@@ -15,7 +15,7 @@ public static class SubmitCommand
         var iterations = BatchConsole.IterationsOption();
         var seed = BatchConsole.SeedOption();
         var ply = new Option<string?>("--ply") { Description = "trained 3DGS PLY for --mode lift" };
-        var retries = new Option<int>("--retries") { Description = "how often a failed scene is retried", DefaultValueFactory = _ => 2 };
+        var retries = new Option<int>("--retries") { Description = "how often a failed scene is retried", DefaultValueFactory = _ => new JobOptions().MaxRetries };
         var redis = BatchConsole.RedisOption();
         var set = BatchConsole.SetOption();
         var wait = new Option<bool>("--wait") { Description = "show progress until the batch is done (implied with the embedded silo, which lives only as long as this command)" };
@@ -25,7 +25,7 @@ public static class SubmitCommand
             var request = new BatchRequest(
                 parse.GetValue(dirs)!.Select(Path.GetFullPath).ToList(),
                 Path.GetFullPath(parse.GetValue(output)!),
-                new JobOptions(parse.GetValue(mode)!, parse.GetValue(iterations), parse.GetValue(seed),
+                new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set)).Validate());
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
             var batchId = BatchConsole.NewBatchId();

@@ -3,11 +3,6 @@ namespace UniCLift.Compute.Cuda;
 using System.Runtime.InteropServices;
 using System.Text;
 
-/// <summary>What NVRTC made of a source: the image to load (CUBIN for a real architecture, PTX for the driver to
-/// compile when the device is newer than this NVRTC knows), and the compiler's log (ptxas' register and spill report
-/// when asked for with --ptxas-options=-v).</summary>
-public sealed record CompiledKernel(byte[] Image, bool IsCubin, string Target, string Log);
-
 /// <summary>NVIDIA's run-time CUDA C++ compiler, found and loaded on first use. Where it is looked for, in order:
 /// the file named by NVRTC_LIBRARY (an error if that is set and does not load); beside the libtorch the process
 /// loaded (libtorch CUDA builds ship libnvrtc next to libtorch_cuda.so, pip's in site-packages/nvidia/*/lib); the
@@ -240,6 +235,3 @@ public static unsafe class Nvrtc
         return list;
     }
 }
-
-/// <summary>One kernel's resources as ptxas reports them.</summary>
-public sealed record KernelResources(string Kernel, int Registers, int StackBytes, int SpillStoreBytes, int SpillLoadBytes, int SharedBytes);

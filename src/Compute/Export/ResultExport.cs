@@ -1,8 +1,7 @@
 namespace UniCLift.Compute.Export;
 
-using System.Globalization;
 using UniCLift.Compute.IO;
-using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Segmentation;
 
 /// <summary>One instance of a segmentation result: its Gaussians, their bounding box, and the views where it covers the most pixels.</summary>
 public sealed record InstanceSummary(int Id, int Gaussians, float[] Min, float[] Max, IReadOnlyList<(string View, int Pixels)> LargestViews);
@@ -138,13 +137,9 @@ public static class ResultExport
         var path = LabelsPath(resultDir);
         var cloud = GaussianPly.Read(path);
         var inst = Instances(cloud, path);
-        var cols = new List<float[]>();
-        for (int k = 0; cloud.Extra.TryGetValue("emb_" + k.ToString(CultureInfo.InvariantCulture), out var c); k++) cols.Add(c);
-        if (cols.Count == 0) throw new InvalidDataException($"{path}: no emb_0.. properties (expected a UniCLift labels.ply with embeddings).");
-        int n = cloud.Count, d = cols.Count;
-        var data = new float[n * d]; // [N, d] row-major
-        for (int k = 0; k < d; k++)
-            for (int i = 0; i < n; i++) data[i * d + k] = cols[k][i];
+        var data = TrainedGaussians.ReadEmbeddings(cloud, out int d); // [N, d] row-major
+        if (d == 0) throw new InvalidDataException($"{path}: no {TrainedGaussians.EmbeddingPrefix}0.. properties (expected a UniCLift labels.ply with embeddings).");
+        int n = cloud.Count;
         var full = Path.GetFullPath(outPath);
         var stem = full.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) ? full[..^4] : full;
         var embPath = stem + ".npy";

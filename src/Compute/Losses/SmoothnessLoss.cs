@@ -1,20 +1,6 @@
 namespace UniCLift.Compute.Losses;
 
-using TorchSharp;
 using static TorchSharp.torch;
-
-/// <summary>Options of <see cref="SmoothnessLoss"/>.</summary>
-public sealed record SmoothnessLossOptions
-{
-    /// <summary>
-    /// Compare sigmoid(v) (default) rather than raw v: the clustering and triplet losses and the decoder all
-    /// live in the bounded space sigmoid(v), where pushing a far-out raw value further costs nothing;
-    /// raw v would penalise harmless differences between saturated embeddings.
-    /// </summary>
-    public bool UseSigmoid { get; init; } = true;
-
-    public static SmoothnessLossOptions Default { get; } = new();
-}
 
 /// <summary>
 /// L_3D: sum_i sum_{j in N(i)} ||v_i - v_j||^2 over a sampled <see cref="NeighbourGraph"/>, normalised as the

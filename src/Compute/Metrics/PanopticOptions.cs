@@ -1,39 +1,5 @@
 namespace UniCLift.Compute.Metrics;
 
-/// <summary>Which classes a panoptic evaluation uses.</summary>
-public enum PanopticProtocol
-{
-    /// <summary>
-    /// Messy Rooms / Contrastive Lift (calculate_panoptic_quality_folders_MOS): class 0 = background (stuff, one
-    /// segment), class 1 = foreground (thing). The class of a pixel is 1 exactly when its instance id is &gt; 0, for the
-    /// prediction and the ground truth alike; semantic maps are ignored. Fits a product that predicts instance maps only.
-    /// </summary>
-    TwoClass,
-
-    /// <summary>
-    /// Panoptic Lifting (calculate_panoptic_quality_folders): segment = (semantic class, instance id) from the semantic
-    /// and instance maps of prediction and ground truth; stuff classes have their instance ids reset to 0.
-    /// </summary>
-    MultiClass,
-}
-
-/// <summary>What happens to pixels whose ground truth is void (see <see cref="PanopticOptions.GtVoidLabel"/>).</summary>
-public enum VoidHandling
-{
-    /// <summary>
-    /// Panoptic Lifting: such pixels are removed from both prediction and ground truth before anything is counted
-    /// (valid_mask = ~isin(gt_semantics, faulty_gt=[0])); they count neither in areas nor in the robust pixel shares.
-    /// </summary>
-    Remove,
-
-    /// <summary>
-    /// COCO panoptic style: the pixels stay, as the void segment. They are taken out of the union of a match
-    /// (union = pred + gt - intersection - pred∩void), predicted segments more than half void are not false positives,
-    /// and they count in the robust shares' denominator.
-    /// </summary>
-    VoidAware,
-}
-
 /// <summary>Settings of <see cref="ScenePanopticQuality"/>. Defaults reproduce Panoptic Lifting's scene-level PQ.</summary>
 public sealed record PanopticOptions
 {

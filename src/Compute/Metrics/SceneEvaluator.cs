@@ -1,11 +1,6 @@
 namespace UniCLift.Compute.Metrics;
 
-using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
-
-/// <summary>What evaluating a prediction of a scene found: the figures plus bookkeeping for reports.</summary>
-public sealed record SceneEvaluation(
-    PanopticResult Result, PanopticProtocol Protocol, string Split, int Frames, IReadOnlyList<string> MissingFrames, bool Robust, int Resize);
 
 /// <summary>
 /// PQ^scene of a scene's prediction on a split, with the dataset's protocol. Shared by `uniclift eval` (predictions

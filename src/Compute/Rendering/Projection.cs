@@ -4,16 +4,6 @@ using TorchSharp;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
-/// <summary>Gaussians projected into one camera. N Gaussians; tensors are differentiable functions of the parameters.</summary>
-/// <param name="Mean2d">[N, 2] pixel coordinates (u, v) of the projected means (Camera convention: pixel (i, j) has its
-/// centre at (i + 0.5, j + 0.5)).</param>
-/// <param name="Conic">[N, 3] inverse 2D covariance (a, b, c) = upper triangle of inv([[xx, xy], [xy, yy]]).</param>
-/// <param name="Depth">[N] camera-space z (1 for culled Gaussians, which never render).</param>
-/// <param name="Opacity">[N] sigmoid(opacity logit).</param>
-/// <param name="Colours">[N, 3] view-dependent colour from SH.</param>
-/// <param name="Radii">[N] 3-sigma radius in pixels, 0 = culled (not yet tile-checked).</param>
-public sealed record ProjectedGaussians(Tensor Mean2d, Tensor Conic, Tensor Depth, Tensor Opacity, Tensor Colours, int[] Radii);
-
 /// <summary>EWA projection of 3D Gaussians as in graphdeco's preprocess: camera-space mean, Sigma = R S S^T R^T,
 /// Jacobian of the perspective map at the (frustum-clamped) mean, +0.3 px low-pass, conic and 3-sigma radius.
 /// Written with TorchSharp ops (autograd differentiates it); it is O(N) and a small part of a step.</summary>
@@ -38,12 +28,7 @@ public static class Projection
         var mean2d = torch.stack([u, v], 1); // [N, 2]
 
         // Sigma = R diag(s^2) R^T from the normalised quaternion.
-        var q = g.Quats / g.Quats.norm(1, keepdim: true); // [N, 4]
-        var qw = q.select(1, 0); var qx = q.select(1, 1); var qy = q.select(1, 2); var qz = q.select(1, 3);
-        var r = torch.stack([
-            1 - 2 * (qy * qy + qz * qz), 2 * (qx * qy - qw * qz), 2 * (qx * qz + qw * qy),
-            2 * (qx * qy + qw * qz), 1 - 2 * (qx * qx + qz * qz), 2 * (qy * qz - qw * qx),
-            2 * (qx * qz - qw * qy), 2 * (qy * qz + qw * qx), 1 - 2 * (qx * qx + qy * qy)], 1).reshape(-1, 3, 3); // [N, 3, 3]
+        var r = Rotation.QuaternionToMatrix(g.Quats); // [N, 3, 3]
         var m = r * g.LogScales.exp().unsqueeze(1); // [N, 3, 3] = R diag(s)
         var sigma = m.matmul(m.transpose(1, 2)); // [N, 3, 3]
         var sigmaCam = rot.matmul(sigma).matmul(rot.t()); // [N, 3, 3]

@@ -7,14 +7,12 @@ using static TorchSharp.torch;
 /// with TorchSharp ops so autograd differentiates them.</summary>
 public static class ShEval
 {
-    private const float C0 = 0.28209479177387814f;
-    private const float C1 = 0.4886025119029199f;
-    private static readonly float[] C2 = { 1.0925484305920792f, -1.0925484305920792f, 0.31539156525252005f, -1.0925484305920792f, 0.5462742152960396f };
-    private static readonly float[] C3 = { -0.5900435899266435f, 2.890611442640554f, -0.4570457994644658f, 0.3731763325901154f,
-                                           -0.4570457994644658f, 1.445305721320277f, -0.5900435899266435f };
-
-    /// <summary>Number of coefficients per colour channel for an SH degree: (degree+1)^2.</summary>
-    public static int CoefficientCount(int degree) => (degree + 1) * (degree + 1);
+    // float32 scalars, as the tensors are.
+    private const float C0 = (float)ShBasis.C0;
+    private const float C1 = (float)ShBasis.C1;
+    private static readonly float[] C2 = [(float)ShBasis.C20, (float)ShBasis.C21, (float)ShBasis.C22, (float)ShBasis.C23, (float)ShBasis.C24];
+    private static readonly float[] C3 = [(float)ShBasis.C30, (float)ShBasis.C31, (float)ShBasis.C32, (float)ShBasis.C33,
+                                          (float)ShBasis.C34, (float)ShBasis.C35, (float)ShBasis.C36];
 
     /// <summary>Colour = max(0, SH(dir) + 0.5) as in graphdeco (the clamp passes no gradient where it clamps).</summary>
     /// <param name="sh">[N, K, 3] coefficients, K >= (degree+1)^2.</param>
@@ -24,10 +22,10 @@ public static class ShEval
     {
         if (degree < 0 || degree > 3) throw new ArgumentException($"SH degree {degree} must be in 0..3.", nameof(degree));
         long k = sh.shape[1];
-        if (k < CoefficientCount(degree))
-            throw new ArgumentException($"SH tensor has {k} coefficients per channel, degree {degree} needs {CoefficientCount(degree)}.", nameof(sh));
+        if (k < ShBasis.Count(degree))
+            throw new ArgumentException($"SH tensor has {k} coefficients per channel, degree {degree} needs {ShBasis.Count(degree)}.", nameof(sh));
         // Basis [N, K'] (K' = (degree+1)^2) then one batched product with the coefficients: few ops, cheap autograd.
-        int kk = CoefficientCount(degree);
+        int kk = ShBasis.Count(degree);
         var x = dirs.select(1, 0); var y = dirs.select(1, 1); var z = dirs.select(1, 2); // [N]
         var terms = new List<Tensor>(kk) { torch.full_like(x, C0) };
         if (degree >= 1)

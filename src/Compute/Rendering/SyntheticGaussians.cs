@@ -10,19 +10,7 @@ public static class SyntheticGaussians
     public static Camera LookAt(int width, int height, double fovXDegrees, (double X, double Y, double Z) eye, (double X, double Y, double Z) target)
     {
         double fx = 0.5 * width / Math.Tan(0.5 * fovXDegrees * Math.PI / 180);
-        var f = Norm((target.X - eye.X, target.Y - eye.Y, target.Z - eye.Z));
-        var right = Norm(Cross(f, (0, -1, 0)));
-        if (double.IsNaN(right.X)) right = Norm(Cross(f, (0, 0, 1)));
-        var down = Cross(f, right);
-        // Columns of the rotation are the camera axes (x right, y down, z forward) in world coordinates.
-        double[] m =
-        {
-            right.X, down.X, f.X, eye.X,
-            right.Y, down.Y, f.Y, eye.Y,
-            right.Z, down.Z, f.Z, eye.Z,
-            0, 0, 0, 1,
-        };
-        return new Camera(width, height, fx, fx, 0.5 * width, 0.5 * height, m);
+        return new Camera(width, height, fx, fx, 0.5 * width, 0.5 * height, Camera.LookAtPose(eye, target, (0, -1, 0)));
     }
 
     /// <summary>N Gaussians whose means project into (a margin around) the image at depths [zNear, zFar], with
@@ -59,14 +47,5 @@ public static class SyntheticGaussians
         Tensor T(double[] a, params long[] shape) => tensor(a, dtype: dtype).reshape(shape).requires_grad_(requiresGrad);
         return new GaussianTensors(T(means, n, 3), T(logScales, n, 3), T(quats, n, 4), T(opac, n), T(sh, n, k, 3),
             featureChannels > 0 ? T(feat, n, featureChannels) : null);
-    }
-
-    private static (double X, double Y, double Z) Cross((double X, double Y, double Z) a, (double X, double Y, double Z) b) =>
-        (a.Y * b.Z - a.Z * b.Y, a.Z * b.X - a.X * b.Z, a.X * b.Y - a.Y * b.X);
-
-    private static (double X, double Y, double Z) Norm((double X, double Y, double Z) a)
-    {
-        double l = Math.Sqrt(a.X * a.X + a.Y * a.Y + a.Z * a.Z);
-        return (a.X / l, a.Y / l, a.Z / l);
     }
 }

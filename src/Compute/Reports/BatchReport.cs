@@ -14,6 +14,17 @@ public sealed record ReportOptions
 {
     /// <summary>Views shown per scene (test views first, evenly spaced).</summary>
     public int ViewsPerScene { get; init; } = 4;
+
+    /// <summary>Pictures wider than this are embedded downscaled to it (images area-averaged, label maps nearest), so a
+    /// report over full-resolution views stays small; 0 embeds them at their own size. The files keep full resolution.</summary>
+    public int ThumbnailWidth { get; init; } = 320;
+
+    /// <summary>HTML added to the page's head once (the 3D viewer's script bundle, which lives in the client), or null.</summary>
+    public string? HeadHtml { get; init; }
+
+    /// <summary>HTML for one result folder (its full path, its index on the page), placed after its metrics: the 3D
+    /// viewer; null returned or no function: no section.</summary>
+    public Func<string, int, string?>? SceneSection { get; init; }
 }
 
 /// <summary>
@@ -44,16 +55,18 @@ public static class BatchReport
           .Append(".plots{display:flex;flex-wrap:wrap;gap:8px} .warn{color:#a60}\n</style>\n")
           .Append("<script>\nwindow.addEventListener('load', function () {\n  var imgs = document.images, ok = 0;\n")
           .Append("  for (var i = 0; i < imgs.length; i++) if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++;\n")
-          .Append("  document.body.setAttribute('data-images-loaded', ok + '/' + imgs.length);\n});\n</script>\n</head>\n<body>\n")
+          .Append("  document.body.setAttribute('data-images-loaded', ok + '/' + imgs.length);\n});\n</script>\n")
+          .Append(options.HeadHtml ?? "")
+          .Append("</head>\n<body>\n")
           .Append("<h1>UniCLift segmentation report</h1>\n");
-        foreach (var dir in resultDirs) AppendScene(sb, dir, options);
+        for (int i = 0; i < resultDirs.Count; i++) AppendScene(sb, resultDirs[i], i, options);
         sb.Append("</body></html>\n");
         return sb.ToString();
     }
 
     private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
 
-    private static void AppendScene(StringBuilder sb, string dir, ReportOptions options)
+    private static void AppendScene(StringBuilder sb, string dir, int index, ReportOptions options)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Result folder not found: {dir}");
         var root = Path.GetFullPath(dir);
@@ -84,6 +97,7 @@ public static class BatchReport
         if (sceneNote is not null) sb.Append("<p class=\"warn\">").Append(H(sceneNote)).Append("</p>\n");
         if (metrics is null) sb.Append("<p class=\"warn\">no metrics.json</p>\n");
         else AppendMetrics(sb, metrics);
+        if (options.SceneSection?.Invoke(root, index) is { } section) sb.Append(section);
 
         // Views: prediction files by stem; scene views matched through their prediction file name.
         var preds = Directory.EnumerateFiles(predDir, "*.png").ToDictionary(f => Path.GetFileNameWithoutExtension(f)!, f => f, StringComparer.Ordinal);
@@ -115,10 +129,11 @@ public static class BatchReport
             sb.Append("<tr><td>").Append(H(name)).Append("</td>");
             var overlay = Path.Combine(root, "overlays", (view?.Name ?? name) + ".png");
             RgbImage? image = view is not null ? ImageIO.ReadRgb(view.ImagePath) : File.Exists(overlay) ? ImageIO.ReadRgb(overlay) : null;
-            Cell(sb, image, "image " + name);
-            Cell(sb, LabelColors.Colorize(ImageIO.ReadLabels(pred)), "prediction " + name);
-            if (mask) Cell(sb, view?.MaskPath is { } m ? LabelColors.Colorize(ImageIO.ReadLabels(m)) : null, "mask " + name);
-            if (gt) Cell(sb, view?.GtInstancePath is { } g ? LabelColors.Colorize(ImageIO.ReadLabels(g)) : null, "ground truth " + name);
+            int tw = options.ThumbnailWidth;
+            Cell(sb, image is null ? null : Thumbnail(image, tw), "image " + name);
+            Cell(sb, LabelColors.Colorize(Thumbnail(ImageIO.ReadLabels(pred), tw)), "prediction " + name);
+            if (mask) Cell(sb, view?.MaskPath is { } m ? LabelColors.Colorize(Thumbnail(ImageIO.ReadLabels(m), tw)) : null, "mask " + name);
+            if (gt) Cell(sb, view?.GtInstancePath is { } g ? LabelColors.Colorize(Thumbnail(ImageIO.ReadLabels(g), tw)) : null, "ground truth " + name);
             sb.Append("</tr>\n");
         }
         sb.Append("</table>\n");
@@ -126,6 +141,37 @@ public static class BatchReport
         if (metrics?["loss_curve"] is JsonArray curve && curve.Count > 0) AppendLossCurves(sb, curve);
         sb.Append("</section>\n");
     }
+
+    /// <summary>The image at most <paramref name="width"/> wide (aspect kept), each pixel the mean of the source pixels it covers.</summary>
+    public static RgbImage Thumbnail(RgbImage image, int width)
+    {
+        if (width <= 0 || image.Width <= width) return image;
+        int w = width, h = Math.Max(1, (int)Math.Round((double)image.Height * width / image.Width));
+        var dst = new byte[w * h * 3];
+        for (int y = 0; y < h; y++)
+        {
+            int y0 = (int)((long)y * image.Height / h), y1 = Math.Max(y0 + 1, (int)((long)(y + 1) * image.Height / h));
+            for (int x = 0; x < w; x++)
+            {
+                int x0 = (int)((long)x * image.Width / w), x1 = Math.Max(x0 + 1, (int)((long)(x + 1) * image.Width / w));
+                int r = 0, g = 0, b = 0, n = (y1 - y0) * (x1 - x0);
+                for (int sy = y0; sy < y1; sy++)
+                    for (int sx = x0; sx < x1; sx++)
+                    {
+                        int i = (sy * image.Width + sx) * 3;
+                        r += image.Pixels[i]; g += image.Pixels[i + 1]; b += image.Pixels[i + 2];
+                    }
+                int o = (y * w + x) * 3;
+                dst[o] = (byte)((r + n / 2) / n); dst[o + 1] = (byte)((g + n / 2) / n); dst[o + 2] = (byte)((b + n / 2) / n);
+            }
+        }
+        return new RgbImage(w, h, dst);
+    }
+
+    /// <summary>The label map at most <paramref name="width"/> wide (aspect kept), nearest neighbour: ids are not averaged.</summary>
+    public static LabelMap Thumbnail(LabelMap labels, int width) =>
+        width <= 0 || labels.Width <= width ? labels
+            : LabelResize.Nearest(labels, width, Math.Max(1, (int)Math.Round((double)labels.Height * width / labels.Width)));
 
     private static List<T> Spread<T>(IReadOnlyList<T> items, int k)
     {

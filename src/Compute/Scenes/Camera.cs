@@ -18,6 +18,34 @@ public sealed record Camera(int Width, int Height, double Fx, double Fy, double 
         return this;
     }
 
+    /// <summary>Camera-to-world (row-major 4x4, OpenCV axes) at <paramref name="eye"/> looking at <paramref name="target"/>:
+    /// x (right) = forward x up, y (down) = forward x right, so <paramref name="up"/> points to the top of the image. Where
+    /// forward is parallel to up, z (or x, looking along z) stands in for it.</summary>
+    public static double[] LookAtPose((double X, double Y, double Z) eye, (double X, double Y, double Z) target, (double X, double Y, double Z) up)
+    {
+        var f = Normalize((target.X - eye.X, target.Y - eye.Y, target.Z - eye.Z));
+        var right = Normalize(Cross(f, up));
+        if (double.IsNaN(right.X)) right = Normalize(Cross(f, Math.Abs(f.Z) < 0.9 ? (0, 0, 1) : (1, 0, 0)));
+        var down = Cross(f, right);
+        // Columns of the rotation are the camera axes in world coordinates.
+        return
+        [
+            right.X, down.X, f.X, eye.X,
+            right.Y, down.Y, f.Y, eye.Y,
+            right.Z, down.Z, f.Z, eye.Z,
+            0, 0, 0, 1,
+        ];
+    }
+
+    private static (double X, double Y, double Z) Cross((double X, double Y, double Z) a, (double X, double Y, double Z) b) =>
+        (a.Y * b.Z - a.Z * b.Y, a.Z * b.X - a.X * b.Z, a.X * b.Y - a.Y * b.X);
+
+    private static (double X, double Y, double Z) Normalize((double X, double Y, double Z) a)
+    {
+        double l = Math.Sqrt(a.X * a.X + a.Y * a.Y + a.Z * a.Z);
+        return (a.X / l, a.Y / l, a.Z / l);
+    }
+
     /// <summary>Camera centre in world coordinates.</summary>
     public (double X, double Y, double Z) Position => (CameraToWorld[3], CameraToWorld[7], CameraToWorld[11]);
 

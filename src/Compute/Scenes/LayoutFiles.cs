@@ -125,13 +125,9 @@ internal static class LayoutFiles
     {
         double n = Math.Sqrt(w * w + x * x + y * y + z * z);
         if (!(n > 1e-12) || !double.IsFinite(n)) throw new InvalidDataException($"{source}: quaternion ({w}, {x}, {y}, {z}) has no direction.");
-        w /= n; x /= n; y /= n; z /= n;
-        return
-        [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-        ];
+        var r = new double[9];
+        Rotation.FromUnitQuaternion(w / n, x / n, y / n, z / n, out r[0], out r[1], out r[2], out r[3], out r[4], out r[5], out r[6], out r[7], out r[8]);
+        return r;
     }
 
     /// <summary>4x4 row-major rigid transform from a row-major 3x3 rotation and a translation.</summary>

@@ -5,17 +5,6 @@ using System.Text;
 using System.Text.Json;
 using UniCLift.Compute.IO;
 
-/// <summary>In-memory data of one view, as the synthetic generator makes it and a layout writer stores it.</summary>
-public sealed record ViewData(
-    string Name,
-    Camera Camera,
-    RgbImage Image,
-    DepthMap? Depth = null,
-    LabelMap? Mask = null,
-    LabelMap? MaskSemantic = null,
-    LabelMap? GtInstance = null,
-    LabelMap? GtSemantic = null);
-
 /// <summary>
 /// The Panoptic Lifting preprocessed layout (Replica, ScanNet): color/*.jpg|png, depth/*.png (uint16 mm),
 /// pose/&lt;frame&gt;.txt (4x4 camera-to-world, OpenCV axes), intrinsic/intrinsic_color.txt (4x4),
@@ -153,15 +142,7 @@ public static class PanopticLiftingLayout
         else throw new InvalidDataException($"{path}: a pose needs 16 numbers (4x4) or 12 (3x4), found {v.Length}.");
         if (Math.Abs(m[12]) > 1e-6 || Math.Abs(m[13]) > 1e-6 || Math.Abs(m[14]) > 1e-6 || Math.Abs(m[15] - 1) > 1e-6)
             throw new InvalidDataException($"{path}: the last row of a camera-to-world pose must be 0 0 0 1, found {m[12]} {m[13]} {m[14]} {m[15]}.");
-        // The rotation block must be a rotation (loose tolerance for numerically drifted poses).
-        for (int i = 0; i < 3; i++)
-            for (int j = 0; j < 3; j++)
-            {
-                double dot = m[i] * m[j] + m[4 + i] * m[4 + j] + m[8 + i] * m[8 + j];
-                if (Math.Abs(dot - (i == j ? 1 : 0)) > 1e-2)
-                    throw new InvalidDataException($"{path}: the 3x3 block of the pose is not a rotation (columns {i},{j} have dot product {dot:G4}).");
-            }
-        return m;
+        return LayoutFiles.CheckRotation(m, path); // loose tolerance for numerically drifted poses
     }
 
     /// <summary>

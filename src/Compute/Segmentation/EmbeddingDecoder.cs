@@ -1,6 +1,8 @@
 namespace UniCLift.Compute.Segmentation;
 
 using TorchSharp;
+using UniCLift.Compute.Rendering;
+using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
 /// <summary>
@@ -36,6 +38,14 @@ public static class EmbeddingDecoder
         if (features.dim() != 3)
             throw new ArgumentException($"DecodePixels expects features [H,W,D]; got [{string.Join(",", features.shape)}].", nameof(features));
         return ToArray(features);
+    }
+
+    /// <summary>Embedding-to-Label per pixel: renders the embedding image of <paramref name="g"/> (features [N,D]) for
+    /// a camera and thresholds it ([H*W] row-major).</summary>
+    public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera)
+    {
+        var r = rasterizer.Render(g, camera, new RasterSettings(shDegree));
+        return DecodePixels(r.Features!);
     }
 
     /// <summary>

@@ -9,65 +9,6 @@ using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Training;
 using static TorchSharp.torch;
 
-/// <summary>Result of segmenting one scene.</summary>
-public sealed record SceneSegmentationResult(
-    string OutputDirectory,
-    int Instances,
-    int Gaussians,
-    int Iterations,
-    double Seconds,
-    double? PqScene,
-    double? PqThings)
-{
-    /// <summary>Training time per phase of the step, summed over the run (ms), when the trainer reported it.</summary>
-    public IReadOnlyDictionary<string, double>? PhaseMilliseconds { get; init; }
-}
-
-/// <summary>Options of the decoding stage (Embedding-to-Label).</summary>
-public sealed record DecodeOptions
-{
-    public CodebookOptions Codebook { get; init; } = CodebookOptions.Default;
-    /// <summary>Tiny fragments per view are relabelled to a neighbour; null = no cleanup.</summary>
-    public FragmentOptions? Cleanup { get; init; } = FragmentOptions.Default;
-    /// <summary>How many views get a colourised overlay picture.</summary>
-    public int Overlays { get; init; } = 6;
-}
-
-/// <summary>How a scene was trained, for metrics.json (written next to model.ply as training.json by the cluster).</summary>
-public sealed record TrainingSummary(string Mode, int Iterations, double Seconds, JsonArray? LossCurve)
-{
-    public const string FileName = "training.json";
-
-    public static TrainingSummary Of(SceneTrainer trainer, double seconds, IReadOnlyList<TrainingStepReport>? curve) =>
-        new(trainer.Options.Mode.ToString().ToLowerInvariant(), trainer.CurrentStep, seconds,
-            curve is null ? null : SceneSegmentation.LossCurveSummary(curve));
-
-    public void Write(string path) => AtomicFile.WriteAllText(path, new JsonObject
-    {
-        ["mode"] = Mode,
-        ["iterations"] = Iterations,
-        ["seconds"] = Math.Round(Seconds, 2),
-        ["loss_curve"] = LossCurve?.DeepClone(),
-    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-
-    public static TrainingSummary Read(string path)
-    {
-        try
-        {
-            var o = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path}: empty.");
-            return new TrainingSummary(
-                o["mode"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}: no 'mode'."),
-                o["iterations"]?.GetValue<int>() ?? throw new InvalidDataException($"{path}: no 'iterations'."),
-                o["seconds"]?.GetValue<double>() ?? 0,
-                o["loss_curve"]?.AsArray().DeepClone().AsArray());
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidDataException($"{path}: not a training summary ({e.Message}).", e);
-        }
-    }
-}
-
 /// <summary>
 /// After training: Embedding-to-Label decoding of the trained embeddings (per Gaussian and per rendered pixel, codes
 /// mapped to compact ids consistently across the scene), then the scene's outputs: instance/&lt;frame&gt;.png (16-bit,
@@ -188,11 +129,8 @@ public static class SceneSegmentation
     public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianModel model, int shDegree, Camera camera)
     {
         using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var g = new GaussianTensors(model[GaussianModel.Means].detach(), model[GaussianModel.LogScales].detach(), model[GaussianModel.Rotations].detach(),
-            model[GaussianModel.Opacity].detach(), model.Sh().detach(), model[GaussianModel.Embeddings].detach());
-        var r = rasterizer.Render(g, camera, new RasterSettings(shDegree));
-        return EmbeddingDecoder.DecodePixels(r.Features!);
+        using var _ = no_grad(); // no graph to the live parameters
+        return EmbeddingDecoder.RenderCodes(rasterizer, model.ToGaussianTensors(), shDegree, camera);
     }
 
     /// <summary>Loss curve in at most 100 points (means over equal windows), for metrics.json and the report.</summary>
@@ -231,44 +169,4 @@ public static class SceneSegmentation
         Rotations = model.Read(GaussianModel.Rotations),
         Extra = extra ?? new Dictionary<string, float[]>(),
     };
-}
-
-/// <summary>Distinct, stable colours for instance ids (golden-ratio hue walk); 0 (background) stays dark.</summary>
-public static class LabelColors
-{
-    public static (byte R, byte G, byte B) Color(int id)
-    {
-        if (id <= 0) return (0, 0, 0);
-        double h = (id * 0.61803398875) % 1.0, s = 0.65 + 0.35 * ((id * 7) % 3) / 2.0, v = 0.95;
-        int hi = (int)(h * 6) % 6;
-        double f = h * 6 - Math.Floor(h * 6), p = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s);
-        var (r, g, b) = hi switch { 0 => (v, t, p), 1 => (q, v, p), 2 => (p, v, t), 3 => (p, q, v), 4 => (t, p, v), _ => (v, p, q) };
-        return ((byte)(r * 255), (byte)(g * 255), (byte)(b * 255));
-    }
-
-    public static RgbImage Colorize(LabelMap labels)
-    {
-        var img = new RgbImage(labels.Width, labels.Height);
-        for (int i = 0; i < labels.Labels.Length; i++)
-        {
-            var (r, g, b) = Color(labels.Labels[i]);
-            img.Pixels[i * 3] = r; img.Pixels[i * 3 + 1] = g; img.Pixels[i * 3 + 2] = b;
-        }
-        return img;
-    }
-
-    /// <summary>The image with instance colours blended in at <paramref name="alpha"/>; background left as is.</summary>
-    public static RgbImage Overlay(RgbImage image, LabelMap labels, double alpha)
-    {
-        var img = new RgbImage(image.Width, image.Height, (byte[])image.Pixels.Clone());
-        for (int i = 0; i < labels.Labels.Length; i++)
-        {
-            if (labels.Labels[i] <= 0) continue;
-            var (r, g, b) = Color(labels.Labels[i]);
-            img.Pixels[i * 3] = (byte)(image.Pixels[i * 3] * (1 - alpha) + r * alpha);
-            img.Pixels[i * 3 + 1] = (byte)(image.Pixels[i * 3 + 1] * (1 - alpha) + g * alpha);
-            img.Pixels[i * 3 + 2] = (byte)(image.Pixels[i * 3 + 2] * (1 - alpha) + b * alpha);
-        }
-        return img;
-    }
 }

@@ -40,18 +40,27 @@ public sealed class TrainedGaussians
     public static TrainedGaussians Read(string path)
     {
         var cloud = GaussianPly.Read(path);
-        int d = 0;
-        while (cloud.Extra.ContainsKey(EmbeddingPrefix + d)) d++;
+        var emb = ReadEmbeddings(cloud, out int d);
         if (d == 0)
             throw new InvalidDataException($"{path} has no embeddings (properties {EmbeddingPrefix}0..): it is not a UniCLift model; decoding needs a trained scene's {FileName}.");
+        var extra = cloud.Extra.Where(kv => !kv.Key.StartsWith(EmbeddingPrefix, StringComparison.Ordinal)).ToDictionary();
+        return new TrainedGaussians(CopyWithExtra(cloud, extra), emb, d);
+    }
+
+    /// <summary>The embeddings in a PLY's columns emb_0, emb_1, ... (up to the first missing one) as [N*D] row-major;
+    /// D = 0 (and an empty array) when there are none, for the caller to say what it expected.</summary>
+    public static float[] ReadEmbeddings(GaussianCloud cloud, out int dimensions)
+    {
+        int d = 0;
+        while (cloud.Extra.ContainsKey(EmbeddingPrefix + d)) d++;
         var emb = new float[cloud.Count * d];
         for (int k = 0; k < d; k++)
         {
             var column = cloud.Extra[EmbeddingPrefix + k];
             for (int i = 0; i < cloud.Count; i++) emb[i * d + k] = column[i];
         }
-        var extra = cloud.Extra.Where(kv => !kv.Key.StartsWith(EmbeddingPrefix, StringComparison.Ordinal)).ToDictionary();
-        return new TrainedGaussians(CopyWithExtra(cloud, extra), emb, d);
+        dimensions = d;
+        return emb;
     }
 
     /// <summary>Writes the PLY (atomically) with the embeddings and any <paramref name="extra"/> columns ([N] each).</summary>
@@ -89,8 +98,7 @@ public sealed class TrainedGaussians
         var sh = cat(new[] { tensor(Cloud.ShDc, new long[] { n, 1, 3 }), tensor(Cloud.ShRest, new long[] { n, k - 1, 3 }) }, 1); // [N,K,3]
         var g = new GaussianTensors(tensor(Cloud.Means, new long[] { n, 3 }), tensor(Cloud.LogScales, new long[] { n, 3 }),
             tensor(Cloud.Rotations, new long[] { n, 4 }), tensor(Cloud.Opacity, new long[] { n, 1 }), sh, EmbeddingTensor());
-        var r = rasterizer.Render(g, camera, new RasterSettings(Cloud.ShDegree));
-        return EmbeddingDecoder.DecodePixels(r.Features!);
+        return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera);
     }
 
     private static GaussianCloud CopyWithExtra(GaussianCloud c, Dictionary<string, float[]> extra) => new()

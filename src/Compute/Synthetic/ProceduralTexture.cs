@@ -1,8 +1,5 @@
 namespace UniCLift.Compute.Synthetic;
 
-/// <summary>Plain is one colour (A) everywhere: nothing inside the object for a segmenter or a fit to hold on to.</summary>
-internal enum TextureKind { Checker, Stripes, Noise, Plain }
-
 /// <summary>
 /// Solid (3-D) procedural texture, evaluated at a point in the surface's own frame, so the pattern is the same
 /// from every view (3DGS has multi-view-consistent texture to fit). Colours are albedos in 0..1.

@@ -161,7 +161,7 @@ public static class SyntheticSceneGenerator
             double rad = rng.Uniform(ringMin, ringMax);
             // Heights cycle low-high around the orbit (two periods) plus jitter, within the walls.
             double h = Math.Clamp(1.55 + 0.6 * Math.Sin(2 * ang + 0.7) + rng.Uniform(-0.15, 0.15), 0.7, o.WallHeight - 0.6);
-            double[] target = [rng.Uniform(-0.35, 0.35), rng.Uniform(-0.35, 0.35), rng.Uniform(0.15, 0.5)];
+            var target = (rng.Uniform(-0.35, 0.35), rng.Uniform(-0.35, 0.35), rng.Uniform(0.15, 0.5)); // evaluated left to right
             if (o.CameraPath == CameraPath.FarTest && IsTestView(o, i))
             {
                 // Off the training orbit: half a step around, inside the ring, above every training height, looking
@@ -169,36 +169,18 @@ public static class SyntheticSceneGenerator
                 ang += Math.PI / o.Views;
                 rad = Math.Min(o.PlacementRadius + rng.Uniform(0.15, 0.35), ringMin - 0.1);
                 h = o.WallHeight - rng.Uniform(0.25, 0.45);
-                target = [rng.Uniform(-0.5, 0.5), rng.Uniform(-0.5, 0.5), 0.1];
+                target = (rng.Uniform(-0.5, 0.5), rng.Uniform(-0.5, 0.5), 0.1);
             }
-            double[] pos = [rad * Math.Cos(ang), rad * Math.Sin(ang), h];
-            cams[i] = new Camera(o.Width, o.Height, fx, fx, o.Width / 2.0, o.Height / 2.0, LookAt(pos, target));
+            var pos = (rad * Math.Cos(ang), rad * Math.Sin(ang), h);
+            var c2w = Camera.LookAtPose(pos, target, (0, 0, 1)); // world z up
+            for (int k = 0; k < 12; k++) c2w[k] += 0.0; // the pose files say 0, not -0, where up's zeros cancel
+            cams[i] = new Camera(o.Width, o.Height, fx, fx, o.Width / 2.0, o.Height / 2.0, c2w);
         }
         return cams;
     }
 
     /// <summary>Whether view <paramref name="index"/> is a test view (every TestEvery-th).</summary>
     internal static bool IsTestView(SyntheticSceneOptions o, int index) => o.TestEvery > 0 && index % o.TestEvery == o.TestEvery - 1;
-
-    /// <summary>OpenCV camera-to-world (row-major 4x4): columns are the camera x (right), y (down), z (forward) axes.</summary>
-    internal static double[] LookAt(double[] pos, double[] target)
-    {
-        double zx = target[0] - pos[0], zy = target[1] - pos[1], zz = target[2] - pos[2];
-        double zl = Math.Sqrt(zx * zx + zy * zy + zz * zz);
-        zx /= zl; zy /= zl; zz /= zl;
-        // right = forward x up (world z up); down = forward x right.
-        double xx = zy, xy = -zx, xz = 0;
-        double xl = Math.Sqrt(xx * xx + xy * xy);
-        xx /= xl; xy /= xl;
-        double yx = zy * xz - zz * xy, yy = zz * xx - zx * xz, yz = zx * xy - zy * xx;
-        return
-        [
-            xx, yx, zx, pos[0],
-            xy, yy, zy, pos[1],
-            xz, yz, zz, pos[2],
-            0, 0, 0, 1,
-        ];
-    }
 
     /// <summary>One ray through each pixel centre; depth is along the optical axis (the ray's camera-space z).</summary>
     internal static (RgbImage Image, DepthMap Depth, LabelMap Instance, LabelMap Semantic) Render(SyntheticRoom room, Camera cam)
@@ -247,9 +229,9 @@ public static class SyntheticSceneGenerator
             // Anywhere inside the pixel, not only its centre.
             double u = p % cam.Width + rng.NextDouble(), v = p / cam.Width + rng.NextDouble();
             var (x, y, z) = cam.Unproject(u, v, d);
-            pts[3 * n] = (float)(x + noise * rng.Gaussian());
-            pts[3 * n + 1] = (float)(y + noise * rng.Gaussian());
-            pts[3 * n + 2] = (float)(z + noise * rng.Gaussian());
+            pts[3 * n] = (float)(x + noise * rng.NextGaussian());
+            pts[3 * n + 1] = (float)(y + noise * rng.NextGaussian());
+            pts[3 * n + 2] = (float)(z + noise * rng.NextGaussian());
             cols[3 * n] = image.Pixels[3 * p];
             cols[3 * n + 1] = image.Pixels[3 * p + 1];
             cols[3 * n + 2] = image.Pixels[3 * p + 2];

@@ -1,49 +1,5 @@
 namespace UniCLift.Compute.Synthetic;
 
-/// <summary>How the "predicted" per-view masks are corrupted. Every level permutes ids per view.</summary>
-public enum CorruptionLevel
-{
-    /// <summary>Ground-truth partition, ids permuted per view.</summary>
-    None,
-    /// <summary>Permutation + 1-2 px boundary jitter + segments under <see cref="SyntheticSceneOptions.MinSegmentPixels"/> dropped.</summary>
-    Light,
-    /// <summary>Like a Mask2Former-style segmenter: merges of adjacent objects, splits, misses, jitter, tiny segments dropped, spurious segments.</summary>
-    M2F,
-    /// <summary>Like a class-agnostic SAM-style segmenter: objects over-segmented into parts, the background (floor and
-    /// walls) split into pieces with ids of their own, small objects often missed, boundary jitter; no merges.</summary>
-    Sam,
-}
-
-/// <summary>Which objects stand in the room.</summary>
-public enum ShapeSet
-{
-    /// <summary>Convex primitives on the floor: sphere, box, cylinder, cone, capsule.</summary>
-    Basic,
-    /// <summary>Basic plus thin (poles, slabs), concave (tables on four legs, L-shaped blocks) and stacked objects
-    /// (one object standing on a box, slab or table top).</summary>
-    Wide,
-}
-
-/// <summary>How object colours are chosen.</summary>
-public enum Palette
-{
-    /// <summary>Hues spread by the golden ratio: neighbours rarely look alike.</summary>
-    Varied,
-    /// <summary>Every object from one narrow hue band, many plain (untextured): neighbours look alike, so colour
-    /// alone does not separate them.</summary>
-    Similar,
-}
-
-/// <summary>Where the cameras are.</summary>
-public enum CameraPath
-{
-    /// <summary>One orbit between objects and walls; test views interleaved with training views.</summary>
-    Orbit,
-    /// <summary>Training views on the orbit; test views far from every training view: closer in and higher up,
-    /// looking down at the objects from angles no training view has.</summary>
-    FarTest,
-}
-
 /// <summary>Options of the synthetic room generator. Defaults match the project's benchmark scene.</summary>
 public sealed record SyntheticSceneOptions
 {

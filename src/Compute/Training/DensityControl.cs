@@ -1,15 +1,6 @@
 namespace UniCLift.Compute.Training;
 
-using TorchSharp;
 using static TorchSharp.torch;
-
-/// <summary>Adaptive density control settings (graphdeco 3DGS defaults).</summary>
-public sealed record DensitySettings(
-    double GradThreshold = 0.0002,
-    double PercentDense = 0.01,
-    double MinOpacity = 0.005,
-    double MaxScreenSize = 20,
-    int MaxGaussians = 1_000_000);
 
 /// <summary>
 /// Clone / split / prune / opacity reset, as graphdeco's GaussianModel.densify_and_prune. Statistics come only from
@@ -158,24 +149,4 @@ public sealed class DensityControl : IDisposable
     }
 
     public void Dispose() { _gradAccum.Dispose(); _denom.Dispose(); _maxRadii.Dispose(); }
-}
-
-public static class Rotation
-{
-    /// <summary>Quaternions [N,4] (w,x,y,z, normalised here) to rotation matrices [N,3,3].</summary>
-    public static Tensor QuaternionToMatrix(Tensor q)
-    {
-        q = q.div(q.norm(1, keepdim: true).clamp_min(Scalars.Of(1e-12)));
-        var w = q[.., 0]; var x = q[.., 1]; var y = q[.., 2]; var z = q[.., 3];
-        Scalar one = Scalars.Of(1), two = Scalars.Of(2);
-        Tensor Diag(Tensor a, Tensor b) => (a * a).add(b * b, one).mul(two).neg().add(one, one); // 1 - 2 (a^2 + b^2)
-        Tensor Off(Tensor a, Tensor b, Tensor c, Tensor d, bool plus) => (plus ? (a * b).add(c * d, one) : (a * b).sub(c * d)).mul(two);
-        var rows = new[]
-        {
-            Diag(y, z), Off(x, y, w, z, false), Off(x, z, w, y, true),
-            Off(x, y, w, z, true), Diag(x, z), Off(y, z, w, x, false),
-            Off(x, z, w, y, false), Off(y, z, w, x, true), Diag(x, y),
-        };
-        return stack(rows, 1).reshape(-1, 3, 3);
-    }
 }

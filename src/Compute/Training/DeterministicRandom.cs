@@ -4,7 +4,7 @@ namespace UniCLift.Compute.Training;
 /// A small, fast, checkpointable RNG (xoshiro256**, seeded by SplitMix64). Its whole state is four ulongs, so
 /// a training checkpoint can save and restore it exactly; System.Random's state is not accessible.
 /// </summary>
-public sealed class DeterministicRandom
+public sealed class DeterministicRandom : SeededRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 
@@ -18,13 +18,12 @@ public sealed class DeterministicRandom
 
     private static ulong SplitMix(ref ulong x)
     {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        ulong z = Mix(x);
+        x += 0x9E3779B97F4A7C15UL;
+        return z;
     }
 
-    public ulong NextULong()
+    public override ulong NextUInt64()
     {
         ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
         ulong t = _s1 << 17;
@@ -33,34 +32,14 @@ public sealed class DeterministicRandom
         return result;
     }
 
-    /// <summary>Uniform in [0, 1).</summary>
-    public double NextDouble() => (NextULong() >> 11) * (1.0 / (1UL << 53));
-
-    /// <summary>Uniform integer in [0, maxExclusive).</summary>
-    public int NextInt(int maxExclusive)
+    /// <summary>Uniform integer in [0, maxExclusive), by multiply-shift.</summary>
+    public override int NextInt(int maxExclusive)
     {
         if (maxExclusive <= 0) throw new ArgumentOutOfRangeException(nameof(maxExclusive));
-        return (int)((NextULong() >> 33) * (ulong)maxExclusive >> 31);
+        return (int)((NextUInt64() >> 33) * (ulong)maxExclusive >> 31);
     }
 
-    /// <summary>Standard normal (Box-Muller; one value per call, the pair's second value discarded for simplicity).</summary>
-    public double NextGaussian()
-    {
-        double u1 = 1.0 - NextDouble(), u2 = NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
-    }
-
-    /// <summary>Fisher-Yates shuffle in place.</summary>
-    public void Shuffle<T>(T[] items)
-    {
-        for (int i = items.Length - 1; i > 0; i--)
-        {
-            int j = NextInt(i + 1);
-            (items[i], items[j]) = (items[j], items[i]);
-        }
-    }
-
-    public System.Random ToSystemRandom() => new((int)(NextULong() & 0x7FFFFFFF));
+    public System.Random ToSystemRandom() => new((int)(NextUInt64() & 0x7FFFFFFF));
 
     public void Write(BinaryWriter w) { w.Write(_s0); w.Write(_s1); w.Write(_s2); w.Write(_s3); }
 

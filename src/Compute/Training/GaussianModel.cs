@@ -1,19 +1,8 @@
 namespace UniCLift.Compute.Training;
 
-using TorchSharp;
 using TorchSharp.Modules;
+using UniCLift.Compute.Rendering;
 using static TorchSharp.torch;
-
-/// <summary>Learning rates (graphdeco 3DGS defaults; embedding lr is UniC-Lift's, see TrainingOptions).</summary>
-public sealed record GaussianLearningRates(
-    double PositionInit = 0.00016,
-    double PositionFinal = 0.0000016,
-    double ShDc = 0.0025,
-    double ShRest = 0.0025 / 20,
-    double Opacity = 0.05,
-    double Scaling = 0.005,
-    double Rotation = 0.001,
-    double Embedding = 0.0025);
 
 /// <summary>
 /// The Gaussians of one scene, held as named parameters of a <see cref="GaussianAdam"/> (which owns them and their
@@ -43,6 +32,11 @@ public sealed class GaussianModel : IDisposable
 
     /// <summary>SH coefficients [N,K,3] for rendering (dc and rest concatenated; differentiable).</summary>
     public Tensor Sh() => cat(new Tensor[] { this[ShDc], this[ShRest] }, 1);
+
+    /// <summary>The parameters as the rasteriser takes them (the live parameters, so a loss on the render reaches them;
+    /// SH in the caller's dispose scope).</summary>
+    public GaussianTensors ToGaussianTensors() =>
+        new(this[Means], this[LogScales], this[Rotations], this[Opacity], Sh(), this[Embeddings]);
 
     /// <summary>
     /// Initialises from a point cloud as 3DGS does: scale = mean distance to the 3 nearest neighbours (isotropic),
@@ -119,79 +113,4 @@ public sealed class GaussianModel : IDisposable
     }
 
     public void Dispose() => Optimizer.Dispose();
-}
-
-/// <summary>Real spherical-harmonic constants (graphdeco's SH_C0).</summary>
-public static class ShBasis
-{
-    public const double C0 = 0.28209479177387814;
-    public static int Count(int degree) => (degree + 1) * (degree + 1);
-}
-
-/// <summary>k-nearest-neighbour distances on a uniform grid (3DGS's distCUDA2, for initial scales).</summary>
-public static class NearestNeighbours
-{
-    /// <summary>For each point, the mean squared distance to its k nearest other points.</summary>
-    public static float[] MeanSquaredDistanceToNearest(float[] positions, int k)
-    {
-        int n = positions.Length / 3;
-        var result = new float[n];
-        if (n <= 1) { Array.Fill(result, 1e-4f); return result; }
-        // Cell size from the bounding box so that a cell holds a handful of points on average.
-        float minX = float.MaxValue, minY = float.MaxValue, minZ = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue, maxZ = float.MinValue;
-        for (int i = 0; i < n; i++)
-        {
-            minX = Math.Min(minX, positions[i * 3]); maxX = Math.Max(maxX, positions[i * 3]);
-            minY = Math.Min(minY, positions[i * 3 + 1]); maxY = Math.Max(maxY, positions[i * 3 + 1]);
-            minZ = Math.Min(minZ, positions[i * 3 + 2]); maxZ = Math.Max(maxZ, positions[i * 3 + 2]);
-        }
-        double volume = Math.Max((maxX - minX) * (maxY - minY) * (maxZ - minZ), 1e-12);
-        float cell = (float)Math.Max(Math.Cbrt(volume * 4.0 / n), 1e-4);
-        var grid = new Dictionary<(int, int, int), List<int>>();
-        (int, int, int) Key(int i) => ((int)MathF.Floor((positions[i * 3] - minX) / cell), (int)MathF.Floor((positions[i * 3 + 1] - minY) / cell), (int)MathF.Floor((positions[i * 3 + 2] - minZ) / cell));
-        for (int i = 0; i < n; i++)
-        {
-            var key = Key(i);
-            if (!grid.TryGetValue(key, out var list)) grid[key] = list = new List<int>();
-            list.Add(i);
-        }
-        Parallel.For(0, n, i =>
-        {
-            Span<float> best = stackalloc float[k];
-            var (cx, cy, cz) = Key(i);
-            for (int radius = 1; ; radius++)
-            {
-                best.Fill(float.MaxValue);
-                int found = 0;
-                for (int dx = -radius; dx <= radius; dx++)
-                for (int dy = -radius; dy <= radius; dy++)
-                for (int dz = -radius; dz <= radius; dz++)
-                {
-                    if (!grid.TryGetValue((cx + dx, cy + dy, cz + dz), out var list)) continue;
-                    foreach (var j in list)
-                    {
-                        if (j == i) continue;
-                        float ddx = positions[j * 3] - positions[i * 3], ddy = positions[j * 3 + 1] - positions[i * 3 + 1], ddz = positions[j * 3 + 2] - positions[i * 3 + 2];
-                        float d2 = ddx * ddx + ddy * ddy + ddz * ddz;
-                        found++;
-                        if (d2 < best[k - 1])
-                        {
-                            int p = k - 1;
-                            while (p > 0 && best[p - 1] > d2) { best[p] = best[p - 1]; p--; }
-                            best[p] = d2;
-                        }
-                    }
-                }
-                // Exact once the k-th distance is within the searched radius (or nothing more to find).
-                if ((found >= k && best[k - 1] <= (radius * cell) * (radius * cell)) || found >= n - 1)
-                {
-                    double sum = 0; int cnt = 0;
-                    for (int q = 0; q < k; q++) if (best[q] < float.MaxValue) { sum += best[q]; cnt++; }
-                    result[i] = (float)(sum / Math.Max(cnt, 1));
-                    break;
-                }
-            }
-        });
-        return result;
-    }
 }

@@ -8,18 +8,6 @@ using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
-/// <summary>What one training iteration did (losses are the unweighted terms).</summary>
-public sealed record TrainingStepReport(
-    int Step,
-    int Iterations,
-    double TotalLoss,
-    double RenderLoss,
-    double ClusterLoss,
-    double TripletLoss,
-    double SmoothLoss,
-    int Gaussians,
-    double Milliseconds);
-
 /// <summary>
 /// Owns one scene's Gaussians, optimiser state, density-control statistics, linear layer W and RNG, and advances
 /// training one iteration at a time so that a host (CLI or scene grain) can drive it, checkpoint it and stop it
@@ -115,16 +103,14 @@ public sealed class SceneTrainer : IDisposable
 
     /// <summary>Loads the scene's training views and initialises the model (train: from the point cloud or depth;
     /// lift: from <paramref name="initialPly"/>, a graphdeco 3DGS PLY, geometry frozen).
-    /// <paramref name="boundaries"/>: the views' boundary indices when built elsewhere (see <see cref="TrainingData.Load"/>).
     /// <paramref name="device"/>: where the state lives and the steps run (default CPU). The model is initialised on the
     /// host from the same RNG draws whatever the device, then moved.</summary>
-    public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null,
-        IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null, Device? device = null)
+    public static SceneTrainer Create(Scene scene, TrainingOptions options, string? initialPly = null, Device? device = null)
     {
         options.Validate();
         TorchRuntime.EnsureInitialised();
         device = Ready(device);
-        var data = TrainingData.Load(scene, boundaries, device);
+        var data = TrainingData.Load(scene, device);
         var rng = new DeterministicRandom(options.Seed);
         var lr = options.LearningRates with { Embedding = options.EmbeddingLearningRate };
         GaussianModel model;
@@ -180,8 +166,7 @@ public sealed class SceneTrainer : IDisposable
 
         var view = _data.Views[NextView()];
         var stepRandom = _rng.ToSystemRandom();
-        var gaussians = new GaussianTensors(_model[GaussianModel.Means], _model[GaussianModel.LogScales], _model[GaussianModel.Rotations],
-            _model[GaussianModel.Opacity], _model.Sh(), _model[GaussianModel.Embeddings]);
+        var gaussians = _model.ToGaussianTensors();
         var settings = new RasterSettings(_activeShDegree, o.Background, FeatureGradientsReachGeometry: o.SegmentationGradientsReachGeometry);
         var r = _rasterizer.Render(gaussians, view.Camera, settings);
         Phase("render");
@@ -397,8 +382,7 @@ public sealed class SceneTrainer : IDisposable
 
     /// <summary>Restores a trainer saved by <see cref="Save"/>; continuing gives bit-identical results to an uninterrupted run.</summary>
     /// <remarks>A checkpoint holds no device: one written on a GPU resumes on a CPU and the other way round.</remarks>
-    public static SceneTrainer Restore(Scene scene, Stream checkpoint, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null,
-        Device? device = null)
+    public static SceneTrainer Restore(Scene scene, Stream checkpoint, Device? device = null)
     {
         TorchRuntime.EnsureInitialised();
         device = Ready(device);
@@ -448,7 +432,7 @@ public sealed class SceneTrainer : IDisposable
                 graph = new NeighbourGraph(s, t);
             }
             if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Checkpoint is truncated (no end marker).");
-            var data = TrainingData.Load(scene, boundaries, device);
+            var data = TrainingData.Load(scene, device);
             model.Optimizer.MoveTo(device);
             linear.MoveTo(device);
             density.MoveTo(device);

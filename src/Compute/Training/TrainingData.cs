@@ -5,7 +5,8 @@ using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
-/// <summary>One training view in memory: camera, target image [H,W,3] in 0..1, the 2D instance mask and its boundary index.</summary>
+/// <summary>One training view in memory: camera, target image [H,W,3] in 0..1, the 2D instance mask and the boundary index
+/// mined from it (what the trainer samples triplets from).</summary>
 public sealed class TrainingView : IDisposable
 {
     public required string Name { get; init; }
@@ -24,10 +25,10 @@ public sealed class TrainingData : IDisposable
     /// <summary>graphdeco's cameras_extent: 1.1 x the largest distance of a camera centre from their mean.</summary>
     public required double CameraExtent { get; init; }
 
-    /// <param name="boundaries">Boundary indices already built elsewhere (the cluster's view grains), by view name;
-    /// null: built here from the masks. A given index must match its view's mask size.</param>
+    /// <summary>Reads each training view's image and mask once and mines the mask's boundary index from it here, where
+    /// the trainer samples triplets.</summary>
     /// <param name="device">Where the images go (uploaded once here; a step never copies them again). Default CPU.</param>
-    public static TrainingData Load(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? boundaries = null, Device? device = null)
+    public static TrainingData Load(Scene scene, Device? device = null)
     {
         if (!scene.HasMasks)
         {
@@ -36,17 +37,18 @@ public sealed class TrainingData : IDisposable
         }
         var names = ViewNames(scene);
         var loaded = new TrainingView[names.Count];
-        // Decoding images is the slow part of loading: do it in parallel, tensors are made on this thread.
-        var raw = new (RgbImage Image, LabelMap Mask)[names.Count];
+        // Decoding images and mining masks is the slow part of loading: do it in parallel, tensors are made on this thread.
+        var raw = new (RgbImage Image, LabelMap Mask, BoundaryIndex Boundary)[names.Count];
         Parallel.For(0, names.Count, i =>
         {
             var v = scene.View(names[i]);
-            raw[i] = (SceneData.LoadImage(scene, v), SceneData.LoadMask(scene, v));
+            var mask = SceneData.LoadMask(scene, v);
+            raw[i] = (SceneData.LoadImage(scene, v), mask, BoundaryMiner.Build(mask));
         });
         for (int i = 0; i < names.Count; i++)
         {
             var v = scene.View(names[i]);
-            var (img, mask) = raw[i];
+            var (img, mask, boundary) = raw[i];
             var pixels = new float[img.Pixels.Length];
             for (int k = 0; k < pixels.Length; k++) pixels[k] = img.Pixels[k] / 255f;
             loaded[i] = new TrainingView
@@ -55,7 +57,7 @@ public sealed class TrainingData : IDisposable
                 Camera = v.Camera,
                 Image = Upload(tensor(pixels, new long[] { img.Height, img.Width, 3 }), device),
                 Mask = mask,
-                Boundary = Boundary(v, mask, boundaries),
+                Boundary = boundary,
             };
         }
         return new TrainingData { Views = loaded, CameraExtent = Extent(loaded.Select(v => v.Camera)) };
@@ -72,16 +74,6 @@ public sealed class TrainingData : IDisposable
     /// <summary>The views a trainer learns from: the scene's training split, or every view when it has none.</summary>
     public static IReadOnlyList<string> ViewNames(Scene scene) =>
         scene.TrainViews.Count > 0 ? scene.TrainViews : scene.Views.Select(v => v.Name).ToList();
-
-    private static BoundaryIndex Boundary(SceneView view, LabelMap mask, IReadOnlyDictionary<string, BoundaryIndex>? given)
-    {
-        if (given is null) return BoundaryMiner.Build(mask);
-        if (!given.TryGetValue(view.Name, out var index))
-            throw new InvalidOperationException($"no boundary index was supplied for view '{view.Name}'.");
-        if (index.Width != mask.Width || index.Height != mask.Height)
-            throw new InvalidDataException($"the boundary index of view '{view.Name}' is {index.Width}x{index.Height}, but its mask is {mask.Width}x{mask.Height}.");
-        return index;
-    }
 
     public static double Extent(IEnumerable<Camera> cameras)
     {

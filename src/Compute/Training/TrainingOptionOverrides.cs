@@ -13,7 +13,8 @@ public static class TrainingOptionOverrides
     public static IReadOnlyList<string> Describe(TrainingOptions options) =>
         Settable().Select(p => $"{p.Name}={Format(p.GetValue(options))}").ToList();
 
-    /// <summary>Returns a copy of <paramref name="options"/> with every "Name=Value" applied in order, validated.</summary>
+    /// <summary>Returns a copy of <paramref name="options"/> with every "Name=Value" applied in order (not validated:
+    /// <see cref="TrainingOptions.Validate"/> does that at the edge and in the trainer).</summary>
     public static TrainingOptions Apply(TrainingOptions options, IEnumerable<string>? settings)
     {
         if (settings is null) return options;
@@ -29,7 +30,7 @@ public static class TrainingOptionOverrides
             // The record's init accessor is an ordinary setter to reflection; 'with' above made the copy it writes to.
             prop.SetValue(result, Parse(prop, text));
         }
-        return result.Validate();
+        return result;
     }
 
     private static IEnumerable<PropertyInfo> Settable() =>

@@ -2,29 +2,21 @@ namespace UniCLift.Grains.Scenes;
 
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using UniCLift.Compute.Training;
 using UniCLift.Grains.Telemetry;
 
-/// <summary>The boundary indices of a scene's training views by view name, fetched from wherever they are mined.</summary>
-public delegate Task<IReadOnlyDictionary<string, BoundaryIndex>> BoundaryProvider(Scene scene, CancellationToken cancellation);
-
 /// <summary>How a run ended. Suspended: checkpointed and stopped for a graceful shutdown; Aborted: the silo went away.</summary>
 public enum SceneRunEnd { Finished, Suspended, Aborted }
 
-/// <summary>A snapshot of a run's progress, read by the scene grain without blocking the compute thread.</summary>
-public sealed record SceneRunProgress(
-    SceneState State, int Step, int Iterations, SceneLosses? Losses, int Gaussians, int LastCheckpointStep,
-    string? CheckpointPath, string? Error, double Seconds, double MillisecondsPerStep,
-    bool Resumed);
-
 /// <summary>
 /// One scene's training on a dedicated compute thread (never on the Orleans scheduler): wait for a training slot
-/// (FIFO), load the scene and its views' boundary indices, create or restore the trainer, step with periodic
+/// (FIFO), read the scene's layout once and hand it to the trainer (which reads each training view's image and mask once
+/// and mines the mask's boundary index where it samples triplets), create or restore the trainer, step with periodic
 /// checkpoints, and end Trained with model.ply and training.json in the output directory (the batch's coordinator
-/// decodes them). The grain reads <see cref="Progress"/> (thread-safe) and asks it to stop through
+/// decodes them). The grain reads <see cref="Progress"/> (thread-safe: a <see cref="SceneStatus"/> that starts from the
+/// scene's status when the run started, so a resumed run shows where the scene was until it trains) and asks it to stop through
 /// <see cref="Cancel"/>, <see cref="Suspend"/> or <see cref="Abort"/>, which the loop honours between steps.
 /// </summary>
 public sealed class SceneRun
@@ -36,30 +28,29 @@ public sealed class SceneRun
     private readonly int checkpointInterval;
     private readonly ILogger log;
     private readonly UniCLiftMetrics? metrics;
-    private readonly BoundaryProvider? boundaries;
-    private SceneRunProgress progress;
+    private SceneStatus progress;
     /// <summary>The silo's torch device (cpu, cuda, cuda:N): where the scene's state lives and its steps run.</summary>
     private readonly string device;
 
+    /// <param name="start">The scene's status when the run starts: its training time so far, step, losses, last checkpoint.</param>
     /// <param name="metrics">Where the run reports iterations, checkpoints, resumes, decode time and PQ (null: nowhere).</param>
-    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, double priorSeconds, ILogger log,
-        UniCLiftMetrics? metrics = null, BoundaryProvider? boundaries = null, string device = "cpu")
+    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, SceneStatus start, ILogger log,
+        UniCLiftMetrics? metrics = null, string device = "cpu")
     {
         Job = job;
         this.device = device;
-        this.boundaries = boundaries;
         this.metrics = metrics;
         this.slots = slots;
         this.checkpoints = checkpoints;
         this.checkpointInterval = Math.Max(1, checkpointInterval);
         this.log = log;
-        progress = new SceneRunProgress(SceneState.Queued, 0, job.Options.Iterations, null, 0, 0, null, null, priorSeconds, 0, false);
+        progress = start with { State = SceneState.Queued, Error = null, MillisecondsPerStep = 0 };
         Completion = Task.Run(RunAsync);
     }
 
     public SceneJob Job { get; }
     public Task<SceneRunEnd> Completion { get; }
-    public SceneRunProgress Progress { get { lock (gate) return progress; } }
+    public SceneStatus Progress { get { lock (gate) return progress; } }
 
     public void Cancel() => cancel.Cancel();
     /// <summary>Checkpoint at the next step boundary and stop; the scene resumes from that checkpoint elsewhere.</summary>
@@ -67,7 +58,7 @@ public sealed class SceneRun
     /// <summary>Stop without a checkpoint (the silo is dying); the scene resumes from its last periodic checkpoint.</summary>
     public void Abort() => abort.Cancel();
 
-    private void Update(Func<SceneRunProgress, SceneRunProgress> change)
+    private void Update(Func<SceneStatus, SceneStatus> change)
     {
         lock (gate) progress = change(progress);
     }
@@ -131,20 +122,11 @@ public sealed class SceneRun
         var scene = SceneInspector.Read(dir);
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
-
-        IReadOnlyDictionary<string, BoundaryIndex>? indices = null;
-        if (boundaries is not null)
-        {
-            // The view grains mine them (in parallel across the cluster); this compute thread may block on it.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, abort.Token, suspend.Token);
-            try { indices = boundaries(scene, stop.Token).WaitAsync(stop.Token).GetAwaiter().GetResult(); }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested) { return Stopped(); }
-        }
-        using var trainer = RestoreLatest(scene, indices, out var resumed) ?? Create(scene, indices);
+        using var trainer = RestoreLatest(scene, out var resumed) ?? Create(scene);
         Update(p => p with
         {
             State = SceneState.Training, Step = trainer.CurrentStep, Iterations = trainer.Options.Iterations,
-            Gaussians = trainer.GaussianCount, Resumed = resumed,
+            Gaussians = trainer.GaussianCount,
             LastCheckpointStep = resumed ? trainer.CurrentStep : p.LastCheckpointStep,
         });
         var clock = Stopwatch.StartNew();
@@ -204,27 +186,20 @@ public sealed class SceneRun
         return abort.IsCancellationRequested ? SceneRunEnd.Aborted : SceneRunEnd.Suspended;
     }
 
-    private SceneTrainer Create(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? indices)
+    private SceneTrainer Create(Scene scene)
     {
-        var o = Job.Options;
-        var options = TrainingOptionOverrides.Apply(new TrainingOptions
-        {
-            Mode = o.Mode == "lift" ? TrainingMode.Lift : TrainingMode.Train,
-            Iterations = o.Iterations,
-            Seed = o.Seed,
-        }, o.Settings);
-        return SceneTrainer.Create(scene, options, o.InitialPly, indices, Compute.Cuda.CudaRuntime.ParseDevice(device));
+        return SceneTrainer.Create(scene, Job.Options.ToTrainingOptions(), Job.Options.InitialPly, Compute.Cuda.CudaRuntime.ParseDevice(device));
     }
 
     /// <summary>The newest checkpoint that restores; an unreadable one is skipped (never restart from zero while one works).</summary>
-    private SceneTrainer? RestoreLatest(Scene scene, IReadOnlyDictionary<string, BoundaryIndex>? indices, out bool resumed)
+    private SceneTrainer? RestoreLatest(Scene scene, out bool resumed)
     {
         foreach (var (step, path) in checkpoints.List())
         {
             try
             {
                 using var stream = File.OpenRead(path);
-                var trainer = SceneTrainer.Restore(scene, stream, indices, Compute.Cuda.CudaRuntime.ParseDevice(device));
+                var trainer = SceneTrainer.Restore(scene, stream, Compute.Cuda.CudaRuntime.ParseDevice(device));
                 log.LogInformation("Scene {SceneId} resumes from {Checkpoint} (step {Step})", Job.SceneId, path, step);
                 metrics?.RecordResume();
                 Update(p => p with { CheckpointPath = path });

@@ -19,12 +19,11 @@ public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOption
     public TrainingSlots Slots => slots;
     public int Running => runs.Count;
 
-    /// <param name="boundaries">Fetches the training views' boundary indices (from the view grains); null: mined in the run.</param>
-    public SceneRun Start(SceneJob job, double priorSeconds, BoundaryProvider? boundaries = null)
+    /// <param name="start">The scene's status as the run starts from it (see <see cref="SceneRun.Progress"/>).</param>
+    public SceneRun Start(SceneJob job, SceneStatus start)
     {
         var o = options.Value;
-        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, priorSeconds, log, metrics,
-            boundaries, o.Device);
+        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, start, log, metrics, o.Device);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;

@@ -32,6 +32,8 @@ public readonly record struct SceneStatusCounts(int Queued, int Training, int Do
 /// <item><c>uniclift_batch_duration_seconds</c>, <c>uniclift_decode_duration_seconds</c> histograms.</item>
 /// <item><c>uniclift_scene_pq</c> histogram (0..100) of PQ^scene of finished scenes.</item>
 /// <item><c>uniclift_device_in_use{device}</c> gauge = 1 for the torch device this silo trains on.</item>
+/// <item><c>uniclift_scene_iteration_rate{scene}</c> gauge: iterations per second of each scene training on this silo.</item>
+/// <item><c>uniclift_device_memory_bytes{device,kind}</c> gauge, kind = used|total: the CUDA device's memory (CUDA silos only).</item>
 /// </list>
 /// The three counters are observable (cumulative totals read at collection), so they are exported from the start with
 /// 0; histograms appear once something was recorded.
@@ -116,6 +118,8 @@ public sealed class UniCLiftMetrics
         meter.CreateObservableGauge("uniclift.training.slots", ObserveSlots, "{slot}", "Training slots of this silo by state (used, free).");
         meter.CreateObservableGauge("uniclift.queue.depth", ObserveQueueDepth, "{scene}", "Scenes waiting for a training slot.");
         meter.CreateObservableGauge("uniclift.device.in_use", ObserveDevice, null, "1 for the torch device this silo trains on.");
+        meter.CreateObservableGauge("uniclift.scene.iteration_rate", ObserveSceneRates, "{iteration}/s", "Iterations per second of each scene training on this silo.");
+        meter.CreateObservableGauge("uniclift.device.memory", ObserveDeviceMemory, "By", "GPU memory of this silo's CUDA device, used (device-wide, torch's cache included) and total.");
     }
 
     /// <summary>Adds <paramref name="count"/> finished iterations of <paramref name="scene"/> and keeps its current rate and losses.</summary>
@@ -314,6 +318,34 @@ public sealed class UniCLiftMetrics
         foreach (var b in _batches.Values)
             c = new SceneStatusCounts(c.Queued + b.Queued, c.Training + b.Training, c.Done + b.Done, c.Failed + b.Failed, c.Cancelled + b.Cancelled);
         return c;
+    }
+
+    private IEnumerable<Measurement<double>> ObserveSceneRates()
+    {
+        lock (_gate)
+            return _scenes.Select(kv => new Measurement<double>(kv.Value.ItersPerSec, new KeyValuePair<string, object?>("scene", kv.Key))).ToList();
+    }
+
+    /// <summary>Read from the driver at each scrape (a cheap query, no torch call, no synchronisation of the training stream).</summary>
+    private IEnumerable<Measurement<long>> ObserveDeviceMemory()
+    {
+        string? device;
+        lock (_gate) device = _device;
+        if (device is null || !device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)) return [];
+        try
+        {
+            int ordinal = Compute.Cuda.CudaRuntime.Ordinal(Compute.Cuda.CudaRuntime.ParseDevice(device));
+            var (used, total) = Compute.Cuda.CudaRuntime.Memory(ordinal);
+            return
+            [
+                new Measurement<long>(used, new("device", device), new("kind", "used")),
+                new Measurement<long>(total, new("device", device), new("kind", "total")),
+            ];
+        }
+        catch (Exception e) when (e is Compute.Cuda.CudaException or DllNotFoundException or EntryPointNotFoundException or ArgumentException)
+        {
+            return []; // no driver or no such device: the silo's start-up check has said so already
+        }
     }
 
     private IEnumerable<Measurement<int>> ObserveDevice()

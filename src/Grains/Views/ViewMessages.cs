@@ -1,6 +1,5 @@
 namespace UniCLift.Grains.Views;
 
-using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 
@@ -20,13 +19,6 @@ public static class ViewMessages
     }
 
     public static Camera ToCamera(this ViewSource s) => new(s.Width, s.Height, s.Fx, s.Fy, s.Cx, s.Cy, s.CameraToWorld);
-
-    public static ViewBoundary ToMessage(this BoundaryIndex b) => new(
-        b.Width, b.Height, b.Labels, b.BoundaryPixels, b.NeighbourOffsets, b.NeighbourPixels, b.SegmentLabels, b.SegmentOffsets, b.SegmentPixels);
-
-    /// <summary>Throws <see cref="ArgumentException"/> when the arrays are inconsistent (BoundaryIndex checks them).</summary>
-    public static BoundaryIndex ToIndex(this ViewBoundary m) => new(
-        m.Width, m.Height, m.Labels, m.BoundaryPixels, m.NeighbourOffsets, m.NeighbourPixels, m.SegmentLabels, m.SegmentOffsets, m.SegmentPixels);
 
     public static ViewCodeStatistics ToMessage(this CodeStatistics s)
     {

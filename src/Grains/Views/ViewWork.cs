@@ -1,7 +1,7 @@
 namespace UniCLift.Grains.Views;
 
 /// <summary>
-/// Runs view grains' pixel work (mask loading, boundary mining, rendering, label writing) on the thread pool, at
+/// Runs view grains' pixel work (rendering, code statistics, label writing) on the thread pool, at
 /// most <paramref name="concurrency"/> at a time per silo: the rasteriser already uses every core per view, so a
 /// pass fanning out dozens of views queues them here in order instead of time-slicing them all at once.
 /// </summary>

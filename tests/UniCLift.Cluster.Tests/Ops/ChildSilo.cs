@@ -18,7 +18,9 @@ internal sealed class ChildSilo : IAsyncDisposable
 
     private ChildSilo(Process process, HttpClient http) => (_process, Http) = (process, http);
 
-    public static async Task<ChildSilo> StartAsync()
+    /// <param name="args">More command-line settings, after the defaults (the last of a key wins).</param>
+    /// <param name="environment">Environment variables of the child (set or replaced).</param>
+    public static async Task<ChildSilo> StartAsync(IEnumerable<string>? args = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = typeof(SiloHost).Assembly.Location;
         var httpPort = TestPorts.Free();
@@ -31,6 +33,8 @@ internal sealed class ChildSilo : IAsyncDisposable
         foreach (var a in new[] { dll, $"--urls=http://127.0.0.1:{httpPort}", "--UniCLift:Clustering=localhost",
                      $"--UniCLift:SiloPort={TestPorts.Free()}", $"--UniCLift:GatewayPort={TestPorts.Free()}" })
             psi.ArgumentList.Add(a);
+        foreach (var a in args ?? []) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) };
         var silo = new ChildSilo(process, http);

@@ -97,21 +97,35 @@ public sealed class K8sManifestTests
             var c = Containers(t).Single(IsSilo);
             var env = Env(c);
 
-            // Only names the silo reads: UniCLiftSiloOptions properties, silo metadata, Kubernetes hosting, Kestrel.
+            // Only names the silo reads: UniCLiftSiloOptions properties, the TLS files (ClusterTlsFiles), silo metadata,
+            // Kubernetes hosting, Kestrel, .NET's CA directory, or names other values refer to as $(NAME).
+            var referenced = env.Values.SelectMany(e => Regex.Matches(Str(e, "value") ?? "", @"\$\(([A-Za-z_][A-Za-z0-9_]*)\)").Select(m => m.Groups[1].Value)).ToHashSet();
             foreach (var name in env.Keys)
             {
-                var known = name.StartsWith("UniCLift__", StringComparison.Ordinal) ? OptionNames.Contains(name["UniCLift__".Length..])
-                    : name.StartsWith("ORLEANS__METADATA__", StringComparison.Ordinal) || name is "POD_NAME" or "POD_NAMESPACE" or "POD_IP" or "ASPNETCORE_HTTP_PORTS";
+                var known = name.StartsWith("UniCLift__Tls__", StringComparison.Ordinal) ? name["UniCLift__Tls__".Length..] is "Certificate" or "Key" or "CaCertificate"
+                    : name.StartsWith("UniCLift__", StringComparison.Ordinal) ? OptionNames.Contains(name["UniCLift__".Length..])
+                    : name.StartsWith("ORLEANS__METADATA__", StringComparison.Ordinal) || name is "POD_NAME" or "POD_NAMESPACE" or "POD_IP" or "ASPNETCORE_URLS" or "SSL_CERT_DIR"
+                        || referenced.Contains(name);
                 Assert.True(known, $"{where}: env {name} is read by nothing in the silo");
             }
+            // A $(NAME) is expanded only when NAME comes earlier in the list; otherwise the silo gets the text "$(NAME)".
+            var names = env.Keys.ToList();
+            foreach (var (name, e) in env)
+                foreach (Match m in Regex.Matches(Str(e, "value") ?? "", @"\$\(([A-Za-z_][A-Za-z0-9_]*)\)"))
+                    Assert.True(names.IndexOf(m.Groups[1].Value) is >= 0 and var i && i < names.IndexOf(name), $"{where}: env {name} refers to $({m.Groups[1].Value}), which is not defined before it");
             string? Value(string name) => env.TryGetValue(name, out var e) ? Str(e, "value") : null;
             string? FieldRef(string name) => env.TryGetValue(name, out var e) ? Str(e, "valueFrom", "fieldRef", "fieldPath") : null;
             computeFlags.Add(Value("UniCLift__Compute"));
 
-            // Clustering through the in-cluster Redis service.
+            // Clustering through the in-cluster Redis service, over TLS, with the password from its Secret.
             Assert.Equal("redis", Value("UniCLift__Clustering"));
-            var redis = Value("UniCLift__Redis")!.Split(':');
-            Assert.Contains(services, s => Name(s) == redis[0] && List(s, "spec", "ports").OfType<Dictionary<string, object?>>().Any(p => Str(p, "port") == redis[1]));
+            var redis = StackExchange.Redis.ConfigurationOptions.Parse(Value("UniCLift__Redis")!);
+            var endpoint = Assert.IsType<System.Net.DnsEndPoint>(Assert.Single(redis.EndPoints));
+            Assert.Contains(services, s => Name(s) == endpoint.Host && List(s, "spec", "ports").OfType<Dictionary<string, object?>>().Any(p => Str(p, "port") == endpoint.Port.ToString()));
+            Assert.True(redis.Ssl, $"{where}: UniCLift__Redis has no ssl=true");
+            Assert.Equal("$(REDIS_PASSWORD)", redis.Password);
+            Assert.Equal("uniclift-redis", Str(env["REDIS_PASSWORD"], "valueFrom", "secretKeyRef", "name"));
+            Assert.Contains("/etc/uniclift/redis-ca", Value("SSL_CERT_DIR")!.Split(':'));
 
             // Orleans Kubernetes hosting: labels and downward API.
             var labels = Labels(At(t, "metadata", "labels"));
@@ -139,7 +153,8 @@ public sealed class K8sManifestTests
             Assert.Equal(int.Parse(Value("UniCLift__GatewayPort")!), Port(c, "gateway"));
             var http = Port(c, "http");
             Assert.Equal(8080, http);
-            Assert.Equal(http.ToString(), Value("ASPNETCORE_HTTP_PORTS"));
+            // HTTP on the pod's address and loopback only, not on every interface.
+            Assert.Equal(new[] { $"http://$(POD_IP):{http}", $"http://127.0.0.1:{http}" }, Value("ASPNETCORE_URLS")!.Split(';'));
             Assert.Equal("/health/ready", Str(c, "readinessProbe", "httpGet", "path"));
             Assert.Equal("/health/live", Str(c, "livenessProbe", "httpGet", "path"));
             foreach (var probe in new[] { "readinessProbe", "livenessProbe", "startupProbe" })
@@ -233,7 +248,12 @@ public sealed class K8sManifestTests
         var c = Containers(t).Single();
         Assert.Equal("uniclift/client", SplitImage(Str(c, "image")!).Repo);
         var command = string.Join(" ", List(c, "command").Concat(List(c, "args")).Cast<string>());
-        Assert.Contains("uniclift submit /data/scenes/* --out /data/results --redis redis:6379 --wait", command);
+        Assert.Contains("uniclift submit /data/scenes/* --out /data/results --wait", command);
+        var env = Env(c);
+        Assert.Equal(UniCLift.Client.ClusterConnection.RedisEnvironmentVariable, "UNICLIFT_REDIS");
+        Assert.Equal("redis:6379,password=$(REDIS_PASSWORD),ssl=true", Str(env["UNICLIFT_REDIS"], "value"));
+        Assert.Equal("uniclift-redis", Str(env["REDIS_PASSWORD"], "valueFrom", "secretKeyRef", "name"));
+        Assert.Equal("/etc/uniclift/orleans-tls/tls.crt", Str(env["UniCLift__Tls__Certificate"], "value"));
         Assert.StartsWith("/bin/sh -c", command); // the glob needs a shell
         var claim = Str(List(t, "spec", "volumes")[0], "persistentVolumeClaim", "claimName");
         Assert.Contains(RenderOf("base"), r => Kind(r) == "PersistentVolumeClaim" && Name(r) == claim);

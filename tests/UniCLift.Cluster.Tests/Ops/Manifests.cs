@@ -11,13 +11,16 @@ using YamlDotNet.Serialization;
 internal static class Manifests
 {
     /// <summary>Every document of a (multi-document) YAML file, whatever its shape.</summary>
-    public static List<object?> ParseAll(string path)
+    public static List<object?> ParseAll(string path) => ParseText(File.ReadAllText(path), path);
+
+    /// <summary>Every document of YAML text (kubectl kustomize's output, say); <paramref name="path"/> names it in errors.</summary>
+    public static List<object?> ParseText(string yaml, string path)
     {
         var deserializer = new DeserializerBuilder().Build();
         var docs = new List<object?>();
         try
         {
-            var parser = new Parser(new StringReader(File.ReadAllText(path)));
+            var parser = new Parser(new StringReader(yaml));
             parser.Consume<StreamStart>();
             while (parser.Accept<DocumentStart>(out _)) docs.Add(Normalize(deserializer.Deserialize<object?>(parser)));
         }
@@ -29,9 +32,11 @@ internal static class Manifests
     }
 
     /// <summary>The mapping documents of a file (Kubernetes resources, kustomizations, configs).</summary>
-    public static List<Dictionary<string, object?>> LoadDocuments(string path)
+    public static List<Dictionary<string, object?>> LoadDocuments(string path) => MappingDocuments(ParseAll(path), path);
+
+    public static List<Dictionary<string, object?>> MappingDocuments(List<object?> parsed, string path)
     {
-        var docs = ParseAll(path).Where(d => d is not null).ToList();
+        var docs = parsed.Where(d => d is not null).ToList();
         var bad = docs.FirstOrDefault(d => d is not Dictionary<string, object?>);
         if (bad is not null) throw new InvalidDataException($"{path}: expected mapping documents, found a {bad.GetType().Name}.");
         return docs.Cast<Dictionary<string, object?>>().ToList();

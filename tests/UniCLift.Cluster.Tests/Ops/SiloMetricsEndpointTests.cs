@@ -37,6 +37,8 @@ public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstraction
         Assert.True(second.Value("uniclift_training_iterations_total") > first.Value("uniclift_training_iterations_total"));
         Assert.True(first.Value("uniclift_scene_gaussians", $"scene={scene}") > 0);
         Assert.True(second.Value("uniclift_training_iteration_rate_per_second") > 0);
+        Assert.True(second.Value("uniclift_scene_iteration_rate_per_second", $"scene={scene}") > 0);
+        Assert.Empty(second.Find("uniclift_device_memory_bytes")); // a CPU silo has no GPU memory to report
         foreach (var component in new[] { "render", "cluster" })
             Assert.True(double.IsFinite(second.Value("uniclift_training_loss", $"scene={scene}", $"component={component}")));
         Assert.Equal(1, second.Value("uniclift_device_in_use", "device=cpu"));
@@ -61,6 +63,7 @@ public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstraction
         // A scene whose training ended leaves no per-scene series behind; the freed slot shows.
         Assert.Empty(run.After.Find("uniclift_scene_gaussians", $"scene={scene}"));
         Assert.Empty(run.After.Find("uniclift_training_loss", $"scene={scene}"));
+        Assert.Empty(run.After.Find("uniclift_scene_iteration_rate_per_second", $"scene={scene}"));
     }
 
     [Fact]

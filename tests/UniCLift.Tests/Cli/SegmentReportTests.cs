@@ -34,5 +34,21 @@ public sealed class SegmentReportTests : IDisposable
         Assert.Contains("data:image/png;base64,", html); // views inlined: the page opens from disk alone
         Assert.DoesNotContain("src=\"http", html);
         Assert.Empty(Directory.GetFiles(output, "*.tmp", SearchOption.AllDirectories));
+        // The report embeds the 3D viewer (bundle and payload inlined) and the command says how to serve it.
+        Assert.Contains("UniCLiftViewer.start(", html);
+        Assert.Contains("id=\"viewer3d-0-payload\"", html);
+        Assert.Contains($"uniclift view {output}", cli.Output);
+
+        // Overlays at the view's full resolution (the scene's images are 48x36 here; the demo's 96x72).
+        var views = UniCLift.Compute.Scenes.SceneInspector.Read(scene).Views;
+        var overlays = Directory.GetFiles(Path.Combine(output, "overlays"), "*.png");
+        Assert.NotEmpty(overlays);
+        foreach (var overlay in overlays)
+        {
+            var view = views.Single(v => v.Name == Path.GetFileNameWithoutExtension(overlay));
+            var image = UniCLift.Compute.IO.ImageIO.ReadRgb(view.ImagePath);
+            Assert.Equal((image.Width, image.Height), UniCLift.Compute.IO.Png.ReadSize(overlay));
+            Assert.Equal((view.Camera.Width, view.Camera.Height), UniCLift.Compute.IO.Png.ReadSize(overlay));
+        }
     }
 }

@@ -73,20 +73,23 @@ public sealed class DecodeStagesTests
     }
 
     [Fact]
-    public void SuppliedBoundaryIndicesAreUsedAndMustFitTheMasks()
+    public void TrainingDataMinesEachViewsBoundariesFromTheMaskItLoaded()
     {
         using var dir = new TempDir();
         var scene = TinyScenes.Write(dir, views: 3);
-        var indices = scene.Views.ToDictionary(v => v.Name, v => BoundaryMiner.Build(SceneData.LoadMask(scene, v)));
-        using (var data = TrainingData.Load(scene, indices))
-            Assert.All(data.Views, v => Assert.Same(indices[v.Name], v.Boundary));
-
-        var wrong = new Dictionary<string, BoundaryIndex>(indices)
+        using var data = TrainingData.Load(scene);
+        Assert.Equal(3, data.Views.Count);
+        foreach (var v in data.Views)
         {
-            [scene.Views[0].Name] = BoundaryMiner.Build(new LabelMap(5, 5, new int[25])),
-        };
-        var e = Assert.Throws<InvalidDataException>(() => TrainingData.Load(scene, wrong));
-        Assert.Contains(scene.Views[0].Name, e.Message);
-        Assert.Contains("5x5", e.Message);
+            var expected = BoundaryMiner.Build(SceneData.LoadMask(scene, scene.View(v.Name)));
+            Assert.Equal(v.Mask.Labels, SceneData.LoadMask(scene, scene.View(v.Name)).Labels);
+            Assert.Equal(expected.Labels, v.Boundary.Labels);
+            Assert.Equal(expected.BoundaryPixels, v.Boundary.BoundaryPixels);
+            Assert.Equal(expected.NeighbourOffsets, v.Boundary.NeighbourOffsets);
+            Assert.Equal(expected.NeighbourPixels, v.Boundary.NeighbourPixels);
+            Assert.Equal(expected.SegmentLabels, v.Boundary.SegmentLabels);
+            Assert.Equal(expected.SegmentPixels, v.Boundary.SegmentPixels);
+            Assert.NotEmpty(v.Boundary.BoundaryPixels);
+        }
     }
 }

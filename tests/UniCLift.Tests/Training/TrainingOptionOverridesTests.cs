@@ -2,6 +2,7 @@ namespace UniCLift.Tests.Training;
 
 using UniCLift.Compute.Losses;
 using UniCLift.Compute.Training;
+using UniCLift.Grains;
 
 public class TrainingOptionOverridesTests
 {
@@ -32,8 +33,25 @@ public class TrainingOptionOverridesTests
     [InlineData("Mode=Lift", "Unknown training option 'Mode'")]
     public void BadSettingsNameTheSettingAndWhatWasExpected(string setting, string message)
     {
-        var ex = Assert.Throws<ArgumentException>(() => TrainingOptionOverrides.Apply(new TrainingOptions(), [setting]));
+        var ex = Assert.Throws<ArgumentException>(() => TrainingOptionOverrides.Apply(new TrainingOptions(), [setting]).Validate());
         Assert.Contains(message, ex.Message);
+    }
+
+    [Fact]
+    public void FromIsTheDefaultsWithModeIterationsSeedAndOverrides()
+    {
+        // What bench segment and the scene grains built by hand before TrainingOptions.From existed.
+        var lift = TrainingOptions.From(TrainingMode.Lift, 500, 3, ["UseTriplet=false"]);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(new TrainingOptions { Mode = TrainingMode.Lift, Iterations = 500, Seed = 3, UseTriplet = false }),
+            System.Text.Json.JsonSerializer.Serialize(lift));
+        var defaults = TrainingOptions.From(TrainingMode.Train);
+        Assert.Equal(new TrainingOptions().Iterations, defaults.Iterations);
+        Assert.Equal(new TrainingOptions().Seed, defaults.Seed);
+        // Overrides come last, so --set Iterations=N wins over --iterations, as before.
+        Assert.Equal(7, TrainingOptions.From(TrainingMode.Train, 500, null, ["Iterations=7"]).Iterations);
+        // From parses; validation is the edge's and the trainer's.
+        Assert.Equal(-1, TrainingOptions.From(TrainingMode.Train, null, null, ["Tau=-1"]).Tau);
+        Assert.Throws<ArgumentException>(() => TrainingOptions.From((TrainingMode)7));
     }
 
     [Fact]
@@ -63,7 +81,41 @@ public class SetOptionCommandLineTests
         Assert.Equal(command, UniCLift.Client.Cli.Build().Parse(args).CommandResult.Command.Name);
         Assert.Equal(new[] { "UseTriplet=false", "ClusterPushMargin=0" }, Settings([.. args, "--set", "UseTriplet=false", "--set", "ClusterPushMargin=0"]));
         Assert.Null(Settings(args));
-        var e = Assert.Throws<ArgumentException>(() => Settings([.. args, "--set", "ClusterPushMargin=wide"]));
+        // The client validates the JobOptions that carry them before submitting.
+        var settings = Settings([.. args, "--set", "ClusterPushMargin=wide"]);
+        var e = Assert.Throws<ArgumentException>(() => new UniCLift.Grains.JobOptions(Settings: settings).Validate());
         Assert.Contains("ClusterPushMargin", e.Message);
+    }
+}
+
+public class JobTrainingTests
+{
+    [Fact]
+    public void AJobBecomesTheTrainingOptionsOfItsModeIterationsSeedAndSettings()
+    {
+        var job = new JobOptions(JobMode.Lift, 500, 3, "/m.ply", 0, ["UseTriplet=false"]);
+        Assert.Equal(TrainingOptions.From(TrainingMode.Lift, 500, 3, ["UseTriplet=false"]), job.ToTrainingOptions(), new OptionsComparer());
+        Assert.Equal(new TrainingOptions().Iterations, new JobOptions().ToTrainingOptions().Iterations);
+        Assert.Equal(new TrainingOptions().Iterations, new JobOptions().PlannedIterations());
+    }
+
+    [Theory]
+    [InlineData(JobMode.Train, 0, null, 0, "Iterations must be at least 1, got 0")]
+    [InlineData(JobMode.Lift, 10, null, 0, "mode 'lift' needs a trained 3DGS PLY (--ply)")]
+    [InlineData(JobMode.Train, 10, null, -1, "max retries must be >= 0, got -1")]
+    [InlineData(JobMode.Train, 10, "Tau=0", 0, "Tau must be positive")]
+    [InlineData((JobMode)5, 10, null, 0, "mode must be 'train' or 'lift', got 5")]
+    public void TheClientsCheckNamesTheBadValue(JobMode mode, int iterations, string? setting, int retries, string message)
+    {
+        var job = new JobOptions(mode, iterations, null, null, retries, setting is null ? null : [setting]);
+        var e = Assert.Throws<ArgumentException>(() => job.Validate());
+        Assert.Contains(message, e.Message);
+    }
+
+    private sealed class OptionsComparer : IEqualityComparer<TrainingOptions>
+    {
+        public bool Equals(TrainingOptions? x, TrainingOptions? y) =>
+            System.Text.Json.JsonSerializer.Serialize(x) == System.Text.Json.JsonSerializer.Serialize(y);
+        public int GetHashCode(TrainingOptions o) => 0;
     }
 }

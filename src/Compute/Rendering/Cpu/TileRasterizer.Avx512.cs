@@ -7,7 +7,7 @@ using W = System.Runtime.Intrinsics.Vector512<float>;
 
 /// <summary>AVX-512 versions of the tile kernels: one vector is a whole 16-pixel tile row, so the per-row candidate
 /// test runs once per row (not once per 8-pixel chunk) and each (row, Gaussian) pair is one exp. Same arithmetic as the
-/// AVX2 kernels in RasterizeSimd.cs, lane for lane; lane sums use a fixed tree order, so gradients stay deterministic.</summary>
+/// AVX2 kernels in TileRasterizer.Avx2.cs, lane for lane; lane sums use a fixed tree order, so gradients stay deterministic.</summary>
 internal sealed partial class TileRasterizer
 {
     private static readonly W LaneIndex16 = Vector512.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f);

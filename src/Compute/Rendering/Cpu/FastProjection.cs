@@ -6,6 +6,7 @@ using System.Runtime.Intrinsics;
 using TorchSharp;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
+using static UniCLift.Compute.Rendering.ShBasis;
 
 /// <summary>The same EWA projection and SH colour as <see cref="Projection.Project"/>, written as a C# loop over
 /// Gaussians with a hand-written backward (graphdeco's preprocess / computeCov2D / computeColorFromSH backward) behind
@@ -14,10 +15,6 @@ using static TorchSharp.torch;
 /// Arithmetic is in double, outputs float32.</summary>
 internal static class FastProjection
 {
-    private const double C0 = 0.28209479177387814, C1 = 0.4886025119029199;
-    private const double C20 = 1.0925484305920792, C21 = -1.0925484305920792, C22 = 0.31539156525252005, C23 = -1.0925484305920792, C24 = 0.5462742152960396;
-    private const double C30 = -0.5900435899266435, C31 = 2.890611442640554, C32 = -0.4570457994644658, C33 = 0.3731763325901154,
-        C34 = -0.4570457994644658, C35 = 1.445305721320277, C36 = -0.5900435899266435;
     private const int Block = 256;
 
     internal sealed class Call
@@ -71,10 +68,8 @@ internal static class FastProjection
             int n = call.N;
             var mean2d = torch.empty(n, 2); var conic = torch.empty(n, 3); var opacity = torch.empty(n);
             var colours = torch.empty(n, 3); var depth = torch.empty(n);
-            nint pm = (nint)GaussianRasterizer.Ptr(means), ps = (nint)GaussianRasterizer.Ptr(logScales), pq = (nint)GaussianRasterizer.Ptr(quats),
-                po = (nint)GaussianRasterizer.Ptr(opac), psh = (nint)GaussianRasterizer.Ptr(sh);
-            nint om = (nint)GaussianRasterizer.Ptr(mean2d), oc = (nint)GaussianRasterizer.Ptr(conic), oo = (nint)GaussianRasterizer.Ptr(opacity),
-                ocol = (nint)GaussianRasterizer.Ptr(colours), od = (nint)GaussianRasterizer.Ptr(depth);
+            nint pm = P(means), ps = P(logScales), pq = P(quats), po = P(opac), psh = P(sh);
+            nint om = P(mean2d), oc = P(conic), oo = P(opacity), ocol = P(colours), od = P(depth);
             var cam = new Cam(call);
             var radii = call.Radii;
             Parallel.For(0, (n + Block - 1) / Block, b =>
@@ -97,7 +92,6 @@ internal static class FastProjection
             var call = (Call)ctx.get_data("call");
             var ins = (Tensor[])ctx.get_data("in");
             int n = call.N;
-            static nint P(Tensor? t) => t is null || t.IsInvalid ? 0 : (nint)GaussianRasterizer.Ptr(t);
             static Tensor? Defined(Tensor t) => t is null || t.IsInvalid ? null : t.contiguous();
             var gm = Defined(grads[0]); var gc = Defined(grads[1]); var go = Defined(grads[2]); var gcol = Defined(grads[3]); var gd = Defined(grads[4]);
             // Uninitialised: the kernel writes every element (zeros where no gradient flows).
@@ -125,6 +119,9 @@ internal static class FastProjection
             return [null!, dMeans, dScales, dQuats, dOpac, dSh];
         }
     }
+
+    /// <summary>A float32 tensor's data as an address the parallel loops capture (0 for a missing gradient).</summary>
+    private static unsafe nint P(Tensor? t) => t is null || t.IsInvalid ? 0 : (nint)GaussianRasterizer.Ptr(t);
 
     /// <summary>The camera as plain fields, so the per-Gaussian loops read no arrays (no bounds checks, no reloads).</summary>
     private readonly struct Cam(Call k)
@@ -156,9 +153,7 @@ internal static class FastProjection
         v.Qn = Math.Sqrt(qw * qw + qx * qx + qy * qy + qz * qz);
         double inv = 1 / v.Qn;
         double w = v.Qw = qw * inv, xq = v.Qx = qx * inv, yq = v.Qy = qy * inv, zq = v.Qz = qz * inv;
-        v.R0 = 1 - 2 * (yq * yq + zq * zq); v.R1 = 2 * (xq * yq - w * zq); v.R2 = 2 * (xq * zq + w * yq);
-        v.R3 = 2 * (xq * yq + w * zq); v.R4 = 1 - 2 * (xq * xq + zq * zq); v.R5 = 2 * (yq * zq - w * xq);
-        v.R6 = 2 * (xq * zq - w * yq); v.R7 = 2 * (yq * zq + w * xq); v.R8 = 1 - 2 * (xq * xq + yq * yq);
+        Rotation.FromUnitQuaternion(w, xq, yq, zq, out v.R0, out v.R1, out v.R2, out v.R3, out v.R4, out v.R5, out v.R6, out v.R7, out v.R8);
         // One vector exp for the three scales (three libm calls were a fifth of the projection).
         var sc = Vector256.Exp(Vector256.Create((double)ls[0], ls[1], ls[2], 0));
         v.S0 = sc.GetElement(0); v.S1 = sc.GetElement(1); v.S2 = sc.GetElement(2);

@@ -10,50 +10,10 @@ using V = System.Runtime.Intrinsics.Vector256<float>;
 /// (per-Gaussian lane accumulators are summed lane 0..7 in order).</summary>
 internal sealed partial class TileRasterizer
 {
-    /// <summary>Which blend kernels this view runs (set by the owning <see cref="GaussianRasterizer"/> before Forward; the
-    /// backward uses the same).</summary>
-    internal BlendKernel Kernel = BestKernel;
-
-    internal static BlendKernel BestKernel =>
-        IsAvailable(BlendKernel.Avx512) ? BlendKernel.Avx512 : Vector256.IsHardwareAccelerated ? BlendKernel.Avx2 : BlendKernel.Scalar;
-
-    /// <summary>Whether this machine can run the kernel (vector width hardware-accelerated).</summary>
-    internal static bool IsAvailable(BlendKernel k) => k switch
-    {
-        BlendKernel.Avx512 => Vector512.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Avx512F.IsSupported, // + vrcp14ps
-        BlendKernel.Avx2 => Vector256.IsHardwareAccelerated,
-        _ => true,
-    };
-
     private static readonly V LaneIndex = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool None(V mask) => mask.ExtractMostSignificantBits() == 0;
-
-    /// <summary>Extra room in the cull test (in units of the quadratic form a dx^2 + 2b dx dy + c dy^2, and in pixels) so
-    /// float rounding never culls a pixel/Gaussian pair the per-pixel alpha test would keep.</summary>
-    private const float CullSlack = 0.02f, CullSlackPx = 0.02f;
-
-    /// <summary>Conservative support of a Gaussian: the ellipse where o * exp(power) can reach 1/255, i.e.
-    /// a dx^2 + 2b dx dy + c dy^2 &lt;= t with t = 2 ln(255 o). Outputs per row: the pixel-centre x interval is
-    /// mx + slope dy +- sqrt((t - q dy^2) invA); rows with |dy| &lt;= yMax. xMax is the half-width of the whole ellipse
-    /// (its bounding box, for tile binning). Returns false, with xMax = yMax = -1, when nothing can pass (opacity below
-    /// 1/255). A non-positive-definite conic gets an unbounded support (no culling).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool CullEllipse(float a, float b, float c, float o, out float slope, out float q, out float invA, out float t,
-        out float yMax, out float xMax)
-    {
-        slope = 0; q = 0; invA = 1; yMax = xMax = float.PositiveInfinity;
-        t = 2f * MathF.Log(255f * o);
-        t += CullSlack + 1e-3f * MathF.Abs(t);
-        if (!(t >= 0)) { t = -1; yMax = xMax = -1; return false; }
-        float det = a * c - b * b;
-        if (!(a > 0) || !(det > 0) || !float.IsFinite(det)) { t = float.PositiveInfinity; return true; }
-        slope = b / a; q = det / a; invA = 1f / a;
-        yMax = MathF.Sqrt(t * a / det) + CullSlackPx;
-        xMax = MathF.Sqrt(t * c / det) + CullSlackPx;
-        return true;
-    }
 
     /// <summary>Per tile: for each pixel row the list of gathered Gaussians (front to back) whose support
     /// (packed p[10..15], see <see cref="CullEllipse"/>) covers it.</summary>
@@ -480,6 +440,3 @@ internal sealed partial class TileRasterizer
         Add(o + 40, dAlpha * G);
     }
 }
-
-/// <summary>Blend kernel families: per-pixel scalar, 8-pixel AVX2 (Vector256) rows, 16-pixel AVX-512 (Vector512) tile rows.</summary>
-public enum BlendKernel { Scalar, Avx2, Avx512 }

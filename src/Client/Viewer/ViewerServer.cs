@@ -1,0 +1,155 @@
+namespace UniCLift.Client.Viewer;
+
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+/// <summary>
+/// `uniclift view`'s HTTP server (HttpListener: the client has no ASP.NET). Routes, GET only:
+/// / (the page), /viewer.bundle.js, /licences.txt, /data/meta.json, /data/payload.bin (built once at start), and
+/// /files/PATH: a file inside the result folder (labels.ply, overlays/...); a path that leaves the folder, or goes
+/// through a symbolic link, is 403.
+/// Binds to loopback unless told otherwise.
+/// </summary>
+public sealed class ViewerServer : IAsyncDisposable
+{
+    private readonly HttpListener listener = new();
+    private readonly ViewerPayload data;
+    private readonly byte[] page, bundle, licences, meta;
+    private readonly string root;
+
+    private ViewerServer(ViewerPayload data, string host, int port)
+    {
+        this.data = data;
+        root = Path.TrimEndingDirectorySeparator(data.ResultDirectory) + Path.DirectorySeparatorChar;
+        page = Encoding.UTF8.GetBytes(ViewerAssets.ServerPage(Path.GetFileName(data.ResultDirectory.TrimEnd('/'))));
+        bundle = Encoding.UTF8.GetBytes(ViewerAssets.Bundle);
+        licences = Encoding.UTF8.GetBytes(ViewerAssets.Licences);
+        meta = Encoding.UTF8.GetBytes(data.MetaJson);
+        Port = port;
+        Host = host;
+        // HttpListener's wildcard is "+"; 0.0.0.0 / * mean every interface.
+        var prefixHost = host is "0.0.0.0" or "*" or "+" ? "+" : host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
+        listener.Prefixes.Add($"http://{prefixHost}:{port}/");
+    }
+
+    public string Host { get; }
+    public int Port { get; }
+
+    /// <summary>The address to open (for a wildcard host: the loopback one).</summary>
+    public string Url => $"http://{(Host is "0.0.0.0" or "*" or "+" ? "127.0.0.1" : Host.Contains(':') && !Host.StartsWith('[') ? $"[{Host}]" : Host)}:{Port}/";
+
+    /// <summary>Starts serving <paramref name="data"/>; port 0 picks a free one. A port in use is an ArgumentException naming it.</summary>
+    public static ViewerServer Start(ViewerPayload data, string host = "127.0.0.1", int port = 0)
+    {
+        if (port is < 0 or > 65535) throw new ArgumentException($"--port {port}: expected 0 (any free port) to 65535.");
+        if (string.IsNullOrWhiteSpace(host)) throw new ArgumentException("--host is empty.");
+        var server = new ViewerServer(data, host, port == 0 ? FreePort(host) : port);
+        try { server.listener.Start(); }
+        catch (HttpListenerException e)
+        {
+            server.listener.Close();
+            throw new ArgumentException($"cannot listen on {host}:{server.Port} ({e.Message}); choose another --port or --host.", e);
+        }
+        server.loop = Task.Run(server.AcceptLoop);
+        return server;
+    }
+
+    private static int FreePort(string host)
+    {
+        var address = host is "0.0.0.0" or "*" or "+" ? IPAddress.Any : IPAddress.TryParse(host.Trim('[', ']'), out var a) ? a : IPAddress.Loopback;
+        using var probe = new TcpListener(address, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>True for 127.0.0.0/8, ::1 and "localhost".</summary>
+    public static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host.Trim('[', ']'), out var a) && IPAddress.IsLoopback(a));
+
+    private Task loop = Task.CompletedTask;
+
+    private async Task AcceptLoop()
+    {
+        while (listener.IsListening)
+        {
+            HttpListenerContext context;
+            try { context = await listener.GetContextAsync(); }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
+            _ = Task.Run(() => Handle(context));
+        }
+    }
+
+    private async Task Handle(HttpListenerContext context)
+    {
+        var response = context.Response;
+        try
+        {
+            var (status, type, body) = Route(context.Request);
+            response.StatusCode = status;
+            response.ContentType = type;
+            response.Headers["Cache-Control"] = "no-store";
+            response.Headers["X-Content-Type-Options"] = "nosniff";
+            response.ContentLength64 = body.Length;
+            if (context.Request.HttpMethod != "HEAD") await response.OutputStream.WriteAsync(body);
+        }
+        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+        {
+            // The browser went away mid-response: nothing to do.
+        }
+        finally
+        {
+            try { response.Close(); } catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { }
+        }
+    }
+
+    private (int Status, string Type, byte[] Body) Route(HttpListenerRequest request)
+    {
+        if (request.HttpMethod is not ("GET" or "HEAD")) return Text(405, "only GET and HEAD\n");
+        var path = request.Url?.AbsolutePath ?? "/";
+        switch (path)
+        {
+            case "/" or "/index.html": return (200, "text/html; charset=utf-8", page);
+            case "/viewer.bundle.js": return (200, "text/javascript; charset=utf-8", bundle);
+            case "/licences.txt": return (200, "text/plain; charset=utf-8", licences);
+            case "/data/meta.json": return (200, "application/json", meta);
+            case "/data/payload.bin": return (200, "application/octet-stream", data.Payload);
+            case "/favicon.ico": return (204, "image/x-icon", []);
+        }
+        if (path.StartsWith("/files/", StringComparison.Ordinal))
+        {
+            var relative = Uri.UnescapeDataString(path["/files/".Length..]);
+            var full = Path.GetFullPath(Path.Combine(root, relative));
+            // Canonical path check: "..", absolute paths and encoded separators all end up outside the root here.
+            if (!full.StartsWith(root, StringComparison.Ordinal) || relative.Contains('\0'))
+                return Text(403, $"refused: {relative} is outside the result folder\n");
+            if (!File.Exists(full)) return Text(404, $"not found: {relative}\n");
+            if (ThroughLink(full)) return Text(403, $"refused: {relative} goes through a symbolic link\n");
+            var type = Path.GetExtension(full).ToLowerInvariant() switch
+            {
+                ".png" => "image/png", ".json" => "application/json", ".html" => "text/html; charset=utf-8", ".txt" => "text/plain; charset=utf-8",
+                _ => "application/octet-stream",
+            };
+            return (200, type, File.ReadAllBytes(full));
+        }
+        return Text(404, $"not found: {path}\n");
+    }
+
+    /// <summary>True when the file or a folder between the result folder and it is a symbolic link (which could lead
+    /// outside the folder: only real files inside it are served).</summary>
+    private bool ThroughLink(string full)
+    {
+        for (var p = full; p.Length > root.Length && p.StartsWith(root, StringComparison.Ordinal); p = Path.GetDirectoryName(p)!)
+            if (new FileInfo(p).LinkTarget is not null) return true;
+        return false;
+    }
+
+    private static (int, string, byte[]) Text(int status, string message) => (status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(message));
+
+    public async ValueTask DisposeAsync()
+    {
+        try { listener.Stop(); } catch (ObjectDisposedException) { }
+        await loop;
+        listener.Close();
+    }
+}

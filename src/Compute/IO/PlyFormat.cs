@@ -1,0 +1,3 @@
+namespace UniCLift.Compute.IO;
+
+public enum PlyFormat { Ascii, BinaryLittleEndian, BinaryBigEndian }

@@ -1,0 +1,37 @@
+namespace UniCLift.Compute.Segmentation;
+
+/// <summary>Options of <see cref="LabelCodebook.Build"/>: one line per knob; what was tried and measured is in
+/// docs/DECISIONS.md ("Codes to instance ids").</summary>
+public sealed record CodebookOptions
+{
+    /// <summary>Which code is background: the one the input masks call 0 most, as the masks know background best.</summary>
+    public BackgroundSelection Background { get; init; } = BackgroundSelection.MaskBackground;
+
+    /// <summary>Codes under max(MinCodePixels, MinCodeFraction x all pixels) are dropped (mostly boundary blends between
+    /// two corners); their pixels take a neighbouring label, their Gaussians the nearest kept code (Hamming).</summary>
+    public double MinCodeFraction { get; init; } = 0.001;
+    public long MinCodePixels { get; init; }
+
+    /// <summary>A code with at least this share of its pixels in mask segments a larger code dominates
+    /// (<see cref="CodeStatistics.Absorbed"/>) merges into it: 0.5 separates split halves (53-55%) from genuine objects
+    /// (at most 38%). 1 or more disables merging.</summary>
+    public double MergeAbsorbedFraction { get; init; } = 0.5;
+
+    /// <summary>The same when the absorbing code is one bit away (an undecided channel): 0.4, which caught a 48%-absorbed half.</summary>
+    public double MergeNeighbourFraction { get; init; } = 0.4;
+
+    /// <summary>Two kept codes merge when the masks put at least this share of them in one object segment where both are
+    /// visible (<see cref="CodeStatistics.Pairs"/>): 0.5, between split halves (0.83-0.94) and distinct objects (at most 0.21).
+    /// 1 or more disables it.</summary>
+    public double MergeCoSegmentFraction { get; init; } = 0.5;
+
+    /// <summary>Minimum co-visible pixels of a pair for <see cref="MergeCoSegmentFraction"/>, as a share of all pixels.</summary>
+    public double MergePairMinFraction { get; init; } = 0.0001;
+
+    /// <summary>A code at least this share of whose pixels the masks call 0 joins the background code (background split
+    /// one bit apart, which absorption misses); only with <see cref="BackgroundSelection.MaskBackground"/> and masks.
+    /// 1 or more disables it.</summary>
+    public double MergeBackgroundFraction { get; init; } = 0.5;
+
+    public static CodebookOptions Default { get; } = new();
+}
