@@ -14,7 +14,7 @@ public static class Rotation
         q = q.div(q.norm(1, keepdim: true).clamp_min(Scalars.Of(1e-12)));
         var w = q[.., 0]; var x = q[.., 1]; var y = q[.., 2]; var z = q[.., 3];
         Scalar one = Scalars.Of(1), two = Scalars.Of(2);
-        Tensor Diag(Tensor a, Tensor b) => (a * a).add(b * b, one).mul(two).neg().add(one); // 1 - 2 (a^2 + b^2)
+        Tensor Diag(Tensor a, Tensor b) => (a * a).add(b * b, one).mul(two).neg().add(one, one); // 1 - 2 (a^2 + b^2)
         Tensor Off(Tensor a, Tensor b, Tensor c, Tensor d, bool plus) => (plus ? (a * b).add(c * d, one) : (a * b).sub(c * d)).mul(two);
         var rows = new[]
         {

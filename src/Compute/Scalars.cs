@@ -9,6 +9,7 @@ using TorchSharp;
 /// native call can free it mid-use (seen as "INTERNAL ASSERT FAILED at Scalar.h" crashes during training). Scalars
 /// cached here stay rooted, so they are never finalised. Use for constants; dispose per-step values with `using`.
 /// Tensor + (and add/add_ without alpha) makes such a scalar too (alpha = 1): write a.add(b, Scalars.One); - is safe.
+/// ScalarSafetyTests reads the product's IL for every call that makes a temporary Scalar (from TorchSharp's own IL).
 /// </summary>
 public static class Scalars
 {

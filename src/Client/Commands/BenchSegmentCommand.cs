@@ -54,8 +54,17 @@ public static class BenchSegmentCommand
         {
             Description = "Print the training step's time per phase (render, each loss, backward, Adam, density). With --device cuda every phase ends with a device synchronise, so the phases are device times and the run is slower.",
         };
-        var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects, m2f-corrupted masks).");
-        foreach (var o in new Option[] { seeds, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, fragment, set, device, profile }) command.Options.Add(o);
+        var styles = new Option<string>("--styles")
+        {
+            Description = "Comma-separated generator styles, each run on every seed: " + string.Join("; ", SceneStyles.All.Select(s => $"{s.Name} ({s.Description})")) + ".",
+            DefaultValueFactory = _ => "classic",
+        };
+        var objectCounts = new Option<string?>("--objects")
+        {
+            Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
+        };
+        var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, fragment, set, device, profile }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -76,19 +85,44 @@ public static class BenchSegmentCommand
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
             if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(Compute.Cuda.CudaRuntime.Ordinal(dev));
             var run = new RunContext(console, dev, parse.GetValue(profile), ct);
+            var styleList = parse.GetValue(styles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            foreach (var st in styleList) SceneStyles.Apply(st, new SyntheticSceneOptions()); // an unknown style fails before any scene is made
+            var countList = parse.GetValue(objectCounts) is { } counts
+                ? counts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(s => int.TryParse(s, out var v) && v >= 1 && v <= SyntheticSceneOptions.MaxObjects ? (int?)v
+                        : throw new ArgumentException($"--objects: '{s}' is not a count in 1..{SyntheticSceneOptions.MaxObjects}.")).ToList()
+                : [null];
+            foreach (var style in styleList)
+            foreach (var count in countList)
             foreach (var seed in seedList)
-                rows.AddRange(RunScene(seed, parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
+            foreach (var row in RunScene(new BenchScene(seed, style, count), parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
-                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), run));
+                    parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), run))
+            {
+                // Each row as soon as it is measured: a long run that fails later keeps what it has.
+                rows.Add(row);
+                console.ErrorWriter.WriteLine($"row: {row.Style} seed {row.Seed} objects {row.Objects} {row.Variant}: PQ^scene {row.Pq:0.00} things {row.PqThings:0.00} " +
+                    $"(no robust {row.PqThingsNoRobust:0.00}) instances {row.Instances} TP/FP/FN {row.ThingsTp}/{row.ThingsFp}/{row.ThingsFn} {row.Seconds:0.0} s");
+            }
             Report(rows, parse.GetValue(json), console);
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;
     }
 
+    /// <summary>One generated benchmark scene: its seed, generator style and object count (null = 8 + seed % 7).</summary>
+    public sealed record BenchScene(int Seed, string Style = "classic", int? ObjectCount = null)
+    {
+        public int Objects => ObjectCount ?? 8 + Seed % 7;
+        /// <summary>Directory name prefix; the classic default keeps "scene-SEED" so earlier runs stay usable.</summary>
+        public string Tag => Style == "classic" && ObjectCount is null ? $"scene-{Seed}" : $"scene-{Style}-{Objects}-{Seed}";
+        public string Label => Style == "classic" && ObjectCount is null ? $"seed {Seed}" : $"{Style} {Objects} objects seed {Seed}";
+    }
+
     public sealed record Row(int Seed, string Variant, int Objects, double Pq, double PqThings, double PqThingsNoRobust,
         double Seconds, int Iterations, int Gaussians)
     {
+        public string Style { get; init; } = "classic";
         /// <summary>Predicted instances (distinct ids in the views' maps); thing-class TP / FP / FN of the robust PQ.</summary>
         public int Instances { get; init; }
         public int ThingsTp { get; init; }
@@ -96,19 +130,20 @@ public static class BenchSegmentCommand
         public int ThingsFn { get; init; }
     }
 
-    private static IEnumerable<Row> RunScene(int seed, int views, int width, int height, int iterations, int liftIterations,
+    private static IEnumerable<Row> RunScene(BenchScene bench, int views, int width, int height, int iterations, int liftIterations,
         bool lift, bool ablation, string root, CommandConsole console, bool decodeOnly = false, bool diagnose = false, DecodeOptions? decode = null,
         IReadOnlyList<string>? settings = null, bool liftOnly = false, RunContext? run = null)
     {
         run ??= new RunContext(console, TorchSharp.torch.CPU, false, default);
-        int objects = 8 + seed % 7; // 8..14
-        var sceneDir = Path.Combine(root, $"scene-{seed}");
-        var trainOut = Path.Combine(root, $"scene-{seed}-train");
+        int seed = bench.Seed, objects = bench.Objects;
+        string tag = bench.Tag, label = bench.Label;
+        var sceneDir = Path.Combine(root, tag);
+        var trainOut = Path.Combine(root, $"{tag}-train");
         if (decodeOnly)
         {
             var existing = PanopticLiftingLayout.Read(sceneDir);
-            yield return Redecode(existing, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, diagnose, decode)
-                with { Seed = seed, Variant = "train (re-decoded)", Objects = objects };
+            yield return Redecode(existing, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, diagnose, decode)
+                with { Seed = seed, Variant = "train (re-decoded)", Objects = objects, Style = bench.Style };
             yield break;
         }
         var ply = Path.Combine(trainOut, "labels.ply");
@@ -117,29 +152,30 @@ public static class BenchSegmentCommand
         {
             if (!File.Exists(ply)) throw new FileNotFoundException($"--lift-only: no train-mode result {ply}; run without --lift-only first.", ply);
             var existing = PanopticLiftingLayout.Read(sceneDir);
-            foreach (var row in LiftRows(existing, seed, objects, root, ply, liftOptions, lift || !ablation, ablation, run)) yield return row;
+            foreach (var row in LiftRows(existing, bench, root, ply, liftOptions, lift || !ablation, ablation, run)) yield return row;
             yield break;
         }
-        var synthetic = SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Seed = seed, Objects = objects, Views = views, Width = width, Height = height, Corruption = CorruptionLevel.M2F });
+        var synthetic = SyntheticSceneGenerator.Generate(SceneStyles.Apply(bench.Style,
+            new SyntheticSceneOptions { Seed = seed, Objects = objects, Views = views, Width = width, Height = height, Corruption = CorruptionLevel.M2F }));
         SyntheticSceneWriter.Write(sceneDir, synthetic);
         var scene = PanopticLiftingLayout.Read(sceneDir);
 
         var raw = Score(scene, v => SceneData.LoadMask(scene, v));
-        yield return new Row(seed, "raw m2f masks", objects, raw.Pq, raw.Things, raw.ThingsNoRobust, 0, 0, 0)
-            { ThingsTp = raw.Tp, ThingsFp = raw.Fp, ThingsFn = raw.Fn };
+        yield return new Row(seed, $"raw {synthetic.Options.Corruption.ToString().ToLowerInvariant()} masks", objects, raw.Pq, raw.Things, raw.ThingsNoRobust, 0, 0, 0)
+            { ThingsTp = raw.Tp, ThingsFp = raw.Fp, ThingsFn = raw.Fn, Style = bench.Style };
 
         var trainOptions = TrainingOptions.From(TrainingMode.Train, iterations, (ulong)seed, settings);
-        var trained = Segment(scene, trainOptions, trainOut, null, $"seed {seed} train", run);
-        yield return trained with { Seed = seed, Variant = "train", Objects = objects };
-        if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"scene-{seed}-redecode"), console, true);
-        foreach (var row in LiftRows(scene, seed, objects, root, ply, liftOptions, lift, ablation, run)) yield return row;
+        var trained = Segment(scene, trainOptions, trainOut, null, $"{label} train", run);
+        yield return trained with { Seed = seed, Variant = "train", Objects = objects, Style = bench.Style };
+        if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, true);
+        foreach (var row in LiftRows(scene, bench, root, ply, liftOptions, lift, ablation, run)) yield return row;
     }
 
-    private static IEnumerable<Row> LiftRows(Scene scene, int seed, int objects, string root, string ply, TrainingOptions liftOptions,
+    private static IEnumerable<Row> LiftRows(Scene scene, BenchScene bench, string root, string ply, TrainingOptions liftOptions,
         bool lift, bool ablation, RunContext? run)
     {
         if (lift)
-            yield return Segment(scene, liftOptions, Path.Combine(root, $"scene-{seed}-lift"), ply, $"seed {seed} lift", run) with { Seed = seed, Variant = "lift", Objects = objects };
+            yield return Segment(scene, liftOptions, Path.Combine(root, $"{bench.Tag}-lift"), ply, $"{bench.Label} lift", run) with { Seed = bench.Seed, Variant = "lift", Objects = bench.Objects, Style = bench.Style };
         if (!ablation) yield break;
         var variants = new (string Name, TrainingOptions Options)[]
         {
@@ -149,7 +185,7 @@ public static class BenchSegmentCommand
             ("lift: + L_3D + triplet without W", liftOptions with { TripletLinearLayer = false }),
         };
         foreach (var (name, options) in variants)
-            yield return Segment(scene, options, Path.Combine(root, $"scene-{seed}-{name.GetHashCode():x8}"), ply, $"seed {seed} {name}", run) with { Seed = seed, Variant = name, Objects = objects };
+            yield return Segment(scene, options, Path.Combine(root, $"{bench.Tag}-{name.GetHashCode():x8}"), ply, $"{bench.Label} {name}", run) with { Seed = bench.Seed, Variant = name, Objects = bench.Objects, Style = bench.Style };
     }
 
     /// <summary>What every run of one invocation shares: where to report, the device, --profile, the stop token.</summary>
@@ -306,12 +342,12 @@ public static class BenchSegmentCommand
             console.OutWriter.WriteLine(JsonSerializer.Serialize(new { rows }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
             return;
         }
-        var table = new Table().AddColumns("seed", "objects", "variant", "PQ^scene", "PQ things", "PQ things (no robust)", "instances", "TP/FP/FN things", "time s", "iterations", "Gaussians");
+        var table = new Table().AddColumns("style", "seed", "objects", "variant", "PQ^scene", "PQ things", "PQ things (no robust)", "instances", "TP/FP/FN things", "time s", "iterations", "Gaussians");
         foreach (var r in rows)
-            table.AddRow(r.Seed.ToString(), r.Objects.ToString(), r.Variant, $"{r.Pq:0.00}", $"{r.PqThings:0.00}", $"{r.PqThingsNoRobust:0.00}",
+            table.AddRow(r.Style, r.Seed.ToString(), r.Objects.ToString(), r.Variant, $"{r.Pq:0.00}", $"{r.PqThings:0.00}", $"{r.PqThingsNoRobust:0.00}",
                 r.Instances.ToString(), $"{r.ThingsTp}/{r.ThingsFp}/{r.ThingsFn}", $"{r.Seconds:0.0}", r.Iterations.ToString(), r.Gaussians.ToString());
         console.Out.Write(table);
-        foreach (var g in rows.GroupBy(r => r.Variant))
-            console.OutWriter.WriteLine($"{g.Key}: mean PQ_things={g.Average(r => r.PqThings):0.00} min PQ_things={g.Min(r => r.PqThings):0.00} mean time={g.Average(r => r.Seconds):0.0}s");
+        foreach (var g in rows.GroupBy(r => (r.Style, r.Objects > 14 ? r.Objects : 0, r.Variant)))
+            console.OutWriter.WriteLine($"{g.Key.Style}{(g.Key.Item2 > 0 ? $" {g.Key.Item2} objects" : "")} {g.Key.Variant}: mean PQ_things={g.Average(r => r.PqThings):0.00} min PQ_things={g.Min(r => r.PqThings):0.00} mean time={g.Average(r => r.Seconds):0.0}s");
     }
 }

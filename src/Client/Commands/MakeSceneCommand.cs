@@ -12,37 +12,44 @@ public static class MakeSceneCommand
     {
         var outOption = new Option<string>("--out") { Description = "Directory to write the scene into (created if missing).", Required = true };
         var seedOption = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same scene.", Required = true };
-        var objectsOption = new Option<int>("--objects") { Description = "Number of objects, 1..40.", DefaultValueFactory = _ => 10 };
+        var objectsOption = new Option<int>("--objects") { Description = $"Number of objects, 1..{SyntheticSceneOptions.MaxObjects}.", DefaultValueFactory = _ => 10 };
         var viewsOption = new Option<int>("--views") { Description = "Number of camera views, at least 2.", DefaultValueFactory = _ => 60 };
         var widthOption = new Option<int>("--width") { Description = "Image width in pixels.", DefaultValueFactory = _ => 320 };
         var heightOption = new Option<int>("--height") { Description = "Image height in pixels.", DefaultValueFactory = _ => 240 };
-        var corruptionOption = new Option<string>("--corruption") { Description = "How predicted masks are corrupted.", DefaultValueFactory = _ => "m2f" };
-        corruptionOption.AcceptOnlyFromAmong("none", "light", "m2f");
+        var corruptionOption = new Option<string>("--corruption") { Description = "How predicted masks are corrupted (default: the style's; m2f for classic)." };
+        corruptionOption.AcceptOnlyFromAmong("none", "light", "m2f", "sam");
+        var styleOption = new Option<string>("--style")
+        {
+            Description = "Scene style: " + string.Join("; ", SceneStyles.All.Select(s => $"{s.Name} ({s.Description})")) + ".",
+            DefaultValueFactory = _ => "classic",
+        };
+        styleOption.AcceptOnlyFromAmong([.. SceneStyles.Names]);
         var testEveryOption = new Option<int>("--test-every") { Description = "Every n-th view is a test view (0: none).", DefaultValueFactory = _ => 5 };
 
-        AddRange(objectsOption, 1, 40);
+        AddRange(objectsOption, 1, SyntheticSceneOptions.MaxObjects);
         AddRange(viewsOption, 2, 100000);
         AddRange(widthOption, 8, 8192);
         AddRange(heightOption, 8, 8192);
 
         var command = new Command("make-scene", "Generate a synthetic room scene (Panoptic Lifting layout + transforms.json) with ground truth and per-view masks whose ids are inconsistent across views.");
-        foreach (var option in new Option[] { outOption, seedOption, objectsOption, viewsOption, widthOption, heightOption, corruptionOption, testEveryOption })
+        foreach (var option in new Option[] { outOption, seedOption, objectsOption, viewsOption, widthOption, heightOption, corruptionOption, styleOption, testEveryOption })
             command.Options.Add(option);
 
         // A bad value (Validate's ArgumentException) is one error line naming it and exit code 2, as in every command.
         CommandAction.Set(command, (parseResult, console) =>
         {
             var dir = parseResult.GetValue(outOption)!;
-            var options = new SyntheticSceneOptions
+            var options = SceneStyles.Apply(parseResult.GetValue(styleOption)!, new SyntheticSceneOptions
             {
                 Seed = parseResult.GetValue(seedOption),
                 Objects = parseResult.GetValue(objectsOption),
                 Views = parseResult.GetValue(viewsOption),
                 Width = parseResult.GetValue(widthOption),
                 Height = parseResult.GetValue(heightOption),
-                Corruption = ParseCorruption(parseResult.GetValue(corruptionOption)!),
                 TestEvery = parseResult.GetValue(testEveryOption),
-            }.Validate();
+            });
+            if (parseResult.GetValue(corruptionOption) is { } corruption) options = options with { Corruption = ParseCorruption(corruption) };
+            options.Validate();
 
             var clock = Stopwatch.StartNew();
             var scene = SyntheticSceneGenerator.Generate(options);
@@ -55,7 +62,7 @@ public static class MakeSceneCommand
             console.OutWriter.WriteLine($"Wrote synthetic scene to {Path.GetFullPath(dir)}");
             console.OutWriter.WriteLine($"  objects: {scene.Objects.Count} ({string.Join(", ", scene.Objects.GroupBy(o => o.Shape).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}"))}), touching pairs: {scene.TouchingPairs.Count}");
             console.OutWriter.WriteLine($"  views: {scene.Views.Count} at {options.Width}x{options.Height} ({scene.TrainViews.Count} train, {scene.TestViews.Count} test), points: {scene.Points.Length / 3}");
-            console.OutWriter.WriteLine($"  masks: {options.Corruption.ToString().ToLowerInvariant()} (merges {merges}, splits {splits}, misses {misses}, spurious {spurious})");
+            console.OutWriter.WriteLine($"  masks: {options.Corruption.ToString().ToLowerInvariant()} (merges {merges}, splits {splits}, misses {misses}, spurious {spurious}, background pieces {scene.Corruption.Sum(c => c.BackgroundPieces)})");
             console.OutWriter.WriteLine($"  time: {generateSeconds:0.00} s to generate, {totalSeconds:0.00} s in total");
             return ExitCodes.Ok;
         });
@@ -67,7 +74,8 @@ public static class MakeSceneCommand
         "none" => CorruptionLevel.None,
         "light" => CorruptionLevel.Light,
         "m2f" => CorruptionLevel.M2F,
-        _ => throw new ArgumentException($"--corruption '{value}': expected none, light or m2f."),
+        "sam" => CorruptionLevel.Sam,
+        _ => throw new ArgumentException($"--corruption '{value}': expected none, light, m2f or sam."),
     };
 
     private static void AddRange(Option<int> option, int min, int max) =>

@@ -71,8 +71,8 @@ public static class ClusterLoss
         if (options.PushMargin > 0 && k > 1)
         {
             // sqrt(d^2 + eps): finite gradient where two centroids coincide; the diagonal (i == j) is masked out.
-            var dist = pairDist.add(Scalars.Of(1e-8)).sqrt(); // [K,K]
-            var hinge = dist.neg().add(Scalars.Of(options.PushMargin)).clamp_min(Scalars.Of(0.0)).Square() // [K,K]
+            var dist = pairDist.add(Scalars.Of(1e-8), Scalars.One).sqrt(); // [K,K]
+            var hinge = dist.neg().add(Scalars.Of(options.PushMargin), Scalars.One).clamp_min(Scalars.Of(0.0)).Square() // [K,K]
                 .mul(torch.ones(k, k, features.dtype, device).sub(torch.eye(k, dtype: features.dtype, device: device)));
             var norm = options.Normalisation switch
             {

@@ -24,7 +24,7 @@ public static class RenderLoss
         using var l1 = L1(rendered, target);
         using var ssim = Ssim(rendered, target);
         // 0.8 * l1 + 0.2 * (1 - ssim)
-        return l1.mul(Scalars.Of(L1Weight)).add(ssim.neg().add(Scalars.One), Scalars.Of(SsimWeight));
+        return l1.mul(Scalars.Of(L1Weight)).add(ssim.neg().add(Scalars.One, Scalars.One), Scalars.Of(SsimWeight));
     }
 
     /// <summary>Mean absolute error over all elements. [H,W,C] x [H,W,C] -> scalar.</summary>
@@ -61,8 +61,8 @@ public static class RenderLoss
         var sigma1Sq = parts[2].sub(mu1Sq);
         var sigma2Sq = parts[3].sub(mu2Sq);
         var sigma12 = parts[4].sub(mu12);
-        var num = mu12.mul(Scalars.Of(2.0)).add(Scalars.Of(C1)) * sigma12.mul(Scalars.Of(2.0)).add(Scalars.Of(C2));
-        var den = mu1Sq.add(mu2Sq, Scalars.One).add(Scalars.Of(C1)) * sigma1Sq.add(sigma2Sq, Scalars.One).add(Scalars.Of(C2));
+        var num = mu12.mul(Scalars.Of(2.0)).add(Scalars.Of(C1), Scalars.One) * sigma12.mul(Scalars.Of(2.0)).add(Scalars.Of(C2), Scalars.One);
+        var den = mu1Sq.add(mu2Sq, Scalars.One).add(Scalars.Of(C1), Scalars.One) * sigma1Sq.add(sigma2Sq, Scalars.One).add(Scalars.Of(C2), Scalars.One);
         return (num / den).mean().MoveToOuterDisposeScope();
     }
 

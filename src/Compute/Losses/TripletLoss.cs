@@ -52,7 +52,7 @@ public static class TripletLoss
         var zn = z.narrow(0, 2 * t, t);  // [T,D]
         var dp = za.sub(zp).Square().sum(1); // [T]
         var dn = za.sub(zn).Square().sum(1); // [T]
-        return dp.sub(dn).add(Scalars.Of(margin)).clamp_min(Scalars.Of(0.0)).mean().MoveToOuterDisposeScope();
+        return dp.sub(dn).add(Scalars.Of(margin), Scalars.One).clamp_min(Scalars.Of(0.0)).mean().MoveToOuterDisposeScope();
     }
 
     private static void CheckRange(int[] idx, long pixels, string name)

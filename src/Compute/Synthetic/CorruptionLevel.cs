@@ -9,4 +9,7 @@ public enum CorruptionLevel
     Light,
     /// <summary>Like a Mask2Former-style segmenter: merges of adjacent objects, splits, misses, jitter, tiny segments dropped, spurious segments.</summary>
     M2F,
+    /// <summary>Like a class-agnostic SAM-style segmenter: objects over-segmented into parts, the background (floor and
+    /// walls) split into pieces with ids of their own, small objects often missed, boundary jitter; no merges.</summary>
+    Sam,
 }

@@ -27,6 +27,14 @@ internal static class MaskCorruptor
         var missed = new List<int>();
         var merged = new List<int[]>();
         int adjacentPairs = 0;
+        bool sam = o.Corruption == CorruptionLevel.Sam;
+        if (sam)
+        {
+            // Class-agnostic segmenters drop small objects far more often than large ones.
+            for (int id = 1; id <= n; id++)
+                if (counts[id] > 0 && rng.Chance(counts[id] < 6 * Math.Max(minSeg, 8) ? SamSmallMissProbability : o.MissProbability / 2))
+                { parent[id] = 0; missed.Add(id); }
+        }
         if (m2f)
         {
             for (int id = 1; id <= n; id++)
@@ -93,6 +101,13 @@ internal static class MaskCorruptor
             }
         }
 
+        int backgroundPieces = 0;
+        if (sam)
+        {
+            split.AddRange(SplitIntoParts(label, width, height, n, minSeg, labelClass, rng));
+            backgroundPieces = SplitBackground(label, gtSemantic, width, height, labelClass, rng);
+        }
+
         if (o.Corruption != CorruptionLevel.None)
         {
             int passes = 1 + rng.NextInt(2);
@@ -138,7 +153,91 @@ internal static class MaskCorruptor
             int gs = gtSemantic[p];
             semantic[p] = m > 0 ? remapClass[m] : (gs == SyntheticClasses.Floor || gs == SyntheticClasses.Wall ? gs : SyntheticClasses.Void);
         }
-        return (mask, semantic, new ViewCorruption(view, merged, split, missed, spurious, dropped, adjacentPairs));
+        return (mask, semantic, new ViewCorruption(view, merged, split, missed, spurious, dropped, adjacentPairs, backgroundPieces));
+    }
+
+    /// <summary>Probability that a SAM-style segmenter misses an object under about 6 minimum segments of pixels.</summary>
+    public const double SamSmallMissProbability = 0.5;
+    /// <summary>Probability that a SAM-style segmenter splits an object into parts in a view.</summary>
+    public const double SamPartProbability = 0.5;
+
+    /// <summary>SAM-style over-segmentation: an object's segment falls into a top and a bottom part (a lid and a
+    /// body, a table top and its legs), cut at a random height of its image extent, sometimes into a third part by
+    /// a vertical cut of the lower one. Returns the (GT) ids split.</summary>
+    private static List<int> SplitIntoParts(int[] label, int width, int height, int n, int minSeg, List<int> labelClass, StreamRandom rng)
+    {
+        var split = new List<int>();
+        var count = new int[n + 1];
+        var top = new int[n + 1];
+        var bottom = new int[n + 1];
+        var left = new int[n + 1];
+        var right = new int[n + 1];
+        Array.Fill(top, int.MaxValue); Array.Fill(left, int.MaxValue); Array.Fill(bottom, -1); Array.Fill(right, -1);
+        for (int p = 0; p < label.Length; p++)
+        {
+            int l = label[p];
+            if (l == 0 || l > n) continue;
+            int x = p % width, y = p / width;
+            count[l]++;
+            top[l] = Math.Min(top[l], y); bottom[l] = Math.Max(bottom[l], y);
+            left[l] = Math.Min(left[l], x); right[l] = Math.Max(right[l], x);
+        }
+        for (int l = 1; l <= n; l++)
+        {
+            if (count[l] < 6 * minSeg || !rng.Chance(SamPartProbability)) continue;
+            int cutY = top[l] + (int)Math.Round(rng.Uniform(0.25, 0.6) * (bottom[l] - top[l]));
+            bool third = rng.Chance(0.3);
+            int cutX = left[l] + (int)Math.Round(rng.Uniform(0.35, 0.65) * (right[l] - left[l]));
+            int lower = labelClass.Count;
+            labelClass.Add(labelClass[l]);
+            int side = -1;
+            if (third) { side = labelClass.Count; labelClass.Add(labelClass[l]); }
+            for (int p = 0; p < label.Length; p++)
+            {
+                if (label[p] != l || p / width <= cutY) continue;
+                label[p] = third && p % width > cutX ? side : lower;
+            }
+            split.Add(l);
+        }
+        return split;
+    }
+
+    /// <summary>SAM-style background: floor and wall pixels fall into 3-8 pieces (nearest of random seed points,
+    /// never across the floor/wall edge), each with an id of its own and its stuff class. Returns the piece count.</summary>
+    private static int SplitBackground(int[] label, int[] gtSemantic, int width, int height, List<int> labelClass, StreamRandom rng)
+    {
+        var stuff = new List<int>();
+        for (int p = 0; p < label.Length; p++)
+            if (label[p] == 0 && (gtSemantic[p] == SyntheticClasses.Floor || gtSemantic[p] == SyntheticClasses.Wall)) stuff.Add(p);
+        if (stuff.Count == 0) return 0;
+        int k = 3 + rng.NextInt(6);
+        var seeds = new (double X, double Y)[k];
+        for (int i = 0; i < k; i++)
+        {
+            int p = stuff[rng.NextInt(stuff.Count)];
+            seeds[i] = (p % width + 0.5, p / width + 0.5);
+        }
+        // (seed, class) -> new label, made when first used.
+        var pieces = new Dictionary<(int, int), int>();
+        foreach (int p in stuff)
+        {
+            double x = p % width + 0.5, y = p / width + 0.5, best = double.PositiveInfinity;
+            int nearest = 0;
+            for (int i = 0; i < k; i++)
+            {
+                double dx = x - seeds[i].X, dy = y - seeds[i].Y, d = dx * dx + dy * dy;
+                if (d < best) { best = d; nearest = i; }
+            }
+            int cls = gtSemantic[p];
+            if (!pieces.TryGetValue((nearest, cls), out int piece))
+            {
+                piece = labelClass.Count;
+                labelClass.Add(cls);
+                pieces[(nearest, cls)] = piece;
+            }
+            label[p] = piece;
+        }
+        return pieces.Count;
     }
 
     private static void Count(Dictionary<(int, int), int> boundary, int a, int b)

@@ -1,7 +1,9 @@
 namespace UniCLift.Compute.Synthetic;
 
-/// <summary>One object as the ray tracer sees it: shape parameters in its own frame (origin on the floor under its
-/// centre, z up, rotated by yaw) plus a bounding sphere in world coordinates for a cheap per-ray rejection.</summary>
+/// <summary>One convex part of an object as the ray tracer sees it: shape parameters in its own frame (origin at
+/// (Bx, By, Bz) under its centre, z up, rotated by yaw) plus a bounding sphere in world coordinates for a cheap
+/// per-ray rejection. A concave object (a table, an L-block) is several parts sharing an instance and a texture
+/// frame. <see cref="Shape"/> is the part's geometry: sphere, box, cylinder, cone or capsule.</summary>
 internal sealed class Primitive
 {
     public required ShapeKind Shape { get; init; }
@@ -9,7 +11,14 @@ internal sealed class Primitive
     public required int Class { get; init; }
     public required double Bx { get; init; }
     public required double By { get; init; }
+    /// <summary>Height of the part's base (0 = on the floor).</summary>
+    public double Bz { get; init; }
     public required double Yaw { get; init; }
+    /// <summary>Origin of the texture frame (the whole object's base), so the pattern runs on across parts; NaN = (Bx, By).</summary>
+    public double TextureX { get; init; } = double.NaN;
+    public double TextureY { get; init; } = double.NaN;
+    /// <summary>Blinn-Phong exponent of the object's highlight; 0 = matte.</summary>
+    public double Shininess { get; init; }
     /// <summary>Radius (sphere, cylinder, cone base, capsule) and full height (cylinder, cone, capsule).</summary>
     public double R { get; init; }
     public double H { get; init; }
@@ -19,7 +28,7 @@ internal sealed class Primitive
     public double Hz { get; init; }
     public required ProceduralTexture Texture { get; init; }
 
-    private double _cos, _sin, _sx, _sy, _sz, _sr2;
+    private double _cos, _sin, _sx, _sy, _sz, _sr2, _tx, _ty;
 
     /// <summary>Computes the cached rotation and bounding sphere; call once after construction.</summary>
     public Primitive Prepare()
@@ -28,7 +37,9 @@ internal sealed class Primitive
         _sin = Math.Sin(Yaw);
         double halfHeight = Shape switch { ShapeKind.Sphere => R, ShapeKind.Box => Hz, _ => H / 2 };
         double radial = Shape == ShapeKind.Box ? Math.Sqrt(Hx * Hx + Hy * Hy) : R;
-        _sx = Bx; _sy = By; _sz = halfHeight;
+        _sx = Bx; _sy = By; _sz = Bz + halfHeight;
+        _tx = double.IsNaN(TextureX) ? Bx : TextureX;
+        _ty = double.IsNaN(TextureY) ? By : TextureY;
         double br = Math.Sqrt(radial * radial + halfHeight * halfHeight) * 1.0001 + 1e-6;
         _sr2 = br * br;
         return this;
@@ -36,10 +47,10 @@ internal sealed class Primitive
 
     public double BoundingRadius => Math.Sqrt(_sr2);
 
-    /// <summary>World point to the object's frame (for the texture).</summary>
+    /// <summary>World point to the object's texture frame.</summary>
     public void ToLocal(double x, double y, double z, out double lx, out double ly, out double lz)
     {
-        double px = x - Bx, py = y - By;
+        double px = x - _tx, py = y - _ty;
         lx = _cos * px + _sin * py;
         ly = -_sin * px + _cos * py;
         lz = z;
@@ -64,7 +75,8 @@ internal sealed class Primitive
         t = nx = ny = nz = 0;
         if (!MayHit(ox, oy, oz, dx, dy, dz, tMin, tMax)) return false;
 
-        ToLocal(ox, oy, oz, out double lx, out double ly, out double lz);
+        double px = ox - Bx, py = oy - By;
+        double lx = _cos * px + _sin * py, ly = -_sin * px + _cos * py, lz = oz - Bz;
         double ldx = _cos * dx + _sin * dy, ldy = -_sin * dx + _cos * dy, ldz = dz;
         var hit = new LocalHit(tMin, tMax);
         switch (Shape)

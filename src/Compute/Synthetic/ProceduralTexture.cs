@@ -15,7 +15,7 @@ internal sealed class ProceduralTexture
     public double[] Direction { get; init; } = [1, 0, 0];
     public ulong NoiseSeed { get; init; }
 
-    public string Describe() => $"{Kind.ToString().ToLowerInvariant()} {Scale:0.###} m";
+    public string Describe() => Kind == TextureKind.Plain ? "plain" : $"{Kind.ToString().ToLowerInvariant()} {Scale:0.###} m";
 
     public void Evaluate(double x, double y, double z, out double r, out double g, out double b)
     {
@@ -31,6 +31,9 @@ internal sealed class ProceduralTexture
             case TextureKind.Stripes:
                 double s = (x * Direction[0] + y * Direction[1] + z * Direction[2]) * inv + 0.25;
                 w = ((long)Math.Floor(s) & 1) == 0 ? 0.0 : 1.0;
+                break;
+            case TextureKind.Plain:
+                w = 0;
                 break;
             default:
                 w = 0.65 * ValueNoise(x * inv, y * inv, z * inv, NoiseSeed) + 0.35 * ValueNoise(x * inv * 2.7, y * inv * 2.7, z * inv * 2.7, NoiseSeed + 1);

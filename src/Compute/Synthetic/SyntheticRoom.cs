@@ -15,6 +15,8 @@ internal sealed class SyntheticRoom
     public required double[] Light { get; init; }
     public double Ambient { get; init; } = 0.28;
     public double Diffuse { get; init; } = 0.95;
+    /// <summary>Strength of the white highlight on objects with a <see cref="Primitive.Shininess"/>; 0 = none.</summary>
+    public double Specular { get; init; }
     public static readonly double[] Sky = [0.70, 0.80, 0.95];
 
     /// <summary>
@@ -91,7 +93,7 @@ internal sealed class SyntheticRoom
         // Face the viewer (a ray can graze the far side of a cap or a cone edge).
         if (hnx * dx + hny * dy + hnz * dz > 0) { hnx = -hnx; hny = -hny; hnz = -hnz; }
 
-        double light = Ambient;
+        double light = Ambient, highlight = 0;
         double lxv = Light[0] - px, lyv = Light[1] - py, lzv = Light[2] - pz;
         double dist = Math.Sqrt(lxv * lxv + lyv * lyv + lzv * lzv);
         lxv /= dist; lyv /= dist; lzv /= dist;
@@ -101,9 +103,20 @@ internal sealed class SyntheticRoom
             const double offset = 1e-5;
             double sx = px + hnx * offset, sy = py + hny * offset, sz = pz + hnz * offset;
             if (!Occluded(sx, sy, sz, lxv, lyv, lzv, dist))
+            {
                 light += Diffuse * ndl / (1 + 0.03 * dist * dist);
+                if (hitObject is { Shininess: > 0 } && Specular > 0)
+                {
+                    // Blinn-Phong: the half vector between the light and the viewer (-ray); white, so the object's
+                    // colour changes with the viewpoint, which only view-dependent colour (SH) can fit.
+                    double hx = lxv - dx, hy = lyv - dy, hz = lzv - dz;
+                    double hl = Math.Sqrt(hx * hx + hy * hy + hz * hz);
+                    double ndh = hl > 0 ? (hnx * hx + hny * hy + hnz * hz) / hl : 0;
+                    if (ndh > 0) highlight = Specular * Math.Pow(ndh, hitObject.Shininess) / (1 + 0.03 * dist * dist);
+                }
+            }
         }
-        r = ar * light; g = ag * light; b = ab * light;
+        r = ar * light + highlight; g = ag * light + highlight; b = ab * light + highlight;
         return tBest;
     }
 

@@ -12,7 +12,8 @@ public static class SyntheticSceneGenerator
 {
     // Stream purposes: each kind of random choice has its own stream so that changing one (say, the number of
     // views) does not reshuffle another (the object layout).
-    private const ulong LayoutStream = 1, MaterialStream = 2, CameraStream = 3, MaskStream = 4, PointStream = 5, LightStream = 6;
+    private const ulong LayoutStream = 1, MaterialStream = 2, CameraStream = 3, MaskStream = 4, PointStream = 5, LightStream = 6,
+        StyleStream = 7;
 
     public static SyntheticScene Generate(SyntheticSceneOptions options, int? maxDegreeOfParallelism = null)
     {
@@ -21,7 +22,7 @@ public static class SyntheticSceneGenerator
         var cameras = BuildCameras(o);
         int v = o.Views;
         var names = Enumerable.Range(0, v).Select(ViewName).ToArray();
-        bool[] isTest = Enumerable.Range(0, v).Select(i => o.TestEvery > 0 && i % o.TestEvery == o.TestEvery - 1).ToArray();
+        bool[] isTest = Enumerable.Range(0, v).Select(i => IsTestView(o, i)).ToArray();
         int trainCount = isTest.Count(t => !t);
         var trainIndex = new int[v];
         for (int i = 0, k = 0; i < v; i++) trainIndex[i] = isTest[i] ? -1 : k++;
@@ -69,26 +70,43 @@ public static class SyntheticSceneGenerator
     {
         var placed = ObjectPlacement.Place(o, StreamRandom.For(o.Seed, LayoutStream));
         var mat = StreamRandom.For(o.Seed, MaterialStream);
-        var prims = new Primitive[placed.Count];
+        // Choices the basic style does not make come from their own stream, so the basic scenes stay as they were.
+        var style = StreamRandom.For(o.Seed, StyleStream);
+        double baseHue = o.Palette == Palette.Similar ? style.NextDouble() : 0;
+        var prims = new List<Primitive>(placed.Count);
         var objects = new List<SyntheticObject>(placed.Count);
         for (int k = 0; k < placed.Count; k++)
         {
             var p = placed[k];
-            // Hues spread by the golden ratio so neighbouring ids rarely look alike.
+            // Hues spread by the golden ratio so neighbouring ids rarely look alike; the similar palette keeps them
+            // within a narrow band instead.
             double hue = (k * 0.6180339887 + mat.Uniform(0, 0.15)) % 1.0;
+            if (o.Palette == Palette.Similar) hue = (baseHue + style.Uniform(-0.04, 0.04) + 1) % 1.0;
             var a = Hsv(hue, mat.Uniform(0.45, 0.9), mat.Uniform(0.6, 0.95));
             var b = Hsv((hue + mat.Uniform(-0.06, 0.06) + 1) % 1.0, mat.Uniform(0.3, 0.9), mat.Uniform(0.3, 0.55));
             double size = Math.Max(p.Hx, Math.Max(p.Hy, Math.Max(p.R, p.H / 2)));
             var texture = RandomTexture(mat, a, b, size * mat.Uniform(0.25, 0.5));
-            int id = k + 1;
-            prims[k] = new Primitive
+            if (o.Palette == Palette.Similar && style.Chance(0.5)) texture = new ProceduralTexture { Kind = TextureKind.Plain, A = a, B = a, Scale = 1 };
+            double shininess = o.Specular > 0 && style.Chance(0.6) ? style.Uniform(20, 80) : 0;
+            int id = k + 1, cls = SyntheticClasses.Of(p.Shape);
+            double cos = Math.Cos(p.Yaw), sin = Math.Sin(p.Yaw);
+            foreach (var part in ObjectPlacement.Parts(p))
             {
-                Shape = p.Shape, Instance = id, Class = SyntheticClasses.Of(p.Shape), Bx = p.Footprint.X, By = p.Footprint.Y,
-                Yaw = p.Yaw, R = p.R, H = p.H, Hx = p.Hx, Hy = p.Hy, Hz = p.Hz, Texture = texture,
-            }.Prepare();
-            double[] extent = p.Shape == ShapeKind.Box ? [2 * p.Hx, 2 * p.Hy, 2 * p.Hz] : [2 * p.R, 2 * p.R, p.H];
-            objects.Add(new SyntheticObject(id, p.Shape, SyntheticClasses.Of(p.Shape), [p.Footprint.X, p.Footprint.Y, extent[2] / 2],
-                extent, p.Yaw, [ToByte(a[0]), ToByte(a[1]), ToByte(a[2])], texture.Describe()));
+                prims.Add(new Primitive
+                {
+                    Shape = part.Kind, Instance = id, Class = cls,
+                    Bx = p.Footprint.X + cos * part.Ox - sin * part.Oy, By = p.Footprint.Y + sin * part.Ox + cos * part.Oy,
+                    Bz = p.Bz + part.Bz, Yaw = p.Yaw, R = part.R, H = part.H, Hx = part.Hx, Hy = part.Hy, Hz = part.Hz,
+                    TextureX = p.Footprint.X, TextureY = p.Footprint.Y, Texture = texture, Shininess = shininess,
+                }.Prepare());
+            }
+            double[] extent = p.Shape switch
+            {
+                ShapeKind.Box or ShapeKind.Slab or ShapeKind.Table or ShapeKind.LBlock => [2 * p.Hx, 2 * p.Hy, p.Top],
+                _ => [2 * p.R, 2 * p.R, p.Top],
+            };
+            objects.Add(new SyntheticObject(id, p.Shape, cls, [p.Footprint.X, p.Footprint.Y, p.Bz + extent[2] / 2],
+                extent, p.Yaw, [ToByte(a[0]), ToByte(a[1]), ToByte(a[2])], texture.Describe(), p.StandsOn + 1));
         }
 
         var floor = new ProceduralTexture
@@ -109,7 +127,10 @@ public static class SyntheticSceneGenerator
         var lr = StreamRandom.For(o.Seed, LightStream);
         double half = o.RoomSize / 2;
         double[] light = [lr.Uniform(-0.4, 0.4) * half, lr.Uniform(-0.4, 0.4) * half, o.WallHeight * lr.Uniform(0.8, 0.95)];
-        var room = new SyntheticRoom { Half = half, WallHeight = o.WallHeight, Objects = prims, Floor = floor, Walls = walls, Light = light };
+        var room = new SyntheticRoom
+        {
+            Half = half, WallHeight = o.WallHeight, Objects = prims.ToArray(), Floor = floor, Walls = walls, Light = light, Specular = o.Specular,
+        };
         return (room, objects, ObjectPlacement.TouchingPairs(placed));
     }
 
@@ -140,14 +161,26 @@ public static class SyntheticSceneGenerator
             double rad = rng.Uniform(ringMin, ringMax);
             // Heights cycle low-high around the orbit (two periods) plus jitter, within the walls.
             double h = Math.Clamp(1.55 + 0.6 * Math.Sin(2 * ang + 0.7) + rng.Uniform(-0.15, 0.15), 0.7, o.WallHeight - 0.6);
-            var pos = (rad * Math.Cos(ang), rad * Math.Sin(ang), h);
             var target = (rng.Uniform(-0.35, 0.35), rng.Uniform(-0.35, 0.35), rng.Uniform(0.15, 0.5)); // evaluated left to right
+            if (o.CameraPath == CameraPath.FarTest && IsTestView(o, i))
+            {
+                // Off the training orbit: half a step around, inside the ring, above every training height, looking
+                // down at the objects from angles no training view has.
+                ang += Math.PI / o.Views;
+                rad = Math.Min(o.PlacementRadius + rng.Uniform(0.15, 0.35), ringMin - 0.1);
+                h = o.WallHeight - rng.Uniform(0.25, 0.45);
+                target = (rng.Uniform(-0.5, 0.5), rng.Uniform(-0.5, 0.5), 0.1);
+            }
+            var pos = (rad * Math.Cos(ang), rad * Math.Sin(ang), h);
             var c2w = Camera.LookAtPose(pos, target, (0, 0, 1)); // world z up
             for (int k = 0; k < 12; k++) c2w[k] += 0.0; // the pose files say 0, not -0, where up's zeros cancel
             cams[i] = new Camera(o.Width, o.Height, fx, fx, o.Width / 2.0, o.Height / 2.0, c2w);
         }
         return cams;
     }
+
+    /// <summary>Whether view <paramref name="index"/> is a test view (every TestEvery-th).</summary>
+    internal static bool IsTestView(SyntheticSceneOptions o, int index) => o.TestEvery > 0 && index % o.TestEvery == o.TestEvery - 1;
 
     /// <summary>One ray through each pixel centre; depth is along the optical axis (the ray's camera-space z).</summary>
     internal static (RgbImage Image, DepthMap Depth, LabelMap Instance, LabelMap Semantic) Render(SyntheticRoom room, Camera cam)

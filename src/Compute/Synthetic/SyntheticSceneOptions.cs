@@ -4,7 +4,7 @@ namespace UniCLift.Compute.Synthetic;
 public sealed record SyntheticSceneOptions
 {
     public int Seed { get; init; }
-    /// <summary>Number of objects on the floor, 1..40.</summary>
+    /// <summary>Number of objects, 1..MaxObjects.</summary>
     public int Objects { get; init; } = 10;
     /// <summary>Number of cameras, at least 2.</summary>
     public int Views { get; init; } = 60;
@@ -12,6 +12,11 @@ public sealed record SyntheticSceneOptions
     public int Height { get; init; } = 240;
     public double HorizontalFovDegrees { get; init; } = 60.0;
     public CorruptionLevel Corruption { get; init; } = CorruptionLevel.M2F;
+    public ShapeSet Shapes { get; init; } = ShapeSet.Basic;
+    public Palette Palette { get; init; } = Palette.Varied;
+    public CameraPath CameraPath { get; init; } = CameraPath.Orbit;
+    /// <summary>Strength of a white Blinn-Phong highlight on objects (view-dependent colour), 0..1; 0 = matte.</summary>
+    public double Specular { get; init; }
     /// <summary>Every TestEvery-th view (index % TestEvery == TestEvery - 1) is a test view; 0 = no test views.</summary>
     public int TestEvery { get; init; } = 5;
     /// <summary>Initial point cloud size (back-projected from the training views' depth).</summary>
@@ -36,13 +41,16 @@ public sealed record SyntheticSceneOptions
     /// <summary>Segments smaller than this are dropped (set to 0); null = 50 px scaled by image area relative to 320x240.</summary>
     public int? MinSegmentPixels { get; init; }
 
+    public const int MaxObjects = 120;
+
     public int EffectiveMinSegmentPixels =>
         MinSegmentPixels ?? Math.Max(4, (int)Math.Round(50.0 * Width * Height / (320.0 * 240.0)));
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad value and what was expected.</summary>
     public SyntheticSceneOptions Validate()
     {
-        if (Objects is < 1 or > 40) throw new ArgumentException($"objects = {Objects}: expected 1..40.", nameof(Objects));
+        if (Objects is < 1 or > MaxObjects) throw new ArgumentException($"objects = {Objects}: expected 1..{MaxObjects}.", nameof(Objects));
+        if (!(Specular >= 0 && Specular <= 1)) throw new ArgumentException($"specular = {Specular}: expected 0..1.", nameof(Specular));
         if (Views < 2) throw new ArgumentException($"views = {Views}: expected at least 2.", nameof(Views));
         if (Views > 100000) throw new ArgumentException($"views = {Views}: expected at most 100000.", nameof(Views));
         if (Width is < 8 or > 8192) throw new ArgumentException($"width = {Width}: expected 8..8192 pixels.", nameof(Width));

@@ -84,14 +84,17 @@ public static class SyntheticSceneWriter
                 wall_height = o.WallHeight, placement_radius = o.PlacementRadius, touching_probability = o.TouchingProbability,
                 merge_probability = o.MergeProbability, split_probability = o.SplitProbability, miss_probability = o.MissProbability,
                 spurious_probability = o.SpuriousProbability, min_segment_pixels = o.EffectiveMinSegmentPixels,
+                shapes = o.Shapes.ToString().ToLowerInvariant(), palette = o.Palette.ToString().ToLowerInvariant(),
+                camera_path = o.CameraPath.ToString().ToLowerInvariant(), specular = o.Specular,
             },
             axes = "world z up, floor at z = 0; poses OpenCV camera-to-world; depth along the optical axis in metres",
-            classes = Enumerable.Range(0, 8).Select(c => new { id = c, name = SyntheticClasses.Name(c), thing = c >= 3 }),
+            classes = Enumerable.Range(0, 3 + Enum.GetValues<ShapeKind>().Length).Select(c => new { id = c, name = SyntheticClasses.Name(c), thing = c >= 3 }),
             light = scene.LightPosition,
             objects = scene.Objects.Select(ob => new
             {
                 instance = ob.InstanceId, shape = ob.Shape.ToString().ToLowerInvariant(), semantic_class = ob.SemanticClass,
                 centre = ob.Centre, size = ob.Size, yaw = ob.Yaw, colour = ob.Colour.Select(b => (int)b), texture = ob.Texture,
+                stands_on = ob.StandsOn,
             }),
             touching_pairs = scene.TouchingPairs.Select(p => new[] { p.A, p.B }),
             points = scene.Points.Length / 3,
@@ -100,7 +103,7 @@ public static class SyntheticSceneWriter
             corruption = scene.Corruption.Select(c => new
             {
                 view = c.View, merged = c.Merged, split = c.Split, missed = c.Missed, spurious = c.Spurious,
-                dropped = c.Dropped, adjacent_pairs = c.AdjacentPairs,
+                dropped = c.Dropped, adjacent_pairs = c.AdjacentPairs, background_pieces = c.BackgroundPieces,
             }),
         };
         return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });

@@ -1,3 +1,4 @@
 namespace UniCLift.Compute.Synthetic;
 
-internal enum TextureKind { Checker, Stripes, Noise }
+/// <summary>Plain is one colour (A) everywhere: nothing inside the object for a segmenter or a fit to hold on to.</summary>
+internal enum TextureKind { Checker, Stripes, Noise, Plain }

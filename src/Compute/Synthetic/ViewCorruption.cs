@@ -8,7 +8,8 @@ public sealed record ViewCorruption(
     IReadOnlyList<int> Missed,
     int Spurious,
     int Dropped,
-    int AdjacentPairs)
+    int AdjacentPairs,
+    int BackgroundPieces = 0)
 {
     public static ViewCorruption Empty(string view) => new(view, [], [], [], 0, 0, 0);
 }

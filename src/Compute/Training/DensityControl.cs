@@ -111,7 +111,7 @@ public sealed class DensityControl : IDisposable
         // Drawn on the host from the trainer's RNG (so a run is the same on every device), one upload per densification.
         var samples = tensor(noise, new long[] { 2 * k, 3 }).to(stds.device).mul(stds);
         var r = Rotation.QuaternionToMatrix(model[GaussianModel.Rotations].detach().index_select(0, idx).repeat(2, 1));
-        return r.bmm(samples.unsqueeze(-1)).squeeze(-1).add(means);
+        return r.bmm(samples.unsqueeze(-1)).squeeze(-1).add(means, Scalars.One);
     }
 
     /// <summary>graphdeco's reset_opacity: opacity = min(opacity, 0.01), moments zeroed.</summary>
@@ -120,7 +120,7 @@ public sealed class DensityControl : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var o = model[GaussianModel.Opacity].sigmoid().clamp_max(Scalars.Of(0.01));
-        model.Optimizer.Reset(GaussianModel.Opacity, o.div(o.neg().add(Scalars.Of(1))).log());
+        model.Optimizer.Reset(GaussianModel.Opacity, o.div(o.neg().add(Scalars.One, Scalars.One)).log());
     }
 
     public void ResetAccumulators(int count)

@@ -134,7 +134,7 @@ public sealed class GaussianAdam : IDisposable
             using Scalar sq = Math.Sqrt(bc2).ToScalar(), step = (-s.LearningRate / bc1).ToScalar();
             s.ExpAvg.mul_(b1).add_(g, alpha: nb1);
             s.ExpAvgSq.mul_(b2).addcmul_(g, g, value: nb2);
-            var denom = s.ExpAvgSq.sqrt().div_(sq).add_(eps);
+            var denom = s.ExpAvgSq.sqrt().div_(sq).add_(eps, Scalars.One);
             s.Value.addcdiv_(s.ExpAvg, denom, value: step);
         }
     }

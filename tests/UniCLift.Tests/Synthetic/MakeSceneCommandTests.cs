@@ -6,8 +6,9 @@ public sealed class MakeSceneCommandTests
 {
     [Theory]
     [InlineData("--views", "1", "--views must be in 2..")]
-    [InlineData("--objects", "0", "--objects must be in 1..40")]
-    [InlineData("--objects", "41", "--objects must be in 1..40")]
+    [InlineData("--objects", "0", "--objects must be in 1..120")]
+    [InlineData("--objects", "121", "--objects must be in 1..120")]
+    [InlineData("--style", "baroque", "baroque")]
     [InlineData("--corruption", "heavy", "heavy")]
     public void Bad_options_are_rejected_with_a_message(string option, string value, string expected)
     {

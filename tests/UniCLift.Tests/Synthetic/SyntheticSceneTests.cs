@@ -349,8 +349,10 @@ public sealed class SyntheticSceneTests(ITestOutputHelper output)
     {
         var e = Assert.Throws<ArgumentException>(() => SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Views = 1 }));
         Assert.Contains("views = 1", e.Message);
-        e = Assert.Throws<ArgumentException>(() => SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Objects = 41 }));
-        Assert.Contains("objects = 41", e.Message);
+        e = Assert.Throws<ArgumentException>(() => SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Objects = 121 }));
+        Assert.Contains("objects = 121", e.Message);
+        e = Assert.Throws<ArgumentException>(() => SyntheticSceneGenerator.Generate(new SyntheticSceneOptions { Specular = 2 }));
+        Assert.Contains("specular = 2", e.Message);
     }
 
     [Fact]
