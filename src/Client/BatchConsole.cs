@@ -23,12 +23,19 @@ internal static class BatchConsole
         DefaultValueFactory = _ => "train",
     };
 
-    /// <summary>--iterations; <paramref name="defaultValue"/> null: the trainer's default (TrainingOptions).</summary>
-    public static Option<int> IterationsOption(int? defaultValue = null) => new("--iterations")
+    /// <summary>--iterations; <paramref name="defaultValue"/> null: the mode's default (TrainingOptions.DefaultIterations,
+    /// train 2000, lift 500), so the value stays null unless given.</summary>
+    public static Option<int?> IterationsOption(int? defaultValue = null)
     {
-        Description = "training iterations",
-        DefaultValueFactory = _ => defaultValue ?? new TrainingOptions().Iterations,
-    };
+        var option = new Option<int?>("--iterations")
+        {
+            Description = defaultValue is null
+                ? $"training iterations (default: {TrainingOptions.DefaultTrainIterations} in train mode, {TrainingOptions.DefaultLiftIterations} in lift mode)"
+                : "training iterations",
+        };
+        if (defaultValue is { } d) option.DefaultValueFactory = _ => d;
+        return option;
+    }
 
     /// <summary>The --mode value as the grain messages carry it.</summary>
     public static JobMode Mode(string? text) => text switch

@@ -31,5 +31,5 @@ public static class JobTraining
     }
 
     /// <summary>The iteration count a job asks for (the trainer's default when it names none), shown until training starts.</summary>
-    public static int PlannedIterations(this JobOptions job) => job.Iterations ?? new TrainingOptions().Iterations;
+    public static int PlannedIterations(this JobOptions job) => job.Iterations ?? TrainingOptions.DefaultIterations(job.Mode.ToTrainingMode());
 }

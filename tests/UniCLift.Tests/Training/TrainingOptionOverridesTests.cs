@@ -55,6 +55,25 @@ public class TrainingOptionOverridesTests
     }
 
     [Fact]
+    public void EachModeHasItsOwnDefaultIterationCount()
+    {
+        // Train mode fits a 60-view 320x240 scene in its 10-minute CPU target, lift mode in its 2 minutes.
+        Assert.Equal(2000, TrainingOptions.From(TrainingMode.Train).Iterations);
+        Assert.Equal(500, TrainingOptions.From(TrainingMode.Lift).Iterations);
+        Assert.Equal(2000, new TrainingOptions().Iterations);
+        Assert.Equal(1234, TrainingOptions.From(TrainingMode.Lift, 1234).Iterations); // --iterations still overrides
+        // The schedule follows the count: densification ends halfway, the segmentation losses start there in train mode.
+        var train = TrainingOptions.From(TrainingMode.Train);
+        Assert.Equal(1000, train.DensifyUntil);
+        Assert.Equal(0, TrainingOptions.From(TrainingMode.Lift).SegmentationLossesFrom);
+        // The CLI leaves --iterations unset so that the mode decides.
+        var parse = UniCLift.Client.Cli.Build().Parse(["segment", "/tmp/scene", "--out", "/tmp/out", "--mode", "lift"]);
+        var option = parse.CommandResult.Command.Options.OfType<System.CommandLine.Option<int?>>().Single(o => o.Name == "--iterations");
+        Assert.Null(parse.GetValue(option));
+        Assert.Equal(500, new UniCLift.Grains.JobOptions(UniCLift.Grains.JobMode.Lift, null, null, null).PlannedIterations());
+    }
+
+    [Fact]
     public void DescribeListsCurrentValues()
     {
         var lines = TrainingOptionOverrides.Describe(new TrainingOptions { ClusterPushWeight = 3 });
