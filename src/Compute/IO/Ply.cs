@@ -72,9 +72,32 @@ public static class Ply
 
     private sealed record ElementDecl(string Name, int Count, List<PlyProperty> Props);
 
+    /// <summary>
+    /// Refuses a header whose counts the file cannot hold before anything is allocated for them (a header declaring
+    /// 2e9 vertices would otherwise be a bare OutOfMemoryException): the smallest body those counts need (binary: each
+    /// row's scalars and list counts, exact without lists; ascii: one character and a separator per value) against
+    /// the bytes left, reported as the truncation it is.
+    /// </summary>
+    private static void CheckBodyCanHold(Stream stream, string source, PlyFormat format, List<ElementDecl> decls)
+    {
+        if (!stream.CanSeek) return;
+        long left = stream.Length - stream.Position;
+        foreach (var d in decls)
+        {
+            long row = format == PlyFormat.Ascii
+                ? 2L * d.Props.Count
+                : d.Props.Sum(p => (long)SizeOf(p.IsList ? p.ListCountType!.Value : p.Type));
+            if (row * d.Count > left)
+                throw new InvalidDataException($"{source}: truncated PLY: expected {d.Count} {d.Name} rows, file ends at {d.Name} {left / Math.Max(1, row)}" +
+                    (format == PlyFormat.Ascii ? " at the latest" : "") + $" ({left:N0} bytes left for {d.Count:N0} rows of at least {row} bytes).");
+            left -= row * d.Count;
+        }
+    }
+
     public static PlyFile Read(Stream stream, string source)
     {
         var (format, comments, decls) = ReadHeader(stream, source);
+        CheckBodyCanHold(stream, source, format, decls);
         var elements = new List<PlyElement>();
         var body = new BodyReader(stream, source, format);
         foreach (var d in decls)

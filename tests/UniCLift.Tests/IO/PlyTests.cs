@@ -131,6 +131,18 @@ public class PlyTests
         Assert.Contains("file ends at vertex 2", e.Message);
     }
 
+    [Theory]
+    [InlineData("binary_little_endian 1.0")]
+    [InlineData("ascii 1.0")]
+    public void AHeaderDeclaringMoreRowsThanTheFileHolds_IsAnErrorBeforeAnythingIsAllocated(string format)
+    {
+        // Two billion vertices of 62 floats would be 500 GB of columns: refused from the file's size, no OutOfMemoryException.
+        var header = $"ply\nformat {format}\nelement vertex 2000000000\n" + string.Concat(Enumerable.Range(0, 62).Select(i => $"property float f{i}\n")) + "end_header\n";
+        var e = Assert.Throws<InvalidDataException>(() => Ply.Read(new MemoryStream(Encoding.ASCII.GetBytes(header + "1 2 3\n")), "huge.ply"));
+        Assert.Contains("huge.ply", e.Message);
+        Assert.Contains("expected 2000000000 vertex rows, file ends at vertex 0", e.Message);
+    }
+
     [Fact]
     public void TruncatedAsciiBody_NamesFileElementAndRow()
     {
