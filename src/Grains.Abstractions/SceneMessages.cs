@@ -105,4 +105,7 @@ public sealed record SceneStatus
     [Id(18)] public int DecodePass { get; init; }
     /// <summary>The newest checkpoint written or restored (the run restores the newest that reads).</summary>
     [Id(19)] public string? CheckpointPath { get; init; }
+    /// <summary>The failure was the input's (a file missing or malformed, a bad value): the console exits 2, not 1,
+    /// and retrying it cannot help.</summary>
+    [Id(20)] public bool BadInput { get; init; }
 }

@@ -159,7 +159,7 @@ public sealed class CoordinatorGrain(
                 var status = await scene.GetStatus();
                 if (!S.Cancelled && status.State == SceneState.NotSubmitted)
                     status = await scene.Start(Job(e, request));
-                else if (!S.Cancelled && status.State == SceneState.Failed && e.Retries < request.Options.MaxRetries)
+                else if (!S.Cancelled && status.State == SceneState.Failed && !status.BadInput && e.Retries < request.Options.MaxRetries) // bad input fails the same way again
                 {
                     e.Retries++;
                     log.LogInformation("Batch {Batch}: retrying {Scene} ({Retry}/{Max}) after: {Error}", BatchId, e.SceneId, e.Retries, request.Options.MaxRetries, status.Error);

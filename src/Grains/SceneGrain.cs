@@ -267,6 +267,7 @@ public sealed class SceneGrain(
         LastCheckpointStep = Math.Max(Current.LastCheckpointStep, p.LastCheckpointStep),
         CheckpointPath = p.CheckpointPath,
         Error = p.Error,
+        BadInput = p.BadInput,
         Seconds = p.Seconds,
         MillisecondsPerStep = p.MillisecondsPerStep,
     };

@@ -75,7 +75,7 @@ public static class SegmentCommand
         if (st.State != SceneState.Done)
         {
             console.Error($"{s.SceneDirectory}: {st.State.ToString().ToLowerInvariant()}{(st.Error is { } e ? ": " + e : "")}");
-            return ExitCodes.Failure;
+            return st.BadInput ? ExitCodes.UserError : ExitCodes.Failure;
         }
         console.OutWriter.WriteLine($"scene      {s.SceneDirectory}");
         console.OutWriter.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");

@@ -44,7 +44,7 @@ public sealed class SceneRun
         this.checkpoints = checkpoints;
         this.checkpointInterval = Math.Max(1, checkpointInterval);
         this.log = log;
-        progress = start with { State = SceneState.Queued, Error = null, MillisecondsPerStep = 0 };
+        progress = start with { State = SceneState.Queued, Error = null, BadInput = false, MillisecondsPerStep = 0 };
         Completion = Task.Run(RunAsync);
     }
 
@@ -108,7 +108,8 @@ public sealed class SceneRun
         {
             var message = UniCLift.Compute.FailurePolicy.Describe(e);
             log.LogWarning(e, "Scene {SceneId} failed", Job.SceneId);
-            Update(p => p with { State = SceneState.Failed, Error = message });
+            bool badInput = UniCLift.Compute.FailurePolicy.IsBadInput(e);
+            Update(p => p with { State = SceneState.Failed, Error = message, BadInput = badInput });
             return SceneRunEnd.Finished;
         }
     }

@@ -132,6 +132,26 @@ public sealed class CommandConventionTests
         Assert.False(Directory.Exists(dir));
     }
 
+    [Fact]
+    public void SegmentOfAFolderThatIsNoScene_IsBadInput_Exit2_NamingTheFolder()
+    {
+        // The scene fails inside the (embedded) cluster; its status says the failure was the input's.
+        var scene = Directory.CreateTempSubdirectory("uniclift-noscene-").FullName;
+        var output = Path.Combine(Path.GetTempPath(), $"uniclift-never-{Guid.NewGuid():N}");
+        try
+        {
+            var (code, _, error) = Invoke(Cli.Build(), "segment", scene, "--out", output, "--iterations", "5");
+            Assert.Equal(ExitCodes.UserError, code);
+            Assert.Contains(scene, error);
+            Assert.Contains("not a recognised scene layout", error);
+        }
+        finally
+        {
+            Directory.Delete(scene, true);
+            if (Directory.Exists(output)) Directory.Delete(output, true);
+        }
+    }
+
     private static (int Code, string Output, string Error) Invoke(Command command) =>
         Invoke(new RootCommand { command }, command.Name);
 
