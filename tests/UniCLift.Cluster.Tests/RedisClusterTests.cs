@@ -47,8 +47,10 @@ public sealed class RedisClusterTests(RedisServerFixture redis)
             Assert.Equal(SceneState.Failed, s.Status.State);
             Assert.Contains(s.SceneDirectory, s.Status.Error);
             Assert.Contains("does not exist", s.Status.Error);
-            Assert.Equal(1, s.Retries); // retried once (MaxRetries = 1), then given up
-            Assert.Equal(1, s.Status.Attempt);
+            // Bad input (a missing folder, a file that is no scene) fails the same way again: not retried despite MaxRetries = 1.
+            Assert.True(s.Status.BadInput);
+            Assert.Equal(0, s.Retries);
+            Assert.Equal(0, s.Status.Attempt);
         });
 
         // Grain state lives in Redis under this service id.
