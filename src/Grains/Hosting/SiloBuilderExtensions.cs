@@ -10,6 +10,7 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 using StackExchange.Redis;
 using UniCLift.Grains.Placement;
 using UniCLift.Grains.Scenes;
+using UniCLift.Grains.Security;
 using UniCLift.Grains.Views;
 using UniCLift.Grains.Telemetry;
 
@@ -33,7 +34,11 @@ public static class SiloBuilderExtensions
         Action<ISiloBuilder>? configureSilo = null)
     {
         var options = new UniCLiftSiloOptions();
-        builder.Configuration.GetSection(UniCLiftSiloOptions.Section).Bind(options);
+        var section = builder.Configuration.GetSection(UniCLiftSiloOptions.Section);
+        section.Bind(options);
+        // One value with ':' between directories (env UniCLift__SceneRoots=/a:/b) as well as a list (UniCLift:SceneRoots:0).
+        if (section["SceneRoots"] is { Length: > 0 } scenes) options.SceneRoots = PathList(scenes);
+        if (section["OutputRoots"] is { Length: > 0 } outputs) options.OutputRoots = PathList(outputs);
         configure?.Invoke(options);
         if (options.CheckpointInterval < 1) throw new InvalidOperationException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
 
@@ -47,6 +52,8 @@ public static class SiloBuilderExtensions
             throw new InvalidOperationException($"UniCLift:TrainingSlots must be at least {(options.Compute ? 1 : 0)} on a {(options.Compute ? "compute" : "control")} silo, got {options.TrainingSlots}.");
 
         builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(new DataRoots(
+            options.SceneRoots ?? UniCLiftSiloOptions.DefaultSceneRoots, options.OutputRoots ?? UniCLiftSiloOptions.DefaultOutputRoots, options.CheckpointDirectory));
         builder.Services.AddSingleton(sp => new TrainingSlots(options.TrainingSlots, sp.GetRequiredService<UniCLiftMetrics>()));
         builder.Services.AddSingleton<SceneRunner>();
         builder.Services.AddSingleton(new TrainedModelCache());
@@ -91,6 +98,8 @@ public static class SiloBuilderExtensions
         });
         return builder;
     }
+
+    private static string[] PathList(string value) => value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Creates the metrics when the silo host starts, so device and slot gauges are in the first scrape.</summary>
     private sealed class SiloMetricsAtStart(UniCLiftMetrics metrics, TrainingSlots slots, IOptions<UniCLiftSiloOptions> options) : IHostedService

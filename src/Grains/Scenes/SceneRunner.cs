@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Security;
 using UniCLift.Grains.Telemetry;
 
 /// <summary>
@@ -11,7 +12,7 @@ using UniCLift.Grains.Telemetry;
 /// and, when the silo's services are disposed (process going away without a graceful grain shutdown), aborts the
 /// runs still going so no thread outlives its silo.
 /// </summary>
-public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOptions> options, ILoggerFactory logs, UniCLiftMetrics metrics) : IDisposable
+public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOptions> options, DataRoots roots, ILoggerFactory logs, UniCLiftMetrics metrics) : IDisposable
 {
     private readonly ConcurrentDictionary<SceneRun, byte> runs = new();
     private readonly ILogger log = logs.CreateLogger("UniCLift.SceneRun");
@@ -23,7 +24,7 @@ public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOption
     public SceneRun Start(SceneJob job, SceneStatus start)
     {
         var o = options.Value;
-        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, start, log, metrics, o.Device);
+        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), roots, o.CheckpointInterval, start, log, metrics, o.Device);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;
