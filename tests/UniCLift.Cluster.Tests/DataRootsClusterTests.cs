@@ -138,6 +138,17 @@ public sealed class DataRootsClusterTests(RedisServerFixture redis) : IAsyncLife
         Assert.Equal($"output directory {Path.Combine(Outside, "out")} is outside the silo's output roots ({Results}).",
             (await WaitAsync(badOut, s => s.State.IsTerminal())).Error);
 
+        // A scene inside the roots with a link inside it that leads out: the scene fails before reading through it.
+        var linked = TinyScene.Write(Path.Combine(Scenes, "linked"));
+        var colour = Directory.GetFiles(Path.Combine(linked, "color"))[0];
+        File.Delete(colour);
+        File.CreateSymbolicLink(colour, Path.Combine(Outside, "secret"));
+        var viaLink = client.GetGrain<ISceneGrain>("direct-link");
+        await viaLink.Start(new SceneJob("direct-link", linked, Path.Combine(Results, "linked"), new JobOptions(Iterations: 5)));
+        var linkFailed = await WaitAsync(viaLink, s => s.State.IsTerminal());
+        Assert.Equal(SceneState.Failed, linkFailed.State);
+        Assert.Equal($"file of scene {linked} {colour} is outside the silo's scene roots ({Scenes}): it leads out of them through a symbolic link.", linkFailed.Error);
+
         // A key that looks like a path: a legitimate job trains, and its checkpoints stay in the checkpoint directory.
         var key = $"../escape-{Guid.NewGuid():N}";
         var grain = client.GetGrain<ISceneGrain>(key);

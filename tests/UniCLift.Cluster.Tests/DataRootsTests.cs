@@ -126,6 +126,25 @@ public sealed class DataRootsTests : IDisposable
     }
 
     [Fact]
+    public void A_Scene_Is_Read_Only_Through_Paths_Under_The_Roots_Whatever_Its_Files_Name()
+    {
+        // A nerfstudio scene whose transforms.json names a file outside: refused before the reader looks at it.
+        var nerf = Directory.CreateDirectory(Path.Combine(scenes, "nerf")).FullName;
+        File.WriteAllText(Path.Combine(nerf, "transforms.json"),
+            """{"fl_x": 10, "frames": [{"file_path": "../../outside/secret", "transform_matrix": [[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}]}""");
+        var e = Assert.Throws<ArgumentException>(() => { using (roots.ReadingScene(nerf)) UniCLift.Compute.Scenes.SceneInspector.Read(nerf); });
+        Assert.Equal($"image (frames[0].file_path of {Path.Combine(nerf, "transforms.json")}) {Path.Combine(outside, "secret")} is outside the silo's scene roots ({scenes}).", e.Message);
+        // Without the guard (the console reading its own user's files) the reader goes where the scene says.
+        Assert.IsNotType<ArgumentException>(Record.Exception(() => UniCLift.Compute.Scenes.SceneInspector.Read(nerf)));
+
+        // A link inside the scene folder that leads out, whatever the layout.
+        var linked = Directory.CreateDirectory(Path.Combine(scenes, "linked", "color")).FullName;
+        File.CreateSymbolicLink(Path.Combine(linked, "0000.jpg"), Path.Combine(outside, "secret"));
+        Assert.Equal($"file of scene {Path.Combine(scenes, "linked")} {Path.Combine(linked, "0000.jpg")} is outside the silo's scene roots ({scenes}): it leads out of them through a symbolic link.",
+            Assert.Throws<ArgumentException>(() => roots.ReadingScene(Path.Combine(scenes, "linked"))).Message);
+    }
+
+    [Fact]
     public void Outputs_Never_Go_Into_The_Checkpoint_Directory()
     {
         var e = Assert.Throws<ArgumentException>(() => roots.CheckOutput(Path.Combine(checkpoints, "x"), "output directory"));

@@ -57,7 +57,8 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
         {
             roots.CheckScene(t.SceneDirectory, "scene directory");
             roots.CheckOutput(t.OutputDirectory, "output directory");
-            var scene = SceneInspector.Read(t.SceneDirectory);
+            Scene scene;
+            using (roots.ReadingScene(t.SceneDirectory)) scene = SceneInspector.Read(t.SceneDirectory);
             roots.CheckSceneFiles(scene);
             var modelPath = Path.Combine(t.OutputDirectory, TrainedGaussians.FileName);
             if (!File.Exists(modelPath)) return (null, $"trained model '{modelPath}' is missing; the scene must be trained again.");

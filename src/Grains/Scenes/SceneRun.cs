@@ -127,7 +127,8 @@ public sealed class SceneRun
         if (Job.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a scene in a supported layout: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP).");
-        var scene = SceneInspector.Read(dir);
+        Scene scene;
+        using (roots.ReadingScene(dir)) scene = SceneInspector.Read(dir);
         roots.CheckSceneFiles(scene);
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");

@@ -60,6 +60,29 @@ public sealed class DataRoots
         }
     }
 
+    /// <summary>
+    /// Around a read of the scene in <paramref name="directory"/> (already checked): refuses a symbolic link inside the
+    /// folder (4 levels deep, as deep as the layouts look) that leads out of the scene roots, then holds every path
+    /// the scene's own files name (<see cref="SceneFileGuard"/>) to the scene roots until disposed.
+    /// </summary>
+    public IDisposable ReadingScene(string directory)
+    {
+        var guard = SceneFileGuard.Use((path, what) => CheckScene(path, what));
+        if (!Directory.Exists(directory)) return guard; // the reader says so, in its own words
+        var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 4, IgnoreInaccessible = true, AttributesToSkip = 0 };
+        try
+        {
+            foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", options))
+                if ((entry.Attributes & FileAttributes.ReparsePoint) != 0) CheckScene(entry.FullName, $"file of scene {directory}");
+        }
+        catch
+        {
+            guard.Dispose();
+            throw;
+        }
+        return guard;
+    }
+
     private static void Check(string? path, string what, IReadOnlyList<string> roots, string kind)
     {
         string Outside(string why = "") => $"{what} {path} is outside the silo's {kind} ({(roots.Count == 0 ? "none configured" : string.Join(", ", roots))}){why}.";
