@@ -3,6 +3,7 @@ namespace UniCLift.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Placement;
@@ -60,6 +61,7 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton(new ViewWork(Math.Max(1, Environment.ProcessorCount / 2)));
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
         builder.Services.AddHostedService<SiloMetricsAtStart>();
+        builder.Services.AddHostedService<DataRootsAtStart>();
 
         builder.UseOrleans(silo =>
         {
@@ -100,6 +102,21 @@ public static class SiloBuilderExtensions
     }
 
     private static string[] PathList(string value) => value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Says at start which directories clients may name, and warns when that is everything.</summary>
+    private sealed class DataRootsAtStart(DataRoots roots, ILogger<DataRoots> log) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            log.LogInformation("Data roots: scenes {SceneRoots}; outputs {OutputRoots}; checkpoints {CheckpointDirectory}",
+                string.Join(", ", roots.SceneRoots), string.Join(", ", roots.OutputRoots), roots.CheckpointDirectory);
+            if (roots.SceneRoots.Concat(roots.OutputRoots).Any(r => r == Path.GetPathRoot(r)))
+                log.LogWarning("A data root is '/': clients can make this silo read or write any file the process can (UniCLift:SceneRoots, UniCLift:OutputRoots).");
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     /// <summary>Creates the metrics when the silo host starts, so device and slot gauges are in the first scrape.</summary>
     private sealed class SiloMetricsAtStart(UniCLiftMetrics metrics, TrainingSlots slots, IOptions<UniCLiftSiloOptions> options) : IHostedService
