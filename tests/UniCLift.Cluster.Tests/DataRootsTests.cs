@@ -142,6 +142,13 @@ public sealed class DataRootsTests : IDisposable
         File.CreateSymbolicLink(Path.Combine(linked, "0000.jpg"), Path.Combine(outside, "secret"));
         Assert.Equal($"file of scene {Path.Combine(scenes, "linked")} {Path.Combine(linked, "0000.jpg")} is outside the silo's scene roots ({scenes}): it leads out of them through a symbolic link.",
             Assert.Throws<ArgumentException>(() => roots.ReadingScene(Path.Combine(scenes, "linked"))).Message);
+        // A folder of the scene that is a link out, deeper down; links that stay inside are fine.
+        var deep = Directory.CreateDirectory(Path.Combine(scenes, "deep-scene", "sparse", "0")).FullName;
+        Directory.CreateSymbolicLink(Path.Combine(deep, "images"), Path.Combine(scenes, "room"));
+        roots.ReadingScene(Path.Combine(scenes, "deep-scene")).Dispose();
+        Directory.CreateSymbolicLink(Path.Combine(deep, "masks"), outside);
+        Assert.Contains("leads out of them through a symbolic link",
+            Assert.Throws<ArgumentException>(() => roots.ReadingScene(Path.Combine(scenes, "deep-scene"))).Message);
     }
 
     [Fact]
