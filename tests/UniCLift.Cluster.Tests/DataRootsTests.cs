@@ -185,6 +185,27 @@ public sealed class DataRootsTests : IDisposable
     }
 
     [Fact]
+    public void Checkpoints_Of_A_Scene_Training_Across_The_Upgrade_Are_Taken_Over_From_The_Old_Folder_Only_For_Plain_Ids()
+    {
+        var log = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        var old = Directory.CreateDirectory(Path.Combine(checkpoints, "b1.000.room")).FullName;
+        File.WriteAllText(Path.Combine(old, "ckpt-00000200.bin"), "step 200");
+        SceneRunner.AdoptLegacyCheckpoints(checkpoints, "b1.000.room", log);
+        var c = new SceneCheckpoints(checkpoints, "b1.000.room");
+        Assert.Equal([(200, Path.Combine(c.Directory, "ckpt-00000200.bin"))], c.List());
+        Assert.False(Directory.Exists(old));
+
+        // Not a plain name, or a link: left where it is.
+        Directory.CreateDirectory(Path.Combine(outside, "x"));
+        SceneRunner.AdoptLegacyCheckpoints(Path.Combine(checkpoints, "sub"), "../outside/x", log);
+        Assert.True(Directory.Exists(Path.Combine(outside, "x")));
+        Directory.CreateSymbolicLink(Path.Combine(checkpoints, "linked"), outside);
+        SceneRunner.AdoptLegacyCheckpoints(checkpoints, "linked", log);
+        Assert.False(Directory.Exists(new SceneCheckpoints(checkpoints, "linked").Directory));
+        Assert.True(File.Exists(Path.Combine(outside, "secret")));
+    }
+
+    [Fact]
     public void A_Link_Planted_As_A_Scenes_Checkpoint_Folder_Is_Not_Followed()
     {
         var c = new SceneCheckpoints(checkpoints, "victim");
