@@ -94,6 +94,37 @@ public sealed class ClusterConnection : IAsyncDisposable
         return new ClusterConnection(siloHost, siloHost.Services.GetRequiredService<IClusterClient>(), true, $"embedded silo (port {siloPort})");
     }
 
+    /// <summary>
+    /// The embedded silo's data roots for one command: what the command line names (each scene directory and the folders
+    /// of the files its layout names outside it, e.g. a 3DGS output's source_path; the --ply file; the output
+    /// directories), plus any roots configured in the environment (UniCLift__SceneRoots, UniCLift__OutputRoots). The
+    /// embedded silo's gateway listens on loopback while the command runs, so it is confined like any silo.
+    /// </summary>
+    public static Action<UniCLiftSiloOptions> EmbeddedRoots(IEnumerable<string> sceneDirectories, IEnumerable<string> outputs, string? initialPly) => o =>
+    {
+        o.SceneRoots = [.. o.SceneRoots ?? [], .. sceneDirectories.SelectMany(ScenePlaces).Distinct(), .. initialPly is null ? [] : new[] { initialPly }];
+        o.OutputRoots = [.. o.OutputRoots ?? [], .. outputs];
+    };
+
+    /// <summary>A scene directory and the folders outside it that its layout reads from (none when it does not read).</summary>
+    private static List<string> ScenePlaces(string directory)
+    {
+        var places = new List<string> { Path.GetFullPath(directory) };
+        try
+        {
+            var scene = Compute.Scenes.SceneInspector.Read(directory);
+            var files = scene.Views.SelectMany(v => new[] { v.ImagePath, v.MaskPath, v.DepthPath, v.GtInstancePath, v.GtSemanticPath, v.MaskSemanticPath })
+                .Append(scene.PointCloudPath).OfType<string>();
+            var inside = Path.TrimEndingDirectorySeparator(places[0]) + Path.DirectorySeparatorChar;
+            places.AddRange(files.Select(f => Path.GetDirectoryName(Path.GetFullPath(f))!).Where(d => !(d + Path.DirectorySeparatorChar).StartsWith(inside, StringComparison.Ordinal)).Distinct());
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException or KeyNotFoundException)
+        {
+            // Not readable here: the silo reads it and says what is wrong.
+        }
+        return places;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try { await host.StopAsync(TimeSpan.FromSeconds(30)); }

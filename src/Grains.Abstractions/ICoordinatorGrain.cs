@@ -1,7 +1,9 @@
 namespace UniCLift.Grains;
 
 /// <summary>A batch of scenes: each directory becomes one scene written to OutputRoot/&lt;scene name&gt;, or to
-/// OutputDirectories[i] when given (one per scene).</summary>
+/// OutputDirectories[i] when given (one per scene). Scene directories must lie under the silos' scene roots, outputs
+/// under their output roots, Options.InitialPly under either (UniCLift:SceneRoots, UniCLift:OutputRoots); SubmitBatch
+/// refuses anything else with an ArgumentException naming the path and the roots.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.BatchRequest")]
 public sealed record BatchRequest(
     [property: Id(0)] IReadOnlyList<string> Scenes,

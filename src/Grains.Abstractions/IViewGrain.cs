@@ -83,6 +83,8 @@ public sealed record ViewLabelsWritten(
 /// reports its code statistics, and writes its label map and overlay once the coordinator has built the scene's
 /// codebook. Views of a scene do this in parallel across the cluster. (Training needs no view grain: the trainer reads
 /// each training view's image and mask once and mines the mask's boundaries itself.)
+/// Paths in a request are checked against the silo's data roots (image and mask: scene roots; model, label map and
+/// overlay: output roots); a path outside is an ArgumentException and nothing is read or written.
 /// Every call may wait behind the silo's other pixel work (a pass fans out all views at once), so their response
 /// timeout is long; a dead silo still fails them at once through membership.
 /// </summary>

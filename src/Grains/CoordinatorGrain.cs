@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UniCLift.Grains.Hosting;
 using UniCLift.Grains.Scenes;
+using UniCLift.Grains.Security;
 using UniCLift.Grains.Telemetry;
 
 [GenerateSerializer, Alias("UniCLift.BatchSceneEntry")]
@@ -40,6 +41,7 @@ public sealed class CoordinatorGrain(
     [PersistentState("batch", "uniclift")] IPersistentState<BatchState> state,
     IOptions<UniCLiftSiloOptions> options,
     UniCLiftMetrics metrics,
+    DataRoots roots,
     ILogger<CoordinatorGrain> log) : Grain, ICoordinatorGrain, IRemindable
 {
     private const string SupervisionReminder = "batch-supervision";
@@ -86,6 +88,7 @@ public sealed class CoordinatorGrain(
             for (int k = 2; !used.Add(unique); k++) unique = $"{name}-{k}";
             var sceneId = $"{BatchId}.{i:D3}.{unique}";
             var outputDirectory = request.OutputDirectories?[i] ?? Path.Combine(request.OutputRoot, unique);
+            CheckPaths(dir, outputDirectory, request);
             if (Path.GetFullPath(outputDirectory).TrimEnd('/') == Path.GetFullPath(dir).TrimEnd('/'))
                 throw new ArgumentException($"scene '{dir}' would be written into itself; choose an output root outside the scene directories.");
             entries.Add(new BatchSceneEntry
@@ -226,7 +229,7 @@ public sealed class CoordinatorGrain(
                 catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: scene {Scene} not decodable now", BatchId, e.SceneId); }
             }
             log.LogInformation("Batch {Batch}: decoding pass {Pass} over {Count} scenes", BatchId, pass, targets.Count);
-            var outcomes = await new BatchDecoder(GrainFactory, metrics, log).RunAsync(pass, targets);
+            var outcomes = await new BatchDecoder(GrainFactory, metrics, roots, log).RunAsync(pass, targets);
             foreach (var o in outcomes)
             {
                 var scene = GrainFactory.GetGrain<ISceneGrain>(o.SceneId);
@@ -282,6 +285,15 @@ public sealed class CoordinatorGrain(
         BatchId,
         S.Scenes.Select(e => new BatchSceneStatus(e.SceneDirectory, e.SceneId, e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory), e.Retries)).ToList(),
         S.SubmittedUtc, S.FinishedUtc, S.Cancelled, S.Request?.OutputRoot ?? "");
+
+    /// <summary>Refuses at submission a path outside this silo's data roots (the scene and decoding check again at use).</summary>
+    private void CheckPaths(string sceneDirectory, string outputDirectory, BatchRequest request)
+    {
+        roots.CheckScene(sceneDirectory, "scene directory");
+        if (request.OutputDirectories is null) roots.CheckOutput(request.OutputRoot, "output root");
+        roots.CheckOutput(outputDirectory, "output directory");
+        if (request.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
+    }
 
     private static SceneStatus NotSubmitted(string sceneId, string dir) => new() { SceneId = sceneId, SceneDirectory = dir };
 

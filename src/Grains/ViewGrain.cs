@@ -3,6 +3,7 @@ namespace UniCLift.Grains;
 using UniCLift.Compute.Rendering;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
+using UniCLift.Grains.Security;
 using UniCLift.Grains.Views;
 
 /// <summary>
@@ -12,13 +13,14 @@ using UniCLift.Grains.Views;
 /// calls may queue behind other views' work, hence their long response timeouts. The codes stay in memory
 /// between the two decoding calls and are rendered again if the activation was lost in between.
 /// </summary>
-public sealed class ViewGrain(TrainedModelCache models, ViewWork work) : Grain, IViewGrain
+public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots roots) : Grain, IViewGrain
 {
     private (string ModelPath, int[] Codes)? decoded;
 
     public async Task<ViewCodeStatistics> DecodeCodes(ViewDecodeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        CheckReads(request);
         var (codes, mask) = await work.RunAsync(() => (Render(request), LoadMask(request.Source)));
         decoded = (request.ModelPath, codes);
         return CodeStatistics.OfView(codes, mask?.Labels).ToMessage();
@@ -27,6 +29,9 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work) : Grain, 
     public async Task<ViewLabelsWritten> WriteLabels(ViewWriteRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        CheckReads(request.Decode);
+        roots.CheckOutput(request.LabelPath, "label map");
+        if (request.OverlayPath is { } overlay) roots.CheckOutput(overlay, "overlay");
         var source = request.Decode.Source;
         var codes = decoded is { } d && d.ModelPath == request.Decode.ModelPath ? d.Codes : null;
         var map = await work.RunAsync(() =>
@@ -37,6 +42,14 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work) : Grain, 
         });
         decoded = null; // written: the pixels are not needed any more
         return new ViewLabelsWritten(request.LabelPath, map.Labels.Where(l => l > 0).Distinct().Count(), request.OverlayPath);
+    }
+
+    /// <summary>A request names files by path: the view's own under the scene roots, the model under the output roots.</summary>
+    private void CheckReads(ViewDecodeRequest request)
+    {
+        roots.CheckScene(request.Source.ImagePath, "image");
+        if (request.Source.MaskPath is { } mask) roots.CheckScene(mask, "mask");
+        roots.CheckOutput(request.ModelPath, "trained model");
     }
 
     private int[] Render(ViewDecodeRequest request)

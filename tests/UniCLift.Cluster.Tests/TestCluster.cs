@@ -17,6 +17,9 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
 
     public string ClusterId { get; } = $"{name}-{Guid.NewGuid():N}";
     public string CheckpointDirectory { get; } = Directory.CreateTempSubdirectory("uniclift-ckpt-").FullName;
+    /// <summary>The silos' data roots: the tests write their scenes and results into temporary folders.</summary>
+    public List<string> SceneRoots { get; } = [Path.GetTempPath()];
+    public List<string> OutputRoots { get; } = [Path.GetTempPath()];
 
     public async Task<IHost> StartSiloAsync(string siloName, bool compute, int slots = 1, int checkpointInterval = 200)
     {
@@ -35,6 +38,8 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
             o.SiloPort = TestPorts.Free();
             o.GatewayPort = TestPorts.Free();
             o.CheckpointDirectory = CheckpointDirectory;
+            o.SceneRoots = [.. SceneRoots];
+            o.OutputRoots = [.. OutputRoots];
             o.CheckpointInterval = checkpointInterval;
             o.SupervisionInterval = TimeSpan.FromMilliseconds(500);
         }, silo => silo.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromSeconds(5)).Configure<ClusterMembershipOptions>(m =>

@@ -5,6 +5,7 @@ using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using UniCLift.Compute.Training;
 using UniCLift.Grains;
+using UniCLift.Grains.Scenes;
 
 /// <summary>
 /// Cluster behaviour that needs real training (SceneTrainer, SceneSegmentation, the scene reader and writer).
@@ -99,7 +100,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         Assert.Equal(iterations, final.Step);
         Assert.Equal(survivor, final.Silo);
         Assert.True(final.Resumes >= 1);
-        Assert.True(Directory.GetFiles(Path.Combine(cluster.CheckpointDirectory, sceneId), "ckpt-*.bin").Length <= 2);
+        Assert.True(Directory.GetFiles(new SceneCheckpoints(cluster.CheckpointDirectory, sceneId).Directory, "ckpt-*.bin").Length <= 2);
         Console.WriteLine($"resume: killed at step {stepAtKill} (last checkpoint {status.LastCheckpointStep}); " +
             $"training again on {survivor} at step {resumedAt} after {resumedAfter?.TotalSeconds:0.00} s; steps lost {stepAtKill - status.LastCheckpointStep}");
 
@@ -155,7 +156,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
 
         await cluster.StopSiloAsync(leaving);
 
-        var checkpoints = Directory.GetFiles(Path.Combine(cluster.CheckpointDirectory, sceneId), "ckpt-*.bin");
+        var checkpoints = Directory.GetFiles(new SceneCheckpoints(cluster.CheckpointDirectory, sceneId).Directory, "ckpt-*.bin");
         Assert.NotEmpty(checkpoints);
         int saved = checkpoints.Select(f => int.Parse(Path.GetFileNameWithoutExtension(f)[5..])).Max();
         Assert.True(saved >= status.Step, $"checkpoint at {saved}, scene was at {status.Step}");

@@ -54,7 +54,11 @@ public static class SegmentCommand
             throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
-        await using var cluster = await ClusterConnection.ConnectAsync(redis, ct, embeddedOptions: o => o.Device = device ?? "cpu");
+        await using var cluster = await ClusterConnection.ConnectAsync(redis, ct, embeddedOptions: o =>
+        {
+            o.Device = device ?? "cpu";
+            ClusterConnection.EmbeddedRoots([sceneDirectory], [outputDirectory], options.InitialPly)(o);
+        });
         var batchId = BatchConsole.NewBatchId();
         await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(
             new BatchRequest([sceneDirectory], Path.GetDirectoryName(outputDirectory) ?? outputDirectory, options, [outputDirectory]));

@@ -27,7 +27,8 @@ public static class SubmitCommand
                 Path.GetFullPath(parse.GetValue(output)!),
                 new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set)).Validate());
-            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct,
+                embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly));
             var batchId = BatchConsole.NewBatchId();
             await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(request);
             console.OutWriter.WriteLine(batchId);

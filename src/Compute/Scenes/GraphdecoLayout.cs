@@ -82,6 +82,7 @@ public static class GraphdecoLayout
         if (!m.Success) return null;
         var p = m.Groups["p"].Value;
         if (!Path.IsPathRooted(p)) p = Path.Combine(root, p);
+        SceneFileGuard.Check(p, $"source_path of {cfg}");
         return Directory.Exists(p) ? Path.GetFullPath(p) : null;
     }
 

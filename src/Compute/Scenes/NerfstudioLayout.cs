@@ -46,6 +46,7 @@ public static class NerfstudioLayout
             if (fp.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(fp.GetString()))
                 throw new InvalidDataException($"{path}: {where}.file_path must be a non-empty string.");
             var image = Path.GetFullPath(Path.Combine(root, fp.GetString()!));
+            SceneFileGuard.Check(image, $"image ({where}.file_path of {path})");
             if (!File.Exists(image)) throw new InvalidDataException($"{image}: image of {where} in {path} not found.");
             var name = Path.GetFileNameWithoutExtension(image);
             if (!seen.Add(name)) throw new InvalidDataException($"{path}: two frames have images named '{name}'.");
@@ -94,6 +95,7 @@ public static class NerfstudioLayout
         {
             if (ply.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{path}: ply_file_path must be a string.");
             cloud = Path.GetFullPath(Path.Combine(root, ply.GetString()!));
+            SceneFileGuard.Check(cloud, $"point cloud (ply_file_path of {path})");
             if (!File.Exists(cloud)) throw new InvalidDataException($"{cloud}: ply_file_path of {path} not found.");
         }
         return new Scene(root, SceneLayout.Nerfstudio, views, train, test, cloud);

@@ -3,6 +3,7 @@ namespace UniCLift.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Placement;
@@ -10,6 +11,7 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 using StackExchange.Redis;
 using UniCLift.Grains.Placement;
 using UniCLift.Grains.Scenes;
+using UniCLift.Grains.Security;
 using UniCLift.Grains.Views;
 using UniCLift.Grains.Telemetry;
 
@@ -33,7 +35,11 @@ public static class SiloBuilderExtensions
         Action<ISiloBuilder>? configureSilo = null)
     {
         var options = new UniCLiftSiloOptions();
-        builder.Configuration.GetSection(UniCLiftSiloOptions.Section).Bind(options);
+        var section = builder.Configuration.GetSection(UniCLiftSiloOptions.Section);
+        section.Bind(options);
+        // One value with ':' between directories (env UniCLift__SceneRoots=/a:/b) as well as a list (UniCLift:SceneRoots:0).
+        if (section["SceneRoots"] is { Length: > 0 } scenes) options.SceneRoots = PathList(scenes);
+        if (section["OutputRoots"] is { Length: > 0 } outputs) options.OutputRoots = PathList(outputs);
         configure?.Invoke(options);
         if (options.CheckpointInterval < 1) throw new InvalidOperationException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
 
@@ -47,12 +53,15 @@ public static class SiloBuilderExtensions
             throw new InvalidOperationException($"UniCLift:TrainingSlots must be at least {(options.Compute ? 1 : 0)} on a {(options.Compute ? "compute" : "control")} silo, got {options.TrainingSlots}.");
 
         builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(new DataRoots(
+            options.SceneRoots ?? UniCLiftSiloOptions.DefaultSceneRoots, options.OutputRoots ?? UniCLiftSiloOptions.DefaultOutputRoots, options.CheckpointDirectory));
         builder.Services.AddSingleton(sp => new TrainingSlots(options.TrainingSlots, sp.GetRequiredService<UniCLiftMetrics>()));
         builder.Services.AddSingleton<SceneRunner>();
         builder.Services.AddSingleton(new TrainedModelCache());
         builder.Services.AddSingleton(new ViewWork(Math.Max(1, Environment.ProcessorCount / 2)));
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
         builder.Services.AddHostedService<SiloMetricsAtStart>();
+        builder.Services.AddHostedService<DataRootsAtStart>();
 
         builder.UseOrleans(silo =>
         {
@@ -90,6 +99,23 @@ public static class SiloBuilderExtensions
             configureSilo?.Invoke(silo);
         });
         return builder;
+    }
+
+    private static string[] PathList(string value) => value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Says at start which directories clients may name, and warns when that is everything.</summary>
+    private sealed class DataRootsAtStart(DataRoots roots, ILogger<DataRoots> log) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            log.LogInformation("Data roots: scenes {SceneRoots}; outputs {OutputRoots}; checkpoints {CheckpointDirectory}",
+                string.Join(", ", roots.SceneRoots), string.Join(", ", roots.OutputRoots), roots.CheckpointDirectory);
+            if (roots.SceneRoots.Concat(roots.OutputRoots).Any(r => r == Path.GetPathRoot(r)))
+                log.LogWarning("A data root is '/': clients can make this silo read or write any file the process can (UniCLift:SceneRoots, UniCLift:OutputRoots).");
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Creates the metrics when the silo host starts, so device and slot gauges are in the first scrape.</summary>

@@ -23,7 +23,31 @@ public sealed class UniCLiftSiloOptions
     /// <summary>Torch device: cpu, or cuda / cuda:N with a CUDA TorchSharp build.</summary>
     public string Device { get; set; } = "cpu";
 
-    /// <summary>Shared checkpoint directory (a mounted volume in a cluster).</summary>
+    /// <summary>The scene roots of a silo that configures none: the scenes' folder of the volume in k8s/.</summary>
+    public static readonly IReadOnlyList<string> DefaultSceneRoots = ["/data/scenes"];
+
+    /// <summary>The output roots of a silo that configures none: the results' folder of the volume in k8s/.</summary>
+    public static readonly IReadOnlyList<string> DefaultOutputRoots = ["/data/results"];
+
+    /// <summary>
+    /// Directories a client's scenes (and the files their layouts name) may be read from; any other path a request
+    /// names is refused (Security.DataRoots). Null: <see cref="DefaultSceneRoots"/>. Configuration: a list
+    /// (UniCLift:SceneRoots:0, :1, ...) or one value with ':' between directories (env UniCLift__SceneRoots=/a:/b).
+    /// "/" lets clients read anything the process can: only for a silo nobody else can reach.
+    /// </summary>
+    public string[]? SceneRoots { get; set; }
+
+    /// <summary>
+    /// Directories results may be written to (and read back from: a trained model, a lift's --ply). Null:
+    /// <see cref="DefaultOutputRoots"/>. Configured like <see cref="SceneRoots"/>. The checkpoint directory is never an
+    /// output, even inside an output root.
+    /// </summary>
+    public string[]? OutputRoots { get; set; }
+
+    /// <summary>
+    /// Shared checkpoint directory (a mounted volume in a cluster). A scene's checkpoints go into a folder named from its
+    /// id (SceneCheckpoints.DirectoryName: a sanitised name and a hash), never joined from the raw key.
+    /// </summary>
     public string CheckpointDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "uniclift-checkpoints");
 
     /// <summary>Checkpoint every this many iterations (and always at the end of training).</summary>

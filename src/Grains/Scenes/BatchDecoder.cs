@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using UniCLift.Compute;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
+using UniCLift.Grains.Security;
 using UniCLift.Grains.Telemetry;
 using UniCLift.Grains.Views;
 using static TorchSharp.torch;
@@ -23,7 +24,7 @@ public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, st
 /// PQ^scene complete the scene. Called on the coordinator's scheduler: file and tensor work goes to the thread pool.
 /// A failure fails that scene only.
 /// </summary>
-public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, ILogger log)
+public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, DataRoots roots, ILogger log)
 {
     private sealed record Loaded(DecodeTarget Target, Scene Scene, TrainedGaussians Model, TrainingSummary Training, string ModelPath);
 
@@ -31,7 +32,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
     {
         var outcomes = new Dictionary<string, DecodeOutcome>();
         var loaded = new List<Loaded>();
-        foreach (var (target, result) in targets.Zip(await Task.Run(() => targets.AsParallel().AsOrdered().Select(Load).ToList())))
+        foreach (var (target, result) in targets.Zip(await Task.Run(() => targets.AsParallel().AsOrdered().Select(t => Load(t, roots)).ToList())))
         {
             if (result.Error is { } error) outcomes[target.SceneId] = new DecodeOutcome(target.SceneId, null, error);
             else loaded.Add(result.Loaded!);
@@ -50,11 +51,15 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
         return targets.Select(t => outcomes[t.SceneId]).ToList();
     }
 
-    private static (Loaded? Loaded, string? Error) Load(DecodeTarget t)
+    private static (Loaded? Loaded, string? Error) Load(DecodeTarget t, DataRoots roots)
     {
         try
         {
-            var scene = SceneInspector.Read(t.SceneDirectory);
+            roots.CheckScene(t.SceneDirectory, "scene directory");
+            roots.CheckOutput(t.OutputDirectory, "output directory");
+            Scene scene;
+            using (roots.ReadingScene(t.SceneDirectory)) scene = SceneInspector.Read(t.SceneDirectory);
+            roots.CheckSceneFiles(scene);
             var modelPath = Path.Combine(t.OutputDirectory, TrainedGaussians.FileName);
             if (!File.Exists(modelPath)) return (null, $"trained model '{modelPath}' is missing; the scene must be trained again.");
             var model = TrainedGaussians.Read(modelPath);

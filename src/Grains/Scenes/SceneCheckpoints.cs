@@ -4,13 +4,27 @@ using System.Globalization;
 using UniCLift.Compute.IO;
 
 /// <summary>
-/// A scene's checkpoints: &lt;root&gt;/&lt;sceneId&gt;/ckpt-&lt;step&gt;.bin, written atomically, the newest
-/// <see cref="Keep"/> kept. The directory is shared between silos, so any silo can resume any scene.
+/// A scene's checkpoints: &lt;root&gt;/&lt;<see cref="DirectoryName"/>(sceneId)&gt;/ckpt-&lt;step&gt;.bin, written
+/// atomically, the newest <see cref="Keep"/> kept. The directory is shared between silos, so any silo can resume any
+/// scene. The scene id is a grain key a client chooses, so it never becomes a path as it is.
 /// </summary>
 public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
 {
-    public string Directory { get; } = Path.Combine(root, sceneId);
+    public string Directory { get; } = Path.Combine(root, DirectoryName(sceneId));
     public int Keep { get; } = Math.Max(1, keep);
+
+    /// <summary>
+    /// One file name for a scene id, never '.', '..' or anything with a separator: the id's characters outside
+    /// [A-Za-z0-9._-] as '_' (at most 64, for people looking at the folder), then '-' and the first 32 hex digits of
+    /// the id's SHA-256, so two ids never share a directory.
+    /// </summary>
+    public static string DirectoryName(string sceneId)
+    {
+        ArgumentNullException.ThrowIfNull(sceneId);
+        var readable = new string(sceneId.Take(64).Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray());
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sceneId)))[..32];
+        return $"{readable}-{hash}";
+    }
 
     public string PathFor(int step) => Path.Combine(Directory, $"ckpt-{step.ToString("D8", CultureInfo.InvariantCulture)}.bin");
 
@@ -18,6 +32,7 @@ public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
     public IReadOnlyList<(int Step, string Path)> List()
     {
         if (!System.IO.Directory.Exists(Directory)) return [];
+        RefuseLink();
         var found = new List<(int, string)>();
         foreach (var f in System.IO.Directory.EnumerateFiles(Directory, "ckpt-*.bin"))
         {
@@ -31,6 +46,7 @@ public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
     public string Write(int step, Action<Stream> save)
     {
         System.IO.Directory.CreateDirectory(Directory);
+        RefuseLink();
         var path = PathFor(step);
         AtomicFile.Write(path, save);
         foreach (var (_, old) in List().Skip(Keep))
@@ -38,5 +54,12 @@ public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
             try { File.Delete(old); } catch (IOException) { } // another silo may be reading it; pruned next time
         }
         return path;
+    }
+
+    /// <summary>A link planted where the scene's folder goes would make restore and pruning act elsewhere.</summary>
+    private void RefuseLink()
+    {
+        if (new DirectoryInfo(Directory).LinkTarget is not null)
+            throw new IOException($"checkpoint directory {Directory} is a symbolic link; a scene's checkpoints stay in a real folder of the checkpoint directory.");
     }
 }

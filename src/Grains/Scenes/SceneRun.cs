@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using UniCLift.Compute.Training;
+using UniCLift.Grains.Security;
 using UniCLift.Grains.Telemetry;
 
 /// <summary>How a run ended. Suspended: checkpointed and stopped for a graceful shutdown; Aborted: the silo went away.</summary>
@@ -25,6 +26,7 @@ public sealed class SceneRun
     private readonly CancellationTokenSource cancel = new(), abort = new(), suspend = new();
     private readonly TrainingSlots slots;
     private readonly SceneCheckpoints checkpoints;
+    private readonly DataRoots roots;
     private readonly int checkpointInterval;
     private readonly ILogger log;
     private readonly UniCLiftMetrics? metrics;
@@ -33,11 +35,13 @@ public sealed class SceneRun
     private readonly string device;
 
     /// <param name="start">The scene's status when the run starts: its training time so far, step, losses, last checkpoint.</param>
+    /// <param name="roots">Where the job's scene, output and initial PLY may be: checked before anything is read or written.</param>
     /// <param name="metrics">Where the run reports iterations, checkpoints, resumes, decode time and PQ (null: nowhere).</param>
-    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, int checkpointInterval, SceneStatus start, ILogger log,
+    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, DataRoots roots, int checkpointInterval, SceneStatus start, ILogger log,
         UniCLiftMetrics? metrics = null, string device = "cpu")
     {
         Job = job;
+        this.roots = roots;
         this.device = device;
         this.metrics = metrics;
         this.slots = slots;
@@ -118,9 +122,15 @@ public sealed class SceneRun
     {
         Update(p => p with { State = SceneState.Loading });
         var dir = Job.SceneDirectory;
+        // A job is a client's request: its paths must lie under this silo's roots before anything is looked up.
+        roots.CheckScene(dir, "scene directory");
+        roots.CheckOutput(Job.OutputDirectory, "output directory");
+        if (Job.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a scene in a supported layout: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP).");
-        var scene = SceneInspector.Read(dir);
+        Scene scene;
+        using (roots.ReadingScene(dir)) scene = SceneInspector.Read(dir);
+        roots.CheckSceneFiles(scene);
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
         using var trainer = RestoreLatest(scene, out var resumed) ?? Create(scene);

@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Security;
 using UniCLift.Grains.Telemetry;
 
 /// <summary>
@@ -11,7 +12,7 @@ using UniCLift.Grains.Telemetry;
 /// and, when the silo's services are disposed (process going away without a graceful grain shutdown), aborts the
 /// runs still going so no thread outlives its silo.
 /// </summary>
-public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOptions> options, ILoggerFactory logs, UniCLiftMetrics metrics) : IDisposable
+public sealed partial class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOptions> options, DataRoots roots, ILoggerFactory logs, UniCLiftMetrics metrics) : IDisposable
 {
     private readonly ConcurrentDictionary<SceneRun, byte> runs = new();
     private readonly ILogger log = logs.CreateLogger("UniCLift.SceneRun");
@@ -23,11 +24,38 @@ public sealed class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSiloOption
     public SceneRun Start(SceneJob job, SceneStatus start)
     {
         var o = options.Value;
-        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), o.CheckpointInterval, start, log, metrics, o.Device);
+        AdoptLegacyCheckpoints(o.CheckpointDirectory, job.SceneId, log);
+        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), roots, o.CheckpointInterval, start, log, metrics, o.Device);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;
     }
+
+    /// <summary>
+    /// Builds before issue #19 kept a scene's checkpoints in &lt;root&gt;/&lt;sceneId&gt;: a scene that was training
+    /// across the upgrade takes that folder over (renamed to its <see cref="SceneCheckpoints.DirectoryName"/>) so it
+    /// resumes instead of starting again. Only an id that is one plain name ([A-Za-z0-9][A-Za-z0-9._-]*, as the
+    /// coordinator makes them) and a real folder directly in the checkpoint directory qualify; anything else is left.
+    /// </summary>
+    internal static void AdoptLegacyCheckpoints(string root, string sceneId, ILogger log)
+    {
+        if (!LegacyId().IsMatch(sceneId)) return;
+        var legacy = new DirectoryInfo(Path.Combine(root, sceneId));
+        var current = new SceneCheckpoints(root, sceneId).Directory;
+        try
+        {
+            if (!legacy.Exists || legacy.LinkTarget is not null || Directory.Exists(current)) return;
+            legacy.MoveTo(current);
+            log.LogInformation("Scene {SceneId}: checkpoints moved from {Legacy} to {Current}", sceneId, legacy.FullName, current);
+        }
+        catch (IOException e)
+        {
+            log.LogWarning(e, "Scene {SceneId}: older checkpoints in {Legacy} not taken over", sceneId, Path.Combine(root, sceneId)); // another silo moved them
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")]
+    private static partial System.Text.RegularExpressions.Regex LegacyId();
 
     /// <summary>Stops every run without checkpointing, as if the process died (tests use it to kill a silo).</summary>
     public void AbortAll()

@@ -174,6 +174,9 @@ public sealed class K8sManifestTests
             var volume = List(t, "spec", "volumes").OfType<Dictionary<string, object?>>().Single(v => Str(v, "name") == Str(data, "name"));
             Assert.Contains(Str(volume, "persistentVolumeClaim", "claimName") ?? "", claims);
             Assert.StartsWith("/data/", Value("UniCLift__CheckpointDirectory"));
+            // Clients are confined to the volume's scene and result folders (the submit Job's), never the checkpoints.
+            Assert.Equal("/data/scenes", Value("UniCLift__SceneRoots"));
+            Assert.Equal("/data/results", Value("UniCLift__OutputRoots"));
 
             // GPU, device and image agree: a CUDA device needs a GPU limit and the CUDA image, one slot per GPU.
             var gpus = Str(c, "resources", "limits", "nvidia.com/gpu");

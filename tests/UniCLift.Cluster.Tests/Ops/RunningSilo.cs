@@ -64,6 +64,9 @@ public sealed class RunningSilo : IAsyncLifetime
             "--UniCLift:Device=cpu",
             $"--UniCLift:CheckpointInterval={CheckpointInterval}",
             $"--UniCLift:CheckpointDirectory={checkpointDirectory}",
+            // The tests' scenes and results are temporary folders.
+            $"--UniCLift:SceneRoots={Path.GetTempPath()}",
+            $"--UniCLift:OutputRoots={Path.GetTempPath()}",
             "--UniCLift:SupervisionInterval=00:00:00.500",
         ]);
         http.BaseAddress = new Uri($"http://127.0.0.1:{httpPort}");

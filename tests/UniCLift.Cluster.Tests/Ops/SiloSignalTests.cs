@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Net;
 using UniCLift.Client;
 using UniCLift.Grains;
+using UniCLift.Grains.Scenes;
 using UniCLift.Silo;
 using UniCLift.Testing;
 
@@ -34,6 +35,7 @@ public sealed class SiloSignalTests(RedisServerFixture redis)
                 $"--UniCLift:ClusterId={clusterId}", $"--UniCLift:ServiceId={clusterId}",
                 $"--UniCLift:SiloPort={TestPorts.Free()}", $"--UniCLift:GatewayPort={TestPorts.Free()}",
                 "--UniCLift:CheckpointInterval=100000", $"--UniCLift:CheckpointDirectory={checkpoints}",
+                $"--UniCLift:SceneRoots={root}", $"--UniCLift:OutputRoots={root}",
             ]);
             using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) })
                 await WaitReadyAsync(http, silo, TimeSpan.FromSeconds(90));
@@ -62,7 +64,7 @@ public sealed class SiloSignalTests(RedisServerFixture redis)
             Assert.True(clock.Elapsed < StopWithin);
 
             // The shutdown checkpoint: at or after the step seen before the signal, and complete (no temporary file).
-            var dir = Path.Combine(checkpoints, sceneId);
+            var dir = new SceneCheckpoints(checkpoints, sceneId).Directory;
             var files = Directory.Exists(dir) ? Directory.GetFiles(dir) : [];
             Assert.True(files.Length > 0, $"no checkpoint in {dir} after the signal; silo output:\n{silo.Output}");
             Assert.DoesNotContain(files, f => f.EndsWith(".tmp", StringComparison.Ordinal));
