@@ -79,7 +79,9 @@ public static class BenchSegmentCommand
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
             var settings = BatchConsole.Settings(parse, set) ?? [];
             // A bad setting or iteration count fails before any scene is made.
-            TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings).Validate();
+            var trainSettings = TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings);
+            trainSettings.Validate();
+            decode = decode with { StuffAsBackground = trainSettings.StuffAsBackground };
             if (!parse.GetValue(noLift) || parse.GetValue(ablation))
                 TrainingOptions.From(TrainingMode.Lift, parse.GetValue(liftIterations), null, settings).Validate();
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
@@ -289,13 +291,14 @@ public static class BenchSegmentCommand
         var codeArea = new Dictionary<int, long>();
         var gtArea = new Dictionary<int, long>();
         var statistics = new CodeStatistics();
+        var stuff = StuffBackground.For(scene, decode?.StuffAsBackground ?? true);
         long pixels = 0;
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
             var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera);
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
-            if (v.MaskPath is not null) statistics.AddView(codes, SceneData.LoadMask(scene, v).Labels);
+            if (v.MaskPath is not null) statistics.AddView(codes, StuffBackground.LoadMask(scene, v, stuff).Labels);
             pixels += codes.Length;
             for (int i = 0; i < codes.Length; i++)
             {
