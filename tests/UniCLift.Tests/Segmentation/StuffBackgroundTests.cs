@@ -1,7 +1,12 @@
 namespace UniCLift.Tests.Segmentation;
 
+using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
+using UniCLift.Compute.Synthetic;
+using UniCLift.Compute.Training;
+using UniCLift.Tests.IO;
+using UniCLift.Tests.Training;
 
 /// <summary>Mask segments of a predicted stuff class are background, for the losses and the codebook's background vote.</summary>
 public sealed class StuffBackgroundTests
@@ -69,5 +74,33 @@ public sealed class StuffBackgroundTests
             Assert.Equal(new[] { 7 }, StuffBackground.Read(dir.FullName).Order());
         }
         finally { dir.Delete(true); }
+    }
+    [Fact]
+    public void TrainingLoadsSamStyleMasksWithTheirFloorAndWallPiecesAsBackground()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 3, width: 64, height: 48, corruption: CorruptionLevel.Sam);
+        var stuff = StuffBackground.For(scene, true);
+        Assert.Contains(SyntheticClasses.Floor, stuff);
+        Assert.Contains(SyntheticClasses.Wall, stuff);
+        Assert.DoesNotContain(SyntheticClasses.Of(ShapeKind.Box), stuff);
+        Assert.Empty(StuffBackground.For(scene, false));
+
+        using var data = TrainingData.Load(scene, null, stuff);
+        long stuffPiecePixels = 0;
+        foreach (var v in data.Views)
+        {
+            var view = scene.View(v.Name);
+            var raw = SceneData.LoadMask(scene, view).Labels;
+            var semantic = SceneData.LoadMaskSemantic(scene, view).Labels;
+            for (int p = 0; p < raw.Length; p++)
+            {
+                bool isStuff = raw[p] > 0 && stuff.Contains(semantic[p]);
+                if (isStuff) stuffPiecePixels++;
+                Assert.Equal(isStuff ? 0 : raw[p], v.Mask.Labels[p]);
+            }
+            Assert.Equal(BoundaryMiner.Build(v.Mask).BoundaryPixels, v.Boundary.BoundaryPixels);
+        }
+        Assert.True(stuffPiecePixels > 0, "the SAM-style masks should give floor and wall pieces ids of their own");
     }
 }
