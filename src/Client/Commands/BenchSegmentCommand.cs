@@ -37,6 +37,7 @@ public static class BenchSegmentCommand
         var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging into codes two or more bits away)." };
         var mergeNeighbour = new Option<double?>("--merge-neighbour") { Description = "With --decode-only: CodebookOptions.MergeNeighbourFraction (1 = no merging into codes one bit away)." };
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
+        var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var liftOnly = new Option<bool>("--lift-only") { Description = "Skip train mode: lift from the train-mode result already in --out (and run the ablation if asked)." };
@@ -64,7 +65,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, fragment, set, device, profile }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, mergeCountsAll, fragment, set, device, profile }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -75,11 +76,14 @@ public static class BenchSegmentCommand
             if (parse.GetValue(mergeFraction) is double mf) codebook = codebook with { MergeAbsorbedFraction = mf };
             if (parse.GetValue(mergeNeighbour) is double mn) codebook = codebook with { MergeNeighbourFraction = mn };
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
+            if (parse.GetValue(mergeCountsAll)) codebook = codebook with { MergeCountsAllAbsorbed = true };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
             var settings = BatchConsole.Settings(parse, set) ?? [];
             // A bad setting or iteration count fails before any scene is made.
-            TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings).Validate();
+            var trainSettings = TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings);
+            trainSettings.Validate();
+            decode = decode with { StuffAsBackground = trainSettings.StuffAsBackground };
             if (!parse.GetValue(noLift) || parse.GetValue(ablation))
                 TrainingOptions.From(TrainingMode.Lift, parse.GetValue(liftIterations), null, settings).Validate();
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
@@ -289,13 +293,14 @@ public static class BenchSegmentCommand
         var codeArea = new Dictionary<int, long>();
         var gtArea = new Dictionary<int, long>();
         var statistics = new CodeStatistics();
+        var stuff = StuffBackground.For(scene, decode?.StuffAsBackground ?? true);
         long pixels = 0;
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
             var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera);
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
-            if (v.MaskPath is not null) statistics.AddView(codes, SceneData.LoadMask(scene, v).Labels);
+            if (v.MaskPath is not null) statistics.AddView(codes, StuffBackground.LoadMask(scene, v, stuff).Labels);
             pixels += codes.Length;
             for (int i = 0; i < codes.Length; i++)
             {

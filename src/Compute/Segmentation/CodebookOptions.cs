@@ -17,6 +17,12 @@ public sealed record CodebookOptions
     /// (at most 38%). 1 or more disables merging.</summary>
     public double MergeAbsorbedFraction { get; init; } = 0.5;
 
+    /// <summary>Whether every absorbed pixel counts towards a merge (the rule before #17). No: merging into an object counts the
+    /// pixels objects absorb, merging into the background those the background absorbs, because a small object the masks miss
+    /// in some views lies in background segments there without being a piece of anything (clutter seed 1: a genuine object
+    /// 57% absorbed, 33 of it by the background, merged into its neighbour). DECISIONS.md ("Merge evidence").</summary>
+    public bool MergeCountsAllAbsorbed { get; init; }
+
     /// <summary>The same when the absorbing code is one bit away (an undecided channel): 0.4, which caught a 48%-absorbed half.</summary>
     public double MergeNeighbourFraction { get; init; } = 0.4;
 

@@ -6,6 +6,9 @@ public sealed record DecodeOptions
     public CodebookOptions Codebook { get; init; } = CodebookOptions.Default;
     /// <summary>Tiny fragments per view are relabelled to a neighbour; null = no cleanup.</summary>
     public FragmentOptions? Cleanup { get; init; } = FragmentOptions.Default;
+    /// <summary>Mask segments of a predicted stuff class count as background in the codebook's statistics (<see cref="StuffBackground"/>);
+    /// follows <see cref="Training.TrainingOptions.StuffAsBackground"/> in a segmentation run.</summary>
+    public bool StuffAsBackground { get; init; } = true;
     /// <summary>How many views get a colourised overlay picture.</summary>
     public int Overlays { get; init; } = 6;
 }

@@ -117,7 +117,8 @@ public sealed class LabelCodebook
             foreach (var c in candidates)
                 if (backgroundVotes.GetValueOrDefault(c) >= options.MergeBackgroundFraction * area[c]) mergedInto[c] = bg;
         candidates.RemoveAll(mergedInto.ContainsKey);
-        foreach (var (c, into) in MergeAbsorbed(statistics, candidates, background, options.MergeAbsorbedFraction, options.MergeNeighbourFraction)) mergedInto[c] = into;
+        foreach (var (c, into) in MergeAbsorbed(statistics, candidates, background, options.MergeAbsorbedFraction, options.MergeNeighbourFraction,
+                     options.MergeCountsAllAbsorbed)) mergedInto[c] = into;
         MergeCoSegmented(statistics, candidates.Where(c => !mergedInto.ContainsKey(c)).ToList(), mergedInto, options, areaTotal);
         var kept = candidates.Where(c => !mergedInto.ContainsKey(c)).ToArray();
         var keptId = new Dictionary<int, int>();
@@ -135,7 +136,7 @@ public sealed class LabelCodebook
     /// Returns code -> the kept code (or background) it joins.
     /// </summary>
     private static Dictionary<int, int> MergeAbsorbed(CodeStatistics statistics, List<int> candidates, int? background, double fraction,
-        double neighbourFraction)
+        double neighbourFraction, bool countsAllAbsorbed = false)
     {
         var result = new Dictionary<int, int>();
         if ((fraction >= 1 && neighbourFraction >= 1) || statistics.Absorbed.Count == 0) return result;
@@ -160,7 +161,13 @@ public sealed class LabelCodebook
                 .OrderByDescending(e => e.Pixels * Math.Pow(0.5, BitOperations.PopCount((uint)(c ^ e.Into)))).ThenBy(e => rank[e.Into])
                 .Select(e => (int?)e.Into).FirstOrDefault();
             if (target is not int t) continue;
-            if (total < (BitOperations.PopCount((uint)(c ^ t)) == 1 ? neighbourFraction : fraction) * statistics.Area[c]) continue;
+            // Joining an object needs evidence from objects, joining the background evidence from the background: pixels
+            // in segments the background dominates (a small object the segmenter missed or dropped in some views) say
+            // nothing about which object c would be a piece of, and pixels in objects' segments (merged with a touching
+            // object in some views) do not make c background.
+            long evidence = countsAllAbsorbed ? total
+                : list.Where(e => (e.Into == background) == (t == background)).Sum(e => e.Pixels);
+            if (evidence < (BitOperations.PopCount((uint)(c ^ t)) == 1 ? neighbourFraction : fraction) * statistics.Area[c]) continue;
             result[c] = t; // t is larger, so decided later: resolve chains below
         }
         foreach (var c in result.Keys.ToList())

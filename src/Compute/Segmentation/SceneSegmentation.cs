@@ -30,11 +30,12 @@ public static class SceneSegmentation
         // 1. Render every frame's embedding image and threshold it to codes; sum the scene's code statistics.
         var codes = new int[scene.Views.Count][];
         var statistics = new CodeStatistics();
+        var stuff = StuffBackground.For(scene, options.StuffAsBackground);
         for (int i = 0; i < scene.Views.Count; i++)
         {
             var v = scene.Views[i];
             codes[i] = model.RenderCodes(rasterizer, v.Camera);
-            statistics.AddView(codes[i], v.MaskPath is null ? null : SceneData.LoadMask(scene, v).Labels);
+            statistics.AddView(codes[i], v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels);
         }
         // 2. One codebook for the scene: the same code is the same instance in every view and on the Gaussians.
         var gaussianCodes = model.DecodeGaussians();

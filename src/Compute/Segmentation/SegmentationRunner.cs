@@ -24,6 +24,7 @@ public static class SegmentationRunner
         }
         double seconds = clock.Elapsed.TotalSeconds;
         var phases = trainer.PhaseMilliseconds.ToDictionary(kv => kv.Key, kv => kv.Value);
-        return SceneSegmentation.Finish(scene, trainer, outputDirectory, seconds, lossCurve: curve) with { PhaseMilliseconds = phases };
+        return SceneSegmentation.Finish(scene, trainer, outputDirectory, seconds,
+            new DecodeOptions { StuffAsBackground = options.StuffAsBackground }, curve) with { PhaseMilliseconds = phases };
     }
 }

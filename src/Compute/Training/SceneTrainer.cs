@@ -110,7 +110,7 @@ public sealed class SceneTrainer : IDisposable
         options.Validate();
         TorchRuntime.EnsureInitialised();
         device = Ready(device);
-        var data = TrainingData.Load(scene, device);
+        var data = TrainingData.Load(scene, device, Segmentation.StuffBackground.For(scene, options.StuffAsBackground));
         var rng = new DeterministicRandom(options.Seed);
         var lr = options.LearningRates with { Embedding = options.EmbeddingLearningRate };
         GaussianModel model;
@@ -432,7 +432,7 @@ public sealed class SceneTrainer : IDisposable
                 graph = new NeighbourGraph(s, t);
             }
             if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Checkpoint is truncated (no end marker).");
-            var data = TrainingData.Load(scene, device);
+            var data = TrainingData.Load(scene, device, Segmentation.StuffBackground.For(scene, options.StuffAsBackground));
             model.Optimizer.MoveTo(device);
             linear.MoveTo(device);
             density.MoveTo(device);

@@ -3,6 +3,7 @@ namespace UniCLift.Compute.Training;
 using TorchSharp;
 using UniCLift.Compute.Losses;
 using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Segmentation;
 using static TorchSharp.torch;
 
 /// <summary>One training view in memory: camera, target image [H,W,3] in 0..1, the 2D instance mask and the boundary index
@@ -28,7 +29,8 @@ public sealed class TrainingData : IDisposable
     /// <summary>Reads each training view's image and mask once and mines the mask's boundary index from it here, where
     /// the trainer samples triplets.</summary>
     /// <param name="device">Where the images go (uploaded once here; a step never copies them again). Default CPU.</param>
-    public static TrainingData Load(Scene scene, Device? device = null)
+    /// <param name="stuff">Predicted semantic classes whose mask segments are background (<see cref="StuffBackground"/>); null = none.</param>
+    public static TrainingData Load(Scene scene, Device? device = null, IReadOnlySet<int>? stuff = null)
     {
         if (!scene.HasMasks)
         {
@@ -42,7 +44,7 @@ public sealed class TrainingData : IDisposable
         Parallel.For(0, names.Count, i =>
         {
             var v = scene.View(names[i]);
-            var mask = SceneData.LoadMask(scene, v);
+            var mask = stuff is null ? SceneData.LoadMask(scene, v) : StuffBackground.LoadMask(scene, v, stuff);
             raw[i] = (SceneData.LoadImage(scene, v), mask, BoundaryMiner.Build(mask));
         });
         for (int i = 0; i < names.Count; i++)

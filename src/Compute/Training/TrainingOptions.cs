@@ -77,6 +77,9 @@ public sealed record TrainingOptions
     public double ClusterPushMargin { get; init; } = 1.0;
     /// <summary>What mask id 0 means to L_cluster: a segment of its own, so background decodes to one code (DECISIONS.md).</summary>
     public Losses.BackgroundMode ClusterBackground { get; init; } = Losses.BackgroundMode.AsSegment;
+    /// <summary>Mask segments whose predicted semantic class the scene declares stuff are background (id 0) for the losses and the
+    /// codebook: SAM-style masks cut floor and walls into pieces with ids of their own (DECISIONS.md, "Stuff segments").</summary>
+    public bool StuffAsBackground { get; init; } = true;
 
     /// <summary>Embedding learning rate: 0.1, because runs far shorter than the paper's (1e-4 over 30k) must still move codes across 0 (DECISIONS.md).</summary>
     public double EmbeddingLearningRate { get; init; } = 0.1;

@@ -200,4 +200,26 @@ public sealed class CodeMergeTests
         Assert.Throws<ArgumentException>(() => new LabelCodebook(new[] { 6 }, 0, new[] { 6 }, new[] { 1 }));
         Assert.Throws<ArgumentException>(() => new LabelCodebook(new[] { 6 }, 0, new[] { 7 }, new int[0]));
     }
+    [Fact]
+    public void AMergeCountsOnlyTheEvidenceOfItsTargetsKind()
+    {
+        // Background 0, an object 5, a small object 7 (one bit from 5) that the masks missed in some views (40 of its
+        // pixels in background-dominated segments) and merged with 5 in one (20 pixels), and a half 4 of the object 5
+        // (one bit away, 55 pixels inside 5's segments, 5 in the background's). Small object 9, two bits from the
+        // background, lies for 45% in background segments and for 15% in 5's: its best target is the background.
+        var s = CodeStatistics.FromArrays([0, 4, 5, 7, 9], [1000, 100, 200, 100, 100], [1000, 5, 0, 40, 45], 1500,
+            [4, 4, 7, 7, 9, 9], [0, 5, 0, 5, 0, 5], [5, 55, 40, 20, 45, 15]);
+        var book = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0 });
+        Assert.Equal(0, book.BackgroundCode);
+        // 7 stays an object of its own (only 20% of it lies in an object's segments), and so does 9 (45% < 50% in the
+        // background's); the half 4 still joins its object.
+        Assert.Equal(new[] { 5, 7, 9 }, book.Codes);
+        Assert.Equal(1, book.TryGetId(4));
+
+        // The rule before: every absorbed pixel counted (60% each), 7 joined 5 and 9 the background.
+        var old = LabelCodebook.Build(s, null, new CodebookOptions { MinCodeFraction = 0, MergeCountsAllAbsorbed = true });
+        Assert.Equal(new[] { 5 }, old.Codes);
+        Assert.Equal(1, old.TryGetId(7));
+        Assert.Equal(0, old.TryGetId(9));
+    }
 }
