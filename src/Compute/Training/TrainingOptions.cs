@@ -85,9 +85,10 @@ public sealed record TrainingOptions
     public double EmbeddingLearningRate { get; init; } = 0.1;
     /// <summary>W's learning rate.</summary>
     public double LinearLayerLearningRate { get; init; } = 0.001;
-    /// <summary>Initial embeddings' standard deviation in train mode: 0.01, so no Gaussian starts on a random code (DECISIONS.md).</summary>
-    public double EmbeddingInitStd { get; init; } = 0.01;
-    /// <summary>The same in lift mode: METHOD.md's 1, because on a finished geometry objects starting on one code may never part (DECISIONS.md).</summary>
+    /// <summary>Initial embeddings' standard deviation in train mode: METHOD.md's 1, because objects that start on one code
+    /// may never part, which rooms with many objects showed (DECISIONS.md).</summary>
+    public double EmbeddingInitStd { get; init; } = 1.0;
+    /// <summary>The same in lift mode: 1, on a finished geometry too (DECISIONS.md).</summary>
     public double LiftEmbeddingInitStd { get; init; } = 1.0;
     public GaussianLearningRates LearningRates { get; init; } = new();
     public DensitySettings Density { get; init; } = new();
