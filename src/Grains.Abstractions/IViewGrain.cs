@@ -16,14 +16,17 @@ public sealed record ViewSource(
     [property: Id(7)] double Cy,
     [property: Id(8)] double[] CameraToWorld,
     [property: Id(9)] string? DistortionModel = null,
-    [property: Id(10)] double[]? DistortionCoefficients = null)
+    [property: Id(10)] double[]? DistortionCoefficients = null,
+    [property: Id(11)] string? MaskSemanticPath = null,
+    [property: Id(12)] int[]? StuffClasses = null)
 {
     /// <summary>Value equality, the camera matrix included (a record compares arrays by reference).</summary>
     public bool Equals(ViewSource? other) =>
         other is not null && ImagePath == other.ImagePath && MaskPath == other.MaskPath && Width == other.Width && Height == other.Height
         && Fx == other.Fx && Fy == other.Fy && Cx == other.Cx && Cy == other.Cy && CameraToWorld.AsSpan().SequenceEqual(other.CameraToWorld)
         && DistortionModel == other.DistortionModel
-        && (DistortionCoefficients ?? []).AsSpan().SequenceEqual(other.DistortionCoefficients ?? []);
+        && (DistortionCoefficients ?? []).AsSpan().SequenceEqual(other.DistortionCoefficients ?? [])
+        && MaskSemanticPath == other.MaskSemanticPath && (StuffClasses ?? []).AsSpan().SequenceEqual(other.StuffClasses ?? []);
 
     public override int GetHashCode() => HashCode.Combine(ImagePath, MaskPath, Width, Height, Fx, Fy, Cx, HashCode.Combine(Cy, DistortionModel));
 }

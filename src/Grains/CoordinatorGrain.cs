@@ -224,7 +224,7 @@ public sealed class CoordinatorGrain(
                 try
                 {
                     e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).BeginDecoding(pass);
-                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory));
+                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory, StuffAsBackground()));
                 }
                 catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: scene {Scene} not decodable now", BatchId, e.SceneId); }
             }
@@ -293,6 +293,14 @@ public sealed class CoordinatorGrain(
         if (request.OutputDirectories is null) roots.CheckOutput(request.OutputRoot, "output root");
         roots.CheckOutput(outputDirectory, "output directory");
         if (request.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
+    }
+
+    /// <summary>Whether the batch's training made stuff segments background (TrainingOptions.StuffAsBackground, default on);
+    /// decoding follows it. Settings that do not parse failed the scenes already, so they decode as the default.</summary>
+    private bool StuffAsBackground()
+    {
+        try { return S.Request?.Options.ToTrainingOptions().StuffAsBackground ?? true; }
+        catch (ArgumentException) { return true; }
     }
 
     private static SceneStatus NotSubmitted(string sceneId, string dir) => new() { SceneId = sceneId, SceneDirectory = dir };

@@ -49,6 +49,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
     {
         roots.CheckScene(request.Source.ImagePath, "image");
         if (request.Source.MaskPath is { } mask) roots.CheckScene(mask, "mask");
+        if (request.Source.MaskSemanticPath is { } semantic) roots.CheckScene(semantic, "semantic mask");
         roots.CheckOutput(request.ModelPath, "trained model");
     }
 
@@ -58,12 +59,21 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         return model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera());
     }
 
-    private static LabelMap? LoadMask(ViewSource source) => source.MaskPath is null ? null : SceneData.LoadMask(View(source));
+    /// <summary>The view's input mask as the codebook counts it: stuff segments made background when the source names
+    /// the scene's stuff classes and the view's predicted semantics (StuffBackground, as in training).</summary>
+    private static LabelMap? LoadMask(ViewSource source)
+    {
+        if (source.MaskPath is null) return null;
+        var view = View(source);
+        var mask = SceneData.LoadMask(view);
+        if (source is not { StuffClasses: { Length: > 0 } stuff, MaskSemanticPath: not null }) return mask;
+        return StuffBackground.Apply(mask, SceneData.LoadMaskSemantic(view), stuff.ToHashSet());
+    }
 
     private static RgbImage ReadImage(ViewSource source) => SceneData.LoadImage(View(source));
 
     /// <summary>The view as the compute library sees it, so its loaders check sizes against the camera.</summary>
     private static SceneView View(ViewSource source) =>
         new(Path.GetFileNameWithoutExtension(source.ImagePath), source.ToCamera(), source.ImagePath, MaskPath: source.MaskPath,
-            Distortion: source.ToDistortion());
+            MaskSemanticPath: source.MaskSemanticPath, Distortion: source.ToDistortion());
 }

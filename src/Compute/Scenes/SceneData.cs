@@ -37,7 +37,9 @@ public static class SceneData
     /// <inheritdoc cref="LoadMask(Scene, SceneView)"/>
     public static LabelMap LoadMask(SceneView view) => LoadLabels(view, view.MaskPath, "instance mask");
 
-    public static LabelMap LoadMaskSemantic(Scene scene, SceneView view) => LoadLabels(view, view.MaskSemanticPath, "semantic mask");
+    public static LabelMap LoadMaskSemantic(Scene scene, SceneView view) => LoadMaskSemantic(view);
+
+    public static LabelMap LoadMaskSemantic(SceneView view) => LoadLabels(view, view.MaskSemanticPath, "semantic mask");
 
     public static LabelMap LoadGtInstance(Scene scene, SceneView view) => LoadLabels(view, view.GtInstancePath, "ground-truth instance map");
 

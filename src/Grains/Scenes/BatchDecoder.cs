@@ -11,7 +11,8 @@ using UniCLift.Grains.Views;
 using static TorchSharp.torch;
 
 /// <summary>A trained scene handed to a decoding pass.</summary>
-public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory);
+/// <param name="StuffAsBackground">The job's TrainingOptions.StuffAsBackground: decode with the stuff rule training used.</param>
+public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory, bool StuffAsBackground = true);
 
 /// <summary>How a scene came out of a decoding pass: a result, or the reason it failed.</summary>
 public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, string? Error);
@@ -80,7 +81,8 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
         try
         {
             var views = l.Scene.Views;
-            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(), l.ModelPath)).ToList();
+            var stuff = StuffBackground.For(l.Scene, l.Target.StuffAsBackground);
+            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(stuff), l.ModelPath)).ToList();
             IViewGrain View(int i) => grains.GetGrain<IViewGrain>($"{id}/{views[i].Name}");
 
             var statistics = await Task.WhenAll(requests.Select((r, i) => View(i).DecodeCodes(r)));

@@ -6,10 +6,14 @@ using UniCLift.Compute.Segmentation;
 /// <summary>Conversions between the compute library's types and the plain-array messages grains exchange.</summary>
 public static class ViewMessages
 {
-    public static ViewSource ToSource(this SceneView v) => new(
+    /// <param name="stuff">The scene's stuff classes when its stuff segments are background (StuffBackground); the view
+    /// grain then makes them 0 in the mask it counts the codes against, as training and in-process decoding do.</param>
+    public static ViewSource ToSource(this SceneView v, IReadOnlySet<int>? stuff = null) => new(
         v.ImagePath, v.MaskPath, v.Camera.Width, v.Camera.Height, v.Camera.Fx, v.Camera.Fy, v.Camera.Cx, v.Camera.Cy,
         (double[])v.Camera.CameraToWorld.Clone(), v.Distortion?.Model,
-        v.Distortion is { } d ? [d.K1, d.K2, d.K3, d.K4, d.P1, d.P2, d.K5, d.K6, d.K7, d.Rational ? 1 : 0, d.Fisheye ? 1 : 0] : null);
+        v.Distortion is { } d ? [d.K1, d.K2, d.K3, d.K4, d.P1, d.P2, d.K5, d.K6, d.K7, d.Rational ? 1 : 0, d.Fisheye ? 1 : 0] : null,
+        stuff is { Count: > 0 } ? v.MaskSemanticPath : null,
+        stuff is { Count: > 0 } && v.MaskSemanticPath is not null ? stuff.Order().ToArray() : null);
 
     /// <summary>The view's lens distortion, or null for a pinhole camera.</summary>
     public static Distortion? ToDistortion(this ViewSource s)
