@@ -9,13 +9,15 @@ public sealed record BatchRequest(
     [property: Id(2)] JobOptions Options,
     [property: Id(3)] IReadOnlyList<string>? OutputDirectories = null);
 
-/// <summary>One scene of a batch as the coordinator last saw it.</summary>
+/// <summary>One scene of a batch as the coordinator last saw it; <see cref="Failures"/>: one line per failed attempt
+/// ("attempt N on SILO: reason").</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.BatchSceneStatus")]
 public sealed record BatchSceneStatus(
     [property: Id(0)] string SceneDirectory,
     [property: Id(1)] string SceneId,
     [property: Id(2)] SceneStatus Status,
-    [property: Id(3)] int Retries);
+    [property: Id(3)] int Retries,
+    [property: Id(4)] IReadOnlyList<string>? Failures = null);
 
 [GenerateSerializer, Immutable, Alias("UniCLift.BatchStatus")]
 public sealed record BatchStatus(

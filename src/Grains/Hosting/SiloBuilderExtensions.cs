@@ -2,6 +2,7 @@ namespace UniCLift.Grains.Hosting;
 
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -36,6 +37,10 @@ public static class SiloBuilderExtensions
         builder.Configuration.GetSection(UniCLiftSiloOptions.Section).Bind(options);
         configure?.Invoke(options);
         if (options.CheckpointInterval < 1) throw new InvalidOperationException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
+        if (options.CheckpointsKeptWhenDone < 0) throw new InvalidOperationException($"UniCLift:CheckpointsKeptWhenDone must be at least 0, got {options.CheckpointsKeptWhenDone}.");
+        if (options.LoadReportInterval <= TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:LoadReportInterval must be positive, got {options.LoadReportInterval}.");
+        if (options.BatchesToKeep < 1) throw new InvalidOperationException($"UniCLift:BatchesToKeep must be at least 1, got {options.BatchesToKeep}.");
+        if (options.BatchRetention <= TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:BatchRetention must be positive, got {options.BatchRetention}.");
 
         // Metadata from configuration (env ORLEANS__METADATA__gpu=true) plus our compute flag; a gpu silo computes.
         var metadata = builder.Configuration.GetSection("Orleans:Metadata").GetChildren()
@@ -49,6 +54,10 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(sp => new TrainingSlots(options.TrainingSlots, sp.GetRequiredService<UniCLiftMetrics>()));
         builder.Services.AddSingleton<SceneRunner>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ComputeLoad>();
+        builder.Services.AddSingleton<ComputeDevice>();
+        builder.Services.AddSingleton<ComputeLoadReporter>();
         builder.Services.AddSingleton(new TrainedModelCache());
         builder.Services.AddSingleton(new ViewWork(Math.Max(1, Environment.ProcessorCount / 2)));
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
@@ -64,6 +73,8 @@ public static class SiloBuilderExtensions
             if (options.SiloName is { } name) silo.Configure<SiloOptions>(o => o.SiloName = name);
             silo.UseSiloMetadata(metadata);
             silo.Services.AddPlacementFilter<ComputeSiloPlacementFilterStrategy, ComputeSiloPlacementFilterDirector>(ServiceLifetime.Singleton);
+            silo.Services.AddPlacementDirector<TrainingSlotPlacement, TrainingSlotPlacementDirector>();
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ComputeLoadReporter>());
             silo.Configure<ReminderOptions>(o =>
             {
                 if (options.ReminderPeriod < o.MinimumReminderPeriod) o.MinimumReminderPeriod = options.ReminderPeriod;

@@ -51,6 +51,9 @@ public sealed class SceneRun
     public SceneJob Job { get; }
     public Task<SceneRunEnd> Completion { get; }
     public SceneStatus Progress { get { lock (gate) return progress; } }
+    /// <summary>Set when the run failed on the silo's device itself (a <see cref="Compute.Cuda.CudaException"/>): the
+    /// one-line reason, which says the silo rather than the scene is at fault.</summary>
+    public string? DeviceProblem { get; private set; }
 
     public void Cancel() => cancel.Cancel();
     /// <summary>Checkpoint at the next step boundary and stop; the scene resumes from that checkpoint elsewhere.</summary>
@@ -107,6 +110,7 @@ public sealed class SceneRun
         catch (Exception e)
         {
             var message = UniCLift.Compute.FailurePolicy.Describe(e);
+            if (e is Compute.Cuda.CudaException) DeviceProblem = message;
             log.LogWarning(e, "Scene {SceneId} failed", Job.SceneId);
             Update(p => p with { State = SceneState.Failed, Error = message });
             return SceneRunEnd.Finished;
