@@ -45,9 +45,15 @@ public interface ICoordinatorGrain : IGrainWithStringKey
 
     [Alias("Cancel")]
     Task<BatchStatus> Cancel();
+
+    /// <summary>Deletes a finished batch's persisted summary and its scenes' state (the batch index's retention);
+    /// false, and nothing deleted, while the batch runs.</summary>
+    [Alias("Forget")]
+    Task<bool> Forget();
 }
 
-/// <summary>The list of batches ever submitted (key 0), for `uniclift status` without a batch id.</summary>
+/// <summary>The batches submitted (key 0), for `uniclift status` without a batch id: the newest BatchesToKeep, none older
+/// than BatchRetention; a batch leaving the index is forgotten (ICoordinatorGrain.Forget), one still running stays.</summary>
 [Alias("UniCLift.IBatchIndexGrain")]
 public interface IBatchIndexGrain : IGrainWithIntegerKey
 {

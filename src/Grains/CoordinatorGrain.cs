@@ -139,6 +139,21 @@ public sealed class CoordinatorGrain(
         return Summary();
     }
 
+    public async Task<bool> Forget()
+    {
+        if (S.Request is null) return true;
+        if (S.FinishedUtc is null) return false;
+        foreach (var e in S.Scenes.Where(e => e.Last is { State: not SceneState.NotSubmitted }))
+        {
+            try { await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).Forget(); }
+            catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: state of scene {Scene} not deleted", BatchId, e.SceneId); }
+        }
+        await state.ClearStateAsync();
+        metrics.RemoveBatch(BatchId);
+        DeactivateOnIdle();
+        return true;
+    }
+
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (S.Request is null || S.FinishedUtc is not null)

@@ -208,6 +208,15 @@ public sealed class SceneGrain(
         return Status();
     }
 
+    public async Task<bool> Forget()
+    {
+        if (run is not null || (Job is not null && !Current.State.IsTerminal())) return false;
+        await StopSupervision();
+        await state.ClearStateAsync();
+        DeactivateOnIdle();
+        return true;
+    }
+
     public Task<string> GetSilo() => Task.FromResult(silo.Name);
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)

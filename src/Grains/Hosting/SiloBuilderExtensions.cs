@@ -91,7 +91,11 @@ public static class SiloBuilderExtensions
                     if (string.IsNullOrWhiteSpace(options.Redis))
                         throw new InvalidOperationException("UniCLift:Clustering is 'redis' but UniCLift:Redis (host:port) is not set.");
                     silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
-                    silo.AddRedisGrainStorage("uniclift", o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
+                    silo.AddRedisGrainStorage("uniclift", o =>
+                    {
+                        o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis);
+                        o.DeleteStateOnClear = true; // a forgotten batch (BatchIndexGrain retention) leaves no key behind
+                    });
                     silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort);
                     break;
