@@ -88,7 +88,9 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
     {
         await using var cluster = new TestCluster(redis, "device");
         // No GPU on the test machines: the cuda silo's device check (CudaRuntime.EnsureAvailable) fails.
-        var cuda = await cluster.StartSiloAsync("compute-cuda", compute: true, configure: o => { o.Device = "cuda"; o.CheckpointsKeptWhenDone = 0; });
+        // The start-up device check is off here, so a scene meets the broken device (the check's own test is below).
+        var cuda = await cluster.StartSiloAsync("compute-cuda", compute: true,
+            configure: o => { o.Device = "cuda"; o.CheckDeviceAtStart = false; o.CheckpointsKeptWhenDone = 0; });
         var cpu = await cluster.StartSiloAsync("compute-cpu", compute: true, configure: o => o.CheckpointsKeptWhenDone = 0);
         var client = await cluster.ConnectAsync();
         await TestCluster.WaitForComputeSilosAsync(client, 2, TimeSpan.FromSeconds(30));
@@ -122,6 +124,39 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         Assert.StartsWith("CUDA is not available", broken.DeviceProblem);
         Assert.Equal(0, broken.Free);
         Assert.Null(Assert.Single(table, l => l.Silo == "compute-cpu").DeviceProblem);
+    }
+
+    [Fact]
+    public async Task ASiloWhoseDeviceCheckFailsAtStartReportsTheReasonAndGetsNoScene()
+    {
+        await using var cluster = new TestCluster(redis, "devcheck");
+        var cuda = await cluster.StartSiloAsync("compute-cuda", compute: true, configure: o => o.Device = "cuda");
+        var cpu = await cluster.StartSiloAsync("compute-cpu", compute: true);
+        var client = await cluster.ConnectAsync();
+        await TestCluster.WaitForComputeSilosAsync(client, 2, TimeSpan.FromSeconds(30));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        ComputeSiloLoad? broken;
+        while ((broken = (await client.GetGrain<IComputeLoadGrain>(0).List()).FirstOrDefault(l => l.Silo == "compute-cuda" && l.DeviceProblem is not null)) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the cuda silo never reported its device problem");
+            await Task.Delay(100);
+        }
+        Assert.StartsWith("CUDA is not available", broken.DeviceProblem);
+        await Task.Delay(500); // every silo's copy of the table has it
+
+        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var scenes = new[] { TinyScene.Write(Path.Combine(root, "tiny0")), TinyScene.Write(Path.Combine(root, "tiny1")) };
+        await client.GetGrain<ICoordinatorGrain>("devcheck-batch").SubmitBatch(
+            new BatchRequest(scenes, Path.Combine(root, "out"), new JobOptions(Iterations: 20, MaxRetries: 0)));
+        var done = await TestCluster.WaitForBatchAsync(client, "devcheck-batch", TimeSpan.FromMinutes(5));
+        foreach (var s in done.Scenes)
+        {
+            Assert.True(s.Status.State == SceneState.Done, $"{s.SceneId}: {s.Status.State} on {s.Status.Silo}: {s.Status.Error}");
+            Assert.Equal("compute-cpu", s.Status.Silo);
+            Assert.Empty(s.Failures ?? []);
+        }
+        Assert.Equal(0, TestCluster.Slots(cuda).TotalGranted);
+        Assert.Equal(0, TestCluster.Slots(cpu).PeakWaiting);
     }
 
     [Fact]

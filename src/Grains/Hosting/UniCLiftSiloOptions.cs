@@ -38,6 +38,13 @@ public sealed class UniCLiftSiloOptions
     /// </summary>
     public int CheckpointsKeptWhenDone { get; set; } = 1;
 
+    /// <summary>
+    /// A compute silo whose Device is not cpu checks it as it starts (CudaRuntime: CUDA libtorch, driver, NVRTC,
+    /// architecture); if the check fails the silo reports the reason and gets no scenes. Off: the first scene that
+    /// fails on the device marks it (and is retried elsewhere).
+    /// </summary>
+    public bool CheckDeviceAtStart { get; set; } = true;
+
     /// <summary>How often each compute silo reports its training slots for placement (ComputeLoad).</summary>
     public TimeSpan LoadReportInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -45,8 +45,22 @@ public sealed class ComputeLoadReporter(
 
     private Task Start(CancellationToken ct)
     {
+        var o = options.Value;
+        if (o.Compute && o.CheckDeviceAtStart && !string.Equals(o.Device.Trim(), "cpu", StringComparison.OrdinalIgnoreCase))
+            _ = Task.Run(() => CheckDevice(o.Device));
         loop = Task.Run(Loop);
         return Task.CompletedTask;
+    }
+
+    /// <summary>The device check a scene would meet first (loads libtorch, so off the start path).</summary>
+    private void CheckDevice(string name)
+    {
+        string? problem;
+        try { problem = Compute.Cuda.CudaRuntime.Problem(Compute.Cuda.CudaRuntime.Ordinal(Compute.Cuda.CudaRuntime.ParseDevice(name))); }
+        catch (Exception e) { problem = Compute.FailurePolicy.Describe(e); }
+        if (problem is null) return;
+        device.MarkBroken(problem);
+        log.LogWarning("Silo {Silo}: device {Device} does not train ({Problem}); it takes no scenes", silo.Name, name, problem);
     }
 
     private async Task Stop(CancellationToken ct)
