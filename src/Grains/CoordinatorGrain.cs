@@ -274,6 +274,9 @@ public sealed class CoordinatorGrain(
     private bool SlotFree()
     {
         if (!load.IsFresh) return true;
+        // No compute silo has reported yet (the cluster is starting, or has none): wait for one rather than start
+        // every scene at once on whichever silo placement meets first.
+        if (load.Silos.Count == 0) return false;
         bool Alive(SiloAddress s) => membership.CurrentSnapshot.GetSiloStatus(s) == SiloStatus.Active;
         return load.FreeSlots(Alive) > 0 || !load.AnyWorking(Alive);
     }
