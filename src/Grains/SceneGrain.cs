@@ -45,8 +45,8 @@ public sealed class SceneGrainState
 
 /// <summary>
 /// Owns one scene's training. Placed only on compute silos, on the one with the most free training slots
-/// (<see cref="TrainingSlotPlacement"/>); a failed scene deactivates, so its retry is placed afresh (elsewhere, if its
-/// silo's device is what failed). Training runs on a
+/// (<see cref="TrainingSlotPlacement"/>); a failed scene moves (MigrateOnIdle) to where placement puts it now, so its
+/// retry does not stay on a silo whose device is what failed. Training runs on a
 /// <see cref="SceneRun"/> compute thread, which reads the scene once and makes no grain calls; a 1 s grain
 /// timer copies its progress into the persisted state (written when the stage or checkpoint changes). A reminder
 /// keeps the scene alive across silo deaths: whichever silo re-activates the grain resumes from the last
