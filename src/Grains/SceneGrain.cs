@@ -258,7 +258,34 @@ public sealed class SceneGrain(
         if (run is not { } r) return;
         Absorb(r.Progress);
         if (r.Completion.IsCompleted) await OnRunCompleted(r);
+        else if (WaitsWhileASlotIsFreeElsewhere(r)) await MoveToAFreeSlot(r);
         else await SaveIfChanged();
+    }
+
+    /// <summary>
+    /// Queued here behind other scenes (placed in the same moment as another batch's scene, or resumed on a full silo)
+    /// for two report intervals while another working silo reports a free slot.
+    /// </summary>
+    private bool WaitsWhileASlotIsFreeElsewhere(SceneRun r) =>
+        r.WaitingForSlotSince is { } since && DateTimeOffset.UtcNow - since >= 2 * options.Value.LoadReportInterval &&
+        load.IsFresh && load.FreeSlotElsewhere(silo.SiloAddress);
+
+    /// <summary>Leaves this silo's queue and migrates; placement (reserving the slot) picks the silo with the free slot,
+    /// and the activation there resumes the job. If placement keeps it here after all, the grain just deactivates and
+    /// its coordinator's next poll re-activates it.</summary>
+    private async Task MoveToAFreeSlot(SceneRun r)
+    {
+        log.LogInformation("Scene {SceneId} waits for a slot on {Silo} while one is free elsewhere: moving", Job?.SceneId, silo.Name);
+        r.Suspend();
+        await r.Completion; // left the queue (or, had the slot just come, checkpointed before its first step)
+        Absorb(r.Progress);
+        run = null;
+        poll?.Dispose();
+        poll = null;
+        await Save();
+        RequestContext.Set(TrainingSlotPlacement.StartsTraining, true);
+        try { MigrateOnIdle(); }
+        finally { RequestContext.Remove(TrainingSlotPlacement.StartsTraining); }
     }
 
     private async Task OnRunCompleted(SceneRun r)

@@ -160,6 +160,53 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task ASceneQueuedOnAFullSiloMovesToAnotherWhenASlotIsFreeThere()
+    {
+        await using var cluster = new TestCluster(redis, "steal");
+        var a = await cluster.StartSiloAsync("compute-a", compute: true, slots: 1);
+        var client = await cluster.ConnectAsync();
+        await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(30));
+        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        // Started directly, as two batches' coordinators racing for one slot might: both land on the only compute
+        // silo, and the second waits there behind the first.
+        var grains = new List<ISceneGrain>();
+        for (int i = 0; i < 2; i++)
+        {
+            var id = $"steal.{i}";
+            var dir = TinyScene.Write(Path.Combine(root, $"tiny{i}"));
+            grains.Add(client.GetGrain<ISceneGrain>(id));
+            await grains[i].Start(new SceneJob(id, dir, Path.Combine(root, "out", $"tiny{i}"), new JobOptions(Iterations: 600, MaxRetries: 0)));
+        }
+        var slotsA = TestCluster.Slots(a);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!(slotsA.Active == 1 && slotsA.Waiting == 1))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"expected one scene training and one waiting on compute-a: {slotsA.Active} / {slotsA.Waiting}");
+            await Task.Delay(50);
+        }
+
+        var b = await cluster.StartSiloAsync("compute-b", compute: true, slots: 1);
+        var clock = Stopwatch.StartNew();
+        SceneStatus first, second;
+        do
+        {
+            await Task.Delay(100);
+            first = await grains[0].GetStatus();
+            second = await grains[1].GetStatus();
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the waiting scene never moved: {second.State} on {second.Silo}");
+        }
+        while (!(second.Silo == "compute-b" && second.State == SceneState.Training));
+        Console.WriteLine($"steal: the waiting scene trains on compute-b {clock.Elapsed.TotalSeconds:0.0} s after that silo started; " +
+            $"the first is at step {first.Step}/{first.Iterations} on {first.Silo}");
+        // It moved while the first still trained: it did not wait for compute-a's slot.
+        Assert.Equal("compute-a", first.Silo);
+        Assert.Equal(SceneState.Training, first.State);
+        Assert.Equal(1, TestCluster.Slots(b).TotalGranted);
+        Assert.Equal(1, slotsA.TotalGranted);
+        foreach (var g in grains) await g.Cancel();
+    }
+
+    [Fact]
     public async Task StatusCallsPersistTheCheckpointStepTheyObserve()
     {
         await using var cluster = new TestCluster(redis, "persist");

@@ -64,6 +64,12 @@ public sealed class ComputeLoad(IOptions<UniCLiftSiloOptions> options, TimeProvi
         lock (gate) return silos.Where(s => s.DeviceProblem is null && alive(s.Address)).Sum(s => Math.Max(0, ScoreLocked(s)));
     }
 
+    /// <summary>Whether a working compute silo other than <paramref name="self"/> has a free slot (reservations deducted).</summary>
+    public bool FreeSlotElsewhere(SiloAddress self)
+    {
+        lock (gate) return silos.Any(s => !s.Address.Equals(self) && s.DeviceProblem is null && ScoreLocked(s) > 0);
+    }
+
     /// <summary>Whether some compute silo that <paramref name="alive"/> accepts has a working device.</summary>
     public bool AnyWorking(Func<SiloAddress, bool> alive)
     {

@@ -54,6 +54,9 @@ public sealed class SceneRun
     /// <summary>Set when the run failed on the silo's device itself (a <see cref="Compute.Cuda.CudaException"/>): the
     /// one-line reason, which says the silo rather than the scene is at fault.</summary>
     public string? DeviceProblem { get; private set; }
+    /// <summary>Since when the run waits for a training slot on this silo; null once it holds one (or never waited).</summary>
+    public DateTimeOffset? WaitingForSlotSince => Volatile.Read(ref waitingSince) is > 0 and var ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+    private long waitingSince; // UTC ticks, 0: not waiting
 
     public void Cancel() => cancel.Cancel();
     /// <summary>Checkpoint at the next step boundary and stop; the scene resumes from that checkpoint elsewhere.</summary>
@@ -71,6 +74,7 @@ public sealed class SceneRun
         IDisposable lease;
         using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, abort.Token, suspend.Token))
         {
+            Volatile.Write(ref waitingSince, DateTimeOffset.UtcNow.UtcTicks);
             try
             {
                 lease = await slots.AcquireAsync(waiting.Token).ConfigureAwait(false);
@@ -78,6 +82,10 @@ public sealed class SceneRun
             catch (OperationCanceledException)
             {
                 return Stopped();
+            }
+            finally
+            {
+                Volatile.Write(ref waitingSince, 0L);
             }
         }
         using (lease)
