@@ -56,7 +56,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
 
         var submitted = Stopwatch.StartNew();
         await client.GetGrain<ICoordinatorGrain>("spread-batch").SubmitBatch(
-            new BatchRequest(scenes, Path.Combine(root, "out"), new JobOptions(Iterations: 40, MaxRetries: 0)));
+            new BatchRequest(scenes, Path.Combine(root, "out"), new JobOptions(Iterations: 80, MaxRetries: 0)));
         var done = await TestCluster.WaitForBatchAsync(client, "spread-batch", TimeSpan.FromMinutes(5),
             s => Volatile.Write(ref unstarted, s.Scenes.Count(x => x.Status.State == SceneState.NotSubmitted)));
         var batchSeconds = submitted.Elapsed.TotalSeconds;
@@ -66,7 +66,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         foreach (var s in done.Scenes)
         {
             Assert.True(s.Status.State == SceneState.Done, $"{s.SceneId}: {s.Status.State} {s.Status.Error}");
-            // Cleanup: a Done scene keeps CheckpointsKeptWhenDone (default 1) of its checkpoints (4 written, 2 kept while training).
+            // Cleanup: a Done scene keeps CheckpointsKeptWhenDone (default 1) of its checkpoints (8 written, 2 kept while training).
             Assert.Single(Directory.GetFiles(Path.Combine(cluster.CheckpointDirectory, s.SceneId), "ckpt-*.bin"));
         }
         var bySilo = done.Scenes.GroupBy(s => s.Status.Silo).ToDictionary(g => g.Key!, g => g.Count());
