@@ -167,6 +167,8 @@ internal static class BatchConsole
         if (s.Retries > 0) parts.Add($"retries {s.Retries}");
         if (st.PqScene is { } pq) parts.Add($"PQ {pq:F3}");
         if (st.Error is { } e) parts.Add($"error: {e}");
+        else if (s.Failures is [.., var last]) parts.Add($"earlier failure: {last}");
+        if (st.Silo is { } silo && st.State is not SceneState.NotSubmitted) parts.Add($"on {silo}");
         return string.Join(", ", parts);
     }
 
@@ -183,6 +185,8 @@ internal static class BatchConsole
                 Markup.Escape(st.Error ?? st.OutputDirectory ?? ""));
         }
         console.Out.Write(table);
+        foreach (var s in status.Scenes.Where(s => s.Failures is { Count: > 0 }))
+            foreach (var failure in s.Failures!) console.OutWriter.WriteLine($"{s.SceneDirectory}: {failure}");
         var finished = status.FinishedUtc is { } f ? $"finished in {(f - status.SubmittedUtc).TotalSeconds:F1} s" : "running";
         console.OutWriter.WriteLine($"batch {status.BatchId}: {status.Done} done, {status.Failed} failed of {status.Scenes.Count}, {finished}{(status.Cancelled ? ", cancelled" : "")}");
     }

@@ -80,6 +80,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             o.ClusterId = clusterId;
             o.ServiceId = serviceId;
             o.Compute = true;
+            o.CheckpointsKeptWhenDone = 0; // a console run keeps its results, not its checkpoints: /tmp does not fill
             embeddedOptions?.Invoke(o);
         });
         var siloHost = builder.Build();

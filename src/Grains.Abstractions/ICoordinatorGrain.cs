@@ -11,13 +11,15 @@ public sealed record BatchRequest(
     [property: Id(2)] JobOptions Options,
     [property: Id(3)] IReadOnlyList<string>? OutputDirectories = null);
 
-/// <summary>One scene of a batch as the coordinator last saw it.</summary>
+/// <summary>One scene of a batch as the coordinator last saw it; <see cref="Failures"/>: one line per failed attempt
+/// ("attempt N on SILO: reason").</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.BatchSceneStatus")]
 public sealed record BatchSceneStatus(
     [property: Id(0)] string SceneDirectory,
     [property: Id(1)] string SceneId,
     [property: Id(2)] SceneStatus Status,
-    [property: Id(3)] int Retries);
+    [property: Id(3)] int Retries,
+    [property: Id(4)] IReadOnlyList<string>? Failures = null);
 
 [GenerateSerializer, Immutable, Alias("UniCLift.BatchStatus")]
 public sealed record BatchStatus(
@@ -45,9 +47,15 @@ public interface ICoordinatorGrain : IGrainWithStringKey
 
     [Alias("Cancel")]
     Task<BatchStatus> Cancel();
+
+    /// <summary>Deletes a finished batch's persisted summary and its scenes' state (the batch index's retention);
+    /// false, and nothing deleted, while the batch runs.</summary>
+    [Alias("Forget")]
+    Task<bool> Forget();
 }
 
-/// <summary>The list of batches ever submitted (key 0), for `uniclift status` without a batch id.</summary>
+/// <summary>The batches submitted (key 0), for `uniclift status` without a batch id: the newest BatchesToKeep, none older
+/// than BatchRetention; a batch leaving the index is forgotten (ICoordinatorGrain.Forget), one still running stays.</summary>
 [Alias("UniCLift.IBatchIndexGrain")]
 public interface IBatchIndexGrain : IGrainWithIntegerKey
 {

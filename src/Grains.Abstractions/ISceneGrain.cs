@@ -33,6 +33,11 @@ public interface ISceneGrain : IGrainWithStringKey
     [Alias("FailDecoding")]
     Task<SceneStatus> FailDecoding(string error);
 
+    /// <summary>Deletes the scene's persisted state once it is finished (its batch leaves the index); false while it
+    /// still has work.</summary>
+    [Alias("Forget")]
+    Task<bool> Forget();
+
     /// <summary>The name of the silo this activation lives on (placement checks).</summary>
     [Alias("GetSilo")]
     Task<string> GetSilo();

@@ -3,6 +3,7 @@ namespace UniCLift.Grains;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Placement;
 using UniCLift.Grains.Scenes;
 using UniCLift.Grains.Security;
 using UniCLift.Grains.Telemetry;
@@ -15,6 +16,8 @@ public sealed class BatchSceneEntry
     [Id(2)] public string OutputDirectory { get; set; } = "";
     [Id(3)] public int Retries { get; set; }
     [Id(4)] public SceneStatus? Last { get; set; }
+    /// <summary>One line per failed attempt: "attempt N on SILO: reason" (the scene's status keeps only the latest error).</summary>
+    [Id(5)] public List<string> Failures { get; set; } = [];
 }
 
 /// <summary>The persisted batch summary (grain storage "uniclift", state "batch").</summary>
@@ -30,9 +33,11 @@ public sealed class BatchState
 }
 
 /// <summary>
-/// Runs a batch: one scene grain per directory (started at once; each compute silo queues them FIFO behind its
-/// training slots), a supervision timer that polls the scenes (a poll re-activates, and so resumes, a scene whose
-/// silo died), bounded retries of failed scenes, batch-wide Embedding-to-Label decoding of the trained scenes
+/// Runs a batch: one scene grain per directory, started only while a compute silo has a free training slot (this
+/// silo's <see cref="ComputeLoad"/>; placement then puts it on the silo with the most free slots), so no scene waits
+/// behind another on one silo while a slot is free on another; a supervision timer that polls the started scenes (a
+/// poll re-activates, and so resumes, a scene whose silo died), bounded retries of failed scenes (placed afresh, so a
+/// scene whose silo's device failed retries on another silo; every failed attempt's reason is kept), batch-wide Embedding-to-Label decoding of the trained scenes
 /// (<see cref="BatchDecoder"/>: one pass once no scene is waiting or training, or per
 /// <see cref="UniCLiftSiloOptions.DecodeGroupSize"/> trained scenes), and a persisted summary. A reminder
 /// re-activates the coordinator itself if its silo dies; a pass cut short by that is run again.
@@ -42,6 +47,8 @@ public sealed class CoordinatorGrain(
     IOptions<UniCLiftSiloOptions> options,
     UniCLiftMetrics metrics,
     DataRoots roots,
+    ComputeLoad load,
+    IClusterMembershipService membership,
     ILogger<CoordinatorGrain> log) : Grain, ICoordinatorGrain, IRemindable
 {
     private const string SupervisionReminder = "batch-supervision";
@@ -75,6 +82,8 @@ public sealed class CoordinatorGrain(
         if (request.Scenes.Count == 0) throw new ArgumentException("a batch needs at least one scene directory.");
         if (string.IsNullOrWhiteSpace(request.OutputRoot)) throw new ArgumentException("a batch needs an output root directory.");
         if (BatchId.Contains('/')) throw new ArgumentException($"batch id '{BatchId}' must not contain '/'.");
+        if (request.Options.MaxRetries is < 0 or > JobTraining.MaxRetriesLimit)
+            throw new ArgumentException($"max retries must be between 0 and {JobTraining.MaxRetriesLimit}, got {request.Options.MaxRetries}.");
         if (request.OutputDirectories is { } outs && outs.Count != request.Scenes.Count)
             throw new ArgumentException($"{outs.Count} output directories for {request.Scenes.Count} scenes; give one per scene or none.");
 
@@ -120,6 +129,9 @@ public sealed class CoordinatorGrain(
         if (S.Request is null) throw new KeyNotFoundException($"no batch with id '{BatchId}' was submitted.");
         if (S.FinishedUtc is not null) return Summary();
         S.Cancelled = true;
+        // A scene never started is cancelled here; its grain is never activated.
+        foreach (var e in S.Scenes.Where(e => e.Last is null || e.Last.State == SceneState.NotSubmitted))
+            e.Last = (e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory)) with { State = SceneState.Cancelled };
         await state.WriteStateAsync();
         await Task.WhenAll(S.Scenes.Where(e => e.Last?.State.IsTerminal() != true).Select(async e =>
         {
@@ -128,6 +140,21 @@ public sealed class CoordinatorGrain(
         }));
         await Supervise();
         return Summary();
+    }
+
+    public async Task<bool> Forget()
+    {
+        if (S.Request is null) return true;
+        if (S.FinishedUtc is null) return false;
+        foreach (var e in S.Scenes.Where(e => e.Last is { State: not SceneState.NotSubmitted }))
+        {
+            try { await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).Forget(); }
+            catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: state of scene {Scene} not deleted", BatchId, e.SceneId); }
+        }
+        await state.ClearStateAsync();
+        metrics.RemoveBatch(BatchId);
+        DeactivateOnIdle();
+        return true;
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -147,40 +174,33 @@ public sealed class CoordinatorGrain(
         timer ??= this.RegisterGrainTimer(_ => Supervise(), new GrainTimerCreationOptions(every, every) { KeepAlive = true });
     }
 
-    /// <summary>Polls every unfinished scene, (re)starts those that need it, retries failures, and finishes the batch.</summary>
+    /// <summary>Polls the started, unfinished scenes, starts waiting ones (new or to retry) while a slot is free, and
+    /// finishes the batch.</summary>
     private async Task Supervise()
     {
         if (S.Request is not { } request || S.FinishedUtc is not null) return;
         bool changed = false;
-        await Task.WhenAll(S.Scenes.Where(e => e.Last?.State.IsTerminal() != true).Select(async e =>
+        await Task.WhenAll(S.Scenes.Where(Started).Select(async e =>
         {
             var before = e.Last;
-            var beforeRetries = e.Retries;
             try
             {
-                var scene = GrainFactory.GetGrain<ISceneGrain>(e.SceneId);
-                var status = await scene.GetStatus();
-                if (!S.Cancelled && status.State == SceneState.NotSubmitted)
-                    status = await scene.Start(Job(e, request));
-                else if (!S.Cancelled && status.State == SceneState.Failed && !status.BadInput && e.Retries < request.Options.MaxRetries) // bad input fails the same way again
-                {
-                    e.Retries++;
-                    log.LogInformation("Batch {Batch}: retrying {Scene} ({Retry}/{Max}) after: {Error}", BatchId, e.SceneId, e.Retries, request.Options.MaxRetries, status.Error);
-                    metrics.RecordRetry();
-                    status = await scene.Start(Job(e, request));
-                }
+                var status = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).GetStatus();
+                if (!status.State.NeedsTraining()) load.Release(e.SceneId);
+                if (status.State == SceneState.Failed) NoteFailure(e, status);
                 e.Last = status;
             }
             catch (Exception ex)
             {
-                // No compute silo right now, or the scene's silo is dying: try again on the next poll.
+                // The scene's silo is dying, or no compute silo is there right now: try again on the next poll.
                 log.LogWarning(ex, "Batch {Batch}: scene {Scene} unreachable", BatchId, e.SceneId);
             }
-            if (before?.State != e.Last?.State || before?.LastCheckpointStep != e.Last?.LastCheckpointStep || beforeRetries != e.Retries)
+            if (before?.State != e.Last?.State || before?.LastCheckpointStep != e.Last?.LastCheckpointStep)
                 changed = true;
         }));
+        if (!S.Cancelled && await Dispatch(request)) changed = true;
         if (!S.Cancelled) StartDecodingIfDue();
-        if (S.Scenes.All(e => e.Last?.State.IsTerminal() == true))
+        if (S.Scenes.All(e => e.Last?.State.IsTerminal() == true && !AwaitsDispatch(e)))
         {
             S.FinishedUtc = DateTime.UtcNow;
             await state.WriteStateAsync();
@@ -195,6 +215,83 @@ public sealed class CoordinatorGrain(
         if (changed) await state.WriteStateAsync();
     }
 
+    /// <summary>Given to its grain and not finished: polled.</summary>
+    private static bool Started(BatchSceneEntry e) => e.Last is { State: var s } && s != SceneState.NotSubmitted && !s.IsTerminal();
+
+    /// <summary>Waits to be started: never started, or failed with retries left (and the batch not cancelled).</summary>
+    private bool AwaitsDispatch(BatchSceneEntry e) => !S.Cancelled && S.Request is { } request &&
+        (e.Last is null || e.Last.State == SceneState.NotSubmitted || (e.Last.State == SceneState.Failed && !e.Last.BadInput && e.Retries < request.Options.MaxRetries)); // bad input fails the same way again
+
+    /// <summary>
+    /// Starts waiting scenes in order while a compute silo has a free slot. With no load known (the table is stale),
+    /// every waiting scene starts and the silos queue them; with only broken devices left, scenes start and fail with
+    /// the device's reason (so a batch does not wait forever for a device that will not come).
+    /// </summary>
+    private async Task<bool> Dispatch(BatchRequest request)
+    {
+        bool changed = false;
+        var waiting = S.Scenes.Where(AwaitsDispatch).ToList();
+        if (waiting.Count == 0) return false;
+        try
+        {
+            // The table as it is now: a silo whose device just failed a scene has reported itself broken before that
+            // failure became visible here, so a retry is not placed there again.
+            load.Update(await GrainFactory.GetGrain<IComputeLoadGrain>(0).List());
+        }
+        catch (Exception ex) { log.LogDebug(ex, "Batch {Batch}: compute load not refreshed; using this silo's copy", BatchId); }
+        foreach (var e in waiting)
+        {
+            if (!SlotFree()) break;
+            bool retry = e.Last?.State == SceneState.Failed;
+            var job = Job(e, request) with { Attempt = retry ? e.Retries + 1 : e.Retries };
+            SceneStatus status;
+            RequestContext.Set(TrainingSlotPlacement.StartsTraining, true);
+            try
+            {
+                status = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).Start(job);
+            }
+            catch (Exception ex)
+            {
+                log.LogWarning(ex, "Batch {Batch}: scene {Scene} not started now (no compute silo?)", BatchId, e.SceneId);
+                break;
+            }
+            finally
+            {
+                RequestContext.Remove(TrainingSlotPlacement.StartsTraining);
+            }
+            if (retry)
+            {
+                e.Retries++;
+                log.LogInformation("Batch {Batch}: retrying {Scene} ({Retry}/{Max}) on {Silo} after: {Error}",
+                    BatchId, e.SceneId, e.Retries, request.Options.MaxRetries, status.Silo, e.Last?.Error);
+                metrics.RecordRetry();
+            }
+            if (status.State.NeedsTraining() && status.Silo is { } silo && load.AddressOf(silo) is { } address)
+                load.Reserve(e.SceneId, address);
+            e.Last = status;
+            changed = true;
+        }
+        return changed;
+    }
+
+    private bool SlotFree()
+    {
+        if (!load.IsFresh) return true;
+        // No compute silo has reported yet (the cluster is starting, or has none): wait for one rather than start
+        // every scene at once on whichever silo placement meets first.
+        if (load.Silos.Count == 0) return false;
+        bool Alive(SiloAddress s) => membership.CurrentSnapshot.GetSiloStatus(s) == SiloStatus.Active;
+        return load.FreeSlots(Alive) > 0 || !load.AnyWorking(Alive);
+    }
+
+    /// <summary>Keeps one line per failed attempt.</summary>
+    private static void NoteFailure(BatchSceneEntry e, SceneStatus status)
+    {
+        var prefix = $"attempt {status.Attempt} ";
+        if (e.Failures.Any(f => f.StartsWith(prefix, StringComparison.Ordinal))) return;
+        e.Failures.Add($"{prefix}on {status.Silo ?? "?"}: {status.Error}");
+    }
+
     /// <summary>
     /// Starts a decoding pass over the trained scenes when none is running and either no scene is still waiting or
     /// training, or a full group is trained. The pass runs detached on this activation's scheduler (interleaving with
@@ -205,7 +302,7 @@ public sealed class CoordinatorGrain(
         if (decoding is { IsCompleted: false }) return;
         var ready = S.Scenes.Where(e => e.Last?.State.AwaitsDecoding() == true).ToList();
         if (ready.Count == 0) return;
-        bool stillTraining = S.Scenes.Any(e => e.Last is null || e.Last.State is SceneState.NotSubmitted || e.Last.State.NeedsTraining());
+        bool stillTraining = S.Scenes.Any(e => AwaitsDispatch(e) || e.Last!.State.NeedsTraining());
         int group = Math.Max(1, options.Value.DecodeGroupSize);
         if (stillTraining && ready.Count < group) return;
         decoding = DecodePass(ready.Take(group).ToList());
@@ -235,6 +332,7 @@ public sealed class CoordinatorGrain(
                 var scene = GrainFactory.GetGrain<ISceneGrain>(o.SceneId);
                 var e = S.Scenes.First(x => x.SceneId == o.SceneId);
                 e.Last = o.Result is { } r ? await scene.CompleteDecoding(r) : await scene.FailDecoding(o.Error ?? "decoding failed");
+                if (e.Last.State == SceneState.Failed) NoteFailure(e, e.Last);
             }
             log.LogInformation("Batch {Batch}: decoding pass {Pass} done in {Seconds:0.0} s", BatchId, pass, clock.Elapsed.TotalSeconds);
             await state.WriteStateAsync();
@@ -283,7 +381,7 @@ public sealed class CoordinatorGrain(
 
     private BatchStatus Summary() => new(
         BatchId,
-        S.Scenes.Select(e => new BatchSceneStatus(e.SceneDirectory, e.SceneId, e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory), e.Retries)).ToList(),
+        S.Scenes.Select(e => new BatchSceneStatus(e.SceneDirectory, e.SceneId, e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory), e.Retries, e.Failures.ToList())).ToList(),
         S.SubmittedUtc, S.FinishedUtc, S.Cancelled, S.Request?.OutputRoot ?? "");
 
     /// <summary>Refuses at submission a path outside this silo's data roots (the scene and decoding check again at use).</summary>

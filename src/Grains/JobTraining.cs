@@ -8,6 +8,9 @@ using UniCLift.Compute.Training;
 /// </summary>
 public static class JobTraining
 {
+    /// <summary>The most retries a batch may ask for per scene (a scene that fails 10 times will not pass the 11th).</summary>
+    public const int MaxRetriesLimit = 10;
+
     /// <summary>The job's training options, not validated (the trainer validates them when it starts).</summary>
     public static TrainingOptions ToTrainingOptions(this JobOptions job) =>
         TrainingOptions.From(job.Mode.ToTrainingMode(), job.Iterations, job.Seed, job.Settings);
@@ -24,7 +27,8 @@ public static class JobTraining
     public static JobOptions Validate(this JobOptions job)
     {
         job.ToTrainingOptions().Validate();
-        if (job.MaxRetries < 0) throw new ArgumentException($"max retries must be >= 0, got {job.MaxRetries}.");
+        if (job.MaxRetries is < 0 or > MaxRetriesLimit)
+            throw new ArgumentException($"max retries must be between 0 and {MaxRetriesLimit}, got {job.MaxRetries}.");
         if (job.Mode == JobMode.Lift && string.IsNullOrWhiteSpace(job.InitialPly))
             throw new ArgumentException("mode 'lift' needs a trained 3DGS PLY (--ply).");
         return job;

@@ -44,7 +44,9 @@ public sealed class SceneGrainState
 }
 
 /// <summary>
-/// Owns one scene's training. Placed only on compute silos, least-loaded first. Training runs on a
+/// Owns one scene's training. Placed only on compute silos, on the one with the most free training slots
+/// (<see cref="TrainingSlotPlacement"/>); a failed scene moves (MigrateOnIdle) to where placement puts it now, so its
+/// retry does not stay on a silo whose device is what failed. Training runs on a
 /// <see cref="SceneRun"/> compute thread, which reads the scene once and makes no grain calls; a 1 s grain
 /// timer copies its progress into the persisted state (written when the stage or checkpoint changes). A reminder
 /// keeps the scene alive across silo deaths: whichever silo re-activates the grain resumes from the last
@@ -52,10 +54,13 @@ public sealed class SceneGrainState
 /// <see cref="CompleteDecoding"/>.
 /// </summary>
 [ComputeSiloPlacementFilter]
-[ActivationCountBasedPlacement]
+[TrainingSlotPlacement]
 public sealed class SceneGrain(
     [PersistentState("scene", "uniclift")] IPersistentState<SceneGrainState> state,
     SceneRunner runner,
+    ComputeDevice device,
+    ComputeLoadReporter loadReporter,
+    ComputeLoad load,
     IOptions<UniCLiftSiloOptions> options,
     ILocalSiloDetails silo,
     ILogger<SceneGrain> log) : Grain, ISceneGrain, IRemindable
@@ -64,6 +69,8 @@ public sealed class SceneGrain(
     private SceneRun? run;
     private IGrainTimer? poll;
     private bool cancelRequested;
+    /// <summary>What was last written of what a poll or a status call can change; a difference is saved.</summary>
+    private (SceneState State, int Checkpoint)? saved;
 
     private SceneJob? Job => state.State.Job;
 
@@ -76,6 +83,7 @@ public sealed class SceneGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        saved = (Current.State, Current.LastCheckpointStep);
         // State saved before the status was one record names no scene in it.
         if (Job is { } job && Current.SceneId.Length == 0) Current = Identified(Current, job);
         if (Job is not null && Current.State.NeedsTraining())
@@ -103,7 +111,15 @@ public sealed class SceneGrain(
             Job = job,
             Status = Identified(new SceneStatus { State = SceneState.Queued, Iterations = job.Options.PlannedIterations(), Resumes = Current.Resumes }, job),
         };
-        await state.WriteStateAsync();
+        await Save();
+        if (device.Problem is not null && load.AnyWorking(_ => true))
+        {
+            // Addressed here through a cached location although this silo's device is broken: the job is saved, and the
+            // activation on the silo placement picks resumes it; the reminder wakes it if the move does not happen.
+            await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+            MigrateOnIdle();
+            return Status();
+        }
         await Launch();
         return Status();
     }
@@ -115,7 +131,13 @@ public sealed class SceneGrain(
             var p = r.Progress;
             // A final state is reported only once persisted: the run returns right after setting it.
             if (p.State.IsTerminal() || p.State == SceneState.Trained || r.Completion.IsCompleted) await OnRunCompleted(r);
-            else Absorb(p);
+            else
+            {
+                // Persist what the progress changed (state, checkpoint): the timer compares with what was saved, not
+                // with memory this call already updated.
+                Absorb(p);
+                await SaveIfChanged();
+            }
         }
         return Status();
     }
@@ -127,7 +149,8 @@ public sealed class SceneGrain(
         if (Current.State.AwaitsDecoding())
         {
             Current = Current with { State = SceneState.Cancelled };
-            await state.WriteStateAsync();
+            await Save();
+            PruneCheckpoints();
             return Status();
         }
         if (run is { } r)
@@ -139,14 +162,15 @@ public sealed class SceneGrain(
             else
             {
                 Current = Current with { State = SceneState.Cancelled };
-                await state.WriteStateAsync();
+                await Save();
             }
         }
         else
         {
             Current = Current with { State = SceneState.Cancelled };
-            await state.WriteStateAsync();
+            await Save();
             await StopSupervision();
+            PruneCheckpoints();
         }
         return Status();
     }
@@ -158,7 +182,7 @@ public sealed class SceneGrain(
         if (Current.State != SceneState.Decoding || Current.DecodePass != pass)
         {
             Current = Current with { State = SceneState.Decoding, DecodePass = pass };
-            await state.WriteStateAsync();
+            await Save();
         }
         return Status();
     }
@@ -171,7 +195,8 @@ public sealed class SceneGrain(
         {
             State = SceneState.Done, Instances = result.Instances, PqScene = result.PqScene, PqThings = result.PqThings, DecodePass = result.DecodePass,
         };
-        await state.WriteStateAsync();
+        await Save();
+        PruneCheckpoints();
         return Status();
     }
 
@@ -179,8 +204,17 @@ public sealed class SceneGrain(
     {
         if (Current.State != SceneState.Decoding) return Status();
         Current = Current with { State = SceneState.Failed, Error = error };
-        await state.WriteStateAsync();
+        await Save();
         return Status();
+    }
+
+    public async Task<bool> Forget()
+    {
+        if (run is not null || (Job is not null && !Current.State.IsTerminal())) return false;
+        await StopSupervision();
+        await state.ClearStateAsync();
+        DeactivateOnIdle();
+        return true;
     }
 
     public Task<string> GetSilo() => Task.FromResult(silo.Name);
@@ -205,7 +239,7 @@ public sealed class SceneGrain(
             try { await r.Completion.WaitAsync(cancellationToken); }
             catch (OperationCanceledException) { r.Abort(); }
             Absorb(r.Progress);
-            try { await state.WriteStateAsync(); }
+            try { await Save(); }
             catch (Exception e) { log.LogWarning(e, "Scene {SceneId}: state not saved on deactivation", Job?.SceneId); }
         }
     }
@@ -222,10 +256,36 @@ public sealed class SceneGrain(
     private async Task Poll(CancellationToken ct)
     {
         if (run is not { } r) return;
-        var before = (Current.State, Current.LastCheckpointStep);
         Absorb(r.Progress);
         if (r.Completion.IsCompleted) await OnRunCompleted(r);
-        else if (before != (Current.State, Current.LastCheckpointStep)) await state.WriteStateAsync();
+        else if (WaitsWhileASlotIsFreeElsewhere(r)) await MoveToAFreeSlot(r);
+        else await SaveIfChanged();
+    }
+
+    /// <summary>
+    /// Queued here behind other scenes (placed in the same moment as another batch's scene, or resumed on a full silo)
+    /// for two report intervals while another working silo reports a free slot.
+    /// </summary>
+    private bool WaitsWhileASlotIsFreeElsewhere(SceneRun r) =>
+        r.WaitingForSlotSince is { } since && DateTimeOffset.UtcNow - since >= 2 * options.Value.LoadReportInterval &&
+        load.IsFresh && load.FreeSlotElsewhere(silo.SiloAddress);
+
+    /// <summary>Leaves this silo's queue and migrates; placement (reserving the slot) picks the silo with the free slot,
+    /// and the activation there resumes the job. If placement keeps it here after all, the grain just deactivates and
+    /// its coordinator's next poll re-activates it.</summary>
+    private async Task MoveToAFreeSlot(SceneRun r)
+    {
+        log.LogInformation("Scene {SceneId} waits for a slot on {Silo} while one is free elsewhere: moving", Job?.SceneId, silo.Name);
+        r.Suspend();
+        await r.Completion; // left the queue (or, had the slot just come, checkpointed before its first step)
+        Absorb(r.Progress);
+        run = null;
+        poll?.Dispose();
+        poll = null;
+        await Save();
+        RequestContext.Set(TrainingSlotPlacement.StartsTraining, true);
+        try { MigrateOnIdle(); }
+        finally { RequestContext.Remove(TrainingSlotPlacement.StartsTraining); }
     }
 
     private async Task OnRunCompleted(SceneRun r)
@@ -235,8 +295,42 @@ public sealed class SceneGrain(
         Absorb(r.Progress);
         run = null;
         if (end != SceneRunEnd.Finished) return; // suspended/aborted: the job goes on elsewhere
-        await state.WriteStateAsync();
+        await Save();
         await StopSupervision();
+        if (Current.State == SceneState.Cancelled) PruneCheckpoints();
+        if (Current.State == SceneState.Failed)
+        {
+            if (r.DeviceProblem is { } problem)
+            {
+                // The silo's device, not the scene: this silo stops offering slots (ComputeLoadReporter).
+                device.MarkBroken(problem);
+                log.LogWarning("Scene {SceneId}: the device of silo {Silo} does not train ({Problem}); it takes no more scenes", Job?.SceneId, silo.Name, problem);
+                try { await loadReporter.ReportNowAsync(); }
+                catch (Exception e) { log.LogWarning(e, "Scene {SceneId}: the broken device is reported with the next periodic report", Job?.SceneId); }
+            }
+            // The retry should run where a slot is free, not necessarily here: move the (idle) grain now. A plain
+            // deactivation is not enough, since callers' cached addresses would re-activate it on this silo.
+            MigrateOnIdle();
+        }
+    }
+
+    private async Task SaveIfChanged()
+    {
+        if (saved != (Current.State, Current.LastCheckpointStep)) await Save();
+    }
+
+    private async Task Save()
+    {
+        await state.WriteStateAsync();
+        saved = (Current.State, Current.LastCheckpointStep);
+    }
+
+    /// <summary>A Done or Cancelled scene keeps only <see cref="UniCLiftSiloOptions.CheckpointsKeptWhenDone"/> checkpoints.</summary>
+    private void PruneCheckpoints()
+    {
+        if (Job is null) return;
+        try { runner.Checkpoints(Job).PruneTo(options.Value.CheckpointsKeptWhenDone); }
+        catch (Exception e) { log.LogWarning(e, "Scene {SceneId}: checkpoints not pruned", Job.SceneId); }
     }
 
     private async Task StopSupervision()

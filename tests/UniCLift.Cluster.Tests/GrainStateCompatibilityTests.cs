@@ -42,6 +42,15 @@ public sealed class GrainStateCompatibilityTests
     }
 
     [Fact]
+    public void A_Batch_Index_Saved_Without_Times_Loads_And_Its_Batches_Get_A_Retention_Clock_Later()
+    {
+        // BatchIndexState before retention: the ids alone.
+        var state = Load<BatchIndexState>("""{"Batches":["b1","b2"]}""");
+        Assert.Equal(["b1", "b2"], state.Batches);
+        Assert.Empty(state.IndexedUtc);
+    }
+
+    [Fact]
     public void Job_Options_Round_Trip_Through_Grain_Storage()
     {
         var serializer = SiloSerializer();

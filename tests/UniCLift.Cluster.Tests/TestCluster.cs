@@ -21,7 +21,9 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
     public List<string> SceneRoots { get; } = [Path.GetTempPath()];
     public List<string> OutputRoots { get; } = [Path.GetTempPath()];
 
-    public async Task<IHost> StartSiloAsync(string siloName, bool compute, int slots = 1, int checkpointInterval = 200)
+    /// <param name="configure">Runs last on the silo's options (a device, cleanup settings).</param>
+    public async Task<IHost> StartSiloAsync(string siloName, bool compute, int slots = 1, int checkpointInterval = 200,
+        Action<UniCLiftSiloOptions>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -42,6 +44,8 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
             o.OutputRoots = [.. OutputRoots];
             o.CheckpointInterval = checkpointInterval;
             o.SupervisionInterval = TimeSpan.FromMilliseconds(500);
+            o.LoadReportInterval = TimeSpan.FromMilliseconds(200);
+            configure?.Invoke(o);
         }, silo => silo.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromSeconds(5)).Configure<ClusterMembershipOptions>(m =>
         {
             // Declare a killed silo dead within a few seconds instead of the production minute.
@@ -80,6 +84,19 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
         host.Services.GetRequiredService<SceneRunner>().AbortAll();
         try { await host.StopAsync(new CancellationToken(canceled: true)); } catch (OperationCanceledException) { }
         host.Dispose();
+    }
+
+    /// <summary>Waits until the compute-load table lists <paramref name="count"/> compute silos, then one more report
+    /// interval, so every silo's copy has them.</summary>
+    public static async Task WaitForComputeSilosAsync(IClusterClient client, int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while ((await client.GetGrain<IComputeLoadGrain>(0).List()).Count < count)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"fewer than {count} compute silos reported their slots after {timeout}");
+            await Task.Delay(100);
+        }
+        await Task.Delay(500);
     }
 
     public static string SiloName(IHost host) => host.Services.GetRequiredService<ILocalSiloDetails>().Name;

@@ -15,7 +15,7 @@ public static class SubmitCommand
         var iterations = BatchConsole.IterationsOption();
         var seed = BatchConsole.SeedOption();
         var ply = new Option<string?>("--ply") { Description = "trained 3DGS PLY for --mode lift" };
-        var retries = new Option<int>("--retries") { Description = "how often a failed scene is retried", DefaultValueFactory = _ => new JobOptions().MaxRetries };
+        var retries = new Option<int>("--retries") { Description = "how often a failed scene is retried (0 to 10)", DefaultValueFactory = _ => new JobOptions().MaxRetries };
         var redis = BatchConsole.RedisOption();
         var set = BatchConsole.SetOption();
         var wait = new Option<bool>("--wait") { Description = "show progress until the batch is done (implied with the embedded silo, which lives only as long as this command)" };

@@ -2,6 +2,7 @@ namespace UniCLift.Grains.Hosting;
 
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,10 @@ public static class SiloBuilderExtensions
         if (section["OutputRoots"] is { Length: > 0 } outputs) options.OutputRoots = PathList(outputs);
         configure?.Invoke(options);
         if (options.CheckpointInterval < 1) throw new InvalidOperationException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
+        if (options.CheckpointsKeptWhenDone < 0) throw new InvalidOperationException($"UniCLift:CheckpointsKeptWhenDone must be at least 0, got {options.CheckpointsKeptWhenDone}.");
+        if (options.LoadReportInterval <= TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:LoadReportInterval must be positive, got {options.LoadReportInterval}.");
+        if (options.BatchesToKeep < 1) throw new InvalidOperationException($"UniCLift:BatchesToKeep must be at least 1, got {options.BatchesToKeep}.");
+        if (options.BatchRetention <= TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:BatchRetention must be positive, got {options.BatchRetention}.");
 
         // Metadata from configuration (env ORLEANS__METADATA__gpu=true) plus our compute flag; a gpu silo computes.
         var metadata = builder.Configuration.GetSection("Orleans:Metadata").GetChildren()
@@ -57,6 +62,10 @@ public static class SiloBuilderExtensions
             options.SceneRoots ?? UniCLiftSiloOptions.DefaultSceneRoots, options.OutputRoots ?? UniCLiftSiloOptions.DefaultOutputRoots, options.CheckpointDirectory));
         builder.Services.AddSingleton(sp => new TrainingSlots(options.TrainingSlots, sp.GetRequiredService<UniCLiftMetrics>()));
         builder.Services.AddSingleton<SceneRunner>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ComputeLoad>();
+        builder.Services.AddSingleton<ComputeDevice>();
+        builder.Services.AddSingleton<ComputeLoadReporter>();
         builder.Services.AddSingleton(new TrainedModelCache());
         builder.Services.AddSingleton(new ViewWork(Math.Max(1, Environment.ProcessorCount / 2)));
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
@@ -73,6 +82,8 @@ public static class SiloBuilderExtensions
             if (options.SiloName is { } name) silo.Configure<SiloOptions>(o => o.SiloName = name);
             silo.UseSiloMetadata(metadata);
             silo.Services.AddPlacementFilter<ComputeSiloPlacementFilterStrategy, ComputeSiloPlacementFilterDirector>(ServiceLifetime.Singleton);
+            silo.Services.AddPlacementDirector<TrainingSlotPlacement, TrainingSlotPlacementDirector>();
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ComputeLoadReporter>());
             silo.Configure<ReminderOptions>(o =>
             {
                 if (options.ReminderPeriod < o.MinimumReminderPeriod) o.MinimumReminderPeriod = options.ReminderPeriod;
@@ -89,7 +100,11 @@ public static class SiloBuilderExtensions
                     if (string.IsNullOrWhiteSpace(options.Redis))
                         throw new InvalidOperationException("UniCLift:Clustering is 'redis' but UniCLift:Redis (host:port) is not set.");
                     silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
-                    silo.AddRedisGrainStorage("uniclift", o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
+                    silo.AddRedisGrainStorage("uniclift", o =>
+                    {
+                        o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis);
+                        o.DeleteStateOnClear = true; // a forgotten batch (BatchIndexGrain retention) leaves no key behind
+                    });
                     silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort);
                     break;

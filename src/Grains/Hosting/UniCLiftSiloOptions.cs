@@ -56,6 +56,28 @@ public sealed class UniCLiftSiloOptions
     /// <summary>How many checkpoints per scene to keep (the newest).</summary>
     public int CheckpointsToKeep { get; set; } = 2;
 
+    /// <summary>
+    /// How many checkpoints of a scene stay once it is Done or Cancelled (the newest; 0 deletes them and the scene's
+    /// checkpoint directory). The console's embedded silo uses 0, so repeated runs do not fill the temp directory.
+    /// </summary>
+    public int CheckpointsKeptWhenDone { get; set; } = 1;
+
+    /// <summary>
+    /// A compute silo whose Device is not cpu checks it as it starts (CudaRuntime: CUDA libtorch, driver, NVRTC,
+    /// architecture); if the check fails the silo reports the reason and gets no scenes. Off: the first scene that
+    /// fails on the device marks it (and is retried elsewhere).
+    /// </summary>
+    public bool CheckDeviceAtStart { get; set; } = true;
+
+    /// <summary>How often each compute silo reports its training slots for placement (ComputeLoad).</summary>
+    public TimeSpan LoadReportInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The batch index (uniclift status) keeps at most this many batches, the newest.</summary>
+    public int BatchesToKeep { get; set; } = 1000;
+
+    /// <summary>The batch index forgets batches submitted longer ago than this.</summary>
+    public TimeSpan BatchRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Period of the scene and batch supervision reminders (Orleans' minimum is lowered to match).</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 

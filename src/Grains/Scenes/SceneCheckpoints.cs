@@ -42,6 +42,21 @@ public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
         return found.OrderByDescending(c => c.Item1).ToList();
     }
 
+    /// <summary>Deletes all but the newest <paramref name="keep"/> checkpoints; with 0, the scene's directory too.
+    /// Best effort: a file another silo still reads is left for next time.</summary>
+    public void PruneTo(int keep)
+    {
+        foreach (var (_, old) in List().Skip(Math.Max(0, keep)))
+        {
+            try { File.Delete(old); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        if (keep > 0) return;
+        try { System.IO.Directory.Delete(Directory, recursive: true); }
+        catch (DirectoryNotFoundException) { }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
     /// <summary>Writes the checkpoint of <paramref name="step"/> atomically and prunes older ones.</summary>
     public string Write(int step, Action<Stream> save)
     {

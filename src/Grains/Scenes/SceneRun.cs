@@ -55,6 +55,12 @@ public sealed class SceneRun
     public SceneJob Job { get; }
     public Task<SceneRunEnd> Completion { get; }
     public SceneStatus Progress { get { lock (gate) return progress; } }
+    /// <summary>Set when the run failed on the silo's device itself (a <see cref="Compute.Cuda.CudaException"/>): the
+    /// one-line reason, which says the silo rather than the scene is at fault.</summary>
+    public string? DeviceProblem { get; private set; }
+    /// <summary>Since when the run waits for a training slot on this silo; null once it holds one (or never waited).</summary>
+    public DateTimeOffset? WaitingForSlotSince => Volatile.Read(ref waitingSince) is > 0 and var ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+    private long waitingSince; // UTC ticks, 0: not waiting
 
     public void Cancel() => cancel.Cancel();
     /// <summary>Checkpoint at the next step boundary and stop; the scene resumes from that checkpoint elsewhere.</summary>
@@ -72,6 +78,7 @@ public sealed class SceneRun
         IDisposable lease;
         using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, abort.Token, suspend.Token))
         {
+            Volatile.Write(ref waitingSince, DateTimeOffset.UtcNow.UtcTicks);
             try
             {
                 lease = await slots.AcquireAsync(waiting.Token).ConfigureAwait(false);
@@ -79,6 +86,10 @@ public sealed class SceneRun
             catch (OperationCanceledException)
             {
                 return Stopped();
+            }
+            finally
+            {
+                Volatile.Write(ref waitingSince, 0L);
             }
         }
         using (lease)
@@ -111,6 +122,7 @@ public sealed class SceneRun
         catch (Exception e)
         {
             var message = UniCLift.Compute.FailurePolicy.Describe(e);
+            if (e is Compute.Cuda.CudaException) DeviceProblem = message;
             log.LogWarning(e, "Scene {SceneId} failed", Job.SceneId);
             bool badInput = UniCLift.Compute.FailurePolicy.IsBadInput(e);
             Update(p => p with { State = SceneState.Failed, Error = message, BadInput = badInput });

@@ -19,13 +19,19 @@ public sealed partial class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSi
 
     public TrainingSlots Slots => slots;
     public int Running => runs.Count;
+    /// <summary>The scenes this silo holds runs for (waiting for a slot or training).</summary>
+    public IReadOnlyList<string> SceneIds => runs.Keys.Select(r => r.Job.SceneId).ToList();
+
+    /// <summary>A scene's checkpoints in this silo's (shared) checkpoint directory.</summary>
+    public SceneCheckpoints Checkpoints(SceneJob job) =>
+        new(options.Value.CheckpointDirectory, job.SceneId, options.Value.CheckpointsToKeep);
 
     /// <param name="start">The scene's status as the run starts from it (see <see cref="SceneRun.Progress"/>).</param>
     public SceneRun Start(SceneJob job, SceneStatus start)
     {
         var o = options.Value;
         AdoptLegacyCheckpoints(o.CheckpointDirectory, job.SceneId, log);
-        var run = new SceneRun(job, slots, new SceneCheckpoints(o.CheckpointDirectory, job.SceneId, o.CheckpointsToKeep), roots, o.CheckpointInterval, start, log, metrics, o.Device);
+        var run = new SceneRun(job, slots, Checkpoints(job), roots, o.CheckpointInterval, start, log, metrics, o.Device);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;

@@ -11,7 +11,7 @@ public sealed class TrainingSlots
     private readonly object gate = new();
     private readonly LinkedList<TaskCompletionSource<IDisposable>> waiters = new();
     private readonly UniCLiftMetrics? metrics;
-    private int active, peak, granted;
+    private int active, peak, granted, peakWaiting;
 
     /// <param name="capacity">Trainings at once; 0 on a silo that does not compute (no scene is ever placed there).</param>
     /// <param name="metrics">Receives used/free slots on every change (null: not reported).</param>
@@ -28,6 +28,8 @@ public sealed class TrainingSlots
     public int Peak { get { lock (gate) return peak; } }
     public int Waiting { get { lock (gate) return waiters.Count; } }
     public int TotalGranted { get { lock (gate) return granted; } }
+    /// <summary>The most runs ever waiting for a slot at once (0: no scene ever queued behind another here).</summary>
+    public int PeakWaiting { get { lock (gate) return peakWaiting; } }
 
     /// <summary>Waits for a slot; dispose the result to give it back.</summary>
     public async Task<IDisposable> AcquireAsync(CancellationToken cancellationToken)
@@ -41,6 +43,7 @@ public sealed class TrainingSlots
                 return GrantLocked();
             tcs = new TaskCompletionSource<IDisposable>(TaskCreationOptions.RunContinuationsAsynchronously);
             node = waiters.AddLast(tcs);
+            peakWaiting = Math.Max(peakWaiting, waiters.Count);
             // Queue depth is the coordinator's (scenes Queued, cluster-wide as it sees them), not this silo's waiters.
         }
         using var registration = cancellationToken.Register(() =>

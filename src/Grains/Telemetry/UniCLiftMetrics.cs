@@ -32,6 +32,7 @@ public readonly record struct SceneStatusCounts(int Queued, int Training, int Do
 /// <item><c>uniclift_batch_duration_seconds</c>, <c>uniclift_decode_duration_seconds</c> histograms.</item>
 /// <item><c>uniclift_scene_pq</c> histogram (0..100) of PQ^scene of finished scenes.</item>
 /// <item><c>uniclift_device_in_use{device}</c> gauge = 1 for the torch device this silo trains on.</item>
+/// <item><c>uniclift_device_broken{device}</c> gauge = 1 once that device failed its check (the silo takes no scenes).</item>
 /// <item><c>uniclift_scene_iteration_rate{scene}</c> gauge: iterations per second of each scene training on this silo.</item>
 /// <item><c>uniclift_device_memory_bytes{device,kind}</c> gauge, kind = used|total: the CUDA device's memory (CUDA silos only).</item>
 /// </list>
@@ -62,6 +63,7 @@ public sealed class UniCLiftMetrics
     private int _slotsUsed;
     private int _slotsTotal;
     private string? _device;
+    private bool _deviceBroken;
 
     // Counters are observable over these totals, so that each is exported from the first scrape on (0 until counted)
     // instead of appearing only once first incremented: a query or test does not depend on the event having happened.
@@ -118,6 +120,7 @@ public sealed class UniCLiftMetrics
         meter.CreateObservableGauge("uniclift.training.slots", ObserveSlots, "{slot}", "Training slots of this silo by state (used, free).");
         meter.CreateObservableGauge("uniclift.queue.depth", ObserveQueueDepth, "{scene}", "Scenes waiting for a training slot.");
         meter.CreateObservableGauge("uniclift.device.in_use", ObserveDevice, null, "1 for the torch device this silo trains on.");
+        meter.CreateObservableGauge("uniclift.device.broken", ObserveDeviceBroken, null, "1 when this silo's device failed its check (it takes no scenes), else 0.");
         meter.CreateObservableGauge("uniclift.scene.iteration_rate", ObserveSceneRates, "{iteration}/s", "Iterations per second of each scene training on this silo.");
         meter.CreateObservableGauge("uniclift.device.memory", ObserveDeviceMemory, "By", "GPU memory of this silo's CUDA device, used (device-wide, torch's cache included) and total.");
     }
@@ -220,6 +223,12 @@ public sealed class UniCLiftMetrics
         lock (_gate) _device = string.IsNullOrWhiteSpace(device) ? null : device;
     }
 
+    /// <summary>The device failed its check: the silo takes no more scenes, so its slots count as none free.</summary>
+    public void SetDeviceBroken()
+    {
+        lock (_gate) _deviceBroken = true;
+    }
+
     public void RecordBatch(TimeSpan duration) => _batchDuration.Record(duration.TotalSeconds);
 
     public void RecordDecode(TimeSpan duration) => _decodeDuration.Record(duration.TotalSeconds);
@@ -295,11 +304,12 @@ public sealed class UniCLiftMetrics
     private IEnumerable<Measurement<int>> ObserveSlots()
     {
         int used, total;
-        lock (_gate) (used, total) = (_slotsUsed, _slotsTotal);
+        bool broken;
+        lock (_gate) (used, total, broken) = (_slotsUsed, _slotsTotal, _deviceBroken);
         return
         [
             new(used, new KeyValuePair<string, object?>("state", "used")),
-            new(total - used, new KeyValuePair<string, object?>("state", "free")),
+            new(broken ? 0 : total - used, new KeyValuePair<string, object?>("state", "free")),
         ];
     }
 
@@ -351,5 +361,10 @@ public sealed class UniCLiftMetrics
     private IEnumerable<Measurement<int>> ObserveDevice()
     {
         lock (_gate) return _device is { } d ? [new Measurement<int>(1, new KeyValuePair<string, object?>("device", d))] : [];
+    }
+
+    private IEnumerable<Measurement<int>> ObserveDeviceBroken()
+    {
+        lock (_gate) return _device is { } d ? [new Measurement<int>(_deviceBroken ? 1 : 0, new KeyValuePair<string, object?>("device", d))] : [];
     }
 }

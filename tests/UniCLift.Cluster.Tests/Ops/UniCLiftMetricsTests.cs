@@ -48,6 +48,12 @@ public sealed class UniCLiftMetricsTests : IDisposable
         Assert.Equal(1, o[("uniclift.training.slots", "state=used")]);
         Assert.Equal(2, o[("uniclift.training.slots", "state=free")]);
         Assert.Equal(1, o[("uniclift.device.in_use", "device=cuda:1")]);
+        Assert.Equal(0, o[("uniclift.device.broken", "device=cuda:1")]);
+        new UniCLift.Grains.Scenes.ComputeDevice(_metrics).MarkBroken("CUDA is not available to libtorch");
+        var broken = Observe();
+        Assert.Equal(1, broken[("uniclift.device.broken", "device=cuda:1")]);
+        Assert.Equal(0, broken[("uniclift.training.slots", "state=free")]);
+        Assert.Equal(1, broken[("uniclift.training.slots", "state=used")]);
         Assert.Equal(5.5, o[("uniclift.training.iteration_rate", "")]);
         Assert.Equal(3, o[("uniclift.training.loss", "component=triplet,scene=a")]);
         Assert.False(o.ContainsKey(("uniclift.training.loss", "component=smooth3d,scene=a")));

@@ -121,7 +121,8 @@ public class JobTrainingTests
     [Theory]
     [InlineData(JobMode.Train, 0, null, 0, "Iterations must be at least 1, got 0")]
     [InlineData(JobMode.Lift, 10, null, 0, "mode 'lift' needs a trained 3DGS PLY (--ply)")]
-    [InlineData(JobMode.Train, 10, null, -1, "max retries must be >= 0, got -1")]
+    [InlineData(JobMode.Train, 10, null, -1, "max retries must be between 0 and 10, got -1")]
+    [InlineData(JobMode.Train, 10, null, 11, "max retries must be between 0 and 10, got 11")]
     [InlineData(JobMode.Train, 10, "Tau=0", 0, "Tau must be positive")]
     [InlineData((JobMode)5, 10, null, 0, "mode must be 'train' or 'lift', got 5")]
     public void TheClientsCheckNamesTheBadValue(JobMode mode, int iterations, string? setting, int retries, string message)

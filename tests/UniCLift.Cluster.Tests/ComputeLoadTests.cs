@@ -1,0 +1,64 @@
+namespace UniCLift.Cluster.Tests;
+
+using System.Net;
+using Microsoft.Extensions.Options;
+using UniCLift.Grains;
+using UniCLift.Grains.Hosting;
+using UniCLift.Grains.Placement;
+
+/// <summary>The placement rule on a silo's copy of the compute-load table, without a cluster.</summary>
+public sealed class ComputeLoadTests
+{
+    private static readonly SiloAddress A = Silo(1), B = Silo(2), C = Silo(3);
+
+    private static SiloAddress Silo(int i) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 11000 + i), i);
+
+    private static ComputeSiloLoad Load(SiloAddress s, int capacity, int active, int waiting = 0, string? problem = null, params string[] scenes) =>
+        new($"silo-{s.Endpoint.Port}", s, capacity, active, waiting, scenes, problem is null ? "cpu" : "cuda", problem);
+
+    private static ComputeLoad Table(params ComputeSiloLoad[] silos)
+    {
+        var load = new ComputeLoad(Options.Create(new UniCLiftSiloOptions()), TimeProvider.System);
+        load.Update(silos);
+        return load;
+    }
+
+    [Fact]
+    public void TheSiloWithAFreeSlotIsChosenAndAReservationCountsUntilTheSiloReportsTheScene()
+    {
+        var load = Table(Load(A, 1, 1), Load(B, 1, 0));
+        Assert.Equal(B, load.Choose([A, B]));
+        Assert.Equal(1, load.FreeSlots(_ => true));
+
+        load.Reserve("s1", B);
+        Assert.Equal(0, load.FreeSlots(_ => true));
+        // Both full now: the shortest queue (equal: either), never a silo the caller cannot use.
+        Assert.Equal(A, load.Choose([A]));
+
+        load.Update([Load(A, 1, 1), Load(B, 1, 1, scenes: "s1")]); // B reports it: the reservation is dropped, not counted twice
+        Assert.Equal(0, load.FreeSlots(_ => true));
+        load.Update([Load(A, 1, 1), Load(B, 2, 1, scenes: "s1")]);
+        Assert.Equal(1, load.FreeSlots(_ => true));
+        Assert.Equal(B, load.Choose([A, B]));
+    }
+
+    [Fact]
+    public void MostFreeSlotsWinsAndWhenAllAreBusyTheShortestQueue()
+    {
+        Assert.Equal(B, Table(Load(A, 2, 1), Load(B, 4, 1), Load(C, 1, 0)).Choose([A, B, C]));
+        Assert.Equal(C, Table(Load(A, 1, 1, waiting: 2), Load(B, 1, 1, waiting: 1), Load(C, 1, 1)).Choose([A, B, C]));
+    }
+
+    [Fact]
+    public void ABrokenDeviceIsChosenOnlyWhenNothingElseIsThereAndAnUnreportedSiloBeatsAFullOne()
+    {
+        var load = Table(Load(A, 4, 0, problem: "CUDA is not available"), Load(B, 1, 1));
+        Assert.Equal(B, load.Choose([A, B]));           // busy but working beats idle but broken
+        Assert.Equal(C, load.Choose([A, B, C]));        // C has not reported yet: maybe free
+        Assert.Equal(A, load.Choose([A]));              // only the broken one: the scene fails there with the reason
+        Assert.Equal(0, load.FreeSlots(_ => true));
+        Assert.True(load.AnyWorking(_ => true));
+        Assert.False(load.AnyWorking(s => s.Equals(A)));
+        Assert.Null(Table().Choose([A, B]));            // nothing known: the director picks at random
+    }
+}
