@@ -4,6 +4,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 using UniCLift.Grains;
+using UniCLift.Grains.Scenes;
 
 /// <summary>
 /// Where scenes train: spread over the compute silos by free training slots, never queued on one silo while a slot is
@@ -67,7 +68,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         {
             Assert.True(s.Status.State == SceneState.Done, $"{s.SceneId}: {s.Status.State} {s.Status.Error}");
             // Cleanup: a Done scene keeps CheckpointsKeptWhenDone (default 1) of its checkpoints (8 written, 2 kept while training).
-            Assert.Single(Directory.GetFiles(Path.Combine(cluster.CheckpointDirectory, s.SceneId), "ckpt-*.bin"));
+            Assert.Single(Directory.GetFiles(Path.Combine(cluster.CheckpointDirectory, SceneCheckpoints.DirectoryName(s.SceneId)), "ckpt-*.bin"));
         }
         var bySilo = done.Scenes.GroupBy(s => s.Status.Silo).ToDictionary(g => g.Key!, g => g.Count());
         Console.WriteLine($"spread: scenes per silo {string.Join(", ", bySilo.Select(kv => $"{kv.Key}={kv.Value}"))}; " +
@@ -107,7 +108,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
             Assert.True(s.Status.State == SceneState.Done,
                 $"{s.SceneId}: {s.Status.State} on {s.Status.Silo}, retries {s.Retries}: {string.Join(" | ", s.Failures ?? [])}");
             Assert.Equal("compute-cpu", s.Status.Silo);
-            Assert.False(Directory.Exists(Path.Combine(cluster.CheckpointDirectory, s.SceneId)), "CheckpointsKeptWhenDone=0 left checkpoints");
+            Assert.False(Directory.Exists(Path.Combine(cluster.CheckpointDirectory, SceneCheckpoints.DirectoryName(s.SceneId))), "CheckpointsKeptWhenDone=0 left checkpoints");
         }
         var moved = Assert.Single(done.Scenes, s => s.Failures is { Count: > 0 });
         Console.WriteLine($"device: {moved.SceneId} retries {moved.Retries}; failures: {string.Join(" | ", moved.Failures!)}");
