@@ -11,6 +11,7 @@ using UniCLift.Tests.IO;
 /// <summary>The trainer's device handling on a machine whose libtorch has no CUDA (the build machines and CI): CPU is the
 /// default and holds every tensor of the state; asking for CUDA stops before anything is loaded, with one line saying
 /// why; checkpoints carry no device; the CLI's --device is validated. The CUDA runs themselves are in docs/gpu.</summary>
+[Collection(TorchCountsCollection.Name)]
 public sealed class TrainerDeviceTests
 {
     [Fact]
@@ -84,4 +85,12 @@ public sealed class TrainerDeviceTests
         UniCLift.Compute.TorchRuntime.EnsureInitialised();
         Assert.False(torch.cuda.is_available(), "these tests expect the CPU libtorch the project builds with");
     }
+}
+
+/// <summary>Tests that compare torch's process-wide live tensor count before and after something: they run alone, after
+/// the parallel collections, so no other test's tensors come and go in between.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TorchCountsCollection
+{
+    public const string Name = "Torch live tensor counts";
 }
