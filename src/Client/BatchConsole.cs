@@ -1,6 +1,7 @@
 namespace UniCLift.Client;
 
 using System.CommandLine;
+using Orleans.Runtime;
 using Spectre.Console;
 using UniCLift.Client.Terminal;
 using UniCLift.Compute.Training;
@@ -105,7 +106,8 @@ internal static class BatchConsole
     public static async Task<BatchStatus> WaitAsync(IClusterClient client, string batchId, CommandConsole console, CancellationToken ct)
     {
         var coordinator = client.GetGrain<ICoordinatorGrain>(batchId);
-        var status = await coordinator.GetBatchStatus();
+        var poll = new StatusPoll(coordinator, console);
+        var status = await poll.NextAsync(ct);
         if (!console.Out.Profile.Capabilities.Interactive)
         {
             // A log (output redirected): a line when a scene changes state, and at least every ProgressLogInterval
@@ -123,7 +125,7 @@ internal static class BatchConsole
                 }
                 if (status.IsFinished) return status;
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                status = await coordinator.GetBatchStatus();
+                status = await poll.NextAsync(ct);
             }
         }
 
@@ -147,10 +149,53 @@ internal static class BatchConsole
                     }
                     if (status.IsFinished) return;
                     await Task.Delay(TimeSpan.FromSeconds(1), ct);
-                    status = await coordinator.GetBatchStatus();
+                    status = await poll.NextAsync(ct);
                 }
             });
         return status;
+    }
+
+    /// <summary>How long the wait goes on polling a cluster that does not answer (a silo died and its grains are being
+    /// placed again: membership needs up to about 30 s at production settings) before it gives up.</summary>
+    public static readonly TimeSpan ClusterPatience = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// The batch's status, polled through silo failures: while the coordinator's silo dies and the coordinator is
+    /// activated again elsewhere (its state is in Redis), calls fail for a while; the wait says so once, keeps polling
+    /// and says when the cluster answers again, instead of ending the command while the batch goes on.
+    /// </summary>
+    private sealed class StatusPoll(ICoordinatorGrain coordinator, CommandConsole console)
+    {
+        private DateTime _lastAnswer = DateTime.UtcNow;
+        private bool _failing;
+
+        public async Task<BatchStatus> NextAsync(CancellationToken ct)
+        {
+            while (true)
+            {
+                try
+                {
+                    var status = await coordinator.GetBatchStatus().WaitAsync(ct);
+                    if (_failing) console.ErrorWriter.WriteLine("uniclift: the cluster answers again.");
+                    _failing = false;
+                    _lastAnswer = DateTime.UtcNow;
+                    return status;
+                }
+                catch (Exception e) when (IsTransient(e) && !ct.IsCancellationRequested && DateTime.UtcNow - _lastAnswer < ClusterPatience)
+                {
+                    if (!_failing)
+                        console.ErrorWriter.WriteLine($"uniclift: the cluster did not answer ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}); " +
+                            $"the batch goes on; retrying for up to {ClusterPatience.TotalMinutes:0} min.");
+                    _failing = true;
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                }
+            }
+        }
+
+        /// <summary>Failures of the messaging, not of the request: a silo gone, a connection refused, a message rejected
+        /// or timed out (Orleans' own exceptions, less a configuration error).</summary>
+        internal static bool IsTransient(Exception e) =>
+            e is TimeoutException || (e is OrleansException && e is not OrleansConfigurationException);
     }
 
     public static string Describe(BatchSceneStatus s)
