@@ -26,9 +26,11 @@ public static class TelemetryExtensions
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
 
+        builder.Services.AddSingleton<RedisReadyHealthCheck>(); // one kept connection, not one per probe
         builder.Services.AddHealthChecks()
             .AddCheck("process", () => HealthCheckResult.Healthy("Process is up."), tags: [LiveTag])
-            .AddCheck<SiloReadyHealthCheck>("orleans-silo", tags: [ReadyTag]);
+            .AddCheck<SiloReadyHealthCheck>("orleans-silo", tags: [ReadyTag])
+            .AddCheck<RedisReadyHealthCheck>("redis", tags: [ReadyTag]);
         return builder;
     }
 
