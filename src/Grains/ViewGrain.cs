@@ -61,14 +61,8 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
 
     /// <summary>The view's input mask as the codebook counts it: stuff segments made background when the source names
     /// the scene's stuff classes and the view's predicted semantics (StuffBackground, as in training).</summary>
-    private static LabelMap? LoadMask(ViewSource source)
-    {
-        if (source.MaskPath is null) return null;
-        var view = View(source);
-        var mask = SceneData.LoadMask(view);
-        if (source is not { StuffClasses: { Length: > 0 } stuff, MaskSemanticPath: not null }) return mask;
-        return StuffBackground.Apply(mask, SceneData.LoadMaskSemantic(view), stuff.ToHashSet());
-    }
+    private static LabelMap? LoadMask(ViewSource source) =>
+        source.MaskPath is null ? null : StuffBackground.LoadMask(View(source), (source.StuffClasses ?? []).ToHashSet());
 
     private static RgbImage ReadImage(ViewSource source) => SceneData.LoadImage(View(source));
 

@@ -86,11 +86,14 @@ public static class StuffBackground
 
     /// <summary>The view's predicted instance mask with its stuff segments made background (<see cref="Apply"/>), or as
     /// stored when <paramref name="stuff"/> is empty or the view has no predicted semantic map.</summary>
-    public static LabelMap LoadMask(Scene scene, SceneView view, IReadOnlySet<int> stuff)
+    public static LabelMap LoadMask(Scene scene, SceneView view, IReadOnlySet<int> stuff) => LoadMask(view, stuff);
+
+    /// <summary>The same for a view without its scene (a view grain's, whose source names the stuff classes).</summary>
+    public static LabelMap LoadMask(SceneView view, IReadOnlySet<int> stuff)
     {
-        var mask = SceneData.LoadMask(scene, view);
+        var mask = SceneData.LoadMask(view);
         if (stuff.Count == 0 || view.MaskSemanticPath is null) return mask;
-        return Apply(mask, SceneData.LoadMaskSemantic(scene, view), stuff);
+        return Apply(mask, SceneData.LoadMaskSemantic(view), stuff);
     }
 
     /// <summary>The stuff classes a run uses: the scene's (<see cref="Read"/>) when <paramref name="enabled"/>, else none.</summary>

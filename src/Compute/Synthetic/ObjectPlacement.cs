@@ -29,7 +29,7 @@ internal static class ObjectPlacement
             _ => H,
         };
 
-        /// <summary>Whether another object can stand on it, and on how much of its top (half extents).</summary>
+        /// <summary>Whether another object can stand on it (a box or table on the floor; its top is Hx by Hy).</summary>
         public bool IsSupport => Shape is ShapeKind.Box or ShapeKind.Table && StandsOn < 0;
     }
 
