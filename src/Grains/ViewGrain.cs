@@ -21,6 +21,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckReads(request);
+        using var confined = roots.Confine(); // the work below opens files on the thread pool: checked as opened
         var (codes, mask) = await work.RunAsync(() => (Render(request), LoadMask(request.Source)));
         decoded = (request.ModelPath, codes);
         return CodeStatistics.OfView(codes, mask?.Labels).ToMessage();
@@ -32,6 +33,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         CheckReads(request.Decode);
         roots.CheckOutput(request.LabelPath, "label map");
         if (request.OverlayPath is { } overlay) roots.CheckOutput(overlay, "overlay");
+        using var confined = roots.Confine();
         var source = request.Decode.Source;
         var codes = decoded is { } d && d.ModelPath == request.Decode.ModelPath ? d.Codes : null;
         var map = await work.RunAsync(() =>

@@ -34,6 +34,16 @@ public static class AtomicFile
 
     private static void WriteCore(string path, Action<Stream> write)
     {
+        if (FileConfinement.Current is { } confined)
+        {
+            // Inside a confinement: checked on the opened directory, created and renamed inside it (no race).
+            if (FileConfinement.ChecksDescriptors)
+            {
+                confined.WriteAtomically(path, write);
+                return;
+            }
+            confined.CheckWriteByName(path);
+        }
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);

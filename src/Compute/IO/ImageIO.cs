@@ -20,7 +20,7 @@ public static class ImageIO
 
     private static byte[] ReadBytes(string path)
     {
-        try { return File.ReadAllBytes(path); }
+        try { return DataFile.ReadAllBytes(path); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"Image file not found: {path}", path); }
         catch (DirectoryNotFoundException) { throw new FileNotFoundException($"Image file not found: {path}", path); }
     }
@@ -32,7 +32,7 @@ public static class ImageIO
         int got;
         try
         {
-            using var fs = File.OpenRead(path);
+            using var fs = DataFile.OpenRead(path);
             got = fs.ReadAtLeast(head, 8, throwOnEndOfStream: false);
         }
         catch (FileNotFoundException) { throw new FileNotFoundException($"Image file not found: {path}", path); }

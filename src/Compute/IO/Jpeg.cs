@@ -32,7 +32,7 @@ public static class Jpeg
     /// <summary>Reads width and height from the first SOF marker without decoding the image.</summary>
     public static (int Width, int Height) ReadSize(string path)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
+        using var fs = DataFile.OpenRead(path);
         Span<byte> b = stackalloc byte[8];
         if (fs.ReadAtLeast(b[..2], 2, false) < 2 || b[0] != 0xFF || b[1] != 0xD8)
             throw new InvalidDataException($"{path}: not a JPEG file (no SOI marker).");

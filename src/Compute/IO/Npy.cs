@@ -15,7 +15,7 @@ public static class Npy
     public static NpyArray Read(string path)
     {
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        try { bytes = DataFile.ReadAllBytes(path); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"NPY file not found: {path}", path); }
         return Read(bytes, path);
     }

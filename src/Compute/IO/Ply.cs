@@ -66,7 +66,7 @@ public static class Ply
 
     internal static FileStream OpenRead(string path)
     {
-        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        try { return DataFile.OpenRead(path, 1 << 16); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"PLY file not found: {path}", path); }
     }
 

@@ -17,7 +17,7 @@ public static class Png
     public static PngImage Decode(string path, bool expandPalette = true)
     {
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        try { bytes = DataFile.ReadAllBytes(path); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"PNG file not found: {path}", path); }
         return Decode(bytes, path, expandPalette);
     }
@@ -265,7 +265,7 @@ public static class Png
     public static (int Width, int Height) ReadSize(string path)
     {
         Span<byte> head = stackalloc byte[24];
-        using (var fs = File.OpenRead(path))
+        using (var fs = DataFile.OpenRead(path))
         {
             int got = fs.ReadAtLeast(head, 24, throwOnEndOfStream: false);
             if (got < 24) throw new InvalidDataException($"{path}: truncated PNG ({got} bytes, no complete IHDR).");

@@ -74,7 +74,7 @@ public static class BatchReport
         JsonObject? metrics = null;
         if (File.Exists(metricsPath))
         {
-            try { metrics = JsonNode.Parse(File.ReadAllText(metricsPath)) as JsonObject; }
+            try { metrics = JsonNode.Parse(DataFile.ReadAllText(metricsPath)) as JsonObject; }
             catch (JsonException e) { throw new InvalidDataException($"{metricsPath}: not valid JSON ({e.Message}).", e); }
             if (metrics is null) throw new InvalidDataException($"{metricsPath}: expected a JSON object.");
         }

@@ -1,6 +1,7 @@
 namespace UniCLift.Compute.Scenes;
 
 using System.Text;
+using UniCLift.Compute.IO;
 
 /// <summary>
 /// COLMAP's binary model files (what COLMAP writes by default), little-endian, exactly as src/colmap/scene/reconstruction_io.cc:
@@ -149,7 +150,7 @@ public static class ColmapBinary
         {
             if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found.");
             _path = path;
-            var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            var fs = DataFile.OpenRead(path, 1 << 16);
             _length = fs.Length;
             _s = fs;
         }

@@ -100,7 +100,7 @@ public static class ColmapLayout
     private static IEnumerable<(int Line, string[] Tokens)> DataLines(string path)
     {
         int n = 0;
-        foreach (var raw in File.ReadLines(path))
+        foreach (var raw in DataFile.ReadLines(path))
         {
             n++;
             var line = raw.Trim();
@@ -148,7 +148,7 @@ public static class ColmapLayout
     internal static List<(string Name, Camera Camera, Distortion? Distortion)> ReadImages(string path, Dictionary<int, (Camera Camera, Distortion? Distortion)> cameras)
     {
         if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found.");
-        var lines = File.ReadAllLines(path);
+        var lines = DataFile.ReadAllLines(path);
         var r = new List<(string, Camera, Distortion?)>();
         for (int i = 0; i < lines.Length; i++)
         {

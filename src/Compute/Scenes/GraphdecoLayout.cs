@@ -3,6 +3,7 @@ namespace UniCLift.Compute.Scenes;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using UniCLift.Compute.IO;
 
 /// <summary>
 /// A graphdeco 3DGS output folder: cameras.json (list of {id, img_name, width, height, position, rotation, fx, fy};
@@ -78,7 +79,7 @@ public static class GraphdecoLayout
     {
         var cfg = Path.Combine(root, "cfg_args");
         if (!File.Exists(cfg)) return null;
-        var m = Regex.Match(File.ReadAllText(cfg), @"source_path\s*=\s*(['""])(?<p>.*?)\1");
+        var m = Regex.Match(DataFile.ReadAllText(cfg), @"source_path\s*=\s*(['""])(?<p>.*?)\1");
         if (!m.Success) return null;
         var p = m.Groups["p"].Value;
         if (!Path.IsPathRooted(p)) p = Path.Combine(root, p);

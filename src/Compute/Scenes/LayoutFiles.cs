@@ -73,7 +73,7 @@ internal static class LayoutFiles
     public static JsonDocument ReadJson(string path)
     {
         if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found.");
-        try { return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true }); }
+        try { return JsonDocument.Parse(DataFile.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e); }
     }
 

@@ -113,7 +113,7 @@ public static class PanopticLiftingLayout
     private static double[] ReadNumbers(string path)
     {
         string text;
-        try { text = File.ReadAllText(path); }
+        try { text = DataFile.ReadAllText(path); }
         catch (FileNotFoundException) { throw new InvalidDataException($"{path}: file not found."); }
         catch (DirectoryNotFoundException) { throw new InvalidDataException($"{path}: file not found."); }
         var tokens = text.Split([' ', '\t', '\r', '\n', ','], StringSplitOptions.RemoveEmptyEntries);
@@ -178,7 +178,7 @@ public static class PanopticLiftingLayout
     {
         if (!File.Exists(path)) return (frames.ToList(), frames.ToList());
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
+        try { doc = JsonDocument.Parse(DataFile.ReadAllBytes(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e); }
         using (doc)
         {

@@ -1,6 +1,7 @@
 namespace UniCLift.Compute.Segmentation;
 
 using System.Text.Json;
+using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
 
 /// <summary>
@@ -31,7 +32,7 @@ public static class StuffBackground
         {
             var path = Path.Combine(sceneRoot, name);
             if (!File.Exists(path)) continue;
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            using var doc = JsonDocument.Parse(DataFile.ReadAllText(path));
             var root = doc.RootElement;
             JsonElement list;
             if (root.ValueKind == JsonValueKind.Array) list = root;

@@ -26,7 +26,7 @@ public sealed record TrainingSummary(string Mode, int Iterations, double Seconds
     {
         try
         {
-            var o = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path}: empty.");
+            var o = JsonNode.Parse(DataFile.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path}: empty.");
             return new TrainingSummary(
                 o["mode"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}: no 'mode'."),
                 o["iterations"]?.GetValue<int>() ?? throw new InvalidDataException($"{path}: no 'iterations'."),

@@ -31,6 +31,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
 
     public async Task<IReadOnlyList<DecodeOutcome>> RunAsync(int pass, IReadOnlyList<DecodeTarget> targets)
     {
+        using var confined = roots.Confine(); // every file this pass opens, on any thread it starts, is checked as opened
         var outcomes = new Dictionary<string, DecodeOutcome>();
         var loaded = new List<Loaded>();
         foreach (var (target, result) in targets.Zip(await Task.Run(() => targets.AsParallel().AsOrdered().Select(t => Load(t, roots)).ToList())))

@@ -31,7 +31,9 @@ public sealed partial class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSi
     {
         var o = options.Value;
         AdoptLegacyCheckpoints(o.CheckpointDirectory, job.SceneId, log);
-        var run = new SceneRun(job, slots, Checkpoints(job), roots, o.CheckpointInterval, start, log, metrics, o.Device);
+        SceneRun run;
+        // The run's thread (and its background writes) inherit the confinement: every file it opens is checked as opened.
+        using (roots.Confine()) run = new SceneRun(job, slots, Checkpoints(job), roots, o.CheckpointInterval, start, log, metrics, o.Device);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;

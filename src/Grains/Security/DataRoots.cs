@@ -1,5 +1,6 @@
 namespace UniCLift.Grains.Security;
 
+using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
 
 /// <summary>
@@ -12,9 +13,10 @@ using UniCLift.Compute.Scenes;
 /// <see cref="ArgumentException"/> (bad input) naming the path and the roots.
 /// </summary>
 /// <remarks>
-/// The check runs at the time of use (the scene's compute thread, the decoding pass, the view grain), but the silo
-/// then opens the path by name: a writer inside a root who swaps a directory for a link between check and use can
-/// still win that race. Roots are resolved on every check, so a root created or re-linked after the silo started counts.
+/// The check runs at the time of use (the scene's compute thread, the decoding pass, the view grain). The files are then
+/// opened inside <see cref="Confine"/>, which checks what was actually opened, so a writer inside a root who swaps a
+/// directory for a link between check and open is refused at the open. Roots are resolved on every check, so a root
+/// created or re-linked after the silo started counts.
 /// </remarks>
 public sealed class DataRoots
 {
@@ -81,6 +83,23 @@ public sealed class DataRoots
             throw;
         }
         return guard;
+    }
+
+    /// <summary>
+    /// Confines the file access of this async flow (and the tasks it starts) to the roots until disposed, checked on
+    /// what the operating system opens (<see cref="FileConfinement"/>): reads under the scene roots, output roots and the
+    /// checkpoint directory; writes under the output roots, the checkpoint directory and the scene roots (a COLMAP scene
+    /// gets its point cloud converted to a points3D.ply beside its model; no path a client names is written there, the
+    /// name checks see to that). This closes the race the name checks leave (a directory swapped for a link between
+    /// check and open: nothing outside the roots is read or written); the name checks still give the precise answer
+    /// (which root, which kind of file) before anything is opened.
+    /// </summary>
+    public IDisposable Confine()
+    {
+        var checkpoints = CheckpointDirectory is { } c ? new[] { c } : [];
+        var all = SceneRoots.Concat(OutputRoots).Concat(checkpoints).Select(RealPath).Where(r => r.Length > 0).ToList();
+        return FileConfinement.Use(new FileConfinement(readable: all, writable: all,
+            $"the silo's data roots (scenes {string.Join(", ", SceneRoots)}; outputs {string.Join(", ", OutputRoots)})"));
     }
 
     private static void Check(string? path, string what, IReadOnlyList<string> roots, string kind)
