@@ -39,6 +39,7 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
             o.TrainingSlots = slots;
             o.SiloPort = TestPorts.Free();
             o.GatewayPort = TestPorts.Free();
+            o.AdvertisedAddress = "127.0.0.1"; // loopback only: nothing of a test cluster is reachable from the network
             o.CheckpointDirectory = CheckpointDirectory;
             o.SceneRoots = [.. SceneRoots];
             o.OutputRoots = [.. OutputRoots];

@@ -106,7 +106,7 @@ public static class SiloBuilderExtensions
                         o.DeleteStateOnClear = true; // a forgotten batch (BatchIndexGrain retention) leaves no key behind
                     });
                     silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
-                    silo.ConfigureEndpoints(options.SiloPort, options.GatewayPort);
+                    silo.ConfigureEndpoints(AdvertisedAddress(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, options.ListenOnAnyAddress);
                     break;
                 default:
                     throw new InvalidOperationException($"UniCLift:Clustering must be 'localhost' or 'redis', not '{options.Clustering}'.");
@@ -114,6 +114,33 @@ public static class SiloBuilderExtensions
             configureSilo?.Invoke(silo);
         });
         return builder;
+    }
+
+    /// <summary>
+    /// <see cref="UniCLiftSiloOptions.AdvertisedAddress"/> as an IP: parsed, or resolved (IPv4 first), or, when not set,
+    /// the first non-loopback IPv4 address of an interface that is up, else loopback (Orleans' own choice throws on a
+    /// host with loopback only). An address that does not resolve is an error naming the setting.
+    /// </summary>
+    internal static System.Net.IPAddress AdvertisedAddress(string? configured)
+    {
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            var up = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up
+                    && n.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(a => a.Address))
+                .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a));
+            return up ?? System.Net.IPAddress.Loopback;
+        }
+        if (System.Net.IPAddress.TryParse(configured, out var ip)) return ip;
+        System.Net.IPAddress[] found;
+        try { found = System.Net.Dns.GetHostAddresses(configured); }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new InvalidOperationException($"UniCLift:AdvertisedAddress '{configured}' is not an IP address and does not resolve: {e.Message}", e);
+        }
+        return found.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? found.FirstOrDefault()
+            ?? throw new InvalidOperationException($"UniCLift:AdvertisedAddress '{configured}' resolves to no address.");
     }
 
     private static string[] PathList(string value) => value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

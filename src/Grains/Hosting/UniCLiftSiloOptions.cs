@@ -100,6 +100,18 @@ public sealed class UniCLiftSiloOptions
     /// <summary>Silo name (default: Orleans picks one; under Kubernetes hosting, the pod name).</summary>
     public string? SiloName { get; set; }
 
+    /// <summary>
+    /// The address this silo gives other silos and clients (in Redis clustering): an IP address, or a host name resolved
+    /// once at start (its first IPv4 address). It also listens there, unless <see cref="ListenOnAnyAddress"/>. Null: the
+    /// host's first non-loopback IPv4 address that is up, or 127.0.0.1 when it has none (a one-machine cluster).
+    /// Kubernetes hosting replaces it with the pod's IP.
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>Listen on every address (0.0.0.0) while advertising <see cref="AdvertisedAddress"/>: behind NAT or a
+    /// container's port mapping. Kubernetes hosting always does.</summary>
+    public bool ListenOnAnyAddress { get; set; }
+
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
 }
