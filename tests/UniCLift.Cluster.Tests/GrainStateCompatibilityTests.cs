@@ -8,7 +8,8 @@ using UniCLift.Grains.Hosting;
 
 /// <summary>
 /// Grain state in Redis is JSON written by the silo's grain storage serializer (Orleans' Newtonsoft-based
-/// JsonGrainStorageSerializer): state written by an older build must still load after a message changes shape.
+/// JsonGrainStorageSerializer): state written by an older build must still load after a message changes shape, and
+/// the JSON names no .NET type (no "$type"): what is in Redis cannot ask the silo to construct one.
 /// </summary>
 public sealed class GrainStateCompatibilityTests
 {
@@ -100,7 +101,8 @@ public sealed class GrainStateCompatibilityTests
         var json = serializer.Serialize(state).ToString();
         // Only the job and the status are written; version 1's flat fields are read, never written.
         using (var doc = System.Text.Json.JsonDocument.Parse(json))
-            Assert.Equal(["Job", "Status"], doc.RootElement.EnumerateObject().Select(p => p.Name).Where(n => !n.StartsWith('$')).Order());
+            Assert.Equal(["Job", "Status"], doc.RootElement.EnumerateObject().Select(p => p.Name).Order());
+        Assert.DoesNotContain("$type", json);
         var back = serializer.Deserialize<SceneGrainState>(BinaryData.FromString(json))!;
         Assert.Equal(state.Status, back.Status);
         Assert.Equal(JobMode.Lift, back.Job!.Options.Mode);
@@ -120,5 +122,26 @@ public sealed class GrainStateCompatibilityTests
         var last = Load<BatchState>(old).Scenes.Single().Last!;
         Assert.Equal(SceneState.Done, last.State);
         Assert.Equal(("/out/room", "/data/room", 91.5, 84.4, 5, 1), (last.OutputDirectory, last.SceneDirectory, last.PqScene, last.PqThings, last.Instances, last.Attempt));
+    }
+    [Fact]
+    public void State_Written_With_Type_Tags_Loads_And_A_Tag_Naming_Another_Type_Is_Not_Honoured()
+    {
+        var serializer = SiloSerializer();
+        var index = new BatchIndexState { Batches = ["b1"], IndexedUtc = new() { ["b1"] = new DateTime(2026, 12, 1, 0, 0, 0, DateTimeKind.Utc) } };
+        var json = serializer.Serialize(index).ToString();
+        Assert.DoesNotContain("$type", json);
+
+        // As older builds wrote it (Orleans' default settings tag objects and collections).
+        const string tagged = """
+            {"$type":"UniCLift.Grains.BatchIndexState, UniCLift.Grains",
+             "Batches":{"$type":"System.Collections.Generic.List`1[[System.String, System.Private.CoreLib]], System.Private.CoreLib","$values":["b1","b2"]},
+             "IndexedUtc":{"$type":"System.Collections.Generic.Dictionary`2[[System.String, System.Private.CoreLib],[System.DateTime, System.Private.CoreLib]], System.Private.CoreLib","b1":"2026-12-01T00:00:00Z"}}
+            """;
+        var state = Load<BatchIndexState>(tagged);
+        Assert.Equal(["b1", "b2"], state.Batches);
+        Assert.Equal(["b1"], state.IndexedUtc.Keys);
+        // A tag naming a type the state does not declare is ignored: the declared type is what gets built.
+        var swapped = Load<BatchIndexState>("""{"$type":"System.Collections.Generic.List`1[[System.String, System.Private.CoreLib]], System.Private.CoreLib","Batches":["x"]}""");
+        Assert.Equal(["x"], swapped.Batches);
     }
 }

@@ -113,6 +113,14 @@ public static class SiloBuilderExtensions
             }
             configureSilo?.Invoke(silo);
         });
+        // Grain state is plain records: written without Newtonsoft's "$type" and "$id" tags and read without honouring
+        // them, so what is in Redis names no .NET type to construct (state older builds wrote with tags still loads).
+        // After Orleans' own post-configuration, which sets its defaults (TypeNameHandling.All).
+        builder.Services.PostConfigure<Orleans.Serialization.OrleansJsonSerializerOptions>(o =>
+        {
+            o.JsonSerializerSettings.TypeNameHandling = Newtonsoft.Json.TypeNameHandling.None;
+            o.JsonSerializerSettings.PreserveReferencesHandling = Newtonsoft.Json.PreserveReferencesHandling.None;
+        });
         return builder;
     }
 
