@@ -3,7 +3,14 @@ namespace UniCLift.Cluster.Tests.Ops;
 using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using StackExchange.Redis;
+using UniCLift.Grains.Hosting;
+using UniCLift.Silo.Telemetry;
 using UniCLift.Client;
 using UniCLift.Grains;
 using Xunit.Abstractions;
@@ -86,6 +93,50 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
         Assert.True(afterPause.Step > before.Step || afterPause.State.AwaitsDecoding() || afterPause.State == SceneState.Done,
             $"the scene did not train during the pause: step {before.Step} -> {afterPause.Step} ({afterPause.State})");
         Assert.Equal(0, end.Resumes);
+    }
+
+    [Fact]
+    public async Task ReadinessSaysSoWhileRedisAnswersWithoutTheMembershipTable()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        var options = Options.Create(new UniCLiftSiloOptions { Clustering = "redis", Redis = redis.Address });
+        var cluster = new ClusterOptions { ClusterId = "flushed", ServiceId = "flushed" };
+        // No silo in this provider: the guard watches the table but, not a member, never restores it.
+        await using var services = new ServiceCollection().BuildServiceProvider();
+        var guard = new RedisMembershipGuard(options, Options.Create(cluster), services, NullLogger<RedisMembershipGuard>.Instance);
+        await using var check = new RedisReadyHealthCheck(options, guard);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"{redis.Address},allowAdmin=true");
+        var db = connection.GetDatabase();
+        await db.HashSetAsync("flushed/members/flushed", "Version", "7");
+        await guard.StartAsync(CancellationToken.None);
+        try
+        {
+            async Task<HealthCheckResult> After(Func<HealthCheckResult, bool> done)
+            {
+                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+                while (true)
+                {
+                    var r = await check.CheckHealthAsync(new HealthCheckContext());
+                    if (done(r) || DateTime.UtcNow > deadline) return r;
+                    await Task.Delay(100);
+                }
+            }
+            var whole = await After(r => r.Status == HealthStatus.Healthy);
+            Assert.True(whole.Status == HealthStatus.Healthy, whole.Description);
+            await connection.GetServer(redis.Address).FlushAllDatabasesAsync();
+            var flushed = await After(r => r.Status != HealthStatus.Healthy);
+            Assert.Equal(HealthStatus.Unhealthy, flushed.Status);
+            Assert.Contains("membership table is gone", flushed.Description);
+            Assert.NotNull(guard.TableMissingSince);
+            await db.HashSetAsync("flushed/members/flushed", "Version", "0"); // a silo started meanwhile made a new table
+            var back = await After(r => r.Status == HealthStatus.Healthy);
+            Assert.True(back.Status == HealthStatus.Healthy, back.Description);
+            Assert.Equal(0, guard.Restores);
+        }
+        finally
+        {
+            await guard.StopAsync(CancellationToken.None);
+        }
     }
 
     /// <summary>Two compute silo processes on one Redis, a client, a tiny scene.</summary>
@@ -228,7 +279,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
         public void WriteFaultLines(ITestOutputHelper output)
         {
             foreach (var (silo, i) in Silos.Select((s, i) => (s, i)))
-                foreach (var line in silo.Output.Split('\n').Where(l => l.Contains("Membership guard") || l.Contains("from memory") || l.Contains("Dead") || l.Contains("stop")))
+                foreach (var line in silo.Output.Split('\n').Where(l => l.Contains("Membership guard") || l.Contains("from memory") || l.Contains("not restored") || l.Contains("Dead") || l.Contains("stop")))
                     output.WriteLine($"silo {(i == 0 ? "a" : "b")}: {line.Trim()}");
         }
 
