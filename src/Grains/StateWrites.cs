@@ -40,12 +40,13 @@ internal static class StateWrites
                 log.LogWarning(e, "{What}: the stored state was changed elsewhere; loaded it", what);
                 throw;
             }
+            bool gone = !state.RecordExists;
             state.State = held;
             await state.WriteStateAsync();
             Unanswered.Remove(state);
-            log.LogWarning(unanswered
-                ? "{What}: the stored state was written by an earlier write that timed out (Redis paused or slow?); wrote it again from memory"
-                : "{What}: the stored state was gone (Redis restarted empty or flushed?); wrote it again from memory", what);
+            log.LogWarning(gone
+                ? "{What}: the stored state was gone (Redis restarted empty or flushed?); wrote it again from memory"
+                : "{What}: the stored state was written by an earlier write that timed out (Redis paused or slow?); wrote it again from memory", what);
             return true;
         }
         catch (Exception)
