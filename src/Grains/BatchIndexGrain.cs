@@ -31,12 +31,12 @@ public sealed class BatchIndexGrain(
         state.State.Batches.Add(batchId);
         state.State.IndexedUtc[batchId] = clock.GetUtcNow().UtcDateTime;
         await Prune();
-        await state.WriteStateAsync();
+        await state.WriteSurvivingLossAsync(log, "Batch index");
     }
 
     public async Task<IReadOnlyList<string>> List()
     {
-        if (await Prune()) await state.WriteStateAsync();
+        if (await Prune()) await state.WriteSurvivingLossAsync(log, "Batch index");
         return state.State.Batches.ToList();
     }
 

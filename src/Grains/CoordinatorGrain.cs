@@ -109,7 +109,7 @@ public sealed class CoordinatorGrain(
             });
         }
         state.State = new BatchState { Request = request, Scenes = entries, SubmittedUtc = DateTime.UtcNow };
-        await state.WriteStateAsync();
+        await Write();
         await GrainFactory.GetGrain<IBatchIndexGrain>(0).Add(BatchId);
         await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         await Supervise();
@@ -132,7 +132,7 @@ public sealed class CoordinatorGrain(
         // A scene never started is cancelled here; its grain is never activated.
         foreach (var e in S.Scenes.Where(e => e.Last is null || e.Last.State == SceneState.NotSubmitted))
             e.Last = (e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory)) with { State = SceneState.Cancelled };
-        await state.WriteStateAsync();
+        await Write();
         await Task.WhenAll(S.Scenes.Where(e => e.Last?.State.IsTerminal() != true).Select(async e =>
         {
             try { e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).Cancel(); }
@@ -203,7 +203,7 @@ public sealed class CoordinatorGrain(
         if (S.Scenes.All(e => e.Last?.State.IsTerminal() == true && !AwaitsDispatch(e)))
         {
             S.FinishedUtc = DateTime.UtcNow;
-            await state.WriteStateAsync();
+            await Write();
             timer?.Dispose();
             timer = null;
             await StopReminder();
@@ -212,7 +212,7 @@ public sealed class CoordinatorGrain(
             return;
         }
         ReportCounts();
-        if (changed) await state.WriteStateAsync();
+        if (changed) await Write();
     }
 
     /// <summary>Given to its grain and not finished: polled.</summary>
@@ -314,7 +314,7 @@ public sealed class CoordinatorGrain(
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            await state.WriteStateAsync();
+            await Write();
             var targets = new List<DecodeTarget>();
             foreach (var e in entries)
             {
@@ -335,7 +335,7 @@ public sealed class CoordinatorGrain(
                 if (e.Last.State == SceneState.Failed) NoteFailure(e, e.Last);
             }
             log.LogInformation("Batch {Batch}: decoding pass {Pass} done in {Seconds:0.0} s", BatchId, pass, clock.Elapsed.TotalSeconds);
-            await state.WriteStateAsync();
+            await Write();
         }
         catch (Exception ex)
         {
@@ -360,6 +360,22 @@ public sealed class CoordinatorGrain(
             }
         }
         metrics.SetBatchStatus(BatchId, new SceneStatusCounts(queued, training, done, failed, cancelled));
+    }
+
+    /// <summary>
+    /// Saves the batch; when its record was gone (Redis restarted empty or flushed) it is written again from this
+    /// activation, and the batch's reminder and index entry, lost with it, are made again.
+    /// </summary>
+    private async Task Write()
+    {
+        if (!await state.WriteSurvivingLossAsync(log, $"Batch {BatchId}")) return;
+        try
+        {
+            await GrainFactory.GetGrain<IBatchIndexGrain>(0).Add(BatchId);
+            if (S.FinishedUtc is null)
+                await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        }
+        catch (Exception e) { log.LogWarning(e, "Batch {Batch}: reminder or index entry not restored now", BatchId); }
     }
 
     /// <summary>Best effort: a reminder left behind only wakes a finished batch, which then removes it.</summary>

@@ -319,10 +319,17 @@ public sealed class SceneGrain(
         if (saved != (Current.State, Current.LastCheckpointStep)) await Save();
     }
 
+    /// <summary>Saves the state; when its record was gone (Redis restarted empty or flushed) it is written again from
+    /// this activation, and the supervision reminder, lost with it, is made again while the scene trains.</summary>
     private async Task Save()
     {
-        await state.WriteStateAsync();
+        bool lost = await state.WriteSurvivingLossAsync(log, $"Scene {this.GetPrimaryKeyString()}");
         saved = (Current.State, Current.LastCheckpointStep);
+        if (lost && Job is not null && Current.State.NeedsTraining())
+        {
+            try { await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod); }
+            catch (Exception e) { log.LogWarning(e, "Scene {SceneId}: supervision reminder not restored now", Job.SceneId); }
+        }
     }
 
     /// <summary>A Done or Cancelled scene keeps only <see cref="UniCLiftSiloOptions.CheckpointsKeptWhenDone"/> checkpoints.</summary>

@@ -107,6 +107,9 @@ public static class SiloBuilderExtensions
                     });
                     silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.ConfigureEndpoints(AdvertisedAddress(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, options.ListenOnAnyAddress);
+                    // Puts the membership table back should Redis lose it (restarted empty, flushed).
+                    builder.Services.AddSingleton<RedisMembershipGuard>();
+                    builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisMembershipGuard>());
                     break;
                 default:
                     throw new InvalidOperationException($"UniCLift:Clustering must be 'localhost' or 'redis', not '{options.Clustering}'.");

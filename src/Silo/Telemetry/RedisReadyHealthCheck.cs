@@ -10,9 +10,11 @@ using UniCLift.Grains.Hosting;
 /// that cannot reach it cannot place, persist or resume anything, whatever its membership snapshot still says. A
 /// Redis outage shows in /health/ready (and Kubernetes stops routing clients to the gateway) instead of behind a
 /// Healthy answer. Liveness is not affected: restarting the silo would not bring Redis back. Silos without Redis
-/// clustering are ready as far as this check goes. One connection, made on the first probe and kept.
+/// clustering are ready as far as this check goes. One connection, made on the first probe and kept. Redis that
+/// answers without the cluster's membership table (restarted empty, flushed: <see cref="RedisMembershipGuard"/>)
+/// is not ready either, until the table is back.
 /// </summary>
-public sealed class RedisReadyHealthCheck(IOptions<UniCLiftSiloOptions> options) : IHealthCheck, IAsyncDisposable
+public sealed class RedisReadyHealthCheck(IOptions<UniCLiftSiloOptions> options, RedisMembershipGuard? guard = null) : IHealthCheck, IAsyncDisposable
 {
     /// <summary>How long a probe waits for Redis's answer.</summary>
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
@@ -31,6 +33,8 @@ public sealed class RedisReadyHealthCheck(IOptions<UniCLiftSiloOptions> options)
         {
             var connection = await ConnectAsync(config, cancellationToken);
             var latency = await connection.GetDatabase().PingAsync().WaitAsync(ProbeTimeout, cancellationToken);
+            if (guard?.TableMissingSince is { } since)
+                return HealthCheckResult.Unhealthy($"Redis at {shown} answers, but the cluster's membership table is gone since {since:O} (Redis restarted empty or flushed); this silo puts it back.");
             return HealthCheckResult.Healthy($"Redis at {shown} answers in {latency.TotalMilliseconds:0.0} ms.");
         }
         catch (Exception e) when (e is RedisException or TimeoutException)

@@ -64,6 +64,9 @@ internal sealed class ChildSilo : IAsyncDisposable
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
+    /// <summary>The process has not exited.</summary>
+    public bool IsRunning => !_process.HasExited;
+
     public async Task<Scrape> ScrapeAsync()
     {
         using var response = await Http.GetAsync("/metrics");
