@@ -35,6 +35,9 @@ public static class SubmitCommand
             if (!parse.GetValue(wait) && !cluster.IsEmbedded) return ExitCodes.Ok;
             if (cluster.IsEmbedded && !parse.GetValue(wait))
                 console.Note("no --redis or UNICLIFT_REDIS: running on an embedded silo, waiting for the batch (--wait implied).");
+            if (!cluster.IsEmbedded)
+                console.Note($"waiting for batch {batchId}; it runs in the cluster whatever happens to this command: " +
+                    $"`uniclift watch {batchId}` follows it again, `uniclift cancel {batchId}` stops it.");
             var final = await BatchConsole.WaitAsync(cluster.Client, batchId, console, ct);
             BatchConsole.PrintSummary(final, console);
             return BatchConsole.ExitCode(final, console);

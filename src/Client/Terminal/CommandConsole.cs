@@ -52,12 +52,22 @@ public sealed class CommandConsole
         (ReferenceEquals(w, System.Console.Out) && !System.Console.IsOutputRedirected) ||
         (ReferenceEquals(w, System.Console.Error) && !System.Console.IsErrorRedirected);
 
-    private static IAnsiConsole Create(TextWriter writer, bool terminal) => AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>The width of output that is not a terminal (a log, a pipe, a file): wide enough that a table row (a
+    /// batch summary with its output paths) stays one line instead of wrapping at Spectre's default of 80 columns.
+    /// Tables take their natural width, so a narrow table stays narrow.</summary>
+    public const int PlainWidth = 400;
+
+    private static IAnsiConsole Create(TextWriter writer, bool terminal)
     {
-        Out = new AnsiConsoleOutput(writer),
-        Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-        ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        // Live displays (a batch's progress bars) only on a terminal; anything else gets plain lines.
-        Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
-    });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            // Live displays (a batch's progress bars) only on a terminal; anything else gets plain lines.
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!terminal) console.Profile.Width = PlainWidth;
+        return console;
+    }
 }

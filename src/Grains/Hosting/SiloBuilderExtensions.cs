@@ -66,6 +66,7 @@ public static class SiloBuilderExtensions
         builder.Services.AddSingleton<ComputeLoad>();
         builder.Services.AddSingleton<ComputeDevice>();
         builder.Services.AddSingleton<ComputeLoadReporter>();
+        builder.Services.AddSingleton<DeadSiloScenes>();
         builder.Services.AddSingleton(new TrainedModelCache());
         builder.Services.AddSingleton(new ViewWork(Math.Max(1, Environment.ProcessorCount / 2)));
         builder.Services.AddUniCLiftMetrics(); // grains inject UniCLiftMetrics on every silo, exporter or not
@@ -84,6 +85,7 @@ public static class SiloBuilderExtensions
             silo.Services.AddPlacementFilter<ComputeSiloPlacementFilterStrategy, ComputeSiloPlacementFilterDirector>(ServiceLifetime.Singleton);
             silo.Services.AddPlacementDirector<TrainingSlotPlacement, TrainingSlotPlacementDirector>();
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ComputeLoadReporter>());
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeadSiloScenes>());
             silo.Configure<ReminderOptions>(o =>
             {
                 if (options.ReminderPeriod < o.MinimumReminderPeriod) o.MinimumReminderPeriod = options.ReminderPeriod;
