@@ -42,7 +42,7 @@ public sealed partial class ClientReattachTests
             //    once it has logged the scene training.
             string batchId;
             int stepAtKill;
-            await using (var submit = ChildProcess.Start(ClientDll(),
+            await using (var submit = ChildProcess.Start(RepoPaths.ClientDll(),
                 ["submit", scene, "--out", output, "--iterations", "600", "--redis", redis.Address, "--wait"], root))
             {
                 batchId = (await submit.WaitForLineAsync(l => BatchId().IsMatch(l), "the batch id", Patience)).Trim();
@@ -71,7 +71,7 @@ public sealed partial class ClientReattachTests
             }
 
             // 3. watch BATCH in a new process, output redirected: resumes following, logs progress, exits 0 when done.
-            await using var watch = ChildProcess.Start(ClientDll(), ["watch", batchId, "--redis", redis.Address], root);
+            await using var watch = ChildProcess.Start(RepoPaths.ClientDll(), ["watch", batchId, "--redis", redis.Address], root);
             var exit = await watch.WaitForExitAsync(Patience);
             var log = watch.Output;
             Console.WriteLine($"watch {batchId} exited {exit?.ToString() ?? "(still running)"} at {clock.Elapsed.TotalSeconds:0.0} s; its output:\n{log.TrimEnd()}");
@@ -96,7 +96,7 @@ public sealed partial class ClientReattachTests
             Assert.True(File.Exists(Path.Combine(end.OutputDirectory!, "metrics.json")), $"no metrics.json in {end.OutputDirectory}");
 
             // 5. Watching a finished batch prints its end at once and exits 0 as well.
-            await using var again = ChildProcess.Start(ClientDll(), ["watch", batchId, "--redis", redis.Address], root);
+            await using var again = ChildProcess.Start(RepoPaths.ClientDll(), ["watch", batchId, "--redis", redis.Address], root);
             Assert.Equal(0, await again.WaitForExitAsync(Patience));
             Assert.Contains($"batch {batchId}: 1 done, 0 failed of 1", again.Output);
         }
@@ -117,19 +117,4 @@ public sealed partial class ClientReattachTests
 
     [GeneratedRegex(@"step (\d+)/")]
     private static partial Regex StepOf();
-
-    /// <summary>The console from its own build output (as in <see cref="ClusterSecurityTests"/>): this test project runs on
-    /// ASP.NET's shared framework, so the copy beside the tests lacks the hosting assemblies the console ships.</summary>
-    private static string ClientDll()
-    {
-        var copy = typeof(ClusterConnection).Assembly.Location;
-        var tfm = new DirectoryInfo(Path.GetDirectoryName(copy)!);
-        var config = tfm.Parent!.Name;
-        for (var dir = tfm; dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "src", "Client", "bin", config, tfm.Name, "uniclift.dll");
-            if (File.Exists(Path.Combine(dir.FullName, "UniCLift.sln")) && File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException($"no src/Client/bin/{config}/{tfm.Name}/uniclift.dll above {copy}: build the solution first.");
-    }
 }

@@ -20,21 +20,6 @@ public sealed class ClusterSecurityTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90); // a loaded 2-core machine starts silos slowly
 
     /// <summary>A control silo (TrainingSlots=0, as k8s/base/silo-control.yaml) on Redis clustering, HTTP on loopback only.</summary>
-    /// <summary>The console from its own build output: this test project runs on ASP.NET's shared framework, so the
-    /// hosting assemblies the console ships (it runs on the plain .NET runtime) are not copied beside it here.</summary>
-    private static string ClientDll()
-    {
-        var copy = typeof(UniCLift.Client.ClusterConnection).Assembly.Location; // .../tests/X/bin/<config>/<tfm>/uniclift.dll
-        var tfm = new DirectoryInfo(Path.GetDirectoryName(copy)!);
-        var config = tfm.Parent!.Name;
-        for (var dir = tfm; dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "src", "Client", "bin", config, tfm.Name, "uniclift.dll");
-            if (File.Exists(Path.Combine(dir.FullName, "UniCLift.sln")) && File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException($"no src/Client/bin/{config}/{tfm.Name}/uniclift.dll above {copy}: build the solution first.");
-    }
-
     private static (WebApplication App, HttpClient Http) BuildSilo(string redis, string clusterId, IReadOnlyDictionary<string, string?> settings)
     {
         var httpPort = TestPorts.Free();
@@ -110,7 +95,7 @@ public sealed class ClusterSecurityTests
 
             // The real console, configured through its environment as the submit Job is (k8s/examples/submit-job.yaml).
             var console = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            console.ArgumentList.Add(ClientDll());
+            console.ArgumentList.Add(RepoPaths.ClientDll());
             console.ArgumentList.Add("status");
             console.Environment[UniCLift.Client.ClusterConnection.RedisEnvironmentVariable] = redis.ConnectionString();
             foreach (var (key, value) in pki.TlsSettings(pki.Issue("console"))) console.Environment[key.Replace(":", "__")] = value;
