@@ -57,9 +57,14 @@ public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Writes the checkpoint of <paramref name="step"/> atomically and prunes older ones.</summary>
+    /// <summary>Tests only: called with the step before each <see cref="Write"/> (on the thread that writes).</summary>
+    internal Action<int>? BeforeWrite { get; set; }
+
+    /// <summary>Writes the checkpoint of <paramref name="step"/> atomically and prunes older ones. A failed write
+    /// (an <see cref="IOException"/> such as a full disk) throws, leaves no temporary file and prunes nothing.</summary>
     public string Write(int step, Action<Stream> save)
     {
+        BeforeWrite?.Invoke(step);
         System.IO.Directory.CreateDirectory(Directory);
         RefuseLink();
         var path = PathFor(step);
