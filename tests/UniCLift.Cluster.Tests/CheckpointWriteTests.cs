@@ -34,14 +34,16 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
     }
 
     private (SceneRun Run, SceneCheckpoints Checkpoints) Start(string checkpointRoot, int interval, int iterations, Action<int> beforeWrite,
-        UniCLiftMetrics? metrics = null)
+        UniCLiftMetrics? metrics = null, string? results = null, SceneStatus? start = null)
     {
         var scenes = Path.Combine(root, "scenes");
-        var scene = TinyScene.Write(Path.Combine(scenes, "tiny"));
-        var job = new SceneJob("tiny", scene, Path.Combine(root, "results", "tiny"), new JobOptions(Iterations: iterations, Seed: 1));
+        var scene = Path.Combine(scenes, "tiny");
+        if (!Directory.Exists(scene)) TinyScene.Write(scene);
+        results ??= Path.Combine(root, "results");
+        var job = new SceneJob("tiny", scene, Path.Combine(results, "tiny"), new JobOptions(Iterations: iterations, Seed: 1));
         var checkpoints = new SceneCheckpoints(checkpointRoot, job.SceneId) { BeforeWrite = beforeWrite };
-        var roots = new DataRoots([scenes], [Path.Combine(root, "results")], checkpointRoot);
-        var run = new SceneRun(job, new TrainingSlots(1), checkpoints, roots, interval, new SceneStatus { SceneId = job.SceneId }, log, metrics);
+        var roots = new DataRoots([scenes], [results], checkpointRoot);
+        var run = new SceneRun(job, new TrainingSlots(1), checkpoints, roots, interval, start ?? new SceneStatus { SceneId = job.SceneId }, log, metrics);
         runs.Add(run);
         return (run, checkpoints);
     }
@@ -93,7 +95,7 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
         {
             output.WriteLine($"checkpoints written at steps {string.Join(", ", steps)}");
             Assert.Equal(steps.Distinct().Count(), steps.Count);
-            Assert.True(steps[1] > 4 * interval, $"second checkpoint at step {steps[1]}, while the first write was still held");
+            Assert.True(steps[1] >= 4 * interval, $"second checkpoint at step {steps[1]}, while the first write was still held");
         }
         Assert.DoesNotContain(log.Warnings, w => w.Contains("not written"));
     }
@@ -134,10 +136,7 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
     public async Task AFullDiskKeepsTheLastGoodCheckpointAndTrainingGoesOnUntilSpaceIsBack()
     {
         const int interval = 5, iterations = 60;
-        var disk = Directory.CreateDirectory(Path.Combine(root, "small-disk")).FullName;
-        var (rc, text) = Run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk);
-        Assert.True(rc == 0, $"this test needs root to mount a tmpfs (a real full disk): 'mount -t tmpfs -o size=16m tmpfs {disk}' failed ({rc}): {text}");
-        mounted = disk;
+        var disk = MountSmallDisk();
         var filler = Path.Combine(disk, "filler");
         using var freed = new ManualResetEventSlim();
         var steps = new List<int>();
@@ -181,6 +180,55 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(Path.GetFileName(checkpoints.PathFor(iterations)), files);
         Assert.True(steps.Count >= 4, "the write after space came back was not tried");
         Assert.Equal(2, ObservedCounter(metrics, "uniclift.checkpoint.failures"));
+    }
+
+    /// <summary>
+    /// The end of training on a full disk: the final checkpoint is not written, and neither is model.ply (the output is
+    /// on the same disk), so the scene fails, not as bad input, which is what the coordinator retries. The retry (a new
+    /// run from the failed status, as the scene grain starts it) resumes from the last good checkpoint once there is
+    /// space again, and trains to the end.
+    /// </summary>
+    [Fact]
+    public async Task AFullDiskAtTheEndFailsTheSceneAndItsRetryResumesFromTheLastGoodCheckpoint()
+    {
+        const int interval = 10, iterations = 25;
+        var disk = MountSmallDisk();
+        var filler = Path.Combine(disk, "filler");
+        var metrics = new UniCLiftMetrics(meter);
+        var (run, checkpoints) = Start(Path.Combine(disk, "ckpt"), interval, iterations, step =>
+        {
+            if (step == iterations) Fill(filler);
+        }, metrics, results: Path.Combine(disk, "results"));
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        var failed = run.Progress;
+        output.WriteLine($"{failed.State}: {failed.Error}");
+        Assert.Equal(SceneState.Failed, failed.State);
+        Assert.False(failed.BadInput, "a full disk is not bad input: the coordinator must retry it");
+        Assert.Contains("No space left on device", failed.Error);
+        Assert.Equal(2 * interval, failed.LastCheckpointStep);
+        Assert.Equal(new[] { checkpoints.PathFor(interval), checkpoints.PathFor(2 * interval) }, Directory.GetFiles(checkpoints.Directory).Order());
+        Assert.Equal(1, ObservedCounter(metrics, "uniclift.checkpoint.failures"));
+
+        File.Delete(filler);
+        var steps = new List<int>();
+        var (retry, _) = Start(Path.Combine(disk, "ckpt"), interval, iterations, step => { lock (steps) steps.Add(step); }, metrics,
+            results: Path.Combine(disk, "results"), start: failed with { Attempt = 1 });
+        Assert.Equal(SceneRunEnd.Finished, await retry.Completion.WaitAsync(Patience));
+        var done = retry.Progress;
+        Assert.True(done.State == SceneState.Trained, $"{done.State}: {done.Error}");
+        Assert.Equal(1, ObservedCounter(metrics, "uniclift.training.resumes"));
+        Assert.Equal(new[] { iterations }, steps); // resumed at step 20: only the final checkpoint was left to write
+        Assert.Equal(iterations, done.LastCheckpointStep);
+        Assert.True(File.Exists(Path.Combine(retry.Job.OutputDirectory, "model.ply")));
+    }
+
+    private string MountSmallDisk()
+    {
+        var disk = Directory.CreateDirectory(Path.Combine(root, "small-disk")).FullName;
+        var (rc, text) = Run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk);
+        Assert.True(rc == 0, $"this test needs root to mount a tmpfs (a real full disk): 'mount -t tmpfs -o size=16m tmpfs {disk}' failed ({rc}): {text}");
+        mounted = disk;
+        return disk;
     }
 
     /// <summary>Writes to <paramref name="path"/> until the disk is full (what a filler leaves is a few bytes at most).</summary>
