@@ -3,6 +3,8 @@ namespace UniCLift.Cluster.Tests;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Training;
 using UniCLift.Grains;
 using UniCLift.Grains.Scenes;
 using UniCLift.Grains.Security;
@@ -98,6 +100,41 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
             Assert.True(steps[1] >= 4 * interval, $"second checkpoint at step {steps[1]}, while the first write was still held");
         }
         Assert.DoesNotContain(log.Warnings, w => w.Contains("not written"));
+    }
+
+    /// <summary>What the background write puts on disk (the snapshot, then its SHA-256) is byte for byte what
+    /// <see cref="SceneTrainer.Save"/> writes, and taking snapshots leaves no tensor behind.</summary>
+    [Fact]
+    public void ASnapshotWrittenWithItsHashIsTheTrainersCheckpointAndLeavesNoTensor()
+    {
+        var scene = SceneInspector.Read(TinyScene.Write(Path.Combine(root, "scenes", "tiny")));
+        using var trainer = SceneTrainer.Create(scene, new TrainingOptions { Iterations = 50, Seed = 1 });
+        for (int i = 0; i < 3; i++) trainer.Step();
+        var saved = new MemoryStream();
+        trainer.Save(saved);
+
+        var snapshot = new SnapshotBuffer();
+        // Counted in a dispose scope of this thread (Tensor.TotalCount is the process's, and other tests train meanwhile).
+        using (var scope = TorchSharp.torch.NewDisposeScope())
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                snapshot.Reset();
+                trainer.SavePayload(snapshot);
+            }
+            Assert.Equal(0, scope.DisposablesCount);
+        }
+        var written = new MemoryStream();
+        using (var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+        {
+            snapshot.WriteTo(written, sha);
+            written.Write(sha.GetHashAndReset());
+        }
+        Assert.Equal(saved.ToArray(), written.ToArray());
+        Assert.Equal(saved.Length, snapshot.Length + SceneTrainer.CheckpointHashBytes);
+        written.Position = 0;
+        using var restored = SceneTrainer.Restore(scene, written);
+        Assert.Equal(trainer.CurrentStep, restored.CurrentStep);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public enum SceneRunEnd { Finished, Suspended, Aborted }
 /// <remarks>
 /// Checkpoints: the training thread serialises the trainer's complete state into an in-memory snapshot (a reused
 /// <see cref="SnapshotBuffer"/>; tensors are read only there, inside the trainer's dispose scopes) and a background task
-/// writes those bytes to the checkpoint file (temporary file, fsync, rename). At most one write per scene runs at a
+/// hashes those bytes and writes them to the checkpoint file (temporary file, fsync, rename). At most one write per scene runs at a
 /// time and one snapshot is held: a checkpoint that falls due while the previous write still runs is deferred (not
 /// queued) and taken at the first step boundary after that write ended. <see cref="SceneStatus.LastCheckpointStep"/>
 /// and <see cref="SceneStatus.CheckpointPath"/> change only once the file is in place. A write that fails (a full disk,
@@ -303,7 +303,7 @@ public sealed class SceneRun
         var clock = Stopwatch.StartNew();
         int step = trainer.CurrentStep;
         snapshot.Reset();
-        trainer.Save(snapshot);
+        trainer.SavePayload(snapshot); // the SHA-256 that completes a checkpoint is computed by the write, off this thread
         metrics?.RecordCheckpointSnapshot(clock.Elapsed);
         writing = Task.Factory.StartNew(() => Write(step), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
@@ -315,7 +315,13 @@ public sealed class SceneRun
         string path;
         try
         {
-            path = checkpoints.Write(step, snapshot.WriteTo);
+            // A checkpoint is the trainer's payload followed by its SHA-256, as SceneTrainer.Save writes it.
+            path = checkpoints.Write(step, file =>
+            {
+                using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+                snapshot.WriteTo(file, sha);
+                file.Write(sha.GetHashAndReset());
+            });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -324,7 +330,7 @@ public sealed class SceneRun
                 Job.SceneId, checkpoints.PathFor(step), step, e.Message, Volatile.Read(ref durableStep));
             return;
         }
-        metrics?.RecordCheckpoint(clock.Elapsed, snapshot.Length);
+        metrics?.RecordCheckpoint(clock.Elapsed, snapshot.Length + SceneTrainer.CheckpointHashBytes);
         Volatile.Write(ref durableStep, step);
         Update(p => p with { LastCheckpointStep = step, CheckpointPath = path });
     }

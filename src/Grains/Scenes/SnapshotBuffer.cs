@@ -36,13 +36,14 @@ internal sealed class SnapshotBuffer : Stream
 
     public override void WriteByte(byte value) => Write([value]);
 
-    /// <summary>Writes the snapshot's bytes to <paramref name="destination"/>.</summary>
-    public void WriteTo(Stream destination)
+    /// <summary>Writes the snapshot's bytes to <paramref name="destination"/>, and adds them to <paramref name="hash"/> if given.</summary>
+    public void WriteTo(Stream destination, System.Security.Cryptography.IncrementalHash? hash = null)
     {
         long left = length;
         for (int i = 0; left > 0; i++)
         {
             int n = (int)Math.Min(left, ChunkSize);
+            hash?.AppendData(chunks[i], 0, n);
             destination.Write(chunks[i], 0, n);
             left -= n;
         }
