@@ -76,8 +76,9 @@ public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
         return path;
     }
 
-    /// <summary>A link planted where the scene's folder goes would make restore and pruning act elsewhere.</summary>
-    private void RefuseLink()
+    /// <summary>A link planted where the scene's folder goes would make restore and pruning act elsewhere: throws
+    /// <see cref="IOException"/> if the folder is one (a missing folder passes).</summary>
+    internal void RefuseLink()
     {
         if (new DirectoryInfo(Directory).LinkTarget is not null)
             throw new IOException($"checkpoint directory {Directory} is a symbolic link; a scene's checkpoints stay in a real folder of the checkpoint directory.");

@@ -300,6 +300,9 @@ public sealed class SceneRun
     /// </summary>
     private void StartCheckpoint(SceneTrainer trainer)
     {
+        // A symbolic link planted in place of the scene's checkpoint folder fails the scene, here on the training thread;
+        // the background write only logs what fails there (a full disk, for one) and lets the scene go on.
+        checkpoints.RefuseLink();
         var clock = Stopwatch.StartNew();
         int step = trainer.CurrentStep;
         snapshot.Reset();
@@ -327,7 +330,7 @@ public sealed class SceneRun
         {
             metrics?.RecordCheckpointFailure();
             log.LogWarning("Scene {SceneId}: checkpoint {Checkpoint} (step {Step}) was not written: {Reason}. The last good checkpoint (step {Last}) stays; training goes on and the next checkpoint tries again",
-                Job.SceneId, checkpoints.PathFor(step), step, e.Message, Volatile.Read(ref durableStep));
+                Job.SceneId, checkpoints.PathFor(step), step, e.Message, Volatile.Read(ref durableStep) is >= 0 and var last ? (object)last : "none");
             return;
         }
         metrics?.RecordCheckpoint(clock.Elapsed, snapshot.Length + SceneTrainer.CheckpointHashBytes);
