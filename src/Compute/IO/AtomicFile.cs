@@ -59,7 +59,8 @@ public static class AtomicFile
         }
         catch
         {
-            try { File.Delete(tmp); } catch (IOException) { }
+            // A failed write (a full disk among others) leaves no temporary file and the old file untouched.
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
     }

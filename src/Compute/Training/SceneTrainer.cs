@@ -325,13 +325,28 @@ public sealed class SceneTrainer : IDisposable
         _model.Optimizer[GaussianModel.Means].LearningRate = logLerp * _sceneExtent;
     }
 
-    /// <summary>Writes the complete training state (parameters, Adam moments, density statistics, step, RNG, W).</summary>
+    /// <summary>Writes the complete training state (parameters, Adam moments, density statistics, step, RNG, W):
+    /// <see cref="SavePayload"/>'s bytes, then their SHA-256.</summary>
     public void Save(Stream stream)
     {
         using var hashing = new HashingStream(stream);
-        using (var payload = new BinaryWriter(hashing, System.Text.Encoding.UTF8, leaveOpen: true)) WritePayload(payload);
+        SavePayload(hashing);
         stream.Write(hashing.Hash());
     }
+
+    /// <summary>
+    /// What <see cref="Save"/> writes before its trailing SHA-256 (<see cref="CheckpointHashBytes"/> bytes over these
+    /// bytes): for a caller that snapshots the state on the training thread and hashes and writes it elsewhere, so the
+    /// training thread spends only the serialisation. A checkpoint is these bytes followed by their SHA-256.
+    /// </summary>
+    public void SavePayload(Stream stream)
+    {
+        using var payload = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        WritePayload(payload);
+    }
+
+    /// <summary>Length of the SHA-256 that ends a checkpoint.</summary>
+    public const int CheckpointHashBytes = HashBytes;
 
     /// <summary>Forwards writes to a stream and hashes them (SHA-256).</summary>
     private sealed class HashingStream(Stream inner) : Stream

@@ -7,12 +7,14 @@ public static class TensorIO
 {
     public static void Write(BinaryWriter w, Tensor t)
     {
-        using var c = t.detach().cpu().contiguous();
+        // A scope for detach(), cpu() and contiguous(): each makes a tensor, and none may outlive the write.
+        using var scope = NewDisposeScope();
+        var c = t.detach().cpu().contiguous();
         if (c.dtype != ScalarType.Float32) throw new ArgumentException($"TensorIO writes float32 tensors, got {c.dtype}.");
         w.Write(c.shape.Length);
         foreach (var d in c.shape) w.Write(d);
-        var span = c.data<float>().ToArray();
-        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(span.AsSpan()));
+        // The CPU tensor's own memory, no managed copy: a checkpoint snapshot is this on the training thread.
+        if (c.numel() > 0) w.Write(c.bytes);
     }
 
     /// <summary>Reads a tensor written by <see cref="Write"/>; the result is not registered in any dispose scope.</summary>

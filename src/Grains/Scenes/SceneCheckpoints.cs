@@ -57,9 +57,14 @@ public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
         catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Writes the checkpoint of <paramref name="step"/> atomically and prunes older ones.</summary>
+    /// <summary>Tests only: called with the step before each <see cref="Write"/> (on the thread that writes).</summary>
+    internal Action<int>? BeforeWrite { get; set; }
+
+    /// <summary>Writes the checkpoint of <paramref name="step"/> atomically and prunes older ones. A failed write
+    /// (an <see cref="IOException"/> such as a full disk) throws, leaves no temporary file and prunes nothing.</summary>
     public string Write(int step, Action<Stream> save)
     {
+        BeforeWrite?.Invoke(step);
         System.IO.Directory.CreateDirectory(Directory);
         RefuseLink();
         var path = PathFor(step);
@@ -71,8 +76,9 @@ public sealed class SceneCheckpoints(string root, string sceneId, int keep = 2)
         return path;
     }
 
-    /// <summary>A link planted where the scene's folder goes would make restore and pruning act elsewhere.</summary>
-    private void RefuseLink()
+    /// <summary>A link planted where the scene's folder goes would make restore and pruning act elsewhere: throws
+    /// <see cref="IOException"/> if the folder is one (a missing folder passes).</summary>
+    internal void RefuseLink()
     {
         if (new DirectoryInfo(Directory).LinkTarget is not null)
             throw new IOException($"checkpoint directory {Directory} is a symbolic link; a scene's checkpoints stay in a real folder of the checkpoint directory.");

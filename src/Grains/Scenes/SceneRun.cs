@@ -20,6 +20,16 @@ public enum SceneRunEnd { Finished, Suspended, Aborted }
 /// scene's status when the run started, so a resumed run shows where the scene was until it trains) and asks it to stop through
 /// <see cref="Cancel"/>, <see cref="Suspend"/> or <see cref="Abort"/>, which the loop honours between steps.
 /// </summary>
+/// <remarks>
+/// Checkpoints: the training thread serialises the trainer's complete state into an in-memory snapshot (a reused
+/// <see cref="SnapshotBuffer"/>; tensors are read only there, inside the trainer's dispose scopes) and a background task
+/// hashes those bytes and writes them to the checkpoint file (temporary file, fsync, rename). At most one write per scene runs at a
+/// time and one snapshot is held: a checkpoint that falls due while the previous write still runs is deferred (not
+/// queued) and taken at the first step boundary after that write ended. <see cref="SceneStatus.LastCheckpointStep"/>
+/// and <see cref="SceneStatus.CheckpointPath"/> change only once the file is in place. A write that fails (a full disk,
+/// for one) leaves no temporary file and the previous checkpoint as it was, is logged and counted, and training goes
+/// on: the next interval tries again. Suspend and the end of training wait for their checkpoint's write; Abort does not.
+/// </remarks>
 public sealed class SceneRun
 {
     private readonly object gate = new();
@@ -31,6 +41,12 @@ public sealed class SceneRun
     private readonly ILogger log;
     private readonly UniCLiftMetrics? metrics;
     private SceneStatus progress;
+    /// <summary>The one snapshot this run holds, reused by every checkpoint; never reset while <see cref="writing"/> runs.</summary>
+    private readonly SnapshotBuffer snapshot = new();
+    /// <summary>The background write of <see cref="snapshot"/> (null: none yet); only the training thread sets it.</summary>
+    private Task? writing;
+    /// <summary>Step of the newest checkpoint known to be on disk (-1: none); written by the background write.</summary>
+    private int durableStep = -1;
     /// <summary>The silo's torch device (cpu, cuda, cuda:N): where the scene's state lives and its steps run.</summary>
     private readonly string device;
 
@@ -154,7 +170,22 @@ public sealed class SceneRun
         });
         var clock = Stopwatch.StartNew();
         double baseSeconds = Progress.Seconds;
-        int lastCheckpoint = resumed ? trainer.CurrentStep : -1;
+        durableStep = resumed ? trainer.CurrentStep : -1;
+        try
+        {
+            return TrainSteps(trainer, clock, baseSeconds);
+        }
+        finally
+        {
+            // However the run leaves (cancelled, failed), a write it started ends before the run does, so that
+            // pruning after a cancel or a retry elsewhere never races it. Abort (the silo is dying) does not wait.
+            if (!abort.IsCancellationRequested) WaitForWrite(rethrow: false);
+        }
+    }
+
+    private SceneRunEnd TrainSteps(SceneTrainer trainer, Stopwatch clock, double baseSeconds)
+    {
+        bool due = false; // a periodic checkpoint is due (it waits while the previous write still runs)
 
         // The loss curve of this run (after a resume: from the resumed step on) goes into metrics.json and the report.
         var curve = new List<TrainingStepReport>(Math.Max(0, trainer.Options.Iterations - trainer.CurrentStep));
@@ -163,12 +194,15 @@ public sealed class SceneRun
             if (abort.IsCancellationRequested) return SceneRunEnd.Aborted;
             if (cancel.IsCancellationRequested)
             {
+                WaitForWrite(rethrow: false); // the grain prunes a cancelled scene's checkpoints: none may land after
                 Update(p => p with { State = SceneState.Cancelled });
                 return SceneRunEnd.Finished;
             }
             if (suspend.IsCancellationRequested)
             {
-                if (lastCheckpoint != trainer.CurrentStep) Checkpoint(trainer);
+                // Checkpoint first, 0 steps lost: returns once the file is in place (or its write failed, and the
+                // scene resumes from its last good checkpoint).
+                CheckpointAndWait(trainer);
                 return SceneRunEnd.Suspended;
             }
             var r = trainer.Step();
@@ -186,13 +220,17 @@ public sealed class SceneRun
                 Losses = new SceneLosses(r.TotalLoss, r.RenderLoss, r.ClusterLoss, r.TripletLoss, r.SmoothLoss),
                 Seconds = baseSeconds + clock.Elapsed.TotalSeconds,
             });
-            if (trainer.CurrentStep % checkpointInterval == 0)
+            if (trainer.CurrentStep % checkpointInterval == 0) due = true;
+            // Deferred, not queued, while the previous write runs (one write and one snapshot at a time).
+            if (due && !WriteRunning)
             {
-                Checkpoint(trainer);
-                lastCheckpoint = trainer.CurrentStep;
+                WaitForWrite(rethrow: true); // a write that failed on something other than I/O fails the scene
+                StartCheckpoint(trainer);
+                due = false;
             }
         }
-        if (lastCheckpoint != trainer.CurrentStep) Checkpoint(trainer);
+        // The final checkpoint is on disk (or its write failed: then model.ply below decides) before the run ends Trained.
+        CheckpointAndWait(trainer);
 
         // The trained model and how it was trained, for the coordinator's batch-wide Embedding-to-Label pass.
         var seconds = baseSeconds + clock.Elapsed.TotalSeconds;
@@ -238,19 +276,65 @@ public sealed class SceneRun
         return null;
     }
 
-    private void Checkpoint(SceneTrainer trainer)
+    private bool WriteRunning => writing is { IsCompleted: false };
+
+    /// <summary>Waits for the write in progress, then snapshots and writes the current step unless it is on disk already.</summary>
+    private void CheckpointAndWait(SceneTrainer trainer)
     {
+        WaitForWrite(rethrow: true);
+        if (Volatile.Read(ref durableStep) == trainer.CurrentStep) return;
+        StartCheckpoint(trainer);
+        WaitForWrite(rethrow: true);
+    }
+
+    private void WaitForWrite(bool rethrow)
+    {
+        if (writing is not { } w) return;
+        try { w.GetAwaiter().GetResult(); }
+        catch (Exception) when (!rethrow) { }
+    }
+
+    /// <summary>
+    /// On the training thread: serialises the trainer into <see cref="snapshot"/> (the only time training is blocked),
+    /// then starts the background write of those bytes. The caller has made sure no write is running.
+    /// </summary>
+    private void StartCheckpoint(SceneTrainer trainer)
+    {
+        // A symbolic link planted in place of the scene's checkpoint folder fails the scene, here on the training thread;
+        // the background write only logs what fails there (a full disk, for one) and lets the scene go on.
+        checkpoints.RefuseLink();
         var clock = Stopwatch.StartNew();
         int step = trainer.CurrentStep;
-        var path = checkpoints.Write(step, trainer.Save);
-        var elapsed = clock.Elapsed;
-        if (metrics is { } m)
+        snapshot.Reset();
+        trainer.SavePayload(snapshot); // the SHA-256 that completes a checkpoint is computed by the write, off this thread
+        metrics?.RecordCheckpointSnapshot(clock.Elapsed);
+        writing = Task.Factory.StartNew(() => Write(step), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>In the background: managed bytes only. An I/O failure is logged and counted; the scene goes on.</summary>
+    private void Write(int step)
+    {
+        var clock = Stopwatch.StartNew();
+        string path;
+        try
         {
-            long bytes;
-            try { bytes = new FileInfo(path).Length; }
-            catch (IOException) { bytes = 0; } // pruned by another silo in between: the duration still counts
-            m.RecordCheckpoint(elapsed, bytes);
+            // A checkpoint is the trainer's payload followed by its SHA-256, as SceneTrainer.Save writes it.
+            path = checkpoints.Write(step, file =>
+            {
+                using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+                snapshot.WriteTo(file, sha);
+                file.Write(sha.GetHashAndReset());
+            });
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            metrics?.RecordCheckpointFailure();
+            log.LogWarning("Scene {SceneId}: checkpoint {Checkpoint} (step {Step}) was not written: {Reason}. The last good checkpoint (step {Last}) stays; training goes on and the next checkpoint tries again",
+                Job.SceneId, checkpoints.PathFor(step), step, e.Message, Volatile.Read(ref durableStep) is >= 0 and var last ? (object)last : "none");
+            return;
+        }
+        metrics?.RecordCheckpoint(clock.Elapsed, snapshot.Length + SceneTrainer.CheckpointHashBytes);
+        Volatile.Write(ref durableStep, step);
         Update(p => p with { LastCheckpointStep = step, CheckpointPath = path });
     }
 }

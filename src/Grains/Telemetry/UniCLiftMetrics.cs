@@ -22,7 +22,11 @@ public readonly record struct SceneStatusCounts(int Queued, int Training, int Do
 /// <item><c>uniclift_training_iteration_rate_per_second</c> gauge: this silo's iterations per second, summed over its trainings.</item>
 /// <item><c>uniclift_training_loss{scene,component}</c> gauge: last loss value, component = render|cluster|triplet|smooth3d.</item>
 /// <item><c>uniclift_scene_gaussians{scene}</c> gauge: Gaussians of each scene training on this silo.</item>
-/// <item><c>uniclift_checkpoint_write_duration_seconds</c>, <c>uniclift_checkpoint_size_bytes</c> histograms.</item>
+/// <item><c>uniclift_checkpoint_write_duration_seconds</c>, <c>uniclift_checkpoint_size_bytes</c> histograms (the
+/// background write of a checkpoint file and its size).</item>
+/// <item><c>uniclift_checkpoint_snapshot_duration_seconds</c> histogram: time the training thread was blocked to take a
+/// checkpoint's in-memory snapshot.</item>
+/// <item><c>uniclift_checkpoint_failures_total</c> counter: checkpoint writes that failed (a full disk, for one).</item>
 /// <item><c>uniclift_training_resumes_total</c> counter: trainings resumed from a checkpoint.</item>
 /// <item><c>uniclift_scenes{status}</c> gauge, status = queued|training|done|failed|cancelled: scenes of the batches whose
 /// coordinator is active on this silo (summed over them; sum over silos for the cluster).</item>
@@ -36,7 +40,7 @@ public readonly record struct SceneStatusCounts(int Queued, int Training, int Do
 /// <item><c>uniclift_scene_iteration_rate{scene}</c> gauge: iterations per second of each scene training on this silo.</item>
 /// <item><c>uniclift_device_memory_bytes{device,kind}</c> gauge, kind = used|total: the CUDA device's memory (CUDA silos only).</item>
 /// </list>
-/// The three counters are observable (cumulative totals read at collection), so they are exported from the start with
+/// The counters are observable (cumulative totals read at collection), so they are exported from the start with
 /// 0; histograms appear once something was recorded.
 /// Cardinality: the <c>scene</c> tag is only used for scenes currently training on this silo (bounded by
 /// TrainingSlots). Their gauge series disappear after <see cref="RemoveScene"/>, which the training grain must call
@@ -70,8 +74,10 @@ public sealed class UniCLiftMetrics
     private long _iterations;
     private long _resumes;
     private long _retries;
+    private long _checkpointFailures;
     private readonly Histogram<double> _checkpointDuration;
     private readonly Histogram<double> _checkpointSize;
+    private readonly Histogram<double> _checkpointSnapshot;
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<double> _decodeDuration;
     private readonly Histogram<double> _pq;
@@ -99,10 +105,15 @@ public sealed class UniCLiftMetrics
         meter.CreateObservableCounter("uniclift.training.iterations", () => Interlocked.Read(ref _iterations), "{iteration}", "Training iterations completed.");
         meter.CreateObservableCounter("uniclift.training.resumes", () => Interlocked.Read(ref _resumes), "{resume}", "Trainings resumed from a checkpoint.");
         meter.CreateObservableCounter("uniclift.scene.retries", () => Interlocked.Read(ref _retries), "{retry}", "Failed scenes restarted by their coordinator.");
-        _checkpointDuration = meter.CreateHistogram("uniclift.checkpoint.write.duration", "s", "Time to write one checkpoint.",
+        meter.CreateObservableCounter("uniclift.checkpoint.failures", () => Interlocked.Read(ref _checkpointFailures), "{failure}",
+            "Checkpoint writes that failed (the previous checkpoint stays; training goes on).");
+        _checkpointDuration = meter.CreateHistogram("uniclift.checkpoint.write.duration", "s", "Time to write one checkpoint file (in the background).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ShortSeconds });
         _checkpointSize = meter.CreateHistogram("uniclift.checkpoint.size", "By", "Size of one written checkpoint.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SizeBytes });
+        _checkpointSnapshot = meter.CreateHistogram("uniclift.checkpoint.snapshot.duration", "s",
+            "Time the training thread was blocked to snapshot one checkpoint into memory.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ShortSeconds });
         _batchDuration = meter.CreateHistogram("uniclift.batch.duration", "s",
             "Time from a batch's submission until its last scene finished.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LongSeconds });
@@ -159,6 +170,12 @@ public sealed class UniCLiftMetrics
         _checkpointDuration.Record(duration.TotalSeconds);
         _checkpointSize.Record(bytes);
     }
+
+    /// <summary>Time the training thread spent serialising a checkpoint into memory (before its background write).</summary>
+    public void RecordCheckpointSnapshot(TimeSpan duration) => _checkpointSnapshot.Record(duration.TotalSeconds);
+
+    /// <summary>A checkpoint write failed (the scene goes on from its previous checkpoint).</summary>
+    public void RecordCheckpointFailure() => Interlocked.Increment(ref _checkpointFailures);
 
     public void RecordResume() => Interlocked.Increment(ref _resumes);
 

@@ -52,6 +52,9 @@ public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstraction
         Assert.True(Delta("uniclift_training_iterations_total") >= RunningSilo.Iterations);
         Assert.True(Delta("uniclift_checkpoint_write_duration_seconds_count") >= RunningSilo.Iterations / RunningSilo.CheckpointInterval);
         Assert.True(Delta("uniclift_checkpoint_size_bytes_sum") > 10_000, "checkpoints of a few thousand Gaussians weigh more than 10 kB");
+        // Each checkpoint blocked training only for its in-memory snapshot; none failed (the counter is there from the start).
+        Assert.Equal(Delta("uniclift_checkpoint_write_duration_seconds_count"), Delta("uniclift_checkpoint_snapshot_duration_seconds_count"));
+        Assert.Equal(0, Delta("uniclift_checkpoint_failures_total"));
         Assert.True(run.Deactivated, "the run finished before the test could deactivate its grain");
         Assert.True(end.Resumes >= 1, $"no resume in {run.Attempt} runs: each finished before its scene grain's deactivation took effect");
         Assert.True(Delta("uniclift_training_resumes_total") >= 1);

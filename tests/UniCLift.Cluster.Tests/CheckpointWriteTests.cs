@@ -1,0 +1,355 @@
+namespace UniCLift.Cluster.Tests;
+
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Training;
+using UniCLift.Grains;
+using UniCLift.Grains.Scenes;
+using UniCLift.Grains.Security;
+using UniCLift.Grains.Telemetry;
+using Xunit.Abstractions;
+
+/// <summary>
+/// Checkpoints are snapshotted on the training thread and written in the background (issue #19): a slow write does not
+/// stop training, the scene's status names only checkpoints on disk, suspend waits for its write, and a full disk (a
+/// real tmpfs, mounted by the test: it needs root) leaves the old checkpoint intact while training goes on.
+/// A <see cref="SceneRun"/> on a tiny scene, without a silo; <see cref="SceneCheckpoints.BeforeWrite"/> lets a test hold
+/// a write (on the background thread) to see what training does meanwhile.
+/// </summary>
+public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+    private readonly string root = Directory.CreateTempSubdirectory("uniclift-ckptw-").FullName;
+    private readonly Meter meter = new("UniCLift.Tests." + Guid.NewGuid().ToString("N"));
+    private readonly ListLogger log = new();
+    private readonly List<SceneRun> runs = [];
+    private string? mounted;
+
+    public void Dispose()
+    {
+        foreach (var r in runs) r.Abort(); // a test that failed half way leaves no training behind
+        if (mounted is not null) Run("umount", "-l", mounted);
+        meter.Dispose();
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+    }
+
+    private (SceneRun Run, SceneCheckpoints Checkpoints) Start(string checkpointRoot, int interval, int iterations, Action<int> beforeWrite,
+        UniCLiftMetrics? metrics = null, string? results = null, SceneStatus? start = null)
+    {
+        var scenes = Path.Combine(root, "scenes");
+        var scene = Path.Combine(scenes, "tiny");
+        if (!Directory.Exists(scene)) TinyScene.Write(scene);
+        results ??= Path.Combine(root, "results");
+        var job = new SceneJob("tiny", scene, Path.Combine(results, "tiny"), new JobOptions(Iterations: iterations, Seed: 1));
+        var checkpoints = new SceneCheckpoints(checkpointRoot, job.SceneId) { BeforeWrite = beforeWrite };
+        var roots = new DataRoots([scenes], [results], checkpointRoot);
+        var run = new SceneRun(job, new TrainingSlots(1), checkpoints, roots, interval, start ?? new SceneStatus { SceneId = job.SceneId }, log, metrics);
+        runs.Add(run);
+        return (run, checkpoints);
+    }
+
+    private static async Task Until(Func<bool> condition, string what, SceneRun run)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            var p = run.Progress;
+            Assert.False(run.Completion.IsCompleted, $"the run ended ({p.State} at step {p.Step}: {p.Error}) before {what}");
+            Assert.True(clock.Elapsed < Patience, $"no {what} within {Patience} (step {p.Step}, last checkpoint {p.LastCheckpointStep})");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task TrainingGoesOnWhileACheckpointWriteIsHeldAndTheStatusNamesOnlyWrittenCheckpoints()
+    {
+        const int interval = 5, iterations = 60;
+        using var release = new ManualResetEventSlim();
+        var steps = new List<int>();
+        var (run, checkpoints) = Start(Path.Combine(root, "ckpt"), interval, iterations, step =>
+        {
+            lock (steps) steps.Add(step);
+            if (steps.Count == 1) release.Wait(Patience); // the first write hangs, as on a slow disk
+        });
+
+        // Training went 3 intervals past the held checkpoint: the step loop does not wait for the write.
+        await Until(() => { lock (steps) return steps.Count == 1; }, "first checkpoint write", run);
+        await Until(() => run.Progress.Step >= 4 * interval, "progress while the first checkpoint write is held", run);
+        var p = run.Progress;
+        output.WriteLine($"step {p.Step} while the write of step {steps[0]} was held");
+        Assert.Equal(interval, steps[0]);
+        Assert.Equal(0, p.LastCheckpointStep); // the write is not done: the status names no checkpoint
+        Assert.Null(p.CheckpointPath);
+        Assert.Empty(checkpoints.List());
+        lock (steps) Assert.Single(steps); // the checkpoints due meanwhile wait (deferred), they are not queued
+
+        release.Set();
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        p = run.Progress;
+        Assert.True(p.State == SceneState.Trained, $"{p.State}: {p.Error}");
+        Assert.Equal(iterations, p.LastCheckpointStep); // the final checkpoint was written before the run ended
+        Assert.Equal(checkpoints.PathFor(iterations), p.CheckpointPath);
+        Assert.True(File.Exists(p.CheckpointPath));
+        // The deferred checkpoint was taken at the first step after the held write ended, not 3 times over.
+        lock (steps)
+        {
+            output.WriteLine($"checkpoints written at steps {string.Join(", ", steps)}");
+            Assert.Equal(steps.Distinct().Count(), steps.Count);
+            Assert.True(steps[1] >= 4 * interval, $"second checkpoint at step {steps[1]}, while the first write was still held");
+        }
+        Assert.DoesNotContain(log.Warnings, w => w.Contains("not written"));
+    }
+
+    /// <summary>What the background write puts on disk (the snapshot, then its SHA-256) is byte for byte what
+    /// <see cref="SceneTrainer.Save"/> writes, and taking snapshots leaves no tensor behind.</summary>
+    [Fact]
+    public void ASnapshotWrittenWithItsHashIsTheTrainersCheckpointAndLeavesNoTensor()
+    {
+        var scene = SceneInspector.Read(TinyScene.Write(Path.Combine(root, "scenes", "tiny")));
+        using var trainer = SceneTrainer.Create(scene, new TrainingOptions { Iterations = 50, Seed = 1 });
+        for (int i = 0; i < 3; i++) trainer.Step();
+        var saved = new MemoryStream();
+        trainer.Save(saved);
+
+        var snapshot = new SnapshotBuffer();
+        // Counted in a dispose scope of this thread (Tensor.TotalCount is the process's, and other tests train meanwhile).
+        using (var scope = TorchSharp.torch.NewDisposeScope())
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                snapshot.Reset();
+                trainer.SavePayload(snapshot);
+            }
+            Assert.Equal(0, scope.DisposablesCount);
+        }
+        var written = new MemoryStream();
+        using (var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+        {
+            snapshot.WriteTo(written, sha);
+            written.Write(sha.GetHashAndReset());
+        }
+        Assert.Equal(saved.ToArray(), written.ToArray());
+        Assert.Equal(saved.Length, snapshot.Length + SceneTrainer.CheckpointHashBytes);
+        written.Position = 0;
+        using var restored = SceneTrainer.Restore(scene, written);
+        Assert.Equal(trainer.CurrentStep, restored.CurrentStep);
+    }
+
+    [Fact]
+    public async Task SuspendReturnsOnlyOnceItsCheckpointIsWritten()
+    {
+        const int interval = 100000, iterations = 100000; // no periodic checkpoint: only the suspension's
+        using var release = new ManualResetEventSlim();
+        int held = -1;
+        var (run, checkpoints) = Start(Path.Combine(root, "ckpt"), interval, iterations, step =>
+        {
+            Volatile.Write(ref held, step);
+            release.Wait(Patience);
+        });
+        await Until(() => run.Progress.Step >= 3, "training", run);
+        run.Suspend();
+        await Until(() => Volatile.Read(ref held) >= 0, "suspension checkpoint write", run);
+        await Task.Delay(500);
+        Assert.False(run.Completion.IsCompleted, "the run ended Suspended before its checkpoint was written");
+        Assert.Equal(0, run.Progress.LastCheckpointStep);
+
+        release.Set();
+        Assert.Equal(SceneRunEnd.Suspended, await run.Completion.WaitAsync(Patience));
+        var p = run.Progress;
+        Assert.Equal(held, p.Step); // 0 steps lost
+        Assert.Equal(held, p.LastCheckpointStep);
+        Assert.Equal(checkpoints.PathFor(held), Assert.Single(checkpoints.List()).Path);
+    }
+
+    /// <summary>
+    /// A real full disk: the checkpoint directory is a small tmpfs, and after the first checkpoint a filler file takes
+    /// the rest of it. The writes that fail leave the first checkpoint byte for byte and no temporary file; the status
+    /// keeps the first checkpoint's step; training goes on; once the filler is deleted, the next checkpoint is written
+    /// and the scene trains to the end with its final checkpoint.
+    /// </summary>
+    [Fact]
+    public async Task AFullDiskKeepsTheLastGoodCheckpointAndTrainingGoesOnUntilSpaceIsBack()
+    {
+        const int interval = 5, iterations = 60;
+        var disk = MountSmallDisk();
+        var filler = Path.Combine(disk, "filler");
+        using var freed = new ManualResetEventSlim();
+        var steps = new List<int>();
+        var metrics = new UniCLiftMetrics(meter);
+        var (run, checkpoints) = Start(disk, interval, iterations, step =>
+        {
+            int call;
+            lock (steps) { steps.Add(step); call = steps.Count; }
+            if (call == 2) Fill(filler); // the disk is full from the second checkpoint on
+            if (call == 4) freed.Wait(Patience); // the fourth waits until the test has looked and freed space
+        }, metrics);
+
+        await Until(() => log.Warnings.Count(w => w.Contains("not written")) >= 2, "two failed checkpoint writes", run);
+        int first = run.Progress.LastCheckpointStep;
+        Assert.Equal(interval, first);
+        var firstPath = checkpoints.PathFor(first);
+        var firstBytes = File.ReadAllBytes(firstPath);
+        foreach (var w in log.Warnings) output.WriteLine(w);
+        var warning = log.Warnings.First(w => w.Contains("not written"));
+        Assert.Contains(checkpoints.PathFor(steps[1]), warning); // names the file
+        Assert.Contains("No space left on device", warning); // and the reason
+        Assert.Equal(2, ObservedCounter(metrics, "uniclift.checkpoint.failures"));
+
+        // While the disk is full: the old checkpoint as it was, no temporary file, the old step in the status, training on.
+        await Until(() => run.Progress.Step >= 4 * interval, "training while the disk is full", run);
+        Assert.Equal(first, run.Progress.LastCheckpointStep);
+        Assert.Equal(firstPath, run.Progress.CheckpointPath);
+        Assert.Equal(new[] { firstPath }, Directory.GetFiles(checkpoints.Directory));
+        Assert.Equal(firstBytes, File.ReadAllBytes(firstPath));
+
+        File.Delete(filler);
+        freed.Set();
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        var p = run.Progress;
+        Assert.True(p.State == SceneState.Trained, $"{p.State}: {p.Error}");
+        Assert.Equal(iterations, p.LastCheckpointStep);
+        Assert.True(File.Exists(Path.Combine(run.Job.OutputDirectory, "model.ply")));
+        var files = Directory.GetFiles(checkpoints.Directory).Select(Path.GetFileName).Order().ToArray();
+        output.WriteLine($"checkpoint writes at steps {string.Join(", ", steps)}; files at the end: {string.Join(", ", files)}");
+        Assert.All(files, f => Assert.Matches(@"^ckpt-\d{8}\.bin$", f)); // no temporary file left
+        Assert.Contains(Path.GetFileName(checkpoints.PathFor(iterations)), files);
+        Assert.True(steps.Count >= 4, "the write after space came back was not tried");
+        Assert.Equal(2, ObservedCounter(metrics, "uniclift.checkpoint.failures"));
+    }
+
+    /// <summary>
+    /// The end of training on a full disk: the final checkpoint is not written, and neither is model.ply (the output is
+    /// on the same disk), so the scene fails, not as bad input, which is what the coordinator retries. The retry (a new
+    /// run from the failed status, as the scene grain starts it) resumes from the last good checkpoint once there is
+    /// space again, and trains to the end.
+    /// </summary>
+    [Fact]
+    public async Task AFullDiskAtTheEndFailsTheSceneAndItsRetryResumesFromTheLastGoodCheckpoint()
+    {
+        const int interval = 10, iterations = 25;
+        var disk = MountSmallDisk();
+        var filler = Path.Combine(disk, "filler");
+        var metrics = new UniCLiftMetrics(meter);
+        var written = new List<int>();
+        var (run, checkpoints) = Start(Path.Combine(disk, "ckpt"), interval, iterations, step =>
+        {
+            if (step == iterations) Fill(filler);
+            else lock (written) written.Add(step);
+        }, metrics, results: Path.Combine(disk, "results"));
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        var failed = run.Progress;
+        output.WriteLine($"{failed.State}: {failed.Error}");
+        Assert.Equal(SceneState.Failed, failed.State);
+        Assert.False(failed.BadInput, "a full disk is not bad input: the coordinator must retry it");
+        Assert.Contains("No space left on device", failed.Error);
+        // The periodic checkpoints (at 10 and 20, or a step or two later where a slow write deferred one) are all there.
+        int lastGood = written[^1];
+        Assert.Equal(lastGood, failed.LastCheckpointStep);
+        Assert.Equal(written.TakeLast(2).Select(checkpoints.PathFor), Directory.GetFiles(checkpoints.Directory).Order());
+        Assert.True(ObservedCounter(metrics, "uniclift.checkpoint.failures") >= 1); // the final one (twice if a deferred periodic one fell on the last step)
+
+        File.Delete(filler);
+        var steps = new List<int>();
+        var (retry, _) = Start(Path.Combine(disk, "ckpt"), interval, iterations, step => { lock (steps) steps.Add(step); }, metrics,
+            results: Path.Combine(disk, "results"), start: failed with { Attempt = 1 });
+        Assert.Equal(SceneRunEnd.Finished, await retry.Completion.WaitAsync(Patience));
+        var done = retry.Progress;
+        Assert.True(done.State == SceneState.Trained, $"{done.State}: {done.Error}");
+        Assert.Equal(1, ObservedCounter(metrics, "uniclift.training.resumes"));
+        Assert.Equal(iterations, steps[^1]);
+        Assert.All(steps, s => Assert.True(s > lastGood, $"the retry wrote step {s}: it did not resume from step {lastGood}"));
+        Assert.Equal(iterations, done.LastCheckpointStep);
+        Assert.True(File.Exists(Path.Combine(retry.Job.OutputDirectory, "model.ply")));
+    }
+
+    /// <summary>Not an I/O failure to ride out: a symbolic link planted in place of the scene's checkpoint folder
+    /// still fails the scene (OPERATIONS, "Security model"), and nothing is written where it leads.</summary>
+    [Fact]
+    public async Task ALinkInPlaceOfTheCheckpointFolderStillFailsTheScene()
+    {
+        var outside = Directory.CreateDirectory(Path.Combine(root, "outside")).FullName;
+        var ckpt = Directory.CreateDirectory(Path.Combine(root, "ckpt")).FullName;
+        // Planted while the scene trains, just before its first checkpoint write: that write refuses it (in the
+        // background, logged), and the next checkpoint, on the training thread, fails the scene.
+        int planted = 0;
+        var (run, _) = Start(ckpt, interval: 3, iterations: 20, _ =>
+        {
+            if (Interlocked.Exchange(ref planted, 1) == 0) Directory.CreateSymbolicLink(new SceneCheckpoints(ckpt, "tiny").Directory, outside);
+        });
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        Assert.Equal(SceneState.Failed, run.Progress.State);
+        Assert.Contains("is a symbolic link", run.Progress.Error);
+        Assert.Empty(Directory.GetFileSystemEntries(outside));
+    }
+
+    private string MountSmallDisk()
+    {
+        var disk = Directory.CreateDirectory(Path.Combine(root, "small-disk")).FullName;
+        var (rc, text) = Run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk);
+        Assert.True(rc == 0, $"this test needs root to mount a tmpfs (a real full disk): 'mount -t tmpfs -o size=16m tmpfs {disk}' failed ({rc}): {text}");
+        mounted = disk;
+        return disk;
+    }
+
+    /// <summary>Writes to <paramref name="path"/> until the disk is full (what a filler leaves is a few bytes at most).</summary>
+    private static void Fill(string path)
+    {
+        var block = new byte[64 << 10];
+        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
+        try
+        {
+            while (true) fs.Write(block);
+        }
+        catch (IOException)
+        {
+        }
+        // Then byte by byte to the last page.
+        try
+        {
+            while (true) { fs.Write(block, 0, 1); fs.Flush(); }
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static double ObservedCounter(UniCLiftMetrics metrics, string name)
+    {
+        double value = double.NaN;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (i, l) => { if (i.Meter == metrics.Meter && i.Name == name) l.EnableMeasurementEvents(i); };
+        listener.SetMeasurementEventCallback<long>((_, v, _, _) => value = v);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return value;
+    }
+
+    private static (int ExitCode, string Output) Run(string file, params string[] args)
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var text = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return (p.ExitCode, text.Trim());
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (-1, e.Message);
+        }
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        private readonly List<string> warnings = [];
+        public IReadOnlyList<string> Warnings { get { lock (warnings) return warnings.ToList(); } }
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Warning) lock (warnings) warnings.Add(formatter(state, exception) + (exception is null ? "" : " | " + exception.Message));
+        }
+    }
+}
