@@ -102,6 +102,34 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain(log.Warnings, w => w.Contains("not written"));
     }
 
+    /// <summary>A newest checkpoint with one byte changed (a torn write, a bad disk): the run says it does not restore,
+    /// resumes from the one before it (never from step 0 while one works), and ends with a good final checkpoint.</summary>
+    [Fact]
+    public async Task ACorruptNewestCheckpointIsSkippedAndTheRunResumesFromThePreviousOne()
+    {
+        const int interval = 10, iterations = 30;
+        var ckpt = Path.Combine(root, "ckpt");
+        var (first, checkpoints) = Start(ckpt, interval, iterations, _ => { });
+        Assert.Equal(SceneRunEnd.Finished, await first.Completion.WaitAsync(Patience));
+        Assert.Equal([iterations, iterations - interval], checkpoints.List().Select(c => c.Step)); // the newest two are kept
+        var newest = checkpoints.PathFor(iterations);
+        var bytes = await File.ReadAllBytesAsync(newest);
+        bytes[bytes.Length / 2] ^= 0x5A;
+        await File.WriteAllBytesAsync(newest, bytes);
+
+        var (second, _) = Start(ckpt, interval, iterations, _ => { });
+        Assert.Equal(SceneRunEnd.Finished, await second.Completion.WaitAsync(Patience));
+        var p = second.Progress;
+        Assert.True(p.State == SceneState.Trained, $"{p.State}: {p.Error}");
+        Assert.Equal(iterations, p.Step);
+        Assert.Contains(log.Warnings, w => w.Contains(newest) && w.Contains("does not restore") && w.Contains("SHA-256"));
+        Assert.Contains(log.Messages, m => m.Contains("resumes from") && m.Contains(checkpoints.PathFor(iterations - interval)));
+        // The step-30 checkpoint was written again from the resumed run, and it restores.
+        await using (var stream = File.OpenRead(newest))
+        using (var restored = SceneTrainer.Restore(SceneInspector.Read(Path.Combine(root, "scenes", "tiny")), stream))
+            Assert.Equal(iterations, restored.CurrentStep);
+    }
+
     /// <summary>What the background write puts on disk (the snapshot, then its SHA-256) is byte for byte what
     /// <see cref="SceneTrainer.Save"/> writes, and taking snapshots leaves no tensor behind.</summary>
     [Fact]
@@ -343,13 +371,17 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
 
     private sealed class ListLogger : ILogger
     {
-        private readonly List<string> warnings = [];
+        private readonly List<string> warnings = [], messages = [];
         public IReadOnlyList<string> Warnings { get { lock (warnings) return warnings.ToList(); } }
+        /// <summary>Everything logged at Information or above.</summary>
+        public IReadOnlyList<string> Messages { get { lock (messages) return messages.ToList(); } }
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
         public bool IsEnabled(LogLevel logLevel) => true;
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (logLevel >= LogLevel.Warning) lock (warnings) warnings.Add(formatter(state, exception) + (exception is null ? "" : " | " + exception.Message));
+            var text = formatter(state, exception) + (exception is null ? "" : " | " + exception.Message);
+            if (logLevel >= LogLevel.Information) lock (messages) messages.Add(text);
+            if (logLevel >= LogLevel.Warning) lock (warnings) warnings.Add(text);
         }
     }
 }
