@@ -29,7 +29,7 @@ public sealed partial class ClientReattachTests
         {
             silo = await ChildSilo.StartAsync(
             [
-                "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}", "--UniCLift:SiloName=compute",
+                "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}", "--UniCLift:AdvertisedAddress=127.0.0.1", "--UniCLift:SiloName=compute",
                 "--UniCLift:Kubernetes=false", "--UniCLift:Compute=true", "--UniCLift:Device=cpu",
                 "--UniCLift:CheckpointInterval=50", $"--UniCLift:CheckpointDirectory={Path.Combine(root, "checkpoints")}",
                 $"--UniCLift:SceneRoots={root}", $"--UniCLift:OutputRoots={root}",

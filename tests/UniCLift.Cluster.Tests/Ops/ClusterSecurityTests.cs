@@ -27,6 +27,7 @@ public sealed class ClusterSecurityTests
         {
             $"--urls=http://127.0.0.1:{httpPort}",
             "--UniCLift:Clustering=redis",
+            "--UniCLift:AdvertisedAddress=127.0.0.1",
             $"--UniCLift:Redis={redis}",
             $"--UniCLift:ClusterId={clusterId}",
             $"--UniCLift:ServiceId={clusterId}",
@@ -195,7 +196,7 @@ public sealed class ClusterSecurityTests
         await using var redis = await SecureRedisServer.StartAsync(pki);
         var caDir = Directory.CreateDirectory(Path.Combine(pki.Directory, "redis-ca")).FullName;
         File.Copy(pki.CaCertificate, Path.Combine(caDir, "ca.crt"));
-        string[] args = ["--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.ConnectionString()}", "--UniCLift:Kubernetes=false",
+        string[] args = ["--UniCLift:Clustering=redis", "--UniCLift:AdvertisedAddress=127.0.0.1", $"--UniCLift:Redis={redis.ConnectionString()}", "--UniCLift:Kubernetes=false",
             $"--UniCLift:ClusterId=redis-tls-{Guid.NewGuid():N}", "--UniCLift:Compute=false", "--UniCLift:TrainingSlots=0"];
 
         await using (var silo = await ChildSilo.StartAsync(args, new Dictionary<string, string> { ["SSL_CERT_DIR"] = "/etc/ssl/certs:" + caDir }))

@@ -35,7 +35,7 @@ public sealed class FailoverTests
         {
             string[] Args(string name, bool compute) =>
             [
-                "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}", $"--UniCLift:SiloName={name}",
+                "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}", "--UniCLift:AdvertisedAddress=127.0.0.1", $"--UniCLift:SiloName={name}",
                 "--UniCLift:Kubernetes=false", $"--UniCLift:Compute={(compute ? "true" : "false")}",
                 $"--UniCLift:TrainingSlots={(compute ? 1 : 0)}", "--UniCLift:Device=cpu",
                 $"--UniCLift:CheckpointInterval={CheckpointInterval}", $"--UniCLift:CheckpointDirectory={Path.Combine(root, "checkpoints")}",

@@ -31,7 +31,7 @@ public sealed class SiloSignalTests(RedisServerFixture redis)
             // No periodic checkpoint: the only one can come from the shutdown.
             await using var silo = ChildProcess.Start(typeof(SiloHost).Assembly.Location,
             [
-                $"--urls=http://127.0.0.1:{httpPort}", "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}",
+                $"--urls=http://127.0.0.1:{httpPort}", "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}", "--UniCLift:AdvertisedAddress=127.0.0.1",
                 $"--UniCLift:ClusterId={clusterId}", $"--UniCLift:ServiceId={clusterId}",
                 $"--UniCLift:SiloPort={TestPorts.Free()}", $"--UniCLift:GatewayPort={TestPorts.Free()}",
                 "--UniCLift:CheckpointInterval=100000", $"--UniCLift:CheckpointDirectory={checkpoints}",
