@@ -324,6 +324,25 @@ public static class BenchSegmentCommand
             var into = statistics.Absorbed.Where(kv => kv.Key.Code == c).OrderByDescending(kv => kv.Value).Take(3).Select(kv => $"{kv.Key.Into}:{100.0 * kv.Value / statistics.Area[c]:0}%");
             w.WriteLine($"    code {c}: absorbed {100.0 * statistics.Absorbed.Where(kv => kv.Key.Code == c).Sum(kv => kv.Value) / statistics.Area[c]:0}% ({string.Join(" ", into)})");
         }
+        // GT objects whose largest code is the same: are they ever visible together (GT, >= 20 px each) in one view?
+        var dominant = gtArea.Keys.Where(g => g != 0).ToDictionary(g => g, g => overlap.Where(kv => kv.Key.Gt == g).OrderByDescending(kv => kv.Value).First().Key.Code);
+        var visible = new List<HashSet<int>>();
+        foreach (var v in scene.Views)
+        {
+            if (v.GtInstancePath is null) continue;
+            var count = new Dictionary<int, int>();
+            foreach (var l in SceneData.LoadGtInstance(scene, v).Labels) count[l] = count.GetValueOrDefault(l) + 1;
+            visible.Add(count.Where(kv => kv.Value >= 20).Select(kv => kv.Key).ToHashSet());
+        }
+        foreach (var group in dominant.GroupBy(kv => kv.Value).Where(g => g.Count() > 1))
+        {
+            var members = group.Select(kv => kv.Key).Order().ToArray();
+            var pairs = new List<string>();
+            for (int a = 0; a < members.Length; a++)
+                for (int b = a + 1; b < members.Length; b++)
+                    pairs.Add($"gt{members[a]}+gt{members[b]} together in {visible.Count(s => s.Contains(members[a]) && s.Contains(members[b]))} views");
+            w.WriteLine($"  [diagnose] code {group.Key} is the largest code of {members.Length} GT objects: {string.Join(", ", pairs)}; background code {book.BackgroundCode}");
+        }
         foreach (var (g, area) in gtArea.OrderBy(kv => kv.Key))
         {
             var parts = overlap.Where(kv => kv.Key.Gt == g && kv.Value >= 0.05 * area).OrderByDescending(kv => kv.Value)

@@ -52,7 +52,7 @@ public static class ClusterLoss
 
         Tensor pull, push;
         var pairDist = centroids.unsqueeze(1).sub(centroids.unsqueeze(0)).Square().sum(2); // [K,K], zero diagonal
-        if (options.Normalisation == ClusterNormalisation.Mean)
+        if (options.Normalisation is ClusterNormalisation.Mean or ClusterNormalisation.MeanHingePerSegment)
         {
             pull = (perSegment / cnt).mean();
             push = k > 1 ? pairDist.sum().div(Scalars.Of(k * (k - 1))) : pairDist.sum().mul(Scalars.Of(0.0));
@@ -77,7 +77,7 @@ public static class ClusterLoss
             var norm = options.Normalisation switch
             {
                 ClusterNormalisation.Mean => k * (k - 1.0),
-                ClusterNormalisation.PerSegment => k,
+                ClusterNormalisation.PerSegment or ClusterNormalisation.MeanHingePerSegment => k,
                 _ => 1.0,
             };
             loss = loss.add(hinge.sum().div(Scalars.Of(norm)), Scalars.Of(options.PushWeight));

@@ -27,9 +27,10 @@ public sealed record CodebookOptions
     public double MergeNeighbourFraction { get; init; } = 0.4;
 
     /// <summary>Two kept codes merge when the masks put at least this share of them in one object segment where both are
-    /// visible (<see cref="CodeStatistics.Pairs"/>): 0.5, between split halves (0.83-0.94) and distinct objects (at most 0.21).
-    /// 1 or more disables it.</summary>
-    public double MergeCoSegmentFraction { get; init; } = 0.5;
+    /// visible (<see cref="CodeStatistics.Pairs"/>): 0.3, between distinct objects (at most 0.21) and split halves (0.83-0.94)
+    /// or the parts SAM-style masks cut an object into in some views (0.5 kept those apart: sam seed 1 9/3/0 -> 9/0/0 at 0.3).
+    /// 1 or more disables it. DECISIONS.md ("Codes to instance ids").</summary>
+    public double MergeCoSegmentFraction { get; init; } = 0.3;
 
     /// <summary>Minimum co-visible pixels of a pair for <see cref="MergeCoSegmentFraction"/>, as a share of all pixels.</summary>
     public double MergePairMinFraction { get; init; } = 0.0001;

@@ -69,8 +69,9 @@ public sealed record TrainingOptions
     public int LiftSmoothGraphRefresh { get; init; } = 10;
     /// <summary>Pixels sampled per view for L_cluster (0 = all pixels: affordable at these sizes).</summary>
     public int ClusterPixelSamples { get; init; } = 0;
-    /// <summary>How L_cluster normalises pull and push: means, so the loss stays in [0, D] whatever the image and segment count (DECISIONS.md).</summary>
-    public Losses.ClusterNormalisation ClusterNormalisation { get; init; } = Losses.ClusterNormalisation.Mean;
+    /// <summary>How L_cluster normalises pull and push: means, so the loss stays in [0, D] whatever the image and segment count, with the
+    /// hinge push per segment, so crowded views still part objects that share a code (DECISIONS.md).</summary>
+    public Losses.ClusterNormalisation ClusterNormalisation { get; init; } = Losses.ClusterNormalisation.MeanHingePerSegment;
     /// <summary>Weight of L_cluster's push term relative to its pull (METHOD.md: 1).</summary>
     public double ClusterPushWeight { get; init; } = 1.0;
     /// <summary>Margin of L_cluster's hinge push on close centroid pairs, 0 = off: 1, because it parts objects that start merged (DECISIONS.md).</summary>

@@ -51,6 +51,12 @@ public sealed class ClusterLossTests
         Assert.Equal((0.05 + 0.08 / 3) / 3 - 0.88 / 3 + hinge / 6, ClusterLoss.Compute(v, Mask, withHinge).item<float>(), 5);
         var perSegment = withHinge with { Normalisation = ClusterNormalisation.PerSegment };
         Assert.Equal((0.05 + 0.08 / 3) / 3 - 1.76 / 3 + hinge / 3, ClusterLoss.Compute(v, Mask, perSegment).item<float>(), 5);
+        // MeanHingePerSegment: pull and squared push as Mean, the hinge per segment (K = 3).
+        var hingePerSegment = withHinge with { Normalisation = ClusterNormalisation.MeanHingePerSegment };
+        Assert.Equal((0.05 + 0.08 / 3) / 3 - 0.88 / 3 + hinge / 3, ClusterLoss.Compute(v, Mask, hingePerSegment).item<float>(), 5);
+        // Without a margin it is Mean.
+        Assert.Equal(ClusterLoss.Compute(v, Mask, plain).item<float>(),
+            ClusterLoss.Compute(v, Mask, plain with { Normalisation = ClusterNormalisation.MeanHingePerSegment }).item<float>(), 6);
         // A margin below every distance adds nothing.
         Assert.Equal(ClusterLoss.Compute(v, Mask, plain).item<float>(), ClusterLoss.Compute(v, Mask, plain with { PushMargin = 0.2 }).item<float>(), 6);
     }
@@ -76,6 +82,41 @@ public sealed class ClusterLossTests
         double squared = Separation(plain), hinged = Separation(plain with { PushMargin = 1 });
         // The squared push's separating force is proportional to the 0.01 gap; the hinge's is not.
         Assert.True(hinged > 20 * Math.Abs(squared), $"separation: squared push {squared}, with hinge {hinged}");
+    }
+
+    [Fact]
+    public void WithManySegmentsTheHingePerSegmentPartsACoincidingPairFarHarderThanPerPair()
+    {
+        // Two segments on one embedding among 38 others spread over the cube: the force that parts the pair fades as
+        // 1/(K(K-1)) under Mean, as 1/K under MeanHingePerSegment, while every segment's pull weighs 1/K in both.
+        using var scope = NewDisposeScope();
+        const int k = 40, perSegment = 2;
+        var rng = new Random(3);
+        var labels = new int[k * perSegment];
+        var vh = new float[k * perSegment * 2];
+        for (int s = 0; s < k; s++)
+        {
+            float a = s < 2 ? 0.30f + 0.01f * s : (float)rng.NextDouble(), b = s < 2 ? 0.5f : (float)rng.NextDouble();
+            for (int p = 0; p < perSegment; p++)
+            {
+                int i = s * perSegment + p;
+                labels[i] = s + 1;
+                vh[2 * i] = Math.Clamp(a, 0.02f, 0.98f);
+                vh[2 * i + 1] = Math.Clamp(b, 0.02f, 0.98f);
+            }
+        }
+        var mask = new LabelMap(k * perSegment, 1, labels);
+        double Separation(ClusterNormalisation n)
+        {
+            var v = LossTestUtil.FromSigmoid(vh, 1, k * perSegment, 2).requires_grad_(true);
+            ClusterLoss.Compute(v, mask, new ClusterLossOptions { MaxPixels = 0, PushMargin = 1, Normalisation = n, Background = BackgroundMode.Ignore }).backward();
+            var g = v.grad!.reshape(k * perSegment, 2);
+            // Gradient descent: segment 2's channel 0 minus segment 1's; positive = the pair's gap grows.
+            return (-(g[2, 0] + g[3, 0]) + (g[0, 0] + g[1, 0])).item<float>();
+        }
+        double mean = Separation(ClusterNormalisation.Mean), perSegmentHinge = Separation(ClusterNormalisation.MeanHingePerSegment);
+        Assert.True(mean > 0, $"Mean separation {mean}");
+        Assert.True(perSegmentHinge > 10 * mean, $"separation: Mean {mean}, MeanHingePerSegment {perSegmentHinge}");
     }
 
     [Fact]

@@ -69,11 +69,13 @@ public sealed class CodeMergeTests
         // MergeNeighbourFraction (0.4).
         var mask = Enumerable.Repeat(1, 30).Concat(Enumerable.Repeat(2, 11)).ToArray();
         var codes = Enumerable.Repeat(6, 21).Concat(Enumerable.Repeat(code, 9)).Concat(Enumerable.Repeat(code, 11)).ToArray();
-        var book = LabelCodebook.Build(CodeStatistics.OfView(codes, mask), null, new CodebookOptions { MinCodeFraction = 0, Background = BackgroundSelection.None });
+        // The co-segment rule would join them too (9 of 20 co-visible pixels in one segment, 0.45): off, this is about absorption.
+        var book = LabelCodebook.Build(CodeStatistics.OfView(codes, mask), null,
+            new CodebookOptions { MinCodeFraction = 0, Background = BackgroundSelection.None, MergeCoSegmentFraction = 1 });
         Assert.Equal(merges, !book.Codes.Contains(code));
         if (merges) Assert.Equal(book.TryGetId(6), book.TryGetId(code));
         var strict = LabelCodebook.Build(CodeStatistics.OfView(codes, mask), null,
-            new CodebookOptions { MinCodeFraction = 0, Background = BackgroundSelection.None, MergeNeighbourFraction = 0.5 });
+            new CodebookOptions { MinCodeFraction = 0, Background = BackgroundSelection.None, MergeNeighbourFraction = 0.5, MergeCoSegmentFraction = 1 });
         Assert.Contains(code, strict.Codes);
     }
 
@@ -120,6 +122,24 @@ public sealed class CodeMergeTests
         Assert.Equal(sameObject, book.TryGetId(6) == book.TryGetId(5));
         var off = LabelCodebook.Build(s, null, options with { MergeCoSegmentFraction = 1 });
         Assert.Equal(new[] { 5, 6 }, off.Codes);
+    }
+
+    [Theory]
+    [InlineData(2, true)]  // SAM-style parts of one object: one segment in 2 of the 5 views that show both (0.4)
+    [InlineData(1, false)] // two touching objects the segmenter merges in 1 of 5 views (0.2)
+    public void PartsTheMasksJoinInSomeViewsMergeByDefault(int joinedViews, bool merged)
+    {
+        // Five views show codes 5 and 6 side by side next to background code 1; in `joinedViews` of them the mask puts
+        // both in one segment, in the others each in a segment of its own (so neither is absorbed).
+        var s = new CodeStatistics();
+        for (int v = 0; v < 5; v++)
+            s.AddView([5, 5, 6, 6, 1, 1, 1, 1], v < joinedViews ? [1, 1, 1, 1, 0, 0, 0, 0] : [1, 1, 2, 2, 0, 0, 0, 0]);
+        var options = CodebookOptions.Default with { MinCodeFraction = 0, MergePairMinFraction = 0 };
+        var book = LabelCodebook.Build(s, null, options);
+        Assert.Equal(merged, book.TryGetId(6) == book.TryGetId(5));
+        // The threshold before #17 (0.5) kept the parts apart.
+        var before = LabelCodebook.Build(s, null, options with { MergeCoSegmentFraction = 0.5 });
+        Assert.NotEqual(before.TryGetId(5), before.TryGetId(6));
     }
 
     [Fact]

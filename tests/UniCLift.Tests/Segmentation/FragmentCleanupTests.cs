@@ -52,7 +52,7 @@ public sealed class FragmentCleanupTests
     [Fact]
     public void DefaultThresholdIsAFractionOfTheImage()
     {
-        Assert.Equal(1536, FragmentOptions.Default.Threshold(640, 480)); // 0.5 % of the image
+        Assert.Equal(308, FragmentOptions.Default.Threshold(640, 480)); // 0.1 % of the image
         Assert.Equal(50, new FragmentOptions { MinPixels = 50 }.Threshold(10, 10));
     }
 
@@ -61,5 +61,19 @@ public sealed class FragmentCleanupTests
     {
         var ex = Assert.Throws<ArgumentException>(() => FragmentCleanup.Clean(new int[5], 2, 3));
         Assert.Contains("2x3", ex.Message);
+    }
+
+    [Fact]
+    public void TheDefaultKeepsASmallObjectWholeAndRemovesASpeck()
+    {
+        // 100x100 view: background 0, a 6x5 object (0.3% of the view, the size of an object in a 50-object room) and a
+        // 2-pixel speck of another label inside the background. The speck goes, the object stays.
+        var labels = new int[100 * 100];
+        for (int y = 40; y < 45; y++)
+            for (int x = 20; x < 26; x++) labels[y * 100 + x] = 7;
+        labels[80 * 100 + 80] = labels[80 * 100 + 81] = 3;
+        var cleaned = FragmentCleanup.Clean(labels, 100, 100);
+        Assert.Equal(30, cleaned.Count(l => l == 7));
+        Assert.DoesNotContain(3, cleaned);
     }
 }
