@@ -248,10 +248,37 @@ public static class BenchSegmentCommand
         var result = SceneSegmentation.Finish(scene, trainer, outDir, 0, decode);
         var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));
         if (diagnose)
+        {
             foreach (var split in new[] { scene.TestViews, scene.TrainViews })
                 DiagnoseObjects(scene, split, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), console);
+            var stuff = StuffBackground.For(scene, decode?.StuffAsBackground ?? true);
+            DiagnoseBoundaries(scene, "raw masks (matched per view)", v => v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff), true, console);
+            DiagnoseBoundaries(scene, "decoded", v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), false, console);
+        }
         return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, clock.Elapsed.TotalSeconds, 0, result.Gaussians)
             { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
+    }
+
+    /// <summary>
+    /// Test views: where the prediction is wrong by distance to the GT instance boundary (spill / shrink / wrong object)
+    /// and the per-object IoU, ids matched over all test views (or within each view, for the raw masks).
+    /// </summary>
+    private static void DiagnoseBoundaries(Scene scene, string what, Func<SceneView, LabelMap?> predict, bool perView, CommandConsole console)
+    {
+        var profile = new BoundaryErrorProfile();
+        int n = 0;
+        foreach (var name in scene.TestViews)
+        {
+            var v = scene.View(name);
+            if (v.GtInstancePath is null || predict(v) is not { } pred) continue;
+            var gt = SceneData.LoadGtInstance(scene, v);
+            if (pred.Width != gt.Width || pred.Height != gt.Height) continue;
+            if (perView) profile.AddMatchedPerView(gt.Labels, pred.Labels, gt.Width, gt.Height);
+            else profile.Add(gt.Labels, pred.Labels, gt.Width, gt.Height);
+            n++;
+        }
+        foreach (var line in profile.Summarise().Lines())
+            console.ErrorWriter.WriteLine($"  [boundaries {what}, {n} test views] {line}");
     }
 
     /// <summary>Per GT object on the test views (native size): the predicted id overlapping it most and their IoU.</summary>
