@@ -292,6 +292,7 @@ public static class BenchSegmentCommand
     {
         var rasterizer = new UniCLift.Compute.Rendering.GaussianRasterizer();
         var groups = new Dictionary<string, List<float>> { ["spill"] = [], ["shrink"] = [], ["edge ok"] = [], ["far ok"] = [] };
+        long spillPixels = 0, spillOwnCode = 0;
         foreach (var name in scene.TestViews)
         {
             var v = scene.View(name);
@@ -300,6 +301,7 @@ public static class BenchSegmentCommand
             var pred = predict(v).Labels;
             var dist = BoundaryErrorProfile.DistanceToBoundary(gt.Labels, gt.Width, gt.Height);
             float[] margin;
+            int[] codes;
             using (TorchSharp.torch.NewDisposeScope())
             using (TorchSharp.torch.no_grad())
             {
@@ -307,7 +309,14 @@ public static class BenchSegmentCommand
                 if (blend == PixelBlend.Probabilities) g = g with { Features = EmbeddingDecoder.BlendFeatures(g.Features!) };
                 var r = rasterizer.Render(g, v.Camera, new UniCLift.Compute.Rendering.RasterSettings(trainer.ActiveShDegree));
                 margin = r.Features!.abs().min(2).values.reshape(-1).cpu().data<float>().ToArray();
+                codes = EmbeddingDecoder.DecodePixels(r.Features!);
             }
+            // The code most of each predicted label's pixels carry in this view: spill pixels with another code got
+            // their label from the codebook's merges or the fragment cleanup, not from their own code.
+            var main = pred.Select((l, i) => (l, codes[i])).GroupBy(t => t.l)
+                .ToDictionary(gr => gr.Key, gr => gr.GroupBy(t => t.Item2).OrderByDescending(c => c.Count()).First().Key);
+            for (int i = 0; i < pred.Length; i++)
+                if (gt.Labels[i] == 0 && pred[i] != 0) { spillPixels++; if (codes[i] == main[pred[i]]) spillOwnCode++; }
             for (int i = 0; i < margin.Length; i++)
             {
                 int g = gt.Labels[i], p = pred[i];
@@ -321,7 +330,8 @@ public static class BenchSegmentCommand
             x.Sort();
             return $"{x.Count} px: q10 {x[x.Count / 10]:0.00} q50 {x[x.Count / 2]:0.00} q90 {x[x.Count * 9 / 10]:0.00}, <0.5 {100.0 * x.Count(m => m < 0.5f) / x.Count:0}%";
         }
-        console.ErrorWriter.WriteLine($"  [margins min over channels of |rendered {(blend == PixelBlend.Raw ? "v" : "sigmoid(v) - 1/2")}|, test views] " + string.Join("; ", groups.Select(kv => $"{kv.Key} {Q(kv.Value)}")));
+        console.ErrorWriter.WriteLine($"  [margins min over channels of |rendered {(blend == PixelBlend.Raw ? "v" : "sigmoid(v) - 1/2")}|, test views] " + string.Join("; ", groups.Select(kv => $"{kv.Key} {Q(kv.Value)}"))
+            + $"; spill pixels carrying their label's main code {100.0 * spillOwnCode / Math.Max(1, spillPixels):0}%");
     }
 
     /// <summary>Per GT object on the test views (native size): the predicted id overlapping it most and their IoU.</summary>
