@@ -39,6 +39,7 @@ public static class BenchSegmentCommand
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
+        var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Raw (default: the blend of v) or Probabilities (the blend of sigmoid(v) - 1/2; issue #17, not the default: DECISIONS.md)." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var liftOnly = new Option<bool>("--lift-only") { Description = "Skip train mode: lift from the train-mode result already in --out (and run the ablation if asked)." };
         var set = new Option<string[]>("--set")
@@ -65,7 +66,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, mergeFraction, mergeNeighbour, minCode, mergeCountsAll, fragment, set, device, profile }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, mergeCountsAll, fragment, set, device, profile }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -78,6 +79,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
             if (parse.GetValue(mergeCountsAll)) codebook = codebook with { MergeCountsAllAbsorbed = true };
             var decode = new DecodeOptions { Codebook = codebook };
+            if (parse.GetValue(blend) is PixelBlend pb) decode = decode with { Blend = pb };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
             var settings = BatchConsole.Settings(parse, set) ?? [];
             // A bad setting or iteration count fails before any scene is made.
@@ -171,7 +173,7 @@ public static class BenchSegmentCommand
         var trainOptions = TrainingOptions.From(TrainingMode.Train, iterations, (ulong)seed, settings);
         var trained = Segment(scene, trainOptions, trainOut, null, $"{label} train", run);
         yield return trained with { Seed = seed, Variant = "train", Objects = objects, Style = bench.Style };
-        if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, true);
+        if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, true, decode);
         foreach (var row in LiftRows(scene, bench, root, ply, liftOptions, lift, ablation, run)) yield return row;
     }
 
@@ -248,10 +250,88 @@ public static class BenchSegmentCommand
         var result = SceneSegmentation.Finish(scene, trainer, outDir, 0, decode);
         var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));
         if (diagnose)
+        {
             foreach (var split in new[] { scene.TestViews, scene.TrainViews })
                 DiagnoseObjects(scene, split, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), console);
+            var stuff = StuffBackground.For(scene, decode?.StuffAsBackground ?? true);
+            DiagnoseBoundaries(scene, "raw masks (matched per view)", v => v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff), true, console);
+            DiagnoseBoundaries(scene, "decoded", v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), false, console);
+            DiagnoseMargins(scene, trainer, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), decode?.Blend ?? PixelBlend.Raw, console);
+        }
         return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, clock.Elapsed.TotalSeconds, 0, result.Gaussians)
             { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
+    }
+
+    /// <summary>
+    /// Test views: where the prediction is wrong by distance to the GT instance boundary (spill / shrink / wrong object)
+    /// and the per-object IoU, ids matched over all test views (or within each view, for the raw masks).
+    /// </summary>
+    private static void DiagnoseBoundaries(Scene scene, string what, Func<SceneView, LabelMap?> predict, bool perView, CommandConsole console)
+    {
+        var profile = new BoundaryErrorProfile();
+        int n = 0;
+        foreach (var name in scene.TestViews)
+        {
+            var v = scene.View(name);
+            if (v.GtInstancePath is null || predict(v) is not { } pred) continue;
+            var gt = SceneData.LoadGtInstance(scene, v);
+            if (pred.Width != gt.Width || pred.Height != gt.Height) continue;
+            if (perView) profile.AddMatchedPerView(gt.Labels, pred.Labels, gt.Width, gt.Height);
+            else profile.Add(gt.Labels, pred.Labels, gt.Width, gt.Height);
+            n++;
+        }
+        foreach (var line in profile.Summarise().Lines())
+            console.ErrorWriter.WriteLine($"  [boundaries {what}, {n} test views] {line}");
+    }
+
+    /// <summary>
+    /// Test views: how ambiguous the rendered embedding is (min over channels of the thresholded blend's distance from
+    /// the threshold) at spill and shrink pixels, against correct pixels beside a GT boundary and far from one.
+    /// </summary>
+    private static void DiagnoseMargins(Scene scene, SceneTrainer trainer, Func<SceneView, LabelMap> predict, PixelBlend blend, CommandConsole console)
+    {
+        var rasterizer = new UniCLift.Compute.Rendering.GaussianRasterizer();
+        var groups = new Dictionary<string, List<float>> { ["spill"] = [], ["shrink"] = [], ["edge ok"] = [], ["far ok"] = [] };
+        long spillPixels = 0, spillOwnCode = 0;
+        foreach (var name in scene.TestViews)
+        {
+            var v = scene.View(name);
+            if (v.GtInstancePath is null) continue;
+            var gt = SceneData.LoadGtInstance(scene, v);
+            var pred = predict(v).Labels;
+            var dist = BoundaryErrorProfile.DistanceToBoundary(gt.Labels, gt.Width, gt.Height);
+            float[] margin;
+            int[] codes;
+            using (TorchSharp.torch.NewDisposeScope())
+            using (TorchSharp.torch.no_grad())
+            {
+                var g = trainer.Model.ToGaussianTensors();
+                if (blend == PixelBlend.Probabilities) g = g with { Features = EmbeddingDecoder.BlendFeatures(g.Features!) };
+                var r = rasterizer.Render(g, v.Camera, new UniCLift.Compute.Rendering.RasterSettings(trainer.ActiveShDegree));
+                margin = r.Features!.abs().min(2).values.reshape(-1).cpu().data<float>().ToArray();
+                codes = EmbeddingDecoder.DecodePixels(r.Features!);
+            }
+            // The code most of each predicted label's pixels carry in this view: spill pixels with another code got
+            // their label from the codebook's merges or the fragment cleanup, not from their own code.
+            var main = pred.Select((l, i) => (l, codes[i])).GroupBy(t => t.l)
+                .ToDictionary(gr => gr.Key, gr => gr.GroupBy(t => t.Item2).OrderByDescending(c => c.Count()).First().Key);
+            for (int i = 0; i < pred.Length; i++)
+                if (gt.Labels[i] == 0 && pred[i] != 0) { spillPixels++; if (codes[i] == main[pred[i]]) spillOwnCode++; }
+            for (int i = 0; i < margin.Length; i++)
+            {
+                int g = gt.Labels[i], p = pred[i];
+                string? key = g == 0 && p != 0 ? "spill" : g != 0 && p == 0 ? "shrink" : dist[i] <= 1 ? "edge ok" : dist[i] > 8 ? "far ok" : null;
+                if (key is not null) groups[key].Add(margin[i]);
+            }
+        }
+        static string Q(List<float> x)
+        {
+            if (x.Count == 0) return "none";
+            x.Sort();
+            return $"{x.Count} px: q10 {x[x.Count / 10]:0.00} q50 {x[x.Count / 2]:0.00} q90 {x[x.Count * 9 / 10]:0.00}, <0.5 {100.0 * x.Count(m => m < 0.5f) / x.Count:0}%";
+        }
+        console.ErrorWriter.WriteLine($"  [margins min over channels of |rendered {(blend == PixelBlend.Raw ? "v" : "sigmoid(v) - 1/2")}|, test views] " + string.Join("; ", groups.Select(kv => $"{kv.Key} {Q(kv.Value)}"))
+            + $"; spill pixels carrying their label's main code {100.0 * spillOwnCode / Math.Max(1, spillPixels):0}%");
     }
 
     /// <summary>Per GT object on the test views (native size): the predicted id overlapping it most and their IoU.</summary>
@@ -298,7 +378,7 @@ public static class BenchSegmentCommand
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
-            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera);
+            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, decode?.Blend ?? PixelBlend.Raw);
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
             if (v.MaskPath is not null) statistics.AddView(codes, StuffBackground.LoadMask(scene, v, stuff).Labels);
             pixels += codes.Length;

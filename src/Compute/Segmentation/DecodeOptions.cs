@@ -9,6 +9,9 @@ public sealed record DecodeOptions
     /// <summary>Mask segments of a predicted stuff class count as background in the codebook's statistics (<see cref="StuffBackground"/>);
     /// follows <see cref="Training.TrainingOptions.StuffAsBackground"/> in a segmentation run.</summary>
     public bool StuffAsBackground { get; init; } = true;
+    /// <summary>What a pixel's code thresholds (<see cref="PixelBlend"/>); DECISIONS.md ("Object edges", issue #17).</summary>
+    public PixelBlend Blend { get; init; } = PixelBlend.Raw;
+
     /// <summary>How many views get a colourised overlay picture.</summary>
     public int Overlays { get; init; } = 6;
 }

@@ -41,12 +41,25 @@ public static class EmbeddingDecoder
     }
 
     /// <summary>Embedding-to-Label per pixel: renders the embedding image of <paramref name="g"/> (features [N,D]) for
-    /// a camera and thresholds it ([H*W] row-major).</summary>
-    public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera)
+    /// a camera and thresholds it ([H*W] row-major). With <paramref name="blend"/> = <see cref="PixelBlend.Probabilities"/>
+    /// the Gaussians' sigmoid(v) - 1/2 are blended instead of v (<see cref="BlendFeatures"/>).</summary>
+    public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera,
+        PixelBlend blend = PixelBlend.Raw)
     {
+        using var scope = NewDisposeScope();
+        if (blend == PixelBlend.Probabilities && g.Features is { } f) g = g with { Features = BlendFeatures(f) };
         var r = rasterizer.Render(g, camera, new RasterSettings(shDegree));
         return DecodePixels(r.Features!);
     }
+
+    /// <summary>
+    /// sigmoid(v) - 1/2 per Gaussian and channel: rendered, sum_i w_i (sigmoid(v_i) - 1/2) &gt; 0 exactly when the
+    /// blend weights' average of the Gaussians' probabilities sigmoid(v_i) exceeds 1/2 — each Gaussian votes with its
+    /// blend weight and its own (bounded) confidence. Thresholding the blend of raw v lets a few Gaussians with a large
+    /// |v| outvote those that dominate the pixel; measured on object edges (issue #17, DECISIONS.md).
+    /// Every Gaussian's own code is unchanged (the sign of v is kept).
+    /// </summary>
+    public static Tensor BlendFeatures(Tensor embeddings) => embeddings.sigmoid().sub(Scalars.Of(0.5));
 
     /// <summary>
     /// Decodes many embedding tensors (any shape [...,D], e.g. one per scene of a batch) in one pass: they are
@@ -95,4 +108,14 @@ public static class EmbeddingDecoder
             throw new ArgumentException($"EmbeddingDecoder: embedding dimension {d} is outside 1..{MaxDimensions} (codes are 32-bit ints).", nameof(embeddings));
         return d;
     }
+}
+
+/// <summary>What a pixel's code thresholds: the blend of the Gaussians' raw embeddings v or of their probabilities sigmoid(v).</summary>
+public enum PixelBlend
+{
+    /// <summary>sum_i w_i v_i &gt; 0 (the rendered embedding image the losses see, thresholded as it is).</summary>
+    Raw,
+
+    /// <summary>sum_i w_i (sigmoid(v_i) - 1/2) &gt; 0: a vote of the Gaussians weighted by blend weight and bounded confidence.</summary>
+    Probabilities,
 }
