@@ -31,11 +31,14 @@ public sealed record ViewSource(
     public override int GetHashCode() => HashCode.Combine(ImagePath, MaskPath, Width, Height, Fx, Fy, Cx, HashCode.Combine(Cy, DistortionModel));
 }
 
-/// <summary>Decode one view: render its embedding image from the trained model file (a model.ply) and threshold it.</summary>
+/// <summary>Decode one view: render its embedding image from the trained model file (a model.ply) and threshold it.
+/// <paramref name="BlendProbabilities"/>: threshold the blend of the Gaussians' sigmoid(v) rather than of v
+/// (Compute's PixelBlend.Probabilities; a request from an older build has it false, Raw).</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewDecodeRequest")]
 public sealed record ViewDecodeRequest(
     [property: Id(0)] ViewSource Source,
-    [property: Id(1)] string ModelPath);
+    [property: Id(1)] string ModelPath,
+    [property: Id(2)] bool BlendProbabilities = false);
 
 /// <summary>
 /// What the codebook needs from one decoded view: per code (ascending) its pixel area and how many of those pixels

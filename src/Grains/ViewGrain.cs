@@ -58,7 +58,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
     private int[] Render(ViewDecodeRequest request)
     {
         var model = models.Get(request.ModelPath);
-        return model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera());
+        return model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera(), request.BlendProbabilities ? PixelBlend.Probabilities : PixelBlend.Raw);
     }
 
     /// <summary>The view's input mask as the codebook counts it: stuff segments made background when the source names

@@ -9,8 +9,10 @@ public sealed record DecodeOptions
     /// <summary>Mask segments of a predicted stuff class count as background in the codebook's statistics (<see cref="StuffBackground"/>);
     /// follows <see cref="Training.TrainingOptions.StuffAsBackground"/> in a segmentation run.</summary>
     public bool StuffAsBackground { get; init; } = true;
-    /// <summary>What a pixel's code thresholds (<see cref="PixelBlend"/>); DECISIONS.md ("Object edges", issue #17).</summary>
-    public PixelBlend Blend { get; init; } = PixelBlend.Raw;
+    /// <summary>What a pixel's code thresholds (<see cref="PixelBlend"/>): the blend of the Gaussians' probabilities, which
+    /// narrows the ring of object labels spilled onto the background and gains in every crowded room at full scale
+    /// (DECISIONS.md, "Object edges", issue #17). The view grains get it through ViewDecodeRequest.</summary>
+    public PixelBlend Blend { get; init; } = PixelBlend.Probabilities;
 
     /// <summary>How many views get a colourised overlay picture.</summary>
     public int Overlays { get; init; } = 6;

@@ -83,7 +83,8 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
         {
             var views = l.Scene.Views;
             var stuff = StuffBackground.For(l.Scene, l.Target.StuffAsBackground);
-            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(stuff), l.ModelPath)).ToList();
+            var decode = new DecodeOptions();
+            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(stuff), l.ModelPath, decode.Blend == PixelBlend.Probabilities)).ToList();
             IViewGrain View(int i) => grains.GetGrain<IViewGrain>($"{id}/{views[i].Name}");
 
             var statistics = await Task.WhenAll(requests.Select((r, i) => View(i).DecodeCodes(r)));
@@ -95,7 +96,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
                 return (book, book.MapGaussians(gaussianCodes));
             });
             var message = codebook.ToMessage();
-            var overlays = SceneSegmentation.OverlayViews(views.Count, new DecodeOptions().Overlays);
+            var overlays = SceneSegmentation.OverlayViews(views.Count, decode.Overlays);
             await Task.WhenAll(requests.Select((r, i) => View(i).WriteLabels(new ViewWriteRequest(r, message,
                 SceneSegmentation.LabelPath(l.Target.OutputDirectory, views[i]),
                 overlays.Contains(i) ? SceneSegmentation.OverlayPath(l.Target.OutputDirectory, views[i]) : null))));
