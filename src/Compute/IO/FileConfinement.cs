@@ -105,11 +105,15 @@ public sealed class FileConfinement
         catch (IOException) { return null; }
     }
 
-    internal static bool IsUnder(string path, string root)
+    /// <summary>Whether <paramref name="path"/> is <paramref name="root"/> or below it (both full paths; ordinal, as Linux
+    /// names are; a file system root holds everything). The one containment rule of the data roots' name checks and of
+    /// the checks on opened files.</summary>
+    public static bool IsUnder(string path, string root)
     {
-        if (root == "/") return path.StartsWith('/');
+        var r = Path.TrimEndingDirectorySeparator(root);
         var p = Path.TrimEndingDirectorySeparator(path);
-        return p == root || (p.StartsWith(root, StringComparison.Ordinal) && p.Length > root.Length && p[root.Length] == '/');
+        if (r.Length == 0 || r == Path.GetPathRoot(r)) return p.StartsWith(Path.GetPathRoot(r) ?? "/", StringComparison.Ordinal); // "/" holds everything
+        return p == r || (p.StartsWith(r, StringComparison.Ordinal) && p.Length > r.Length && p[r.Length] == Path.DirectorySeparatorChar);
     }
 
     private static string Trim(string root) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) is { Length: > 0 } t ? t : "/";
@@ -178,7 +182,7 @@ public sealed class FileConfinement
                 var real = DescriptorPath(dirHandle);
                 if (real is null || !MayWrite(real)) throw Refused(path, real is null ? null : Path.Join(real, name), "write");
             }
-            var tmp = $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+            var tmp = AtomicFile.TemporaryName(name);
             int fd = Linux.OpenAt(dirfd, tmp, Linux.WriteOnly | Linux.Create | Linux.Exclusive | f.NoFollow | f.CloseOnExec, Convert.ToInt32("644", 8));
             if (fd < 0) throw Linux.Error("cannot create a temporary file for", path);
             try

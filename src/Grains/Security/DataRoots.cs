@@ -43,7 +43,7 @@ public sealed class DataRoots
     public void CheckOutput(string? path, string what)
     {
         Check(path, what, OutputRoots, "output roots");
-        if (CheckpointDirectory is { } ckpt && (IsUnder(Path.GetFullPath(path!), ckpt) || IsUnder(RealPath(Path.GetFullPath(path!)), RealPath(ckpt))))
+        if (CheckpointDirectory is { } ckpt && (FileConfinement.IsUnder(Path.GetFullPath(path!), ckpt) || FileConfinement.IsUnder(RealPath(Path.GetFullPath(path!)), RealPath(ckpt))))
             throw new ArgumentException($"{what} {path} is inside the silo's checkpoint directory ({ckpt}); results go under the output roots ({string.Join(", ", OutputRoots)}), outside it.");
     }
 
@@ -112,24 +112,15 @@ public sealed class DataRoots
         // Lexically first: a path outside every root is refused before anything is looked up, so the answer is the
         // same for a file that exists and one that does not.
         var resolvedRoots = roots.Select(RealPath).ToList();
-        if (!roots.Any(r => IsUnder(full, r)) && !resolvedRoots.Any(r => IsUnder(full, r))) throw new ArgumentException(Outside());
+        if (!roots.Any(r => FileConfinement.IsUnder(full, r)) && !resolvedRoots.Any(r => FileConfinement.IsUnder(full, r))) throw new ArgumentException(Outside());
         // Then physically: where the operating system will go, for the normalised path and for the path as given
         // (a '..' after a link goes to the link target's parent, not back up the name).
         foreach (var candidate in path == full ? [full] : new[] { full, path })
         {
             var real = RealPath(candidate);
-            if (real.Length == 0 || !resolvedRoots.Any(r => IsUnder(real, r)))
+            if (real.Length == 0 || !resolvedRoots.Any(r => FileConfinement.IsUnder(real, r)))
                 throw new ArgumentException(Outside(": it leads out of them through a symbolic link"));
         }
-    }
-
-    /// <summary>Whether <paramref name="path"/> is <paramref name="root"/> or below it (both full paths; ordinal, as Linux names are).</summary>
-    internal static bool IsUnder(string path, string root)
-    {
-        var r = Path.TrimEndingDirectorySeparator(root);
-        var p = Path.TrimEndingDirectorySeparator(path);
-        if (r.Length == 0 || r == Path.GetPathRoot(r)) return p.StartsWith(Path.GetPathRoot(r) ?? "/", StringComparison.Ordinal); // "/" holds everything
-        return p == r || (p.StartsWith(r, StringComparison.Ordinal) && p.Length > r.Length && p[r.Length] == Path.DirectorySeparatorChar);
     }
 
     /// <summary>
