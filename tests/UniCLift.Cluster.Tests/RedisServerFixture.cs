@@ -18,34 +18,44 @@ public sealed class RedisServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Port = TestPorts.Free();
+        process = await StartServerAsync(Port);
+        Connection = await ConnectionMultiplexer.ConnectAsync($"{Address},abortConnect=true,connectTimeout=1000");
+    }
+
+    /// <summary>
+    /// Starts a redis-server without persistence on 127.0.0.1:<paramref name="port"/> and returns once it answers a PING.
+    /// Fails (does not skip) when redis-server is missing.
+    /// </summary>
+    internal static async Task<Process> StartServerAsync(int port)
+    {
         var exe = FindOnPath("redis-server")
             ?? throw new InvalidOperationException("redis-server is not on PATH; the cluster tests need a real Redis: apt-get install -y redis-server (.ci/run installs it).");
-        Port = TestPorts.Free();
         var psi = new ProcessStartInfo(exe)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--port", Port.ToString(), "--save", "", "--appendonly", "no", "--daemonize", "no", "--bind", "127.0.0.1" })
+        foreach (var a in new[] { "--port", port.ToString(), "--save", "", "--appendonly", "no", "--daemonize", "no", "--bind", "127.0.0.1" })
             psi.ArgumentList.Add(a);
-        process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var server = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}.");
+        server.OutputDataReceived += (_, _) => { };
+        server.ErrorDataReceived += (_, _) => { };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (true)
         {
             try
             {
-                Connection = await ConnectionMultiplexer.ConnectAsync($"{Address},abortConnect=true,connectTimeout=1000");
-                await Connection.GetDatabase().PingAsync();
-                return;
+                await using var probe = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=1000");
+                await probe.GetDatabase().PingAsync();
+                return server;
             }
-            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !server.HasExited)
             {
-                await Task.Delay(100);
+                await Task.Delay(50);
             }
         }
     }

@@ -312,31 +312,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
             return redis;
         }
 
-        public async Task StartAgainAsync()
-        {
-            var psi = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "--port", Port.ToString(), "--save", "", "--appendonly", "no", "--daemonize", "no", "--bind", "127.0.0.1" })
-                psi.ArgumentList.Add(a);
-            _process = Process.Start(psi) ?? throw new InvalidOperationException("redis-server did not start (apt-get install -y redis-server)");
-            _process.OutputDataReceived += (_, _) => { };
-            _process.ErrorDataReceived += (_, _) => { };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-            while (true)
-            {
-                try
-                {
-                    await using var c = await ConnectionMultiplexer.ConnectAsync($"{Address},abortConnect=true,connectTimeout=1000");
-                    await c.GetDatabase().PingAsync();
-                    return;
-                }
-                catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
-                {
-                    await Task.Delay(50);
-                }
-            }
-        }
+        public async Task StartAgainAsync() => _process = await RedisServerFixture.StartServerAsync(Port);
 
         public async Task KillAsync()
         {
