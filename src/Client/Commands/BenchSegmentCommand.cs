@@ -39,7 +39,7 @@ public static class BenchSegmentCommand
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
-        var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Raw (default: the blend of v) or Probabilities (the blend of sigmoid(v) - 1/2; issue #17, not the default: DECISIONS.md)." };
+        var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Probabilities (default: the blend of sigmoid(v) - 1/2) or Raw (the blend of v, the rule before issue #17; DECISIONS.md, \"Object edges\")." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var liftOnly = new Option<bool>("--lift-only") { Description = "Skip train mode: lift from the train-mode result already in --out (and run the ablation if asked)." };
         var set = new Option<string[]>("--set")

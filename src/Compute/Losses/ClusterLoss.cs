@@ -54,12 +54,12 @@ public static class ClusterLoss
         var pairDist = centroids.unsqueeze(1).sub(centroids.unsqueeze(0)).Square().sum(2); // [K,K], zero diagonal
         if (options.Normalisation is ClusterNormalisation.Mean or ClusterNormalisation.MeanHingePerSegment)
         {
-            pull = (perSegment / cnt).mean();
+            pull = WeightedPull(perSegment, counts, options.PullSizeExponent, features.dtype, device);
             push = k > 1 ? pairDist.sum().div(Scalars.Of(k * (k - 1))) : pairDist.sum().mul(Scalars.Of(0.0));
         }
         else if (options.Normalisation == ClusterNormalisation.PerSegment)
         {
-            pull = (perSegment / cnt).mean();
+            pull = WeightedPull(perSegment, counts, options.PullSizeExponent, features.dtype, device);
             push = pairDist.sum().div(Scalars.Of(k));
         }
         else
@@ -83,6 +83,23 @@ public static class ClusterLoss
             loss = loss.add(hinge.sum().div(Scalars.Of(norm)), Scalars.Of(options.PushWeight));
         }
         return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The pull as a weighted mean over pixels, a pixel of segment k weighing n_k^-a (<see cref="ClusterLossOptions.PullSizeExponent"/>):
+    /// sum_k pull_k n_k^-a / sum_k n_k^(1-a). The weights come from the host-side counts, so nothing waits on the device.
+    /// </summary>
+    static Tensor WeightedPull(Tensor perSegment, long[] counts, double exponent, ScalarType dtype, Device device)
+    {
+        if (!double.IsFinite(exponent) || exponent < 0 || exponent > 1)
+            throw new ArgumentOutOfRangeException(nameof(exponent), exponent, "ClusterLoss: PullSizeExponent must lie in [0, 1].");
+        var weights = new float[counts.Length];
+        double total = 0;
+        for (int i = 0; i < counts.Length; i++)
+            total += Math.Pow(counts[i], 1 - exponent);
+        for (int i = 0; i < counts.Length; i++)
+            weights[i] = (float)(Math.Pow(counts[i], -exponent) / total);
+        return perSegment.mul(DeviceUpload.Of(weights, device).to(dtype)).sum();
     }
 
     /// <summary>

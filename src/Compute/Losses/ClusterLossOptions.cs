@@ -22,5 +22,13 @@ public sealed record ClusterLossOptions
     /// </summary>
     public double PushMargin { get; init; }
 
+    /// <summary>
+    /// How the pull weighs a segment by its pixel count n_k: each pixel of segment k weighs n_k^-a, normalised so the
+    /// weights sum to 1 (pull = sum_k pull_k n_k^-a / sum_k n_k^(1-a), pull_k the sum of the squared distances of k's
+    /// pixels to its centroid). 1 = every segment weighs the same whatever its size (<see cref="ClusterNormalisation.Mean"/>'s
+    /// rule, the default here); 0 = every pixel weighs the same; 0.5 = between. Not used by <see cref="ClusterNormalisation.Sum"/>.
+    /// </summary>
+    public double PullSizeExponent { get; init; } = 1.0;
+
     public static ClusterLossOptions Default { get; } = new();
 }

@@ -9,11 +9,16 @@ using static TorchSharp.torch;
 /// copy has run. On CPU it is a plain tensor.</summary>
 internal static class DeviceUpload
 {
-    public static Tensor Of(long[] data, Device device)
+    public static Tensor Of(long[] data, Device device) =>
+        device.type == DeviceType.CUDA ? Pinned(torch.tensor(data), device) : torch.tensor(data, device: device);
+
+    public static Tensor Of(float[] data, Device device) =>
+        device.type == DeviceType.CUDA ? Pinned(torch.tensor(data), device) : torch.tensor(data, device: device);
+
+    static Tensor Pinned(Tensor host, Device device)
     {
-        if (device.type != DeviceType.CUDA) return torch.tensor(data, device: device);
-        using var host = torch.tensor(data);
-        using var pinned = host.pin_memory();
-        return pinned.to(device, non_blocking: true);
+        using (host)
+        using (var pinned = host.pin_memory())
+            return pinned.to(device, non_blocking: true);
     }
 }

@@ -186,7 +186,7 @@ public sealed class SceneTrainer : IDisposable
             var l = Losses.ClusterLoss.Compute(r.Features!, view.Mask, new ClusterLossOptions
             {
                 MaxPixels = o.ClusterPixelSamples, Normalisation = o.ClusterNormalisation, PushWeight = o.ClusterPushWeight,
-                Background = o.ClusterBackground, PushMargin = o.ClusterPushMargin,
+                Background = o.ClusterBackground, PushMargin = o.ClusterPushMargin, PullSizeExponent = o.ClusterPullSizeExponent,
             }, stepRandom);
             total = total.add(l.mul(Scalars.Of(o.ClusterWeight)), Scalars.Of(1.0));
             lCluster = l;

@@ -72,6 +72,8 @@ public sealed record TrainingOptions
     /// <summary>How L_cluster normalises pull and push: means, so the loss stays in [0, D] whatever the image and segment count, with the
     /// hinge push per segment, so crowded views still part objects that share a code (DECISIONS.md).</summary>
     public Losses.ClusterNormalisation ClusterNormalisation { get; init; } = Losses.ClusterNormalisation.MeanHingePerSegment;
+    /// <summary>L_cluster's pull weighs a pixel of a segment of n pixels by n^-a (1 = every segment alike, 0 = every pixel alike).</summary>
+    public double ClusterPullSizeExponent { get; init; } = 1.0;
     /// <summary>Weight of L_cluster's push term relative to its pull (METHOD.md: 1).</summary>
     public double ClusterPushWeight { get; init; } = 1.0;
     /// <summary>Margin of L_cluster's hinge push on close centroid pairs, 0 = off: 1, because it parts objects that start merged (DECISIONS.md).</summary>
@@ -131,6 +133,7 @@ public sealed record TrainingOptions
             throw new ArgumentException($"SmoothGraphRefresh and LiftSmoothGraphRefresh must be >= 1, got {SmoothGraphRefresh} and {LiftSmoothGraphRefresh}.");
         if (!(ClusterPushMargin >= 0)) throw new ArgumentException($"ClusterPushMargin must be >= 0, got {ClusterPushMargin}.");
         if (!(ClusterPushWeight >= 0)) throw new ArgumentException($"ClusterPushWeight must be >= 0, got {ClusterPushWeight}.");
+        if (!(ClusterPullSizeExponent >= 0 && ClusterPullSizeExponent <= 1)) throw new ArgumentException($"ClusterPullSizeExponent must lie in [0, 1], got {ClusterPullSizeExponent}.");
         return this;
     }
 }

@@ -39,6 +39,34 @@ public sealed class ClusterLossTests
         Assert.Equal(expected, ClusterLoss.Compute(v, Mask, options).item<float>(), 5);
     }
 
+    [Theory]
+    // Segments of 2, 3 and 1 pixels with pulls 0.10, 0.08 and 0; a pixel of a segment of n weighs n^-a, the weights summing to 1.
+    [InlineData(1.0, (0.05 + 0.08 / 3) / 3)] // every segment alike (the rule of Mean)
+    [InlineData(0.0, 0.18 / 6)] // every pixel alike
+    [InlineData(0.5, (0.10 / 1.4142135623730951 + 0.08 / 1.7320508075688772) / (1.4142135623730951 + 1.7320508075688772 + 1))]
+    public void PullWeighsASegmentByItsSizeToTheExponent(double exponent, double pull)
+    {
+        using var scope = NewDisposeScope();
+        var v = LossTestUtil.FromSigmoid(Vh, 2, 3, 2);
+        foreach (var normalisation in new[] { ClusterNormalisation.Mean, ClusterNormalisation.MeanHingePerSegment })
+        {
+            var options = new ClusterLossOptions { Normalisation = normalisation, MaxPixels = 0, PullSizeExponent = exponent };
+            Assert.Equal(pull - 0.88 / 3, ClusterLoss.Compute(v, Mask, options).item<float>(), 5);
+        }
+    }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(1.5)]
+    [InlineData(double.NaN)]
+    public void PullSizeExponentOutsideZeroToOneIsRejected(double exponent)
+    {
+        using var scope = NewDisposeScope();
+        var v = LossTestUtil.FromSigmoid(Vh, 2, 3, 2);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ClusterLoss.Compute(v, Mask, new ClusterLossOptions { MaxPixels = 0, PullSizeExponent = exponent }));
+        Assert.Contains("PullSizeExponent", e.Message);
+    }
+
     [Fact]
     public void HingePushAddsTheMarginShortfallOfEveryPair()
     {
