@@ -4,7 +4,8 @@ namespace UniCLift.Compute.Losses;
 /// Sampled neighbour pairs for the 3D smoothness loss: for each sampled Gaussian i, up to maxNeighbours
 /// Gaussians j != i with ||mu_i - mu_j||^2 &lt;= tau (the nearest ones when there are more).
 /// Built in C# on a CPU copy of the means with a uniform grid hash of cell size sqrt(tau), so only the
-/// 27 cells around i are searched. Plain arrays: the trainer may cache it and rebuild every K iterations.
+/// 27 cells around i are searched (<see cref="NeighbourGrid"/>). Plain arrays: the trainer may cache it and rebuild every
+/// K iterations.
 /// </summary>
 public sealed class NeighbourGraph : IDisposable
 {
@@ -58,68 +59,8 @@ public sealed class NeighbourGraph : IDisposable
     /// <param name="tau">Squared-distance threshold.</param>
     /// <param name="maxNeighbours">Cap per sampled Gaussian (the nearest are kept).</param>
     /// <param name="sampleIndices">The Gaussians i whose neighbourhoods are searched.</param>
-    public static NeighbourGraph Build(float[] means, int n, double tau, int maxNeighbours, int[] sampleIndices)
-    {
-        if (n < 0 || means.Length < 3L * n)
-            throw new ArgumentException($"NeighbourGraph: means has {means.Length} floats, expected 3 * {n}.", nameof(means));
-        if (!(tau > 0)) throw new ArgumentException($"NeighbourGraph: tau must be > 0, got {tau}.", nameof(tau));
-        if (maxNeighbours < 1) throw new ArgumentException($"NeighbourGraph: maxNeighbours must be >= 1, got {maxNeighbours}.", nameof(maxNeighbours));
-        foreach (var i in sampleIndices)
-            if (i < 0 || i >= n) throw new ArgumentException($"NeighbourGraph: sample index {i} is outside 0..{n - 1}.", nameof(sampleIndices));
-
-        double cell = Math.Sqrt(tau);
-        // Grid hash: sort Gaussians by cell key, then map key -> [start, end) in the sorted order.
-        var keys = new long[n];
-        var order = new int[n];
-        for (int i = 0; i < n; i++)
-        {
-            keys[i] = Key(Cell(means[3 * i], cell), Cell(means[3 * i + 1], cell), Cell(means[3 * i + 2], cell));
-            order[i] = i;
-        }
-        var sortedKeys = (long[])keys.Clone();
-        Array.Sort(sortedKeys, order);
-        var ranges = new Dictionary<long, (int Start, int End)>();
-        for (int s = 0; s < n;)
-        {
-            int e = s + 1;
-            while (e < n && sortedKeys[e] == sortedKeys[s]) e++;
-            ranges[sortedKeys[s]] = (s, e);
-            s = e;
-        }
-
-        var sources = new List<int>();
-        var targets = new List<int>();
-        var found = new List<(float D2, int J)>();
-        foreach (int i in sampleIndices)
-        {
-            float xi = means[3 * i], yi = means[3 * i + 1], zi = means[3 * i + 2];
-            int cx = Cell(xi, cell), cy = Cell(yi, cell), cz = Cell(zi, cell);
-            found.Clear();
-            for (int ox = -1; ox <= 1; ox++)
-                for (int oy = -1; oy <= 1; oy++)
-                    for (int oz = -1; oz <= 1; oz++)
-                    {
-                        if (!ranges.TryGetValue(Key(cx + ox, cy + oy, cz + oz), out var r)) continue;
-                        for (int s = r.Start; s < r.End; s++)
-                        {
-                            int j = order[s];
-                            if (j == i) continue;
-                            float dx = means[3 * j] - xi, dy = means[3 * j + 1] - yi, dz = means[3 * j + 2] - zi;
-                            float d2 = dx * dx + dy * dy + dz * dz;
-                            if (d2 <= tau) found.Add((d2, j));
-                        }
-                    }
-            // Nearest first, ties by index, so the cap is deterministic.
-            found.Sort((a, b) => a.D2 != b.D2 ? a.D2.CompareTo(b.D2) : a.J.CompareTo(b.J));
-            int keep = Math.Min(found.Count, maxNeighbours);
-            for (int k = 0; k < keep; k++)
-            {
-                sources.Add(i);
-                targets.Add(found[k].J);
-            }
-        }
-        return new NeighbourGraph(sources.ToArray(), targets.ToArray());
-    }
+    public static NeighbourGraph Build(float[] means, int n, double tau, int maxNeighbours, int[] sampleIndices) =>
+        NeighbourGrid.Build(means, n, tau).Query(maxNeighbours, sampleIndices);
 
     /// <summary>Up to <paramref name="count"/> distinct Gaussian indices drawn uniformly (all of them if count &gt;= n), seeded.</summary>
     public static int[] SampleIndices(int n, int count, Random rng)
@@ -139,8 +80,8 @@ public sealed class NeighbourGraph : IDisposable
         return result;
     }
 
-    private static int Cell(float v, double cell) => (int)Math.Clamp(Math.Floor(v / cell), -(1 << 20) + 2, (1 << 20) - 2);
+    internal static int Cell(float v, double cell) => (int)Math.Clamp(Math.Floor(v / cell), -(1 << 20) + 2, (1 << 20) - 2);
 
-    private static long Key(int x, int y, int z) =>
+    internal static long Key(int x, int y, int z) =>
         ((long)(x + (1 << 20)) << 42) | ((long)(y + (1 << 20)) << 21) | (long)(z + (1 << 20));
 }

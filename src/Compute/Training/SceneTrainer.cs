@@ -35,6 +35,8 @@ public sealed class SceneTrainer : IDisposable
     private int _activeShDegree;
     private NeighbourGraph? _graph;
     private int _graphBuiltAt = -1;
+    /// <summary>Lift mode: the grid over the frozen means, built once.</summary>
+    private NeighbourGrid? _grid;
     private readonly Device _device;
     /// <summary>CUDA: the step's loss terms (total, render, cluster, triplet, smooth) summed on the device since the last
     /// read-back, so a step needs no host synchronisation for its report.</summary>
@@ -294,11 +296,17 @@ public sealed class SceneTrainer : IDisposable
         int refresh = Options.Mode == TrainingMode.Lift ? Options.LiftSmoothGraphRefresh : Options.SmoothGraphRefresh;
         if (_graph is null || it - _graphBuiltAt >= refresh)
         {
-            var means = _model.Read(GaussianModel.Means);
-            int n = means.Length / 3;
-            var sample = NeighbourGraph.SampleIndices(n, Math.Min(n, Options.SmoothSamples), random);
+            // Lift mode's means are frozen: one grid serves every refresh, each a new sample.
+            var grid = _grid;
+            if (grid is null || Options.Mode != TrainingMode.Lift || grid.Count != _model.Count)
+            {
+                var means = _model.Read(GaussianModel.Means);
+                grid = NeighbourGrid.Build(means, means.Length / 3, Options.Tau);
+                _grid = Options.Mode == TrainingMode.Lift ? grid : null;
+            }
+            var sample = NeighbourGraph.SampleIndices(grid.Count, Math.Min(grid.Count, Options.SmoothSamples), random);
             _graph?.Dispose();
-            _graph = NeighbourGraph.Build(means, n, Options.Tau, Options.SmoothNeighbours, sample);
+            _graph = grid.Query(Options.SmoothNeighbours, sample);
             _graphBuiltAt = it;
         }
         return _graph;

@@ -45,6 +45,46 @@ public sealed class SmoothnessLossTests
     }
 
     [Fact]
+    public void CappedGraphKeepsTheNearestInOrderWithTiesByIndexAndAGridServesManySamples()
+    {
+        // A lattice with spacing 0.03 (many equal distances) shuffled, so ties are broken by index alone.
+        var rng = new Random(5);
+        var points = new List<float[]>();
+        for (int x = 0; x < 12; x++)
+            for (int y = 0; y < 12; y++)
+                for (int z = 0; z < 6; z++)
+                    points.Add(new[] { x * 0.03f, y * 0.03f, z * 0.03f });
+        var shuffled = points.OrderBy(_ => rng.Next()).ToArray();
+        int n = shuffled.Length;
+        var means = shuffled.SelectMany(p => p).ToArray();
+        const double tau = 0.01;
+        const int cap = 7;
+        var grid = NeighbourGrid.Build(means, n, tau);
+        for (int round = 0; round < 3; round++)
+        {
+            var sample = NeighbourGraph.SampleIndices(n, 150, new Random(round));
+            var g = grid.Query(cap, sample);
+            var expected = new List<(int, int)>();
+            foreach (int i in sample)
+            {
+                var near = new List<(float D2, int J)>();
+                for (int j = 0; j < n; j++)
+                {
+                    if (j == i) continue;
+                    float dx = means[3 * i] - means[3 * j], dy = means[3 * i + 1] - means[3 * j + 1], dz = means[3 * i + 2] - means[3 * j + 2];
+                    float d2 = dx * dx + dy * dy + dz * dz;
+                    if (d2 <= tau) near.Add((d2, j));
+                }
+                Assert.True(near.Count > cap); // the cap bites everywhere
+                expected.AddRange(near.OrderBy(p => p.D2).ThenBy(p => p.J).Take(cap).Select(p => (i, p.J)));
+            }
+            Assert.Equal(expected.ToArray(), g.Sources.Zip(g.Targets).ToArray()); // same pairs, same order
+            var rebuilt = NeighbourGraph.Build(means, n, tau, cap, sample);
+            Assert.Equal(g.Targets, rebuilt.Targets);
+        }
+    }
+
+    [Fact]
     public void SampleIndicesAreDistinctAndSeeded()
     {
         var a = NeighbourGraph.SampleIndices(1000, 100, new Random(1));
