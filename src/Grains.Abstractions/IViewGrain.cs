@@ -33,12 +33,14 @@ public sealed record ViewSource(
 
 /// <summary>Decode one view: render its embedding image from the trained model file (a model.ply) and threshold it.
 /// <paramref name="BlendProbabilities"/>: threshold the blend of the Gaussians' sigmoid(v) rather than of v
-/// (Compute's PixelBlend.Probabilities; a request from an older build has it false, Raw).</summary>
+/// (Compute's PixelBlend.Probabilities; a request from an older build has it false, Raw). <paramref name="NearPlane"/>: the
+/// scene's near plane, as training used (Compute's SceneScale); 0 in a request from an older build, which rendered at 0.2.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewDecodeRequest")]
 public sealed record ViewDecodeRequest(
     [property: Id(0)] ViewSource Source,
     [property: Id(1)] string ModelPath,
-    [property: Id(2)] bool BlendProbabilities = false);
+    [property: Id(2)] bool BlendProbabilities = false,
+    [property: Id(3)] float NearPlane = 0f);
 
 /// <summary>
 /// What the codebook needs from one decoded view: per code (ascending) its pixel area and how many of those pixels

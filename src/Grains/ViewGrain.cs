@@ -58,7 +58,8 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
     private int[] Render(ViewDecodeRequest request)
     {
         var model = models.Get(request.ModelPath);
-        return model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera(), request.BlendProbabilities ? PixelBlend.Probabilities : PixelBlend.Raw);
+        float near = request.NearPlane > 0 ? request.NearPlane : (float)SceneScale.ReferenceNearPlane;
+        return model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera(), near, request.BlendProbabilities ? PixelBlend.Probabilities : PixelBlend.Raw);
     }
 
     /// <summary>The view's input mask as the codebook counts it: stuff segments made background when the source names

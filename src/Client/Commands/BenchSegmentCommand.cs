@@ -307,7 +307,7 @@ public static class BenchSegmentCommand
             {
                 var g = trainer.Model.ToGaussianTensors();
                 if (blend == PixelBlend.Probabilities) g = g with { Features = EmbeddingDecoder.BlendFeatures(g.Features!) };
-                var r = rasterizer.Render(g, v.Camera, new UniCLift.Compute.Rendering.RasterSettings(trainer.ActiveShDegree));
+                var r = rasterizer.Render(g, v.Camera, new UniCLift.Compute.Rendering.RasterSettings(trainer.ActiveShDegree, NearPlane: trainer.NearPlane));
                 margin = r.Features!.abs().min(2).values.reshape(-1).cpu().data<float>().ToArray();
                 codes = EmbeddingDecoder.DecodePixels(r.Features!);
             }
@@ -378,7 +378,7 @@ public static class BenchSegmentCommand
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
-            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, decode?.Blend ?? PixelBlend.Raw);
+            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, decode?.Blend ?? PixelBlend.Raw);
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
             if (v.MaskPath is not null) statistics.AddView(codes, StuffBackground.LoadMask(scene, v, stuff).Labels);
             pixels += codes.Length;

@@ -42,13 +42,14 @@ public static class EmbeddingDecoder
 
     /// <summary>Embedding-to-Label per pixel: renders the embedding image of <paramref name="g"/> (features [N,D]) for
     /// a camera and thresholds it ([H*W] row-major). With <paramref name="blend"/> = <see cref="PixelBlend.Probabilities"/>
-    /// the Gaussians' sigmoid(v) - 1/2 are blended instead of v (<see cref="BlendFeatures"/>).</summary>
-    public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera,
+    /// the Gaussians' sigmoid(v) - 1/2 are blended instead of v (<see cref="BlendFeatures"/>). <paramref name="nearPlane"/>:
+    /// the scene's, as training used (<see cref="SceneScale.NearPlane"/>).</summary>
+    public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera, float nearPlane,
         PixelBlend blend = PixelBlend.Raw)
     {
         using var scope = NewDisposeScope();
         if (blend == PixelBlend.Probabilities && g.Features is { } f) g = g with { Features = BlendFeatures(f) };
-        var r = rasterizer.Render(g, camera, new RasterSettings(shDegree));
+        var r = rasterizer.Render(g, camera, new RasterSettings(shDegree, NearPlane: nearPlane));
         return DecodePixels(r.Features!);
     }
 

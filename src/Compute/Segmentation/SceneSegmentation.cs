@@ -34,7 +34,7 @@ public static class SceneSegmentation
         for (int i = 0; i < scene.Views.Count; i++)
         {
             var v = scene.Views[i];
-            codes[i] = model.RenderCodes(rasterizer, v.Camera, options.Blend);
+            codes[i] = model.RenderCodes(rasterizer, v.Camera, trainer.NearPlane, options.Blend);
             statistics.AddView(codes[i], v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels);
         }
         // 2. One codebook for the scene: the same code is the same instance in every view and on the Gaussians.
@@ -127,12 +127,12 @@ public static class SceneSegmentation
     }
 
     /// <summary>Per-pixel codes (row-major [H*W]) of the model's rendered embedding image for one camera.</summary>
-    public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianModel model, int shDegree, Camera camera,
+    public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianModel model, int shDegree, Camera camera, float nearPlane,
         PixelBlend blend = PixelBlend.Raw)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad(); // no graph to the live parameters
-        return EmbeddingDecoder.RenderCodes(rasterizer, model.ToGaussianTensors(), shDegree, camera, blend);
+        return EmbeddingDecoder.RenderCodes(rasterizer, model.ToGaussianTensors(), shDegree, camera, nearPlane, blend);
     }
 
     /// <summary>Loss curve in at most 100 points (means over equal windows), for metrics.json and the report.</summary>

@@ -89,7 +89,7 @@ public sealed class TrainedGaussians
     public Tensor EmbeddingTensor() => tensor(Embeddings, new long[] { Count, Dimensions });
 
     /// <summary>Embedding-to-Label per pixel: renders the embedding image for a camera and thresholds it ([H*W] row-major).</summary>
-    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera, PixelBlend blend = PixelBlend.Raw)
+    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera, float nearPlane, PixelBlend blend = PixelBlend.Raw)
     {
         TorchRuntime.EnsureInitialised();
         using var scope = NewDisposeScope();
@@ -98,7 +98,7 @@ public sealed class TrainedGaussians
         var sh = cat(new[] { tensor(Cloud.ShDc, new long[] { n, 1, 3 }), tensor(Cloud.ShRest, new long[] { n, k - 1, 3 }) }, 1); // [N,K,3]
         var g = new GaussianTensors(tensor(Cloud.Means, new long[] { n, 3 }), tensor(Cloud.LogScales, new long[] { n, 3 }),
             tensor(Cloud.Rotations, new long[] { n, 4 }), tensor(Cloud.Opacity, new long[] { n, 1 }), sh, EmbeddingTensor());
-        return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera, blend);
+        return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera, nearPlane, blend);
     }
 
     private static GaussianCloud CopyWithExtra(GaussianCloud c, Dictionary<string, float[]> extra) => new()

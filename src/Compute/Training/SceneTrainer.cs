@@ -100,6 +100,8 @@ public sealed class SceneTrainer : IDisposable
     public GaussianModel Model => _model;
     public TrainingData Data => _data;
     public int ActiveShDegree => _activeShDegree;
+    /// <summary>The near plane for this scene's scale (<see cref="SceneScale"/>); decoding renders with the same.</summary>
+    public float NearPlane => SceneScale.NearPlane(_sceneExtent);
     /// <summary>Where the scene's whole training state lives (parameters, moments, statistics, W, the views' images).</summary>
     public Device Device => _device;
 
@@ -169,7 +171,7 @@ public sealed class SceneTrainer : IDisposable
         var view = _data.Views[NextView()];
         var stepRandom = _rng.ToSystemRandom();
         var gaussians = _model.ToGaussianTensors();
-        var settings = new RasterSettings(_activeShDegree, o.Background, FeatureGradientsReachGeometry: o.SegmentationGradientsReachGeometry);
+        var settings = new RasterSettings(_activeShDegree, o.Background, NearPlane, o.SegmentationGradientsReachGeometry);
         var r = _rasterizer.Render(gaussians, view.Camera, settings);
         Phase("render");
 
@@ -301,7 +303,7 @@ public sealed class SceneTrainer : IDisposable
             if (grid is null || Options.Mode != TrainingMode.Lift || grid.Count != _model.Count)
             {
                 var means = _model.Read(GaussianModel.Means);
-                grid = NeighbourGrid.Build(means, means.Length / 3, Options.Tau);
+                grid = NeighbourGrid.Build(means, means.Length / 3, SceneScale.Tau(Options.Tau, _sceneExtent));
                 _grid = Options.Mode == TrainingMode.Lift ? grid : null;
             }
             var sample = NeighbourGraph.SampleIndices(grid.Count, Math.Min(grid.Count, Options.SmoothSamples), random);

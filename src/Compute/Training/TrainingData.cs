@@ -62,7 +62,7 @@ public sealed class TrainingData : IDisposable
                 Boundary = boundary,
             };
         }
-        return new TrainingData { Views = loaded, CameraExtent = Extent(loaded.Select(v => v.Camera)) };
+        return new TrainingData { Views = loaded, CameraExtent = SceneScale.Extent(loaded.Select(v => v.Camera)) };
     }
 
     private static Tensor Upload(Tensor cpu, Device? device)
@@ -76,14 +76,6 @@ public sealed class TrainingData : IDisposable
     /// <summary>The views a trainer learns from: the scene's training split, or every view when it has none.</summary>
     public static IReadOnlyList<string> ViewNames(Scene scene) =>
         scene.TrainViews.Count > 0 ? scene.TrainViews : scene.Views.Select(v => v.Name).ToList();
-
-    public static double Extent(IEnumerable<Camera> cameras)
-    {
-        var centres = cameras.Select(c => c.Position).ToList();
-        double mx = centres.Average(c => c.X), my = centres.Average(c => c.Y), mz = centres.Average(c => c.Z);
-        double radius = centres.Max(c => Math.Sqrt((c.X - mx) * (c.X - mx) + (c.Y - my) * (c.Y - my) + (c.Z - mz) * (c.Z - mz)));
-        return Math.Max(radius, 1e-3) * 1.1;
-    }
 
     public void Dispose()
     {

@@ -84,7 +84,8 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             var views = l.Scene.Views;
             var stuff = StuffBackground.For(l.Scene, l.Target.StuffAsBackground);
             var decode = new DecodeOptions();
-            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(stuff), l.ModelPath, decode.Blend == PixelBlend.Probabilities)).ToList();
+            float near = SceneScale.NearPlane(SceneScale.Extent(l.Scene));
+            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(stuff), l.ModelPath, decode.Blend == PixelBlend.Probabilities, near)).ToList();
             IViewGrain View(int i) => grains.GetGrain<IViewGrain>($"{id}/{views[i].Name}");
 
             var statistics = await Task.WhenAll(requests.Select((r, i) => View(i).DecodeCodes(r)));
