@@ -72,11 +72,11 @@ public sealed record TrainingOptions
     /// <summary>How L_cluster normalises pull and push: means, so the loss stays in [0, D] whatever the image and segment count, with the
     /// hinge push per segment, so crowded views still part objects that share a code (DECISIONS.md).</summary>
     public Losses.ClusterNormalisation ClusterNormalisation { get; init; } = Losses.ClusterNormalisation.MeanHingePerSegment;
-    /// <summary>L_cluster's pull weighs a pixel of a segment of n pixels by n^-a (1 = every segment alike, 0 = every pixel alike): 0.5,
-    /// because at 1 an edge pixel the jittered masks dispute is pulled towards the small object's code about |background| / |object|
-    /// times harder than towards the background's, and lifting turns the masks' symmetric jitter into a ring of spill around
-    /// every object (DECISIONS.md, "Object edges").</summary>
-    public double ClusterPullSizeExponent { get; init; } = 0.5;
+    /// <summary>L_cluster's pull weighs a pixel of a segment of n pixels by n^-a (1 = every segment alike, 0 = every pixel alike): 0,
+    /// METHOD.md's sum over pixels as a mean. With every segment alike an edge pixel the jittered masks dispute is pulled towards
+    /// the small object's code about |background| / |object| times harder than towards the background's, and lifting turns the
+    /// masks' symmetric jitter into a ring of spill around every object (DECISIONS.md, "L_cluster pull weighting").</summary>
+    public double ClusterPullSizeExponent { get; init; } = 0.0;
     /// <summary>Weight of L_cluster's push term relative to its pull (METHOD.md: 1).</summary>
     public double ClusterPushWeight { get; init; } = 1.0;
     /// <summary>Margin of L_cluster's hinge push on close centroid pairs, 0 = off: 1, because it parts objects that start merged (DECISIONS.md).</summary>
