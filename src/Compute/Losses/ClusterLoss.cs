@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 /// Contrastive clustering loss of UniC-Lift on one view: Vh = sigmoid(V); segments are the mask ids;
 /// m_k = mean of Vh over segment k; loss = pull - PushWeight * push with
 /// pull = sum_k sum_{u in k} ||Vh(u) - m_k||^2 and push = sum_{i != j} ||m_i - m_j||^2
-/// (normalised per <see cref="ClusterNormalisation"/>). Negative mask ids are void and always ignored.
+/// (normalised per <see cref="ClusterNormalisation"/>; the pull as a weighted mean over pixels by segment size,
+/// <see cref="ClusterLossOptions.PullSizeExponent"/>). Negative mask ids are void and always ignored.
 /// Cost O(P * D + K^2 * D) with P sampled pixels and K segments: index_add scatter, no per-pixel C# on tensors.
 /// </summary>
 public static class ClusterLoss

@@ -4,8 +4,9 @@ namespace UniCLift.Compute.Losses;
 public enum ClusterNormalisation
 {
     /// <summary>
-    /// Pull: mean over the pixels of a segment, then mean over segments (every segment weighs the same,
-    /// so small objects are not drowned by walls and floors). Push: mean over ordered pairs i != j.
+    /// Pull: a weighted mean over pixels, a pixel of a segment of n pixels weighing n^-a
+    /// (<see cref="ClusterLossOptions.PullSizeExponent"/>: 1 = mean over each segment's pixels, then over segments; 0 = over
+    /// all pixels). Push: mean over ordered pairs i != j.
     /// Both terms stay in [0, D] because Vh lies in [0,1]^D, independent of image size and sampling.
     /// </summary>
     Mean,
