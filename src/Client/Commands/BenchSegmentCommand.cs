@@ -238,6 +238,7 @@ public static class BenchSegmentCommand
     /// </summary>
     private static Row Redecode(Scene scene, string ply, string outDir, CommandConsole console, bool diagnose, DecodeOptions? decode = null)
     {
+        decode ??= new DecodeOptions(); // the diagnostics below read what the decoding used
         var clock = Stopwatch.StartNew();
         var cloud = GaussianPly.Read(ply);
         var emb = TrainedGaussians.ReadEmbeddings(cloud, out int d);
@@ -253,10 +254,10 @@ public static class BenchSegmentCommand
         {
             foreach (var split in new[] { scene.TestViews, scene.TrainViews })
                 DiagnoseObjects(scene, split, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), console);
-            var stuff = StuffBackground.For(scene, decode?.StuffAsBackground ?? true);
+            var stuff = StuffBackground.For(scene, decode.StuffAsBackground);
             DiagnoseBoundaries(scene, "raw masks (matched per view)", v => v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff), true, console);
             DiagnoseBoundaries(scene, "decoded", v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), false, console);
-            DiagnoseMargins(scene, trainer, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), decode?.Blend ?? PixelBlend.Raw, console);
+            DiagnoseMargins(scene, trainer, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), decode.Blend, console);
         }
         return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, clock.Elapsed.TotalSeconds, 0, result.Gaussians)
             { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
@@ -305,11 +306,9 @@ public static class BenchSegmentCommand
             using (TorchSharp.torch.NewDisposeScope())
             using (TorchSharp.torch.no_grad())
             {
-                var g = trainer.Model.ToGaussianTensors();
-                if (blend == PixelBlend.Probabilities) g = g with { Features = EmbeddingDecoder.BlendFeatures(g.Features!) };
-                var r = rasterizer.Render(g, v.Camera, new UniCLift.Compute.Rendering.RasterSettings(trainer.ActiveShDegree, NearPlane: trainer.NearPlane));
-                margin = r.Features!.abs().min(2).values.reshape(-1).cpu().data<float>().ToArray();
-                codes = EmbeddingDecoder.DecodePixels(r.Features!);
+                var features = EmbeddingDecoder.RenderEmbedding(rasterizer, trainer.Model.ToGaussianTensors(), trainer.ActiveShDegree, v.Camera, trainer.NearPlane, blend);
+                margin = features.abs().min(2).values.reshape(-1).cpu().data<float>().ToArray();
+                codes = EmbeddingDecoder.DecodePixels(features);
             }
             // The code most of each predicted label's pixels carry in this view: spill pixels with another code got
             // their label from the codebook's merges or the fragment cleanup, not from their own code.
@@ -366,19 +365,19 @@ public static class BenchSegmentCommand
     /// How the raw decoded codes (all views) cover the ground-truth objects: per code with at least 0.05% of the pixels,
     /// its share, its majority GT object and purity; per GT object, the codes holding at least 5% of it.
     /// </summary>
-    private static void Diagnose(Scene scene, SceneTrainer trainer, CommandConsole console, DecodeOptions? decode)
+    private static void Diagnose(Scene scene, SceneTrainer trainer, CommandConsole console, DecodeOptions decode)
     {
         var rasterizer = new UniCLift.Compute.Rendering.GaussianRasterizer();
         var overlap = new Dictionary<(int Code, int Gt), long>();
         var codeArea = new Dictionary<int, long>();
         var gtArea = new Dictionary<int, long>();
         var statistics = new CodeStatistics();
-        var stuff = StuffBackground.For(scene, decode?.StuffAsBackground ?? true);
+        var stuff = StuffBackground.For(scene, decode.StuffAsBackground);
         long pixels = 0;
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
-            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, decode?.Blend ?? PixelBlend.Raw);
+            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, decode.Blend);
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
             if (v.MaskPath is not null) statistics.AddView(codes, StuffBackground.LoadMask(scene, v, stuff).Labels);
             pixels += codes.Length;
@@ -397,7 +396,7 @@ public static class BenchSegmentCommand
             var best = overlap.Where(kv => kv.Key.Code == code).OrderByDescending(kv => kv.Value).First();
             w.WriteLine($"    code {code,5} ({Convert.ToString(code, 2).PadLeft(trainer.Model.EmbeddingDim, '0')}) {100.0 * area / pixels,6:0.00}% -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it");
         }
-        var book = LabelCodebook.Build(statistics, null, decode?.Codebook);
+        var book = LabelCodebook.Build(statistics, null, decode.Codebook);
         w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");
         foreach (var c in book.Codes.Concat(book.MergedCodes).Where(c => statistics.Area[c] >= 0.001 * pixels))
         {

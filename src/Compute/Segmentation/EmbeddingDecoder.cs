@@ -41,16 +41,22 @@ public static class EmbeddingDecoder
     }
 
     /// <summary>Embedding-to-Label per pixel: renders the embedding image of <paramref name="g"/> (features [N,D]) for
-    /// a camera and thresholds it ([H*W] row-major). With <paramref name="blend"/> = <see cref="PixelBlend.Probabilities"/>
-    /// the Gaussians' sigmoid(v) - 1/2 are blended instead of v (<see cref="BlendFeatures"/>). <paramref name="nearPlane"/>:
-    /// the scene's, as training used (<see cref="SceneScale.NearPlane"/>).</summary>
+    /// a camera and thresholds it ([H*W] row-major; see <see cref="RenderEmbedding"/>).</summary>
     public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera, float nearPlane,
-        PixelBlend blend = PixelBlend.Raw)
+        PixelBlend blend)
     {
         using var scope = NewDisposeScope();
+        return DecodePixels(RenderEmbedding(rasterizer, g, shDegree, camera, nearPlane, blend));
+    }
+
+    /// <summary>The embedding image [H,W,D] that <see cref="RenderCodes"/> thresholds. With <paramref name="blend"/> =
+    /// <see cref="PixelBlend.Probabilities"/> the Gaussians' sigmoid(v) - 1/2 are blended instead of v
+    /// (<see cref="BlendFeatures"/>). <paramref name="nearPlane"/>: the scene's, as training used (<see cref="SceneScale.NearPlane"/>).</summary>
+    public static Tensor RenderEmbedding(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera, float nearPlane,
+        PixelBlend blend)
+    {
         if (blend == PixelBlend.Probabilities && g.Features is { } f) g = g with { Features = BlendFeatures(f) };
-        var r = rasterizer.Render(g, camera, new RasterSettings(shDegree, NearPlane: nearPlane));
-        return DecodePixels(r.Features!);
+        return rasterizer.Render(g, camera, new RasterSettings(shDegree, NearPlane: nearPlane)).Features!;
     }
 
     /// <summary>

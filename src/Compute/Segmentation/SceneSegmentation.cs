@@ -128,7 +128,7 @@ public static class SceneSegmentation
 
     /// <summary>Per-pixel codes (row-major [H*W]) of the model's rendered embedding image for one camera.</summary>
     public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianModel model, int shDegree, Camera camera, float nearPlane,
-        PixelBlend blend = PixelBlend.Raw)
+        PixelBlend blend)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad(); // no graph to the live parameters

@@ -89,7 +89,7 @@ public sealed class TrainedGaussians
     public Tensor EmbeddingTensor() => tensor(Embeddings, new long[] { Count, Dimensions });
 
     /// <summary>Embedding-to-Label per pixel: renders the embedding image for a camera and thresholds it ([H*W] row-major).</summary>
-    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera, float nearPlane, PixelBlend blend = PixelBlend.Raw)
+    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera, float nearPlane, PixelBlend blend)
     {
         TorchRuntime.EnsureInitialised();
         using var scope = NewDisposeScope();

@@ -62,9 +62,9 @@ public sealed class SceneScaleTests
         int differing = 0, absoluteDiffering = 0, pixels = 0;
         for (int v = 0; v < cameras.Length; v++)
         {
-            var a = EmbeddingDecoder.RenderCodes(rasterizer, metres, 0, cameras[v], SceneScale.NearPlane(extent));
-            var b = EmbeddingDecoder.RenderCodes(rasterizer, decimetres, 0, scaledCameras[v], SceneScale.NearPlane(scaledExtent));
-            var absolute = EmbeddingDecoder.RenderCodes(rasterizer, decimetres, 0, scaledCameras[v], (float)SceneScale.ReferenceNearPlane);
+            var a = EmbeddingDecoder.RenderCodes(rasterizer, metres, 0, cameras[v], SceneScale.NearPlane(extent), PixelBlend.Raw);
+            var b = EmbeddingDecoder.RenderCodes(rasterizer, decimetres, 0, scaledCameras[v], SceneScale.NearPlane(scaledExtent), PixelBlend.Raw);
+            var absolute = EmbeddingDecoder.RenderCodes(rasterizer, decimetres, 0, scaledCameras[v], (float)SceneScale.ReferenceNearPlane, PixelBlend.Raw);
             if (v == 0) Assert.DoesNotContain(floaterCode, a);
             differing += a.Zip(b).Count(p => p.First != p.Second);
             absoluteDiffering += a.Zip(absolute).Count(p => p.First != p.Second);

@@ -35,8 +35,8 @@ public sealed class DecodeStagesTests
         var rasterizer = new GaussianRasterizer();
         foreach (var v in scene.Views)
         {
-            var fromTrainer = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane);
-            Assert.Equal(fromTrainer, read.RenderCodes(rasterizer, v.Camera, trainer.NearPlane));
+            var fromTrainer = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, PixelBlend.Raw);
+            Assert.Equal(fromTrainer, read.RenderCodes(rasterizer, v.Camera, trainer.NearPlane, PixelBlend.Raw));
         }
         using var scope = NewDisposeScope();
         Assert.Equal(EmbeddingDecoder.DecodeGaussians(trainer.Model[GaussianModel.Embeddings].detach()), read.DecodeGaussians());
