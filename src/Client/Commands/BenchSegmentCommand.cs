@@ -211,6 +211,10 @@ public static class BenchSegmentCommand
         if (run.ProfilePhases && result.PhaseMilliseconds is { Count: > 0 } phases)
             console.ErrorWriter.WriteLine($"  [{label}] ms per iteration by phase{(device.type == TorchSharp.DeviceType.CUDA ? " (device-synchronised)" : "")}: " +
                 string.Join(", ", phases.Select(kv => $"{kv.Key} {kv.Value / Math.Max(1, result.Iterations):F2}")));
+        if (run.ProfilePhases && result.PhaseTensors is { Count: > 0 } tensors)
+            console.ErrorWriter.WriteLine($"  [{label}] tensors created per iteration by phase (host calls into libtorch; in-place ones not counted): " +
+                string.Join(", ", tensors.Select(kv => $"{kv.Key} {(double)kv.Value / Math.Max(1, result.Iterations):F1}")) +
+                $"; total {(double)tensors.Values.Sum() / Math.Max(1, result.Iterations):F1}");
         if (device.type == TorchSharp.DeviceType.CUDA)
         {
             var (used, total) = Compute.Cuda.CudaRuntime.Memory(Compute.Cuda.CudaRuntime.Ordinal(device));

@@ -31,20 +31,36 @@ public static class ClusterLoss
         if (mask.Labels.Length != mask.Width * mask.Height)
             throw new ArgumentException($"ClusterLoss: mask has {mask.Labels.Length} labels, expected {mask.Width}*{mask.Height}.", nameof(mask));
 
-        var (pixels, segments, counts) = SelectPixels(mask.Labels, options, rng);
+        using var targets = ClusterTargets.Build(mask, options, rng, features.device, features.dtype);
+        return Compute(features, targets, options);
+    }
+
+    /// <summary>
+    /// The loss for targets made from the view's mask beforehand (<see cref="ClusterTargets.Build"/>): the same value
+    /// as <see cref="Compute(Tensor, LabelMap, ClusterLossOptions?, Random?)"/> with no host work on the mask. The
+    /// targets' device and dtype must be the features'.
+    /// </summary>
+    public static Tensor Compute(Tensor features, ClusterTargets targets, ClusterLossOptions? options = null)
+    {
+        options ??= ClusterLossOptions.Default;
+        if (features.dim() != 3)
+            throw new ArgumentException($"ClusterLoss expects features [H,W,D]; got {RenderLoss.Shape(features)}.", nameof(features));
+        if (features.shape[0] * features.shape[1] != targets.ViewPixels)
+            throw new ArgumentException($"ClusterLoss: the targets were made from a mask of {targets.ViewPixels} pixels but features are {RenderLoss.Shape(features)}.", nameof(targets));
+        if (targets.DType != features.dtype || targets.Device.ToString() != features.device.ToString())
+            throw new ArgumentException($"ClusterLoss: targets are {targets.DType} on {targets.Device}, features {features.dtype} on {features.device}.", nameof(targets));
         long d = features.shape[2];
         using var scope = NewDisposeScope();
         var flat = features.reshape(-1, d); // [H*W,D]
-        if (pixels.Length == 0)
+        if (targets.PixelCount == 0)
             return flat.sum().mul(Scalars.Of(0.0)).MoveToOuterDisposeScope();
 
         var device = features.device;
-        int k = counts.Length;
-        var pix = DeviceUpload.Of(pixels, device);   // [P] int64
-        var seg = DeviceUpload.Of(segments, device); // [P] int64
-        var cnt = DeviceUpload.Of(counts, device).to(features.dtype); // [K]
+        int k = targets.SegmentCount;
+        var seg = targets.Segments; // [P] int64
+        var cnt = targets.CountTensor(); // [K]
 
-        var vh = flat.index_select(0, pix).sigmoid(); // [P,D]
+        var vh = (targets.Pixels is { } pix ? flat.index_select(0, pix) : flat).sigmoid(); // [P,D]
         var sums = torch.zeros(new long[] { k, d }, features.dtype, device).index_add(0, seg, vh, Scalars.Of(1.0)); // [K,D]
         var centroids = sums / cnt.unsqueeze(1); // [K,D]
         var diff = vh.sub(centroids.index_select(0, seg)); // [P,D]
@@ -55,12 +71,12 @@ public static class ClusterLoss
         var pairDist = centroids.unsqueeze(1).sub(centroids.unsqueeze(0)).Square().sum(2); // [K,K], zero diagonal
         if (options.Normalisation is ClusterNormalisation.Mean or ClusterNormalisation.MeanHingePerSegment)
         {
-            pull = WeightedPull(perSegment, counts, options.PullSizeExponent, features.dtype, device);
+            pull = perSegment.mul(targets.PullWeights(options.PullSizeExponent)).sum();
             push = k > 1 ? pairDist.sum().div(Scalars.Of(k * (k - 1))) : pairDist.sum().mul(Scalars.Of(0.0));
         }
         else if (options.Normalisation == ClusterNormalisation.PerSegment)
         {
-            pull = WeightedPull(perSegment, counts, options.PullSizeExponent, features.dtype, device);
+            pull = perSegment.mul(targets.PullWeights(options.PullSizeExponent)).sum();
             push = pairDist.sum().div(Scalars.Of(k));
         }
         else
@@ -74,7 +90,7 @@ public static class ClusterLoss
             // sqrt(d^2 + eps): finite gradient where two centroids coincide; the diagonal (i == j) is masked out.
             var dist = pairDist.add(Scalars.Of(1e-8), Scalars.One).sqrt(); // [K,K]
             var hinge = dist.neg().add(Scalars.Of(options.PushMargin), Scalars.One).clamp_min(Scalars.Of(0.0)).Square() // [K,K]
-                .mul(torch.ones(k, k, features.dtype, device).sub(torch.eye(k, dtype: features.dtype, device: device)));
+                .mul(targets.OffDiagonal());
             var norm = options.Normalisation switch
             {
                 ClusterNormalisation.Mean => k * (k - 1.0),
@@ -84,23 +100,6 @@ public static class ClusterLoss
             loss = loss.add(hinge.sum().div(Scalars.Of(norm)), Scalars.Of(options.PushWeight));
         }
         return loss.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// The pull as a weighted mean over pixels, a pixel of segment k weighing n_k^-a (<see cref="ClusterLossOptions.PullSizeExponent"/>):
-    /// sum_k pull_k n_k^-a / sum_k n_k^(1-a). The weights come from the host-side counts, so nothing waits on the device.
-    /// </summary>
-    static Tensor WeightedPull(Tensor perSegment, long[] counts, double exponent, ScalarType dtype, Device device)
-    {
-        if (!double.IsFinite(exponent) || exponent < 0 || exponent > 1)
-            throw new ArgumentOutOfRangeException(nameof(exponent), exponent, "ClusterLoss: PullSizeExponent must lie in [0, 1].");
-        var weights = new float[counts.Length];
-        double total = 0;
-        for (int i = 0; i < counts.Length; i++)
-            total += Math.Pow(counts[i], 1 - exponent);
-        for (int i = 0; i < counts.Length; i++)
-            weights[i] = (float)(Math.Pow(counts[i], -exponent) / total);
-        return perSegment.mul(DeviceUpload.Of(weights, device).to(dtype)).sum();
     }
 
     /// <summary>

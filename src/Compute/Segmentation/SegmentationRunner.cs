@@ -25,6 +25,10 @@ public static class SegmentationRunner
         double seconds = clock.Elapsed.TotalSeconds;
         var phases = trainer.PhaseMilliseconds.ToDictionary(kv => kv.Key, kv => kv.Value);
         return SceneSegmentation.Finish(scene, trainer, outputDirectory, seconds,
-            new DecodeOptions { StuffAsBackground = options.StuffAsBackground }, curve) with { PhaseMilliseconds = phases };
+            new DecodeOptions { StuffAsBackground = options.StuffAsBackground }, curve) with
+            {
+                PhaseMilliseconds = phases,
+                PhaseTensors = trainer.PhaseTensors.ToDictionary(kv => kv.Key, kv => kv.Value),
+            };
     }
 }

@@ -78,9 +78,16 @@ public sealed class SceneTrainer : IDisposable
 
     private readonly Stopwatch _phaseClock = new();
     private readonly Dictionary<string, double> _phaseMs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _phaseTensors = new(StringComparer.Ordinal);
+    private long _phaseTensorMark;
 
     /// <summary>Cumulative milliseconds per phase of the step (render, losses, backward, adam, density) since creation.</summary>
     public IReadOnlyDictionary<string, double> PhaseMilliseconds => _phaseMs;
+
+    /// <summary>Cumulative count of tensors the host created per phase since creation (each is one TorchSharp call into
+    /// libtorch, about 11-13 us of host time on CUDA; in-place operations and the autograd engine's own tensors are not
+    /// counted): the measure of a step's host cost that needs no GPU.</summary>
+    public IReadOnlyDictionary<string, long> PhaseTensors => _phaseTensors;
 
     /// <summary>CUDA: synchronise the device at each phase boundary, so <see cref="PhaseMilliseconds"/> holds each phase's
     /// device time rather than the time the host took to enqueue it (benchmarks only: every synchronise stalls the
@@ -91,8 +98,18 @@ public sealed class SceneTrainer : IDisposable
     {
         if (SynchronisePhases && _device.type == DeviceType.CUDA) torch.cuda.synchronize();
         _phaseMs[name] = _phaseMs.GetValueOrDefault(name) + _phaseClock.Elapsed.TotalMilliseconds;
+        long now = TensorsCreated();
+        _phaseTensors[name] = _phaseTensors.GetValueOrDefault(name) + (now - _phaseTensorMark);
+        _phaseTensorMark = now;
         _phaseClock.Restart();
     }
+    /// <summary>Tensors created on this thread so far (TorchSharp's per-thread statistics).</summary>
+    private static long TensorsCreated()
+    {
+        var t = DisposeScopeManager.Statistics.TensorStatistics;
+        return t.CreatedInScopeCount + t.CreatedOutsideScopeCount;
+    }
+
     public int CurrentStep { get; private set; }
     public bool IsComplete => CurrentStep >= Options.Iterations;
     public int GaussianCount => _model.Count;
@@ -162,13 +179,15 @@ public sealed class SceneTrainer : IDisposable
         var clock = Stopwatch.StartNew();
         _phaseClock.Restart();
         using var scope = NewDisposeScope();
+        _phaseTensorMark = TensorsCreated();
         int it = ++CurrentStep; // 1-based, as graphdeco
         var o = Options;
         bool train = o.Mode == TrainingMode.Train;
         UpdateLearningRates(it);
         if (train && it % o.ShIncreaseInterval == 0 && _activeShDegree < _model.ShDegree) _activeShDegree++;
 
-        var view = _data.Views[NextView()];
+        int viewIndex = NextView();
+        var view = _data.Views[viewIndex];
         var stepRandom = _rng.ToSystemRandom();
         var gaussians = _model.ToGaussianTensors();
         var settings = new RasterSettings(_activeShDegree, o.Background, NearPlane, o.SegmentationGradientsReachGeometry);
@@ -187,11 +206,10 @@ public sealed class SceneTrainer : IDisposable
         }
         if (o.UseCluster)
         {
-            var l = Losses.ClusterLoss.Compute(r.Features!, view.Mask, new ClusterLossOptions
-            {
-                MaxPixels = o.ClusterPixelSamples, Normalisation = o.ClusterNormalisation, PushWeight = o.ClusterPushWeight,
-                Background = o.ClusterBackground, PushMargin = o.ClusterPushMargin, PullSizeExponent = o.ClusterPullSizeExponent,
-            }, stepRandom);
+            var (targets, kept) = ClusterTargetsFor(viewIndex, r.Features!.dtype, stepRandom);
+            Tensor l;
+            try { l = Losses.ClusterLoss.Compute(r.Features!, targets, _clusterOptions); }
+            finally { if (!kept) targets.Dispose(); } // autograd holds its own references to what the backward needs
             total = total.add(l.mul(Scalars.Of(o.ClusterWeight)), Scalars.Of(1.0));
             lCluster = l;
             Phase("cluster_loss");
@@ -227,12 +245,12 @@ public sealed class SceneTrainer : IDisposable
             }
         }
         _model.Optimizer.Step();
-        Phase("adam");
         if (o.TripletLinearLayer && _projection.Weight!.grad is { } wg)
         {
             _linearAdam.Step(LinearWeight, wg);
             wg.zero_();
         }
+        Phase("adam");
 
         if (train && it < o.DensifyUntil)
         {
@@ -246,6 +264,7 @@ public sealed class SceneTrainer : IDisposable
             Phase("density");
         }
         var losses = ReadLosses(it, total, lRender, lCluster, lTriplet, lSmooth);
+        Phase("report");
         return new TrainingStepReport(it, o.Iterations, losses[0], losses[1], losses[2], losses[3], losses[4], _model.Count,
             clock.Elapsed.TotalMilliseconds);
     }
@@ -275,6 +294,28 @@ public sealed class SceneTrainer : IDisposable
             }
         }
         return _lastLosses;
+    }
+
+    private ClusterLossOptions? _clusterOptionsCache;
+    private ClusterLossOptions _clusterOptions => _clusterOptionsCache ??= new ClusterLossOptions
+    {
+        MaxPixels = Options.ClusterPixelSamples, Normalisation = Options.ClusterNormalisation, PushWeight = Options.ClusterPushWeight,
+        Background = Options.ClusterBackground, PushMargin = Options.ClusterPushMargin, PullSizeExponent = Options.ClusterPullSizeExponent,
+    };
+
+    /// <summary>Per view: its L_cluster targets on the training device, built at the view's first step and kept (every
+    /// pixel takes part, so they never change; 8 bytes a pixel of device memory).</summary>
+    private ClusterTargets?[]? _clusterTargets;
+
+    /// <summary>The view's L_cluster targets: the kept ones when they are constant, otherwise this step's sample, which
+    /// the caller disposes (<c>Kept</c> false).</summary>
+    private (ClusterTargets Targets, bool Kept) ClusterTargetsFor(int viewIndex, ScalarType dtype, System.Random stepRandom)
+    {
+        var mask = _data.Views[viewIndex].Mask;
+        if (!ClusterTargets.IsConstant(mask, _clusterOptions))
+            return (ClusterTargets.Build(mask, _clusterOptions, stepRandom, _device, dtype), false);
+        _clusterTargets ??= new ClusterTargets?[_data.Views.Count];
+        return (_clusterTargets[viewIndex] ??= ClusterTargets.Build(mask, _clusterOptions, null, _device, dtype), true);
     }
 
     private readonly Dictionary<(int, int), Tensor> _ndcScale = new();
@@ -477,6 +518,7 @@ public sealed class SceneTrainer : IDisposable
     {
         _lossSum?.Dispose();
         _graph?.Dispose();
+        foreach (var t in _clusterTargets ?? []) t?.Dispose();
         foreach (var t in _ndcScale.Values) t.Dispose();
         _model.Dispose();
         _density.Dispose();

@@ -212,4 +212,48 @@ public sealed class ClusterLossTests
         Assert.Equal(0f, loss.item<float>());
         loss.backward(); // must not throw
     }
+
+    [Theory]
+    [InlineData(BackgroundMode.AsSegment)] // every pixel takes part: the kept targets hold no pixel index, features are not gathered
+    [InlineData(BackgroundMode.Ignore)]    // background left out: the targets gather the other pixels
+    public void KeptTargetsGiveTheLossAndGradientsOfTheMask(BackgroundMode background)
+    {
+        using var scope = NewDisposeScope();
+        var labels = Enumerable.Range(0, 12 * 9).Select(i => i % 7 == 0 ? 0 : 1 + (i / 12) / 3 + (i % 12) / 4 * 3).ToArray();
+        var mask = new LabelMap(12, 9, labels);
+        var options = new ClusterLossOptions { MaxPixels = 0, Background = background, PushMargin = 1, PullSizeExponent = 0,
+            Normalisation = ClusterNormalisation.MeanHingePerSegment };
+        Assert.True(ClusterTargets.IsConstant(mask, options));
+        using var targets = ClusterTargets.Build(mask, options, null, CPU, float32);
+        Assert.Equal(background == BackgroundMode.AsSegment, targets.Pixels is null);
+        Assert.Equal(labels.Count(l => background == BackgroundMode.AsSegment || l != 0), targets.PixelCount);
+
+        var v = torch.randn(new long[] { 9, 12, 4 }, generator: new Generator(3)).requires_grad_(true);
+        var fromMask = ClusterLoss.Compute(v, mask, options);
+        fromMask.backward();
+        var gradMask = v.grad!.clone();
+        v.grad!.zero_();
+        for (int step = 0; step < 2; step++) // the second use reads the targets' cached weights and masks
+        {
+            var fromTargets = ClusterLoss.Compute(v, targets, options);
+            fromTargets.backward();
+            Assert.Equal(fromMask.item<float>(), fromTargets.item<float>());
+            Assert.True(v.grad!.allclose(gradMask, rtol: 0, atol: 0)); // bit for bit
+            v.grad!.zero_();
+        }
+    }
+
+    [Fact]
+    public void SampledTargetsAreNotConstantAndTargetsOfAnotherViewAreRejected()
+    {
+        using var scope = NewDisposeScope();
+        var mask = new LabelMap(10, 10, Enumerable.Range(0, 100).Select(i => i % 4).ToArray());
+        Assert.False(ClusterTargets.IsConstant(mask, new ClusterLossOptions { MaxPixels = 50 }));
+        Assert.True(ClusterTargets.IsConstant(mask, new ClusterLossOptions { MaxPixels = 100 }));
+        using var targets = ClusterTargets.Build(mask, ClusterLossOptions.Default with { MaxPixels = 0 }, null, CPU, float32);
+        var ex = Assert.Throws<ArgumentException>(() => ClusterLoss.Compute(torch.zeros(9, 10, 2), targets));
+        Assert.Contains("100 pixels", ex.Message);
+        var dtype = Assert.Throws<ArgumentException>(() => ClusterLoss.Compute(torch.zeros(new long[] { 10, 10, 2 }, float64), targets));
+        Assert.Contains("Float64", dtype.Message);
+    }
 }
