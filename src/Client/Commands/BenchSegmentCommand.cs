@@ -56,6 +56,10 @@ public static class BenchSegmentCommand
         {
             Description = "Print the training step's time per phase (render, each loss, backward, Adam, density). With --device cuda every phase ends with a device synchronise, so the phases are device times and the run is slower.",
         };
+        var profileHost = new Option<bool>("--profile-host")
+        {
+            Description = "As --profile, without the synchronises: with --device cuda the phases are the host's time to issue them (what a host-bound step spends; the wait at the rasteriser's pair-count read-back lands in render).",
+        };
         var styles = new Option<string>("--styles")
         {
             Description = "Comma-separated generator styles, each run on every seed: " + string.Join("; ", SceneStyles.All.Select(s => $"{s.Name} ({s.Description})")) + ".",
@@ -66,7 +70,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, mergeCountsAll, fragment, set, device, profile }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, mergeCountsAll, fragment, set, device, profile, profileHost }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -90,7 +94,8 @@ public static class BenchSegmentCommand
                 TrainingOptions.From(TrainingMode.Lift, parse.GetValue(liftIterations), null, settings).Validate();
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
             if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(Compute.Cuda.CudaRuntime.Ordinal(dev));
-            var run = new RunContext(console, dev, parse.GetValue(profile), ct);
+            var run = new RunContext(console, dev, parse.GetValue(profile) || parse.GetValue(profileHost), ct)
+                { SynchronisePhases = parse.GetValue(profile) };
             var styleList = parse.GetValue(styles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
             foreach (var st in styleList) SceneStyles.Apply(st, new SyntheticSceneOptions()); // an unknown style fails before any scene is made
             var countList = parse.GetValue(objectCounts) is { } counts
@@ -195,7 +200,11 @@ public static class BenchSegmentCommand
     }
 
     /// <summary>What every run of one invocation shares: where to report, the device, --profile, the stop token.</summary>
-    internal sealed record RunContext(CommandConsole Console, TorchSharp.torch.Device Device, bool ProfilePhases, CancellationToken Stop);
+    internal sealed record RunContext(CommandConsole Console, TorchSharp.torch.Device Device, bool ProfilePhases, CancellationToken Stop)
+    {
+        /// <summary>--profile (not --profile-host): CUDA phases end with a device synchronise.</summary>
+        public bool SynchronisePhases { get; init; }
+    }
 
     private static Row Segment(Scene scene, TrainingOptions options, string outDir, string? ply, string label, RunContext? run)
     {
@@ -207,9 +216,9 @@ public static class BenchSegmentCommand
         {
             if (r.Step % every == 0)
                 console.ErrorWriter.WriteLine($"  [{label}] step {r.Step}/{r.Iterations} loss {r.TotalLoss:0.0000} (render {r.RenderLoss:0.0000}, cluster {r.ClusterLoss:0.0000}, triplet {r.TripletLoss:0.0000}, 3D {r.SmoothLoss:0.0000}) gaussians {r.Gaussians} {clock.Elapsed.TotalSeconds / r.Step * 1000:0.0} ms/it");
-        }, run.Stop, device, run.ProfilePhases);
+        }, run.Stop, device, run.SynchronisePhases);
         if (run.ProfilePhases && result.PhaseMilliseconds is { Count: > 0 } phases)
-            console.ErrorWriter.WriteLine($"  [{label}] ms per iteration by phase{(device.type == TorchSharp.DeviceType.CUDA ? " (device-synchronised)" : "")}: " +
+            console.ErrorWriter.WriteLine($"  [{label}] ms per iteration by phase{(device.type != TorchSharp.DeviceType.CUDA ? "" : run.SynchronisePhases ? " (device-synchronised)" : " (host time to issue, not synchronised)")}: " +
                 string.Join(", ", phases.Select(kv => $"{kv.Key} {kv.Value / Math.Max(1, result.Iterations):F2}")));
         if (run.ProfilePhases && result.PhaseTensors is { Count: > 0 } tensors)
             console.ErrorWriter.WriteLine($"  [{label}] tensors created per iteration by phase (host calls into libtorch; in-place ones not counted): " +

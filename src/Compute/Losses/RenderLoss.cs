@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 /// <summary>
 /// The 3DGS photometric loss: 0.8 * L1 + 0.2 * (1 - SSIM) on RGB images [H,W,3].
 /// SSIM follows graphdeco's <c>ssim</c>: 11x11 Gaussian window (sigma 1.5), depthwise conv2d
-/// (groups = channels) with zero padding of 5, C1 = 0.01^2, C2 = 0.03^2, mean over the whole map.
+/// (groups = channels) with zero padding of 5, C1 = 0.01^2, C2 = 0.03^2, mean over the whole map. On CUDA the SSIM runs
+/// as two fused kernels (<see cref="FusedSsim"/>) once they have agreed with the conv2d chain on the device.
 /// </summary>
 public static class RenderLoss
 {
@@ -42,9 +43,13 @@ public static class RenderLoss
     /// 11x1 then a 1x11 kernel is exactly graphdeco's 2-D conv at 22 instead of 121 taps per pixel; the five
     /// filtered maps (x, y, x^2, y^2, xy) go through one grouped conv call each way.
     /// </remarks>
-    public static Tensor Ssim(Tensor rendered, Tensor target)
+    /// <param name="fused">On CUDA: null (default) uses <see cref="FusedSsim"/> once its self-check has agreed on the
+    /// device, false always the conv2d chain, true always the fused kernels. Ignored on CPU.</param>
+    public static Tensor Ssim(Tensor rendered, Tensor target, bool? fused = null)
     {
         CheckPair(rendered, target);
+        if (rendered.device_type == DeviceType.CUDA && fused != false && (fused == true || FusedSsim.Applies(rendered, target)))
+            return FusedSsim.Ssim(rendered, target);
         using var scope = NewDisposeScope();
         long c = rendered.shape[2];
         var img1 = rendered.permute(2, 0, 1).unsqueeze(0); // [1,C,H,W]

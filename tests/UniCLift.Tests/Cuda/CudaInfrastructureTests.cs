@@ -39,8 +39,70 @@ public sealed class CudaInfrastructureTests : IDisposable
         var launched = System.Text.RegularExpressions.Regex.Matches(host, @"Launch\(""(\w+)""").Select(m => m.Groups[1].Value).ToHashSet();
         Assert.Equal(new HashSet<string> { "adam_step" }, defined);
         Assert.Equal(defined, launched);
-        // Off by default until checked on a GPU; never taken for CPU tensors.
-        Assert.False(Compute.Training.GaussianAdam.FusedCudaUpdate && Environment.GetEnvironmentVariable("UNICLIFT_FUSED_ADAM") != "1");
+        // By default each device's self-check decides (FusedKernels); never taken for CPU tensors.
+        Assert.Null(Compute.Training.GaussianAdam.FusedCudaUpdate);
+    }
+
+    [Fact]
+    public void The_Ssim_Source_Is_Embedded_With_The_Kernels_FusedSsim_Launches()
+    {
+        Assert.Contains(Compute.Losses.FusedSsim.Source, KernelSources.All());
+        var src = KernelSources.Read(Compute.Losses.FusedSsim.Source);
+        var defined = System.Text.RegularExpressions.Regex.Matches(src, @"extern ""C"" __global__ void __launch_bounds__\([\w *]+\) (\w+)\(")
+            .Select(m => m.Groups[1].Value).ToHashSet();
+        var host = File.ReadAllText(Path.Combine(RepoRoot(), "src/Compute/Losses/FusedSsim.cs"));
+        var launched = System.Text.RegularExpressions.Regex.Matches(host, @"Launch\(module, ""(\w+)""").Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.Equal(new HashSet<string> { "ssim_forward", "ssim_backward" }, defined);
+        Assert.Equal(defined, launched);
+    }
+
+    [Fact]
+    public void The_Environment_Turns_A_Fused_Kernel_Off_Or_On_Without_Its_Check()
+    {
+        string? saved = Environment.GetEnvironmentVariable("UNICLIFT_FUSED_SSIM"), all = Environment.GetEnvironmentVariable("UNICLIFT_FUSED");
+        try
+        {
+            int checks = 0;
+            string? Check(int _) { checks++; return null; }
+            Environment.SetEnvironmentVariable("UNICLIFT_FUSED_SSIM", "0");
+            Assert.False(FusedKernels.Use(FusedKernels.Ssim, 7, Check));
+            Environment.SetEnvironmentVariable("UNICLIFT_FUSED_SSIM", "1");
+            Assert.True(FusedKernels.Use(FusedKernels.Ssim, 7, Check));
+            Environment.SetEnvironmentVariable("UNICLIFT_FUSED", "0");
+            Assert.False(FusedKernels.Use(FusedKernels.Ssim, 7, Check));
+            Assert.Equal(0, checks);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("UNICLIFT_FUSED_SSIM", saved);
+            Environment.SetEnvironmentVariable("UNICLIFT_FUSED", all);
+        }
+    }
+
+    [Fact]
+    public void A_Self_Check_Runs_Once_Per_Kernel_And_Device_And_A_Failure_Keeps_The_Kernel_Off_And_Says_Why()
+    {
+        var warned = new List<string>();
+        var saved = FusedKernels.Warn;
+        FusedKernels.Warn = warned.Add;
+        try
+        {
+            int checks = 0;
+            string? Fails(int d) { checks++; return $"differs on {d}"; }
+            string? Throws(int _) { checks++; throw new CudaException("no module"); }
+            Assert.False(FusedKernels.Use("test-fails", 3, Fails));
+            Assert.False(FusedKernels.Use("test-fails", 3, Fails));
+            Assert.False(FusedKernels.Use("test-throws", 3, Throws));
+            Assert.True(FusedKernels.Use("test-agrees", 3, _ => { checks++; return null; }));
+            Assert.True(FusedKernels.Use("test-agrees", 3, _ => { checks++; return null; }));
+            Assert.Equal(3, checks);
+            Assert.Equal(2, warned.Count);
+            Assert.Contains("differs on 3", warned[0]);
+            Assert.Contains("cuda:3", warned[0]);
+            Assert.Contains("no module", warned[1]);
+            Assert.Contains(FusedKernels.Checked(), v => v.Name == "test-agrees" && v.Device == 3 && v.Problem is null);
+        }
+        finally { FusedKernels.Warn = saved; }
     }
 
     [Fact]
@@ -48,7 +110,7 @@ public sealed class CudaInfrastructureTests : IDisposable
     {
         float[] Run(bool fused)
         {
-            bool saved = Compute.Training.GaussianAdam.FusedCudaUpdate;
+            bool? saved = Compute.Training.GaussianAdam.FusedCudaUpdate;
             Compute.Training.GaussianAdam.FusedCudaUpdate = fused;
             try
             {

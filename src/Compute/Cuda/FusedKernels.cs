@@ -1,0 +1,72 @@
+namespace UniCLift.Compute.Cuda;
+
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+/// <summary>
+/// Which fused CUDA kernels a process uses. A fused kernel replaces a chain of TorchSharp operations (each about 11-13 us
+/// of host time on CUDA) with one or two launches; it computes what the chain computes, in another order of floating-point
+/// operations. A kernel is used on a device only once it has agreed with the chain there: its first use per (kernel,
+/// device) in a process runs its self-check (a few milliseconds and one host synchronisation), and a kernel that fails
+/// it, or cannot be compiled or launched, is not used again in the process and says why once on standard error.
+/// <c>UNICLIFT_FUSED_&lt;NAME&gt;</c> (e.g. <c>UNICLIFT_FUSED_ADAM</c>) set to 0 turns one off, 1 uses it without the
+/// check; <c>UNICLIFT_FUSED=0</c> turns them all off.
+/// </summary>
+public static class FusedKernels
+{
+    public const string Adam = "adam";
+    public const string Ssim = "ssim";
+
+    private static readonly ConcurrentDictionary<(string Name, int Device), Lazy<string?>> Verdicts = new();
+
+    /// <summary>Where a kernel that is not used says why (standard error by default).</summary>
+    public static Action<string> Warn { get; set; } = line => Console.Error.WriteLine(line);
+
+    /// <summary>Whether to use kernel <paramref name="name"/> on CUDA device <paramref name="device"/>:
+    /// <paramref name="selfCheck"/> (run once per kernel and device; null = agrees, else why not) decides unless the
+    /// environment does.</summary>
+    public static bool Use(string name, int device, Func<int, string?> selfCheck)
+    {
+        if (Setting(name) is bool forced) return forced;
+        var verdict = Verdicts.GetOrAdd((name, device), key => new Lazy<string?>(() =>
+        {
+            string? why;
+            try { why = selfCheck(key.Device); }
+            catch (Exception e) when (e is CudaException or InvalidOperationException or ArgumentException or ExternalException)
+            {
+                why = $"{e.GetType().Name}: {e.Message}";
+            }
+            if (why is not null) Warn($"uniclift: the fused {key.Name} kernel is off on cuda:{key.Device} (its self-check: {why}); the unfused operations run instead.");
+            return why;
+        }, LazyThreadSafetyMode.ExecutionAndPublication));
+        return verdict.Value is null;
+    }
+
+    /// <summary>The environment's say for a kernel: false (off), true (on, unchecked) or null (self-check).</summary>
+    public static bool? Setting(string name)
+    {
+        if (Environment.GetEnvironmentVariable("UNICLIFT_FUSED") == "0") return false;
+        return Environment.GetEnvironmentVariable("UNICLIFT_FUSED_" + name.ToUpperInvariant()) switch
+        {
+            "0" => false,
+            "1" => true,
+            _ => null,
+        };
+    }
+
+    /// <summary>The self-checks run so far: (kernel, device, null when it agreed or else why not).</summary>
+    public static IReadOnlyList<(string Name, int Device, string? Problem)> Checked() =>
+        Verdicts.Where(kv => kv.Value.IsValueCreated).Select(kv => (kv.Key.Name, kv.Key.Device, kv.Value.Value))
+            .OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Device).ToList();
+
+    /// <summary>The largest |a - b| over the largest |b| (0 when both are zero): the relative error the checks bound.</summary>
+    public static double RelativeError(TorchSharp.torch.Tensor actual, TorchSharp.torch.Tensor expected)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var a = actual.detach().to(TorchSharp.torch.float64);
+        var b = expected.detach().to(TorchSharp.torch.float64);
+        double err = a.sub(b).abs().max().item<double>();
+        double scale = b.abs().max().item<double>();
+        return err == 0 ? 0 : err / Math.Max(scale, 1e-30);
+    }
+}
