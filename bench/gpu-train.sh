@@ -1,26 +1,45 @@
 #!/usr/bin/env bash
-# Training on the GPU machine, in one call (about 11 minutes; device time is 15 minutes a session, the start included):
-#  1. check gpu: the rasteriser against the CPU one, the fused Adam (optim.cu) against the unfused update, steady memory;
-#  2. where a step's time goes on a paper-scale scene (100 views 640x480, 3000 iterations, --profile: every phase
-#     device-synchronised), with the unfused and the fused Adam (UNICLIFT_FUSED_ADAM=1);
-#  3. quality against the CPU figures: bench segment seed 1 (60 views 320x240, train 2000 + lift 500 iterations);
-#  4. the paper-scale scene with the paper's 30k iterations (ITERS), fused Adam when step 1 passed.
-# Here: ../shared/device/pack.sh, then the device tool with carry [".device"] and command: bash bench/gpu-train.sh [ITERS]
-# Ran 2026-12-04 before steps 1-2 and the fused Adam existed: docs/gpu/train-segment-*.txt.
+# Training on the GPU machine, in two device calls (each under the 600 s a call may run; device time is 15 minutes a
+# session, the start included):
+#   bash bench/gpu-train.sh checks        (about 5 min)
+#     1. check gpu: the rasteriser against the CPU one, the fused kernels (Adam, SSIM) against the TorchSharp chains
+#        they replace, steady tensors and memory;
+#     2. where a paper-scale step's time goes (100 views 640x480, PROFILE_ITERS iterations with the segmentation losses
+#        on for the second half, as from 15k of 30k): device-synchronised phases without the fused kernels
+#        (UNICLIFT_FUSED=0) and with them (the default), then the host's time to issue each phase (--profile-host),
+#        with the tensors created per phase;
+#     3. quality against the CPU figures: bench segment seed 1 (60 views 320x240, train 2000 + lift 500 iterations).
+#   bash bench/gpu-train.sh paper [ITERS]  (about 5 min)
+#     4. the paper-scale scene with the paper's 30k iterations (ITERS), end to end (load, train, decode, outputs).
+# Here: ../shared/device/pack.sh src/Client, then the device tool with carry [".device"] and one of the commands above.
+# Ran 2026-12-04 before steps 1-2 and the fused kernels existed: docs/gpu/train-segment-*.txt.
 set -uo pipefail
 out=${OUT:-gpu-out}; mkdir -p "$out"
 export UNICLIFT_CUDA_CACHE=/tmp/uniclift-cuda-cache
-iters=${1:-30000}
+mode=${1:-checks}
 run() { bash .device/run.sh uniclift "$@"; }
+paper=(--seeds 2 --views 100 --width 640 --height 480 --no-lift)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
-timeout 90 bash .device/run.sh uniclift check gpu 2>&1 | tee "$out/check-gpu.txt"
-checked=${PIPESTATUS[0]}
-echo "check gpu exit: $checked" | tee -a "$out/check-gpu.txt"
-for fused in 0 1; do
-  UNICLIFT_FUSED_ADAM=$fused timeout 75 bash .device/run.sh uniclift bench segment --device cuda --seeds 2 --views 100 --width 640 --height 480 \
-    --iterations 3000 --no-lift --profile --out /tmp/bs-profile-$fused 2>&1 | tee "$out/segment-profile-fused$fused.txt"
-done
-[ "$checked" = 0 ] && export UNICLIFT_FUSED_ADAM=1
-timeout 75 bash .device/run.sh uniclift bench segment --device cuda --seeds 1 --out /tmp/bs-small 2>&1 | tee "$out/segment-small.txt"
-timeout 330 bash .device/run.sh uniclift bench segment --device cuda --seeds 2 --views 100 --width 640 --height 480 --iterations "$iters" --no-lift --out /tmp/bs-paper 2>&1 | tee "$out/segment-paper.txt"
-echo "exit ${PIPESTATUS[0]} (fused Adam: ${UNICLIFT_FUSED_ADAM:-0})" | tee -a "$out/segment-paper.txt"
+case "$mode" in
+  checks)
+    timeout 90 bash .device/run.sh uniclift check gpu 2>&1 | tee "$out/check-gpu.txt"
+    echo "check gpu exit: ${PIPESTATUS[0]}" | tee -a "$out/check-gpu.txt"
+    piters=${PROFILE_ITERS:-1500}
+    profile() { # NAME, then bench options
+      local name=$1; shift
+      timeout 70 bash .device/run.sh uniclift bench segment "${paper[@]}" --device cuda --iterations "$piters" \
+        --set SegmentationLossesFromFraction=0.5 --out "/tmp/bs-$name" "$@" 2>&1 | tee "$out/segment-profile-$name.txt"
+    }
+    UNICLIFT_FUSED=0 profile unfused --profile
+    profile fused --profile
+    profile host --profile-host
+    timeout 75 bash .device/run.sh uniclift bench segment --device cuda --seeds 1 --out /tmp/bs-small 2>&1 | tee "$out/segment-small.txt"
+    ;;
+  paper)
+    iters=${2:-30000}
+    timeout 540 bash .device/run.sh uniclift bench segment "${paper[@]}" --device cuda --iterations "$iters" --out /tmp/bs-paper 2>&1 \
+      | tee "$out/segment-paper.txt"
+    echo "exit ${PIPESTATUS[0]}" | tee -a "$out/segment-paper.txt"
+    ;;
+  *) echo "usage: bash bench/gpu-train.sh checks | paper [ITERS]" >&2; exit 2 ;;
+esac
