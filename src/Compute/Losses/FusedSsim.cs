@@ -43,6 +43,7 @@ public static class FusedSsim
     public static string? SelfCheck(int device)
     {
         using var scope = NewDisposeScope();
+        using var gradMode = torch.enable_grad(); // the first use may come from code running under no_grad
         var dev = new Device(DeviceType.CUDA, device);
         var gen = new Generator(17);
         foreach (var (w, h, near) in new[] { (83, 61, false), (130, 97, true) })
@@ -134,7 +135,7 @@ public static class FusedSsim
             scope.Detach(dx);
             lock (c.HandedOver) c.HandedOver.Add(dx);
             foreach (var gr in grads) gr?.Dispose();
-            return [dx, null!];
+            return [null!, dx, null!]; // one entry per argument of apply, the Call included (as the rasteriser's)
         }
 
         private static void Launch(CudaModule module, string kernel, Call c, KernelArgs args)

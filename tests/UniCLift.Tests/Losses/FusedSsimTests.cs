@@ -56,6 +56,37 @@ public sealed class FusedSsimTests
         Assert.Contains("CUDA", e.Message);
     }
 
+    /// <summary>The convention FusedSsim's backward (and the rasteriser's) relies on, pinned on CPU where it can run: a
+    /// MultiTensorFunction's backward returns one entry per argument of apply, the non-tensor first one included.</summary>
+    [Fact]
+    public void ACustomFunctionsGradientsAlignWithEveryArgumentOfApply()
+    {
+        using var scope = NewDisposeScope();
+        var x = torch.tensor(new float[] { 1, 2, 3 }).requires_grad_(true);
+        var y = torch.tensor(new float[] { 5, 6, 7 });
+        var loss = Probe.apply("call", x, y)[0];
+        loss.backward();
+        Assert.Equal(new float[] { 5, 6, 7 }, x.grad!.data<float>().ToArray()); // d sum(x y) / dx = y
+    }
+
+    private sealed class Probe : torch.autograd.MultiTensorFunction<Probe>
+    {
+        public override string Name => "Probe";
+
+        public override List<Tensor> forward(torch.autograd.AutogradContext ctx, params object[] vars)
+        {
+            var x = (Tensor)vars[1]; var y = (Tensor)vars[2];
+            ctx.save_for_backward([y]);
+            return [x.mul(y).sum()];
+        }
+
+        public override List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> grads)
+        {
+            var y = ctx.get_saved_variables()[0];
+            return [null!, y.mul(grads[0]), null!];
+        }
+    }
+
     /// <summary>ssim.cu's arithmetic in double: per (pixel, channel) the windowed moments with zero padding, S and its three
     /// derivatives; then dx(q) = 1/(HWC) sum_p w(p - q) (dMu(p) + 2 x(q) dXx(p) + y(q) dXy(p)).</summary>
     private static (double Value, double[] Grad) Derivation(float[] x, float[] y, int w, int h, int c)
