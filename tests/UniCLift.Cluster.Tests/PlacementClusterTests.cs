@@ -80,8 +80,10 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         // No scene ever queued behind another on a silo (the coordinator starts one only where a slot is free) ...
         Assert.Equal(0, slotsA.PeakWaiting);
         Assert.Equal(0, slotsB.PeakWaiting);
-        // ... and a freed slot is taken within a report interval (200 ms) plus a supervision tick (500 ms) and a start.
-        Assert.True(longestIdleWithWork < TimeSpan.FromSeconds(2), $"a slot stayed free for {longestIdleWithWork.TotalSeconds:0.00} s while a scene waited");
+        // ... and a freed slot is taken within a report interval (200 ms) plus a supervision tick (500 ms) and a start:
+        // 0.3 s alone on the 2-core CI machine; 2.9 s once in the full suite, where both test assemblies run at once and
+        // this sampler's own 20 ms ticks are late too. 4 s still fails a pick-up that waits for the next scene to finish.
+        Assert.True(longestIdleWithWork < TimeSpan.FromSeconds(4), $"a slot stayed free for {longestIdleWithWork.TotalSeconds:0.00} s while a scene waited");
     }
 
     [Fact]

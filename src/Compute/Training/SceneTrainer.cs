@@ -208,7 +208,7 @@ public sealed class SceneTrainer : IDisposable
         {
             var (targets, kept) = ClusterTargetsFor(viewIndex, r.Features!.dtype, stepRandom);
             Tensor l;
-            try { l = Losses.ClusterLoss.Compute(r.Features!, targets, _clusterOptions); }
+            try { l = Losses.ClusterLoss.Compute(r.Features!, targets, ClusterLossSettings); }
             finally { if (!kept) targets.Dispose(); } // autograd holds its own references to what the backward needs
             total = total.add(l.mul(Scalars.Of(o.ClusterWeight)), Scalars.Of(1.0));
             lCluster = l;
@@ -296,8 +296,8 @@ public sealed class SceneTrainer : IDisposable
         return _lastLosses;
     }
 
-    private ClusterLossOptions? _clusterOptionsCache;
-    private ClusterLossOptions _clusterOptions => _clusterOptionsCache ??= new ClusterLossOptions
+    private ClusterLossOptions? _clusterLossOptions;
+    private ClusterLossOptions ClusterLossSettings => _clusterLossOptions ??= new ClusterLossOptions
     {
         MaxPixels = Options.ClusterPixelSamples, Normalisation = Options.ClusterNormalisation, PushWeight = Options.ClusterPushWeight,
         Background = Options.ClusterBackground, PushMargin = Options.ClusterPushMargin, PullSizeExponent = Options.ClusterPullSizeExponent,
@@ -312,10 +312,10 @@ public sealed class SceneTrainer : IDisposable
     private (ClusterTargets Targets, bool Kept) ClusterTargetsFor(int viewIndex, ScalarType dtype, System.Random stepRandom)
     {
         var mask = _data.Views[viewIndex].Mask;
-        if (!ClusterTargets.IsConstant(mask, _clusterOptions))
-            return (ClusterTargets.Build(mask, _clusterOptions, stepRandom, _device, dtype), false);
+        if (!ClusterTargets.IsConstant(mask, ClusterLossSettings))
+            return (ClusterTargets.Build(mask, ClusterLossSettings, stepRandom, _device, dtype), false);
         _clusterTargets ??= new ClusterTargets?[_data.Views.Count];
-        return (_clusterTargets[viewIndex] ??= ClusterTargets.Build(mask, _clusterOptions, null, _device, dtype), true);
+        return (_clusterTargets[viewIndex] ??= ClusterTargets.Build(mask, ClusterLossSettings, null, _device, dtype), true);
     }
 
     private readonly Dictionary<(int, int), Tensor> _ndcScale = new();
