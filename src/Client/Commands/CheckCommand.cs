@@ -46,6 +46,7 @@ public static class CheckCommand
                     jobs.Add((CudaRasterizer.Source, d.ToString(), fg ? "yes" : "no", CudaRasterizer.Defines(d, fg)));
             jobs.Add((Compute.Training.GaussianAdam.FusedKernelSource, "-", "-", new Dictionary<string, string>()));
             jobs.Add((Compute.Losses.FusedSsim.Source, "-", "-", Compute.Losses.FusedSsim.Defines()));
+            jobs.Add((Compute.Losses.TripletSampler.Source, "-", "-", new Dictionary<string, string>()));
             var missing = KernelSources.All().Except(jobs.Select(j => j.File)).ToList();
             if (missing.Count > 0) throw new InvalidOperationException($"check kernels does not compile {string.Join(", ", missing)}: add it here.");
             // Plain fixed-width lines (not a Spectre table): the report goes to CI logs, which wrap tables at 80 columns.
@@ -108,6 +109,7 @@ public static class CheckCommand
                  {
                      (FusedKernels.Adam, "fused Adam (optim.cu) vs unfused, 4 steps, 300001x3", Compute.Training.GaussianAdam.SelfCheck),
                      (FusedKernels.Ssim, "fused SSIM (ssim.cu) vs conv2d, 83x61 + 130x97", Compute.Losses.FusedSsim.SelfCheck),
+                     (FusedKernels.Triplets, "triplets (triplets.cu) vs host sampler, 6 draws", Compute.Losses.TripletSampler.SelfCheck),
                  })
         {
             string? problem;

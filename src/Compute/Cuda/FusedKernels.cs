@@ -16,6 +16,7 @@ public static class FusedKernels
 {
     public const string Adam = "adam";
     public const string Ssim = "ssim";
+    public const string Triplets = "triplets";
 
     private static readonly ConcurrentDictionary<(string Name, int Device), Lazy<string?>> Verdicts = new();
 

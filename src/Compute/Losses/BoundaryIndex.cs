@@ -47,4 +47,19 @@ public sealed class BoundaryIndex
     public int[] SegmentPixels { get; }
 
     internal int SegmentSlot(int label) => Array.BinarySearch(SegmentLabels, label);
+
+    private int[]? _slots;
+
+    /// <summary>Per pixel, the slot of its segment in <see cref="SegmentLabels"/>, or -1 for ids that do not count
+    /// (made on first use; what <see cref="TripletSampler"/> compares instead of labels).</summary>
+    public int[] Slots
+    {
+        get
+        {
+            if (_slots is not null) return _slots;
+            var slots = new int[Labels.Length];
+            for (int p = 0; p < slots.Length; p++) slots[p] = Labels[p] < 0 ? -1 : SegmentSlot(Labels[p]);
+            return _slots = slots;
+        }
+    }
 }

@@ -7,15 +7,12 @@ using UniCLift.Compute.Scenes;
 /// of a different counting id. Triplets: anchor a on the boundary in segment A; positive p != a in A,
 /// drawn within radius r of a when possible (else anywhere in A); negative n in the adjacent segment B
 /// across that boundary, within radius r of a when possible (else the neighbour pixel itself).
-/// All mask-side work is C# on int arrays; deterministic for a given Random seed.
+/// The index is built in C# on int arrays; sampling is <see cref="TripletSampler"/>'s, deterministic for a seed.
 /// </summary>
 public static class BoundaryMiner
 {
     /// <summary>METHOD.md: at most 3000 triplets per iteration.</summary>
     public const int MaxTripletsPerIteration = 3000;
-
-    /// <summary>Rejection-sampling attempts within the radius before falling back.</summary>
-    private const int Attempts = 8;
 
     public static BoundaryIndex Build(LabelMap mask, BoundaryOptions? options = null)
     {
@@ -73,69 +70,19 @@ public static class BoundaryMiner
     /// <summary>
     /// Up to <paramref name="max"/> triplets as flat pixel indices. Anchors are distinct boundary pixels
     /// (a uniform sample without replacement when there are more than max). An anchor whose segment has
-    /// a single pixel yields no triplet.
+    /// a single pixel yields no triplet. The draws are <see cref="TripletSampler"/>'s: the same seed gives the same
+    /// triplets here and on a CUDA device.
     /// </summary>
-    public static (int[] Anchor, int[] Positive, int[] Negative) SampleTriplets(BoundaryIndex index, int max, Random rng, int radius = 10)
+    public static (int[] Anchor, int[] Positive, int[] Negative) SampleTriplets(BoundaryIndex index, int max, ulong seed, int radius = DefaultRadius)
     {
-        if (max < 0) throw new ArgumentException($"SampleTriplets: max must be >= 0, got {max}.", nameof(max));
-        if (radius < 0) throw new ArgumentException($"SampleTriplets: radius must be >= 0, got {radius}.", nameof(radius));
-        int b = index.BoundaryPixels.Length;
-        int take = Math.Min(max, b);
-        var order = new int[b];
-        for (int i = 0; i < b; i++) order[i] = i;
-        for (int i = 0; i < take; i++)
-        {
-            int j = rng.Next(i, b);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-
-        var anchors = new List<int>(take);
-        var positives = new List<int>(take);
-        var negatives = new List<int>(take);
-        for (int t = 0; t < take; t++)
-        {
-            int bi = order[t];
-            int a = index.BoundaryPixels[bi];
-            int la = index.Labels[a];
-            int n0 = index.NeighbourOffsets[bi], n1 = index.NeighbourOffsets[bi + 1];
-            int across = index.NeighbourPixels[rng.Next(n0, n1)];
-            int lb = index.Labels[across];
-
-            int p = NearPixel(index, a, la, radius, rng, exclude: a);
-            if (p < 0)
-            {
-                int s = index.SegmentSlot(la);
-                int s0 = index.SegmentOffsets[s], s1 = index.SegmentOffsets[s + 1];
-                if (s1 - s0 < 2) continue; // a one-pixel segment has no positive
-                do p = index.SegmentPixels[rng.Next(s0, s1)]; while (p == a);
-            }
-            int n = NearPixel(index, a, lb, radius, rng, exclude: -1);
-            if (n < 0) n = across;
-
-            anchors.Add(a);
-            positives.Add(p);
-            negatives.Add(n);
-        }
-        return (anchors.ToArray(), positives.ToArray(), negatives.ToArray());
+        var (a, p, n, valid) = TripletSampler.SampleHost(index, max, seed, radius);
+        if (valid.All(v => v)) return (a, p, n);
+        var keep = Enumerable.Range(0, a.Length).Where(t => valid[t]).ToArray();
+        return (keep.Select(t => a[t]).ToArray(), keep.Select(t => p[t]).ToArray(), keep.Select(t => n[t]).ToArray());
     }
 
-    /// <summary>A random pixel with the given label in the disc of radius r around the centre, or -1.</summary>
-    private static int NearPixel(BoundaryIndex index, int centre, int label, int radius, Random rng, int exclude)
-    {
-        if (radius == 0) return -1;
-        int cx = centre % index.Width, cy = centre / index.Width;
-        int r2 = radius * radius;
-        for (int k = 0; k < Attempts; k++)
-        {
-            int ox = rng.Next(-radius, radius + 1), oy = rng.Next(-radius, radius + 1);
-            if (ox * ox + oy * oy > r2) continue;
-            int x = cx + ox, y = cy + oy;
-            if (x < 0 || y < 0 || x >= index.Width || y >= index.Height) continue;
-            int q = y * index.Width + x;
-            if (q != exclude && index.Labels[q] == label) return q;
-        }
-        return -1;
-    }
+    /// <summary>Positives and negatives are drawn within this many pixels of the anchor when possible.</summary>
+    public const int DefaultRadius = 10;
 
     private static (int[] Dx, int[] Dy) Offsets(Connectivity c) => c switch
     {

@@ -49,7 +49,7 @@ public static class FusedSsim
         foreach (var (w, h, near) in new[] { (83, 61, false), (130, 97, true) })
         {
             var target = torch.rand(new long[] { h, w, 3 }, generator: gen);
-            var rendered = near ? target.add(torch.randn(new long[] { h, w, 3 }, generator: gen).mul(Scalars.Of(0.05)), Scalars.One).clamp(0, 1)
+            var rendered = near ? target.add(torch.randn(new long[] { h, w, 3 }, generator: gen).mul(Scalars.Of(0.05)), Scalars.One).clamp(Scalars.Of(0.0), Scalars.One)
                 : torch.rand(new long[] { h, w, 3 }, generator: gen);
             var t = target.to(dev);
             var x1 = rendered.to(dev).requires_grad_(true);

@@ -46,13 +46,46 @@ public static class TripletLoss
             all[2 * t + i] = negative[i];
         }
         var idx = DeviceUpload.Of(all, features.device); // [3T]
+        return Hinge(flat, idx, null, t, projection, margin).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The loss for triplets already on the features' device (<see cref="TripletSampler.Sample"/>): <paramref name="indices"/>
+    /// [3T] int64 flat pixel indices (anchors, positives, negatives), <paramref name="valid"/> [T] 1 / 0 or null (all
+    /// valid); the mean runs over the valid triplets. Indices are not range-checked here (that would read them back).
+    /// </summary>
+    public static Tensor Compute(Tensor features, Tensor indices, Tensor? valid, int count, TripletProjection projection, double margin = DefaultMargin)
+    {
+        if (features.dim() != 3)
+            throw new ArgumentException($"TripletLoss expects features [H,W,D]; got {RenderLoss.Shape(features)}.", nameof(features));
+        if (indices.dim() != 1 || indices.shape[0] != 3L * count || valid is not null && (valid.dim() != 1 || valid.shape[0] != count))
+            throw new ArgumentException($"TripletLoss: {count} triplets need indices [{3 * count}] and valid [{count}]; got {RenderLoss.Shape(indices)} and {(valid is null ? "none" : RenderLoss.Shape(valid))}.");
+        long d = features.shape[2];
+        if (d != projection.Dimensions)
+            throw new ArgumentException($"TripletLoss: features have D = {d} but the projection has {projection.Dimensions}.", nameof(projection));
+        using var scope = NewDisposeScope();
+        var flat = features.reshape(-1, d); // [H*W,D]
+        if (count == 0)
+        {
+            var zero = flat.sum().mul(Scalars.Of(0.0));
+            if (projection.Weight is not null) zero = zero.add(projection.Weight.sum(), Scalars.Of(0.0));
+            return zero.MoveToOuterDisposeScope();
+        }
+        return Hinge(flat, indices, valid, count, projection, margin).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>mean over (valid) triplets of max(0, ||W a - W p||^2 - ||W a - W n||^2 + margin).</summary>
+    private static Tensor Hinge(Tensor flat, Tensor idx, Tensor? valid, int t, TripletProjection projection, double margin)
+    {
         var z = projection.forward(flat.index_select(0, idx).sigmoid()); // [3T,D]
         var za = z.narrow(0, 0, t);      // [T,D]
         var zp = z.narrow(0, t, t);      // [T,D]
         var zn = z.narrow(0, 2 * t, t);  // [T,D]
         var dp = za.sub(zp).Square().sum(1); // [T]
         var dn = za.sub(zn).Square().sum(1); // [T]
-        return dp.sub(dn).add(Scalars.Of(margin), Scalars.One).clamp_min(Scalars.Of(0.0)).mean().MoveToOuterDisposeScope();
+        var hinge = dp.sub(dn).add(Scalars.Of(margin), Scalars.One).clamp_min(Scalars.Of(0.0)); // [T]
+        if (valid is null) return hinge.mean();
+        return hinge.mul(valid).sum().div(valid.sum().clamp_min(Scalars.One));
     }
 
     private static void CheckRange(int[] idx, long pixels, string name)

@@ -217,8 +217,8 @@ public sealed class SceneTrainer : IDisposable
         if (segmentationLosses && o.UseTriplet && view.Boundary.BoundaryPixels.Length > 0)
         {
             if (o.TripletLinearLayer) SyncProjectionFromOptimizer();
-            var (a, p, n) = BoundaryMiner.SampleTriplets(view.Boundary, o.MaxTriplets, stepRandom);
-            var l = Losses.TripletLoss.Compute(r.Features!, a, p, n, _projection, o.TripletMargin);
+            var (indices, valid, count) = TripletSamplerFor(viewIndex).Sample(o.MaxTriplets, (ulong)stepRandom.NextInt64());
+            var l = Losses.TripletLoss.Compute(r.Features!, indices, valid, count, _projection, o.TripletMargin);
             total = total.add(l.mul(Scalars.Of(o.Mode == TrainingMode.Lift ? o.LiftTripletWeight : o.TripletWeight)), Scalars.Of(1.0));
             lTriplet = l;
             Phase("triplet_loss");
@@ -316,6 +316,16 @@ public sealed class SceneTrainer : IDisposable
             return (ClusterTargets.Build(mask, ClusterLossSettings, stepRandom, _device, dtype), false);
         _clusterTargets ??= new ClusterTargets?[_data.Views.Count];
         return (_clusterTargets[viewIndex] ??= ClusterTargets.Build(mask, ClusterLossSettings, null, _device, dtype), true);
+    }
+
+    /// <summary>Per view: its triplet sampler (on CUDA it holds the view's boundary structure on the device from the
+    /// view's first triplet step).</summary>
+    private TripletSampler?[]? _tripletSamplers;
+
+    private TripletSampler TripletSamplerFor(int viewIndex)
+    {
+        _tripletSamplers ??= new TripletSampler?[_data.Views.Count];
+        return _tripletSamplers[viewIndex] ??= new TripletSampler(_data.Views[viewIndex].Boundary, _device);
     }
 
     private readonly Dictionary<(int, int), Tensor> _ndcScale = new();
@@ -519,6 +529,7 @@ public sealed class SceneTrainer : IDisposable
         _lossSum?.Dispose();
         _graph?.Dispose();
         foreach (var t in _clusterTargets ?? []) t?.Dispose();
+        foreach (var t in _tripletSamplers ?? []) t?.Dispose();
         foreach (var t in _ndcScale.Values) t.Dispose();
         _model.Dispose();
         _density.Dispose();

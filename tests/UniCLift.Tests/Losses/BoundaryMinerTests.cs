@@ -42,7 +42,7 @@ public sealed class BoundaryMinerTests
     {
         var mask = Blocks(40, 30);
         var index = BoundaryMiner.Build(mask);
-        var (a, p, n) = BoundaryMiner.SampleTriplets(index, 100, new Random(3));
+        var (a, p, n) = BoundaryMiner.SampleTriplets(index, 100, 3UL);
         Assert.True(index.BoundaryPixels.Length > 100);
         Assert.Equal(100, a.Length);
         Assert.Equal(a.Length, p.Length);
@@ -63,14 +63,14 @@ public sealed class BoundaryMinerTests
         Assert.True(Enumerable.Range(0, a.Length).Count(t => Distance2(mask.Width, a[t], p[t]) <= 100) > a.Length * 0.9);
         Assert.True(Enumerable.Range(0, a.Length).All(t => Distance2(mask.Width, a[t], n[t]) <= 100));
 
-        var again = BoundaryMiner.SampleTriplets(index, 100, new Random(3));
+        var again = BoundaryMiner.SampleTriplets(index, 100, 3UL);
         Assert.Equal(a, again.Anchor);
         Assert.Equal(p, again.Positive);
         Assert.Equal(n, again.Negative);
-        Assert.NotEqual(a, BoundaryMiner.SampleTriplets(index, 100, new Random(4)).Anchor);
+        Assert.NotEqual(a, BoundaryMiner.SampleTriplets(index, 100, 4UL).Anchor);
 
         // Fewer boundary pixels than max: every boundary pixel once; 3000 cap respected.
-        var all = BoundaryMiner.SampleTriplets(index, BoundaryMiner.MaxTripletsPerIteration, new Random(1));
+        var all = BoundaryMiner.SampleTriplets(index, BoundaryMiner.MaxTripletsPerIteration, 1UL);
         Assert.Equal(index.BoundaryPixels.Length, all.Anchor.Length);
         Assert.True(all.Anchor.Length <= BoundaryMiner.MaxTripletsPerIteration);
     }
@@ -80,7 +80,7 @@ public sealed class BoundaryMinerTests
     {
         var mask = Blocks(12, 10);
         var index = BoundaryMiner.Build(mask);
-        var (a, _, n) = BoundaryMiner.SampleTriplets(index, 50, new Random(9), radius: 0);
+        var (a, _, n) = BoundaryMiner.SampleTriplets(index, 50, 9UL, radius: 0);
         for (int t = 0; t < a.Length; t++) Assert.Equal(1, Distance2(mask.Width, a[t], n[t]));
     }
 
@@ -89,7 +89,7 @@ public sealed class BoundaryMinerTests
     {
         var index = BoundaryMiner.Build(new LabelMap(2, 1, new[] { 1, 2 }));
         Assert.Equal(2, index.BoundaryPixels.Length);
-        Assert.Empty(BoundaryMiner.SampleTriplets(index, 10, new Random(1)).Anchor);
+        Assert.Empty(BoundaryMiner.SampleTriplets(index, 10, 1UL).Anchor);
     }
 
     [Fact]

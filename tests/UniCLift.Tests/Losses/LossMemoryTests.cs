@@ -28,7 +28,7 @@ public sealed class LossMemoryTests
         void Step()
         {
             using var scope = NewDisposeScope();
-            var (a, p, n) = BoundaryMiner.SampleTriplets(index, 200, rng);
+            var (a, p, n) = BoundaryMiner.SampleTriplets(index, 200, (ulong)rng.NextInt64());
             var loss = RenderLoss.Compute(image, target)
                 + 0.1 * ClusterLoss.Compute(features, mask, new ClusterLossOptions { MaxPixels = 200 }, rng)
                 + 0.1 * TripletLoss.Compute(features, a, p, n, projection)
