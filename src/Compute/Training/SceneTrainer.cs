@@ -349,12 +349,22 @@ public sealed class SceneTrainer : IDisposable
         int refresh = Options.Mode == TrainingMode.Lift ? Options.LiftSmoothGraphRefresh : Options.SmoothGraphRefresh;
         if (_graph is null || it - _graphBuiltAt >= refresh)
         {
+            double tau = SceneScale.Tau(Options.Tau, _sceneExtent);
+            if (_device.type == DeviceType.CUDA && Options.Mode == TrainingMode.Train)
+            {
+                // Train mode on a GPU: the query runs where the means are (no copy of them to the host).
+                var drawn = NeighbourGraph.SampleIndices(_model.Count, Math.Min(_model.Count, Options.SmoothSamples), random);
+                _graph?.Dispose();
+                _graph = DeviceNeighbours.Query(_model[GaussianModel.Means], drawn, Options.SmoothNeighbours, tau);
+                _graphBuiltAt = it;
+                return _graph;
+            }
             // Lift mode's means are frozen: one grid serves every refresh, each a new sample.
             var grid = _grid;
             if (grid is null || Options.Mode != TrainingMode.Lift || grid.Count != _model.Count)
             {
                 var means = _model.Read(GaussianModel.Means);
-                grid = NeighbourGrid.Build(means, means.Length / 3, SceneScale.Tau(Options.Tau, _sceneExtent));
+                grid = NeighbourGrid.Build(means, means.Length / 3, tau);
                 _grid = Options.Mode == TrainingMode.Lift ? grid : null;
             }
             var sample = NeighbourGraph.SampleIndices(grid.Count, Math.Min(grid.Count, Options.SmoothSamples), random);
