@@ -33,11 +33,13 @@ public sealed class DecodeStagesTests
         Assert.True(model.Embeddings.AsSpan().SequenceEqual(read.Embeddings));
         Assert.Empty(read.Cloud.Extra);
         var rasterizer = new GaussianRasterizer();
-        foreach (var v in scene.Views)
-        {
-            var fromTrainer = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, PixelBlend.Raw);
-            Assert.Equal(fromTrainer, read.RenderCodes(rasterizer, v.Camera, trainer.NearPlane, PixelBlend.Raw));
-        }
+        // SceneSegmentation.Finish renders from the trainer (on its device); the cluster's view grains from the file.
+        foreach (var blend in new[] { PixelBlend.Raw, PixelBlend.Probabilities })
+            foreach (var v in scene.Views)
+            {
+                var fromTrainer = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.Model.ShDegree, v.Camera, trainer.NearPlane, blend);
+                Assert.Equal(fromTrainer, read.RenderCodes(rasterizer, v.Camera, trainer.NearPlane, blend));
+            }
         using var scope = NewDisposeScope();
         Assert.Equal(EmbeddingDecoder.DecodeGaussians(trainer.Model[GaussianModel.Embeddings].detach()), read.DecodeGaussians());
     }
