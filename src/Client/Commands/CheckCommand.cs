@@ -92,6 +92,7 @@ public static class CheckCommand
             foreach (var c in Cases())
                 ok &= Compare(c, dev, table);
             ok &= Fused(dev, table);
+            ok &= Resume(dev, table);
             ok &= Steady(dev, console);
             console.OutWriter.WriteLine(ok ? "check gpu: every output and gradient within its limit; tensors and GPU memory steady over steps" : "check gpu: FAILED (see the rows marked FAIL)");
             return ok ? ExitCodes.Ok : ExitCodes.Failure;
@@ -122,6 +123,84 @@ public static class CheckCommand
             ok &= problem is null;
         }
         return ok;
+    }
+
+    /// <summary>Checkpoints on the GPU: a generated room (8 views 96x72) trained 30 steps at once, and 15 steps, a
+    /// checkpoint, then 15 more after restoring it on the GPU and on the CPU; and a CPU checkpoint continued on the GPU.
+    /// Reports how far each lands from the uninterrupted GPU run (largest difference of means and embeddings over their
+    /// largest magnitude), and how far two uninterrupted GPU runs land from each other: a resume that adds nothing to
+    /// the GPU's own run-to-run difference is as good as it can be (the rasteriser's backward sums with atomics). Fails
+    /// only when a checkpoint does not restore or lands further than 1e-2.</summary>
+    internal static bool Resume(Device dev, TextWriter table)
+    {
+        var dir = Directory.CreateTempSubdirectory("uniclift-check-resume-");
+        try
+        {
+            var synthetic = Compute.Synthetic.SyntheticSceneGenerator.Generate(new Compute.Synthetic.SyntheticSceneOptions
+                { Seed = 3, Objects = 5, Views = 8, Width = 96, Height = 72, TestEvery = 0 });
+            Compute.Synthetic.SyntheticSceneWriter.Write(dir.FullName, synthetic);
+            var scene = SceneInspector.Read(dir.FullName);
+            var options = new Compute.Training.TrainingOptions { Iterations = 30, Seed = 7, SegmentationLossesFromFraction = 0.25 };
+            float[] State(Compute.Training.SceneTrainer t) =>
+                [.. t.Model.Read(Compute.Training.GaussianModel.Means), .. t.Model.Read(Compute.Training.GaussianModel.Embeddings)];
+            float[] Straight()
+            {
+                using var t = Compute.Training.SceneTrainer.Create(scene, options, device: dev);
+                while (!t.IsComplete) t.Step();
+                return State(t);
+            }
+            float[] Resumed(Device first, Device second)
+            {
+                var checkpoint = new MemoryStream();
+                using (var t = Compute.Training.SceneTrainer.Create(scene, options, device: first))
+                {
+                    for (int i = 0; i < 15; i++) t.Step();
+                    t.Save(checkpoint);
+                }
+                checkpoint.Position = 0;
+                using var r = Compute.Training.SceneTrainer.Restore(scene, checkpoint, second);
+                while (!r.IsComplete) r.Step();
+                return State(r);
+            }
+            static double Gap(float[] a, float[] b)
+            {
+                if (a.Length != b.Length) return double.PositiveInfinity; // different Gaussian counts
+                double err = 0, scale = 1e-30;
+                for (int i = 0; i < a.Length; i++) { err = Math.Max(err, Math.Abs((double)a[i] - b[i])); scale = Math.Max(scale, Math.Abs((double)b[i])); }
+                return err / scale;
+            }
+            var reference = Straight();
+            bool ok = true;
+            foreach (var (what, result, limit) in new (string, Func<float[]>, double)[]
+                     {
+                         ("GPU run again, 30 steps", Straight, double.PositiveInfinity),
+                         ("GPU 15 steps, checkpoint, GPU 15 more", () => Resumed(dev, dev), 1e-2),
+                         ("GPU 15 steps, checkpoint, CPU 15 more", () => Resumed(dev, CPU), 1e-2),
+                         ("CPU 15 steps, checkpoint, GPU 15 more", () => Resumed(CPU, dev), 1e-2),
+                     })
+            {
+                string row;
+                bool pass;
+                try
+                {
+                    double gap = Gap(result(), reference);
+                    pass = gap <= limit;
+                    row = $"{gap,10:E2} {(double.IsPositiveInfinity(limit) ? "-" : limit.ToString("E0")),6} {(pass ? "ok" : "FAIL")}{(gap == 0 ? " (bit-exact)" : "")}";
+                }
+                catch (Exception e) when (e is InvalidDataException or CudaException or ArgumentException or System.Runtime.InteropServices.ExternalException)
+                {
+                    pass = false;
+                    row = $"{"-",10} {limit,6:E0} FAIL: {e.Message}";
+                }
+                table.WriteLine($"{"checkpoint vs uninterrupted GPU run: " + what,-48} {"means, embeddings",-24} {row}");
+                ok &= pass;
+            }
+            return ok;
+        }
+        finally
+        {
+            try { dir.Delete(recursive: true); } catch (IOException) { } // a temp folder left behind is harmless
+        }
     }
 
     /// <summary>Forward + backward steps, each in a dispose scope as training runs them: the process's live tensor count
