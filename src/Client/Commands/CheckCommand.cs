@@ -115,7 +115,7 @@ public static class CheckCommand
         {
             string? problem;
             try { problem = check(index); }
-            catch (Exception e) when (e is CudaException or InvalidOperationException or ArgumentException or System.Runtime.InteropServices.ExternalException)
+            catch (Exception e) // reported as the check's failure, as a training process would treat it
             {
                 problem = $"{e.GetType().Name}: {e.Message}";
             }

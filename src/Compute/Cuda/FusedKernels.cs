@@ -1,7 +1,6 @@
 namespace UniCLift.Compute.Cuda;
 
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 
 /// <summary>
 /// Which fused CUDA kernels a process uses. A fused kernel replaces a chain of TorchSharp operations (each about 11-13 us
@@ -33,7 +32,7 @@ public static class FusedKernels
         {
             string? why;
             try { why = selfCheck(key.Device); }
-            catch (Exception e) when (e is CudaException or InvalidOperationException or ArgumentException or ExternalException)
+            catch (Exception e) // whatever stops a check (a compile error, a launch failure, a bug) keeps the kernel off
             {
                 why = $"{e.GetType().Name}: {e.Message}";
             }
