@@ -46,6 +46,7 @@ public static class DeviceNeighbours
         for (int r0 = 0; r0 < samples; r0 += rows)
         {
             int r = Math.Min(rows, samples - r0);
+            using var chunk = NewDisposeScope(); // this chunk's [r,N] temporaries go before the next chunk's
             var si = sample.narrow(0, r0, r);
             // dx = x_j - x_i, as the grid: d2 = (dx*dx + dy*dy) + dz*dz in float32, elementwise.
             var dx = x.unsqueeze(0).sub(x.index_select(0, si).unsqueeze(1)); // [r,N]
@@ -55,7 +56,7 @@ public static class DeviceNeighbours
             var dz = z.unsqueeze(0).sub(z.index_select(0, si).unsqueeze(1));
             d2 = d2.add_(dz.mul(dz), Scalars.One);
             var (vals, idx) = d2.topk(take, dim: 1, largest: false, sorted: false); // [r,take]
-            candD2.Add(vals); candJ.Add(idx);
+            candD2.Add(vals.MoveToOuterDisposeScope()); candJ.Add(idx.MoveToOuterDisposeScope());
         }
         var allD2 = torch.cat(candD2, 0).cpu().data<float>().ToArray(); // the one read-back
         var allJ = torch.cat(candJ, 0).cpu().data<long>().ToArray();
