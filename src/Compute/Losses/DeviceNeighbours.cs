@@ -17,8 +17,8 @@ public static class DeviceNeighbours
 {
     /// <summary>Extra candidates beyond k taken from topk before the exact ordering.</summary>
     public const int Slack = 8;
-    /// <summary>Elements per temporary [rows, N] matrix (128 MB of float32).</summary>
-    public const long ChunkElements = 32L << 20;
+    /// <summary>Elements per temporary [rows, N] matrix (64 MB of float32; a chunk holds about six at once).</summary>
+    public const long ChunkElements = 16L << 20;
 
     /// <param name="means">[N,3] float32 Gaussian means (any device; not modified).</param>
     /// <param name="sampleIndices">The Gaussians whose neighbourhoods are searched (as <see cref="NeighbourGrid.Query"/>).</param>
