@@ -9,11 +9,11 @@ using UniCLift.Grains.Views;
 /// <summary>
 /// One view (key "&lt;sceneId&gt;/&lt;viewName&gt;") in a decoding pass: renders its embedding image from the trained
 /// model (shared per silo through <see cref="TrainedModelCache"/>), reports code statistics, then writes its label map
-/// and overlay through the scene codebook. No persisted state (the "view" state older builds wrote is not read). Pixel work runs on the thread pool through <see cref="ViewWork"/>, never on the grain scheduler;
+/// and overlay through the scene codebook (rendering on the silo's GPU when it trains on one: <see cref="ViewRenderDevice"/>). No persisted state (the "view" state older builds wrote is not read). Pixel work runs on the thread pool through <see cref="ViewWork"/>, never on the grain scheduler;
 /// calls may queue behind other views' work, hence their long response timeouts. The codes stay in memory
 /// between the two decoding calls and are rendered again if the activation was lost in between.
 /// </summary>
-public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots roots) : Grain, IViewGrain
+public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots roots, ViewRenderDevice renderDevice) : Grain, IViewGrain
 {
     private (string ModelPath, int[] Codes)? decoded;
 
@@ -59,7 +59,8 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
     {
         var model = models.Get(request.ModelPath);
         float near = request.NearPlane > 0 ? request.NearPlane : (float)SceneScale.ReferenceNearPlane;
-        return model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera(), near, request.BlendProbabilities ? PixelBlend.Probabilities : PixelBlend.Raw);
+        var blend = request.BlendProbabilities ? PixelBlend.Probabilities : PixelBlend.Raw;
+        return renderDevice.Run(device => model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera(), near, blend, device));
     }
 
     /// <summary>The view's input mask as the codebook counts it: stuff segments made background when the source names

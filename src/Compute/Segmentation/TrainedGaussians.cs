@@ -88,8 +88,9 @@ public sealed class TrainedGaussians
     /// <summary>The embeddings as a [N,D] tensor (in the caller's dispose scope).</summary>
     public Tensor EmbeddingTensor() => tensor(Embeddings, new long[] { Count, Dimensions });
 
-    /// <summary>Embedding-to-Label per pixel: renders the embedding image for a camera and thresholds it ([H*W] row-major).</summary>
-    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera, float nearPlane, PixelBlend blend)
+    /// <summary>Embedding-to-Label per pixel: renders the embedding image for a camera and thresholds it ([H*W] row-major).
+    /// <paramref name="device"/>: where to render (default CPU); the model goes up for the call and is released after it.</summary>
+    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera, float nearPlane, PixelBlend blend, Device? device = null)
     {
         TorchRuntime.EnsureInitialised();
         using var scope = NewDisposeScope();
@@ -98,6 +99,7 @@ public sealed class TrainedGaussians
         var sh = cat(new[] { tensor(Cloud.ShDc, new long[] { n, 1, 3 }), tensor(Cloud.ShRest, new long[] { n, k - 1, 3 }) }, 1); // [N,K,3]
         var g = new GaussianTensors(tensor(Cloud.Means, new long[] { n, 3 }), tensor(Cloud.LogScales, new long[] { n, 3 }),
             tensor(Cloud.Rotations, new long[] { n, 4 }), tensor(Cloud.Opacity, new long[] { n, 1 }), sh, EmbeddingTensor());
+        if (device is { type: not TorchSharp.DeviceType.CPU }) g = g.Map(t => t.to(device));
         return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera, nearPlane, blend);
     }
 

@@ -65,6 +65,7 @@ public static class SiloBuilderExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ComputeLoad>();
         builder.Services.AddSingleton<ComputeDevice>();
+        builder.Services.AddSingleton<ViewRenderDevice>();
         builder.Services.AddSingleton<ComputeLoadReporter>();
         builder.Services.AddSingleton<DeadSiloScenes>();
         builder.Services.AddSingleton(new TrainedModelCache());
