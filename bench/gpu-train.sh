@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Training on the GPU machine, in two device calls (each under the 600 s a call may run; device time is 15 minutes a
 # session, the start included):
-#   bash bench/gpu-train.sh checks        (about 5 min)
-#     1. check gpu: the rasteriser against the CPU one, the fused kernels (Adam, SSIM) against the TorchSharp chains
-#        they replace, steady tensors and memory;
+#   bash bench/gpu-train.sh checks        (about 6-8 min)
+#     1. check gpu: the rasteriser against the CPU one, the fused kernels (Adam, SSIM, triplets) against what
+#        they replace, checkpoints resumed GPU->GPU, GPU->CPU, CPU->GPU, steady tensors and memory;
 #     2. where a paper-scale step's time goes (100 views 640x480, PROFILE_ITERS iterations with the segmentation losses
 #        on for the second half, as from 15k of 30k): device-synchronised phases without the fused kernels
 #        (UNICLIFT_FUSED=0) and with them (the default), then the host's time to issue each phase (--profile-host),
@@ -22,7 +22,7 @@ paper=(--seeds 2 --views 100 --width 640 --height 480 --no-lift)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 case "$mode" in
   checks)
-    timeout 90 bash .device/run.sh uniclift check gpu 2>&1 | tee "$out/check-gpu.txt"
+    timeout 150 bash .device/run.sh uniclift check gpu 2>&1 | tee "$out/check-gpu.txt"
     echo "check gpu exit: ${PIPESTATUS[0]}" | tee -a "$out/check-gpu.txt"
     piters=${PROFILE_ITERS:-1500}
     profile() { # NAME, then bench options
