@@ -212,8 +212,12 @@ public static class BenchSegmentCommand
         var device = run.Device;
         var clock = Stopwatch.StartNew();
         int every = Math.Max(1, options.Iterations / 10);
+        bool cuda = device.type == TorchSharp.DeviceType.CUDA;
+        long peak = 0;
         var result = SegmentationRunner.Run(scene, options, outDir, ply, r =>
         {
+            // The device's memory in use, sampled every 100 steps (cuMemGetInfo: no synchronisation).
+            if (cuda && r.Step % 100 == 0) peak = Math.Max(peak, Compute.Cuda.CudaRuntime.Memory(Compute.Cuda.CudaRuntime.Ordinal(device)).Used);
             if (r.Step % every == 0)
                 console.ErrorWriter.WriteLine($"  [{label}] step {r.Step}/{r.Iterations} loss {r.TotalLoss:0.0000} (render {r.RenderLoss:0.0000}, cluster {r.ClusterLoss:0.0000}, triplet {r.TripletLoss:0.0000}, 3D {r.SmoothLoss:0.0000}) gaussians {r.Gaussians} {clock.Elapsed.TotalSeconds / r.Step * 1000:0.0} ms/it");
         }, run.Stop, device, run.SynchronisePhases);
@@ -224,10 +228,10 @@ public static class BenchSegmentCommand
             console.ErrorWriter.WriteLine($"  [{label}] tensors created per iteration by phase (host calls into libtorch; in-place ones not counted): " +
                 string.Join(", ", tensors.Select(kv => $"{kv.Key} {(double)kv.Value / Math.Max(1, result.Iterations):F1}")) +
                 $"; total {(double)tensors.Values.Sum() / Math.Max(1, result.Iterations):F1}");
-        if (device.type == TorchSharp.DeviceType.CUDA)
+        if (cuda)
         {
             var (used, total) = Compute.Cuda.CudaRuntime.Memory(Compute.Cuda.CudaRuntime.Ordinal(device));
-            console.ErrorWriter.WriteLine($"  [{label}] {device}: GPU memory in use at the end {used >> 20} MiB of {total >> 20} MiB (device-wide, torch's cache included); " +
+            console.ErrorWriter.WriteLine($"  [{label}] {device}: GPU memory in use at the end {used >> 20} MiB, at most {Math.Max(peak, used) >> 20} MiB (sampled every 100 steps), of {total >> 20} MiB (device-wide, torch's cache included); " +
                 $"{result.Seconds:F1} s in all ({result.Seconds / Math.Max(1, result.Iterations) * 1000:F2} ms per iteration, decoding and outputs included)");
         }
         var s = Score(scene, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))));
