@@ -28,33 +28,24 @@ public sealed class CudaInfrastructureTests : IDisposable
         Assert.Equal(defined, launched);
     }
 
-    [Fact]
-    public void The_Optimiser_Source_Is_Embedded_With_The_Kernel_Adam_Launches()
+    [Theory]
+    [InlineData("optim.cu", "src/Compute/Training/GaussianAdam.cs", "adam_step")]
+    [InlineData("ssim.cu", "src/Compute/Losses/FusedSsim.cs", "ssim_forward,ssim_backward")]
+    [InlineData("triplets.cu", "src/Compute/Losses/TripletSampler.cs", "sample_triplets")]
+    public void A_Fused_Kernel_Source_Is_Embedded_With_The_Kernels_Its_Host_Launches(string source, string hostFile, string kernels)
     {
-        Assert.Contains(Compute.Training.GaussianAdam.FusedKernelSource, KernelSources.All());
-        var src = KernelSources.Read(Compute.Training.GaussianAdam.FusedKernelSource);
-        var defined = System.Text.RegularExpressions.Regex.Matches(src, @"extern ""C"" __global__ void __launch_bounds__\(\w+\) (\w+)\(")
+        Assert.Contains(source, KernelSources.All());
+        var defined = System.Text.RegularExpressions.Regex.Matches(KernelSources.Read(source), @"extern ""C"" __global__ void __launch_bounds__\([\w *]+\) (\w+)\(")
             .Select(m => m.Groups[1].Value).ToHashSet();
-        var host = File.ReadAllText(Path.Combine(RepoRoot(), "src/Compute/Training/GaussianAdam.cs"));
-        var launched = System.Text.RegularExpressions.Regex.Matches(host, @"Launch\(""(\w+)""").Select(m => m.Groups[1].Value).ToHashSet();
-        Assert.Equal(new HashSet<string> { "adam_step" }, defined);
+        var host = File.ReadAllText(Path.Combine(RepoRoot(), hostFile));
+        var launched = System.Text.RegularExpressions.Regex.Matches(host, @"Launch\((?:module, )?""(\w+)""").Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.Equal(kernels.Split(',').ToHashSet(), defined);
         Assert.Equal(defined, launched);
-        // By default each device's self-check decides (FusedKernels); never taken for CPU tensors.
-        Assert.Null(Compute.Training.GaussianAdam.FusedCudaUpdate);
     }
 
     [Fact]
-    public void The_Ssim_Source_Is_Embedded_With_The_Kernels_FusedSsim_Launches()
-    {
-        Assert.Contains(Compute.Losses.FusedSsim.Source, KernelSources.All());
-        var src = KernelSources.Read(Compute.Losses.FusedSsim.Source);
-        var defined = System.Text.RegularExpressions.Regex.Matches(src, @"extern ""C"" __global__ void __launch_bounds__\([\w *]+\) (\w+)\(")
-            .Select(m => m.Groups[1].Value).ToHashSet();
-        var host = File.ReadAllText(Path.Combine(RepoRoot(), "src/Compute/Losses/FusedSsim.cs"));
-        var launched = System.Text.RegularExpressions.Regex.Matches(host, @"Launch\(module, ""(\w+)""").Select(m => m.Groups[1].Value).ToHashSet();
-        Assert.Equal(new HashSet<string> { "ssim_forward", "ssim_backward" }, defined);
-        Assert.Equal(defined, launched);
-    }
+    public void By_Default_Each_Devices_Self_Check_Decides_On_The_Fused_Adam() =>
+        Assert.Null(Compute.Training.GaussianAdam.FusedCudaUpdate);
 
     [Fact]
     public void The_Environment_Turns_A_Fused_Kernel_Off_Or_On_Without_Its_Check()
