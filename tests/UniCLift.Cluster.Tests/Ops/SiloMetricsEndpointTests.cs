@@ -52,8 +52,11 @@ public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstraction
         Assert.True(Delta("uniclift_training_iterations_total") >= RunningSilo.Iterations);
         Assert.True(Delta("uniclift_checkpoint_write_duration_seconds_count") >= RunningSilo.Iterations / RunningSilo.CheckpointInterval);
         Assert.True(Delta("uniclift_checkpoint_size_bytes_sum") > 10_000, "checkpoints of a few thousand Gaussians weigh more than 10 kB");
-        // Each checkpoint blocked training only for its in-memory snapshot; none failed (the counter is there from the start).
-        Assert.Equal(Delta("uniclift_checkpoint_write_duration_seconds_count"), Delta("uniclift_checkpoint_snapshot_duration_seconds_count"));
+        // Each checkpoint blocked training only for its in-memory snapshot (a snapshot per write); none failed (the counter
+        // is there from the start). The meters are the process's: a scene of a test running beside this one may have
+        // taken its snapshot before the first scrape and finished its write before the last (seen once: 20 writes, 19
+        // snapshots), and a scene writes one checkpoint at a time, so allow one such straddle per other running scene.
+        Assert.InRange(Delta("uniclift_checkpoint_write_duration_seconds_count") - Delta("uniclift_checkpoint_snapshot_duration_seconds_count"), -2, 2);
         Assert.Equal(0, Delta("uniclift_checkpoint_failures_total"));
         Assert.True(run.Deactivated, "the run finished before the test could deactivate its grain");
         Assert.True(end.Resumes >= 1, $"no resume in {run.Attempt} runs: each finished before its scene grain's deactivation took effect");
