@@ -77,8 +77,13 @@ public sealed class RedisClusterTests(RedisServerFixture redis)
     public async Task QueuedSceneKeepsAReminderInRedisAndCancelEndsItWithoutTakingASlot()
     {
         await using var cluster = new TestCluster(redis, "cancel");
-        var compute = await cluster.StartSiloAsync("compute-1", compute: true, slots: 1);
+        // The silo reports its free slot once and not again during the test, so the coordinator starts the scene on it
+        // and the scene queues behind the slot the test takes. (With 200 ms reports a report of the busy slot could
+        // reach the coordinator first on a loaded machine: the scene then rightly waits in the batch, NotSubmitted.)
+        var compute = await cluster.StartSiloAsync("compute-1", compute: true, slots: 1,
+            configure: o => o.LoadReportInterval = TimeSpan.FromSeconds(60));
         var client = await cluster.ConnectAsync();
+        await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(30));
         var slots = TestCluster.Slots(compute);
         using var held = await slots.AcquireAsync(CancellationToken.None); // the silo's only slot is busy
         var sceneDir = Directory.CreateTempSubdirectory("uniclift-scene-").FullName;
