@@ -32,7 +32,7 @@ public static class FusedSsim
             throw new ArgumentException($"FusedSsim needs float32 images on a CUDA device; got {rendered.dtype} on {rendered.device} and {target.dtype} on {target.device}.");
         if (rendered.dim() != 3 || !rendered.shape.SequenceEqual(target.shape))
             throw new ArgumentException($"FusedSsim expects two images [H,W,C] of one shape; got {RenderLoss.Shape(rendered)} and {RenderLoss.Shape(target)}.");
-        ReleaseHandedOver();
+        HandedOver.Release();
         var call = new Call { HandedOver = HandedOver };
         return SsimFunction.apply(call, rendered.contiguous(), target.contiguous())[0];
     }
@@ -71,24 +71,13 @@ public static class FusedSsim
         rendered.device_type == DeviceType.CUDA && rendered.dtype == ScalarType.Float32 && target.dtype == ScalarType.Float32
         && target.device_type == DeviceType.CUDA && FusedKernels.Use(FusedKernels.Ssim, CudaRuntime.Ordinal(rendered.device), SelfCheck);
 
-    /// <summary>Gradients the backward handed to autograd, on the autograd engine's device thread, outside the caller's
-    /// dispose scope: disposed at this thread's next fused SSIM (libtorch keeps its own references).</summary>
-    [ThreadStatic] private static List<Tensor>? _handedOver;
-    private static List<Tensor> HandedOver => _handedOver ??= new List<Tensor>();
-
-    private static void ReleaseHandedOver()
-    {
-        var list = HandedOver;
-        lock (list)
-        {
-            foreach (var t in list) t.Dispose();
-            list.Clear();
-        }
-    }
+    /// <summary>Gradients the backward handed to autograd, released at this thread's next fused SSIM.</summary>
+    [ThreadStatic] private static HandedOverGradients? _handedOver;
+    private static HandedOverGradients HandedOver => _handedOver ??= new HandedOverGradients();
 
     private sealed class Call
     {
-        public required List<Tensor> HandedOver;
+        public required HandedOverGradients HandedOver;
         public Tensor X = null!, Y = null!, DMu = null!, DXx = null!, DXy = null!;
         public int Width, Height, Channels;
     }
@@ -132,8 +121,7 @@ public static class FusedSsim
             var dx = torch.empty_like(c.X);
             Launch(module, "ssim_backward", c, Args.Reset().Add(c.Width).Add(c.Height).Add(c.Channels).Add(TilesY(c.Height)).Ptr(c.X).Ptr(c.Y)
                 .Ptr(c.DMu).Ptr(c.DXx).Ptr(c.DXy).Ptr(g).Ptr(dx));
-            scope.Detach(dx);
-            lock (c.HandedOver) c.HandedOver.Add(dx);
+            c.HandedOver.Add(scope, [dx]);
             foreach (var gr in grads) gr?.Dispose();
             return [null!, dx, null!]; // one entry per argument of apply, the Call included (as the rasteriser's)
         }

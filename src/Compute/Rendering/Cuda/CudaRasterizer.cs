@@ -21,10 +21,8 @@ public sealed class CudaRasterizer : IDisposable
     [ThreadStatic] private static KernelArgs? _threadArgs;
     private static KernelArgs Args => _threadArgs ??= new KernelArgs();
 
-    /// <summary>Gradient tensors the last backward handed to autograd. That backward ran on the autograd engine's CUDA
-    /// thread, outside the caller's dispose scope; libtorch keeps its own references, so their wrappers are disposed at
-    /// the next render (or Dispose) instead of holding GPU memory until the GC finalises them.</summary>
-    private readonly List<Tensor> _handedOver = new();
+    /// <summary>Gradient tensors the last backward handed to autograd, released at the next render (or Dispose).</summary>
+    private readonly HandedOverGradients _handedOver = new();
 
     /// <summary>Synchronise between stages and time them into <see cref="RasterStats"/> (benchmarks only: it adds a
     /// host synchronisation per stage).</summary>
@@ -85,7 +83,7 @@ public sealed class CudaRasterizer : IDisposable
 
     internal RenderResult Render(GaussianTensors g, Camera camera, RasterSettings settings, bool binBySupport)
     {
-        ReleaseHandedOver();
+        _handedOver.Release();
         var dev = g.Means.device;
         int index = CudaRuntime.Ordinal(dev);
         foreach (var (t, name) in new[] { (g.LogScales, "LogScales"), (g.Quats, "Quats"), (g.OpacityLogits, "OpacityLogits"), (g.Sh, "Sh") }
@@ -241,9 +239,7 @@ public sealed class CudaRasterizer : IDisposable
             var dVsRgb = gradGeo.narrow(1, 0, 2);
             var dVsFeat = c.FeatureGeometry && gradFeat is not null ? gradFeat.narrow(1, d, 2) : null;
             List<Tensor> result = [null!, dMeans, dScales, dQuats, dOpac, dSh, dFeatures!, dVsRgb, dVsFeat!];
-            var handed = result.Where(x => x is not null).ToArray();
-            scope.Detach(handed);
-            lock (self._handedOver) self._handedOver.AddRange(handed);
+            self._handedOver.Add(scope, result);
             foreach (var gr in grads) gr?.Dispose();
             return result;
         }
@@ -257,14 +253,5 @@ public sealed class CudaRasterizer : IDisposable
         }
     }
 
-    private void ReleaseHandedOver()
-    {
-        lock (_handedOver)
-        {
-            foreach (var t in _handedOver) t.Dispose();
-            _handedOver.Clear();
-        }
-    }
-
-    public void Dispose() => ReleaseHandedOver();
+    public void Dispose() => _handedOver.Release();
 }
