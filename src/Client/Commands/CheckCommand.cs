@@ -165,9 +165,8 @@ public static class CheckCommand
             static double Gap(float[] a, float[] b)
             {
                 if (a.Length != b.Length) return double.PositiveInfinity; // different Gaussian counts
-                double err = 0, scale = 1e-30;
-                for (int i = 0; i < a.Length; i++) { err = Math.Max(err, Math.Abs((double)a[i] - b[i])); scale = Math.Max(scale, Math.Abs((double)b[i])); }
-                return err / scale;
+                using var scope = torch.NewDisposeScope();
+                return TensorError.Relative(torch.tensor(a), torch.tensor(b), floor: 1e-30);
             }
             var reference = Straight();
             bool ok = true;
@@ -289,14 +288,7 @@ public static class CheckCommand
         bool ok = true;
         void Row(string name, Tensor reference, Tensor? got, double limit)
         {
-            double err;
-            if (got is null) err = double.PositiveInfinity;
-            else
-            {
-                var a = got.cpu().to(float64); var b = reference.to(float64);
-                double scale = Math.Max(b.abs().max().item<double>(), 1e-12);
-                err = (a - b).abs().max().item<double>() / scale;
-            }
+            double err = got is null ? double.PositiveInfinity : TensorError.Relative(got, reference);
             bool pass = err < limit;
             ok &= pass;
             table.WriteLine($"{c.Name,-48} {name,-24} {err,10:E2} {limit,6:E0} {(pass ? "ok" : "FAIL")}");

@@ -58,15 +58,4 @@ public static class FusedKernels
     public static IReadOnlyList<(string Name, int Device, string? Problem)> Checked() =>
         Verdicts.Where(kv => kv.Value.IsValueCreated).Select(kv => (kv.Key.Name, kv.Key.Device, kv.Value.Value))
             .OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Device).ToList();
-
-    /// <summary>The largest |a - b| over the largest |b| (0 when both are zero): the relative error the checks bound.</summary>
-    public static double RelativeError(TorchSharp.torch.Tensor actual, TorchSharp.torch.Tensor expected)
-    {
-        using var scope = TorchSharp.torch.NewDisposeScope();
-        var a = actual.detach().to(TorchSharp.torch.float64);
-        var b = expected.detach().to(TorchSharp.torch.float64);
-        double err = a.sub(b).abs().max().item<double>();
-        double scale = b.abs().max().item<double>();
-        return err == 0 ? 0 : err / Math.Max(scale, 1e-30);
-    }
 }

@@ -104,8 +104,8 @@ public sealed class GaussianAdam : IDisposable
         }
         var reference = Run(false);
         var fusedRun = Run(true);
-        double ep = Cuda.FusedKernels.RelativeError(fusedRun.P, reference.P), em = Cuda.FusedKernels.RelativeError(fusedRun.M, reference.M),
-            ev = Cuda.FusedKernels.RelativeError(fusedRun.V, reference.V);
+        double ep = TensorError.Relative(fusedRun.P, reference.P, floor: 1e-30), em = TensorError.Relative(fusedRun.M, reference.M, floor: 1e-30),
+            ev = TensorError.Relative(fusedRun.V, reference.V, floor: 1e-30);
         if (!(ep <= 1e-5 && em <= 1e-5 && ev <= 1e-5))
             return $"parameters / first / second moments differ by {ep:E2} / {em:E2} / {ev:E2} relative (limit 1e-5)";
         if (fusedRun.Left != 0) return $"the zeroed gradient kept |g| up to {fusedRun.Left:E2}";
