@@ -38,6 +38,15 @@ public static class TripletLoss
             if (projection.Weight is not null) zero = zero.add(projection.Weight.sum(), Scalars.Of(0.0));
             return zero.MoveToOuterDisposeScope();
         }
+        var idx = UploadIndices(anchor, positive, negative, features.device); // [3T]
+        return Hinge(flat, idx, null, t, projection, margin).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Host triplets as the [3T] int64 index tensor the loss reads on <paramref name="device"/>: anchors, then
+    /// positives, then negatives.</summary>
+    internal static Tensor UploadIndices(int[] anchor, int[] positive, int[] negative, Device device)
+    {
+        int t = anchor.Length;
         var all = new long[3 * t];
         for (int i = 0; i < t; i++)
         {
@@ -45,8 +54,7 @@ public static class TripletLoss
             all[t + i] = positive[i];
             all[2 * t + i] = negative[i];
         }
-        var idx = DeviceUpload.Of(all, features.device); // [3T]
-        return Hinge(flat, idx, null, t, projection, margin).MoveToOuterDisposeScope();
+        return DeviceUpload.Of(all, device);
     }
 
     /// <summary>

@@ -42,15 +42,8 @@ public sealed class TripletSampler : IDisposable
             && FusedKernels.Use(FusedKernels.Triplets, CudaRuntime.Ordinal(_device), SelfCheck))
             return SampleOnDevice(take, seed, radius);
         var (a, p, n, valid) = SampleHost(_index, max, seed, radius);
-        var all = new long[3 * take];
-        bool every = true;
-        for (int t = 0; t < take; t++)
-        {
-            all[t] = a[t]; all[take + t] = p[t]; all[2 * take + t] = n[t];
-            every &= valid[t];
-        }
-        var idx = DeviceUpload.Of(all, _device);
-        var v = every ? null : DeviceUpload.Of(valid.Select(x => x ? 1f : 0f).ToArray(), _device);
+        var idx = TripletLoss.UploadIndices(a, p, n, _device);
+        var v = valid.All(x => x) ? null : DeviceUpload.Of(valid.Select(x => x ? 1f : 0f).ToArray(), _device);
         return (idx, v, take);
     }
 
