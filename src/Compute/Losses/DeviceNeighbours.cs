@@ -27,11 +27,9 @@ public static class DeviceNeighbours
     {
         if (means.dim() != 2 || means.shape[1] != 3 || means.dtype != ScalarType.Float32)
             throw new ArgumentException($"DeviceNeighbours: means must be [N,3] float32; got {RenderLoss.Shape(means)} {means.dtype}.", nameof(means));
-        if (maxNeighbours < 1) throw new ArgumentException($"NeighbourGraph: maxNeighbours must be >= 1, got {maxNeighbours}.", nameof(maxNeighbours));
-        if (!(tau > 0)) throw new ArgumentException($"NeighbourGraph: tau must be > 0, got {tau}.", nameof(tau));
         long n = means.shape[0];
-        foreach (var i in sampleIndices)
-            if (i < 0 || i >= n) throw new ArgumentException($"NeighbourGraph: sample index {i} is outside 0..{n - 1}.", nameof(sampleIndices));
+        NeighbourGraph.CheckQuery(maxNeighbours, sampleIndices, n);
+        NeighbourGraph.CheckTau(tau);
         int samples = sampleIndices.Length;
         if (samples == 0 || n < 2) return new NeighbourGraph([], []);
         using var scope = NewDisposeScope();

@@ -80,6 +80,20 @@ public sealed class NeighbourGraph : IDisposable
         return result;
     }
 
+    /// <summary>The squared-distance threshold of a query: positive.</summary>
+    internal static void CheckTau(double tau)
+    {
+        if (!(tau > 0)) throw new ArgumentException($"NeighbourGraph: tau must be > 0, got {tau}.", nameof(tau));
+    }
+
+    /// <summary>A query's cap and samples: at least one neighbour, every sample a Gaussian of the n.</summary>
+    internal static void CheckQuery(int maxNeighbours, int[] sampleIndices, long n)
+    {
+        if (maxNeighbours < 1) throw new ArgumentException($"NeighbourGraph: maxNeighbours must be >= 1, got {maxNeighbours}.", nameof(maxNeighbours));
+        foreach (var i in sampleIndices)
+            if (i < 0 || i >= n) throw new ArgumentException($"NeighbourGraph: sample index {i} is outside 0..{n - 1}.", nameof(sampleIndices));
+    }
+
     internal static int Cell(float v, double cell) => (int)Math.Clamp(Math.Floor(v / cell), -(1 << 20) + 2, (1 << 20) - 2);
 
     internal static long Key(int x, int y, int z) =>

@@ -29,7 +29,7 @@ public sealed class NeighbourGrid
     {
         if (n < 0 || means.Length < 3L * n)
             throw new ArgumentException($"NeighbourGraph: means has {means.Length} floats, expected 3 * {n}.", nameof(means));
-        if (!(tau > 0)) throw new ArgumentException($"NeighbourGraph: tau must be > 0, got {tau}.", nameof(tau));
+        NeighbourGraph.CheckTau(tau);
         double cell = Math.Sqrt(tau);
         // Sort Gaussians by cell key, then map key -> [start, end) in the sorted order.
         var keys = new long[n];
@@ -56,9 +56,7 @@ public sealed class NeighbourGrid
     /// ||mu_i - mu_j||^2 &lt;= tau, nearest first, ties by index: the same pairs whatever the thread count.</summary>
     public NeighbourGraph Query(int maxNeighbours, int[] sampleIndices)
     {
-        if (maxNeighbours < 1) throw new ArgumentException($"NeighbourGraph: maxNeighbours must be >= 1, got {maxNeighbours}.", nameof(maxNeighbours));
-        foreach (var i in sampleIndices)
-            if (i < 0 || i >= _n) throw new ArgumentException($"NeighbourGraph: sample index {i} is outside 0..{_n - 1}.", nameof(sampleIndices));
+        NeighbourGraph.CheckQuery(maxNeighbours, sampleIndices, _n);
         int samples = sampleIndices.Length, k = maxNeighbours;
         var found = new int[(long)samples * k];
         var counts = new int[samples];

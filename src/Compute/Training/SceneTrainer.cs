@@ -63,6 +63,11 @@ public sealed class SceneTrainer : IDisposable
         _viewOrder = viewOrder;
         _viewCursor = viewCursor;
         _sceneExtent = data.CameraExtent;
+        _clusterLoss = new ClusterLossOptions
+        {
+            MaxPixels = options.ClusterPixelSamples, Normalisation = options.ClusterNormalisation, PushWeight = options.ClusterPushWeight,
+            Background = options.ClusterBackground, PushMargin = options.ClusterPushMargin, PullSizeExponent = options.ClusterPullSizeExponent,
+        };
         _projection = new TripletProjection(options.EmbeddingDim, options.TripletLinearLayer, device);
         if (options.TripletLinearLayer)
         {
@@ -208,7 +213,7 @@ public sealed class SceneTrainer : IDisposable
         {
             var (targets, kept) = ClusterTargetsFor(viewIndex, r.Features!.dtype, stepRandom);
             Tensor l;
-            try { l = Losses.ClusterLoss.Compute(r.Features!, targets, ClusterLossSettings); }
+            try { l = Losses.ClusterLoss.Compute(r.Features!, targets, _clusterLoss); }
             finally { if (!kept) targets.Dispose(); } // autograd holds its own references to what the backward needs
             total = total.add(l.mul(Scalars.Of(o.ClusterWeight)), Scalars.Of(1.0));
             lCluster = l;
@@ -296,12 +301,8 @@ public sealed class SceneTrainer : IDisposable
         return _lastLosses;
     }
 
-    private ClusterLossOptions? _clusterLossOptions;
-    private ClusterLossOptions ClusterLossSettings => _clusterLossOptions ??= new ClusterLossOptions
-    {
-        MaxPixels = Options.ClusterPixelSamples, Normalisation = Options.ClusterNormalisation, PushWeight = Options.ClusterPushWeight,
-        Background = Options.ClusterBackground, PushMargin = Options.ClusterPushMargin, PullSizeExponent = Options.ClusterPullSizeExponent,
-    };
+    /// <summary>L_cluster's options, from the training options.</summary>
+    private readonly ClusterLossOptions _clusterLoss;
 
     /// <summary>Per view: its L_cluster targets on the training device, built at the view's first step and kept (every
     /// pixel takes part, so they never change; 8 bytes a pixel of device memory).</summary>
@@ -312,10 +313,10 @@ public sealed class SceneTrainer : IDisposable
     private (ClusterTargets Targets, bool Kept) ClusterTargetsFor(int viewIndex, ScalarType dtype, System.Random stepRandom)
     {
         var mask = _data.Views[viewIndex].Mask;
-        if (!ClusterTargets.IsConstant(mask, ClusterLossSettings))
-            return (ClusterTargets.Build(mask, ClusterLossSettings, stepRandom, _device, dtype), false);
+        if (!ClusterTargets.IsConstant(mask, _clusterLoss))
+            return (ClusterTargets.Build(mask, _clusterLoss, stepRandom, _device, dtype), false);
         _clusterTargets ??= new ClusterTargets?[_data.Views.Count];
-        return (_clusterTargets[viewIndex] ??= ClusterTargets.Build(mask, ClusterLossSettings, null, _device, dtype), true);
+        return (_clusterTargets[viewIndex] ??= ClusterTargets.Build(mask, _clusterLoss, null, _device, dtype), true);
     }
 
     /// <summary>Per view: its triplet sampler (on CUDA it holds the view's boundary structure on the device from the
