@@ -12,10 +12,23 @@ using UniCLift.Compute.Rendering.Cuda;
 using UniCLift.Compute.Scenes;
 using static TorchSharp.torch;
 
-/// <summary>`uniclift check gpu` (the CUDA rasteriser against the CPU one, on a GPU) and `uniclift check kernels`
-/// (compile every CUDA kernel variant with NVRTC and report registers and spills; needs no GPU).</summary>
+/// <summary>`uniclift check gpu` (the CUDA rasteriser against the CPU one, on a GPU, or with --emulate under the CPU
+/// kernel emulator) and `uniclift check kernels` (compile every CUDA kernel variant with NVRTC and report registers and
+/// spills; needs no GPU).</summary>
 public static class CheckCommand
 {
+    /// <summary>Where a check runs the CUDA kernels: a CUDA device, or the CPU under <see cref="KernelEmulator"/> in one
+    /// of its schedules. <see cref="Enter"/> brackets the code whose kernels run there.</summary>
+    internal sealed record KernelTarget(Device Device, bool Emulated, int Schedule = 0)
+    {
+        public static KernelTarget Cpu { get; } = new(CPU, false);
+        public static KernelTarget Emulator(int schedule) => new(CPU, true, schedule);
+        public IDisposable Enter() => Emulated ? KernelEmulator.Activate(Schedule) : new NoScope();
+        public string Name => Emulated ? $"emulator (schedule {Schedule})" : Device.ToString();
+        public bool Cuda => Device.type == DeviceType.CUDA;
+        private sealed class NoScope : IDisposable { public void Dispose() { } }
+    }
+
     public static Command Create()
     {
         var check = new Command("check", "Self-checks of the compute backends.");
@@ -78,35 +91,56 @@ public static class CheckCommand
     private static Command Gpu()
     {
         var device = new Option<string>("--device") { Description = "The CUDA device (cuda or cuda:N).", DefaultValueFactory = _ => "cuda" };
-        var cmd = new Command("gpu", "Compare every output and gradient of the CUDA rasteriser with the CPU rasteriser on random scenes (SH 3, Gaussians behind the camera, empty and crowded tiles, transparent pixels, D = 0/3/12/32).") { device };
+        var emulate = new Option<bool>("--emulate") { Description = "Run the kernels on the CPU under the kernel emulator (g++; no GPU needed) instead of on a CUDA device." };
+        var schedule = new Option<int>("--schedule") { Description = "With --emulate: 0 runs threads and blocks in increasing order, 1 in decreasing order.", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("gpu", "Compare every output and gradient of the CUDA rasteriser with the CPU rasteriser on random scenes (SH 3, Gaussians behind the camera, empty and crowded tiles, transparent pixels, D = 0/3/12/32), the fused kernels with what they replace, checkpoints across devices, and steady memory.") { device, emulate, schedule };
         CommandAction.Set(cmd, (parse, console) =>
         {
-            var dev = CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cuda");
-            if (dev.type != DeviceType.CUDA) throw new ArgumentException("check gpu needs a CUDA device (cuda or cuda:N).");
-            int index = Compute.Cuda.CudaRuntime.Ordinal(dev);
-            CudaRuntime.EnsureAvailable(index);
-            console.OutWriter.WriteLine($"{CudaRuntime.DeviceName(index)} (sm_{CudaRuntime.Architecture(index)}), NVRTC {Nvrtc.Version.Major}.{Nvrtc.Version.Minor}, {DateTime.UtcNow:yyyy-MM-dd}");
-            bool ok = true;
-            var table = console.OutWriter;
-            table.WriteLine($"{"case",-48} {"tensor",-24} {"rel. err.",10} {"limit",6}");
-            foreach (var c in Cases())
-                ok &= Compare(c, dev, table);
-            ok &= Fused(dev, table);
-            ok &= Resume(dev, table);
-            ok &= Steady(dev, console);
+            KernelTarget target;
+            if (parse.GetValue(emulate))
+            {
+                int s = parse.GetValue(schedule);
+                if (s is not (0 or 1)) throw new ArgumentException($"--schedule must be 0 or 1, got {s}.");
+                if (KernelEmulator.Problem() is { } why) throw new CudaException(why);
+                target = KernelTarget.Emulator(s);
+                console.OutWriter.WriteLine($"CUDA kernels under the CPU emulator ({KernelEmulator.Compiler}), schedule {s}, {DateTime.UtcNow:yyyy-MM-dd}: not a GPU");
+            }
+            else
+            {
+                var dev = CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cuda");
+                if (dev.type != DeviceType.CUDA) throw new ArgumentException("check gpu needs a CUDA device (cuda or cuda:N), or --emulate.");
+                int index = Compute.Cuda.CudaRuntime.Ordinal(dev);
+                CudaRuntime.EnsureAvailable(index);
+                console.OutWriter.WriteLine($"{CudaRuntime.DeviceName(index)} (sm_{CudaRuntime.Architecture(index)}), NVRTC {Nvrtc.Version.Major}.{Nvrtc.Version.Minor}, {DateTime.UtcNow:yyyy-MM-dd}");
+                target = new KernelTarget(dev, false);
+            }
+            bool ok = Run(target, console);
             console.OutWriter.WriteLine(ok ? "check gpu: every output and gradient within its limit; tensors and GPU memory steady over steps" : "check gpu: FAILED (see the rows marked FAIL)");
             return ok ? ExitCodes.Ok : ExitCodes.Failure;
         });
         return cmd;
     }
 
+    /// <summary>Every check of `check gpu` on a target; true when all pass.</summary>
+    internal static bool Run(KernelTarget target, CommandConsole console)
+    {
+        bool ok = true;
+        var table = console.OutWriter;
+        table.WriteLine($"{"case",-48} {"tensor",-24} {"rel. err.",10} {"limit",6}");
+        foreach (var c in Cases())
+            ok &= Compare(c, target, table);
+        ok &= Fused(target, table);
+        ok &= Resume(target, table);
+        ok &= Steady(target, console);
+        return ok;
+    }
+
     /// <summary>The fused kernels against the TorchSharp chains they replace, on this device: the same self-checks a
     /// training process runs before it uses them (<see cref="FusedKernels"/>), here forced and reported.</summary>
-    private static bool Fused(Device dev, TextWriter table)
+    internal static bool Fused(KernelTarget target, TextWriter table)
     {
-        int index = CudaRuntime.Ordinal(dev);
         bool ok = true;
-        foreach (var (what, limit, check) in new (string, string, Func<int, string?>)[]
+        foreach (var (what, limit, check) in new (string, string, Func<Device, string?>)[]
                  {
                      ("fused Adam (optim.cu) vs unfused, 4 steps, 300001x3", "1e-5", Compute.Training.GaussianAdam.SelfCheck),
                      ("fused SSIM (ssim.cu) vs conv2d, 83x61 + 130x97", "1e-4", Compute.Losses.FusedSsim.SelfCheck),
@@ -114,7 +148,10 @@ public static class CheckCommand
                  })
         {
             string? problem;
-            try { problem = check(index); }
+            try
+            {
+                using (target.Enter()) problem = check(target.Device);
+            }
             catch (Exception e) // reported as the check's failure, as a training process would treat it
             {
                 problem = $"{e.GetType().Name}: {e.Message}";
@@ -131,7 +168,7 @@ public static class CheckCommand
     /// largest magnitude), and how far two uninterrupted GPU runs land from each other: a resume that adds nothing to
     /// the GPU's own run-to-run difference is as good as it can be (the rasteriser's backward sums with atomics). Fails
     /// only when a checkpoint does not restore or lands further than 1e-2.</summary>
-    internal static bool Resume(Device dev, TextWriter table)
+    internal static bool Resume(KernelTarget target, TextWriter table)
     {
         var dir = Directory.CreateTempSubdirectory("uniclift-check-resume-");
         try
@@ -145,23 +182,28 @@ public static class CheckCommand
                 [.. t.Model.Read(Compute.Training.GaussianModel.Means), .. t.Model.Read(Compute.Training.GaussianModel.Embeddings)];
             float[] Straight()
             {
-                using var t = Compute.Training.SceneTrainer.Create(scene, options, device: dev);
+                using var on = target.Enter();
+                using var t = Compute.Training.SceneTrainer.Create(scene, options, device: target.Device);
                 while (!t.IsComplete) t.Step();
                 return State(t);
             }
-            float[] Resumed(Device first, Device second)
+            float[] Resumed(KernelTarget first, KernelTarget second)
             {
                 var checkpoint = new MemoryStream();
-                using (var t = Compute.Training.SceneTrainer.Create(scene, options, device: first))
+                using (first.Enter())
+                using (var t = Compute.Training.SceneTrainer.Create(scene, options, device: first.Device))
                 {
                     for (int i = 0; i < 15; i++) t.Step();
                     t.Save(checkpoint);
                 }
                 checkpoint.Position = 0;
-                using var r = Compute.Training.SceneTrainer.Restore(scene, checkpoint, second);
+                using var on = second.Enter();
+                using var r = Compute.Training.SceneTrainer.Restore(scene, checkpoint, second.Device);
                 while (!r.IsComplete) r.Step();
                 return State(r);
             }
+            var dev = target;
+            var cpu = KernelTarget.Cpu;
             static double Gap(float[] a, float[] b)
             {
                 if (a.Length != b.Length) return double.PositiveInfinity; // different Gaussian counts
@@ -174,8 +216,8 @@ public static class CheckCommand
                      {
                          ("GPU run again, 30 steps", Straight, double.PositiveInfinity),
                          ("GPU 15 steps, checkpoint, GPU 15 more", () => Resumed(dev, dev), 1e-2),
-                         ("GPU 15 steps, checkpoint, CPU 15 more", () => Resumed(dev, CPU), 1e-2),
-                         ("CPU 15 steps, checkpoint, GPU 15 more", () => Resumed(CPU, dev), 1e-2),
+                         ("GPU 15 steps, checkpoint, CPU 15 more", () => Resumed(dev, cpu), 1e-2),
+                         ("CPU 15 steps, checkpoint, GPU 15 more", () => Resumed(cpu, dev), 1e-2),
                      })
             {
                 string row;
@@ -205,12 +247,15 @@ public static class CheckCommand
     /// <summary>Forward + backward steps, each in a dispose scope as training runs them: the process's live tensor count
     /// and the device memory in use must not grow from step 10 to step 60 (the backward runs on the autograd engine's
     /// CUDA thread, outside the caller's scope).</summary>
-    private static bool Steady(Device dev, CommandConsole console)
+    internal static bool Steady(KernelTarget target, CommandConsole console, int gaussians = 50000, int width = 320, int height = 240)
     {
-        int index = Compute.Cuda.CudaRuntime.Ordinal(dev);
+        var dev = target.Device;
+        int index = target.Cuda ? Compute.Cuda.CudaRuntime.Ordinal(dev) : -1;
+        long Memory() { if (!target.Cuda) return 0; torch.cuda.synchronize(); return CudaRuntime.Memory(index).Used; }
         using var outer = torch.NewDisposeScope();
-        var cam = SyntheticGaussians.LookAt(320, 240, 60, (0, 0, -5), (0, 0, 0));
-        var c = SyntheticGaussians.Random(cam, 50000, 3, 12, seed: 9, minPx: 0.8, maxPx: 6);
+        using var on = target.Enter();
+        var cam = SyntheticGaussians.LookAt(width, height, 60, (0, 0, -5), (0, 0, 0));
+        var c = SyntheticGaussians.Random(cam, gaussians, 3, 12, seed: 9, minPx: 0.8, maxPx: 6);
         Tensor Up(Tensor t) => t.detach().to(dev).requires_grad_(true);
         var g = c.Map(Up);
         var rast = new GaussianRasterizer();
@@ -224,12 +269,12 @@ public static class CheckCommand
                 var loss = r.Rgb.mean().add(r.Features!.Square().mean(), Scalars.One).add(r.Depth.mean(), Scalars.One);
                 loss.backward();
             }
-            if (i == 10) { torch.cuda.synchronize(); count10 = torch.Tensor.TotalCount; mem10 = CudaRuntime.Memory(index).Used; }
+            if (i == 10) { mem10 = Memory(); count10 = torch.Tensor.TotalCount; }
         }
-        torch.cuda.synchronize();
-        long count60 = torch.Tensor.TotalCount, mem60 = CudaRuntime.Memory(index).Used;
+        long mem60 = Memory(), count60 = torch.Tensor.TotalCount;
         bool ok = count60 <= count10 && mem60 - mem10 <= 64L << 20;
-        console.OutWriter.WriteLine($"steps 10 -> 60 (50k Gaussians, 320x240, D 12): live tensors {count10} -> {count60}, GPU memory in use {mem10 >> 20} -> {mem60 >> 20} MiB: {(ok ? "ok" : "FAIL (growing)")}");
+        string memory = target.Cuda ? $", GPU memory in use {mem10 >> 20} -> {mem60 >> 20} MiB" : "";
+        console.OutWriter.WriteLine($"steps 10 -> 60 ({gaussians / 1000.0:0.#}k Gaussians, {width}x{height}, D 12): live tensors {count10} -> {count60}{memory}: {(ok ? "ok" : "FAIL (growing)")}");
         return ok;
     }
 
@@ -249,8 +294,9 @@ public static class CheckCommand
 
     /// <summary>Renders a case on CPU and on the device, applies the same random linear loss to every image, and compares
     /// images (relative error &lt; 1e-4) and gradients (&lt; 1e-3), relative to each reference tensor's largest magnitude.</summary>
-    private static bool Compare(Case c, Device dev, TextWriter table)
+    internal static bool Compare(Case c, KernelTarget target, TextWriter table)
     {
+        var dev = target.Device;
         using var scope = torch.NewDisposeScope();
         var cam = SyntheticGaussians.LookAt(c.Width, c.Height, 60, (0, 0, -5), (0, 0, 0));
         var g = SyntheticGaussians.Random(cam, c.N, c.ShDegree, c.D, c.Seed, minPx: 0.8, maxPx: 6, fractionBehind: c.Behind, maxU: c.MaxU, opacityLogitMean: 0.5);
@@ -284,7 +330,9 @@ public static class CheckCommand
             return (r, leaves.Select(l => l.grad is null ? torch.zeros_like(l).cpu() : l.grad.cpu()).ToArray());
         }
         var (rc, gc) = Run(g, torch.CPU);
-        var (rg, gg) = Run(gd, dev);
+        RenderResult rg;
+        Tensor[] gg;
+        using (target.Enter()) (rg, gg) = Run(gd, dev);
         bool ok = true;
         void Row(string name, Tensor reference, Tensor? got, double limit)
         {

@@ -29,7 +29,7 @@ public static class KernelSources
 /// <summary>One compiled variant of a kernel source, loaded into one device's primary context (the context libtorch
 /// uses, so kernels and torch share memory and the default stream). Obtain with <see cref="Get"/>; modules are cached
 /// per (device, source, defines) for the life of the process.</summary>
-public sealed unsafe class CudaModule
+public sealed unsafe class CudaModule : IKernelModule
 {
     private static readonly Dictionary<string, CudaModule> Modules = new();
     private readonly nint _module;
@@ -139,32 +139,47 @@ public sealed unsafe class CudaModule
 }
 
 /// <summary>The argument block of one launch: each value copied into native memory at an 8-byte aligned offset and a
-/// pointer to it, as cuLaunchKernel takes them. Reused launch after launch (call <see cref="Reset"/>); one thread.</summary>
+/// pointer to it, as cuLaunchKernel takes them, with each value's size and, for a tensor, its bytes (the kernel
+/// emulator checks them against the kernel's parameters and guards the buffers). Reused launch after launch (call
+/// <see cref="Reset"/>); one thread.</summary>
 public sealed unsafe class KernelArgs : IDisposable
 {
     private const int Capacity = 2048, MaxArgs = 48;
     private byte* _buf = (byte*)NativeMemory.AlignedAlloc(Capacity, 16);
     private void** _ptrs = (void**)NativeMemory.Alloc(MaxArgs, (nuint)sizeof(void*));
+    private int* _sizes = (int*)NativeMemory.Alloc(MaxArgs, sizeof(int));
+    private long* _bytes = (long*)NativeMemory.Alloc(MaxArgs, sizeof(long));
     private int _used, _count;
 
     internal void** Pointers => _ptrs;
+    /// <summary>Each argument's size in bytes.</summary>
+    internal int* Sizes => _sizes;
+    /// <summary>Each argument's buffer size in bytes for a tensor (0 for a null one), -1 for a value.</summary>
+    internal long* BufferBytes => _bytes;
+    public int Count => _count;
 
     public KernelArgs Reset() { _used = 0; _count = 0; return this; }
 
-    private void* Next(int size)
+    private void* Next(int size, long bufferBytes)
     {
         int at = (_used + 7) & ~7;
         if (at + size > Capacity || _count == MaxArgs) throw new InvalidOperationException("Too many kernel arguments.");
         _used = at + size;
         void* p = _buf + at;
+        _sizes[_count] = size;
+        _bytes[_count] = bufferBytes;
         _ptrs[_count++] = p;
         return p;
     }
 
-    public KernelArgs Add<T>(T value) where T : unmanaged { *(T*)Next(sizeof(T)) = value; return this; }
+    public KernelArgs Add<T>(T value) where T : unmanaged { *(T*)Next(sizeof(T), -1) = value; return this; }
 
     /// <summary>The device address of a tensor's first element (null for a null tensor).</summary>
-    public KernelArgs Ptr(Tensor? t) => Add(t is null ? 0 : DevicePointer(t));
+    public KernelArgs Ptr(Tensor? t)
+    {
+        *(nint*)Next(sizeof(nint), t is null ? 0 : t.numel() * t.ElementSize) = t is null ? 0 : DevicePointer(t);
+        return this;
+    }
 
     [DllImport("LibTorchSharp")]
     private static extern nint THSTensor_data(nint handle);
@@ -181,6 +196,8 @@ public sealed unsafe class KernelArgs : IDisposable
     {
         if (_buf != null) { NativeMemory.AlignedFree(_buf); _buf = null; }
         if (_ptrs != null) { NativeMemory.Free(_ptrs); _ptrs = null; }
+        if (_sizes != null) { NativeMemory.Free(_sizes); _sizes = null; }
+        if (_bytes != null) { NativeMemory.Free(_bytes); _bytes = null; }
         GC.SuppressFinalize(this);
     }
 

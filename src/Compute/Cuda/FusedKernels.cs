@@ -1,6 +1,7 @@
 namespace UniCLift.Compute.Cuda;
 
 using System.Collections.Concurrent;
+using TorchSharp;
 
 /// <summary>
 /// Which fused CUDA kernels a process uses. A fused kernel replaces a chain of TorchSharp operations (each about 11-13 us
@@ -17,26 +18,26 @@ public static class FusedKernels
     public const string Ssim = "ssim";
     public const string Triplets = "triplets";
 
-    private static readonly ConcurrentDictionary<(string Name, int Device), Lazy<string?>> Verdicts = new();
+    private static readonly ConcurrentDictionary<(string Name, string Device), Lazy<string?>> Verdicts = new();
 
     /// <summary>Where a kernel that is not used says why (standard error by default).</summary>
     public static Action<string> Warn { get; set; } = line => Console.Error.WriteLine(line);
 
-    /// <summary>Whether to use kernel <paramref name="name"/> on CUDA device <paramref name="device"/>:
-    /// <paramref name="selfCheck"/> (run once per kernel and device; null = agrees, else why not) decides unless the
-    /// environment does.</summary>
-    public static bool Use(string name, int device, Func<int, string?> selfCheck)
+    /// <summary>Whether to use kernel <paramref name="name"/> for tensors on <paramref name="device"/> (a CUDA device,
+    /// or the CPU under <see cref="KernelEmulator"/>): <paramref name="selfCheck"/> (run once per kernel and device;
+    /// null = agrees, else why not) decides unless the environment does.</summary>
+    public static bool Use(string name, torch.Device device, Func<torch.Device, string?> selfCheck)
     {
         if (Setting(name) is bool forced) return forced;
-        var verdict = Verdicts.GetOrAdd((name, device), key => new Lazy<string?>(() =>
+        var verdict = Verdicts.GetOrAdd((name, device.ToString()), key => new Lazy<string?>(() =>
         {
             string? why;
-            try { why = selfCheck(key.Device); }
+            try { why = selfCheck(device); }
             catch (Exception e) // whatever stops a check (a compile error, a launch failure, a bug) keeps the kernel off
             {
                 why = $"{e.GetType().Name}: {e.Message}";
             }
-            if (why is not null) Warn($"uniclift: the fused {key.Name} kernel is off on cuda:{key.Device} (its self-check: {why}); the unfused operations run instead.");
+            if (why is not null) Warn($"uniclift: the fused {key.Name} kernel is off on {key.Device} (its self-check: {why}); the unfused operations run instead.");
             return why;
         }, LazyThreadSafetyMode.ExecutionAndPublication));
         return verdict.Value is null;
@@ -55,7 +56,7 @@ public static class FusedKernels
     }
 
     /// <summary>The self-checks run so far: (kernel, device, null when it agreed or else why not).</summary>
-    public static IReadOnlyList<(string Name, int Device, string? Problem)> Checked() =>
+    public static IReadOnlyList<(string Name, string Device, string? Problem)> Checked() =>
         Verdicts.Where(kv => kv.Value.IsValueCreated).Select(kv => (kv.Key.Name, kv.Key.Device, kv.Value.Value))
             .OrderBy(v => v.Name, StringComparer.Ordinal).ThenBy(v => v.Device).ToList();
 }

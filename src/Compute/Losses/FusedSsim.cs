@@ -27,9 +27,9 @@ public static class FusedSsim
     /// device; differentiable in <paramref name="rendered"/>.</summary>
     public static Tensor Ssim(Tensor rendered, Tensor target)
     {
-        if (rendered.device_type != DeviceType.CUDA || target.device_type != DeviceType.CUDA
+        if (!KernelHost.Runs(rendered.device) || !KernelHost.SameDevice(rendered, target)
             || rendered.dtype != ScalarType.Float32 || target.dtype != ScalarType.Float32)
-            throw new ArgumentException($"FusedSsim needs float32 images on a CUDA device; got {rendered.dtype} on {rendered.device} and {target.dtype} on {target.device}.");
+            throw new ArgumentException($"FusedSsim needs float32 images on one CUDA device; got {rendered.dtype} on {rendered.device} and {target.dtype} on {target.device}.");
         if (rendered.dim() != 3 || !rendered.shape.SequenceEqual(target.shape))
             throw new ArgumentException($"FusedSsim expects two images [H,W,C] of one shape; got {RenderLoss.Shape(rendered)} and {RenderLoss.Shape(target)}.");
         HandedOver.Release();
@@ -40,11 +40,10 @@ public static class FusedSsim
     /// <summary>The fused SSIM against the conv2d chain on this device: 2 random image pairs (83x61 and 130x97, 3
     /// channels; one pair near each other, as in training), value and gradient by the rendered image to 1e-4 relative.
     /// Null when they agree, else what differs.</summary>
-    public static string? SelfCheck(int device)
+    public static string? SelfCheck(Device dev)
     {
         using var scope = NewDisposeScope();
         using var gradMode = torch.enable_grad(); // the first use may come from code running under no_grad
-        var dev = new Device(DeviceType.CUDA, device);
         var gen = new Generator(17);
         foreach (var (w, h, near) in new[] { (83, 61, false), (130, 97, true) })
         {
@@ -52,8 +51,9 @@ public static class FusedSsim
             var rendered = near ? target.add(torch.randn(new long[] { h, w, 3 }, generator: gen).mul(Scalars.Of(0.05)), Scalars.One).clamp(Scalars.Of(0.0), Scalars.One)
                 : torch.rand(new long[] { h, w, 3 }, generator: gen);
             var t = target.to(dev);
-            var x1 = rendered.to(dev).requires_grad_(true);
-            var x2 = rendered.to(dev).requires_grad_(true);
+            // Two leaves (a clone each: on the CPU, as under the kernel emulator, .to would return rendered itself).
+            var x1 = rendered.to(dev).clone().requires_grad_(true);
+            var x2 = rendered.to(dev).clone().requires_grad_(true);
             var reference = RenderLoss.Ssim(x1, t, fused: false);
             reference.backward();
             var fused = Ssim(x2, t);
@@ -68,8 +68,8 @@ public static class FusedSsim
 
     /// <summary>Whether <see cref="RenderLoss"/> uses the fused SSIM for these images.</summary>
     internal static bool Applies(Tensor rendered, Tensor target) =>
-        rendered.device_type == DeviceType.CUDA && rendered.dtype == ScalarType.Float32 && target.dtype == ScalarType.Float32
-        && target.device_type == DeviceType.CUDA && FusedKernels.Use(FusedKernels.Ssim, CudaRuntime.Ordinal(rendered.device), SelfCheck);
+        KernelHost.Runs(rendered.device) && KernelHost.SameDevice(rendered, target) && rendered.dtype == ScalarType.Float32
+        && target.dtype == ScalarType.Float32 && FusedKernels.Use(FusedKernels.Ssim, rendered.device, SelfCheck);
 
     /// <summary>Gradients the backward handed to autograd, released at this thread's next fused SSIM.</summary>
     [ThreadStatic] private static HandedOverGradients? _handedOver;
@@ -95,9 +95,7 @@ public static class FusedSsim
         {
             var c = (Call)vars[0];
             var x = (Tensor)vars[1]; var y = (Tensor)vars[2];
-            int device = CudaRuntime.Ordinal(x.device);
-            CudaDriver.MakeCurrent(device);
-            var module = CudaModule.Get(device, Source, Defines());
+            var module = KernelHost.Module(x.device, Source, Defines());
             c.Height = (int)x.shape[0]; c.Width = (int)x.shape[1]; c.Channels = (int)x.shape[2];
             var map = torch.empty_like(x);
             c.DMu = torch.empty_like(x); c.DXx = torch.empty_like(x); c.DXy = torch.empty_like(x);
@@ -114,9 +112,7 @@ public static class FusedSsim
             // On CUDA the autograd engine calls this on its device thread, where none of the caller's dispose scopes is
             // active: this one holds the temporaries, and the gradient handed back is released by the caller's thread.
             using var scope = torch.NewDisposeScope();
-            int device = CudaRuntime.Ordinal(c.X.device);
-            CudaDriver.MakeCurrent(device);
-            var module = CudaModule.Get(device, Source, Defines());
+            var module = KernelHost.Module(c.X.device, Source, Defines());
             var g = grads[0].reshape(1).contiguous(); // d loss / d mean SSIM, read on the device
             var dx = torch.empty_like(c.X);
             Launch(module, "ssim_backward", c, Args.Reset().Add(c.Width).Add(c.Height).Add(c.Channels).Add(TilesY(c.Height)).Ptr(c.X).Ptr(c.Y)
@@ -126,7 +122,7 @@ public static class FusedSsim
             return [null!, dx, null!]; // one entry per argument of apply, the Call included (as the rasteriser's)
         }
 
-        private static void Launch(CudaModule module, string kernel, Call c, KernelArgs args)
+        private static void Launch(IKernelModule module, string kernel, Call c, KernelArgs args)
         {
             // Grid: tiles across, (tiles down) x channels; one block of 256 threads per 16x16 tile of one channel.
             module.Launch(kernel, ((uint)((c.Width + Tile - 1) / Tile), (uint)(TilesY(c.Height) * c.Channels)), Tile * Tile, 0, args);

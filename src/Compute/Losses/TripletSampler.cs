@@ -38,8 +38,7 @@ public sealed class TripletSampler : IDisposable
     {
         Check(max, radius);
         int take = Math.Min(max, _index.BoundaryPixels.Length);
-        if (_device.type == DeviceType.CUDA && take > 0
-            && FusedKernels.Use(FusedKernels.Triplets, CudaRuntime.Ordinal(_device), SelfCheck))
+        if (take > 0 && KernelHost.Runs(_device) && FusedKernels.Use(FusedKernels.Triplets, _device, SelfCheck))
             return SampleOnDevice(take, seed, radius);
         var (a, p, n, valid) = SampleHost(_index, max, seed, radius);
         var idx = TripletLoss.UploadIndices(a, p, n, _device);
@@ -49,10 +48,8 @@ public sealed class TripletSampler : IDisposable
 
     private (Tensor, Tensor?, int) SampleOnDevice(int take, ulong seed, int radius)
     {
-        int device = CudaRuntime.Ordinal(_device);
-        CudaDriver.MakeCurrent(device);
+        var module = KernelHost.Module(_device, Source, NoDefines);
         Upload();
-        var module = CudaModule.Get(device, Source, new Dictionary<string, string>());
         var idx = torch.empty(3L * take, dtype: int64, device: _device);
         var valid = torch.empty(take, dtype: float32, device: _device);
         var args = (_args ??= new KernelArgs()).Reset().Add(take).Add(_index.BoundaryPixels.Length).Add(_index.Width).Add(_index.Height)
@@ -63,6 +60,7 @@ public sealed class TripletSampler : IDisposable
     }
 
     [ThreadStatic] private static KernelArgs? _args;
+    private static readonly Dictionary<string, string> NoDefines = new();
 
     /// <summary>The view's boundary structure on the device, once (int32: about 8 bytes a pixel).</summary>
     private void Upload()
@@ -186,10 +184,9 @@ public sealed class TripletSampler : IDisposable
     /// <summary>The kernel against <see cref="SampleHost"/> on this device: a generated 160x120 mask of 12 discs (and a
     /// one-pixel segment), 3 seeds, 3000 and 40 triplets, radius 10 and 0; every index and flag must be equal. Null when
     /// they are, else the first difference.</summary>
-    public static string? SelfCheck(int device)
+    public static string? SelfCheck(Device dev)
     {
         using var scope = NewDisposeScope();
-        var dev = new Device(DeviceType.CUDA, device);
         var index = BoundaryMiner.Build(CheckMask());
         using var sampler = new TripletSampler(index, dev);
         foreach (ulong seed in new ulong[] { 1, 0xDEADBEEFUL, ulong.MaxValue - 5 })

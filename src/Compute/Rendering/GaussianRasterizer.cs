@@ -51,8 +51,8 @@ public sealed class GaussianRasterizer
         g.Validate();
         camera.Validate("camera");
         if (g.Means.dtype != float32) throw new ArgumentException($"The fast rasteriser needs float32 parameters, got {g.Means.dtype}.");
-        // The backend follows the tensors' device.
-        if (g.Means.device_type == DeviceType.CUDA)
+        // The backend follows the tensors' device (CPU tensors under the kernel emulator take the CUDA backend's kernels).
+        if (Compute.Cuda.KernelHost.Runs(g.Means.device))
         {
             _cuda ??= new Cuda.CudaRasterizer();
             _cuda.Profile = ProfileStages;

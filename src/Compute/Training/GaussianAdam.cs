@@ -78,11 +78,10 @@ public sealed class GaussianAdam : IDisposable
     /// <summary>The fused update against the unfused one on a device: 4 steps of random gradients on 300,001 x 3
     /// parameters (the kernel zeroing the gradient on two of them); parameters and both moments to 1e-5 relative, the
     /// zeroed gradients exactly 0. Null when they agree, else what differs.</summary>
-    public static string? SelfCheck(int device)
+    public static string? SelfCheck(Device dev)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var dev = new Device(DeviceType.CUDA, device);
         var gen = new Generator(11);
         var init = randn(new long[] { 300_001, 3 }, generator: gen).to(dev);
         var grads = Enumerable.Range(0, 4).Select(_ => randn(new long[] { 300_001, 3 }, generator: gen).to(dev)).ToArray();
@@ -113,7 +112,7 @@ public sealed class GaussianAdam : IDisposable
     }
 
     private static bool UseFused(Device device) =>
-        FusedCudaUpdate ?? Cuda.FusedKernels.Use(Cuda.FusedKernels.Adam, Cuda.CudaRuntime.Ordinal(device), SelfCheck);
+        FusedCudaUpdate ?? Cuda.FusedKernels.Use(Cuda.FusedKernels.Adam, device, SelfCheck);
 
     /// <summary>One Adam update of every parameter that has a gradient; gradients are cleared afterwards.</summary>
     public void Step()
@@ -136,15 +135,13 @@ public sealed class GaussianAdam : IDisposable
     /// <summary>The fused CUDA update, when it applies (CUDA, float32, contiguous); false: use <see cref="Update"/>.</summary>
     internal bool TryFusedUpdate(Slot s, Tensor g, bool zeroGrad, bool? force = null)
     {
-        if (s.Value.device_type != DeviceType.CUDA || s.Value.dtype != ScalarType.Float32 || g.dtype != ScalarType.Float32
+        if (!Cuda.KernelHost.Runs(s.Value.device) || s.Value.dtype != ScalarType.Float32 || g.dtype != ScalarType.Float32
             || !s.Value.is_contiguous() || !g.is_contiguous() || !s.ExpAvg.is_contiguous() || !s.ExpAvgSq.is_contiguous()
             || !(force ?? UseFused(s.Value.device)))
             return false;
         s.Step++;
         double bc1 = 1 - Math.Pow(Beta1, s.Step), bc2 = 1 - Math.Pow(Beta2, s.Step);
-        int device = Cuda.CudaRuntime.Ordinal(s.Value.device);
-        Cuda.CudaDriver.MakeCurrent(device);
-        var module = Cuda.CudaModule.Get(device, FusedKernelSource, new Dictionary<string, string>());
+        var module = Cuda.KernelHost.Module(s.Value.device, FusedKernelSource, NoDefines);
         long n = s.Value.numel();
         var a = (_args ??= new Cuda.KernelArgs()).Reset().Add(n).Ptr(s.Value).Ptr(g).Ptr(s.ExpAvg).Ptr(s.ExpAvgSq)
             .Add((float)Beta1).Add((float)(1 - Beta1)).Add((float)Beta2).Add((float)(1 - Beta2)).Add((float)Math.Sqrt(bc2))
@@ -152,6 +149,8 @@ public sealed class GaussianAdam : IDisposable
         module.Launch("adam_step", ((uint)((n + 255) / 256), 1u), 256, 0, a);
         return true;
     }
+
+    private static readonly Dictionary<string, string> NoDefines = new();
 
     /// <summary>The fused optimiser kernels' embedded source.</summary>
     public const string FusedKernelSource = "optim.cu";

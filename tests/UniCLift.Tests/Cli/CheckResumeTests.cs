@@ -15,7 +15,7 @@ public sealed class CheckResumeTests
     public void EveryCheckpointRouteRestoresAndOnTheCpuIsBitExact()
     {
         var output = new StringWriter();
-        Assert.True(CheckCommand.Resume(CPU, output), output.ToString());
+        Assert.True(CheckCommand.Resume(CheckCommand.KernelTarget.Cpu, output), output.ToString());
         var rows = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(4, rows.Length);
         Assert.All(rows, r => Assert.Contains("(bit-exact)", r));

@@ -54,13 +54,14 @@ public sealed class CudaInfrastructureTests : IDisposable
         try
         {
             int checks = 0;
-            string? Check(int _) { checks++; return null; }
+            string? Check(torch.Device _) { checks++; return null; }
+            var seven = new torch.Device(DeviceType.CUDA, 7);
             Environment.SetEnvironmentVariable("UNICLIFT_FUSED_SSIM", "0");
-            Assert.False(FusedKernels.Use(FusedKernels.Ssim, 7, Check));
+            Assert.False(FusedKernels.Use(FusedKernels.Ssim, seven, Check));
             Environment.SetEnvironmentVariable("UNICLIFT_FUSED_SSIM", "1");
-            Assert.True(FusedKernels.Use(FusedKernels.Ssim, 7, Check));
+            Assert.True(FusedKernels.Use(FusedKernels.Ssim, seven, Check));
             Environment.SetEnvironmentVariable("UNICLIFT_FUSED", "0");
-            Assert.False(FusedKernels.Use(FusedKernels.Ssim, 7, Check));
+            Assert.False(FusedKernels.Use(FusedKernels.Ssim, seven, Check));
             Assert.Equal(0, checks);
         }
         finally
@@ -79,19 +80,20 @@ public sealed class CudaInfrastructureTests : IDisposable
         try
         {
             int checks = 0;
-            string? Fails(int d) { checks++; return $"differs on {d}"; }
-            string? Throws(int _) { checks++; throw new CudaException("no module"); }
-            Assert.False(FusedKernels.Use("test-fails", 3, Fails));
-            Assert.False(FusedKernels.Use("test-fails", 3, Fails));
-            Assert.False(FusedKernels.Use("test-throws", 3, Throws));
-            Assert.True(FusedKernels.Use("test-agrees", 3, _ => { checks++; return null; }));
-            Assert.True(FusedKernels.Use("test-agrees", 3, _ => { checks++; return null; }));
+            string? Fails(torch.Device d) { checks++; return $"differs on {d}"; }
+            var three = new torch.Device(DeviceType.CUDA, 3);
+            string? Throws(torch.Device _) { checks++; throw new CudaException("no module"); }
+            Assert.False(FusedKernels.Use("test-fails", three, Fails));
+            Assert.False(FusedKernels.Use("test-fails", three, Fails));
+            Assert.False(FusedKernels.Use("test-throws", three, Throws));
+            Assert.True(FusedKernels.Use("test-agrees", three, _ => { checks++; return null; }));
+            Assert.True(FusedKernels.Use("test-agrees", three, _ => { checks++; return null; }));
             Assert.Equal(3, checks);
             Assert.Equal(2, warned.Count);
-            Assert.Contains("differs on 3", warned[0]);
+            Assert.Contains("differs on cuda:3", warned[0]);
             Assert.Contains("cuda:3", warned[0]);
             Assert.Contains("no module", warned[1]);
-            Assert.Contains(FusedKernels.Checked(), v => v.Name == "test-agrees" && v.Device == 3 && v.Problem is null);
+            Assert.Contains(FusedKernels.Checked(), v => v.Name == "test-agrees" && v.Device == "cuda:3" && v.Problem is null);
         }
         finally { FusedKernels.Warn = saved; }
     }

@@ -92,6 +92,6 @@ public sealed class TripletSamplerTests
         Assert.Contains(TripletSampler.Source, KernelSources.All());
         Assert.Contains("sample_triplets", KernelSources.Read(TripletSampler.Source));
         if (!torch.cuda.is_available())
-            Assert.ThrowsAny<Exception>(() => TripletSampler.SelfCheck(0)); // never reports agreement without a device
+            Assert.ThrowsAny<Exception>(() => TripletSampler.SelfCheck(new torch.Device(DeviceType.CUDA, 0))); // never reports agreement without a device
     }
 }

@@ -44,7 +44,7 @@ public sealed class CudaRasterizer : IDisposable
     internal sealed class Call
     {
         public required CudaRasterizer Owner;
-        public required CudaModule Module;
+        public required IKernelModule Module;
         public required CamParams Cam;
         public required RasterSettings Settings;
         public required int N, D, Width, Height, TilesX, TilesY;
@@ -85,18 +85,16 @@ public sealed class CudaRasterizer : IDisposable
     {
         _handedOver.Release();
         var dev = g.Means.device;
-        int index = CudaRuntime.Ordinal(dev);
         foreach (var (t, name) in new[] { (g.LogScales, "LogScales"), (g.Quats, "Quats"), (g.OpacityLogits, "OpacityLogits"), (g.Sh, "Sh") }
                      .Concat(g.Features is null ? [] : [(g.Features, "Features")]))
-            if (t.device_type != DeviceType.CUDA || CudaRuntime.Ordinal(t.device) != index)
+            if (!KernelHost.SameDevice(t, g.Means))
                 throw new ArgumentException($"{name} is on {t.device}, Means on {dev}: the Gaussians' tensors must share one device.");
-        CudaRuntime.EnsureAvailable(index);
-        CudaDriver.MakeCurrent(index);
+        if (dev.type == DeviceType.CUDA) CudaRuntime.EnsureAvailable(CudaRuntime.Ordinal(dev));
         int d = g.Features is null ? 0 : (int)g.Features.shape[1];
         bool featGeo = d > 0 && settings.FeatureGradientsReachGeometry;
-        var module = CudaModule.Get(index, Source, Defines(d, featGeo));
+        var module = KernelHost.Module(dev, Source, Defines(d, featGeo));
         long shared = (long)Block * d * sizeof(float);
-        int optin = CudaDriver.Attribute(index, CudaDriver.AttrMaxSharedPerBlockOptin);
+        int optin = KernelHost.MaxDynamicShared(dev);
         const int staticShared = 12 * 1024;
         if (shared + staticShared > optin)
             throw new ArgumentException($"{d} feature channels need {shared / 1024} KiB of shared memory per tile; this GPU allows {optin / 1024} KiB (at most {(optin - staticShared) / (Block * 4)} channels).");
@@ -208,7 +206,7 @@ public sealed class CudaRasterizer : IDisposable
             // On CUDA the autograd engine calls this on its device thread: no dispose scope of the caller's is active
             // here, so this one holds the temporaries; the incoming gradients' wrappers are ours to dispose.
             using var scope = torch.NewDisposeScope();
-            CudaDriver.MakeCurrent(CudaRuntime.Ordinal(c.Mean2d.device));
+            KernelHost.MakeCurrent(c.Mean2d.device);
             long t = Profile(self) ? Sync() : 0;
             static Tensor? Defined(Tensor? g) => g is null || g.IsInvalid ? null : g.contiguous();
             int i = 0;

@@ -1,0 +1,202 @@
+namespace UniCLift.Tests.Cuda;
+
+using TorchSharp;
+using UniCLift.Client.Commands;
+using UniCLift.Compute.Cuda;
+using static TorchSharp.torch;
+
+/// <summary>The CPU kernel emulator: that it runs CUDA source faithfully (barriers, warp shuffles and votes, block
+/// counts, dynamic shared memory), that it catches what goes wrong on a GPU without a word (an access past a buffer,
+/// a missing barrier, a shuffle with an exited lane, an argument block that does not match the kernel), and the
+/// project's own kernels under it: the fused kernels' self-checks and the rasteriser against the CPU rasteriser,
+/// through the same host code that launches them on a GPU. Not a GPU: `check gpu` on the GPU machine is that.</summary>
+public sealed class KernelEmulatorTests
+{
+    private const string Probes = """
+        extern "C" __global__ void __launch_bounds__(256) fill(const int n, float* __restrict__ out, const int upto)
+        {
+            const int i = blockIdx.x * blockDim.x + threadIdx.x;
+            if (i < upto) out[i + (n < 0 ? n : 0)] = (float)i;
+        }
+
+        // Each thread writes its value to shared memory and reads its mirror's; with sync = 0 there is no barrier between.
+        extern "C" __global__ void __launch_bounds__(256) mirror(const int sync, const float* __restrict__ in, float* __restrict__ out)
+        {
+            __shared__ float s[256];
+            const int i = blockIdx.x * blockDim.x + threadIdx.x;
+            s[threadIdx.x] = in[i];
+            if (sync) __syncthreads();
+            out[i] = s[255 - threadIdx.x];
+        }
+
+        // Warp sums by butterfly shuffles, a vote, a ballot and a block count, per thread.
+        extern "C" __global__ void __launch_bounds__(256) warp_ops(const float* __restrict__ in, float* __restrict__ sum,
+            int* __restrict__ any, unsigned* __restrict__ ballot, int* __restrict__ count)
+        {
+            const int i = blockIdx.x * blockDim.x + threadIdx.x;
+            float v = in[i];
+            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+            sum[i] = v;
+            any[i] = __any_sync(0xffffffffu, in[i] > 0.5f);
+            ballot[i] = __ballot_sync(0xffffffffu, in[i] > 0.5f);
+            count[i] = __syncthreads_count(in[i] > 0.5f);
+        }
+
+        // Lane 3 leaves before its warp's shuffle.
+        extern "C" __global__ void __launch_bounds__(32) exited_lane(float* __restrict__ out)
+        {
+            if (threadIdx.x == 3) return;
+            out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, (float)threadIdx.x, 1);
+        }
+
+        // Half a warp shuffles while the rest of the block waits at a barrier.
+        extern "C" __global__ void __launch_bounds__(64) divergent(float* __restrict__ out)
+        {
+            float v = (float)threadIdx.x;
+            if (threadIdx.x < 16) v = __shfl_xor_sync(0xffffffffu, v, 1);
+            __syncthreads();
+            out[threadIdx.x] = v;
+        }
+
+        // Reads dynamic shared memory no thread wrote.
+        extern "C" __global__ void __launch_bounds__(32) unwritten(float* __restrict__ out)
+        {
+            extern __shared__ float dyn[];
+            out[threadIdx.x] = dyn[threadIdx.x];
+        }
+        """;
+
+    private static readonly Dictionary<string, string> None = new();
+
+    private static EmulatedModule Module() => KernelEmulator.Module("probes.cu", Probes, None);
+
+    private static void Launch(string kernel, uint blocks, uint block, Func<KernelArgs, KernelArgs> args, int schedule = 0, uint shared = 0)
+    {
+        using var emulated = KernelEmulator.Activate(schedule);
+        using var a = new KernelArgs();
+        Module().Launch(kernel, (blocks, 1u), block, shared, args(a));
+    }
+
+    [Fact]
+    public void A_Kernel_Runs_Its_Source_On_The_Tensors_Memory()
+    {
+        var out_ = torch.full(600, -1f);
+        Launch("fill", 3, 256, a => a.Add(0).Ptr(out_).Add(600));
+        Assert.Equal(Enumerable.Range(0, 600).Select(i => (float)i), out_.data<float>().ToArray());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Shuffles_Votes_Ballots_And_Block_Counts_Give_What_Cuda_Defines(int schedule)
+    {
+        var input = torch.rand(512, generator: new Generator(3));
+        var sum = torch.zeros(512); var any = torch.zeros(512, dtype: int32); var ballot = torch.zeros(512, dtype: int32); var count = torch.zeros(512, dtype: int32);
+        Launch("warp_ops", 2, 256, a => a.Ptr(input).Ptr(sum).Ptr(any).Ptr(ballot).Ptr(count), schedule);
+        var x = input.data<float>().ToArray();
+        for (int i = 0; i < 512; i++)
+        {
+            var warp = x.Skip(i / 32 * 32).Take(32).ToArray();
+            Assert.Equal(warp.Sum(), sum.data<float>()[i], 4);
+            Assert.Equal(warp.Any(v => v > 0.5f) ? 1 : 0, any.data<int>()[i]);
+            uint bits = 0;
+            for (int l = 0; l < 32; l++) if (warp[l] > 0.5f) bits |= 1u << l;
+            Assert.Equal(bits, unchecked((uint)ballot.data<int>()[i]));
+            Assert.Equal(x.Skip(i / 256 * 256).Take(256).Count(v => v > 0.5f), count.data<int>()[i]);
+        }
+    }
+
+    [Fact]
+    public void A_Write_Past_The_End_Of_A_Buffer_Names_The_Argument_And_The_Thread()
+    {
+        var out_ = torch.zeros(63);
+        var e = Assert.Throws<CudaException>(() => Launch("fill", 1, 256, a => a.Add(0).Ptr(out_).Add(64)));
+        Assert.Contains("fill: block (0,0,0) thread 63 wrote 0 bytes past the end of argument 1 (a buffer of 252 bytes)", e.Message);
+    }
+
+    [Fact]
+    public void A_Write_Before_The_Start_Of_A_Buffer_Shows_Under_Schedule_1()
+    {
+        var out_ = torch.zeros(64);
+        var e = Assert.Throws<CudaException>(() => Launch("fill", 1, 256, a => a.Add(-1).Ptr(out_).Add(64), schedule: 1));
+        Assert.Contains("bytes before the start of argument 1", e.Message);
+    }
+
+    [Fact]
+    public void A_Missing_Barrier_Makes_The_Two_Schedules_Disagree_And_A_Barrier_Makes_Them_Agree()
+    {
+        var input = torch.arange(512, dtype: float32);
+        float[] Run(int sync, int schedule)
+        {
+            var out_ = torch.zeros(512);
+            Launch("mirror", 2, 256, a => a.Add(sync).Ptr(input).Ptr(out_), schedule);
+            return out_.data<float>().ToArray();
+        }
+        var expected = Enumerable.Range(0, 512).Select(i => (float)(i / 256 * 256 + 255 - i % 256)).ToArray();
+        Assert.Equal(expected, Run(1, 0));
+        Assert.Equal(expected, Run(1, 1));
+        Assert.NotEqual(Run(0, 0), Run(0, 1));
+    }
+
+    [Fact]
+    public void A_Shuffle_Waiting_For_An_Exited_Lane_Stops_The_Launch()
+    {
+        var out_ = torch.zeros(32);
+        var e = Assert.Throws<CudaException>(() => Launch("exited_lane", 1, 32, a => a.Ptr(out_)));
+        Assert.Contains("lane 3 has exited", e.Message);
+    }
+
+    [Fact]
+    public void Threads_Waiting_At_Different_Synchronisations_Stop_The_Launch()
+    {
+        var out_ = torch.zeros(64);
+        var e = Assert.Throws<CudaException>(() => Launch("divergent", 1, 64, a => a.Ptr(out_)));
+        Assert.Contains("cannot go on: 48 threads wait at __syncthreads, 16 at warp operations", e.Message);
+    }
+
+    [Fact]
+    public void Dynamic_Shared_Memory_Starts_Unwritten()
+    {
+        var out_ = torch.zeros(32);
+        Launch("unwritten", 1, 32, a => a.Ptr(out_), shared: 32 * sizeof(float));
+        Assert.All(out_.data<float>().ToArray(), v => Assert.True(float.IsNaN(v)));
+    }
+
+    [Fact]
+    public void An_Argument_Block_That_Does_Not_Match_The_Kernel_Is_Refused()
+    {
+        var out_ = torch.zeros(64);
+        var size = Assert.Throws<CudaException>(() => Launch("fill", 1, 64, a => a.Add(0L).Ptr(out_).Add(64)));
+        Assert.Contains("argument 0 is a value of 4 bytes in the kernel, a value of 8 bytes from the host", size.Message);
+        var kind = Assert.Throws<CudaException>(() => Launch("fill", 1, 64, a => a.Add(0).Add(0L).Add(64)));
+        Assert.Contains("argument 1 is a pointer of 8 bytes in the kernel, a value of 8 bytes from the host", kind.Message);
+        var count = Assert.Throws<CudaException>(() => Launch("fill", 1, 64, a => a.Add(0).Ptr(out_)));
+        Assert.Contains("fill takes 3 arguments; the host passed 2", count.Message);
+    }
+
+    [Fact]
+    public void Cpu_Tensors_Take_The_Kernels_Only_While_The_Emulator_Is_Active_On_The_Thread()
+    {
+        Assert.False(KernelHost.Runs(CPU));
+        using (KernelEmulator.Activate())
+        {
+            Assert.True(KernelHost.Runs(CPU));
+            bool elsewhere = true;
+            var t = new Thread(() => elsewhere = KernelHost.Runs(CPU));
+            t.Start();
+            t.Join();
+            Assert.False(elsewhere);
+        }
+        Assert.False(KernelHost.Runs(CPU));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void The_Fused_Kernels_Agree_With_What_They_Replace_Under_The_Emulator(int schedule)
+    {
+        var output = new StringWriter();
+        Assert.True(CheckCommand.Fused(CheckCommand.KernelTarget.Emulator(schedule), output), output.ToString());
+        Assert.Equal(3, output.ToString().Split('\n').Count(l => l.TrimEnd().EndsWith(" ok")));
+    }
+}
