@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command (and what .ci/run runs): installs what the tests need when it is missing (redis-server and
-# chromium from apt), compiles every CUDA kernel with NVRTC when an NVRTC is at hand (no GPU needed; the shared
+# The README's test command (and what .ci/run runs): installs what the tests need when it is missing (redis-server,
+# chromium and g++ from apt; g++ builds the CPU kernel emulator's modules), compiles every CUDA kernel with NVRTC when an NVRTC is at hand (no GPU needed; the shared
 # NVRTC 13 beside the checkout on the build machines, or NVRTC_LIBRARY), then runs the whole test suite.
 # usage: bash build/test.sh [extra dotnet test arguments...]
 set -euo pipefail
@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"

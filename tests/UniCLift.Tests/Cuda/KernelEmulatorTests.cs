@@ -190,6 +190,26 @@ public sealed class KernelEmulatorTests
         Assert.False(KernelHost.Runs(CPU));
     }
 
+    public static IEnumerable<object[]> RasteriserCases() =>
+        CheckCommand.Cases(emulated: true).Select((c, i) => new object[] { i, i % 2 }); // both schedules, alternately
+
+    [Theory]
+    [MemberData(nameof(RasteriserCases))]
+    public void The_Cuda_Rasteriser_Under_The_Emulator_Matches_The_Cpu_Rasteriser(int index, int schedule)
+    {
+        var c = CheckCommand.Cases(emulated: true).ElementAt(index);
+        var output = new StringWriter();
+        Assert.True(CheckCommand.Compare(c, CheckCommand.KernelTarget.Emulator(schedule), output), output.ToString());
+        Assert.True(output.ToString().Split('\n').Count(l => l.TrimEnd().EndsWith(" ok")) >= 9, output.ToString()); // images, radii, gradients
+    }
+
+    [Fact]
+    public void The_Cuda_Host_Path_Keeps_Its_Tensor_Count_Over_Steps_Under_The_Emulator()
+    {
+        var console = new UniCLift.Client.Terminal.CommandConsole(new StringWriter(), new StringWriter());
+        Assert.True(CheckCommand.Steady(CheckCommand.KernelTarget.Emulator(0), console, 300, 64, 48, from: 3, to: 13), console.OutWriter.ToString());
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
