@@ -210,6 +210,17 @@ public sealed class KernelEmulatorTests
         Assert.True(CheckCommand.Steady(CheckCommand.KernelTarget.Emulator(0), console, 300, 64, 48, from: 3, to: 13), console.OutWriter.ToString());
     }
 
+    [Fact]
+    public void A_Checkpoint_Moves_Between_The_Emulated_Device_And_The_Cpu_And_Lands_Near_The_Uninterrupted_Run()
+    {
+        var output = new StringWriter();
+        Assert.True(CheckCommand.Resume(CheckCommand.KernelTarget.Emulator(0), output), output.ToString());
+        var rows = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, rows.Length);
+        Assert.Contains("(bit-exact)", rows[0]); // the emulator runs a launch in one order: two runs are the same run
+        Assert.Contains("(bit-exact)", rows[1]); // a checkpoint restores everything the step depends on
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]

@@ -104,8 +104,9 @@ inline void __threadfence() {}
 inline void __threadfence_block() {}
 
 // ---- Fibers ----------------------------------------------------------------------------------------------------
-// emu_switch(from, to): saves the callee-saved registers, MXCSR and the x87 control word on the current stack, stores
-// the stack pointer in *from and resumes the stack `to` (System V x86-64).
+// emu_switch(from, to): saves the callee-saved registers on the current stack, stores the stack pointer in *from and
+// resumes the stack `to` (System V x86-64). Every fiber shares the launching thread's MXCSR and x87 control word (no
+// kernel changes the rounding mode), so they are not switched.
 extern "C" void emu_switch(void** from, void* to);
 asm(R"(
     .text
@@ -119,14 +120,8 @@ emu_switch:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
     movq %rsp, (%rdi)
     movq %rsi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
     popq %r15
     popq %r14
     popq %r13
@@ -161,6 +156,8 @@ struct Launch
     Fiber* cur = nullptr;
     std::vector<Fiber> fibers;
     int barrierGen = 0, barrierCount[2] = {0, 0};
+    int pos = -1;         // the sweep's position
+    bool reverse = false; // schedule 1
     std::vector<int> warpGen;
     std::vector<unsigned long long> slots; // [warp][2][32]
     std::vector<unsigned> warpResult;      // [warp][2]
@@ -204,17 +201,33 @@ inline bool ensure_stacks(size_t n)
     return true;
 }
 
+// A sweep runs the runnable fibers once each in the schedule's order: a fiber that stops hands over to the next
+// runnable one directly (one switch, not two through the scheduler), the last one back to the scheduler.
+inline void* next_sp()
+{
+    Launch& L = *g;
+    const int n = (int)L.fibers.size();
+    while (++L.pos < n)
+    {
+        Fiber& nx = L.fibers[L.reverse ? n - 1 - L.pos : L.pos];
+        if (nx.state == Runnable) { L.cur = &nx; return nx.sp; }
+    }
+    L.cur = nullptr;
+    return L.schedSp;
+}
+
 inline void yield()
 {
     Fiber* f = g->cur;
-    emu_switch(&f->sp, g->schedSp);
+    emu_switch(&f->sp, next_sp());
 }
 
 [[noreturn]] inline void entry()
 {
     g->thunk(g->args);
-    g->cur->state = Done;
-    emu_switch(&g->cur->sp, g->schedSp);
+    Fiber* f = g->cur;
+    f->state = Done;
+    emu_switch(&f->sp, next_sp());
     __builtin_unreachable();
 }
 
@@ -227,10 +240,6 @@ inline void start(Fiber& f, size_t i)
     *sp = (unsigned long long)(void*)&entry; // ret target
     sp -= 6;                                 // rbp rbx r12 r13 r14 r15
     for (int k = 0; k < 6; k++) sp[k] = 0;
-    sp -= 1;
-    unsigned mx = 0x1F80, cw = 0x037F;
-    std::memcpy(sp, &mx, 4);
-    std::memcpy((char*)sp + 4, &cw, 2);
     f.sp = sp;
     f.state = Runnable;
 }
@@ -449,13 +458,9 @@ inline bool run_block(Launch& L, const Kernel& k, int schedule, char* err, int e
     const int warps = (n + 31) / 32;
     for (;;)
     {
-        for (int s = 0; s < n; s++)
-        {
-            Fiber& f = L.fibers[schedule == 0 ? s : n - 1 - s];
-            if (f.state != Runnable) continue;
-            L.cur = &f;
-            emu_switch(&L.schedSp, f.sp);
-        }
+        L.pos = -1;
+        L.reverse = schedule != 0;
+        if (void* first = next_sp(); first != L.schedSp) emu_switch(&L.schedSp, first);
         L.cur = nullptr;
         int live = 0, atBarrier = 0, atWarp = 0;
         for (auto& f : L.fibers)
@@ -468,51 +473,46 @@ inline bool run_block(Launch& L, const Kernel& k, int schedule, char* err, int e
         bool released = false;
         for (int w = 0; w < warps && atWarp > 0; w++)
         {
+            // One pass over the warp's lanes: who waits at a warp operation, who has exited, and what they wait at.
+            const int lanes = std::min(32, n - w * 32);
+            Fiber* lane0 = &L.fibers[w * 32];
             Fiber* first = nullptr;
-            for (int l = 0; l < 32 && w * 32 + l < n; l++)
-                if (L.fibers[w * 32 + l].state == AtWarp) { first = &L.fibers[w * 32 + l]; break; }
+            unsigned waiting = 0, exited = 0, preds = 0;
+            int clash = -1;
+            for (int l = 0; l < lanes; l++)
+            {
+                const Fiber& o = lane0[l];
+                if (o.state == Done) { exited |= 1u << l; continue; }
+                if (o.state != AtWarp) continue;
+                if (!first) first = &lane0[l];
+                else if ((first->mask >> l & 1u) && (o.op != first->op || o.mask != first->mask) && clash < 0) clash = l;
+                waiting |= 1u << l;
+                if (o.pred) preds |= 1u << l;
+            }
             if (!first) continue;
-            bool complete = true;
-            for (int l = 0; l < 32; l++)
+            const unsigned valid = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1u;
+            const unsigned members = first->mask & valid;
+            if (members & exited)
             {
-                if (!(first->mask >> l & 1u)) continue;
-                if (w * 32 + l >= n) continue;
-                Fiber& o = L.fibers[w * 32 + l];
-                if (o.state == Done)
-                {
-                    std::snprintf(err, errLen, "%s: block (%u,%u,%u) warp %d: lane %d waits at %s with mask 0x%08x, but lane %d has exited",
-                        k.name, L.bidx.x, L.bidx.y, L.bidx.z, w, first->linear & 31, OpNames[first->op], first->mask, l);
-                    return false;
-                }
-                if (o.state != AtWarp) { complete = false; continue; }
-                if (o.op != first->op || o.mask != first->mask)
-                {
-                    std::snprintf(err, errLen, "%s: block (%u,%u,%u) warp %d: lane %d waits at %s (mask 0x%08x), lane %d at %s (mask 0x%08x)",
-                        k.name, L.bidx.x, L.bidx.y, L.bidx.z, w, first->linear & 31, OpNames[first->op], first->mask, l,
-                        OpNames[o.op], o.mask);
-                    return false;
-                }
+                std::snprintf(err, errLen, "%s: block (%u,%u,%u) warp %d: lane %d waits at %s with mask 0x%08x, but lane %d has exited",
+                    k.name, L.bidx.x, L.bidx.y, L.bidx.z, w, first->linear & 31, OpNames[first->op], first->mask, __builtin_ctz(members & exited));
+                return false;
             }
-            if (!complete) continue;
-            int gen = first->gen;
-            unsigned any = 0, ballot = 0;
-            for (int l = 0; l < 32 && w * 32 + l < n; l++)
+            if (clash >= 0)
             {
-                Fiber& o = L.fibers[w * 32 + l];
-                if (!(first->mask >> l & 1u) || o.state != AtWarp) continue;
-                if (o.pred) { any = 1; ballot |= 1u << l; }
+                std::snprintf(err, errLen, "%s: block (%u,%u,%u) warp %d: lane %d waits at %s (mask 0x%08x), lane %d at %s (mask 0x%08x)",
+                    k.name, L.bidx.x, L.bidx.y, L.bidx.z, w, first->linear & 31, OpNames[first->op], first->mask, clash,
+                    OpNames[lane0[clash].op], lane0[clash].mask);
+                return false;
             }
-            unsigned members = 0;
-            for (int l = 0; l < 32 && w * 32 + l < n; l++)
-                if ((first->mask >> l & 1u) && L.fibers[w * 32 + l].state == AtWarp) members |= 1u << l;
-            unsigned result = first->op == OpAny ? any : first->op == OpBallot ? ballot : first->op == OpAll ? (ballot == members ? 1u : 0u) : members;
+            if ((waiting & members) != members) continue; // lanes of the mask still on their way
+            const int gen = first->gen;
+            const unsigned ballot = preds & members;
+            const unsigned result = first->op == OpAny ? (ballot != 0) : first->op == OpBallot ? ballot
+                : first->op == OpAll ? (ballot == members ? 1u : 0u) : members;
             L.warpResult[(size_t)w * 2 + (gen & 1)] = result;
             L.warpGen[w] = gen + 1;
-            for (int l = 0; l < 32 && w * 32 + l < n; l++)
-            {
-                Fiber& o = L.fibers[w * 32 + l];
-                if ((first->mask >> l & 1u) && o.state == AtWarp) o.state = Runnable;
-            }
+            for (unsigned m = members; m; m &= m - 1) lane0[__builtin_ctz(m)].state = Runnable;
             released = true;
         }
         if (released) continue;
