@@ -219,10 +219,10 @@ public static class CheckCommand
             bool ok = true;
             foreach (var (what, result, limit) in new (string, Func<float[]>, double)[]
                      {
-                         ("GPU run again, 30 steps", Straight, double.PositiveInfinity),
-                         ("GPU 15 steps, checkpoint, GPU 15 more", () => Resumed(dev, dev), 1e-2),
-                         ("GPU 15 steps, checkpoint, CPU 15 more", () => Resumed(dev, cpu), 1e-2),
-                         ("CPU 15 steps, checkpoint, GPU 15 more", () => Resumed(cpu, dev), 1e-2),
+                         ("GPU 30 steps again", Straight, double.PositiveInfinity),
+                         ("GPU 15, checkpoint, GPU 15", () => Resumed(dev, dev), 1e-2),
+                         ("GPU 15, checkpoint, CPU 15", () => Resumed(dev, cpu), 1e-2),
+                         ("CPU 15, checkpoint, GPU 15", () => Resumed(cpu, dev), 1e-2),
                      })
             {
                 string row;
@@ -238,7 +238,7 @@ public static class CheckCommand
                     pass = false;
                     row = $"{"-",10} {limit,6:E0} FAIL: {e.Message}";
                 }
-                table.WriteLine($"{"checkpoint vs uninterrupted GPU run: " + what,-62} {"means, embeddings",-24} {row}");
+                table.WriteLine($"{"resume: " + what + " vs GPU 30 steps",-62} {"means, embeddings",-24} {row}");
                 ok &= pass;
             }
             return ok;

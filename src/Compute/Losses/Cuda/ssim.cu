@@ -28,6 +28,13 @@ __device__ __forceinline__ float at(const float* __restrict__ v, int x, int y, i
     return x >= 0 && y >= 0 && x < w && y < h ? v[((long long)y * w + x) * c + ch] : 0.f;
 }
 
+// Stages the block's tile of channel ch of v, with the window's halo (zero outside the image), into s.
+__device__ __forceinline__ void stage(float (*s)[SPAN], const float* __restrict__ v, int x0, int y0, int w, int h, int c, int ch)
+{
+    for (int i = threadIdx.x; i < SPAN * SPAN; i += TILE * TILE)
+        s[i / SPAN][i % SPAN] = at(v, x0 + i % SPAN, y0 + i / SPAN, w, h, c, ch);
+}
+
 extern "C" __global__ void __launch_bounds__(TILE * TILE) ssim_forward(const int w, const int h, const int c, const int tilesY,
     const float* __restrict__ x, const float* __restrict__ y, float* __restrict__ map, float* __restrict__ dMu,
     float* __restrict__ dXx, float* __restrict__ dXy)
@@ -37,12 +44,8 @@ extern "C" __global__ void __launch_bounds__(TILE * TILE) ssim_forward(const int
     const int ch = blockIdx.y / tilesY, by = blockIdx.y % tilesY;
     const int tx = threadIdx.x % TILE, ty = threadIdx.x / TILE;
     const int x0 = blockIdx.x * TILE - HALF, y0 = by * TILE - HALF;
-    for (int i = threadIdx.x; i < SPAN * SPAN; i += TILE * TILE)
-    {
-        const int r = i / SPAN, col = i % SPAN;
-        sx[r][col] = at(x, x0 + col, y0 + r, w, h, c, ch);
-        sy[r][col] = at(y, x0 + col, y0 + r, w, h, c, ch);
-    }
+    stage(sx, x, x0, y0, w, h, c, ch);
+    stage(sy, y, x0, y0, w, h, c, ch);
     __syncthreads();
     const int px = blockIdx.x * TILE + tx, py = by * TILE + ty;
     if (px >= w || py >= h) return;
@@ -84,13 +87,9 @@ extern "C" __global__ void __launch_bounds__(TILE * TILE) ssim_backward(const in
     const int ch = blockIdx.y / tilesY, by = blockIdx.y % tilesY;
     const int tx = threadIdx.x % TILE, ty = threadIdx.x / TILE;
     const int x0 = blockIdx.x * TILE - HALF, y0 = by * TILE - HALF;
-    for (int i = threadIdx.x; i < SPAN * SPAN; i += TILE * TILE)
-    {
-        const int r = i / SPAN, col = i % SPAN;
-        sm[r][col] = at(dMu, x0 + col, y0 + r, w, h, c, ch);
-        sxx[r][col] = at(dXx, x0 + col, y0 + r, w, h, c, ch);
-        sxy[r][col] = at(dXy, x0 + col, y0 + r, w, h, c, ch);
-    }
+    stage(sm, dMu, x0, y0, w, h, c, ch);
+    stage(sxx, dXx, x0, y0, w, h, c, ch);
+    stage(sxy, dXy, x0, y0, w, h, c, ch);
     __syncthreads();
     const int px = blockIdx.x * TILE + tx, py = by * TILE + ty;
     if (px >= w || py >= h) return;
