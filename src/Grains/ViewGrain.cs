@@ -57,10 +57,14 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
 
     private int[] Render(ViewDecodeRequest request)
     {
-        var model = models.Get(request.ModelPath);
         float near = request.NearPlane > 0 ? request.NearPlane : (float)SceneScale.ReferenceNearPlane;
         var blend = request.BlendProbabilities ? PixelBlend.Probabilities : PixelBlend.Raw;
-        return renderDevice.Run(device => model.RenderCodes(new GaussianRasterizer(), request.Source.ToCamera(), near, blend, device));
+        return renderDevice.Run(device =>
+        {
+            // The silo's views of this model render from one copy of its tensors on the device.
+            using var lease = models.Lease(request.ModelPath, device);
+            return lease.Model.RenderCodes(new GaussianRasterizer(), lease.Tensors, request.Source.ToCamera(), near, blend);
+        });
     }
 
     /// <summary>The view's input mask as the codebook counts it: stuff segments made background when the source names

@@ -94,13 +94,32 @@ public sealed class TrainedGaussians
     {
         TorchRuntime.EnsureInitialised();
         using var scope = NewDisposeScope();
+        return RenderCodes(rasterizer, Tensors(device ?? CPU), camera, nearPlane, blend);
+    }
+
+    /// <summary>Embedding-to-Label per pixel from this model's tensors <paramref name="g"/> (from <see cref="Tensors"/>,
+    /// kept by the caller for many views: a silo's views of one model render from one copy on the device).</summary>
+    public int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, Camera camera, float nearPlane, PixelBlend blend)
+    {
+        if (g.Count != Count || g.Features is null || g.Features.shape[1] != Dimensions)
+            throw new ArgumentException($"The tensors hold {g.Count} Gaussians with {(g.Features is null ? "no" : g.Features.shape[1].ToString())} embedding channels; this model has {Count} with {Dimensions}.");
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
+        return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera, nearPlane, blend);
+    }
+
+    /// <summary>The model as tensors on <paramref name="device"/>, in the caller's dispose scope: means [N,3], log-scales
+    /// [N,3], rotations [N,4], opacity logits [N,1], SH [N,K,3], embeddings [N,D].</summary>
+    public GaussianTensors Tensors(Device device)
+    {
+        TorchRuntime.EnsureInitialised();
+        using var scope = NewDisposeScope();
         int n = Count, k = Cloud.ShCoefficients;
         var sh = cat(new[] { tensor(Cloud.ShDc, new long[] { n, 1, 3 }), tensor(Cloud.ShRest, new long[] { n, k - 1, 3 }) }, 1); // [N,K,3]
         var g = new GaussianTensors(tensor(Cloud.Means, new long[] { n, 3 }), tensor(Cloud.LogScales, new long[] { n, 3 }),
             tensor(Cloud.Rotations, new long[] { n, 4 }), tensor(Cloud.Opacity, new long[] { n, 1 }), sh, EmbeddingTensor());
-        if (device is { type: not TorchSharp.DeviceType.CPU }) g = g.Map(t => t.to(device));
-        return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera, nearPlane, blend);
+        if (device.type != TorchSharp.DeviceType.CPU) g = g.Map(t => t.to(device));
+        return g.Map(t => t.MoveToOuterDisposeScope());
     }
 
     private static GaussianCloud CopyWithExtra(GaussianCloud c, Dictionary<string, float[]> extra) => new()
