@@ -48,7 +48,7 @@ public static class RenderLoss
     public static Tensor Ssim(Tensor rendered, Tensor target, bool? fused = null)
     {
         CheckPair(rendered, target);
-        if (rendered.device_type == DeviceType.CUDA && fused != false && (fused == true || FusedSsim.Applies(rendered, target)))
+        if (Cuda.KernelHost.Runs(rendered.device) && fused != false && (fused == true || FusedSsim.Applies(rendered, target)))
             return FusedSsim.Ssim(rendered, target);
         using var scope = NewDisposeScope();
         long c = rendered.shape[2];

@@ -221,6 +221,37 @@ public sealed class KernelEmulatorTests
         Assert.Contains("(bit-exact)", rows[1]); // a checkpoint restores everything the step depends on
     }
 
+    [Fact]
+    public void A_Training_Step_On_The_Cuda_Path_Issues_Fewer_Libtorch_Calls_Than_On_The_Cpu_Path()
+    {
+        // Tensors created per step by phase (each a host call into libtorch, about 12 us on CUDA), on a small room with
+        // every loss on for the second half: the CUDA path's host code under the emulator against the CPU path.
+        var dir = Directory.CreateTempSubdirectory("uniclift-emulated-steps-");
+        try
+        {
+            var synthetic = Compute.Synthetic.SyntheticSceneGenerator.Generate(new Compute.Synthetic.SyntheticSceneOptions
+                { Seed = 3, Objects = 3, Views = 4, Width = 48, Height = 36, TestEvery = 0, PointCount = 600 });
+            Compute.Synthetic.SyntheticSceneWriter.Write(dir.FullName, synthetic);
+            var scene = Compute.Scenes.SceneInspector.Read(dir.FullName);
+            IReadOnlyDictionary<string, double> PerStep(bool emulated)
+            {
+                using var on = emulated ? KernelEmulator.Activate() : null;
+                var options = new Compute.Training.TrainingOptions { Iterations = 40, Seed = 7, SegmentationLossesFromFraction = 0.5 };
+                using var t = Compute.Training.SceneTrainer.Create(scene, options, device: CPU);
+                while (!t.IsComplete) t.Step();
+                return t.PhaseTensors.ToDictionary(kv => kv.Key, kv => kv.Value / 40.0);
+            }
+            var cpu = PerStep(false);
+            var cuda = PerStep(true);
+            string Both() => $"CPU path {string.Join(", ", cpu.Select(kv => $"{kv.Key} {kv.Value:F1}"))}; CUDA path {string.Join(", ", cuda.Select(kv => $"{kv.Key} {kv.Value:F1}"))}";
+            Assert.True(cuda["render_loss"] <= cpu["render_loss"] - 15, Both()); // the fused SSIM replaced the conv2d chain
+            Assert.True(cuda["adam"] <= cpu["adam"] - 10, Both());                // the fused Adam
+            Assert.True(cuda["report"] <= 4, Both());                             // the losses summed on the device
+            Assert.True(cuda.Values.Sum() <= cpu.Values.Sum() - 25, Both());
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
