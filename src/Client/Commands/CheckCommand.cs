@@ -24,7 +24,6 @@ public static class CheckCommand
         public static KernelTarget Cpu { get; } = new(CPU, false);
         public static KernelTarget Emulator(int schedule) => new(CPU, true, schedule);
         public IDisposable Enter() => Emulated ? KernelEmulator.Activate(Schedule) : new NoScope();
-        public string Name => Emulated ? $"emulator (schedule {Schedule})" : Device.ToString();
         public bool Cuda => Device.type == DeviceType.CUDA;
         private sealed class NoScope : IDisposable { public void Dispose() { } }
     }
