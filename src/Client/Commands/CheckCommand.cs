@@ -58,6 +58,7 @@ public static class CheckCommand
                     jobs.Add((CudaRasterizer.Source, d.ToString(), fg ? "yes" : "no", CudaRasterizer.Defines(d, fg)));
             jobs.Add((Compute.Training.GaussianAdam.FusedKernelSource, "-", "-", new Dictionary<string, string>()));
             jobs.Add((Compute.Losses.FusedSsim.Source, "-", "-", Compute.Losses.FusedSsim.Defines()));
+            jobs.Add((Compute.Losses.FusedClusterStats.Source, "-", "-", new Dictionary<string, string>()));
             jobs.Add((Compute.Losses.TripletSampler.Source, "-", "-", new Dictionary<string, string>()));
             var missing = KernelSources.All().Except(jobs.Select(j => j.File)).ToList();
             if (missing.Count > 0) throw new InvalidOperationException($"check kernels does not compile {string.Join(", ", missing)}: add it here.");
@@ -147,6 +148,7 @@ public static class CheckCommand
                      ("fused Adam (optim.cu) vs unfused, 4 steps, 300001x3", "1e-5", Compute.Training.GaussianAdam.SelfCheck),
                      ("fused SSIM (ssim.cu) vs conv2d, 83x61 + 130x97", "1e-4", Compute.Losses.FusedSsim.SelfCheck),
                      ("triplets (triplets.cu) vs host sampler, 6 draws", "equal", Compute.Losses.TripletSampler.SelfCheck),
+                     ("L_cluster statistics (cluster.cu) vs index_add chain", "1e-4", Compute.Losses.FusedClusterStats.SelfCheck),
                  })
         {
             string? problem;

@@ -17,6 +17,7 @@ public static class FusedKernels
     public const string Adam = "adam";
     public const string Ssim = "ssim";
     public const string Triplets = "triplets";
+    public const string Cluster = "cluster";
 
     private static readonly ConcurrentDictionary<(string Name, string Device), Lazy<string?>> Verdicts = new();
 

@@ -38,9 +38,11 @@ public static class ClusterLoss
     /// <summary>
     /// The loss for targets made from the view's mask beforehand (<see cref="ClusterTargets.Build"/>): the same value
     /// as <see cref="Compute(Tensor, LabelMap, ClusterLossOptions?, Random?)"/> with no host work on the mask. The
-    /// targets' device and dtype must be the features'.
+    /// targets' device and dtype must be the features'. <paramref name="fused"/>: where the CUDA kernels run, null
+    /// (default) uses <see cref="FusedClusterStats"/> once its self-check has agreed on the device, false always the
+    /// TorchSharp chain, true always the kernels.
     /// </summary>
-    public static Tensor Compute(Tensor features, ClusterTargets targets, ClusterLossOptions? options = null)
+    public static Tensor Compute(Tensor features, ClusterTargets targets, ClusterLossOptions? options = null, bool? fused = null)
     {
         options ??= ClusterLossOptions.Default;
         if (features.dim() != 3)
@@ -50,6 +52,10 @@ public static class ClusterLoss
         if (targets.DType != features.dtype || targets.Device.ToString() != features.device.ToString())
             throw new ArgumentException($"ClusterLoss: targets are {targets.DType} on {targets.Device}, features {features.dtype} on {features.device}.", nameof(targets));
         long d = features.shape[2];
+        // The fused statistics' autograd function keeps its inputs for its backward, so they are made in the caller's
+        // dispose scope (as its outputs are), not in this call's.
+        (Tensor Centroids, Tensor Spread)? stats = targets.PixelCount > 0 && (fused == true || fused is null && FusedClusterStats.Applies(features))
+            ? FusedClusterStats.Compute(features.reshape(-1, d), targets) : null;
         using var scope = NewDisposeScope();
         var flat = features.reshape(-1, d); // [H*W,D]
         if (targets.PixelCount == 0)
@@ -60,12 +66,17 @@ public static class ClusterLoss
         var seg = targets.Segments; // [P] int64
         var cnt = targets.CountTensor(); // [K]
 
-        var vh = (targets.Pixels is { } pix ? flat.index_select(0, pix) : flat).sigmoid(); // [P,D]
-        var sums = torch.zeros(new long[] { k, d }, features.dtype, device).index_add(0, seg, vh, Scalars.Of(1.0)); // [K,D]
-        var centroids = sums / cnt.unsqueeze(1); // [K,D]
-        var diff = vh.sub(centroids.index_select(0, seg)); // [P,D]
-        var sq = diff.Square().sum(1); // [P]
-        var perSegment = torch.zeros(new long[] { k }, features.dtype, device).index_add(0, seg, sq, Scalars.Of(1.0)); // [K]
+        Tensor centroids, perSegment; // [K,D] segment means of sigmoid(features), [K] sums of squared distances to them
+        if (stats is { } fusedStats) (centroids, perSegment) = fusedStats;
+        else
+        {
+            var vh = (targets.Pixels is { } pix ? flat.index_select(0, pix) : flat).sigmoid(); // [P,D]
+            var sums = torch.zeros(new long[] { k, d }, features.dtype, device).index_add(0, seg, vh, Scalars.Of(1.0)); // [K,D]
+            centroids = sums / cnt.unsqueeze(1); // [K,D]
+            var diff = vh.sub(centroids.index_select(0, seg)); // [P,D]
+            var sq = diff.Square().sum(1); // [P]
+            perSegment = torch.zeros(new long[] { k }, features.dtype, device).index_add(0, seg, sq, Scalars.Of(1.0)); // [K]
+        }
 
         Tensor pull, push;
         var pairDist = centroids.unsqueeze(1).sub(centroids.unsqueeze(0)).Square().sum(2); // [K,K], zero diagonal

@@ -15,7 +15,7 @@ public sealed class ClusterTargets : IDisposable
 {
     private readonly List<Tensor> _owned = new();
     private readonly Dictionary<double, Tensor> _pullWeights = new();
-    private Tensor? _offDiagonal, _counts;
+    private Tensor? _offDiagonal, _counts, _countColumn;
 
     private ClusterTargets(Tensor? pixels, Tensor segments, long[] counts, long viewPixels, Device device, ScalarType dtype)
     {
@@ -64,6 +64,9 @@ public sealed class ClusterTargets : IDisposable
 
     /// <summary>[K] pixel counts in the loss's dtype.</summary>
     internal Tensor CountTensor() => _counts ??= Own(DeviceUpload.Of(Counts, Device).to(DType));
+
+    /// <summary>[K,1] pixel counts in the loss's dtype (divides [K,D] sums into centroids).</summary>
+    internal Tensor CountColumn() => _countColumn ??= Own(CountTensor().unsqueeze(1));
 
     /// <summary>[K] the pull's weight per segment for size exponent a: n_k^-a / sum_j n_j^(1-a)
     /// (<see cref="ClusterLossOptions.PullSizeExponent"/>).</summary>

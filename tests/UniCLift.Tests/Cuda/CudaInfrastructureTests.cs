@@ -32,6 +32,7 @@ public sealed class CudaInfrastructureTests : IDisposable
     [InlineData("optim.cu", "src/Compute/Training/GaussianAdam.cs", "adam_step")]
     [InlineData("ssim.cu", "src/Compute/Losses/FusedSsim.cs", "ssim_forward,ssim_backward")]
     [InlineData("triplets.cu", "src/Compute/Losses/TripletSampler.cs", "sample_triplets")]
+    [InlineData("cluster.cu", "src/Compute/Losses/FusedClusterStats.cs", "cluster_sums,cluster_spread,cluster_backward")]
     public void A_Fused_Kernel_Source_Is_Embedded_With_The_Kernels_Its_Host_Launches(string source, string hostFile, string kernels)
     {
         Assert.Contains(source, KernelSources.All());
