@@ -260,6 +260,58 @@ public sealed class KernelEmulatorTests
     }
 
     [Theory]
+    [InlineData(1, 1, 3, 0)]   // one pixel
+    [InlineData(7, 5, 3, 1)]   // smaller than a tile
+    [InlineData(17, 33, 1, 0)] // one channel, a tile and a bit each way
+    [InlineData(40, 16, 12, 1)]
+    public void The_Fused_Ssim_Matches_The_Conv2d_Chain_On_Edge_Shapes(int w, int h, int c, int schedule)
+    {
+        using var scope = NewDisposeScope();
+        var gen = new Generator((ulong)(w * 100 + h));
+        var target = torch.rand(new long[] { h, w, c }, generator: gen);
+        var image = torch.rand(new long[] { h, w, c }, generator: gen);
+        var x1 = image.clone().requires_grad_(true);
+        var x2 = image.clone().requires_grad_(true);
+        var reference = Compute.Losses.RenderLoss.Ssim(x1, target, fused: false);
+        reference.backward();
+        using (KernelEmulator.Activate(schedule))
+        {
+            var fused = Compute.Losses.FusedSsim.Ssim(x2, target);
+            fused.backward();
+            Assert.True(Compute.TensorError.Relative(fused, reference, floor: 1e-30) <= 1e-5, $"{fused.item<float>()} vs {reference.item<float>()}");
+        }
+        Assert.True(Compute.TensorError.Relative(x2.grad!, x1.grad!, floor: 1e-30) <= 1e-4);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 0, false)]   // one pixel, one segment
+    [InlineData(9, 7, 1, 1, false)]   // one segment, a partial warp
+    [InlineData(33, 3, 4, 0, true)]   // a third of the pixels sampled
+    [InlineData(64, 48, 40, 1, false)] // many small segments: few uniform warps
+    public void The_Fused_Cluster_Statistics_Match_The_Chain_On_Edge_Shapes(int w, int h, int segments, int schedule, bool sample)
+    {
+        using var scope = NewDisposeScope();
+        var rng = new Random(w * 100 + h);
+        var labels = Enumerable.Range(0, w * h).Select(_ => rng.Next(segments)).ToArray();
+        if (segments > 1) Array.Sort(labels, 0, labels.Length / 2); // half the view in runs, half speckled
+        var mask = new Compute.Scenes.LabelMap(w, h, labels);
+        var options = Compute.Losses.ClusterLossOptions.Default with { MaxPixels = sample ? Math.Max(1, w * h / 3) : 0 };
+        using var targets = Compute.Losses.ClusterTargets.Build(mask, options, sample ? new Random(3) : null, CPU, ScalarType.Float32);
+        var f = torch.randn(new long[] { h, w, 12 }, generator: new Generator(7));
+        var x1 = f.clone().requires_grad_(true);
+        var x2 = f.clone().requires_grad_(true);
+        var reference = Compute.Losses.ClusterLoss.Compute(x1, targets, options, fused: false);
+        reference.backward();
+        using (KernelEmulator.Activate(schedule))
+        {
+            var fused = Compute.Losses.ClusterLoss.Compute(x2, targets, options, fused: true);
+            fused.backward();
+            Assert.True(Compute.TensorError.Relative(fused, reference, floor: 1e-30) <= 1e-5, $"{fused.item<float>()} vs {reference.item<float>()}");
+        }
+        Assert.True(Compute.TensorError.Relative(x2.grad!, x1.grad!, floor: 1e-30) <= 1e-4);
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(1)]
     public void The_Fused_Kernels_Agree_With_What_They_Replace_Under_The_Emulator(int schedule)
