@@ -160,6 +160,12 @@ public sealed unsafe class KernelArgs : IDisposable
 
     public KernelArgs Reset() { _used = 0; _count = 0; return this; }
 
+    [ThreadStatic] private static KernelArgs? _forThread;
+
+    /// <summary>This thread's argument block, reset: one per thread, reused by every launch on it (a launch takes the
+    /// values before it returns; a custom function's backward on autograd's device thread gets that thread's).</summary>
+    public static KernelArgs ForThread() => (_forThread ??= new KernelArgs()).Reset();
+
     private void* Next(int size, long bufferBytes)
     {
         int at = (_used + 7) & ~7;

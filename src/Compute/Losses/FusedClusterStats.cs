@@ -72,9 +72,6 @@ public static class FusedClusterStats
     [ThreadStatic] private static HandedOverGradients? _handedOver;
     private static HandedOverGradients HandedOver => _handedOver ??= new HandedOverGradients();
 
-    [ThreadStatic] private static KernelArgs? _args;
-    private static KernelArgs Args => _args ??= new KernelArgs();
-
     private sealed class Call
     {
         public required HandedOverGradients HandedOver;
@@ -97,10 +94,10 @@ public static class FusedClusterStats
             var module = KernelHost.Module(x.device, Source, NoDefines);
             int p = checked((int)t.PixelCount), d = (int)x.shape[1], k = t.SegmentCount;
             var sums = torch.zeros(new long[] { k, d }, float32, x.device); // [K,D], the centroids once divided
-            module.Launch("cluster_sums", Grid(p), 256, 0, Args.Reset().Add(p).Add(d).Ptr(x).Ptr(t.Pixels).Ptr(t.Segments).Ptr(sums));
+            module.Launch("cluster_sums", Grid(p), 256, 0, KernelArgs.ForThread().Add(p).Add(d).Ptr(x).Ptr(t.Pixels).Ptr(t.Segments).Ptr(sums));
             sums.div_(t.CountColumn());
             var spread = torch.zeros(new long[] { k }, float32, x.device); // [K]
-            module.Launch("cluster_spread", Grid(p), 256, 0, Args.Reset().Add(p).Add(d).Ptr(x).Ptr(t.Pixels).Ptr(t.Segments).Ptr(sums).Ptr(spread));
+            module.Launch("cluster_spread", Grid(p), 256, 0, KernelArgs.ForThread().Add(p).Add(d).Ptr(x).Ptr(t.Pixels).Ptr(t.Segments).Ptr(sums).Ptr(spread));
             // Our own handles on the targets' tensors, in the caller's scope like the outputs and the input: a caller may
             // dispose step-sampled targets before its backward runs.
             c.X = x; c.Centroids = sums;
@@ -119,7 +116,7 @@ public static class FusedClusterStats
             var gC = Defined(grads[0]); var gS = Defined(grads[1]);
             int p = (int)c.Segments.shape[0], d = (int)c.X.shape[1];
             var dx = c.Pixels is null ? torch.empty_like(c.X) : torch.zeros_like(c.X); // rows that take no part get 0
-            module.Launch("cluster_backward", Grid(p), 256, 0, Args.Reset().Add(p).Add(d).Ptr(c.X).Ptr(c.Pixels).Ptr(c.Segments)
+            module.Launch("cluster_backward", Grid(p), 256, 0, KernelArgs.ForThread().Add(p).Add(d).Ptr(c.X).Ptr(c.Pixels).Ptr(c.Segments)
                 .Ptr(c.Centroids).Ptr(c.Counts).Ptr(gC).Ptr(gS).Ptr(dx));
             c.HandedOver.Add(scope, [dx]);
             foreach (var g in grads) g?.Dispose();

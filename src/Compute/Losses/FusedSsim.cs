@@ -82,9 +82,6 @@ public static class FusedSsim
         public int Width, Height, Channels;
     }
 
-    [ThreadStatic] private static KernelArgs? _args;
-    private static KernelArgs Args => _args ??= new KernelArgs();
-
     private static int TilesY(int h) => (h + Tile - 1) / Tile;
 
     private sealed class SsimFunction : torch.autograd.MultiTensorFunction<SsimFunction>
@@ -100,7 +97,7 @@ public static class FusedSsim
             var map = torch.empty_like(x);
             c.DMu = torch.empty_like(x); c.DXx = torch.empty_like(x); c.DXy = torch.empty_like(x);
             c.X = x; c.Y = y;
-            Launch(module, "ssim_forward", c, Args.Reset().Add(c.Width).Add(c.Height).Add(c.Channels).Add(TilesY(c.Height)).Ptr(x).Ptr(y).Ptr(map)
+            Launch(module, "ssim_forward", c, KernelArgs.ForThread().Add(c.Width).Add(c.Height).Add(c.Channels).Add(TilesY(c.Height)).Ptr(x).Ptr(y).Ptr(map)
                 .Ptr(c.DMu).Ptr(c.DXx).Ptr(c.DXy));
             ctx.save_data("call", c);
             return [map.mean()];
@@ -115,7 +112,7 @@ public static class FusedSsim
             var module = KernelHost.Module(c.X.device, Source, Defines());
             var g = grads[0].reshape(1).contiguous(); // d loss / d mean SSIM, read on the device
             var dx = torch.empty_like(c.X);
-            Launch(module, "ssim_backward", c, Args.Reset().Add(c.Width).Add(c.Height).Add(c.Channels).Add(TilesY(c.Height)).Ptr(c.X).Ptr(c.Y)
+            Launch(module, "ssim_backward", c, KernelArgs.ForThread().Add(c.Width).Add(c.Height).Add(c.Channels).Add(TilesY(c.Height)).Ptr(c.X).Ptr(c.Y)
                 .Ptr(c.DMu).Ptr(c.DXx).Ptr(c.DXy).Ptr(g).Ptr(dx));
             c.HandedOver.Add(scope, [dx]);
             foreach (var gr in grads) gr?.Dispose();

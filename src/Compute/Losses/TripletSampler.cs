@@ -52,14 +52,13 @@ public sealed class TripletSampler : IDisposable
         Upload();
         var idx = torch.empty(3L * take, dtype: int64, device: _device);
         var valid = torch.empty(take, dtype: float32, device: _device);
-        var args = (_args ??= new KernelArgs()).Reset().Add(take).Add(_index.BoundaryPixels.Length).Add(_index.Width).Add(_index.Height)
+        var args = KernelArgs.ForThread().Add(take).Add(_index.BoundaryPixels.Length).Add(_index.Width).Add(_index.Height)
             .Add(radius).Add(Half(_index.BoundaryPixels.Length)).Add(seed).Ptr(_boundary).Ptr(_nOff).Ptr(_nPix).Ptr(_slot)
             .Ptr(_segOff).Ptr(_segPix).Ptr(idx).Ptr(valid);
         module.Launch("sample_triplets", ((uint)((take + 255) / 256), 1u), 256, 0, args);
         return (idx, valid, take);
     }
 
-    [ThreadStatic] private static KernelArgs? _args;
     private static readonly Dictionary<string, string> NoDefines = new();
 
     /// <summary>The view's boundary structure on the device, once (int32: about 8 bytes a pixel).</summary>

@@ -130,8 +130,6 @@ public sealed class GaussianAdam : IDisposable
         }
     }
 
-    [ThreadStatic] private static Cuda.KernelArgs? _args;
-
     /// <summary>The fused CUDA update, when it applies (CUDA, float32, contiguous); false: use <see cref="Update"/>.</summary>
     internal bool TryFusedUpdate(Slot s, Tensor g, bool zeroGrad, bool? force = null)
     {
@@ -143,7 +141,7 @@ public sealed class GaussianAdam : IDisposable
         double bc1 = 1 - Math.Pow(Beta1, s.Step), bc2 = 1 - Math.Pow(Beta2, s.Step);
         var module = Cuda.KernelHost.Module(s.Value.device, FusedKernelSource, NoDefines);
         long n = s.Value.numel();
-        var a = (_args ??= new Cuda.KernelArgs()).Reset().Add(n).Ptr(s.Value).Ptr(g).Ptr(s.ExpAvg).Ptr(s.ExpAvgSq)
+        var a = Cuda.KernelArgs.ForThread().Add(n).Ptr(s.Value).Ptr(g).Ptr(s.ExpAvg).Ptr(s.ExpAvgSq)
             .Add((float)Beta1).Add((float)(1 - Beta1)).Add((float)Beta2).Add((float)(1 - Beta2)).Add((float)Math.Sqrt(bc2))
             .Add((float)Epsilon).Add((float)(-s.LearningRate / bc1)).Add(zeroGrad ? 1 : 0);
         module.Launch("adam_step", ((uint)((n + 255) / 256), 1u), 256, 0, a);

@@ -17,9 +17,6 @@ public sealed class CudaRasterizer : IDisposable
 {
     public const string Source = "rasterize.cu";
     private const int Tile = TileBinning.TileSize, Block = Tile * Tile;
-    /// <summary>Per thread: the backward runs on the autograd engine's device thread, not the caller's.</summary>
-    [ThreadStatic] private static KernelArgs? _threadArgs;
-    private static KernelArgs Args => _threadArgs ??= new KernelArgs();
 
     /// <summary>Gradient tensors the last backward handed to autograd, released at the next render (or Dispose).</summary>
     private readonly HandedOverGradients _handedOver = new();
@@ -149,7 +146,7 @@ public sealed class CudaRasterizer : IDisposable
             var c = (Call)vars[0];
             var means = (Tensor)vars[1]; var logScales = (Tensor)vars[2]; var quats = (Tensor)vars[3];
             var opac = (Tensor)vars[4]; var sh = (Tensor)vars[5]; var features = vars[6] as Tensor;
-            var self = c.Owner; var m = c.Module; var a = Args;
+            var self = c.Owner; var m = c.Module; var a = KernelArgs.ForThread();
             var dev = means.device;
             int n = c.N, d = c.D, w = c.Width, h = c.Height, tiles = c.TilesX * c.TilesY;
             var st = c.Stats;
@@ -201,7 +198,7 @@ public sealed class CudaRasterizer : IDisposable
         public override List<Tensor> backward(torch.autograd.AutogradContext ctx, List<Tensor> grads)
         {
             var c = (Call)ctx.get_data("call");
-            var self = c.Owner; var m = c.Module; var a = Args;
+            var self = c.Owner; var m = c.Module; var a = KernelArgs.ForThread();
             var st = c.Stats;
             // On CUDA the autograd engine calls this on its device thread: no dispose scope of the caller's is active
             // here, so this one holds the temporaries; the incoming gradients' wrappers are ours to dispose.
