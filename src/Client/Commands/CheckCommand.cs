@@ -52,14 +52,14 @@ public static class CheckCommand
             console.OutWriter.WriteLine($"NVRTC {maj}.{min} ({Nvrtc.LibraryPath})");
             // Every embedded source, every variant the program compiles: the rasteriser per channel count and
             // feature-geometry flag, the optimiser once.
-            var jobs = new List<(string File, string D, string FeatGeo, Dictionary<string, string> Defines)>();
+            var jobs = new List<(string File, string D, string FeatGeo, IReadOnlyDictionary<string, string> Defines)>();
             foreach (int d in CheckedChannels)
                 foreach (bool fg in d > 0 ? new[] { false, true } : [false])
                     jobs.Add((CudaRasterizer.Source, d.ToString(), fg ? "yes" : "no", CudaRasterizer.Defines(d, fg)));
-            jobs.Add((Compute.Training.GaussianAdam.FusedKernelSource, "-", "-", new Dictionary<string, string>()));
+            jobs.Add((Compute.Training.GaussianAdam.FusedKernelSource, "-", "-", KernelSources.NoDefines));
             jobs.Add((Compute.Losses.FusedSsim.Source, "-", "-", Compute.Losses.FusedSsim.Defines()));
-            jobs.Add((Compute.Losses.FusedClusterStats.Source, "-", "-", new Dictionary<string, string>()));
-            jobs.Add((Compute.Losses.TripletSampler.Source, "-", "-", new Dictionary<string, string>()));
+            jobs.Add((Compute.Losses.FusedClusterStats.Source, "-", "-", KernelSources.NoDefines));
+            jobs.Add((Compute.Losses.TripletSampler.Source, "-", "-", KernelSources.NoDefines));
             var missing = KernelSources.All().Except(jobs.Select(j => j.File)).ToList();
             if (missing.Count > 0) throw new InvalidOperationException($"check kernels does not compile {string.Join(", ", missing)}: add it here.");
             // Plain fixed-width lines (not a Spectre table): the report goes to CI logs, which wrap tables at 80 columns.
@@ -78,7 +78,7 @@ public static class CheckCommand
             // A compile error must reach the user with NVRTC's log (file, line, message).
             try
             {
-                Nvrtc.Compile("extern \"C\" __global__ void broken() { undeclared_name = 1; }", "broken.cu", CudaModule.Options($"--gpu-architecture={archs[0]}", new Dictionary<string, string>()));
+                Nvrtc.Compile("extern \"C\" __global__ void broken() { undeclared_name = 1; }", "broken.cu", CudaModule.Options($"--gpu-architecture={archs[0]}", KernelSources.NoDefines));
                 throw new InvalidOperationException("NVRTC compiled a kernel with an error in it.");
             }
             catch (CudaException e) when (e.Message.Contains("broken.cu(1)") && e.Message.Contains("undeclared_name")) { }

@@ -20,6 +20,13 @@ public static class KernelSources
         return r.ReadToEnd();
     }
 
+    /// <summary>The defines of a source compiled without any.</summary>
+    public static IReadOnlyDictionary<string, string> NoDefines { get; } = new Dictionary<string, string>();
+
+    /// <summary>One compiled variant's name: the file and its defines in key order (what loaded modules are keyed by).</summary>
+    internal static string Variant(string file, IReadOnlyDictionary<string, string> defines) =>
+        $"{file}|{string.Join(",", defines.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value))}";
+
     /// <summary>Every embedded .cu file.</summary>
     public static IReadOnlyList<string> All() =>
         typeof(KernelSources).Assembly.GetManifestResourceNames().Where(n => n.EndsWith(".cu", StringComparison.Ordinal))
@@ -64,7 +71,7 @@ public sealed unsafe class CudaModule : IKernelModule
     /// <summary>The module for a source file and defines on a device: from memory, the disk cache, or NVRTC.</summary>
     public static CudaModule Get(int device, string file, IReadOnlyDictionary<string, string> defines, KernelCache? cache = null)
     {
-        string id = $"{device}|{file}|{string.Join(",", defines.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value))}";
+        string id = $"{device}|{KernelSources.Variant(file, defines)}";
         lock (Modules)
         {
             if (Modules.TryGetValue(id, out var m)) return m;

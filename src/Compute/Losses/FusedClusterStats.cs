@@ -15,7 +15,6 @@ using static TorchSharp.torch;
 public static class FusedClusterStats
 {
     public const string Source = "cluster.cu";
-    private static readonly Dictionary<string, string> NoDefines = new();
 
     /// <summary>Whether <see cref="ClusterLoss"/> uses the kernels for these features (float32, kernels on their device).</summary>
     internal static bool Applies(Tensor features) =>
@@ -91,7 +90,7 @@ public static class FusedClusterStats
             var c = (Call)vars[0];
             var x = (Tensor)vars[1]; // [rows, D]
             var t = c.Targets;
-            var module = KernelHost.Module(x.device, Source, NoDefines);
+            var module = KernelHost.Module(x.device, Source, KernelSources.NoDefines);
             int p = checked((int)t.PixelCount), d = (int)x.shape[1], k = t.SegmentCount;
             var sums = torch.zeros(new long[] { k, d }, float32, x.device); // [K,D], the centroids once divided
             module.Launch("cluster_sums", Grid(p), 256, 0, KernelArgs.ForThread().Add(p).Add(d).Ptr(x).Ptr(t.Pixels).Ptr(t.Segments).Ptr(sums));
@@ -111,7 +110,7 @@ public static class FusedClusterStats
             var c = (Call)ctx.get_data("call");
             // On CUDA the autograd engine calls this on its device thread, outside the caller's dispose scopes.
             using var scope = torch.NewDisposeScope();
-            var module = KernelHost.Module(c.X.device, Source, NoDefines);
+            var module = KernelHost.Module(c.X.device, Source, KernelSources.NoDefines);
             static Tensor? Defined(Tensor? g) => g is null || g.IsInvalid ? null : g.contiguous();
             var gC = Defined(grads[0]); var gS = Defined(grads[1]);
             int p = (int)c.Segments.shape[0], d = (int)c.X.shape[1];

@@ -48,7 +48,7 @@ public sealed class TripletSampler : IDisposable
 
     private (Tensor, Tensor?, int) SampleOnDevice(int take, ulong seed, int radius)
     {
-        var module = KernelHost.Module(_device, Source, NoDefines);
+        var module = KernelHost.Module(_device, Source, KernelSources.NoDefines);
         Upload();
         var idx = torch.empty(3L * take, dtype: int64, device: _device);
         var valid = torch.empty(take, dtype: float32, device: _device);
@@ -59,7 +59,6 @@ public sealed class TripletSampler : IDisposable
         return (idx, valid, take);
     }
 
-    private static readonly Dictionary<string, string> NoDefines = new();
 
     /// <summary>The view's boundary structure on the device, once (int32: about 8 bytes a pixel).</summary>
     private void Upload()

@@ -139,7 +139,7 @@ public sealed class GaussianAdam : IDisposable
             return false;
         s.Step++;
         double bc1 = 1 - Math.Pow(Beta1, s.Step), bc2 = 1 - Math.Pow(Beta2, s.Step);
-        var module = Cuda.KernelHost.Module(s.Value.device, FusedKernelSource, NoDefines);
+        var module = Cuda.KernelHost.Module(s.Value.device, FusedKernelSource, Cuda.KernelSources.NoDefines);
         long n = s.Value.numel();
         var a = Cuda.KernelArgs.ForThread().Add(n).Ptr(s.Value).Ptr(g).Ptr(s.ExpAvg).Ptr(s.ExpAvgSq)
             .Add((float)Beta1).Add((float)(1 - Beta1)).Add((float)Beta2).Add((float)(1 - Beta2)).Add((float)Math.Sqrt(bc2))
@@ -147,8 +147,6 @@ public sealed class GaussianAdam : IDisposable
         module.Launch("adam_step", ((uint)((n + 255) / 256), 1u), 256, 0, a);
         return true;
     }
-
-    private static readonly Dictionary<string, string> NoDefines = new();
 
     /// <summary>The fused optimiser kernels' embedded source.</summary>
     public const string FusedKernelSource = "optim.cu";

@@ -66,9 +66,7 @@ public sealed class KernelEmulatorTests
         }
         """;
 
-    private static readonly Dictionary<string, string> None = new();
-
-    private static EmulatedModule Module() => KernelEmulator.Module("probes.cu", Probes, None);
+    private static EmulatedModule Module() => KernelEmulator.Module("probes.cu", Probes, KernelSources.NoDefines);
 
     private static void Launch(string kernel, uint blocks, uint block, Func<KernelArgs, KernelArgs> args, int schedule = 0, uint shared = 0)
     {

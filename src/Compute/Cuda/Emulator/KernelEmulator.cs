@@ -25,7 +25,8 @@ public static class KernelEmulator
     [ThreadStatic] private static int _depth;
     [ThreadStatic] private static int _schedule;
     private static readonly object Gate = new();
-    private static readonly Dictionary<string, EmulatedModule> Modules = new();
+    private static readonly Dictionary<string, EmulatedModule> Modules = new(); // by a hash of the unit
+    private static readonly Dictionary<string, EmulatedModule> Variants = new(); // embedded sources, by variant
 
     /// <summary>Whether kernels for CPU tensors run under the emulator on this thread.</summary>
     public static bool Active => _depth > 0;
@@ -84,8 +85,15 @@ public static class KernelEmulator
 
     /// <summary>The module of a kernel source and defines, compiled once per machine (cached beside NVRTC's images) and
     /// loaded once per process.</summary>
-    public static EmulatedModule Module(string file, IReadOnlyDictionary<string, string> defines) =>
-        Module(file, KernelSources.Read(file), defines);
+    public static EmulatedModule Module(string file, IReadOnlyDictionary<string, string> defines)
+    {
+        // Looked up by variant first: a launch neither reads the source again nor rebuilds and hashes its unit.
+        string variant = KernelSources.Variant(file, defines);
+        lock (Modules) if (Variants.TryGetValue(variant, out var loaded)) return loaded;
+        var module = Module(file, KernelSources.Read(file), defines);
+        lock (Modules) Variants[variant] = module;
+        return module;
+    }
 
     /// <summary>The module of CUDA source text (named <paramref name="file"/> in messages).</summary>
     public static EmulatedModule Module(string file, string source, IReadOnlyDictionary<string, string> defines)
