@@ -44,6 +44,26 @@ public static class FusedKernels
         return verdict.Value is null;
     }
 
+    /// <summary>A fused scalar function against the chain it replaces, on one input: each differentiated at its own leaf
+    /// (a clone of <paramref name="input"/> on <paramref name="device"/>). Null when the values and the gradients agree
+    /// to <paramref name="limit"/> relative (<see cref="TensorError.Relative"/>), else what differs, named
+    /// <paramref name="what"/>. Call under a dispose scope, with gradients enabled.</summary>
+    internal static string? Disagreement(string what, torch.Tensor input, torch.Device device, Func<torch.Tensor, torch.Tensor> reference,
+        Func<torch.Tensor, torch.Tensor> fused, double limit)
+    {
+        // A clone each: on the CPU (the kernel emulator's device) .to would return input itself, one leaf for both.
+        var x1 = input.to(device).clone().requires_grad_(true);
+        var x2 = input.to(device).clone().requires_grad_(true);
+        var expected = reference(x1);
+        expected.backward();
+        var got = fused(x2);
+        got.backward();
+        double value = TensorError.Relative(got, expected, floor: 1e-30);
+        double grad = TensorError.Relative(x2.grad!, x1.grad!, floor: 1e-30);
+        return value <= limit && grad <= limit ? null
+            : $"{what} {got.item<float>():R} vs {expected.item<float>():R} (relative error {value:E2}), gradient relative error {grad:E2}; limit {limit:0e0}";
+    }
+
     /// <summary>The environment's say for a kernel: false (off), true (on, unchecked) or null (self-check).</summary>
     public static bool? Setting(string name)
     {

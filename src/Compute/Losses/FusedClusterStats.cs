@@ -53,16 +53,9 @@ public static class FusedClusterStats
             var options = ClusterLossOptions.Default with { MaxPixels = sample ? w * h / 3 : 0 };
             using var targets = ClusterTargets.Build(mask, options, sample ? new Random(5) : null, dev, ScalarType.Float32);
             var f = torch.randn(new long[] { h, w, 12 }, generator: gen).mul(Scalars.Of(2.0));
-            var x1 = f.to(dev).clone().requires_grad_(true);
-            var x2 = f.to(dev).clone().requires_grad_(true);
-            var reference = ClusterLoss.Compute(x1, targets, options, fused: false);
-            reference.backward();
-            var fused = ClusterLoss.Compute(x2, targets, options, fused: true);
-            fused.backward();
-            double value = TensorError.Relative(fused, reference, floor: 1e-30);
-            double grad = TensorError.Relative(x2.grad!, x1.grad!, floor: 1e-30);
-            if (!(value <= 1e-4) || !(grad <= 1e-4))
-                return $"{w}x{h}, {segments} segments{(sample ? ", sampled" : "")}: L_cluster {fused.item<float>():R} vs {reference.item<float>():R} (relative error {value:E2}), gradient relative error {grad:E2}; limit 1e-4";
+            if (FusedKernels.Disagreement("L_cluster", f, dev, x => ClusterLoss.Compute(x, targets, options, fused: false),
+                    x => ClusterLoss.Compute(x, targets, options, fused: true), 1e-4) is { } why)
+                return $"{w}x{h}, {segments} segments{(sample ? ", sampled" : "")}: {why}";
         }
         return null;
     }
