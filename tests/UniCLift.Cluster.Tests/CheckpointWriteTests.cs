@@ -36,7 +36,7 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
     }
 
     private (SceneRun Run, SceneCheckpoints Checkpoints) Start(string checkpointRoot, int interval, int iterations, Action<int> beforeWrite,
-        UniCLiftMetrics? metrics = null, string? results = null, SceneStatus? start = null)
+        UniCLiftMetrics? metrics = null, string? results = null, SceneStatus? start = null, TrainingSlots? slots = null)
     {
         var scenes = Path.Combine(root, "scenes");
         var scene = Path.Combine(scenes, "tiny");
@@ -45,7 +45,7 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
         var job = new SceneJob("tiny", scene, Path.Combine(results, "tiny"), new JobOptions(Iterations: iterations, Seed: 1));
         var checkpoints = new SceneCheckpoints(checkpointRoot, job.SceneId) { BeforeWrite = beforeWrite };
         var roots = new DataRoots([scenes], [results], checkpointRoot);
-        var run = new SceneRun(job, new TrainingSlots(1), checkpoints, roots, interval, start ?? new SceneStatus { SceneId = job.SceneId }, log, metrics);
+        var run = new SceneRun(job, slots ?? new TrainingSlots(1), checkpoints, roots, interval, start ?? new SceneStatus { SceneId = job.SceneId }, log, metrics);
         runs.Add(run);
         return (run, checkpoints);
     }
@@ -100,6 +100,30 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
             Assert.True(steps[1] >= 4 * interval, $"second checkpoint at step {steps[1]}, while the first write was still held");
         }
         Assert.DoesNotContain(log.Warnings, w => w.Contains("not written"));
+    }
+
+    /// <summary>
+    /// A coordinator that sees a scene end starts the next one in its slot: the end must not show while the run still
+    /// holds the slot (disposing its trainer), or the next scene queues behind it (a flaky placement test on CI did).
+    /// A thread spins on the status and reads the slot count the moment the end shows.
+    /// </summary>
+    [Fact]
+    public async Task ARunShowsItsEndOnlyOnceItsTrainingSlotIsFree()
+    {
+        var slots = new TrainingSlots(1);
+        var (run, _) = Start(Path.Combine(root, "ckpt"), interval: 100, iterations: 15, _ => { }, slots: slots);
+        var watcher = Task.Factory.StartNew(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            while (run.Progress.State.NeedsTraining())
+                if (clock.Elapsed > Patience) return (SceneState.Training, -1);
+            return (run.Progress.State, slots.Active);
+        }, TaskCreationOptions.LongRunning);
+        var (state, active) = await watcher;
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        Assert.True(state == SceneState.Trained, $"{state}: {run.Progress.Error}");
+        Assert.Equal(0, active);
+        Assert.Equal(1, slots.TotalGranted);
     }
 
     /// <summary>A newest checkpoint with one byte changed (a torn write, a bad disk): the run says it does not restore,

@@ -31,9 +31,13 @@ public sealed class ComputeLoadReporter(
     {
         var o = options.Value;
         if (!o.Compute) return null;
+        // The scene list first: a scene that starts between these reads is then counted (as waiting) without being
+        // listed, which only keeps its coordinator's reservation a report longer; listed but not yet counted would
+        // drop the reservation and offer its slot a second time.
+        var scenes = runner.SceneIds;
         int active = slots.Active;
         int waiting = Math.Max(slots.Waiting, runner.Running - active);
-        return new ComputeSiloLoad(silo.Name, silo.SiloAddress, slots.Capacity, active, waiting, runner.SceneIds, o.Device, device.Problem);
+        return new ComputeSiloLoad(silo.Name, silo.SiloAddress, slots.Capacity, active, waiting, scenes, o.Device, device.Problem);
     }
 
     /// <summary>Reports at once (a scene found the device broken): the table and this silo's copy say so before the

@@ -41,6 +41,9 @@ public sealed class SceneRun
     private readonly ILogger log;
     private readonly UniCLiftMetrics? metrics;
     private SceneStatus progress;
+    /// <summary>The end reached while the slot is still held (null: none yet); see <see cref="Update"/>.</summary>
+    private SceneStatus? ending;
+    private bool holdsSlot;
     /// <summary>The one snapshot this run holds, reused by every checkpoint; never reset while <see cref="writing"/> runs.</summary>
     private readonly SnapshotBuffer snapshot = new();
     /// <summary>The background write of <see cref="snapshot"/> (null: none yet); only the training thread sets it.</summary>
@@ -84,9 +87,31 @@ public sealed class SceneRun
     /// <summary>Stop without a checkpoint (the silo is dying); the scene resumes from its last periodic checkpoint.</summary>
     public void Abort() => abort.Cancel();
 
+    /// <summary>
+    /// Applies a change to the status. An end (Trained, Failed, Cancelled) reached while the run holds its training slot
+    /// is published only once the slot is given back (<see cref="PublishEnd"/>): a coordinator that sees the scene end
+    /// and starts the next one in that slot finds it free rather than queueing behind a run that is still leaving.
+    /// </summary>
     private void Update(Func<SceneStatus, SceneStatus> change)
     {
-        lock (gate) progress = change(progress);
+        lock (gate)
+        {
+            if (ending is not null) { ending = change(ending); return; }
+            var next = change(progress);
+            if (holdsSlot && !next.State.NeedsTraining()) ending = next;
+            else progress = next;
+        }
+    }
+
+    /// <summary>The slot is given back: the end the run reached (if any) becomes its status.</summary>
+    private void PublishEnd()
+    {
+        lock (gate)
+        {
+            holdsSlot = false;
+            if (ending is { } end) progress = end;
+            ending = null;
+        }
     }
 
     private async Task<SceneRunEnd> RunAsync()
@@ -108,11 +133,19 @@ public sealed class SceneRun
                 Volatile.Write(ref waitingSince, 0L);
             }
         }
-        using (lease)
+        lock (gate) holdsSlot = true;
+        try
         {
-            // A dedicated thread: TorchSharp dispose scopes are per thread and a step must not block the grain scheduler.
-            return await Task.Factory.StartNew(Train, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
-                .ConfigureAwait(false);
+            using (lease)
+            {
+                // A dedicated thread: TorchSharp dispose scopes are per thread and a step must not block the grain scheduler.
+                return await Task.Factory.StartNew(Train, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                    .ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            PublishEnd();
         }
     }
 
