@@ -152,7 +152,7 @@ public static class BenchSegmentCommand
         var trainOut = Path.Combine(root, $"{tag}-train");
         if (decodeOnly)
         {
-            var existing = PanopticLiftingLayout.Read(sceneDir);
+            var existing = SceneInspector.Read(sceneDir); // any layout: a scene made elsewhere re-decodes too
             yield return Redecode(existing, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, diagnose, decode)
                 with { Seed = seed, Variant = "train (re-decoded)", Objects = objects, Style = bench.Style };
             yield break;
@@ -162,7 +162,7 @@ public static class BenchSegmentCommand
         if (liftOnly)
         {
             if (!File.Exists(ply)) throw new FileNotFoundException($"--lift-only: no train-mode result {ply}; run without --lift-only first.", ply);
-            var existing = PanopticLiftingLayout.Read(sceneDir);
+            var existing = SceneInspector.Read(sceneDir); // any layout: a scene made elsewhere re-decodes too
             foreach (var row in LiftRows(existing, bench, root, ply, liftOptions, lift || !ablation, ablation, run)) yield return row;
             yield break;
         }

@@ -1,0 +1,331 @@
+# A room rendered by Blender (Cycles, path traced), not by this repository's generator: a scene "made by a tool
+# outside this repo" for UniCLift's quality checks (bench/external/run.sh). Nothing here shares code or choices with
+# src/Compute/Synthetic: the objects are Blender primitives and multi-part compositions, the shading is Cycles'
+# (shadows, speculars, interreflection, textures, noise), the cameras are a free orbit, and the ground truth comes from
+# Cycles' object-index pass.
+#
+#   blender -b -noaudio --factory-startup -P bench/external/blender_room.py -- OUT [--seed S] [--objects N]
+#       [--views V] [--width W] [--height H] [--samples N] [--test-every K]
+#
+# Writes OUT in nerfstudio's layout (UniCLift reads it as `Nerfstudio`):
+#   images/frame_XXXX.png          the renders
+#   gt_instance/frame_XXXX.npy     int32 ground-truth instance ids (0: floor, walls; 1..N: objects)
+#   points3D.ply                   surface samples with jitter and colour noise (an SfM-like initial cloud)
+#   transforms.json                fl_x fl_y cx cy w h, frames[file_path, transform_matrix (OpenGL axes)],
+#                                  train_filenames / test_filenames, ply_file_path
+#   objects.json                   what each instance is (kind, parts, size, colour, material)
+# The input masks (masks/) are made from gt_instance/ by corrupt_masks.py, also independent of this repository.
+import argparse
+import json
+import math
+import os
+import random
+import sys
+
+import bpy
+import numpy as np
+from mathutils import Matrix, Vector
+
+argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+ap = argparse.ArgumentParser()
+ap.add_argument("out")
+ap.add_argument("--seed", type=int, default=1)
+ap.add_argument("--objects", type=int, default=10)
+ap.add_argument("--views", type=int, default=48)
+ap.add_argument("--width", type=int, default=200)
+ap.add_argument("--height", type=int, default=150)
+ap.add_argument("--samples", type=int, default=24)
+ap.add_argument("--test-every", type=int, default=6)
+ap.add_argument("--points", type=int, default=30000)
+args = ap.parse_args(argv)
+
+rng = random.Random(args.seed)
+out = os.path.abspath(args.out)
+for sub in ("images", "gt_instance"):
+    os.makedirs(os.path.join(out, sub), exist_ok=True)
+
+# An empty scene (factory startup still has a cube, a light and a camera).
+bpy.ops.wm.read_factory_settings(use_empty=True)
+scene = bpy.context.scene
+
+
+def material(name, colour, roughness, metallic=0.0, texture=None):
+    m = bpy.data.materials.new(name)
+    m.use_nodes = True
+    nodes, links = m.node_tree.nodes, m.node_tree.links
+    bsdf = nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (*colour, 1.0)
+    bsdf.inputs["Roughness"].default_value = roughness
+    bsdf.inputs["Metallic"].default_value = metallic
+    if texture == "checker":
+        t = nodes.new("ShaderNodeTexChecker")
+        t.inputs["Scale"].default_value = rng.uniform(3, 9)
+        t.inputs["Color1"].default_value = (*colour, 1.0)
+        t.inputs["Color2"].default_value = (*[c * 0.45 for c in colour], 1.0)
+        links.new(t.outputs["Color"], bsdf.inputs["Base Color"])
+    elif texture == "noise":
+        t = nodes.new("ShaderNodeTexNoise")
+        t.inputs["Scale"].default_value = rng.uniform(4, 14)
+        ramp = nodes.new("ShaderNodeValToRGB")
+        ramp.color_ramp.elements[0].color = (*[c * 0.5 for c in colour], 1.0)
+        ramp.color_ramp.elements[1].color = (*[min(1.0, c * 1.3) for c in colour], 1.0)
+        links.new(t.outputs["Fac"], ramp.inputs["Fac"])
+        links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
+    return m
+
+
+def hsv(h, s, v):
+    import colorsys
+    return colorsys.hsv_to_rgb(h % 1.0, s, v)
+
+
+def add(kind, **kw):
+    getattr(bpy.ops.mesh, "primitive_" + kind + "_add")(**kw)
+    return bpy.context.active_object
+
+
+# Floor and three walls: background (pass index 0), textured differently from the objects.
+room = 9.0
+floor = add("plane", size=room)
+floor.data.materials.append(material("floor", hsv(rng.random(), 0.25, 0.55), 0.6, texture="checker"))
+walls = []
+for i, (x, y, rz) in enumerate([(0, room / 2, 0), (-room / 2, 0, math.pi / 2), (room / 2, 0, math.pi / 2)]):
+    w = add("plane", size=room, location=(x, y, 1.5), rotation=(math.pi / 2, 0, rz))
+    w.scale = (1, 0.34, 1)
+    w.data.materials.append(material(f"wall{i}", hsv(rng.random(), 0.12, 0.75), 0.85, texture="noise" if i == 0 else None))
+    walls.append(w)
+
+KINDS = ["box", "sphere", "cylinder", "cone", "torus", "monkey", "table", "lamp", "stack", "ico"]
+
+
+def make_object(index, kind, size):
+    """One instance: one or more meshes sharing the pass index `index`. Returns its parts, lowest z at 0."""
+    col = hsv(rng.random(), rng.uniform(0.45, 0.95), rng.uniform(0.35, 0.95))
+    tex = rng.choice([None, None, None, "checker", "noise"])
+    mat = material(f"obj{index}", col, rng.uniform(0.08, 0.9), metallic=rng.choice([0.0, 0.0, 0.0, 0.8]), texture=tex)
+    parts = []
+    s = size
+    if kind == "box":
+        o = add("cube", size=1)
+        o.scale = (s * rng.uniform(0.5, 1.0), s * rng.uniform(0.5, 1.0), s * rng.uniform(0.4, 1.2))
+        o.location.z = o.scale.z / 2
+        parts.append(o)
+    elif kind == "sphere":
+        o = add("uv_sphere", radius=s / 2, segments=32, ring_count=16)
+        o.location.z = s / 2
+        bpy.ops.object.shade_smooth()
+        parts.append(o)
+    elif kind == "ico":
+        o = add("ico_sphere", radius=s / 2, subdivisions=1)
+        o.location.z = s / 2
+        parts.append(o)
+    elif kind == "cylinder":
+        h = s * rng.uniform(0.6, 1.6)
+        o = add("cylinder", radius=s / 3, depth=h, vertices=32)
+        o.location.z = h / 2
+        bpy.ops.object.shade_smooth()
+        parts.append(o)
+    elif kind == "cone":
+        o = add("cone", radius1=s / 2, radius2=0, depth=s * 1.2, vertices=32)
+        o.location.z = s * 0.6
+        parts.append(o)
+    elif kind == "torus":
+        o = add("torus", major_radius=s / 2.5, minor_radius=s / 8)
+        o.location.z = s / 8
+        bpy.ops.object.shade_smooth()
+        parts.append(o)
+    elif kind == "monkey":
+        o = add("monkey", size=s)
+        o.location.z = s * 0.4
+        o.rotation_euler.x = -0.3
+        bpy.ops.object.shade_smooth()
+        parts.append(o)
+    elif kind == "table":  # a top and four legs: one instance in five meshes, with gaps between them
+        top_h, leg_h = s * 0.08, s * 0.7
+        top = add("cube", size=1)
+        top.scale = (s * 1.2, s * 0.8, top_h)
+        top.location.z = leg_h + top_h / 2
+        parts.append(top)
+        for dx in (-1, 1):
+            for dy in (-1, 1):
+                leg = add("cylinder", radius=s * 0.04, depth=leg_h, vertices=12)
+                leg.location = (dx * s * 0.52, dy * s * 0.32, leg_h / 2)
+                parts.append(leg)
+    elif kind == "lamp":  # a thin pole, a base and a shade
+        base = add("cylinder", radius=s * 0.25, depth=s * 0.06, vertices=24)
+        base.location.z = s * 0.03
+        pole = add("cylinder", radius=s * 0.03, depth=s * 1.3, vertices=12)
+        pole.location.z = s * 0.65
+        shade = add("cone", radius1=s * 0.35, radius2=s * 0.15, depth=s * 0.35, vertices=24)
+        shade.location.z = s * 1.35
+        parts += [base, pole, shade]
+    elif kind == "stack":  # three boxes on top of each other, slightly turned
+        z = 0.0
+        for k in range(3):
+            b = add("cube", size=1)
+            e = s * (0.75 - 0.15 * k)
+            b.scale = (e, e * 0.8, e * 0.45)
+            b.location.z = z + b.scale.z / 2
+            b.rotation_euler.z = rng.uniform(-0.4, 0.4)
+            z += b.scale.z
+            parts.append(b)
+    for p in parts:
+        p.pass_index = index
+        p.data.materials.clear()
+        p.data.materials.append(mat)
+    return parts, col, kind, tex
+
+
+# Objects on the floor, not overlapping (a disc per object), sizes spanning 4x.
+objects, placed = [], []
+for index in range(1, args.objects + 1):
+    kind = KINDS[(index - 1) % len(KINDS)] if index <= len(KINDS) else rng.choice(KINDS)
+    size = rng.uniform(0.35, 1.4)
+    radius = size * 0.8
+    for _ in range(500):
+        x, y = rng.uniform(-3.3, 3.3), rng.uniform(-3.3, 3.0)
+        if all(math.hypot(x - px, y - py) > radius + pr + 0.1 for px, py, pr in placed):
+            break
+    else:
+        continue
+    parts, col, kind, tex = make_object(index, kind, size)
+    # Parent every part to an empty, then turn and move the whole object.
+    root = bpy.data.objects.new(f"instance{index}", None)
+    scene.collection.objects.link(root)
+    for p in parts:
+        p.parent = root
+    root.location = (x, y, 0)
+    root.rotation_euler.z = rng.uniform(0, 2 * math.pi)
+    placed.append((x, y, radius))
+    objects.append({"id": index, "kind": kind, "parts": len(parts), "size": round(size, 3),
+                    "colour": [round(c, 3) for c in col], "texture": tex, "at": [round(x, 3), round(y, 3)]})
+
+# Light: a sun at a random angle (hard shadows), an area light, and a dim sky.
+sun_data = bpy.data.lights.new("sun", type="SUN")
+sun_data.energy = rng.uniform(2.0, 4.0)
+sun = bpy.data.objects.new("sun", sun_data)
+sun.rotation_euler = (rng.uniform(0.3, 0.9), 0, rng.uniform(0, 2 * math.pi))
+scene.collection.objects.link(sun)
+area_data = bpy.data.lights.new("area", type="AREA")
+area_data.energy = 600
+area_data.size = 3
+area = bpy.data.objects.new("area", area_data)
+area.location = (rng.uniform(-2, 2), rng.uniform(-3, 0), 4.5)
+scene.collection.objects.link(area)
+scene.world = bpy.data.worlds.new("world")
+scene.world.use_nodes = True
+scene.world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.35, 0.38, 0.42, 1)
+scene.world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
+
+# Render settings: Cycles on the CPU, a little noise left in (no denoiser), 8-bit PNG in sRGB.
+scene.render.engine = "CYCLES"
+scene.cycles.device = "CPU"
+scene.cycles.samples = args.samples
+scene.cycles.use_denoising = False
+scene.cycles.max_bounces = 4
+scene.render.resolution_x, scene.render.resolution_y = args.width, args.height
+scene.render.resolution_percentage = 100
+scene.render.image_settings.file_format = "PNG"
+scene.render.image_settings.color_mode = "RGB"
+scene.render.film_transparent = False
+scene.view_layers[0].use_pass_object_index = True
+scene.use_nodes = True
+tree = scene.node_tree
+tree.nodes.clear()
+layers = tree.nodes.new("CompositorNodeRLayers")
+composite = tree.nodes.new("CompositorNodeComposite")
+# The object-index pass goes to a float EXR (a viewer node's image is not filled in background mode).
+index_out = tree.nodes.new("CompositorNodeOutputFile")
+index_out.format.file_format = "OPEN_EXR"
+index_out.format.color_depth = "32"
+index_out.format.color_mode = "RGB"
+index_dir = os.path.join(out, ".index")
+index_out.base_path = index_dir
+tree.links.new(layers.outputs["Image"], composite.inputs["Image"])
+tree.links.new(layers.outputs["IndexOB"], index_out.inputs[0])
+
+cam_data = bpy.data.cameras.new("camera")
+cam_data.lens_unit = "FOV"
+cam_data.angle = math.radians(rng.uniform(55, 70))
+cam_data.sensor_fit = "HORIZONTAL"
+cam = bpy.data.objects.new("camera", cam_data)
+scene.collection.objects.link(cam)
+scene.camera = cam
+
+# Cameras: a free arc on the room's open side (radius, height and aim vary), never behind a wall.
+frames, train, test = [], [], []
+for i in range(args.views):
+    az = -math.pi / 2 + (2 * i / max(1, args.views - 1) - 1) * math.pi * 0.22 + rng.uniform(-0.05, 0.05)
+    r = rng.uniform(4.5, 6.0)
+    h = rng.uniform(1.6, 4.2)
+    eye = Vector((r * math.cos(az), r * math.sin(az), h))
+    aim = Vector((rng.uniform(-0.8, 0.8), rng.uniform(-0.5, 0.8), rng.uniform(0.0, 0.6)))
+    cam.location = eye
+    cam.rotation_euler = (aim - eye).to_track_quat("-Z", "Y").to_euler()
+    bpy.context.view_layer.update()
+    name = f"frame_{i:04d}"
+    scene.render.filepath = os.path.join(out, "images", name + ".png")
+    index_out.file_slots[0].path = name + "_"
+    bpy.ops.render.render(write_still=True)
+    exr = os.path.join(index_dir, f"{name}_{scene.frame_current:04d}.exr")
+    img = bpy.data.images.load(exr)
+    index = np.array(img.pixels[:], dtype=np.float32).reshape(args.height, args.width, img.channels)[::-1, :, 0]
+    bpy.data.images.remove(img)
+    os.remove(exr)
+    np.save(os.path.join(out, "gt_instance", name + ".npy"), np.rint(index).astype(np.int32))
+    m = cam.matrix_world
+    frames.append({"file_path": f"images/{name}.png", "transform_matrix": [list(row) for row in m]})
+    (test if i % args.test_every == args.test_every - 1 else train).append(f"images/{name}.png")
+
+# Intrinsics from the horizontal field of view (Blender's sensor fit), principal point at the centre.
+fx = args.width / 2 / math.tan(cam_data.angle / 2)
+
+# An SfM-like cloud: points on every surface (area-weighted), 1 cm jitter, colours with noise, some outliers.
+def world_triangles(obj):
+    mesh = obj.data
+    mesh.calc_loop_triangles()
+    mw = obj.matrix_world
+    verts = np.array([tuple(mw @ v.co) for v in mesh.vertices], dtype=np.float64)
+    tris = np.array([tuple(t.vertices) for t in mesh.loop_triangles], dtype=np.int64)
+    return verts[tris]
+
+
+bpy.context.view_layer.update()
+tri_sets, colours = [], []
+for o in scene.objects:
+    if o.type != "MESH":
+        continue
+    t = world_triangles(o)
+    base = o.active_material.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value
+    tri_sets.append(t)
+    colours.append(np.repeat(np.array(base[:3])[None], len(t), axis=0))
+tris = np.concatenate(tri_sets)
+cols = np.concatenate(colours)
+area_w = 0.5 * np.linalg.norm(np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]), axis=1)
+nrng = np.random.default_rng(args.seed)
+pick = nrng.choice(len(tris), size=args.points, p=area_w / area_w.sum())
+u, v = nrng.random(args.points), nrng.random(args.points)
+flip = u + v > 1
+u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+t = tris[pick]
+pts = t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+pts += nrng.normal(0, 0.01, pts.shape)
+outliers = nrng.random(args.points) < 0.02
+pts[outliers] += nrng.normal(0, 0.3, (outliers.sum(), 3))
+rgb = np.clip(cols[pick] ** (1 / 2.2) + nrng.normal(0, 0.06, (args.points, 3)), 0, 1)
+with open(os.path.join(out, "points3D.ply"), "w") as f:
+    f.write(f"ply\nformat ascii 1.0\nelement vertex {args.points}\nproperty float x\nproperty float y\nproperty float z\n"
+            "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
+    for p, c in zip(pts, (rgb * 255).round().astype(int)):
+        f.write(f"{p[0]:.5f} {p[1]:.5f} {p[2]:.5f} {c[0]} {c[1]} {c[2]}\n")
+
+doc = {"fl_x": fx, "fl_y": fx, "cx": args.width / 2, "cy": args.height / 2, "w": args.width, "h": args.height,
+       "ply_file_path": "points3D.ply", "frames": frames,
+       "train_filenames": train, "test_filenames": test}
+with open(os.path.join(out, "transforms.json"), "w") as f:
+    json.dump(doc, f, indent=1)
+with open(os.path.join(out, "objects.json"), "w") as f:
+    json.dump({"generator": f"Blender {bpy.app.version_string}, Cycles {args.samples} spp", "seed": args.seed,
+               "objects": objects}, f, indent=1)
+os.rmdir(index_dir)
+print(f"wrote {out}: {args.views} views {args.width}x{args.height}, {len(objects)} objects")
