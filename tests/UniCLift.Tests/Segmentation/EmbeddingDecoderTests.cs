@@ -61,6 +61,37 @@ public sealed class EmbeddingDecoderTests
         Assert.Equal(new[] { 2, 1, 0, 0 }, book.MapGaussians(new[] { 9, 3, 5, 12 }));
     }
 
+    /// <summary>
+    /// An object that only 2 of 48 views show (the Blender rooms' stack of boxes at an image edge): its code covers
+    /// 0.07% of the scene's pixels, in mask segments of its own. The default threshold keeps it as an instance; the old
+    /// 0.1% dropped it into the background. A boundary sliver of a few pixels is still dropped.
+    /// </summary>
+    [Fact]
+    public void ARarelySeenObjectKeepsItsCodeAndABoundarySliverDoesNot()
+    {
+        const int width = 40, height = 30, views = 48, background = 1, chair = 6, rare = 10, sliver = 7;
+        var codes = new List<int[]>();
+        var masks = new List<int[]>();
+        for (int v = 0; v < views; v++)
+        {
+            var c = Enumerable.Repeat(background, width * height).ToArray();
+            var m = new int[width * height];
+            for (int y = 10; y < 20; y++)
+                for (int x = 10; x < 20; x++) { c[y * width + x] = chair; m[y * width + x] = 3 + v; } // seen everywhere
+            if (v < 2) // 2 views x 5 x 4 px = 40 px, 0.07% of 48 x 1200 (the old threshold: 57.6 px; the new one 17.3)
+                for (int y = 5; y < 10; y++)
+                    for (int x = 30; x < 34; x++) { c[y * width + x] = rare; m[y * width + x] = 90 + v; }
+            if (v == 5) for (int x = 10; x < 15; x++) c[20 * width + x] = sliver; // 5 px along the chair's edge
+            codes.Add(c);
+            masks.Add(m);
+        }
+        var book = LabelCodebook.Build(codes, masks);
+        Assert.Equal(background, book.BackgroundCode);
+        Assert.Equal(new[] { chair, rare }, book.Codes);
+        var before = LabelCodebook.Build(codes, masks, null, CodebookOptions.Default with { MinCodeFraction = 0.001 });
+        Assert.Equal(new[] { chair }, before.Codes);
+    }
+
     [Fact]
     public void BackgroundSelectionModes()
     {
