@@ -182,7 +182,11 @@ public sealed class LabelCodebook
     /// <summary>
     /// Joins kept codes (ordered by decreasing area) that the masks put in one object segment whenever a view shows
     /// both: each merges into the largest code it is joined with, directly or through a chain. Codes already merged
-    /// into one of them follow.
+    /// into one of them follow. Pairs are taken strongest first, and a pair joins the smaller code's object to the
+    /// larger's only while the smaller code still leads its own: a sliver that has joined one object is evidence that it
+    /// belongs there, not that this object and a third one it also touches are one (at a 0.01% tiny-code threshold such
+    /// a sliver merged two distinct objects of a full-scale room). Chains from larger to smaller pieces (SAM's parts of
+    /// one object) still join.
     /// </summary>
     private static void MergeCoSegmented(CodeStatistics statistics, List<int> kept, Dictionary<int, int> mergedInto, CodebookOptions options, long areaTotal)
     {
@@ -192,12 +196,16 @@ public sealed class LabelCodebook
         var root = kept.ToDictionary(c => c, c => c);
         int Find(int c) { while (root[c] != c) c = root[c] = root[root[c]]; return c; }
         double minCoVisible = options.MergePairMinFraction * areaTotal;
-        foreach (var ((a, b), (shared, coVisible)) in statistics.Pairs.OrderBy(kv => kv.Key.A).ThenBy(kv => kv.Key.B))
+        var pairs = statistics.Pairs
+            .Where(kv => rank.ContainsKey(kv.Key.A) && rank.ContainsKey(kv.Key.B) && kv.Value.CoVisible > 0 && kv.Value.CoVisible >= minCoVisible &&
+                         kv.Value.Shared >= options.MergeCoSegmentFraction * kv.Value.CoVisible)
+            .OrderByDescending(kv => (double)kv.Value.Shared / kv.Value.CoVisible).ThenBy(kv => kv.Key.A).ThenBy(kv => kv.Key.B);
+        foreach (var ((a, b), _) in pairs)
         {
-            if (!rank.ContainsKey(a) || !rank.ContainsKey(b) || coVisible < minCoVisible || shared < options.MergeCoSegmentFraction * coVisible) continue;
-            int ra = Find(a), rb = Find(b);
-            if (ra == rb) continue;
-            if (rank[ra] < rank[rb]) root[rb] = ra; else root[ra] = rb; // the larger code stays
+            var (larger, smaller) = rank[a] < rank[b] ? (a, b) : (b, a);
+            if (Find(smaller) != smaller) continue; // already part of a larger code's object: no bridge to another
+            int target = Find(larger);
+            if (target != smaller) root[smaller] = target; // a set's root is its largest code
         }
         foreach (var c in kept)
             if (Find(c) != c) mergedInto[c] = Find(c);

@@ -142,6 +142,26 @@ public sealed class CodeMergeTests
         Assert.NotEqual(before.TryGetId(5), before.TryGetId(6));
     }
 
+    /// <summary>
+    /// A sliver (code 5) that the masks put with two distinct objects (3 and 9, never in one segment together) joins the
+    /// one it shares most with and does not bridge them (as a sliver kept at a 0.01% tiny-code threshold merged two
+    /// objects of a full-scale room); the parts of one object (12 > 10 > 4, each joined to the next by the masks) still
+    /// end as one.
+    /// </summary>
+    [Fact]
+    public void ASliverDoesNotBridgeTwoObjectsButAChainOfPartsJoins()
+    {
+        var statistics = CodeStatistics.FromArrays([0, 3, 9, 5, 12, 10, 4], [5000, 900, 800, 40, 700, 500, 300], [5000, 0, 0, 0, 0, 0, 0], 8240)
+            .WithPairs([3, 5, 3, 4, 10, 4], [5, 9, 9, 10, 12, 12], [36, 25, 0, 200, 300, 0], [40, 40, 600, 300, 450, 100]);
+        var book = LabelCodebook.Build(statistics, null, CodebookOptions.Default with { MinCodeFraction = 0 });
+        Assert.Equal(0, book.BackgroundCode);
+        Assert.Equal(new[] { 3, 9, 12 }, book.Codes);
+        Assert.Equal(book.TryGetId(3), book.TryGetId(5)); // 90% with 3, 62% with 9: the sliver joins 3
+        Assert.NotEqual(book.TryGetId(3), book.TryGetId(9));
+        Assert.Equal(book.TryGetId(12), book.TryGetId(10));
+        Assert.Equal(book.TryGetId(12), book.TryGetId(4)); // through 10, although 4 and 12 never share a segment
+    }
+
     [Fact]
     public void ChainsResolveToTheCodeThatStays()
     {
