@@ -10,8 +10,8 @@ public sealed record CodebookOptions
     /// <summary>Codes under max(MinCodePixels, MinCodeFraction x all pixels) are dropped (mostly boundary blends between
     /// two corners); their pixels take a neighbouring label, their Gaussians the nearest kept code (Hamming). 0.0003:
     /// at 0.001 every object seen in few views or small (under 0.1% of all the scene's pixels) was dropped, which was
-    /// every object missed in the Blender-rendered rooms; at 0.0001 a full-scale room lost an object and a crowded one
-    /// gained a false one. DECISIONS.md ("Codes to instance ids").</summary>
+    /// every object missed in the Blender-rendered rooms; at 0 a 25-object room keeps a false instance. DECISIONS.md
+    /// ("Codes to instance ids").</summary>
     public double MinCodeFraction { get; init; } = 0.0003;
     public long MinCodePixels { get; init; }
 
