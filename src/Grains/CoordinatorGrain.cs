@@ -266,7 +266,9 @@ public sealed class CoordinatorGrain(
                     BatchId, e.SceneId, e.Retries, request.Options.MaxRetries, status.Silo, e.Last?.Error);
                 metrics.RecordRetry();
             }
-            if (status.State.NeedsTraining() && status.Silo is { } silo && load.AddressOf(silo) is { } address)
+            // The slot counts as taken until its silo reports the scene, also when the grain answered from a silo whose
+            // device is broken and moves on (placement then puts it on the freest working silo).
+            if (status.State.NeedsTraining() && load.SlotHolder(status.Silo) is { } address)
                 load.Reserve(e.SceneId, address);
             e.Last = status;
             changed = true;
@@ -280,7 +282,10 @@ public sealed class CoordinatorGrain(
         // No compute silo has reported yet (the cluster is starting, or has none): wait for one rather than start
         // every scene at once on whichever silo placement meets first.
         if (load.Silos.Count == 0) return false;
-        bool Alive(SiloAddress s) => membership.CurrentSnapshot.GetSiloStatus(s) == SiloStatus.Active;
+        // A silo that reported its load and is not known to be leaving counts, also before this silo's membership view
+        // has it as active: otherwise a lagging view hides the working silo, "only broken devices" holds, and every
+        // waiting scene starts at once on the one free slot.
+        bool Alive(SiloAddress s) => membership.CurrentSnapshot.GetSiloStatus(s) is not (SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping);
         return load.FreeSlots(Alive) > 0 || !load.AnyWorking(Alive);
     }
 

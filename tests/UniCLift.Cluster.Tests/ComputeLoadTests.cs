@@ -61,4 +61,23 @@ public sealed class ComputeLoadTests
         Assert.False(load.AnyWorking(s => s.Equals(A)));
         Assert.Null(Table().Choose([A, B]));            // nothing known: the director picks at random
     }
+
+    /// <summary>
+    /// A scene grain that answers Start from a silo whose device is broken moves on to the freest working silo: the
+    /// coordinator counts the slot there, or it would start a second scene in the same slot (which then queued; a flaky
+    /// CI run of PlacementClusterTests).
+    /// </summary>
+    [Fact]
+    public void AStartAnsweredFromABrokenSiloReservesTheSlotItWillTake()
+    {
+        var load = Table(Load(A, 1, 0, problem: "CUDA is not available"), Load(B, 1, 0), Load(C, 2, 1));
+        Assert.Equal(B, load.SlotHolder("silo-11002"));  // started where it trains
+        Assert.Equal(B, load.SlotHolder("silo-11001"));  // broken device: where placement sends it (B and C have one free slot each: first)
+        Assert.Equal(B, load.SlotHolder(null));
+        Assert.Equal(B, load.SlotHolder("elsewhere"));   // a silo not in the table yet
+        load.Reserve("s0", load.SlotHolder("silo-11001")!);
+        Assert.Equal(1, load.FreeSlots(_ => true));      // C's slot is the only one left
+        Assert.Equal(C, load.SlotHolder("silo-11001"));
+        Assert.Null(Table(Load(A, 1, 0, problem: "CUDA is not available")).SlotHolder("silo-11001"));
+    }
 }

@@ -53,9 +53,19 @@ public sealed class ComputeLoad(IOptions<UniCLiftSiloOptions> options, TimeProvi
         lock (gate) reservations.Remove(sceneId);
     }
 
-    public SiloAddress? AddressOf(string siloName)
+    /// <summary>
+    /// Where a scene just started on <paramref name="siloName"/> will take its slot: that silo when its device works;
+    /// when it is broken or not in the table (the scene grain was reached there through a cached location and moves on
+    /// to where placement puts it), the working silo with the most free slots, as placement would pick. Null: none known.
+    /// </summary>
+    public SiloAddress? SlotHolder(string? siloName)
     {
-        lock (gate) return silos.FirstOrDefault(s => s.Silo == siloName)?.Address;
+        lock (gate)
+        {
+            var named = siloName is null ? null : silos.FirstOrDefault(s => s.Silo == siloName);
+            if (named is { DeviceProblem: null }) return named.Address;
+            return silos.Where(s => s.DeviceProblem is null).OrderByDescending(ScoreLocked).FirstOrDefault()?.Address;
+        }
     }
 
     /// <summary>Free slots over the working compute silos that <paramref name="alive"/> accepts, reservations deducted.</summary>
