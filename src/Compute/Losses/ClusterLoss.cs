@@ -52,12 +52,12 @@ public static class ClusterLoss
         if (targets.DType != features.dtype || targets.Device.ToString() != features.device.ToString())
             throw new ArgumentException($"ClusterLoss: targets are {targets.DType} on {targets.Device}, features {features.dtype} on {features.device}.", nameof(targets));
         long d = features.shape[2];
-        // The fused statistics' autograd function keeps its inputs for its backward, so they are made in the caller's
-        // dispose scope (as its outputs are), not in this call's.
-        (Tensor Centroids, Tensor Spread)? stats = targets.PixelCount > 0 && (fused == true || fused is null && FusedClusterStats.Applies(features))
-            ? FusedClusterStats.Compute(features.reshape(-1, d), targets) : null;
-        using var scope = NewDisposeScope();
+        // The fused statistics' autograd function keeps its inputs for its backward, so they (the flattened features
+        // among them) are made in the caller's dispose scope, as its outputs are, not in this call's.
         var flat = features.reshape(-1, d); // [H*W,D]
+        (Tensor Centroids, Tensor Spread)? stats = targets.PixelCount > 0 && (fused == true || fused is null && FusedClusterStats.Applies(features))
+            ? FusedClusterStats.Compute(flat, targets) : null;
+        using var scope = NewDisposeScope();
         if (targets.PixelCount == 0)
             return flat.sum().mul(Scalars.Of(0.0)).MoveToOuterDisposeScope();
 
