@@ -204,8 +204,7 @@ public sealed class LabelCodebook
         {
             var (larger, smaller) = rank[a] < rank[b] ? (a, b) : (b, a);
             if (Find(smaller) != smaller) continue; // already part of a larger code's object: no bridge to another
-            int target = Find(larger);
-            if (target != smaller) root[smaller] = target; // a set's root is its largest code
+            root[smaller] = Find(larger); // a set's root is its largest code, so never smaller itself
         }
         foreach (var c in kept)
             if (Find(c) != c) mergedInto[c] = Find(c);
