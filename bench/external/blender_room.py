@@ -16,6 +16,7 @@
 #   objects.json                   what each instance is (kind, parts, size, colour, material)
 # The input masks (masks/) are made from gt_instance/ by corrupt_masks.py, also independent of this repository.
 import argparse
+import colorsys
 import json
 import math
 import os
@@ -24,7 +25,7 @@ import sys
 
 import bpy
 import numpy as np
-from mathutils import Matrix, Vector
+from mathutils import Vector
 
 argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
 ap = argparse.ArgumentParser()
@@ -75,7 +76,6 @@ def material(name, colour, roughness, metallic=0.0, texture=None):
 
 
 def hsv(h, s, v):
-    import colorsys
     return colorsys.hsv_to_rgb(h % 1.0, s, v)
 
 

@@ -41,6 +41,9 @@ import json, sys
 r = json.load(sys.stdin)
 print("%.2f %.2f" % (r["pq_scene"], r["pq_things"]))'
 }
+instances() { # RUN -> the instances its metrics.json counts
+  /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["instances"])' "$1/metrics.json"
+}
 
 rows=()
 for seed in "${seeds[@]}"; do
@@ -61,7 +64,7 @@ for seed in "${seeds[@]}"; do
     || { tail -20 "$root/segment-$seed.log" >&2; exit 1; }
   seconds=$(( $(date +%s) - start ))
   trained=$(score "$scene" "$run/instance")
-  instances=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["instances"])' "$run/metrics.json")
+  trained_instances=$(instances "$run")
   lift="- / -" lift_instances="-" lift_seconds="-"
   if [ "$lift_iterations" -gt 0 ]; then
     start=$(date +%s)
@@ -70,12 +73,12 @@ for seed in "${seeds[@]}"; do
     lift_seconds=$(( $(date +%s) - start ))
     read -r lp lt <<< "$(score "$scene" "$run-lift/instance")"
     lift="$lp / $lt"
-    lift_instances=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["instances"])' "$run-lift/metrics.json")
+    lift_instances=$(instances "$run-lift")
   fi
   gt=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["objects"]))' "$scene/objects.json")
   read -r rp rt <<< "$raw"
   read -r tp tt <<< "$trained"
-  rows+=("$(printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s' "$seed" "$gt" "$rp / $rt" "$tp / $tt" "$instances" "$seconds" \
+  rows+=("$(printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s' "$seed" "$gt" "$rp / $rt" "$tp / $tt" "$trained_instances" "$seconds" \
     "$lift" "$lift_instances" "$lift_seconds")")
 done
 
