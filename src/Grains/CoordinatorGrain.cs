@@ -239,9 +239,13 @@ public sealed class CoordinatorGrain(
             load.Update(await GrainFactory.GetGrain<IComputeLoadGrain>(0).List());
         }
         catch (Exception ex) { log.LogDebug(ex, "Batch {Batch}: compute load not refreshed; using this silo's copy", BatchId); }
+        // Whether the table is trusted is decided once, as this pass read it: each start below awaits a storage write,
+        // a placement and a reminder, and a pass that outlasted the table's freshness (on a loaded machine, with this
+        // silo's reporter late) fell back to starting every scene, into the slot its own first start had just taken.
+        bool fresh = load.IsFresh;
         foreach (var e in waiting)
         {
-            if (!SlotFree()) break;
+            if (!SlotFree(fresh)) break;
             bool retry = e.Last?.State == SceneState.Failed;
             var job = Job(e, request) with { Attempt = retry ? e.Retries + 1 : e.Retries };
             SceneStatus status;
@@ -276,9 +280,9 @@ public sealed class CoordinatorGrain(
         return changed;
     }
 
-    private bool SlotFree()
+    private bool SlotFree(bool fresh)
     {
-        if (!load.IsFresh) return true;
+        if (!fresh) return true;
         // No compute silo has reported yet (the cluster is starting, or has none): wait for one rather than start
         // every scene at once on whichever silo placement meets first.
         if (load.Silos.Count == 0) return false;
