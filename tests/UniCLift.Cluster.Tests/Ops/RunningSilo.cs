@@ -10,7 +10,12 @@ using UniCLift.Grains;
 using UniCLift.Grains.Telemetry;
 using UniCLift.Silo;
 
-[CollectionDefinition(Name)]
+/// <summary>
+/// Runs alone, after the parallel collections: the silo metrics are the process's (<see cref="UniCLiftMetrics.Shared"/>),
+/// so a silo another test starts meanwhile sets the device gauge to its own (a CI run scraped device=cuda from a
+/// placement test's silo while this silo trained on cpu).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class RunningSiloCollection : ICollectionFixture<RunningSilo>
 {
     public const string Name = "running silo";
