@@ -46,7 +46,8 @@ public sealed record ViewDecodeRequest(
 /// What the codebook needs from one decoded view: per code (ascending) its pixel area and how many of those pixels
 /// the view's input mask calls background; Pixels = width x height. Absorbed*: pixels of code AbsorbedCodes[i]
 /// lying in input-mask segments that code AbsorbedInto[i] dominates (AbsorbedPixels[i]), which drives merging a
-/// code split off an object back into it.
+/// code split off an object back into it. Pair*: the co-segmented pairs; Interior: per code of Codes, its pixels
+/// inside its own region (null from a sender that did not count them: no code counts as compact then).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewCodeStatistics")]
 public sealed record ViewCodeStatistics(
@@ -60,7 +61,8 @@ public sealed record ViewCodeStatistics(
     [property: Id(7)] int[]? PairA = null,
     [property: Id(8)] int[]? PairB = null,
     [property: Id(9)] long[]? PairShared = null,
-    [property: Id(10)] long[]? PairCoVisible = null);
+    [property: Id(10)] long[]? PairCoVisible = null,
+    [property: Id(11)] long[]? Interior = null);
 
 /// <summary>A scene's codebook: Codes[id - 1] is the code of compact instance id id; BackgroundCode maps to 0;
 /// merged codes MergedCodes[i] map to id MergedIds[i].</summary>

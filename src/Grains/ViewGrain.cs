@@ -24,7 +24,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         using var confined = roots.Confine(); // the work below opens files on the thread pool: checked as opened
         var (codes, mask) = await work.RunAsync(() => (Render(request), LoadMask(request.Source)));
         decoded = (request.ModelPath, codes);
-        return CodeStatistics.OfView(codes, mask?.Labels).ToMessage();
+        return CodeStatistics.OfView(codes, mask?.Labels, request.Source.Width).ToMessage();
     }
 
     public async Task<ViewLabelsWritten> WriteLabels(ViewWriteRequest request)

@@ -16,15 +16,17 @@ public sealed class ViewMessagesTests
         int[] mask = [1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 2, 1, 1, 0, 2];
         int[] view1 = [6, 6, 0, 13, 6, 6, 0, 0, 7, 7, 0, 9, 6, 6, 0, 9];
         int[] view2 = [6, 7, 0, 0, 6, 7, 13, 0, 6, 7, 0, 9, 6, 6, 0, 9];
-        var local = CodeStatistics.OfView(view1, mask);
-        local.Add(CodeStatistics.OfView(view2, mask));
-        var travelled = CodeStatistics.OfView(view1, mask).ToMessage().ToStatistics();
-        travelled.Add(CodeStatistics.OfView(view2, mask).ToMessage().ToStatistics());
+        var local = CodeStatistics.OfView(view1, mask, 4);
+        local.Add(CodeStatistics.OfView(view2, mask, 4));
+        var travelled = CodeStatistics.OfView(view1, mask, 4).ToMessage().ToStatistics();
+        travelled.Add(CodeStatistics.OfView(view2, mask, 4).ToMessage().ToStatistics());
         Assert.Equal(local.Area, travelled.Area);
         Assert.Equal(local.BackgroundVotes, travelled.BackgroundVotes);
         Assert.Equal(local.Absorbed, travelled.Absorbed);
         Assert.NotEmpty(travelled.Pairs);
         Assert.Equal(local.Pairs, travelled.Pairs);
+        Assert.NotEmpty(travelled.Interior);
+        Assert.Equal(local.Interior, travelled.Interior);
         Assert.Equal(32, travelled.Pixels);
 
         var options = new CodebookOptions { MinCodeFraction = 0 };

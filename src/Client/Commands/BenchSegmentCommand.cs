@@ -37,6 +37,7 @@ public static class BenchSegmentCommand
         var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging into codes two or more bits away)." };
         var mergeNeighbour = new Option<double?>("--merge-neighbour") { Description = "With --decode-only: CodebookOptions.MergeNeighbourFraction (1 = no merging into codes one bit away)." };
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
+        var minInterior = new Option<double?>("--min-code-interior") { Description = "With --decode-only: CodebookOptions.MinCodeInterior (a code under the area floor stays when this share of its pixels is interior; above 1 = the floor alone)." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Probabilities (default: the blend of sigmoid(v) - 1/2) or Raw (the blend of v, the rule before issue #17; DECISIONS.md, \"Object edges\")." };
@@ -70,7 +71,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, mergeCountsAll, fragment, set, device, profile, profileHost }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeCountsAll, fragment, set, device, profile, profileHost }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -81,6 +82,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(mergeFraction) is double mf) codebook = codebook with { MergeAbsorbedFraction = mf };
             if (parse.GetValue(mergeNeighbour) is double mn) codebook = codebook with { MergeNeighbourFraction = mn };
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
+            if (parse.GetValue(minInterior) is double mi) codebook = codebook with { MinCodeInterior = mi };
             if (parse.GetValue(mergeCountsAll)) codebook = codebook with { MergeCountsAllAbsorbed = true };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(blend) is PixelBlend pb) decode = decode with { Blend = pb };
@@ -396,7 +398,7 @@ public static class BenchSegmentCommand
             if (v.GtInstancePath is null) continue;
             var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, decode.Blend);
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
-            if (v.MaskPath is not null) statistics.AddView(codes, StuffBackground.LoadMask(scene, v, stuff).Labels);
+            statistics.AddView(codes, v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels, v.Camera.Width);
             pixels += codes.Length;
             for (int i = 0; i < codes.Length; i++)
             {
@@ -408,12 +410,13 @@ public static class BenchSegmentCommand
         var w = console.ErrorWriter;
         int above01 = codeArea.Count(kv => kv.Value >= 0.001 * pixels);
         w.WriteLine($"  [diagnose] {codeArea.Count} distinct codes, {above01} with >= 0.1% of {pixels} px; {gtArea.Count} GT ids (incl. 0)");
-        foreach (var (code, area) in codeArea.Where(kv => kv.Value >= 0.0005 * pixels).OrderByDescending(kv => kv.Value))
+        var book = LabelCodebook.Build(statistics, null, decode.Codebook);
+        foreach (var (code, area) in codeArea.Where(kv => kv.Value >= 0.0005 * pixels || book.Codes.Contains(kv.Key)).OrderByDescending(kv => kv.Value))
         {
             var best = overlap.Where(kv => kv.Key.Code == code).OrderByDescending(kv => kv.Value).First();
-            w.WriteLine($"    code {code,5} ({Convert.ToString(code, 2).PadLeft(trainer.Model.EmbeddingDim, '0')}) {100.0 * area / pixels,6:0.00}% -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it");
+            string fate = code == book.BackgroundCode ? "background" : book.Codes.Contains(code) ? "kept" : book.MergedCodes.Contains(code) ? "merged" : "dropped";
+            w.WriteLine($"    code {code,5} ({Convert.ToString(code, 2).PadLeft(trainer.Model.EmbeddingDim, '0')}) {100.0 * area / pixels,6:0.000}% interior {100.0 * statistics.Interior.GetValueOrDefault(code) / area,5:0.0}% -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it; {fate}");
         }
-        var book = LabelCodebook.Build(statistics, null, decode.Codebook);
         w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");
         foreach (var c in book.Codes.Concat(book.MergedCodes).Where(c => statistics.Area[c] >= 0.001 * pixels))
         {

@@ -2,17 +2,27 @@ namespace UniCLift.Compute.Segmentation;
 
 /// <summary>
 /// What the codebook needs to know about a scene's decoded views: per code its pixel area and how many of those
-/// pixels the input mask calls background (0). Built per view and merged, so views decoded on different machines
+/// pixels the input mask calls background (0), and how many lie inside the code's own region (<see cref="Interior"/>).
+/// Built per view and merged, so views decoded on different machines
 /// contribute a few numbers each instead of their pixels. Flat arrays round-trip through <see cref="ToArrays"/>.
 /// </summary>
 public sealed class CodeStatistics
 {
-    private readonly Dictionary<int, long> area = new(), backgroundVotes = new();
+    private readonly Dictionary<int, long> area = new(), backgroundVotes = new(), interior = new();
     private readonly Dictionary<(int Code, int Into), long> absorbed = new();
     private readonly Dictionary<(int A, int B), (long Shared, long CoVisible)> pairs = new();
 
     public IReadOnlyDictionary<int, long> Area => area;
     public IReadOnlyDictionary<int, long> BackgroundVotes => backgroundVotes;
+
+    /// <summary>
+    /// Per code, its pixels whose four neighbours in the view carry the same code (a neighbour outside the image counts
+    /// as the same). Interior / area is near 0 for a ring one or two pixels wide (a blend along an edge between two
+    /// objects) and 0.5-0.95 for a region, however small or rarely seen: what tells a small object from a sliver
+    /// without a threshold that scales with the number of views (DECISIONS.md, "Codes to instance ids"). Views added
+    /// without their width count no interior pixels.
+    /// </summary>
+    public IReadOnlyDictionary<int, long> Interior => interior;
 
     /// <summary>
     /// (code c, code d) -> pixels of c lying in input-mask segments (one mask id of one view) whose most common code is
@@ -36,19 +46,24 @@ public sealed class CodeStatistics
     /// <summary>A code takes part in a view's pairs when it covers at least this share of the view.</summary>
     public const double PairMinViewFraction = 0.001;
 
-    /// <summary>One view's pixel codes (row-major) and, if known, its input mask (same size, 0 = background).</summary>
-    public static CodeStatistics OfView(int[] codes, int[]? mask)
+    /// <summary>One view's pixel codes (row-major, <paramref name="width"/> per row; 0: not known, so no
+    /// <see cref="Interior"/>) and, if known, its input mask (same size, 0 = background).</summary>
+    public static CodeStatistics OfView(int[] codes, int[]? mask, int width = 0)
     {
         var s = new CodeStatistics();
-        s.AddView(codes, mask);
+        s.AddView(codes, mask, width);
         return s;
     }
 
-    public void AddView(int[] codes, int[]? mask)
+    /// <summary>Adds one view: its pixel codes (row-major), its input mask if known, and its width (0: not known, so no
+    /// pixel counts towards <see cref="Interior"/>).</summary>
+    public void AddView(int[] codes, int[]? mask, int width = 0)
     {
         ArgumentNullException.ThrowIfNull(codes);
         if (mask is not null && mask.Length != codes.Length)
             throw new ArgumentException($"{codes.Length} code pixels but the mask has {mask.Length}.", nameof(mask));
+        if (width < 0 || (width > 0 && codes.Length % width != 0))
+            throw new ArgumentException($"{codes.Length} code pixels are no whole number of rows of width {width}.", nameof(width));
         Pixels += codes.Length;
         var inView = new Dictionary<int, long>(); // this view's area per code: added to the scene's, and used for pairs
         for (int i = 0; i < codes.Length; i++)
@@ -56,6 +71,7 @@ public sealed class CodeStatistics
             LabelCodebook.Add(inView, codes[i]);
             if (mask is not null && mask[i] == 0) LabelCodebook.Add(backgroundVotes, codes[i]);
         }
+        if (width > 0) AddInterior(codes, width);
         foreach (var (c, n) in inView) LabelCodebook.Add(area, c, n);
         if (mask is null) return;
         var perSegment = new Dictionary<(int Segment, int Code), long>();
@@ -84,12 +100,29 @@ public sealed class CodeStatistics
             }
     }
 
+    private void AddInterior(int[] codes, int width)
+    {
+        int height = codes.Length / width;
+        for (int y = 0; y < height; y++)
+        {
+            int row = y * width;
+            for (int x = 0; x < width; x++)
+            {
+                int i = row + x, c = codes[i];
+                if ((x == 0 || codes[i - 1] == c) && (x == width - 1 || codes[i + 1] == c)
+                    && (y == 0 || codes[i - width] == c) && (y == height - 1 || codes[i + width] == c))
+                    LabelCodebook.Add(interior, c);
+            }
+        }
+    }
+
     public void Add(CodeStatistics other)
     {
         ArgumentNullException.ThrowIfNull(other);
         Pixels += other.Pixels;
         foreach (var (c, n) in other.area) LabelCodebook.Add(area, c, n);
         foreach (var (c, n) in other.backgroundVotes) LabelCodebook.Add(backgroundVotes, c, n);
+        foreach (var (c, n) in other.interior) LabelCodebook.Add(interior, c, n);
         foreach (var (k, n) in other.absorbed) absorbed[k] = absorbed.GetValueOrDefault(k) + n;
         foreach (var (k, (sh, co)) in other.pairs)
         {
@@ -117,6 +150,25 @@ public sealed class CodeStatistics
                 throw new ArgumentException($"code statistics: pair ({a[i]}, {b[i]}) with {shared[i]} shared of {coVisible[i]} co-visible pixels (expected a < b and 0 <= shared <= co-visible).");
             var (s0, c0) = pairs.GetValueOrDefault((a[i], b[i]));
             pairs[(a[i], b[i])] = (s0 + shared[i], c0 + coVisible[i]);
+        }
+        return this;
+    }
+
+    /// <summary><see cref="Interior"/> per code of <see cref="ToArrays"/> (ascending codes, 0 when none), for messages and files.</summary>
+    public long[] InteriorToArray() => area.Keys.Order().Select(c => interior.GetValueOrDefault(c)).ToArray();
+
+    /// <summary>Adds an <see cref="InteriorToArray"/> table of the given codes; throws naming the first inconsistent entry
+    /// (a code with more interior pixels than its area).</summary>
+    public CodeStatistics WithInterior(int[] codes, long[] interiorPixels)
+    {
+        if (codes.Length != interiorPixels.Length)
+            throw new ArgumentException($"code statistics: {codes.Length} codes but {interiorPixels.Length} interior counts; expected equal counts.");
+        for (int i = 0; i < codes.Length; i++)
+        {
+            long have = area.GetValueOrDefault(codes[i]), now = interior.GetValueOrDefault(codes[i]) + interiorPixels[i];
+            if (interiorPixels[i] < 0 || now > have)
+                throw new ArgumentException($"code statistics: code {codes[i]} has {interiorPixels[i]} interior pixels (its area is {have}; expected 0 <= interior <= area).");
+            if (interiorPixels[i] > 0) interior[codes[i]] = now;
         }
         return this;
     }

@@ -7,13 +7,22 @@ public sealed record CodebookOptions
     /// <summary>Which code is background: the one the input masks call 0 most, as the masks know background best.</summary>
     public BackgroundSelection Background { get; init; } = BackgroundSelection.MaskBackground;
 
-    /// <summary>Codes under max(MinCodePixels, MinCodeFraction x all pixels) are dropped (mostly boundary blends between
-    /// two corners); their pixels take a neighbouring label, their Gaussians the nearest kept code (Hamming). 0.0003:
-    /// at 0.001 every object seen in few views or small (under 0.1% of all the scene's pixels) was dropped, which was
-    /// every object missed in the Blender-rendered rooms; at 0 a 25-object room keeps a false instance. DECISIONS.md
+    /// <summary>Codes under max(MinCodePixels, MinCodeFraction x all pixels) do not stand as instances of their own unless
+    /// compact (<see cref="MinCodeInterior"/>): mostly blends along an edge between two corners. They still join the
+    /// object or the background the masks put them in (the merges below); what joins nothing is dropped, its pixels
+    /// taking a neighbouring label and its Gaussians the nearest kept code (Hamming). 0.0003: at 0.001 every object
+    /// seen in few views or small (under 0.1% of all the scene's pixels) was dropped, which was every object missed in
+    /// the Blender-rendered rooms; with no floor a 25-object room keeps a sliver as a false instance. DECISIONS.md
     /// ("Codes to instance ids").</summary>
     public double MinCodeFraction { get; init; } = 0.0003;
     public long MinCodePixels { get; init; }
+
+    /// <summary>A code under that area floor stands as an instance all the same when at least this share of its pixels
+    /// is interior (<see cref="CodeStatistics.Interior"/>: all four neighbours carry the code): a small or rarely seen
+    /// object is a region (62-86% interior measured), a blend along an edge a ring one or two pixels wide (0-30%). So the
+    /// floor holds back slivers, not objects that few views show. 0.5; more than 1 disables it (the floor alone).
+    /// DECISIONS.md ("Codes to instance ids").</summary>
+    public double MinCodeInterior { get; init; } = 0.5;
 
     /// <summary>A code with at least this share of its pixels in mask segments a larger code dominates
     /// (<see cref="CodeStatistics.Absorbed"/>) merges into it: 0.5 separates split halves (53-55%) from genuine objects

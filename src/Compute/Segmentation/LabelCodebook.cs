@@ -68,17 +68,19 @@ public sealed class LabelCodebook
     /// Builds the codebook of a scene. <paramref name="viewCodes"/>: per view the decoded pixel codes (row-major);
     /// <paramref name="viewMasks"/>: optional input 2D masks of the same views and sizes (0 = background);
     /// <paramref name="gaussianCodes"/>: optional per-Gaussian codes; they decide the codebook only when there are no
-    /// views at all (a code no view shows is no instance: its Gaussians take the nearest kept code).
+    /// views at all (a code no view shows is no instance: its Gaussians take the nearest kept code);
+    /// <paramref name="viewWidth"/>: the views' width, for <see cref="CodeStatistics.Interior"/> (0: not known, so a code
+    /// under the area floor is dropped however compact).
     /// </summary>
     public static LabelCodebook Build(IReadOnlyList<int[]> viewCodes, IReadOnlyList<int[]>? viewMasks = null,
-        int[]? gaussianCodes = null, CodebookOptions? options = null)
+        int[]? gaussianCodes = null, CodebookOptions? options = null, int viewWidth = 0)
     {
         if (viewMasks is not null && viewMasks.Count != viewCodes.Count)
             throw new ArgumentException($"LabelCodebook: {viewCodes.Count} views of codes but {viewMasks.Count} masks.", nameof(viewMasks));
         var statistics = new CodeStatistics();
         for (int v = 0; v < viewCodes.Count; v++)
         {
-            try { statistics.AddView(viewCodes[v], viewMasks?[v]); }
+            try { statistics.AddView(viewCodes[v], viewMasks?[v], viewWidth); }
             catch (ArgumentException e) { throw new ArgumentException($"LabelCodebook: view {v}: {e.Message}", nameof(viewMasks), e); }
         }
         return Build(statistics, gaussianCodes, options);
@@ -109,16 +111,24 @@ public sealed class LabelCodebook
             _ => area.Count > 0 ? ArgMax(area) : null,
         };
 
+        // A code may stand as an instance of its own when it covers at least the area floor or is a region (mostly
+        // interior pixels): a small or rarely seen object. A code under the floor that is a ring or a speck (a blend
+        // along an edge between two corners) may not, but it may still join the object or the background that the
+        // masks put it in, by the same evidence as any code; what joins nothing is dropped.
         double minArea = Math.Max(options.MinCodePixels, options.MinCodeFraction * areaTotal);
-        var candidates = area.Where(kv => kv.Key != background && kv.Value >= minArea)
+        var interior = statistics.Interior;
+        bool Stands(int c) => area[c] >= minArea || interior.GetValueOrDefault(c) >= options.MinCodeInterior * area[c];
+        var seen = area.Where(kv => kv.Key != background && kv.Value > 0)
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).Select(kv => kv.Key).ToList();
+        var standing = seen.Where(Stands).ToHashSet();
         var mergedInto = new Dictionary<int, int>();
         if (background is int bg && options.Background == BackgroundSelection.MaskBackground && backgroundVotes.Count > 0 && options.MergeBackgroundFraction < 1)
-            foreach (var c in candidates)
+            foreach (var c in seen)
                 if (backgroundVotes.GetValueOrDefault(c) >= options.MergeBackgroundFraction * area[c]) mergedInto[c] = bg;
-        candidates.RemoveAll(mergedInto.ContainsKey);
-        foreach (var (c, into) in MergeAbsorbed(statistics, candidates, background, options.MergeAbsorbedFraction, options.MergeNeighbourFraction,
+        seen.RemoveAll(mergedInto.ContainsKey);
+        foreach (var (c, into) in MergeAbsorbed(statistics, seen, standing, background, options.MergeAbsorbedFraction, options.MergeNeighbourFraction,
                      options.MergeCountsAllAbsorbed)) mergedInto[c] = into;
+        var candidates = seen.Where(standing.Contains).ToList();
         MergeCoSegmented(statistics, candidates.Where(c => !mergedInto.ContainsKey(c)).ToList(), mergedInto, options, areaTotal);
         var kept = candidates.Where(c => !mergedInto.ContainsKey(c)).ToArray();
         var keptId = new Dictionary<int, int>();
@@ -131,12 +141,13 @@ public sealed class LabelCodebook
     /// <summary>
     /// Which candidate codes (ordered by decreasing area) are pieces of another code's object: a code whose pixels lie
     /// for at least <paramref name="fraction"/> (<paramref name="neighbourFraction"/> when that code is one bit away) in
-    /// mask segments dominated by other codes merges into the larger code (a candidate or the background) that absorbs
-    /// most of them, each differing bit halving the count. Smallest first, following chains to a code that stays.
+    /// mask segments dominated by other codes merges into the larger code (one of <paramref name="targets"/>, the codes
+    /// that may stand as instances, or the background) that absorbs most of them, each differing bit halving the count.
+    /// Smallest first, following chains to a code that stays.
     /// Returns code -> the kept code (or background) it joins.
     /// </summary>
-    private static Dictionary<int, int> MergeAbsorbed(CodeStatistics statistics, List<int> candidates, int? background, double fraction,
-        double neighbourFraction, bool countsAllAbsorbed = false)
+    private static Dictionary<int, int> MergeAbsorbed(CodeStatistics statistics, List<int> candidates, IReadOnlySet<int> targets, int? background,
+        double fraction, double neighbourFraction, bool countsAllAbsorbed = false)
     {
         var result = new Dictionary<int, int>();
         if ((fraction >= 1 && neighbourFraction >= 1) || statistics.Absorbed.Count == 0) return result;
@@ -157,7 +168,7 @@ public sealed class LabelCodebook
             if (total < Math.Min(fraction, neighbourFraction) * statistics.Area[c]) continue;
             // Evidence halves per differing bit: a piece of an object usually differs from its code in one unsettled
             // bit, while the object's whole mask segment may be dominated by a touching object that m2f merged it with.
-            var target = list.Where(e => rank.TryGetValue(e.Into, out int r) && r < rank[c])
+            var target = list.Where(e => rank.TryGetValue(e.Into, out int r) && r < rank[c] && (e.Into == background || targets.Contains(e.Into)))
                 .OrderByDescending(e => e.Pixels * Math.Pow(0.5, BitOperations.PopCount((uint)(c ^ e.Into)))).ThenBy(e => rank[e.Into])
                 .Select(e => (int?)e.Into).FirstOrDefault();
             if (target is not int t) continue;

@@ -37,7 +37,7 @@ public static class SceneSegmentation
             // From the trainer's own tensors, on its device (a GPU trainer decodes on the GPU); the host copy
             // (TrainedGaussians) renders the same codes, SH degree aside, which codes do not depend on.
             codes[i] = RenderCodes(rasterizer, trainer.Model, trainer.Model.ShDegree, v.Camera, trainer.NearPlane, options.Blend);
-            statistics.AddView(codes[i], v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels);
+            statistics.AddView(codes[i], v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels, v.Camera.Width);
         }
         // 2. One codebook for the scene: the same code is the same instance in every view and on the Gaussians.
         var gaussianCodes = model.DecodeGaussians();

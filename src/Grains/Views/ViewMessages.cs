@@ -29,12 +29,13 @@ public static class ViewMessages
         var (codes, area, votes, pixels) = s.ToArrays();
         var (absorbed, into, absorbedPixels) = s.AbsorbedToArrays();
         var (pairA, pairB, shared, coVisible) = s.PairsToArrays();
-        return new ViewCodeStatistics(codes, area, votes, pixels, absorbed, into, absorbedPixels, pairA, pairB, shared, coVisible);
+        return new ViewCodeStatistics(codes, area, votes, pixels, absorbed, into, absorbedPixels, pairA, pairB, shared, coVisible, s.InteriorToArray());
     }
 
     public static CodeStatistics ToStatistics(this ViewCodeStatistics m) =>
         CodeStatistics.FromArrays(m.Codes, m.Area, m.BackgroundVotes, m.Pixels, m.AbsorbedCodes, m.AbsorbedInto, m.AbsorbedPixels)
-            .WithPairs(m.PairA ?? [], m.PairB ?? [], m.PairShared ?? [], m.PairCoVisible ?? []);
+            .WithPairs(m.PairA ?? [], m.PairB ?? [], m.PairShared ?? [], m.PairCoVisible ?? [])
+            .WithInterior(m.Interior is null ? [] : m.Codes, m.Interior ?? []);
 
     public static SceneCodebook ToMessage(this LabelCodebook c) => new(c.Codes, c.BackgroundCode, c.MergedCodes, c.MergedIds);
 

@@ -39,5 +39,33 @@ public sealed class CodeStatisticsTests
         ex = Assert.Throws<ArgumentException>(() => CodeStatistics.FromArrays(new[] { 7 }, new long[] { 2 }, new long[] { 3 }, 2));
         Assert.Contains("code 7", ex.Message);
         Assert.Throws<ArgumentException>(() => CodeStatistics.OfView(new[] { 1, 2 }, new[] { 0 }));
+        ex = Assert.Throws<ArgumentException>(() => CodeStatistics.OfView(new[] { 1, 2, 3 }, null, 2));
+        Assert.Contains("width 2", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => CodeStatistics.FromArrays(new[] { 7 }, new long[] { 2 }, new long[] { 0 }, 2).WithInterior(new[] { 7 }, new long[] { 3 }));
+        Assert.Contains("code 7 has 3 interior pixels", ex.Message);
+    }
+
+    [Fact]
+    public void InteriorCountsPixelsWhoseFourNeighboursShareTheirCode()
+    {
+        // 5x4 view: a 3x3 block of 2 on the bottom edge (its centre and the middle of its bottom row are interior: the
+        // image's edge counts as the same code), a one-pixel column of 4 on the right edge (none), the rest 1 (only the
+        // corner pixel (0,0) has no other code beside it).
+        int[] view =
+        {
+            1, 1, 1, 1, 4,
+            1, 2, 2, 2, 4,
+            1, 2, 2, 2, 4,
+            1, 2, 2, 2, 4,
+        };
+        var s = CodeStatistics.OfView(view, null, 5);
+        Assert.Equal(1, s.Interior[1]);
+        Assert.Equal(2, s.Interior[2]);
+        Assert.False(s.Interior.ContainsKey(4));
+        Assert.Equal(new long[] { 1, 2, 0 }, s.InteriorToArray());
+        var travelled = CodeStatistics.FromArrays(new[] { 1, 2, 4 }, new long[] { 7, 9, 4 }, new long[] { 0, 0, 0 }, 20)
+            .WithInterior(new[] { 1, 2, 4 }, s.InteriorToArray());
+        Assert.Equal(s.Interior, travelled.Interior);
+        Assert.Empty(CodeStatistics.OfView(view, null).Interior); // width unknown: nothing counts as interior
     }
 }
