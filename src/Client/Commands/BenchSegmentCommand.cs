@@ -414,8 +414,12 @@ public static class BenchSegmentCommand
         foreach (var (code, area) in codeArea.Where(kv => kv.Value >= 0.0005 * pixels || book.Codes.Contains(kv.Key)).OrderByDescending(kv => kv.Value))
         {
             var best = overlap.Where(kv => kv.Key.Code == code).OrderByDescending(kv => kv.Value).First();
-            string fate = code == book.BackgroundCode ? "background" : book.Codes.Contains(code) ? "kept" : book.MergedCodes.Contains(code) ? "merged" : "dropped";
-            w.WriteLine($"    code {code,5} ({Convert.ToString(code, 2).PadLeft(trainer.Model.EmbeddingDim, '0')}) {100.0 * area / pixels,6:0.000}% interior {100.0 * statistics.Interior.GetValueOrDefault(code) / area,5:0.0}% -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it; {fate}");
+            int merged = Array.IndexOf(book.MergedCodes, code);
+            string fate = code == book.BackgroundCode ? "background" : book.Codes.Contains(code) ? "kept"
+                : merged >= 0 ? (book.MergedIds[merged] == 0 ? "joined the background" : $"joined {book.Codes[book.MergedIds[merged] - 1]}") : "dropped";
+            int bits = book.BackgroundCode is int bg ? System.Numerics.BitOperations.PopCount((uint)(code ^ bg)) : 0;
+            w.WriteLine($"    code {code,5} ({Convert.ToString(code, 2).PadLeft(trainer.Model.EmbeddingDim, '0')}) {100.0 * area / pixels,6:0.000}% interior {100.0 * statistics.Interior.GetValueOrDefault(code) / area,5:0.0}% " +
+                $"mask background {100.0 * statistics.BackgroundVotes.GetValueOrDefault(code) / area,5:0.0}% {bits,2} bits from it -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it; {fate}");
         }
         w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");
         foreach (var c in book.Codes.Concat(book.MergedCodes).Where(c => statistics.Area[c] >= 0.001 * pixels))

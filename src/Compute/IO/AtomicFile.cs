@@ -24,7 +24,9 @@ public static class AtomicFile
         return true;
     }
 
-    /// <summary>Writes through a temporary file in the same directory, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
+    /// <summary>Writes through a temporary file in the same directory, flushes it to disk, renames it over
+    /// <paramref name="path"/> and flushes the directory (on Linux), so that a crash of the machine leaves the old file
+    /// or the new one, whole.</summary>
     public static void Write(string path, Action<Stream> write)
     {
         Interlocked.Increment(ref pending);
@@ -56,6 +58,7 @@ public static class AtomicFile
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
+            FileConfinement.Linux.SyncDirectory(FileConfinement.Linux.CurrentDirectory, dir, full); // the rename survives a crash too
         }
         catch
         {

@@ -153,6 +153,33 @@ public sealed class FileConfinement
         [DllImport("libc", EntryPoint = "close", SetLastError = true)]
         internal static extern int Close(int fd);
 
+        [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+        internal static extern int Fsync(int fd);
+
+        internal const int ReadOnly = 0, EInvalid = 22, ENotSupported = 95;
+
+        /// <summary>
+        /// Flushes a directory's entries to disk (the name a rename just gave a file), through a descriptor opened at
+        /// <paramref name="dirfd"/> / <paramref name="name"/> (<paramref name="dirfd"/> -100, AT_FDCWD, for a path). Without
+        /// it a crash of the machine, not only of the process, can lose the rename of a file whose data is already on
+        /// disk. File systems that cannot sync a directory (EINVAL, ENOTSUP) are left as they are; any other failure
+        /// throws naming <paramref name="path"/>. No-op off Linux.
+        /// </summary>
+        internal static void SyncDirectory(int dirfd, string name, string path)
+        {
+            if (!OperatingSystem.IsLinux() || Flags is not { } f) return;
+            int fd = OpenAt(dirfd, name, ReadOnly | f.Directory | f.CloseOnExec, 0);
+            if (fd < 0) throw Error("cannot open to sync the directory of", path);
+            try
+            {
+                if (Fsync(fd) != 0 && Marshal.GetLastPInvokeError() is not (EInvalid or ENotSupported))
+                    throw Error("cannot sync the directory of", path);
+            }
+            finally { Close(fd); }
+        }
+
+        internal const int CurrentDirectory = -100; // AT_FDCWD
+
         /// <summary>The last call's errno as an IOException naming <paramref name="path"/> (ENOSPC reads "No space left on device").</summary>
         internal static IOException Error(string what, string path)
         {
@@ -193,6 +220,7 @@ public sealed class FileConfinement
                     stream.Flush(flushToDisk: true);
                 }
                 if (Linux.RenameAt(dirfd, tmp, dirfd, name) != 0) throw Linux.Error("cannot rename the temporary file onto", path);
+                Linux.SyncDirectory(dirfd, ".", path);
             }
             catch
             {

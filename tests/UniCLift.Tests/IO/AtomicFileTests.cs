@@ -33,4 +33,18 @@ public sealed class AtomicFileTests
         Assert.Equal(2000, new FileInfo(path).Length);
         Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
     }
+
+    [Fact]
+    public void TheDirectorySyncAfterARenameNamesTheFileWhenItCannotOpenTheDirectory()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("model.ply");
+        AtomicFile.WriteAllText(path, "whole");
+        Assert.Equal("whole", File.ReadAllText(path));
+        FileConfinement.Linux.SyncDirectory(FileConfinement.Linux.CurrentDirectory, dir.Path, path); // a real directory syncs
+        var gone = Path.Combine(dir.Path, "gone");
+        var e = Assert.Throws<IOException>(() => FileConfinement.Linux.SyncDirectory(FileConfinement.Linux.CurrentDirectory, gone, Path.Combine(gone, "model.ply")));
+        Assert.Contains(Path.Combine(gone, "model.ply"), e.Message);
+        Assert.Contains("No such file", e.Message);
+    }
 }
