@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Quality on scenes this repository did not make: rooms rendered by Blender's Cycles (blender_room.py), masks made
-# inconsistent by corrupt_masks.py, read through the nerfstudio layout, segmented and scored by uniclift.
+# inconsistent by corrupt_masks.py, read through the nerfstudio layout (or COLMAP's, LAYOUT=colmap), segmented and
+# scored by uniclift.
 #
 #   bash bench/external/run.sh [ROOT]           (default ROOT: /tmp/uniclift-external)
 #
 # Environment: SEEDS (1,2), OBJECTS (10), VIEWS (48), WIDTH (200), HEIGHT (150), SAMPLES (24), ITERATIONS (2000),
 # LIFT_ITERATIONS (500; 0: no lift), DEVICE (cpu), SET (options for both runs: "Name=Value Name=Value"),
-# UNICLIFT (the command that runs uniclift; default: the Release build, built if missing).
+# UNICLIFT (the command that runs uniclift; default: the Release build, built if missing), LAYOUT (nerfstudio, or
+# colmap: each scene is also written as a COLMAP text model by to_colmap.py, under ROOT/scene-S-colmap, and read
+# through that layout instead; its runs are ROOT/run-S-colmap).
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
@@ -57,11 +60,16 @@ for seed in "${seeds[@]}"; do
     echo "seed $seed: rendered in $(( $(date +%s) - start )) s" >&2
   fi
   [ -d "$scene/masks" ] || /usr/bin/python3 "$here/corrupt_masks.py" "$scene" --seed "$seed" >&2
+  tag=$seed
+  if [ "${LAYOUT:-nerfstudio}" = colmap ]; then
+    [ -d "$scene-colmap/sparse" ] || /usr/bin/python3 "$here/to_colmap.py" "$scene" "$scene-colmap" >&2
+    scene="$scene-colmap" tag="$seed-colmap"
+  fi
   raw=$(score "$scene" "$scene/masks")
-  run="$root/run-$seed"
+  run="$root/run-$tag"
   start=$(date +%s)
-  $UNICLIFT segment "$scene" --out "$run" --iterations "$iterations" --device "$device" "${sets[@]}" > "$root/segment-$seed.log" 2>&1 \
-    || { tail -20 "$root/segment-$seed.log" >&2; exit 1; }
+  $UNICLIFT segment "$scene" --out "$run" --iterations "$iterations" --device "$device" "${sets[@]}" > "$root/segment-$tag.log" 2>&1 \
+    || { tail -20 "$root/segment-$tag.log" >&2; exit 1; }
   seconds=$(( $(date +%s) - start ))
   trained=$(score "$scene" "$run/instance")
   trained_instances=$(instances "$run")
@@ -69,13 +77,13 @@ for seed in "${seeds[@]}"; do
   if [ "$lift_iterations" -gt 0 ]; then
     start=$(date +%s)
     $UNICLIFT segment "$scene" --out "$run-lift" --mode lift --ply "$run/model.ply" --iterations "$lift_iterations" \
-      --device "$device" "${sets[@]}" > "$root/lift-$seed.log" 2>&1 || { tail -20 "$root/lift-$seed.log" >&2; exit 1; }
+      --device "$device" "${sets[@]}" > "$root/lift-$tag.log" 2>&1 || { tail -20 "$root/lift-$tag.log" >&2; exit 1; }
     lift_seconds=$(( $(date +%s) - start ))
     read -r lp lt <<< "$(score "$scene" "$run-lift/instance")"
     lift="$lp / $lt"
     lift_instances=$(instances "$run-lift")
   fi
-  gt=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["objects"]))' "$scene/objects.json")
+  gt=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["objects"]))' "$root/scene-$seed/objects.json")
   read -r rp rt <<< "$raw"
   read -r tp tt <<< "$trained"
   rows+=("$(printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s' "$seed" "$gt" "$rp / $rt" "$tp / $tt" "$trained_instances" "$seconds" \
@@ -83,7 +91,7 @@ for seed in "${seeds[@]}"; do
 done
 
 echo
-echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${views} views ${width}x${height}, ${samples} spp; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
+echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${views} views ${width}x${height}, ${samples} spp, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
 printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
 printf '%s\n' "${rows[@]}"
 echo "(PQ^scene / PQ over things on the test views; lift: ${lift_iterations} iterations on the train run's geometry)"
