@@ -40,6 +40,7 @@ public static class BenchSegmentCommand
         var minInterior = new Option<double?>("--min-code-interior") { Description = "With --decode-only: CodebookOptions.MinCodeInterior (a code under the area floor stays when this share of its pixels is interior; above 1 = the floor alone)." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
+        var keepLargest = new Option<double?>("--fragment-min-largest") { Description = "With --decode-only: FragmentOptions.MinLargestFraction (a label's largest component in a view is a fragment only under this share of the view)." };
         var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Probabilities (default: the blend of sigmoid(v) - 1/2) or Raw (the blend of v, the rule before issue #17; DECISIONS.md, \"Object edges\")." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var liftOnly = new Option<bool>("--lift-only") { Description = "Skip train mode: lift from the train-mode result already in --out (and run the ablation if asked)." };
@@ -71,7 +72,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeCountsAll, fragment, set, device, profile, profileHost }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeCountsAll, fragment, keepLargest, set, device, profile, profileHost }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -86,7 +87,8 @@ public static class BenchSegmentCommand
             if (parse.GetValue(mergeCountsAll)) codebook = codebook with { MergeCountsAllAbsorbed = true };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(blend) is PixelBlend pb) decode = decode with { Blend = pb };
-            if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = new FragmentOptions { MinFraction = ff } };
+            if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = (decode.Cleanup ?? FragmentOptions.Default) with { MinFraction = ff } };
+            if (parse.GetValue(keepLargest) is double kl) decode = decode with { Cleanup = (decode.Cleanup ?? FragmentOptions.Default) with { MinLargestFraction = kl } };
             var settings = BatchConsole.Settings(parse, set) ?? [];
             // A bad setting or iteration count fails before any scene is made.
             var trainSettings = TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings);

@@ -17,13 +17,14 @@ public static class FragmentCleanup
         options ??= FragmentOptions.Default;
         if (width <= 0 || height <= 0 || labels.Length != width * height)
             throw new ArgumentException($"FragmentCleanup: {labels.Length} labels for a {width}x{height} image.", nameof(labels));
-        int threshold = options.Threshold(width, height);
+        int threshold = options.Threshold(width, height), largestThreshold = options.LargestThreshold(width, height);
         var l = (int[])labels.Clone();
         int n = l.Length;
         var comp = new int[n];
         var pixels = new int[n]; // pixels grouped by component
         var queueStart = new List<int>();
         var votes = new Dictionary<int, int>();
+        var largest = new Dictionary<int, (int Component, int Size)>();
 
         for (int pass = 0; pass < Math.Max(1, options.MaxPasses); pass++)
         {
@@ -59,11 +60,19 @@ public static class FragmentCleanup
             queueStart.Add(filled);
             int count = queueStart.Count - 1;
 
+            largest.Clear();
+            if (largestThreshold < threshold)
+                for (int c = 0; c < count; c++)
+                {
+                    int label = l[pixels[queueStart[c]]], size = queueStart[c + 1] - queueStart[c];
+                    if (!largest.TryGetValue(label, out var top) || size > top.Size) largest[label] = (c, size);
+                }
             var small = new List<int>();
             for (int c = 0; c < count; c++)
             {
-                int size = queueStart[c + 1] - queueStart[c];
-                if (size < threshold || l[pixels[queueStart[c]]] == Unassigned) small.Add(c);
+                int size = queueStart[c + 1] - queueStart[c], label = l[pixels[queueStart[c]]];
+                bool isLargest = largest.TryGetValue(label, out var top) && top.Component == c;
+                if (label == Unassigned || size < (isLargest ? largestThreshold : threshold)) small.Add(c);
             }
             if (small.Count == 0) break;
             small.Sort((a, b) =>

@@ -8,6 +8,13 @@ public sealed record FragmentOptions
     /// show them small (50 objects: thing TP 27 -> 33 at 0.1%). DECISIONS.md ("Fragment cleanup").</summary>
     public double MinFraction { get; init; } = 0.001;
 
+    /// <summary>The largest component of each label in a view is a fragment only under this share of the view: it is the
+    /// object as this view shows it, not a piece of it (a small object was erased from every view that showed it under
+    /// 0.1%). 0.0005, half of <see cref="MinFraction"/>: at 0 a label that a view shows only as specks of a few pixels
+    /// stays there and can score as a false instance. At or above <see cref="MinFraction"/>: every component under the
+    /// threshold goes, the largest too (the rule before). DECISIONS.md ("Fragment cleanup").</summary>
+    public double MinLargestFraction { get; init; } = 0.0005;
+
     /// <summary>Absolute floor in pixels; the threshold is max(MinPixels, ceil(MinFraction * W * H)).</summary>
     public int MinPixels { get; init; }
 
@@ -17,4 +24,7 @@ public sealed record FragmentOptions
     public static FragmentOptions Default { get; } = new();
 
     public int Threshold(int width, int height) => Math.Max(MinPixels, (int)Math.Ceiling(MinFraction * width * height));
+
+    /// <summary>The threshold for a label's largest component in a view: never above <see cref="Threshold"/>.</summary>
+    public int LargestThreshold(int width, int height) => Math.Min(Threshold(width, height), (int)Math.Ceiling(MinLargestFraction * width * height));
 }

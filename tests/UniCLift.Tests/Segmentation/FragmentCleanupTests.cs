@@ -29,7 +29,9 @@ public sealed class FragmentCleanupTests
             0, 0, 0, 0, 0, 0,
             0, 0, 0, 0, 0, 0,
         };
-        var cleaned = FragmentCleanup.Clean(labels, 6, 6, new FragmentOptions { MinFraction = 0, MinPixels = 3 });
+        // Each of them is its label's largest component, so that rule is off here (a largest component is a fragment
+        // under the same 3 px as any other).
+        var cleaned = FragmentCleanup.Clean(labels, 6, 6, new FragmentOptions { MinFraction = 0, MinPixels = 3, MinLargestFraction = 1 });
         Assert.Equal(expected, cleaned);
         Assert.Equal(7, labels[7]); // input untouched
     }
@@ -75,5 +77,30 @@ public sealed class FragmentCleanupTests
         var cleaned = FragmentCleanup.Clean(labels, 100, 100);
         Assert.Equal(30, cleaned.Count(l => l == 7));
         Assert.DoesNotContain(3, cleaned);
+    }
+
+    [Fact]
+    public void AnObjectThisViewShowsSmallStaysWhileAPieceOfALargerOneGoes()
+    {
+        // 100x100 view, fragment threshold 10 px (0.1%), a label's largest component 5 px (0.05%). Label 7: a 3x2 object,
+        // its only component here (6 px). Label 4: a 10x10 object and a 3x2 piece of it away from it (6 px). Label 3: a
+        // 2x2 speck (4 px), its only component. Only the object of 7 stays of the three small components.
+        var labels = new int[100 * 100];
+        void Box(int label, int x0, int y0, int w, int h)
+        {
+            for (int y = y0; y < y0 + h; y++)
+                for (int x = x0; x < x0 + w; x++) labels[y * 100 + x] = label;
+        }
+        Box(7, 20, 40, 3, 2);
+        Box(4, 60, 10, 10, 10);
+        Box(4, 60, 60, 3, 2);
+        Box(3, 80, 80, 2, 2);
+        var cleaned = FragmentCleanup.Clean(labels, 100, 100);
+        Assert.Equal(6, cleaned.Count(l => l == 7));
+        Assert.Equal(100, cleaned.Count(l => l == 4));
+        Assert.DoesNotContain(3, cleaned);
+
+        var before = FragmentCleanup.Clean(labels, 100, 100, FragmentOptions.Default with { MinLargestFraction = FragmentOptions.Default.MinFraction });
+        Assert.DoesNotContain(7, before);
     }
 }
