@@ -69,8 +69,8 @@ public sealed class LabelCodebook
     /// <paramref name="viewMasks"/>: optional input 2D masks of the same views and sizes (0 = background);
     /// <paramref name="gaussianCodes"/>: optional per-Gaussian codes; they decide the codebook only when there are no
     /// views at all (a code no view shows is no instance: its Gaussians take the nearest kept code);
-    /// <paramref name="viewWidth"/>: the views' width, for <see cref="CodeStatistics.Interior"/> (0: not known, so a code
-    /// under the area floor is dropped however compact).
+    /// <paramref name="viewWidth"/>: the views' width, for <see cref="CodeStatistics.Interior"/> (0: not known, so no code
+    /// under the area floor stands as an instance, however compact).
     /// </summary>
     public static LabelCodebook Build(IReadOnlyList<int[]> viewCodes, IReadOnlyList<int[]>? viewMasks = null,
         int[]? gaussianCodes = null, CodebookOptions? options = null, int viewWidth = 0)
