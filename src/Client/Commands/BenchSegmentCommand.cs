@@ -38,6 +38,7 @@ public static class BenchSegmentCommand
         var mergeNeighbour = new Option<double?>("--merge-neighbour") { Description = "With --decode-only: CodebookOptions.MergeNeighbourFraction (1 = no merging into codes one bit away)." };
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
         var minInterior = new Option<double?>("--min-code-interior") { Description = "With --decode-only: CodebookOptions.MinCodeInterior (a code under the area floor stays when this share of its pixels is interior; above 1 = the floor alone)." };
+        var mergeTargetShare = new Option<double?>("--merge-target-share") { Description = "With --decode-only: CodebookOptions.MergeTargetShare (the object a code joins by absorption must hold this share of the evidence; 0 = any)." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var keepLargest = new Option<double?>("--fragment-min-largest") { Description = "With --decode-only: FragmentOptions.MinLargestFraction (a label's largest component in a view is a fragment only under this share of the view)." };
@@ -72,7 +73,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeCountsAll, fragment, keepLargest, set, device, profile, profileHost }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeTargetShare, mergeCountsAll, fragment, keepLargest, set, device, profile, profileHost }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -84,6 +85,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(mergeNeighbour) is double mn) codebook = codebook with { MergeNeighbourFraction = mn };
             if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
             if (parse.GetValue(minInterior) is double mi) codebook = codebook with { MinCodeInterior = mi };
+            if (parse.GetValue(mergeTargetShare) is double mts) codebook = codebook with { MergeTargetShare = mts };
             if (parse.GetValue(mergeCountsAll)) codebook = codebook with { MergeCountsAllAbsorbed = true };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(blend) is PixelBlend pb) decode = decode with { Blend = pb };

@@ -127,7 +127,7 @@ public sealed class LabelCodebook
                 if (backgroundVotes.GetValueOrDefault(c) >= options.MergeBackgroundFraction * area[c]) mergedInto[c] = bg;
         seen.RemoveAll(mergedInto.ContainsKey);
         foreach (var (c, into) in MergeAbsorbed(statistics, seen, standing, background, options.MergeAbsorbedFraction, options.MergeNeighbourFraction,
-                     options.MergeCountsAllAbsorbed)) mergedInto[c] = into;
+                     options.MergeCountsAllAbsorbed, options.MergeTargetShare)) mergedInto[c] = into;
         var candidates = seen.Where(standing.Contains).ToList();
         MergeCoSegmented(statistics, candidates.Where(c => !mergedInto.ContainsKey(c)).ToList(), mergedInto, options, areaTotal);
         var kept = candidates.Where(c => !mergedInto.ContainsKey(c)).ToArray();
@@ -147,7 +147,7 @@ public sealed class LabelCodebook
     /// Returns code -> the kept code (or background) it joins.
     /// </summary>
     private static Dictionary<int, int> MergeAbsorbed(CodeStatistics statistics, List<int> candidates, IReadOnlySet<int> targets, int? background,
-        double fraction, double neighbourFraction, bool countsAllAbsorbed = false)
+        double fraction, double neighbourFraction, bool countsAllAbsorbed = false, double targetShare = 0)
     {
         var result = new Dictionary<int, int>();
         if ((fraction >= 1 && neighbourFraction >= 1) || statistics.Absorbed.Count == 0) return result;
@@ -179,6 +179,10 @@ public sealed class LabelCodebook
             long evidence = countsAllAbsorbed ? total
                 : list.Where(e => (e.Into == background) == (t == background)).Sum(e => e.Pixels);
             if (evidence < (BitOperations.PopCount((uint)(c ^ t)) == 1 ? neighbourFraction : fraction) * statistics.Area[c]) continue;
+            // ...and the object it joins must hold a fair share of that evidence itself: a small object that the masks
+            // merge with each of its neighbours in turn lies a little in each one's segments, a piece of an object
+            // mostly in that object's.
+            if (t != background && list.Where(e => e.Into == t).Sum(e => e.Pixels) < targetShare * evidence) continue;
             result[c] = t; // t is larger, so decided later: resolve chains below
         }
         foreach (var c in result.Keys.ToList())

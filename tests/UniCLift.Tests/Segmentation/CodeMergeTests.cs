@@ -193,6 +193,24 @@ public sealed class CodeMergeTests
         Assert.Equal(book.TryGetId(6), book.TryGetId(7)); // 3 px * 2^-3 (7 ^ 129 has 3 bits) < 1 px * 2^-1
     }
 
+    /// <summary>
+    /// A small object (code 36) that the masks merged with each of three neighbours in turn lies 40% in their segments
+    /// (21%, 8% and 11% by the objects 448, 37 and 408) and would join the one-bit neighbour 37, which holds a fifth of
+    /// that evidence; it stays. A piece of an object (7), absorbed mostly by its one-bit neighbour 6, still joins it.
+    /// </summary>
+    [Fact]
+    public void ACodeJoinsOnlyAnObjectThatHoldsAFairShareOfItsAbsorbedPixels()
+    {
+        var statistics = CodeStatistics.FromArrays([0, 448, 37, 408, 36, 6, 7], [10000, 2000, 1500, 1500, 500, 1500, 200], [10000, 0, 0, 0, 0, 0, 0], 17200,
+            [36, 36, 36, 7, 7], [448, 37, 408, 6, 448], [105, 40, 55, 150, 20]);
+        var book = LabelCodebook.Build(statistics, null, CodebookOptions.Default with { MinCodeFraction = 0 });
+        Assert.Contains(36, book.Codes);
+        Assert.Equal(book.TryGetId(6), book.TryGetId(7));
+        var before = LabelCodebook.Build(statistics, null, CodebookOptions.Default with { MinCodeFraction = 0, MergeTargetShare = 0 });
+        Assert.DoesNotContain(36, before.Codes);
+        Assert.Equal(before.TryGetId(37), before.TryGetId(36));
+    }
+
     [Fact]
     public void CodeTheMasksMostlyCallBackgroundJoinsTheBackground()
     {
