@@ -37,7 +37,7 @@ public static class BenchSegmentCommand
         var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging into codes two or more bits away)." };
         var mergeNeighbour = new Option<double?>("--merge-neighbour") { Description = "With --decode-only: CodebookOptions.MergeNeighbourFraction (1 = no merging into codes one bit away)." };
         var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
-        var minInterior = new Option<double?>("--min-code-interior") { Description = "With --decode-only: CodebookOptions.MinCodeInterior (a code under the area floor stays when this share of its pixels is interior; above 1 = the floor alone)." };
+        var minInterior = new Option<double?>("--min-code-interior") { Description = "With --decode-only: CodebookOptions.MinCodeInterior (a code under the area floor stands as an instance when this share of its pixels is interior; above 1 = the floor alone)." };
         var mergeTargetShare = new Option<double?>("--merge-target-share") { Description = "With --decode-only: CodebookOptions.MergeTargetShare (the object a code joins by absorption must hold this share of the evidence; 0 = any)." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
