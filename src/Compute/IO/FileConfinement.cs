@@ -156,7 +156,7 @@ public sealed class FileConfinement
         [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
         internal static extern int Fsync(int fd);
 
-        internal const int ReadOnly = 0, EInvalid = 22, ENotSupported = 95;
+        internal const int ReadOnly = 0, EInvalid = 22, ENotSupported = 95, CurrentDirectory = -100; // CurrentDirectory: AT_FDCWD
 
         /// <summary>
         /// Flushes a directory's entries to disk (the name a rename just gave a file), through a descriptor opened at
@@ -177,8 +177,6 @@ public sealed class FileConfinement
             }
             finally { Close(fd); }
         }
-
-        internal const int CurrentDirectory = -100; // AT_FDCWD
 
         /// <summary>The last call's errno as an IOException naming <paramref name="path"/> (ENOSPC reads "No space left on device").</summary>
         internal static IOException Error(string what, string path)

@@ -154,10 +154,11 @@ public sealed class CodeStatistics
         return this;
     }
 
-    /// <summary><see cref="Interior"/> per code of <see cref="ToArrays"/> (ascending codes, 0 when none), for messages and files.</summary>
-    public long[] InteriorToArray() => area.Keys.Order().Select(c => interior.GetValueOrDefault(c)).ToArray();
+    /// <summary><see cref="Interior"/> of each of <paramref name="codes"/> (0 when none), aligned with them: with the codes of
+    /// <see cref="ToArrays"/>, for messages and files.</summary>
+    public long[] InteriorOf(IReadOnlyList<int> codes) => codes.Select(c => interior.GetValueOrDefault(c)).ToArray();
 
-    /// <summary>Adds an <see cref="InteriorToArray"/> table of the given codes; throws naming the first inconsistent entry
+    /// <summary>Adds an <see cref="InteriorOf"/> table of the given codes; throws naming the first inconsistent entry
     /// (a code with more interior pixels than its area).</summary>
     public CodeStatistics WithInterior(int[] codes, long[] interiorPixels)
     {

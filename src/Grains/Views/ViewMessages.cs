@@ -29,7 +29,7 @@ public static class ViewMessages
         var (codes, area, votes, pixels) = s.ToArrays();
         var (absorbed, into, absorbedPixels) = s.AbsorbedToArrays();
         var (pairA, pairB, shared, coVisible) = s.PairsToArrays();
-        return new ViewCodeStatistics(codes, area, votes, pixels, absorbed, into, absorbedPixels, pairA, pairB, shared, coVisible, s.InteriorToArray());
+        return new ViewCodeStatistics(codes, area, votes, pixels, absorbed, into, absorbedPixels, pairA, pairB, shared, coVisible, s.InteriorOf(codes));
     }
 
     public static CodeStatistics ToStatistics(this ViewCodeStatistics m) =>

@@ -62,9 +62,9 @@ public sealed class CodeStatisticsTests
         Assert.Equal(1, s.Interior[1]);
         Assert.Equal(2, s.Interior[2]);
         Assert.False(s.Interior.ContainsKey(4));
-        Assert.Equal(new long[] { 1, 2, 0 }, s.InteriorToArray());
+        Assert.Equal(new long[] { 1, 2, 0 }, s.InteriorOf(new[] { 1, 2, 4 }));
         var travelled = CodeStatistics.FromArrays(new[] { 1, 2, 4 }, new long[] { 7, 9, 4 }, new long[] { 0, 0, 0 }, 20)
-            .WithInterior(new[] { 1, 2, 4 }, s.InteriorToArray());
+            .WithInterior(new[] { 1, 2, 4 }, s.InteriorOf(new[] { 1, 2, 4 }));
         Assert.Equal(s.Interior, travelled.Interior);
         Assert.Empty(CodeStatistics.OfView(view, null).Interior); // width unknown: nothing counts as interior
     }
