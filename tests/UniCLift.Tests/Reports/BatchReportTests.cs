@@ -103,12 +103,10 @@ public class BatchReportTests
     /// <summary>Runs headless Chromium with a fresh profile; fails (never skips) when it is not installed.</summary>
     private static string Chromium(string work, params string[] args)
     {
-        var exe = new[] { "chromium", "chromium-browser", "google-chrome" }
-            .Select(n => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(p => Path.Combine(p, n)).FirstOrDefault(File.Exists))
-            .FirstOrDefault(p => p is not null)
-            ?? throw new Xunit.Sdk.XunitException("chromium is not installed: `apt-get install -y chromium` (the report test needs a real headless browser).");
         var profile = Path.Combine(work, "chrome-profile-" + Guid.NewGuid().ToString("N"));
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(Viewer.HeadlessChromium.Executable()) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // Its singleton-socket directory (left behind when the process is killed) inside the work folder, not /tmp.
+        psi.Environment["TMPDIR"] = work;
         foreach (var a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile }.Concat(args))
             psi.ArgumentList.Add(a);

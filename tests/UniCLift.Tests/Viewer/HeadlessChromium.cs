@@ -48,6 +48,9 @@ internal sealed partial class HeadlessChromium : IAsyncDisposable
     {
         var profile = Directory.CreateTempSubdirectory("uniclift-chrome-").FullName;
         var psi = new ProcessStartInfo(Executable()) { RedirectStandardError = true, RedirectStandardOutput = true };
+        // Chromium keeps its singleton socket in a directory of its own under TMPDIR, removed only on a clean exit;
+        // Dispose kills it, so that directory goes inside the profile, which Dispose deletes.
+        psi.Environment["TMPDIR"] = profile;
         foreach (var a in new[]
                  {
                      "--headless=new", "--no-sandbox", "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
