@@ -53,10 +53,10 @@ public sealed class RunningSilo : IAsyncLifetime
         lock (_runGate) return _run ??= Task.Run(RunTinySceneAsync);
     }
 
-    /// <summary>Builds (does not start) a silo host on free loopback ports and points <paramref name="http"/> at it.</summary>
-    public static WebApplication Create(HttpClient http, string? checkpointDirectory = null)
+    /// <summary>Builds (does not start) a silo host on free loopback ports and points <paramref name="http"/> at it; the
+    /// caller owns <paramref name="checkpointDirectory"/> and deletes it.</summary>
+    public static WebApplication Create(HttpClient http, string checkpointDirectory)
     {
-        checkpointDirectory ??= Directory.CreateTempSubdirectory("uniclift-ops-ckpt-").FullName;
         var httpPort = TestPorts.Free();
         var app = SiloHost.Build(
         [

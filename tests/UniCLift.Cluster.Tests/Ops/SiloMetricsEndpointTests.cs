@@ -89,16 +89,24 @@ public sealed class SiloReadinessTests
     public async Task ReadyOnlyWhileTheSiloIsActive()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        await using var app = RunningSilo.Create(http);
-        var check = new SiloReadyHealthCheck(app.Services);
-        Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new())).Status);
+        var checkpoints = Directory.CreateTempSubdirectory("uniclift-ops-ckpt-").FullName;
+        try
+        {
+            await using var app = RunningSilo.Create(http, checkpoints);
+            var check = new SiloReadyHealthCheck(app.Services);
+            Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new())).Status);
 
-        await app.StartAsync();
-        using (var live = await http.GetAsync("/health/live")) Assert.Equal(HttpStatusCode.OK, live.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, await RunningSilo.WaitReadyAsync(http, TimeSpan.FromSeconds(30)));
-        Assert.Equal(HealthStatus.Healthy, (await check.CheckHealthAsync(new())).Status);
+            await app.StartAsync();
+            using (var live = await http.GetAsync("/health/live")) Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, await RunningSilo.WaitReadyAsync(http, TimeSpan.FromSeconds(30)));
+            Assert.Equal(HealthStatus.Healthy, (await check.CheckHealthAsync(new())).Status);
 
-        await app.StopAsync();
-        Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new())).Status);
+            await app.StopAsync();
+            Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new())).Status);
+        }
+        finally
+        {
+            try { Directory.Delete(checkpoints, recursive: true); } catch (IOException) { }
+        }
     }
 }
