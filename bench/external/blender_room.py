@@ -5,7 +5,13 @@
 # Cycles' object-index pass.
 #
 #   blender -b -noaudio --factory-startup -P bench/external/blender_room.py -- OUT [--seed S] [--objects N]
-#       [--views V] [--width W] [--height H] [--samples N] [--test-every K]
+#       [--views V] [--width W] [--height H] [--samples N] [--test-every K] [--layout orbit|inside]
+#
+# --layout orbit (the default): an open room (floor, three walls) with the objects on the floor, the cameras on an arc
+# outside it looking in. --layout inside: a closed room (four walls, a ceiling, lit by lamps under it) seen from
+# within, as Replica or ScanNet scans are: the cameras stand near the middle and turn twice round, looking out and
+# down at objects along the walls, some of them pictures hung on a wall (a thin box a few centimetres in front of it);
+# each object is seen by a part of the views only, and every camera has geometry behind it.
 #
 # Writes OUT in nerfstudio's layout (UniCLift reads it as `Nerfstudio`):
 #   images/frame_XXXX.png          the renders
@@ -38,6 +44,7 @@ ap.add_argument("--height", type=int, default=150)
 ap.add_argument("--samples", type=int, default=24)
 ap.add_argument("--test-every", type=int, default=6)
 ap.add_argument("--points", type=int, default=30000)
+ap.add_argument("--layout", choices=["orbit", "inside"], default="orbit")
 args = ap.parse_args(argv)
 
 rng = random.Random(args.seed)
@@ -84,16 +91,23 @@ def add(kind, **kw):
     return bpy.context.active_object
 
 
-# Floor and three walls: background (pass index 0), textured differently from the objects.
-room = 9.0
+# Floor and walls (and, inside, a ceiling): background (pass index 0), textured differently from the objects.
+inside = args.layout == "inside"
+room = 6.4 if inside else 9.0
+height_share = 2.7 / room if inside else 0.34  # wall height over room width
 floor = add("plane", size=room)
 floor.data.materials.append(material("floor", hsv(rng.random(), 0.25, 0.55), 0.6, texture="checker"))
 walls = []
-for i, (x, y, rz) in enumerate([(0, room / 2, 0), (-room / 2, 0, math.pi / 2), (room / 2, 0, math.pi / 2)]):
-    w = add("plane", size=room, location=(x, y, 1.5), rotation=(math.pi / 2, 0, rz))
-    w.scale = (1, 0.34, 1)
-    w.data.materials.append(material(f"wall{i}", hsv(rng.random(), 0.12, 0.75), 0.85, texture="noise" if i == 0 else None))
+sides = [(0, room / 2, 0), (-room / 2, 0, math.pi / 2), (room / 2, 0, math.pi / 2)] + ([(0, -room / 2, 0)] if inside else [])
+for i, (x, y, rz) in enumerate(sides):
+    w = add("plane", size=room, location=(x, y, room * height_share / 2 if inside else 1.5), rotation=(math.pi / 2, 0, rz))
+    w.scale = (1, height_share, 1)
+    w.data.materials.append(material(f"wall{i}", hsv(rng.random(), 0.12, 0.75), 0.85, texture="noise" if i % 2 == 0 and (inside or i == 0) else None))
     walls.append(w)
+if inside:
+    height = room * height_share
+    ceiling = add("plane", size=room, location=(0, 0, height))
+    ceiling.data.materials.append(material("ceiling", hsv(rng.random(), 0.05, 0.85), 0.9))
 
 KINDS = ["box", "sphere", "cylinder", "cone", "torus", "monkey", "table", "lamp", "stack", "ico"]
 
@@ -159,6 +173,11 @@ def make_object(index, kind, size):
         shade = add("cone", radius1=s * 0.35, radius2=s * 0.15, depth=s * 0.35, vertices=24)
         shade.location.z = s * 1.35
         parts += [base, pole, shade]
+    elif kind == "frame":  # a picture: a thin box, its back to the wall at y = 0 of the object's own frame
+        o = add("cube", size=1)
+        o.scale = (s * rng.uniform(0.8, 1.3), s * 0.04, s * rng.uniform(0.6, 1.0))
+        o.location = (0, -o.scale.y / 2, 0)
+        parts.append(o)
     elif kind == "stack":  # three boxes on top of each other, slightly turned
         z = 0.0
         for k in range(3):
@@ -176,14 +195,43 @@ def make_object(index, kind, size):
     return parts, col, kind, tex
 
 
-# Objects on the floor, not overlapping (a disc per object), sizes spanning 4x.
+# Objects on the floor, not overlapping (a disc per object), sizes spanning 4x. Inside, they stand along the walls
+# (at least 1.7 m from the middle, where the cameras are) and every fourth is a picture on a wall.
 objects, placed = [], []
+half = room / 2
 for index in range(1, args.objects + 1):
     kind = KINDS[(index - 1) % len(KINDS)] if index <= len(KINDS) else rng.choice(KINDS)
-    size = rng.uniform(0.35, 1.4)
+    if inside and index % 4 == 0:
+        kind = "frame"
+    size = rng.uniform(0.35, 1.4) if not inside else rng.uniform(0.3, 1.0)
     radius = size * 0.8
+    if kind == "frame":  # on a wall, 1.1-1.7 m up, its own place along that wall
+        for _ in range(500):
+            side, along = rng.randrange(4), rng.uniform(-half + 0.8, half - 0.8)
+            x, y, rz = [(along, half, 0.0), (-half, along, math.pi / 2), (along, -half, math.pi), (half, along, -math.pi / 2)][side]
+            if all(math.hypot(x - px, y - py) > radius + pr + 0.1 for px, py, pr in placed):
+                break
+        else:
+            continue
+        parts, col, kind, tex = make_object(index, kind, size)
+        root = bpy.data.objects.new(f"instance{index}", None)
+        scene.collection.objects.link(root)
+        for p in parts:
+            p.parent = root
+        root.location = (x, y, rng.uniform(1.1, 1.7))
+        root.rotation_euler.z = rz
+        placed.append((x, y, radius))
+        objects.append({"id": index, "kind": kind, "parts": len(parts), "size": round(size, 3),
+                        "colour": [round(c, 3) for c in col], "texture": tex, "at": [round(x, 3), round(y, 3)]})
+        continue
     for _ in range(500):
-        x, y = rng.uniform(-3.3, 3.3), rng.uniform(-3.3, 3.0)
+        if inside:
+            lim = half - 0.25 - radius
+            x, y = rng.uniform(-lim, lim), rng.uniform(-lim, lim)
+            if math.hypot(x, y) < 1.7 + radius:
+                continue
+        else:
+            x, y = rng.uniform(-3.3, 3.3), rng.uniform(-3.3, 3.0)
         if all(math.hypot(x - px, y - py) > radius + pr + 0.1 for px, py, pr in placed):
             break
     else:
@@ -200,23 +248,34 @@ for index in range(1, args.objects + 1):
     objects.append({"id": index, "kind": kind, "parts": len(parts), "size": round(size, 3),
                     "colour": [round(c, 3) for c in col], "texture": tex, "at": [round(x, 3), round(y, 3)]})
 
-# Light: a sun at a random angle (hard shadows), an area light, and a dim sky.
-sun_data = bpy.data.lights.new("sun", type="SUN")
-sun_data.energy = rng.uniform(2.0, 4.0)
-sun = bpy.data.objects.new("sun", sun_data)
-sun.rotation_euler = (rng.uniform(0.3, 0.9), 0, rng.uniform(0, 2 * math.pi))
-scene.collection.objects.link(sun)
-area_data = bpy.data.lights.new("area", type="AREA")
-area_data.energy = 600
-area_data.size = 3
-area = bpy.data.objects.new("area", area_data)
-area.location = (rng.uniform(-2, 2), rng.uniform(-3, 0), 4.5)
-scene.collection.objects.link(area)
-scene.world = bpy.data.worlds.new("world")
-scene.world.use_nodes = True
-scene.world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.35, 0.38, 0.42, 1)
-scene.world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
-
+# Light: a sun at a random angle (hard shadows), an area light, and a dim sky; inside, where no sun reaches, three
+# area lights under the ceiling and a point lamp.
+if not inside:
+    sun_data = bpy.data.lights.new("sun", type="SUN")
+    sun_data.energy = rng.uniform(2.0, 4.0)
+    sun = bpy.data.objects.new("sun", sun_data)
+    sun.rotation_euler = (rng.uniform(0.3, 0.9), 0, rng.uniform(0, 2 * math.pi))
+    scene.collection.objects.link(sun)
+    area_data = bpy.data.lights.new("area", type="AREA")
+    area_data.energy = 600
+    area_data.size = 3
+    area = bpy.data.objects.new("area", area_data)
+    area.location = (rng.uniform(-2, 2), rng.uniform(-3, 0), 4.5)
+    scene.collection.objects.link(area)
+else:
+    for i in range(3):
+        area_data = bpy.data.lights.new(f"area{i}", type="AREA")
+        area_data.energy = rng.uniform(60, 140)
+        area_data.size = 1.2
+        area = bpy.data.objects.new(f"area{i}", area_data)
+        area.location = (rng.uniform(-2.2, 2.2), rng.uniform(-2.2, 2.2), height - 0.05)
+        scene.collection.objects.link(area)
+    lamp_data = bpy.data.lights.new("lamp", type="POINT")
+    lamp_data.energy = rng.uniform(40, 100)
+    lamp_data.shadow_soft_size = 0.1
+    lamp = bpy.data.objects.new("lamp", lamp_data)
+    lamp.location = (rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5), rng.uniform(1.8, 2.3))
+    scene.collection.objects.link(lamp)
 # Render settings: Cycles on the CPU, a little noise left in (no denoiser), 8-bit PNG in sRGB.
 scene.render.engine = "CYCLES"
 scene.cycles.device = "CPU"
@@ -252,14 +311,23 @@ cam = bpy.data.objects.new("camera", cam_data)
 scene.collection.objects.link(cam)
 scene.camera = cam
 
-# Cameras: a free arc on the room's open side (radius, height and aim vary), never behind a wall.
+# Cameras. Orbit: a free arc on the room's open side (radius, height and aim vary), never behind a wall. Inside: near
+# the middle of the room, turning twice round with the yaw drawn about its place in the turn, looking 8-32 degrees
+# down (a hand-held scan's path).
 frames, train, test = [], [], []
 for i in range(args.views):
-    az = -math.pi / 2 + (2 * i / max(1, args.views - 1) - 1) * math.pi * 0.22 + rng.uniform(-0.05, 0.05)
-    r = rng.uniform(4.5, 6.0)
-    h = rng.uniform(1.6, 4.2)
-    eye = Vector((r * math.cos(az), r * math.sin(az), h))
-    aim = Vector((rng.uniform(-0.8, 0.8), rng.uniform(-0.5, 0.8), rng.uniform(0.0, 0.6)))
+    if inside:
+        pr, pa = 0.9 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+        eye = Vector((pr * math.cos(pa), pr * math.sin(pa), rng.uniform(1.25, 1.8)))
+        yaw = 2 * 2 * math.pi * i / args.views + rng.uniform(-0.15, 0.15)
+        pitch = math.radians(rng.uniform(8, 32))
+        aim = eye + Vector((math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), -math.sin(pitch)))
+    else:
+        az = -math.pi / 2 + (2 * i / max(1, args.views - 1) - 1) * math.pi * 0.22 + rng.uniform(-0.05, 0.05)
+        r = rng.uniform(4.5, 6.0)
+        h = rng.uniform(1.6, 4.2)
+        eye = Vector((r * math.cos(az), r * math.sin(az), h))
+        aim = Vector((rng.uniform(-0.8, 0.8), rng.uniform(-0.5, 0.8), rng.uniform(0.0, 0.6)))
     cam.location = eye
     cam.rotation_euler = (aim - eye).to_track_quat("-Z", "Y").to_euler()
     bpy.context.view_layer.update()
@@ -325,7 +393,7 @@ doc = {"fl_x": fx, "fl_y": fx, "cx": args.width / 2, "cy": args.height / 2, "w":
 with open(os.path.join(out, "transforms.json"), "w") as f:
     json.dump(doc, f, indent=1)
 with open(os.path.join(out, "objects.json"), "w") as f:
-    json.dump({"generator": f"Blender {bpy.app.version_string}, Cycles {args.samples} spp", "seed": args.seed,
+    json.dump({"generator": f"Blender {bpy.app.version_string}, Cycles {args.samples} spp", "seed": args.seed, "layout": args.layout,
                "objects": objects}, f, indent=1)
 os.rmdir(index_dir)
 print(f"wrote {out}: {args.views} views {args.width}x{args.height}, {len(objects)} objects")

@@ -9,7 +9,8 @@
 # LIFT_ITERATIONS (500; 0: no lift), DEVICE (cpu), SET (options for both runs: "Name=Value Name=Value"),
 # UNICLIFT (the command that runs uniclift; default: the Release build, built if missing), LAYOUT (nerfstudio, or
 # colmap: each scene is also written as a COLMAP text model by to_colmap.py, under ROOT/scene-S-colmap, and read
-# through that layout instead; its runs are ROOT/run-S-colmap).
+# through that layout instead; its runs are ROOT/run-S-colmap), ROOM (orbit, or inside: blender_room.py's --layout,
+# a closed room scanned from within; use a ROOT of its own, scenes are kept per seed).
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
@@ -54,7 +55,7 @@ for seed in "${seeds[@]}"; do
   if [ ! -f "$scene/transforms.json" ]; then
     start=$(date +%s)
     blender -b -noaudio --factory-startup --python-exit-code 1 -P "$here/blender_room.py" -- "$scene" --seed "$seed" --objects "$objects" \
-      --views "$views" --width "$width" --height "$height" --samples "$samples" > "$root/render-$seed.log" 2>&1 \
+      --views "$views" --width "$width" --height "$height" --samples "$samples" --layout "${ROOM:-orbit}" > "$root/render-$seed.log" 2>&1 \
       || { tail -20 "$root/render-$seed.log" >&2; exit 1; }
     [ -f "$scene/transforms.json" ] || { tail -20 "$root/render-$seed.log" >&2; echo "seed $seed: blender wrote no scene" >&2; exit 1; }
     echo "seed $seed: rendered in $(( $(date +%s) - start )) s" >&2
@@ -91,7 +92,7 @@ for seed in "${seeds[@]}"; do
 done
 
 echo
-echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${views} views ${width}x${height}, ${samples} spp, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
+echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room, ${views} views ${width}x${height}, ${samples} spp, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
 printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
 printf '%s\n' "${rows[@]}"
 echo "(PQ^scene / PQ over things on the test views; lift: ${lift_iterations} iterations on the train run's geometry)"
