@@ -34,13 +34,16 @@ public sealed record ViewSource(
 /// <summary>Decode one view: render its embedding image from the trained model file (a model.ply) and threshold it.
 /// <paramref name="BlendProbabilities"/>: threshold the blend of the Gaussians' sigmoid(v) rather than of v
 /// (Compute's PixelBlend.Probabilities; a request from an older build has it false, Raw). <paramref name="NearPlane"/>: the
-/// scene's near plane, as training used (Compute's SceneScale); 0 in a request from an older build, which rendered at 0.2.</summary>
+/// scene's near plane, as training used (Compute's SceneScale); 0 in a request from an older build, which rendered at 0.2.
+/// <paramref name="SpatialSplit"/>: codes whose Gaussians lie apart in space are split per part (Compute's SpatialParts,
+/// default options; the coordinator splits the Gaussians' codes alike); false in a request from an older build.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewDecodeRequest")]
 public sealed record ViewDecodeRequest(
     [property: Id(0)] ViewSource Source,
     [property: Id(1)] string ModelPath,
     [property: Id(2)] bool BlendProbabilities = false,
-    [property: Id(3)] float NearPlane = 0f);
+    [property: Id(3)] float NearPlane = 0f,
+    [property: Id(4)] bool SpatialSplit = false);
 
 /// <summary>
 /// What the codebook needs from one decoded view: per code (ascending) its pixel area and how many of those pixels

@@ -63,7 +63,8 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         {
             // The silo's views of this model render from one copy of its tensors on the device.
             using var lease = models.Lease(request.ModelPath, device);
-            return lease.Model.RenderCodes(new GaussianRasterizer(), lease.Tensors, request.Source.ToCamera(), near, blend);
+            var parts = request.SpatialSplit ? models.Parts(request.ModelPath) : null;
+            return lease.Model.RenderCodes(new GaussianRasterizer(), lease.Tensors, request.Source.ToCamera(), near, blend, parts);
         });
     }
 

@@ -41,6 +41,7 @@ public static class BenchSegmentCommand
         var mergeTargetShare = new Option<double?>("--merge-target-share") { Description = "With --decode-only: CodebookOptions.MergeTargetShare (the object a code joins by absorption must hold this share of the evidence; 0 = any)." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
+        var spatialSplit = new Option<double?>("--spatial-split") { Description = "With --decode-only: SpatialSplitOptions.LinkFraction (codes whose Gaussians lie apart by this share of the scene split per part; 0 = no split)." };
         var keepLargest = new Option<double?>("--fragment-min-largest") { Description = "With --decode-only: FragmentOptions.MinLargestFraction (a label's largest component in a view is a fragment only under this share of the view)." };
         var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Probabilities (default: the blend of sigmoid(v) - 1/2) or Raw (the blend of v, the rule before issue #17; DECISIONS.md, \"Object edges\")." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
@@ -73,7 +74,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeTargetShare, mergeCountsAll, fragment, keepLargest, set, device, profile, profileHost }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeTargetShare, mergeCountsAll, fragment, keepLargest, spatialSplit, set, device, profile, profileHost }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -91,6 +92,8 @@ public static class BenchSegmentCommand
             if (parse.GetValue(blend) is PixelBlend pb) decode = decode with { Blend = pb };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = (decode.Cleanup ?? FragmentOptions.Default) with { MinFraction = ff } };
             if (parse.GetValue(keepLargest) is double kl) decode = decode with { Cleanup = (decode.Cleanup ?? FragmentOptions.Default) with { MinLargestFraction = kl } };
+            if (parse.GetValue(spatialSplit) is double ss)
+                decode = decode with { SpatialSplit = ss == 0 ? null : (decode.SpatialSplit ?? SpatialSplitOptions.Default) with { LinkFraction = ss } };
             var settings = BatchConsole.Settings(parse, set) ?? [];
             // A bad setting or iteration count fails before any scene is made.
             var trainSettings = TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings);
@@ -397,10 +400,14 @@ public static class BenchSegmentCommand
         var statistics = new CodeStatistics();
         var stuff = StuffBackground.For(scene, decode.StuffAsBackground);
         long pixels = 0;
+        var model = TrainedGaussians.FromModel(trainer.Model);
+        var split = model.SpatialParts(model.DecodeGaussians(), decode.SpatialSplit);
+        console.ErrorWriter.WriteLine($"  [diagnose] spatial split (cells of {split.CellSize:0.###}): " +
+            (split.IsEmpty ? "no code split" : string.Join(", ", split.SplitCodes.OrderBy(kv => kv.Key).Select(kv => $"code {kv.Key} in {kv.Value} parts"))));
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
-            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, decode.Blend);
+            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, decode.Blend, split);
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
             statistics.AddView(codes, v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels, v.Camera.Width);
             pixels += codes.Length;
@@ -421,8 +428,8 @@ public static class BenchSegmentCommand
             int merged = Array.IndexOf(book.MergedCodes, code);
             string fate = code == book.BackgroundCode ? "background" : book.Codes.Contains(code) ? "kept"
                 : merged >= 0 ? (book.MergedIds[merged] == 0 ? "joined the background" : $"joined {book.Codes[book.MergedIds[merged] - 1]}") : "dropped";
-            int bits = book.BackgroundCode is int bg ? System.Numerics.BitOperations.PopCount((uint)(code ^ bg)) : 0;
-            w.WriteLine($"    code {code,5} ({Convert.ToString(code, 2).PadLeft(trainer.Model.EmbeddingDim, '0')}) {100.0 * area / pixels,6:0.000}% interior {100.0 * statistics.Interior.GetValueOrDefault(code) / area,5:0.0}% " +
+            int bits = book.BackgroundCode is int bg ? SpatialParts.Distance(code, bg) : 0;
+            w.WriteLine($"    code {code,5} ({Convert.ToString(SpatialParts.BaseCode(code), 2).PadLeft(trainer.Model.EmbeddingDim, '0')}{(SpatialParts.Part(code) > 0 ? $" part {SpatialParts.Part(code)}" : "")}) {100.0 * area / pixels,6:0.000}% interior {100.0 * statistics.Interior.GetValueOrDefault(code) / area,5:0.0}% " +
                 $"mask background {100.0 * statistics.BackgroundVotes.GetValueOrDefault(code) / area,5:0.0}% {bits,2} bits from it -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it; {fate}");
         }
         w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");

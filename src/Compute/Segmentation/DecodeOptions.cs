@@ -14,6 +14,11 @@ public sealed record DecodeOptions
     /// (DECISIONS.md, "Object edges", issue #17). The view grains get it through ViewDecodeRequest.</summary>
     public PixelBlend Blend { get; init; } = PixelBlend.Probabilities;
 
+    /// <summary>Codes whose Gaussians lie apart in space are split into one code per part before the codebook
+    /// (<see cref="SpatialParts"/>): objects that no view shows together can share a code. Null: no split. The view
+    /// grains get it through ViewDecodeRequest.</summary>
+    public SpatialSplitOptions? SpatialSplit { get; init; } = SpatialSplitOptions.Default;
+
     /// <summary>How many views get a colourised overlay picture.</summary>
     public int Overlays { get; init; } = 6;
 }

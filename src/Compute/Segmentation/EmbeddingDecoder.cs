@@ -41,22 +41,31 @@ public static class EmbeddingDecoder
     }
 
     /// <summary>Embedding-to-Label per pixel: renders the embedding image of <paramref name="g"/> (features [N,D]) for
-    /// a camera and thresholds it ([H*W] row-major; see <see cref="RenderEmbedding"/>).</summary>
+    /// a camera and thresholds it ([H*W] row-major; see <see cref="RenderEmbedding"/>). With <paramref name="parts"/>,
+    /// pixels of a split code take their part's code, placed by the same render's depth.</summary>
     public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera, float nearPlane,
-        PixelBlend blend)
+        PixelBlend blend, SpatialParts? parts = null)
     {
         using var scope = NewDisposeScope();
-        return DecodePixels(RenderEmbedding(rasterizer, g, shDegree, camera, nearPlane, blend));
+        var r = Render(rasterizer, g, shDegree, camera, nearPlane, blend);
+        var codes = DecodePixels(r.Features!);
+        if (parts is { IsEmpty: false })
+            parts.ExtendPixels(codes, r.Depth.cpu().contiguous().reshape(-1).data<float>().ToArray(),
+                r.Alpha.cpu().contiguous().reshape(-1).data<float>().ToArray(), camera);
+        return codes;
     }
 
     /// <summary>The embedding image [H,W,D] that <see cref="RenderCodes"/> thresholds. With <paramref name="blend"/> =
     /// <see cref="PixelBlend.Probabilities"/> the Gaussians' sigmoid(v) - 1/2 are blended instead of v
     /// (<see cref="BlendFeatures"/>). <paramref name="nearPlane"/>: the scene's, as training used (<see cref="SceneScale.NearPlane"/>).</summary>
     public static Tensor RenderEmbedding(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera, float nearPlane,
+        PixelBlend blend) => Render(rasterizer, g, shDegree, camera, nearPlane, blend).Features!;
+
+    private static RenderResult Render(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera, float nearPlane,
         PixelBlend blend)
     {
         if (blend == PixelBlend.Probabilities && g.Features is { } f) g = g with { Features = BlendFeatures(f) };
-        return rasterizer.Render(g, camera, new RasterSettings(shDegree, NearPlane: nearPlane)).Features!;
+        return rasterizer.Render(g, camera, new RasterSettings(shDegree, NearPlane: nearPlane));
     }
 
     /// <summary>

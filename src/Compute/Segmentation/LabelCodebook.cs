@@ -169,7 +169,7 @@ public sealed class LabelCodebook
             // Evidence halves per differing bit: a piece of an object usually differs from its code in one unsettled
             // bit, while the object's whole mask segment may be dominated by a touching object that m2f merged it with.
             var target = list.Where(e => rank.TryGetValue(e.Into, out int r) && r < rank[c] && (e.Into == background || targets.Contains(e.Into)))
-                .OrderByDescending(e => e.Pixels * Math.Pow(0.5, BitOperations.PopCount((uint)(c ^ e.Into)))).ThenBy(e => rank[e.Into])
+                .OrderByDescending(e => e.Pixels * Math.Pow(0.5, SpatialParts.Distance(c, e.Into))).ThenBy(e => rank[e.Into])
                 .Select(e => (int?)e.Into).FirstOrDefault();
             if (target is not int t) continue;
             // Joining an object needs evidence from objects, joining the background evidence from the background: pixels
@@ -178,7 +178,7 @@ public sealed class LabelCodebook
             // object in some views) do not make c background.
             long evidence = countsAllAbsorbed ? total
                 : list.Where(e => (e.Into == background) == (t == background)).Sum(e => e.Pixels);
-            if (evidence < (BitOperations.PopCount((uint)(c ^ t)) == 1 ? neighbourFraction : fraction) * statistics.Area[c]) continue;
+            if (evidence < (SpatialParts.Distance(c, t) == 1 ? neighbourFraction : fraction) * statistics.Area[c]) continue;
             // ...and the object it joins must hold a fair share of that evidence itself: a small object that the masks
             // merge with each of its neighbours in turn lies a little in each one's segments, a piece of an object
             // mostly in that object's.
@@ -232,7 +232,8 @@ public sealed class LabelCodebook
 
     /// <summary>
     /// Compact id of any code: known codes map directly; dropped or unknown codes map to the known code with the
-    /// smallest Hamming distance (ties: smaller id), i.e. the nearest hypercube corner that is an instance.
+    /// smallest Hamming distance (ties: the same spatial part first, then the smaller id), i.e. the nearest hypercube
+    /// corner that is an instance.
     /// </summary>
     public int NearestId(int code)
     {
@@ -240,7 +241,7 @@ public sealed class LabelCodebook
         int best = -1, bestDistance = int.MaxValue;
         foreach (var (c, i) in ids)
         {
-            int d = BitOperations.PopCount((uint)(c ^ code));
+            int d = 2 * SpatialParts.Distance(c, code) + (SpatialParts.Part(c) == SpatialParts.Part(code) ? 0 : 1);
             if (d < bestDistance || (d == bestDistance && i < best)) (best, bestDistance) = (i, d);
         }
         return best < 0 ? 0 : best;

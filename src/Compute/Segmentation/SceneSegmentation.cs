@@ -27,6 +27,10 @@ public static class SceneSegmentation
         options ??= new DecodeOptions();
         var model = TrainedGaussians.FromModel(trainer.Model);
         var rasterizer = new GaussianRasterizer();
+        // 0. Codes whose Gaussians lie apart in space split into one code per part, on the Gaussians and in every view.
+        var baseCodes = model.DecodeGaussians();
+        var parts = model.SpatialParts(baseCodes, options.SpatialSplit);
+        var gaussianCodes = parts.ExtendGaussians(baseCodes, model.Cloud.Means);
         // 1. Render every frame's embedding image and threshold it to codes; sum the scene's code statistics.
         var codes = new int[scene.Views.Count][];
         var statistics = new CodeStatistics();
@@ -36,11 +40,10 @@ public static class SceneSegmentation
             var v = scene.Views[i];
             // From the trainer's own tensors, on its device (a GPU trainer decodes on the GPU); the host copy
             // (TrainedGaussians) renders the same codes, SH degree aside, which codes do not depend on.
-            codes[i] = RenderCodes(rasterizer, trainer.Model, trainer.Model.ShDegree, v.Camera, trainer.NearPlane, options.Blend);
+            codes[i] = RenderCodes(rasterizer, trainer.Model, trainer.Model.ShDegree, v.Camera, trainer.NearPlane, options.Blend, parts);
             statistics.AddView(codes[i], v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels, v.Camera.Width);
         }
         // 2. One codebook for the scene: the same code is the same instance in every view and on the Gaussians.
-        var gaussianCodes = model.DecodeGaussians();
         var codebook = LabelCodebook.Build(statistics, gaussianCodes, options.Codebook);
         // 3. Outputs.
         var overlays = OverlayViews(scene.Views.Count, options.Overlays);
@@ -130,11 +133,11 @@ public static class SceneSegmentation
 
     /// <summary>Per-pixel codes (row-major [H*W]) of the model's rendered embedding image for one camera.</summary>
     public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianModel model, int shDegree, Camera camera, float nearPlane,
-        PixelBlend blend)
+        PixelBlend blend, SpatialParts? parts = null)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad(); // no graph to the live parameters
-        return EmbeddingDecoder.RenderCodes(rasterizer, model.ToGaussianTensors(), shDegree, camera, nearPlane, blend);
+        return EmbeddingDecoder.RenderCodes(rasterizer, model.ToGaussianTensors(), shDegree, camera, nearPlane, blend, parts);
     }
 
     /// <summary>Loss curve in at most 100 points (means over equal windows), for metrics.json and the report.</summary>

@@ -85,27 +85,34 @@ public sealed class TrainedGaussians
         return EmbeddingDecoder.DecodeGaussians(EmbeddingTensor());
     }
 
+    /// <summary>The codes of this model that lie apart in space (<see cref="SpatialParts"/>), from its Gaussians'
+    /// <paramref name="codes"/> (<see cref="DecodeGaussians"/>); <see cref="SpatialParts.None"/> with no options.</summary>
+    public SpatialParts SpatialParts(int[] codes, SpatialSplitOptions? options) =>
+        options is null ? Segmentation.SpatialParts.None : Segmentation.SpatialParts.Build(Cloud.Means, Cloud.Opacity, codes, options);
+
     /// <summary>The embeddings as a [N,D] tensor (in the caller's dispose scope).</summary>
     public Tensor EmbeddingTensor() => tensor(Embeddings, new long[] { Count, Dimensions });
 
     /// <summary>Embedding-to-Label per pixel: renders the embedding image for a camera and thresholds it ([H*W] row-major).
     /// <paramref name="device"/>: where to render (default CPU); the model goes up for the call and is released after it.</summary>
-    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera, float nearPlane, PixelBlend blend, Device? device = null)
+    public int[] RenderCodes(GaussianRasterizer rasterizer, Camera camera, float nearPlane, PixelBlend blend, Device? device = null,
+        SpatialParts? parts = null)
     {
         TorchRuntime.EnsureInitialised();
         using var scope = NewDisposeScope();
-        return RenderCodes(rasterizer, Tensors(device ?? CPU), camera, nearPlane, blend);
+        return RenderCodes(rasterizer, Tensors(device ?? CPU), camera, nearPlane, blend, parts);
     }
 
     /// <summary>Embedding-to-Label per pixel from this model's tensors <paramref name="g"/> (from <see cref="Tensors"/>,
     /// kept by the caller for many views: a silo's views of one model render from one copy on the device).</summary>
-    public int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, Camera camera, float nearPlane, PixelBlend blend)
+    public int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, Camera camera, float nearPlane, PixelBlend blend,
+        SpatialParts? parts = null)
     {
         if (g.Count != Count || g.Features is null || g.Features.shape[1] != Dimensions)
             throw new ArgumentException($"The tensors hold {g.Count} Gaussians with {(g.Features is null ? "no" : g.Features.shape[1].ToString())} embedding channels; this model has {Count} with {Dimensions}.");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera, nearPlane, blend);
+        return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera, nearPlane, blend, parts);
     }
 
     /// <summary>The model as tensors on <paramref name="device"/>, in the caller's dispose scope: means [N,3], log-scales

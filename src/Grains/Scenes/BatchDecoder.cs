@@ -85,7 +85,8 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             var stuff = StuffBackground.For(l.Scene, l.Target.StuffAsBackground);
             var decode = new DecodeOptions();
             float near = SceneScale.NearPlane(SceneScale.Extent(l.Scene));
-            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(stuff), l.ModelPath, decode.Blend == PixelBlend.Probabilities, near)).ToList();
+            var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(stuff), l.ModelPath, decode.Blend == PixelBlend.Probabilities, near,
+                decode.SpatialSplit is not null)).ToList();
             IViewGrain View(int i) => grains.GetGrain<IViewGrain>($"{id}/{views[i].Name}");
 
             var statistics = await Task.WhenAll(requests.Select((r, i) => View(i).DecodeCodes(r)));
@@ -93,8 +94,10 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             {
                 var sum = new CodeStatistics();
                 foreach (var s in statistics) sum.Add(s.ToStatistics());
-                var book = LabelCodebook.Build(sum, gaussianCodes);
-                return (book, book.MapGaussians(gaussianCodes));
+                // The view grains split the codes of Gaussians apart in space (default options); the Gaussians follow.
+                var codes = l.Model.SpatialParts(gaussianCodes, decode.SpatialSplit).ExtendGaussians(gaussianCodes, l.Model.Cloud.Means);
+                var book = LabelCodebook.Build(sum, codes);
+                return (book, book.MapGaussians(codes));
             });
             var message = codebook.ToMessage();
             var overlays = SceneSegmentation.OverlayViews(views.Count, decode.Overlays);

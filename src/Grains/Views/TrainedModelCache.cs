@@ -20,6 +20,8 @@ public sealed class TrainedModelCache(int capacity = 4)
     {
         public readonly string Key = key;
         public readonly Lazy<TrainedGaussians> Model = new(() => TrainedGaussians.Read(path));
+        /// <summary>The model's codes split by where their Gaussians lie (default options), made by the first view that asks.</summary>
+        public Lazy<SpatialParts>? Parts;
         /// <summary>Tensors per device ("cpu", "cuda:0"), made by the first lease there.</summary>
         public readonly Dictionary<string, Lazy<GaussianTensors>> Tensors = new();
         public int Leases;
@@ -36,6 +38,17 @@ public sealed class TrainedModelCache(int capacity = 4)
     private readonly List<Entry> retired = new();
 
     public TrainedGaussians Get(string path) => Model(Find(path, lease: false));
+
+    /// <summary>The spatial parts of the model at <paramref name="path"/> (<see cref="SpatialParts"/> with default
+    /// options), computed once per cached model: every view of it on this silo splits its codes alike.</summary>
+    public SpatialParts Parts(string path)
+    {
+        var entry = Find(path, lease: false);
+        var model = Model(entry);
+        Lazy<SpatialParts> parts;
+        lock (gate) parts = entry.Parts ??= new Lazy<SpatialParts>(() => model.SpatialParts(model.DecodeGaussians(), SpatialSplitOptions.Default));
+        return parts.Value;
+    }
 
     /// <summary>The model at <paramref name="path"/> with its tensors on <paramref name="device"/>, shared with every
     /// other lease of that model there; dispose the lease when the render is done. The tensors are read-only.</summary>
