@@ -419,6 +419,23 @@ public static class BenchSegmentCommand
             }
         }
         var w = console.ErrorWriter;
+        // How well the geometry renders views it was not trained on (a test view far below the training views' PSNR
+        // is floaters or overfitting: a decoding rule cannot help there).
+        var psnr = new[] { new List<double>(), new List<double>() }; // train, test
+        var testViews = scene.TestViews.ToHashSet();
+        using (TorchSharp.torch.no_grad())
+            foreach (var v in scene.Views)
+            {
+                using var s = TorchSharp.torch.NewDisposeScope();
+                var rgb = rasterizer.Render(trainer.Model.ToGaussianTensors(), v.Camera,
+                    new UniCLift.Compute.Rendering.RasterSettings(trainer.ActiveShDegree, NearPlane: trainer.NearPlane)).Rgb.clamp(0, 1).cpu().contiguous().reshape(-1).data<float>().ToArray();
+                var image = SceneData.LoadImage(scene, v).Pixels;
+                double se = 0;
+                for (int i = 0; i < rgb.Length; i++) { double d = rgb[i] - image[i] / 255.0; se += d * d; }
+                psnr[testViews.Contains(v.Name) ? 1 : 0].Add(10 * Math.Log10(rgb.Length / Math.Max(se, 1e-12)));
+            }
+        w.WriteLine($"  [diagnose] RGB PSNR: training views {(psnr[0].Count > 0 ? psnr[0].Average() : double.NaN):0.00} dB, test views {(psnr[1].Count > 0 ? psnr[1].Average() : double.NaN):0.00} dB" +
+            (psnr[1].Count > 0 ? $" (worst {psnr[1].Min():0.00})" : ""));
         int above01 = codeArea.Count(kv => kv.Value >= 0.001 * pixels);
         w.WriteLine($"  [diagnose] {codeArea.Count} distinct codes, {above01} with >= 0.1% of {pixels} px; {gtArea.Count} GT ids (incl. 0)");
         var book = LabelCodebook.Build(statistics, null, decode.Codebook);
