@@ -122,7 +122,8 @@ public static class BenchSegmentCommand
                 // Each row as soon as it is measured: a long run that fails later keeps what it has.
                 rows.Add(row);
                 console.ErrorWriter.WriteLine($"row: {row.Style} seed {row.Seed} objects {row.Objects} {row.Variant}: PQ^scene {row.Pq:0.00} things {row.PqThings:0.00} " +
-                    $"(no robust {row.PqThingsNoRobust:0.00}) instances {row.Instances} TP/FP/FN {row.ThingsTp}/{row.ThingsFp}/{row.ThingsFn} {row.Seconds:0.0} s");
+                    $"(no robust {row.PqThingsNoRobust:0.00}) instances {row.Instances} TP/FP/FN {row.ThingsTp}/{row.ThingsFp}/{row.ThingsFn} {row.Seconds:0.0} s" +
+                    (row.MaskAgreement is double a ? $" masks {a:0.00}" : ""));
             }
             Report(rows, parse.GetValue(json), console);
             return Task.FromResult(ExitCodes.Ok);
@@ -148,6 +149,8 @@ public static class BenchSegmentCommand
         public int ThingsTp { get; init; }
         public int ThingsFp { get; init; }
         public int ThingsFn { get; init; }
+        /// <summary>With --decode-only: the decoded training views' agreement with their input masks (MaskAgreement, 0-100).</summary>
+        public double? MaskAgreement { get; init; }
     }
 
     private static IEnumerable<Row> RunScene(BenchScene bench, int views, int width, int height, int iterations, int liftIterations,
@@ -285,8 +288,18 @@ public static class BenchSegmentCommand
             DiagnoseBoundaries(scene, "decoded", v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), false, console);
             DiagnoseMargins(scene, trainer, v => ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))), decode.Blend, console);
         }
+        var agreement = new MaskAgreement();
+        var stuffClasses = StuffBackground.For(scene, decode.StuffAsBackground);
+        foreach (var name in scene.TrainViews)
+        {
+            var v = scene.View(name);
+            if (v.MaskPath is null) continue;
+            agreement.AddView(ImageIO.ReadLabels(Path.Combine(outDir, "instance", SceneEvaluator.PredictionFileName(v))).Labels,
+                StuffBackground.LoadMask(scene, v, stuffClasses).Labels);
+        }
         return new Row(0, "", 0, s.Pq, s.Things, s.ThingsNoRobust, clock.Elapsed.TotalSeconds, 0, result.Gaussians)
-            { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn };
+            { Instances = InstancesInViews(scene, outDir), ThingsTp = s.Tp, ThingsFp = s.Fp, ThingsFn = s.Fn,
+              MaskAgreement = agreement.Views > 0 ? 100 * agreement.Score : null };
     }
 
     /// <summary>

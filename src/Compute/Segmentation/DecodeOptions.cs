@@ -9,10 +9,11 @@ public sealed record DecodeOptions
     /// <summary>Mask segments of a predicted stuff class count as background in the codebook's statistics (<see cref="StuffBackground"/>);
     /// follows <see cref="Training.TrainingOptions.StuffAsBackground"/> in a segmentation run.</summary>
     public bool StuffAsBackground { get; init; } = true;
-    /// <summary>What a pixel's code thresholds (<see cref="PixelBlend"/>): the blend of the Gaussians' probabilities, which
-    /// narrows the ring of object labels spilled onto the background and gains in every crowded room at full scale
-    /// (DECISIONS.md, "Object edges", issue #17). The view grains get it through ViewDecodeRequest.</summary>
-    public PixelBlend Blend { get; init; } = PixelBlend.Probabilities;
+    /// <summary>What a pixel's code thresholds (<see cref="PixelBlend"/>): the blend of the raw embeddings. The blend of
+    /// the Gaussians' probabilities narrows the ring of object labels spilled onto the background and gains in this
+    /// repository's rooms, but loses on the rooms made elsewhere, by 6.5 PQ^scene on average in rooms scanned from
+    /// within (DECISIONS.md, "Object edges"). The view grains get it through ViewDecodeRequest.</summary>
+    public PixelBlend Blend { get; init; } = PixelBlend.Raw;
 
     /// <summary>Codes whose Gaussians lie apart in space are split into one code per part before the codebook
     /// (<see cref="SpatialParts"/>): objects that no view shows together can share a code. Null: no split. The view
