@@ -43,7 +43,7 @@ public static class BenchSegmentCommand
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var spatialSplit = new Option<double?>("--spatial-split") { Description = "With --decode-only: SpatialSplitOptions.LinkFraction (codes whose Gaussians lie apart by this share of the scene split per part; 0 = no split)." };
         var keepLargest = new Option<double?>("--fragment-min-largest") { Description = "With --decode-only: FragmentOptions.MinLargestFraction (a label's largest component in a view is a fragment only under this share of the view)." };
-        var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Probabilities (default: the blend of sigmoid(v) - 1/2) or Raw (the blend of v, the rule before issue #17; DECISIONS.md, \"Object edges\")." };
+        var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Raw (default: the blend of v) or Probabilities (the blend of sigmoid(v) - 1/2, narrower edges on this repository's rooms, worse on rooms made elsewhere; DECISIONS.md, \"Object edges\")." };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var liftOnly = new Option<bool>("--lift-only") { Description = "Skip train mode: lift from the train-mode result already in --out (and run the ablation if asked)." };
         var set = new Option<string[]>("--set")
