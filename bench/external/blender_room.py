@@ -205,27 +205,11 @@ for index in range(1, args.objects + 1):
         kind = "frame"
     size = rng.uniform(0.35, 1.4) if not inside else rng.uniform(0.3, 1.0)
     radius = size * 0.8
-    if kind == "frame":  # on a wall, 1.1-1.7 m up, its own place along that wall
-        for _ in range(500):
-            side, along = rng.randrange(4), rng.uniform(-half + 0.8, half - 0.8)
-            x, y, rz = [(along, half, 0.0), (-half, along, math.pi / 2), (along, -half, math.pi), (half, along, -math.pi / 2)][side]
-            if all(math.hypot(x - px, y - py) > radius + pr + 0.1 for px, py, pr in placed):
-                break
-        else:
-            continue
-        parts, col, kind, tex = make_object(index, kind, size)
-        root = bpy.data.objects.new(f"instance{index}", None)
-        scene.collection.objects.link(root)
-        for p in parts:
-            p.parent = root
-        root.location = (x, y, rng.uniform(1.1, 1.7))
-        root.rotation_euler.z = rz
-        placed.append((x, y, radius))
-        objects.append({"id": index, "kind": kind, "parts": len(parts), "size": round(size, 3),
-                        "colour": [round(c, 3) for c in col], "texture": tex, "at": [round(x, 3), round(y, 3)]})
-        continue
     for _ in range(500):
-        if inside:
+        if kind == "frame":  # on a wall, its own place along that wall (its height is drawn below)
+            side, along = rng.randrange(4), rng.uniform(-half + 0.8, half - 0.8)
+            x, y, wall_rz = [(along, half, 0.0), (-half, along, math.pi / 2), (along, -half, math.pi), (half, along, -math.pi / 2)][side]
+        elif inside:
             lim = half - 0.25 - radius
             x, y = rng.uniform(-lim, lim), rng.uniform(-lim, lim)
             if math.hypot(x, y) < 1.7 + radius:
@@ -237,13 +221,17 @@ for index in range(1, args.objects + 1):
     else:
         continue
     parts, col, kind, tex = make_object(index, kind, size)
-    # Parent every part to an empty, then turn and move the whole object.
+    # Parent every part to an empty, then move and turn the whole object: a picture 1.1-1.7 m up, facing the room.
     root = bpy.data.objects.new(f"instance{index}", None)
     scene.collection.objects.link(root)
     for p in parts:
         p.parent = root
-    root.location = (x, y, 0)
-    root.rotation_euler.z = rng.uniform(0, 2 * math.pi)
+    if kind == "frame":
+        root.location = (x, y, rng.uniform(1.1, 1.7))
+        root.rotation_euler.z = wall_rz
+    else:
+        root.location = (x, y, 0)
+        root.rotation_euler.z = rng.uniform(0, 2 * math.pi)
     placed.append((x, y, radius))
     objects.append({"id": index, "kind": kind, "parts": len(parts), "size": round(size, 3),
                     "colour": [round(c, 3) for c in col], "texture": tex, "at": [round(x, 3), round(y, 3)]})
