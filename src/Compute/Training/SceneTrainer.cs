@@ -228,7 +228,7 @@ public sealed class SceneTrainer : IDisposable
             lTriplet = l;
             Phase("triplet_loss");
         }
-        if (segmentationLosses && o.UseSmooth3D)
+        if (it > o.SmoothLossFrom && o.UseSmooth3D)
         {
             var graph = NeighbourGraphFor(it, stepRandom);
             var l = Losses.SmoothnessLoss.Compute(_model[GaussianModel.Embeddings], graph);

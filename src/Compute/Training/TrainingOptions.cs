@@ -67,6 +67,8 @@ public sealed record TrainingOptions
     public int SmoothGraphRefresh { get; init; } = 100;
     /// <summary>The same in lift mode: 10, because frozen means make a rebuild a cheap new sample (DECISIONS.md).</summary>
     public int LiftSmoothGraphRefresh { get; init; } = 10;
+    /// <summary>Share of a lift run before L_3D switches on.</summary>
+    public double LiftSmoothFromFraction { get; init; } = 0.0;
     /// <summary>Pixels sampled per view for L_cluster (0 = all pixels: affordable at these sizes).</summary>
     public int ClusterPixelSamples { get; init; } = 0;
     /// <summary>How L_cluster normalises pull and push: means, so the loss stays in [0, D] whatever the image and segment count, with the
@@ -107,6 +109,8 @@ public sealed record TrainingOptions
     public int OpacityResetInterval => Math.Max(1, (int)Math.Round(Iterations * OpacityResetFraction));
     public int ShIncreaseInterval => Math.Max(1, (int)Math.Round(Iterations * ShIncreaseFraction));
     public int SegmentationLossesFrom => Mode == TrainingMode.Lift ? 0 : (int)Math.Round(Iterations * SegmentationLossesFromFraction);
+    /// <summary>When L_3D switches on: with the other segmentation losses in train mode, after <see cref="LiftSmoothFromFraction"/> of a lift.</summary>
+    public int SmoothLossFrom => Mode == TrainingMode.Lift ? (int)Math.Round(Iterations * LiftSmoothFromFraction) : SegmentationLossesFrom;
 
     /// <summary>
     /// The options of one run: the defaults with <paramref name="mode"/>, <paramref name="iterations"/> and
@@ -134,6 +138,8 @@ public sealed record TrainingOptions
         if (!(Tau > 0)) throw new ArgumentException($"Tau must be positive, got {Tau}.");
         if (SmoothGraphRefresh < 1 || LiftSmoothGraphRefresh < 1)
             throw new ArgumentException($"SmoothGraphRefresh and LiftSmoothGraphRefresh must be >= 1, got {SmoothGraphRefresh} and {LiftSmoothGraphRefresh}.");
+        foreach (var (name, value) in new[] { (nameof(SegmentationLossesFromFraction), SegmentationLossesFromFraction), (nameof(LiftSmoothFromFraction), LiftSmoothFromFraction) })
+            if (!(value >= 0 && value <= 1)) throw new ArgumentException($"{name} must lie in [0, 1], got {value}.");
         if (!(ClusterPushMargin >= 0)) throw new ArgumentException($"ClusterPushMargin must be >= 0, got {ClusterPushMargin}.");
         if (!(ClusterPushWeight >= 0)) throw new ArgumentException($"ClusterPushWeight must be >= 0, got {ClusterPushWeight}.");
         if (!(ClusterPullSizeExponent >= 0 && ClusterPullSizeExponent <= 1)) throw new ArgumentException($"ClusterPullSizeExponent must lie in [0, 1], got {ClusterPullSizeExponent}.");

@@ -189,6 +189,22 @@ public sealed class SceneTrainerTests
     }
 
     [Fact]
+    public void LiftModeSwitchesL3DOnAfterLiftSmoothFromFraction()
+    {
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        using var outDir = new TempDir();
+        string ply = TrainedPly(scene, outDir, 5);
+        using var lift = SceneTrainer.Create(scene, Short(6) with { Mode = TrainingMode.Lift, LiftSmoothFromFraction = 0.5 }, ply);
+        var smooth = new List<double>();
+        var triplet = new List<double>();
+        while (!lift.IsComplete) { var r = lift.Step(); smooth.Add(r.SmoothLoss); triplet.Add(r.TripletLoss); }
+        Assert.Equal([0.0, 0.0, 0.0], smooth.Take(3));
+        Assert.All(smooth.Skip(3), l => Assert.True(l > 0, $"L_3D still off after half the lift: {string.Join(", ", smooth)}"));
+        Assert.True(triplet[0] > 0, "the triplets wait for L_3D; they start at the first lift step");
+    }
+
+    [Fact]
     public void LiftModeStartsTheEmbeddingsWithLiftEmbeddingInitStd()
     {
         using var dir = new TempDir();

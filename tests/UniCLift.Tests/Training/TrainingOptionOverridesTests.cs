@@ -31,6 +31,8 @@ public class TrainingOptionOverridesTests
     [InlineData("ClusterNormalisation=7", "expected one of")]
     [InlineData("Tau=-1", "Tau must be positive")]
     [InlineData("Mode=Lift", "Unknown training option 'Mode'")]
+    [InlineData("LiftSmoothFromFraction=1.5", "LiftSmoothFromFraction must lie in [0, 1], got 1.5")]
+    [InlineData("SegmentationLossesFromFraction=-0.1", "SegmentationLossesFromFraction must lie in [0, 1], got -0.1")]
     public void BadSettingsNameTheSettingAndWhatWasExpected(string setting, string message)
     {
         var ex = Assert.Throws<ArgumentException>(() => TrainingOptionOverrides.Apply(new TrainingOptions(), [setting]).Validate());
