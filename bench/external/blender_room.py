@@ -5,13 +5,15 @@
 # Cycles' object-index pass.
 #
 #   blender -b -noaudio --factory-startup -P bench/external/blender_room.py -- OUT [--seed S] [--objects N]
-#       [--views V] [--width W] [--height H] [--samples N] [--test-every K] [--layout orbit|inside]
+#       [--views V] [--width W] [--height H] [--samples N] [--test-every K] [--layout orbit|inside|table]
 #
 # --layout orbit (the default): an open room (floor, three walls) with the objects on the floor, the cameras on an arc
 # outside it looking in. --layout inside: a closed room (four walls, a ceiling, lit by lamps under it) seen from
 # within, as Replica or ScanNet scans are: the cameras stand near the middle and turn twice round, looking out and
 # down at objects along the walls, some of them pictures hung on a wall (a thin box a few centimetres in front of it);
-# each object is seen by a part of the views only, and every camera has geometry behind it.
+# each object is seen by a part of the views only, and every camera has geometry behind it. --layout table: the same
+# closed room with a table in its middle (background, as the floor) and small objects crowded on it, touching, a few
+# stacked on others, the cameras on a ring round the table looking down at it (a cluttered desk, as Messy Rooms).
 #
 # Writes OUT in nerfstudio's layout (UniCLift reads it as `Nerfstudio`):
 #   images/frame_XXXX.png          the renders
@@ -44,7 +46,7 @@ ap.add_argument("--height", type=int, default=150)
 ap.add_argument("--samples", type=int, default=24)
 ap.add_argument("--test-every", type=int, default=6)
 ap.add_argument("--points", type=int, default=30000)
-ap.add_argument("--layout", choices=["orbit", "inside"], default="orbit")
+ap.add_argument("--layout", choices=["orbit", "inside", "table"], default="orbit")
 args = ap.parse_args(argv)
 
 rng = random.Random(args.seed)
@@ -92,7 +94,8 @@ def add(kind, **kw):
 
 
 # Floor and walls (and, inside, a ceiling): background (pass index 0), textured differently from the objects.
-inside = args.layout == "inside"
+tabletop = args.layout == "table"
+inside = args.layout == "inside" or tabletop  # a closed room with a ceiling, lit from within
 room = 6.4 if inside else 9.0
 height_share = 2.7 / room if inside else 0.34  # wall height over room width
 floor = add("plane", size=room)
@@ -108,6 +111,17 @@ if inside:
     height = room * height_share
     ceiling = add("plane", size=room, location=(0, 0, height))
     ceiling.data.materials.append(material("ceiling", hsv(rng.random(), 0.05, 0.85), 0.9))
+if tabletop:  # the table is background too: a top on four legs in the middle of the room
+    TABLE_W, TABLE_D, TABLE_H = 1.6, 1.0, 0.75
+    desk = material("desk", hsv(rng.random(), 0.35, 0.45), 0.5, texture="noise")
+    top = add("cube", size=1, location=(0, 0, TABLE_H - 0.025))
+    top.scale = (TABLE_W, TABLE_D, 0.05)
+    top.data.materials.append(desk)
+    for dx in (-1, 1):
+        for dy in (-1, 1):
+            leg = add("cube", size=1, location=(dx * (TABLE_W / 2 - 0.06), dy * (TABLE_D / 2 - 0.06), (TABLE_H - 0.05) / 2))
+            leg.scale = (0.05, 0.05, TABLE_H - 0.05)
+            leg.data.materials.append(desk)
 
 KINDS = ["box", "sphere", "cylinder", "cone", "torus", "monkey", "table", "lamp", "stack", "ico"]
 
@@ -196,16 +210,31 @@ def make_object(index, kind, size):
 
 
 # Objects on the floor, not overlapping (a disc per object), sizes spanning 4x. Inside, they stand along the walls
-# (at least 1.7 m from the middle, where the cameras are) and every fourth is a picture on a wall.
+# (at least 1.7 m from the middle, where the cameras are) and every fourth is a picture on a wall. On the table they
+# are small (6-26 cm) and crowded: discs 0.55 x the size, so neighbours touch or nearly do, and every fifth stands on
+# an object already there whose top is flat (a box or a stack), when one is free.
 objects, placed = [], []
+flat_tops = []  # table layout: (x, y, top z, index) of boxes and stacks nothing stands on yet
 half = room / 2
 for index in range(1, args.objects + 1):
     kind = KINDS[(index - 1) % len(KINDS)] if index <= len(KINDS) else rng.choice(KINDS)
-    if inside and index % 4 == 0:
+    if inside and not tabletop and index % 4 == 0:
         kind = "frame"
-    size = rng.uniform(0.35, 1.4) if not inside else rng.uniform(0.3, 1.0)
-    radius = size * 0.8
+    size = rng.uniform(0.35, 1.4) if not inside else rng.uniform(0.06, 0.26) if tabletop else rng.uniform(0.3, 1.0)
+    radius = size * (0.55 if tabletop else 0.8)
+    base_z, on = 0.0, None
+    if tabletop and index % 5 == 0 and flat_tops and kind not in ("table", "lamp"):
+        on = flat_tops.pop(rng.randrange(len(flat_tops)))
     for _ in range(500):
+        if on is not None:  # stacked: on that object's top, not counted in the table's discs
+            x, y, base_z = on[0] + rng.uniform(-0.02, 0.02), on[1] + rng.uniform(-0.02, 0.02), on[2]
+            break
+        if tabletop:
+            base_z = TABLE_H
+            x, y = rng.uniform(-TABLE_W / 2 + 0.05 + radius, TABLE_W / 2 - 0.05 - radius), rng.uniform(-TABLE_D / 2 + 0.05 + radius, TABLE_D / 2 - 0.05 - radius)
+            if all(math.hypot(x - px, y - py) > radius + pr + 0.005 for px, py, pr in placed):
+                break
+            continue
         if kind == "frame":  # on a wall, its own place along that wall (its height is drawn below)
             side, along = rng.randrange(4), rng.uniform(-half + 0.8, half - 0.8)
             x, y, wall_rz = [(along, half, 0.0), (-half, along, math.pi / 2), (along, -half, math.pi), (half, along, -math.pi / 2)][side]
@@ -230,11 +259,17 @@ for index in range(1, args.objects + 1):
         root.location = (x, y, rng.uniform(1.1, 1.7))
         root.rotation_euler.z = wall_rz
     else:
-        root.location = (x, y, 0)
+        root.location = (x, y, base_z)
         root.rotation_euler.z = rng.uniform(0, 2 * math.pi)
-    placed.append((x, y, radius))
+    if on is None:
+        placed.append((x, y, radius))
+    if tabletop and kind in ("box", "stack"):
+        bpy.context.view_layer.update()
+        top_z = max((p.matrix_world @ Vector(c)).z for p in parts for c in p.bound_box)
+        flat_tops.append((x, y, top_z, index))
     objects.append({"id": index, "kind": kind, "parts": len(parts), "size": round(size, 3),
-                    "colour": [round(c, 3) for c in col], "texture": tex, "at": [round(x, 3), round(y, 3)]})
+                    "colour": [round(c, 3) for c in col], "texture": tex, "at": [round(x, 3), round(y, 3)]}
+                   | ({"on": on[3]} if on is not None else {}))
 
 # Light: a sun at a random angle (hard shadows), an area light, and a dim sky; inside, where no sun reaches, three
 # area lights under the ceiling and a point lamp.
@@ -304,7 +339,12 @@ scene.camera = cam
 # down (a hand-held scan's path).
 frames, train, test = [], [], []
 for i in range(args.views):
-    if inside:
+    if tabletop:  # one turn round the table, 0.8-1.3 m from its middle, looking at a point on its top
+        az = 2 * math.pi * i / args.views + rng.uniform(-0.1, 0.1)
+        r = rng.uniform(0.8, 1.3)
+        eye = Vector((r * math.cos(az), r * math.sin(az), rng.uniform(1.15, 1.65)))
+        aim = Vector((rng.uniform(-0.5, 0.5), rng.uniform(-0.3, 0.3), TABLE_H))
+    elif inside:
         pr, pa = 0.9 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
         eye = Vector((pr * math.cos(pa), pr * math.sin(pa), rng.uniform(1.25, 1.8)))
         yaw = 2 * 2 * math.pi * i / args.views + rng.uniform(-0.15, 0.15)
