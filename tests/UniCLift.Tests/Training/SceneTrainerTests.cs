@@ -149,22 +149,23 @@ public sealed class SceneTrainerTests
     }
 
     /// <summary>Trains the scene for a few steps and writes the result as a graphdeco PLY (a lift mode input) in dir.</summary>
-    private static string TrainedPly(Scene scene, TempDir dir, int iterations)
+    /// <summary>A tiny 4-view scene in <paramref name="dir"/> and the geometry <paramref name="iterations"/> train steps give it, a lift's input.</summary>
+    private static (Scene Scene, string Ply) TrainedTinyScene(TempDir dir, int iterations)
     {
-        string ply = Path.Combine(dir.Path, "model.ply");
+        var scene = TinyScenes.Write(dir, views: 4);
+        string ply = Path.Combine(Directory.CreateDirectory(Path.Combine(dir.Path, "geometry")).FullName, "model.ply");
         using var t = SceneTrainer.Create(scene, Short(iterations));
         while (!t.IsComplete) t.Step();
         TrainedGaussians.FromModel(t.Model).Write(ply);
-        return ply;
+        return (scene, ply);
     }
 
     [Fact]
     public void LiftModeKeepsGeometryFixedAndTrainsEmbeddings()
     {
         using var dir = new TempDir();
-        var scene = TinyScenes.Write(dir, views: 4);
-        using var outDir = new TempDir();
-        using var lift = SceneTrainer.Create(scene, Short(10) with { Mode = TrainingMode.Lift }, TrainedPly(scene, outDir, 10));
+        var (scene, ply) = TrainedTinyScene(dir, 10);
+        using var lift = SceneTrainer.Create(scene, Short(10) with { Mode = TrainingMode.Lift }, ply);
         var means = lift.Model.Read(GaussianModel.Means);
         var emb = lift.Model.Read(GaussianModel.Embeddings);
         while (!lift.IsComplete) lift.Step();
@@ -176,9 +177,7 @@ public sealed class SceneTrainerTests
     public void LiftModeWeighsTheTripletLossWithLiftTripletWeight()
     {
         using var dir = new TempDir();
-        var scene = TinyScenes.Write(dir, views: 4);
-        using var outDir = new TempDir();
-        string ply = TrainedPly(scene, outDir, 10);
+        var (scene, ply) = TrainedTinyScene(dir, 10);
         var options = Short(3) with { Mode = TrainingMode.Lift, TripletWeight = 0.1, LiftTripletWeight = 0.7 };
         using var lift = SceneTrainer.Create(scene, options, ply);
         var r = lift.Step();
@@ -192,9 +191,7 @@ public sealed class SceneTrainerTests
     public void LiftModeSwitchesL3DOnAfterLiftSmoothFromFraction()
     {
         using var dir = new TempDir();
-        var scene = TinyScenes.Write(dir, views: 4);
-        using var outDir = new TempDir();
-        string ply = TrainedPly(scene, outDir, 5);
+        var (scene, ply) = TrainedTinyScene(dir, 5);
         using var lift = SceneTrainer.Create(scene, Short(6) with { Mode = TrainingMode.Lift, LiftSmoothFromFraction = 0.5 }, ply);
         var smooth = new List<double>();
         var triplet = new List<double>();
@@ -208,9 +205,7 @@ public sealed class SceneTrainerTests
     public void LiftModeStartsTheEmbeddingsWithLiftEmbeddingInitStd()
     {
         using var dir = new TempDir();
-        var scene = TinyScenes.Write(dir, views: 4);
-        using var outDir = new TempDir();
-        string ply = TrainedPly(scene, outDir, 5);
+        var (scene, ply) = TrainedTinyScene(dir, 5);
         double Std(double liftStd)
         {
             using var lift = SceneTrainer.Create(scene, Short(3) with { Mode = TrainingMode.Lift, EmbeddingInitStd = 0.01, LiftEmbeddingInitStd = liftStd }, ply);
