@@ -33,8 +33,12 @@ public sealed record TrainingOptions
     /// <summary>Density control starts here (paper: 500 of 30k).</summary>
     public double DensifyFromFraction { get; init; } = 500.0 / 30000;
     public int DensifyInterval { get; init; } = 100;
-    /// <summary>Opacity reset period (paper: 3000 of 30k).</summary>
+    /// <summary>Opacity reset period (paper: 3000 of 30k), at least <see cref="OpacityResetMinRounds"/> densification rounds.</summary>
     public double OpacityResetFraction { get; init; } = 3000.0 / 30000;
+    /// <summary>Densification rounds between two opacity resets at the least: 5, so a short run (2000 iterations: a reset
+    /// every 500 steps, not 200) still grows Gaussians back between resets; the paper's schedule (30 rounds) is
+    /// unchanged. 0 = the fraction alone (DECISIONS.md, "Schedule").</summary>
+    public int OpacityResetMinRounds { get; init; } = 5;
     /// <summary>One more SH degree every this share of the run (paper: 1000 of 30k).</summary>
     public double ShIncreaseFraction { get; init; } = 1000.0 / 30000;
     /// <summary>When L_triplet and L_3D switch on in train mode (paper: when density control ends).</summary>
@@ -106,7 +110,7 @@ public sealed record TrainingOptions
 
     public int DensifyUntil => (int)Math.Round(Iterations * DensifyUntilFraction);
     public int DensifyFrom => (int)Math.Round(Iterations * DensifyFromFraction);
-    public int OpacityResetInterval => Math.Max(1, (int)Math.Round(Iterations * OpacityResetFraction));
+    public int OpacityResetInterval => Math.Max(Math.Max(1, OpacityResetMinRounds * DensifyInterval), (int)Math.Round(Iterations * OpacityResetFraction));
     public int ShIncreaseInterval => Math.Max(1, (int)Math.Round(Iterations * ShIncreaseFraction));
     public int SegmentationLossesFrom => Mode == TrainingMode.Lift ? 0 : (int)Math.Round(Iterations * SegmentationLossesFromFraction);
     /// <summary>When L_3D switches on: with the other segmentation losses in train mode, after <see cref="LiftSmoothFromFraction"/> of a lift.</summary>
@@ -136,6 +140,8 @@ public sealed record TrainingOptions
         if (ShDegree < 0 || ShDegree > 3) throw new ArgumentException($"SH degree must be in 0..3, got {ShDegree}.");
         if (MaxTriplets < 0) throw new ArgumentException($"MaxTriplets must be >= 0, got {MaxTriplets}.");
         if (!(Tau > 0)) throw new ArgumentException($"Tau must be positive, got {Tau}.");
+        if (DensifyInterval < 1) throw new ArgumentException($"DensifyInterval must be at least 1, got {DensifyInterval}.");
+        if (OpacityResetMinRounds < 0) throw new ArgumentException($"OpacityResetMinRounds must be >= 0, got {OpacityResetMinRounds}.");
         if (SmoothGraphRefresh < 1 || LiftSmoothGraphRefresh < 1)
             throw new ArgumentException($"SmoothGraphRefresh and LiftSmoothGraphRefresh must be >= 1, got {SmoothGraphRefresh} and {LiftSmoothGraphRefresh}.");
         foreach (var (name, value) in new[] { (nameof(SegmentationLossesFromFraction), SegmentationLossesFromFraction), (nameof(LiftSmoothFromFraction), LiftSmoothFromFraction) })

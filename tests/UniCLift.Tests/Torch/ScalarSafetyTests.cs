@@ -52,7 +52,7 @@ public sealed class ScalarSafetyTests(ITestOutputHelper output)
         var scene = TinyScenes.Write(dir, corruption: Compute.Synthetic.CorruptionLevel.M2F);
         var options = new TrainingOptions
         {
-            Iterations = 60, DensifyFromFraction = 0.1, DensifyInterval = 10, OpacityResetFraction = 0.5, SmoothSamples = 256,
+            Iterations = 60, DensifyFromFraction = 0.1, DensifyInterval = 10, OpacityResetFraction = 0.5, OpacityResetMinRounds = 0, SmoothSamples = 256,
             SegmentationLossesFromFraction = 0.3,
         };
         using var stop = new CancellationTokenSource();

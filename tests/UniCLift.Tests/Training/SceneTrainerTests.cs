@@ -16,6 +16,7 @@ public sealed class SceneTrainerTests
         DensifyFromFraction = 0.1,
         DensifyInterval = 10,
         OpacityResetFraction = 0.3,
+        OpacityResetMinRounds = 0,
         ShIncreaseFraction = 0.1,
         SmoothSamples = 512,
         SmoothGraphRefresh = 7,

@@ -31,6 +31,8 @@ public class TrainingOptionOverridesTests
     [InlineData("ClusterNormalisation=7", "expected one of")]
     [InlineData("Tau=-1", "Tau must be positive")]
     [InlineData("Mode=Lift", "Unknown training option 'Mode'")]
+    [InlineData("OpacityResetMinRounds=-1", "OpacityResetMinRounds must be >= 0, got -1")]
+    [InlineData("DensifyInterval=0", "DensifyInterval must be at least 1, got 0")]
     [InlineData("LiftSmoothFromFraction=1.5", "LiftSmoothFromFraction must lie in [0, 1], got 1.5")]
     [InlineData("SegmentationLossesFromFraction=-0.1", "SegmentationLossesFromFraction must lie in [0, 1], got -0.1")]
     public void BadSettingsNameTheSettingAndWhatWasExpected(string setting, string message)
@@ -67,6 +69,11 @@ public class TrainingOptionOverridesTests
         // The schedule follows the count: densification ends halfway, the segmentation losses start there in train mode.
         var train = TrainingOptions.From(TrainingMode.Train);
         Assert.Equal(1000, train.DensifyUntil);
+        // Opacity resets at least five densification rounds apart (500 steps, not 200, in 2000), the paper's 3000 in 30k.
+        Assert.Equal(500, train.OpacityResetInterval);
+        Assert.Equal(200, (train with { OpacityResetMinRounds = 0 }).OpacityResetInterval);
+        Assert.Equal(3000, TrainingOptions.Paper.OpacityResetInterval);
+        Assert.Equal(600, TrainingOptions.From(TrainingMode.Train, 6000).OpacityResetInterval);
         Assert.Equal(0, TrainingOptions.From(TrainingMode.Lift).SegmentationLossesFrom);
         // The CLI leaves --iterations unset so that the mode decides.
         var parse = UniCLift.Client.Cli.Build().Parse(["segment", "/tmp/scene", "--out", "/tmp/out", "--mode", "lift"]);
