@@ -71,7 +71,8 @@ public sealed record TrainingOptions
     public int SmoothGraphRefresh { get; init; } = 100;
     /// <summary>The same in lift mode: 10, because frozen means make a rebuild a cheap new sample (DECISIONS.md).</summary>
     public int LiftSmoothGraphRefresh { get; init; } = 10;
-    /// <summary>Share of a lift run before L_3D switches on.</summary>
+    /// <summary>Share of a lift run before L_3D switches on: 0, from the first step as the triplets (half-way helped one room seen from
+    /// within and cost the 100-object room; DECISIONS.md).</summary>
     public double LiftSmoothFromFraction { get; init; } = 0.0;
     /// <summary>Pixels sampled per view for L_cluster (0 = all pixels: affordable at these sizes).</summary>
     public int ClusterPixelSamples { get; init; } = 0;

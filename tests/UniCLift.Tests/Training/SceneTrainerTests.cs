@@ -149,7 +149,6 @@ public sealed class SceneTrainerTests
         Assert.Contains("3DGS", e.Message);
     }
 
-    /// <summary>Trains the scene for a few steps and writes the result as a graphdeco PLY (a lift mode input) in dir.</summary>
     /// <summary>A tiny 4-view scene in <paramref name="dir"/> and the geometry <paramref name="iterations"/> train steps give it, a lift's input.</summary>
     private static (Scene Scene, string Ply) TrainedTinyScene(TempDir dir, int iterations)
     {
