@@ -12,13 +12,15 @@ public sealed class AtomicFileTests
         var path = dir.File("out.bin");
         using var inside = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
-        var writing = Task.Run(() => AtomicFile.Write(path, s =>
+        // The write on a thread of its own: early in a CI run, with both test assemblies starting on 2 cores, a pool task
+        // waited more than the 10 s below for a thread (the pool was busy with tests blocking on their own waits).
+        var writing = Task.Factory.StartNew(() => AtomicFile.Write(path, s =>
         {
             s.Write(new byte[1000]);
             inside.Set();
             release.Wait();
             s.Write(new byte[1000]);
-        }));
+        }), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         Assert.True(inside.Wait(TimeSpan.FromSeconds(10)), "the write never started");
 
         // Other tests may write in parallel, so only this write's effect is asserted: it holds the wait up.
