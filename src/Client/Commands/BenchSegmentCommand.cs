@@ -417,6 +417,11 @@ public static class BenchSegmentCommand
         var split = model.SpatialParts(model.DecodeGaussians(), decode.SpatialSplit);
         console.ErrorWriter.WriteLine($"  [diagnose] spatial split (cells of {split.CellSize:0.###}): " +
             (split.IsEmpty ? "no code split" : string.Join(", ", split.SplitCodes.OrderBy(kv => kv.Key).Select(kv => $"code {kv.Key} in {kv.Value} parts"))));
+        // How well the geometry renders views it was not trained on (a test view far below the training views' PSNR
+        // is floaters or overfitting: a decoding rule cannot help there).
+        var psnr = new[] { new List<double>(), new List<double>() }; // train, test
+        var objectError = new (double Se, long N)[2]; // over the ground-truth objects' pixels
+        var testViews = scene.TestViews.ToHashSet();
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
@@ -430,32 +435,24 @@ public static class BenchSegmentCommand
                 codeArea[codes[i]] = codeArea.GetValueOrDefault(codes[i]) + 1;
                 gtArea[gt[i]] = gtArea.GetValueOrDefault(gt[i]) + 1;
             }
+
+            float[] rgb;
+            using (TorchSharp.torch.no_grad())
+            using (TorchSharp.torch.NewDisposeScope())
+                rgb = rasterizer.Render(trainer.Model.ToGaussianTensors(), v.Camera,
+                    new UniCLift.Compute.Rendering.RasterSettings(trainer.ActiveShDegree, NearPlane: trainer.NearPlane)).Rgb.clamp(0, 1).cpu().contiguous().reshape(-1).data<float>().ToArray();
+            var image = SceneData.LoadImage(scene, v).Pixels;
+            int which = testViews.Contains(v.Name) ? 1 : 0;
+            double se = 0;
+            for (int i = 0; i < rgb.Length; i++)
+            {
+                double d = rgb[i] - image[i] / 255.0;
+                se += d * d;
+                if (gt[i / 3] > 0) objectError[which] = (objectError[which].Se + d * d, objectError[which].N + 1);
+            }
+            psnr[which].Add(10 * Math.Log10(rgb.Length / Math.Max(se, 1e-12)));
         }
         var w = console.ErrorWriter;
-        // How well the geometry renders views it was not trained on (a test view far below the training views' PSNR
-        // is floaters or overfitting: a decoding rule cannot help there).
-        var psnr = new[] { new List<double>(), new List<double>() }; // train, test
-        var objectError = new (double Se, long N)[2]; // over the ground-truth objects' pixels
-        var testViews = scene.TestViews.ToHashSet();
-        using (TorchSharp.torch.no_grad())
-            foreach (var v in scene.Views)
-            {
-                if (v.GtInstancePath is null) continue;
-                using var s = TorchSharp.torch.NewDisposeScope();
-                var rgb = rasterizer.Render(trainer.Model.ToGaussianTensors(), v.Camera,
-                    new UniCLift.Compute.Rendering.RasterSettings(trainer.ActiveShDegree, NearPlane: trainer.NearPlane)).Rgb.clamp(0, 1).cpu().contiguous().reshape(-1).data<float>().ToArray();
-                var image = SceneData.LoadImage(scene, v).Pixels;
-                var gt = SceneData.LoadGtInstance(scene, v).Labels;
-                int which = testViews.Contains(v.Name) ? 1 : 0;
-                double se = 0;
-                for (int i = 0; i < rgb.Length; i++)
-                {
-                    double d = rgb[i] - image[i] / 255.0;
-                    se += d * d;
-                    if (gt[i / 3] > 0) objectError[which] = (objectError[which].Se + d * d, objectError[which].N + 1);
-                }
-                psnr[which].Add(10 * Math.Log10(rgb.Length / Math.Max(se, 1e-12)));
-            }
         static double Psnr((double Se, long N) e) => e.N == 0 ? double.NaN : 10 * Math.Log10(e.N / Math.Max(e.Se, 1e-12));
         w.WriteLine($"  [diagnose] RGB PSNR: training views {(psnr[0].Count > 0 ? psnr[0].Average() : double.NaN):0.00} dB, test views {(psnr[1].Count > 0 ? psnr[1].Average() : double.NaN):0.00} dB" +
             (psnr[1].Count > 0 ? $" (worst {psnr[1].Min():0.00})" : "") + $"; on the objects' pixels {Psnr(objectError[0]):0.00} / {Psnr(objectError[1]):0.00} dB");
