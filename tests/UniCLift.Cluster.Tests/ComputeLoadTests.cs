@@ -80,4 +80,41 @@ public sealed class ComputeLoadTests
         Assert.Equal(C, load.SlotHolder("silo-11001"));
         Assert.Null(Table(Load(A, 1, 0, problem: "CUDA is not available")).SlotHolder("silo-11001"));
     }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        public DateTimeOffset Now = new(2026, 12, 6, 0, 0, 0, TimeSpan.Zero);
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    /// <summary>
+    /// A working silo whose reports are late drops out of the shared table for a moment; the broken silo left in it
+    /// must not read as "only broken devices" (the coordinator would start every waiting scene into the working silo's
+    /// queue: a flaky PlacementClusterTests run, peak waiting 1). Once the grace passes, or the silo is reported broken
+    /// or dead, it no longer counts.
+    /// </summary>
+    [Fact]
+    public void AWorkingSiloMissingFromTheTableStillCountsForAWhile()
+    {
+        var clock = new ManualClock();
+        var load = new ComputeLoad(Options.Create(new UniCLiftSiloOptions()), clock);
+        var broken = Load(A, 1, 0, problem: "CUDA is not available");
+        load.Update([broken, Load(B, 1, 1)]);
+        Assert.True(load.AnyWorking(_ => true));
+
+        clock.Now += TimeSpan.FromSeconds(1);
+        load.Update([broken]);                                // B's entry expired in the shared table
+        Assert.Equal(0, load.FreeSlots(_ => true));
+        Assert.True(load.AnyWorking(_ => true));              // within the grace: wait for B rather than start everything
+        Assert.False(load.AnyWorking(s => !s.Equals(B)));     // unless membership says B is gone
+
+        clock.Now += load.WorkingGrace;
+        Assert.False(load.AnyWorking(_ => true));             // gone for longer than the grace: only the broken device is left
+        load.Update([broken]);
+        Assert.False(load.AnyWorking(_ => true));
+
+        load.Update([broken, Load(B, 1, 0)]);
+        load.Update([broken, Load(B, 1, 0, problem: "CUDA error: out of memory")]); // B broke: no grace for it
+        Assert.False(load.AnyWorking(_ => true));
+    }
 }

@@ -15,6 +15,7 @@ public sealed class ComputeLoad(IOptions<UniCLiftSiloOptions> options, TimeProvi
 {
     private readonly object gate = new();
     private readonly Dictionary<string, (SiloAddress Silo, DateTimeOffset At)> reservations = new(StringComparer.Ordinal);
+    private readonly Dictionary<SiloAddress, DateTimeOffset> workingSeen = [];
     private IReadOnlyList<ComputeSiloLoad> silos = [];
     private DateTimeOffset refreshed = DateTimeOffset.MinValue;
 
@@ -22,6 +23,13 @@ public sealed class ComputeLoad(IOptions<UniCLiftSiloOptions> options, TimeProvi
     /// <summary>Older than this the table is not trusted and dispatch falls back to starting every scene.</summary>
     public TimeSpan StaleAfter => ComputeLoadGrain.ExpiryReports * Interval;
     public TimeSpan ReservationLifetime => TimeSpan.FromSeconds(5) + 4 * Interval;
+    /// <summary>
+    /// How long a working silo that dropped out of the table still counts for <see cref="AnyWorking"/>: the table
+    /// forgets a silo whose reports are late (a busy machine), and without it a table left with broken devices only
+    /// reads as "nothing works here", so a coordinator starts every waiting scene at once, into the one working silo's
+    /// queue when it reports again.
+    /// </summary>
+    public TimeSpan WorkingGrace => ReservationLifetime;
 
     public bool IsFresh { get { lock (gate) return clock.GetUtcNow() - refreshed < StaleAfter; } }
 
@@ -34,6 +42,13 @@ public sealed class ComputeLoad(IOptions<UniCLiftSiloOptions> options, TimeProvi
         {
             silos = table;
             refreshed = clock.GetUtcNow();
+            foreach (var s in table)
+            {
+                if (s.DeviceProblem is null) workingSeen[s.Address] = refreshed;
+                else workingSeen.Remove(s.Address);
+            }
+            foreach (var (address, at) in workingSeen.ToList())
+                if (refreshed - at >= WorkingGrace) workingSeen.Remove(address);
             var expired = refreshed - ReservationLifetime;
             var seen = table.SelectMany(s => s.Scenes).ToHashSet(StringComparer.Ordinal);
             foreach (var (scene, r) in reservations.ToList())
@@ -80,10 +95,18 @@ public sealed class ComputeLoad(IOptions<UniCLiftSiloOptions> options, TimeProvi
         lock (gate) return silos.Any(s => !s.Address.Equals(self) && s.DeviceProblem is null && ScoreLocked(s) > 0);
     }
 
-    /// <summary>Whether some compute silo that <paramref name="alive"/> accepts has a working device.</summary>
+    /// <summary>
+    /// Whether some compute silo that <paramref name="alive"/> accepts has a working device: in the table, or seen
+    /// working within <see cref="WorkingGrace"/> and not reported broken since.
+    /// </summary>
     public bool AnyWorking(Func<SiloAddress, bool> alive)
     {
-        lock (gate) return silos.Any(s => s.DeviceProblem is null && alive(s.Address));
+        lock (gate)
+        {
+            if (silos.Any(s => s.DeviceProblem is null && alive(s.Address))) return true;
+            var now = clock.GetUtcNow();
+            return workingSeen.Any(kv => now - kv.Value < WorkingGrace && alive(kv.Key));
+        }
     }
 
     /// <summary>
