@@ -117,30 +117,14 @@ public sealed class BoundaryErrorProfile
     }
 
     /// <summary>Predicted id → GT id for the pairs with IoU &gt; 0.5 (objects only: 0 is never matched).</summary>
-    public Dictionary<int, int> Match()
-    {
-        var (overlap, gtArea, predArea) = Areas();
-        var match = new Dictionary<int, int>();
-        foreach (var ((g, p), n) in overlap)
-        {
-            if (g == 0 || p == 0) continue;
-            if (n / (double)(gtArea[g] + predArea[p] - n) > 0.5) match[p] = g;
-        }
-        return match;
-    }
+    public Dictionary<int, int> Match() => Overlap().Matches().ToDictionary(m => m.B, m => m.A);
 
-    private (Dictionary<(int Gt, int Pred), long> Overlap, Dictionary<int, long> GtArea, Dictionary<int, long> PredArea) Areas()
+    /// <summary>GT (side A) against prediction (side B) over everything added, bands summed.</summary>
+    private SegmentOverlap Overlap()
     {
-        var overlap = new Dictionary<(int, int), long>();
-        var gtArea = new Dictionary<int, long>();
-        var predArea = new Dictionary<int, long>();
-        foreach (var ((_, g, p), n) in _counts)
-        {
-            overlap[(g, p)] = overlap.GetValueOrDefault((g, p)) + n;
-            gtArea[g] = gtArea.GetValueOrDefault(g) + n;
-            predArea[p] = predArea.GetValueOrDefault(p) + n;
-        }
-        return (overlap, gtArea, predArea);
+        var overlap = new SegmentOverlap();
+        foreach (var ((_, g, p), n) in _counts) overlap.Add(g, p, n);
+        return overlap;
     }
 
     /// <summary>Pixel and error counts of one distance band.</summary>
@@ -184,18 +168,12 @@ public sealed class BoundaryErrorProfile
             else if (g != 0 && p == 0) bands[band, 2] += n;
             else if (g != 0 && (!match.TryGetValue(p, out var m) || m != g)) bands[band, 3] += n;
         }
-        var (overlap, gtArea, predArea) = Areas();
+        var overlap = Overlap();
         var objects = new List<ObjectIou>();
-        foreach (var (g, area) in gtArea.Where(kv => kv.Key != 0).OrderBy(kv => kv.Key))
+        foreach (var (g, area) in overlap.AreasA.OrderBy(kv => kv.Key))
         {
             var p = match.Where(kv => kv.Value == g).Select(kv => (int?)kv.Key).FirstOrDefault();
-            double iou = 0;
-            if (p is int q)
-            {
-                long n = overlap[(g, q)];
-                iou = n / (double)(area + predArea[q] - n);
-            }
-            objects.Add(new ObjectIou(g, area, p, iou));
+            objects.Add(new ObjectIou(g, area, p, p is int q ? overlap.Iou(g, q) : 0));
         }
         return new Summary(Enumerable.Range(0, BandNames.Length)
             .Select(b => new BandErrors(BandNames[b], bands[b, 0], bands[b, 1], bands[b, 2], bands[b, 3])).ToList(), objects);

@@ -1,5 +1,7 @@
 namespace UniCLift.Compute.Segmentation;
 
+using UniCLift.Compute.Metrics;
+
 /// <summary>
 /// How well a scene's decoded instance maps agree with its input 2D masks, view by view: PQ of the decoded segments
 /// against the mask's segments of the same view (ids matched within the view at IoU &gt; 0.5, id 0 left out on both
@@ -17,29 +19,18 @@ public sealed class MaskAgreement
     {
         if (labels.Length != mask.Length)
             throw new ArgumentException($"MaskAgreement: {labels.Length} labels but {mask.Length} mask pixels.", nameof(mask));
-        var overlap = new Dictionary<(int, int), int>();
-        var labelArea = new Dictionary<int, int>();
-        var maskArea = new Dictionary<int, int>();
-        for (int i = 0; i < labels.Length; i++)
-        {
-            int l = labels[i], m = mask[i];
-            if (l != 0) labelArea[l] = labelArea.GetValueOrDefault(l) + 1;
-            if (m != 0) maskArea[m] = maskArea.GetValueOrDefault(m) + 1;
-            if (l != 0 && m != 0) overlap[(l, m)] = overlap.GetValueOrDefault((l, m)) + 1;
-        }
-        // IoU > 0.5 makes every match unique.
+        var overlap = new SegmentOverlap();
+        overlap.Add(labels, mask);
         int matched = 0;
-        foreach (var ((l, m), n) in overlap)
+        foreach (var (_, _, iou) in overlap.Matches())
         {
-            double iou = n / (double)(labelArea[l] + maskArea[m] - n);
-            if (iou <= 0.5) continue;
             iouSum += iou;
             matched++;
         }
         Views++;
         tp += matched;
-        fp += labelArea.Count - matched;
-        fn += maskArea.Count - matched;
+        fp += overlap.SegmentsA - matched;
+        fn += overlap.SegmentsB - matched;
     }
 
     public int Views { get; private set; }
