@@ -165,8 +165,8 @@ public static class BenchSegmentCommand
         if (decodeOnly)
         {
             var existing = SceneInspector.Read(sceneDir); // any layout: a scene made elsewhere re-decodes too
-            yield return Redecode(existing, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, diagnose, decode)
-                with { Seed = seed, Variant = "train (re-decoded)", Objects = objects, Style = bench.Style };
+            yield return Existing(sceneDir, existing, bench, Redecode(existing, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, diagnose, decode)
+                with { Seed = seed, Variant = "train (re-decoded)" });
             yield break;
         }
         var ply = Path.Combine(trainOut, "labels.ply");
@@ -175,7 +175,7 @@ public static class BenchSegmentCommand
         {
             if (!File.Exists(ply)) throw new FileNotFoundException($"--lift-only: no train-mode result {ply}; run without --lift-only first.", ply);
             var existing = SceneInspector.Read(sceneDir); // any layout: a scene made elsewhere re-decodes too
-            foreach (var row in LiftRows(existing, bench, root, ply, liftOptions, lift || !ablation, ablation, run)) yield return row;
+            foreach (var row in LiftRows(existing, bench, root, ply, liftOptions, lift || !ablation, ablation, run)) yield return Existing(sceneDir, existing, bench, row);
             yield break;
         }
         var synthetic = SyntheticSceneGenerator.Generate(SceneStyles.Apply(bench.Style,
@@ -193,6 +193,16 @@ public static class BenchSegmentCommand
         if (diagnose) Redecode(scene, Path.Combine(trainOut, "labels.ply"), Path.Combine(root, $"{tag}-redecode"), console, true, decode);
         foreach (var row in LiftRows(scene, bench, root, ply, liftOptions, lift, ablation, run)) yield return row;
     }
+
+    /// <summary>
+    /// A row of a scene read from disk (--decode-only, --lift-only): one this generator made (its scene.json) keeps
+    /// the style and object count asked for; one made elsewhere is named by its layout, with the objects its test
+    /// views' ground truth holds (thing TP + FN), not the defaults of a generated scene of that seed.
+    /// </summary>
+    private static Row Existing(string sceneDir, Scene scene, BenchScene bench, Row row) =>
+        File.Exists(Path.Combine(sceneDir, SyntheticSceneWriter.SceneFile))
+            ? row with { Objects = bench.Objects, Style = bench.Style }
+            : row with { Objects = row.ThingsTp + row.ThingsFn, Style = scene.Layout.ToString().ToLowerInvariant() };
 
     private static IEnumerable<Row> LiftRows(Scene scene, BenchScene bench, string root, string ply, TrainingOptions liftOptions,
         bool lift, bool ablation, RunContext? run)
