@@ -33,6 +33,9 @@ public sealed record TrainingOptions
     /// <summary>Density control starts here (paper: 500 of 30k).</summary>
     public double DensifyFromFraction { get; init; } = 500.0 / 30000;
     public int DensifyInterval { get; init; } = 100;
+    /// <summary>A Gaussian whose mean view-space gradient of the RGB loss (NDC units) reaches this is cloned or split
+    /// (graphdeco and gsplat: 0.0002); <see cref="Density"/>'s <see cref="DensitySettings.GradThreshold"/>, settable by name.</summary>
+    public double DensifyGradThreshold { get => Density.GradThreshold; init => Density = Density with { GradThreshold = value }; }
     /// <summary>Opacity reset period (paper: 3000 of 30k), at least <see cref="OpacityResetMinRounds"/> densification rounds.</summary>
     public double OpacityResetFraction { get; init; } = 3000.0 / 30000;
     /// <summary>Densification rounds between two opacity resets at the least: 5, so a short run (2000 iterations: a reset
@@ -142,6 +145,7 @@ public sealed record TrainingOptions
         if (MaxTriplets < 0) throw new ArgumentException($"MaxTriplets must be >= 0, got {MaxTriplets}.");
         if (!(Tau > 0)) throw new ArgumentException($"Tau must be positive, got {Tau}.");
         if (DensifyInterval < 1) throw new ArgumentException($"DensifyInterval must be at least 1, got {DensifyInterval}.");
+        if (!(Density.GradThreshold > 0) || double.IsInfinity(Density.GradThreshold)) throw new ArgumentException($"DensifyGradThreshold must be a positive number, got {Density.GradThreshold}.");
         if (OpacityResetMinRounds < 0) throw new ArgumentException($"OpacityResetMinRounds must be >= 0, got {OpacityResetMinRounds}.");
         if (SmoothGraphRefresh < 1 || LiftSmoothGraphRefresh < 1)
             throw new ArgumentException($"SmoothGraphRefresh and LiftSmoothGraphRefresh must be >= 1, got {SmoothGraphRefresh} and {LiftSmoothGraphRefresh}.");

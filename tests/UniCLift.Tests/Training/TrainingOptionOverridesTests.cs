@@ -11,7 +11,9 @@ public class TrainingOptionOverridesTests
     {
         var baseOptions = new TrainingOptions { Iterations = 300 };
         var o = TrainingOptionOverrides.Apply(baseOptions,
-            ["clusterpushweight=2.5", "UseTriplet=false", "ClusterNormalisation=perSegment", "MaxTriplets = 17", "Seed=9"]);
+            ["clusterpushweight=2.5", "UseTriplet=false", "ClusterNormalisation=perSegment", "MaxTriplets = 17", "Seed=9", "DensifyGradThreshold=0.0001"]);
+        Assert.Equal(0.0001, o.Density.GradThreshold); // the density control's own settings, set by name
+        Assert.Equal(new DensitySettings().PercentDense, o.Density.PercentDense);
         Assert.Equal(2.5, o.ClusterPushWeight);
         Assert.False(o.UseTriplet);
         Assert.Equal(ClusterNormalisation.PerSegment, o.ClusterNormalisation);
@@ -21,6 +23,7 @@ public class TrainingOptionOverridesTests
         // The input is a record and stays as it was.
         Assert.Equal(1.0, baseOptions.ClusterPushWeight);
         Assert.True(baseOptions.UseTriplet);
+        Assert.Equal(new DensitySettings().GradThreshold, baseOptions.Density.GradThreshold);
     }
 
     [Theory]
@@ -33,6 +36,8 @@ public class TrainingOptionOverridesTests
     [InlineData("Mode=Lift", "Unknown training option 'Mode'")]
     [InlineData("OpacityResetMinRounds=-1", "OpacityResetMinRounds must be >= 0, got -1")]
     [InlineData("DensifyInterval=0", "DensifyInterval must be at least 1, got 0")]
+    [InlineData("DensifyGradThreshold=0", "DensifyGradThreshold must be a positive number, got 0")]
+    [InlineData("DensifyGradThreshold=NaN", "DensifyGradThreshold must be a positive number, got NaN")]
     [InlineData("LiftSmoothFromFraction=1.5", "LiftSmoothFromFraction must lie in [0, 1], got 1.5")]
     [InlineData("SegmentationLossesFromFraction=-0.1", "SegmentationLossesFromFraction must lie in [0, 1], got -0.1")]
     public void BadSettingsNameTheSettingAndWhatWasExpected(string setting, string message)
