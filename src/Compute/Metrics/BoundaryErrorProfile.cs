@@ -117,7 +117,9 @@ public sealed class BoundaryErrorProfile
     }
 
     /// <summary>Predicted id → GT id for the pairs with IoU &gt; 0.5 (objects only: 0 is never matched).</summary>
-    public Dictionary<int, int> Match() => Overlap().Matches().ToDictionary(m => m.B, m => m.A);
+    public Dictionary<int, int> Match() => Match(Overlap());
+
+    private static Dictionary<int, int> Match(SegmentOverlap overlap) => overlap.Matches().ToDictionary(m => m.B, m => m.A);
 
     /// <summary>GT (side A) against prediction (side B) over everything added, bands summed.</summary>
     private SegmentOverlap Overlap()
@@ -159,7 +161,8 @@ public sealed class BoundaryErrorProfile
 
     public Summary Summarise()
     {
-        var match = Match();
+        var overlap = Overlap();
+        var match = Match(overlap);
         var bands = new long[BandNames.Length, 4];
         foreach (var ((band, g, p), n) in _counts)
         {
@@ -168,7 +171,6 @@ public sealed class BoundaryErrorProfile
             else if (g != 0 && p == 0) bands[band, 2] += n;
             else if (g != 0 && (!match.TryGetValue(p, out var m) || m != g)) bands[band, 3] += n;
         }
-        var overlap = Overlap();
         var objects = new List<ObjectIou>();
         foreach (var (g, area) in overlap.AreasA.OrderBy(kv => kv.Key))
         {

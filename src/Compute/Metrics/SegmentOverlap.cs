@@ -37,7 +37,7 @@ public sealed class SegmentOverlap
     public double Iou(int a, int b)
     {
         long n = _overlap.GetValueOrDefault((a, b));
-        return n == 0 ? 0 : n / (double)(_areaA[a] + _areaB[b] - n);
+        return n == 0 ? 0 : Iou(a, b, n);
     }
 
     /// <summary>The pairs with IoU &gt; 0.5: each segment is in at most one.</summary>
@@ -45,8 +45,10 @@ public sealed class SegmentOverlap
     {
         foreach (var ((a, b), n) in _overlap)
         {
-            double iou = n / (double)(_areaA[a] + _areaB[b] - n);
+            double iou = Iou(a, b, n);
             if (iou > 0.5) yield return (a, b, iou);
         }
     }
+
+    private double Iou(int a, int b, long overlap) => overlap / (double)(_areaA[a] + _areaB[b] - overlap);
 }
