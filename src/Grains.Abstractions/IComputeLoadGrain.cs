@@ -3,7 +3,8 @@ namespace UniCLift.Grains;
 /// <summary>
 /// One compute silo's training slots as it last reported them. <see cref="Waiting"/>: scenes placed there that wait
 /// for a slot; <see cref="Scenes"/>: the scene ids it holds runs for (waiting or training); <see cref="DeviceProblem"/>:
-/// why its device cannot train (a failed device check, one line), null while it works.
+/// why its device cannot train (a failed device check, one line), null while it works; <see cref="Sequence"/>: this
+/// report's number among the silo's reports (increasing), so an older report that arrives late replaces no newer one.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ComputeSiloLoad")]
 public sealed record ComputeSiloLoad(
@@ -14,7 +15,8 @@ public sealed record ComputeSiloLoad(
     [property: Id(4)] int Waiting,
     [property: Id(5)] IReadOnlyList<string> Scenes,
     [property: Id(6)] string Device,
-    [property: Id(7)] string? DeviceProblem = null)
+    [property: Id(7)] string? DeviceProblem = null,
+    [property: Id(8)] long Sequence = 0)
 {
     /// <summary>Slots nobody holds or waits for; 0 on a silo whose device does not work.</summary>
     public int Free => DeviceProblem is null ? Math.Max(0, Capacity - Active - Waiting) : 0;

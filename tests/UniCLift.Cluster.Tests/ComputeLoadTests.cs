@@ -117,4 +117,50 @@ public sealed class ComputeLoadTests
         load.Update([broken, Load(B, 1, 0, problem: "CUDA error: out of memory")]); // B broke: no grace for it
         Assert.False(load.AnyWorking(_ => true));
     }
+
+    /// <summary>
+    /// Two copies of the table reach a silo out of order (the coordinator's read and its silo's own report answer
+    /// interleave): the older one must not undo what the newer one said. Here the newer one listed the reserved scene
+    /// (so the reservation went) and the older one, from before the scene arrived, shows the slot free: taken as it
+    /// came, it offered the slot again and a second scene queued behind the first (the flaky PlacementClusterTests run).
+    /// </summary>
+    [Fact]
+    public void AnOlderReportOfASiloNeverReplacesANewerOne()
+    {
+        var load = Table(Load(A, 1, 0) with { Sequence = 7 });
+        load.Reserve("s0", A);
+        Assert.Equal(0, load.FreeSlots(_ => true));
+
+        load.Update([Load(A, 1, 1, scenes: "s0") with { Sequence = 9 }]);  // A reports s0: the reservation is dropped
+        Assert.Equal(0, load.FreeSlots(_ => true));
+        load.Update([Load(A, 1, 0) with { Sequence = 8 }]);                // a copy read before that, applied after it
+        Assert.Equal(0, load.FreeSlots(_ => true));
+        Assert.Equal(["s0"], load.Silos.Single().Scenes);
+
+        load.Update([Load(A, 1, 0) with { Sequence = 10 }]);               // s0 ended: the slot is free again
+        Assert.Equal(1, load.FreeSlots(_ => true));
+        load.Update([Load(A, 1, 0) with { Sequence = 10 }, Load(B, 2, 0) with { Sequence = 1 }]);
+        Assert.Equal(3, load.FreeSlots(_ => true));                       // a silo new to the table comes in as reported
+        load.Update([Load(B, 2, 0) with { Sequence = 2 }]);                // and one the table dropped goes
+        Assert.Equal(2, load.FreeSlots(_ => true));
+    }
+
+    /// <summary>The shared table keeps a silo's newer report when an older one reaches it second (the periodic report
+    /// and the one sent at once on a broken device can cross), and still counts the late one as a sign of life.</summary>
+    [Fact]
+    public async Task TheSharedTableKeepsTheNewerOfTwoCrossingReports()
+    {
+        var clock = new ManualClock();
+        var grain = new ComputeLoadGrain(Options.Create(new UniCLiftSiloOptions()), clock);
+        await grain.Report(Load(A, 1, 0, problem: "CUDA error: out of memory") with { Sequence = 2 });
+        var table = await grain.Report(Load(A, 1, 0) with { Sequence = 1 });
+        Assert.Equal("CUDA error: out of memory", table.Single().DeviceProblem);
+
+        clock.Now += 4 * new UniCLiftSiloOptions().LoadReportInterval;
+        await grain.Report(Load(A, 1, 0) with { Sequence = 1 });          // late, but A is alive: not expired
+        clock.Now += 2 * new UniCLiftSiloOptions().LoadReportInterval;
+        Assert.Equal(2, (await grain.List()).Single().Sequence);
+        await grain.Report(Load(A, 1, 1) with { Sequence = 3 });
+        Assert.Equal(1, (await grain.List()).Single().Active);
+    }
 }

@@ -35,14 +35,21 @@ public sealed class ComputeLoad(IOptions<UniCLiftSiloOptions> options, TimeProvi
 
     public IReadOnlyList<ComputeSiloLoad> Silos { get { lock (gate) return silos; } }
 
+    /// <summary>
+    /// Takes a copy of the shared table. Copies can arrive out of order (a coordinator's read and its silo's own report
+    /// answer interleave), so a silo's entry is replaced only by a newer report of it (<see cref="ComputeSiloLoad.Sequence"/>):
+    /// an older one, from before a scene arrived there, would undo the newer one that dropped the scene's reservation
+    /// and offer its slot a second time. Silos missing from the copy go (expired or left; <see cref="WorkingGrace"/>).
+    /// </summary>
     public void Update(IReadOnlyList<ComputeSiloLoad> table)
     {
         ArgumentNullException.ThrowIfNull(table);
         lock (gate)
         {
-            silos = table;
+            var held = silos.ToDictionary(s => s.Address);
+            silos = table.Select(s => held.TryGetValue(s.Address, out var h) && h.Sequence > s.Sequence ? h : s).ToList();
             refreshed = clock.GetUtcNow();
-            foreach (var s in table)
+            foreach (var s in silos)
             {
                 if (s.DeviceProblem is null) workingSeen[s.Address] = refreshed;
                 else workingSeen.Remove(s.Address);
@@ -50,7 +57,7 @@ public sealed class ComputeLoad(IOptions<UniCLiftSiloOptions> options, TimeProvi
             foreach (var (address, at) in workingSeen.ToList())
                 if (refreshed - at >= WorkingGrace) workingSeen.Remove(address);
             var expired = refreshed - ReservationLifetime;
-            var seen = table.SelectMany(s => s.Scenes).ToHashSet(StringComparer.Ordinal);
+            var seen = silos.SelectMany(s => s.Scenes).ToHashSet(StringComparer.Ordinal);
             foreach (var (scene, r) in reservations.ToList())
                 if (r.At < expired || seen.Contains(scene)) reservations.Remove(scene);
         }

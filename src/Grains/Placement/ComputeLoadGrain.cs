@@ -16,7 +16,9 @@ public sealed class ComputeLoadGrain(IOptions<UniCLiftSiloOptions> options, Time
     public Task<IReadOnlyList<ComputeSiloLoad>> Report(ComputeSiloLoad load)
     {
         ArgumentNullException.ThrowIfNull(load);
-        silos[load.Address] = (load, clock.GetUtcNow());
+        // Two reports of one silo can cross (its periodic one and one it sent at once on a broken device): the newer stays.
+        var now = clock.GetUtcNow();
+        silos[load.Address] = silos.TryGetValue(load.Address, out var held) && held.Load.Sequence > load.Sequence ? (held.Load, now) : (load, now);
         return List();
     }
 

@@ -22,6 +22,7 @@ public sealed class ComputeLoadReporter(
 {
     private readonly CancellationTokenSource stop = new();
     private Task? loop;
+    private long sequence; // numbers this silo's reports, so a copy of the table never takes an older one for a newer
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(ComputeLoadReporter), ServiceLifecycleStage.Active, Start, Stop);
@@ -37,7 +38,8 @@ public sealed class ComputeLoadReporter(
         var scenes = runner.SceneIds;
         int active = slots.Active;
         int waiting = Math.Max(slots.Waiting, runner.Running - active);
-        return new ComputeSiloLoad(silo.Name, silo.SiloAddress, slots.Capacity, active, waiting, scenes, o.Device, device.Problem);
+        return new ComputeSiloLoad(silo.Name, silo.SiloAddress, slots.Capacity, active, waiting, scenes, o.Device, device.Problem,
+            Interlocked.Increment(ref sequence));
     }
 
     /// <summary>Reports at once (a scene found the device broken): the table and this silo's copy say so before the
