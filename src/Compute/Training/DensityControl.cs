@@ -57,8 +57,7 @@ public sealed class DensityControl : IDisposable
         var grads = _gradAccum.div(_denom.clamp_min(Scalars.Of(1)));
         var maxScale = model[GaussianModel.LogScales].exp().amax(1);
         var large = maxScale.gt(Scalars.Of(Settings.PercentDense * sceneExtent));
-        var hot = grads.ge(Scalars.Of(Settings.GradThreshold));
-        if (n >= Settings.MaxGaussians) hot = zeros_like(hot);
+        var hot = Budgeted(grads.ge(Scalars.Of(Settings.GradThreshold)), grads, Settings.MaxGaussians - n);
 
         // Clone: small and hot -> an identical copy (the gradient step moves them apart).
         var cloneIdx = nonzero(hot.logical_and(large.logical_not())).squeeze(1);
@@ -98,6 +97,20 @@ public sealed class DensityControl : IDisposable
 
         int m = model.Count;
         ResetAccumulators(m);
+    }
+
+    /// <summary>
+    /// The candidates that fit the budget: each clone or split adds one Gaussian, so at most <paramref name="room"/> of
+    /// them, the ones with the largest gradients (graphdeco's own criterion; Taming 3DGS likewise fills a budget by
+    /// score), and the count never passes <see cref="DensitySettings.MaxGaussians"/>. Under the budget nothing changes.
+    /// </summary>
+    internal static Tensor Budgeted(Tensor hot, Tensor grads, long room)
+    {
+        if (room <= 0) return zeros_like(hot);
+        long candidates = hot.sum().item<long>(); // density control reads back anyway (nonzero), every DensifyInterval steps
+        if (candidates <= room) return hot;
+        var top = grads.masked_fill(hot.logical_not(), Scalars.Of(-1.0)).topk((int)Math.Min(room, int.MaxValue)).indexes;
+        return zeros_like(hot).index_fill_(0, top, Scalars.Of(1));
     }
 
     private static Tensor SplitMeans(GaussianModel model, Tensor idx, DeterministicRandom rng)

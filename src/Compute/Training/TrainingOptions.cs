@@ -36,6 +36,10 @@ public sealed record TrainingOptions
     /// <summary>A Gaussian whose mean view-space gradient of the RGB loss (NDC units) reaches this is cloned or split
     /// (graphdeco and gsplat: 0.0002); <see cref="Density"/>'s <see cref="DensitySettings.GradThreshold"/>, settable by name.</summary>
     public double DensifyGradThreshold { get => Density.GradThreshold; init => Density = Density with { GradThreshold = value }; }
+    /// <summary>The Gaussian budget: densification never takes the count past it, and when more candidates pass the
+    /// threshold than there is room for, those with the largest gradients go first (<see cref="DensitySettings.MaxGaussians"/>,
+    /// settable by name). It bounds a scene's memory (on a GPU with several training slots, each scene's share).</summary>
+    public int MaxGaussians { get => Density.MaxGaussians; init => Density = Density with { MaxGaussians = value }; }
     /// <summary>Opacity reset period (paper: 3000 of 30k), at least <see cref="OpacityResetMinRounds"/> densification rounds.</summary>
     public double OpacityResetFraction { get; init; } = 3000.0 / 30000;
     /// <summary>Densification rounds between two opacity resets at the least: 5, so a short run (2000 iterations: a reset
@@ -146,6 +150,7 @@ public sealed record TrainingOptions
         if (!(Tau > 0)) throw new ArgumentException($"Tau must be positive, got {Tau}.");
         if (DensifyInterval < 1) throw new ArgumentException($"DensifyInterval must be at least 1, got {DensifyInterval}.");
         if (!(Density.GradThreshold > 0) || double.IsInfinity(Density.GradThreshold)) throw new ArgumentException($"DensifyGradThreshold must be a positive number, got {Density.GradThreshold}.");
+        if (Density.MaxGaussians < 1) throw new ArgumentException($"MaxGaussians must be at least 1, got {Density.MaxGaussians}.");
         if (OpacityResetMinRounds < 0) throw new ArgumentException($"OpacityResetMinRounds must be >= 0, got {OpacityResetMinRounds}.");
         if (SmoothGraphRefresh < 1 || LiftSmoothGraphRefresh < 1)
             throw new ArgumentException($"SmoothGraphRefresh and LiftSmoothGraphRefresh must be >= 1, got {SmoothGraphRefresh} and {LiftSmoothGraphRefresh}.");

@@ -11,8 +11,9 @@ public class TrainingOptionOverridesTests
     {
         var baseOptions = new TrainingOptions { Iterations = 300 };
         var o = TrainingOptionOverrides.Apply(baseOptions,
-            ["clusterpushweight=2.5", "UseTriplet=false", "ClusterNormalisation=perSegment", "MaxTriplets = 17", "Seed=9", "DensifyGradThreshold=0.0001"]);
+            ["clusterpushweight=2.5", "UseTriplet=false", "ClusterNormalisation=perSegment", "MaxTriplets = 17", "Seed=9", "DensifyGradThreshold=0.0001", "MaxGaussians=250000"]);
         Assert.Equal(0.0001, o.Density.GradThreshold); // the density control's own settings, set by name
+        Assert.Equal(250_000, o.Density.MaxGaussians);
         Assert.Equal(new DensitySettings().PercentDense, o.Density.PercentDense);
         Assert.Equal(2.5, o.ClusterPushWeight);
         Assert.False(o.UseTriplet);
@@ -37,6 +38,7 @@ public class TrainingOptionOverridesTests
     [InlineData("OpacityResetMinRounds=-1", "OpacityResetMinRounds must be >= 0, got -1")]
     [InlineData("DensifyInterval=0", "DensifyInterval must be at least 1, got 0")]
     [InlineData("DensifyGradThreshold=0", "DensifyGradThreshold must be a positive number, got 0")]
+    [InlineData("MaxGaussians=0", "MaxGaussians must be at least 1, got 0")]
     [InlineData("DensifyGradThreshold=NaN", "DensifyGradThreshold must be a positive number, got NaN")]
     [InlineData("LiftSmoothFromFraction=1.5", "LiftSmoothFromFraction must lie in [0, 1], got 1.5")]
     [InlineData("SegmentationLossesFromFraction=-0.1", "SegmentationLossesFromFraction must lie in [0, 1], got -0.1")]
