@@ -221,6 +221,12 @@ public static class BatchReport
         sb.Append("</tr><tr>");
         foreach (var (_, v) in cells) sb.Append("<td>").Append(H(v)).Append("</td>");
         sb.Append("</tr></table>\n");
+        if (m["settings"] is JsonArray settings)
+        {
+            var lines = settings.Select(n => n is JsonValue v && v.TryGetValue<string>(out var str) ? str : null).OfType<string>().ToList();
+            sb.Append("<div class=\"path\">training options: ")
+              .Append(lines.Count == 0 ? "the defaults" : H(string.Join(" ", lines.Select(l => "--set " + l)))).Append("</div>\n");
+        }
     }
 
     private static readonly (string Key, string Colour)[] Series =

@@ -121,6 +121,7 @@ public static class SceneSegmentation
             ["mode"] = training.Mode,
             ["iterations"] = training.Iterations,
             ["seconds"] = Math.Round(training.Seconds, 2),
+            ["settings"] = training.SettingsJson(),
             ["gaussians"] = model.Count,
             ["instances"] = codebook.InstanceCount,
             ["background_code"] = codebook.BackgroundCode,

@@ -13,6 +13,20 @@ public static class TrainingOptionOverrides
     public static IReadOnlyList<string> Describe(TrainingOptions options) =>
         Settable().Select(p => $"{p.Name}={Format(p.GetValue(options))}").ToList();
 
+    /// <summary>
+    /// The settings in which <paramref name="options"/> differs from the defaults of its mode, as "Name=Value" lines
+    /// that <see cref="Apply"/> (and <c>--set</c>) take back; the iteration count, which a summary names on its own,
+    /// is left out. What a result was trained with, for training.json and metrics.json.
+    /// </summary>
+    public static IReadOnlyList<string> Differences(TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var defaults = TrainingOptions.From(options.Mode, options.Iterations);
+        return Settable().Where(p => p.Name != nameof(TrainingOptions.Iterations))
+            .Select(p => (p.Name, Value: Format(p.GetValue(options)), Default: Format(p.GetValue(defaults))))
+            .Where(d => d.Value != d.Default).Select(d => $"{d.Name}={d.Value}").ToList();
+    }
+
     /// <summary>Returns a copy of <paramref name="options"/> with every "Name=Value" applied in order (not validated:
     /// <see cref="TrainingOptions.Validate"/> does that at the edge and in the trainer).</summary>
     public static TrainingOptions Apply(TrainingOptions options, IEnumerable<string>? settings)

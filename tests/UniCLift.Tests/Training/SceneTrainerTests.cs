@@ -123,6 +123,10 @@ public sealed class SceneTrainerTests
         Assert.True(result.PqThings > raw.PqThings + 15, $"PQ_things {result.PqThings:0.0} vs raw {raw.PqThings:0.0}");
         Assert.True(File.Exists(Path.Combine(outDir.Path, "labels.ply")));
         Assert.True(File.Exists(Path.Combine(outDir.Path, "metrics.json")));
+        // What it was trained with, as --set takes it: only the seed differs from train mode's defaults.
+        var settings = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir.Path, "metrics.json")))!["settings"]!.AsArray();
+        Assert.Equal(["Seed=2"], settings.Select(n => n!.GetValue<string>()));
+        Assert.Equal(["Seed=2"], TrainingSummary.Read(Path.Combine(outDir.Path, TrainingSummary.FileName)).Settings!);
         Assert.Equal(scene.Views.Count, Directory.GetFiles(Path.Combine(outDir.Path, "instance"), "*.png").Length);
     }
 

@@ -49,6 +49,17 @@ public class TrainingOptionOverridesTests
     }
 
     [Fact]
+    public void DifferencesFromTheModesDefaultsAreWhatSetTakesBack()
+    {
+        Assert.Empty(TrainingOptionOverrides.Differences(TrainingOptions.From(TrainingMode.Lift, 123)));
+        var o = TrainingOptions.From(TrainingMode.Lift, 500, 3, ["MaxGaussians=150000", "DensifyGradThreshold=0.0001", "UseTriplet=false"]);
+        var lines = TrainingOptionOverrides.Differences(o);
+        Assert.Equal(["DensifyGradThreshold=0.0001", "MaxGaussians=150000", "Seed=3", "UseTriplet=false"], lines.Order(StringComparer.Ordinal));
+        // Applied to the mode's defaults, they give the same options back.
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(o), System.Text.Json.JsonSerializer.Serialize(TrainingOptions.From(TrainingMode.Lift, 500, null, lines)));
+    }
+
+    [Fact]
     public void FromIsTheDefaultsWithModeIterationsSeedAndOverrides()
     {
         // What bench segment and the scene grains built by hand before TrainingOptions.From existed.
