@@ -107,6 +107,7 @@ public sealed class DensityControl : IDisposable
     internal static Tensor Budgeted(Tensor hot, Tensor grads, long room)
     {
         if (room <= 0) return zeros_like(hot);
+        if (room >= hot.shape[0]) return hot; // even every Gaussian fits: no count, no read-back
         long candidates = hot.sum().item<long>(); // density control reads back anyway (nonzero), every DensifyInterval steps
         if (candidates <= room) return hot;
         var top = grads.masked_fill(hot.logical_not(), Scalars.Of(-1.0)).topk((int)Math.Min(room, int.MaxValue)).indexes;
