@@ -5,7 +5,7 @@
 # Cycles' object-index pass.
 #
 #   blender -b -noaudio --factory-startup -P bench/external/blender_room.py -- OUT [--seed S] [--objects N]
-#       [--views V] [--width W] [--height H] [--samples N] [--test-every K] [--layout orbit|inside|table]
+#       [--views V] [--width W] [--height H] [--samples N] [--test-every K] [--layout orbit|inside|table|shelf]
 #
 # --layout orbit (the default): an open room (floor, three walls) with the objects on the floor, the cameras on an arc
 # outside it looking in. --layout inside: a closed room (four walls, a ceiling, lit by lamps under it) seen from
@@ -14,6 +14,10 @@
 # each object is seen by a part of the views only, and every camera has geometry behind it. --layout table: the same
 # closed room with a table in its middle (background, as the floor) and small objects crowded on it, touching, a few
 # stacked on others, the cameras on a ring round the table looking down at it (a cluttered desk, as Messy Rooms).
+# --layout shelf: the same closed room with open shelves against one wall (background) holding small objects side by
+# side on four boards, captured forward-facing as LLFF's hand-held scenes are: every camera stands in front of the
+# shelves and looks at them, so no object is seen from behind, the boards hide parts of the objects below and above
+# them depending on the camera's height, and objects at the back of a board hide behind those at its front.
 #
 # Writes OUT in nerfstudio's layout (UniCLift reads it as `Nerfstudio`):
 #   images/frame_XXXX.png          the renders
@@ -46,7 +50,7 @@ ap.add_argument("--height", type=int, default=150)
 ap.add_argument("--samples", type=int, default=24)
 ap.add_argument("--test-every", type=int, default=6)
 ap.add_argument("--points", type=int, default=30000)
-ap.add_argument("--layout", choices=["orbit", "inside", "table"], default="orbit")
+ap.add_argument("--layout", choices=["orbit", "inside", "table", "shelf"], default="orbit")
 args = ap.parse_args(argv)
 
 rng = random.Random(args.seed)
@@ -95,7 +99,8 @@ def add(kind, **kw):
 
 # Floor and walls (and, inside, a ceiling): background (pass index 0), textured differently from the objects.
 tabletop = args.layout == "table"
-inside = args.layout == "inside" or tabletop  # a closed room with a ceiling, lit from within
+shelf = args.layout == "shelf"
+inside = args.layout in ("inside", "table", "shelf")  # a closed room with a ceiling, lit from within
 room = 6.4 if inside else 9.0
 height_share = 2.7 / room if inside else 0.34  # wall height over room width
 floor = add("plane", size=room)
@@ -122,6 +127,22 @@ if tabletop:  # the table is background too: a top on four legs in the middle of
             leg = add("cube", size=1, location=(dx * (TABLE_W / 2 - 0.06), dy * (TABLE_D / 2 - 0.06), (TABLE_H - 0.05) / 2))
             leg.scale = (0.05, 0.05, TABLE_H - 0.05)
             leg.data.materials.append(desk)
+
+if shelf:  # open shelves against the far wall (background): two sides, a back, four boards
+    SHELF_W, SHELF_D, BOARDS = 2.4, 0.42, [0.3, 0.75, 1.2, 1.65]
+    SHELF_Y = room / 2 - 0.05 - SHELF_D / 2  # the boards' middle in depth
+    wood = material("shelf", hsv(rng.random(), 0.3, 0.5), 0.55, texture="noise")
+    for bz in BOARDS:
+        b = add("cube", size=1, location=(0, SHELF_Y, bz - 0.015))
+        b.scale = (SHELF_W, SHELF_D, 0.03)
+        b.data.materials.append(wood)
+    for dx in (-1, 1):
+        side = add("cube", size=1, location=(dx * (SHELF_W / 2 + 0.015), SHELF_Y, (BOARDS[-1] + 0.45) / 2))
+        side.scale = (0.03, SHELF_D, BOARDS[-1] + 0.45)
+        side.data.materials.append(wood)
+    back = add("cube", size=1, location=(0, SHELF_Y + SHELF_D / 2 + 0.01, (BOARDS[-1] + 0.45) / 2))
+    back.scale = (SHELF_W, 0.02, BOARDS[-1] + 0.45)
+    back.data.materials.append(material("shelf-back", hsv(rng.random(), 0.15, 0.7), 0.8))
 
 KINDS = ["box", "sphere", "cylinder", "cone", "torus", "monkey", "table", "lamp", "stack", "ico"]
 
@@ -215,13 +236,16 @@ def make_object(index, kind, size):
 # an object already there whose top is flat (a box or a stack), when one is free.
 objects, placed = [], []
 flat_tops = []  # table layout: (x, y, top z, index) of boxes and stacks nothing stands on yet
+on_boards = []  # shelf layout: (x, y, radius, board) of the objects on the boards
 half = room / 2
 for index in range(1, args.objects + 1):
     kind = KINDS[(index - 1) % len(KINDS)] if index <= len(KINDS) else rng.choice(KINDS)
-    if inside and not tabletop and index % 4 == 0:
+    if inside and not tabletop and not shelf and index % 4 == 0:
         kind = "frame"
-    size = rng.uniform(0.35, 1.4) if not inside else rng.uniform(0.06, 0.26) if tabletop else rng.uniform(0.3, 1.0)
-    radius = size * (0.55 if tabletop else 0.8)
+    if shelf and kind == "table":
+        kind = "box"  # a table's legs would stand through the board
+    size = rng.uniform(0.35, 1.4) if not inside else rng.uniform(0.06, 0.26) if tabletop else rng.uniform(0.1, 0.26) if shelf else rng.uniform(0.3, 1.0)
+    radius = size * (0.55 if tabletop or shelf else 0.8)
     base_z, on = 0.0, None
     if tabletop and index % 5 == 0 and flat_tops and kind not in ("table", "lamp"):
         on = flat_tops.pop(rng.randrange(len(flat_tops)))
@@ -229,6 +253,15 @@ for index in range(1, args.objects + 1):
         if on is not None:  # stacked: on that object's top, not counted in the table's discs
             x, y, base_z = on[0] + rng.uniform(-0.02, 0.02), on[1] + rng.uniform(-0.02, 0.02), on[2]
             break
+        if shelf:  # on a board, side by side, not overlapping the others on that board
+            level = rng.randrange(len(BOARDS))
+            base_z = BOARDS[level]
+            x = rng.uniform(-SHELF_W / 2 + 0.04 + radius, SHELF_W / 2 - 0.04 - radius)
+            y = rng.uniform(SHELF_Y - SHELF_D / 2 + 0.02 + radius, SHELF_Y + SHELF_D / 2 - 0.02 - radius)
+            if all(math.hypot(x - px, y - py) > radius + pr + 0.01 for px, py, pr, pl in on_boards if pl == level):
+                on_boards.append((x, y, radius, level))
+                break
+            continue
         if tabletop:
             base_z = TABLE_H
             x, y = rng.uniform(-TABLE_W / 2 + 0.05 + radius, TABLE_W / 2 - 0.05 - radius), rng.uniform(-TABLE_D / 2 + 0.05 + radius, TABLE_D / 2 - 0.05 - radius)
@@ -261,7 +294,7 @@ for index in range(1, args.objects + 1):
     else:
         root.location = (x, y, base_z)
         root.rotation_euler.z = rng.uniform(0, 2 * math.pi)
-    if on is None:
+    if on is None and not shelf:
         placed.append((x, y, radius))
     if tabletop and kind in ("box", "stack"):
         bpy.context.view_layer.update()
@@ -339,7 +372,10 @@ scene.camera = cam
 # down (a hand-held scan's path).
 frames, train, test = [], [], []
 for i in range(args.views):
-    if tabletop:  # one turn round the table, 0.8-1.3 m from its middle, looking at a point on its top
+    if shelf:  # forward-facing: in front of the shelves, 0.8-1.7 m from them, looking at a point on their front
+        eye = Vector((rng.uniform(-1.2, 1.2), SHELF_Y - SHELF_D / 2 - rng.uniform(0.8, 1.7), rng.uniform(0.5, 1.9)))
+        aim = Vector((rng.uniform(-0.7, 0.7), SHELF_Y, rng.uniform(0.4, 1.7)))
+    elif tabletop:  # one turn round the table, 0.8-1.3 m from its middle, looking at a point on its top
         az = 2 * math.pi * i / args.views + rng.uniform(-0.1, 0.1)
         r = rng.uniform(0.8, 1.3)
         eye = Vector((r * math.cos(az), r * math.sin(az), rng.uniform(1.15, 1.65)))

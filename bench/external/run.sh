@@ -10,8 +10,9 @@
 # UNICLIFT (the command that runs uniclift; default: the Release build, built if missing), LAYOUT (nerfstudio, or
 # colmap: each scene is also written as a COLMAP text model by to_colmap.py, under ROOT/scene-S-colmap, and read
 # through that layout instead; its runs are ROOT/run-S-colmap), ROOM (orbit; inside, a closed room scanned
-# from within; or table, small objects crowded on a table, e.g. OBJECTS=30 WIDTH=320 HEIGHT=240: blender_room.py's
-# --layout; use a ROOT of its own per room, scenes are kept per seed).
+# from within; table, small objects crowded on a table, e.g. OBJECTS=30 WIDTH=320 HEIGHT=240; or shelf, small objects
+# on open shelves captured forward-facing: blender_room.py's --layout; use a ROOT of its own per room, scenes are kept
+# per seed).
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
