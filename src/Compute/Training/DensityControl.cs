@@ -110,7 +110,7 @@ public sealed class DensityControl : IDisposable
         if (room >= hot.shape[0]) return hot; // even every Gaussian fits: no count, no read-back
         long candidates = hot.sum().item<long>(); // density control reads back anyway (nonzero), every DensifyInterval steps
         if (candidates <= room) return hot;
-        var top = grads.masked_fill(hot.logical_not(), Scalars.Of(-1.0)).topk((int)Math.Min(room, int.MaxValue)).indexes;
+        var top = grads.masked_fill(hot.logical_not(), Scalars.Of(-1.0)).topk((int)room).indexes; // room < the count here, an int
         return zeros_like(hot).index_fill_(0, top, Scalars.Of(1));
     }
 
