@@ -6,6 +6,7 @@
 #
 #   blender -b -noaudio --factory-startup -P bench/external/blender_room.py -- OUT [--seed S] [--objects N]
 #       [--views V] [--width W] [--height H] [--samples N] [--test-every K] [--layout orbit|inside|table|shelf]
+#       [--identical KIND]
 #
 # --layout orbit (the default): an open room (floor, three walls) with the objects on the floor, the cameras on an arc
 # outside it looking in. --layout inside: a closed room (four walls, a ceiling, lit by lamps under it) seen from
@@ -18,6 +19,10 @@
 # side on four boards, captured forward-facing as LLFF's hand-held scenes are: every camera stands in front of the
 # shelves and looks at them, so no object is seen from behind, the boards hide parts of the objects below and above
 # them depending on the camera's height, and objects at the back of a board hide behind those at its front.
+# --identical KIND (with any layout): every object is the same KIND, of one size, shape and material, so that only
+# where an object stands tells it from the others (a room of identical chairs, a table of identical mugs, as Replica's
+# and ScanNet's rooms have): KIND is one of the kinds below, or chair (a seat, four legs and a back, 0.9 m) or mug (a
+# cup and a handle, 11 cm); chairs stand closer together than other objects (their footprint is small for their size).
 #
 # Writes OUT in nerfstudio's layout (UniCLift reads it as `Nerfstudio`):
 #   images/frame_XXXX.png          the renders
@@ -51,6 +56,8 @@ ap.add_argument("--samples", type=int, default=24)
 ap.add_argument("--test-every", type=int, default=6)
 ap.add_argument("--points", type=int, default=30000)
 ap.add_argument("--layout", choices=["orbit", "inside", "table", "shelf"], default="orbit")
+ap.add_argument("--identical", choices=["box", "sphere", "cylinder", "cone", "torus", "monkey", "table", "lamp", "stack",
+                                        "ico", "chair", "mug"])
 args = ap.parse_args(argv)
 
 rng = random.Random(args.seed)
@@ -213,6 +220,29 @@ def make_object(index, kind, size):
         o.scale = (s * rng.uniform(0.8, 1.3), s * 0.04, s * rng.uniform(0.6, 1.0))
         o.location = (0, -o.scale.y / 2, 0)
         parts.append(o)
+    elif kind == "chair":  # a seat on four legs and a back: one instance in six meshes, with gaps between the legs
+        seat_h, seat_w, t = s * 0.5, s * 0.5, s * 0.05
+        seat = add("cube", size=1)
+        seat.scale = (seat_w, seat_w, t)
+        seat.location.z = seat_h + t / 2
+        parts.append(seat)
+        for dx in (-1, 1):
+            for dy in (-1, 1):
+                leg = add("cube", size=1)
+                leg.scale = (s * 0.045, s * 0.045, seat_h)
+                leg.location = (dx * (seat_w / 2 - s * 0.03), dy * (seat_w / 2 - s * 0.03), seat_h / 2)
+                parts.append(leg)
+        back = add("cube", size=1)
+        back.scale = (seat_w, t, s * 0.45)
+        back.location = (0, seat_w / 2 - t / 2, seat_h + t + s * 0.225)
+        parts.append(back)
+    elif kind == "mug":  # a cup and its handle
+        body = add("cylinder", radius=s * 0.35, depth=s, vertices=32)
+        body.location.z = s / 2
+        bpy.ops.object.shade_smooth()
+        handle = add("torus", major_radius=s * 0.22, minor_radius=s * 0.05, location=(s * 0.4, 0, s / 2), rotation=(math.pi / 2, 0, 0))
+        bpy.ops.object.shade_smooth()
+        parts += [body, handle]
     elif kind == "stack":  # three boxes on top of each other, slightly turned
         z = 0.0
         for k in range(3):
@@ -246,6 +276,11 @@ for index in range(1, args.objects + 1):
         kind = "box"  # a table's legs would stand through the board
     size = rng.uniform(0.35, 1.4) if not inside else rng.uniform(0.06, 0.26) if tabletop else rng.uniform(0.1, 0.26) if shelf else rng.uniform(0.3, 1.0)
     radius = size * (0.55 if tabletop or shelf else 0.8)
+    if args.identical:  # the same kind and size every time (the size drawn above is not used)
+        kind = args.identical
+        lo, hi = (0.35, 1.4) if not inside else (0.06, 0.26) if tabletop else (0.1, 0.26) if shelf else (0.3, 1.0)
+        size = {"chair": 0.9, "mug": 0.11}.get(kind, (lo + hi) / 2)
+        radius = size * (0.4 if kind == "chair" else 0.55 if tabletop or shelf else 0.8)
     base_z, on = 0.0, None
     if tabletop and index % 5 == 0 and flat_tops and kind not in ("table", "lamp"):
         on = flat_tops.pop(rng.randrange(len(flat_tops)))
@@ -282,7 +317,12 @@ for index in range(1, args.objects + 1):
             break
     else:
         continue
-    parts, col, kind, tex = make_object(index, kind, size)
+    if args.identical:  # every object draws its shape and material from the same stream: identical objects
+        rng, placing = random.Random(args.seed * 7919 + 1), rng
+        parts, col, kind, tex = make_object(index, kind, size)
+        rng = placing
+    else:
+        parts, col, kind, tex = make_object(index, kind, size)
     # Parent every part to an empty, then move and turn the whole object: a picture 1.1-1.7 m up, facing the room.
     root = bpy.data.objects.new(f"instance{index}", None)
     scene.collection.objects.link(root)
@@ -458,6 +498,6 @@ with open(os.path.join(out, "transforms.json"), "w") as f:
     json.dump(doc, f, indent=1)
 with open(os.path.join(out, "objects.json"), "w") as f:
     json.dump({"generator": f"Blender {bpy.app.version_string}, Cycles {args.samples} spp", "seed": args.seed, "layout": args.layout,
-               "objects": objects}, f, indent=1)
+               "objects": objects} | ({"identical": args.identical} if args.identical else {}), f, indent=1)
 os.rmdir(index_dir)
 print(f"wrote {out}: {args.views} views {args.width}x{args.height}, {len(objects)} objects")

@@ -12,7 +12,8 @@
 # through that layout instead; its runs are ROOT/run-S-colmap), ROOM (orbit; inside, a closed room scanned
 # from within; table, small objects crowded on a table, e.g. OBJECTS=30 WIDTH=320 HEIGHT=240; or shelf, small objects
 # on open shelves captured forward-facing: blender_room.py's --layout; use a ROOT of its own per room, scenes are kept
-# per seed).
+# per seed), IDENTICAL (a kind, e.g. chair or mug: every object that kind, alike in size, shape and material;
+# blender_room.py's --identical).
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
@@ -57,7 +58,7 @@ for seed in "${seeds[@]}"; do
   if [ ! -f "$scene/transforms.json" ]; then
     start=$(date +%s)
     blender -b -noaudio --factory-startup --python-exit-code 1 -P "$here/blender_room.py" -- "$scene" --seed "$seed" --objects "$objects" \
-      --views "$views" --width "$width" --height "$height" --samples "$samples" --layout "${ROOM:-orbit}" > "$root/render-$seed.log" 2>&1 \
+      --views "$views" --width "$width" --height "$height" --samples "$samples" --layout "${ROOM:-orbit}" ${IDENTICAL:+--identical "$IDENTICAL"} > "$root/render-$seed.log" 2>&1 \
       || { tail -20 "$root/render-$seed.log" >&2; exit 1; }
     [ -f "$scene/transforms.json" ] || { tail -20 "$root/render-$seed.log" >&2; echo "seed $seed: blender wrote no scene" >&2; exit 1; }
     echo "seed $seed: rendered in $(( $(date +%s) - start )) s" >&2
@@ -94,7 +95,7 @@ for seed in "${seeds[@]}"; do
 done
 
 echo
-echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room, ${views} views ${width}x${height}, ${samples} spp, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
+echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
 printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
 printf '%s\n' "${rows[@]}"
 echo "(PQ^scene / PQ over things on the test views; lift: ${lift_iterations} iterations on the train run's geometry)"
