@@ -94,7 +94,16 @@ public static class EvalCommand
         return ExitCodes.Ok;
     }
 
-    private static LabelMap? TryReadLabels(string path) => File.Exists(path) ? ImageIO.ReadLabels(path) : null;
+    /// <summary>A frame's prediction: its label map, or else Segment Anything's masks for it (a .json or a folder named
+    /// by the frame, as amg.py writes them), so the raw input masks can be scored as they are; null when none is there.</summary>
+    private static LabelMap? TryReadLabels(string path)
+    {
+        if (File.Exists(path)) return ImageIO.ReadLabels(path);
+        var json = Path.ChangeExtension(path, ".json");
+        if (File.Exists(json)) return SamMasks.ReadJson(json);
+        var folder = Path.Combine(Path.GetDirectoryName(path) ?? ".", Path.GetFileNameWithoutExtension(path));
+        return Directory.Exists(folder) && File.Exists(Path.Combine(folder, "metadata.csv")) ? SamMasks.ReadFolder(folder) : null;
+    }
 
     private static void RequireDirectory(string dir, string what)
     {

@@ -104,9 +104,12 @@ public static class ImageIO
     /// <summary>
     /// Reads a label map: single-channel 8- or 16-bit (or 1/2/4-bit) PNG, a palette PNG (the index is the label), or
     /// an integer .npy (2-D, or 3-D with a trailing 1). Colour PNGs and JPEGs are rejected: a label map has one channel.
+    /// A folder or a .json is Segment Anything's automatic masks (<see cref="SamMasks"/>), sized by
+    /// <paramref name="width"/> x <paramref name="height"/> (the view's camera) where SAM found no mask.
     /// </summary>
-    public static LabelMap ReadLabels(string path)
+    public static LabelMap ReadLabels(string path, int? width = null, int? height = null)
     {
+        if (SamMasks.IsSamOutput(path)) return SamMasks.Read(path, width, height);
         if (Path.GetExtension(path).Equals(".npy", StringComparison.OrdinalIgnoreCase))
         {
             NpyArray a;

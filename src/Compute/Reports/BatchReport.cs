@@ -132,7 +132,7 @@ public static class BatchReport
             int tw = options.ThumbnailWidth;
             Cell(sb, image is null ? null : Thumbnail(image, tw), "image " + name);
             Cell(sb, LabelColors.Colorize(Thumbnail(ImageIO.ReadLabels(pred), tw)), "prediction " + name);
-            if (mask) Cell(sb, view?.MaskPath is { } m ? LabelColors.Colorize(Thumbnail(ImageIO.ReadLabels(m), tw)) : null, "mask " + name);
+            if (mask) Cell(sb, view?.MaskPath is { } m ? LabelColors.Colorize(Thumbnail(ImageIO.ReadLabels(m, view.Camera.Width, view.Camera.Height), tw)) : null, "mask " + name);
             if (gt) Cell(sb, view?.GtInstancePath is { } g ? LabelColors.Colorize(Thumbnail(ImageIO.ReadLabels(g), tw)) : null, "ground truth " + name);
             sb.Append("</tr>\n");
         }

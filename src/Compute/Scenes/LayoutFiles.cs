@@ -13,6 +13,10 @@ internal static class LayoutFiles
     public static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg"];
     public static readonly string[] LabelExtensions = [".png", ".npy"];
 
+    /// <summary>Predicted instance masks: label maps, or Segment Anything's automatic masks (<see cref="IO.SamMasks"/>) as
+    /// amg.py writes them, a .json per image or a folder per image (a frame's file wins over its folder).</summary>
+    public static readonly string[] MaskExtensions = [".png", ".npy", ".json"];
+
     /// <summary>Predicted per-view instance masks, searched in this order (first existing folder wins).</summary>
     public static readonly string[] MaskFolders = ["masks", "m2f_instance", "detic_instance", "instance"];
     public static readonly string[] MaskSemanticFolders = ["m2f_semantics", "detic_semantic"];
@@ -47,24 +51,27 @@ internal static class LayoutFiles
     /// <summary>The per-frame files of the label folders found under <paramref name="roots"/>: predicted instance masks
     /// (<paramref name="maskDir"/> when given), predicted semantics, ground-truth instances and semantics.</summary>
     public static FrameLabels FindLabels(string?[] roots, string? maskDir, IReadOnlyList<(string Frame, string Stem)> frames) => new(
-        Cover(maskDir ?? FindFolder(roots, MaskFolders), frames, LabelExtensions, "instance mask"),
+        Cover(maskDir ?? FindFolder(roots, MaskFolders), frames, MaskExtensions, "instance mask", folders: true),
         Cover(FindFolder(roots, MaskSemanticFolders), frames, LabelExtensions, "semantic mask"),
         Cover(FindFolder(roots, GtInstanceFolders), frames, LabelExtensions, "ground-truth instance map"),
         Cover(FindFolder(roots, GtSemanticFolders), frames, LabelExtensions, "ground-truth semantic map"));
 
     /// <summary>
     /// Frame -> file in an optional folder (null when <paramref name="dir"/> is null). A folder that exists must hold a
-    /// file for every frame, else the error names the file that is missing.
+    /// file for every frame (or, with <paramref name="folders"/>, a sub-folder named by the frame's stem), else the
+    /// error names the file that is missing.
     /// </summary>
-    public static Dictionary<string, string>? Cover(string? dir, IReadOnlyList<(string Frame, string Stem)> frames, string[] extensions, string what)
+    public static Dictionary<string, string>? Cover(string? dir, IReadOnlyList<(string Frame, string Stem)> frames, string[] extensions, string what, bool folders = false)
     {
         if (dir is null) return null;
         var byStem = ByStem(dir, extensions);
         var r = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (frame, stem) in frames)
         {
-            if (!byStem.TryGetValue(stem, out var f))
-                throw new InvalidDataException($"{Path.Combine(dir, stem)}{string.Join("|", extensions)}: missing {what} for frame '{frame}' ({Path.GetFileName(dir)}/ exists, so it must cover every frame).");
+            if (!byStem.TryGetValue(stem, out var f) && folders && Directory.Exists(Path.Combine(dir, stem)))
+                f = Path.Combine(dir, stem);
+            if (f is null)
+                throw new InvalidDataException($"{Path.Combine(dir, stem)}{string.Join("|", extensions)}{(folders ? " (or a folder of SAM masks)" : "")}: missing {what} for frame '{frame}' ({Path.GetFileName(dir)}/ exists, so it must cover every frame).");
             r[frame] = f;
         }
         return r;

@@ -39,7 +39,7 @@ public static class MessyRoomsLayout
         double fx = Math.Abs(k[0]) * width, cx = Math.Abs(k[2]) * width, fy = Math.Abs(k[4]) * height, cy = Math.Abs(k[5]) * height;
 
         var stems = frames.Select(f => (f, f)).ToList();
-        var mask = LayoutFiles.Cover(Existing(root, MaskDir), stems, LayoutFiles.LabelExtensions, "instance mask");
+        var mask = LayoutFiles.Cover(Existing(root, MaskDir), stems, LayoutFiles.MaskExtensions, "instance mask", folders: true);
         var maskSem = LayoutFiles.Cover(Existing(root, MaskSemanticDir), stems, LayoutFiles.LabelExtensions, "semantic mask");
         var gtInst = LayoutFiles.Cover(Existing(root, GtInstanceDir), stems, LayoutFiles.LabelExtensions, "ground-truth instance map");
         var gtSem = LayoutFiles.Cover(Existing(root, GtSemanticDir), stems, LayoutFiles.LabelExtensions, "ground-truth semantic map");

@@ -48,7 +48,7 @@ public static class SceneData
     private static LabelMap LoadLabels(SceneView view, string? path, string what)
     {
         var p = Require(view, path, what);
-        var m = ImageIO.ReadLabels(p);
+        var m = ImageIO.ReadLabels(p, view.Camera.Width, view.Camera.Height);
         Check(view, p, what, m.Width, m.Height);
         return view.Distortion is { } dist ? Undistortion.Labels(m, view.Camera, dist) : m;
     }

@@ -24,7 +24,8 @@ public sealed record SceneSummary(
     double UnlabelledFraction,
     double? MeanGtInstancesPerView,
     string? Model = null,
-    string? Distortion = null);
+    string? Distortion = null,
+    string? SamMasks = null);
 
 /// <summary>Recognises scene layouts and summarises scenes.</summary>
 public static class SceneInspector
@@ -106,7 +107,17 @@ public static class SceneInspector
             scene.PointCloudPath, sample.Count,
             masked > 0 ? segSum / masked : 0, maxId, pixels > 0 ? unlabelled / pixels : 0,
             gtViews > 0 ? gtSum / gtViews : null,
-            ModelSource(scene), DescribeDistortion(scene));
+            ModelSource(scene), DescribeDistortion(scene), DescribeSamMasks(scene));
+    }
+
+    /// <summary>How many views' masks are Segment Anything's automatic masks (<see cref="IO.SamMasks"/>), or null for none.</summary>
+    private static string? DescribeSamMasks(Scene scene)
+    {
+        int folders = scene.Views.Count(v => v.MaskPath is { } p && Directory.Exists(p));
+        int json = scene.Views.Count(v => v.MaskPath is { } p && !Directory.Exists(p) && IO.SamMasks.IsSamOutput(p));
+        if (folders + json == 0) return null;
+        var forms = string.Join(" and ", new[] { folders > 0 ? $"{folders} as folders of PNGs" : null, json > 0 ? $"{json} as RLE JSON" : null }.OfType<string>());
+        return $"{folders + json} of {scene.Views.Count} views are Segment Anything's automatic masks ({forms}), painted smallest on top";
     }
 
     /// <summary>For a COLMAP scene, which model was read, e.g. "sparse/0 (binary: cameras.bin, images.bin)"; else null.</summary>

@@ -1,0 +1,68 @@
+namespace UniCLift.Tests.Cli;
+
+using UniCLift.Testing;
+using UniCLift.Tests.IO;
+using UniCLift.Tests.Readers;
+
+/// <summary>`uniclift segment` (child process, embedded silo: the view grains load the masks) on a scene whose masks/
+/// folder is Segment Anything's amg.py output trains exactly as on the same masks stored as label maps, and `eval`
+/// scores those SAM masks as a prediction.</summary>
+public sealed class SamMasksSegmentTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("uniclift-sam-").FullName;
+    private static string Uniclift => typeof(UniCLift.Client.Cli).Assembly.Location;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+    }
+
+    private async Task<string> Segment(string scene, string name)
+    {
+        var output = Path.Combine(root, name);
+        await using var cli = ChildProcess.Start(Uniclift, ["segment", scene, "--out", output, "--iterations", "30"], root);
+        var code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(180));
+        Assert.True(code == 0, $"exit {code}; output:\n{cli.Output}");
+        return output;
+    }
+
+    [Fact]
+    public async Task Segment_On_Amg_Output_Gives_The_Same_Results_As_On_Label_Maps()
+    {
+        var scene = LayoutFixtures.Generated;
+        var plain = Path.Combine(root, "plain");
+        var sam = Path.Combine(root, "sam");
+        LayoutFixtures.WriteNerfstudio(plain, scene);
+        LayoutFixtures.WriteNerfstudio(sam, scene);
+        for (int k = 0; k < scene.Views.Count; k++)
+        {
+            var v = scene.Views[k];
+            foreach (var dir in new[] { plain, sam })
+                UniCLift.Compute.IO.ImageIO.WriteLabels16(Path.Combine(dir, "gt_instance", v.Name + ".png"), v.GtInstance!);
+            File.Delete(Path.Combine(sam, "masks", v.Name + ".npy"));
+            SamFixtures.WriteAsSamExact(v.Mask!, Path.Combine(sam, "masks"), v.Name, json: k % 2 == 0);
+        }
+        Assert.Empty(Directory.GetFiles(Path.Combine(sam, "masks"), "*.npy"));
+
+        var a = await Segment(plain, "out-plain");
+        var b = await Segment(sam, "out-sam");
+        var predictions = Directory.GetFiles(Path.Combine(a, "instance"), "*.png").Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(scene.Views.Count, predictions.Length);
+        Assert.Equal(predictions, Directory.GetFiles(Path.Combine(b, "instance"), "*.png").Select(Path.GetFileName).Order().ToArray());
+        foreach (var f in predictions)
+            Assert.Equal(File.ReadAllBytes(Path.Combine(a, "instance", f!)), File.ReadAllBytes(Path.Combine(b, "instance", f!)));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "model.ply")), File.ReadAllBytes(Path.Combine(b, "model.ply")));
+
+        // The raw masks scored as a prediction read the same through either form (eval reads label maps as PNGs).
+        var pngs = Path.Combine(root, "masks-png");
+        foreach (var v in scene.Views) UniCLift.Compute.IO.ImageIO.WriteLabels16(Path.Combine(pngs, v.Name + ".png"), v.Mask!);
+        await using var e1 = ChildProcess.Start(Uniclift, ["eval", "--scene", plain, "--pred", pngs, "--split", "train"], root);
+        await using var e2 = ChildProcess.Start(Uniclift, ["eval", "--scene", sam, "--pred", Path.Combine(sam, "masks"), "--split", "train"], root);
+        Assert.Equal(0, await e1.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, await e2.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        string Last(string output) => output.Trim().Split('\n')[^1];
+        Assert.StartsWith("PQ_scene=", Last(e1.Output));
+        Assert.Equal(Last(e1.Output), Last(e2.Output));
+        Assert.DoesNotContain("no prediction", e1.Output + e2.Output);
+    }
+}
