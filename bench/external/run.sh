@@ -13,7 +13,9 @@
 # from within; table, small objects crowded on a table, e.g. OBJECTS=30 WIDTH=320 HEIGHT=240; or shelf, small objects
 # on open shelves captured forward-facing: blender_room.py's --layout; use a ROOT of its own per room, scenes are kept
 # per seed), IDENTICAL (a kind, e.g. chair or mug: every object that kind, alike in size, shape and material;
-# blender_room.py's --identical).
+# blender_room.py's --identical), MASKS (corrupt, the default: corrupt_masks.py's panoptic-segmenter-like masks; or
+# sam, sam-rle, sam-nobg: sam_masks.py's Segment-Anything-like masks in amg.py's folder or RLE JSON form, the
+# background in pieces or left uncovered; use a ROOT of its own per kind, masks/ is kept per scene).
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
@@ -63,7 +65,15 @@ for seed in "${seeds[@]}"; do
     [ -f "$scene/transforms.json" ] || { tail -20 "$root/render-$seed.log" >&2; echo "seed $seed: blender wrote no scene" >&2; exit 1; }
     echo "seed $seed: rendered in $(( $(date +%s) - start )) s" >&2
   fi
-  [ -d "$scene/masks" ] || /usr/bin/python3 "$here/corrupt_masks.py" "$scene" --seed "$seed" >&2
+  if [ ! -d "$scene/masks" ]; then
+    case "${MASKS:-corrupt}" in
+      corrupt) /usr/bin/python3 "$here/corrupt_masks.py" "$scene" --seed "$seed" >&2 ;;
+      sam) /usr/bin/python3 "$here/sam_masks.py" "$scene" --seed "$seed" >&2 ;;
+      sam-rle) /usr/bin/python3 "$here/sam_masks.py" "$scene" --seed "$seed" --format rle >&2 ;;
+      sam-nobg) /usr/bin/python3 "$here/sam_masks.py" "$scene" --seed "$seed" --background none >&2 ;;
+      *) echo "MASKS=${MASKS}: expected corrupt, sam, sam-rle or sam-nobg" >&2; exit 2 ;;
+    esac
+  fi
   tag=$seed
   if [ "${LAYOUT:-nerfstudio}" = colmap ]; then
     [ -d "$scene-colmap/sparse" ] || /usr/bin/python3 "$here/to_colmap.py" "$scene" "$scene-colmap" >&2
@@ -95,7 +105,7 @@ for seed in "${seeds[@]}"; do
 done
 
 echo
-echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
+echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, ${MASKS:-corrupt} masks, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
 printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
 printf '%s\n' "${rows[@]}"
 echo "(PQ^scene / PQ over things on the test views; lift: ${lift_iterations} iterations on the train run's geometry)"
