@@ -78,6 +78,7 @@ public static partial class SamMasks
                 if (a.ValueKind != JsonValueKind.Object || !a.TryGetProperty("segmentation", out var seg) || seg.ValueKind != JsonValueKind.Object)
                     throw new InvalidDataException($"{where} has no \"segmentation\" object (a COCO RLE: {{\"size\": [h, w], \"counts\": ...}}).");
                 if (!seg.TryGetProperty("size", out var size) || size.ValueKind != JsonValueKind.Array || size.GetArrayLength() != 2
+                    || size[0].ValueKind != JsonValueKind.Number || size[1].ValueKind != JsonValueKind.Number
                     || !size[0].TryGetInt32(out int rh) || !size[1].TryGetInt32(out int rw) || rh <= 0 || rw <= 0)
                     throw new InvalidDataException($"{where}: segmentation \"size\" must be [height, width], two positive integers.");
                 CheckSize($"{where}", rw, rh, ref w, ref h, ref sizeFrom);

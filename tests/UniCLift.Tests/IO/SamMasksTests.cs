@@ -125,9 +125,12 @@ public class SamMasksTests
         File.WriteAllText(dir.File("bad.json"), """[{"segmentation": {"size": [3, 4], "counts": "3 2"}}]""");
         e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(dir.File("bad.json")));
         Assert.Contains("bad.json: annotation 0", e.Message);
-        File.WriteAllText(dir.File("nosize.json"), """[{"segmentation": {"counts": [12]}}]""");
-        e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(dir.File("nosize.json")));
-        Assert.Contains("\"size\" must be [height, width]", e.Message);
+        foreach (var seg in new[] { """{"counts": [12]}""", """{"size": ["3", "4"], "counts": [12]}""", """{"size": [3, 0], "counts": [0]}""" })
+        {
+            File.WriteAllText(dir.File("nosize.json"), "[{\"segmentation\": " + seg + "}]");
+            e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(dir.File("nosize.json")));
+            Assert.Contains("\"size\" must be [height, width]", e.Message);
+        }
     }
 
     [Fact]
