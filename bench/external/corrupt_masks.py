@@ -21,13 +21,18 @@ import numpy as np
 
 def write_png16(path, a):
     """A 16-bit greyscale PNG, written atomically."""
+    write_png_grey(path, a, 16)
+
+
+def write_png_grey(path, a, bits):
+    """An 8- or 16-bit greyscale PNG, written atomically."""
     h, w = a.shape
-    raw = b"".join(b"\x00" + a[y].astype(">u2").tobytes() for y in range(h))
+    raw = b"".join(b"\x00" + a[y].astype(">u2" if bits == 16 else np.uint8).tobytes() for y in range(h))
 
     def chunk(tag, data):
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bits, 0, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:

@@ -25,27 +25,11 @@ SCENE/<out>.json says what was drawn for each view.
 import argparse
 import json
 import os
-import struct
 import sys
-import zlib
 
 import numpy as np
 
-
-def write_png8(path, a):
-    """An 8-bit greyscale PNG, written atomically."""
-    h, w = a.shape
-    raw = b"".join(b"\x00" + a[y].astype(np.uint8).tobytes() for y in range(h))
-
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(png)
-    os.replace(tmp, path)
+from corrupt_masks import shift_or, write_png_grey
 
 
 def write_text(path, text):
@@ -82,23 +66,12 @@ def rle_string(counts):
     return "".join(out)
 
 
-def shift_or(mask, r=1):
-    out = mask.copy()
-    h, w = mask.shape
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
-            xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
-            out[yd, xd] |= mask[ys, xs]
-    return out
-
-
 def jitter(mask, rng):
     u = rng.random()
     if u < 0.3:
-        return shift_or(mask)
+        return shift_or(mask, 1)
     if u < 0.6:
-        shrunk = ~shift_or(~mask)
+        shrunk = ~shift_or(~mask, 1)
         return shrunk if shrunk.any() else mask
     return mask
 
@@ -135,7 +108,7 @@ def view_masks(gt, rng, background):
             log["objects"][i] = "whole and parts"
         else:
             log["objects"][i] = "whole"
-    grown = {i: shift_or(gt == i) for i in ids}
+    grown = {i: shift_or(gt == i, 1) for i in ids}
     for a in ids:
         for b in ids:
             if a < b and (grown[a] & (gt == b)).any() and rng.random() < 0.15:
@@ -202,7 +175,7 @@ def main():
             rows = ["id,area,bbox_x0,bbox_y0,bbox_w,bbox_h,point_input_x,point_input_y,predicted_iou,stability_score,"
                     "crop_box_x0,crop_box_y0,crop_box_w,crop_box_h"]
             for i, (m, a) in enumerate(zip(masks, anns)):
-                write_png8(os.path.join(d, f"{i}.png"), m.astype(np.uint8) * 255)
+                write_png_grey(os.path.join(d, f"{i}.png"), m.astype(np.uint8) * 255, 8)
                 rows.append(",".join(str(v) for v in [i, a["area"], *a["bbox"], *a["point_coords"][0], a["predicted_iou"],
                                                        a["stability_score"], *a["crop_box"]]))
             write_text(os.path.join(d, "metadata.csv"), "\n".join(rows))
