@@ -49,11 +49,20 @@ public static class InfoCommand
             t.AddRow("Mask segments / view", $"{F(s.MeanSegmentsPerView)} (sample of {s.SampledViews})");
             t.AddRow("Max mask id", s.MaxMaskId.ToString(CultureInfo.InvariantCulture));
             t.AddRow("Unlabelled pixels", F(100 * s.UnlabelledFraction) + " %");
+            if (NoBackground(s, dir))
+                t.AddRow("Background", "[yellow]none: the masks label (nearly) every pixel and nothing says which segments are stuff, so floor and " +
+                    "walls will be lifted as instances (Segment Anything's masks do this; see docs/DATASETS.md)[/]");
         }
         if (s.MeanGtInstancesPerView is { } gt) t.AddRow("GT instances / view", F(gt));
         console.Write(t);
         return ExitCodes.Ok;
     }
+
+    /// <summary>The sampled masks leave under 1% of the pixels unlabelled (id 0, the background the losses and the
+    /// decoder know) and the scene gives no stuff classes with semantic maps to make background of (classes.json).</summary>
+    internal static bool NoBackground(SceneSummary s, string dir) =>
+        s.HasMasks && s.UnlabelledFraction < 0.01
+        && !(s.HasMaskSemantics && Compute.Segmentation.StuffBackground.For(SceneInspector.Read(dir), enabled: true).Count > 0);
 
     internal static string LayoutName(SceneLayout layout) => layout switch
     {

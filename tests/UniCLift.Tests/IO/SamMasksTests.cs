@@ -166,5 +166,22 @@ public class SamMasksTests
             }
             Assert.Equal(map.Count, map.Values.Distinct().Count());
         }
+
+        // info: with view 0's label map (background 0) nothing to warn of; once every view's masks cover every pixel
+        // (the whole-view mask), it says nothing will be background.
+        string Info()
+        {
+            var output = new StringWriter();
+            Assert.Equal(0, UniCLift.Client.Cli.Build().Parse(["info", dir.Path]).Invoke(new System.CommandLine.InvocationConfiguration { Output = output }));
+            return output.ToString();
+        }
+        var before = Info();
+        Assert.Contains("Segment Anything's automatic masks (2 as folders of PNGs and 2 as RLE JSON)", before);
+        Assert.DoesNotContain("will be lifted as instances", before);
+        File.Delete(Path.Combine(masksDir, scene.Views[0].Name + ".npy"));
+        WriteAsSam(scene.Views[0].Mask!, masksDir, scene.Views[0].Name, json: false);
+        var after = Info();
+        Assert.Contains("5 of 5 views", after);
+        Assert.Contains("will be lifted as instances", after);
     }
 }
