@@ -27,7 +27,8 @@ public static class InfoCommand
     internal static int Run(string dir, int sampleViews, IAnsiConsole console)
     {
         if (sampleViews < 1) throw new ArgumentException($"--sample {sampleViews} must be at least 1.");
-        var s = SceneInspector.Inspect(dir, sampleViews);
+        var scene = SceneInspector.Read(dir);
+        var s = SceneInspector.Summarize(scene, sampleViews);
 
         string F(double v, string fmt = "0.0") => v.ToString(fmt, CultureInfo.InvariantCulture);
         string Yes(bool b) => b ? "[green]yes[/]" : "[grey]no[/]";
@@ -49,7 +50,7 @@ public static class InfoCommand
             t.AddRow("Mask segments / view", $"{F(s.MeanSegmentsPerView)} (sample of {s.SampledViews})");
             t.AddRow("Max mask id", s.MaxMaskId.ToString(CultureInfo.InvariantCulture));
             t.AddRow("Unlabelled pixels", F(100 * s.UnlabelledFraction) + " %");
-            if (NoBackground(s, dir))
+            if (NoBackground(s, scene))
                 t.AddRow("Background", "[yellow]none: the masks label (nearly) every pixel and nothing says which segments are stuff, so floor and " +
                     "walls will be lifted as instances (Segment Anything's masks do this; see docs/DATASETS.md)[/]");
         }
@@ -60,9 +61,9 @@ public static class InfoCommand
 
     /// <summary>The sampled masks leave under 1% of the pixels unlabelled (id 0, the background the losses and the
     /// decoder know) and the scene gives no stuff classes with semantic maps to make background of (classes.json).</summary>
-    internal static bool NoBackground(SceneSummary s, string dir) =>
+    internal static bool NoBackground(SceneSummary s, Scene scene) =>
         s.HasMasks && s.UnlabelledFraction < 0.01
-        && !(s.HasMaskSemantics && Compute.Segmentation.StuffBackground.For(SceneInspector.Read(dir), enabled: true).Count > 0);
+        && !(s.HasMaskSemantics && Compute.Segmentation.StuffBackground.For(scene, enabled: true).Count > 0);
 
     internal static string LayoutName(SceneLayout layout) => layout switch
     {

@@ -18,7 +18,7 @@ public static class ImageIO
         return Kind.Other;
     }
 
-    private static byte[] ReadBytes(string path)
+    internal static byte[] ReadBytes(string path)
     {
         try { return DataFile.ReadAllBytes(path); }
         catch (FileNotFoundException) { throw new FileNotFoundException($"Image file not found: {path}", path); }

@@ -43,13 +43,11 @@ public static partial class SamMasks
         string? sizeFrom = width is null ? null : "the view's camera";
         foreach (var (index, file) in files)
         {
-            var png = Png.Decode(ReadBytes(file), file, expandPalette: false);
-            if (png.Channels != 1)
-                throw new InvalidDataException($"{file}: a SAM mask must be a single-channel PNG (amg.py writes 0 and 255), this one has {png.Channels} channels ({png.ColorType}).");
+            var png = ImageIO.ReadLabels(file); // a single-channel PNG, 255 inside (amg.py writes 0 and 255)
             CheckSize(file, png.Width, png.Height, ref w, ref h, ref sizeFrom);
             var inside = new List<int>();
-            for (int i = 0, n = png.Width * png.Height; i < n; i++)
-                if (png.Sample(i) != 0) inside.Add(i);
+            for (int i = 0; i < png.Labels.Length; i++)
+                if (png.Labels[i] != 0) inside.Add(i);
             masks.Add(new Mask(index, [.. inside]));
         }
         if (w < 0) throw new InvalidDataException($"{dir}: SAM found no mask in this view and nothing says the view's size.");
@@ -60,7 +58,7 @@ public static partial class SamMasks
     public static LabelMap ReadJson(string path, int? width = null, int? height = null)
     {
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(ReadBytes(path)); }
+        try { doc = JsonDocument.Parse(ImageIO.ReadBytes(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e); }
         using (doc)
         {
@@ -207,12 +205,6 @@ public static partial class SamMasks
         }
         if (w != width || h != height)
             throw new InvalidDataException($"{what}: mask is {w}x{h}, but {from} is {width}x{height}.");
-    }
-
-    private static byte[] ReadBytes(string path)
-    {
-        try { return DataFile.ReadAllBytes(path); }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw new FileNotFoundException($"SAM mask file not found: {path}", path); }
     }
 
     [GeneratedRegex(@"^(\d+)\.png$")]

@@ -113,11 +113,11 @@ public static class SceneInspector
     /// <summary>How many views' masks are Segment Anything's automatic masks (<see cref="IO.SamMasks"/>), or null for none.</summary>
     private static string? DescribeSamMasks(Scene scene)
     {
-        int folders = scene.Views.Count(v => v.MaskPath is { } p && Directory.Exists(p));
-        int json = scene.Views.Count(v => v.MaskPath is { } p && !Directory.Exists(p) && IO.SamMasks.IsSamOutput(p));
-        if (folders + json == 0) return null;
+        var sam = scene.Views.Select(v => v.MaskPath).OfType<string>().Where(IO.SamMasks.IsSamOutput).ToList();
+        if (sam.Count == 0) return null;
+        int folders = sam.Count(Directory.Exists), json = sam.Count - folders;
         var forms = string.Join(" and ", new[] { folders > 0 ? $"{folders} as folders of PNGs" : null, json > 0 ? $"{json} as RLE JSON" : null }.OfType<string>());
-        return $"{folders + json} of {scene.Views.Count} views are Segment Anything's automatic masks ({forms}), painted smallest on top";
+        return $"{sam.Count} of {scene.Views.Count} views are Segment Anything's automatic masks ({forms}), painted smallest on top";
     }
 
     /// <summary>For a COLMAP scene, which model was read, e.g. "sparse/0 (binary: cameras.bin, images.bin)"; else null.</summary>
