@@ -50,7 +50,10 @@ public sealed record ViewDecodeRequest(
 /// the view's input mask calls background; Pixels = width x height. Absorbed*: pixels of code AbsorbedCodes[i]
 /// lying in input-mask segments that code AbsorbedInto[i] dominates (AbsorbedPixels[i]), which drives merging a
 /// code split off an object back into it. Pair*: the co-segmented pairs; Interior: per code of Codes, its pixels
-/// inside its own region (null from a sender that did not count them: no code counts as compact then).
+/// inside its own region (null from a sender that did not count them: no code counts as compact then); Surface: per
+/// code of Codes, SurfaceMoments.Length sums locating its pixels in the world (null from a sender that did not place
+/// them: no code is then told to be background by its spread); Front / Behind: per code of Codes, how often it is the
+/// nearer and the farther side of an edge with a depth jump (null from a sender that did not count them).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewCodeStatistics")]
 public sealed record ViewCodeStatistics(
@@ -65,7 +68,10 @@ public sealed record ViewCodeStatistics(
     [property: Id(8)] int[]? PairB = null,
     [property: Id(9)] long[]? PairShared = null,
     [property: Id(10)] long[]? PairCoVisible = null,
-    [property: Id(11)] long[]? Interior = null);
+    [property: Id(11)] long[]? Interior = null,
+    [property: Id(12)] double[]? Surface = null,
+    [property: Id(13)] long[]? Front = null,
+    [property: Id(14)] long[]? Behind = null);
 
 /// <summary>A scene's codebook: Codes[id - 1] is the code of compact instance id id; BackgroundCode maps to 0;
 /// merged codes MergedCodes[i] map to id MergedIds[i].</summary>

@@ -22,9 +22,9 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         ArgumentNullException.ThrowIfNull(request);
         CheckReads(request);
         using var confined = roots.Confine(); // the work below opens files on the thread pool: checked as opened
-        var (codes, mask) = await work.RunAsync(() => (Render(request), LoadMask(request.Source)));
-        decoded = (request.ModelPath, codes);
-        return CodeStatistics.OfView(codes, mask?.Labels, request.Source.Width).ToMessage();
+        var (view, mask) = await work.RunAsync(() => (Render(request, points: true), LoadMask(request.Source)));
+        decoded = (request.ModelPath, view.Codes);
+        return CodeStatistics.OfView(view.Codes, mask?.Labels, request.Source.Width, view.Points, view.Depth).ToMessage();
     }
 
     public async Task<ViewLabelsWritten> WriteLabels(ViewWriteRequest request)
@@ -38,7 +38,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         var codes = decoded is { } d && d.ModelPath == request.Decode.ModelPath ? d.Codes : null;
         var map = await work.RunAsync(() =>
         {
-            codes ??= Render(request.Decode);
+            codes ??= Render(request.Decode, points: false).Codes;
             return SceneSegmentation.WriteView(request.Codebook.ToCodebook(), codes, source.Width, source.Height, request.LabelPath,
                 FragmentOptions.Default, request.OverlayPath, () => ReadImage(source));
         });
@@ -55,7 +55,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         roots.CheckOutput(request.ModelPath, "trained model");
     }
 
-    private int[] Render(ViewDecodeRequest request)
+    private DecodedView Render(ViewDecodeRequest request, bool points)
     {
         float near = request.NearPlane > 0 ? request.NearPlane : (float)SceneScale.ReferenceNearPlane;
         var blend = request.BlendProbabilities ? PixelBlend.Probabilities : PixelBlend.Raw;
@@ -64,7 +64,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
             // The silo's views of this model render from one copy of its tensors on the device.
             using var lease = models.Lease(request.ModelPath, device);
             var parts = request.SpatialSplit ? models.Parts(request.ModelPath) : null;
-            return lease.Model.RenderCodes(new GaussianRasterizer(), lease.Tensors, request.Source.ToCamera(), near, blend, parts);
+            return lease.Model.RenderView(new GaussianRasterizer(), lease.Tensors, request.Source.ToCamera(), near, blend, parts, points);
         });
     }
 

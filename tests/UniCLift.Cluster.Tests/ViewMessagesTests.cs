@@ -41,6 +41,30 @@ public sealed class ViewMessagesTests
     }
 
     [Fact]
+    public void WhereTheCodesLieInTheWorldTravelsWithTheirStatistics()
+    {
+        // 4x4 views whose pixels show the points (x, y, view); one pixel shows no surface. A sender without points
+        // (an older view grain) leaves Surface null, and no code is placed.
+        int[] codes = [3, 3, 5, 5, 3, 3, 5, 5, 3, 3, 5, 5, 3, 3, 5, 5];
+        var local = new CodeStatistics();
+        var travelled = new CodeStatistics();
+        for (int view = 0; view < 2; view++)
+        {
+            var points = new float[48];
+            for (int i = 0; i < 16; i++) (points[3 * i], points[3 * i + 1], points[3 * i + 2]) = (i % 4 * 0.25f, i / 4 * 0.5f, view);
+            points[3 * 5] = float.NaN;
+            local.AddView(codes, null, 4, points);
+            travelled.Add(CodeStatistics.OfView(codes, null, 4, points).ToMessage().ToStatistics());
+        }
+        Assert.Equal(2, travelled.Surface.Count);
+        Assert.Equal(local.Surface, travelled.Surface);
+        Assert.Equal(local.SceneSurface.Spread(), travelled.SceneSurface.Spread());
+        var message = CodeStatistics.OfView(codes, null, 4).ToMessage();
+        Assert.Empty(message.ToStatistics().Surface);
+        Assert.Empty((message with { Surface = null }).ToStatistics().Surface);
+    }
+
+    [Fact]
     public void ViewSourcesCompareByValueIncludingTheCamera()
     {
         double[] pose = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, -3, 0, 0, 0, 1];

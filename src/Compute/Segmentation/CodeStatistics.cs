@@ -11,6 +11,8 @@ public sealed class CodeStatistics
     private readonly Dictionary<int, long> area = new(), backgroundVotes = new(), interior = new();
     private readonly Dictionary<(int Code, int Into), long> absorbed = new();
     private readonly Dictionary<(int A, int B), (long Shared, long CoVisible)> pairs = new();
+    private readonly Dictionary<int, SurfaceMoments> surface = new();
+    private readonly Dictionary<int, (long Front, long Behind)> occlusion = new();
 
     public IReadOnlyDictionary<int, long> Area => area;
     public IReadOnlyDictionary<int, long> BackgroundVotes => backgroundVotes;
@@ -30,6 +32,28 @@ public sealed class CodeStatistics
     /// Only views added with a mask contribute; negative mask ids (void) do not form segments.
     /// </summary>
     public IReadOnlyDictionary<(int Code, int Into), long> Absorbed => absorbed;
+    /// <summary>
+    /// Per code, the world points its pixels show (views added with their surface points; pixels with no surface do not
+    /// count): where the code lies in 3D, so the codebook can tell a floor or a wall (spread over much of the scene in two
+    /// directions) from an object when the masks do not say which is background (<see cref="CodebookOptions.SurfaceSpread"/>).
+    /// </summary>
+    public IReadOnlyDictionary<int, SurfaceMoments> Surface => surface;
+
+    /// <summary>
+    /// Per code, across the edges where it meets another code with a jump in depth (more than <see cref="DepthJump"/>
+    /// of the farther depth): how often it is the nearer side (Front) and the farther (Behind). An object stands in
+    /// front of what surrounds it in the views; a floor or a wall lies behind everything it meets (figure and ground).
+    /// Views added with their depth and width only.
+    /// </summary>
+    public IReadOnlyDictionary<int, (long Front, long Behind)> Occlusion => occlusion;
+
+    /// <summary>A depth jump between two sides of an edge counts when the nearer is closer by at least this share of the
+    /// farther: an object before a wall a metre behind it does, a picture on that wall or a cup on its table does not.</summary>
+    public const double DepthJump = 0.1;
+
+    /// <summary>The surface points of every code together: the scene's visible surface.</summary>
+    public SurfaceMoments SceneSurface => surface.Values.Aggregate(default(SurfaceMoments), (a, b) => a + b);
+
     /// <summary>All pixels counted (every view's width x height).</summary>
     public long Pixels { get; private set; }
 
@@ -48,20 +72,26 @@ public sealed class CodeStatistics
 
     /// <summary>One view's pixel codes (row-major, <paramref name="width"/> per row; 0: not known, so no
     /// <see cref="Interior"/>) and, if known, its input mask (same size, 0 = background).</summary>
-    public static CodeStatistics OfView(int[] codes, int[]? mask, int width = 0)
+    public static CodeStatistics OfView(int[] codes, int[]? mask, int width = 0, float[]? points = null, float[]? depth = null)
     {
         var s = new CodeStatistics();
-        s.AddView(codes, mask, width);
+        s.AddView(codes, mask, width, points, depth);
         return s;
     }
 
-    /// <summary>Adds one view: its pixel codes (row-major), its input mask if known, and its width (0: not known, so no
-    /// pixel counts towards <see cref="Interior"/>).</summary>
-    public void AddView(int[] codes, int[]? mask, int width = 0)
+    /// <summary>Adds one view: its pixel codes (row-major), its input mask if known, its width (0: not known, so no
+    /// pixel counts towards <see cref="Interior"/>) and, if known, the world point each pixel shows (x, y, z per pixel;
+    /// NaN where the pixel shows no surface) for <see cref="Surface"/>, and its depth along the optical axis (NaN where
+    /// none) for <see cref="Occlusion"/>.</summary>
+    public void AddView(int[] codes, int[]? mask, int width = 0, float[]? points = null, float[]? depth = null)
     {
         ArgumentNullException.ThrowIfNull(codes);
         if (mask is not null && mask.Length != codes.Length)
             throw new ArgumentException($"{codes.Length} code pixels but the mask has {mask.Length}.", nameof(mask));
+        if (points is not null && points.Length != 3L * codes.Length)
+            throw new ArgumentException($"{codes.Length} code pixels but {points.Length} point coordinates (expected 3 per pixel).", nameof(points));
+        if (depth is not null && depth.Length != codes.Length)
+            throw new ArgumentException($"{codes.Length} code pixels but {depth.Length} depths.", nameof(depth));
         if (width < 0 || (width > 0 && codes.Length % width != 0))
             throw new ArgumentException($"{codes.Length} code pixels are no whole number of rows of width {width}.", nameof(width));
         Pixels += codes.Length;
@@ -72,6 +102,8 @@ public sealed class CodeStatistics
             if (mask is not null && mask[i] == 0) LabelCodebook.Add(backgroundVotes, codes[i]);
         }
         if (width > 0) AddInterior(codes, width);
+        if (points is not null) AddSurface(codes, points, width);
+        if (depth is not null && width > 0) AddOcclusion(codes, depth, width);
         foreach (var (c, n) in inView) LabelCodebook.Add(area, c, n);
         if (mask is null) return;
         var perSegment = new Dictionary<(int Segment, int Code), long>();
@@ -100,6 +132,58 @@ public sealed class CodeStatistics
             }
     }
 
+    // Interior pixels only (all four neighbours carry the code; every pixel when the width is not known): a pixel on a
+    // code's edge blends it with what lies behind, and its expected depth puts it in the air between the two.
+    private void AddSurface(int[] codes, float[] points, int width)
+    {
+        var view = new Dictionary<int, SurfaceMoments>();
+        int height = width > 0 ? codes.Length / width : 0;
+        for (int i = 0; i < codes.Length; i++)
+        {
+            if (width > 0)
+            {
+                int c = codes[i], px = i % width, py = i / width;
+                if ((px > 0 && codes[i - 1] != c) || (px < width - 1 && codes[i + 1] != c)
+                    || (py > 0 && codes[i - width] != c) || (py < height - 1 && codes[i + width] != c)) continue;
+            }
+            float x = points[3 * i], y = points[3 * i + 1], z = points[3 * i + 2];
+            if (!float.IsFinite(x) || !float.IsFinite(y) || !float.IsFinite(z)) continue;
+            view[codes[i]] = view.GetValueOrDefault(codes[i]) + SurfaceMoments.Point(x, y, z);
+        }
+        foreach (var (c, m) in view) surface[c] = surface.GetValueOrDefault(c) + m;
+    }
+
+    // Across each edge between two codes (4-neighbours), the depths one pixel further in on each side where that pixel
+    // still carries its side's code: the edge pixels themselves blend both sides.
+    private void AddOcclusion(int[] codes, float[] depth, int width)
+    {
+        int height = codes.Length / width;
+        void Edge(int i, int j, int before, int after)
+        {
+            int a = codes[i], b = codes[j];
+            if (a == b) return;
+            float da = before >= 0 && codes[before] == a ? depth[before] : depth[i];
+            float db = after >= 0 && codes[after] == b ? depth[after] : depth[j];
+            if (!float.IsFinite(da) || !float.IsFinite(db)) return;
+            if (da < (1 - DepthJump) * db) Count(a, b);
+            else if (db < (1 - DepthJump) * da) Count(b, a);
+        }
+        void Count(int front, int behind)
+        {
+            var f = occlusion.GetValueOrDefault(front);
+            occlusion[front] = (f.Front + 1, f.Behind);
+            var g = occlusion.GetValueOrDefault(behind);
+            occlusion[behind] = (g.Front, g.Behind + 1);
+        }
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int i = y * width + x;
+                if (x + 1 < width) Edge(i, i + 1, x > 0 ? i - 1 : -1, x + 2 < width ? i + 2 : -1);
+                if (y + 1 < height) Edge(i, i + width, y > 0 ? i - width : -1, y + 2 < height ? i + 2 * width : -1);
+            }
+    }
+
     private void AddInterior(int[] codes, int width)
     {
         int height = codes.Length / width;
@@ -123,6 +207,12 @@ public sealed class CodeStatistics
         foreach (var (c, n) in other.area) LabelCodebook.Add(area, c, n);
         foreach (var (c, n) in other.backgroundVotes) LabelCodebook.Add(backgroundVotes, c, n);
         foreach (var (c, n) in other.interior) LabelCodebook.Add(interior, c, n);
+        foreach (var (c, m) in other.surface) surface[c] = surface.GetValueOrDefault(c) + m;
+        foreach (var (c, (f, b)) in other.occlusion)
+        {
+            var o = occlusion.GetValueOrDefault(c);
+            occlusion[c] = (o.Front + f, o.Behind + b);
+        }
         foreach (var (k, n) in other.absorbed) absorbed[k] = absorbed.GetValueOrDefault(k) + n;
         foreach (var (k, (sh, co)) in other.pairs)
         {
@@ -170,6 +260,54 @@ public sealed class CodeStatistics
             if (interiorPixels[i] < 0 || now > have)
                 throw new ArgumentException($"code statistics: code {codes[i]} has {interiorPixels[i]} interior pixels (its area is {have}; expected 0 <= interior <= area).");
             if (interiorPixels[i] > 0) interior[codes[i]] = now;
+        }
+        return this;
+    }
+
+    /// <summary><see cref="Surface"/> of each of <paramref name="codes"/> (zeros when none), <see cref="SurfaceMoments.Length"/>
+    /// values per code aligned with them: with the codes of <see cref="ToArrays"/>, for messages and files.</summary>
+    public double[] SurfaceOf(IReadOnlyList<int> codes)
+    {
+        var result = new double[codes.Count * SurfaceMoments.Length];
+        for (int i = 0; i < codes.Count; i++) surface.GetValueOrDefault(codes[i]).CopyTo(result, i * SurfaceMoments.Length);
+        return result;
+    }
+
+    /// <summary>Adds a <see cref="SurfaceOf"/> table of the given codes; throws naming the first inconsistent entry (a count
+    /// that is negative, not whole, or more than the code's area, or a value that is not finite).</summary>
+    public CodeStatistics WithSurface(int[] codes, double[] moments)
+    {
+        if (moments.Length != codes.Length * SurfaceMoments.Length)
+            throw new ArgumentException($"code statistics: {codes.Length} codes but {moments.Length} surface values; expected {SurfaceMoments.Length} per code.");
+        for (int i = 0; i < codes.Length; i++)
+        {
+            var m = SurfaceMoments.FromArray(moments, i * SurfaceMoments.Length);
+            if (m.N == 0) continue;
+            long have = area.GetValueOrDefault(codes[i]);
+            if (m.N < 0 || m.N != Math.Floor(m.N) || m.N > have || !moments.Skip(i * SurfaceMoments.Length).Take(SurfaceMoments.Length).All(double.IsFinite))
+                throw new ArgumentException($"code statistics: code {codes[i]} has {m.N} surface points (its area is {have}; expected a whole count <= area, finite sums).");
+            surface[codes[i]] = surface.GetValueOrDefault(codes[i]) + m;
+        }
+        return this;
+    }
+
+    /// <summary><see cref="Occlusion"/> of each of <paramref name="codes"/> (0 when none), aligned with them: with the codes
+    /// of <see cref="ToArrays"/>, for messages and files.</summary>
+    public (long[] Front, long[] Behind) OcclusionOf(IReadOnlyList<int> codes) =>
+        (codes.Select(c => occlusion.GetValueOrDefault(c).Front).ToArray(), codes.Select(c => occlusion.GetValueOrDefault(c).Behind).ToArray());
+
+    /// <summary>Adds an <see cref="OcclusionOf"/> table of the given codes; throws naming the first negative count.</summary>
+    public CodeStatistics WithOcclusion(int[] codes, long[] front, long[] behind)
+    {
+        if (front.Length != codes.Length || behind.Length != codes.Length)
+            throw new ArgumentException($"code statistics: {codes.Length} codes but {front.Length} front and {behind.Length} behind counts; expected equal counts.");
+        for (int i = 0; i < codes.Length; i++)
+        {
+            if (front[i] < 0 || behind[i] < 0)
+                throw new ArgumentException($"code statistics: code {codes[i]} is in front {front[i]} and behind {behind[i]} times (expected counts >= 0).");
+            if (front[i] == 0 && behind[i] == 0) continue;
+            var o = occlusion.GetValueOrDefault(codes[i]);
+            occlusion[codes[i]] = (o.Front + front[i], o.Behind + behind[i]);
         }
         return this;
     }

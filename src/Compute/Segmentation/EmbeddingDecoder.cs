@@ -44,15 +44,62 @@ public static class EmbeddingDecoder
     /// a camera and thresholds it ([H*W] row-major; see <see cref="RenderEmbedding"/>). With <paramref name="parts"/>,
     /// pixels of a split code take their part's code, placed by the same render's depth.</summary>
     public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera, float nearPlane,
-        PixelBlend blend, SpatialParts? parts = null)
+        PixelBlend blend, SpatialParts? parts = null) => RenderView(rasterizer, g, shDegree, camera, nearPlane, blend, parts, points: false).Codes;
+
+    /// <summary>
+    /// <see cref="RenderCodes"/> and, with <paramref name="points"/>, the world point each pixel shows (x, y, z per
+    /// pixel, row-major): the pixel unprojected at the render's expected depth, NaN where the render is mostly
+    /// transparent (accumulated opacity under <see cref="SurfaceAlpha"/>), and that depth (NaN alike). What
+    /// <see cref="CodeStatistics.Surface"/> and <see cref="CodeStatistics.Occlusion"/> sum.
+    /// </summary>
+    public static DecodedView RenderView(GaussianRasterizer rasterizer, GaussianTensors g, int shDegree, Camera camera, float nearPlane,
+        PixelBlend blend, SpatialParts? parts = null, bool points = true)
     {
         using var scope = NewDisposeScope();
         var r = Render(rasterizer, g, shDegree, camera, nearPlane, blend);
         var codes = DecodePixels(r.Features!);
-        if (parts is { IsEmpty: false })
-            parts.ExtendPixels(codes, r.Depth.cpu().contiguous().reshape(-1).data<float>().ToArray(),
-                r.Alpha.cpu().contiguous().reshape(-1).data<float>().ToArray(), camera);
-        return codes;
+        bool split = parts is { IsEmpty: false };
+        if (!split && !points) return new DecodedView(codes, null, null);
+        var depth = r.Depth.cpu().contiguous().reshape(-1).data<float>().ToArray();
+        var alpha = r.Alpha.cpu().contiguous().reshape(-1).data<float>().ToArray();
+        var world = points ? SurfacePoints(depth, alpha, camera) : null;
+        var surfaceDepth = points ? SurfaceDepth(depth, alpha) : null;
+        if (split) parts!.ExtendPixels(codes, depth, alpha, camera);
+        return new DecodedView(codes, world, surfaceDepth);
+    }
+
+    /// <summary>A pixel shows a surface where the render's accumulated opacity is at least this.</summary>
+    public const float SurfaceAlpha = 0.5f;
+
+    /// <summary>Per pixel the expected depth <paramref name="depth"/> / <paramref name="alpha"/>, NaN where alpha is under
+    /// <see cref="SurfaceAlpha"/>.</summary>
+    public static float[] SurfaceDepth(float[] depth, float[] alpha)
+    {
+        if (depth.Length != alpha.Length) throw new ArgumentException($"{depth.Length} depths but {alpha.Length} alphas.");
+        var result = new float[depth.Length];
+        for (int i = 0; i < depth.Length; i++) result[i] = alpha[i] >= SurfaceAlpha ? depth[i] / alpha[i] : float.NaN;
+        return result;
+    }
+
+    /// <summary>Per pixel (row-major) the world point at the expected depth <paramref name="depth"/> / <paramref name="alpha"/>
+    /// (<see cref="RenderResult.Depth"/> is not normalised), NaN where alpha is under <see cref="SurfaceAlpha"/>.</summary>
+    public static float[] SurfacePoints(float[] depth, float[] alpha, Camera camera)
+    {
+        int n = camera.Width * camera.Height;
+        if (depth.Length != n || alpha.Length != n)
+            throw new ArgumentException($"{depth.Length} depths and {alpha.Length} alphas for a {camera.Width}x{camera.Height} view.");
+        var result = new float[3 * n];
+        for (int i = 0; i < n; i++)
+        {
+            if (!(alpha[i] >= SurfaceAlpha))
+            {
+                result[3 * i] = result[3 * i + 1] = result[3 * i + 2] = float.NaN;
+                continue;
+            }
+            var (x, y, z) = camera.Unproject(i % camera.Width, i / camera.Width, depth[i] / alpha[i]);
+            (result[3 * i], result[3 * i + 1], result[3 * i + 2]) = ((float)x, (float)y, (float)z);
+        }
+        return result;
     }
 
     /// <summary>The embedding image [H,W,D] that <see cref="RenderCodes"/> thresholds. With <paramref name="blend"/> =
@@ -125,3 +172,7 @@ public static class EmbeddingDecoder
         return d;
     }
 }
+
+/// <summary>One decoded view: its pixel codes (row-major) and, when asked for, the world point each pixel shows
+/// (x, y, z per pixel) and its depth along the optical axis (NaN where no surface).</summary>
+public sealed record DecodedView(int[] Codes, float[]? Points, float[]? Depth);

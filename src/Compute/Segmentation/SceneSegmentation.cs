@@ -40,8 +40,9 @@ public static class SceneSegmentation
             var v = scene.Views[i];
             // From the trainer's own tensors, on its device (a GPU trainer decodes on the GPU); the host copy
             // (TrainedGaussians) renders the same codes, SH degree aside, which codes do not depend on.
-            codes[i] = RenderCodes(rasterizer, trainer.Model, trainer.Model.ShDegree, v.Camera, trainer.NearPlane, options.Blend, parts);
-            statistics.AddView(codes[i], v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels, v.Camera.Width);
+            var view = RenderView(rasterizer, trainer.Model, trainer.Model.ShDegree, v.Camera, trainer.NearPlane, options.Blend, parts);
+            codes[i] = view.Codes;
+            statistics.AddView(codes[i], v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels, v.Camera.Width, view.Points, view.Depth);
         }
         // 2. One codebook for the scene: the same code is the same instance in every view and on the Gaussians.
         var codebook = LabelCodebook.Build(statistics, gaussianCodes, options.Codebook);
@@ -134,11 +135,15 @@ public static class SceneSegmentation
 
     /// <summary>Per-pixel codes (row-major [H*W]) of the model's rendered embedding image for one camera.</summary>
     public static int[] RenderCodes(GaussianRasterizer rasterizer, GaussianModel model, int shDegree, Camera camera, float nearPlane,
-        PixelBlend blend, SpatialParts? parts = null)
+        PixelBlend blend, SpatialParts? parts = null) => RenderView(rasterizer, model, shDegree, camera, nearPlane, blend, parts, points: false).Codes;
+
+    /// <summary><see cref="RenderCodes"/> and, with <paramref name="points"/>, the world point each pixel shows.</summary>
+    public static DecodedView RenderView(GaussianRasterizer rasterizer, GaussianModel model, int shDegree, Camera camera, float nearPlane,
+        PixelBlend blend, SpatialParts? parts = null, bool points = true)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad(); // no graph to the live parameters
-        return EmbeddingDecoder.RenderCodes(rasterizer, model.ToGaussianTensors(), shDegree, camera, nearPlane, blend, parts);
+        return EmbeddingDecoder.RenderView(rasterizer, model.ToGaussianTensors(), shDegree, camera, nearPlane, blend, parts, points);
     }
 
     /// <summary>Loss curve in at most 100 points (means over equal windows), for metrics.json and the report.</summary>

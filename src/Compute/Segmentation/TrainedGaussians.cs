@@ -106,13 +106,18 @@ public sealed class TrainedGaussians
     /// <summary>Embedding-to-Label per pixel from this model's tensors <paramref name="g"/> (from <see cref="Tensors"/>,
     /// kept by the caller for many views: a silo's views of one model render from one copy on the device).</summary>
     public int[] RenderCodes(GaussianRasterizer rasterizer, GaussianTensors g, Camera camera, float nearPlane, PixelBlend blend,
-        SpatialParts? parts = null)
+        SpatialParts? parts = null) => RenderView(rasterizer, g, camera, nearPlane, blend, parts, points: false).Codes;
+
+    /// <summary><see cref="RenderCodes(GaussianRasterizer, GaussianTensors, Camera, float, PixelBlend, SpatialParts?)"/> and, with
+    /// <paramref name="points"/>, the world point each pixel shows (<see cref="EmbeddingDecoder.RenderView"/>).</summary>
+    public DecodedView RenderView(GaussianRasterizer rasterizer, GaussianTensors g, Camera camera, float nearPlane, PixelBlend blend,
+        SpatialParts? parts = null, bool points = true)
     {
         if (g.Count != Count || g.Features is null || g.Features.shape[1] != Dimensions)
             throw new ArgumentException($"The tensors hold {g.Count} Gaussians with {(g.Features is null ? "no" : g.Features.shape[1].ToString())} embedding channels; this model has {Count} with {Dimensions}.");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        return EmbeddingDecoder.RenderCodes(rasterizer, g, Cloud.ShDegree, camera, nearPlane, blend, parts);
+        return EmbeddingDecoder.RenderView(rasterizer, g, Cloud.ShDegree, camera, nearPlane, blend, parts, points);
     }
 
     /// <summary>The model as tensors on <paramref name="device"/>, in the caller's dispose scope: means [N,3], log-scales

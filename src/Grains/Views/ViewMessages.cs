@@ -29,13 +29,19 @@ public static class ViewMessages
         var (codes, area, votes, pixels) = s.ToArrays();
         var (absorbed, into, absorbedPixels) = s.AbsorbedToArrays();
         var (pairA, pairB, shared, coVisible) = s.PairsToArrays();
-        return new ViewCodeStatistics(codes, area, votes, pixels, absorbed, into, absorbedPixels, pairA, pairB, shared, coVisible, s.InteriorOf(codes));
+        var (front, behind) = s.OcclusionOf(codes);
+        return new ViewCodeStatistics(codes, area, votes, pixels, absorbed, into, absorbedPixels, pairA, pairB, shared, coVisible, s.InteriorOf(codes),
+            s.SurfaceOf(codes), front, behind);
     }
 
-    public static CodeStatistics ToStatistics(this ViewCodeStatistics m) =>
-        CodeStatistics.FromArrays(m.Codes, m.Area, m.BackgroundVotes, m.Pixels, m.AbsorbedCodes, m.AbsorbedInto, m.AbsorbedPixels)
+    public static CodeStatistics ToStatistics(this ViewCodeStatistics m)
+    {
+        var s = CodeStatistics.FromArrays(m.Codes, m.Area, m.BackgroundVotes, m.Pixels, m.AbsorbedCodes, m.AbsorbedInto, m.AbsorbedPixels)
             .WithPairs(m.PairA ?? [], m.PairB ?? [], m.PairShared ?? [], m.PairCoVisible ?? [])
-            .WithInterior(m.Interior is null ? [] : m.Codes, m.Interior ?? []);
+            .WithInterior(m.Interior is null ? [] : m.Codes, m.Interior ?? [])
+            .WithSurface(m.Surface is null ? [] : m.Codes, m.Surface ?? []);
+        return m.Front is { } front && m.Behind is { } behind ? s.WithOcclusion(m.Codes, front, behind) : s;
+    }
 
     public static SceneCodebook ToMessage(this LabelCodebook c) => new(c.Codes, c.BackgroundCode, c.MergedCodes, c.MergedIds);
 
