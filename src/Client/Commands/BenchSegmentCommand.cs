@@ -40,6 +40,7 @@ public static class BenchSegmentCommand
         var minInterior = new Option<double?>("--min-code-interior") { Description = "With --decode-only: CodebookOptions.MinCodeInterior (a code under the area floor stands as an instance when this share of its pixels is interior; above 1 = the floor alone)." };
         var mergeTargetShare = new Option<double?>("--merge-target-share") { Description = "With --decode-only: CodebookOptions.MergeTargetShare (the object a code joins by absorption must hold this share of the evidence; 0 = any)." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
+        var surfaceSpread = new Option<double?>("--surface-spread") { Description = "With --decode-only: CodebookOptions.SurfaceSpread (masks without background: a code spread over this share of the scene in two directions is background; 1 = off)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var spatialSplit = new Option<double?>("--spatial-split") { Description = "With --decode-only: SpatialSplitOptions.LinkFraction (codes whose Gaussians lie apart by this share of the scene split per part; 0 = no split)." };
         var keepLargest = new Option<double?>("--fragment-min-largest") { Description = "With --decode-only: FragmentOptions.MinLargestFraction (a label's largest component in a view is a fragment only under this share of the view)." };
@@ -74,7 +75,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeTargetShare, mergeCountsAll, fragment, keepLargest, spatialSplit, set, device, profile, profileHost }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeTargetShare, mergeCountsAll, surfaceSpread, fragment, keepLargest, spatialSplit, set, device, profile, profileHost }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -88,6 +89,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(minInterior) is double mi) codebook = codebook with { MinCodeInterior = mi };
             if (parse.GetValue(mergeTargetShare) is double mts) codebook = codebook with { MergeTargetShare = mts };
             if (parse.GetValue(mergeCountsAll)) codebook = codebook with { MergeCountsAllAbsorbed = true };
+            if (parse.GetValue(surfaceSpread) is double sp) codebook = codebook with { SurfaceSpread = sp };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(blend) is PixelBlend pb) decode = decode with { Blend = pb };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = (decode.Cleanup ?? FragmentOptions.Default) with { MinFraction = ff } };
@@ -435,9 +437,10 @@ public static class BenchSegmentCommand
         foreach (var v in scene.Views)
         {
             if (v.GtInstancePath is null) continue;
-            var codes = SceneSegmentation.RenderCodes(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, decode.Blend, split);
+            var view = SceneSegmentation.RenderView(rasterizer, trainer.Model, trainer.ActiveShDegree, v.Camera, trainer.NearPlane, decode.Blend, split);
+            var codes = view.Codes;
             var gt = SceneData.LoadGtInstance(scene, v).Labels;
-            statistics.AddView(codes, v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels, v.Camera.Width);
+            statistics.AddView(codes, v.MaskPath is null ? null : StuffBackground.LoadMask(scene, v, stuff).Labels, v.Camera.Width, view.Points, view.Depth);
             pixels += codes.Length;
             for (int i = 0; i < codes.Length; i++)
             {
@@ -476,10 +479,22 @@ public static class BenchSegmentCommand
             string fate = code == book.BackgroundCode ? "background" : book.Codes.Contains(code) ? "kept"
                 : merged >= 0 ? (book.MergedIds[merged] == 0 ? "joined the background" : $"joined {book.Codes[book.MergedIds[merged] - 1]}") : "dropped";
             int bits = book.BackgroundCode is int bg ? SpatialParts.Distance(code, bg) : 0;
+            var spread = statistics.Surface.GetValueOrDefault(code).Spread();
+            double sceneSpread = statistics.SceneSurface.Spread().First;
             w.WriteLine($"    code {code,5} ({Convert.ToString(SpatialParts.BaseCode(code), 2).PadLeft(trainer.Model.EmbeddingDim, '0')}{(SpatialParts.Part(code) > 0 ? $" part {SpatialParts.Part(code)}" : "")}) {100.0 * area / pixels,6:0.000}% interior {100.0 * statistics.Interior.GetValueOrDefault(code) / area,5:0.0}% " +
-                $"mask background {100.0 * statistics.BackgroundVotes.GetValueOrDefault(code) / area,5:0.0}% {bits,2} bits from it -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it; {fate}");
+                $"mask background {100.0 * statistics.BackgroundVotes.GetValueOrDefault(code) / area,5:0.0}% {bits,2} bits from it -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it; " +
+                $"spread {spread.First / sceneSpread:0.00} {spread.Second / sceneSpread:0.00} {spread.Third / sceneSpread:0.00} of the scene's; {fate}");
         }
         w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");
+        double sceneSpreadAll = statistics.SceneSurface.Spread().First;
+        var occlusion = book.InstanceOcclusion(statistics);
+        foreach (var (id, m) in book.InstanceSurfaces(statistics).OrderBy(kv => kv.Key))
+        {
+            var sp = m.Spread();
+            var (front, behind) = occlusion.GetValueOrDefault(id);
+            w.WriteLine($"    instance {id,3} ({(id == 0 ? book.BackgroundCode : book.Codes[id - 1])}): {100.0 * m.N / pixels:0.000}% placed, spread {sp.First / sceneSpreadAll:0.00} {sp.Second / sceneSpreadAll:0.00} {sp.Third / sceneSpreadAll:0.00} of the scene's ({sceneSpreadAll:0.00}); " +
+                $"in front on {(front + behind > 0 ? 100.0 * front / (front + behind) : double.NaN):0}% of {front + behind} depth edges");
+        }
         foreach (var c in book.Codes.Concat(book.MergedCodes).Where(c => statistics.Area[c] >= 0.001 * pixels))
         {
             var into = statistics.Absorbed.Where(kv => kv.Key.Code == c).OrderByDescending(kv => kv.Value).Take(3).Select(kv => $"{kv.Key.Into}:{100.0 * kv.Value / statistics.Area[c]:0}%");

@@ -59,5 +59,23 @@ public sealed record CodebookOptions
     /// 1 or more disables it.</summary>
     public double MergeBackgroundFraction { get; init; } = 0.5;
 
+    /// <summary>The input masks give the background when the code they call 0 most is at least this share 0 in them (the
+    /// background of Replica's, ScanNet's, Detic's masks: 90% and more). Under it (Segment Anything's masks cover floor and
+    /// walls too, and leave 0 only in gaps and missed objects) the background is found by <see cref="SurfaceSpread"/>.</summary>
+    public double MaskBackgroundShare { get; init; } = 0.5;
+
+    /// <summary>When the masks give no background, an instance (a code with the codes merged into it) whose surface spreads
+    /// along its second principal axis at least this share of the whole visible scene's spread along its first, and that
+    /// lies behind what it meets (<see cref="SurfaceMaxFront"/>), is background: floor, walls, ceiling; the largest such
+    /// its code. 0.15: measured on the instances of SAM-like masks, background pieces 0.17-0.53, objects 0.06-0.17 (the
+    /// larger in a table-top room, where the scene is small). 1 or more disables it (the largest code is then the
+    /// background). DECISIONS.md ("Background without background masks").</summary>
+    public double SurfaceSpread { get; init; } = 0.15;
+
+    /// <summary>With <see cref="SurfaceSpread"/>: an instance that is the nearer side of at least this share of its depth edges
+    /// (<see cref="CodeStatistics.Occlusion"/>) stands in front of its surroundings, an object however large: measured,
+    /// objects 56-96%, background pieces 0-48%. An instance with no depth edge is judged by its spread alone.</summary>
+    public double SurfaceMaxFront { get; init; } = 0.5;
+
     public static CodebookOptions Default { get; } = new();
 }

@@ -6,8 +6,10 @@ using System.Numerics;
 public enum BackgroundSelection
 {
     /// <summary>
-    /// The code covering the most pixels that the input 2D masks call 0, summed over all views (default).
-    /// Falls back to <see cref="LargestSegment"/> when no masks are given or no mask has a 0 pixel.
+    /// The code covering the most pixels that the input 2D masks call 0, summed over all views (default), when the
+    /// masks call most of its pixels 0. Otherwise (no masks, or masks that leave no background, as Segment Anything's)
+    /// the instances whose surface spreads over the scene and lies behind what it meets (floor, walls; see
+    /// <see cref="CodebookOptions.SurfaceSpread"/>), the largest of them its code; failing those, <see cref="LargestSegment"/>.
     /// </summary>
     MaskBackground,
 
@@ -104,25 +106,30 @@ public sealed class LabelCodebook
             foreach (var c in gaussianCodes) Add(area, c);
         long areaTotal = total > 0 ? total : gaussianCodes?.Length ?? 0;
 
-        int? background = options.Background switch
-        {
-            BackgroundSelection.None => null,
-            BackgroundSelection.MaskBackground when backgroundVotes.Count > 0 => ArgMax(backgroundVotes),
-            _ => area.Count > 0 ? ArgMax(area) : null,
-        };
-
         // A code may stand as an instance of its own when it covers at least the area floor or is a region (mostly
         // interior pixels): a small or rarely seen object. A code under the floor that is a ring or a speck (a blend
         // along an edge between two corners) may not, but it may still join the object or the background that the
         // masks put it in, by the same evidence as any code; what joins nothing is dropped.
         double minArea = Math.Max(options.MinCodePixels, options.MinCodeFraction * areaTotal);
+        // The masks give the background when the code they call 0 most is mostly 0 in them. Segment Anything's masks
+        // cover floor and walls too: what they leave 0 is gaps and missed objects, and the background is then the codes
+        // whose surface spreads over the scene (SurfaceBackground, once the codes have joined their instances).
+        int? voted = backgroundVotes.Count > 0 ? ArgMax(backgroundVotes) : null;
+        bool masksGiveBackground = voted is int v && backgroundVotes[v] >= options.MaskBackgroundShare * area[v];
+        int? background = options.Background switch
+        {
+            BackgroundSelection.None => null,
+            BackgroundSelection.MaskBackground when masksGiveBackground => voted,
+            _ => area.Count > 0 ? ArgMax(area) : null,
+        };
+
         var interior = statistics.Interior;
         bool Stands(int c) => area[c] >= minArea || interior.GetValueOrDefault(c) >= options.MinCodeInterior * area[c];
         var seen = area.Where(kv => kv.Key != background && kv.Value > 0)
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).Select(kv => kv.Key).ToList();
         var standing = seen.Where(Stands).ToHashSet();
         var mergedInto = new Dictionary<int, int>();
-        if (background is int bg && options.Background == BackgroundSelection.MaskBackground && backgroundVotes.Count > 0 && options.MergeBackgroundFraction < 1)
+        if (background is int bg && options.Background == BackgroundSelection.MaskBackground && masksGiveBackground && options.MergeBackgroundFraction < 1)
             foreach (var c in seen)
                 if (backgroundVotes.GetValueOrDefault(c) >= options.MergeBackgroundFraction * area[c]) mergedInto[c] = bg;
         seen.RemoveAll(mergedInto.ContainsKey);
@@ -130,12 +137,65 @@ public sealed class LabelCodebook
                      options.MergeCountsAllAbsorbed, options.MergeTargetShare)) mergedInto[c] = into;
         var candidates = seen.Where(standing.Contains).ToList();
         MergeCoSegmented(statistics, candidates.Where(c => !mergedInto.ContainsKey(c)).ToList(), mergedInto, options, areaTotal);
-        var kept = candidates.Where(c => !mergedInto.ContainsKey(c)).ToArray();
+        var kept = candidates.Where(c => !mergedInto.ContainsKey(c)).ToList();
+        if (background is int largest && options.Background == BackgroundSelection.MaskBackground && !masksGiveBackground)
+            background = SurfaceBackground(statistics, kept, mergedInto, largest, options);
         var keptId = new Dictionary<int, int>();
-        for (int i = 0; i < kept.Length; i++) keptId[kept[i]] = i + 1;
+        for (int i = 0; i < kept.Count; i++) keptId[kept[i]] = i + 1;
         var mergedCodes = mergedInto.Keys.Order().ToArray();
         var mergedIds = mergedCodes.Select(c => mergedInto[c] == background ? 0 : keptId[mergedInto[c]]).ToArray();
-        return new LabelCodebook(kept, background, mergedCodes, mergedIds);
+        return new LabelCodebook(kept.ToArray(), background, mergedCodes, mergedIds);
+    }
+
+    /// <summary>
+    /// The background when the masks do not give one. Every instance (a kept code with the codes merged into it, and the
+    /// provisional background <paramref name="background"/>, the largest code, with its own) is background when its surface
+    /// (<see cref="CodeStatistics.Surface"/>) spreads along its second principal axis at least
+    /// <see cref="CodebookOptions.SurfaceSpread"/> times the whole visible scene's spread along its first, and it is the
+    /// nearer side of under <see cref="CodebookOptions.SurfaceMaxFront"/> of its depth edges
+    /// (<see cref="CodeStatistics.Occlusion"/>): a surface over much of the scene that lies behind what it meets, as a
+    /// floor, a wall or a ceiling does; an object is compact, or, large as a bed or a sofa, stands in front of the floor
+    /// and the walls. The largest of them becomes the background code and the others join it; the provisional
+    /// background, if it is none of them, becomes an instance. <paramref name="kept"/> (by decreasing area) and
+    /// <paramref name="mergedInto"/> are updated. Returns the background code: <paramref name="background"/> unchanged
+    /// when no instance qualifies (or the views carried no surface points).
+    /// </summary>
+    private static int SurfaceBackground(CodeStatistics statistics, List<int> kept, Dictionary<int, int> mergedInto, int background,
+        CodebookOptions options)
+    {
+        var surface = statistics.Surface;
+        if (options.SurfaceSpread >= 1 || surface.Count == 0) return background;
+        double scene = statistics.SceneSurface.Spread().First;
+        if (!(scene > 0)) return background;
+        var roots = kept.Append(background).ToDictionary(c => c, c => default(Instance));
+        foreach (var c in roots.Keys.ToList()) roots[c] = roots[c].With(statistics, c);
+        foreach (var (c, into) in mergedInto)
+            if (roots.TryGetValue(into, out var g)) roots[into] = g.With(statistics, c);
+        var surfaces = roots.Where(kv => kv.Value.Moments.Spread().Second >= options.SurfaceSpread * scene
+                                         && (kv.Value.Edges == 0 || kv.Value.Front < options.SurfaceMaxFront * kv.Value.Edges))
+            .OrderByDescending(kv => kv.Value.Area).ThenBy(kv => kv.Key).Select(kv => kv.Key).ToList();
+        if (surfaces.Count == 0) return background;
+        int chosen = surfaces[0];
+        var joining = surfaces.Skip(1).ToHashSet();
+        foreach (var c in mergedInto.Keys.ToList())
+            if (joining.Contains(mergedInto[c])) mergedInto[c] = chosen;
+        foreach (var r in joining) mergedInto[r] = chosen;
+        mergedInto.Remove(chosen);
+        kept.RemoveAll(c => c == chosen || joining.Contains(c));
+        if (background != chosen && !joining.Contains(background)) kept.Add(background);
+        var area = statistics.Area;
+        kept.Sort((a, b) => area.GetValueOrDefault(b).CompareTo(area.GetValueOrDefault(a)) is var o and not 0 ? o : a.CompareTo(b));
+        return chosen;
+    }
+
+    /// <summary>What <see cref="SurfaceBackground"/> sums over an instance's codes.</summary>
+    private readonly record struct Instance(SurfaceMoments Moments, long Area, long Front, long Edges)
+    {
+        public Instance With(CodeStatistics s, int code)
+        {
+            var (front, behind) = s.Occlusion.GetValueOrDefault(code);
+            return new(Moments + s.Surface.GetValueOrDefault(code), Area + s.Area.GetValueOrDefault(code), Front + front, Edges + front + behind);
+        }
     }
 
     /// <summary>
@@ -225,6 +285,29 @@ public sealed class LabelCodebook
             if (Find(c) != c) mergedInto[c] = Find(c);
         foreach (var c in mergedInto.Keys.ToList())
             if (root.ContainsKey(mergedInto[c])) mergedInto[c] = Find(mergedInto[c]);
+    }
+
+    /// <summary>Per compact id (0 = background), the <see cref="CodeStatistics.Surface"/> of the codes it holds (dropped codes
+    /// count nowhere): where each instance lies in the world.</summary>
+    public Dictionary<int, SurfaceMoments> InstanceSurfaces(CodeStatistics statistics)
+    {
+        var result = new Dictionary<int, SurfaceMoments>();
+        foreach (var (c, m) in statistics.Surface)
+            if (TryGetId(c) is int id) result[id] = result.GetValueOrDefault(id) + m;
+        return result;
+    }
+
+    /// <summary>Per compact id (0 = background), the <see cref="CodeStatistics.Occlusion"/> of the codes it holds.</summary>
+    public Dictionary<int, (long Front, long Behind)> InstanceOcclusion(CodeStatistics statistics)
+    {
+        var result = new Dictionary<int, (long Front, long Behind)>();
+        foreach (var (c, (f, b)) in statistics.Occlusion)
+            if (TryGetId(c) is int id)
+            {
+                var o = result.GetValueOrDefault(id);
+                result[id] = (o.Front + f, o.Behind + b);
+            }
+        return result;
     }
 
     /// <summary>Compact id of a code known to the codebook (0 = background), or null for a dropped / unknown code.</summary>
