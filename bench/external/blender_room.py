@@ -27,6 +27,9 @@
 # Writes OUT in nerfstudio's layout (UniCLift reads it as `Nerfstudio`):
 #   images/frame_XXXX.png          the renders
 #   gt_instance/frame_XXXX.npy     int32 ground-truth instance ids (0: floor, walls; 1..N: objects)
+#   gt_surface/frame_XXXX.npy      int32 which background surface each pixel shows (0: an object; 1: floor, 2-5: walls,
+#                                  6: ceiling, 7: table, 8: shelves, 9: shelves' back), for Segment-Anything-like masks
+#                                  that cut the background along its surfaces (sam_masks.py --background surfaces)
 #   points3D.ply                   surface samples with jitter and colour noise (an SfM-like initial cloud)
 #   transforms.json                fl_x fl_y cx cy w h, frames[file_path, transform_matrix (OpenGL axes)],
 #                                  train_filenames / test_filenames, ply_file_path
@@ -62,7 +65,7 @@ args = ap.parse_args(argv)
 
 rng = random.Random(args.seed)
 out = os.path.abspath(args.out)
-for sub in ("images", "gt_instance"):
+for sub in ("images", "gt_instance", "gt_surface"):
     os.makedirs(os.path.join(out, sub), exist_ok=True)
 
 # An empty scene (factory startup still has a cube, a light and a camera).
@@ -110,29 +113,41 @@ shelf = args.layout == "shelf"
 inside = args.layout in ("inside", "table", "shelf")  # a closed room with a ceiling, lit from within
 room = 6.4 if inside else 9.0
 height_share = 2.7 / room if inside else 0.34  # wall height over room width
-floor = add("plane", size=room)
+# Background surfaces carry pass index SURFACE + k (k: gt_surface's ids), objects 1..N.
+SURFACE = 1000
+
+
+def surface(obj, k):
+    obj.pass_index = SURFACE + k
+    return obj
+
+
+floor = surface(add("plane", size=room), 1)
 floor.data.materials.append(material("floor", hsv(rng.random(), 0.25, 0.55), 0.6, texture="checker"))
 walls = []
 sides = [(0, room / 2, 0), (-room / 2, 0, math.pi / 2), (room / 2, 0, math.pi / 2)] + ([(0, -room / 2, 0)] if inside else [])
 for i, (x, y, rz) in enumerate(sides):
     w = add("plane", size=room, location=(x, y, room * height_share / 2 if inside else 1.5), rotation=(math.pi / 2, 0, rz))
     w.scale = (1, height_share, 1)
+    surface(w, 2 + i)
     w.data.materials.append(material(f"wall{i}", hsv(rng.random(), 0.12, 0.75), 0.85, texture="noise" if i % 2 == 0 and (inside or i == 0) else None))
     walls.append(w)
 if inside:
     height = room * height_share
-    ceiling = add("plane", size=room, location=(0, 0, height))
+    ceiling = surface(add("plane", size=room, location=(0, 0, height)), 6)
     ceiling.data.materials.append(material("ceiling", hsv(rng.random(), 0.05, 0.85), 0.9))
 if tabletop:  # the table is background too: a top on four legs in the middle of the room
     TABLE_W, TABLE_D, TABLE_H = 1.6, 1.0, 0.75
     desk = material("desk", hsv(rng.random(), 0.35, 0.45), 0.5, texture="noise")
     top = add("cube", size=1, location=(0, 0, TABLE_H - 0.025))
     top.scale = (TABLE_W, TABLE_D, 0.05)
+    surface(top, 7)
     top.data.materials.append(desk)
     for dx in (-1, 1):
         for dy in (-1, 1):
             leg = add("cube", size=1, location=(dx * (TABLE_W / 2 - 0.06), dy * (TABLE_D / 2 - 0.06), (TABLE_H - 0.05) / 2))
             leg.scale = (0.05, 0.05, TABLE_H - 0.05)
+            surface(leg, 7)
             leg.data.materials.append(desk)
 
 if shelf:  # open shelves against the far wall (background): two sides, a back, four boards
@@ -142,13 +157,16 @@ if shelf:  # open shelves against the far wall (background): two sides, a back, 
     for bz in BOARDS:
         b = add("cube", size=1, location=(0, SHELF_Y, bz - 0.015))
         b.scale = (SHELF_W, SHELF_D, 0.03)
+        surface(b, 8)
         b.data.materials.append(wood)
     for dx in (-1, 1):
         side = add("cube", size=1, location=(dx * (SHELF_W / 2 + 0.015), SHELF_Y, (BOARDS[-1] + 0.45) / 2))
         side.scale = (0.03, SHELF_D, BOARDS[-1] + 0.45)
+        surface(side, 8)
         side.data.materials.append(wood)
     back = add("cube", size=1, location=(0, SHELF_Y + SHELF_D / 2 + 0.01, (BOARDS[-1] + 0.45) / 2))
     back.scale = (SHELF_W, 0.02, BOARDS[-1] + 0.45)
+    surface(back, 9)
     back.data.materials.append(material("shelf-back", hsv(rng.random(), 0.15, 0.7), 0.8))
 
 KINDS = ["box", "sphere", "cylinder", "cone", "torus", "monkey", "table", "lamp", "stack", "ico"]
@@ -444,7 +462,9 @@ for i in range(args.views):
     index = np.array(img.pixels[:], dtype=np.float32).reshape(args.height, args.width, img.channels)[::-1, :, 0]
     bpy.data.images.remove(img)
     os.remove(exr)
-    np.save(os.path.join(out, "gt_instance", name + ".npy"), np.rint(index).astype(np.int32))
+    index = np.rint(index).astype(np.int32)
+    np.save(os.path.join(out, "gt_instance", name + ".npy"), np.where(index >= SURFACE, 0, index).astype(np.int32))
+    np.save(os.path.join(out, "gt_surface", name + ".npy"), np.where(index >= SURFACE, index - SURFACE, 0).astype(np.int32))
     m = cam.matrix_world
     frames.append({"file_path": f"images/{name}.png", "transform_matrix": [list(row) for row in m]})
     (test if i % args.test_every == args.test_every - 1 else train).append(f"images/{name}.png")

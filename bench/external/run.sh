@@ -14,8 +14,9 @@
 # on open shelves captured forward-facing: blender_room.py's --layout; use a ROOT of its own per room, scenes are kept
 # per seed), IDENTICAL (a kind, e.g. chair or mug: every object that kind, alike in size, shape and material;
 # blender_room.py's --identical), MASKS (corrupt, the default: corrupt_masks.py's panoptic-segmenter-like masks; or
-# sam, sam-rle, sam-nobg: sam_masks.py's Segment-Anything-like masks in amg.py's folder or RLE JSON form, the
-# background in pieces or left uncovered; use a ROOT of its own per kind, masks/ is kept per scene).
+# sam, sam-rle, sam-surfaces, sam-nobg: sam_masks.py's Segment-Anything-like masks in amg.py's folder or RLE JSON form,
+# the background in pieces cut anyhow, cut along its surfaces, or left uncovered; use a ROOT of its own per kind, masks/
+# is kept per scene).
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
@@ -70,8 +71,9 @@ for seed in "${seeds[@]}"; do
       corrupt) /usr/bin/python3 "$here/corrupt_masks.py" "$scene" --seed "$seed" >&2 ;;
       sam) /usr/bin/python3 "$here/sam_masks.py" "$scene" --seed "$seed" >&2 ;;
       sam-rle) /usr/bin/python3 "$here/sam_masks.py" "$scene" --seed "$seed" --format rle >&2 ;;
+      sam-surfaces) /usr/bin/python3 "$here/sam_masks.py" "$scene" --seed "$seed" --background surfaces >&2 ;;
       sam-nobg) /usr/bin/python3 "$here/sam_masks.py" "$scene" --seed "$seed" --background none >&2 ;;
-      *) echo "MASKS=${MASKS}: expected corrupt, sam, sam-rle or sam-nobg" >&2; exit 2 ;;
+      *) echo "MASKS=${MASKS}: expected corrupt, sam, sam-rle, sam-surfaces or sam-nobg" >&2; exit 2 ;;
     esac
   fi
   tag=$seed

@@ -3,7 +3,7 @@
 writes them, from a scene's exact ground truth.
 
     /usr/bin/python3 bench/external/sam_masks.py SCENE [--seed S] [--gt gt_instance] [--out masks]
-        [--format folder|rle] [--background pieces|none]
+        [--format folder|rle] [--background pieces|surfaces|none]
 
 Reads SCENE/gt_instance/*.npy (0: background, 1..N: objects) and writes SCENE/<out>/ as amg.py does: a folder per
 image, <stem>/0.png, 1.png, ... (8-bit, 255 inside) with metadata.csv (--format folder, amg.py's default), or
@@ -16,9 +16,11 @@ per object and view (independently in every view, so the views disagree):
     in 10% of views only the parts; in 5% nothing (small objects, under 0.1% of the image, half the time);
   - a mask over two touching objects together (15% of touching pairs), larger than either;
   - edges a pixel off (grown or shrunk in 30% of masks each);
-  - the background (floor, walls, ceiling) in 3-6 pieces of its own (--background pieces, the default: SAM has no
-    classes, so nothing says they are stuff), or left uncovered (--background none: as if the large masks had been
-    dropped);
+  - the background (floor, walls, ceiling) in 3-6 pieces of its own cut anyhow in each view (--background pieces, the
+    default: SAM has no classes, so nothing says they are stuff); or along its surfaces, as SAM cuts a room by its
+    planes and materials (--background surfaces, from SCENE/gt_surface/*.npy, which blender_room.py writes: each
+    surface a mask of its own, in 20% of views in two halves, in 10% missed); or left uncovered (--background none: as
+    if the large masks had been dropped);
   - the masks in no particular order (amg.py's order is its point grid's, not by size or level).
 SCENE/<out>.json says what was drawn for each view.
 """
@@ -86,7 +88,7 @@ def halves(mask, rng):
     return [m for m in (one, two) if m.any()]
 
 
-def view_masks(gt, rng, background):
+def view_masks(gt, rng, background, surfaces=None):
     h, w = gt.shape
     masks, log = [], {"objects": {}, "groups": 0, "background_pieces": 0}
     ids = [int(i) for i in np.unique(gt) if i != 0]
@@ -126,6 +128,16 @@ def view_masks(gt, rng, background):
                 if piece.sum() > 0.002 * h * w:
                     masks.append(piece)
                     log["background_pieces"] += 1
+    if background == "surfaces":
+        for k in [int(k) for k in np.unique(surfaces) if k != 0]:
+            m = (surfaces == k) & (gt == 0)
+            if m.sum() <= 0.002 * h * w:
+                continue
+            u = rng.random()
+            if u < 0.1:
+                continue
+            masks += [jitter(p, rng) for p in (halves(m, rng) if u < 0.3 else [m])]
+            log["background_pieces"] += 1 if u >= 0.3 else 2
     order = rng.permutation(len(masks))
     return [masks[j] for j in order], log
 
@@ -142,11 +154,14 @@ def main():
     ap.add_argument("--gt", default="gt_instance")
     ap.add_argument("--out", default="masks")
     ap.add_argument("--format", choices=["folder", "rle"], default="folder")
-    ap.add_argument("--background", choices=["pieces", "none"], default="pieces")
+    ap.add_argument("--background", choices=["pieces", "surfaces", "none"], default="pieces")
     args = ap.parse_args()
     gt_dir = os.path.join(args.scene, args.gt)
     if not os.path.isdir(gt_dir):
         sys.exit(f"{gt_dir}: no ground-truth folder")
+    surface_dir = os.path.join(args.scene, "gt_surface")
+    if args.background == "surfaces" and not os.path.isdir(surface_dir):
+        sys.exit(f"{surface_dir}: no surface ids (--background surfaces needs a room that blender_room.py wrote)")
     out = os.path.join(args.scene, args.out)
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(args.seed)
@@ -156,7 +171,10 @@ def main():
             continue
         stem = name[:-4]
         gt = np.load(os.path.join(gt_dir, name))
-        masks, log = view_masks(gt, rng, args.background)
+        surfaces = np.load(os.path.join(surface_dir, name)) if args.background == "surfaces" else None
+        if surfaces is not None and surfaces.shape != gt.shape:
+            sys.exit(f"{os.path.join(surface_dir, name)}: {surfaces.shape}, but the ground truth is {gt.shape}")
+        masks, log = view_masks(gt, rng, args.background, surfaces)
         masks = [m for m in masks if m.any()]
         total += len(masks)
         logs[stem] = log
