@@ -51,8 +51,9 @@ public static class InfoCommand
             t.AddRow("Max mask id", s.MaxMaskId.ToString(CultureInfo.InvariantCulture));
             t.AddRow("Unlabelled pixels", F(100 * s.UnlabelledFraction) + " %");
             if (NoBackground(s, scene))
-                t.AddRow("Background", "[yellow]none: the masks label (nearly) every pixel and nothing says which segments are stuff, so floor and " +
-                    "walls will be lifted as instances (Segment Anything's masks do this; see docs/DATASETS.md)[/]");
+                t.AddRow("Background", "[yellow]not in the masks: they label (nearly) every pixel and nothing says which segments are stuff " +
+                    "(Segment Anything's masks do this); decoding will take the instances that spread over the scene and lie behind what " +
+                    "they meet (floor, walls) as background. Semantic maps and classes.json say it exactly (docs/DATASETS.md)[/]");
         }
         if (s.MeanGtInstancesPerView is { } gt) t.AddRow("GT instances / view", F(gt));
         console.Write(t);

@@ -168,7 +168,7 @@ public class SamMasksTests
         }
 
         // info: with view 0's label map (background 0) nothing to warn of; once every view's masks cover every pixel
-        // (the whole-view mask), it says nothing will be background.
+        // (the whole-view mask), it says the masks give no background and how decoding will find it.
         string Info()
         {
             var output = new StringWriter();
@@ -177,11 +177,11 @@ public class SamMasksTests
         }
         var before = Info();
         Assert.Contains("Segment Anything's automatic masks (2 as folders of PNGs and 2 as RLE JSON)", before);
-        Assert.DoesNotContain("will be lifted as instances", before);
+        Assert.DoesNotContain("Background", before);
         File.Delete(Path.Combine(masksDir, scene.Views[0].Name + ".npy"));
         WriteAsSam(scene.Views[0].Mask!, masksDir, scene.Views[0].Name, json: false);
         var after = Info();
         Assert.Contains("5 of 5 views", after);
-        Assert.Contains("will be lifted as instances", after);
+        Assert.Contains("not in the masks", after);
     }
 }
