@@ -20,6 +20,19 @@ public enum BackgroundSelection
     None,
 }
 
+/// <summary>How <see cref="LabelCodebook.Build(CodeStatistics, int[], CodebookOptions)"/> chose the background code.</summary>
+public enum BackgroundSource
+{
+    /// <summary>Not chosen by Build (a codebook made from its arrays), or no background.</summary>
+    Unknown,
+    /// <summary>The code the input masks call 0 most, mostly 0 in them.</summary>
+    Masks,
+    /// <summary>The masks give none: the instances spread over the scene and behind what they meet (<see cref="CodebookOptions.SurfaceSpread"/>).</summary>
+    Geometry,
+    /// <summary>The code with the largest area (<see cref="BackgroundSelection.LargestSegment"/>, or nothing else to go by).</summary>
+    Largest,
+}
+
 /// <summary>
 /// Scene-wide mapping from decoded codes to compact instance ids: background code -> 0, kept codes -> 1..M in
 /// order of decreasing scene-wide area (ties: smaller code). One codebook per scene, built from all views
@@ -57,6 +70,9 @@ public sealed class LabelCodebook
         MergedCodes = mergedCodes;
         MergedIds = mergedIds;
     }
+
+    /// <summary>How the background code was chosen (metrics.json's "background_from"); not part of the messages.</summary>
+    public BackgroundSource BackgroundFrom { get; private init; }
 
     /// <summary>Kept codes; Codes[id - 1] is the code with compact id id.</summary>
     public int[] Codes { get; }
@@ -138,13 +154,18 @@ public sealed class LabelCodebook
         var candidates = seen.Where(standing.Contains).ToList();
         MergeCoSegmented(statistics, candidates.Where(c => !mergedInto.ContainsKey(c)).ToList(), mergedInto, options, areaTotal);
         var kept = candidates.Where(c => !mergedInto.ContainsKey(c)).ToList();
+        var from = background is null ? BackgroundSource.Unknown : masksGiveBackground && options.Background == BackgroundSelection.MaskBackground
+            ? BackgroundSource.Masks : BackgroundSource.Largest;
         if (background is int largest && options.Background == BackgroundSelection.MaskBackground && !masksGiveBackground)
-            background = SurfaceBackground(statistics, kept, mergedInto, largest, options);
+        {
+            var found = SurfaceBackground(statistics, kept, mergedInto, largest, options);
+            if (found is int f) (background, from) = (f, BackgroundSource.Geometry);
+        }
         var keptId = new Dictionary<int, int>();
         for (int i = 0; i < kept.Count; i++) keptId[kept[i]] = i + 1;
         var mergedCodes = mergedInto.Keys.Order().ToArray();
         var mergedIds = mergedCodes.Select(c => mergedInto[c] == background ? 0 : keptId[mergedInto[c]]).ToArray();
-        return new LabelCodebook(kept.ToArray(), background, mergedCodes, mergedIds);
+        return new LabelCodebook(kept.ToArray(), background, mergedCodes, mergedIds) { BackgroundFrom = from };
     }
 
     /// <summary>
@@ -157,16 +178,16 @@ public sealed class LabelCodebook
     /// floor, a wall or a ceiling does; an object is compact, or, large as a bed or a sofa, stands in front of the floor
     /// and the walls. The largest of them becomes the background code and the others join it; the provisional
     /// background, if it is none of them, becomes an instance. <paramref name="kept"/> (by decreasing area) and
-    /// <paramref name="mergedInto"/> are updated. Returns the background code: <paramref name="background"/> unchanged
-    /// when no instance qualifies (or the views carried no surface points).
+    /// <paramref name="mergedInto"/> are updated. Returns the background code, or null (nothing changed) when no instance
+    /// qualifies or the views carried no surface points.
     /// </summary>
-    private static int SurfaceBackground(CodeStatistics statistics, List<int> kept, Dictionary<int, int> mergedInto, int background,
+    private static int? SurfaceBackground(CodeStatistics statistics, List<int> kept, Dictionary<int, int> mergedInto, int background,
         CodebookOptions options)
     {
         var surface = statistics.Surface;
-        if (options.SurfaceSpread >= 1 || surface.Count == 0) return background;
+        if (options.SurfaceSpread >= 1 || surface.Count == 0) return null;
         double scene = statistics.SceneSurface.Spread().First;
-        if (!(scene > 0)) return background;
+        if (!(scene > 0)) return null;
         var roots = kept.Append(background).ToDictionary(c => c, c => default(Instance));
         foreach (var c in roots.Keys.ToList()) roots[c] = roots[c].With(statistics, c);
         foreach (var (c, into) in mergedInto)
@@ -174,7 +195,7 @@ public sealed class LabelCodebook
         var surfaces = roots.Where(kv => kv.Value.Moments.Spread().Second >= options.SurfaceSpread * scene
                                          && (kv.Value.Edges == 0 || kv.Value.Front < options.SurfaceMaxFront * kv.Value.Edges))
             .OrderByDescending(kv => kv.Value.Area).ThenBy(kv => kv.Key).Select(kv => kv.Key).ToList();
-        if (surfaces.Count == 0) return background;
+        if (surfaces.Count == 0) return null;
         int chosen = surfaces[0];
         var joining = surfaces.Skip(1).ToHashSet();
         foreach (var c in mergedInto.Keys.ToList())

@@ -126,6 +126,9 @@ public static class SceneSegmentation
             ["gaussians"] = model.Count,
             ["instances"] = codebook.InstanceCount,
             ["background_code"] = codebook.BackgroundCode,
+            // masks (their id 0), geometry (the masks give none: floor and walls found by where they lie), largest (the
+            // largest code, nothing else to go by)
+            ["background_from"] = codebook.BackgroundFrom == BackgroundSource.Unknown ? null : codebook.BackgroundFrom.ToString().ToLowerInvariant(),
             ["pq"] = pqJson,
             ["loss_curve"] = training.LossCurve?.DeepClone(),
         };

@@ -39,6 +39,7 @@ public sealed class SegmentSamScenesTests
             int instances = metrics.RootElement.GetProperty("instances").GetInt32();
             Assert.True(pq >= 60, $"PQ^scene {pq:0.0} with {instances} instances: {text}");
             Assert.InRange(instances, 3, 8); // 5 objects; the floor and wall pieces are not instances
+            Assert.Equal(stuffClassesKnown ? "masks" : "geometry", metrics.RootElement.GetProperty("background_from").GetString());
         }
         finally
         {

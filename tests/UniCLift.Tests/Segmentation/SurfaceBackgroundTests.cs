@@ -116,6 +116,7 @@ public sealed class SurfaceBackgroundTests
         // The floor's two pieces and the wall are background, the floor piece with the most pixels its code; the
         // close-up object is the largest code on screen but compact, so it stays an instance, as does the chair.
         Assert.Equal(Floor, book.BackgroundCode);
+        Assert.Equal(BackgroundSource.Geometry, book.BackgroundFrom);
         Assert.Equal(0, book.TryGetId(FloorPiece));
         Assert.Equal(0, book.TryGetId(Wall));
         Assert.Equal(new[] { CloseUp, Chair }, book.Codes);
@@ -136,6 +137,7 @@ public sealed class SurfaceBackgroundTests
         // Off: the largest code is the background, as before the rule.
         var off = LabelCodebook.Build(stats, null, new CodebookOptions { MinCodeFraction = 0, SurfaceSpread = 1 });
         Assert.Equal(CloseUp, off.BackgroundCode);
+        Assert.Equal(BackgroundSource.Largest, off.BackgroundFrom);
         Assert.Contains(Wall, off.Codes);
     }
 
@@ -146,12 +148,14 @@ public sealed class SurfaceBackgroundTests
         var (stats, _) = Room(masksGiveBackground: true);
         var book = LabelCodebook.Build(stats, null, new CodebookOptions { MinCodeFraction = 0 });
         Assert.Equal(Floor, book.BackgroundCode);
+        Assert.Equal(BackgroundSource.Masks, book.BackgroundFrom);
         Assert.Contains(Wall, book.Codes);
 
         // Without points nothing says where the codes lie: the largest code is the background.
         var (_, flat) = Room(masksGiveBackground: false);
         var blind = LabelCodebook.Build(flat, null, new CodebookOptions { MinCodeFraction = 0 });
         Assert.Equal(CloseUp, blind.BackgroundCode);
+        Assert.Equal(BackgroundSource.Largest, blind.BackgroundFrom);
     }
 
     [Fact]
