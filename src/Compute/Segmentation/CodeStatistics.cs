@@ -136,21 +136,30 @@ public sealed class CodeStatistics
     // code's edge blends it with what lies behind, and its expected depth puts it in the air between the two.
     private void AddSurface(int[] codes, float[] points, int width)
     {
-        var view = new Dictionary<int, SurfaceMoments>();
+        // Summed per run of one code along the rows, then per code: a dictionary update per run, not per pixel.
         int height = width > 0 ? codes.Length / width : 0;
+        int runCode = 0;
+        var run = default(SurfaceMoments);
         for (int i = 0; i < codes.Length; i++)
         {
+            int c = codes[i];
             if (width > 0)
             {
-                int c = codes[i], px = i % width, py = i / width;
+                int px = i % width, py = i / width;
                 if ((px > 0 && codes[i - 1] != c) || (px < width - 1 && codes[i + 1] != c)
                     || (py > 0 && codes[i - width] != c) || (py < height - 1 && codes[i + width] != c)) continue;
             }
             float x = points[3 * i], y = points[3 * i + 1], z = points[3 * i + 2];
             if (!float.IsFinite(x) || !float.IsFinite(y) || !float.IsFinite(z)) continue;
-            view[codes[i]] = view.GetValueOrDefault(codes[i]) + SurfaceMoments.Point(x, y, z);
+            if (c != runCode && run.N > 0)
+            {
+                surface[runCode] = surface.GetValueOrDefault(runCode) + run;
+                run = default;
+            }
+            runCode = c;
+            run += SurfaceMoments.Point(x, y, z);
         }
-        foreach (var (c, m) in view) surface[c] = surface.GetValueOrDefault(c) + m;
+        if (run.N > 0) surface[runCode] = surface.GetValueOrDefault(runCode) + run;
     }
 
     // Across each edge between two codes (4-neighbours), the depths one pixel further in on each side where that pixel
