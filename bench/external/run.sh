@@ -20,7 +20,7 @@
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
-# (two-class protocol), instances, time.
+# (two-class protocol), thing TP/FP/FN, instances, time.
 # On this repository's 2-core machine a 48-view 200x150 scene renders in about 1-2 min and trains 2000 iterations in
 # about 3-5 min.
 set -euo pipefail
@@ -45,11 +45,13 @@ if [ -z "${UNICLIFT:-}" ]; then
   UNICLIFT="dotnet $dll"
 fi
 
-score() { # SCENE PRED -> "PQ^scene PQ_things" on the test views
+score() { # SCENE PRED -> "PQ^scene PQ_things TP/FP/FN" on the test views (thing segments, the two-class protocol)
   $UNICLIFT eval --scene "$1" --pred "$2" --json | /usr/bin/python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-print("%.2f %.2f" % (r["pq_scene"], r["pq_things"]))'
+t = [c for c in r["classes"] if c["is_thing"]]
+counts = "%d/%d/%d" % (sum(c["tp"] for c in t), sum(c["fp"] for c in t), sum(c["fn"] for c in t))
+print("%.2f %.2f %s" % (r["pq_scene"], r["pq_things"], counts))'
 }
 instances() { # RUN -> the instances its metrics.json counts
   /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["instances"])' "$1/metrics.json"
@@ -89,25 +91,25 @@ for seed in "${seeds[@]}"; do
   seconds=$(( $(date +%s) - start ))
   trained=$(score "$scene" "$run/instance")
   trained_instances=$(instances "$run")
-  lift="- / -" lift_instances="-" lift_seconds="-"
+  lift="- / -, -" lift_instances="-" lift_seconds="-"
   if [ "$lift_iterations" -gt 0 ]; then
     start=$(date +%s)
     $UNICLIFT segment "$scene" --out "$run-lift" --mode lift --ply "$run/model.ply" --iterations "$lift_iterations" \
       --device "$device" "${sets[@]}" > "$root/lift-$tag.log" 2>&1 || { tail -20 "$root/lift-$tag.log" >&2; exit 1; }
     lift_seconds=$(( $(date +%s) - start ))
-    read -r lp lt <<< "$(score "$scene" "$run-lift/instance")"
-    lift="$lp / $lt"
+    read -r lp lt lc <<< "$(score "$scene" "$run-lift/instance")"
+    lift="$lp / $lt, $lc"
     lift_instances=$(instances "$run-lift")
   fi
   gt=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["objects"]))' "$root/scene-$seed/objects.json")
-  read -r rp rt <<< "$raw"
-  read -r tp tt <<< "$trained"
-  rows+=("$(printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s' "$seed" "$gt" "$rp / $rt" "$tp / $tt" "$trained_instances" "$seconds" \
+  read -r rp rt rc <<< "$raw"
+  read -r tp tt tc <<< "$trained"
+  rows+=("$(printf '%-5s %-8s %-24s %-24s %-10s %-8s %-24s %-10s %s' "$seed" "$gt" "$rp / $rt, $rc" "$tp / $tt, $tc" "$trained_instances" "$seconds" \
     "$lift" "$lift_instances" "$lift_seconds")")
 done
 
 echo
 echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, ${MASKS:-corrupt} masks, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
-printf '%-5s %-8s %-16s %-16s %-10s %-8s %-16s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
+printf '%-5s %-8s %-24s %-24s %-10s %-8s %-24s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
 printf '%s\n' "${rows[@]}"
-echo "(PQ^scene / PQ over things on the test views; lift: ${lift_iterations} iterations on the train run's geometry)"
+echo "(PQ^scene / PQ over things, thing TP/FP/FN on the test views; lift: ${lift_iterations} iterations on the train run's geometry)"
