@@ -207,6 +207,8 @@ public static class BatchReport
         Add("seconds", m["seconds"], "0.0");
         Add("Gaussians", m["gaussians"]);
         Add("instances", m["instances"]);
+        // How the background was chosen: from the masks' 0, or (masks without background, SAM's) from geometry.
+        Add("background from", m["background_from"]);
         if (m["pq"] is JsonObject pq)
         {
             Add("PQ<sup>scene</sup>", pq["pq_scene"], "0.00");

@@ -26,6 +26,7 @@ public class BatchReportTests
         var metrics = new JsonObject
         {
             ["scene"] = scene, ["mode"] = "train", ["iterations"] = 200, ["seconds"] = 12.5, ["gaussians"] = 1000, ["instances"] = 5,
+            ["background_from"] = "geometry",
             ["pq"] = new JsonObject { ["pq_scene"] = 87.25, ["pq_things"] = 80.5, ["sq"] = 90.0, ["rq"] = 95.0, ["frames"] = gen.TestViews.Count },
             ["settings"] = new JsonArray("MaxGaussians=150000", "UseTriplet=false"),
             ["loss_curve"] = curve,
@@ -44,6 +45,8 @@ public class BatchReportTests
         Assert.Equal(12, Regex.Matches(html, "<img ").Count);
         Assert.Equal(12, Regex.Matches(html, "src=\"data:image/png;base64,").Count);
         Assert.Contains("87.25", html);
+        Assert.Contains("<td><b>background from</b></td>", html);
+        Assert.Contains("<td>geometry</td>", html);
         Assert.Contains("training options: --set MaxGaussians=150000 --set UseTriplet=false", html);
         // total, render, cluster, triplet plotted; smooth3d is all zero and left out.
         Assert.Equal(4, Regex.Matches(html, "<svg class=\"loss\"").Count);
