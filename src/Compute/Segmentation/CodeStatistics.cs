@@ -48,7 +48,8 @@ public sealed class CodeStatistics
     public IReadOnlyDictionary<int, (long Front, long Behind)> Occlusion => occlusion;
 
     /// <summary>A depth jump between two sides of an edge counts when the nearer is closer by at least this share of the
-    /// farther: an object before a wall a metre behind it does, a picture on that wall or a cup on its table does not.</summary>
+    /// farther: an object a metre before a wall does, a picture on that wall does not, nor an object where it stands on
+    /// the floor.</summary>
     public const double DepthJump = 0.1;
 
     /// <summary>The surface points of every code together: the scene's visible surface.</summary>

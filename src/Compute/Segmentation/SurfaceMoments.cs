@@ -8,7 +8,7 @@ namespace UniCLift.Compute.Segmentation;
 /// </summary>
 public readonly record struct SurfaceMoments(double N, double X, double Y, double Z, double Xx, double Xy, double Xz, double Yy, double Yz, double Zz)
 {
-    /// <summary>Values per code in <see cref="ToArray"/> / <see cref="FromArray"/>.</summary>
+    /// <summary>Values per code in <see cref="CopyTo"/> / <see cref="FromArray"/>'s arrays.</summary>
     public const int Length = 10;
 
     public static SurfaceMoments Point(double x, double y, double z) => new(1, x, y, z, x * x, x * y, x * z, y * y, y * z, z * z);
