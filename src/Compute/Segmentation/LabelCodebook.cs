@@ -175,7 +175,7 @@ public sealed class LabelCodebook
     /// <see cref="CodebookOptions.SurfaceSpread"/> times the whole visible scene's spread along its first, and it is the
     /// nearer side of under <see cref="CodebookOptions.SurfaceMaxFront"/> of its depth edges
     /// (<see cref="CodeStatistics.Occlusion"/>): a surface over much of the scene that lies behind what it meets, as a
-    /// floor, a wall or a ceiling does; an object is compact, or, large as a bed or a sofa, stands in front of the floor
+    /// floor, a wall or a ceiling does; an object is compact, or, large as a table or shelves, stands in front of the floor
     /// and the walls. The largest of them becomes the background code and the others join it; the provisional
     /// background, if it is none of them, becomes an instance. <paramref name="kept"/> (by decreasing area) and
     /// <paramref name="mergedInto"/> are updated. Returns the background code, or null (nothing changed) when no instance
