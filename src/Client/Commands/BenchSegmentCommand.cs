@@ -41,6 +41,7 @@ public static class BenchSegmentCommand
         var mergeTargetShare = new Option<double?>("--merge-target-share") { Description = "With --decode-only: CodebookOptions.MergeTargetShare (the object a code joins by absorption must hold this share of the evidence; 0 = any)." };
         var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
         var surfaceSpread = new Option<double?>("--surface-spread") { Description = "With --decode-only: CodebookOptions.SurfaceSpread (masks without background: an instance spread over this share of the scene in two directions, and behind what it meets, is background; 1 = off)." };
+        var surfaceJoin = new Option<double?>("--surface-join-absorbed") { Description = "With --decode-only: CodebookOptions.SurfaceJoinAbsorbed (with the background found by geometry, a code this share absorbed by it joins it; 1 = off)." };
         var surfaceMaxFront = new Option<double?>("--surface-max-front") { Description = "With --decode-only: CodebookOptions.SurfaceMaxFront (such an instance in front at this share of its depth edges or more is an object; above 1 = spread alone)." };
         var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
         var spatialSplit = new Option<double?>("--spatial-split") { Description = "With --decode-only: SpatialSplitOptions.LinkFraction (codes whose Gaussians lie apart by this share of the scene split per part; 0 = no split)." };
@@ -76,7 +77,7 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeTargetShare, mergeCountsAll, surfaceSpread, surfaceMaxFront, fragment, keepLargest, spatialSplit, set, device, profile, profileHost }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeTargetShare, mergeCountsAll, surfaceSpread, surfaceMaxFront, surfaceJoin, fragment, keepLargest, spatialSplit, set, device, profile, profileHost }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
@@ -92,6 +93,7 @@ public static class BenchSegmentCommand
             if (parse.GetValue(mergeCountsAll)) codebook = codebook with { MergeCountsAllAbsorbed = true };
             if (parse.GetValue(surfaceSpread) is double sp) codebook = codebook with { SurfaceSpread = sp };
             if (parse.GetValue(surfaceMaxFront) is double smf) codebook = codebook with { SurfaceMaxFront = smf };
+            if (parse.GetValue(surfaceJoin) is double sj) codebook = codebook with { SurfaceJoinAbsorbed = sj };
             var decode = new DecodeOptions { Codebook = codebook };
             if (parse.GetValue(blend) is PixelBlend pb) decode = decode with { Blend = pb };
             if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = (decode.Cleanup ?? FragmentOptions.Default) with { MinFraction = ff } };

@@ -77,5 +77,10 @@ public sealed record CodebookOptions
     /// objects 56-96%, background pieces 0-48%. An instance with no depth edge is judged by its spread alone.</summary>
     public double SurfaceMaxFront { get; init; } = 0.5;
 
+    /// <summary>Once the background is found by geometry, a kept code with at least this share of its pixels in mask
+    /// segments the background's codes dominate joins it (specks on a wall, which masks with a background would have
+    /// called 0). 1 or more disables it. DECISIONS.md ("Background without background masks").</summary>
+    public double SurfaceJoinAbsorbed { get; init; } = 0.5;
+
     public static CodebookOptions Default { get; } = new();
 }

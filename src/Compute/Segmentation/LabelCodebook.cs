@@ -159,7 +159,11 @@ public sealed class LabelCodebook
         if (background is int largest && options.Background == BackgroundSelection.MaskBackground && !masksGiveBackground)
         {
             var found = SurfaceBackground(statistics, kept, mergedInto, largest, options);
-            if (found is int f) (background, from) = (f, BackgroundSource.Geometry);
+            if (found is int f)
+            {
+                (background, from) = (f, BackgroundSource.Geometry);
+                JoinBackgroundPieces(statistics, kept, mergedInto, f, options.SurfaceJoinAbsorbed);
+            }
         }
         var keptId = new Dictionary<int, int>();
         for (int i = 0; i < kept.Count; i++) keptId[kept[i]] = i + 1;
@@ -207,6 +211,28 @@ public sealed class LabelCodebook
         var area = statistics.Area;
         kept.Sort((a, b) => area.GetValueOrDefault(b).CompareTo(area.GetValueOrDefault(a)) is var o and not 0 ? o : a.CompareTo(b));
         return chosen;
+    }
+
+    /// <summary>
+    /// Once the background is found by geometry: a kept code with at least <paramref name="fraction"/> of its pixels in
+    /// mask segments that the background's codes dominate (<see cref="CodeStatistics.Absorbed"/>) joins it, with the codes
+    /// merged into it. Before, that evidence was spread over the background's pieces, each too small a share of it to be
+    /// joined (<see cref="CodebookOptions.MergeTargetShare"/>); what the masks would have called 0 (a speck on a wall) now
+    /// lies in one instance's segments.
+    /// </summary>
+    private static void JoinBackgroundPieces(CodeStatistics statistics, List<int> kept, Dictionary<int, int> mergedInto, int background, double fraction)
+    {
+        if (fraction >= 1) return;
+        var backgroundCodes = mergedInto.Where(kv => kv.Value == background).Select(kv => kv.Key).Append(background).ToHashSet();
+        var intoBackground = new Dictionary<int, long>();
+        foreach (var ((c, into), n) in statistics.Absorbed)
+            if (backgroundCodes.Contains(into)) intoBackground[c] = intoBackground.GetValueOrDefault(c) + n;
+        var joining = kept.Where(c => intoBackground.GetValueOrDefault(c) >= fraction * statistics.Area.GetValueOrDefault(c)).ToHashSet();
+        if (joining.Count == 0) return;
+        foreach (var c in mergedInto.Keys.ToList())
+            if (joining.Contains(mergedInto[c])) mergedInto[c] = background;
+        foreach (var c in joining) mergedInto[c] = background;
+        kept.RemoveAll(joining.Contains);
     }
 
     /// <summary>What <see cref="SurfaceBackground"/> sums over an instance's codes.</summary>

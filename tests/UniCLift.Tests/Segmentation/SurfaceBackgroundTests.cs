@@ -159,6 +159,49 @@ public sealed class SurfaceBackgroundTests
     }
 
     [Fact]
+    public void ASpeckInTheSegmentsOfTheBackgroundsPiecesJoinsItOnceThePiecesAreOne()
+    {
+        // Six views; the floor decodes to six codes, strips of the room, each a SAM mask of its own; a speck (code 9)
+        // lies in view i in the mask of strip i, so a sixth of it in each strip's segments: too small a share of the
+        // evidence for any one strip (MergeTargetShare), so it stood as an instance. Once the strips are one background
+        // it lies wholly in its segments and joins it. A compact object (code 5) in its own mask stays.
+        var rng = new Random(3);
+        var stats = new CodeStatistics();
+        for (int view = 0; view < 6; view++)
+        {
+            var codes = new List<int>();
+            var mask = new List<int>();
+            var points = new List<float>();
+            void Add(int code, int maskId, int n, Func<(double, double, double)> point)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    codes.Add(code);
+                    mask.Add(maskId);
+                    var (x, y, z) = point();
+                    points.AddRange([(float)x, (float)y, (float)z]);
+                }
+            }
+            for (int k = 0; k < 6; k++)
+            {
+                int strip = k;
+                Add(100 + strip, 10 + strip, 40, () => (strip + rng.NextDouble(), 6 * rng.NextDouble(), 0));
+            }
+            Add(9, 10 + view, 4, () => (3 + 0.05 * rng.NextDouble(), 3 + 0.05 * rng.NextDouble(), 0.01));
+            Add(5, 1, 30, () => (2 + 0.4 * rng.NextDouble(), 2 + 0.4 * rng.NextDouble(), 0.4 * rng.NextDouble()));
+            stats.AddView(codes.ToArray(), mask.ToArray(), 0, points.ToArray());
+        }
+        var options = new CodebookOptions { MinCodeFraction = 0 };
+        var book = LabelCodebook.Build(stats, null, options);
+        Assert.Equal(BackgroundSource.Geometry, book.BackgroundFrom);
+        Assert.Equal(new[] { 5 }, book.Codes);
+        Assert.Equal(0, book.TryGetId(9));
+        Assert.All(Enumerable.Range(100, 6), c => Assert.Equal(0, book.TryGetId(c)));
+        var off = LabelCodebook.Build(stats, null, options with { SurfaceJoinAbsorbed = 1 });
+        Assert.Equal(new[] { 5, 9 }, off.Codes);
+    }
+
+    [Fact]
     public void SurfacePointsUnprojectTheExpectedDepthWhereTheRenderIsOpaque()
     {
         // Camera at (1, 2, 3) looking down +z (identity rotation); 4x2 pixels, fx = fy = 2, centre (2, 1).
