@@ -18,6 +18,13 @@ internal static class BatchConsole
         Description = $"Redis address host:port of the cluster's membership table (default: env {ClusterConnection.RedisEnvironmentVariable}; none: an embedded silo in this process)",
     };
 
+    /// <summary>--masks: the input masks' folder, relative to each scene directory or absolute (JobOptions.Masks).</summary>
+    public static Option<string?> MasksOption() => new("--masks")
+    {
+        Description = "the input masks' folder (label maps or Segment Anything's amg.py output), relative to each scene directory or absolute, " +
+            "in place of the layout's own (3DGS output, nerfstudio and COLMAP scenes)",
+    };
+
     public static Option<string> ModeOption() => new("--mode")
     {
         Description = "train (whole 3DGS + embeddings) or lift (geometry frozen from --ply)",

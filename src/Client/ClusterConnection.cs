@@ -101,19 +101,20 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// directories), plus any roots configured in the environment (UniCLift__SceneRoots, UniCLift__OutputRoots). The
     /// embedded silo's gateway listens on loopback while the command runs, so it is confined like any silo.
     /// </summary>
-    public static Action<UniCLiftSiloOptions> EmbeddedRoots(IEnumerable<string> sceneDirectories, IEnumerable<string> outputs, string? initialPly) => o =>
+    public static Action<UniCLiftSiloOptions> EmbeddedRoots(IEnumerable<string> sceneDirectories, IEnumerable<string> outputs, string? initialPly,
+        string? masks = null) => o =>
     {
-        o.SceneRoots = [.. o.SceneRoots ?? [], .. sceneDirectories.SelectMany(ScenePlaces).Distinct(), .. initialPly is null ? [] : new[] { initialPly }];
+        o.SceneRoots = [.. o.SceneRoots ?? [], .. sceneDirectories.SelectMany(d => ScenePlaces(d, masks)).Distinct(), .. initialPly is null ? [] : new[] { initialPly }];
         o.OutputRoots = [.. o.OutputRoots ?? [], .. outputs];
     };
 
     /// <summary>A scene directory and the folders outside it that its layout reads from (none when it does not read).</summary>
-    private static List<string> ScenePlaces(string directory)
+    private static List<string> ScenePlaces(string directory, string? masks)
     {
         var places = new List<string> { Path.GetFullPath(directory) };
         try
         {
-            var scene = Compute.Scenes.SceneInspector.Read(directory);
+            var scene = Compute.Scenes.SceneInspector.Read(directory, masks);
             var files = scene.Views.SelectMany(v => new[] { v.ImagePath, v.MaskPath, v.DepthPath, v.GtInstancePath, v.GtSemanticPath, v.MaskSemanticPath })
                 .Append(scene.PointCloudPath).OfType<string>();
             var inside = Path.TrimEndingDirectorySeparator(places[0]) + Path.DirectorySeparatorChar;

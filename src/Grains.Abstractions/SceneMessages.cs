@@ -32,7 +32,8 @@ public enum JobMode { Train, Lift }
 /// <summary>
 /// How a scene is trained. <see cref="Iterations"/> and <see cref="Seed"/> null: the trainer's defaults.
 /// <see cref="InitialPly"/>: the trained 3DGS PLY a lift starts from. <see cref="Settings"/>: further TrainingOptions
-/// knobs as "Name=Value". The grains turn it into the compute library's TrainingOptions in one place
+/// knobs as "Name=Value". <see cref="Masks"/>: the input masks' folder, relative to each scene directory or absolute,
+/// in place of the layout's own (3DGS output, nerfstudio and COLMAP scenes; null: the layout's). The grains turn it into the compute library's TrainingOptions in one place
 /// (JobTraining.ToTrainingOptions, over TrainingOptions.From); the client validates it before submitting and the
 /// trainer when it starts, nobody in between.
 /// </summary>
@@ -45,7 +46,8 @@ public sealed record JobOptions(
     [property: Id(2)] ulong? Seed = null,
     [property: Id(3)] string? InitialPly = null,
     [property: Id(4)] int MaxRetries = 2,
-    [property: Id(5)] string[]? Settings = null);
+    [property: Id(5)] string[]? Settings = null,
+    [property: Id(6)] string? Masks = null);
 
 /// <summary>One scene to segment. <see cref="Attempt"/> grows with each retry; a Start with a higher attempt restarts a failed scene.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.SceneJob")]

@@ -330,7 +330,7 @@ public sealed class CoordinatorGrain(
                 try
                 {
                     e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).BeginDecoding(pass);
-                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory, StuffAsBackground()));
+                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory, StuffAsBackground(), S.Request?.Options.Masks));
                 }
                 catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: scene {Scene} not decodable now", BatchId, e.SceneId); }
             }

@@ -31,6 +31,8 @@ public static class JobTraining
             throw new ArgumentException($"max retries must be between 0 and {MaxRetriesLimit}, got {job.MaxRetries}.");
         if (job.Mode == JobMode.Lift && string.IsNullOrWhiteSpace(job.InitialPly))
             throw new ArgumentException("mode 'lift' needs a trained 3DGS PLY (--ply).");
+        if (job.Masks is { } masks && string.IsNullOrWhiteSpace(masks))
+            throw new ArgumentException("the mask folder (--masks) is empty.");
         return job;
     }
 

@@ -13,21 +13,23 @@ public static class InfoCommand
     {
         var dir = new Argument<string>("scene") { Description = "Scene directory: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP layout." };
         var sample = new Option<int>("--sample") { Description = "Views to load for the mask statistics.", DefaultValueFactory = _ => 8 };
+        var masks = BatchConsole.MasksOption();
         var cmd = new Command("info", "Show what a scene directory holds: layout, views, size, splits, depth, masks, ground truth.");
         cmd.Arguments.Add(dir);
         cmd.Options.Add(sample);
+        cmd.Options.Add(masks);
         // Through CommandAction: an unreadable scene or a bad value is one line on standard error naming it, exit code 2.
-        CommandAction.Set(cmd, (pr, console) => Run(pr.GetValue(dir)!, pr.GetValue(sample), console.Out));
+        CommandAction.Set(cmd, (pr, console) => Run(pr.GetValue(dir)!, pr.GetValue(sample), console.Out, pr.GetValue(masks)));
         return cmd;
     }
 
     /// <summary>Prints the summary and returns 0. A scene that cannot be read throws (InvalidDataException,
     /// FileNotFoundException, DirectoryNotFoundException, naming the file), as does a bad --sample (ArgumentException):
     /// <see cref="CommandAction"/> turns those into one error line and exit code 2.</summary>
-    internal static int Run(string dir, int sampleViews, IAnsiConsole console)
+    internal static int Run(string dir, int sampleViews, IAnsiConsole console, string? masks = null)
     {
         if (sampleViews < 1) throw new ArgumentException($"--sample {sampleViews} must be at least 1.");
-        var scene = SceneInspector.Read(dir);
+        var scene = SceneInspector.Read(dir, masks);
         var s = SceneInspector.Summarize(scene, sampleViews);
 
         string F(double v, string fmt = "0.0") => v.ToString(fmt, CultureInfo.InvariantCulture);

@@ -18,11 +18,12 @@ public static class SegmentCommand
         var redis = BatchConsole.RedisOption();
         var set = BatchConsole.SetOption();
         var device = DeviceOption();
-        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, redis, set, device };
+        var masks = BatchConsole.MasksOption();
+        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, masks, redis, set, device };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
             var options = new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
-                parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set)).Validate();
+                parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set), parse.GetValue(masks)).Validate();
             var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), Path.GetFullPath(parse.GetValue(output)!), options,
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
             return Report(status, console);
@@ -52,12 +53,14 @@ public static class SegmentCommand
         }
         if (!Directory.Exists(sceneDirectory))
             throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");
+        if (options.Masks is { } masks && !Directory.Exists(Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks)))
+            throw new DirectoryNotFoundException($"--masks: mask folder '{Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks)}' does not exist.");
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
         await using var cluster = await ClusterConnection.ConnectAsync(redis, ct, embeddedOptions: o =>
         {
             o.Device = device ?? "cpu";
-            ClusterConnection.EmbeddedRoots([sceneDirectory], [outputDirectory], options.InitialPly)(o);
+            ClusterConnection.EmbeddedRoots([sceneDirectory], [outputDirectory], options.InitialPly, options.Masks)(o);
         });
         var batchId = BatchConsole.NewBatchId();
         await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(

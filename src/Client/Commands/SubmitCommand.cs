@@ -19,16 +19,18 @@ public static class SubmitCommand
         var redis = BatchConsole.RedisOption();
         var set = BatchConsole.SetOption();
         var wait = new Option<bool>("--wait") { Description = "show progress until the batch is done (implied with the embedded silo, which lives only as long as this command)" };
-        var command = new Command("submit", "Submit scenes to the cluster as one batch.") { dirs, output, mode, iterations, seed, ply, retries, redis, wait, set };
+        var masks = BatchConsole.MasksOption();
+        var command = new Command("submit", "Submit scenes to the cluster as one batch.") { dirs, output, mode, iterations, seed, ply, masks, retries, redis, wait, set };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
             var request = new BatchRequest(
                 parse.GetValue(dirs)!.Select(Path.GetFullPath).ToList(),
                 Path.GetFullPath(parse.GetValue(output)!),
                 new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
-                    parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set)).Validate());
+                    parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set),
+                    parse.GetValue(masks)).Validate());
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct,
-                embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly));
+                embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly, request.Options.Masks));
             var batchId = BatchConsole.NewBatchId();
             await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(request);
             console.OutWriter.WriteLine(batchId);

@@ -87,8 +87,9 @@ public static class BatchReport
         var scenePath = metrics?["scene"]?.GetValue<string>();
         if (scenePath is not null && Directory.Exists(scenePath))
         {
-            try { scene = SceneInspector.Read(scenePath); }
-            catch (InvalidDataException e) { sceneNote = "scene could not be read: " + e.Message; }
+            // With the mask folder the run used (metrics.json's "masks"), so the input masks shown are those it lifted.
+            try { scene = SceneInspector.Read(scenePath, metrics?["masks"]?.GetValue<string>()); }
+            catch (Exception e) when (e is InvalidDataException or DirectoryNotFoundException or ArgumentException) { sceneNote = "scene could not be read: " + e.Message; }
         }
         else sceneNote = scenePath is null ? "metrics.json names no scene: showing predictions only" : $"scene folder {scenePath} not found: showing predictions only";
 

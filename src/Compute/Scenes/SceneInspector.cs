@@ -1,7 +1,10 @@
 namespace UniCLift.Compute.Scenes;
 
-/// <summary>A layout reader: how to recognise a scene directory and how to read it.</summary>
-public sealed record SceneLayoutReader(SceneLayout Layout, Func<string, bool> Detect, Func<string, Scene> Read);
+/// <summary>A layout reader: how to recognise a scene directory and how to read it; <see cref="ReadWithMasks"/> reads it with
+/// its input masks from a given folder, for the layouts that search for their masks (null: the layout's mask folder is
+/// fixed).</summary>
+public sealed record SceneLayoutReader(SceneLayout Layout, Func<string, bool> Detect, Func<string, Scene> Read,
+    Func<string, string, Scene>? ReadWithMasks = null);
 
 /// <summary>What <c>uniclift info</c> shows about a scene. Mask and ground-truth statistics come from a sample of views.</summary>
 public sealed record SceneSummary(
@@ -38,9 +41,9 @@ public static class SceneInspector
     [
         new(SceneLayout.PanopticLifting, PanopticLiftingLayout.Detect, PanopticLiftingLayout.Read),
         new(SceneLayout.MessyRooms, MessyRoomsLayout.Detect, MessyRoomsLayout.Read),
-        new(SceneLayout.Graphdeco, GraphdecoLayout.Detect, GraphdecoLayout.Read),
-        new(SceneLayout.Nerfstudio, NerfstudioLayout.Detect, NerfstudioLayout.Read),
-        new(SceneLayout.Colmap, ColmapLayout.Detect, ColmapLayout.Read),
+        new(SceneLayout.Graphdeco, GraphdecoLayout.Detect, GraphdecoLayout.Read, (d, m) => GraphdecoLayout.Read(d, null, m)),
+        new(SceneLayout.Nerfstudio, NerfstudioLayout.Detect, NerfstudioLayout.Read, NerfstudioLayout.Read),
+        new(SceneLayout.Colmap, ColmapLayout.Detect, ColmapLayout.Read, ColmapLayout.Read),
     ];
 
     public static SceneLayout? DetectLayout(string dir)
@@ -50,17 +53,36 @@ public static class SceneInspector
     }
 
     /// <summary>Detects the layout and reads the scene; an unrecognised directory is an InvalidDataException naming it.</summary>
-    public static Scene Read(string dir)
+    public static Scene Read(string dir) => Read(dir, null);
+
+    /// <summary>
+    /// <see cref="Read(string)"/>, with the input masks from <paramref name="masks"/> when given: a folder (relative to
+    /// the scene directory, or absolute) of label maps or Segment Anything's output, named by the images' stems, in place
+    /// of the layout's own search (3DGS output, nerfstudio, COLMAP). Panoptic Lifting and Messy Rooms scenes keep their
+    /// masks in fixed folders; asking them for another is an error that says so.
+    /// </summary>
+    public static Scene Read(string dir, string? masks)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Scene directory not found: {dir}");
         var reader = Readers.FirstOrDefault(r => r.Detect(dir))
             ?? throw new InvalidDataException($"{dir}: not a recognised scene layout (known: {string.Join(", ", Readers.Select(r => r.Layout))}; " +
                 "Panoptic Lifting: color/ + pose/; Messy Rooms: metadata.json + color/; 3DGS output: cameras.json + point_cloud/; " +
                 "nerfstudio: transforms.json; COLMAP: cameras.txt + images.txt or cameras.bin + images.bin in sparse/0/, sparse/ or the folder).");
-        return reader.Read(dir);
+        if (masks is null) return reader.Read(dir);
+        if (reader.ReadWithMasks is null)
+            throw new ArgumentException($"{dir}: a {reader.Layout} scene reads its masks from its own folder; a mask folder ('{masks}') can be given " +
+                "for 3DGS output, nerfstudio and COLMAP scenes only.");
+        return reader.ReadWithMasks(dir, MaskFolder(dir, masks));
     }
 
-    public static SceneSummary Inspect(string dir, int sampleViews = 8) => Summarize(Read(dir), sampleViews);
+    /// <summary>The mask folder <paramref name="masks"/> names for the scene <paramref name="dir"/>: relative to it, or absolute.</summary>
+    public static string MaskFolder(string dir, string masks)
+    {
+        if (string.IsNullOrWhiteSpace(masks)) throw new ArgumentException("The mask folder is empty.", nameof(masks));
+        return Path.GetFullPath(Path.IsPathRooted(masks) ? masks : Path.Combine(dir, masks));
+    }
+
+    public static SceneSummary Inspect(string dir, int sampleViews = 8, string? masks = null) => Summarize(Read(dir, masks), sampleViews);
 
     /// <summary>Summary of a scene; loads masks and ground truth of up to <paramref name="sampleViews"/> evenly spaced views.</summary>
     public static SceneSummary Summarize(Scene scene, int sampleViews = 8)

@@ -98,8 +98,10 @@ public static class SceneSegmentation
     /// embeddings), metrics.json, and PQ^scene over the test views when the scene has ground truth
     /// (<paramref name="prediction"/> gives a view's label map; null reads it back from its PNG).
     /// </summary>
+    /// <param name="masks">The mask folder the scene was read with (JobOptions.Masks), recorded in metrics.json so that
+    /// the report reads the same masks; null: the layout's own.</param>
     public static SceneSegmentationResult Summarize(Scene scene, TrainedGaussians model, int[] gaussianIds, LabelCodebook codebook,
-        string outputDirectory, TrainingSummary training, Func<SceneView, LabelMap?>? prediction = null)
+        string outputDirectory, TrainingSummary training, Func<SceneView, LabelMap?>? prediction = null, string? masks = null)
     {
         if (gaussianIds.Length != model.Count)
             throw new ArgumentException($"{gaussianIds.Length} Gaussian ids for {model.Count} Gaussians.", nameof(gaussianIds));
@@ -119,6 +121,7 @@ public static class SceneSegmentation
         var metrics = new JsonObject
         {
             ["scene"] = scene.Root,
+            ["masks"] = masks is null ? null : SceneInspector.MaskFolder(scene.Root, masks),
             ["mode"] = training.Mode,
             ["iterations"] = training.Iterations,
             ["seconds"] = Math.Round(training.Seconds, 2),

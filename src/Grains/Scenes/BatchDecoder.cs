@@ -12,7 +12,8 @@ using static TorchSharp.torch;
 
 /// <summary>A trained scene handed to a decoding pass.</summary>
 /// <param name="StuffAsBackground">The job's TrainingOptions.StuffAsBackground: decode with the stuff rule training used.</param>
-public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory, bool StuffAsBackground = true);
+/// <param name="Masks">The job's mask folder (JobOptions.Masks): decode against the masks training used.</param>
+public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory, bool StuffAsBackground = true, string? Masks = null);
 
 /// <summary>How a scene came out of a decoding pass: a result, or the reason it failed.</summary>
 public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, string? Error);
@@ -60,7 +61,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             roots.CheckScene(t.SceneDirectory, "scene directory");
             roots.CheckOutput(t.OutputDirectory, "output directory");
             Scene scene;
-            using (roots.ReadingScene(t.SceneDirectory)) scene = SceneInspector.Read(t.SceneDirectory);
+            using (roots.ReadingScene(t.SceneDirectory)) scene = SceneInspector.Read(t.SceneDirectory, t.Masks);
             roots.CheckSceneFiles(scene);
             var modelPath = Path.Combine(t.OutputDirectory, TrainedGaussians.FileName);
             if (!File.Exists(modelPath)) return (null, $"trained model '{modelPath}' is missing; the scene must be trained again.");
@@ -105,7 +106,8 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
                 SceneSegmentation.LabelPath(l.Target.OutputDirectory, views[i]),
                 overlays.Contains(i) ? SceneSegmentation.OverlayPath(l.Target.OutputDirectory, views[i]) : null))));
 
-            var result = await Task.Run(() => SceneSegmentation.Summarize(l.Scene, l.Model, gaussianIds, codebook, l.Target.OutputDirectory, l.Training));
+            var result = await Task.Run(() => SceneSegmentation.Summarize(l.Scene, l.Model, gaussianIds, codebook, l.Target.OutputDirectory, l.Training,
+                masks: l.Target.Masks));
             metrics.RecordDecode(clock.Elapsed);
             if (result.PqScene is { } pq && double.IsFinite(pq)) metrics.RecordPq(Math.Clamp(pq, 0, 100));
             return new DecodeOutcome(id, new SceneDecodeResult(result.Instances, result.PqScene, result.PqThings, clock.Elapsed.TotalSeconds, pass), null);

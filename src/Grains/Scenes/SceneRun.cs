@@ -190,7 +190,7 @@ public sealed class SceneRun
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a scene in a supported layout: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP).");
         Scene scene;
-        using (roots.ReadingScene(dir)) scene = SceneInspector.Read(dir);
+        using (roots.ReadingScene(dir)) scene = SceneInspector.Read(dir, Job.Options.Masks);
         roots.CheckSceneFiles(scene);
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");

@@ -5,8 +5,8 @@ using UniCLift.Tests.IO;
 using UniCLift.Tests.Readers;
 
 /// <summary>`uniclift segment` (child process, embedded silo: the view grains load the masks) on a scene whose masks/
-/// folder is Segment Anything's amg.py output trains exactly as on the same masks stored as label maps, and `eval`
-/// scores those SAM masks as a prediction.</summary>
+/// folder is Segment Anything's amg.py output trains exactly as on the same masks stored as label maps, as it does with
+/// that output in a folder of its own named by --masks, and `eval` scores those SAM masks as a prediction.</summary>
 public sealed class SamMasksSegmentTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("uniclift-sam-").FullName;
@@ -17,13 +17,22 @@ public sealed class SamMasksSegmentTests : IDisposable
         try { Directory.Delete(root, recursive: true); } catch (IOException) { }
     }
 
-    private async Task<string> Segment(string scene, string name)
+    private async Task<string> Segment(string scene, string name, params string[] more)
     {
         var output = Path.Combine(root, name);
-        await using var cli = ChildProcess.Start(Uniclift, ["segment", scene, "--out", output, "--iterations", "30"], root);
+        await using var cli = ChildProcess.Start(Uniclift, ["segment", scene, "--out", output, "--iterations", "30", .. more], root);
         var code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(180));
         Assert.True(code == 0, $"exit {code}; output:\n{cli.Output}");
         return output;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var d in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(f, Path.Combine(to, Path.GetRelativePath(from, f)));
     }
 
     [Fact]
@@ -44,8 +53,21 @@ public sealed class SamMasksSegmentTests : IDisposable
         }
         Assert.Empty(Directory.GetFiles(Path.Combine(sam, "masks"), "*.npy"));
 
+        // The same amg.py output in a folder of its own, named on the command line: read from there by the view grains
+        // and the trainer alike, and recorded in metrics.json for the report.
+        var elsewhere = Path.Combine(root, "elsewhere");
+        LayoutFixtures.WriteNerfstudio(elsewhere, scene);
+        Directory.Delete(Path.Combine(elsewhere, "masks"), recursive: true);
+        foreach (var v in scene.Views) UniCLift.Compute.IO.ImageIO.WriteLabels16(Path.Combine(elsewhere, "gt_instance", v.Name + ".png"), v.GtInstance!);
+        CopyDirectory(Path.Combine(sam, "masks"), Path.Combine(elsewhere, "amg_out"));
+
         var a = await Segment(plain, "out-plain");
         var b = await Segment(sam, "out-sam");
+        var c = await Segment(elsewhere, "out-elsewhere", "--masks", "amg_out");
+        using (var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(c, "metrics.json"))))
+            Assert.Equal(Path.Combine(elsewhere, "amg_out"), metrics.RootElement.GetProperty("masks").GetString());
+        foreach (var f in Directory.GetFiles(Path.Combine(b, "instance"), "*.png"))
+            Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(Path.Combine(c, "instance", Path.GetFileName(f))));
         var predictions = Directory.GetFiles(Path.Combine(a, "instance"), "*.png").Select(Path.GetFileName).Order().ToArray();
         Assert.Equal(scene.Views.Count, predictions.Length);
         Assert.Equal(predictions, Directory.GetFiles(Path.Combine(b, "instance"), "*.png").Select(Path.GetFileName).Order().ToArray());

@@ -103,6 +103,27 @@ public class ReaderRoundTripTests
         Assert.EndsWith(".npy", s.Views[0].MaskPath);
     }
 
+    [Fact]
+    public void A_Mask_Folder_Given_Replaces_The_Layouts_Own_And_Fixed_Layouts_Say_They_Have_Theirs()
+    {
+        using var dir = new TempDir();
+        WriteNerfstudio(dir.Path, Generated);
+        Directory.Move(Path.Combine(dir.Path, "masks"), Path.Combine(dir.Path, "amg_out"));
+        Assert.All(SceneInspector.Read(dir.Path).Views, v => Assert.Null(v.MaskPath)); // its own search finds none now
+        var s = SceneInspector.Read(dir.Path, "amg_out"); // relative to the scene
+        AssertSameViews(Generated, s, gt: false);
+        Assert.All(s.Views, v => Assert.StartsWith(Path.Combine(dir.Path, "amg_out") + Path.DirectorySeparatorChar, v.MaskPath));
+        Assert.Equal(s.Views.Select(v => v.MaskPath), SceneInspector.Read(dir.Path, Path.Combine(dir.Path, "amg_out")).Views.Select(v => v.MaskPath));
+        var missing = Assert.Throws<DirectoryNotFoundException>(() => SceneInspector.Read(dir.Path, "nowhere"));
+        Assert.Contains(Path.Combine(dir.Path, "nowhere"), missing.Message);
+
+        using var pl = new TempDir();
+        PanopticLiftingLayout.Write(pl.Path, Generated.Views, Generated.TrainViews, Generated.TestViews);
+        var e = Assert.Throws<ArgumentException>(() => SceneInspector.Read(pl.Path, "amg_out"));
+        Assert.Contains("PanopticLifting", e.Message);
+        Assert.Contains("nerfstudio", e.Message);
+    }
+
     [Theory]
     [InlineData("PINHOLE")]
     [InlineData("OPENCV")]
