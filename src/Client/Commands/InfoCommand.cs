@@ -43,7 +43,8 @@ public static class InfoCommand
         t.AddRow("Image size", $"{s.Width}x{s.Height}" + (s.UniformSize ? "" : " [yellow](first view; sizes differ)[/]"));
         t.AddRow("Splits", $"train {s.TrainCount}, test {s.TestCount}");
         t.AddRow("Depth", Yes(s.HasDepth));
-        t.AddRow("Instance masks", Yes(s.HasMasks) + (s.SamMasks is { } sam ? $" [grey]({Markup.Escape(sam)})[/]" : ""));
+        t.AddRow("Instance masks", Yes(s.HasMasks) + (s.SamMasks is { } sam ? $" [grey]({Markup.Escape(sam)})[/]" : "")
+            + (masks is null ? "" : $" [grey]from {Markup.Escape(SceneInspector.MaskFolder(dir, masks))} (--masks)[/]"));
         t.AddRow("Semantic masks", Yes(s.HasMaskSemantics));
         t.AddRow("Ground truth", Yes(s.HasGroundTruth));
         t.AddRow("Point cloud", s.PointCloudPath is null ? "[grey]none[/]" : Markup.Escape(s.PointCloudPath));

@@ -116,6 +116,11 @@ public class ReaderRoundTripTests
         Assert.Equal(s.Views.Select(v => v.MaskPath), SceneInspector.Read(dir.Path, Path.Combine(dir.Path, "amg_out")).Views.Select(v => v.MaskPath));
         var missing = Assert.Throws<DirectoryNotFoundException>(() => SceneInspector.Read(dir.Path, "nowhere"));
         Assert.Contains(Path.Combine(dir.Path, "nowhere"), missing.Message);
+        var info = new StringWriter();
+        Assert.Equal(0, UniCLift.Client.Cli.Build().Parse(["info", dir.Path, "--masks", "amg_out"]).Invoke(new System.CommandLine.InvocationConfiguration { Output = info }));
+        // The table may wrap a long cell: compare without its borders and white space.
+        var flat = new string(info.ToString().Where(ch => !char.IsWhiteSpace(ch) && ch != '│').ToArray());
+        Assert.Contains("from" + Path.Combine(dir.Path, "amg_out") + "(--masks)", flat);
 
         using var pl = new TempDir();
         PanopticLiftingLayout.Write(pl.Path, Generated.Views, Generated.TrainViews, Generated.TestViews);
