@@ -58,6 +58,31 @@ public class BatchReportTests
     }
 
     [Fact]
+    public void Build_ShowsTheInputMasksFromTheFolderTheRunUsed()
+    {
+        // A nerfstudio scene whose masks are in amg_out/ (segment --masks amg_out): without metrics.json's "masks" the
+        // report finds no input masks; with it, it shows them.
+        using var dir = new TempDir();
+        var gen = UniCLift.Tests.Readers.LayoutFixtures.Generated;
+        var scene = Path.Combine(dir.Path, "scene");
+        UniCLift.Tests.Readers.LayoutFixtures.WriteNerfstudio(scene, gen);
+        Directory.Move(Path.Combine(scene, "masks"), Path.Combine(scene, "amg_out"));
+        var result = Path.Combine(dir.Path, "result");
+        foreach (var v in gen.Views) ImageIO.WriteLabels16(Path.Combine(result, "instance", v.Name + ".png"), v.Mask!);
+        string Report(string? masks)
+        {
+            var metrics = new JsonObject { ["scene"] = scene, ["mode"] = "train", ["instances"] = 3, ["masks"] = masks };
+            File.WriteAllText(Path.Combine(result, "metrics.json"), metrics.ToJsonString());
+            return BatchReport.Build([result], new ReportOptions { ViewsPerScene = 3 });
+        }
+        var without = Report(null);
+        Assert.DoesNotContain("<th>input mask</th>", without);
+        var with = Report(Path.Combine(scene, "amg_out"));
+        Assert.Contains("<th>input mask</th>", with);
+        Assert.Equal(Regex.Matches(without, "<img ").Count + 3, Regex.Matches(with, "<img ").Count);
+    }
+
+    [Fact]
     public void HeadlessChromium_LoadsEveryImage_AndRendersANonTrivialScreenshot()
     {
         using var dir = new TempDir();
