@@ -144,12 +144,7 @@ public sealed class CodeStatistics
         for (int i = 0; i < codes.Length; i++)
         {
             int c = codes[i];
-            if (width > 0)
-            {
-                int px = i % width, py = i / width;
-                if ((px > 0 && codes[i - 1] != c) || (px < width - 1 && codes[i + 1] != c)
-                    || (py > 0 && codes[i - width] != c) || (py < height - 1 && codes[i + width] != c)) continue;
-            }
+            if (width > 0 && !IsInterior(codes, width, height, i % width, i / width)) continue;
             float x = points[3 * i], y = points[3 * i + 1], z = points[3 * i + 2];
             if (!float.IsFinite(x) || !float.IsFinite(y) || !float.IsFinite(z)) continue;
             if (c != runCode && run.N > 0)
@@ -201,13 +196,16 @@ public sealed class CodeStatistics
         {
             int row = y * width;
             for (int x = 0; x < width; x++)
-            {
-                int i = row + x, c = codes[i];
-                if ((x == 0 || codes[i - 1] == c) && (x == width - 1 || codes[i + 1] == c)
-                    && (y == 0 || codes[i - width] == c) && (y == height - 1 || codes[i + width] == c))
-                    LabelCodebook.Add(interior, c);
-            }
+                if (IsInterior(codes, width, height, x, y)) LabelCodebook.Add(interior, codes[row + x]);
         }
+    }
+
+    /// <summary>Whether pixel (x, y)'s four neighbours carry its code (a neighbour outside the image counts as the same).</summary>
+    private static bool IsInterior(int[] codes, int width, int height, int x, int y)
+    {
+        int i = y * width + x, c = codes[i];
+        return (x == 0 || codes[i - 1] == c) && (x == width - 1 || codes[i + 1] == c)
+            && (y == 0 || codes[i - width] == c) && (y == height - 1 || codes[i + width] == c);
     }
 
     public void Add(CodeStatistics other)
