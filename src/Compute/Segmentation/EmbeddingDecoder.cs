@@ -62,8 +62,8 @@ public static class EmbeddingDecoder
         if (!split && !points) return new DecodedView(codes, null, null);
         var depth = r.Depth.cpu().contiguous().reshape(-1).data<float>().ToArray();
         var alpha = r.Alpha.cpu().contiguous().reshape(-1).data<float>().ToArray();
-        var world = points ? SurfacePoints(depth, alpha, camera) : null;
         var surfaceDepth = points ? SurfaceDepth(depth, alpha) : null;
+        var world = surfaceDepth is null ? null : SurfacePoints(surfaceDepth, camera);
         if (split) parts!.ExtendPixels(codes, depth, alpha, camera);
         return new DecodedView(codes, world, surfaceDepth);
     }
@@ -81,22 +81,22 @@ public static class EmbeddingDecoder
         return result;
     }
 
-    /// <summary>Per pixel (row-major) the world point at the expected depth <paramref name="depth"/> / <paramref name="alpha"/>
-    /// (<see cref="RenderResult.Depth"/> is not normalised), NaN where alpha is under <see cref="SurfaceAlpha"/>.</summary>
-    public static float[] SurfacePoints(float[] depth, float[] alpha, Camera camera)
+    /// <summary>Per pixel (row-major) the world point at <paramref name="surfaceDepth"/> (<see cref="SurfaceDepth"/>'s),
+    /// NaN where the pixel shows no surface.</summary>
+    public static float[] SurfacePoints(float[] surfaceDepth, Camera camera)
     {
         int n = camera.Width * camera.Height;
-        if (depth.Length != n || alpha.Length != n)
-            throw new ArgumentException($"{depth.Length} depths and {alpha.Length} alphas for a {camera.Width}x{camera.Height} view.");
+        if (surfaceDepth.Length != n)
+            throw new ArgumentException($"{surfaceDepth.Length} depths for a {camera.Width}x{camera.Height} view.");
         var result = new float[3 * n];
         for (int i = 0; i < n; i++)
         {
-            if (!(alpha[i] >= SurfaceAlpha))
+            if (float.IsNaN(surfaceDepth[i]))
             {
                 result[3 * i] = result[3 * i + 1] = result[3 * i + 2] = float.NaN;
                 continue;
             }
-            var (x, y, z) = camera.Unproject(i % camera.Width, i / camera.Width, depth[i] / alpha[i]);
+            var (x, y, z) = camera.Unproject(i % camera.Width, i / camera.Width, surfaceDepth[i]);
             (result[3 * i], result[3 * i + 1], result[3 * i + 2]) = ((float)x, (float)y, (float)z);
         }
         return result;

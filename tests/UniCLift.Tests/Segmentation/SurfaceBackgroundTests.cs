@@ -208,14 +208,15 @@ public sealed class SurfaceBackgroundTests
         var camera = new Camera(4, 2, 2, 2, 2, 1, [1, 0, 0, 1, 0, 1, 0, 2, 0, 0, 1, 3, 0, 0, 0, 1]);
         float[] alpha = [0.8f, 0.5f, 0.49f, 1, 1, 1, 0, 1];
         float[] depth = [1.6f, 2f, 1, 4, 2, 2, 0, 3];
-        var p = EmbeddingDecoder.SurfacePoints(depth, alpha, camera);
+        var p = EmbeddingDecoder.SurfacePoints(EmbeddingDecoder.SurfaceDepth(depth, alpha), camera);
         // Pixel 0: (u, v) = (0, 0), depth 1.6 / 0.8 = 2: x = (0 - 2) / 2 * 2 = -2, y = (0 - 1) / 2 * 2 = -1.
         Assert.Equal([-1f, 1f, 5f], p[0..3]);
         // Pixel 3: (3, 0) at depth 4: x = (3 - 2) / 2 * 4 = 2, y = (0 - 1) / 2 * 4 = -2.
         Assert.Equal([3f, 0f, 7f], p[9..12]);
         Assert.True(float.IsNaN(p[6]) && float.IsNaN(p[18])); // alpha under 0.5: no surface
         Assert.False(float.IsNaN(p[3])); // alpha exactly 0.5 counts
-        Assert.Throws<ArgumentException>(() => EmbeddingDecoder.SurfacePoints(depth[..7], alpha, camera));
+        Assert.Throws<ArgumentException>(() => EmbeddingDecoder.SurfaceDepth(depth[..7], alpha));
+        Assert.Throws<ArgumentException>(() => EmbeddingDecoder.SurfacePoints(depth[..7], camera));
     }
 
     private const int Floor = 100, FloorPiece = 300, Wall = 200, Chair = 5, CloseUp = 6;
