@@ -202,11 +202,8 @@ public sealed class LabelCodebook
         if (surfaces.Count == 0) return null;
         int chosen = surfaces[0];
         var joining = surfaces.Skip(1).ToHashSet();
-        foreach (var c in mergedInto.Keys.ToList())
-            if (joining.Contains(mergedInto[c])) mergedInto[c] = chosen;
-        foreach (var r in joining) mergedInto[r] = chosen;
-        mergedInto.Remove(chosen);
-        kept.RemoveAll(c => c == chosen || joining.Contains(c));
+        Join(joining, chosen, kept, mergedInto);
+        kept.Remove(chosen);
         if (background != chosen && !joining.Contains(background)) kept.Add(background);
         var area = statistics.Area;
         kept.Sort((a, b) => area.GetValueOrDefault(b).CompareTo(area.GetValueOrDefault(a)) is var o and not 0 ? o : a.CompareTo(b));
@@ -228,10 +225,17 @@ public sealed class LabelCodebook
         foreach (var ((c, into), n) in statistics.Absorbed)
             if (backgroundCodes.Contains(into)) intoBackground[c] = intoBackground.GetValueOrDefault(c) + n;
         var joining = kept.Where(c => intoBackground.GetValueOrDefault(c) >= fraction * statistics.Area.GetValueOrDefault(c)).ToHashSet();
+        Join(joining, background, kept, mergedInto);
+    }
+
+    /// <summary>The instances <paramref name="joining"/> (kept codes, or the background code) join <paramref name="into"/>:
+    /// they and the codes merged into them map to it, and they are no longer kept.</summary>
+    private static void Join(IReadOnlySet<int> joining, int into, List<int> kept, Dictionary<int, int> mergedInto)
+    {
         if (joining.Count == 0) return;
         foreach (var c in mergedInto.Keys.ToList())
-            if (joining.Contains(mergedInto[c])) mergedInto[c] = background;
-        foreach (var c in joining) mergedInto[c] = background;
+            if (joining.Contains(mergedInto[c])) mergedInto[c] = into;
+        foreach (var r in joining) mergedInto[r] = into;
         kept.RemoveAll(joining.Contains);
     }
 
