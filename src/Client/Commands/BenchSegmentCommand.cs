@@ -476,6 +476,7 @@ public static class BenchSegmentCommand
         int above01 = codeArea.Count(kv => kv.Value >= 0.001 * pixels);
         w.WriteLine($"  [diagnose] {codeArea.Count} distinct codes, {above01} with >= 0.1% of {pixels} px; {gtArea.Count} GT ids (incl. 0)");
         var book = LabelCodebook.Build(statistics, null, decode.Codebook);
+        double sceneSpread = statistics.SceneSurface.Spread().First; // codes' and instances' spreads are shown against it
         foreach (var (code, area) in codeArea.Where(kv => kv.Value >= 0.0005 * pixels || book.Codes.Contains(kv.Key)).OrderByDescending(kv => kv.Value))
         {
             var best = overlap.Where(kv => kv.Key.Code == code).OrderByDescending(kv => kv.Value).First();
@@ -484,19 +485,17 @@ public static class BenchSegmentCommand
                 : merged >= 0 ? (book.MergedIds[merged] == 0 ? "joined the background" : $"joined {book.Codes[book.MergedIds[merged] - 1]}") : "dropped";
             int bits = book.BackgroundCode is int bg ? SpatialParts.Distance(code, bg) : 0;
             var spread = statistics.Surface.GetValueOrDefault(code).Spread();
-            double sceneSpread = statistics.SceneSurface.Spread().First;
             w.WriteLine($"    code {code,5} ({Convert.ToString(SpatialParts.BaseCode(code), 2).PadLeft(trainer.Model.EmbeddingDim, '0')}{(SpatialParts.Part(code) > 0 ? $" part {SpatialParts.Part(code)}" : "")}) {100.0 * area / pixels,6:0.000}% interior {100.0 * statistics.Interior.GetValueOrDefault(code) / area,5:0.0}% " +
                 $"mask background {100.0 * statistics.BackgroundVotes.GetValueOrDefault(code) / area,5:0.0}% {bits,2} bits from it -> gt {best.Key.Gt,3} purity {100.0 * best.Value / area,5:0.0}% covers {100.0 * best.Value / gtArea[best.Key.Gt],5:0.0}% of it; " +
                 $"spread {spread.First / sceneSpread:0.00} {spread.Second / sceneSpread:0.00} {spread.Third / sceneSpread:0.00} of the scene's; {fate}");
         }
         w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");
-        double sceneSpreadAll = statistics.SceneSurface.Spread().First;
         var occlusion = book.InstanceOcclusion(statistics);
         foreach (var (id, m) in book.InstanceSurfaces(statistics).OrderBy(kv => kv.Key))
         {
             var sp = m.Spread();
             var (front, behind) = occlusion.GetValueOrDefault(id);
-            w.WriteLine($"    instance {id,3} ({(id == 0 ? book.BackgroundCode : book.Codes[id - 1])}): {100.0 * m.N / pixels:0.000}% placed, spread {sp.First / sceneSpreadAll:0.00} {sp.Second / sceneSpreadAll:0.00} {sp.Third / sceneSpreadAll:0.00} of the scene's ({sceneSpreadAll:0.00}); " +
+            w.WriteLine($"    instance {id,3} ({(id == 0 ? book.BackgroundCode : book.Codes[id - 1])}): {100.0 * m.N / pixels:0.000}% placed, spread {sp.First / sceneSpread:0.00} {sp.Second / sceneSpread:0.00} {sp.Third / sceneSpread:0.00} of the scene's ({sceneSpread:0.00}); " +
                 $"in front on {(front + behind > 0 ? 100.0 * front / (front + behind) : double.NaN):0}% of {front + behind} depth edges");
         }
         foreach (var c in book.Codes.Concat(book.MergedCodes).Where(c => statistics.Area[c] >= 0.001 * pixels))

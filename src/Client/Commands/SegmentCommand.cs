@@ -53,8 +53,8 @@ public static class SegmentCommand
         }
         if (!Directory.Exists(sceneDirectory))
             throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");
-        if (options.Masks is { } masks && !Directory.Exists(Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks)))
-            throw new DirectoryNotFoundException($"--masks: mask folder '{Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks)}' does not exist.");
+        if (options.Masks is { } masks && Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks) is var maskFolder && !Directory.Exists(maskFolder))
+            throw new DirectoryNotFoundException($"--masks: mask folder '{maskFolder}' does not exist.");
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
         await using var cluster = await ClusterConnection.ConnectAsync(redis, ct, embeddedOptions: o =>
