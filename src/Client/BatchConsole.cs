@@ -27,7 +27,7 @@ internal static class BatchConsole
 
     public static Option<string> ModeOption() => new("--mode")
     {
-        Description = "train (whole 3DGS + embeddings) or lift (geometry frozen from --ply)",
+        Description = "train (whole 3DGS + embeddings), lift (geometry frozen from --ply) or decode (train nothing: decode the output directory's model.ply again, e.g. with other --decode settings)",
         DefaultValueFactory = _ => "train",
     };
 
@@ -50,7 +50,8 @@ internal static class BatchConsole
     {
         "train" => JobMode.Train,
         "lift" => JobMode.Lift,
-        _ => throw new ArgumentException($"mode must be 'train' or 'lift', got '{text}'."),
+        "decode" => JobMode.Decode,
+        _ => throw new ArgumentException($"mode must be 'train', 'lift' or 'decode', got '{text}'."),
     };
 
     /// <summary>`--set Name=Value` (repeatable): a TrainingOptions knob for METHOD.md's open points; the JobOptions that carry
@@ -60,9 +61,16 @@ internal static class BatchConsole
         Description = "training option Name=Value (repeatable), e.g. --set ClusterNormalisation=PerSegment; `uniclift bench segment --help` lists them",
     };
 
-    /// <summary>The --set values, null when none.</summary>
+    /// <summary>The --set (or --decode) values, null when none.</summary>
     public static string[]? Settings(ParseResult parse, Option<string[]> set) =>
         parse.GetValue(set) is { Length: > 0 } values ? values : null;
+
+    /// <summary>`--decode Name=Value` (repeatable): a DecodeOptions knob (JobOptions.Decode), validated before submitting.</summary>
+    public static Option<string[]> DecodeOption() => new("--decode")
+    {
+        Description = "decode option Name=Value (repeatable), e.g. --decode SurfaceMaxFront=1 or --decode SpatialSplit=false; " +
+            "`uniclift bench segment --help` lists them. With --mode decode a finished result is decoded again in seconds",
+    };
 
     public static Option<ulong> SeedOption() => new("--seed")
     {

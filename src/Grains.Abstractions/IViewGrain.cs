@@ -36,14 +36,17 @@ public sealed record ViewSource(
 /// (Compute's PixelBlend.Probabilities; a request from an older build has it false, Raw). <paramref name="NearPlane"/>: the
 /// scene's near plane, as training used (Compute's SceneScale); 0 in a request from an older build, which rendered at 0.2.
 /// <paramref name="SpatialSplit"/>: codes whose Gaussians lie apart in space are split per part (Compute's SpatialParts,
-/// default options; the coordinator splits the Gaussians' codes alike); false in a request from an older build.</summary>
+/// with <paramref name="Settings"/>' options; the coordinator splits the Gaussians' codes alike); false in a request from an older build.
+/// <paramref name="Settings"/>: the batch's decode settings (JobOptions.Decode, "Name=Value"), whose spatial split and
+/// fragment cleanup knobs the view applies; null: the defaults.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewDecodeRequest")]
 public sealed record ViewDecodeRequest(
     [property: Id(0)] ViewSource Source,
     [property: Id(1)] string ModelPath,
     [property: Id(2)] bool BlendProbabilities = false,
     [property: Id(3)] float NearPlane = 0f,
-    [property: Id(4)] bool SpatialSplit = false);
+    [property: Id(4)] bool SpatialSplit = false,
+    [property: Id(5)] string[]? Settings = null);
 
 /// <summary>
 /// What the codebook needs from one decoded view: per code (ascending) its pixel area and how many of those pixels

@@ -26,8 +26,10 @@ public sealed record SceneDecodeResult(
     [property: Id(3)] double DecodeSeconds,
     [property: Id(4)] int DecodePass);
 
-/// <summary>Train the whole 3DGS (geometry + embeddings), or lift: geometry frozen from a trained 3DGS, embeddings and W only.</summary>
-public enum JobMode { Train, Lift }
+/// <summary>Train the whole 3DGS (geometry + embeddings), or lift: geometry frozen from a trained 3DGS, embeddings and W
+/// only; or decode: train nothing, decode again the model.ply a train or lift run left in the scene's output directory
+/// (other <see cref="JobOptions.Decode"/> settings, in seconds).</summary>
+public enum JobMode { Train, Lift, Decode }
 
 /// <summary>
 /// How a scene is trained. <see cref="Iterations"/> and <see cref="Seed"/> null: the trainer's defaults.
@@ -35,7 +37,9 @@ public enum JobMode { Train, Lift }
 /// knobs as "Name=Value". <see cref="Masks"/>: the input masks' folder, relative to each scene directory or absolute,
 /// in place of the layout's own (3DGS output, nerfstudio and COLMAP scenes; null: the layout's). The grains turn it into the compute library's TrainingOptions in one place
 /// (JobTraining.ToTrainingOptions, over TrainingOptions.From); the client validates it before submitting and the
-/// trainer when it starts, nobody in between.
+/// trainer when it starts, nobody in between. <see cref="Decode"/>: DecodeOptions knobs as "Name=Value" (Compute's
+/// DecodeOptionOverrides), read by the coordinator's decoding pass and the view grains (JobTraining.ToDecodeOptions);
+/// null in a job from an older client: the defaults.
 /// </summary>
 /// <remarks>Mode was the string "train" / "lift" until 2026-12; grain storage (Newtonsoft JSON) reads such an old value
 /// into the enum by name.</remarks>
@@ -47,7 +51,8 @@ public sealed record JobOptions(
     [property: Id(3)] string? InitialPly = null,
     [property: Id(4)] int MaxRetries = 2,
     [property: Id(5)] string[]? Settings = null,
-    [property: Id(6)] string? Masks = null);
+    [property: Id(6)] string? Masks = null,
+    [property: Id(7)] string[]? Decode = null);
 
 /// <summary>One scene to segment. <see cref="Attempt"/> grows with each retry; a Start with a higher attempt restarts a failed scene.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.SceneJob")]

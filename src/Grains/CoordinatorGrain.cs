@@ -330,7 +330,7 @@ public sealed class CoordinatorGrain(
                 try
                 {
                     e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).BeginDecoding(pass);
-                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory, StuffAsBackground(), S.Request?.Options.Masks));
+                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory, S.Request?.Options.Masks, S.Request?.Options.Decode));
                 }
                 catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: scene {Scene} not decodable now", BatchId, e.SceneId); }
             }
@@ -416,14 +416,6 @@ public sealed class CoordinatorGrain(
         if (request.OutputDirectories is null) roots.CheckOutput(request.OutputRoot, "output root");
         roots.CheckOutput(outputDirectory, "output directory");
         if (request.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
-    }
-
-    /// <summary>Whether the batch's training made stuff segments background (TrainingOptions.StuffAsBackground, default on);
-    /// decoding follows it. Settings that do not parse failed the scenes already, so they decode as the default.</summary>
-    private bool StuffAsBackground()
-    {
-        try { return S.Request?.Options.ToTrainingOptions().StuffAsBackground ?? true; }
-        catch (ArgumentException) { return true; }
     }
 
     private static SceneStatus NotSubmitted(string sceneId, string dir) => new() { SceneId = sceneId, SceneDirectory = dir };

@@ -40,7 +40,7 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         {
             codes ??= Render(request.Decode, points: false).Codes;
             return SceneSegmentation.WriteView(request.Codebook.ToCodebook(), codes, source.Width, source.Height, request.LabelPath,
-                FragmentOptions.Default, request.OverlayPath, () => ReadImage(source));
+                Options(request.Decode).Cleanup, request.OverlayPath, () => ReadImage(source));
         });
         decoded = null; // written: the pixels are not needed any more
         return new ViewLabelsWritten(request.LabelPath, map.Labels.Where(l => l > 0).Distinct().Count(), request.OverlayPath);
@@ -63,10 +63,14 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         {
             // The silo's views of this model render from one copy of its tensors on the device.
             using var lease = models.Lease(request.ModelPath, device);
-            var parts = request.SpatialSplit ? models.Parts(request.ModelPath) : null;
+            var parts = request.SpatialSplit ? models.Parts(request.ModelPath, Options(request).SpatialSplit ?? SpatialSplitOptions.Default) : null;
             return lease.Model.RenderView(new GaussianRasterizer(), lease.Tensors, request.Source.ToCamera(), near, blend, parts, points);
         });
     }
+
+    /// <summary>The batch's decode options as the coordinator applies them (the same settings on the defaults; the stuff
+    /// rule, which the coordinator takes from training, reaches the view in its source).</summary>
+    private static DecodeOptions Options(ViewDecodeRequest request) => DecodeOptionOverrides.Apply(new DecodeOptions(), request.Settings);
 
     /// <summary>The view's input mask as the codebook counts it: stuff segments made background when the source names
     /// the scene's stuff classes and the view's predicted semantics (StuffBackground, as in training).</summary>

@@ -43,6 +43,20 @@ public sealed class TrainedModelCacheTests : IDisposable
     }
 
     [Fact]
+    public void Spatial_Parts_Are_Made_Once_Per_Model_And_Options()
+    {
+        // A batch's --decode SpatialSplit.* settings reach the views: the cache keeps one split per options, so views of
+        // one batch share it and a batch with other options does not get the first one's.
+        var (path, _) = Model("a", 1);
+        var cache = new TrainedModelCache();
+        var defaults = cache.Parts(path, SpatialSplitOptions.Default);
+        Assert.Same(defaults, cache.Parts(path, SpatialSplitOptions.Default with { })); // equal options, one split
+        var other = cache.Parts(path, SpatialSplitOptions.Default with { MinGaussians = 1000 });
+        Assert.NotSame(defaults, other);
+        Assert.Same(other, cache.Parts(path, new SpatialSplitOptions { MinGaussians = 1000 }));
+    }
+
+    [Fact]
     public void An_Evicted_Model_Keeps_Its_Tensors_Until_Its_Last_Lease_Ends()
     {
         var (a, camera) = Model("a", 1);

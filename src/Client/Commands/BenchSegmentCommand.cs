@@ -34,19 +34,11 @@ public static class BenchSegmentCommand
         var outDir = new Option<string>("--out") { Description = "Working directory for scenes and results.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "uniclift-bench-segment") };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with every row." };
         var decodeOnly = new Option<bool>("--decode-only") { Description = "Skip training: re-decode the train-mode result already in --out (its labels.ply holds the embeddings) with the current decoding." };
-        var mergeFraction = new Option<double?>("--merge-absorbed") { Description = "With --decode-only: CodebookOptions.MergeAbsorbedFraction (1 = no merging into codes two or more bits away)." };
-        var mergeNeighbour = new Option<double?>("--merge-neighbour") { Description = "With --decode-only: CodebookOptions.MergeNeighbourFraction (1 = no merging into codes one bit away)." };
-        var minCode = new Option<double?>("--min-code-fraction") { Description = "With --decode-only: CodebookOptions.MinCodeFraction." };
-        var minInterior = new Option<double?>("--min-code-interior") { Description = "With --decode-only: CodebookOptions.MinCodeInterior (a code under the area floor stands as an instance when this share of its pixels is interior; above 1 = the floor alone)." };
-        var mergeTargetShare = new Option<double?>("--merge-target-share") { Description = "With --decode-only: CodebookOptions.MergeTargetShare (the object a code joins by absorption must hold this share of the evidence; 0 = any)." };
-        var mergeCountsAll = new Option<bool>("--merge-counts-all-absorbed") { Description = "With --decode-only: CodebookOptions.MergeCountsAllAbsorbed (the rule before #17: every absorbed pixel counts towards a merge, whatever absorbed it)." };
-        var surfaceSpread = new Option<double?>("--surface-spread") { Description = "With --decode-only: CodebookOptions.SurfaceSpread (masks without background: an instance spread over this share of the scene in two directions, and behind what it meets, is background; 1 = off)." };
-        var surfaceJoin = new Option<double?>("--surface-join-absorbed") { Description = "With --decode-only: CodebookOptions.SurfaceJoinAbsorbed (with the background found by geometry, a code this share absorbed by it joins it; 1 = off)." };
-        var surfaceMaxFront = new Option<double?>("--surface-max-front") { Description = "With --decode-only: CodebookOptions.SurfaceMaxFront (such an instance in front at this share of its depth edges or more is an object; above 1 = spread alone)." };
-        var fragment = new Option<double?>("--fragment-fraction") { Description = "With --decode-only: FragmentOptions.MinFraction (per-view cleanup of tiny fragments)." };
-        var spatialSplit = new Option<double?>("--spatial-split") { Description = "With --decode-only: SpatialSplitOptions.LinkFraction (codes whose Gaussians lie apart by this share of the scene split per part; 0 = no split)." };
-        var keepLargest = new Option<double?>("--fragment-min-largest") { Description = "With --decode-only: FragmentOptions.MinLargestFraction (a label's largest component in a view is a fragment only under this share of the view)." };
-        var blend = new Option<PixelBlend?>("--pixel-blend") { Description = "What a pixel's code thresholds: Raw (default: the blend of v) or Probabilities (the blend of sigmoid(v) - 1/2, narrower edges on this repository's rooms, worse on rooms made elsewhere; DECISIONS.md, \"Object edges\")." };
+        var decodeSet = new Option<string[]>("--decode")
+        {
+            Description = "Decode option Name=Value for every run and --decode-only (repeatable), e.g. --decode SurfaceSpread=0.2, --decode Blend=Probabilities, "
+                + "--decode SpatialSplit=false. Known (DecodeOptionOverrides): " + string.Join(", ", DecodeOptionOverrides.Describe(new DecodeOptions())),
+        };
         var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
         var liftOnly = new Option<bool>("--lift-only") { Description = "Skip train mode: lift from the train-mode result already in --out (and run the ablation if asked)." };
         var set = new Option<string[]>("--set")
@@ -77,40 +69,25 @@ public static class BenchSegmentCommand
             Description = $"Comma-separated object counts (1..{SyntheticSceneOptions.MaxObjects}), each run on every seed and style, e.g. 25,50,100; default 8 + seed % 7.",
         };
         var command = new Command("segment", "Benchmark segmentation quality (PQ^scene) and time on generated scenes (8-14 objects by default, m2f-corrupted masks; --styles and --objects widen it).");
-        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, blend, mergeFraction, mergeNeighbour, minCode, minInterior, mergeTargetShare, mergeCountsAll, surfaceSpread, surfaceMaxFront, surfaceJoin, fragment, keepLargest, spatialSplit, set, device, profile, profileHost }) command.Options.Add(o);
+        foreach (var o in new Option[] { seeds, styles, objectCounts, views, width, height, iterations, liftIterations, ablation, noLift, liftOnly, outDir, json, decodeOnly, diagnose, decodeSet, set, device, profile, profileHost }) command.Options.Add(o);
         // Asynchronous so that Ctrl-C / SIGTERM cancel ct: a training run stops at its next step, and the command exits 130 / 143.
         CommandAction.Set(command, (parse, console, ct) =>
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer.")).ToList();
             var rows = new List<Row>();
-            var codebook = CodebookOptions.Default;
-            if (parse.GetValue(mergeFraction) is double mf) codebook = codebook with { MergeAbsorbedFraction = mf };
-            if (parse.GetValue(mergeNeighbour) is double mn) codebook = codebook with { MergeNeighbourFraction = mn };
-            if (parse.GetValue(minCode) is double mc) codebook = codebook with { MinCodeFraction = mc };
-            if (parse.GetValue(minInterior) is double mi) codebook = codebook with { MinCodeInterior = mi };
-            if (parse.GetValue(mergeTargetShare) is double mts) codebook = codebook with { MergeTargetShare = mts };
-            if (parse.GetValue(mergeCountsAll)) codebook = codebook with { MergeCountsAllAbsorbed = true };
-            if (parse.GetValue(surfaceSpread) is double sp) codebook = codebook with { SurfaceSpread = sp };
-            if (parse.GetValue(surfaceMaxFront) is double smf) codebook = codebook with { SurfaceMaxFront = smf };
-            if (parse.GetValue(surfaceJoin) is double sj) codebook = codebook with { SurfaceJoinAbsorbed = sj };
-            var decode = new DecodeOptions { Codebook = codebook };
-            if (parse.GetValue(blend) is PixelBlend pb) decode = decode with { Blend = pb };
-            if (parse.GetValue(fragment) is double ff) decode = decode with { Cleanup = (decode.Cleanup ?? FragmentOptions.Default) with { MinFraction = ff } };
-            if (parse.GetValue(keepLargest) is double kl) decode = decode with { Cleanup = (decode.Cleanup ?? FragmentOptions.Default) with { MinLargestFraction = kl } };
-            if (parse.GetValue(spatialSplit) is double ss)
-                decode = decode with { SpatialSplit = ss == 0 ? null : (decode.SpatialSplit ?? SpatialSplitOptions.Default) with { LinkFraction = ss } };
             var settings = BatchConsole.Settings(parse, set) ?? [];
             // A bad setting or iteration count fails before any scene is made.
             var trainSettings = TrainingOptions.From(TrainingMode.Train, parse.GetValue(iterations), null, settings);
             trainSettings.Validate();
-            decode = decode with { StuffAsBackground = trainSettings.StuffAsBackground };
+            var decodeSettings = BatchConsole.Settings(parse, decodeSet) ?? [];
+            var decode = DecodeOptionOverrides.Apply(new DecodeOptions { StuffAsBackground = trainSettings.StuffAsBackground }, decodeSettings);
             if (!parse.GetValue(noLift) || parse.GetValue(ablation))
                 TrainingOptions.From(TrainingMode.Lift, parse.GetValue(liftIterations), null, settings).Validate();
             var dev = Compute.Cuda.CudaRuntime.ParseDevice(parse.GetValue(device) ?? "cpu");
             if (dev.type == TorchSharp.DeviceType.CUDA) Compute.Cuda.CudaRuntime.EnsureAvailable(Compute.Cuda.CudaRuntime.Ordinal(dev));
             var run = new RunContext(console, dev, parse.GetValue(profile) || parse.GetValue(profileHost), ct)
-                { SynchronisePhases = parse.GetValue(profile) };
+                { SynchronisePhases = parse.GetValue(profile), DecodeSettings = decodeSettings };
             var styleList = parse.GetValue(styles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
             foreach (var st in styleList) SceneStyles.Apply(st, new SyntheticSceneOptions()); // an unknown style fails before any scene is made
             var countList = parse.GetValue(objectCounts) is { } counts
@@ -232,6 +209,8 @@ public static class BenchSegmentCommand
     {
         /// <summary>--profile (not --profile-host): CUDA phases end with a device synchronise.</summary>
         public bool SynchronisePhases { get; init; }
+        /// <summary>--decode: every run decodes with these settings on top of what its training implies.</summary>
+        public IReadOnlyList<string> DecodeSettings { get; init; } = [];
     }
 
     private static Row Segment(Scene scene, TrainingOptions options, string outDir, string? ply, string label, RunContext? run)
@@ -242,13 +221,14 @@ public static class BenchSegmentCommand
         int every = Math.Max(1, options.Iterations / 10);
         bool cuda = device.type == TorchSharp.DeviceType.CUDA;
         long peak = 0;
+        var decode = DecodeOptionOverrides.Apply(new DecodeOptions { StuffAsBackground = options.StuffAsBackground }, run.DecodeSettings);
         var result = SegmentationRunner.Run(scene, options, outDir, ply, r =>
         {
             // The device's memory in use, sampled every 100 steps (cuMemGetInfo: no synchronisation).
             if (cuda && r.Step % 100 == 0) peak = Math.Max(peak, Compute.Cuda.CudaRuntime.Memory(Compute.Cuda.CudaRuntime.Ordinal(device)).Used);
             if (r.Step % every == 0)
                 console.ErrorWriter.WriteLine($"  [{label}] step {r.Step}/{r.Iterations} loss {r.TotalLoss:0.0000} (render {r.RenderLoss:0.0000}, cluster {r.ClusterLoss:0.0000}, triplet {r.TripletLoss:0.0000}, 3D {r.SmoothLoss:0.0000}) gaussians {r.Gaussians} {clock.Elapsed.TotalSeconds / r.Step * 1000:0.0} ms/it");
-        }, run.Stop, device, run.SynchronisePhases);
+        }, run.Stop, device, run.SynchronisePhases, decode);
         if (run.ProfilePhases && result.PhaseMilliseconds is { Count: > 0 } phases)
             console.ErrorWriter.WriteLine($"  [{label}] ms per iteration by phase{(device.type != TorchSharp.DeviceType.CUDA ? "" : run.SynchronisePhases ? " (device-synchronised)" : " (host time to issue, not synchronised)")}: " +
                 string.Join(", ", phases.Select(kv => $"{kv.Key} {kv.Value / Math.Max(1, result.Iterations):F2}")));

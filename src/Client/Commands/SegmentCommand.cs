@@ -19,11 +19,13 @@ public static class SegmentCommand
         var set = BatchConsole.SetOption();
         var device = DeviceOption();
         var masks = BatchConsole.MasksOption();
-        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, masks, redis, set, device };
+        var decode = BatchConsole.DecodeOption();
+        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, masks, redis, set, decode, device };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
             var options = new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
-                parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set), parse.GetValue(masks)).Validate();
+                parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set), parse.GetValue(masks),
+                BatchConsole.Settings(parse, decode)).Validate();
             var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), Path.GetFullPath(parse.GetValue(output)!), options,
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
             return Report(status, console);
@@ -57,6 +59,8 @@ public static class SegmentCommand
             throw new DirectoryNotFoundException($"--masks: mask folder '{maskFolder}' does not exist.");
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
+        if (options.Mode == JobMode.Decode && Path.Combine(outputDirectory, Compute.Segmentation.TrainedGaussians.FileName) is var model && !File.Exists(model))
+            throw new FileNotFoundException($"--mode decode: no trained model '{model}'; decode an output directory a train or lift run finished.", model);
         await using var cluster = await ClusterConnection.ConnectAsync(redis, ct, embeddedOptions: o =>
         {
             o.Device = device ?? "cpu";

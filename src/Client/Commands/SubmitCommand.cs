@@ -20,7 +20,8 @@ public static class SubmitCommand
         var set = BatchConsole.SetOption();
         var wait = new Option<bool>("--wait") { Description = "show progress until the batch is done (implied with the embedded silo, which lives only as long as this command)" };
         var masks = BatchConsole.MasksOption();
-        var command = new Command("submit", "Submit scenes to the cluster as one batch.") { dirs, output, mode, iterations, seed, ply, masks, retries, redis, wait, set };
+        var decode = BatchConsole.DecodeOption();
+        var command = new Command("submit", "Submit scenes to the cluster as one batch.") { dirs, output, mode, iterations, seed, ply, masks, retries, redis, wait, set, decode };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
             var request = new BatchRequest(
@@ -28,7 +29,7 @@ public static class SubmitCommand
                 Path.GetFullPath(parse.GetValue(output)!),
                 new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set),
-                    parse.GetValue(masks)).Validate());
+                    parse.GetValue(masks), BatchConsole.Settings(parse, decode)).Validate());
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct,
                 embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly, request.Options.Masks));
             var batchId = BatchConsole.NewBatchId();

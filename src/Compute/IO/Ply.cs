@@ -64,6 +64,16 @@ public static class Ply
         return Read(fs, path);
     }
 
+    /// <summary>How many rows the file's header declares for <paramref name="element"/> (0 when it has no such element),
+    /// reading the header only, checked as <see cref="Read(string)"/> checks it; a 3DGS PLY's Gaussians are its vertices.</summary>
+    public static int ElementCount(string path, string element = "vertex")
+    {
+        using var fs = OpenRead(path);
+        var (format, _, decls) = ReadHeader(fs, path);
+        CheckBodyCanHold(fs, path, format, decls);
+        return decls.FirstOrDefault(d => d.Name == element)?.Count ?? 0;
+    }
+
     internal static FileStream OpenRead(string path)
     {
         try { return DataFile.OpenRead(path, 1 << 16); }

@@ -224,11 +224,14 @@ public static class BatchReport
         sb.Append("</tr><tr>");
         foreach (var (_, v) in cells) sb.Append("<td>").Append(H(v)).Append("</td>");
         sb.Append("</tr></table>\n");
-        if (m["settings"] is JsonArray settings)
+        // The options as the command line takes them back: --set for training, --decode for decoding (older results
+        // recorded neither, or only the first).
+        foreach (var (key, what, flag) in new[] { ("settings", "training options", "--set"), ("decode_settings", "decode options", "--decode") })
         {
+            if (m[key] is not JsonArray settings) continue;
             var lines = settings.Select(n => n is JsonValue v && v.TryGetValue<string>(out var str) ? str : null).OfType<string>().ToList();
-            sb.Append("<div class=\"path\">training options: ")
-              .Append(lines.Count == 0 ? "the defaults" : H(string.Join(" ", lines.Select(l => "--set " + l)))).Append("</div>\n");
+            sb.Append("<div class=\"path\">").Append(what).Append(": ")
+              .Append(lines.Count == 0 ? "the defaults" : H(string.Join(" ", lines.Select(l => flag + " " + l)))).Append("</div>\n");
         }
     }
 

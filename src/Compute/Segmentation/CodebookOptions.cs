@@ -83,4 +83,17 @@ public sealed record CodebookOptions
     public double SurfaceJoinAbsorbed { get; init; } = 0.5;
 
     public static CodebookOptions Default { get; } = new();
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first knob out of range (every share is a number
+    /// &gt;= 0; at 1 or more a rule is off); returns this.</summary>
+    public CodebookOptions Validate()
+    {
+        if (!Enum.IsDefined(Background)) throw new ArgumentException($"Background must be one of {string.Join(", ", Enum.GetNames<BackgroundSelection>())}, got {(int)Background}.");
+        if (MinCodePixels < 0) throw new ArgumentException($"MinCodePixels must be >= 0, got {MinCodePixels}.");
+        // Every knob that is a share or a fraction (all the doubles), so a knob added later is checked too.
+        foreach (var p in OptionText.Scalars(typeof(CodebookOptions)).Where(p => p.PropertyType == typeof(double)))
+            if ((double)p.GetValue(this)! is var value && (!(value >= 0) || double.IsInfinity(value)))
+                throw new ArgumentException($"{p.Name} must be a number >= 0, got {value}.");
+        return this;
+    }
 }

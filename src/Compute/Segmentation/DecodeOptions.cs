@@ -22,4 +22,16 @@ public sealed record DecodeOptions
 
     /// <summary>How many views get a colourised overlay picture.</summary>
     public int Overlays { get; init; } = 6;
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first knob out of range; returns this.</summary>
+    public DecodeOptions Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Codebook, nameof(Codebook));
+        if (!Enum.IsDefined(Blend)) throw new ArgumentException($"Blend must be one of {string.Join(", ", Enum.GetNames<PixelBlend>())}, got {(int)Blend}.");
+        if (Overlays < 0) throw new ArgumentException($"Overlays must be >= 0, got {Overlays}.");
+        Codebook.Validate();
+        SpatialSplit?.Validate();
+        Cleanup?.Validate();
+        return this;
+    }
 }

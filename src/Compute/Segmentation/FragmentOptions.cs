@@ -23,6 +23,16 @@ public sealed record FragmentOptions
 
     public static FragmentOptions Default { get; } = new();
 
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first knob out of range; returns this.</summary>
+    public FragmentOptions Validate()
+    {
+        if (!(MinFraction >= 0 && MinFraction < 1)) throw new ArgumentException($"Cleanup.MinFraction must lie in [0, 1), got {MinFraction}.");
+        if (!(MinLargestFraction >= 0 && MinLargestFraction < 1)) throw new ArgumentException($"Cleanup.MinLargestFraction must lie in [0, 1), got {MinLargestFraction}.");
+        if (MinPixels < 0) throw new ArgumentException($"Cleanup.MinPixels must be >= 0, got {MinPixels}.");
+        if (MaxPasses < 1) throw new ArgumentException($"Cleanup.MaxPasses must be at least 1, got {MaxPasses} (Cleanup=false turns the cleanup off).");
+        return this;
+    }
+
     public int Threshold(int width, int height) => Math.Max(MinPixels, (int)Math.Ceiling(MinFraction * width * height));
 
     /// <summary>The threshold for a label's largest component in a view: never above <see cref="Threshold"/>.</summary>

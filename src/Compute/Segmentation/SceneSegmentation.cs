@@ -60,7 +60,8 @@ public static class SceneSegmentation
         model.Write(Path.Combine(outputDirectory, TrainedGaussians.FileName));
         training.Write(Path.Combine(outputDirectory, TrainingSummary.FileName));
         return Summarize(scene, model, codebook.MapGaussians(gaussianCodes), codebook, outputDirectory, training,
-            v => predictions.GetValueOrDefault(v.Name));
+            v => predictions.GetValueOrDefault(v.Name),
+            decodeSettings: DecodeOptionOverrides.Differences(options, new DecodeOptions { StuffAsBackground = trainer.Options.StuffAsBackground }));
     }
 
     /// <summary>Which views (indices) get an overlay picture: <paramref name="count"/> spread evenly.</summary>
@@ -100,8 +101,11 @@ public static class SceneSegmentation
     /// </summary>
     /// <param name="masks">The mask folder the scene was read with (JobOptions.Masks), recorded in metrics.json so that
     /// the report reads the same masks; null: the layout's own.</param>
+    /// <param name="decodeSettings">The decode options that differ from what the training implies
+    /// (<see cref="DecodeOptionOverrides.Differences"/>), recorded in metrics.json as <c>decode_settings</c>.</param>
     public static SceneSegmentationResult Summarize(Scene scene, TrainedGaussians model, int[] gaussianIds, LabelCodebook codebook,
-        string outputDirectory, TrainingSummary training, Func<SceneView, LabelMap?>? prediction = null, string? masks = null)
+        string outputDirectory, TrainingSummary training, Func<SceneView, LabelMap?>? prediction = null, string? masks = null,
+        IReadOnlyList<string>? decodeSettings = null)
     {
         if (gaussianIds.Length != model.Count)
             throw new ArgumentException($"{gaussianIds.Length} Gaussian ids for {model.Count} Gaussians.", nameof(gaussianIds));
@@ -126,6 +130,8 @@ public static class SceneSegmentation
             ["iterations"] = training.Iterations,
             ["seconds"] = Math.Round(training.Seconds, 2),
             ["settings"] = training.SettingsJson(),
+            // what decoding was told beyond the defaults (--decode), as it takes them back
+            ["decode_settings"] = new JsonArray((decodeSettings ?? []).Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
             ["gaussians"] = model.Count,
             ["instances"] = codebook.InstanceCount,
             ["background_code"] = codebook.BackgroundCode,

@@ -19,12 +19,13 @@ public sealed record SpatialSplitOptions
     /// <summary>...and at least this share of them; smaller pieces go with the nearest part.</summary>
     public double MinShare { get; init; } = 0.05;
 
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first knob out of range; returns this.</summary>
     public SpatialSplitOptions Validate()
     {
-        if (!(LinkFraction > 0 && LinkFraction < 1)) throw new ArgumentOutOfRangeException(nameof(LinkFraction), LinkFraction, "LinkFraction must be in (0, 1).");
-        if (!(MinOpacity >= 0 && MinOpacity < 1)) throw new ArgumentOutOfRangeException(nameof(MinOpacity), MinOpacity, "MinOpacity must be in [0, 1).");
-        if (MinGaussians < 1) throw new ArgumentOutOfRangeException(nameof(MinGaussians), MinGaussians, "MinGaussians must be at least 1.");
-        if (!(MinShare >= 0 && MinShare < 1)) throw new ArgumentOutOfRangeException(nameof(MinShare), MinShare, "MinShare must be in [0, 1).");
+        if (!(LinkFraction > 0 && LinkFraction < 1)) throw new ArgumentException($"SpatialSplit.LinkFraction must lie in (0, 1), got {LinkFraction}.");
+        if (!(MinOpacity >= 0 && MinOpacity < 1)) throw new ArgumentException($"SpatialSplit.MinOpacity must lie in [0, 1), got {MinOpacity}.");
+        if (MinGaussians < 1) throw new ArgumentException($"SpatialSplit.MinGaussians must be at least 1, got {MinGaussians}.");
+        if (!(MinShare >= 0 && MinShare < 1)) throw new ArgumentException($"SpatialSplit.MinShare must lie in [0, 1), got {MinShare}.");
         return this;
     }
 }

@@ -16,6 +16,12 @@ public sealed record TrainingSummary(string Mode, int Iterations, double Seconds
         new(trainer.Options.Mode.ToString().ToLowerInvariant(), trainer.CurrentStep, seconds,
             curve is null ? null : SceneSegmentation.LossCurveSummary(curve), TrainingOptionOverrides.Differences(trainer.Options));
 
+    /// <summary>Whether the training counted the masks' stuff segments as background (its <c>StuffAsBackground</c>
+    /// setting; the default, true, when the summary records none), which decoding follows unless told otherwise.</summary>
+    public bool StuffAsBackground =>
+        TrainingOptionOverrides.Apply(new TrainingOptions(), Settings?.Where(s => s.StartsWith(nameof(TrainingOptions.StuffAsBackground) + "=", StringComparison.OrdinalIgnoreCase)))
+            .StuffAsBackground;
+
     /// <summary>The settings as a JSON array (null when not recorded).</summary>
     public JsonArray? SettingsJson() => Settings is null ? null : new JsonArray(Settings.Select(s => (JsonNode?)JsonValue.Create(s)).ToArray());
 

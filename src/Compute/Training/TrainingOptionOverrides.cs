@@ -1,6 +1,5 @@
 namespace UniCLift.Compute.Training;
 
-using System.Globalization;
 using System.Reflection;
 
 /// <summary>
@@ -36,50 +35,19 @@ public static class TrainingOptionOverrides
         var result = options with { };
         foreach (var setting in settings)
         {
-            int eq = setting.IndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"Training option '{setting}' is not of the form Name=Value.");
-            string name = setting[..eq].Trim(), text = setting[(eq + 1)..].Trim();
+            var (name, text) = OptionText.Split(setting, Kind);
             if (!props.TryGetValue(name, out var prop))
                 throw new ArgumentException($"Unknown training option '{name}'. Known: {string.Join(", ", props.Keys.Order(StringComparer.Ordinal))}.");
             // The record's init accessor is an ordinary setter to reflection; 'with' above made the copy it writes to.
-            prop.SetValue(result, Parse(prop, text));
+            prop.SetValue(result, OptionText.Parse(prop.PropertyType, prop.Name, text, Kind));
         }
         return result;
     }
 
+    private const string Kind = "Training option";
+
     private static IEnumerable<PropertyInfo> Settable() =>
-        typeof(TrainingOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(p => p.CanWrite && p.SetMethod!.IsPublic && IsScalar(p.PropertyType) && p.Name != nameof(TrainingOptions.Mode))
-            .OrderBy(p => p.MetadataToken);
+        OptionText.Scalars(typeof(TrainingOptions)).Where(p => p.Name != nameof(TrainingOptions.Mode));
 
-    private static bool IsScalar(Type t) =>
-        t.IsEnum || t == typeof(int) || t == typeof(long) || t == typeof(ulong) || t == typeof(double) || t == typeof(float) || t == typeof(bool);
-
-    private static object Parse(PropertyInfo prop, string text)
-    {
-        var t = prop.PropertyType;
-        try
-        {
-            if (t.IsEnum)
-            {
-                if (Enum.TryParse(t, text, ignoreCase: true, out var e) && Enum.IsDefined(t, e!) && !char.IsDigit(text[0]) && text[0] != '-') return e!;
-                throw new FormatException($"expected one of {string.Join(", ", Enum.GetNames(t))}");
-            }
-            if (t == typeof(bool)) return bool.Parse(text);
-            return Convert.ChangeType(text, t, CultureInfo.InvariantCulture);
-        }
-        catch (Exception ex) when (ex is FormatException or OverflowException or InvalidCastException)
-        {
-            throw new ArgumentException($"Training option {prop.Name}: '{text}' is not a valid {t.Name} ({ex.Message}).");
-        }
-    }
-
-    private static string Format(object? v) => v switch
-    {
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        float f => f.ToString("R", CultureInfo.InvariantCulture),
-        bool b => b ? "true" : "false",
-        null => "",
-        _ => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "",
-    };
+    private static string Format(object? v) => OptionText.Format(v);
 }

@@ -11,9 +11,10 @@ using UniCLift.Grains.Views;
 using static TorchSharp.torch;
 
 /// <summary>A trained scene handed to a decoding pass.</summary>
-/// <param name="StuffAsBackground">The job's TrainingOptions.StuffAsBackground: decode with the stuff rule training used.</param>
 /// <param name="Masks">The job's mask folder (JobOptions.Masks): decode against the masks training used.</param>
-public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory, bool StuffAsBackground = true, string? Masks = null);
+/// <param name="Decode">The job's decode settings (JobOptions.Decode), applied to what the scene's training implies
+/// (<see cref="JobTraining.DecodeBaseline"/>: the stuff rule training used).</param>
+public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory, string? Masks = null, IReadOnlyList<string>? Decode = null);
 
 /// <summary>How a scene came out of a decoding pass: a result, or the reason it failed.</summary>
 public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, string? Error);
@@ -28,7 +29,8 @@ public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, st
 /// </summary>
 public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, DataRoots roots, ILogger log)
 {
-    private sealed record Loaded(DecodeTarget Target, Scene Scene, TrainedGaussians Model, TrainingSummary Training, string ModelPath);
+    private sealed record Loaded(DecodeTarget Target, Scene Scene, TrainedGaussians Model, TrainingSummary Training, string ModelPath,
+        DecodeOptions Options, IReadOnlyList<string> Settings);
 
     public async Task<IReadOnlyList<DecodeOutcome>> RunAsync(int pass, IReadOnlyList<DecodeTarget> targets)
     {
@@ -68,7 +70,9 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             var model = TrainedGaussians.Read(modelPath);
             var trainingPath = Path.Combine(t.OutputDirectory, TrainingSummary.FileName);
             var training = File.Exists(trainingPath) ? TrainingSummary.Read(trainingPath) : new TrainingSummary("unknown", 0, 0, null);
-            return (new Loaded(t, scene, model, training, modelPath), null);
+            var baseline = JobTraining.DecodeBaseline(training);
+            var options = DecodeOptionOverrides.Apply(baseline, t.Decode);
+            return (new Loaded(t, scene, model, training, modelPath, options, DecodeOptionOverrides.Differences(options, baseline)), null);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
@@ -83,11 +87,13 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
         try
         {
             var views = l.Scene.Views;
-            var stuff = StuffBackground.For(l.Scene, l.Target.StuffAsBackground);
-            var decode = new DecodeOptions();
+            var decode = l.Options;
+            var stuff = StuffBackground.For(l.Scene, decode.StuffAsBackground);
             float near = SceneScale.NearPlane(SceneScale.Extent(l.Scene));
+            // The views apply the same settings (their split and cleanup); blend and split on/off also travel as flags.
+            var settings = l.Target.Decode is { Count: > 0 } d ? d.ToArray() : null;
             var requests = views.Select(v => new ViewDecodeRequest(v.ToSource(stuff), l.ModelPath, decode.Blend == PixelBlend.Probabilities, near,
-                decode.SpatialSplit is not null)).ToList();
+                decode.SpatialSplit is not null, settings)).ToList();
             IViewGrain View(int i) => grains.GetGrain<IViewGrain>($"{id}/{views[i].Name}");
 
             var statistics = await Task.WhenAll(requests.Select((r, i) => View(i).DecodeCodes(r)));
@@ -95,9 +101,9 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             {
                 var sum = new CodeStatistics();
                 foreach (var s in statistics) sum.Add(s.ToStatistics());
-                // The view grains split the codes of Gaussians apart in space (default options); the Gaussians follow.
+                // The view grains split the codes of Gaussians apart in space (the same options); the Gaussians follow.
                 var codes = l.Model.SpatialParts(gaussianCodes, decode.SpatialSplit).ExtendGaussians(gaussianCodes, l.Model.Cloud.Means);
-                var book = LabelCodebook.Build(sum, codes);
+                var book = LabelCodebook.Build(sum, codes, decode.Codebook);
                 return (book, book.MapGaussians(codes));
             });
             var message = codebook.ToMessage();
@@ -107,7 +113,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
                 overlays.Contains(i) ? SceneSegmentation.OverlayPath(l.Target.OutputDirectory, views[i]) : null))));
 
             var result = await Task.Run(() => SceneSegmentation.Summarize(l.Scene, l.Model, gaussianIds, codebook, l.Target.OutputDirectory, l.Training,
-                masks: l.Target.Masks));
+                masks: l.Target.Masks, decodeSettings: l.Settings));
             metrics.RecordDecode(clock.Elapsed);
             if (result.PqScene is { } pq && double.IsFinite(pq)) metrics.RecordPq(Math.Clamp(pq, 0, 100));
             return new DecodeOutcome(id, new SceneDecodeResult(result.Instances, result.PqScene, result.PqThings, clock.Elapsed.TotalSeconds, pass), null);

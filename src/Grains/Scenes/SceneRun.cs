@@ -116,6 +116,9 @@ public sealed class SceneRun
 
     private async Task<SceneRunEnd> RunAsync()
     {
+        // A decode job trains nothing: no slot, no device; it checks the finished run is there and hands the scene
+        // to the coordinator's decoding pass.
+        if (Job.Options.Mode == JobMode.Decode) return await Task.Run(() => Guarded(FindTrained)).ConfigureAwait(false);
         IDisposable lease;
         using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, abort.Token, suspend.Token))
         {
@@ -153,7 +156,7 @@ public sealed class SceneRun
     {
         try
         {
-            return TrainOrFail();
+            return Guarded(TrainCore);
         }
         finally
         {
@@ -162,11 +165,12 @@ public sealed class SceneRun
         }
     }
 
-    private SceneRunEnd TrainOrFail()
+    /// <summary>Runs <paramref name="body"/>; an exception fails the scene with one line (bad input said so).</summary>
+    private SceneRunEnd Guarded(Func<SceneRunEnd> body)
     {
         try
         {
-            return TrainCore();
+            return body();
         }
         catch (Exception e)
         {
@@ -214,6 +218,29 @@ public sealed class SceneRun
             // pruning after a cancel or a retry elsewhere never races it. Abort (the silo is dying) does not wait.
             if (!abort.IsCancellationRequested) WaitForWrite(rethrow: false);
         }
+    }
+
+    /// <summary>A decode job: the paths are allowed, the scene is there and the output directory holds a trained model
+    /// (model.ply, and training.json for the status); the scene is then Trained as that run left it.</summary>
+    private SceneRunEnd FindTrained()
+    {
+        Update(p => p with { State = SceneState.Loading });
+        roots.CheckScene(Job.SceneDirectory, "scene directory");
+        roots.CheckOutput(Job.OutputDirectory, "output directory");
+        if (!Directory.Exists(Job.SceneDirectory))
+            throw new DirectoryNotFoundException($"scene directory '{Job.SceneDirectory}' does not exist.");
+        var model = Path.Combine(Job.OutputDirectory, TrainedGaussians.FileName);
+        if (!File.Exists(model))
+            throw new FileNotFoundException($"no trained model '{model}': mode 'decode' decodes again what a finished train or lift run of the scene wrote there.", model);
+        var summaryPath = Path.Combine(Job.OutputDirectory, TrainingSummary.FileName);
+        var summary = File.Exists(summaryPath) ? TrainingSummary.Read(summaryPath) : null;
+        int gaussians = Compute.IO.Ply.ElementCount(model); // the header alone: the decoding pass reads the model
+        Update(p => p with
+        {
+            State = SceneState.Trained, Step = summary?.Iterations ?? 0, Iterations = summary?.Iterations ?? 0, Seconds = summary?.Seconds ?? 0,
+            Gaussians = gaussians,
+        });
+        return SceneRunEnd.Finished;
     }
 
     private SceneRunEnd TrainSteps(SceneTrainer trainer, Stopwatch clock, double baseSeconds)

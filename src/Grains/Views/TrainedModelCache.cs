@@ -20,8 +20,8 @@ public sealed class TrainedModelCache(int capacity = 4)
     {
         public readonly string Key = key;
         public readonly Lazy<TrainedGaussians> Model = new(() => TrainedGaussians.Read(path));
-        /// <summary>The model's codes split by where their Gaussians lie (default options), made by the first view that asks.</summary>
-        public Lazy<SpatialParts>? Parts;
+        /// <summary>The model's codes split by where their Gaussians lie, per split options, made by the first view that asks.</summary>
+        public readonly Dictionary<SpatialSplitOptions, Lazy<SpatialParts>> Parts = new();
         /// <summary>Tensors per device ("cpu", "cuda:0"), made by the first lease there.</summary>
         public readonly Dictionary<string, Lazy<GaussianTensors>> Tensors = new();
         public int Leases;
@@ -39,14 +39,18 @@ public sealed class TrainedModelCache(int capacity = 4)
 
     public TrainedGaussians Get(string path) => Model(Find(path, lease: false));
 
-    /// <summary>The spatial parts of the model at <paramref name="path"/> (<see cref="SpatialParts"/> with default
-    /// options), computed once per cached model: every view of it on this silo splits its codes alike.</summary>
-    public SpatialParts Parts(string path)
+    /// <summary>The spatial parts of the model at <paramref name="path"/> (<see cref="SpatialParts"/> with
+    /// <paramref name="options"/>), computed once per cached model and options: every view of it on this silo splits its
+    /// codes alike.</summary>
+    public SpatialParts Parts(string path, SpatialSplitOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var entry = Find(path, lease: false);
         var model = Model(entry);
-        Lazy<SpatialParts> parts;
-        lock (gate) parts = entry.Parts ??= new Lazy<SpatialParts>(() => model.SpatialParts(model.DecodeGaussians(), SpatialSplitOptions.Default));
+        Lazy<SpatialParts>? parts;
+        lock (gate)
+            if (!entry.Parts.TryGetValue(options, out parts))
+                entry.Parts[options] = parts = new Lazy<SpatialParts>(() => model.SpatialParts(model.DecodeGaussians(), options));
         return parts.Value;
     }
 

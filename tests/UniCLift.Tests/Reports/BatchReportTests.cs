@@ -29,6 +29,7 @@ public class BatchReportTests
             ["background_from"] = "geometry",
             ["pq"] = new JsonObject { ["pq_scene"] = 87.25, ["pq_things"] = 80.5, ["sq"] = 90.0, ["rq"] = 95.0, ["frames"] = gen.TestViews.Count },
             ["settings"] = new JsonArray("MaxGaussians=150000", "UseTriplet=false"),
+            ["decode_settings"] = new JsonArray("SurfaceMaxFront=1.1", "Cleanup=false"),
             ["loss_curve"] = curve,
         };
         File.WriteAllText(Path.Combine(result, "metrics.json"), metrics.ToJsonString());
@@ -48,6 +49,7 @@ public class BatchReportTests
         Assert.Contains("<td><b>background from</b></td>", html);
         Assert.Contains("<td>geometry</td>", html);
         Assert.Contains("training options: --set MaxGaussians=150000 --set UseTriplet=false", html);
+        Assert.Contains("decode options: --decode SurfaceMaxFront=1.1 --decode Cleanup=false", html);
         // total, render, cluster, triplet plotted; smooth3d is all zero and left out.
         Assert.Equal(4, Regex.Matches(html, "<svg class=\"loss\"").Count);
         Assert.DoesNotContain("data-series=\"smooth3d\"", html);

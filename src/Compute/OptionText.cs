@@ -1,0 +1,62 @@
+namespace UniCLift.Compute;
+
+using System.Globalization;
+using System.Reflection;
+
+/// <summary>
+/// The text form of an options record's scalar knobs (numbers, booleans, enums), as "Name=Value" settings take them
+/// (<see cref="Training.TrainingOptionOverrides"/>, <see cref="Segmentation.DecodeOptionOverrides"/>): one parser and
+/// one formatter, so a value written into a result (its settings) reads back as the same value.
+/// </summary>
+internal static class OptionText
+{
+    public static bool IsScalar(Type t) =>
+        t.IsEnum || t == typeof(int) || t == typeof(long) || t == typeof(ulong) || t == typeof(double) || t == typeof(float) || t == typeof(bool);
+
+    /// <summary>Splits "Name=Value" (both trimmed); <paramref name="kind"/> names the options in the error ("Training option").</summary>
+    public static (string Name, string Value) Split(string setting, string kind)
+    {
+        ArgumentNullException.ThrowIfNull(setting);
+        int eq = setting.IndexOf('=');
+        if (eq <= 0) throw new ArgumentException($"{kind} '{setting}' is not of the form Name=Value.");
+        return (setting[..eq].Trim(), setting[(eq + 1)..].Trim());
+    }
+
+    /// <summary>The value of <paramref name="text"/> as <paramref name="type"/>; an error names the option and the text.</summary>
+    public static object Parse(Type type, string name, string text, string kind)
+    {
+        try
+        {
+            if (type.IsEnum)
+            {
+                if (text.Length > 0 && Enum.TryParse(type, text, ignoreCase: true, out var e) && Enum.IsDefined(type, e!) && !char.IsDigit(text[0]) && text[0] != '-') return e!;
+                throw new FormatException($"expected one of {string.Join(", ", Enum.GetNames(type))}");
+            }
+            if (type == typeof(bool)) return bool.Parse(text);
+            return Convert.ChangeType(text, type, CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException or InvalidCastException)
+        {
+            throw new ArgumentException($"{kind} {name}: '{text}' is not a valid {type.Name} ({ex.Message}).");
+        }
+    }
+
+    public static string Format(object? v) => v switch
+    {
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        null => "",
+        _ => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    /// <summary>The public settable scalar properties of <paramref name="type"/> in declaration order.</summary>
+    public static IEnumerable<PropertyInfo> Scalars(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanWrite && p.SetMethod!.IsPublic && IsScalar(p.PropertyType))
+            .OrderBy(p => p.MetadataToken);
+
+    /// <summary>A copy of a record (its compiler-made clone): reflection then writes the copy's init-only properties.</summary>
+    public static T Copy<T>(T record) where T : class =>
+        (T)typeof(T).GetMethod("<Clone>$", BindingFlags.Public | BindingFlags.Instance)!.Invoke(record, null)!;
+}

@@ -1,0 +1,127 @@
+namespace UniCLift.Compute.Segmentation;
+
+using System.Reflection;
+
+/// <summary>
+/// "Name=Value" settings of <see cref="DecodeOptions"/> (<c>--decode</c>), as <see cref="Training.TrainingOptionOverrides"/>
+/// are of the training options: decoding is a threshold and a few rules on a trained model, so a result can be decoded
+/// again under other rules in seconds, without training again. Names are case-insensitive:
+/// <list type="bullet">
+/// <item>the codebook's knobs by their names (<c>SurfaceSpread</c>, <c>MergeAbsorbedFraction</c>, ...; also as
+/// <c>Codebook.SurfaceSpread</c>);</item>
+/// <item><c>Blend</c>, <c>StuffAsBackground</c>, <c>Overlays</c>;</item>
+/// <item><c>SpatialSplit</c> and <c>Cleanup</c> (true / false: the spatial split and the fragment cleanup on or off), and
+/// their knobs as <c>SpatialSplit.LinkFraction</c>, <c>Cleanup.MinFraction</c>, ... (an error while that stage is off).</item>
+/// </list>
+/// </summary>
+public static class DecodeOptionOverrides
+{
+    private const string Kind = "Decode option";
+    private const string SplitGroup = nameof(DecodeOptions.SpatialSplit), CleanupGroup = nameof(DecodeOptions.Cleanup), CodebookGroup = nameof(DecodeOptions.Codebook);
+
+    /// <summary>One settable knob: its name, the property, and how to read and replace the record that holds it.</summary>
+    private sealed record Knob(string Name, PropertyInfo Property, Func<DecodeOptions, object?> Owner, Func<DecodeOptions, object, DecodeOptions> WithOwner);
+
+    private static readonly IReadOnlyList<Knob> Knobs = BuildKnobs();
+
+    private static List<Knob> BuildKnobs()
+    {
+        var knobs = new List<Knob>();
+        foreach (var p in OptionText.Scalars(typeof(DecodeOptions)))
+            knobs.Add(new Knob(p.Name, p, o => o, (_, owner) => (DecodeOptions)owner));
+        foreach (var p in OptionText.Scalars(typeof(CodebookOptions)))
+            knobs.Add(new Knob(p.Name, p, o => o.Codebook, (o, owner) => o with { Codebook = (CodebookOptions)owner }));
+        foreach (var p in OptionText.Scalars(typeof(SpatialSplitOptions)))
+            knobs.Add(new Knob($"{SplitGroup}.{p.Name}", p, o => o.SpatialSplit, (o, owner) => o with { SpatialSplit = (SpatialSplitOptions)owner }));
+        foreach (var p in OptionText.Scalars(typeof(FragmentOptions)))
+            knobs.Add(new Knob($"{CleanupGroup}.{p.Name}", p, o => o.Cleanup, (o, owner) => o with { Cleanup = (FragmentOptions)owner }));
+        return knobs;
+    }
+
+    /// <summary>Every name <see cref="Apply"/> takes with its value in <paramref name="options"/> (a stage that is off
+    /// shows as <c>SpatialSplit=false</c> alone), for help texts.</summary>
+    public static IReadOnlyList<string> Describe(DecodeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var lines = new List<string>();
+        foreach (var k in Knobs)
+        {
+            if (k.Owner(options) is { } owner) lines.Add($"{k.Name}={OptionText.Format(k.Property.GetValue(owner))}");
+        }
+        lines.Add($"{SplitGroup}={OptionText.Format(options.SpatialSplit is not null)}");
+        lines.Add($"{CleanupGroup}={OptionText.Format(options.Cleanup is not null)}");
+        return lines;
+    }
+
+    /// <summary>
+    /// The settings in which <paramref name="options"/> differs from <paramref name="baseline"/> (default: a fresh
+    /// <see cref="DecodeOptions"/>), as "Name=Value" lines that <see cref="Apply"/> takes back onto that baseline: what a
+    /// result was decoded with, for metrics.json.
+    /// </summary>
+    public static IReadOnlyList<string> Differences(DecodeOptions options, DecodeOptions? baseline = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        baseline ??= new DecodeOptions();
+        var lines = new List<string>();
+        foreach (var (group, on, baseOn) in new[] { (SplitGroup, options.SpatialSplit is not null, baseline.SpatialSplit is not null),
+                     (CleanupGroup, options.Cleanup is not null, baseline.Cleanup is not null) })
+            if (on != baseOn) lines.Add($"{group}={OptionText.Format(on)}");
+        foreach (var k in Knobs)
+        {
+            if (k.Owner(options) is not { } owner) continue;
+            // A stage turned on here is compared with its defaults: the line above turns it on, these set it.
+            var baseOwner = k.Owner(baseline) ?? (k.Property.DeclaringType == typeof(SpatialSplitOptions) ? SpatialSplitOptions.Default : FragmentOptions.Default);
+            string value = OptionText.Format(k.Property.GetValue(owner)), was = OptionText.Format(k.Property.GetValue(baseOwner));
+            if (value != was) lines.Add($"{k.Name}={value}");
+        }
+        return lines;
+    }
+
+    /// <summary>A copy of <paramref name="options"/> with every "Name=Value" applied in order, validated
+    /// (<see cref="DecodeOptions.Validate"/>): an unknown name or a bad value is an <see cref="ArgumentException"/> naming it.</summary>
+    public static DecodeOptions Apply(DecodeOptions options, IEnumerable<string>? settings)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (settings is null) return options.Validate();
+        var byName = new Dictionary<string, Knob>(StringComparer.OrdinalIgnoreCase);
+        foreach (var k in Knobs)
+        {
+            byName[k.Name] = k;
+            if (k.Property.DeclaringType == typeof(CodebookOptions)) byName[$"{CodebookGroup}.{k.Name}"] = k;
+        }
+        var result = options;
+        foreach (var setting in settings)
+        {
+            var (name, text) = OptionText.Split(setting, Kind);
+            if (string.Equals(name, SplitGroup, StringComparison.OrdinalIgnoreCase))
+            {
+                bool on = (bool)OptionText.Parse(typeof(bool), SplitGroup, text, Kind);
+                result = result with { SpatialSplit = on ? result.SpatialSplit ?? SpatialSplitOptions.Default : null };
+                continue;
+            }
+            if (string.Equals(name, CleanupGroup, StringComparison.OrdinalIgnoreCase))
+            {
+                bool on = (bool)OptionText.Parse(typeof(bool), CleanupGroup, text, Kind);
+                result = result with { Cleanup = on ? result.Cleanup ?? FragmentOptions.Default : null };
+                continue;
+            }
+            if (!byName.TryGetValue(name, out var knob))
+                throw new ArgumentException($"Unknown decode option '{name}'. Known: {string.Join(", ", Knobs.Select(k => k.Name).Append(SplitGroup).Append(CleanupGroup).Order(StringComparer.Ordinal))}.");
+            var owner = knob.Owner(result)
+                ?? throw new ArgumentException($"Decode option {knob.Name}: that stage is off ({knob.Name[..knob.Name.IndexOf('.')]}=false).");
+            var copy = Copy(owner);
+            knob.Property.SetValue(copy, OptionText.Parse(knob.Property.PropertyType, knob.Name, text, Kind));
+            result = knob.WithOwner(result, copy);
+        }
+        return result.Validate();
+    }
+
+    private static object Copy(object record) => record switch
+    {
+        DecodeOptions d => OptionText.Copy(d),
+        CodebookOptions c => OptionText.Copy(c),
+        SpatialSplitOptions s => OptionText.Copy(s),
+        FragmentOptions f => OptionText.Copy(f),
+        _ => throw new InvalidOperationException($"no copy for {record.GetType().Name}"),
+    };
+}
