@@ -5,7 +5,7 @@
 # Cycles' object-index pass.
 #
 #   blender -b -noaudio --factory-startup -P bench/external/blender_room.py -- OUT [--seed S] [--objects N]
-#       [--views V] [--width W] [--height H] [--samples N] [--test-every K] [--layout orbit|inside|table|shelf]
+#       [--views V] [--width W] [--height H] [--samples N] [--test-every K] [--layout orbit|inside|table|shelf|street]
 #       [--identical KIND]
 #
 # --layout orbit (the default): an open room (floor, three walls) with the objects on the floor, the cameras on an arc
@@ -19,6 +19,12 @@
 # side on four boards, captured forward-facing as LLFF's hand-held scenes are: every camera stands in front of the
 # shelves and looks at them, so no object is seen from behind, the boards hide parts of the objects below and above
 # them depending on the camera's height, and objects at the back of a board hide behind those at its front.
+# --layout street: outdoors, a street 30 m long between rows of buildings (background, as the ground), under a sky
+# (Blender's sky texture, no geometry: background in the ground truth) and a sun; the objects are street furniture and
+# traffic at street scale (cars, trees, people, benches, lamp posts, bins, bollards, 0.3-4.5 m) on the sidewalks and
+# parked along the kerbs; the cameras walk the street at eye height, there on one side and back on the other, looking
+# ahead and to the sides (a hand-held walk, as outdoor captures are): far objects are small, near ones large, and no
+# object is seen from all round.
 # --identical KIND (with any layout): every object is the same KIND, of one size, shape and material, so that only
 # where an object stands tells it from the others (a room of identical chairs, a table of identical mugs, as Replica's
 # and ScanNet's rooms have): KIND is one of the kinds below, or chair (a seat, four legs and a back, 0.9 m) or mug (a
@@ -28,7 +34,8 @@
 #   images/frame_XXXX.png          the renders
 #   gt_instance/frame_XXXX.npy     int32 ground-truth instance ids (0: floor, walls; 1..N: objects)
 #   gt_surface/frame_XXXX.npy      int32 which background surface each pixel shows (0: an object; 1: floor, 2-5: walls,
-#                                  6: ceiling, 7: table, 8: shelves, 9: shelves' back), for Segment-Anything-like masks
+#                                  6: ceiling, 7: table, 8: shelves, 9: shelves' back; street: 1 road and sidewalks,
+#                                  2-5 buildings, 10 sky), for Segment-Anything-like masks
 #                                  that cut the background along its surfaces (sam_masks.py --background surfaces)
 #   points3D.ply                   surface samples with jitter and colour noise (an SfM-like initial cloud)
 #   transforms.json                fl_x fl_y cx cy w h, frames[file_path, transform_matrix (OpenGL axes)],
@@ -58,7 +65,7 @@ ap.add_argument("--height", type=int, default=150)
 ap.add_argument("--samples", type=int, default=24)
 ap.add_argument("--test-every", type=int, default=6)
 ap.add_argument("--points", type=int, default=30000)
-ap.add_argument("--layout", choices=["orbit", "inside", "table", "shelf"], default="orbit")
+ap.add_argument("--layout", choices=["orbit", "inside", "table", "shelf", "street"], default="orbit")
 ap.add_argument("--identical", choices=["box", "sphere", "cylinder", "cone", "torus", "monkey", "table", "lamp", "stack",
                                         "ico", "chair", "mug"])
 args = ap.parse_args(argv)
@@ -122,16 +129,52 @@ def surface(obj, k):
     return obj
 
 
-floor = surface(add("plane", size=room), 1)
-floor.data.materials.append(material("floor", hsv(rng.random(), 0.25, 0.55), 0.6, texture="checker"))
 walls = []
-sides = [(0, room / 2, 0), (-room / 2, 0, math.pi / 2), (room / 2, 0, math.pi / 2)] + ([(0, -room / 2, 0)] if inside else [])
-for i, (x, y, rz) in enumerate(sides):
-    w = add("plane", size=room, location=(x, y, room * height_share / 2 if inside else 1.5), rotation=(math.pi / 2, 0, rz))
-    w.scale = (1, height_share, 1)
-    surface(w, 2 + i)
-    w.data.materials.append(material(f"wall{i}", hsv(rng.random(), 0.12, 0.75), 0.85, texture="noise" if i % 2 == 0 and (inside or i == 0) else None))
-    walls.append(w)
+street = args.layout == "street"
+STREET_L, STREET_W, SIDEWALK = 30.0, 8.0, 4.0  # street: length, road width, sidewalk width (each side)
+if street:
+    # The road and the sidewalks (one surface, as SAM would see the ground), buildings in rows along both sides with
+    # gaps between them, and one across the far end; a sky with a sun.
+    ground = surface(add("plane", size=1), 1)
+    ground.scale = (STREET_L + 40, 60, 1)
+    ground.data.materials.append(material("road", hsv(rng.random(), 0.08, 0.35), 0.8, texture="noise"))
+    for side in (-1, 1):
+        curb = surface(add("cube", size=1, location=(0, side * (STREET_W / 2 + SIDEWALK / 2), 0.06)), 1)
+        curb.scale = (STREET_L + 40, SIDEWALK, 0.12)
+        curb.data.materials.append(material(f"sidewalk{side}", hsv(rng.random(), 0.05, 0.6), 0.9, texture="checker"))
+        x = -STREET_L / 2 - 12
+        while x < STREET_L / 2 + 12:
+            w, d, h = rng.uniform(5, 11), rng.uniform(6, 10), rng.uniform(4, 12)
+            b = surface(add("cube", size=1, location=(x + w / 2, side * (STREET_W / 2 + SIDEWALK + d / 2), h / 2)), 2 if side < 0 else 3)
+            b.scale = (w, d, h)
+            b.data.materials.append(material(f"building{len(walls)}", hsv(rng.random(), rng.uniform(0.1, 0.4), rng.uniform(0.45, 0.85)), 0.8,
+                                             texture=rng.choice(["noise", "checker", None])))
+            walls.append(b)
+            x += w + rng.uniform(0.5, 4)
+    for end, k in ((-1, 4), (1, 5)):
+        b = surface(add("cube", size=1, location=(end * (STREET_L / 2 + 18), 0, 7)), k)
+        b.scale = (6, STREET_W + 2 * SIDEWALK + 20, 14)
+        b.data.materials.append(material(f"end{end}", hsv(rng.random(), 0.2, 0.7), 0.8, texture="noise"))
+    world = bpy.data.worlds.new("sky")
+    scene.world = world
+    world.use_nodes = True
+    sky = world.node_tree.nodes.new("ShaderNodeTexSky")
+    sky.sky_type = "HOSEK_WILKIE"
+    sky.sun_direction = Vector((rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.6), rng.uniform(0.4, 0.8))).normalized()
+    sky.turbidity = rng.uniform(2.0, 5.0)
+    world.node_tree.links.new(sky.outputs["Color"], world.node_tree.nodes["Background"].inputs["Color"])
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
+else:
+    floor = surface(add("plane", size=room), 1)
+    floor.data.materials.append(material("floor", hsv(rng.random(), 0.25, 0.55), 0.6, texture="checker"))
+    walls = []
+    sides = [(0, room / 2, 0), (-room / 2, 0, math.pi / 2), (room / 2, 0, math.pi / 2)] + ([(0, -room / 2, 0)] if inside else [])
+    for i, (x, y, rz) in enumerate(sides):
+        w = add("plane", size=room, location=(x, y, room * height_share / 2 if inside else 1.5), rotation=(math.pi / 2, 0, rz))
+        w.scale = (1, height_share, 1)
+        surface(w, 2 + i)
+        w.data.materials.append(material(f"wall{i}", hsv(rng.random(), 0.12, 0.75), 0.85, texture="noise" if i % 2 == 0 and (inside or i == 0) else None))
+        walls.append(w)
 if inside:
     height = room * height_share
     ceiling = surface(add("plane", size=room, location=(0, 0, height)), 6)
@@ -170,6 +213,9 @@ if shelf:  # open shelves against the far wall (background): two sides, a back, 
     back.data.materials.append(material("shelf-back", hsv(rng.random(), 0.15, 0.7), 0.8))
 
 KINDS = ["box", "sphere", "cylinder", "cone", "torus", "monkey", "table", "lamp", "stack", "ico"]
+STREET_KINDS = ["car", "tree", "person", "bench", "post", "bin", "car", "bollard", "person", "tree", "box", "car"]
+# Street objects' footprint radius (placement discs), metres.
+STREET_RADIUS = {"car": 2.3, "tree": 1.3, "person": 0.35, "bench": 0.9, "post": 0.45, "bin": 0.4, "bollard": 0.2, "box": 0.7}
 
 
 def make_object(index, kind, size):
@@ -261,6 +307,63 @@ def make_object(index, kind, size):
         handle = add("torus", major_radius=s * 0.22, minor_radius=s * 0.05, location=(s * 0.4, 0, s / 2), rotation=(math.pi / 2, 0, 0))
         bpy.ops.object.shade_smooth()
         parts += [body, handle]
+    elif kind == "car":  # a body, a cabin and four wheels, along x
+        length, width = rng.uniform(3.6, 4.6), rng.uniform(1.65, 1.9)
+        body = add("cube", size=1)
+        body.scale = (length, width, 0.7)
+        body.location.z = 0.3 + 0.35
+        cabin = add("cube", size=1)
+        cabin.scale = (length * rng.uniform(0.45, 0.6), width * 0.9, 0.55)
+        cabin.location = (-length * 0.06, 0, 1.0 + 0.275)
+        parts += [body, cabin]
+        for dx in (-1, 1):
+            for dy in (-1, 1):
+                wheel = add("cylinder", radius=0.32, depth=0.22, vertices=20, location=(dx * length * 0.32, dy * (width / 2 - 0.08), 0.32),
+                            rotation=(math.pi / 2, 0, 0))
+                parts.append(wheel)
+    elif kind == "tree":  # a trunk and a crown
+        h, r = rng.uniform(1.8, 2.8), rng.uniform(0.9, 1.5)
+        trunk = add("cylinder", radius=rng.uniform(0.1, 0.18), depth=h, vertices=16)
+        trunk.location.z = h / 2
+        crown = add("ico_sphere", radius=r, subdivisions=2)
+        crown.location.z = h + r * 0.7
+        crown.scale.z = rng.uniform(0.8, 1.3)
+        parts += [trunk, crown]
+    elif kind == "person":  # two legs, a torso, a head
+        for dx in (-1, 1):
+            leg = add("cylinder", radius=0.075, depth=0.85, vertices=12, location=(dx * 0.1, 0, 0.425))
+            parts.append(leg)
+        torso = add("cylinder", radius=0.19, depth=0.65, vertices=16, location=(0, 0, 0.85 + 0.325))
+        head = add("uv_sphere", radius=0.11, segments=16, ring_count=8, location=(0, 0, 1.62))
+        bpy.ops.object.shade_smooth()
+        parts += [torso, head]
+    elif kind == "bench":  # a seat, two ends, a back
+        seat = add("cube", size=1, location=(0, 0, 0.45))
+        seat.scale = (1.7, 0.45, 0.06)
+        parts.append(seat)
+        for dx in (-1, 1):
+            end = add("cube", size=1, location=(dx * 0.75, 0, 0.21))
+            end.scale = (0.07, 0.45, 0.42)
+            parts.append(end)
+        back = add("cube", size=1, location=(0, 0.21, 0.72))
+        back.scale = (1.7, 0.05, 0.4)
+        parts.append(back)
+    elif kind == "post":  # a lamp post: a pole 4 m tall, an arm, a lamp
+        pole = add("cylinder", radius=0.07, depth=4.0, vertices=12, location=(0, 0, 2.0))
+        arm = add("cube", size=1, location=(0.4, 0, 3.95))
+        arm.scale = (0.8, 0.07, 0.07)
+        lamp = add("cube", size=1, location=(0.75, 0, 3.86))
+        lamp.scale = (0.45, 0.25, 0.12)
+        parts += [pole, arm, lamp]
+    elif kind == "bin":  # a bin and its lid
+        body = add("cylinder", radius=0.3, depth=0.9, vertices=24, location=(0, 0, 0.45))
+        lid = add("cylinder", radius=0.33, depth=0.06, vertices=24, location=(0, 0, 0.93))
+        parts += [body, lid]
+    elif kind == "bollard":  # a post with a round top
+        post = add("cylinder", radius=0.1, depth=0.8, vertices=16, location=(0, 0, 0.4))
+        top = add("uv_sphere", radius=0.1, segments=16, ring_count=8, location=(0, 0, 0.8))
+        bpy.ops.object.shade_smooth()
+        parts += [post, top]
     elif kind == "stack":  # three boxes on top of each other, slightly turned
         z = 0.0
         for k in range(3):
@@ -271,6 +374,9 @@ def make_object(index, kind, size):
             b.rotation_euler.z = rng.uniform(-0.4, 0.4)
             z += b.scale.z
             parts.append(b)
+    if kind == "tree":  # leaves are green whatever the draw above said
+        col = hsv(rng.uniform(0.22, 0.38), rng.uniform(0.5, 0.8), rng.uniform(0.3, 0.6))
+        mat = material(f"obj{index}-leaves", col, 0.9, texture="noise")
     for p in parts:
         p.pass_index = index
         p.data.materials.clear()
@@ -292,8 +398,13 @@ for index in range(1, args.objects + 1):
         kind = "frame"
     if shelf and kind == "table":
         kind = "box"  # a table's legs would stand through the board
+    if street:
+        kind = STREET_KINDS[(index - 1) % len(STREET_KINDS)] if index <= len(STREET_KINDS) else rng.choice(STREET_KINDS)
     size = rng.uniform(0.35, 1.4) if not inside else rng.uniform(0.06, 0.26) if tabletop else rng.uniform(0.1, 0.26) if shelf else rng.uniform(0.3, 1.0)
     radius = size * (0.55 if tabletop or shelf else 0.8)
+    if street:
+        size = rng.uniform(0.6, 1.2) if kind == "box" else 1.0
+        radius = STREET_RADIUS[kind] * (size if kind == "box" else 1.0)
     if args.identical:  # the same kind and size every time (the size drawn above is not used)
         kind = args.identical
         lo, hi = (0.35, 1.4) if not inside else (0.06, 0.26) if tabletop else (0.1, 0.26) if shelf else (0.3, 1.0)
@@ -313,6 +424,16 @@ for index in range(1, args.objects + 1):
             y = rng.uniform(SHELF_Y - SHELF_D / 2 + 0.02 + radius, SHELF_Y + SHELF_D / 2 - 0.02 - radius)
             if all(math.hypot(x - px, y - py) > radius + pr + 0.01 for px, py, pr, pl in on_boards if pl == level):
                 on_boards.append((x, y, radius, level))
+                break
+            continue
+        if street:  # cars parked along a kerb, facing along the street; the rest on a sidewalk
+            side = rng.choice((-1, 1))
+            if kind == "car":
+                x, y, base_z = rng.uniform(-STREET_L / 2 + 2.5, STREET_L / 2 - 2.5), side * (STREET_W / 2 - 1.1), 0.0
+            else:
+                x = rng.uniform(-STREET_L / 2 + 1, STREET_L / 2 - 1)
+                y, base_z = side * rng.uniform(STREET_W / 2 + 0.3 + min(radius, 1.0), STREET_W / 2 + SIDEWALK - 0.3), 0.12
+            if all(math.hypot(x - px, y - py) > radius + pr + 0.2 for px, py, pr in placed):
                 break
             continue
         if tabletop:
@@ -349,6 +470,10 @@ for index in range(1, args.objects + 1):
     if kind == "frame":
         root.location = (x, y, rng.uniform(1.1, 1.7))
         root.rotation_euler.z = wall_rz
+    elif street and kind in ("car", "bench", "post"):  # along the street; a bench and a lamp face it
+        root.location = (x, y, base_z)
+        root.rotation_euler.z = (rng.choice((0, math.pi)) + rng.uniform(-0.05, 0.05) if kind == "car"
+                                 else (0 if y > 0 else math.pi) if kind == "bench" else (math.pi / 2 if y > 0 else -math.pi / 2))
     else:
         root.location = (x, y, base_z)
         root.rotation_euler.z = rng.uniform(0, 2 * math.pi)
@@ -362,7 +487,7 @@ for index in range(1, args.objects + 1):
                     "colour": [round(c, 3) for c in col], "texture": tex, "at": [round(x, 3), round(y, 3)]}
                    | ({"on": on[3]} if on is not None else {}))
 
-# Light: a sun at a random angle (hard shadows), an area light, and a dim sky; inside, where no sun reaches, three
+# Light: a sun at a random angle (hard shadows), an area light, and a dim sky (the street: the sky texture above); inside, where no sun reaches, three
 # area lights under the ceiling and a point lamp.
 if not inside:
     sun_data = bpy.data.lights.new("sun", type="SUN")
@@ -428,9 +553,19 @@ scene.camera = cam
 # Cameras. Orbit: a free arc on the room's open side (radius, height and aim vary), never behind a wall. Inside: near
 # the middle of the room, turning twice round with the yaw drawn about its place in the turn, looking 8-32 degrees
 # down (a hand-held scan's path).
-frames, train, test = [], [], []
+frames, train, test, eyes = [], [], [], []
 for i in range(args.views):
-    if shelf:  # forward-facing: in front of the shelves, 0.8-1.7 m from them, looking at a point on their front
+    if street:  # a walk down the street's middle and back on its other half, at eye height, looking ahead or aside
+        half_way = args.views // 2
+        back = i >= half_way
+        t = (i - half_way) / max(1, args.views - half_way - 1) if back else i / max(1, half_way - 1)
+        x = (STREET_L / 2 - 2) * (1 - 2 * t) if back else -(STREET_L / 2 - 2) * (1 - 2 * t)
+        eye = Vector((x + rng.uniform(-0.3, 0.3), (0.45 if back else -0.45) + rng.uniform(-0.25, 0.25), rng.uniform(1.5, 1.8)))
+        ahead = math.pi if back else 0.0
+        yaw = ahead + (rng.uniform(-0.45, 0.45) if rng.random() < 0.6 else rng.choice((-1, 1)) * rng.uniform(0.5, 0.9))
+        pitch = math.radians(rng.uniform(0, 10))
+        aim = eye + Vector((math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), -math.sin(pitch)))
+    elif shelf:  # forward-facing: in front of the shelves, 0.8-1.7 m from them, looking at a point on their front
         eye = Vector((rng.uniform(-1.2, 1.2), SHELF_Y - SHELF_D / 2 - rng.uniform(0.8, 1.7), rng.uniform(0.5, 1.9)))
         aim = Vector((rng.uniform(-0.7, 0.7), SHELF_Y, rng.uniform(0.4, 1.7)))
     elif tabletop:  # one turn round the table, 0.8-1.3 m from its middle, looking at a point on its top
@@ -451,6 +586,7 @@ for i in range(args.views):
         eye = Vector((r * math.cos(az), r * math.sin(az), h))
         aim = Vector((rng.uniform(-0.8, 0.8), rng.uniform(-0.5, 0.8), rng.uniform(0.0, 0.6)))
     cam.location = eye
+    eyes.append(tuple(eye))
     cam.rotation_euler = (aim - eye).to_track_quat("-Z", "Y").to_euler()
     bpy.context.view_layer.update()
     name = f"frame_{i:04d}"
@@ -464,7 +600,10 @@ for i in range(args.views):
     os.remove(exr)
     index = np.rint(index).astype(np.int32)
     np.save(os.path.join(out, "gt_instance", name + ".npy"), np.where(index >= SURFACE, 0, index).astype(np.int32))
-    np.save(os.path.join(out, "gt_surface", name + ".npy"), np.where(index >= SURFACE, index - SURFACE, 0).astype(np.int32))
+    surfaces = np.where(index >= SURFACE, index - SURFACE, 0)
+    if street:
+        surfaces = np.where(index == 0, 10, surfaces)  # the sky: no object, no geometry
+    np.save(os.path.join(out, "gt_surface", name + ".npy"), surfaces.astype(np.int32))
     m = cam.matrix_world
     frames.append({"file_path": f"images/{name}.png", "transform_matrix": [list(row) for row in m]})
     (test if i % args.test_every == args.test_every - 1 else train).append(f"images/{name}.png")
@@ -494,6 +633,10 @@ for o in scene.objects:
 tris = np.concatenate(tri_sets)
 cols = np.concatenate(colours)
 area_w = 0.5 * np.linalg.norm(np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]), axis=1)
+if street:  # SfM finds points where the cameras see surfaces up close, not per square metre of a 70 m street
+    centroids = tris.mean(axis=1)
+    near = np.min(np.linalg.norm(centroids[:, None, :] - np.array(eyes)[None, :, :], axis=2), axis=1)
+    area_w = area_w / np.maximum(near, 2.0) ** 2
 nrng = np.random.default_rng(args.seed)
 pick = nrng.choice(len(tris), size=args.points, p=area_w / area_w.sum())
 u, v = nrng.random(args.points), nrng.random(args.points)

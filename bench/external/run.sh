@@ -11,7 +11,8 @@
 # colmap: each scene is also written as a COLMAP text model by to_colmap.py, under ROOT/scene-S-colmap, and read
 # through that layout instead; its runs are ROOT/run-S-colmap), ROOM (orbit; inside, a closed room scanned
 # from within; table, small objects crowded on a table, e.g. OBJECTS=30 WIDTH=320 HEIGHT=240; or shelf, small objects
-# on open shelves captured forward-facing: blender_room.py's --layout; use a ROOT of its own per room, scenes are kept
+# on open shelves captured forward-facing; or street, outdoors under a sky, walked at eye height, e.g. VIEWS=60 WIDTH=256
+# HEIGHT=192 OBJECTS=12: blender_room.py's --layout; use a ROOT of its own per room, scenes are kept
 # per seed), IDENTICAL (a kind, e.g. chair or mug: every object that kind, alike in size, shape and material;
 # blender_room.py's --identical), MASKS (corrupt, the default: corrupt_masks.py's panoptic-segmenter-like masks; or
 # sam, sam-rle, sam-surfaces, sam-nobg: sam_masks.py's Segment-Anything-like masks in amg.py's folder or RLE JSON form,
