@@ -56,7 +56,9 @@ public sealed record ViewDecodeRequest(
 /// inside its own region (null from a sender that did not count them: no code counts as compact then); Surface: per
 /// code of Codes, SurfaceMoments.Length sums locating its pixels in the world (null from a sender that did not place
 /// them: no code is then told to be background by its spread); Front / Behind: per code of Codes, how often it is the
-/// nearer and the farther side of an edge with a depth jump (null from a sender that did not count them).
+/// nearer and the farther side of an edge with a depth jump (null from a sender that did not count them); Border: per
+/// code of Codes, 0 (under 0.1% of the view), 1 (shown) or 2 (shown and reaching the image's border), null from a sender
+/// that did not look (no instance is then told to be background by the border).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewCodeStatistics")]
 public sealed record ViewCodeStatistics(
@@ -74,7 +76,8 @@ public sealed record ViewCodeStatistics(
     [property: Id(11)] long[]? Interior = null,
     [property: Id(12)] double[]? Surface = null,
     [property: Id(13)] long[]? Front = null,
-    [property: Id(14)] long[]? Behind = null);
+    [property: Id(14)] long[]? Behind = null,
+    [property: Id(15)] int[]? Border = null);
 
 /// <summary>A scene's codebook: Codes[id - 1] is the code of compact instance id id; BackgroundCode maps to 0;
 /// merged codes MergedCodes[i] map to id MergedIds[i].</summary>

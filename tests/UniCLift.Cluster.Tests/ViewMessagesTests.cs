@@ -65,6 +65,39 @@ public sealed class ViewMessagesTests
     }
 
     [Fact]
+    public void WhichCodesReachTheBorderTravelsPerView()
+    {
+        // 6x5 views: code 3 on the frame's ring, code 5 an island inside it, code 7 a single pixel inside (shown: 0.1% of
+        // 30 pixels is under one). The coordinator keeps one entry per view, as the view saw it.
+        var codes = new int[30];
+        for (int i = 0; i < 30; i++) codes[i] = i % 6 is 0 or 5 || i / 6 is 0 or 4 ? 3 : 5;
+        codes[14] = 7;
+        var local = new CodeStatistics();
+        var travelled = new CodeStatistics();
+        for (int view = 0; view < 3; view++)
+        {
+            local.AddView(codes, null, 6);
+            travelled.Add(CodeStatistics.OfView(codes, null, 6).ToMessage().ToStatistics());
+        }
+        Assert.Equal(3, travelled.BorderViews.Count);
+        foreach (var (l, t) in local.BorderViews.Zip(travelled.BorderViews))
+        {
+            Assert.Equal(new[] { 3, 5, 7 }, t.Seen);
+            Assert.Equal(new[] { 3 }, t.Touching);
+            Assert.Equal(l.Seen, t.Seen);
+            Assert.Equal(l.Touching, t.Touching);
+        }
+        Assert.Equal(new[] { 2, 1, 1 }, CodeStatistics.OfView(codes, null, 6).BorderOf([3, 5, 7]));
+        // An older view grain sends no flags: no view is counted. A statistic of several views has no per-code form.
+        var message = CodeStatistics.OfView(codes, null, 6).ToMessage();
+        Assert.Empty((message with { Border = null }).ToStatistics().BorderViews);
+        Assert.Null(CodeStatistics.OfView(codes, null).BorderOf([3]));
+        Assert.Throws<InvalidOperationException>(() => local.BorderOf([3]));
+        var bad = Assert.Throws<ArgumentException>(() => (message with { Border = [2, 3, 1] }).ToStatistics());
+        Assert.Contains("code 5 has border flag 3", bad.Message);
+    }
+
+    [Fact]
     public void ViewSourcesCompareByValueIncludingTheCamera()
     {
         double[] pose = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, -3, 0, 0, 0, 1];

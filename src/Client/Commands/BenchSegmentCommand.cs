@@ -471,12 +471,15 @@ public static class BenchSegmentCommand
         }
         w.WriteLine($"  [diagnose] codebook: background {book.BackgroundCode}, kept {string.Join(" ", book.Codes)}; merged {string.Join(" ", book.MergedCodes.Select((c, k) => $"{c}->{(book.MergedIds[k] == 0 ? book.BackgroundCode : book.Codes[book.MergedIds[k] - 1])}"))}");
         var occlusion = book.InstanceOcclusion(statistics);
+        var border = book.InstanceBorder(statistics);
         foreach (var (id, m) in book.InstanceSurfaces(statistics).OrderBy(kv => kv.Key))
         {
             var sp = m.Spread();
             var (front, behind) = occlusion.GetValueOrDefault(id);
+            var (seen, touching) = border.GetValueOrDefault(id);
             w.WriteLine($"    instance {id,3} ({(id == 0 ? book.BackgroundCode : book.Codes[id - 1])}): {100.0 * m.N / pixels:0.000}% placed, spread {sp.First / sceneSpread:0.00} {sp.Second / sceneSpread:0.00} {sp.Third / sceneSpread:0.00} of the scene's ({sceneSpread:0.00}); " +
-                $"in front on {(front + behind > 0 ? 100.0 * front / (front + behind) : double.NaN):0}% of {front + behind} depth edges");
+                $"in front on {(front + behind > 0 ? 100.0 * front / (front + behind) : double.NaN):0}% of {front + behind} depth edges; " +
+                $"reaches the border in {touching} of {seen} views");
         }
         foreach (var c in book.Codes.Concat(book.MergedCodes).Where(c => statistics.Area[c] >= 0.001 * pixels))
         {

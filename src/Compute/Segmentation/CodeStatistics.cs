@@ -13,6 +13,7 @@ public sealed class CodeStatistics
     private readonly Dictionary<(int A, int B), (long Shared, long CoVisible)> pairs = new();
     private readonly Dictionary<int, SurfaceMoments> surface = new();
     private readonly Dictionary<int, (long Front, long Behind)> occlusion = new();
+    private readonly List<ViewBorder> borderViews = new();
 
     public IReadOnlyDictionary<int, long> Area => area;
     public IReadOnlyDictionary<int, long> BackgroundVotes => backgroundVotes;
@@ -46,6 +47,19 @@ public sealed class CodeStatistics
     /// Views added with their depth and width only.
     /// </summary>
     public IReadOnlyDictionary<int, (long Front, long Behind)> Occlusion => occlusion;
+
+    /// <summary>One view's codes as the border test counts them: those the view shows (at least
+    /// <see cref="PairMinViewFraction"/> of it), ascending, and those of them that reach the image's border.</summary>
+    public readonly record struct ViewBorder(int[] Seen, int[] Touching);
+
+    /// <summary>
+    /// Per view (views added with their width), which codes it shows and which of them reach the image's border. Kept per
+    /// view, not summed per code: an instance made of many codes reaches the border in a view when any of its codes does,
+    /// which only the codebook, once it knows the instances, can tell (<see cref="CodebookOptions.SurfaceBorderShare"/>).
+    /// A floor, a wall, a row of buildings or the sky runs past the frame in nearly every view that shows it; an object
+    /// only when it is near the camera or at the frame's edge.
+    /// </summary>
+    public IReadOnlyList<ViewBorder> BorderViews => borderViews;
 
     /// <summary>A depth jump between two sides of an edge counts when the nearer is closer by at least this share of the
     /// farther: an object a metre before a wall does, a picture on that wall does not, nor an object where it stands on
@@ -106,6 +120,7 @@ public sealed class CodeStatistics
         if (points is not null) AddSurface(codes, points, width);
         if (depth is not null && width > 0) AddOcclusion(codes, depth, width);
         foreach (var (c, n) in inView) LabelCodebook.Add(area, c, n);
+        if (width > 0) AddBorder(codes, width, inView);
         if (mask is null) return;
         var perSegment = new Dictionary<(int Segment, int Code), long>();
         for (int i = 0; i < codes.Length; i++)
@@ -189,6 +204,17 @@ public sealed class CodeStatistics
             }
     }
 
+    private void AddBorder(int[] codes, int width, Dictionary<int, long> inView)
+    {
+        int height = codes.Length / width;
+        var ring = new HashSet<int>();
+        for (int x = 0; x < width; x++) { ring.Add(codes[x]); ring.Add(codes[(height - 1) * width + x]); }
+        for (int y = 0; y < height; y++) { ring.Add(codes[y * width]); ring.Add(codes[y * width + width - 1]); }
+        long minPixels = Math.Max(1, (long)(PairMinViewFraction * codes.Length));
+        var seen = inView.Where(kv => kv.Value >= minPixels).Select(kv => kv.Key).Order().ToArray();
+        borderViews.Add(new ViewBorder(seen, seen.Where(ring.Contains).ToArray()));
+    }
+
     private void AddInterior(int[] codes, int width)
     {
         int height = codes.Length / width;
@@ -221,6 +247,7 @@ public sealed class CodeStatistics
             var o = occlusion.GetValueOrDefault(c);
             occlusion[c] = (o.Front + f, o.Behind + b);
         }
+        borderViews.AddRange(other.borderViews);
         foreach (var (k, n) in other.absorbed) absorbed[k] = absorbed.GetValueOrDefault(k) + n;
         foreach (var (k, (sh, co)) in other.pairs)
         {
@@ -317,6 +344,30 @@ public sealed class CodeStatistics
             var o = occlusion.GetValueOrDefault(codes[i]);
             occlusion[codes[i]] = (o.Front + front[i], o.Behind + behind[i]);
         }
+        return this;
+    }
+
+    /// <summary>The one view's <see cref="BorderViews"/> entry per code of <paramref name="codes"/> (0: not counted, 1: seen,
+    /// 2: seen and reaching the border), for messages; null when no view was added with its width. A statistic of several
+    /// views has no such per-code form.</summary>
+    public int[]? BorderOf(IReadOnlyList<int> codes)
+    {
+        if (borderViews.Count == 0) return null;
+        if (borderViews.Count > 1) throw new InvalidOperationException($"the border flags are one view's; this statistic holds {borderViews.Count} views.");
+        var v = borderViews[0];
+        return codes.Select(c => Array.BinarySearch(v.Seen, c) < 0 ? 0 : v.Touching.Contains(c) ? 2 : 1).ToArray();
+    }
+
+    /// <summary>Adds one view's <see cref="BorderOf"/> flags for the given codes; throws naming the first bad entry.</summary>
+    public CodeStatistics WithBorder(int[] codes, int[] flags)
+    {
+        if (codes.Length != flags.Length)
+            throw new ArgumentException($"code statistics: {codes.Length} codes but {flags.Length} border flags; expected equal counts.");
+        for (int i = 0; i < codes.Length; i++)
+            if (flags[i] is < 0 or > 2 || (flags[i] > 0 && area.GetValueOrDefault(codes[i]) == 0))
+                throw new ArgumentException($"code statistics: code {codes[i]} has border flag {flags[i]} (expected 0, 1 or 2, and a code with pixels when not 0).");
+        var seen = codes.Where((_, i) => flags[i] > 0).Order().ToArray();
+        borderViews.Add(new ViewBorder(seen, codes.Where((_, i) => flags[i] == 2).Order().ToArray()));
         return this;
     }
 

@@ -82,6 +82,21 @@ public sealed record CodebookOptions
     /// called 0). 1 or more disables it. DECISIONS.md ("Background without background masks").</summary>
     public double SurfaceJoinAbsorbed { get; init; } = 0.5;
 
+    /// <summary>When the masks give no background, an instance also is background when, of the views that show it (at
+    /// least <see cref="SurfaceBorderMinViews"/>), it reaches the image's border in at least this share, and its surface
+    /// spreads along its first principal axis at least <see cref="SurfaceBorderSpread"/> of the scene's: a row of buildings
+    /// or the sky outdoors, which stand in front of what their gaps show or float at whatever depth 3DGS gives them, so the
+    /// depth-edge rule misses them. Off by default (more than 1): in the rooms an object near the cameras reaches the
+    /// border as often and spreads nearly as far; 0.8 is the value measured outdoors (`--decode SurfaceBorderShare=0.8`).
+    /// DECISIONS.md ("Outdoors").</summary>
+    public double SurfaceBorderShare { get; init; } = 2;
+
+    /// <summary>With <see cref="SurfaceBorderShare"/>: the least first spread, as a share of the scene's.</summary>
+    public double SurfaceBorderSpread { get; init; } = 0.25;
+
+    /// <summary>With <see cref="SurfaceBorderShare"/>: the fewest views that must show the instance.</summary>
+    public int SurfaceBorderMinViews { get; init; } = 3;
+
     public static CodebookOptions Default { get; } = new();
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first knob out of range (every share is a number
@@ -90,6 +105,7 @@ public sealed record CodebookOptions
     {
         if (!Enum.IsDefined(Background)) throw new ArgumentException($"Background must be one of {string.Join(", ", Enum.GetNames<BackgroundSelection>())}, got {(int)Background}.");
         if (MinCodePixels < 0) throw new ArgumentException($"MinCodePixels must be >= 0, got {MinCodePixels}.");
+        if (SurfaceBorderMinViews < 1) throw new ArgumentException($"SurfaceBorderMinViews must be at least 1, got {SurfaceBorderMinViews}.");
         // Every knob that is a share or a fraction (all the doubles), so a knob added later is checked too.
         foreach (var p in OptionText.Scalars(typeof(CodebookOptions)).Where(p => p.PropertyType == typeof(double)))
             if ((double)p.GetValue(this)! is var value && (!(value >= 0) || double.IsInfinity(value)))

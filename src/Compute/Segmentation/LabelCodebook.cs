@@ -196,8 +196,16 @@ public sealed class LabelCodebook
         foreach (var c in roots.Keys.ToList()) roots[c] = roots[c].With(statistics, c);
         foreach (var (c, into) in mergedInto)
             if (roots.TryGetValue(into, out var g)) roots[into] = g.With(statistics, c);
-        var surfaces = roots.Where(kv => kv.Value.Moments.Spread().Second >= options.SurfaceSpread * scene
-                                         && (kv.Value.Edges == 0 || kv.Value.Front < options.SurfaceMaxFront * kv.Value.Edges))
+        var rootOf = roots.Keys.ToDictionary(c => c, c => c);
+        foreach (var (c, into) in mergedInto)
+            if (roots.ContainsKey(into)) rootOf[c] = into;
+        var border = ViewsAtBorder(statistics, rootOf);
+        bool BySpread(Instance i) => i.Moments.Spread().Second >= options.SurfaceSpread * scene
+                                     && (i.Edges == 0 || i.Front < options.SurfaceMaxFront * i.Edges);
+        bool ByBorder(int root, Instance i) => options.SurfaceBorderShare <= 1 && border.GetValueOrDefault(root) is var (seen, touching)
+                                               && seen >= options.SurfaceBorderMinViews && touching >= options.SurfaceBorderShare * seen
+                                               && i.Moments.Spread().First >= options.SurfaceBorderSpread * scene;
+        var surfaces = roots.Where(kv => BySpread(kv.Value) || ByBorder(kv.Key, kv.Value))
             .OrderByDescending(kv => kv.Value.Area).ThenBy(kv => kv.Key).Select(kv => kv.Key).ToList();
         if (surfaces.Count == 0) return null;
         int chosen = surfaces[0];
@@ -237,6 +245,31 @@ public sealed class LabelCodebook
             if (joining.Contains(mergedInto[c])) mergedInto[c] = into;
         foreach (var r in joining) mergedInto[r] = into;
         kept.RemoveAll(joining.Contains);
+    }
+
+    /// <summary>Per instance (the value <paramref name="instanceOf"/> gives a code; codes it lacks count nowhere): in how
+    /// many views it is shown (any of its codes at least 0.1% of the view) and in how many of those it reaches the image's
+    /// border (any of its shown codes does).</summary>
+    private static Dictionary<int, (int Seen, int Touching)> ViewsAtBorder(CodeStatistics statistics, IReadOnlyDictionary<int, int> instanceOf)
+    {
+        var result = new Dictionary<int, (int Seen, int Touching)>();
+        var seen = new HashSet<int>();
+        var touching = new HashSet<int>();
+        foreach (var view in statistics.BorderViews)
+        {
+            seen.Clear();
+            touching.Clear();
+            foreach (var c in view.Seen)
+                if (instanceOf.TryGetValue(c, out var i)) seen.Add(i);
+            foreach (var c in view.Touching)
+                if (instanceOf.TryGetValue(c, out var i)) touching.Add(i);
+            foreach (var i in seen)
+            {
+                var r = result.GetValueOrDefault(i);
+                result[i] = (r.Seen + 1, r.Touching + (touching.Contains(i) ? 1 : 0));
+            }
+        }
+        return result;
     }
 
     /// <summary>What <see cref="SurfaceBackground"/> sums over an instance's codes.</summary>
@@ -360,6 +393,11 @@ public sealed class LabelCodebook
             }
         return result;
     }
+
+    /// <summary>Per compact id (0 = background): in how many views it is shown and reaches the image's border
+    /// (<see cref="CodeStatistics.BorderViews"/>, by instance as the background rule counts it).</summary>
+    public Dictionary<int, (int Seen, int Touching)> InstanceBorder(CodeStatistics statistics) =>
+        ViewsAtBorder(statistics, ids);
 
     /// <summary>Compact id of a code known to the codebook (0 = background), or null for a dropped / unknown code.</summary>
     public int? TryGetId(int code) => ids.TryGetValue(code, out int id) ? id : null;

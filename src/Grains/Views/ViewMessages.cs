@@ -31,7 +31,7 @@ public static class ViewMessages
         var (pairA, pairB, shared, coVisible) = s.PairsToArrays();
         var (front, behind) = s.OcclusionOf(codes);
         return new ViewCodeStatistics(codes, area, votes, pixels, absorbed, into, absorbedPixels, pairA, pairB, shared, coVisible, s.InteriorOf(codes),
-            s.SurfaceOf(codes), front, behind);
+            s.SurfaceOf(codes), front, behind, s.BorderOf(codes));
     }
 
     public static CodeStatistics ToStatistics(this ViewCodeStatistics m)
@@ -40,7 +40,8 @@ public static class ViewMessages
             .WithPairs(m.PairA ?? [], m.PairB ?? [], m.PairShared ?? [], m.PairCoVisible ?? [])
             .WithInterior(m.Interior is null ? [] : m.Codes, m.Interior ?? [])
             .WithSurface(m.Surface is null ? [] : m.Codes, m.Surface ?? []);
-        return m.Front is { } front && m.Behind is { } behind ? s.WithOcclusion(m.Codes, front, behind) : s;
+        if (m.Front is { } front && m.Behind is { } behind) s.WithOcclusion(m.Codes, front, behind);
+        return m.Border is { } border ? s.WithBorder(m.Codes, border) : s;
     }
 
     public static SceneCodebook ToMessage(this LabelCodebook c) => new(c.Codes, c.BackgroundCode, c.MergedCodes, c.MergedIds);

@@ -142,6 +142,54 @@ public sealed class SurfaceBackgroundTests
     }
 
     [Fact]
+    public void OutdoorsWhatRunsPastTheFrameAndAlongTheSceneIsBackgroundWhenAskedFor()
+    {
+        // A street: the road (behind what it meets), a row of buildings that stands in front of what its gaps show (the
+        // depth-edge rule keeps it), a car near the cameras that reaches the frame's edge in every view but is compact,
+        // and a long fence that the views show whole, away from the frame's edge.
+        var rng = new Random(3);
+        (int Code, int Pixels, Func<(double, double, double)> Point, long Front, int Touching)[] parts =
+        [
+            (Road, 90, () => (40 * rng.NextDouble(), 8 * rng.NextDouble(), 0), 5, 6),
+            (Buildings, 70, () => (40 * rng.NextDouble(), 10, 1 + 2 * rng.NextDouble()), 60, 6),
+            (Car, 50, () => (10 + 4 * rng.NextDouble(), 2 + 1.8 * rng.NextDouble(), 1.4 * rng.NextDouble()), 80, 6),
+            (Fence, 30, () => (5 + 25 * rng.NextDouble(), 7, 0.8 * rng.NextDouble()), 70, 1),
+        ];
+        var stats = new CodeStatistics();
+        var codes = new List<int>();
+        var points = new List<float>();
+        foreach (var (code, pixels, point, _, _) in parts)
+            for (int i = 0; i < pixels; i++)
+            {
+                codes.Add(code);
+                var (x, y, z) = point();
+                points.AddRange([(float)x, (float)y, (float)z]);
+            }
+        stats.AddView(codes.ToArray(), codes.ToArray(), 0, points.ToArray()); // SAM-style: every pixel in its code's segment
+        var sorted = parts.Select(p => p.Code).Order().ToArray();
+        stats.WithOcclusion(sorted, sorted.Select(c => parts.Single(p => p.Code == c).Front).ToArray(), sorted.Select(c => 100 - parts.Single(p => p.Code == c).Front).ToArray());
+        for (int view = 0; view < 6; view++) // six views show every part; the fence reaches the border in one of them
+            stats.WithBorder(sorted, sorted.Select(c => parts.Single(p => p.Code == c).Touching > view ? 2 : 1).ToArray());
+
+        // Off by default: the buildings stay an instance.
+        Assert.Contains(Buildings, LabelCodebook.Build(stats, null, new CodebookOptions { MinCodeFraction = 0 }).Codes);
+        var options = new CodebookOptions { MinCodeFraction = 0, SurfaceBorderShare = 0.8 };
+        var book = LabelCodebook.Build(stats, null, options);
+        Assert.Equal(Road, book.BackgroundCode);
+        Assert.Equal(BackgroundSource.Geometry, book.BackgroundFrom);
+        Assert.Equal(0, book.TryGetId(Buildings));
+        Assert.Equal(new[] { Car, Fence }, book.Codes);
+        Assert.Equal((6, 6), book.InstanceBorder(stats)[0]);
+        Assert.Equal((6, 1), book.InstanceBorder(stats)[book.TryGetId(Fence)!.Value]);
+
+        // Asking for more views than there are: the buildings stay an instance.
+        Assert.Contains(Buildings, LabelCodebook.Build(stats, null, options with { SurfaceBorderMinViews = 7 }).Codes);
+        // With no first-spread bar the car, at the frame's edge in every view, would be taken too: the spread is what
+        // keeps an object near the cameras.
+        Assert.DoesNotContain(Car, LabelCodebook.Build(stats, null, options with { SurfaceBorderSpread = 0 }).Codes);
+    }
+
+    [Fact]
     public void MasksThatGiveTheBackgroundDecideItAndViewsWithoutPointsKeepTheLargestCode()
     {
         // The masks call the floor 0: it is the background, and the wall (a segment of its own) stays an instance.
@@ -220,6 +268,7 @@ public sealed class SurfaceBackgroundTests
     }
 
     private const int Floor = 100, FloorPiece = 300, Wall = 200, Chair = 5, CloseUp = 6;
+    private const int Road = 11, Buildings = 22, Car = 33, Fence = 44;
 
     /// <summary>
     /// Two views of a 6 x 6 x 2.5 m room, every pixel in a SAM-style mask of its code's own (or, with
