@@ -196,13 +196,17 @@ public sealed class LabelCodebook
         foreach (var c in roots.Keys.ToList()) roots[c] = roots[c].With(statistics, c);
         foreach (var (c, into) in mergedInto)
             if (roots.TryGetValue(into, out var g)) roots[into] = g.With(statistics, c);
-        var rootOf = roots.Keys.ToDictionary(c => c, c => c);
-        foreach (var (c, into) in mergedInto)
-            if (roots.ContainsKey(into)) rootOf[c] = into;
-        var border = ViewsAtBorder(statistics, rootOf);
+        var border = new Dictionary<int, (int Seen, int Touching)>();
+        if (options.SurfaceBorderShare <= 1)
+        {
+            var rootOf = roots.Keys.ToDictionary(c => c, c => c);
+            foreach (var (c, into) in mergedInto)
+                if (roots.ContainsKey(into)) rootOf[c] = into;
+            border = ViewsAtBorder(statistics, rootOf);
+        }
         bool BySpread(Instance i) => i.Moments.Spread().Second >= options.SurfaceSpread * scene
                                      && (i.Edges == 0 || i.Front < options.SurfaceMaxFront * i.Edges);
-        bool ByBorder(int root, Instance i) => options.SurfaceBorderShare <= 1 && border.GetValueOrDefault(root) is var (seen, touching)
+        bool ByBorder(int root, Instance i) => border.GetValueOrDefault(root) is var (seen, touching)
                                                && seen >= options.SurfaceBorderMinViews && touching >= options.SurfaceBorderShare * seen
                                                && i.Moments.Spread().First >= options.SurfaceBorderSpread * scene;
         var surfaces = roots.Where(kv => BySpread(kv.Value) || ByBorder(kv.Key, kv.Value))
