@@ -30,7 +30,9 @@ public sealed class SegmentSamScenesTests
             var error = new StringWriter();
             string[] args = ["segment", scene, "--out", output, "--iterations", "600"];
             if (!stuffClassesKnown) args = [.. args, "--set", "StuffAsBackground=false"];
-            Run(args);
+            var printed = Run(args);
+            // The summary says how the background was found, and what to try outdoors when geometry found it.
+            Assert.Equal(!stuffClassesKnown, printed.Contains("background by geometry", StringComparison.Ordinal));
             using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
             var text = metrics.RootElement.ToString();
             double pq = metrics.RootElement.GetProperty("pq").GetProperty("pq_scene").GetDouble();
@@ -74,11 +76,13 @@ public sealed class SegmentSamScenesTests
         }
     }
 
-    private static void Run(string[] args)
+    /// <summary>Runs the command line; returns what it printed on standard output.</summary>
+    private static string Run(string[] args)
     {
-        var error = new StringWriter();
-        int code = Cli.Build().Parse(args).Invoke(new InvocationConfiguration { Output = new StringWriter(), Error = error });
+        var (output, error) = (new StringWriter(), new StringWriter());
+        int code = Cli.Build().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
         Assert.True(code == 0, $"{string.Join(' ', args)}: exit {code}: {error}");
+        return output.ToString();
     }
 
     /// <summary>The trained model, its summary and the label maps, by name relative to the output directory.</summary>
