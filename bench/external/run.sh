@@ -6,7 +6,8 @@
 #   bash bench/external/run.sh [ROOT]           (default ROOT: /tmp/uniclift-external)
 #
 # Environment: SEEDS (1,2), OBJECTS (10), VIEWS (48), WIDTH (200), HEIGHT (150), SAMPLES (24), ITERATIONS (2000),
-# LIFT_ITERATIONS (500; 0: no lift), DEVICE (cpu), SET (options for both runs: "Name=Value Name=Value"),
+# LIFT_ITERATIONS (500; 0: no lift), DEVICE (cpu), SET (options for both runs: "Name=Value Name=Value"), DECODE
+# (decode options for both runs, the same form, e.g. DECODE="SurfaceBorderShare=0.8" for Segment Anything's masks outdoors),
 # UNICLIFT (the command that runs uniclift; default: the Release build, built if missing), LAYOUT (nerfstudio, or
 # colmap: each scene is also written as a COLMAP text model by to_colmap.py, under ROOT/scene-S-colmap, and read
 # through that layout instead; its runs are ROOT/run-S-colmap), ROOM (orbit; inside, a closed room scanned
@@ -32,6 +33,7 @@ IFS=, read -r -a seeds <<< "${SEEDS:-1,2}"
 objects=${OBJECTS:-10} views=${VIEWS:-48} width=${WIDTH:-200} height=${HEIGHT:-150} samples=${SAMPLES:-24}
 iterations=${ITERATIONS:-2000} lift_iterations=${LIFT_ITERATIONS:-500} device=${DEVICE:-cpu}
 sets=(); for kv in ${SET:-}; do sets+=(--set "$kv"); done
+for kv in ${DECODE:-}; do sets+=(--decode "$kv"); done
 mkdir -p "$root"
 
 if ! command -v blender >/dev/null || ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
@@ -110,7 +112,7 @@ for seed in "${seeds[@]}"; do
 done
 
 echo
-echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, ${MASKS:-corrupt} masks, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}; $(date -u +%F)"
+echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, ${MASKS:-corrupt} masks, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}${DECODE:+; decode $DECODE}; $(date -u +%F)"
 printf '%-5s %-8s %-24s %-24s %-10s %-8s %-24s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
 printf '%s\n' "${rows[@]}"
 echo "(PQ^scene / PQ over things, thing TP/FP/FN on the test views; lift: ${lift_iterations} iterations on the train run's geometry)"
