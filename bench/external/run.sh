@@ -7,7 +7,7 @@
 #
 # Environment: SEEDS (1,2), OBJECTS (10), VIEWS (48), WIDTH (200), HEIGHT (150), SAMPLES (24), ITERATIONS (2000),
 # LIFT_ITERATIONS (500; 0: no lift), DEVICE (cpu), SET (options for both runs: "Name=Value Name=Value"), DECODE
-# (decode options for both runs, the same form, e.g. DECODE="SurfaceBorderShare=0.8" for Segment Anything's masks outdoors),
+# (decode options for both runs, the same form, e.g. DECODE="SurfaceBorderShare=0.7" for Segment Anything's masks outdoors),
 # UNICLIFT (the command that runs uniclift; default: the Release build, built if missing), LAYOUT (nerfstudio, or
 # colmap: each scene is also written as a COLMAP text model by to_colmap.py, under ROOT/scene-S-colmap, and read
 # through that layout instead; its runs are ROOT/run-S-colmap), ROOM (orbit; inside, a closed room scanned

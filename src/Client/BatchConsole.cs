@@ -68,7 +68,7 @@ internal static class BatchConsole
     /// <summary>`--decode Name=Value` (repeatable): a DecodeOptions knob (JobOptions.Decode), validated before submitting.</summary>
     public static Option<string[]> DecodeOption() => new("--decode")
     {
-        Description = "decode option Name=Value (repeatable), e.g. --decode SurfaceBorderShare=0.8 (Segment Anything masks outdoors) or --decode SpatialSplit=false; " +
+        Description = "decode option Name=Value (repeatable), e.g. --decode SurfaceBorderShare=0.7 (Segment Anything masks outdoors) or --decode SpatialSplit=false; " +
             "`uniclift bench segment --help` lists them. With --mode decode a finished result is decoded again in seconds",
     };
 

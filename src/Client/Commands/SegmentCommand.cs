@@ -108,7 +108,7 @@ public static class SegmentCommand
         console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "n/a (no ground truth)")}");
         if (BackgroundFrom(st.OutputDirectory) is "geometry")
             console.OutWriter.WriteLine("background by geometry: the masks leave none (Segment Anything's); outdoors, decode again with " +
-                "--mode decode --decode SurfaceBorderShare=0.8 (README, \"A street outdoors\")");
+                "--mode decode --decode SurfaceBorderShare=0.7 (README, \"A street outdoors\")");
         console.OutWriter.WriteLine($"output     {st.OutputDirectory}");
         console.OutWriter.WriteLine($"           instance/*.png, labels.ply, metrics.json");
         // A page to look at: views, predictions, masks, ground truth, metrics, loss curve, a 3D viewer (self-contained HTML).

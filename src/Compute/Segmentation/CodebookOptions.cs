@@ -87,7 +87,7 @@ public sealed record CodebookOptions
     /// spreads along its first principal axis at least <see cref="SurfaceBorderSpread"/> of the scene's: a row of buildings
     /// or the sky outdoors, which stand in front of what their gaps show or float at whatever depth 3DGS gives them, so the
     /// depth-edge rule misses them. Off by default (more than 1): in the rooms an object near the cameras reaches the
-    /// border as often and spreads nearly as far; 0.8 is the value measured outdoors (`--decode SurfaceBorderShare=0.8`).
+    /// border as often and spreads nearly as far; 0.7 is the value measured outdoors (`--decode SurfaceBorderShare=0.7`).
     /// DECISIONS.md ("Outdoors").</summary>
     public double SurfaceBorderShare { get; init; } = 2;
 
