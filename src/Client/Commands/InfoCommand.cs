@@ -56,7 +56,8 @@ public static class InfoCommand
             if (NoBackground(s, scene))
                 t.AddRow("Background", "[yellow]not in the masks: they label (nearly) every pixel and nothing says which segments are stuff " +
                     "(Segment Anything's masks do this); decoding will take the instances that spread over the scene and lie behind what " +
-                    "they meet (floor, walls) as background. Semantic maps and classes.json say it exactly (docs/DATASETS.md)[/]");
+                    "they meet (floor, walls) as background; outdoors add --decode SurfaceBorderShare=0.7 (rows of buildings, the sky). " +
+                    "Semantic maps and classes.json say it exactly (docs/DATASETS.md)[/]");
         }
         if (s.MeanGtInstancesPerView is { } gt) t.AddRow("GT instances / view", F(gt));
         console.Write(t);
