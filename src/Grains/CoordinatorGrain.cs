@@ -243,13 +243,15 @@ public sealed class CoordinatorGrain(
         // a placement and a reminder, and a pass that outlasted the table's freshness (on a loaded machine, with this
         // silo's reporter late) fell back to starting every scene, into the slot its own first start had just taken.
         bool fresh = load.IsFresh;
+        // A decode batch trains nothing: its scenes take no training slot, so they start at once, whatever the load.
+        bool trains = request.Options.Mode != JobMode.Decode;
         foreach (var e in waiting)
         {
-            if (!SlotFree(fresh)) break;
+            if (trains && !SlotFree(fresh)) break;
             bool retry = e.Last?.State == SceneState.Failed;
             var job = Job(e, request) with { Attempt = retry ? e.Retries + 1 : e.Retries };
             SceneStatus status;
-            RequestContext.Set(TrainingSlotPlacement.StartsTraining, true);
+            if (trains) RequestContext.Set(TrainingSlotPlacement.StartsTraining, true);
             try
             {
                 status = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).Start(job);
@@ -272,7 +274,7 @@ public sealed class CoordinatorGrain(
             }
             // The slot counts as taken until its silo reports the scene, also when the grain answered from a silo whose
             // device is broken and moves on (placement then puts it on the freest working silo).
-            if (status.State.NeedsTraining() && load.SlotHolder(status.Silo) is { } address)
+            if (trains && status.State.NeedsTraining() && load.SlotHolder(status.Silo) is { } address)
                 load.Reserve(e.SceneId, address);
             e.Last = status;
             changed = true;

@@ -53,6 +53,50 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task ADecodeBatchDecodesAFinishedRunAgainWhileTheOnlyTrainingSlotIsTaken()
+    {
+        await using var cluster = new TestCluster(redis, "decode");
+        await cluster.StartSiloAsync("compute-1", compute: true, slots: 1);
+        var client = await cluster.ConnectAsync();
+        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var scene = TinyScene.Write(Path.Combine(root, "tiny"));
+        var busy = TinyScene.Write(Path.Combine(root, "busy"));
+        var output = Path.Combine(root, "out");
+
+        await client.GetGrain<ICoordinatorGrain>("decode-train").SubmitBatch(new BatchRequest([scene], output, new JobOptions(Iterations: 30, MaxRetries: 0)));
+        var trained = (await TestCluster.WaitForBatchAsync(client, "decode-train", TimeSpan.FromMinutes(3))).Scenes[0].Status;
+        Assert.Equal(SceneState.Done, trained.State);
+        var model = File.ReadAllBytes(Path.Combine(trained.OutputDirectory!, "model.ply"));
+
+        // A long training takes the one slot; a decode batch of the finished scene does not wait for it.
+        await client.GetGrain<ICoordinatorGrain>("decode-busy").SubmitBatch(new BatchRequest([busy], Path.Combine(root, "busy-out"), new JobOptions(Iterations: 1_000_000, MaxRetries: 0)));
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while ((await client.GetGrain<ICoordinatorGrain>("decode-busy").GetBatchStatus()).Scenes[0].Status.State != SceneState.Training)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the long training never started");
+            await Task.Delay(200);
+        }
+        await client.GetGrain<ICoordinatorGrain>("decode-again").SubmitBatch(new BatchRequest([scene], output,
+            new JobOptions(JobMode.Decode, MaxRetries: 0, Decode: ["Cleanup=false"])));
+        var decoded = (await TestCluster.WaitForBatchAsync(client, "decode-again", TimeSpan.FromMinutes(2))).Scenes[0].Status;
+        Assert.True(decoded.State == SceneState.Done, $"{decoded.State} {decoded.Error}");
+        Assert.Equal(trained.OutputDirectory, decoded.OutputDirectory);
+        Assert.Equal(30, decoded.Step); // as training.json says
+        Assert.Equal(SceneState.Training, (await client.GetGrain<ICoordinatorGrain>("decode-busy").GetBatchStatus()).Scenes[0].Status.State);
+        Assert.Equal(model, File.ReadAllBytes(Path.Combine(decoded.OutputDirectory!, "model.ply")));
+        using (var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(decoded.OutputDirectory!, "metrics.json"))))
+            Assert.Equal(["Cleanup=false"], metrics.RootElement.GetProperty("decode_settings").EnumerateArray().Select(e => e.GetString()));
+
+        // A decode batch of a scene never trained fails it with the missing file named, as bad input.
+        await client.GetGrain<ICoordinatorGrain>("decode-none").SubmitBatch(new BatchRequest([busy], Path.Combine(root, "nothing"), new JobOptions(JobMode.Decode, MaxRetries: 0)));
+        var none = (await TestCluster.WaitForBatchAsync(client, "decode-none", TimeSpan.FromMinutes(1))).Scenes[0].Status;
+        Assert.Equal(SceneState.Failed, none.State);
+        Assert.True(none.BadInput);
+        Assert.Contains(Path.Combine(root, "nothing", "busy", "model.ply"), none.Error);
+        await client.GetGrain<ICoordinatorGrain>("decode-busy").Cancel();
+    }
+
+    [Fact]
     public async Task KilledSilosSceneFinishesOnTheSurvivorWithoutLosingMoreThanOneCheckpointIntervalAndMatchesAnUninterruptedRun()
     {
         const int interval = 5, iterations = 80;
