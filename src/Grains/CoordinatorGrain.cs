@@ -332,7 +332,8 @@ public sealed class CoordinatorGrain(
                 try
                 {
                     e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).BeginDecoding(pass);
-                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory, S.Request?.Options.Masks, S.Request?.Options.Decode));
+                    targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory, S.Request?.Options.Masks, S.Request?.Options.Decode,
+                        MasksFromResult: S.Request?.Options.Mode == JobMode.Decode));
                 }
                 catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: scene {Scene} not decodable now", BatchId, e.SceneId); }
             }

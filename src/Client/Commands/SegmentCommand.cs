@@ -55,6 +55,12 @@ public static class SegmentCommand
         }
         if (!Directory.Exists(sceneDirectory))
             throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");
+        if (options.Mode == JobMode.Decode && options.Masks is null && Compute.Segmentation.SceneSegmentation.RecordedMasks(outputDirectory) is { } recorded)
+        {
+            // Decoding again reads the masks the run lifted, as its metrics.json records them.
+            options = options with { Masks = recorded };
+            console.Note($"--mode decode: reading the masks the run lifted, as its metrics.json records them: {recorded}");
+        }
         if (options.Masks is { } masks && Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks) is var maskFolder && !Directory.Exists(maskFolder))
             throw new DirectoryNotFoundException($"--masks: mask folder '{maskFolder}' does not exist.");
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))

@@ -74,6 +74,22 @@ public static class SceneSegmentation
         return result;
     }
 
+    /// <summary>The input masks' folder a finished result in <paramref name="outputDirectory"/> was lifted from, as its
+    /// metrics.json records it (<c>masks</c>: an absolute folder given with <c>--masks</c>); null when it records none
+    /// (the layout's own masks) or has no readable metrics.json. Decoding a result again reads the same masks.</summary>
+    public static string? RecordedMasks(string outputDirectory)
+    {
+        try
+        {
+            var node = JsonNode.Parse(DataFile.ReadAllText(Path.Combine(outputDirectory, MetricsFile)));
+            return node?["masks"] is JsonValue v && v.TryGetValue<string>(out var masks) && masks.Length > 0 ? masks : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or InvalidDataException)
+        {
+            return null;
+        }
+    }
+
     public static string LabelPath(string outputDirectory, SceneView view) =>
         Path.Combine(outputDirectory, LabelsFolder, SceneEvaluator.PredictionFileName(view));
 

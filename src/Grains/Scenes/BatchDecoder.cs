@@ -14,7 +14,10 @@ using static TorchSharp.torch;
 /// <param name="Masks">The job's mask folder (JobOptions.Masks): decode against the masks training used.</param>
 /// <param name="Decode">The job's decode settings (JobOptions.Decode), applied to what the scene's training implies
 /// (<see cref="JobTraining.DecodeBaseline"/>: the stuff rule training used).</param>
-public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory, string? Masks = null, IReadOnlyList<string>? Decode = null);
+/// <param name="MasksFromResult">A decode job's: with no <paramref name="Masks"/>, read the masks the finished result
+/// records (its metrics.json) rather than the layout's own.</param>
+public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory, string? Masks = null, IReadOnlyList<string>? Decode = null,
+    bool MasksFromResult = false);
 
 /// <summary>How a scene came out of a decoding pass: a result, or the reason it failed.</summary>
 public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, string? Error);
@@ -62,6 +65,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
         {
             roots.CheckScene(t.SceneDirectory, "scene directory");
             roots.CheckOutput(t.OutputDirectory, "output directory");
+            if (t.Masks is null && t.MasksFromResult) t = t with { Masks = SceneSegmentation.RecordedMasks(t.OutputDirectory) };
             Scene scene;
             using (roots.ReadingScene(t.SceneDirectory)) scene = SceneInspector.Read(t.SceneDirectory, t.Masks);
             roots.CheckSceneFiles(scene);

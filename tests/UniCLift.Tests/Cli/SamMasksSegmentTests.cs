@@ -68,6 +68,33 @@ public sealed class SamMasksSegmentTests : IDisposable
             Assert.Equal(Path.Combine(elsewhere, "amg_out"), metrics.RootElement.GetProperty("masks").GetString());
         foreach (var f in Directory.GetFiles(Path.Combine(b, "instance"), "*.png"))
             Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(Path.Combine(c, "instance", Path.GetFileName(f))));
+
+        // Decoding that result again without --masks reads the masks it was lifted from (its metrics.json says which):
+        // the same label maps; the layout's own folder holds none.
+        var before = Directory.GetFiles(Path.Combine(c, "instance"), "*.png").ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+        await using (var again = ChildProcess.Start(Uniclift, ["segment", elsewhere, "--out", c, "--mode", "decode"], root))
+        {
+            var code = await again.WaitForExitAsync(TimeSpan.FromSeconds(180));
+            Assert.True(code == 0, $"exit {code}; output:\n{again.Output}");
+            Assert.Contains($"reading the masks the run lifted, as its metrics.json records them: {Path.Combine(elsewhere, "amg_out")}", again.Output);
+        }
+        foreach (var (name, bytes) in before)
+            Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(c, "instance", name))), $"{name} changed");
+        using (var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(c, "metrics.json"))))
+            Assert.Equal(Path.Combine(elsewhere, "amg_out"), metrics.RootElement.GetProperty("masks").GetString());
+
+        // The same through a batch (`submit --mode decode`): the coordinator reads the recorded masks itself.
+        var batchRoot = Path.Combine(root, "batch");
+        CopyDirectory(c, Path.Combine(batchRoot, "elsewhere"));
+        foreach (var f in Directory.GetFiles(Path.Combine(batchRoot, "elsewhere", "instance"))) File.Delete(f);
+        await using (var batch = ChildProcess.Start(Uniclift, ["submit", elsewhere, "--out", batchRoot, "--mode", "decode"], root))
+        {
+            var code = await batch.WaitForExitAsync(TimeSpan.FromSeconds(180));
+            Assert.True(code == 0, $"exit {code}; output:\n{batch.Output}");
+        }
+        foreach (var (name, bytes) in before)
+            Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(batchRoot, "elsewhere", "instance", name))), $"{name} differs in the batch's output");
+
         var predictions = Directory.GetFiles(Path.Combine(a, "instance"), "*.png").Select(Path.GetFileName).Order().ToArray();
         Assert.Equal(scene.Views.Count, predictions.Length);
         Assert.Equal(predictions, Directory.GetFiles(Path.Combine(b, "instance"), "*.png").Select(Path.GetFileName).Order().ToArray());
