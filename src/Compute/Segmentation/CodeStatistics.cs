@@ -110,7 +110,7 @@ public sealed class CodeStatistics
         if (width < 0 || (width > 0 && codes.Length % width != 0))
             throw new ArgumentException($"{codes.Length} code pixels are no whole number of rows of width {width}.", nameof(width));
         Pixels += codes.Length;
-        var inView = new Dictionary<int, long>(); // this view's area per code: added to the scene's, and used for pairs
+        var inView = new Dictionary<int, long>(); // this view's area per code: added to the scene's, and what it shows
         for (int i = 0; i < codes.Length; i++)
         {
             LabelCodebook.Add(inView, codes[i]);
@@ -120,7 +120,10 @@ public sealed class CodeStatistics
         if (points is not null) AddSurface(codes, points, width);
         if (depth is not null && width > 0) AddOcclusion(codes, depth, width);
         foreach (var (c, n) in inView) LabelCodebook.Add(area, c, n);
-        if (width > 0) AddBorder(codes, width, inView);
+        // The codes this view shows (at least PairMinViewFraction of it), ascending: they make its border entry and its pairs.
+        long minPixels = Math.Max(1, (long)(PairMinViewFraction * codes.Length));
+        var present = inView.Where(kv => kv.Value >= minPixels).Select(kv => kv.Key).Order().ToArray();
+        if (width > 0) AddBorder(codes, width, present);
         if (mask is null) return;
         var perSegment = new Dictionary<(int Segment, int Code), long>();
         for (int i = 0; i < codes.Length; i++)
@@ -134,8 +137,6 @@ public sealed class CodeStatistics
             if (into != code) absorbed[(code, into)] = absorbed.GetValueOrDefault((code, into)) + n;
         }
 
-        long minPixels = Math.Max(1, (long)(PairMinViewFraction * codes.Length));
-        var present = inView.Where(kv => kv.Value >= minPixels).Select(kv => kv.Key).Order().ToArray();
         for (int x = 0; x < present.Length; x++)
             for (int y = x + 1; y < present.Length; y++)
             {
@@ -190,10 +191,8 @@ public sealed class CodeStatistics
         }
         void Count(int front, int behind)
         {
-            var f = occlusion.GetValueOrDefault(front);
-            occlusion[front] = (f.Front + 1, f.Behind);
-            var g = occlusion.GetValueOrDefault(behind);
-            occlusion[behind] = (g.Front, g.Behind + 1);
+            CountOcclusion(front, 1, 0);
+            CountOcclusion(behind, 0, 1);
         }
         for (int y = 0; y < height; y++)
             for (int x = 0; x < width; x++)
@@ -204,15 +203,21 @@ public sealed class CodeStatistics
             }
     }
 
-    private void AddBorder(int[] codes, int width, Dictionary<int, long> inView)
+    /// <summary>This view's <see cref="BorderViews"/> entry: of the codes it shows (<paramref name="shown"/>, ascending),
+    /// those on the image's outermost ring of pixels.</summary>
+    private void AddBorder(int[] codes, int width, int[] shown)
     {
         int height = codes.Length / width;
         var ring = new HashSet<int>();
         for (int x = 0; x < width; x++) { ring.Add(codes[x]); ring.Add(codes[(height - 1) * width + x]); }
         for (int y = 0; y < height; y++) { ring.Add(codes[y * width]); ring.Add(codes[y * width + width - 1]); }
-        long minPixels = Math.Max(1, (long)(PairMinViewFraction * codes.Length));
-        var seen = inView.Where(kv => kv.Value >= minPixels).Select(kv => kv.Key).Order().ToArray();
-        borderViews.Add(new ViewBorder(seen, seen.Where(ring.Contains).ToArray()));
+        borderViews.Add(new ViewBorder(shown, shown.Where(ring.Contains).ToArray()));
+    }
+
+    private void CountOcclusion(int code, long front, long behind)
+    {
+        var o = occlusion.GetValueOrDefault(code);
+        occlusion[code] = (o.Front + front, o.Behind + behind);
     }
 
     private void AddInterior(int[] codes, int width)
@@ -242,11 +247,7 @@ public sealed class CodeStatistics
         foreach (var (c, n) in other.backgroundVotes) LabelCodebook.Add(backgroundVotes, c, n);
         foreach (var (c, n) in other.interior) LabelCodebook.Add(interior, c, n);
         foreach (var (c, m) in other.surface) surface[c] = surface.GetValueOrDefault(c) + m;
-        foreach (var (c, (f, b)) in other.occlusion)
-        {
-            var o = occlusion.GetValueOrDefault(c);
-            occlusion[c] = (o.Front + f, o.Behind + b);
-        }
+        foreach (var (c, (f, b)) in other.occlusion) CountOcclusion(c, f, b);
         borderViews.AddRange(other.borderViews);
         foreach (var (k, n) in other.absorbed) absorbed[k] = absorbed.GetValueOrDefault(k) + n;
         foreach (var (k, (sh, co)) in other.pairs)
@@ -341,8 +342,7 @@ public sealed class CodeStatistics
             if (front[i] < 0 || behind[i] < 0)
                 throw new ArgumentException($"code statistics: code {codes[i]} is in front {front[i]} and behind {behind[i]} times (expected counts >= 0).");
             if (front[i] == 0 && behind[i] == 0) continue;
-            var o = occlusion.GetValueOrDefault(codes[i]);
-            occlusion[codes[i]] = (o.Front + front[i], o.Behind + behind[i]);
+            CountOcclusion(codes[i], front[i], behind[i]);
         }
         return this;
     }
