@@ -192,18 +192,15 @@ public sealed class LabelCodebook
         if (options.SurfaceSpread >= 1 || surface.Count == 0) return null;
         double scene = statistics.SceneSurface.Spread().First;
         if (!(scene > 0)) return null;
-        var roots = kept.Append(background).ToDictionary(c => c, c => default(Instance));
-        foreach (var c in roots.Keys.ToList()) roots[c] = roots[c].With(statistics, c);
+        // Each code's instance: the kept codes and the provisional background stand for themselves, a merged code for
+        // the one it joined (codes merged into the dropped count nowhere).
+        var instances = kept.Append(background).ToHashSet();
+        var rootOf = instances.ToDictionary(c => c, c => c);
         foreach (var (c, into) in mergedInto)
-            if (roots.TryGetValue(into, out var g)) roots[into] = g.With(statistics, c);
-        var border = new Dictionary<int, (int Seen, int Touching)>();
-        if (options.SurfaceBorderShare <= 1)
-        {
-            var rootOf = roots.Keys.ToDictionary(c => c, c => c);
-            foreach (var (c, into) in mergedInto)
-                if (roots.ContainsKey(into)) rootOf[c] = into;
-            border = ViewsAtBorder(statistics, rootOf);
-        }
+            if (instances.Contains(into)) rootOf[c] = into;
+        var roots = new Dictionary<int, Instance>();
+        foreach (var (c, root) in rootOf) roots[root] = roots.GetValueOrDefault(root).With(statistics, c);
+        var border = options.SurfaceBorderShare <= 1 ? ViewsAtBorder(statistics, rootOf) : [];
         bool BySpread(Instance i) => i.Moments.Spread().Second >= options.SurfaceSpread * scene
                                      && (i.Edges == 0 || i.Front < options.SurfaceMaxFront * i.Edges);
         bool ByBorder(int root, Instance i) => border.GetValueOrDefault(root) is var (seen, touching)
