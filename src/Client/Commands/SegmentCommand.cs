@@ -86,21 +86,6 @@ public static class SegmentCommand
         return final.Scenes[0];
     }
 
-    /// <summary>metrics.json's background_from in a result directory, or null when it says none (or cannot be read).</summary>
-    private static string? BackgroundFrom(string? outputDirectory)
-    {
-        if (outputDirectory is null) return null;
-        try
-        {
-            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outputDirectory, Compute.Segmentation.SceneSegmentation.MetricsFile)));
-            return node?["background_from"]?.GetValue<string>();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
     internal static int Report(BatchSceneStatus s, CommandConsole console)
     {
         var st = s.Status;
@@ -112,7 +97,7 @@ public static class SegmentCommand
         console.OutWriter.WriteLine($"scene      {s.SceneDirectory}");
         console.OutWriter.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");
         console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "n/a (no ground truth)")}");
-        if (BackgroundFrom(st.OutputDirectory) is "geometry")
+        if (st.OutputDirectory is { } result && Compute.Segmentation.SceneSegmentation.Recorded(result, "background_from") is "geometry")
             console.OutWriter.WriteLine("background by geometry: the masks leave none (Segment Anything's); outdoors, decode again with " +
                 "--mode decode --decode SurfaceBorderShare=0.7 (README, \"A street outdoors\")");
         console.OutWriter.WriteLine($"output     {st.OutputDirectory}");

@@ -77,12 +77,16 @@ public static class SceneSegmentation
     /// <summary>The input masks' folder a finished result in <paramref name="outputDirectory"/> was lifted from, as its
     /// metrics.json records it (<c>masks</c>: an absolute folder given with <c>--masks</c>); null when it records none
     /// (the layout's own masks) or has no readable metrics.json. Decoding a result again reads the same masks.</summary>
-    public static string? RecordedMasks(string outputDirectory)
+    public static string? RecordedMasks(string outputDirectory) => Recorded(outputDirectory, "masks");
+
+    /// <summary>A text value of a finished result's metrics.json (<paramref name="key"/>, e.g. <c>background_from</c>);
+    /// null when it has none, an empty one, or no readable metrics.json.</summary>
+    public static string? Recorded(string outputDirectory, string key)
     {
         try
         {
             var node = JsonNode.Parse(DataFile.ReadAllText(Path.Combine(outputDirectory, MetricsFile)));
-            return node?["masks"] is JsonValue v && v.TryGetValue<string>(out var masks) && masks.Length > 0 ? masks : null;
+            return node?[key] is JsonValue v && v.TryGetValue<string>(out var text) && text.Length > 0 ? text : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or InvalidDataException)
         {
