@@ -186,13 +186,8 @@ public sealed class SceneRun
     private SceneRunEnd TrainCore()
     {
         Update(p => p with { State = SceneState.Loading });
+        CheckJobPaths();
         var dir = Job.SceneDirectory;
-        // A job is a client's request: its paths must lie under this silo's roots before anything is looked up.
-        roots.CheckScene(dir, "scene directory");
-        roots.CheckOutput(Job.OutputDirectory, "output directory");
-        if (Job.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
-        if (!Directory.Exists(dir))
-            throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a scene in a supported layout: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP).");
         Scene scene;
         using (roots.ReadingScene(dir)) scene = SceneInspector.Read(dir, Job.Options.Masks);
         roots.CheckSceneFiles(scene);
@@ -220,15 +215,24 @@ public sealed class SceneRun
         }
     }
 
+    /// <summary>A job is a client's request: its paths must lie under this silo's roots before anything is looked up, and
+    /// the scene directory must exist.</summary>
+    private void CheckJobPaths()
+    {
+        var dir = Job.SceneDirectory;
+        roots.CheckScene(dir, "scene directory");
+        roots.CheckOutput(Job.OutputDirectory, "output directory");
+        if (Job.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
+        if (!Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a scene in a supported layout: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP).");
+    }
+
     /// <summary>A decode job: the paths are allowed, the scene is there and the output directory holds a trained model
     /// (model.ply, and training.json for the status); the scene is then Trained as that run left it.</summary>
     private SceneRunEnd FindTrained()
     {
         Update(p => p with { State = SceneState.Loading });
-        roots.CheckScene(Job.SceneDirectory, "scene directory");
-        roots.CheckOutput(Job.OutputDirectory, "output directory");
-        if (!Directory.Exists(Job.SceneDirectory))
-            throw new DirectoryNotFoundException($"scene directory '{Job.SceneDirectory}' does not exist.");
+        CheckJobPaths();
         var model = Path.Combine(Job.OutputDirectory, TrainedGaussians.FileName);
         if (!File.Exists(model))
             throw new FileNotFoundException($"no trained model '{model}': mode 'decode' decodes again what a finished train or lift run of the scene wrote there.", model);
