@@ -4,9 +4,10 @@ using UniCLift.Compute.Segmentation;
 using UniCLift.Compute.Training;
 
 /// <summary>
-/// The one route from a job's <see cref="JobOptions"/> to the compute library's <see cref="TrainingOptions"/> and
-/// <see cref="DecodeOptions"/>: the scene run trains with the one, the coordinator and the view grains decode with the
-/// other, the client validates with both before submitting. Nothing else parses a job's settings.
+/// The one route from a job's <see cref="JobOptions"/> to the compute library's <see cref="TrainingOptions"/>: the scene
+/// run trains with it, the client validates with it before submitting. Nothing else parses a job's training settings.
+/// Its decode settings are parsed by Compute's <see cref="DecodeOptionOverrides"/> wherever they are applied (the
+/// client's check here, the coordinator's pass on <see cref="DecodeBaseline"/>, the view grains on the defaults).
 /// </summary>
 public static class JobTraining
 {
