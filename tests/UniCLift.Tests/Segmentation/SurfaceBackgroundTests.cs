@@ -156,16 +156,8 @@ public sealed class SurfaceBackgroundTests
             (Fence, 30, () => (5 + 25 * rng.NextDouble(), 7, 0.8 * rng.NextDouble()), 70, 1),
         ];
         var stats = new CodeStatistics();
-        var codes = new List<int>();
-        var points = new List<float>();
-        foreach (var (code, pixels, point, _, _) in parts)
-            for (int i = 0; i < pixels; i++)
-            {
-                codes.Add(code);
-                var (x, y, z) = point();
-                points.AddRange([(float)x, (float)y, (float)z]);
-            }
-        stats.AddView(codes.ToArray(), codes.ToArray(), 0, points.ToArray()); // SAM-style: every pixel in its code's segment
+        var (codes, points) = Pixels(parts.Select(p => (p.Code, p.Pixels, p.Point)));
+        stats.AddView(codes, codes, 0, points); // SAM-style: every pixel in its code's segment
         var sorted = parts.Select(p => p.Code).Order().ToArray();
         stats.WithOcclusion(sorted, sorted.Select(c => parts.Single(p => p.Code == c).Front).ToArray(), sorted.Select(c => 100 - parts.Single(p => p.Code == c).Front).ToArray());
         for (int view = 0; view < 6; view++) // six views show every part; the fence reaches the border in one of them
@@ -217,27 +209,13 @@ public sealed class SurfaceBackgroundTests
         var stats = new CodeStatistics();
         for (int view = 0; view < 6; view++)
         {
-            var codes = new List<int>();
-            var mask = new List<int>();
-            var points = new List<float>();
-            void Add(int code, int maskId, int n, Func<(double, double, double)> point)
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    codes.Add(code);
-                    mask.Add(maskId);
-                    var (x, y, z) = point();
-                    points.AddRange([(float)x, (float)y, (float)z]);
-                }
-            }
-            for (int k = 0; k < 6; k++)
-            {
-                int strip = k;
-                Add(100 + strip, 10 + strip, 40, () => (strip + rng.NextDouble(), 6 * rng.NextDouble(), 0));
-            }
-            Add(9, 10 + view, 4, () => (3 + 0.05 * rng.NextDouble(), 3 + 0.05 * rng.NextDouble(), 0.01));
-            Add(5, 1, 30, () => (2 + 0.4 * rng.NextDouble(), 2 + 0.4 * rng.NextDouble(), 0.4 * rng.NextDouble()));
-            stats.AddView(codes.ToArray(), mask.ToArray(), 0, points.ToArray());
+            var (codes, points) = Pixels(Enumerable.Range(0, 6)
+                .Select(strip => (100 + strip, 40, (Func<(double, double, double)>)(() => (strip + rng.NextDouble(), 6 * rng.NextDouble(), 0))))
+                .Append((9, 4, () => (3 + 0.05 * rng.NextDouble(), 3 + 0.05 * rng.NextDouble(), 0.01)))
+                .Append((5, 30, () => (2 + 0.4 * rng.NextDouble(), 2 + 0.4 * rng.NextDouble(), 0.4 * rng.NextDouble()))));
+            // Strip k in mask 10 + k, the speck in this view's strip's mask, the object in mask 1.
+            var mask = codes.Select(c => c >= 100 ? c - 90 : c == 9 ? 10 + view : 1).ToArray();
+            stats.AddView(codes, mask, 0, points);
         }
         var options = new CodebookOptions { MinCodeFraction = 0 };
         var book = LabelCodebook.Build(stats, null, options);
@@ -290,20 +268,27 @@ public sealed class SurfaceBackgroundTests
         var without = new CodeStatistics();
         for (int view = 0; view < 2; view++)
         {
-            var codes = new List<int>();
-            var mask = new List<int>();
-            var points = new List<float>();
-            foreach (var (code, pixels, point) in parts)
-                for (int i = 0; i < pixels; i++)
-                {
-                    codes.Add(code);
-                    mask.Add(masksGiveBackground && code == Floor ? 0 : code);
-                    var (x, y, z) = point();
-                    points.AddRange([(float)x, (float)y, (float)z]);
-                }
-            with.AddView(codes.ToArray(), mask.ToArray(), 0, points.ToArray());
-            without.AddView(codes.ToArray(), mask.ToArray());
+            var (codes, points) = Pixels(parts);
+            var mask = codes.Select(c => masksGiveBackground && c == Floor ? 0 : c).ToArray();
+            with.AddView(codes, mask, 0, points);
+            without.AddView(codes, mask);
         }
         return (with, without);
+    }
+
+    /// <summary>A view's pixels, part after part: each part's code on its count of pixels, each pixel at a point the part
+    /// draws (x, y, z per pixel).</summary>
+    private static (int[] Codes, float[] Points) Pixels(IEnumerable<(int Code, int Pixels, Func<(double, double, double)> Point)> parts)
+    {
+        var codes = new List<int>();
+        var points = new List<float>();
+        foreach (var (code, pixels, point) in parts)
+            for (int i = 0; i < pixels; i++)
+            {
+                codes.Add(code);
+                var (x, y, z) = point();
+                points.AddRange([(float)x, (float)y, (float)z]);
+            }
+        return (codes.ToArray(), points.ToArray());
     }
 }
