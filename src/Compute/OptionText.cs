@@ -56,7 +56,9 @@ internal static class OptionText
             .Where(p => p.CanWrite && p.SetMethod!.IsPublic && IsScalar(p.PropertyType))
             .OrderBy(p => p.MetadataToken);
 
-    /// <summary>A copy of a record (its compiler-made clone): reflection then writes the copy's init-only properties.</summary>
-    public static T Copy<T>(T record) where T : class =>
-        (T)typeof(T).GetMethod("<Clone>$", BindingFlags.Public | BindingFlags.Instance)!.Invoke(record, null)!;
+    /// <summary>A copy of a record (its compiler-made clone, found on its runtime type): reflection then writes the copy's
+    /// init-only properties.</summary>
+    public static object Copy(object record) =>
+        (record.GetType().GetMethod("<Clone>$", BindingFlags.Public | BindingFlags.Instance)
+            ?? throw new ArgumentException($"{record.GetType().Name} is not a record.", nameof(record))).Invoke(record, null)!;
 }

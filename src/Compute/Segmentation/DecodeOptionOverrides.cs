@@ -109,19 +109,10 @@ public static class DecodeOptionOverrides
                 throw new ArgumentException($"Unknown decode option '{name}'. Known: {string.Join(", ", Knobs.Select(k => k.Name).Append(SplitGroup).Append(CleanupGroup).Order(StringComparer.Ordinal))}.");
             var owner = knob.Owner(result)
                 ?? throw new ArgumentException($"Decode option {knob.Name}: that stage is off ({knob.Name[..knob.Name.IndexOf('.')]}=false).");
-            var copy = Copy(owner);
+            var copy = OptionText.Copy(owner);
             knob.Property.SetValue(copy, OptionText.Parse(knob.Property.PropertyType, knob.Name, text, Kind));
             result = knob.WithOwner(result, copy);
         }
         return result.Validate();
     }
-
-    private static object Copy(object record) => record switch
-    {
-        DecodeOptions d => OptionText.Copy(d),
-        CodebookOptions c => OptionText.Copy(c),
-        SpatialSplitOptions s => OptionText.Copy(s),
-        FragmentOptions f => OptionText.Copy(f),
-        _ => throw new InvalidOperationException($"no copy for {record.GetType().Name}"),
-    };
 }
