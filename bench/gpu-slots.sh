@@ -5,6 +5,8 @@
 # GPU memory is sampled every second by nvidia-smi while it runs (peak per slot count). At 3000 iterations (the
 # default) a 30k-iteration figure is about ITERS/30000 of it (density control ends halfway either way).
 # GPU machine: ../shared/device/pack.sh, then the device tool with carry [".device"] and command: bash bench/gpu-slots.sh
+# (bench/gpu-train.sh second runs it with SCENES=4, the size a session's device time allows). Under $OUT: slots-summary.txt
+# and each batch's output, slots-N.txt; the memory samples go to MEMORY_DIR ($OUT by default).
 # Here (no GPU), as a dry run of the script itself: DEVICE=cpu SCENES=2 VIEWS=8 W=64 H=48 ITERS=30 RUN="dotnet src/Client/bin/Release/net10.0/uniclift.dll" bash bench/gpu-slots.sh
 set -uo pipefail
 out=${OUT:-gpu-out}; mkdir -p "$out"
@@ -18,7 +20,7 @@ for i in $(seq 1 "$scenes"); do
   dirs+=("$work/scene-$i")
 done
 for slots in ${SLOTS:-1 2 4}; do
-  mem="$out/slots-$slots-memory.csv"
+  mem="${MEMORY_DIR:-$out}/slots-$slots-memory.csv"; mkdir -p "$(dirname "$mem")"
   if command -v nvidia-smi > /dev/null; then
     nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -l 1 > "$mem" 2> /dev/null &
     sampler=$!
