@@ -47,8 +47,12 @@ public static class KernelHost
             : KernelEmulator.MaxDynamicSharedBytes;
 
     /// <summary>Whether two tensors are on one device (CUDA "cuda" and "cuda:0" alike).</summary>
-    public static bool SameDevice(Tensor a, Tensor b) =>
-        a.device_type == b.device_type && (a.device_type != DeviceType.CUDA || CudaRuntime.Ordinal(a.device) == CudaRuntime.Ordinal(b.device));
+    public static bool SameDevice(Tensor a, Tensor b) => SameDevice(a.device, b.device);
+
+    /// <summary>Whether two devices are one. TorchSharp's <see cref="Device"/> compares by reference, and
+    /// <c>Tensor.device</c> makes a new one at every call: <c>t.device == device</c> is always false.</summary>
+    public static bool SameDevice(Device a, Device b) =>
+        a.type == b.type && (a.type != DeviceType.CUDA || CudaRuntime.Ordinal(a) == CudaRuntime.Ordinal(b));
 
     /// <summary>Makes the tensors' CUDA device current (nothing to do for the emulator).</summary>
     public static void MakeCurrent(Device device)

@@ -16,7 +16,7 @@ public sealed class NeighbourGraph : IDisposable
     /// nothing), and the largest Gaussian index they name.</summary>
     internal (TorchSharp.torch.Tensor Sources, TorchSharp.torch.Tensor Targets, int MaxIndex) Indices(TorchSharp.torch.Device device)
     {
-        if (_src is null || _src.device != device)
+        if (_src is null || !Cuda.KernelHost.SameDevice(_src.device, device))
         {
             _src?.Dispose(); _dst?.Dispose();
             var s = new long[Sources.Length]; var t = new long[Targets.Length];

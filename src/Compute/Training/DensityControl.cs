@@ -1,5 +1,6 @@
 namespace UniCLift.Compute.Training;
 
+using UniCLift.Compute.Cuda;
 using static TorchSharp.torch;
 
 /// <summary>
@@ -26,7 +27,7 @@ public sealed class DensityControl : IDisposable
     /// <summary>Moves the statistics to a device (values unchanged).</summary>
     public void MoveTo(Device device)
     {
-        if (Device == device) return;
+        if (KernelHost.SameDevice(Device, device)) return;
         var a = _gradAccum.to(device).DetachFromDisposeScope(); var b = _denom.to(device).DetachFromDisposeScope();
         var c = _maxRadii.to(device).DetachFromDisposeScope();
         _gradAccum.Dispose(); _denom.Dispose(); _maxRadii.Dispose();

@@ -2,6 +2,7 @@ namespace UniCLift.Compute.Training;
 
 using TorchSharp;
 using TorchSharp.Modules;
+using UniCLift.Compute.Cuda;
 using static TorchSharp.torch;
 
 /// <summary>
@@ -55,7 +56,7 @@ public sealed class GaussianAdam : IDisposable
         foreach (var name in _order)
         {
             var s = _slots[name];
-            if (s.Value.device == device) continue;
+            if (KernelHost.SameDevice(s.Value.device, device)) continue;
             using (no_grad())
             {
                 var v = s.Value.detach().to(device).DetachFromDisposeScope();

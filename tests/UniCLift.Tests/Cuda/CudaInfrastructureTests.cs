@@ -319,6 +319,18 @@ public sealed class CudaInfrastructureTests : IDisposable
             Assert.Contains($"'{bad}'", Assert.Throws<ArgumentException>(() => CudaRuntime.ParseDevice(bad)).Message);
     }
 
+    [Fact]
+    public void Devices_Are_The_Same_By_Type_And_Ordinal_Not_By_Reference()
+    {
+        using var t = torch.zeros(2);
+        Assert.False(ReferenceEquals(t.device, t.device)); // why a reference comparison never holds
+        Assert.True(KernelHost.SameDevice(t.device, torch.CPU));
+        Assert.True(KernelHost.SameDevice(new torch.Device(DeviceType.CUDA, 0), CudaRuntime.ParseDevice("cuda")));
+        Assert.True(KernelHost.SameDevice(new torch.Device(DeviceType.CUDA, 2), CudaRuntime.ParseDevice("cuda:2")));
+        Assert.False(KernelHost.SameDevice(new torch.Device(DeviceType.CUDA, 0), new torch.Device(DeviceType.CUDA, 1)));
+        Assert.False(KernelHost.SameDevice(torch.CPU, new torch.Device(DeviceType.CUDA, 0)));
+    }
+
     private static string RepoRoot()
     {
         var d = new DirectoryInfo(AppContext.BaseDirectory);

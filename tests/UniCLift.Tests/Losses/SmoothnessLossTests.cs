@@ -85,6 +85,24 @@ public sealed class SmoothnessLossTests
     }
 
     [Fact]
+    public void GraphIndicesAreMadeOncePerDevice()
+    {
+        // A step asks for the indices on the embeddings' device; on a GPU a new tensor is a blocking upload, so the graph
+        // keeps the one it made (a device compared by reference, as Tensor.device makes a new one each call, remade it
+        // every step).
+        using var g = NeighbourGraph.Build(Means, 5, 0.01, 16, new[] { 0, 2, 3 });
+        using var e = torch.zeros(5, 12);
+        var (s1, t1, max) = g.Indices(e.device);
+        var (s2, t2, _) = g.Indices(e.device);
+        var (s3, _, _) = g.Indices(torch.CPU);
+        Assert.Same(s1, s2);
+        Assert.Same(t1, t2);
+        Assert.Same(s1, s3);
+        Assert.Equal(4, max);
+        Assert.Equal(new long[] { 0, 0, 0, 3, 3 }, s1.data<long>().ToArray());
+    }
+
+    [Fact]
     public void SampleIndicesAreDistinctAndSeeded()
     {
         var a = NeighbourGraph.SampleIndices(1000, 100, new Random(1));
