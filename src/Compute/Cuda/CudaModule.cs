@@ -40,7 +40,9 @@ public sealed unsafe class CudaModule : IKernelModule
 {
     private static readonly Dictionary<string, CudaModule> Modules = new();
     private readonly nint _module;
-    private readonly Dictionary<string, nint> _functions = new();
+    /// <summary>Kernels looked up so far. A module is shared by every thread that launches on its device (training slots,
+    /// the autograd engine's device thread, parallel view renders), hence concurrent.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, nint> _functions = new();
 
     public int Device { get; }
     public string Name { get; }
@@ -123,8 +125,7 @@ public sealed unsafe class CudaModule : IKernelModule
         var bytes = Encoding.ASCII.GetBytes(name + "\0");
         nint fn;
         fixed (byte* p = bytes) CudaDriver.Check(CudaDriver.Get().ModuleGetFunction(&fn, _module, p), "cuModuleGetFunction", name);
-        _functions[name] = fn;
-        return fn;
+        return _functions.GetOrAdd(name, fn); // a race looks the same kernel up twice: either handle will do
     }
 
     /// <summary>Allows a kernel more than 48 KiB of dynamic shared memory (up to the device's opt-in limit).</summary>
