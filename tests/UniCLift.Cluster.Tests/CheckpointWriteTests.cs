@@ -36,7 +36,7 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
     }
 
     private (SceneRun Run, SceneCheckpoints Checkpoints) Start(string checkpointRoot, int interval, int iterations, Action<int> beforeWrite,
-        UniCLiftMetrics? metrics = null, string? results = null, SceneStatus? start = null, TrainingSlots? slots = null)
+        UniCLiftMetrics? metrics = null, string? results = null, SceneStatus? start = null, TrainingSlots? slots = null, TimeSpan minTime = default)
     {
         var scenes = Path.Combine(root, "scenes");
         var scene = Path.Combine(scenes, "tiny");
@@ -45,7 +45,7 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
         var job = new SceneJob("tiny", scene, Path.Combine(results, "tiny"), new JobOptions(Iterations: iterations, Seed: 1));
         var checkpoints = new SceneCheckpoints(checkpointRoot, job.SceneId) { BeforeWrite = beforeWrite };
         var roots = new DataRoots([scenes], [results], checkpointRoot);
-        var run = new SceneRun(job, slots ?? new TrainingSlots(1), checkpoints, roots, interval, start ?? new SceneStatus { SceneId = job.SceneId }, log, metrics);
+        var run = new SceneRun(job, slots ?? new TrainingSlots(1), checkpoints, roots, new CheckpointCadence(interval, minTime), start ?? new SceneStatus { SceneId = job.SceneId }, log, metrics);
         runs.Add(run);
         return (run, checkpoints);
     }
@@ -100,6 +100,38 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
             Assert.True(steps[1] >= 4 * interval, $"second checkpoint at step {steps[1]}, while the first write was still held");
         }
         Assert.DoesNotContain(log.Warnings, w => w.Contains("not written"));
+    }
+
+    [Fact]
+    public async Task PeriodicCheckpointsWaitForTheirLeastTimeAsWellAsTheirIterations()
+    {
+        // A GPU runs 200 iterations in about a second: the iterations alone would checkpoint its hundreds of MB every
+        // second. Here every iteration is due by count, and the least time (longer than the run) holds them all back,
+        // but not the final checkpoint.
+        var steps = new List<int>();
+        var (run, checkpoints) = Start(Path.Combine(root, "ckpt-time"), 1, 30, step => { lock (steps) steps.Add(step); },
+            minTime: TimeSpan.FromHours(1));
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        lock (steps) Assert.Equal([30], steps);
+        Assert.Equal(30, run.Progress.LastCheckpointStep);
+
+        // By count alone (the least time 0), every 10 iterations.
+        steps.Clear();
+        var (every, _) = Start(Path.Combine(root, "ckpt-count"), 10, 30, step => { lock (steps) steps.Add(step); });
+        Assert.Equal(SceneRunEnd.Finished, await every.Completion.WaitAsync(Patience));
+        lock (steps) Assert.Equal([10, 20, 30], steps);
+    }
+
+    [Fact]
+    public void ACheckpointIsDueAfterItsIterationsAndItsLeastTime()
+    {
+        var cadence = new CheckpointCadence(200, TimeSpan.FromSeconds(20));
+        Assert.False(cadence.IsDue(199, TimeSpan.FromMinutes(5)));
+        Assert.False(cadence.IsDue(5000, TimeSpan.FromSeconds(19.9)));
+        Assert.True(cadence.IsDue(200, TimeSpan.FromSeconds(20)));
+        Assert.True(CheckpointCadence.Every(200).IsDue(200, TimeSpan.Zero));
+        Assert.True(new CheckpointCadence(0, TimeSpan.Zero).IsDue(1, TimeSpan.Zero)); // at least one iteration apart
+        Assert.False(new CheckpointCadence(0, TimeSpan.Zero).IsDue(0, TimeSpan.Zero));
     }
 
     /// <summary>

@@ -44,6 +44,7 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
             o.SceneRoots = [.. SceneRoots];
             o.OutputRoots = [.. OutputRoots];
             o.CheckpointInterval = checkpointInterval;
+            o.CheckpointMinInterval = TimeSpan.Zero; // tiny scenes step in milliseconds: checkpoint by iterations alone
             o.SupervisionInterval = TimeSpan.FromMilliseconds(500);
             o.LoadReportInterval = TimeSpan.FromMilliseconds(200);
             configure?.Invoke(o);

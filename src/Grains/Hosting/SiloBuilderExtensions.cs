@@ -43,6 +43,7 @@ public static class SiloBuilderExtensions
         if (section["OutputRoots"] is { Length: > 0 } outputs) options.OutputRoots = PathList(outputs);
         configure?.Invoke(options);
         if (options.CheckpointInterval < 1) throw new InvalidOperationException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
+        if (options.CheckpointMinInterval < TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:CheckpointMinInterval must not be negative, got {options.CheckpointMinInterval}.");
         if (options.CheckpointsKeptWhenDone < 0) throw new InvalidOperationException($"UniCLift:CheckpointsKeptWhenDone must be at least 0, got {options.CheckpointsKeptWhenDone}.");
         if (options.LoadReportInterval <= TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:LoadReportInterval must be positive, got {options.LoadReportInterval}.");
         if (options.BatchesToKeep < 1) throw new InvalidOperationException($"UniCLift:BatchesToKeep must be at least 1, got {options.BatchesToKeep}.");

@@ -50,8 +50,13 @@ public sealed class UniCLiftSiloOptions
     /// </summary>
     public string CheckpointDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "uniclift-checkpoints");
 
-    /// <summary>Checkpoint every this many iterations (and always at the end of training).</summary>
+    /// <summary>Checkpoint every this many iterations (and always at the end of training), but no sooner than
+    /// <see cref="CheckpointMinInterval"/> after the previous checkpoint (<see cref="Scenes.CheckpointCadence"/>).</summary>
     public int CheckpointInterval { get; set; } = 200;
+
+    /// <summary>The least time between a training's periodic checkpoints: on a GPU 200 iterations take about a second,
+    /// and a paper-scale checkpoint is a few hundred MB. Zero: every <see cref="CheckpointInterval"/> iterations.</summary>
+    public TimeSpan CheckpointMinInterval { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>How many checkpoints per scene to keep (the newest).</summary>
     public int CheckpointsToKeep { get; set; } = 2;

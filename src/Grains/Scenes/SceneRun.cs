@@ -37,7 +37,10 @@ public sealed class SceneRun
     private readonly TrainingSlots slots;
     private readonly SceneCheckpoints checkpoints;
     private readonly DataRoots roots;
-    private readonly int checkpointInterval;
+    private readonly CheckpointCadence cadence;
+    /// <summary>Step and time (Stopwatch ticks) at which the newest periodic checkpoint (or this run's training) started.</summary>
+    private int lastCheckpointStep;
+    private long lastCheckpointTicks;
     private readonly ILogger log;
     private readonly UniCLiftMetrics? metrics;
     private SceneStatus progress;
@@ -56,7 +59,7 @@ public sealed class SceneRun
     /// <param name="start">The scene's status when the run starts: its training time so far, step, losses, last checkpoint.</param>
     /// <param name="roots">Where the job's scene, output and initial PLY may be: checked before anything is read or written.</param>
     /// <param name="metrics">Where the run reports iterations, checkpoints, resumes, decode time and PQ (null: nowhere).</param>
-    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, DataRoots roots, int checkpointInterval, SceneStatus start, ILogger log,
+    public SceneRun(SceneJob job, TrainingSlots slots, SceneCheckpoints checkpoints, DataRoots roots, CheckpointCadence cadence, SceneStatus start, ILogger log,
         UniCLiftMetrics? metrics = null, string device = "cpu")
     {
         Job = job;
@@ -65,7 +68,7 @@ public sealed class SceneRun
         this.metrics = metrics;
         this.slots = slots;
         this.checkpoints = checkpoints;
-        this.checkpointInterval = Math.Max(1, checkpointInterval);
+        this.cadence = cadence;
         this.log = log;
         progress = start with { State = SceneState.Queued, Error = null, BadInput = false, MillisecondsPerStep = 0 };
         Completion = Task.Run(RunAsync);
@@ -250,6 +253,7 @@ public sealed class SceneRun
     private SceneRunEnd TrainSteps(SceneTrainer trainer, Stopwatch clock, double baseSeconds)
     {
         bool due = false; // a periodic checkpoint is due (it waits while the previous write still runs)
+        (lastCheckpointStep, lastCheckpointTicks) = (trainer.CurrentStep, Stopwatch.GetTimestamp());
 
         // The loss curve of this run (after a resume: from the resumed step on) goes into metrics.json and the report.
         var curve = new List<TrainingStepReport>(Math.Max(0, trainer.Options.Iterations - trainer.CurrentStep));
@@ -284,7 +288,7 @@ public sealed class SceneRun
                 Losses = new SceneLosses(r.TotalLoss, r.RenderLoss, r.ClusterLoss, r.TripletLoss, r.SmoothLoss),
                 Seconds = baseSeconds + clock.Elapsed.TotalSeconds,
             });
-            if (trainer.CurrentStep % checkpointInterval == 0) due = true;
+            if (cadence.IsDue(trainer.CurrentStep - lastCheckpointStep, Stopwatch.GetElapsedTime(lastCheckpointTicks))) due = true;
             // Deferred, not queued, while the previous write runs (one write and one snapshot at a time).
             if (due && !WriteRunning)
             {
@@ -369,6 +373,7 @@ public sealed class SceneRun
         checkpoints.RefuseLink();
         var clock = Stopwatch.StartNew();
         int step = trainer.CurrentStep;
+        (lastCheckpointStep, lastCheckpointTicks) = (step, Stopwatch.GetTimestamp());
         snapshot.Reset();
         trainer.SavePayload(snapshot); // the SHA-256 that completes a checkpoint is computed by the write, off this thread
         metrics?.RecordCheckpointSnapshot(clock.Elapsed);

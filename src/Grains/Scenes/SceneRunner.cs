@@ -33,7 +33,7 @@ public sealed partial class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSi
         AdoptLegacyCheckpoints(o.CheckpointDirectory, job.SceneId, log);
         SceneRun run;
         // The run's thread (and its background writes) inherit the confinement: every file it opens is checked as opened.
-        using (roots.Confine()) run = new SceneRun(job, slots, Checkpoints(job), roots, o.CheckpointInterval, start, log, metrics, o.Device);
+        using (roots.Confine()) run = new SceneRun(job, slots, Checkpoints(job), roots, new CheckpointCadence(o.CheckpointInterval, o.CheckpointMinInterval), start, log, metrics, o.Device);
         runs[run] = 0;
         run.Completion.ContinueWith(_ => runs.TryRemove(run, out byte _), TaskScheduler.Default);
         return run;

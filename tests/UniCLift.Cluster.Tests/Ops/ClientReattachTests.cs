@@ -31,7 +31,7 @@ public sealed partial class ClientReattachTests
             [
                 "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}", "--UniCLift:AdvertisedAddress=127.0.0.1", "--UniCLift:SiloName=compute",
                 "--UniCLift:Kubernetes=false", "--UniCLift:Compute=true", "--UniCLift:Device=cpu",
-                "--UniCLift:CheckpointInterval=50", $"--UniCLift:CheckpointDirectory={Path.Combine(root, "checkpoints")}",
+                "--UniCLift:CheckpointInterval=50", "--UniCLift:CheckpointMinInterval=00:00:00", $"--UniCLift:CheckpointDirectory={Path.Combine(root, "checkpoints")}",
                 $"--UniCLift:SceneRoots={root}", $"--UniCLift:OutputRoots={root}",
             ]);
             var scene = TinyScene.Write(Path.Combine(root, "tiny"));

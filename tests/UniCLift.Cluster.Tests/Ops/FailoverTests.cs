@@ -38,7 +38,7 @@ public sealed class FailoverTests
                 "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}", "--UniCLift:AdvertisedAddress=127.0.0.1", $"--UniCLift:SiloName={name}",
                 "--UniCLift:Kubernetes=false", $"--UniCLift:Compute={(compute ? "true" : "false")}",
                 $"--UniCLift:TrainingSlots={(compute ? 1 : 0)}", "--UniCLift:Device=cpu",
-                $"--UniCLift:CheckpointInterval={CheckpointInterval}", $"--UniCLift:CheckpointDirectory={Path.Combine(root, "checkpoints")}",
+                $"--UniCLift:CheckpointInterval={CheckpointInterval}", "--UniCLift:CheckpointMinInterval=00:00:00", $"--UniCLift:CheckpointDirectory={Path.Combine(root, "checkpoints")}",
                 $"--UniCLift:SceneRoots={root}", $"--UniCLift:OutputRoots={root}",
                 // Nothing else: ClusterMembershipOptions, SupervisionInterval, LoadReportInterval and ReminderPeriod
                 // are what a deployed silo runs with.

@@ -166,7 +166,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
                     "--UniCLift:Clustering=redis", $"--UniCLift:Redis={redis.Address}", "--UniCLift:AdvertisedAddress=127.0.0.1",
                     $"--UniCLift:ClusterId={rig.ClusterId}", $"--UniCLift:ServiceId={rig.ClusterId}", $"--UniCLift:SiloName={silo}",
                     "--UniCLift:Compute=true", "--UniCLift:TrainingSlots=1", "--UniCLift:Device=cpu",
-                    "--UniCLift:CheckpointInterval=20", $"--UniCLift:CheckpointDirectory={checkpoints}",
+                    "--UniCLift:CheckpointInterval=20", "--UniCLift:CheckpointMinInterval=00:00:00", $"--UniCLift:CheckpointDirectory={checkpoints}",
                     $"--UniCLift:SceneRoots={rig._root}", $"--UniCLift:OutputRoots={rig._root}",
                     "--UniCLift:SupervisionInterval=00:00:00.500", "--UniCLift:LoadReportInterval=00:00:00.500",
                     "--Logging:LogLevel:Default=Warning",

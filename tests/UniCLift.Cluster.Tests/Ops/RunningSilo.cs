@@ -67,7 +67,7 @@ public sealed class RunningSilo : IAsyncLifetime
             "--UniCLift:Compute=true",
             "--UniCLift:TrainingSlots=2",
             "--UniCLift:Device=cpu",
-            $"--UniCLift:CheckpointInterval={CheckpointInterval}",
+            $"--UniCLift:CheckpointInterval={CheckpointInterval}", "--UniCLift:CheckpointMinInterval=00:00:00",
             $"--UniCLift:CheckpointDirectory={checkpointDirectory}",
             // The tests' scenes and results are temporary folders.
             $"--UniCLift:SceneRoots={Path.GetTempPath()}",
