@@ -26,8 +26,8 @@ public sealed class NeighbourGraph : IDisposable
                 s[p] = Sources[p]; t[p] = Targets[p];
                 _maxIndex = Math.Max(_maxIndex, Math.Max(Sources[p], Targets[p]));
             }
-            _src = TorchSharp.torch.tensor(s, device: device).DetachFromDisposeScope();
-            _dst = TorchSharp.torch.tensor(t, device: device).DetachFromDisposeScope();
+            _src = DeviceUpload.Of(s, device).DetachFromDisposeScope(); // pinned and non-blocking on a GPU
+            _dst = DeviceUpload.Of(t, device).DetachFromDisposeScope();
         }
         return (_src, _dst!, _maxIndex);
     }

@@ -65,7 +65,7 @@ public sealed class TripletSampler : IDisposable
     {
         if (_boundary is not null) return;
         using var scope = NewDisposeScope();
-        Tensor Up(int[] a) => torch.tensor(a.Length == 0 ? new[] { 0 } : a, dtype: int32).to(_device).DetachFromDisposeScope();
+        Tensor Up(int[] a) => DeviceUpload.Of(a.Length == 0 ? [0] : a, _device).DetachFromDisposeScope(); // int32
         _boundary = Up(_index.BoundaryPixels); _nOff = Up(_index.NeighbourOffsets); _nPix = Up(_index.NeighbourPixels);
         _slot = Up(_index.Slots); _segOff = Up(_index.SegmentOffsets); _segPix = Up(_index.SegmentPixels);
     }

@@ -90,7 +90,7 @@ public sealed class DensityControl : IDisposable
         }
         var splitMask = zeros(n, ScalarType.Bool, device: Device);
         if (splits > 0) splitMask.index_fill_(0, splitIdx, Scalars.Of(1));
-        var keep = prune.logical_or(splitMask).logical_not();
+        var keep = nonzero(prune.logical_or(splitMask).logical_not()).squeeze(1); // the kept rows, found once
 
         // New rows are pruned by opacity only on the next round, as in graphdeco (they inherit their parent's opacity).
         foreach (var name in model.Optimizer.Names)
@@ -124,7 +124,7 @@ public sealed class DensityControl : IDisposable
         var noise = new float[2 * k * 3];
         for (int i = 0; i < noise.Length; i++) noise[i] = (float)rng.NextGaussian();
         // Drawn on the host from the trainer's RNG (so a run is the same on every device), one upload per densification.
-        var samples = tensor(noise, new long[] { 2 * k, 3 }).to(stds.device).mul(stds);
+        var samples = Losses.DeviceUpload.Of(noise, stds.device).view(2 * k, 3).mul(stds);
         var r = Rotation.QuaternionToMatrix(model[GaussianModel.Rotations].detach().index_select(0, idx).repeat(2, 1));
         return r.bmm(samples.unsqueeze(-1)).squeeze(-1).add(means, Scalars.One);
     }

@@ -187,15 +187,18 @@ public sealed class GaussianAdam : IDisposable
     }
 
     /// <summary>
-    /// Replaces a parameter's rows: keeps the rows where <paramref name="keep"/> is true (bool [N]) and appends
-    /// <paramref name="appended"/> ([M, ...], may be null) with zero moments, as graphdeco's densification does.
+    /// Replaces a parameter's rows: keeps the rows <paramref name="keep"/> lists (int64 [K], increasing) and appends
+    /// <paramref name="appended"/> ([M, ...], may be null) with zero moments, as graphdeco's densification does. Row
+    /// indices rather than a boolean mask: a mask's selection finds its rows anew, a host synchronisation on a GPU, for
+    /// each of the 21 tensors density control resizes.
     /// </summary>
     public Parameter Resize(string name, Tensor keep, Tensor? appended)
     {
+        if (keep.dtype != ScalarType.Int64) throw new ArgumentException($"Resize takes the kept rows' indices (int64), got {keep.dtype}.", nameof(keep));
         var s = _slots[name];
         using (no_grad())
         {
-            Tensor Rows(Tensor t, Tensor? extra) => extra is null ? t[keep] : cat(new[] { t[keep], extra }, 0);
+            Tensor Rows(Tensor t, Tensor? extra) => extra is null ? t.index_select(0, keep) : cat(new[] { t.index_select(0, keep), extra }, 0);
             var newValue = Rows(s.Value.detach(), appended).DetachFromDisposeScope();
             var newM = Rows(s.ExpAvg, appended is null ? null : zeros_like(appended)).DetachFromDisposeScope();
             var newV = Rows(s.ExpAvgSq, appended is null ? null : zeros_like(appended)).DetachFromDisposeScope();
