@@ -40,4 +40,31 @@ public sealed class ViewRenderDeviceTests
         Assert.Contains("cuLaunchKernel failed", state.Problem);
         Assert.Equal("cpu", views.Current.ToString()); // the next view goes straight to the CPU
     }
+
+    [Fact]
+    public void AGpuRenderOutOfMemoryRendersThatViewOnTheCpuAndKeepsTheDevice()
+    {
+        // The silo's trainings hold most of the GPU and several views render at once: an allocation can fail without
+        // anything being wrong with the device, which must not stop the silo training (a broken device takes no scenes).
+        var state = new ComputeDevice();
+        var views = Make(true, "cuda", state);
+        var tried = new List<string>();
+        int Render(TorchSharp.torch.Device device)
+        {
+            tried.Add(device.ToString());
+            if (device.type == TorchSharp.DeviceType.CUDA)
+                throw new System.Runtime.InteropServices.ExternalException("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 139.80 GiB total capacity)");
+            return 7;
+        }
+        Assert.Equal(7, views.Run(Render));
+        Assert.Null(state.Problem);
+        Assert.Equal("cuda:0", views.Current.ToString()); // the next view tries the GPU again
+        Assert.Equal(7, views.Run(Render));
+        Assert.Equal(["cuda:0", "cpu", "cuda:0", "cpu"], tried);
+
+        // Any other libtorch error on the device marks it, as before.
+        Assert.Equal(7, views.Run(d => d.type == TorchSharp.DeviceType.CUDA
+            ? throw new System.Runtime.InteropServices.ExternalException("CUDA error: an illegal memory access was encountered") : 7));
+        Assert.Contains("illegal memory access", state.Problem);
+    }
 }
