@@ -64,7 +64,8 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
             // The silo's views of this model render from one copy of its tensors on the device.
             using var lease = models.Lease(request.ModelPath, device);
             var parts = request.SpatialSplit ? models.Parts(request.ModelPath, Options(request).SpatialSplit ?? SpatialSplitOptions.Default) : null;
-            return lease.Model.RenderView(new GaussianRasterizer(), lease.Tensors, request.Source.ToCamera(), near, blend, parts, points);
+            using var rasterizer = new GaussianRasterizer();
+            return lease.Model.RenderView(rasterizer, lease.Tensors, request.Source.ToCamera(), near, blend, parts, points);
         });
     }
 

@@ -89,7 +89,7 @@ public static class BenchRasterCommand
         var (cam, g) = Scene(o);
         var target = torch.rand(o.Height, o.Width, 3);
         var settings = new RasterSettings(ShDegree: o.ShDegree);
-        var rast = new GaussianRasterizer();
+        using var rast = new GaussianRasterizer();
         if (o.Kernel is { } k) rast.Kernel = k;
         var leaves = new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh }.Concat(g.Features is null ? [] : [g.Features]).ToArray();
 

@@ -25,7 +25,7 @@ internal static class BenchRasterCuda
         var g = cpu.Map(Up);
         var target = torch.rand(new long[] { o.Height, o.Width, 3 }, device: dev);
         var settings = new RasterSettings(ShDegree: o.ShDegree);
-        var rast = new GaussianRasterizer();
+        using var rast = new GaussianRasterizer();
         var leaves = new[] { g.Means, g.LogScales, g.Quats, g.OpacityLogits, g.Sh }.Concat(g.Features is null ? [] : [g.Features]).ToArray();
         int index = Compute.Cuda.CudaRuntime.Ordinal(dev);
         long before = CudaRuntime.Memory(index).Used;

@@ -268,7 +268,7 @@ public static class CheckCommand
         var c = SyntheticGaussians.Random(cam, gaussians, 3, 12, seed: 9, minPx: 0.8, maxPx: 6);
         Tensor Up(Tensor t) => t.detach().to(dev).requires_grad_(true);
         var g = c.Map(Up);
-        var rast = new GaussianRasterizer();
+        using var rast = new GaussianRasterizer();
         var settings = new RasterSettings();
         long count10 = 0, mem10 = 0;
         for (int i = 1; i <= to; i++)
@@ -339,7 +339,8 @@ public static class CheckCommand
 
         (RenderResult R, Tensor[] Grads) Run(GaussianTensors t, Device on)
         {
-            var r = new GaussianRasterizer().Render(t, cam, settings);
+            using var rasterizer = new GaussianRasterizer();
+            var r = rasterizer.Render(t, cam, settings);
             var loss = (r.Rgb * wRgb.to(on)).sum().add((r.Depth * wDepth.to(on)).sum().mul(Scalars.Of(0.1)), Scalars.One).add((r.Alpha * wAlpha.to(on)).sum(), Scalars.One);
             if (r.Features is not null) loss = loss.add((r.Features * wFeat!.to(on)).sum(), Scalars.One);
             loss.backward();

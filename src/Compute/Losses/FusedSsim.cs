@@ -66,6 +66,9 @@ public static class FusedSsim
     [ThreadStatic] private static HandedOverGradients? _handedOver;
     private static HandedOverGradients HandedOver => _handedOver ??= new HandedOverGradients();
 
+    /// <summary>Releases the gradients this thread's last backward handed over (a trainer that is done calls it).</summary>
+    internal static void ReleaseThread() => _handedOver?.Release();
+
     private sealed class Call
     {
         public required HandedOverGradients HandedOver;

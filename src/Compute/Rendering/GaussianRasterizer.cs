@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 /// feature image. Projection (with SH colour), tile binning, blending and their backwards are C# kernels behind two
 /// custom autograd functions, so a loss written on the returned images fills every parameter's .grad in one backward().
 /// An instance owns reusable work buffers; use one instance per training thread (not thread-safe).</summary>
-public sealed class GaussianRasterizer
+public sealed class GaussianRasterizer : IDisposable
 {
     private readonly Stack<TileRasterizer> _free = new();
 
@@ -202,4 +202,9 @@ public sealed class GaussianRasterizer
             return true;
         }
     }
+
+    /// <summary>Releases what the CUDA backend's last backward handed to autograd (its gradients stay on the GPU until
+    /// then, or until the GC finalises their wrappers). A trainer disposes its rasteriser when it is done.</summary>
+    public void Dispose() => _cuda?.Dispose();
+
 }

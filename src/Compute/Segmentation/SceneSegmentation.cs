@@ -26,7 +26,7 @@ public static class SceneSegmentation
     {
         options ??= new DecodeOptions();
         var model = TrainedGaussians.FromModel(trainer.Model);
-        var rasterizer = new GaussianRasterizer();
+        using var rasterizer = new GaussianRasterizer();
         // 0. Codes whose Gaussians lie apart in space split into one code per part, on the Gaussians and in every view.
         var baseCodes = model.DecodeGaussians();
         var parts = model.SpatialParts(baseCodes, options.SpatialSplit);

@@ -543,6 +543,11 @@ public sealed class SceneTrainer : IDisposable
 
     public void Dispose()
     {
+        // The last step's gradients handed to autograd by the CUDA backwards (the rasteriser's, the fused SSIM's and
+        // L_cluster's, kept per thread: this is the training thread) hold GPU memory until released.
+        _rasterizer.Dispose();
+        Losses.FusedSsim.ReleaseThread();
+        Losses.FusedClusterStats.ReleaseThread();
         _lossSum?.Dispose();
         _zeroLoss?.Dispose();
         _graph?.Dispose();
