@@ -5,12 +5,25 @@ using TorchSharp;
 /// <summary>One place that initialises libtorch for this process (thread count, default dtype).</summary>
 public static class TorchRuntime
 {
-    private static int _initialised;
+    private static readonly object Gate = new();
+    private static volatile bool _initialised;
 
-    /// <summary>Loads libtorch once. Throws a clear error if the native library cannot be loaded.</summary>
+    /// <summary>Loads libtorch once. Throws a clear error if the native library cannot be loaded. A caller returns only
+    /// once the settings are in place (a thread whose first operation ran before set_num_threads kept torch's default
+    /// thread count); a failed load is tried again, with its error, by the next caller.</summary>
     public static void EnsureInitialised()
     {
-        if (Interlocked.Exchange(ref _initialised, 1) == 1) return;
+        if (_initialised) return;
+        lock (Gate)
+        {
+            if (_initialised) return;
+            Initialise();
+            _initialised = true;
+        }
+    }
+
+    private static void Initialise()
+    {
         try
         {
             torch.set_default_dtype(torch.float32);

@@ -73,7 +73,11 @@ public sealed class TrainedModelCache(int capacity = 4)
             try { g = tensors.Value; }
             catch
             {
-                lock (gate) entry.Tensors.Remove(device.ToString()); // a failed upload is tried again by the next lease
+                // A failed upload is tried again by the next lease; a lease that shared it removes it only if it is still
+                // the entry (another may have replaced it with an upload that worked).
+                lock (gate)
+                    if (entry.Tensors.TryGetValue(device.ToString(), out var current) && ReferenceEquals(current, tensors))
+                        entry.Tensors.Remove(device.ToString());
                 throw;
             }
             return new ModelLease(this, entry, model, g);
