@@ -206,5 +206,4 @@ public sealed class GaussianRasterizer : IDisposable
     /// <summary>Releases what the CUDA backend's last backward handed to autograd (its gradients stay on the GPU until
     /// then, or until the GC finalises their wrappers). A trainer disposes its rasteriser when it is done.</summary>
     public void Dispose() => _cuda?.Dispose();
-
 }
