@@ -37,7 +37,7 @@ public static class CheckCommand
     }
 
     /// <summary>Feature channel counts the checks cover.</summary>
-    internal static readonly int[] CheckedChannels = [0, 3, 12, 32];
+    internal static readonly int[] CheckedChannels = [0, 3, 12, 32, 40];
 
     private static Command Kernels()
     {
@@ -72,7 +72,12 @@ public static class CheckCommand
                     var res = Nvrtc.ParseResources(compiled.Log);
                     if (res.Count == 0) throw new InvalidOperationException($"NVRTC gave no ptxas report for {file} on {a}, D={d}:\n{compiled.Log}");
                     foreach (var r in res.OrderBy(r => r.Kernel, StringComparer.Ordinal))
+                    {
                         console.OutWriter.WriteLine($"{a,-6} {file,-13} {d,3} {fg,-8} {r.Kernel,-17} {r.Registers,9} {$"{r.SpillStoreBytes}/{r.SpillLoadBytes}",13} {r.StackBytes,7} {r.SharedBytes,13}");
+                        // The hosts decide on a shared memory opt-in counting this much static shared memory per kernel.
+                        if (r.SharedBytes > KernelHost.StaticSharedAllowance)
+                            throw new InvalidOperationException($"{file} {r.Kernel} (D={d}, {a}) has {r.SharedBytes} bytes of static shared memory, over the {KernelHost.StaticSharedAllowance} the launches allow for (KernelHost.StaticSharedAllowance).");
+                    }
                     variants++;
                 }
             // A compile error must reach the user with NVRTC's log (file, line, message).
@@ -93,7 +98,7 @@ public static class CheckCommand
         var device = new Option<string>("--device") { Description = "The CUDA device (cuda or cuda:N).", DefaultValueFactory = _ => "cuda" };
         var emulate = new Option<bool>("--emulate") { Description = "Run the kernels on the CPU under the kernel emulator (g++; no GPU needed) instead of on a CUDA device." };
         var schedule = new Option<int>("--schedule") { Description = "With --emulate: 0 runs threads and blocks in increasing order, 1 in decreasing order.", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("gpu", "Compare every output and gradient of the CUDA rasteriser with the CPU rasteriser on random scenes (SH 3, Gaussians behind the camera, empty and crowded tiles, transparent pixels, D = 0/3/12/32), the fused kernels with what they replace, checkpoints across devices, and steady memory.") { device, emulate, schedule };
+        var cmd = new Command("gpu", "Compare every output and gradient of the CUDA rasteriser with the CPU rasteriser on random scenes (SH 3, Gaussians behind the camera, empty and crowded tiles, transparent pixels, D = 0/3/12/32/40), the fused kernels with what they replace, checkpoints across devices, and steady memory.") { device, emulate, schedule };
         CommandAction.Set(cmd, (parse, console) =>
         {
             KernelTarget target;
@@ -305,6 +310,7 @@ public static class CheckCommand
         new("D 0, SH 1", 3000, 128, 96, 0, 1, Seed: 2),
         new("D 3, SH 2, right 45% empty", 3000, 150, 100, 3, 2, MaxU: 0.55, Seed: 3),
         new("D 32, feature loss reaches geometry", 3000, 144, 112, 32, 3, FeatureGeometry: true, Seed: 4),
+        new("D 40 (over 48 KiB of shared memory), feature loss reaches geometry", 1500, 96, 80, 40, 1, FeatureGeometry: true, Seed: 8),
         new("D 12, feature loss reaches geometry, odd size", 5000, 203, 157, 12, 3, Behind: 0.05, FeatureGeometry: true, Seed: 5),
         new("every Gaussian in one tile, D 12", 5000, 96, 80, 12, 3, Crowded: true, Seed: 6),
         new("320x240, D 12", 20000, 320, 240, 12, 3, Behind: 0.02, Seed: 7),

@@ -10,7 +10,8 @@ public interface IKernelModule
     /// values in <paramref name="args"/>.</summary>
     void Launch(string kernel, (uint X, uint Y) grid, uint block, uint sharedBytes, KernelArgs args);
 
-    /// <summary>Allows a kernel more than 48 KiB of dynamic shared memory.</summary>
+    /// <summary>Allows a kernel up to <paramref name="bytes"/> of dynamic shared memory: needed once its dynamic and static
+    /// shared memory together pass 48 KiB (<see cref="KernelHost.NeedsSharedOptIn"/>).</summary>
     void AllowDynamicShared(string kernel, int bytes);
 }
 
@@ -19,6 +20,17 @@ public interface IKernelModule
 /// the CPU emulator. Everywhere else CPU tensors take the TorchSharp paths.</summary>
 public static class KernelHost
 {
+    /// <summary>What a block may have in shared memory, static and dynamic together, unless its kernel opted in to more.</summary>
+    public const int DefaultSharedBytes = 48 * 1024;
+
+    /// <summary>The static shared memory every kernel of this project stays under (`check kernels` fails a kernel that
+    /// does not), which the host counts when it decides on an opt-in.</summary>
+    public const int StaticSharedAllowance = 12 * 1024;
+
+    /// <summary>Whether a launch with <paramref name="dynamicBytes"/> of dynamic shared memory needs its kernel's opt-in:
+    /// a GPU refuses it (CUDA_ERROR_INVALID_VALUE) when dynamic and static shared memory pass 48 KiB without one.</summary>
+    public static bool NeedsSharedOptIn(long dynamicBytes) => dynamicBytes + StaticSharedAllowance > DefaultSharedBytes;
+
     /// <summary>Whether the kernels run for tensors on <paramref name="device"/>.</summary>
     public static bool Runs(Device device) =>
         device.type == DeviceType.CUDA || (device.type == DeviceType.CPU && KernelEmulator.Active);

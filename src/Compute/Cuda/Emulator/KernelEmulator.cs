@@ -184,6 +184,8 @@ public sealed unsafe class EmulatedModule : IKernelModule
 {
     private readonly delegate* unmanaged<byte*, uint*, uint*, uint, void**, int*, long*, int, int, byte*, int, int> _launch;
     private readonly Dictionary<string, byte[]> _names = new();
+    /// <summary>Each kernel's dynamic shared memory opt-in (<see cref="AllowDynamicShared"/>), as a GPU keeps it.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _optIn = new();
 
     public string Source { get; }
     public string Library { get; }
@@ -202,6 +204,7 @@ public sealed unsafe class EmulatedModule : IKernelModule
         if (!_names.ContainsKey(kernel)) throw new CudaException($"{Source} has no kernel {kernel}.");
         if (bytes > KernelEmulator.MaxDynamicSharedBytes)
             throw new CudaException($"{kernel}: {bytes} bytes of dynamic shared memory exceed the {KernelEmulator.MaxDynamicSharedBytes} a block may have.");
+        _optIn[kernel] = bytes;
     }
 
     /// <summary>Runs the kernel to completion on the calling thread (the schedule is the thread's, see
@@ -211,8 +214,12 @@ public sealed unsafe class EmulatedModule : IKernelModule
     {
         if (grid.X == 0 || grid.Y == 0) return;
         if (!_names.TryGetValue(kernel, out var name)) throw new CudaException($"{Source} has no kernel {kernel} (it has {string.Join(", ", Kernels)}).");
-        if (sharedBytes > 48 * 1024 && sharedBytes > KernelEmulator.MaxDynamicSharedBytes)
+        if (sharedBytes > KernelEmulator.MaxDynamicSharedBytes)
             throw new CudaException($"{kernel}: {sharedBytes} bytes of dynamic shared memory exceed the {KernelEmulator.MaxDynamicSharedBytes} a block may have.");
+        // A GPU refuses a launch whose dynamic and static shared memory pass 48 KiB unless the kernel opted in to it.
+        if (KernelHost.NeedsSharedOptIn(sharedBytes) && _optIn.GetValueOrDefault(kernel) < sharedBytes)
+            throw new CudaException($"{kernel}: {sharedBytes} bytes of dynamic shared memory and up to {KernelHost.StaticSharedAllowance} static pass the " +
+                                    $"{KernelHost.DefaultSharedBytes} a block has without AllowDynamicShared({kernel}, >= {sharedBytes}); a GPU refuses the launch.");
         uint* g = stackalloc uint[3] { grid.X, grid.Y, 1 };
         uint* b = stackalloc uint[3] { block, 1, 1 };
         const int errLen = 1024;

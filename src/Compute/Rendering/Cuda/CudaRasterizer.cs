@@ -92,10 +92,11 @@ public sealed class CudaRasterizer : IDisposable
         var module = KernelHost.Module(dev, Source, Defines(d, featGeo));
         long shared = (long)Block * d * sizeof(float);
         int optin = KernelHost.MaxDynamicShared(dev);
-        const int staticShared = 12 * 1024;
+        const int staticShared = KernelHost.StaticSharedAllowance;
         if (shared + staticShared > optin)
             throw new ArgumentException($"{d} feature channels need {shared / 1024} KiB of shared memory per tile; this GPU allows {optin / 1024} KiB (at most {(optin - staticShared) / (Block * 4)} channels).");
-        if (shared > 48 * 1024) { module.AllowDynamicShared("blend_forward", (int)shared); module.AllowDynamicShared("blend_backward", (int)shared); }
+        // With the kernels' static shared memory (about 11 KiB), over 36 channels pass the 48 KiB a block has by default.
+        if (KernelHost.NeedsSharedOptIn(shared)) { module.AllowDynamicShared("blend_forward", (int)shared); module.AllowDynamicShared("blend_backward", (int)shared); }
 
         var stats = LastStats = new RasterStats();
         var call = new Call
@@ -163,8 +164,13 @@ public sealed class CudaRasterizer : IDisposable
             // Binning: Gaussians in (depth, index) order, their pair offsets in that order, then the one read-back of the
             // step (the pair count sizes the pair buffers and the sort).
             var (_, order) = c.Depth.sort(0, descending: false, stable: true); // [N] int64
-            var incl = pairs.index_select(0, order).cumsum(0, ScalarType.Int32); // [N] inclusive, depth order
-            int total = n == 0 ? 0 : incl[n - 1].item<int>();
+            var incl = pairs.index_select(0, order).cumsum(0, ScalarType.Int64); // [N] inclusive, depth order
+            long pairCount = n == 0 ? 0 : incl[n - 1].item<long>();
+            // The pair buffers and the sort index with int32 (as graphdeco's and gsplat's do); 2^31 pairs would be 16 GB
+            // of keys and values, past any scene this trains, but a wrap must not write past the buffers.
+            if (pairCount > int.MaxValue)
+                throw new ArgumentException($"{pairCount} (tile, Gaussian) pairs in one render: over the {int.MaxValue} the rasteriser indexes; fewer or smaller Gaussians, or a smaller image.");
+            int total = (int)pairCount;
             st.Pairs = total;
             c.Ranges = torch.zeros(new long[] { tiles, 2 }, dtype: int32, device: dev);
             if (total > 0)

@@ -243,10 +243,10 @@ extern "C" __global__ void __launch_bounds__(256) project_forward(const Cam k, c
 
 // One thread per rank r of the depth order (order [N] int64: Gaussian indices sorted by depth, stable): Gaussian
 // g = order[r] writes its pairs, row-major over its rectangle, at [incl[r] - pairs, incl[r]) (incl: inclusive scan of
-// the pair counts in depth order). key = tile index; value = g. A stable sort by tile then leaves each tile's list in
+// the pair counts in depth order, int64; the host has checked the total fits an int). key = tile index; value = g. A stable sort by tile then leaves each tile's list in
 // (depth, index) order, graphdeco's 64-bit (tile, depth) key order, with two 32-bit sorts instead of one 64-bit one.
 extern "C" __global__ void __launch_bounds__(256) emit_pairs(const int n, const int tilesX, const long long* __restrict__ order,
-    const int4* __restrict__ rect, const int* __restrict__ incl, int* __restrict__ keys, int* __restrict__ vals)
+    const int4* __restrict__ rect, const long long* __restrict__ incl, int* __restrict__ keys, int* __restrict__ vals)
 {
     const int r = blockIdx.x * blockDim.x + threadIdx.x;
     if (r >= n) return;
@@ -254,7 +254,7 @@ extern "C" __global__ void __launch_bounds__(256) emit_pairs(const int n, const 
     int4 rc = rect[g];
     int count = (rc.z - rc.x) * (rc.w - rc.y);
     if (count == 0) return;
-    int at = incl[r] - count;
+    int at = (int)(incl[r] - count);
     for (int ty = rc.y; ty < rc.w; ty++)
         for (int tx = rc.x; tx < rc.z; tx++)
         {
