@@ -310,7 +310,7 @@ public static class CheckCommand
         new("D 0, SH 1", 3000, 128, 96, 0, 1, Seed: 2),
         new("D 3, SH 2, right 45% empty", 3000, 150, 100, 3, 2, MaxU: 0.55, Seed: 3),
         new("D 32, feature loss reaches geometry", 3000, 144, 112, 32, 3, FeatureGeometry: true, Seed: 4),
-        new("D 40 (over 48 KiB of shared memory), feature loss reaches geometry", 1500, 96, 80, 40, 1, FeatureGeometry: true, Seed: 8),
+        new("D 40, feature geometry, > 48 KiB shared", 1500, 96, 80, 40, 1, FeatureGeometry: true, Seed: 8),
         new("D 12, feature loss reaches geometry, odd size", 5000, 203, 157, 12, 3, Behind: 0.05, FeatureGeometry: true, Seed: 5),
         new("every Gaussian in one tile, D 12", 5000, 96, 80, 12, 3, Crowded: true, Seed: 6),
         new("320x240, D 12", 20000, 320, 240, 12, 3, Behind: 0.02, Seed: 7),

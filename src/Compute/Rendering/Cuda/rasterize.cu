@@ -6,7 +6,7 @@
 // Pipeline per view: project_forward (EWA projection, SH colour, 3-sigma radius, tile rectangle intersected with the
 // alpha >= 1/255 support box, pair count) -> stable sort of the depths and inclusive scan of the pair counts in that
 // order (torch) -> emit_pairs (key = tile) -> stable sort of the tile keys (torch) -> tile_ranges -> blend_forward; backward:
-// blend_backward (per pixel back to front, warp-reduced atomics per Gaussian) -> project_backward.
+// blend_backward (per pixel back to front, warp-reduced atomics per Gaussian, 32 values per instruction) -> project_backward.
 
 #ifndef CHANNELS
 #define CHANNELS 12
@@ -365,16 +365,37 @@ extern "C" __global__ void __launch_bounds__(BLOCK) blend_forward(const int widt
 #endif
 }
 
-__device__ __forceinline__ float warp_sum(float v)
+// The warp's sums of 32 values at once, sum q left on lane q: a butterfly reduce-scatter. At each of the 5 levels a lane
+// keeps the half of its values its lane bit selects and adds its partner's copies of them, so 16 + 8 + 4 + 2 + 1 = 31
+// shuffles sum 32 values, where a butterfly sum per value takes 5 each (110 for the 22 values of D 12), and then up to 32
+// lanes add their sums to 32 addresses in one atomic instruction instead of lane 0 issuing one per value.
+template <int OFF>
+__device__ __forceinline__ void reduce_scatter_level(float (&v)[32], const int lane)
 {
+    const bool upper = (lane & OFF) != 0;
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
-    return v;
+    for (int i = 0; i < OFF; i++)
+    {
+        const float send = upper ? v[i] : v[i + OFF];
+        const float keep = upper ? v[i + OFF] : v[i];
+        v[i] = keep + __shfl_xor_sync(FULL_MASK, send, OFF);
+    }
+}
+
+__device__ __forceinline__ float warp_reduce_scatter(float (&v)[32], const int lane)
+{
+    // The levels as constants, so every index is known at compile time and v stays in registers.
+    reduce_scatter_level<16>(v, lane);
+    reduce_scatter_level<8>(v, lane);
+    reduce_scatter_level<4>(v, lane);
+    reduce_scatter_level<2>(v, lane);
+    reduce_scatter_level<1>(v, lane);
+    return v[0];
 }
 
 // Backward of blend_forward (graphdeco's renderCUDA backward): per pixel, walk the blended Gaussians back to front,
-// recovering T by division; each Gaussian's per-pixel gradients are summed over the warp and added to its row with one
-// atomic per value per warp. dRgb [H,W,3], dFeat [H,W,D], dDepth [H,W], dAlpha [H,W] (any may be null: no loss there).
+// recovering T by division; each Gaussian's per-pixel gradients (GEO image values, then FS feature values) are summed
+// over the warp, 32 at a time by warp_reduce_scatter, and added to its rows with one atomic instruction per 32 values. dRgb [H,W,3], dFeat [H,W,D], dDepth [H,W], dAlpha [H,W] (any may be null: no loss there).
 // gradGeo [N,10] and gradFeat [N,FS] are zeroed before.
 extern "C" __global__ void __launch_bounds__(BLOCK) blend_backward(const int width, const int height, const int tilesX,
     const int2* __restrict__ ranges, const int* __restrict__ ids,
@@ -525,26 +546,25 @@ extern "C" __global__ void __launch_bounds__(BLOCK) blend_backward(const int wid
             if (__any_sync(FULL_MASK, valid))
             {
                 const int g = sIds[j];
-                if (geo)
-                {
+                // Value k of the GEO + FS: gv[k] for k < GEO, else fv[k - GEO]; 32 at a time (one chunk up to D 22).
 #pragma unroll
-                    for (int q = 0; q < GEO; q++)
+                for (int base = 0; base < GEO + FS; base += 32)
+                {
+                    float r[32];
+#pragma unroll
+                    for (int i = 0; i < 32; i++)
                     {
-                        float v = warp_sum(gv[q]);
-                        if (lane == 0 && v != 0.f) atomicAdd(gradGeo + (long long)g * GEO + q, v);
+                        const int k = base + i;
+                        r[i] = k < GEO ? gv[k < GEO ? k : 0] : k < GEO + FS ? fv[k >= GEO && k < GEO + FS ? k - GEO : 0] : 0.f;
+                    }
+                    const float v = warp_reduce_scatter(r, lane);
+                    const int k = base + lane;
+                    if (v != 0.f)
+                    {
+                        if (k < GEO) { if (geo) atomicAdd(gradGeo + (long long)g * GEO + k, v); }
+                        else if (k < GEO + FS && feats) atomicAdd(gradFeat + (long long)g * FS + (k - GEO), v);
                     }
                 }
-#if CHANNELS > 0
-                if (feats)
-                {
-#pragma unroll
-                    for (int q = 0; q < FS; q++)
-                    {
-                        float v = warp_sum(fv[q]);
-                        if (lane == 0 && v != 0.f) atomicAdd(gradFeat + (long long)g * FS + q, v);
-                    }
-                }
-#endif
             }
         }
     }
