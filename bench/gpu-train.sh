@@ -10,11 +10,13 @@
 #        what they replace, checkpoints resumed GPU->GPU, GPU->CPU, CPU->GPU, steady tensors and memory;
 #     3. where a paper-scale step's time goes with the fused kernels: device-synchronised phases over PROFILE_ITERS
 #        iterations with the segmentation losses on for the second half (as from 15k of 30k).
-#   bash bench/gpu-train.sh second         (about 5.5 min; timeout_s 400)
+#   bash bench/gpu-train.sh second         (about 6 min; timeout_s 420)
 #     4. the same phases without the fused kernels (UNICLIFT_FUSED=0), then the host's time to issue each phase
 #        (--profile-host) with the tensors created per phase;
 #     5. quality against the CPU figures: bench segment seed 1 (60 views 320x240, train 2000 + lift 500 iterations);
-#     6. batch throughput: bench/gpu-slots.sh with SCENES=4 ITERS=3000 (TrainingSlots 1, 2, 4).
+#     6. the rasteriser alone (bench raster, 300k Gaussians at 640x480, D 12): its blend backward now reduces with a
+#        warp reduce-scatter; on an H200 the 2026-12-04 figures (docs/gpu/bench-raster.txt) are its baseline;
+#     7. batch throughput: bench/gpu-slots.sh with SCENES=4 ITERS=3000 (TrainingSlots 1, 2, 4).
 # Here: ../shared/device/pack.sh src/Client, then the device tool with carry [".device"] and one of the commands above;
 # every result is under $OUT (at most 8 files come back: each mode writes 7 or fewer, the slots' CSVs stay on the machine).
 # Ran 2026-12-04 before the fused kernels existed (as "checks" and "paper"): docs/gpu/train-segment-*.txt.
@@ -29,9 +31,10 @@ profile() { # NAME, then bench options
   timeout 70 bash .device/run.sh uniclift bench segment "${paper[@]}" --no-lift --device cuda --iterations "$piters" \
     --set SegmentationLossesFromFraction=0.5 --out "/tmp/bs-$name" "$@" 2>&1 | tee "$out/profile-$name.txt"
 }
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+gpu() { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; }
 case "$mode" in
   first)
+    gpu | tee "$out/gpu.txt"
     start=$(date +%s)
     timeout "${PAPER_LIMIT:-330}" bash .device/run.sh uniclift bench segment "${paper[@]}" --device cuda \
       --iterations "${ITERS:-30000}" --out /tmp/bs-paper 2>&1 | tee "$out/segment-paper.txt"
@@ -44,6 +47,7 @@ case "$mode" in
     UNICLIFT_FUSED=0 profile unfused --profile
     profile host --profile-host
     timeout 80 bash .device/run.sh uniclift bench segment --device cuda --seeds 1 --out /tmp/bs-small 2>&1 | tee "$out/segment-small.txt"
+    { gpu; timeout 60 bash .device/run.sh uniclift bench raster --device cuda --gaussians 300000 --width 640 --height 480 --repeats 30 --warmup 10; } 2>&1 | tee "$out/raster.txt"
     SCENES=${SCENES:-4} ITERS=3000 LIMIT=${SLOTS_LIMIT:-110} MEMORY_DIR=/tmp/uniclift-slots-memory bash bench/gpu-slots.sh
     ;;
   *) echo "usage: bash bench/gpu-train.sh first | second" >&2; exit 2 ;;
