@@ -15,7 +15,8 @@
 #        (--profile-host) with the tensors created per phase;
 #     5. quality against the CPU figures: bench segment seed 1 (60 views 320x240, train 2000 + lift 500 iterations);
 #     6. the rasteriser alone (bench raster, 300k Gaussians at 640x480, D 12): its blend backward now reduces with a
-#        warp reduce-scatter; on an H200 the 2026-12-04 figures (docs/gpu/bench-raster.txt) are its baseline;
+#        warp reduce-scatter and skips the entries behind a warp's last contributor; on an H200 the 2026-12-04
+#        figures (docs/gpu/bench-raster.txt) are its baseline;
 #     7. batch throughput: bench/gpu-slots.sh with SCENES=4 ITERS=3000 (TrainingSlots 1, 2, 4).
 # Here: ../shared/device/pack.sh src/Client, then the device tool with carry [".device"] and one of the commands above;
 # every result is under $OUT (at most 8 files come back: each mode writes 7 or fewer, the slots' CSVs stay on the machine).

@@ -423,6 +423,11 @@ extern "C" __global__ void __launch_bounds__(BLOCK) blend_backward(const int wid
     __syncthreads();
     const int todo = sMaxLast; // entries past every pixel's last contributor blended nowhere
     if (todo == 0) return;
+    // This warp's own last contributor (gsplat's warp_bin_final): the entries behind it blend none of its pixels, so the
+    // warp skips them, together (the test is the same on every lane), instead of evaluating each up to the block's.
+    int warpLast = last;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) warpLast = max(warpLast, __shfl_xor_sync(FULL_MASK, warpLast, o));
 
     const float fT = inside ? finalT[pix] : 1.f;
     float T = fT;
@@ -467,6 +472,7 @@ extern "C" __global__ void __launch_bounds__(BLOCK) blend_backward(const int wid
         for (int j = 0; j < m; j++)
         {
             const int pos = todo - 1 - (done + j);
+            if (pos >= warpLast) continue; // warp-uniform: no lane of this warp blends this entry
             bool valid = pos < last;
             float2 xy = s.xy[j];
             float4 co = s.coo[j];
