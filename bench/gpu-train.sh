@@ -19,7 +19,7 @@
 #        figures (docs/gpu/bench-raster.txt) are its baseline;
 #     7. batch throughput: bench/gpu-slots.sh with SCENES=4 ITERS=3000 (TrainingSlots 1, 2, 4).
 # Here: ../shared/device/pack.sh src/Client, then the device tool with carry [".device"] and one of the commands above;
-# every result is under $OUT (at most 8 files come back: each mode writes 7 or fewer, the slots' CSVs stay on the machine).
+# every result is under $OUT (at most 8 files come back: each mode writes 8 or fewer, the slots' CSVs stay on the machine).
 # Ran 2026-12-04 before the fused kernels existed (as "checks" and "paper"): docs/gpu/train-segment-*.txt.
 set -uo pipefail
 out=${OUT:-gpu-out}; mkdir -p "$out"
