@@ -11,12 +11,23 @@ public static class FailurePolicy
 {
     /// <summary>Whether <paramref name="e"/> is the user's input being wrong (exit code 2 in the console).</summary>
     public static bool IsBadInput(Exception e) =>
-        e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or KeyNotFoundException;
+        Unwrap(e) is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or KeyNotFoundException;
 
     /// <summary>One line saying what went wrong: the message for bad input and CUDA problems, "Type: message" otherwise.</summary>
     public static string Describe(Exception e)
     {
-        var text = IsBadInput(e) || e is Cuda.CudaException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+        var inner = Unwrap(e);
+        var text = IsBadInput(inner) || inner is Cuda.CudaException ? inner.Message : $"{inner.GetType().Name}: {inner.Message}";
+        if (e is AggregateException { InnerExceptions.Count: > 1 } all) text += $" (and {all.InnerExceptions.Count - 1} more alike)";
         return text.ReplaceLineEndings(" ");
+    }
+
+    /// <summary>What a parallel loop or a task wrapped (a view's image that fails to load inside Parallel.For arrives as an
+    /// AggregateException): its first inner exception, itself unwrapped.</summary>
+    public static Exception Unwrap(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: > 0 } a) e = a.InnerExceptions[0];
+        while (e is System.Reflection.TargetInvocationException { InnerException: { } inner }) e = Unwrap(inner);
+        return e;
     }
 }

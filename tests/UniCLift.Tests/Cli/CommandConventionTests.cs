@@ -25,6 +25,10 @@ public sealed class CommandConventionTests
         { new CudaException("CUDA is not available to libtorch"), ExitCodes.Failure, "CUDA is not available to libtorch" },
         { new InvalidOperationException("cannot reach the cluster"), ExitCodes.Failure, "InvalidOperationException: cannot reach the cluster" },
         { new TimeoutException("line one\nline two"), ExitCodes.Failure, "TimeoutException: line one line two" },
+        // A view's image that fails to load inside Parallel.For arrives wrapped: the inner failure decides.
+        { new AggregateException(new InvalidDataException("color/0002.png: truncated PNG")), ExitCodes.UserError, "color/0002.png: truncated PNG" },
+        { new AggregateException(new InvalidDataException("a.png: bad"), new InvalidDataException("b.png: bad")), ExitCodes.UserError, "a.png: bad (and 1 more alike)" },
+        { new AggregateException(new AggregateException(new InvalidOperationException("deep"))), ExitCodes.Failure, "InvalidOperationException: deep" },
     };
 
     [Theory]
