@@ -114,6 +114,9 @@ public sealed class ClusterConnection : IAsyncDisposable
         var places = new List<string> { Path.GetFullPath(directory) };
         try
         {
+            // A 3DGS output's source_path is checked as named (a moved output's may be gone): the command line named the
+            // output, and so the folder it was trained from.
+            places.AddRange(Compute.Scenes.SceneInspector.NamedFolders(directory));
             var scene = Compute.Scenes.SceneInspector.Read(directory, masks);
             var files = scene.Views.SelectMany(v => new[] { v.ImagePath, v.MaskPath, v.DepthPath, v.GtInstancePath, v.GtSemanticPath, v.MaskSemanticPath })
                 .Append(scene.PointCloudPath).OfType<string>();

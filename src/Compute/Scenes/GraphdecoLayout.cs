@@ -77,14 +77,21 @@ public static class GraphdecoLayout
     /// <summary>source_path from the cfg_args file 3DGS writes (a Python Namespace repr), when it names an existing folder.</summary>
     internal static string? SourcePath(string root)
     {
+        if (NamedSourcePath(root) is not { } p) return null;
+        SceneFileGuard.Check(p, $"source_path of {Path.Combine(root, "cfg_args")}");
+        return Directory.Exists(p) ? p : null;
+    }
+
+    /// <summary>The folder cfg_args names as source_path (full path; it may not exist: an output moved from where it was
+    /// trained), or null when there is no cfg_args or it names none. A 3DGS output always names one outside itself.</summary>
+    internal static string? NamedSourcePath(string root)
+    {
         var cfg = Path.Combine(root, "cfg_args");
         if (!File.Exists(cfg)) return null;
         var m = Regex.Match(DataFile.ReadAllText(cfg), @"source_path\s*=\s*(['""])(?<p>.*?)\1");
         if (!m.Success) return null;
         var p = m.Groups["p"].Value;
-        if (!Path.IsPathRooted(p)) p = Path.Combine(root, p);
-        SceneFileGuard.Check(p, $"source_path of {cfg}");
-        return Directory.Exists(p) ? Path.GetFullPath(p) : null;
+        return Path.GetFullPath(Path.IsPathRooted(p) ? p : Path.Combine(root, p));
     }
 
     internal sealed record Entry(string Name, Camera Camera);

@@ -75,6 +75,11 @@ public static class SceneInspector
         return reader.ReadWithMasks(dir, MaskFolder(dir, masks));
     }
 
+    /// <summary>Folders the scene in <paramref name="dir"/> names by path outside itself, which a confined reader checks
+    /// as named, whether or not they exist: a 3DGS output's source_path (cfg_args). Its files are found by reading it.</summary>
+    public static IReadOnlyList<string> NamedFolders(string dir) =>
+        GraphdecoLayout.NamedSourcePath(dir) is { } source ? [source] : [];
+
     /// <summary>The mask folder <paramref name="masks"/> names for the scene <paramref name="dir"/>: relative to it, or absolute.</summary>
     public static string MaskFolder(string dir, string masks)
     {

@@ -43,4 +43,37 @@ public sealed class EmbeddedRootsTests : IDisposable
         ClusterConnection.EmbeddedRoots([Path.Combine(top, "missing")], [output], null)(empty);
         Assert.Equal([Path.Combine(top, "missing")], empty.SceneRoots!);
     }
+
+    [Fact]
+    public void A_3dgs_Outputs_Source_Path_Is_A_Root_Whether_Or_Not_It_Still_Exists()
+    {
+        // graphdeco's trainer writes its output apart from the data it trained on: cfg_args names that source_path, and
+        // the reader checks it as named (the masks are there), so segment refused every real 3DGS output.
+        var output = Path.Combine(top, "output", "3a1f2c");
+        LayoutFixtures.WriteGraphdeco(output, LayoutFixtures.Generated, masksInSource: true);
+        var garden = Path.Combine(top, "data", "garden");
+        Directory.CreateDirectory(Path.GetDirectoryName(garden)!);
+        Directory.Move(Path.Combine(output, "source"), garden);
+        var cfg = Path.Combine(output, "cfg_args");
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace(Path.Combine(output, "source"), garden));
+
+        var options = new UniCLiftSiloOptions();
+        ClusterConnection.EmbeddedRoots([output], [Path.Combine(top, "out")], null)(options);
+        Assert.Contains(garden, options.SceneRoots!);
+        var roots = new DataRoots(options.SceneRoots!, options.OutputRoots!);
+        Scene scene;
+        using (roots.ReadingScene(output)) scene = SceneInspector.Read(output);
+        roots.CheckSceneFiles(scene);
+        Assert.All(scene.Views, v => Assert.StartsWith(garden, v.MaskPath));
+
+        // Moved from where it was trained: source_path is gone, and is no reason to refuse the output.
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace(garden, "/home/alice/data/garden"));
+        Directory.Move(Path.Combine(garden, "masks"), Path.Combine(output, "masks"));
+        var moved = new UniCLiftSiloOptions();
+        ClusterConnection.EmbeddedRoots([output], [Path.Combine(top, "out")], null)(moved);
+        Assert.Contains("/home/alice/data/garden", moved.SceneRoots!);
+        var movedRoots = new DataRoots(moved.SceneRoots!, moved.OutputRoots!);
+        using (movedRoots.ReadingScene(output)) scene = SceneInspector.Read(output);
+        Assert.All(scene.Views, v => Assert.StartsWith(output, v.MaskPath));
+    }
 }

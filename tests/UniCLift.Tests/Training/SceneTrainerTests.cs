@@ -131,6 +131,24 @@ public sealed class SceneTrainerTests
     }
 
     [Fact]
+    public void MasksWithoutAnyObjectGiveAResultWhosePqOverThingsIsNull()
+    {
+        // The evaluation keeps no thing class when nothing is predicted (PQ over things: a mean over no class, NaN);
+        // metrics.json says null where it failed to write NaN and the run failed after training.
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        var empty = Path.Combine(dir.Path, "empty-mask.png");
+        UniCLift.Compute.IO.ImageIO.WriteLabels16(empty, new LabelMap(scene.Views[0].Camera.Width, scene.Views[0].Camera.Height, new int[scene.Views[0].Camera.Width * scene.Views[0].Camera.Height]));
+        var noObjects = scene with { Views = scene.Views.Select(v => v with { MaskPath = empty, GtInstancePath = empty }).ToList() }; // a room without objects
+        using var outDir = new TempDir();
+        var result = SegmentationRunner.Run(noObjects, Short(5), outDir.Path);
+        Assert.Null(result.PqThings);
+        var pq = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir.Path, "metrics.json")))!["pq"]!;
+        Assert.Null(pq["pq_things"]);
+        Assert.True(pq["pq_scene"]!.GetValue<double>() is >= 0 and <= 100);
+    }
+
+    [Fact]
     public void SceneWithoutMasksIsAClearError()
     {
         using var dir = new TempDir();
