@@ -138,9 +138,12 @@ public static class SceneSegmentation
         if (scene.HasGroundTruth && scene.TestViews.Count > 0)
         {
             var eval = SceneEvaluator.Evaluate(scene, "test", new PanopticOptions(), prediction);
-            pq = eval.Result.Pq;
-            pqThings = eval.Result.PqThings;
-            pqJson = JsonSerializer.SerializeToNode(new { pq_scene = eval.Result.Pq, pq_things = eval.Result.PqThings, sq = eval.Result.Sq, rq = eval.Result.Rq, frames = eval.Frames });
+            // A mean over no class is NaN (PQ over things when the evaluation keeps no thing class: nothing predicted or
+            // no object in the test views, say): null, as JSON has no NaN.
+            static double? Finite(double v) => double.IsFinite(v) ? v : null;
+            pq = Finite(eval.Result.Pq);
+            pqThings = Finite(eval.Result.PqThings);
+            pqJson = JsonSerializer.SerializeToNode(new { pq_scene = pq, pq_things = pqThings, sq = Finite(eval.Result.Sq), rq = Finite(eval.Result.Rq), frames = eval.Frames });
         }
         var metrics = new JsonObject
         {
