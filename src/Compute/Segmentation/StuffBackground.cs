@@ -24,7 +24,9 @@ public static class StuffBackground
     /// <summary>
     /// The scene's stuff classes: ids declared not thing (<c>thing: false</c> or <c>isthing: 0</c>) in
     /// <see cref="ClassesFile"/>, else in <see cref="SceneFile"/>, at the scene root. Empty when neither file declares
-    /// classes (the split of the predicted classes is then unknown, and the masks stay as they are).
+    /// classes (the split of the predicted classes is then unknown, and the masks stay as they are). A file that is not
+    /// JSON, or a class entry whose "id" is not an integer or whose "thing" / "isthing" is not true, false, 0 or 1, is an
+    /// error naming the file and the entry (it would silently change which segments are background).
     /// </summary>
     public static IReadOnlySet<int> Read(string sceneRoot)
     {
@@ -32,7 +34,7 @@ public static class StuffBackground
         {
             var path = Path.Combine(sceneRoot, name);
             if (!File.Exists(path)) continue;
-            using var doc = JsonDocument.Parse(DataFile.ReadAllText(path));
+            using var doc = LayoutFiles.ReadJson(path);
             var root = doc.RootElement;
             JsonElement list;
             if (root.ValueKind == JsonValueKind.Array) list = root;
@@ -40,20 +42,32 @@ public static class StuffBackground
             else continue;
             var stuff = new HashSet<int>();
             bool declared = false;
+            int index = 0;
             foreach (var e in list.EnumerateArray())
             {
-                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("id", out var id) || !id.TryGetInt32(out int cls)) continue;
-                bool? thing = e.TryGetProperty("thing", out var t) && t.ValueKind is JsonValueKind.True or JsonValueKind.False ? t.GetBoolean()
-                    : e.TryGetProperty("isthing", out var it) && it.ValueKind == JsonValueKind.Number ? it.GetInt32() != 0
-                    : e.TryGetProperty("isthing", out var ib) && ib.ValueKind is JsonValueKind.True or JsonValueKind.False ? ib.GetBoolean()
-                    : null;
-                if (thing is null) continue;
+                int i = index++;
+                if (e.ValueKind != JsonValueKind.Object) continue;
+                bool? thing = Thing(e, "thing", path, i) ?? Thing(e, "isthing", path, i);
+                if (thing is null) continue; // not a class declaration (scene.json's classes may say other things)
+                int cls = 0;
+                if (!e.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out cls))
+                    throw new InvalidDataException($"{path}: class {i} declares whether it is a thing but its \"id\" is {(e.TryGetProperty("id", out var raw) ? raw.GetRawText() : "missing")}, not an integer class id.");
                 declared = true;
                 if (thing == false) stuff.Add(cls);
             }
             if (declared) return stuff;
         }
         return new HashSet<int>();
+    }
+
+    /// <summary>A class entry's thing flag <paramref name="key"/>: true, false, 1 or 0 (detectron2's isthing); null when
+    /// absent; anything else an error naming the file and the entry.</summary>
+    private static bool? Thing(JsonElement entry, string key, string path, int index)
+    {
+        if (!entry.TryGetProperty(key, out var v)) return null;
+        if (v.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.GetBoolean();
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int n) && n is 0 or 1) return n == 1;
+        throw new InvalidDataException($"{path}: class {index} has \"{key}\": {v.GetRawText()}; it must be true, false, 1 or 0.");
     }
 
     /// <summary>

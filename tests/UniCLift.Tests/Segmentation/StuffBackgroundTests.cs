@@ -75,6 +75,28 @@ public sealed class StuffBackgroundTests
         }
         finally { dir.Delete(true); }
     }
+
+    [Theory]
+    [InlineData("[{\"id\": 7, \"isthing\": 0", "not valid JSON")]                                    // truncated
+    [InlineData("", "not valid JSON")]                                                                // empty
+    [InlineData("[{\"id\": \"7\", \"isthing\": 0}]", "class 0 declares whether it is a thing but its \"id\" is \"7\"")]
+    [InlineData("[{\"id\": 7, \"isthing\": 0}, {\"id\": 8, \"isthing\": 0.5}]", "class 1 has \"isthing\": 0.5")]
+    [InlineData("[{\"id\": 7, \"thing\": \"no\"}]", "class 0 has \"thing\": \"no\"")]
+    public void A_Malformed_Class_List_Is_An_Error_Naming_The_File_And_The_Entry(string json, string expected)
+    {
+        // It decides which mask segments become background: read wrongly, it would change the result in silence.
+        var dir = Directory.CreateTempSubdirectory("uniclift-stuff-bad-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, StuffBackground.ClassesFile);
+            File.WriteAllText(path, json);
+            var e = Assert.Throws<InvalidDataException>(() => StuffBackground.Read(dir.FullName));
+            Assert.StartsWith(path + ": ", e.Message);
+            Assert.Contains(expected, e.Message);
+            Assert.True(UniCLift.Compute.FailurePolicy.IsBadInput(e));
+        }
+        finally { dir.Delete(true); }
+    }
     [Fact]
     public void TrainingLoadsSamStyleMasksWithTheirFloorAndWallPiecesAsBackground()
     {
