@@ -163,11 +163,17 @@ public static class ColmapLayout
             var name = string.Join(' ', t.Skip(9)); // names may contain spaces
             var c2w = ColmapModels.CameraToWorld(v[0], v[1], v[2], v[3], v[4], v[5], v[6], $"{path}:{line}");
             r.Add((name, cam.Camera with { CameraToWorld = c2w }, cam.Distortion));
-            i++; // the POINTS2D line that follows (possibly empty)
+            i++; // the POINTS2D line that follows (possibly empty): X Y POINT3D_ID triples, numbers only
+            if (i < lines.Length && lines[i].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } points
+                && !points[0].StartsWith('#') && (points.Length % 3 != 0 || points.Any(x => !double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out _))))
+                throw new InvalidDataException($"{path}:{i + 1}: expected the POINTS2D line of image '{name}' (X Y POINT3D_ID triples, or an empty line), " +
+                                               $"found '{Shorten(lines[i].Trim())}': every image takes two lines, its pose and then its 2D points.");
         }
         if (r.Count == 0) throw new InvalidDataException($"{path}: no images.");
         return r;
     }
+
+    private static string Shorten(string s) => s.Length <= 60 ? s : s[..57] + "...";
 
     /// <summary>points3D.txt: POINT3D_ID X Y Z R G B ERROR TRACK[]; positions [N*3] and colours [N*3].</summary>
     internal static (float[] Positions, byte[] Colors) ReadPoints(string path)

@@ -90,6 +90,8 @@ public class MalformedInputTests
     [InlineData("images.txt", "1 1 0 0 0 0 0 0 1\n\n")]
     [InlineData("images.txt", "1 1 0 0 0 0 0 0 7 0000.png\n\n")]
     [InlineData("images.txt", "1 1 0 0 x 0 0 0 1 0000.png\n\n")]
+    // Hand-written "known poses" without the POINTS2D lines: the second image was taken for the first one's points.
+    [InlineData("images.txt", "1 1 0 0 0 0 0 0 1 0000.png\n2 1 0 0 0 0 0 0 1 0001.png\n")]
     [InlineData("points3D.txt", "1 0.5 0.5\n")]
     [InlineData("points3D.txt", "1 0.5 0.5 0.5 300 0 0 0.1\n")]
     public void Colmap_TextModel(string file, string content)
