@@ -9,6 +9,9 @@ public static class Jpeg
     /// <summary>Decodes any baseline/progressive JPEG to 8-bit RGB.</summary>
     public static RgbImage DecodeRgb(byte[] bytes, string source)
     {
+        // stb_image decodes a file cut off in its image data without complaint, as noise where the rest would be.
+        if (!EndsAfterScan(bytes))
+            throw new InvalidDataException($"{source}: truncated JPEG (no end-of-image marker after its image data; the file has {bytes.Length} bytes).");
         StbImageSharp.ImageResult r;
         try { r = StbImageSharp.ImageResult.FromMemory(bytes, StbImageSharp.ColorComponents.RedGreenBlue); }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -18,6 +21,31 @@ public static class Jpeg
         if (r.Data is null || r.Data.Length != r.Width * r.Height * 3)
             throw new InvalidDataException($"{source}: JPEG decoder returned no pixel data.");
         return new RgbImage(r.Width, r.Height, r.Data);
+    }
+
+    /// <summary>Whether an end-of-image marker (FF D9) follows the first start-of-scan: the segments before it are walked by
+    /// their lengths (an EXIF thumbnail's own markers lie inside one), and in the entropy-coded data FF is always
+    /// followed by 00 or a restart marker, so FF D9 there is the end. Data after it (padding, a camera's extras) is
+    /// allowed. A file whose structure cannot be walked is left to the decoder to refuse.</summary>
+    internal static bool EndsAfterScan(ReadOnlySpan<byte> b)
+    {
+        if (b.Length < 4 || b[0] != 0xFF || b[1] != 0xD8) return true;
+        int p = 2;
+        while (p + 1 < b.Length)
+        {
+            if (b[p] != 0xFF) return true; // not a marker where one belongs: the decoder says what is wrong
+            while (p < b.Length && b[p] == 0xFF) p++; // fill bytes
+            if (p >= b.Length) return false;
+            int marker = b[p++];
+            if (marker == 0xD9) return false; // the end before any image data
+            if (marker is >= 0xD0 and <= 0xD7 || marker == 0x01) continue; // no length
+            if (p + 1 >= b.Length) return false;
+            int len = (b[p] << 8) | b[p + 1];
+            if (len < 2) return true;
+            if (marker == 0xDA) return b[Math.Min(b.Length, p + len)..].IndexOf((ReadOnlySpan<byte>)[0xFF, 0xD9]) >= 0;
+            p += len;
+        }
+        return false;
     }
 
     /// <summary>Encodes 8-bit RGB at the given quality (1..100).</summary>

@@ -46,6 +46,26 @@ public class ImageIOTests
     }
 
     [Fact]
+    public void A_Truncated_Jpeg_Is_An_Error_And_Data_After_Its_End_Is_Not()
+    {
+        // stb_image decodes a JPEG cut off in its image data as noise; training on it fails nowhere and learns nothing.
+        using var dir = new TempDir();
+        ImageIO.WriteRgb(dir.File("a.jpg"), Smooth(64, 40));
+        var bytes = File.ReadAllBytes(dir.File("a.jpg"));
+        foreach (var keep in new[] { bytes.Length * 2 / 3, bytes.Length - 2 })
+        {
+            File.WriteAllBytes(dir.File("cut.jpg"), bytes[..keep]);
+            var e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadRgb(dir.File("cut.jpg")));
+            Assert.Contains(dir.File("cut.jpg"), e.Message);
+            Assert.Contains("truncated JPEG", e.Message);
+        }
+        // Cameras and tools append data after the end marker (padding, a second image's index): still the image.
+        File.WriteAllBytes(dir.File("padded.jpg"), [.. bytes, 0, 0, 0, 0, 0xFF, 0xFF]);
+        Assert.Equal(ImageIO.ReadRgb(dir.File("a.jpg")).Pixels, ImageIO.ReadRgb(dir.File("padded.jpg")).Pixels);
+        Assert.True(Jpeg.EndsAfterScan(bytes));
+    }
+
+    [Fact]
     public void ReadRgb_ConvertsGray16AndRgbaPngs()
     {
         using var dir = new TempDir();
