@@ -123,6 +123,41 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task BadGroundTruthAndAnOutputThatIsAFileFailTheSceneBeforeItTrains()
+    {
+        // Both were found only once the training was done: the evaluation reads the test views' ground truth, and the
+        // results are written at the end.
+        var steps = new List<int>();
+        var (first, _) = Start(Path.Combine(root, "ckpt-gt"), 1000, 30, step => { lock (steps) steps.Add(step); });
+        Assert.Equal(SceneRunEnd.Finished, await first.Completion.WaitAsync(Patience)); // writes the scene; trains it as it is
+        var scene = SceneInspector.Read(Path.Combine(root, "scenes", "tiny"));
+        var test = scene.Views.First(v => scene.TestViews.Contains(v.Name));
+        Compute.IO.ImageIO.WriteLabels16(test.GtInstancePath!, new LabelMap(16, 12));
+
+        steps.Clear();
+        var (run, _) = Start(Path.Combine(root, "ckpt-gt2"), 1000, 30, step => { lock (steps) steps.Add(step); }, results: Path.Combine(root, "results-2"));
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        var p = run.Progress;
+        Assert.Equal(SceneState.Failed, p.State);
+        Assert.True(p.BadInput);
+        Assert.Contains(test.GtInstancePath!, p.Error);
+        Assert.Contains("16x12", p.Error);
+        Assert.Equal(0, p.Step);
+        lock (steps) Assert.Empty(steps); // not even a checkpoint: nothing trained
+
+        var results3 = Path.Combine(root, "results-3");
+        Directory.CreateDirectory(results3);
+        File.WriteAllText(Path.Combine(results3, "tiny"), "a file where the output directory goes");
+        Compute.IO.ImageIO.WriteLabels16(test.GtInstancePath!, new LabelMap(test.Camera.Width, test.Camera.Height));
+        var (file, _) = Start(Path.Combine(root, "ckpt-gt3"), 1000, 30, _ => { }, results: results3);
+        Assert.Equal(SceneRunEnd.Finished, await file.Completion.WaitAsync(Patience));
+        Assert.Equal(SceneState.Failed, file.Progress.State);
+        Assert.True(file.Progress.BadInput);
+        Assert.Contains("is a file", file.Progress.Error);
+        Assert.Equal(0, file.Progress.Step);
+    }
+
+    [Fact]
     public void ACheckpointIsDueAfterItsIterationsAndItsLeastTime()
     {
         var cadence = new CheckpointCadence(200, TimeSpan.FromSeconds(20));

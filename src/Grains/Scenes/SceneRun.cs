@@ -196,6 +196,7 @@ public sealed class SceneRun
         roots.CheckSceneFiles(scene);
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
+        CheckGroundTruth(scene);
         using var trainer = RestoreLatest(scene, out var resumed) ?? Create(scene);
         Update(p => p with
         {
@@ -228,6 +229,22 @@ public sealed class SceneRun
         if (Job.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a scene in a supported layout: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP).");
+        // Before the minutes of training, not when the results are written.
+        if (File.Exists(Job.OutputDirectory))
+            throw new ArgumentException($"output directory {Job.OutputDirectory} is a file; name a directory (it is made if missing).");
+    }
+
+    /// <summary>The ground truth the scene's evaluation reads after training (the test views'), read once before it: a
+    /// map of another size or a truncated one was found only after the minutes of training.</summary>
+    private static void CheckGroundTruth(Scene scene)
+    {
+        if (!scene.HasGroundTruth) return;
+        var test = scene.TestViews.ToHashSet(StringComparer.Ordinal);
+        foreach (var v in scene.Views.Where(v => test.Contains(v.Name)))
+        {
+            if (v.GtInstancePath is not null) SceneData.LoadGtInstance(scene, v);
+            if (v.GtSemanticPath is not null) SceneData.LoadGtSemantic(scene, v);
+        }
     }
 
     /// <summary>A decode job: the paths are allowed, the scene is there and the output directory holds a trained model
