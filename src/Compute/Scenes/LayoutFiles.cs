@@ -159,6 +159,9 @@ internal static class LayoutFiles
                 if (Math.Abs(dot - (i == j ? 1 : 0)) > 1e-2)
                     throw new InvalidDataException($"{source}: the camera rotation is not a rotation matrix (columns {i},{j} have dot product {dot:G4}).");
             }
+        double det = m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8]);
+        if (det < 0)
+            throw new InvalidDataException($"{source}: the camera rotation is a reflection (determinant {det:G4}), not a rotation: an axis is flipped (a left-handed convention?).");
         return m;
     }
 

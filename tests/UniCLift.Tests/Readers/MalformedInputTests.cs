@@ -73,6 +73,8 @@ public class MalformedInputTests
     [InlineData("{\"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}]}")] // no fl_x
     [InlineData("{\"fl_x\": 20, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,0]]}]}")] // 3 rows
     [InlineData("{\"fl_x\": 20, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}], \"ply_file_path\": \"nope.ply\"}")]
+    // A mirror (an axis flipped: determinant -1) passes every column test; its scene came out all background.
+    [InlineData("{\"fl_x\": 20, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[-1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
     public void Nerfstudio_TransformsJson(string json)
     {
         using var dir = new TempDir();
