@@ -158,6 +158,22 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task ARunIntoAnOldResultsDirectoryTakesItsMetricsAwayFirst()
+    {
+        // metrics.json marks a finished result (it is written last, by the decoding pass); a new run that failed after
+        // training left its new model.ply beside the old run's metrics.json, a folder that looked finished.
+        var results = Path.Combine(root, "results-old");
+        var old = Path.Combine(results, "tiny", "metrics.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(old)!);
+        File.WriteAllText(old, "{\"pq\": {\"pq_scene\": 99}}");
+        var (run, _) = Start(Path.Combine(root, "ckpt-old"), 1000, 10, _ => { }, results: results);
+        Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
+        Assert.Equal(SceneState.Trained, run.Progress.State);
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(Path.Combine(results, "tiny", "model.ply")));
+    }
+
+    [Fact]
     public void ACheckpointIsDueAfterItsIterationsAndItsLeastTime()
     {
         var cadence = new CheckpointCadence(200, TimeSpan.FromSeconds(20));

@@ -197,6 +197,10 @@ public sealed class SceneRun
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
         CheckGroundTruth(scene);
+        // A result directory without metrics.json is not a finished result: a run into an old result's directory takes
+        // the old one's away first, so a run that then fails does not leave its new model beside the old metrics.
+        var staleMetrics = Path.Combine(Job.OutputDirectory, SceneSegmentation.MetricsFile);
+        if (File.Exists(staleMetrics)) File.Delete(staleMetrics);
         using var trainer = RestoreLatest(scene, out var resumed) ?? Create(scene);
         Update(p => p with
         {
