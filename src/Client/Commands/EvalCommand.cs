@@ -86,7 +86,18 @@ public static class EvalCommand
             throw new ArgumentException("--protocol multi-class needs predicted semantic maps: give --pred-semantic DIR.");
 
         var options = new PanopticOptions { Protocol = protocol, Robust = s.Robust, Resize = s.Resize };
+        // A result directory (segment's --out) holds its label maps in instance/: take them from there.
+        var labels = Path.Combine(s.Pred, Compute.Segmentation.SceneSegmentation.LabelsFolder);
+        if (File.Exists(Path.Combine(s.Pred, Compute.Segmentation.SceneSegmentation.MetricsFile)) && Directory.Exists(labels))
+        {
+            console.Note($"'{s.Pred}' is a result: scoring its label maps in {labels}.");
+            s = s with { Pred = labels };
+        }
         var outcome = Evaluate(scene, s.Split, s.Pred, s.PredSemantic, options, TryReadLabels);
+        if (outcome.Frames > 0 && outcome.MissingFrames.Count == outcome.Frames)
+            throw new InvalidDataException($"none of the {outcome.Frames} {s.Split} frames has a prediction in '{s.Pred}' (looked for " +
+                                           $"{string.Join(", ", outcome.MissingFrames.Take(3))}, ...: a 16-bit label map per frame, as segment writes in its " +
+                                           "instance/ folder, or Segment Anything's masks).");
         if (outcome.MissingFrames.Count > 0)
             console.Warn($"{outcome.MissingFrames.Count} of {outcome.Frames} frames have no prediction in '{s.Pred}' " +
                          $"(counted as all background), e.g. {string.Join(", ", outcome.MissingFrames.Take(5))}.");

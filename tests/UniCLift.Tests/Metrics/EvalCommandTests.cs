@@ -109,6 +109,45 @@ public class EvalCommandTests
     }
 
     [Fact]
+    public void A_Result_Directory_Is_Scored_By_Its_Label_Maps_And_A_Folder_Without_Any_Prediction_Is_An_Error()
+    {
+        var dir = Directory.CreateTempSubdirectory("uniclift-eval-result-");
+        try
+        {
+            var sceneDir = Path.Combine(dir.FullName, "scene");
+            Compute.Synthetic.SyntheticSceneWriter.Write(sceneDir, Compute.Synthetic.SyntheticSceneGenerator.Generate(
+                new Compute.Synthetic.SyntheticSceneOptions { Seed = 2, Objects = 2, Views = 5, Width = 32, Height = 24, TestEvery = 2, PointCount = 300 }));
+            // segment's --out: label maps in instance/, metrics.json beside them; here the ground truth as the prediction.
+            var result = Path.Combine(dir.FullName, "result");
+            var instance = Directory.CreateDirectory(Path.Combine(result, "instance")).FullName;
+            foreach (var gt in Directory.GetFiles(Path.Combine(sceneDir, "rs_instance"), "*.png"))
+                File.Copy(gt, Path.Combine(instance, Path.GetFileName(gt)));
+            File.WriteAllText(Path.Combine(result, "metrics.json"), "{}");
+            var (code, output, error) = Invoke("eval", "--scene", sceneDir, "--pred", result);
+            Assert.Equal(ExitCodes.Ok, code);
+            Assert.Contains($"scoring its label maps in {instance}", error);
+            Assert.DoesNotContain("no prediction", error);
+            Assert.EndsWith("PQ_scene=100.00", output.TrimEnd());
+
+            // A folder with none of the frames: an error, not a score of all background.
+            var empty = Directory.CreateDirectory(Path.Combine(dir.FullName, "empty")).FullName;
+            (code, output, error) = Invoke("eval", "--scene", sceneDir, "--pred", empty);
+            Assert.Equal(ExitCodes.UserError, code);
+            Assert.Contains($"has a prediction in '{empty}'", error);
+            Assert.DoesNotContain("PQ_scene", output);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    private static (int Code, string Output, string Error) Invoke(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Cli.Build().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
     public void Missing_Scene_Directory_Gives_One_Error_Line_And_Exit_2()
     {
         string missing = Path.Combine(Path.GetTempPath(), "uniclift-no-such-scene-" + Guid.NewGuid().ToString("N"));
