@@ -10,7 +10,7 @@ public static class InitialModels
     public static (float[] Positions, byte[] Colors) InitialPoints(Scene scene, TrainingData data, DeterministicRandom rng, int maxPoints = 100_000)
     {
         if (scene.PointCloudPath is not null) return PointCloudPly.Read(scene.PointCloudPath);
-        var withDepth = scene.TrainViews.Select(scene.View).Where(v => v.DepthPath is not null).ToList();
+        var withDepth = TrainingData.ViewNames(scene).Select(scene.View).Where(v => v.DepthPath is not null).ToList(); // the views it trains on
         if (withDepth.Count == 0)
             throw new InvalidDataException($"Scene {scene.Root} has neither an initial point cloud (points3D.ply) nor depth images to back-project; pass --ply with a point cloud.");
         int perView = Math.Max(1, maxPoints / withDepth.Count);

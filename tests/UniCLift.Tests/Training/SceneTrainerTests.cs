@@ -149,6 +149,20 @@ public sealed class SceneTrainerTests
     }
 
     [Fact]
+    public void ASceneWithoutATrainingSplitOrPointCloudStartsFromEveryViewsDepth()
+    {
+        // Without a split a trainer learns from every view; the initial points came from the (empty) training split's
+        // depth only, and the error said the scene had no depth images.
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        Assert.All(scene.Views, v => Assert.NotNull(v.DepthPath));
+        var noSplit = scene with { TrainViews = [], PointCloudPath = null };
+        using var t = SceneTrainer.Create(noSplit, Short(2));
+        Assert.True(t.GaussianCount > 0);
+        t.Step();
+    }
+
+    [Fact]
     public void SceneWithoutMasksIsAClearError()
     {
         using var dir = new TempDir();
