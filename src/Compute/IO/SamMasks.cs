@@ -54,6 +54,9 @@ public static partial class SamMasks
         return Paint(w, h, masks);
     }
 
+    /// <summary>The most pixels a mask may have (16384 x 16384).</summary>
+    public const long MaxPixels = 16384L * 16384;
+
     /// <summary>amg.py's <c>--convert-to-rle</c> JSON (see the class summary).</summary>
     public static LabelMap ReadJson(string path, int? width = null, int? height = null)
     {
@@ -79,6 +82,9 @@ public static partial class SamMasks
                     || size[0].ValueKind != JsonValueKind.Number || size[1].ValueKind != JsonValueKind.Number
                     || !size[0].TryGetInt32(out int rh) || !size[1].TryGetInt32(out int rw) || rh <= 0 || rw <= 0)
                     throw new InvalidDataException($"{where}: segmentation \"size\" must be [height, width], two positive integers.");
+                // Read without a camera to compare with (eval), a corrupt size would allocate its mask first.
+                if ((long)rh * rw > MaxPixels)
+                    throw new InvalidDataException($"{where}: segmentation \"size\" [{rh}, {rw}] is over {MaxPixels / 1_000_000} million pixels, larger than any view this reads.");
                 CheckSize($"{where}", rw, rh, ref w, ref h, ref sizeFrom);
                 if (!seg.TryGetProperty("counts", out var counts))
                     throw new InvalidDataException($"{where}: segmentation has no \"counts\".");

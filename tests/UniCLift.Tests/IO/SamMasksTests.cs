@@ -131,6 +131,10 @@ public class SamMasksTests
             e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(dir.File("nosize.json")));
             Assert.Contains("\"size\" must be [height, width]", e.Message);
         }
+        // A corrupt size read without a camera (eval): refused before a mask of 2e9 pixels is allocated.
+        File.WriteAllText(dir.File("huge.json"), "[{\"segmentation\": {\"size\": [40000, 50000], \"counts\": [2000000000]}}]");
+        e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(dir.File("huge.json")));
+        Assert.Contains("huge.json: annotation 0: segmentation \"size\" [40000, 50000] is over 268 million pixels", e.Message);
     }
 
     [Fact]
