@@ -28,20 +28,28 @@ public static class PointCloudPly
         Ply.Write(path, new PlyFile { Format = PlyFormat.BinaryLittleEndian, Elements = [new PlyElement("vertex", cols)] });
     }
 
-    /// <summary>Reads x y z and, when present, red green blue (uchar or float 0..1); colours default to grey.</summary>
+    /// <summary>Reads x y z and, when present, red green blue (uchar or float 0..1); colours default to grey. A cloud
+    /// without points, or with a position that is not finite (NaN or infinite: a Gaussian there trains to nothing and
+    /// ends in labels.ply), is an error naming the file.</summary>
     public static (float[] Positions, byte[] Colors) Read(string path)
     {
         var v = Ply.Read(path).Find("vertex") ?? throw new InvalidDataException($"{path}: PLY has no 'vertex' element.");
         foreach (var name in new[] { "x", "y", "z" })
             if (!v.Has(name)) throw new InvalidDataException($"{path}: point cloud PLY is missing property '{name}'.");
         int n = v.Count;
+        if (n == 0) throw new InvalidDataException($"{path}: the point cloud has no points.");
         var pos = new float[n * 3];
         var col = new byte[n * 3];
         string[] pn = ["x", "y", "z"];
         for (int k = 0; k < 3; k++)
         {
             var a = v.Column(pn[k]).AsSingle();
-            for (int i = 0; i < n; i++) pos[i * 3 + k] = a[i];
+            for (int i = 0; i < n; i++)
+            {
+                if (!float.IsFinite(a[i]))
+                    throw new InvalidDataException($"{path}: point {i} has {pn[k]} = {a[i]}; every position must be a finite number.");
+                pos[i * 3 + k] = a[i];
+            }
         }
         // Some writers use r/g/b or diffuse_red/...; take the first naming present.
         string[][] namings = [["red", "green", "blue"], ["r", "g", "b"], ["diffuse_red", "diffuse_green", "diffuse_blue"]];

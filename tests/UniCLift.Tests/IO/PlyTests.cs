@@ -186,4 +186,20 @@ public class PlyTests
         File.WriteAllText(npath, "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nend_header\n1 2 3\n");
         Assert.Equal(new byte[] { 128, 128, 128 }, PointCloudPly.Read(npath).Colors);
     }
+
+    [Theory]
+    [InlineData("element vertex 2", "0 0 0\n1 nan 1\n", "point 1 has y = NaN")]
+    [InlineData("element vertex 2", "0 0 0\n1e39 1 1\n", "point 1 has x = ")] // past float: infinite
+    [InlineData("element vertex 0", "", "the point cloud has no points")]
+    public void A_Point_Cloud_Without_Points_Or_With_A_Position_That_Is_Not_Finite_Names_The_File(string element, string body, string expected)
+    {
+        // A Gaussian at NaN trains to nothing and ends in labels.ply; an empty cloud said "The initial point cloud is
+        // empty" without a file.
+        using var dir = new TempDir();
+        var path = dir.File("cloud.ply");
+        File.WriteAllText(path, $"ply\nformat ascii 1.0\n{element}\nproperty float x\nproperty float y\nproperty float z\nend_header\n{body}");
+        var e = Assert.Throws<InvalidDataException>(() => PointCloudPly.Read(path));
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
 }
