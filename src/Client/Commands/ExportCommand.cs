@@ -31,6 +31,8 @@ public static class ExportCommand
     {
         int modes = (obj is null ? 0 : 1) + (list ? 1 : 0) + (embeddings is null ? 0 : 1);
         if (modes != 1) throw new ArgumentException("Give exactly one of --object ID (with --out FILE.ply), --list, --embeddings FILE.npy.");
+        foreach (var (file, option) in new[] { (output, "--out"), (embeddings, "--embeddings") })
+            if (file is not null && Directory.Exists(file)) throw new ArgumentException($"{option} {file} is a directory; name the file to write.");
         if (obj is int id)
         {
             if (output is null) throw new ArgumentException("--object needs --out FILE.ply.");

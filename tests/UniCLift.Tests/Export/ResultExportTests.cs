@@ -131,5 +131,9 @@ public class ResultExportTests
         Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, 3, null, false, null, console));
         Assert.Equal(0, ExportCommand.Run(dir.Path, 5, dir.File("o.ply"), false, null, console));
         Assert.Equal(2, GaussianPly.Read(dir.File("o.ply")).Count);
+        // A directory where the file goes: one line saying so (was an IOException, exit 1).
+        var folder = Directory.CreateDirectory(dir.File("folder")).FullName;
+        Assert.Contains("--out " + folder + " is a directory", Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, 5, folder, false, null, console)).Message);
+        Assert.Contains("--embeddings " + folder + " is a directory", Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, null, null, false, folder, console)).Message);
     }
 }
