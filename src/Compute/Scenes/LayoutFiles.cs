@@ -172,7 +172,14 @@ internal static class LayoutFiles
     public static Camera FitToImage(Camera camera, string imagePath)
     {
         var (w, h) = ImageIO.ReadSize(imagePath);
-        return w == camera.Width && h == camera.Height ? camera : camera.Resized(w, h);
+        if (w == camera.Width && h == camera.Height) return camera;
+        // A downscaled image keeps the aspect ratio up to rounding each side to whole pixels; another ratio is another
+        // image (or a crop), and stretching the intrinsics to it would train on wrong rays.
+        double sx = (double)w / camera.Width, sy = (double)h / camera.Height;
+        if (Math.Abs(sx - sy) > 1.0 / Math.Min(w, h) + 1.5 / Math.Min(camera.Width, camera.Height))
+            throw new InvalidDataException($"{imagePath}: image is {w}x{h}, but its camera describes {camera.Width}x{camera.Height}, another aspect ratio " +
+                                           "(a downscaled image keeps it); a cropped or rotated image needs its own intrinsics.");
+        return camera.Resized(w, h);
     }
 
     /// <summary>

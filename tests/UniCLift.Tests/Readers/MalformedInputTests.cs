@@ -1,5 +1,6 @@
 namespace UniCLift.Tests.Readers;
 
+using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
 using UniCLift.Tests.IO;
 using static LayoutFixtures;
@@ -55,6 +56,25 @@ public class MalformedInputTests
         var path = Path.Combine(dir.Path, "cameras.json");
         File.WriteAllText(path, json);
         AssertNamesFile(path, () => SceneInspector.Read(dir.Path));
+    }
+
+    [Fact]
+    public void Graphdeco_AnImageOfAnotherAspectRatioThanItsCameraNamesTheImage()
+    {
+        // A downscaled image is fitted (the intrinsics scaled with it); another aspect ratio was stretched to, and the
+        // scene trained on wrong rays to all background.
+        using var dir = new TempDir();
+        WriteGraphdeco(dir.Path, Generated);
+        var cam = Generated.Views[1].Camera;
+        var half = Path.Combine(dir.Path, "images", Generated.Views[0].Name + ".png");
+        ImageIO.WriteRgb(half, new RgbImage((cam.Width + 1) / 2, (cam.Height + 1) / 2)); // rounded up: still its ratio
+        var img = Path.Combine(dir.Path, "images", Generated.Views[1].Name + ".png");
+        ImageIO.WriteRgb(img, new RgbImage(cam.Width, cam.Width));
+        var e = Assert.Throws<InvalidDataException>(() => SceneInspector.Read(dir.Path));
+        Assert.StartsWith(img + ": ", e.Message);
+        Assert.Contains("another aspect ratio", e.Message);
+        ImageIO.WriteRgb(img, new RgbImage(cam.Width, cam.Height));
+        Assert.Equal(((cam.Width + 1) / 2, (cam.Height + 1) / 2), (SceneInspector.Read(dir.Path).Views[0].Camera.Width, SceneInspector.Read(dir.Path).Views[0].Camera.Height));
     }
 
     [Fact]
