@@ -63,8 +63,17 @@ public static class NerfstudioLayout
                 throw new InvalidDataException($"{path}: {where}.transform_matrix last row must be 0 0 0 1.");
             var c2w = LayoutFiles.GlToCv(LayoutFiles.CheckRotation(m, $"{path}: {where}.transform_matrix"));
             var cam = new Camera(w, h, fx, fy, cx, cy, c2w).Validate($"{path}: {where}");
-            string model = (f.TryGetProperty("camera_model", out var cm) ? cm : top.TryGetProperty("camera_model", out var tm) ? tm : default) is
-                { ValueKind: JsonValueKind.String } m2 ? m2.GetString()!.ToUpperInvariant() : "OPENCV";
+            var modelElement = f.TryGetProperty("camera_model", out var cm) ? cm : top.TryGetProperty("camera_model", out var tm) ? tm : default;
+            string model = modelElement.ValueKind switch
+            {
+                JsonValueKind.Undefined or JsonValueKind.Null => "OPENCV",
+                JsonValueKind.String => modelElement.GetString()!.ToUpperInvariant(),
+                _ => throw new InvalidDataException($"{path}: {where}: camera_model is {modelElement.GetRawText()}, not a model name."),
+            };
+            // nerfstudio's others (EQUIRECTANGULAR, FISHEYE624, ...) are not pinhole cameras: read as one, they train on
+            // wrong rays.
+            if (model is not ("OPENCV" or "PINHOLE" or "SIMPLE_PINHOLE" or "OPENCV_FISHEYE"))
+                throw new InvalidDataException($"{path}: {where}: camera_model {model} is not supported (OPENCV, PINHOLE, SIMPLE_PINHOLE, OPENCV_FISHEYE).");
             var dist = Distortion.OrNull(new Distortion(model, K1: Opt("k1") ?? 0, K2: Opt("k2") ?? 0, K3: Opt("k3") ?? 0, K4: Opt("k4") ?? 0,
                 P1: Opt("p1") ?? 0, P2: Opt("p2") ?? 0, Fisheye: model == "OPENCV_FISHEYE"));
             if (dist is not null && dist.Fisheye && (dist.P1 != 0 || dist.P2 != 0))

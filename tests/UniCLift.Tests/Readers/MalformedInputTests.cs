@@ -93,6 +93,9 @@ public class MalformedInputTests
     [InlineData("{\"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}]}")] // no fl_x
     [InlineData("{\"fl_x\": 20, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,0]]}]}")] // 3 rows
     [InlineData("{\"fl_x\": 20, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}], \"ply_file_path\": \"nope.ply\"}")]
+    // Not pinhole cameras: read as one, they trained on wrong rays.
+    [InlineData("{\"fl_x\": 20, \"camera_model\": \"EQUIRECTANGULAR\", \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
+    [InlineData("{\"fl_x\": 20, \"camera_model\": 3, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
     // A mirror (an axis flipped: determinant -1) passes every column test; its scene came out all background.
     [InlineData("{\"fl_x\": 20, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[-1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
     public void Nerfstudio_TransformsJson(string json)
