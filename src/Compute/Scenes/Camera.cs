@@ -12,6 +12,11 @@ public sealed record Camera(int Width, int Height, double Fx, double Fy, double 
     {
         if (Width <= 0 || Height <= 0) throw new InvalidDataException($"{source}: image size {Width}x{Height} is not positive.");
         if (!(Fx > 0) || !(Fy > 0)) throw new InvalidDataException($"{source}: focal lengths fx={Fx}, fy={Fy} must be positive.");
+        // In pixels: a focal length under 4% of the image (a field of view past 170 degrees for a pinhole camera; a
+        // 180-degree fisheye has about 32%) is intrinsics given in units of the image size, which trained to nothing.
+        if (Fx < 0.04 * Width || Fy < 0.04 * Height)
+            throw new InvalidDataException($"{source}: focal lengths fx={Fx:G4}, fy={Fy:G4} for a {Width}x{Height} image are not in pixels " +
+                                           "(a field of view past 170 degrees); intrinsics normalised by the image size must be multiplied by it.");
         if (CameraToWorld.Length != 16) throw new InvalidDataException($"{source}: camera-to-world must have 16 values, has {CameraToWorld.Length}.");
         foreach (var v in CameraToWorld)
             if (!double.IsFinite(v)) throw new InvalidDataException($"{source}: camera-to-world has a non-finite value.");

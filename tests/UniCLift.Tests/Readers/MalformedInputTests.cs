@@ -96,6 +96,8 @@ public class MalformedInputTests
     // Not pinhole cameras: read as one, they trained on wrong rays.
     [InlineData("{\"fl_x\": 20, \"camera_model\": \"EQUIRECTANGULAR\", \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
     [InlineData("{\"fl_x\": 20, \"camera_model\": 3, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
+    // Intrinsics normalised by the image size (0.8 of the width, not pixels).
+    [InlineData("{\"fl_x\": 0.8, \"cx\": 0.5, \"cy\": 0.5, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
     // A mirror (an axis flipped: determinant -1) passes every column test; its scene came out all background.
     [InlineData("{\"fl_x\": 20, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[-1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
     public void Nerfstudio_TransformsJson(string json)
