@@ -46,6 +46,9 @@ public static class InfoCommand
         t.AddRow("Instance masks", Yes(s.HasMasks) + (s.SamMasks is { } sam ? $" [grey]({Markup.Escape(sam)})[/]" : "")
             + (masks is null ? "" : $" [grey]from {Markup.Escape(SceneInspector.MaskFolder(dir, masks))} (--masks)[/]"));
         t.AddRow("Semantic masks", Yes(s.HasMaskSemantics));
+        // The class list training reads (classes.json, else scene.json): checked here too, so info says what is wrong with it.
+        var stuff = Compute.Segmentation.StuffBackground.Read(dir);
+        if (stuff.Count > 0) t.AddRow("Stuff classes", string.Join(", ", stuff.Order()) + (s.HasMaskSemantics ? "" : " [yellow](no semantic masks to apply them to)[/]"));
         t.AddRow("Ground truth", Yes(s.HasGroundTruth));
         t.AddRow("Point cloud", s.PointCloudPath is null ? "[grey]none[/]" : Markup.Escape(s.PointCloudPath));
         if (s.HasMasks)

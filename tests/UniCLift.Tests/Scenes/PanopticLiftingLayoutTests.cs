@@ -278,6 +278,12 @@ public class PanopticLiftingLayoutTests
         }
 
         AssertOneErrorLine("--sample 0", dir.Path, "--sample", "0");
+        // The class list training reads: its stuff classes shown, a malformed one said here rather than at training.
+        File.WriteAllText(Path.Combine(dir.Path, "classes.json"), "[{\"id\": 4, \"isthing\": 0}, {\"id\": 5, \"isthing\": 1}]");
+        Assert.Contains("Stuff classes", RunInfo(dir.Path).Output);
+        File.WriteAllText(Path.Combine(dir.Path, "classes.json"), "[{\"id\": 4, \"isthing\": 0.5}]");
+        AssertOneErrorLine("classes.json: class 0 has \"isthing\": 0.5", dir.Path);
+        File.Delete(Path.Combine(dir.Path, "classes.json"));
         File.Delete(Path.Combine(dir.Path, "pose", "2.txt"));
         AssertOneErrorLine("2.txt", dir.Path);
         AssertOneErrorLine("nope", Path.Combine(dir.Path, "nope"));
