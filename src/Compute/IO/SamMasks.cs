@@ -190,6 +190,14 @@ public static partial class SamMasks
             foreach (int id in ids)
                 if (!File.Exists(Path.Combine(dir, $"{id}.png")))
                     throw new InvalidDataException($"{Path.Combine(dir, $"{id}.png")}: missing (metadata.csv lists mask {id}).");
+            // amg.py lists every mask it writes; masks it does not list are a metadata.csv cut short (an empty one made
+            // the view all background).
+            var listed = ids.ToHashSet();
+            var unlisted = Directory.EnumerateFiles(dir, "*.png").Select(Path.GetFileName).Select(f => MaskName().Match(f!))
+                .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Where(id => !listed.Contains(id)).Order().ToList();
+            if (unlisted.Count > 0)
+                throw new InvalidDataException($"{metadata}: lists {ids.Count} masks, but the folder also holds {string.Join(", ", unlisted.Take(3).Select(i => i + ".png"))}" +
+                                               $"{(unlisted.Count > 3 ? $" and {unlisted.Count - 3} more" : "")}; amg.py lists every mask it writes.");
         }
         else
         {

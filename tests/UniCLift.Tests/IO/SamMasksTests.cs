@@ -112,6 +112,13 @@ public class SamMasksTests
     {
         using var dir = new TempDir();
         const int w = 4, h = 3;
+        // A metadata.csv cut short (here: its header alone) leaves masks unlisted; the view came out all background.
+        WriteFolder(dir.File("short"), [Rect(w, h, 0, 0, 1, 1), Rect(w, h, 1, 1, 2, 2)], w, h);
+        var csv = dir.File(Path.Combine("short", "metadata.csv"));
+        File.WriteAllLines(csv, [File.ReadLines(csv).First()]);
+        var cut = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(dir.File("short")));
+        Assert.StartsWith(csv + ": lists 0 masks, but the folder also holds 0.png, 1.png", cut.Message);
+
         WriteFolder(dir.File("v"), [Rect(w, h, 0, 0, 1, 1), Rect(w, h, 1, 1, 2, 2)], w, h);
         File.Delete(dir.File(Path.Combine("v", "1.png")));
         var e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadLabels(dir.File("v")));
