@@ -6,7 +6,8 @@
 // Pipeline per view: project_forward (EWA projection, SH colour, 3-sigma radius, tile rectangle intersected with the
 // alpha >= 1/255 support box, pair count) -> stable sort of the depths and inclusive scan of the pair counts in that
 // order (torch) -> emit_pairs (key = tile) -> stable sort of the tile keys (torch) -> tile_ranges -> blend_forward; backward:
-// blend_backward (per pixel back to front, warp-reduced atomics per Gaussian, 32 values per instruction) -> project_backward.
+// blend_backward (per pixel back to front, warp-reduced atomics per Gaussian, 32 values an instruction) ->
+// project_backward.
 
 #ifndef CHANNELS
 #define CHANNELS 12
@@ -243,8 +244,9 @@ extern "C" __global__ void __launch_bounds__(256) project_forward(const Cam k, c
 
 // One thread per rank r of the depth order (order [N] int64: Gaussian indices sorted by depth, stable): Gaussian
 // g = order[r] writes its pairs, row-major over its rectangle, at [incl[r] - pairs, incl[r]) (incl: inclusive scan of
-// the pair counts in depth order, int64; the host has checked the total fits an int). key = tile index; value = g. A stable sort by tile then leaves each tile's list in
-// (depth, index) order, graphdeco's 64-bit (tile, depth) key order, with two 32-bit sorts instead of one 64-bit one.
+// the pair counts in depth order, int64; the host has checked the total fits an int). key = tile index; value = g. A
+// stable sort by tile then leaves each tile's list in (depth, index) order, graphdeco's 64-bit (tile, depth) key order,
+// with two 32-bit sorts instead of one 64-bit one.
 extern "C" __global__ void __launch_bounds__(256) emit_pairs(const int n, const int tilesX, const long long* __restrict__ order,
     const int4* __restrict__ rect, const long long* __restrict__ incl, int* __restrict__ keys, int* __restrict__ vals)
 {
