@@ -193,22 +193,25 @@ public static partial class SamMasks
             // amg.py lists every mask it writes; masks it does not list are a metadata.csv cut short (an empty one made
             // the view all background).
             var listed = ids.ToHashSet();
-            var unlisted = Directory.EnumerateFiles(dir, "*.png").Select(Path.GetFileName).Select(f => MaskName().Match(f!))
-                .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Where(id => !listed.Contains(id)).Order().ToList();
+            var unlisted = NumberedPngs(dir).Where(id => !listed.Contains(id)).Order().ToList();
             if (unlisted.Count > 0)
                 throw new InvalidDataException($"{metadata}: lists {ids.Count} masks, but the folder also holds {string.Join(", ", unlisted.Take(3).Select(i => i + ".png"))}" +
                                                $"{(unlisted.Count > 3 ? $" and {unlisted.Count - 3} more" : "")}; amg.py lists every mask it writes.");
         }
         else
         {
-            ids = [.. Directory.EnumerateFiles(dir, "*.png").Select(Path.GetFileName).Select(f => MaskName().Match(f!))
-                .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+            ids = [.. NumberedPngs(dir)];
             if (ids.Count == 0 && Directory.EnumerateFileSystemEntries(dir).Any())
                 throw new InvalidDataException($"{dir}: a mask folder must hold SAM's masks as 0.png, 1.png, ... (amg.py's output) with its metadata.csv; found neither.");
         }
         ids.Sort();
         return [.. ids.Distinct().Select(id => (id, Path.Combine(dir, $"{id}.png")))];
     }
+
+    /// <summary>The N of every N.png in <paramref name="dir"/> (amg.py's mask files).</summary>
+    private static IEnumerable<int> NumberedPngs(string dir) =>
+        Directory.EnumerateFiles(dir, "*.png").Select(Path.GetFileName).Select(f => MaskName().Match(f!))
+            .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
 
     private static void CheckSize(string what, int w, int h, ref int width, ref int height, ref string? from)
     {
