@@ -26,8 +26,11 @@ public static class FailurePolicy
     /// AggregateException): its first inner exception, itself unwrapped.</summary>
     public static Exception Unwrap(Exception e)
     {
-        while (e is AggregateException { InnerExceptions.Count: > 0 } a) e = a.InnerExceptions[0];
-        while (e is System.Reflection.TargetInvocationException { InnerException: { } inner }) e = Unwrap(inner);
-        return e;
+        while (true)
+        {
+            if (e is AggregateException { InnerExceptions.Count: > 0 } a) e = a.InnerExceptions[0];
+            else if (e is System.Reflection.TargetInvocationException { InnerException: { } inner }) e = inner;
+            else return e;
+        }
     }
 }
