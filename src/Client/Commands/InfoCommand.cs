@@ -56,7 +56,7 @@ public static class InfoCommand
             t.AddRow("Mask segments / view", $"{F(s.MeanSegmentsPerView)} (sample of {s.SampledViews})");
             t.AddRow("Max mask id", s.MaxMaskId.ToString(CultureInfo.InvariantCulture));
             t.AddRow("Unlabelled pixels", F(100 * s.UnlabelledFraction) + " %");
-            if (NoBackground(s, scene))
+            if (NoBackground(s, stuff))
                 t.AddRow("Background", "[yellow]not in the masks: they label (nearly) every pixel and nothing says which segments are stuff " +
                     "(Segment Anything's masks do this); decoding will take the instances that spread over the scene and lie behind what " +
                     "they meet (floor, walls) as background; outdoors add --decode SurfaceBorderShare=0.7 (rows of buildings, the sky). " +
@@ -68,10 +68,10 @@ public static class InfoCommand
     }
 
     /// <summary>The sampled masks leave under 1% of the pixels unlabelled (id 0, the background the losses and the
-    /// decoder know) and the scene gives no stuff classes with semantic maps to make background of (classes.json).</summary>
-    internal static bool NoBackground(SceneSummary s, Scene scene) =>
-        s.HasMasks && s.UnlabelledFraction < 0.01
-        && !(s.HasMaskSemantics && Compute.Segmentation.StuffBackground.For(scene, enabled: true).Count > 0);
+    /// decoder know) and the scene gives no stuff classes (<paramref name="stuff"/>, its classes.json's) with semantic maps
+    /// to make background of.</summary>
+    internal static bool NoBackground(SceneSummary s, IReadOnlySet<int> stuff) =>
+        s.HasMasks && s.UnlabelledFraction < 0.01 && !(s.HasMaskSemantics && stuff.Count > 0);
 
     internal static string LayoutName(SceneLayout layout) => layout switch
     {
