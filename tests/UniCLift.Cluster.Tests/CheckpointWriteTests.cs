@@ -180,7 +180,7 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
         Assert.False(cadence.IsDue(199, TimeSpan.FromMinutes(5)));
         Assert.False(cadence.IsDue(5000, TimeSpan.FromSeconds(19.9)));
         Assert.True(cadence.IsDue(200, TimeSpan.FromSeconds(20)));
-        Assert.True(CheckpointCadence.Every(200).IsDue(200, TimeSpan.Zero));
+        Assert.True(new CheckpointCadence(200, TimeSpan.Zero).IsDue(200, TimeSpan.Zero)); // by iterations alone
         Assert.True(new CheckpointCadence(0, TimeSpan.Zero).IsDue(1, TimeSpan.Zero)); // at least one iteration apart
         Assert.False(new CheckpointCadence(0, TimeSpan.Zero).IsDue(0, TimeSpan.Zero));
     }

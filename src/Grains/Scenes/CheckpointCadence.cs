@@ -9,9 +9,6 @@ namespace UniCLift.Grains.Scenes;
 /// </summary>
 public readonly record struct CheckpointCadence(int Interval, TimeSpan MinTime)
 {
-    /// <summary>Every <paramref name="interval"/> iterations, whatever the time.</summary>
-    public static CheckpointCadence Every(int interval) => new(interval, TimeSpan.Zero);
-
     /// <summary>Whether a checkpoint is due <paramref name="steps"/> iterations and <paramref name="elapsed"/> after the
     /// previous one started (or the run did).</summary>
     public bool IsDue(int steps, TimeSpan elapsed) => steps >= Math.Max(1, Interval) && elapsed >= MinTime;
