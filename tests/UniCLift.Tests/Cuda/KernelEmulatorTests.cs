@@ -262,26 +262,19 @@ public sealed class KernelEmulatorTests
     {
         // The CUDA backwards hand their gradients to autograd and keep the wrappers until the next forward; a trainer that
         // is done must release the last step's (on a GPU they hold memory until the GC finalises them).
-        var dir = Directory.CreateTempSubdirectory("uniclift-emulated-dispose-");
-        try
-        {
-            var synthetic = Compute.Synthetic.SyntheticSceneGenerator.Generate(new Compute.Synthetic.SyntheticSceneOptions
-                { Seed = 5, Objects = 2, Views = 3, Width = 40, Height = 30, TestEvery = 0, PointCount = 400 });
-            Compute.Synthetic.SyntheticSceneWriter.Write(dir.FullName, synthetic);
-            var scene = Compute.Scenes.SceneInspector.Read(dir.FullName);
-            using var on = KernelEmulator.Activate();
-            Assert.True(FusedKernels.Use(FusedKernels.Ssim, CPU, Compute.Losses.FusedSsim.SelfCheck));
-            Assert.True(FusedKernels.Use(FusedKernels.Cluster, CPU, Compute.Losses.FusedClusterStats.SelfCheck));
-            Compute.Losses.FusedSsim.ReleaseThread();
-            Compute.Losses.FusedClusterStats.ReleaseThread();
-            long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-            var options = new Compute.Training.TrainingOptions { Iterations = 6, Seed = 3, SegmentationLossesFromFraction = 0 };
-            using (var t = Compute.Training.SceneTrainer.Create(scene, options, device: CPU))
-                while (!t.IsComplete) t.Step();
-            long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-            Assert.True(after == before, $"{after - before} tensors outlived the trainer");
-        }
-        finally { dir.Delete(recursive: true); }
+        using var dir = new IO.TempDir();
+        var scene = Training.TinyScenes.Write(dir, seed: 5, objects: 2, views: 3, width: 40, height: 30, points: 400);
+        using var on = KernelEmulator.Activate();
+        Assert.True(FusedKernels.Use(FusedKernels.Ssim, CPU, Compute.Losses.FusedSsim.SelfCheck));
+        Assert.True(FusedKernels.Use(FusedKernels.Cluster, CPU, Compute.Losses.FusedClusterStats.SelfCheck));
+        Compute.Losses.FusedSsim.ReleaseThread();
+        Compute.Losses.FusedClusterStats.ReleaseThread();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var options = new Compute.Training.TrainingOptions { Iterations = 6, Seed = 3, SegmentationLossesFromFraction = 0 };
+        using (var t = Compute.Training.SceneTrainer.Create(scene, options, device: CPU))
+            while (!t.IsComplete) t.Step();
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(after == before, $"{after - before} tensors outlived the trainer");
     }
 
     [Theory]
