@@ -24,6 +24,9 @@ public static class DecodeOptionOverrides
 
     private static readonly IReadOnlyList<Knob> Knobs = BuildKnobs();
 
+    /// <summary>Every name <see cref="Apply"/> takes for a knob (a codebook knob also as <c>Codebook.Name</c>).</summary>
+    private static readonly Dictionary<string, Knob> ByName = BuildByName();
+
     private static List<Knob> BuildKnobs()
     {
         var knobs = new List<Knob>();
@@ -36,6 +39,17 @@ public static class DecodeOptionOverrides
         foreach (var p in OptionText.Scalars(typeof(FragmentOptions)))
             knobs.Add(new Knob($"{CleanupGroup}.{p.Name}", p, o => o.Cleanup, (o, owner) => o with { Cleanup = (FragmentOptions)owner }));
         return knobs;
+    }
+
+    private static Dictionary<string, Knob> BuildByName()
+    {
+        var byName = new Dictionary<string, Knob>(StringComparer.OrdinalIgnoreCase);
+        foreach (var k in Knobs)
+        {
+            byName[k.Name] = k;
+            if (k.Property.DeclaringType == typeof(CodebookOptions)) byName[$"{CodebookGroup}.{k.Name}"] = k;
+        }
+        return byName;
     }
 
     /// <summary>Every name <see cref="Apply"/> takes with its value in <paramref name="options"/> (a stage that is off
@@ -83,12 +97,6 @@ public static class DecodeOptionOverrides
     {
         ArgumentNullException.ThrowIfNull(options);
         if (settings is null) return options.Validate();
-        var byName = new Dictionary<string, Knob>(StringComparer.OrdinalIgnoreCase);
-        foreach (var k in Knobs)
-        {
-            byName[k.Name] = k;
-            if (k.Property.DeclaringType == typeof(CodebookOptions)) byName[$"{CodebookGroup}.{k.Name}"] = k;
-        }
         var result = options;
         foreach (var setting in settings)
         {
@@ -105,7 +113,7 @@ public static class DecodeOptionOverrides
                 result = result with { Cleanup = on ? result.Cleanup ?? FragmentOptions.Default : null };
                 continue;
             }
-            if (!byName.TryGetValue(name, out var knob))
+            if (!ByName.TryGetValue(name, out var knob))
                 throw new ArgumentException($"Unknown decode option '{name}'. Known: {string.Join(", ", Knobs.Select(k => k.Name).Append(SplitGroup).Append(CleanupGroup).Order(StringComparer.Ordinal))}.");
             var owner = knob.Owner(result)
                 ?? throw new ArgumentException($"Decode option {knob.Name}: that stage is off ({knob.Name[..knob.Name.IndexOf('.')]}=false).");
