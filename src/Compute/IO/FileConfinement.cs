@@ -123,7 +123,7 @@ public sealed class FileConfinement
         public void Dispose() => current.Value = previous;
     }
 
-    /// <summary>The few libc calls a confined write needs (open, openat, renameat, unlinkat, close), with the
+    /// <summary>The few libc calls a confined write (open, openat, renameat, unlinkat, close) and DataFile's refusal of pipes (lseek) need, with the
     /// open(2) flag values of the architecture (x86-64 and arm64 differ).</summary>
     internal static class Linux
     {
@@ -155,6 +155,11 @@ public sealed class FileConfinement
 
         [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
         internal static extern int Fsync(int fd);
+
+        [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
+        internal static extern long Seek(int fd, long offset, int whence); // off_t is 64-bit on x86-64 and arm64
+
+        internal const int NonBlocking = 0x800, SeekCurrent = 1; // O_NONBLOCK, SEEK_CUR: the same on x86-64 and arm64
 
         internal const int ReadOnly = 0, EInvalid = 22, ENotSupported = 95, CurrentDirectory = -100; // CurrentDirectory: AT_FDCWD
 

@@ -1,5 +1,6 @@
 namespace UniCLift.Tests.IO;
 
+using System.Runtime.InteropServices;
 using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
 
@@ -154,4 +155,39 @@ public class ImageIOTests
         var e = Assert.Throws<FileNotFoundException>(() => ImageIO.ReadRgb("/nonexistent/dir/x.png"));
         Assert.Contains("/nonexistent/dir/x.png", e.Message);
     }
+
+    [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int MakeFifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
+
+    [Fact]
+    public void A_Named_Pipe_Is_Refused_Naming_It_Instead_Of_Waiting_For_A_Writer()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "the suite runs on Linux");
+        using var dir = new TempDir();
+        var pipe = dir.File("0000.png");
+        Assert.Equal(0, MakeFifo(pipe, Convert.ToInt32("644", 8)));
+        var read = Task.Run(() => ImageIO.ReadLabels(pipe));
+        bool finished = Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(20))).GetAwaiter().GetResult() == read;
+        if (!finished)
+        {
+            using (new FileStream(pipe, FileMode.Open, FileAccess.Write)) { } // releases the blocked reader
+            Assert.Fail("reading a named pipe blocked waiting for a writer");
+        }
+        var e = Assert.IsType<InvalidDataException>(FailurePolicyUnwrap(read.Exception));
+        Assert.Contains(pipe, e.Message);
+        Assert.Contains("not a regular file", e.Message);
+    }
+
+    [Fact]
+    public void A_Loop_Of_Symbolic_Links_Is_Bad_Input_Naming_The_File()
+    {
+        using var dir = new TempDir();
+        File.CreateSymbolicLink(dir.File("a.png"), dir.File("b.png"));
+        File.CreateSymbolicLink(dir.File("b.png"), dir.File("a.png"));
+        var e = Assert.Throws<InvalidDataException>(() => ImageIO.ReadRgb(dir.File("a.png")));
+        Assert.Contains(dir.File("a.png"), e.Message);
+        Assert.True(UniCLift.Compute.FailurePolicy.IsBadInput(e));
+    }
+
+    private static Exception? FailurePolicyUnwrap(Exception? e) => e is null ? null : UniCLift.Compute.FailurePolicy.Unwrap(e);
 }
