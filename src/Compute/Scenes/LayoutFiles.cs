@@ -23,8 +23,9 @@ internal static class LayoutFiles
     public static readonly string[] GtInstanceFolders = ["gt_instance", "rs_instance"];
     public static readonly string[] GtSemanticFolders = ["gt_semantic", "rs_semantics"];
 
-    /// <summary>First of <paramref name="names"/> that is a folder under any of <paramref name="roots"/> (roots in order).</summary>
-    public static string? FindFolder(IEnumerable<string?> roots, IEnumerable<string> names)
+    /// <summary>First of <paramref name="names"/> that is a folder under any of <paramref name="roots"/> (roots in order),
+    /// passing over the full paths in <paramref name="except"/>.</summary>
+    public static string? FindFolder(IEnumerable<string?> roots, IEnumerable<string> names, IReadOnlySet<string>? except = null)
     {
         foreach (var root in roots)
         {
@@ -32,7 +33,7 @@ internal static class LayoutFiles
             foreach (var n in names)
             {
                 var p = Path.Combine(root, n);
-                if (Directory.Exists(p)) return p;
+                if (Directory.Exists(p) && except?.Contains(Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))) != true) return p;
             }
         }
         return null;
@@ -49,9 +50,11 @@ internal static class LayoutFiles
     }
 
     /// <summary>The per-frame files of the label folders found under <paramref name="roots"/>: predicted instance masks
-    /// (<paramref name="maskDir"/> when given), predicted semantics, ground-truth instances and semantics.</summary>
-    public static FrameLabels FindLabels(string?[] roots, string? maskDir, IReadOnlyList<(string Frame, string Stem)> frames) => new(
-        Cover(maskDir ?? FindFolder(roots, MaskFolders), frames, MaskExtensions, "instance mask", folders: true),
+    /// (<paramref name="maskDir"/> when given), predicted semantics, ground-truth instances and semantics. The search for
+    /// instance masks passes over <paramref name="notInstanceMasks"/> (full paths of folders known to hold something else).</summary>
+    public static FrameLabels FindLabels(string?[] roots, string? maskDir, IReadOnlyList<(string Frame, string Stem)> frames,
+        IReadOnlySet<string>? notInstanceMasks = null) => new(
+        Cover(maskDir ?? FindFolder(roots, MaskFolders, notInstanceMasks), frames, MaskExtensions, "instance mask", folders: true),
         Cover(FindFolder(roots, MaskSemanticFolders), frames, LabelExtensions, "semantic mask"),
         Cover(FindFolder(roots, GtInstanceFolders), frames, LabelExtensions, "ground-truth instance map"),
         Cover(FindFolder(roots, GtSemanticFolders), frames, LabelExtensions, "ground-truth semantic map"));

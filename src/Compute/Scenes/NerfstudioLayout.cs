@@ -11,7 +11,9 @@ using System.Text.Json;
 /// the equidistant fisheye with k1..k4) gives the view a <see cref="Distortion"/>: its image and label maps are undistorted
 /// to the pinhole camera fl_x fl_y cx cy when loaded.
 /// <para>Masks: the explicit mask folder, else the first of masks/, m2f_instance/, detic_instance/, instance/ in the
-/// folder, matched by the image file's stem; ground truth in gt_instance/ or rs_instance/. Splits: train_filenames /
+/// folder, matched by the image file's stem, passing over the folders that frames' mask_path point into (nerfstudio's
+/// masks: binary, which pixels to train on, not instances; ns-process-data writes them to masks/); ground truth in
+/// gt_instance/ or rs_instance/. Splits: train_filenames /
 /// test_filenames in transforms.json, else splits.json, else every frame in both. When an image's size differs from
 /// w/h the intrinsics are scaled to the image.</para>
 /// </summary>
@@ -38,6 +40,7 @@ public static class NerfstudioLayout
 
         var entries = new List<(string Name, string Image, Camera Camera, Distortion? Distortion)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pixelMaskFolders = new HashSet<string>(StringComparer.Ordinal);
         int i = 0;
         foreach (var f in framesEl.EnumerateArray())
         {
@@ -78,13 +81,19 @@ public static class NerfstudioLayout
                 P1: Opt("p1") ?? 0, P2: Opt("p2") ?? 0, Fisheye: model == "OPENCV_FISHEYE"));
             if (dist is not null && dist.Fisheye && (dist.P1 != 0 || dist.P2 != 0))
                 throw new InvalidDataException($"{path}: {where}: OPENCV_FISHEYE has no tangential coefficients p1 p2.");
+            if (f.TryGetProperty("mask_path", out var mp))
+            {
+                if (mp.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(mp.GetString()))
+                    throw new InvalidDataException($"{path}: {where}.mask_path must be a non-empty string.");
+                pixelMaskFolders.Add(Path.GetDirectoryName(Path.GetFullPath(Path.Combine(root, mp.GetString()!)))!);
+            }
             entries.Add((name, image, LayoutFiles.FitToImage(cam, image), dist));
             i++;
         }
 
         var frames = entries.Select(e => (e.Name, e.Name)).ToList();
         string?[] roots = [root];
-        var labels = LayoutFiles.FindLabels(roots, maskDir, frames);
+        var labels = LayoutFiles.FindLabels(roots, maskDir, frames, pixelMaskFolders);
         var views = entries.Select(e => labels.View(e.Name, e.Camera, e.Image, e.Distortion)).ToList();
         var names = views.Select(v => v.Name).ToList();
 

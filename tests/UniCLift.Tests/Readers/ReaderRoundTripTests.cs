@@ -104,6 +104,39 @@ public class ReaderRoundTripTests
     }
 
     [Fact]
+    public void Nerfstudio_Pixel_Masks_Named_By_Mask_Path_Are_Not_Read_As_Instance_Masks()
+    {
+        // ns-process-data writes binary masks (which pixels to train on) to masks/ and names them in each frame's
+        // mask_path: read as instance masks, every view would be one object.
+        using var dir = new TempDir();
+        WriteNerfstudio(dir.Path, Generated);
+        Directory.Move(Path.Combine(dir.Path, "masks"), Path.Combine(dir.Path, "m2f_instance"));
+        var path = Path.Combine(dir.Path, "transforms.json");
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        foreach (var f in doc["frames"]!.AsArray())
+        {
+            var stem = Path.GetFileNameWithoutExtension(f!["file_path"]!.GetValue<string>());
+            var binary = new LabelMap(Generated.Views[0].Camera.Width, Generated.Views[0].Camera.Height);
+            Array.Fill(binary.Labels, 1);
+            ImageIO.WriteLabels16(Path.Combine(dir.Path, "masks", stem + ".png"), binary);
+            f["mask_path"] = $"masks/{stem}.png";
+        }
+        File.WriteAllText(path, doc.ToJsonString());
+        var s = SceneInspector.Read(dir.Path);
+        AssertSameViews(Generated, s, gt: false);
+        Assert.All(s.Views, v => Assert.StartsWith(Path.Combine(dir.Path, "m2f_instance") + Path.DirectorySeparatorChar, v.MaskPath));
+
+        Directory.Delete(Path.Combine(dir.Path, "m2f_instance"), recursive: true);
+        Assert.All(SceneInspector.Read(dir.Path).Views, v => Assert.Null(v.MaskPath)); // no instance masks, not binary ones
+        Assert.All(SceneInspector.Read(dir.Path, "masks").Views, v => Assert.EndsWith(".png", v.MaskPath)); // unless asked for
+
+        doc["frames"]![0]!["mask_path"] = 3;
+        File.WriteAllText(path, doc.ToJsonString());
+        var e = Assert.Throws<InvalidDataException>(() => SceneInspector.Read(dir.Path));
+        Assert.Contains("frames[0].mask_path", e.Message);
+    }
+
+    [Fact]
     public void A_Mask_Folder_Given_Replaces_The_Layouts_Own_And_Fixed_Layouts_Say_They_Have_Theirs()
     {
         using var dir = new TempDir();
