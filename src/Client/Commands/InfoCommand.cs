@@ -56,6 +56,9 @@ public static class InfoCommand
             t.AddRow("Mask segments / view", $"{F(s.MeanSegmentsPerView)} (sample of {s.SampledViews})");
             t.AddRow("Max mask id", s.MaxMaskId.ToString(CultureInfo.InvariantCulture));
             t.AddRow("Unlabelled pixels", F(100 * s.UnlabelledFraction) + " %");
+            if (s.IgnoredFraction > 0)
+                t.AddRow("Ignored pixels", F(100 * s.IgnoredFraction) + " % [grey](negative ids: no loss sees them)[/]"
+                    + (s.IgnoredFraction >= 0.99 ? " [yellow]: the masks give training nothing to learn instances from[/]" : ""));
             if (NoBackground(s, stuff))
                 t.AddRow("Background", "[yellow]not in the masks: they label (nearly) every pixel and nothing says which segments are stuff " +
                     "(Segment Anything's masks do this); decoding will take the instances that spread over the scene and lie behind what " +
@@ -67,11 +70,11 @@ public static class InfoCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>The sampled masks leave under 1% of the pixels unlabelled (id 0, the background the losses and the
-    /// decoder know) and the scene gives no stuff classes (<paramref name="stuff"/>, its classes.json's) with semantic maps
-    /// to make background of.</summary>
+    /// <summary>The sampled masks leave under 1% of the pixels they do not ignore (negative ids) unlabelled (id 0, the
+    /// background the losses and the decoder know) and the scene gives no stuff classes (<paramref name="stuff"/>, its
+    /// classes.json's) with semantic maps to make background of.</summary>
     internal static bool NoBackground(SceneSummary s, IReadOnlySet<int> stuff) =>
-        s.HasMasks && s.UnlabelledFraction < 0.01 && !(s.HasMaskSemantics && stuff.Count > 0);
+        s.HasMasks && s.IgnoredFraction < 0.99 && s.UnlabelledFraction < 0.01 * (1 - s.IgnoredFraction) && !(s.HasMaskSemantics && stuff.Count > 0);
 
     internal static string LayoutName(SceneLayout layout) => layout switch
     {

@@ -25,6 +25,7 @@ public sealed record SceneSummary(
     double MeanSegmentsPerView,
     int MaxMaskId,
     double UnlabelledFraction,
+    double IgnoredFraction,
     double? MeanGtInstancesPerView,
     string? Model = null,
     string? Distortion = null,
@@ -99,7 +100,7 @@ public static class SceneInspector
         int k = Math.Clamp(sampleViews, 1, views.Count);
         var sample = Enumerable.Range(0, k).Select(i => views[(int)((long)i * views.Count / k)]).Distinct().ToList();
 
-        double segSum = 0, unlabelled = 0, pixels = 0;
+        double segSum = 0, unlabelled = 0, ignored = 0, pixels = 0;
         int maxId = 0, masked = 0;
         double gtSum = 0;
         int gtViews = 0;
@@ -111,8 +112,9 @@ public static class SceneInspector
                 var ids = new HashSet<int>();
                 foreach (var id in m.Labels)
                 {
-                    if (id != 0) ids.Add(id);
-                    else unlabelled++;
+                    if (id > 0) ids.Add(id);
+                    else if (id == 0) unlabelled++;
+                    else ignored++; // negative ids: pixels that neither loss sees (ClusterLoss, BoundaryMiner)
                     if (id > maxId) maxId = id;
                 }
                 pixels += m.Labels.Length;
@@ -132,7 +134,7 @@ public static class SceneInspector
             scene.TrainViews.Count, scene.TestViews.Count,
             views.All(v => v.DepthPath is not null), scene.HasMasks, views.All(v => v.MaskSemanticPath is not null), scene.HasGroundTruth,
             scene.PointCloudPath, sample.Count,
-            masked > 0 ? segSum / masked : 0, maxId, pixels > 0 ? unlabelled / pixels : 0,
+            masked > 0 ? segSum / masked : 0, maxId, pixels > 0 ? unlabelled / pixels : 0, pixels > 0 ? ignored / pixels : 0,
             gtViews > 0 ? gtSum / gtViews : null,
             ModelSource(scene), DescribeDistortion(scene), DescribeSamMasks(scene));
     }

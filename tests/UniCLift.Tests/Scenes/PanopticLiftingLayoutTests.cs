@@ -292,6 +292,55 @@ public class PanopticLiftingLayoutTests
     }
 
     [Fact]
+    public void Negative_Mask_Ids_Are_Ignored_Pixels_Not_Segments_Nor_Background()
+    {
+        // Training ignores negative ids (neither ClusterLoss nor BoundaryMiner sees them); info says so rather than
+        // counting them as segments and the masks as covering every pixel.
+        using var dir = new TempDir();
+        WriteAndRead(dir, MakeViews(2));
+        foreach (var name in new[] { "0", "1" })
+        {
+            var png = Path.Combine(dir.Path, "m2f_instance", name + ".png");
+            var m = ImageIO.ReadLabels(png);
+            for (int i = 0; i < m.Labels.Length; i++)
+                if (i % 4 == 0) m.Labels[i] = -1; // a quarter ignored
+                else if (i % 4 == 1) m.Labels[i] = 0; // a quarter unlabelled
+            File.Delete(png);
+            Npy.Write(Path.ChangeExtension(png, ".npy"), [m.Height, m.Width], m.Labels);
+        }
+        var s = SceneInspector.Inspect(dir.Path, sampleViews: 2);
+        Assert.Equal(0.25, s.IgnoredFraction, 1e-9);
+        Assert.Equal(0.25, s.UnlabelledFraction, 1e-9);
+        Assert.Equal(4.0, s.MeanSegmentsPerView); // -1 is not a fifth segment
+        // The table may wrap a long cell: compare without its borders and white space.
+        static string Flat(string text) => new(text.Where(ch => !char.IsWhiteSpace(ch) && ch != '│').ToArray());
+        var (code, output, _) = RunInfo(dir.Path);
+        Assert.Equal(0, code);
+        Assert.Contains("Ignoredpixels25.0%", Flat(output));
+        Assert.DoesNotContain("notinthemasks", Flat(output));
+
+        // Every pixel ignored or labelled, none background: not "the masks label every pixel".
+        foreach (var name in new[] { "0", "1" })
+        {
+            var npy = Path.Combine(dir.Path, "m2f_instance", name + ".npy");
+            var m = ImageIO.ReadLabels(npy);
+            for (int i = 0; i < m.Labels.Length; i++) if (m.Labels[i] == 0) m.Labels[i] = -1;
+            Npy.Write(npy, [m.Height, m.Width], m.Labels);
+        }
+        Assert.Contains("notinthemasks", Flat(RunInfo(dir.Path).Output)); // half ignored, the rest all objects: no background
+        foreach (var name in new[] { "0", "1" })
+        {
+            var npy = Path.Combine(dir.Path, "m2f_instance", name + ".npy");
+            var m = ImageIO.ReadLabels(npy);
+            Array.Fill(m.Labels, -1);
+            Npy.Write(npy, [m.Height, m.Width], m.Labels);
+        }
+        var all = Flat(RunInfo(dir.Path).Output);
+        Assert.Contains("nothingtolearn", all);
+        Assert.DoesNotContain("notinthemasks", all);
+    }
+
+    [Fact]
     public void InfoCommand_IsRegistered()
     {
         var root = UniCLift.Client.Cli.Build();
