@@ -104,6 +104,23 @@ public static class Ply
         }
     }
 
+    /// <summary>
+    /// Refuses a binary body with at least one more row of its last element after the rows the header declares (a
+    /// header whose count was edited, or a file written in two goes): read as declared, the rest of the cloud would be
+    /// dropped without a word. Fewer trailing bytes than a row (padding) pass; so do ascii bodies and bodies with lists,
+    /// whose row size is not fixed.
+    /// </summary>
+    private static void CheckNoRowsLeft(Stream stream, BodyReader body, string source, PlyFormat format, List<ElementDecl> decls)
+    {
+        if (format == PlyFormat.Ascii || !stream.CanSeek || decls.Count == 0 || decls.Any(d => d.Props.Any(p => p.IsList))) return;
+        long left = stream.Length - stream.Position + body.Buffered;
+        var last = decls[^1];
+        long row = last.Props.Sum(p => (long)SizeOf(p.Type));
+        if (row > 0 && left >= row)
+            throw new InvalidDataException($"{source}: {left:N0} bytes follow the {last.Count:N0} '{last.Name}' rows the header declares " +
+                $"(room for {left / row:N0} more): the header's count does not match the body.");
+    }
+
     public static PlyFile Read(Stream stream, string source)
     {
         var (format, comments, decls) = ReadHeader(stream, source);
@@ -138,6 +155,7 @@ public static class Ply
             var columns = d.Props.Where(p => !p.IsList).Select((p, i) => new PlyColumn(p.Name, p.Type, cols[i])).ToList();
             elements.Add(new PlyElement(d.Name, d.Count, d.Props, columns));
         }
+        CheckNoRowsLeft(stream, body, source, format, decls);
         return new PlyFile { Format = format, Comments = comments, Elements = elements, Source = source };
     }
 
@@ -306,6 +324,9 @@ public static class Ply
         public PlyFormat Format => format;
         public ElementDecl? Element;
         public int Row;
+
+        /// <summary>Bytes read from the stream but not yet consumed.</summary>
+        public int Buffered => _len - _pos;
 
         private bool Fill()
         {

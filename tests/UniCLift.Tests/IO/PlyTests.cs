@@ -131,6 +131,25 @@ public class PlyTests
         Assert.Contains("file ends at vertex 2", e.Message);
     }
 
+    [Fact]
+    public void A_Binary_Header_Declaring_Fewer_Rows_Than_The_Body_Holds_Is_An_Error_And_Padding_Is_Not()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("more.ply");
+        var n = 5;
+        Ply.Write(path, new PlyFile { Elements = [new PlyElement("vertex", [PlyColumn.Of("x", new float[n]), PlyColumn.Of("y", new float[n])])] });
+        var text = File.ReadAllBytes(path);
+        var edited = Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(text).Replace("element vertex 5", "element vertex 3"));
+        File.WriteAllBytes(path, edited);
+        var e = Assert.Throws<InvalidDataException>(() => Ply.Read(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("16 bytes follow the 3 'vertex' rows", e.Message);
+        Assert.Contains("room for 2 more", e.Message);
+
+        File.WriteAllBytes(path, [.. text, 0, 0, 0]); // padding shorter than a row
+        Assert.Equal(5, Ply.Read(path).Elements[0].Count);
+    }
+
     [Theory]
     [InlineData("binary_little_endian 1.0")]
     [InlineData("ascii 1.0")]
