@@ -74,6 +74,13 @@ public static class Ply
         return decls.FirstOrDefault(d => d.Name == element)?.Count ?? 0;
     }
 
+    /// <summary>The header's comment lines, reading the header only (a malformed one throws as <see cref="Read(string)"/>).</summary>
+    public static IReadOnlyList<string> Comments(string path)
+    {
+        using var fs = OpenRead(path);
+        return ReadHeader(fs, path).Item2;
+    }
+
     internal static FileStream OpenRead(string path)
     {
         try { return DataFile.OpenRead(path, 1 << 16); }

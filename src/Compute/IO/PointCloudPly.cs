@@ -6,8 +6,9 @@ namespace UniCLift.Compute.IO;
 /// </summary>
 public static class PointCloudPly
 {
-    /// <summary>Writes binary little-endian PLY: float x y z, uchar red green blue. positions: [N*3], colors: [N*3].</summary>
-    public static void Write(string path, float[] positions, byte[] colors)
+    /// <summary>Writes binary little-endian PLY: float x y z, uchar red green blue. positions: [N*3], colors: [N*3];
+    /// <paramref name="comments"/> go in the header.</summary>
+    public static void Write(string path, float[] positions, byte[] colors, IReadOnlyList<string>? comments = null)
     {
         if (positions.Length % 3 != 0) throw new ArgumentException($"{path}: positions has {positions.Length} values, not a multiple of 3.");
         int n = positions.Length / 3;
@@ -25,7 +26,7 @@ public static class PointCloudPly
             for (int i = 0; i < n; i++) c[i] = colors[i * 3 + k];
             cols.Add(PlyColumn.Of(name, c));
         }
-        Ply.Write(path, new PlyFile { Format = PlyFormat.BinaryLittleEndian, Elements = [new PlyElement("vertex", cols)] });
+        Ply.Write(path, new PlyFile { Format = PlyFormat.BinaryLittleEndian, Comments = [.. comments ?? []], Elements = [new PlyElement("vertex", cols)] });
     }
 
     /// <summary>Reads x y z and, when present, red green blue (uchar or float 0..1); colours default to grey. A cloud

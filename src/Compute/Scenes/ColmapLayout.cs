@@ -14,7 +14,8 @@ using UniCLift.Compute.IO;
 /// world-to-camera in OpenCV axes.
 /// <para>points3D becomes the initial point cloud: the reader writes points3D.ply next to it (atomically) when that
 /// file is absent or older than the model's points file, falling back to a cache folder under the system temp dir
-/// when the model folder is not writable. Masks and ground truth as for <see cref="NerfstudioLayout"/>, matched by the
+/// when the model folder is not writable or its points3D.ply is not one this reader wrote (graphdeco's loader writes
+/// one there too; a user's own file is never overwritten). Masks and ground truth as for <see cref="NerfstudioLayout"/>, matched by the
 /// image's stem; splits.json if present, else every view in both splits.</para>
 /// </summary>
 public static class ColmapLayout
@@ -211,24 +212,36 @@ public static class ColmapLayout
         return (pos, col);
     }
 
-    /// <summary>Path of a PLY with the points of points3D.txt or points3D.bin, written next to it when absent or stale.</summary>
+    /// <summary>The header comment that marks a points3D.ply as this reader's conversion, which it may replace.</summary>
+    internal const string ConvertedComment = "uniclift: converted from the COLMAP model's points3D";
+
+    /// <summary>Path of a PLY with the points of points3D.txt or points3D.bin, written next to it when absent or stale
+    /// (and, when stale, only over this reader's own conversion), else in a cache folder.</summary>
     internal static string EnsurePointCloud(string pointsFile)
     {
         var ply = Path.Combine(Path.GetDirectoryName(pointsFile)!, "points3D.ply");
-        if (File.Exists(ply) && File.GetLastWriteTimeUtc(ply) >= File.GetLastWriteTimeUtc(pointsFile)) return ply;
+        bool exists = File.Exists(ply);
+        if (exists && File.GetLastWriteTimeUtc(ply) >= File.GetLastWriteTimeUtc(pointsFile)) return ply;
         var (p, c) = pointsFile.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? ReadBinaryPoints(pointsFile) : ReadPoints(pointsFile);
-        try
+        if (!exists || IsOwnConversion(ply))
         {
-            PointCloudPly.Write(ply, p, c);
-            return ply;
+            try
+            {
+                PointCloudPly.Write(ply, p, c, [ConvertedComment]);
+                return ply;
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException) { } // a read-only dataset
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            // Read-only dataset: keep the conversion in a cache keyed by the model path.
-            var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(pointsFile))))[..16];
-            var cached = Path.Combine(Path.GetTempPath(), "uniclift-colmap", key, "points3D.ply");
-            if (!File.Exists(cached) || File.GetLastWriteTimeUtc(cached) < File.GetLastWriteTimeUtc(pointsFile)) PointCloudPly.Write(cached, p, c);
-            return cached;
-        }
+        // Kept in a cache keyed by the model path instead.
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(pointsFile))))[..16];
+        var cached = Path.Combine(Path.GetTempPath(), "uniclift-colmap", key, "points3D.ply");
+        if (!File.Exists(cached) || File.GetLastWriteTimeUtc(cached) < File.GetLastWriteTimeUtc(pointsFile)) PointCloudPly.Write(cached, p, c, [ConvertedComment]);
+        return cached;
+    }
+
+    private static bool IsOwnConversion(string ply)
+    {
+        try { return Ply.Comments(ply).Contains(ConvertedComment); }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return false; }
     }
 }

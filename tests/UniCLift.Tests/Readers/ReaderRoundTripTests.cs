@@ -181,6 +181,28 @@ public class ReaderRoundTripTests
         var stamp = File.GetLastWriteTimeUtc(ply);
         SceneInspector.Read(dir.Path);
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(ply));
+        // Rewritten when the model's points are newer than its own conversion.
+        var points = Path.Combine(dir.Path, "sparse", "0", "points3D.txt");
+        File.SetLastWriteTimeUtc(points, stamp.AddMinutes(1));
+        Assert.Equal(ply, SceneInspector.Read(dir.Path).PointCloudPath);
+        Assert.True(File.GetLastWriteTimeUtc(ply) > stamp);
+    }
+
+    [Fact]
+    public void Colmap_Never_Overwrites_A_Users_Own_Points3D_Ply()
+    {
+        // graphdeco's loader writes sparse/0/points3D.ply, and a user may put a cloud of their own there: when the model's
+        // points are newer the conversion goes to the cache, and that file stays as it was.
+        using var dir = new TempDir();
+        WriteColmap(dir.Path, Generated);
+        var ply = Path.Combine(dir.Path, "sparse", "0", "points3D.ply");
+        PointCloudPly.Write(ply, [1, 2, 3], [4, 5, 6]);
+        var bytes = File.ReadAllBytes(ply);
+        File.SetLastWriteTimeUtc(ply, File.GetLastWriteTimeUtc(Path.Combine(dir.Path, "sparse", "0", "points3D.txt")).AddMinutes(-1));
+        var s = SceneInspector.Read(dir.Path);
+        Assert.Equal(bytes, File.ReadAllBytes(ply));
+        Assert.NotEqual(ply, s.PointCloudPath);
+        Assert.Equal(Generated.Points, PointCloudPly.Read(s.PointCloudPath!).Positions);
     }
 
     [Fact]
