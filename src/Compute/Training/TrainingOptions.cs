@@ -156,9 +156,27 @@ public sealed record TrainingOptions
             throw new ArgumentException($"SmoothGraphRefresh and LiftSmoothGraphRefresh must be >= 1, got {SmoothGraphRefresh} and {LiftSmoothGraphRefresh}.");
         foreach (var (name, value) in new[] { (nameof(SegmentationLossesFromFraction), SegmentationLossesFromFraction), (nameof(LiftSmoothFromFraction), LiftSmoothFromFraction) })
             if (!(value >= 0 && value <= 1)) throw new ArgumentException($"{name} must lie in [0, 1], got {value}.");
-        if (!(ClusterPushMargin >= 0)) throw new ArgumentException($"ClusterPushMargin must be >= 0, got {ClusterPushMargin}.");
-        if (!(ClusterPushWeight >= 0)) throw new ArgumentException($"ClusterPushWeight must be >= 0, got {ClusterPushWeight}.");
+        foreach (var (name, value) in new[] { (nameof(DensifyUntilFraction), DensifyUntilFraction), (nameof(DensifyFromFraction), DensifyFromFraction) })
+            if (!(value >= 0 && value <= 1)) throw new ArgumentException($"{name} must lie in [0, 1], got {value}.");
+        // Weights, learning rates, spreads and periods: a negative one trains the wrong way (a negative learning rate
+        // climbs the loss, a negative weight rewards what the loss punishes), and NaN or Infinity trains to NaN and
+        // fails only when the result's JSON is written, after the whole run.
+        foreach (var (name, value) in new[]
+        {
+            (nameof(ClusterWeight), ClusterWeight), (nameof(TripletWeight), TripletWeight), (nameof(LiftTripletWeight), LiftTripletWeight),
+            (nameof(SmoothWeight), SmoothWeight), (nameof(TripletMargin), TripletMargin), (nameof(ClusterPushMargin), ClusterPushMargin),
+            (nameof(ClusterPushWeight), ClusterPushWeight), (nameof(EmbeddingLearningRate), EmbeddingLearningRate),
+            (nameof(LinearLayerLearningRate), LinearLayerLearningRate), (nameof(EmbeddingInitStd), EmbeddingInitStd),
+            (nameof(LiftEmbeddingInitStd), LiftEmbeddingInitStd), (nameof(OpacityResetFraction), OpacityResetFraction),
+            (nameof(ShIncreaseFraction), ShIncreaseFraction), (nameof(Tau), Tau),
+        })
+            if (!(value >= 0) || double.IsInfinity(value)) throw new ArgumentException($"{name} must be a finite number >= 0, got {value}.");
         if (!(ClusterPullSizeExponent >= 0 && ClusterPullSizeExponent <= 1)) throw new ArgumentException($"ClusterPullSizeExponent must lie in [0, 1], got {ClusterPullSizeExponent}.");
+        // L_3D's neighbour graph needs a sample and a neighbour each (UseSmooth3D=false turns L_3D off); without this
+        // check 0 failed inside the trainer once L_3D switched on, half-way through the run.
+        if (SmoothSamples < 1) throw new ArgumentException($"SmoothSamples must be at least 1, got {SmoothSamples} (UseSmooth3D=false turns L_3D off).");
+        if (SmoothNeighbours < 1) throw new ArgumentException($"SmoothNeighbours must be at least 1, got {SmoothNeighbours} (UseSmooth3D=false turns L_3D off).");
+        if (ClusterPixelSamples < 0) throw new ArgumentException($"ClusterPixelSamples must be >= 0 (0: all pixels), got {ClusterPixelSamples}.");
         return this;
     }
 }

@@ -42,6 +42,23 @@ public class TrainingOptionOverridesTests
     [InlineData("DensifyGradThreshold=NaN", "DensifyGradThreshold must be a positive number, got NaN")]
     [InlineData("LiftSmoothFromFraction=1.5", "LiftSmoothFromFraction must lie in [0, 1], got 1.5")]
     [InlineData("SegmentationLossesFromFraction=-0.1", "SegmentationLossesFromFraction must lie in [0, 1], got -0.1")]
+    // Were accepted: a negative learning rate trained uphill to exit 0, NaN / Infinity trained to NaN and failed only
+    // writing the result's JSON, SmoothNeighbours=0 failed inside the trainer once L_3D switched on.
+    [InlineData("EmbeddingLearningRate=-1", "EmbeddingLearningRate must be a finite number >= 0, got -1")]
+    [InlineData("EmbeddingLearningRate=NaN", "EmbeddingLearningRate must be a finite number >= 0, got NaN")]
+    [InlineData("LinearLayerLearningRate=-0.001", "LinearLayerLearningRate must be a finite number >= 0, got -0.001")]
+    [InlineData("ClusterWeight=Infinity", "ClusterWeight must be a finite number >= 0, got")]
+    [InlineData("SmoothWeight=-0.1", "SmoothWeight must be a finite number >= 0, got -0.1")]
+    [InlineData("TripletMargin=NaN", "TripletMargin must be a finite number >= 0, got NaN")]
+    [InlineData("ClusterPushWeight=Infinity", "ClusterPushWeight must be a finite number >= 0, got")]
+    [InlineData("EmbeddingInitStd=-1", "EmbeddingInitStd must be a finite number >= 0, got -1")]
+    [InlineData("Tau=Infinity", "Tau must be a finite number >= 0, got")]
+    [InlineData("DensifyUntilFraction=2", "DensifyUntilFraction must lie in [0, 1], got 2")]
+    [InlineData("DensifyFromFraction=NaN", "DensifyFromFraction must lie in [0, 1], got NaN")]
+    [InlineData("ShIncreaseFraction=-1", "ShIncreaseFraction must be a finite number >= 0, got -1")]
+    [InlineData("SmoothNeighbours=0", "SmoothNeighbours must be at least 1, got 0")]
+    [InlineData("SmoothSamples=-5", "SmoothSamples must be at least 1, got -5")]
+    [InlineData("ClusterPixelSamples=-1", "ClusterPixelSamples must be >= 0 (0: all pixels), got -1")]
     public void BadSettingsNameTheSettingAndWhatWasExpected(string setting, string message)
     {
         var ex = Assert.Throws<ArgumentException>(() => TrainingOptionOverrides.Apply(new TrainingOptions(), [setting]).Validate());
