@@ -36,6 +36,12 @@ public static class ExportCommand
         if (obj is int id)
         {
             if (output is null) throw new ArgumentException("--object needs --out FILE.ply.");
+            // The result's own files are what decoding again, `view` and `report` read: one object's PLY written over
+            // model.ply or labels.ply lost the trained model (exit 0).
+            string[] own = [Compute.Segmentation.TrainedGaussians.FileName, ResultExport.LabelsFile, Compute.Segmentation.TrainingSummary.FileName,
+                Compute.Segmentation.SceneSegmentation.MetricsFile, "report.html"];
+            if (own.Any(f => string.Equals(Path.GetFullPath(output), Path.GetFullPath(Path.Combine(dir, f)), StringComparison.Ordinal)))
+                throw new ArgumentException($"--out {output} is the result's own {Path.GetFileName(output)}; name another file to write.");
             int n = ResultExport.ExportInstance(dir, id, output);
             console.OutWriter.WriteLine($"Wrote {n} Gaussians of instance {id} to {output}");
             return ExitCodes.Ok;

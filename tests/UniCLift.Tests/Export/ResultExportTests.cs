@@ -136,4 +136,25 @@ public class ResultExportTests
         Assert.Contains("--out " + folder + " is a directory", Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, 5, folder, false, null, console)).Message);
         Assert.Contains("--embeddings " + folder + " is a directory", Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, null, null, false, folder, console)).Message);
     }
+
+    [Fact]
+    public void Command_RefusesToWriteAnObjectOverTheResultsOwnFiles()
+    {
+        using var dir = new TempDir();
+        WriteResult(dir.Path);
+        var console = new CommandConsole(new StringWriter(), new StringWriter());
+        var labels = File.ReadAllBytes(dir.File("labels.ply"));
+        File.WriteAllBytes(dir.File("model.ply"), labels);
+        // Was exit 0 with the trained model replaced by one object's Gaussians.
+        foreach (var name in new[] { "model.ply", "labels.ply", "training.json" })
+        {
+            var e = Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, 5, dir.File(name), false, null, console));
+            Assert.Contains($"is the result's own {name}", e.Message);
+        }
+        Assert.Equal(labels, File.ReadAllBytes(dir.File("model.ply")));
+        Assert.Equal(labels, File.ReadAllBytes(dir.File("labels.ply")));
+        Assert.False(File.Exists(dir.File("training.json")));
+        // Another file in the result folder is fine.
+        Assert.Equal(0, ExportCommand.Run(dir.Path, 5, dir.File("object5.ply"), false, null, console));
+    }
 }
