@@ -27,6 +27,14 @@ public static class ExportCommand
         return cmd;
     }
 
+    /// <summary>Whether <paramref name="path"/> is one of the files of result folder <paramref name="resultDir"/> that
+    /// decoding again, `view`, `report` and `export` read (model.ply, labels.ply, training.json, metrics.json), or one of
+    /// <paramref name="alsoOwn"/>: a file a command must not write over.</summary>
+    internal static bool IsResultFile(string resultDir, string path, params string[] alsoOwn) =>
+        new[] { Compute.Segmentation.TrainedGaussians.FileName, ResultExport.LabelsFile, Compute.Segmentation.TrainingSummary.FileName,
+                Compute.Segmentation.SceneSegmentation.MetricsFile }.Concat(alsoOwn)
+            .Any(f => string.Equals(Path.GetFullPath(path).TrimEnd('/'), Path.GetFullPath(Path.Combine(resultDir, f)), StringComparison.Ordinal));
+
     internal static int Run(string dir, int? obj, string? output, bool list, string? embeddings, CommandConsole console)
     {
         int modes = (obj is null ? 0 : 1) + (list ? 1 : 0) + (embeddings is null ? 0 : 1);
@@ -38,9 +46,7 @@ public static class ExportCommand
             if (output is null) throw new ArgumentException("--object needs --out FILE.ply.");
             // The result's own files are what decoding again, `view` and `report` read: one object's PLY written over
             // model.ply or labels.ply lost the trained model (exit 0).
-            string[] own = [Compute.Segmentation.TrainedGaussians.FileName, ResultExport.LabelsFile, Compute.Segmentation.TrainingSummary.FileName,
-                Compute.Segmentation.SceneSegmentation.MetricsFile, "report.html"];
-            if (own.Any(f => string.Equals(Path.GetFullPath(output), Path.GetFullPath(Path.Combine(dir, f)), StringComparison.Ordinal)))
+            if (IsResultFile(dir, output, "report.html"))
                 throw new ArgumentException($"--out {output} is the result's own {Path.GetFileName(output)}; name another file to write.");
             int n = ResultExport.ExportInstance(dir, id, output);
             console.OutWriter.WriteLine($"Wrote {n} Gaussians of instance {id} to {output}");

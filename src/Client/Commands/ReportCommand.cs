@@ -22,6 +22,10 @@ public static class ReportCommand
             if (v < 1) throw new ArgumentException($"--views must be at least 1, got {v}.");
             var outPath = pr.GetValue(output)!;
             var results = pr.GetValue(dirs)!;
+            // A folder was an IOException (exit 1); a result's own model.ply or labels.ply was overwritten with the page (exit 0).
+            if (Directory.Exists(outPath)) throw new ArgumentException($"--out {outPath} is a directory; name the HTML file to write.");
+            if (results.FirstOrDefault(r => ExportCommand.IsResultFile(r, outPath)) is { } owner)
+                throw new ArgumentException($"--out {outPath} is the result's own {Path.GetFileName(outPath)} (in {owner}); name another file to write.");
             BatchReport.Write(results, outPath, Viewer.ViewerAssets.WithViewer(new ReportOptions { ViewsPerScene = v }, results.Length));
             console.OutWriter.WriteLine($"Wrote {Path.GetFullPath(outPath)}");
             return ExitCodes.Ok;

@@ -132,6 +132,25 @@ public class BatchReportTests
         Assert.Contains(Path.Combine(r1, "labels.ply"), err.ToString());
     }
 
+    [Fact]
+    public void Cli_ReportRefusesAFolderOrAResultsOwnFileAsOut()
+    {
+        using var dir = new TempDir();
+        var (_, r1) = MakeResult(dir.Path, 3);
+        var metrics = Path.Combine(r1, "metrics.json");
+        var before = File.ReadAllBytes(metrics);
+        // Was exit 0 with metrics.json replaced by the HTML page; a folder was an IOException, exit 1.
+        foreach (var (outPath, message) in new[] { (metrics, "is the result's own metrics.json"), (dir.Path, "is a directory") })
+        {
+            var err = new StringWriter();
+            int code = UniCLift.Client.Cli.Build().Parse(["report", r1, "--out", outPath])
+                .Invoke(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = err });
+            Assert.Equal(2, code);
+            Assert.Contains(message, err.ToString());
+        }
+        Assert.Equal(before, File.ReadAllBytes(metrics));
+    }
+
     /// <summary>Runs headless Chromium with a fresh profile; fails (never skips) when it is not installed.</summary>
     private static string Chromium(string work, params string[] args)
     {
