@@ -71,10 +71,15 @@ public static class BenchRasterCommand
         return (cam, g);
     }
 
+    internal const int MaxGaussians = 10_000_000, MaxSide = 8192;
+
     internal static int Run(Options o, CommandConsole console)
     {
-        if (o.Gaussians <= 0) throw new ArgumentException($"--gaussians {o.Gaussians} must be positive.");
-        if (o.Width <= 0 || o.Height <= 0) throw new ArgumentException($"--width/--height {o.Width}x{o.Height} must be positive.");
+        // Upper bounds: 70000x70000 (more pixels than an int counts) crashed the process with a segmentation fault, and
+        // 2e9 Gaussians was an OverflowException (exit 1) sizing their parameter arrays. 8192 is make-scene's largest side.
+        if (o.Gaussians <= 0 || o.Gaussians > MaxGaussians) throw new ArgumentException($"--gaussians {o.Gaussians} must be in 1..{MaxGaussians}.");
+        if (o.Width <= 0 || o.Height <= 0 || o.Width > MaxSide || o.Height > MaxSide)
+            throw new ArgumentException($"--width/--height {o.Width}x{o.Height} must each be in 1..{MaxSide}.");
         if (o.Channels < 0) throw new ArgumentException($"--channels {o.Channels} must be >= 0.");
         if (o.ShDegree < 0 || o.ShDegree > 3) throw new ArgumentException($"--sh-degree {o.ShDegree} must be in 0..3.");
         if (o.Repeats <= 0) throw new ArgumentException($"--repeats {o.Repeats} must be positive.");

@@ -63,6 +63,9 @@ public sealed class BenchRasterCommandTests
     [InlineData("--sh-degree", "4", "--sh-degree 4")]
     [InlineData("--repeats", "0", "--repeats 0")]
     [InlineData("--warmup", "-1", "--warmup -1")]
+    [InlineData("--gaussians", "2000000000", "--gaussians 2000000000 must be in 1..10000000")] // was OverflowException, exit 1
+    [InlineData("--width", "70000", "--width/--height 70000x150 must each be in 1..8192")]
+    [InlineData("--height", "70000", "--width/--height 200x70000 must each be in 1..8192")] // 70000x70000 was a segmentation fault
     public void A_Bad_Value_Is_One_Error_Line_And_Exit_2(string option, string value, string named)
     {
         var (code, output, error) = Run("bench", "raster", option, value);
