@@ -75,6 +75,8 @@ public static class BenchSegmentCommand
         {
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer.")).ToList();
+            // An empty list (--seeds "" or --styles ",") ran nothing and printed an empty table, exit 0.
+            if (seedList.Count == 0) throw new ArgumentException($"--seeds '{parse.GetValue(seeds)}' names no seed; give comma-separated integers, e.g. 1,2,3.");
             var rows = new List<Row>();
             var settings = BatchConsole.Settings(parse, set) ?? [];
             // A bad setting or iteration count fails before any scene is made.
@@ -89,6 +91,7 @@ public static class BenchSegmentCommand
             var run = new RunContext(console, dev, parse.GetValue(profile) || parse.GetValue(profileHost), ct)
                 { SynchronisePhases = parse.GetValue(profile), DecodeSettings = decodeSettings };
             var styleList = parse.GetValue(styles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            if (styleList.Count == 0) throw new ArgumentException($"--styles '{parse.GetValue(styles)}' names no style; expected some of {string.Join(", ", SceneStyles.Names)}.");
             foreach (var st in styleList) SceneStyles.Apply(st, new SyntheticSceneOptions()); // an unknown style fails before any scene is made
             var countList = parse.GetValue(objectCounts) is { } counts
                 ? counts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -46,4 +46,20 @@ public sealed class BenchSegmentRowsTests : IDisposable
         Assert.InRange(tp + fn, 1, 9);
         Assert.Equal(ours.GetProperty("pq").GetDouble(), elsewhere.GetProperty("pq").GetDouble()); // the same decoding
     }
+
+    [Theory]
+    [InlineData("--seeds", "", "--seeds '' names no seed")]
+    [InlineData("--styles", " , ", "--styles ' , ' names no style")]
+    public void AnEmptySeedOrStyleListIsBadInputNotAnEmptyTable(string option, string value, string message)
+    {
+        // Was exit 0 with an empty table: a benchmark of nothing.
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Cli.Build().Parse(["bench", "segment", "--out", root, option, value])
+            .Invoke(new InvocationConfiguration { Output = output, Error = error });
+        Assert.Equal(ExitCodes.UserError, code);
+        Assert.Equal("", output.ToString());
+        Assert.Contains(message, error.ToString());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(root));
+    }
 }
