@@ -78,6 +78,20 @@ internal static class BatchConsole
         DefaultValueFactory = _ => new TrainingOptions().Seed,
     };
 
+    /// <summary>
+    /// The full path of an output folder option's value (--out): an empty value or the filesystem root is bad input
+    /// naming the option. The root was taken as asked, and a run (run as root) spread model.ply, labels.ply,
+    /// instance/ and report.html, or a whole scene, over "/"; "" was the runtime's "The value cannot be an empty string.
+    /// (Parameter 'path')", naming no option.
+    /// </summary>
+    public static string OutputFolder(string? value, string option = "--out")
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{option} is empty; name the folder to write into.");
+        var full = Path.GetFullPath(value);
+        if (Path.GetPathRoot(full) == full) throw new ArgumentException($"{option} '{value}' is the filesystem root; name a folder to write into.");
+        return full;
+    }
+
     public static string NewBatchId() =>
         $"b{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 2).ToLowerInvariant()}";
 

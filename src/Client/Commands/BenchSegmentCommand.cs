@@ -77,6 +77,7 @@ public static class BenchSegmentCommand
                 .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"--seeds: '{s}' is not an integer.")).ToList();
             // An empty list (--seeds "" or --styles ",") ran nothing and printed an empty table, exit 0.
             if (seedList.Count == 0) throw new ArgumentException($"--seeds '{parse.GetValue(seeds)}' names no seed; give comma-separated integers, e.g. 1,2,3.");
+            var benchOut = BatchConsole.OutputFolder(parse.GetValue(outDir));
             var rows = new List<Row>();
             var settings = BatchConsole.Settings(parse, set) ?? [];
             // A bad setting or iteration count fails before any scene is made.
@@ -102,7 +103,7 @@ public static class BenchSegmentCommand
             foreach (var count in countList)
             foreach (var seed in seedList)
             foreach (var row in RunScene(new BenchScene(seed, style, count), parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
-                    parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), parse.GetValue(outDir)!, console,
+                    parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), benchOut, console,
                     parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), run))
             {
                 // Each row as soon as it is measured: a long run that fails later keeps what it has.

@@ -20,7 +20,7 @@ public static class DemoCommand
         var command = new Command("demo", "Make a synthetic scene, segment it through the grains and print PQ^scene.") { output, objects, views, width, iterations, seed, redis, device };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
-            var root = Path.GetFullPath(parse.GetValue(output)!);
+            var root = BatchConsole.OutputFolder(parse.GetValue(output));
             int n = parse.GetValue(objects);
             if (n < 1) throw new ArgumentException($"--objects must be at least 1, got {n}.");
             var sceneDir = Path.Combine(root, "scene");

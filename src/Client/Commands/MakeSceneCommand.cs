@@ -38,7 +38,7 @@ public static class MakeSceneCommand
         // A bad value (Validate's ArgumentException) is one error line naming it and exit code 2, as in every command.
         CommandAction.Set(command, (parseResult, console) =>
         {
-            var dir = parseResult.GetValue(outOption)!;
+            var dir = BatchConsole.OutputFolder(parseResult.GetValue(outOption));
             var options = SceneStyles.Apply(parseResult.GetValue(styleOption)!, new SyntheticSceneOptions
             {
                 Seed = parseResult.GetValue(seedOption),

@@ -17,9 +17,9 @@ public static class ResultsCommand
         var command = new Command("results", "Collect a batch's outputs and print its summary.") { batch, output, redis };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
+            var target = BatchConsole.OutputFolder(parse.GetValue(output));
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
             var status = await cluster.Client.GetGrain<ICoordinatorGrain>(parse.GetValue(batch)!).GetBatchStatus();
-            var target = Path.GetFullPath(parse.GetValue(output)!);
             Collect(status, target);
             BatchConsole.PrintSummary(status, console);
             return status.IsFinished ? BatchConsole.ExitCode(status, console) : ExitCodes.Ok;

@@ -26,7 +26,7 @@ public static class SegmentCommand
             var options = new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                 parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set), parse.GetValue(masks),
                 BatchConsole.Settings(parse, decode)).Validate();
-            var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), Path.GetFullPath(parse.GetValue(output)!), options,
+            var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), BatchConsole.OutputFolder(parse.GetValue(output)), options,
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
             return Report(status, console);
         });

@@ -26,7 +26,7 @@ public static class SubmitCommand
         {
             var request = new BatchRequest(
                 parse.GetValue(dirs)!.Select(Path.GetFullPath).ToList(),
-                Path.GetFullPath(parse.GetValue(output)!),
+                BatchConsole.OutputFolder(parse.GetValue(output)),
                 new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set),
                     parse.GetValue(masks), BatchConsole.Settings(parse, decode)).Validate());

@@ -156,6 +156,29 @@ public sealed class CommandConventionTests
         }
     }
 
+    [Theory]
+    [InlineData("--out '/' is the filesystem root", "segment", "{scene}", "--out", "/", "--iterations", "5")]
+    [InlineData("--out is empty", "segment", "{scene}", "--out", "", "--iterations", "5")]
+    [InlineData("--out is empty", "make-scene", "--out", "", "--seed", "1")]
+    [InlineData("--out is empty", "demo", "--out", " ", "--iterations", "5")]
+    [InlineData("--out is empty", "bench", "segment", "--out", "", "--seeds", "1")]
+    public void An_Output_Folder_That_Is_Empty_Or_The_Filesystem_Root_Is_Bad_Input(string message, params string[] args)
+    {
+        // The root was taken as asked (segment spread model.ply, labels.ply, instance/ and report.html over "/", make-scene
+        // a whole scene); "" was the runtime's "The value cannot be an empty string. (Parameter 'path')".
+        var scene = Directory.CreateTempSubdirectory("uniclift-outroot-").FullName;
+        try
+        {
+            var (code, output, error) = Invoke(Cli.Build(), [.. args.Select(a => a == "{scene}" ? scene : a)]);
+            Assert.Equal(ExitCodes.UserError, code);
+            Assert.Equal("", output);
+            var line = Assert.Single(error.TrimEnd('\n', '\r').Split('\n'));
+            Assert.Equal("error: ", line[..7]);
+            Assert.Contains(message, line);
+        }
+        finally { Directory.Delete(scene, true); }
+    }
+
     private static (int Code, string Output, string Error) Invoke(Command command) =>
         Invoke(new RootCommand { command }, command.Name);
 
