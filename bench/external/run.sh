@@ -18,7 +18,11 @@
 # blender_room.py's --identical), MASKS (corrupt, the default: corrupt_masks.py's panoptic-segmenter-like masks; or
 # sam, sam-rle, sam-surfaces, sam-nobg: sam_masks.py's Segment-Anything-like masks in amg.py's folder or RLE JSON form,
 # the background in pieces cut anyhow, cut along its surfaces, or left uncovered; use a ROOT of its own per kind, masks/
-# is kept per scene).
+# is kept per scene), GEOMETRY (own, the default; or torch: also trains a geometry with torch_gs.py, a small
+# PyTorch 3DGS trainer written from graphdeco's paper, on the scene's training views, writes it as graphdeco's output
+# folder under ROOT/run-S-torchgs, lifts on it (LIFT_ITERATIONS, default 500) and adds its row's columns: PQ, instances,
+# seconds (torch_gs + lift), its test PSNR, its Gaussians; TORCH_ITERATIONS (2000), TORCH_TILE (4); installs
+# python3-torch with apt when missing; on this 2-core machine 2000 iterations take about 20-40 min).
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
@@ -41,6 +45,17 @@ if ! command -v blender >/dev/null || ! /usr/bin/python3 -c 'import numpy' 2>/de
   as_root=(); [ "$(id -u)" -ne 0 ] && as_root=(sudo)
   "${as_root[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends blender python3-numpy >/dev/null
+fi
+geometry=${GEOMETRY:-own}
+case "$geometry" in own|torch) ;; *) echo "GEOMETRY=$geometry: expected own or torch" >&2; exit 2 ;; esac
+if [ "$geometry" = torch ]; then
+  [ "$lift_iterations" -gt 0 ] || { echo "GEOMETRY=torch lifts: LIFT_ITERATIONS must be > 0" >&2; exit 2; }
+  if ! /usr/bin/python3 -c 'import torch, PIL' 2>/dev/null; then
+    echo "installing python3-torch and python3-pil (apt)" >&2
+    as_root=(); [ "$(id -u)" -ne 0 ] && as_root=(sudo)
+    "${as_root[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends python3-torch python3-pil >/dev/null
+  fi
 fi
 if [ -z "${UNICLIFT:-}" ]; then
   dll="$repo/src/Client/bin/Release/net10.0/uniclift.dll"
@@ -104,15 +119,39 @@ for seed in "${seeds[@]}"; do
     lift="$lp / $lt, $lc"
     lift_instances=$(instances "$run-lift")
   fi
+  torch_cols=""
+  if [ "$geometry" = torch ]; then
+    gs="$run-torchgs" gs_iterations=${TORCH_ITERATIONS:-2000}
+    start=$(date +%s)
+    /usr/bin/python3 "$here/torch_gs.py" "$root/scene-$seed" "$gs" --iterations "$gs_iterations" --tile "${TORCH_TILE:-4}" \
+      > "$root/torchgs-$tag.log" 2>&1 || { tail -20 "$root/torchgs-$tag.log" >&2; exit 1; }
+    $UNICLIFT segment "$gs" --out "$gs-lift" --mode lift --ply "$gs/point_cloud/iteration_$gs_iterations/point_cloud.ply" \
+      --iterations "$lift_iterations" --device "$device" "${sets[@]}" > "$root/lift-torchgs-$tag.log" 2>&1 \
+      || { tail -20 "$root/lift-torchgs-$tag.log" >&2; exit 1; }
+    gs_seconds=$(( $(date +%s) - start ))
+    read -r gp gt_ gc <<< "$(score "$scene" "$gs-lift/instance")"
+    gs_psnr=$(sed -n 's/.*PSNR test \([0-9.]*\) dB.*/\1/p' "$root/torchgs-$tag.log")
+    gs_count=$(sed -n 's/^done: \([0-9]*\) Gaussians.*/\1/p' "$root/torchgs-$tag.log")
+    pad=$(( 8 - ${#lift_seconds} )); [ "$pad" -gt 0 ] || pad=0  # the row's last column is unpadded
+    torch_cols=$(printf '%*s %-24s %-10s %-8s %-6s %s' "$pad" "" "$gp / $gt_, $gc" "$(instances "$gs-lift")" "$gs_seconds" "$gs_psnr" "$gs_count")
+  fi
   gt=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["objects"]))' "$root/scene-$seed/objects.json")
   read -r rp rt rc <<< "$raw"
   read -r tp tt tc <<< "$trained"
   rows+=("$(printf '%-5s %-8s %-24s %-24s %-10s %-8s %-24s %-10s %s' "$seed" "$gt" "$rp / $rt, $rc" "$tp / $tt, $tc" "$trained_instances" "$seconds" \
-    "$lift" "$lift_instances" "$lift_seconds")")
+    "$lift" "$lift_instances" "$lift_seconds")$torch_cols")
 done
 
 echo
 echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, ${MASKS:-corrupt} masks, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}${DECODE:+; decode $DECODE}; $(date -u +%F)"
-printf '%-5s %-8s %-24s %-24s %-10s %-8s %-24s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
+if [ "$geometry" = torch ]; then
+  printf '%-5s %-8s %-24s %-24s %-10s %-8s %-24s %-10s %-8s %-24s %-10s %-8s %-6s %s\n' seed objects "raw masks" "train" instances seconds \
+    "lift" instances seconds "lift on torch_gs" instances seconds PSNR Gaussians
+else
+  printf '%-5s %-8s %-24s %-24s %-10s %-8s %-24s %-10s %s\n' seed objects "raw masks" "train" instances seconds "lift" instances seconds
+fi
 printf '%s\n' "${rows[@]}"
 echo "(PQ^scene / PQ over things, thing TP/FP/FN on the test views; lift: ${lift_iterations} iterations on the train run's geometry)"
+if [ "$geometry" = torch ]; then
+  echo "(lift on torch_gs: ${lift_iterations} iterations on torch_gs.py's ${TORCH_ITERATIONS:-2000}-iteration geometry, read as graphdeco's output folder; PSNR on the test views by torch_gs's renderer)"
+fi
