@@ -26,4 +26,25 @@ public sealed class TorchLoadsTests
         Assert.Equal(-1.9f, after[1], 4);
         Assert.Equal(2.9f, after[2], 4);
     }
+
+    [Theory]
+    [InlineData(null, 1)]
+    [InlineData("", 1)]
+    [InlineData("2", 2)]
+    [InlineData(" 4 ", 4)]
+    public void TheTorchThreadCountIsOneUnlessTheVariableSaysAnother(string? value, int expected) =>
+        Assert.Equal(expected, TorchRuntime.ThreadCount(value, processors: 4));
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("100000")] // 100000 threads made a 5-step run on 2 cores take minutes
+    [InlineData("2.5")]
+    public void AThreadCountThatIsNoCountOfTheProcessorsIsBadInputNamingTheVariable(string value)
+    {
+        var e = Assert.Throws<ArgumentException>(() => TorchRuntime.ThreadCount(value, processors: 4));
+        Assert.Contains($"UNICLIFT_TORCH_THREADS='{value}'", e.Message);
+        Assert.Contains("1..4", e.Message);
+    }
 }
