@@ -65,8 +65,15 @@ public static class EvalCommand
     internal sealed record EvalSettings(
         string Scene, string Pred, string? PredSemantic, string Split, string Protocol, bool Robust, int Resize, bool Json);
 
+    /// <summary>--resize's largest side (make-scene's too; Panoptic Lifting scores at 512).</summary>
+    internal const int MaxResize = 8192;
+
     internal static int Run(EvalSettings s, CommandConsole console)
     {
+        // 100000 counted 10^10 pixels a frame (25 s for one frame, half an hour for a 60-view test split); -1 was the
+        // metric's "(Parameter 'Resize') Actual value was -1", naming no option.
+        if (s.Resize < 0 || s.Resize > MaxResize)
+            throw new ArgumentException($"--resize must be 0 (native size) or a side in 1..{MaxResize}, got {s.Resize}.");
         RequireDirectory(s.Scene, "scene");
         RequireDirectory(s.Pred, "prediction");
         if (s.PredSemantic is not null) RequireDirectory(s.PredSemantic, "predicted semantics");

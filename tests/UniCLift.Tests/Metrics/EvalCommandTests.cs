@@ -162,6 +162,19 @@ public class EvalCommandTests
         Assert.Contains(missing, lines[0]);
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("100000")]
+    public void A_Resize_Outside_0_To_8192_Is_One_Error_Line_Naming_It(string value)
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "uniclift-no-such-scene-" + Guid.NewGuid().ToString("N"));
+        var (code, output, error) = Invoke("eval", "--scene", missing, "--pred", missing, "--resize", value);
+        Assert.Equal(ExitCodes.UserError, code);
+        Assert.Equal("", output);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal($"error: --resize must be 0 (native size) or a side in 1..8192, got {value}.", line);
+    }
+
     [Fact]
     public void Multi_Class_Without_Predicted_Semantics_Is_A_User_Error()
     {
