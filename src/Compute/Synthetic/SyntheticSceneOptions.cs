@@ -43,6 +43,9 @@ public sealed record SyntheticSceneOptions
 
     public const int MaxObjects = 120;
 
+    /// <summary>Views x width x height at most: 2^28, e.g. 3400 views of 320x240 or 2 of 8192x8192.</summary>
+    public const long MaxPixels = 1L << 28;
+
     public int EffectiveMinSegmentPixels =>
         MinSegmentPixels ?? Math.Max(4, (int)Math.Round(50.0 * Width * Height / (320.0 * 240.0)));
 
@@ -55,6 +58,10 @@ public sealed record SyntheticSceneOptions
         if (Views > 100000) throw new ArgumentException($"views = {Views}: expected at most 100000.", nameof(Views));
         if (Width is < 8 or > 8192) throw new ArgumentException($"width = {Width}: expected 8..8192 pixels.", nameof(Width));
         if (Height is < 8 or > 8192) throw new ArgumentException($"height = {Height}: expected 8..8192 pixels.", nameof(Height));
+        // The generator holds every view in memory (about 27 bytes a pixel): demo --views 100000 had taken 17 GB within
+        // half a minute, and make-scene's own bounds (100000 views of 8192x8192) allowed petabytes.
+        if ((long)Views * Width * Height > MaxPixels)
+            throw new ArgumentException($"views x width x height = {Views} x {Width} x {Height} = {(long)Views * Width * Height} pixels: expected at most {MaxPixels} (about 7 GB in memory).", nameof(Views));
         if (!(HorizontalFovDegrees > 5 && HorizontalFovDegrees < 170))
             throw new ArgumentException($"horizontal FOV = {HorizontalFovDegrees} degrees: expected 5..170.", nameof(HorizontalFovDegrees));
         if (TestEvery < 0 || TestEvery == 1) throw new ArgumentException($"test-every = {TestEvery}: expected 0 (no test views) or at least 2.", nameof(TestEvery));
