@@ -24,24 +24,28 @@ public static class DemoCommand
             int n = parse.GetValue(objects);
             if (n < 1) throw new ArgumentException($"--objects must be at least 1, got {n}.");
             var sceneDir = Path.Combine(root, "scene");
-            console.OutWriter.WriteLine($"making a synthetic scene with {n} objects in {sceneDir}");
             int w = parse.GetValue(width);
-            MakeScene(sceneDir, n, parse.GetValue(seed), parse.GetValue(views), w, w * 3 / 4);
-            var status = await SegmentCommand.SegmentAsync(sceneDir, Path.Combine(root, "result"),
-                new JobOptions(JobMode.Train, parse.GetValue(iterations), parse.GetValue(seed), null, MaxRetries: 0).Validate(),
+            // Every value is checked before anything is printed or written: a bad --views or --width printed the
+            // "making" line first, and --iterations 0 or --device cuda:abc were refused only after the scene was written.
+            var sceneOptions = SceneOptions(n, parse.GetValue(seed), parse.GetValue(views), w, w * 3 / 4);
+            var jobOptions = new JobOptions(JobMode.Train, parse.GetValue(iterations), parse.GetValue(seed), null, MaxRetries: 0).Validate();
+            if (parse.GetValue(device) is { } d) Compute.Cuda.CudaRuntime.ParseDevice(d);
+            console.OutWriter.WriteLine($"making a synthetic scene with {n} objects in {sceneDir}");
+            Compute.Synthetic.SyntheticSceneWriter.Write(sceneDir, Compute.Synthetic.SyntheticSceneGenerator.Generate(sceneOptions));
+            var status = await SegmentCommand.SegmentAsync(sceneDir, Path.Combine(root, "result"), jobOptions,
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
             return SegmentCommand.Report(status, console);
         });
         return command;
     }
 
-    /// <summary>Writes a synthetic scene (Panoptic Lifting layout, with ground truth) to <paramref name="dir"/>. The demo's
-    /// defaults are small (16 views at 96x72, 5 objects) so that a first run on a CPU takes a couple of minutes.</summary>
-    internal static void MakeScene(string dir, int objects, ulong seed, int views, int width, int height) =>
-        Compute.Synthetic.SyntheticSceneWriter.Write(dir, Compute.Synthetic.SyntheticSceneGenerator.Generate(
-            new Compute.Synthetic.SyntheticSceneOptions
-            {
-                Objects = objects, Seed = (int)seed, Views = views, Width = width, Height = height,
-                PointCount = Math.Max(2000, views * width * height / 8), TestEvery = 4,
-            }.Validate()));
+    /// <summary>The demo scene's options (Panoptic Lifting layout, with ground truth), validated: an
+    /// <see cref="ArgumentException"/> names a bad value. The demo's defaults are small (16 views at 96x72, 5 objects) so
+    /// that a first run on a CPU takes a couple of minutes.</summary>
+    internal static Compute.Synthetic.SyntheticSceneOptions SceneOptions(int objects, ulong seed, int views, int width, int height) =>
+        new Compute.Synthetic.SyntheticSceneOptions
+        {
+            Objects = objects, Seed = (int)seed, Views = views, Width = width, Height = height,
+            PointCount = (int)Math.Clamp((long)views * width * height / 8, 2000, int.MaxValue), TestEvery = 4,
+        }.Validate();
 }

@@ -179,6 +179,22 @@ public sealed class CommandConventionTests
         finally { Directory.Delete(scene, true); }
     }
 
+    [Theory]
+    [InlineData("Iterations must be at least 1, got 0", "--iterations", "0")]
+    [InlineData("Device 'cuda:abc' is not one of cpu, cuda, cuda:N", "--device", "cuda:abc")]
+    [InlineData("objects = 121: expected 1..120", "--objects", "121")]
+    public void Demo_Refuses_A_Bad_Value_Before_It_Prints_Or_Writes_Anything(string message, string option, string value)
+    {
+        // --iterations 0 and --device cuda:abc were refused only after the scene was written; every bad value printed
+        // the "making a synthetic scene" line first.
+        var root = Path.Combine(Path.GetTempPath(), $"uniclift-never-{Guid.NewGuid():N}");
+        var (code, output, error) = Invoke(Cli.Build(), "demo", "--out", root, "--views", "4", "--width", "32", option, value);
+        Assert.Equal(ExitCodes.UserError, code);
+        Assert.Equal("", output);
+        Assert.Contains(message, Assert.Single(error.TrimEnd('\n', '\r').Split('\n')));
+        Assert.False(Directory.Exists(root));
+    }
+
     private static (int Code, string Output, string Error) Invoke(Command command) =>
         Invoke(new RootCommand { command }, command.Name);
 
