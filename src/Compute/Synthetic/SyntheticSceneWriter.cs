@@ -15,13 +15,50 @@ public static class SyntheticSceneWriter
     public const string TransformsFile = "transforms.json";
     public const string SceneFile = "scene.json";
 
+    /// <summary>
+    /// Writes <paramref name="scene"/> into <paramref name="dir"/>: a new or empty folder, or one holding a scene this
+    /// writer made (its scene.json says so), whose files are removed first: written over, a scene of fewer views kept the
+    /// old one's extra frames, which the reader then took as views of the new one. Any other folder with something in it
+    /// is refused, so a mistyped --out never writes over a user's own scene.
+    /// </summary>
     public static void Write(string dir, SyntheticScene scene)
     {
+        ClearPreviousScene(dir);
         Directory.CreateDirectory(dir);
         PanopticLiftingLayout.Write(dir, scene.Views, scene.TrainViews, scene.TestViews);
         PointCloudPly.Write(Path.Combine(dir, PointCloudFile), scene.Points, scene.PointColors);
         AtomicFile.WriteAllText(Path.Combine(dir, TransformsFile), TransformsJson(scene));
         AtomicFile.WriteAllText(Path.Combine(dir, SceneFile), SceneJson(scene));
+    }
+
+    private const string Generator = "uniclift synthetic room";
+
+    private static void ClearPreviousScene(string dir)
+    {
+        if (!Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any()) return;
+        if (!IsGeneratedScene(dir))
+            throw new ArgumentException($"{dir} is not empty and holds no scene make-scene wrote ({SceneFile} of \"{Generator}\"); name a new or empty folder.");
+        foreach (var sub in new[]
+                 {
+                     PanopticLiftingLayout.ColorDir, PanopticLiftingLayout.DepthDir, PanopticLiftingLayout.PoseDir, PanopticLiftingLayout.IntrinsicDir,
+                     PanopticLiftingLayout.MaskDir, PanopticLiftingLayout.MaskSemanticDir, PanopticLiftingLayout.GtInstanceDir, PanopticLiftingLayout.GtSemanticDir,
+                 })
+            if (Directory.Exists(Path.Combine(dir, sub))) Directory.Delete(Path.Combine(dir, sub), recursive: true);
+        foreach (var file in new[] { PanopticLiftingLayout.SplitsFile, PointCloudFile, TransformsFile, SceneFile })
+            File.Delete(Path.Combine(dir, file));
+    }
+
+    private static bool IsGeneratedScene(string dir)
+    {
+        var path = Path.Combine(dir, SceneFile);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("generator", out var g)
+                && g.ValueKind == JsonValueKind.String && g.GetString() == Generator;
+        }
+        catch (JsonException) { return false; }
     }
 
     /// <summary>nerfstudio transforms.json: camera-to-world in OpenGL axes (the OpenCV pose with camera y and z negated).</summary>
@@ -75,7 +112,7 @@ public static class SyntheticSceneWriter
         var o = scene.Options;
         var doc = new
         {
-            generator = "uniclift synthetic room",
+            generator = Generator,
             options = new
             {
                 seed = o.Seed, objects = o.Objects, views = o.Views, width = o.Width, height = o.Height,

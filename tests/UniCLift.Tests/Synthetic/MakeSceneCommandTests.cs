@@ -44,4 +44,36 @@ public sealed class MakeSceneCommandTests
         new UniCLift.Compute.Synthetic.SyntheticSceneOptions().Validate();
         new UniCLift.Compute.Synthetic.SyntheticSceneOptions { Views = 2, Width = 8192, Height = 8192 }.Validate();
     }
+
+    private static (int Code, string Error) MakeScene(params string[] args)
+    {
+        var error = new StringWriter();
+        int code = Cli.Build().Parse(["make-scene", .. args])
+            .Invoke(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = error });
+        return (code, error.ToString());
+    }
+
+    [Fact]
+    public void A_Scene_Made_Over_Another_Replaces_It_And_A_Folder_Of_Other_Files_Is_Refused()
+    {
+        using var dir = new UniCLift.Tests.IO.TempDir();
+        var scene = Path.Combine(dir.Path, "room");
+        Assert.Equal(0, MakeScene("--out", scene, "--seed", "1", "--objects", "2", "--views", "6", "--width", "32").Code);
+        File.WriteAllText(Path.Combine(scene, "notes.txt"), "mine");
+        // Fewer views over it: the old scene's extra frames used to stay and be read as views of the new one.
+        Assert.Equal(0, MakeScene("--out", scene, "--seed", "2", "--objects", "2", "--views", "3", "--width", "32").Code);
+        var read = UniCLift.Compute.Scenes.SceneInspector.Read(scene);
+        Assert.Equal(3, read.Views.Count);
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(scene, "color")).Length);
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(scene, "notes.txt"))); // what the writer did not write stays
+
+        var other = Path.Combine(dir.Path, "mine");
+        Directory.CreateDirectory(Path.Combine(other, "color"));
+        File.WriteAllText(Path.Combine(other, "color", "0000.png"), "not ours");
+        var (code, error) = MakeScene("--out", other, "--seed", "1", "--views", "3", "--width", "32");
+        Assert.Equal(2, code);
+        Assert.Contains(other, error);
+        Assert.Contains("not empty", error);
+        Assert.Equal("not ours", File.ReadAllText(Path.Combine(other, "color", "0000.png")));
+    }
 }
