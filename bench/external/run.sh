@@ -22,7 +22,7 @@
 # PyTorch 3DGS trainer written from graphdeco's paper, on the scene's training views, writes it as graphdeco's output
 # folder under ROOT/run-S-torchgs, lifts on it (LIFT_ITERATIONS, default 500) and adds its row's columns: PQ, instances,
 # seconds (torch_gs + lift), its test PSNR, its Gaussians; TORCH_ITERATIONS (2000), TORCH_TILE (4); installs
-# python3-torch with apt when missing; on this 2-core machine 2000 iterations take about 20-40 min).
+# python3-torch with apt when missing; 2000 iterations took 39-44 min here, two seeds side by side on one thread each).
 # Installs blender and python3-numpy with apt when they are missing (Debian). For each seed it renders the scene once
 # (kept under ROOT/scene-S), writes its masks, scores the raw masks, trains in train mode, lifts on that geometry
 # (lift mode from its model.ply), scores both, and prints one table: PQ^scene and PQ over things on the test views
