@@ -160,14 +160,14 @@ public class ImageIOTests
     private static extern int MakeFifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
 
     [Fact]
-    public void A_Named_Pipe_Is_Refused_Naming_It_Instead_Of_Waiting_For_A_Writer()
+    public async Task A_Named_Pipe_Is_Refused_Naming_It_Instead_Of_Waiting_For_A_Writer()
     {
         Assert.True(OperatingSystem.IsLinux(), "the suite runs on Linux");
         using var dir = new TempDir();
         var pipe = dir.File("0000.png");
         Assert.Equal(0, MakeFifo(pipe, Convert.ToInt32("644", 8)));
         var read = Task.Run(() => ImageIO.ReadLabels(pipe));
-        bool finished = Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(20))).GetAwaiter().GetResult() == read;
+        bool finished = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(20))) == read;
         if (!finished)
         {
             using (new FileStream(pipe, FileMode.Open, FileAccess.Write)) { } // releases the blocked reader
