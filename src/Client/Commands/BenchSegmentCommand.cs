@@ -93,7 +93,14 @@ public static class BenchSegmentCommand
                 { SynchronisePhases = parse.GetValue(profile), DecodeSettings = decodeSettings };
             var styleList = parse.GetValue(styles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
             if (styleList.Count == 0) throw new ArgumentException($"--styles '{parse.GetValue(styles)}' names no style; expected some of {string.Join(", ", SceneStyles.Names)}.");
-            foreach (var st in styleList) SceneStyles.Apply(st, new SyntheticSceneOptions()); // an unknown style fails before any scene is made
+            foreach (var st in styleList)
+            {
+                // An unknown style, a size out of range or a scene without a test view (every TestEvery-th view is one:
+                // --views 4 wrote its scene, then found nothing to score) fails before any scene is made.
+                var probe = SceneStyles.Apply(st, new SyntheticSceneOptions { Views = parse.GetValue(views), Width = parse.GetValue(width), Height = parse.GetValue(height) }).Validate();
+                if (probe.TestEvery == 0 || probe.Views < probe.TestEvery)
+                    throw new ArgumentException($"--views {probe.Views}: every {probe.TestEvery}th view is a test view, so a bench scene needs at least {probe.TestEvery} views to be scored.");
+            }
             var countList = parse.GetValue(objectCounts) is { } counts
                 ? counts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(s => int.TryParse(s, out var v) && v >= 1 && v <= SyntheticSceneOptions.MaxObjects ? (int?)v

@@ -50,7 +50,9 @@ public sealed class BenchSegmentRowsTests : IDisposable
     [Theory]
     [InlineData("--seeds", "", "--seeds '' names no seed")]
     [InlineData("--styles", " , ", "--styles ' , ' names no style")]
-    public void AnEmptySeedOrStyleListIsBadInputNotAnEmptyTable(string option, string value, string message)
+    [InlineData("--views", "4", "--views 4: every 5th view is a test view")] // wrote its scene, then found nothing to score
+    [InlineData("--width", "4", "width = 4")]
+    public void AnEmptyListOrASceneThatCannotBeScoredIsBadInputBeforeAnythingIsWritten(string option, string value, string message)
     {
         // Was exit 0 with an empty table: a benchmark of nothing.
         var output = new StringWriter();
