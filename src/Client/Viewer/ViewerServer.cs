@@ -130,7 +130,9 @@ public sealed class ViewerServer : IAsyncDisposable
                 ".png" => "image/png", ".json" => "application/json", ".html" => "text/html; charset=utf-8", ".txt" => "text/plain; charset=utf-8",
                 _ => "application/octet-stream",
             };
-            return (200, type, File.ReadAllBytes(full));
+            // DataFile refuses a named pipe (or any file that cannot seek), whose read would hold this request for ever.
+            try { return (200, type, Compute.IO.DataFile.ReadAllBytes(full)); }
+            catch (InvalidDataException) { return Text(403, $"refused: {relative} is not a regular file\n"); }
         }
         return Text(404, $"not found: {path}\n");
     }
