@@ -55,14 +55,19 @@ TILE = 4
 
 
 # ----------------------------------------------------------------------------------------------------------- input
+def read_ply_header(f):
+    """The header lines of an open PLY, up to and including end_header; f is left at the body."""
+    header = []
+    while True:
+        line = f.readline().decode("ascii").strip()
+        header.append(line)
+        if line == "end_header":
+            return header
+
+
 def read_ply_points(path):
     with open(path, "rb") as f:
-        header = []
-        while True:
-            line = f.readline().decode("ascii").strip()
-            header.append(line)
-            if line == "end_header":
-                break
+        header = read_ply_header(f)
         fmt = next(l.split()[1] for l in header if l.startswith("format"))
         n = next(int(l.split()[2]) for l in header if l.startswith("element vertex"))
         props = [(l.split()[1], l.split()[2]) for l in header if l.startswith("property")]
@@ -374,12 +379,7 @@ def write_ply(path, g):
 def read_gaussians(path):
     """A graphdeco point_cloud.ply (any extra properties ignored) -> Gaussians, for --eval-ply."""
     with open(path, "rb") as f:
-        header = []
-        while True:
-            line = f.readline().decode("ascii").strip()
-            header.append(line)
-            if line == "end_header":
-                break
+        header = read_ply_header(f)
         assert any(l == "format binary_little_endian 1.0" for l in header), "binary little-endian PLY expected"
         n = next(int(l.split()[2]) for l in header if l.startswith("element vertex"))
         code = {"float": "<f4", "float32": "<f4", "double": "<f8", "uchar": "u1", "uint8": "u1", "int": "<i4",
