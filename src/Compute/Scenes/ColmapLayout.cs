@@ -222,12 +222,18 @@ public static class ColmapLayout
         var ply = Path.Combine(Path.GetDirectoryName(pointsFile)!, "points3D.ply");
         bool exists = File.Exists(ply);
         if (exists && File.GetLastWriteTimeUtc(ply) >= File.GetLastWriteTimeUtc(pointsFile)) return ply;
-        var (p, c) = pointsFile.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? ReadBinaryPoints(pointsFile) : ReadPoints(pointsFile);
+        // The model's points are parsed only when a conversion is written, and once.
+        (float[] Positions, byte[] Colors)? points = null;
+        void WriteConversion(string target)
+        {
+            points ??= pointsFile.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? ReadBinaryPoints(pointsFile) : ReadPoints(pointsFile);
+            PointCloudPly.Write(target, points.Value.Positions, points.Value.Colors, [ConvertedComment]);
+        }
         if (!exists || IsOwnConversion(ply))
         {
             try
             {
-                PointCloudPly.Write(ply, p, c, [ConvertedComment]);
+                WriteConversion(ply);
                 return ply;
             }
             catch (Exception e) when (e is UnauthorizedAccessException or IOException) { } // a read-only dataset
@@ -235,7 +241,7 @@ public static class ColmapLayout
         // Kept in a cache keyed by the model path instead.
         var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(pointsFile))))[..16];
         var cached = Path.Combine(Path.GetTempPath(), "uniclift-colmap", key, "points3D.ply");
-        if (!File.Exists(cached) || File.GetLastWriteTimeUtc(cached) < File.GetLastWriteTimeUtc(pointsFile)) PointCloudPly.Write(cached, p, c, [ConvertedComment]);
+        if (!File.Exists(cached) || File.GetLastWriteTimeUtc(cached) < File.GetLastWriteTimeUtc(pointsFile)) WriteConversion(cached);
         return cached;
     }
 
