@@ -154,9 +154,11 @@ public sealed record TrainingOptions
         if (OpacityResetMinRounds < 0) throw new ArgumentException($"OpacityResetMinRounds must be >= 0, got {OpacityResetMinRounds}.");
         if (SmoothGraphRefresh < 1 || LiftSmoothGraphRefresh < 1)
             throw new ArgumentException($"SmoothGraphRefresh and LiftSmoothGraphRefresh must be >= 1, got {SmoothGraphRefresh} and {LiftSmoothGraphRefresh}.");
-        foreach (var (name, value) in new[] { (nameof(SegmentationLossesFromFraction), SegmentationLossesFromFraction), (nameof(LiftSmoothFromFraction), LiftSmoothFromFraction) })
-            if (!(value >= 0 && value <= 1)) throw new ArgumentException($"{name} must lie in [0, 1], got {value}.");
-        foreach (var (name, value) in new[] { (nameof(DensifyUntilFraction), DensifyUntilFraction), (nameof(DensifyFromFraction), DensifyFromFraction) })
+        foreach (var (name, value) in new[]
+        {
+            (nameof(SegmentationLossesFromFraction), SegmentationLossesFromFraction), (nameof(LiftSmoothFromFraction), LiftSmoothFromFraction),
+            (nameof(DensifyUntilFraction), DensifyUntilFraction), (nameof(DensifyFromFraction), DensifyFromFraction),
+        })
             if (!(value >= 0 && value <= 1)) throw new ArgumentException($"{name} must lie in [0, 1], got {value}.");
         // Weights, learning rates, spreads and periods: a negative one trains the wrong way (a negative learning rate
         // climbs the loss, a negative weight rewards what the loss punishes), and NaN or Infinity trains to NaN and
