@@ -21,6 +21,9 @@ public static class PanopticLiftingLayout
     public const string MaskDir = "m2f_instance", MaskSemanticDir = "m2f_semantics", GtInstanceDir = "rs_instance", GtSemanticDir = "rs_semantics";
     public const string IntrinsicFile = "intrinsic_color.txt", SplitsFile = "splits.json";
 
+    /// <summary>Every folder <see cref="Write"/> may write.</summary>
+    public static readonly string[] Folders = [ColorDir, DepthDir, PoseDir, IntrinsicDir, MaskDir, MaskSemanticDir, GtInstanceDir, GtSemanticDir];
+
     private static readonly string[] ColorExtensions = [".png", ".jpg", ".jpeg"];
 
     /// <summary>True when <paramref name="dir"/> looks like this layout (color/ and pose/ present).</summary>

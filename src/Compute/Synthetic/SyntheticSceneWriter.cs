@@ -38,11 +38,7 @@ public static class SyntheticSceneWriter
         if (!Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any()) return;
         if (!IsGeneratedScene(dir))
             throw new ArgumentException($"{dir} is not empty and holds no scene make-scene wrote ({SceneFile} of \"{Generator}\"); name a new or empty folder.");
-        foreach (var sub in new[]
-                 {
-                     PanopticLiftingLayout.ColorDir, PanopticLiftingLayout.DepthDir, PanopticLiftingLayout.PoseDir, PanopticLiftingLayout.IntrinsicDir,
-                     PanopticLiftingLayout.MaskDir, PanopticLiftingLayout.MaskSemanticDir, PanopticLiftingLayout.GtInstanceDir, PanopticLiftingLayout.GtSemanticDir,
-                 })
+        foreach (var sub in PanopticLiftingLayout.Folders)
             if (Directory.Exists(Path.Combine(dir, sub))) Directory.Delete(Path.Combine(dir, sub), recursive: true);
         foreach (var file in new[] { PanopticLiftingLayout.SplitsFile, PointCloudFile, TransformsFile, SceneFile })
             File.Delete(Path.Combine(dir, file));
