@@ -1,6 +1,5 @@
 namespace UniCLift.Tests.IO;
 
-using System.Runtime.InteropServices;
 using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
 
@@ -156,16 +155,13 @@ public class ImageIOTests
         Assert.Contains("/nonexistent/dir/x.png", e.Message);
     }
 
-    [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
-    private static extern int MakeFifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
-
     [Fact]
     public async Task A_Named_Pipe_Is_Refused_Naming_It_Instead_Of_Waiting_For_A_Writer()
     {
         Assert.True(OperatingSystem.IsLinux(), "the suite runs on Linux");
         using var dir = new TempDir();
         var pipe = dir.File("0000.png");
-        Assert.Equal(0, MakeFifo(pipe, Convert.ToInt32("644", 8)));
+        NamedPipe.Make(pipe);
         var read = Task.Run(() => ImageIO.ReadLabels(pipe));
         bool finished = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(20))) == read;
         if (!finished)

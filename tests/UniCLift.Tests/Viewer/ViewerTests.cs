@@ -122,7 +122,7 @@ public class ViewerTests
             Assert.DoesNotContain("not yours", await r.Content.ReadAsStringAsync());
         }
         // A named pipe in the folder is refused at once, not read until a writer comes.
-        Assert.Equal(0, MakeFifo(Path.Combine(made.Result, "pipe.png"), Convert.ToInt32("644", 8)));
+        UniCLift.Tests.IO.NamedPipe.Make(Path.Combine(made.Result, "pipe.png"));
         using (var quick = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
             Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("/files/pipe.png", quick.Token)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/nothing")).StatusCode);
@@ -141,7 +141,4 @@ public class ViewerTests
         Assert.DoesNotContain("</script", safe, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("</script", ViewerAssets.InlineBundle()[8..^10], StringComparison.OrdinalIgnoreCase);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
-    private static extern int MakeFifo([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int mode);
 }
