@@ -26,6 +26,7 @@ public static class Cli
         root.Subcommands.Add(Commands.ReportCommand.Create());
         root.Subcommands.Add(Commands.CheckCommand.Create());
         root.Subcommands.Add(Commands.ViewCommand.Create());
+        Terminal.OptionValues.Apply(root);
         return root;
     }
 

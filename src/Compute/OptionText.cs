@@ -8,7 +8,7 @@ using System.Reflection;
 /// (<see cref="Training.TrainingOptionOverrides"/>, <see cref="Segmentation.DecodeOptionOverrides"/>): one parser and
 /// one formatter, so a value written into a result (its settings) reads back as the same value.
 /// </summary>
-internal static class OptionText
+public static class OptionText
 {
     public static bool IsScalar(Type t) =>
         t.IsEnum || t == typeof(int) || t == typeof(long) || t == typeof(ulong) || t == typeof(double) || t == typeof(float) || t == typeof(bool);
@@ -30,16 +30,37 @@ internal static class OptionText
             if (type.IsEnum)
             {
                 if (text.Length > 0 && Enum.TryParse(type, text, ignoreCase: true, out var e) && Enum.IsDefined(type, e!) && !char.IsDigit(text[0]) && text[0] != '-') return e!;
-                throw new FormatException($"expected one of {string.Join(", ", Enum.GetNames(type))}");
+                throw new FormatException();
             }
             if (type == typeof(bool)) return bool.Parse(text);
             return Convert.ChangeType(text, type, CultureInfo.InvariantCulture);
         }
-        catch (Exception ex) when (ex is FormatException or OverflowException or InvalidCastException)
+        catch (OverflowException)
         {
-            throw new ArgumentException($"{kind} {name}: '{text}' is not a valid {type.Name} ({ex.Message}).");
+            throw new ArgumentException($"{kind} {name}: '{text}' is out of range ({Range(type)}).");
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidCastException)
+        {
+            throw new ArgumentException($"{kind} {name}: '{text}' is not {Expected(type)}.");
         }
     }
+
+    /// <summary>What a value of <paramref name="type"/> looks like, in words, for an error (no .NET type names: "Int32"
+    /// means nothing to someone typing --set on a command line).</summary>
+    private static string Expected(Type type) =>
+        type == typeof(bool) ? "true or false"
+        : type == typeof(double) || type == typeof(float) ? "a number"
+        : type == typeof(ulong) ? "a whole number >= 0"
+        : type == typeof(int) || type == typeof(long) ? "a whole number"
+        : type.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(type))}"
+        : $"a value of type {type.Name}";
+
+    private static string Range(Type type) =>
+        type == typeof(int) ? $"{int.MinValue} to {int.MaxValue}"
+        : type == typeof(long) ? $"{long.MinValue} to {long.MaxValue}"
+        : type == typeof(ulong) ? $"0 to {ulong.MaxValue}"
+        : type == typeof(float) ? $"{float.MinValue:R} to {float.MaxValue:R}"
+        : $"that of {type.Name}";
 
     public static string Format(object? v) => v switch
     {

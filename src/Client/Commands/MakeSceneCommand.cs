@@ -26,10 +26,10 @@ public static class MakeSceneCommand
         styleOption.AcceptOnlyFromAmong([.. SceneStyles.Names]);
         var testEveryOption = new Option<int>("--test-every") { Description = "Every n-th view is a test view (0: none).", DefaultValueFactory = _ => 5 };
 
-        AddRange(objectsOption, 1, SyntheticSceneOptions.MaxObjects);
-        AddRange(viewsOption, 2, 100000);
-        AddRange(widthOption, 8, 8192);
-        AddRange(heightOption, 8, 8192);
+        objectsOption.InRange(1, SyntheticSceneOptions.MaxObjects);
+        viewsOption.InRange(2, 100000);
+        widthOption.InRange(8, 8192);
+        heightOption.InRange(8, 8192);
 
         var command = new Command("make-scene", "Generate a synthetic room scene (Panoptic Lifting layout + transforms.json) with ground truth and per-view masks whose ids are inconsistent across views.");
         foreach (var option in new Option[] { outOption, seedOption, objectsOption, viewsOption, widthOption, heightOption, corruptionOption, styleOption, testEveryOption })
@@ -77,12 +77,4 @@ public static class MakeSceneCommand
         "sam" => CorruptionLevel.Sam,
         _ => throw new ArgumentException($"--corruption '{value}': expected none, light, m2f or sam."),
     };
-
-    private static void AddRange(Option<int> option, int min, int max) =>
-        option.Validators.Add(result =>
-        {
-            int value = result.GetValueOrDefault<int>();
-            if (value < min || value > max)
-                result.AddError($"{option.Name} must be in {min}..{max} (got {value}).");
-        });
 }

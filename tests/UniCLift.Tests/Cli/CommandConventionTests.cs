@@ -123,6 +123,38 @@ public sealed class CommandConventionTests
         Assert.False(Directory.Exists("/tmp/never-written"));
     }
 
+    /// <summary>Every number or enum option of every command, given a word: the error names the option and says what
+    /// was expected in words. System.CommandLine's own was "Cannot parse argument 'abc' for option '--iterations' as
+    /// expected type 'System.Nullable`1[System.Int32]'".</summary>
+    [Fact]
+    public void A_Value_Of_The_Wrong_Kind_Is_Named_In_Words_By_Every_Typed_Option()
+    {
+        var checkedOptions = new List<string>();
+        void Visit(Command command, string[] path)
+        {
+            foreach (var option in command.Options)
+            {
+                var type = Nullable.GetUnderlyingType(option.ValueType) ?? option.ValueType;
+                if (type == typeof(bool) || !(type.IsPrimitive || type.IsEnum)) continue;
+                var errors = Cli.Build().Parse([.. path, option.Name, "abc"]).Errors.Select(e => e.Message).ToList();
+                string expected = type.IsEnum ? "is not one of " : type == typeof(ulong) ? "is not a whole number >= 0." : "is not a whole number.";
+                Assert.Contains(errors, m => m.StartsWith($"Option {option.Name}: 'abc' {expected}", StringComparison.Ordinal));
+                Assert.DoesNotContain(errors, m => m.Contains("System.", StringComparison.Ordinal) || m.Contains("expected type", StringComparison.Ordinal));
+                checkedOptions.Add($"{string.Join(' ', path)} {option.Name}");
+            }
+            foreach (var sub in command.Subcommands) Visit(sub, [.. path, sub.Name]);
+        }
+        Visit(Cli.Build(), []);
+        Assert.Contains("segment --iterations", checkedOptions); // int?
+        Assert.Contains("demo --seed", checkedOptions); // ulong
+        Assert.Contains("bench raster --kernel", checkedOptions); // an enum
+        Assert.True(checkedOptions.Count > 30, string.Join(", ", checkedOptions));
+
+        var overflow = Cli.Build().Parse(["demo", "--views", "99999999999"]).Errors.Select(e => e.Message);
+        Assert.Contains("Option --views: '99999999999' is out of range (-2147483648 to 2147483647).", overflow);
+        Assert.Empty(Cli.Build().Parse(["demo", "--views", "7", "--seed", "18446744073709551615"]).Errors);
+    }
+
     [Fact]
     public void Make_Scene_Reports_A_Bad_Value_Like_Every_Other_Command()
     {
