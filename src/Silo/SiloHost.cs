@@ -13,6 +13,7 @@ public static class SiloHost
     /// </summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(100);
 
+    /// <exception cref="SiloOptionsException">A setting's value cannot work (the program exits 2).</exception>
     /// <param name="args">Command line; also a configuration source (e.g. --urls=..., --UniCLift:SiloPort=...).</param>
     /// <param name="configure">Last changes to the builder before the silo is added (tests: extra configuration).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -20,12 +21,21 @@ public static class SiloHost
         var builder = WebApplication.CreateBuilder(args);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         configure?.Invoke(builder);
+        SiloOptionsCheck.Check(builder.Configuration);
         UniCLiftSiloOptions options = null!; // the bound options, seen by the Kubernetes step that runs after them
-        builder.AddUniCLiftSilo(o => options = o, silo =>
+        try
         {
-            KubernetesHosting.Configure(silo, options, builder.Configuration);
-            silo.UseUniCLiftTls(builder.Configuration); // TLS only when UniCLift:Tls is set
-        });
+            builder.AddUniCLiftSilo(o => options = o, silo =>
+            {
+                KubernetesHosting.Configure(silo, options, builder.Configuration);
+                silo.UseUniCLiftTls(builder.Configuration); // TLS only when UniCLift:Tls is set
+            });
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith(UniCLiftSiloOptions.Section + ":", StringComparison.Ordinal))
+        {
+            // AddUniCLiftSilo's own range checks ("UniCLift:TrainingSlots must be at least 1 ...") are bad input too.
+            throw new SiloOptionsException(e.Message);
+        }
         builder.AddUniCLiftTelemetry();
 
         var app = builder.Build();

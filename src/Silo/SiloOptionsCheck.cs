@@ -1,0 +1,64 @@
+namespace UniCLift.Silo;
+
+using System.Globalization;
+using System.Reflection;
+using UniCLift.Grains.Hosting;
+
+/// <summary>
+/// A silo setting whose value cannot work (bad input: the silo program exits 2 with this one line). An
+/// <see cref="ArgumentException"/>, so that <see cref="UniCLift.Compute.FailurePolicy.IsBadInput"/> calls it bad input.
+/// </summary>
+public sealed class SiloOptionsException(string message) : ArgumentException(message);
+
+/// <summary>
+/// Checks the configuration section "UniCLift" of the silo program before it is bound (SiloBuilderExtensions binds it
+/// and checks some ranges itself): every number, true/false and duration must parse. Each problem is one line naming
+/// the setting and its value.
+/// </summary>
+public static class SiloOptionsCheck
+{
+    private static string Key(string name) => $"{UniCLiftSiloOptions.Section}:{name}";
+
+    /// <summary>Throws <see cref="SiloOptionsException"/> naming every problem <see cref="Problems"/> finds.</summary>
+    public static void Check(IConfiguration configuration)
+    {
+        var problems = Problems(configuration);
+        if (problems.Count > 0) throw new SiloOptionsException(string.Join("; ", problems));
+    }
+
+    /// <summary>What is wrong with the silo's settings, one entry per setting; empty when nothing is.</summary>
+    public static IReadOnlyList<string> Problems(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(UniCLiftSiloOptions.Section);
+        var problems = new List<string>();
+        var malformed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+        // What the binder cannot convert (it would throw "Failed to convert configuration value ... to type 'System.Int32'").
+        foreach (var property in typeof(UniCLiftSiloOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (!property.CanWrite || section[property.Name] is not { } value) continue;
+            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            bool nullable = type != property.PropertyType;
+            if (nullable && value.Length == 0) continue; // the binder leaves an empty nullable unset
+            string? problem =
+                type == typeof(int) ? IntProblem(value)
+                : type == typeof(bool) ? (bool.TryParse(value.Trim(), out _) ? null : "is not true or false")
+                : type == typeof(TimeSpan) ? (TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out _) ? null
+                    : "is not a duration such as 00:00:20 (hh:mm:ss) or 7.00:00:00 (days.hh:mm:ss)")
+                : null;
+            if (problem is null) continue;
+            problems.Add($"{Key(property.Name)}: '{value}' {problem}");
+            malformed.Add(property.Name);
+        }
+
+        return problems;
+    }
+
+    private static string? IntProblem(string value)
+    {
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)) return null;
+        return long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+            || System.Numerics.BigInteger.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+            ? "is out of range for a whole number" : "is not a whole number";
+    }
+}

@@ -1,0 +1,77 @@
+namespace UniCLift.Cluster.Tests.Ops;
+
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using StackExchange.Redis;
+using UniCLift.Silo;
+
+/// <summary>
+/// The silo program on settings that cannot work: one line naming the setting and its value, exit 2 (bad input), as the
+/// `uniclift` console; a start the environment stops (Redis unreachable) is one line too, exit 1. No stack trace.
+/// </summary>
+public sealed class SiloBadOptionsTests
+{
+    private static IConfiguration Config(params (string Key, string Value)[] settings) =>
+        new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
+
+    [Theory]
+    [InlineData("TrainingSlots", "abc", "UniCLift:TrainingSlots: 'abc' is not a whole number")]
+    [InlineData("TrainingSlots", "", "UniCLift:TrainingSlots: '' is not a whole number")]
+    [InlineData("SiloPort", "99999999999", "UniCLift:SiloPort: '99999999999' is out of range for a whole number")]
+    [InlineData("Compute", "maybe", "UniCLift:Compute: 'maybe' is not true or false")]
+    [InlineData("Kubernetes", "maybe", "UniCLift:Kubernetes: 'maybe' is not true or false")]
+    [InlineData("BatchRetention", "abc", "UniCLift:BatchRetention: 'abc' is not a duration")]
+    public void AValueThatDoesNotParseIsOneLineNamingTheSettingAndTheValue(string name, string value, string expected)
+    {
+        var problem = Assert.Single(SiloOptionsCheck.Problems(Config(($"UniCLift:{name}", value))));
+        Assert.StartsWith(expected, problem);
+    }
+
+    [Fact]
+    public void ValuesThatParseAndAnEmptyNullableAreNoProblem()
+    {
+        Assert.Empty(SiloOptionsCheck.Problems(Config(("UniCLift:TrainingSlots", "4"), ("UniCLift:Compute", "False"),
+            ("UniCLift:Kubernetes", ""), ("UniCLift:BatchRetention", "7.00:00:00"), ("UniCLift:Clustering", "redis"))));
+    }
+
+    [Fact]
+    public void BuildRefusesBadSettingsAsBadInputAndAddUniCLiftSilosOwnChecksToo()
+    {
+        var parse = Assert.Throws<SiloOptionsException>(() => SiloHost.Build(["--UniCLift:TrainingSlots=abc"]));
+        Assert.Equal((SiloFailure.BadInput, "UniCLift:TrainingSlots: 'abc' is not a whole number"), SiloFailure.Describe(parse));
+        var range = Assert.Throws<SiloOptionsException>(() => SiloHost.Build(["--UniCLift:TrainingSlots=0"]));
+        Assert.Equal(SiloFailure.BadInput, SiloFailure.Describe(range).ExitCode);
+        Assert.Contains("UniCLift:TrainingSlots", range.Message);
+    }
+
+    [Fact]
+    public void AnUnreachableRedisIsTheEnvironmentInOneLineWithoutTypeNames()
+    {
+        // As Orleans' Redis reminder table wraps it: the inner exception only as text.
+        var wrapped = new Exception("StackExchange.Redis.RedisConnectionException: It was not possible to connect to the redis server(s). Error connecting right now. To allow this multiplexer to continue retrying until it's able to connect, use abortConnect=false in your connection string.");
+        var (code, line) = SiloFailure.Describe(new RedisConnectionException(ConnectionFailureType.UnableToConnect, "It was not possible to connect to the redis server(s). Error connecting right now. Use abortConnect=false."));
+        Assert.Equal((SiloFailure.Failure, "Redis (UniCLift:Redis): It was not possible to connect to the redis server(s)."), (code, line));
+        Assert.Equal(SiloFailure.Failure, SiloFailure.Describe(new AggregateException(new RedisTimeoutException("Timeout connecting.", CommandStatus.Unknown))).ExitCode);
+        Assert.DoesNotContain("Exception", SiloFailure.Describe(new InvalidOperationException("x", new RedisConnectionException(ConnectionFailureType.UnableToConnect, "It was not possible to connect. More."))).Line);
+        Assert.DoesNotContain("Exception", SiloFailure.Describe(new RedisServerLikeException(wrapped.Message)).Line);
+    }
+
+    private sealed class RedisServerLikeException(string message) : Exception(message); // a provider's own "Redis...Exception"
+
+    [Fact]
+    public async Task TheSiloProgramExits2WithOneLineOnANonNumberAndNoStackTrace()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { typeof(SiloHost).Assembly.Location, $"--urls=http://127.0.0.1:{TestPorts.Free()}", "--UniCLift:TrainingSlots=abc" })
+            psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try { await process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); throw; }
+        var output = await stdout + await stderr;
+        Assert.True(process.ExitCode == 2, $"exit code {process.ExitCode}: {output}");
+        Assert.Equal("error: UniCLift:TrainingSlots: 'abc' is not a whole number", output.Trim());
+    }
+}
