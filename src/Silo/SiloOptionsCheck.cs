@@ -12,8 +12,9 @@ public sealed class SiloOptionsException(string message) : ArgumentException(mes
 
 /// <summary>
 /// Checks the configuration section "UniCLift" of the silo program before it is bound (SiloBuilderExtensions binds it
-/// and checks some ranges itself): every number, true/false and duration must parse. Each problem is one line naming
-/// the setting and its value.
+/// and checks some ranges itself): every number, true/false and duration must parse, and the values the silo would
+/// otherwise accept silently or fail on only at start (a port out of range, an unknown device, a checkpoint directory
+/// that is a file, an empty id) are refused. Each problem is one line naming the setting and its value.
 /// </summary>
 public static class SiloOptionsCheck
 {
@@ -51,6 +52,23 @@ public static class SiloOptionsCheck
             malformed.Add(property.Name);
         }
 
+        // Ranges SiloBuilderExtensions does not check: values it would take silently, or that fail only as the silo starts.
+        int? Int(string name) => !malformed.Contains(name) && section[name] is { } v && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) ? i : null;
+        TimeSpan? Duration(string name) => !malformed.Contains(name) && section[name] is { } v && TimeSpan.TryParse(v, CultureInfo.InvariantCulture, out var t) ? t : null;
+
+        foreach (var name in new[] { nameof(UniCLiftSiloOptions.SiloPort), nameof(UniCLiftSiloOptions.GatewayPort) })
+            if (Int(name) is { } port and (< 1 or > 65535)) problems.Add($"{Key(name)}: '{port}' is not a port (1 to 65535)");
+        foreach (var name in new[] { nameof(UniCLiftSiloOptions.CheckpointsToKeep), nameof(UniCLiftSiloOptions.DecodeGroupSize) })
+            if (Int(name) is { } n and < 1) problems.Add($"{Key(name)}: '{n}' must be at least 1");
+        foreach (var name in new[] { nameof(UniCLiftSiloOptions.SupervisionInterval), nameof(UniCLiftSiloOptions.ReminderPeriod) })
+            if (Duration(name) is { } t && t <= TimeSpan.Zero) problems.Add($"{Key(name)}: '{section[name]}' must be a positive duration");
+
+        if (section[nameof(UniCLiftSiloOptions.Device)] is { } device && !IsDevice(device))
+            problems.Add($"{Key(nameof(UniCLiftSiloOptions.Device))}: '{device}' is not one of cpu, cuda, cuda:N");
+        foreach (var name in new[] { nameof(UniCLiftSiloOptions.ClusterId), nameof(UniCLiftSiloOptions.ServiceId), nameof(UniCLiftSiloOptions.CheckpointDirectory) })
+            if (section[name] is { } v && string.IsNullOrWhiteSpace(v)) problems.Add($"{Key(name)} is empty");
+        if (section[nameof(UniCLiftSiloOptions.CheckpointDirectory)] is { Length: > 0 } checkpoints && File.Exists(checkpoints))
+            problems.Add($"{Key(nameof(UniCLiftSiloOptions.CheckpointDirectory))}: '{checkpoints}' is a file, not a directory");
         return problems;
     }
 
@@ -60,5 +78,12 @@ public static class SiloOptionsCheck
         return long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
             || System.Numerics.BigInteger.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
             ? "is out of range for a whole number" : "is not a whole number";
+    }
+
+    /// <summary>cpu, cuda or cuda:N (as CudaRuntime.ParseDevice reads it, without loading torch).</summary>
+    private static bool IsDevice(string value)
+    {
+        var v = value.Trim().ToLowerInvariant();
+        return v is "cpu" or "cuda" || (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _));
     }
 }

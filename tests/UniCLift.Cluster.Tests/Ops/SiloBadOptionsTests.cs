@@ -75,3 +75,44 @@ public sealed class SiloBadOptionsTests
         Assert.Equal("error: UniCLift:TrainingSlots: 'abc' is not a whole number", output.Trim());
     }
 }
+
+/// <summary>Values that parse but cannot work, which the silo used to take silently or fail on only as it started.</summary>
+public sealed class SiloOptionRangeTests
+{
+    private static IReadOnlyList<string> Problems(string name, string value) => SiloOptionsCheck.Problems(
+        new ConfigurationBuilder().AddInMemoryCollection([new KeyValuePair<string, string?>($"UniCLift:{name}", value)]).Build());
+
+    [Theory]
+    [InlineData("SiloPort", "-5", "UniCLift:SiloPort: '-5' is not a port (1 to 65535)")]
+    [InlineData("SiloPort", "0", "UniCLift:SiloPort: '0' is not a port (1 to 65535)")]
+    [InlineData("GatewayPort", "70000", "UniCLift:GatewayPort: '70000' is not a port (1 to 65535)")]
+    [InlineData("CheckpointsToKeep", "0", "UniCLift:CheckpointsToKeep: '0' must be at least 1")]
+    [InlineData("DecodeGroupSize", "-3", "UniCLift:DecodeGroupSize: '-3' must be at least 1")]
+    [InlineData("SupervisionInterval", "0", "UniCLift:SupervisionInterval: '0' must be a positive duration")]
+    [InlineData("ReminderPeriod", "-00:01:00", "UniCLift:ReminderPeriod: '-00:01:00' must be a positive duration")]
+    [InlineData("Device", "bogus", "UniCLift:Device: 'bogus' is not one of cpu, cuda, cuda:N")]
+    [InlineData("Device", "", "UniCLift:Device: '' is not one of cpu, cuda, cuda:N")]
+    [InlineData("ClusterId", "", "UniCLift:ClusterId is empty")]
+    [InlineData("CheckpointDirectory", " ", "UniCLift:CheckpointDirectory is empty")]
+    public void AValueThatCannotWorkIsOneLineNamingIt(string name, string value, string expected) =>
+        Assert.Equal(expected, Assert.Single(Problems(name, value)));
+
+    [Theory]
+    [InlineData("SiloPort", "11111")]
+    [InlineData("Device", "cuda:1")]
+    [InlineData("Device", "CPU")]
+    [InlineData("ReminderPeriod", "00:00:30")]
+    public void ValuesThatWorkAreNoProblem(string name, string value) => Assert.Empty(Problems(name, value));
+
+    [Fact]
+    public void ACheckpointDirectoryThatIsAFileIsRefused()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            Assert.Equal($"UniCLift:CheckpointDirectory: '{file}' is a file, not a directory", Assert.Single(Problems("CheckpointDirectory", file)));
+            Assert.Empty(Problems("CheckpointDirectory", Path.Combine(Path.GetTempPath(), $"not-yet-{Guid.NewGuid():N}")));
+        }
+        finally { File.Delete(file); }
+    }
+}
