@@ -25,11 +25,11 @@ public static class KubernetesHosting
     {
         if (!UseKubernetes(options, Environment.GetEnvironmentVariable)) return;
         if (!string.Equals(options.Clustering, "redis", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException(
+            throw new SiloOptionsException(
                 $"Kubernetes hosting (UniCLift:Kubernetes, or env POD_NAME and POD_NAMESPACE) needs UniCLift:Clustering=redis, not '{options.Clustering}': pods need a shared membership table.");
         var podName = Environment.GetEnvironmentVariable("POD_NAME");
         if (options.SiloName is { } siloName && !string.IsNullOrEmpty(podName) && siloName != podName)
-            throw new InvalidOperationException($"UniCLift:SiloName '{siloName}' differs from the pod name '{podName}'; under Kubernetes hosting the silo is named after its pod (leave SiloName unset).");
+            throw new SiloOptionsException($"UniCLift:SiloName '{siloName}' differs from the pod name '{podName}'; under Kubernetes hosting the silo is named after its pod (leave SiloName unset).");
 
         // Kubernetes hosting listens on any address and names the silo after its pod; the pod IP is advertised here
         // because Orleans' own default fills the address before Kubernetes hosting would.
@@ -49,6 +49,6 @@ public static class KubernetesHosting
         var text = configuration["POD_IP"];
         if (string.IsNullOrWhiteSpace(text)) return null;
         return IPAddress.TryParse(text, out var ip) ? ip
-            : throw new InvalidOperationException($"POD_IP '{text}' is not an IP address (expected status.podIP from the downward API).");
+            : throw new SiloOptionsException($"POD_IP '{text}' is not an IP address (expected status.podIP from the downward API).");
     }
 }

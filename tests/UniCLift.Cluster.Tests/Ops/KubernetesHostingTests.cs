@@ -91,7 +91,7 @@ public sealed class KubernetesHostingTests
     [Fact]
     public void KubernetesWithLocalhostClusteringIsRefusedWithAReason()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => Build(kubernetes: true, clustering: "localhost"));
+        var e = Assert.Throws<SiloOptionsException>(() => Build(kubernetes: true, clustering: "localhost")); // bad input: the program exits 2
         Assert.Contains("UniCLift:Clustering=redis", e.Message);
     }
 }
