@@ -5,8 +5,12 @@ using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans;
 using Orleans.Configuration;
+using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
 using StackExchange.Redis;
+using UniCLift.Compute;
 using UniCLift.Grains;
 using UniCLift.Grains.Hosting;
 using UniCLift.Grains.Security;
@@ -40,8 +44,41 @@ public sealed class ClusterConnection : IAsyncDisposable
         : Environment.GetEnvironmentVariable(RedisEnvironmentVariable) is { Length: > 0 } env ? env
         : null;
 
+    /// <summary>Why a connection failed, in a sentence: StackExchange.Redis's message goes on to advise a connection-string
+    /// setting (abortConnect) that is no use to a console user.</summary>
+    internal static string Reason(Exception e) => e.Message.Split(". ", 2)[0].TrimEnd('.');
+
+    /// <summary>How long a command waits for a silo to register in the cluster's Redis (one may be starting, as in a
+    /// rollout) before it fails saying none answers. Orleans' own default retries for three minutes in silence.</summary>
+    public static readonly TimeSpan DefaultSiloPatience = TimeSpan.FromSeconds(60);
+
+    /// <summary>The client's retry filter while it connects: while no silo has registered (or the ones registered do not
+    /// answer yet), one note that it waits, then an attempt a second until the patience given has passed.
+    /// Anything else (Redis unreachable, TLS refused) fails at once.</summary>
+    private sealed class SiloWait(TimeSpan patience, Action<string>? note, string what) : IClientConnectionRetryFilter
+    {
+        private readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
+        private bool noted;
+
+        public static bool IsNoSilo(Exception e) =>
+            FailurePolicy.Unwrap(e) is SiloUnavailableException or ConnectionFailedException or OrleansMessageRejectionException;
+
+        public async Task<bool> ShouldRetryConnectionAttempt(Exception exception, CancellationToken cancellationToken)
+        {
+            if (!IsNoSilo(exception) || clock.Elapsed >= patience) return false;
+            if (!noted)
+            {
+                noted = true;
+                note?.Invoke($"{what}; waiting up to {patience.TotalSeconds:0} s for one (Ctrl-C stops).");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            return true;
+        }
+    }
+
     public static async Task<ClusterConnection> ConnectAsync(string? redis, CancellationToken cancellationToken = default,
-        string clusterId = "uniclift", string serviceId = "uniclift", Action<UniCLiftSiloOptions>? embeddedOptions = null)
+        string clusterId = "uniclift", string serviceId = "uniclift", Action<UniCLiftSiloOptions>? embeddedOptions = null,
+        Action<string>? note = null, TimeSpan? siloPatience = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = false, Args = [] });
         builder.Logging.ClearProviders();
@@ -60,13 +97,21 @@ public sealed class ClusterConnection : IAsyncDisposable
                 c.UseRedisClustering(o => o.ConfigurationOptions = parsed);
                 c.UseUniCLiftTls(builder.Configuration); // env UniCLift__Tls__*, as on the silos
             });
-            var clientHost = builder.Build();
             var shown = parsed.ToString(includePassword: false); // the string may carry password= (a Secret): never print it
+            var patience = siloPatience ?? DefaultSiloPatience;
+            var waiting = new SiloWait(patience, note, $"Redis {shown} answers but no silo of cluster '{clusterId}' does yet");
+            builder.Services.AddSingleton<IClientConnectionRetryFilter>(waiting);
+            var clientHost = builder.Build();
             try { await clientHost.StartAsync(cancellationToken); }
             catch (Exception e)
             {
                 clientHost.Dispose();
-                throw new InvalidOperationException($"cannot reach the cluster through Redis at '{shown}': {e.Message}", e);
+                cancellationToken.ThrowIfCancellationRequested(); // Ctrl-C while connecting is an interruption, not "cannot reach"
+                throw new EnvironmentException(SiloWait.IsNoSilo(e)
+                    ? $"no silo of cluster '{clusterId}' answered through Redis at '{shown}' within {patience.TotalSeconds:0} s: " +
+                      "start one there (UniCLift.Silo with UniCLift__Clustering=redis and UniCLift__Redis; README, \"Deploy and monitor\"), or leave out --redis to run an embedded silo."
+                    : $"cannot reach the cluster through Redis at '{shown}': {Reason(e)}. " +
+                      "Is Redis running there, with a silo started on it? Without --redis the command runs an embedded silo.", e);
             }
             return new ClusterConnection(clientHost, clientHost.Services.GetRequiredService<IClusterClient>(), false, $"cluster via Redis {shown}");
         }

@@ -3,8 +3,9 @@ namespace UniCLift.Compute;
 /// <summary>
 /// The one rule for what an exception means to a user and how to say it, shared by the console (exit code and error
 /// line) and the grains (a scene's failure reason). Bad input (a missing or malformed file, an invalid value, an unknown
-/// name or id) is something the user can fix: its message names the file or value and is shown alone. A CUDA problem
-/// (no GPU, driver, CUDA libtorch or NVRTC) is the environment, said in one line of its own. Anything else is a failure
+/// name or id) is something the user can fix: its message names the file or value and is shown alone. A missing piece of
+/// the environment (<see cref="EnvironmentException"/>: no GPU, driver, CUDA libtorch or NVRTC; no cluster at the
+/// address given) is said in one line of its own. Anything else is a failure
 /// that the message alone may not explain, so its type goes in front.
 /// </summary>
 public static class FailurePolicy
@@ -13,11 +14,11 @@ public static class FailurePolicy
     public static bool IsBadInput(Exception e) =>
         Unwrap(e) is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or KeyNotFoundException;
 
-    /// <summary>One line saying what went wrong: the message for bad input and CUDA problems, "Type: message" otherwise.</summary>
+    /// <summary>One line saying what went wrong: the message for bad input and the environment, "Type: message" otherwise.</summary>
     public static string Describe(Exception e)
     {
         var inner = Unwrap(e);
-        var text = IsBadInput(inner) || inner is Cuda.CudaException ? inner.Message : $"{inner.GetType().Name}: {inner.Message}";
+        var text = IsBadInput(inner) || inner is EnvironmentException ? inner.Message : $"{inner.GetType().Name}: {inner.Message}";
         if (e is AggregateException { InnerExceptions.Count: > 1 } all) text += $" (and {all.InnerExceptions.Count - 1} more alike)";
         return text.ReplaceLineEndings(" ");
     }

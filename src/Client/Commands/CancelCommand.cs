@@ -14,7 +14,7 @@ public static class CancelCommand
         var command = new Command("cancel", "Cancel a batch.") { batch, redis };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
-            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note);
             var status = await cluster.Client.GetGrain<ICoordinatorGrain>(parse.GetValue(batch)!).Cancel();
             BatchConsole.PrintSummary(status, console);
             return ExitCodes.Ok;

@@ -18,7 +18,7 @@ public static class ResultsCommand
         CommandAction.Set(command, async (parse, console, ct) =>
         {
             var target = BatchConsole.OutputFolder(parse.GetValue(output));
-            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note);
             var status = await cluster.Client.GetGrain<ICoordinatorGrain>(parse.GetValue(batch)!).GetBatchStatus();
             Collect(status, target);
             BatchConsole.PrintSummary(status, console);

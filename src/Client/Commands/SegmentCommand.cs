@@ -67,7 +67,7 @@ public static class SegmentCommand
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
         if (options.Mode == JobMode.Decode && Path.Combine(outputDirectory, Compute.Segmentation.TrainedGaussians.FileName) is var model && !File.Exists(model))
             throw new FileNotFoundException($"--mode decode: no trained model '{model}'; decode an output directory a train or lift run finished.", model);
-        await using var cluster = await ClusterConnection.ConnectAsync(redis, ct, embeddedOptions: o =>
+        await using var cluster = await ClusterConnection.ConnectAsync(redis, ct, note: console.Note, embeddedOptions: o =>
         {
             o.Device = device ?? "cpu";
             ClusterConnection.EmbeddedRoots([sceneDirectory], [outputDirectory], options.InitialPly, options.Masks)(o);

@@ -14,7 +14,7 @@ public static class StatusCommand
         var command = new Command("status", "Show a batch's progress, or list the batches.") { batch, redis };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
-            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note);
             if (parse.GetValue(batch) is { } id)
             {
                 var status = await cluster.Client.GetGrain<ICoordinatorGrain>(id).GetBatchStatus();

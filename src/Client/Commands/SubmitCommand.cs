@@ -30,7 +30,7 @@ public static class SubmitCommand
                 new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set),
                     parse.GetValue(masks), BatchConsole.Settings(parse, decode)).Validate());
-            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct,
+            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note,
                 embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly, request.Options.Masks));
             var batchId = BatchConsole.NewBatchId();
             await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(request);

@@ -13,7 +13,7 @@ public static class WatchCommand
         var command = new Command("watch", "Watch a batch's scenes train, live.") { batch, redis };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
-            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct);
+            await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note);
             var final = await BatchConsole.WaitAsync(cluster.Client, parse.GetValue(batch)!, console, ct);
             BatchConsole.PrintSummary(final, console);
             return BatchConsole.ExitCode(final, console);

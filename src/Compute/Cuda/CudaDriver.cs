@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 
 /// <summary>An error from the CUDA driver, NVRTC or the GPU setup, with a one-line message that says what is missing or
 /// which call failed.</summary>
-public sealed class CudaException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class CudaException(string message, Exception? inner = null) : EnvironmentException(message, inner);
 
 /// <summary>The CUDA driver API (libcuda.so.1), the few calls the run-time-compiled kernels need: modules, functions,
 /// launches, the primary context torch uses. Loaded on first use; a machine without the driver gets a
