@@ -23,19 +23,11 @@ public static class SiloHost
         configure?.Invoke(builder);
         SiloOptionsCheck.Check(builder.Configuration);
         UniCLiftSiloOptions options = null!; // the bound options, seen by the Kubernetes step that runs after them
-        try
+        builder.AddUniCLiftSilo(o => options = o, silo =>
         {
-            builder.AddUniCLiftSilo(o => options = o, silo =>
-            {
-                KubernetesHosting.Configure(silo, options, builder.Configuration);
-                silo.UseUniCLiftTls(builder.Configuration); // TLS only when UniCLift:Tls is set
-            });
-        }
-        catch (InvalidOperationException e) when (e.Message.StartsWith(UniCLiftSiloOptions.Section + ":", StringComparison.Ordinal))
-        {
-            // AddUniCLiftSilo's own range checks ("UniCLift:TrainingSlots must be at least 1 ...") are bad input too.
-            throw new SiloOptionsException(e.Message);
-        }
+            KubernetesHosting.Configure(silo, options, builder.Configuration);
+            silo.UseUniCLiftTls(builder.Configuration); // TLS only when UniCLift:Tls is set
+        });
         builder.AddUniCLiftTelemetry();
 
         var app = builder.Build();

@@ -5,12 +5,6 @@ using System.Reflection;
 using UniCLift.Grains.Hosting;
 
 /// <summary>
-/// A silo setting whose value cannot work (bad input: the silo program exits 2 with this one line). An
-/// <see cref="ArgumentException"/>, so that <see cref="UniCLift.Compute.FailurePolicy.IsBadInput"/> calls it bad input.
-/// </summary>
-public sealed class SiloOptionsException(string message) : ArgumentException(message);
-
-/// <summary>
 /// Checks the configuration section "UniCLift" of the silo program before it is bound (SiloBuilderExtensions binds it
 /// and checks some ranges itself): every number, true/false and duration must parse, and the values the silo would
 /// otherwise accept silently or fail on only at start (a port out of range, an unknown device, a checkpoint directory

@@ -45,7 +45,7 @@ public sealed class EmbeddedSiloTests
         await silo.StopAsync();
 
         var compute = Host.CreateApplicationBuilder();
-        var e = Assert.Throws<InvalidOperationException>(() => compute.AddUniCLiftSilo(o => { o.Compute = true; o.TrainingSlots = 0; }));
+        var e = Assert.Throws<SiloOptionsException>(() => compute.AddUniCLiftSilo(o => { o.Compute = true; o.TrainingSlots = 0; }));
         Assert.Contains("UniCLift:TrainingSlots must be at least 1 on a compute silo, got 0", e.Message);
     }
 }

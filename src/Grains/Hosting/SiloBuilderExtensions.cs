@@ -42,12 +42,12 @@ public static class SiloBuilderExtensions
         if (section["SceneRoots"] is { Length: > 0 } scenes) options.SceneRoots = PathList(scenes);
         if (section["OutputRoots"] is { Length: > 0 } outputs) options.OutputRoots = PathList(outputs);
         configure?.Invoke(options);
-        if (options.CheckpointInterval < 1) throw new InvalidOperationException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
-        if (options.CheckpointMinInterval < TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:CheckpointMinInterval must not be negative, got {options.CheckpointMinInterval}.");
-        if (options.CheckpointsKeptWhenDone < 0) throw new InvalidOperationException($"UniCLift:CheckpointsKeptWhenDone must be at least 0, got {options.CheckpointsKeptWhenDone}.");
-        if (options.LoadReportInterval <= TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:LoadReportInterval must be positive, got {options.LoadReportInterval}.");
-        if (options.BatchesToKeep < 1) throw new InvalidOperationException($"UniCLift:BatchesToKeep must be at least 1, got {options.BatchesToKeep}.");
-        if (options.BatchRetention <= TimeSpan.Zero) throw new InvalidOperationException($"UniCLift:BatchRetention must be positive, got {options.BatchRetention}.");
+        if (options.CheckpointInterval < 1) throw new SiloOptionsException($"UniCLift:CheckpointInterval must be at least 1, got {options.CheckpointInterval}.");
+        if (options.CheckpointMinInterval < TimeSpan.Zero) throw new SiloOptionsException($"UniCLift:CheckpointMinInterval must not be negative, got {options.CheckpointMinInterval}.");
+        if (options.CheckpointsKeptWhenDone < 0) throw new SiloOptionsException($"UniCLift:CheckpointsKeptWhenDone must be at least 0, got {options.CheckpointsKeptWhenDone}.");
+        if (options.LoadReportInterval <= TimeSpan.Zero) throw new SiloOptionsException($"UniCLift:LoadReportInterval must be positive, got {options.LoadReportInterval}.");
+        if (options.BatchesToKeep < 1) throw new SiloOptionsException($"UniCLift:BatchesToKeep must be at least 1, got {options.BatchesToKeep}.");
+        if (options.BatchRetention <= TimeSpan.Zero) throw new SiloOptionsException($"UniCLift:BatchRetention must be positive, got {options.BatchRetention}.");
 
         // Metadata from configuration (env ORLEANS__METADATA__gpu=true) plus our compute flag; a gpu silo computes.
         var metadata = builder.Configuration.GetSection("Orleans:Metadata").GetChildren()
@@ -56,7 +56,7 @@ public static class SiloBuilderExtensions
         metadata[SiloMetadataKeys.Compute] = options.Compute ? "true" : "false";
         // A compute silo needs a slot; a control silo (k8s/base/silo-control.yaml) has none and says 0.
         if (options.Compute ? options.TrainingSlots < 1 : options.TrainingSlots < 0)
-            throw new InvalidOperationException($"UniCLift:TrainingSlots must be at least {(options.Compute ? 1 : 0)} on a {(options.Compute ? "compute" : "control")} silo, got {options.TrainingSlots}.");
+            throw new SiloOptionsException($"UniCLift:TrainingSlots must be at least {(options.Compute ? 1 : 0)} on a {(options.Compute ? "compute" : "control")} silo, got {options.TrainingSlots}.");
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(new DataRoots(
@@ -102,7 +102,7 @@ public static class SiloBuilderExtensions
                     break;
                 case "redis":
                     if (string.IsNullOrWhiteSpace(options.Redis))
-                        throw new InvalidOperationException("UniCLift:Clustering is 'redis' but UniCLift:Redis (host:port) is not set.");
+                        throw new SiloOptionsException("UniCLift:Clustering is 'redis' but UniCLift:Redis (host:port) is not set.");
                     silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.Redis));
                     silo.AddRedisGrainStorage("uniclift", o =>
                     {
@@ -116,7 +116,7 @@ public static class SiloBuilderExtensions
                     builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisMembershipGuard>());
                     break;
                 default:
-                    throw new InvalidOperationException($"UniCLift:Clustering must be 'localhost' or 'redis', not '{options.Clustering}'.");
+                    throw new SiloOptionsException($"UniCLift:Clustering must be 'localhost' or 'redis', not '{options.Clustering}'.");
             }
             configureSilo?.Invoke(silo);
         });
@@ -152,10 +152,10 @@ public static class SiloBuilderExtensions
         try { found = System.Net.Dns.GetHostAddresses(configured); }
         catch (System.Net.Sockets.SocketException e)
         {
-            throw new InvalidOperationException($"UniCLift:AdvertisedAddress '{configured}' is not an IP address and does not resolve: {e.Message}", e);
+            throw new SiloOptionsException($"UniCLift:AdvertisedAddress '{configured}' is not an IP address and does not resolve: {e.Message}", e);
         }
         return found.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? found.FirstOrDefault()
-            ?? throw new InvalidOperationException($"UniCLift:AdvertisedAddress '{configured}' resolves to no address.");
+            ?? throw new SiloOptionsException($"UniCLift:AdvertisedAddress '{configured}' resolves to no address.");
     }
 
     private static string[] PathList(string value) => value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

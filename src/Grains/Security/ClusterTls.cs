@@ -3,6 +3,7 @@ namespace UniCLift.Grains.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using Orleans.Connections.Security;
+using UniCLift.Grains.Hosting;
 
 /// <summary>
 /// Where the cluster's TLS material lies: PEM files, as a kubernetes.io/tls Secret with a ca.crt key mounts them
@@ -20,7 +21,7 @@ public sealed record ClusterTlsFiles(string Certificate, string Key, string CaCe
         var certificate = section["Certificate"];
         if (string.IsNullOrWhiteSpace(certificate)) return null;
         string Required(string key) => section[key] is { Length: > 0 } value ? value
-            : throw new InvalidOperationException($"{Section}:Certificate is set ('{certificate}') but {Section}:{key} is not: TLS needs the certificate, its private key and the CA that signs every silo's and client's certificate.");
+            : throw new SiloOptionsException($"{Section}:Certificate is set ('{certificate}') but {Section}:{key} is not: TLS needs the certificate, its private key and the CA that signs every silo's and client's certificate.");
         return new ClusterTlsFiles(certificate, Required("Key"), Required("CaCertificate"));
     }
 }

@@ -2,6 +2,7 @@ namespace UniCLift.Grains.Security;
 
 using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
+using UniCLift.Grains.Hosting;
 
 /// <summary>
 /// The directories a silo may touch for a client: scene roots (read), output roots (write, and read back: a trained
@@ -182,7 +183,7 @@ public sealed class DataRoots
         var list = new List<string>();
         foreach (var r in roots ?? [])
         {
-            if (string.IsNullOrWhiteSpace(r)) throw new InvalidOperationException($"UniCLift:{name} has an empty entry; give absolute directories.");
+            if (string.IsNullOrWhiteSpace(r)) throw new SiloOptionsException($"UniCLift:{name} has an empty entry; give absolute directories.");
             list.Add(Path.TrimEndingDirectorySeparator(Path.GetFullPath(r)) is { Length: > 0 } t ? t : "/");
         }
         return list;

@@ -10,6 +10,7 @@ using StackExchange.Redis;
 using UniCLift.Grains;
 using UniCLift.Grains.Security;
 using UniCLift.Silo;
+using UniCLift.Grains.Hosting;
 
 /// <summary>
 /// The deployment's security settings on real processes: a password-protected (and a TLS-only) redis-server, silos
@@ -165,7 +166,7 @@ public sealed class ClusterSecurityTests
         Assert.Null(ClusterTlsFiles.From(new ConfigurationBuilder().Build()));
         Assert.Equal(settings["UniCLift:Tls:Key"], ClusterTlsFiles.From(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())!.Key);
         settings.Remove("UniCLift:Tls:CaCertificate");
-        var e = Assert.Throws<InvalidOperationException>(() => ClusterTlsFiles.From(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()));
+        var e = Assert.Throws<SiloOptionsException>(() => ClusterTlsFiles.From(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()));
         Assert.Contains("UniCLift:Tls:CaCertificate", e.Message);
     }
 

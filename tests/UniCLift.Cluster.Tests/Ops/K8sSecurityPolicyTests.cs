@@ -279,7 +279,7 @@ public sealed class K8sSecurityPolicyTests
         // ...and a compute silo without a slot is still refused.
         var refused = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         refused.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["UniCLift:Compute"] = "true", ["UniCLift:TrainingSlots"] = "0" });
-        Assert.Contains("TrainingSlots", Assert.Throws<InvalidOperationException>(() => refused.AddUniCLiftSilo()).Message);
+        Assert.Contains("TrainingSlots", Assert.Throws<SiloOptionsException>(() => refused.AddUniCLiftSilo()).Message);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class ListenAddressTests(RedisServerFixture redis)
         Assert.Equal(IPAddress.Loopback, SiloBuilderExtensions.AdvertisedAddress("127.0.0.1"));
         Assert.Equal(IPAddress.Parse("10.1.2.3"), SiloBuilderExtensions.AdvertisedAddress("10.1.2.3"));
         Assert.Equal(IPAddress.Loopback, SiloBuilderExtensions.AdvertisedAddress("localhost"));
-        var e = Assert.Throws<InvalidOperationException>(() => SiloBuilderExtensions.AdvertisedAddress("no-such-host.invalid"));
+        var e = Assert.Throws<SiloOptionsException>(() => SiloBuilderExtensions.AdvertisedAddress("no-such-host.invalid"));
         Assert.Contains("UniCLift:AdvertisedAddress 'no-such-host.invalid'", e.Message);
         // Not set: an address of this machine, never a failure.
         var chosen = SiloBuilderExtensions.AdvertisedAddress(null);

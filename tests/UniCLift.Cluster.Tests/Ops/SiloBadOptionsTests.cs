@@ -4,6 +4,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
 using UniCLift.Silo;
+using UniCLift.Grains.Hosting;
 
 /// <summary>
 /// The silo program on settings that cannot work: one line naming the setting and its value, exit 2 (bad input), as the
