@@ -188,6 +188,22 @@ public sealed class CommandConventionTests
         }
     }
 
+    [Fact]
+    public void Segment_With_A_Missing_Ply_Says_So_Before_Starting_A_Silo()
+    {
+        var scene = Directory.CreateTempSubdirectory("uniclift-noply-").FullName;
+        var output = Path.Combine(Path.GetTempPath(), $"uniclift-never-{Guid.NewGuid():N}");
+        var ply = Path.Combine(scene, "no-such-model.ply");
+        try
+        {
+            var (code, _, error) = Invoke(Cli.Build(), "segment", scene, "--out", output, "--mode", "lift", "--ply", ply);
+            Assert.Equal(ExitCodes.UserError, code);
+            Assert.Equal($"error: --ply '{ply}' does not exist (lift mode's geometry: a trained 3DGS PLY).", error.Trim());
+            Assert.False(Directory.Exists(output));
+        }
+        finally { Directory.Delete(scene, true); }
+    }
+
     [Theory]
     [InlineData("--out '/' is the filesystem root", "segment", "{scene}", "--out", "/", "--iterations", "5")]
     [InlineData("--out is empty", "segment", "{scene}", "--out", "", "--iterations", "5")]
