@@ -22,7 +22,8 @@ public static class OptionText
         return (setting[..eq].Trim(), setting[(eq + 1)..].Trim());
     }
 
-    /// <summary>The value of <paramref name="text"/> as <paramref name="type"/>; an error names the option and the text.</summary>
+    /// <summary>The value of <paramref name="text"/> as <paramref name="type"/>; an error names the option and the text
+    /// ("{kind} {name}: 'text' is not a whole number.", or without the kind when it is empty).</summary>
     public static object Parse(Type type, string name, string text, string kind)
     {
         try
@@ -37,13 +38,15 @@ public static class OptionText
         }
         catch (OverflowException)
         {
-            throw new ArgumentException($"{kind} {name}: '{text}' is out of range ({Range(type)}).");
+            throw new ArgumentException($"{Named(kind, name)}: '{text}' is out of range ({Range(type)}).");
         }
         catch (Exception ex) when (ex is FormatException or InvalidCastException)
         {
-            throw new ArgumentException($"{kind} {name}: '{text}' is not {Expected(type)}.");
+            throw new ArgumentException($"{Named(kind, name)}: '{text}' is not {Expected(type)}.");
         }
     }
+
+    private static string Named(string kind, string name) => kind.Length == 0 ? name : $"{kind} {name}";
 
     /// <summary>What a value of <paramref name="type"/> looks like, in words, for an error (no .NET type names: "Int32"
     /// means nothing to someone typing --set on a command line).</summary>

@@ -2,6 +2,7 @@ namespace UniCLift.Silo;
 
 using System.Globalization;
 using System.Reflection;
+using UniCLift.Compute;
 using UniCLift.Grains.Hosting;
 
 /// <summary>
@@ -35,14 +36,20 @@ public static class SiloOptionsCheck
             var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
             bool nullable = type != property.PropertyType;
             if (nullable && value.Length == 0) continue; // the binder leaves an empty nullable unset
-            string? problem =
-                type == typeof(int) ? IntProblem(value)
-                : type == typeof(bool) ? (bool.TryParse(value.Trim(), out _) ? null : "is not true or false")
-                : type == typeof(TimeSpan) ? (TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out _) ? null
-                    : "is not a duration such as 00:00:20 (hh:mm:ss) or 7.00:00:00 (days.hh:mm:ss)")
-                : null;
+            string? problem = null;
+            if (type == typeof(TimeSpan))
+            {
+                if (!TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out _))
+                    problem = $"{Key(property.Name)}: '{value}' is not a duration such as 00:00:20 (hh:mm:ss) or 7.00:00:00 (days.hh:mm:ss)";
+            }
+            else if (OptionText.IsScalar(type))
+            {
+                // The words the console's options and --set use ("is not a whole number.", "is out of range (...)").
+                try { OptionText.Parse(type, Key(property.Name), value.Trim(), kind: ""); }
+                catch (ArgumentException e) { problem = e.Message.TrimEnd('.'); }
+            }
             if (problem is null) continue;
-            problems.Add($"{Key(property.Name)}: '{value}' {problem}");
+            problems.Add(problem);
             malformed.Add(property.Name);
         }
 
@@ -64,14 +71,6 @@ public static class SiloOptionsCheck
         if (section[nameof(UniCLiftSiloOptions.CheckpointDirectory)] is { Length: > 0 } checkpoints && File.Exists(checkpoints))
             problems.Add($"{Key(nameof(UniCLiftSiloOptions.CheckpointDirectory))}: '{checkpoints}' is a file, not a directory");
         return problems;
-    }
-
-    private static string? IntProblem(string value)
-    {
-        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)) return null;
-        return long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
-            || System.Numerics.BigInteger.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
-            ? "is out of range for a whole number" : "is not a whole number";
     }
 
     /// <summary>cpu, cuda or cuda:N (as CudaRuntime.ParseDevice reads it, without loading torch).</summary>

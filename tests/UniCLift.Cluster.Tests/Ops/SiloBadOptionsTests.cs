@@ -18,7 +18,7 @@ public sealed class SiloBadOptionsTests
     [Theory]
     [InlineData("TrainingSlots", "abc", "UniCLift:TrainingSlots: 'abc' is not a whole number")]
     [InlineData("TrainingSlots", "", "UniCLift:TrainingSlots: '' is not a whole number")]
-    [InlineData("SiloPort", "99999999999", "UniCLift:SiloPort: '99999999999' is out of range for a whole number")]
+    [InlineData("SiloPort", "99999999999", "UniCLift:SiloPort: '99999999999' is out of range (-2147483648 to 2147483647)")]
     [InlineData("Compute", "maybe", "UniCLift:Compute: 'maybe' is not true or false")]
     [InlineData("Kubernetes", "maybe", "UniCLift:Kubernetes: 'maybe' is not true or false")]
     [InlineData("BatchRetention", "abc", "UniCLift:BatchRetention: 'abc' is not a duration")]
