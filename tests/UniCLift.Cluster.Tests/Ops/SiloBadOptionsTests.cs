@@ -12,7 +12,7 @@ using UniCLift.Grains.Hosting;
 /// </summary>
 public sealed class SiloBadOptionsTests
 {
-    private static IConfiguration Config(params (string Key, string Value)[] settings) =>
+    internal static IConfiguration Config(params (string Key, string Value)[] settings) =>
         new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
 
     [Theory]
@@ -80,8 +80,8 @@ public sealed class SiloBadOptionsTests
 /// <summary>Values that parse but cannot work, which the silo used to take silently or fail on only as it started.</summary>
 public sealed class SiloOptionRangeTests
 {
-    private static IReadOnlyList<string> Problems(string name, string value) => SiloOptionsCheck.Problems(
-        new ConfigurationBuilder().AddInMemoryCollection([new KeyValuePair<string, string?>($"UniCLift:{name}", value)]).Build());
+    private static IReadOnlyList<string> Problems(string name, string value) =>
+        SiloOptionsCheck.Problems(SiloBadOptionsTests.Config(($"UniCLift:{name}", value)));
 
     [Theory]
     [InlineData("SiloPort", "-5", "UniCLift:SiloPort: '-5' is not a port (1 to 65535)")]
