@@ -92,6 +92,17 @@ internal static class BatchConsole
         return full;
     }
 
+    /// <summary>
+    /// A batch id argument: an empty or blank one is bad input saying so (it reached Orleans, whose refusal was "The value
+    /// cannot be an empty string or composed entirely of whitespace. (Parameter 'primaryKey')"); surrounding blanks of a
+    /// pasted id are dropped.
+    /// </summary>
+    public static string BatchId(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException("the batch id is empty; `uniclift status` lists the batches.");
+        return value.Trim();
+    }
+
     public static string NewBatchId() =>
         $"b{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 2).ToLowerInvariant()}";
 
@@ -128,14 +139,36 @@ internal static class BatchConsole
         var failed = status.Scenes.Where(s => s.Status.State != SceneState.Done).ToList();
         if (failed.Count == 0) return ExitCodes.Ok;
         console.Error($"{failed.Count} of {status.Scenes.Count} scenes failed; first: {failed[0].SceneDirectory}: {failed[0].Status.Error ?? failed[0].Status.State.ToString()}");
-        return ExitCodes.Failure;
+        // Every failure the input's (a scene folder that does not exist, a malformed file): 2, as `segment` exits for the
+        // same scene; it was 1, which says "something broke", for what only the user can fix.
+        return failed.All(s => s.Status is { State: SceneState.Failed, BadInput: true }) ? ExitCodes.UserError : ExitCodes.Failure;
+    }
+
+    /// <summary>
+    /// When scenes of the unfinished batch wait to start because no silo in the cluster can train (no compute silo has
+    /// reported its training slots: every silo is a control silo, UniCLift:Compute=false), one line saying so; null
+    /// otherwise (also when the table cannot be read now). The batch does not fail for it: a compute silo that joins
+    /// later (a node pool scaling up, a rollout of the compute silos) starts its scenes.
+    /// </summary>
+    public static async Task<string?> NoComputeSiloAsync(IClusterClient client, BatchStatus status)
+    {
+        int waiting = status.Scenes.Count(s => s.Status.State == SceneState.NotSubmitted);
+        if (status.IsFinished || status.Cancelled || waiting == 0) return null;
+        try
+        {
+            if ((await client.GetGrain<IComputeLoadGrain>(0).List().WaitAsync(TimeSpan.FromSeconds(10))).Count > 0) return null;
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException) { return null; }
+        return $"no silo in the cluster can train: none runs with UniCLift:Compute=true (every silo is a control silo); " +
+            $"{waiting} of {status.Scenes.Count} scenes of batch {status.BatchId} wait and start when a compute silo joins " +
+            $"(`uniclift cancel {status.BatchId}` stops the batch).";
     }
 
     /// <summary>Polls the batch until it finishes, with live progress bars on a terminal and state-change lines otherwise.</summary>
     public static async Task<BatchStatus> WaitAsync(IClusterClient client, string batchId, CommandConsole console, CancellationToken ct)
     {
         var coordinator = client.GetGrain<ICoordinatorGrain>(batchId);
-        var poll = new StatusPoll(coordinator, console);
+        var poll = new StatusPoll(client, coordinator, console);
         var status = await poll.NextAsync(ct);
         if (!console.Out.Profile.Capabilities.Interactive)
         {
@@ -193,10 +226,12 @@ internal static class BatchConsole
     /// activated again elsewhere (its state is in Redis), calls fail for a while; the wait says so once, keeps polling
     /// and says when the cluster answers again, instead of ending the command while the batch goes on.
     /// </summary>
-    private sealed class StatusPoll(ICoordinatorGrain coordinator, CommandConsole console)
+    private sealed class StatusPoll(IClusterClient client, ICoordinatorGrain coordinator, CommandConsole console)
     {
         private DateTime _lastAnswer = DateTime.UtcNow;
         private bool _failing;
+        private DateTime _computeChecked = DateTime.MinValue;
+        private bool _noCompute;
 
         public async Task<BatchStatus> NextAsync(CancellationToken ct)
         {
@@ -208,6 +243,7 @@ internal static class BatchConsole
                     if (_failing) console.ErrorWriter.WriteLine("uniclift: the cluster answers again.");
                     _failing = false;
                     _lastAnswer = DateTime.UtcNow;
+                    await CheckComputeAsync(status);
                     return status;
                 }
                 catch (Exception e) when (IsTransient(e) && !ct.IsCancellationRequested && DateTime.UtcNow - _lastAnswer < ClusterPatience)
@@ -221,6 +257,29 @@ internal static class BatchConsole
             }
         }
 
+        /// <summary>
+        /// Says once when the batch's scenes wait because no silo can train them (the wait went on in silence, each scene
+        /// "notsubmitted", for as long as the cluster had control silos only), and once when a compute silo has joined;
+        /// looked at every 5 s while scenes wait.
+        /// </summary>
+        private async Task CheckComputeAsync(BatchStatus status)
+        {
+            const string joined = "a compute silo has joined the cluster; the batch's scenes start.";
+            bool waiting = !status.IsFinished && status.Scenes.Any(s => s.Status.State == SceneState.NotSubmitted);
+            if (!waiting)
+            {
+                if (_noCompute) console.Note(joined); // its scenes started: a compute silo is there
+                _noCompute = false;
+                return;
+            }
+            if (DateTime.UtcNow - _computeChecked < TimeSpan.FromSeconds(5)) return;
+            _computeChecked = DateTime.UtcNow;
+            var line = await NoComputeSiloAsync(client, status);
+            if (line is not null && !_noCompute) console.Note(line);
+            else if (line is null && _noCompute) console.Note(joined);
+            _noCompute = line is not null;
+        }
+
         /// <summary>Failures of the messaging, not of the request: a silo gone, a connection refused, a message rejected
         /// or timed out (Orleans' own exceptions, less a configuration error).</summary>
         internal static bool IsTransient(Exception e) =>
@@ -230,8 +289,9 @@ internal static class BatchConsole
     public static string Describe(BatchSceneStatus s)
     {
         var st = s.Status;
-        var parts = new List<string> { st.State.ToString().ToLowerInvariant() };
-        if (st.State is SceneState.Training or SceneState.Trained or SceneState.Decoding or SceneState.Done)
+        var parts = new List<string> { StateText(st.State).ToLowerInvariant() };
+        if (st.State is SceneState.Training or SceneState.Trained or SceneState.Decoding or SceneState.Done
+            || (st.State is SceneState.Cancelled or SceneState.Failed) && st.Step > 0)
             parts.Add($"step {st.Step}/{st.Iterations}");
         if (st.Losses is { } l) parts.Add($"loss {l.Total:F4} (rgb {l.Render:F4} clu {l.Cluster:F3} tri {l.Triplet:F3} 3d {l.Smooth:F3})");
         if (st.Gaussians > 0) parts.Add($"{st.Gaussians:N0} G");
@@ -253,7 +313,7 @@ internal static class BatchConsole
         {
             var st = s.Status;
             table.AddRow(
-                Markup.Escape(s.SceneDirectory), st.State.ToString(), $"{st.Step}/{st.Iterations}",
+                Markup.Escape(s.SceneDirectory), StateText(st.State), st.Iterations > 0 ? $"{st.Step}/{st.Iterations}" : "-",
                 $"{st.Seconds:F1} s", st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "-",
                 s.Retries.ToString(System.Globalization.CultureInfo.InvariantCulture), st.Resumes.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 Markup.Escape(st.Error ?? st.OutputDirectory ?? ""));
@@ -264,6 +324,10 @@ internal static class BatchConsole
         var finished = status.FinishedUtc is { } f ? $"finished in {(f - status.SubmittedUtc).TotalSeconds:F1} s" : "running";
         console.OutWriter.WriteLine($"batch {status.BatchId}: {status.Done} done, {status.Failed} failed of {status.Scenes.Count}, {finished}{(status.Cancelled ? ", cancelled" : "")}");
     }
+
+    /// <summary>A state as the console names it: a scene the coordinator has not started yet (no free training slot, or
+    /// no compute silo) "Waiting", not the enum's "NotSubmitted" (the batch was submitted).</summary>
+    public static string StateText(SceneState state) => state == SceneState.NotSubmitted ? "Waiting" : state.ToString();
 
     private static string Short(string sceneId) => sceneId.Length <= 28 ? sceneId : "…" + sceneId[^27..];
 }

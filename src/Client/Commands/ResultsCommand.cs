@@ -17,9 +17,11 @@ public static class ResultsCommand
         var command = new Command("results", "Collect a batch's outputs and print its summary.") { batch, output, redis };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
+            var id = BatchConsole.BatchId(parse.GetValue(batch));
             var target = BatchConsole.OutputFolder(parse.GetValue(output));
+            if (File.Exists(target)) throw NotAFolder(target);
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note);
-            var status = await cluster.Client.GetGrain<ICoordinatorGrain>(parse.GetValue(batch)!).GetBatchStatus();
+            var status = await cluster.Client.GetGrain<ICoordinatorGrain>(id).GetBatchStatus();
             Collect(status, target);
             BatchConsole.PrintSummary(status, console);
             return status.IsFinished ? BatchConsole.ExitCode(status, console) : ExitCodes.Ok;
@@ -27,10 +29,11 @@ public static class ResultsCommand
         return command;
     }
 
-    /// <summary>Copies done scenes' output directories (skipping a scene whose output already is the target) and writes summary.json.</summary>
+    /// <summary>Copies done scenes' output directories (skipping a scene whose output already is the target) and writes
+    /// summary.json, into a folder <see cref="PrepareTarget"/> accepts.</summary>
     internal static void Collect(BatchStatus status, string target)
     {
-        Directory.CreateDirectory(target);
+        PrepareTarget(status, target);
         foreach (var s in status.Scenes)
         {
             if (s.Status.State != SceneState.Done || s.Status.OutputDirectory is not { } from) continue;
@@ -51,6 +54,55 @@ public static class ResultsCommand
         {
             batch = status.BatchId, submittedUtc = status.SubmittedUtc, finishedUtc = status.FinishedUtc, cancelled = status.Cancelled, scenes = summary,
         }, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>
+    /// Refuses, as bad input naming --out, a target the batch's results cannot or must not go into, and creates it:
+    /// a file (was "IOException: The file '...' already exists.", exit 1); a folder that cannot be created or written
+    /// (was "UnauthorizedAccessException: Access to the path '...' is denied.", exit 1); a folder holding other things
+    /// than an earlier collection of this batch or the batch's own output root (its summary.json was overwritten and the
+    /// scenes' files mixed with what was there, with exit 0).
+    /// </summary>
+    internal static void PrepareTarget(BatchStatus status, string target)
+    {
+        if (File.Exists(target)) throw NotAFolder(target);
+        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()
+            && !SamePath(target, status.OutputRoot) && CollectedBatch(target) != status.BatchId)
+        {
+            var other = CollectedBatch(target) is { } b ? $"the results of batch {b}" : "other files";
+            throw new ArgumentException($"--out '{target}' already holds {other}; name a new or empty folder " +
+                $"(or the batch's output root, {status.OutputRoot}, or a folder `results {status.BatchId}` wrote before).");
+        }
+        try
+        {
+            Directory.CreateDirectory(target);
+            // Writable? (an existing folder of someone else's is only found out at the first copy, half-way through)
+            var probe = Path.Combine(target, $".uniclift-write-test-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            var why = e is UnauthorizedAccessException ? "permission denied" : e.Message.TrimEnd('.');
+            throw new ArgumentException($"--out '{target}' cannot be written ({why}); name a folder you may write to.");
+        }
+    }
+
+    private static ArgumentException NotAFolder(string target) =>
+        new($"--out '{target}' is a file; name a folder to collect the results in.");
+
+    private static bool SamePath(string a, string b) =>
+        !string.IsNullOrEmpty(b) && Path.GetFullPath(a).TrimEnd('/') == Path.GetFullPath(b).TrimEnd('/');
+
+    /// <summary>The batch whose results an earlier `results` wrote into <paramref name="folder"/> (its summary.json), or null.</summary>
+    private static string? CollectedBatch(string folder)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")));
+            return json.RootElement.TryGetProperty("batch", out var b) && b.ValueKind == JsonValueKind.String ? b.GetString() : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException) { return null; }
     }
 
     private static void CopyTree(string from, string to)

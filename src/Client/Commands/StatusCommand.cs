@@ -14,11 +14,13 @@ public static class StatusCommand
         var command = new Command("status", "Show a batch's progress, or list the batches.") { batch, redis };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
+            var id = parse.GetValue(batch) is { } given ? BatchConsole.BatchId(given) : null;
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note);
-            if (parse.GetValue(batch) is { } id)
+            if (id is not null)
             {
                 var status = await cluster.Client.GetGrain<ICoordinatorGrain>(id).GetBatchStatus();
                 BatchConsole.PrintSummary(status, console);
+                if (await BatchConsole.NoComputeSiloAsync(cluster.Client, status) is { } line) console.OutWriter.WriteLine(line);
                 return ExitCodes.Ok;
             }
             var ids = await cluster.Client.GetGrain<IBatchIndexGrain>(0).List();

@@ -13,8 +13,9 @@ public static class WatchCommand
         var command = new Command("watch", "Watch a batch's scenes train, live.") { batch, redis };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
+            var id = BatchConsole.BatchId(parse.GetValue(batch));
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note);
-            var final = await BatchConsole.WaitAsync(cluster.Client, parse.GetValue(batch)!, console, ct);
+            var final = await BatchConsole.WaitAsync(cluster.Client, id, console, ct);
             BatchConsole.PrintSummary(final, console);
             return BatchConsole.ExitCode(final, console);
         });
