@@ -58,12 +58,11 @@ public static class OptionText
         : type.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(type))}"
         : $"a value of type {type.Name}";
 
+    // Only the whole numbers overflow: a float or double too large parses as infinity, which the options' checks refuse.
     private static string Range(Type type) =>
         type == typeof(int) ? $"{int.MinValue} to {int.MaxValue}"
         : type == typeof(long) ? $"{long.MinValue} to {long.MaxValue}"
-        : type == typeof(ulong) ? $"0 to {ulong.MaxValue}"
-        : type == typeof(float) ? $"{float.MinValue:R} to {float.MaxValue:R}"
-        : $"that of {type.Name}";
+        : $"0 to {ulong.MaxValue}";
 
     public static string Format(object? v) => v switch
     {
