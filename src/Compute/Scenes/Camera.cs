@@ -91,9 +91,21 @@ public sealed record Camera(int Width, int Height, double Fx, double Fy, double 
     }
 
     /// <summary>The same camera for an image resized to width x height.</summary>
-    public Camera Resized(int width, int height)
-    {
-        double sx = (double)width / Width, sy = (double)height / Height;
-        return this with { Width = width, Height = height, Fx = Fx * sx, Fy = Fy * sy, Cx = Cx * sx, Cy = Cy * sy };
-    }
+    public Camera Resized(int width, int height) => Scaled(width, height, (double)width / Width, (double)height / Height);
+
+    /// <summary>
+    /// The camera of this one's image taken <paramref name="factor"/> times smaller, each output pixel an N x N block
+    /// of its pixels: floor(W/N) x floor(H/N), the up to N-1 pixels left over on the right and bottom cropped. Unlike
+    /// <see cref="Resized"/> (the whole image stretched to a size) the scale is exactly 1/N on both axes, so a point
+    /// projects to its full-size pixel position divided by N: with pixel i's centre at i + 0.5, the block of full-size
+    /// pixels [N i, N i + N) is pixel i here.
+    /// </summary>
+    public Camera Downscaled(int factor) => Scaled(Width / factor, Height / factor, 1.0 / factor, 1.0 / factor);
+
+    /// <summary>The inverse of <see cref="Downscaled"/> for an image of <paramref name="width"/> x <paramref name="height"/>
+    /// (the file's size, its cropped remainder included): intrinsics times N.</summary>
+    public Camera Upscaled(int factor, int width, int height) => Scaled(width, height, factor, factor);
+
+    private Camera Scaled(int width, int height, double sx, double sy) =>
+        this with { Width = width, Height = height, Fx = Fx * sx, Fy = Fy * sy, Cx = Cx * sx, Cy = Cy * sy };
 }

@@ -6,6 +6,9 @@ namespace UniCLift.Compute.Scenes;
 /// Mask and ground-truth paths may be .png (8/16-bit) or .npy (integer arrays); see <see cref="SceneData"/>.
 /// A view with a <see cref="Distortion"/> has a pinhole <see cref="Camera"/>: its image and label maps are undistorted to
 /// that camera when <see cref="SceneData"/> loads them.
+/// <para><see cref="Downscale"/> N &gt; 1 (<see cref="Scene.Downscaled"/>): the view's files are N times its
+/// <see cref="Camera"/>'s size, plus up to N-1 pixels on the right and bottom that are cropped; <see cref="SceneData"/>
+/// loads them at the file's resolution and resamples them to the camera.</para>
 /// </summary>
 public sealed record SceneView(
     string Name,
@@ -16,4 +19,5 @@ public sealed record SceneView(
     string? GtInstancePath = null,
     string? GtSemanticPath = null,
     string? MaskSemanticPath = null,
-    Distortion? Distortion = null);
+    Distortion? Distortion = null,
+    int Downscale = 1);
