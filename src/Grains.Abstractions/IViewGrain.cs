@@ -3,7 +3,9 @@ namespace UniCLift.Grains;
 /// <summary>Where a view's files are and its camera (OpenCV, camera-to-world row-major 4x4); the view grain key is
 /// "&lt;sceneId&gt;/&lt;viewName&gt;". MaskPath is null for a view without an input mask (e.g. a held-out view).
 /// DistortionModel / DistortionCoefficients: the lens distortion the view's files are undistorted from at load (null:
-/// a pinhole camera); coefficients k1 k2 k3 k4 p1 p2 k5 k6 k7, then 1/0 for rational and fisheye.</summary>
+/// a pinhole camera); coefficients k1 k2 k3 k4 p1 p2 k5 k6 k7, then 1/0 for rational and fisheye. Downscale: the view's
+/// files are this many times its camera's size (Compute's SceneView.Downscale; 0 from an older sender is 1), so the view
+/// grain loads them resampled as the trainer did.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.ViewSource")]
 public sealed record ViewSource(
     [property: Id(0)] string ImagePath,
@@ -18,7 +20,8 @@ public sealed record ViewSource(
     [property: Id(9)] string? DistortionModel = null,
     [property: Id(10)] double[]? DistortionCoefficients = null,
     [property: Id(11)] string? MaskSemanticPath = null,
-    [property: Id(12)] int[]? StuffClasses = null)
+    [property: Id(12)] int[]? StuffClasses = null,
+    [property: Id(13)] int Downscale = 1)
 {
     /// <summary>Value equality, the camera matrix included (a record compares arrays by reference).</summary>
     public bool Equals(ViewSource? other) =>
@@ -26,9 +29,10 @@ public sealed record ViewSource(
         && Fx == other.Fx && Fy == other.Fy && Cx == other.Cx && Cy == other.Cy && CameraToWorld.AsSpan().SequenceEqual(other.CameraToWorld)
         && DistortionModel == other.DistortionModel
         && (DistortionCoefficients ?? []).AsSpan().SequenceEqual(other.DistortionCoefficients ?? [])
-        && MaskSemanticPath == other.MaskSemanticPath && (StuffClasses ?? []).AsSpan().SequenceEqual(other.StuffClasses ?? []);
+        && MaskSemanticPath == other.MaskSemanticPath && (StuffClasses ?? []).AsSpan().SequenceEqual(other.StuffClasses ?? [])
+        && Downscale == other.Downscale;
 
-    public override int GetHashCode() => HashCode.Combine(ImagePath, MaskPath, Width, Height, Fx, Fy, Cx, HashCode.Combine(Cy, DistortionModel));
+    public override int GetHashCode() => HashCode.Combine(ImagePath, MaskPath, Width, Height, Fx, Fy, Cx, HashCode.Combine(Cy, DistortionModel, Downscale));
 }
 
 /// <summary>Decode one view: render its embedding image from the trained model file (a model.ply) and threshold it.

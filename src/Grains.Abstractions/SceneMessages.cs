@@ -39,7 +39,9 @@ public enum JobMode { Train, Lift, Decode }
 /// (JobTraining.ToTrainingOptions, over TrainingOptions.From); the client validates it before submitting and the
 /// trainer when it starts, nobody in between. <see cref="Decode"/>: DecodeOptions knobs as "Name=Value" (Compute's
 /// DecodeOptionOverrides), read by the coordinator's decoding pass and the view grains (JobTraining.ToDecodeOptions);
-/// null in a job from an older client: the defaults.
+/// null in a job from an older client: the defaults. <see cref="Downscale"/>: train and decode at the files' size divided
+/// by this factor (1..16, --downscale; Compute's Scene.Downscaled); 0, in a job from an older client or stored before
+/// it, is 1, and in a decode job the factor the finished result records (its metrics.json).
 /// </summary>
 /// <remarks>Mode was the string "train" / "lift" until 2026-12; grain storage (Newtonsoft JSON) reads such an old value
 /// into the enum by name.</remarks>
@@ -52,7 +54,8 @@ public sealed record JobOptions(
     [property: Id(4)] int MaxRetries = 2,
     [property: Id(5)] string[]? Settings = null,
     [property: Id(6)] string? Masks = null,
-    [property: Id(7)] string[]? Decode = null);
+    [property: Id(7)] string[]? Decode = null,
+    [property: Id(8)] int Downscale = 1);
 
 /// <summary>One scene to segment. <see cref="Attempt"/> grows with each retry; a Start with a higher attempt restarts a failed scene.</summary>
 [GenerateSerializer, Immutable, Alias("UniCLift.SceneJob")]

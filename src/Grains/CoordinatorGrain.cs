@@ -333,7 +333,8 @@ public sealed class CoordinatorGrain(
                 {
                     e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).BeginDecoding(pass);
                     targets.Add(new DecodeTarget(e.SceneId, e.SceneDirectory, e.OutputDirectory, S.Request?.Options.Masks, S.Request?.Options.Decode,
-                        MasksFromResult: S.Request?.Options.Mode == JobMode.Decode));
+                        MasksFromResult: S.Request?.Options.Mode == JobMode.Decode,
+                        Downscale: S.Request?.Options is { } o ? (o.Mode == JobMode.Decode ? o.Downscale : o.TrainingDownscale()) : 1));
                 }
                 catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: scene {Scene} not decodable now", BatchId, e.SceneId); }
             }

@@ -14,6 +14,12 @@ public static class JobTraining
     /// <summary>The most retries a batch may ask for per scene (a scene that fails 10 times will not pass the 11th).</summary>
     public const int MaxRetriesLimit = 10;
 
+    /// <summary>The largest --downscale (a 24 MP photo at 1/16 is 252x189).</summary>
+    public const int MaxDownscale = 16;
+
+    /// <summary>The factor a job trains at: its <see cref="JobOptions.Downscale"/>, 0 (a job from an older client) being 1.</summary>
+    public static int TrainingDownscale(this JobOptions job) => Math.Max(1, job.Downscale);
+
     /// <summary>The job's training options, not validated (the trainer validates them when it starts). A decode job
     /// trains nothing: its options are train mode's defaults (<see cref="Validate"/> refuses settings for it).</summary>
     public static TrainingOptions ToTrainingOptions(this JobOptions job) =>
@@ -54,6 +60,9 @@ public static class JobTraining
             throw new ArgumentException("mode 'decode' trains nothing: it decodes the model.ply of a finished run again; --iterations, --ply and --set do not apply (decoding takes --decode Name=Value).");
         if (job.Masks is { } masks && string.IsNullOrWhiteSpace(masks))
             throw new ArgumentException("the mask folder (--masks) is empty.");
+        // 0: a job from a client before the factor (1; a decode job: the result's).
+        if (job.Downscale is < 0 or > MaxDownscale)
+            throw new ArgumentException($"--downscale must be between 1 and {MaxDownscale}, got {job.Downscale}.");
         return job;
     }
 

@@ -83,5 +83,5 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
     /// <summary>The view as the compute library sees it, so its loaders check sizes against the camera.</summary>
     private static SceneView View(ViewSource source) =>
         new(Path.GetFileNameWithoutExtension(source.ImagePath), source.ToCamera(), source.ImagePath, MaskPath: source.MaskPath,
-            MaskSemanticPath: source.MaskSemanticPath, Distortion: source.ToDistortion());
+            MaskSemanticPath: source.MaskSemanticPath, Distortion: source.ToDistortion(), Downscale: source.DownscaleFactor());
 }

@@ -61,6 +61,10 @@ public sealed class GrainStateCompatibilityTests
         Assert.Null(back.Iterations);
         Assert.Equal(9UL, back.Seed);
         Assert.Equal(job.Settings, back.Settings);
+        Assert.Equal(1, back.Downscale);
+        Assert.Equal(3, serializer.Deserialize<JobOptions>(serializer.Serialize(job with { Downscale = 3 }))!.Downscale);
+        // Saved before --downscale: trains at the files' size.
+        Assert.Equal(1, Load<JobOptions>("""{"Mode":"train","Iterations":6000,"Seed":1,"MaxRetries":2}""").TrainingDownscale());
     }
 
     [Fact]

@@ -3,6 +3,8 @@ namespace UniCLift.Cluster.Tests;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using UniCLift.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using UniCLift.Grains.Views;
 
 /// <summary>The plain-array messages view grains exchange carry the compute types without loss.</summary>
@@ -128,5 +130,27 @@ public sealed class ViewMessagesTests
         Assert.NotEqual(pinhole, source);
         var fisheye = new Distortion("OPENCV_FISHEYE", K1: 0.1, K2: -0.01, K3: 0.001, K4: 1e-4, Fisheye: true);
         Assert.Equal(fisheye, new SceneView("v", cam, "img.png", Distortion: fisheye).ToSource().ToDistortion());
+    }
+
+    [Fact]
+    public void A_Views_Downscale_Factor_Travels_To_The_View_Grain_And_Counts_In_Equality()
+    {
+        var cam = new Camera(64, 48, 50, 52, 32, 24, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, -3, 0, 0, 0, 1]);
+        var scene = new Scene("/s", SceneLayout.Nerfstudio, [new SceneView("v", cam, "img.png", MaskPath: "mask.png")], ["v"], ["v"]).Downscaled(2);
+        var source = scene.Views[0].ToSource();
+        Assert.Equal(2, source.Downscale);
+        Assert.Equal((32, 48 / 2, 25.0, 16.0), (source.Width, source.Height, source.Fx, source.Cx));
+        // Through Orleans' serializer, as the message reaches a view grain on another silo.
+        var serializer = new ServiceCollection()
+            .AddSerializer(b => b.AddAssembly(typeof(ViewSource).Assembly))
+            .BuildServiceProvider().GetRequiredService<Serializer>();
+        var request = new ViewDecodeRequest(source, "/o/model.ply");
+        var back = serializer.Deserialize<ViewDecodeRequest>(serializer.SerializeToArray(request))!;
+        Assert.Equal(2, back.Source.Downscale);
+        Assert.Equal(source, back.Source);
+        Assert.Equal(2, back.Source.DownscaleFactor());
+        Assert.NotEqual(source, source with { Downscale = 1 });
+        Assert.NotEqual(source.GetHashCode(), (source with { Downscale = 3 }).GetHashCode());
+        Assert.Equal(1, (source with { Downscale = 0 }).DownscaleFactor()); // a sender before the factor
     }
 }

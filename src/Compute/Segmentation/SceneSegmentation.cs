@@ -79,6 +79,23 @@ public static class SceneSegmentation
     /// (the layout's own masks) or has no readable metrics.json. Decoding a result again reads the same masks.</summary>
     public static string? RecordedMasks(string outputDirectory) => Recorded(outputDirectory, "masks");
 
+    /// <summary>The factor a finished result in <paramref name="outputDirectory"/> was trained and decoded at
+    /// (<see cref="Scene.Downscaled"/>), as its metrics.json records it (<c>downscale</c>); null when it records none (a
+    /// result from before the factor: the files' size) or has no readable metrics.json. Decoding and scoring the result
+    /// again use the same factor.</summary>
+    public static int? RecordedDownscale(string outputDirectory)
+    {
+        try
+        {
+            var node = JsonNode.Parse(DataFile.ReadAllText(Path.Combine(outputDirectory, MetricsFile)));
+            return node?["downscale"] is JsonValue v && v.TryGetValue<int>(out var n) && n >= 1 ? n : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or InvalidDataException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>A text value of a finished result's metrics.json (<paramref name="key"/>, e.g. <c>background_from</c>);
     /// null when it has none, an empty one, or no readable metrics.json.</summary>
     public static string? Recorded(string outputDirectory, string key)
@@ -149,6 +166,8 @@ public static class SceneSegmentation
         {
             ["scene"] = scene.Root,
             ["masks"] = masks is null ? null : SceneInspector.MaskFolder(scene.Root, masks),
+            // the views' size is the files' divided by this (--downscale); label maps and PQ are at that size
+            ["downscale"] = scene.Downscale,
             ["mode"] = training.Mode,
             ["iterations"] = training.Iterations,
             ["seconds"] = Math.Round(training.Seconds, 2),

@@ -16,8 +16,10 @@ using static TorchSharp.torch;
 /// (<see cref="JobTraining.DecodeBaseline"/>: the stuff rule training used).</param>
 /// <param name="MasksFromResult">A decode job's: with no <paramref name="Masks"/>, read the masks the finished result
 /// records (its metrics.json) rather than the layout's own.</param>
+/// <param name="Downscale">The job's factor (JobOptions.Downscale): decode at the size training used; 0 (a decode job not
+/// told one) the factor the finished result records, else 1.</param>
 public sealed record DecodeTarget(string SceneId, string SceneDirectory, string OutputDirectory, string? Masks = null, IReadOnlyList<string>? Decode = null,
-    bool MasksFromResult = false);
+    bool MasksFromResult = false, int Downscale = 1);
 
 /// <summary>How a scene came out of a decoding pass: a result, or the reason it failed.</summary>
 public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, string? Error);
@@ -69,6 +71,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             Scene scene;
             using (roots.ReadingScene(t.SceneDirectory)) scene = SceneInspector.Read(t.SceneDirectory, t.Masks);
             roots.CheckSceneFiles(scene);
+            scene = scene.Downscaled(t.Downscale > 0 ? t.Downscale : SceneSegmentation.RecordedDownscale(t.OutputDirectory) ?? 1);
             var modelPath = Path.Combine(t.OutputDirectory, TrainedGaussians.FileName);
             if (!File.Exists(modelPath)) return (null, $"trained model '{modelPath}' is missing; the scene must be trained again.");
             var model = TrainedGaussians.Read(modelPath);

@@ -194,6 +194,7 @@ public sealed class SceneRun
         Scene scene;
         using (roots.ReadingScene(dir)) scene = SceneInspector.Read(dir, Job.Options.Masks);
         roots.CheckSceneFiles(scene);
+        scene = scene.Downscaled(Job.Options.TrainingDownscale());
         if (!scene.HasMasks)
             throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
         CheckGroundTruth(scene);

@@ -13,7 +13,8 @@ public static class ViewMessages
         (double[])v.Camera.CameraToWorld.Clone(), v.Distortion?.Model,
         v.Distortion is { } d ? [d.K1, d.K2, d.K3, d.K4, d.P1, d.P2, d.K5, d.K6, d.K7, d.Rational ? 1 : 0, d.Fisheye ? 1 : 0] : null,
         stuff is { Count: > 0 } ? v.MaskSemanticPath : null,
-        stuff is { Count: > 0 } && v.MaskSemanticPath is not null ? stuff.Order().ToArray() : null);
+        stuff is { Count: > 0 } && v.MaskSemanticPath is not null ? stuff.Order().ToArray() : null,
+        v.Downscale);
 
     /// <summary>The view's lens distortion, or null for a pinhole camera.</summary>
     public static Distortion? ToDistortion(this ViewSource s)
@@ -21,6 +22,9 @@ public static class ViewMessages
         if (s.DistortionModel is null || s.DistortionCoefficients is not { Length: 11 } c) return null;
         return new Distortion(s.DistortionModel, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9] != 0, c[10] != 0);
     }
+
+    /// <summary>The factor the view's files are downscaled by (0, from a sender before it, is 1).</summary>
+    public static int DownscaleFactor(this ViewSource s) => Math.Max(1, s.Downscale);
 
     public static Camera ToCamera(this ViewSource s) => new(s.Width, s.Height, s.Fx, s.Fy, s.Cx, s.Cy, s.CameraToWorld);
 
