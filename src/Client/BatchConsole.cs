@@ -25,6 +25,41 @@ internal static class BatchConsole
             "in place of the layout's own (3DGS output, nerfstudio and COLMAP scenes)",
     };
 
+    /// <summary>--downscale N: train (and decode, score) at the images' size divided by N (JobOptions.Downscale).</summary>
+    public static Option<int?> DownscaleOption() => new("--downscale")
+    {
+        Description = $"train at the images' size divided by N (1..{JobTraining.MaxDownscale}; each pixel the mean of an N x N block, masks by the block's centre); " +
+            "label maps and PQ are at that size. Default 1; with --mode decode the factor the result records",
+    };
+
+    /// <summary>The --downscale value as JobOptions carries it: 1..16, or when not given 1 (a decode job: 0, the factor the
+    /// result records).</summary>
+    public static int Downscale(int? value, JobMode mode)
+    {
+        if (value is { } n && n is < 1 or > JobTraining.MaxDownscale)
+            throw new ArgumentException($"--downscale must be between 1 and {JobTraining.MaxDownscale}, got {n}.");
+        return value ?? (mode == JobMode.Decode ? 0 : 1);
+    }
+
+    /// <summary>For a scene trained at its images' size (<paramref name="downscale"/> 1) whose images are large, a note
+    /// suggesting --downscale with the memory training holds (<see cref="Compute.Scenes.DownscaleAdvice"/>); the run trains as
+    /// asked. A scene that cannot be read here says nothing: the run reports it.</summary>
+    public static void NoteDownscale(IEnumerable<string> sceneDirectories, string? masks, int downscale, CommandConsole console)
+    {
+        if (downscale != 1) return;
+        int more = 0;
+        foreach (var dir in sceneDirectories)
+        {
+            string? line;
+            try { line = Compute.Scenes.DownscaleAdvice.Suggestion(Compute.Scenes.SceneInspector.Read(dir, masks)); }
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException) { continue; }
+            if (line is null) continue;
+            // One line for a batch: the first such scene's, and how many more there are.
+            if (more++ == 0) console.Note($"{dir}: {line}");
+        }
+        if (more > 1) console.Note($"{more - 1} more of the scenes have images wider than {Compute.Scenes.DownscaleAdvice.SuggestAboveWidth} px.");
+    }
+
     public static Option<string> ModeOption() => new("--mode")
     {
         Description = "train (whole 3DGS + embeddings), lift (geometry frozen from --ply) or decode (train nothing: decode the output directory's model.ply again, e.g. with other --decode settings)",

@@ -45,9 +45,14 @@ public static class EvalCommand
         var noRobust = new Option<bool>("--no-robust") { Description = "Keep classes under 0.5 % of the pixels." };
         var resize = new Option<int>("--resize") { Description = "Side of the square every frame is resized to (0 = native size).", DefaultValueFactory = _ => 512 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
+        var downscale = new Option<int?>("--downscale")
+        {
+            Description = $"score at the images' size divided by N (1..{Grains.JobTraining.MaxDownscale}; ground truth by each N x N block's centre pixel), " +
+                          "as segment --downscale N writes its label maps; default: the factor a result's metrics.json records, else 1.",
+        };
 
         var command = new Command("eval", "Scene-level panoptic quality (PQ^scene, as Panoptic Lifting defines it) of predicted instance maps.");
-        foreach (var o in new Option[] { scene, pred, predSemantic, split, protocol, noRobust, resize, json })
+        foreach (var o in new Option[] { scene, pred, predSemantic, split, protocol, noRobust, resize, json, downscale })
             command.Options.Add(o);
 
         CommandAction.Set(command, (parseResult, console) => Run(new EvalSettings(
@@ -58,12 +63,14 @@ public static class EvalCommand
             parseResult.GetValue(protocol)!,
             Robust: !parseResult.GetValue(noRobust),
             parseResult.GetValue(resize),
-            parseResult.GetValue(json)), console));
+            parseResult.GetValue(json),
+            parseResult.GetValue(downscale)), console));
         return command;
     }
 
+    /// <param name="Downscale">--downscale; null: a result's recorded factor, else 1.</param>
     internal sealed record EvalSettings(
-        string Scene, string Pred, string? PredSemantic, string Split, string Protocol, bool Robust, int Resize, bool Json);
+        string Scene, string Pred, string? PredSemantic, string Split, string Protocol, bool Robust, int Resize, bool Json, int? Downscale = null);
 
     /// <summary>--resize's largest side (make-scene's too; Panoptic Lifting scores at 512).</summary>
     internal const int MaxResize = 8192;
@@ -79,6 +86,7 @@ public static class EvalCommand
         if (s.PredSemantic is not null) RequireDirectory(s.PredSemantic, "predicted semantics");
         if (s.Protocol == "multi-class" && s.PredSemantic is null)
             throw new ArgumentException("--protocol multi-class needs predicted semantic maps: give --pred-semantic DIR.");
+        int? asked = s.Downscale is null ? null : Client.BatchConsole.Downscale(s.Downscale, Grains.JobMode.Train);
         // Any known layout; each reader sets its dataset's test split (splits.json, Messy Rooms' last 20 %).
         var scene = SceneInspector.Read(s.Scene);
 
@@ -98,9 +106,18 @@ public static class EvalCommand
         if (File.Exists(Path.Combine(s.Pred, Compute.Segmentation.SceneSegmentation.MetricsFile)) && Directory.Exists(labels))
         {
             console.Note($"'{s.Pred}' is a result: scoring its label maps in {labels}.");
+            // At the size it was trained and decoded at (its metrics.json's "downscale"), unless told.
+            if (asked is null && Compute.Segmentation.SceneSegmentation.RecordedDownscale(s.Pred) is { } recorded and > 1)
+            {
+                asked = recorded;
+                console.Note($"the result was trained at --downscale {recorded}, as its metrics.json records: scoring at that size.");
+            }
             s = s with { Pred = labels };
         }
-        var outcome = Evaluate(scene, s.Split, s.Pred, s.PredSemantic, options, TryReadLabels);
+        int factor = asked ?? 1;
+        scene = scene.Downscaled(factor);
+        // Downscaled, the ground truth is read as training's decoding scored it (SceneData: the block centres).
+        var outcome = Evaluate(scene, s.Split, s.Pred, s.PredSemantic, options, TryReadLabels, groundTruthFromScene: factor > 1);
         if (outcome.Frames > 0 && outcome.MissingFrames.Count == outcome.Frames)
             throw new InvalidDataException($"none of the {outcome.Frames} {s.Split} frames has a prediction in '{s.Pred}' (looked for " +
                                            $"{string.Join(", ", outcome.MissingFrames.Take(3))}, ...: a 16-bit label map per frame, as segment writes in its " +
@@ -129,13 +146,16 @@ public static class EvalCommand
     }
 
     /// <summary>Evaluates the predictions in <paramref name="predDir"/> (files named as the ground truth, .png).
-    /// <paramref name="tryRead"/> returns null for a file that does not exist (injected so tests need no image files).</summary>
+    /// <paramref name="tryRead"/> returns null for a file that does not exist (injected so tests need no image files).
+    /// With <paramref name="groundTruthFromScene"/> the ground truth is read through SceneData instead (a downscaled scene's
+    /// views resample it).</summary>
     internal static SceneEvaluation Evaluate(
-        Scene scene, string split, string predDir, string? predSemanticDir, PanopticOptions options, Func<string, LabelMap?> tryRead) =>
+        Scene scene, string split, string predDir, string? predSemanticDir, PanopticOptions options, Func<string, LabelMap?> tryRead,
+        bool groundTruthFromScene = false) =>
         SceneEvaluator.Evaluate(scene, split, options,
             v => tryRead(Path.Combine(predDir, SceneEvaluator.PredictionFileName(v))),
             predSemanticDir is null ? null : v => tryRead(Path.Combine(predSemanticDir, SceneEvaluator.PredictionFileName(v))),
-            tryRead,
+            groundTruthFromScene ? null : tryRead,
             v => Path.Combine(predDir, SceneEvaluator.PredictionFileName(v)));
 
     internal static void Report(SceneEvaluation o, bool json, CommandConsole console)

@@ -14,22 +14,31 @@ public static class InfoCommand
         var dir = new Argument<string>("scene") { Description = "Scene directory: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP layout." };
         var sample = new Option<int>("--sample") { Description = "Views to load for the mask statistics.", DefaultValueFactory = _ => 8 };
         var masks = BatchConsole.MasksOption();
+        var downscale = new Option<int?>("--downscale")
+        {
+            Description = $"show the size and memory training has at the images' size divided by N (1..{Grains.JobTraining.MaxDownscale}), as segment --downscale N trains",
+        };
         var cmd = new Command("info", "Show what a scene directory holds: layout, views, size, splits, depth, masks, ground truth.");
         cmd.Arguments.Add(dir);
         cmd.Options.Add(sample);
         cmd.Options.Add(masks);
+        cmd.Options.Add(downscale);
         // Through CommandAction: an unreadable scene or a bad value is one line on standard error naming it, exit code 2.
-        CommandAction.Set(cmd, (pr, console) => Run(pr.GetValue(dir)!, pr.GetValue(sample), console.Out, pr.GetValue(masks)));
+        CommandAction.Set(cmd, (pr, console) => Run(pr.GetValue(dir)!, pr.GetValue(sample), console.Out, pr.GetValue(masks),
+            BatchConsole.Downscale(pr.GetValue(downscale), Grains.JobMode.Train)));
         return cmd;
     }
 
     /// <summary>Prints the summary and returns 0. A scene that cannot be read throws (InvalidDataException,
     /// FileNotFoundException, DirectoryNotFoundException, naming the file), as does a bad --sample (ArgumentException):
     /// <see cref="CommandAction"/> turns those into one error line and exit code 2.</summary>
-    internal static int Run(string dir, int sampleViews, IAnsiConsole console, string? masks = null)
+    /// <param name="downscale">--downscale: the training size shown (1: the images' size, with a suggested factor when
+    /// they are wider than <see cref="DownscaleAdvice.SuggestAboveWidth"/>).</param>
+    internal static int Run(string dir, int sampleViews, IAnsiConsole console, string? masks = null, int downscale = 1)
     {
         if (sampleViews < 1) throw new ArgumentException($"--sample {sampleViews} must be at least 1.");
         var scene = SceneInspector.Read(dir, masks);
+        var trained = scene.Downscaled(downscale);
         var s = SceneInspector.Summarize(scene, sampleViews);
 
         string F(double v, string fmt = "0.0") => v.ToString(fmt, CultureInfo.InvariantCulture);
@@ -41,6 +50,11 @@ public static class InfoCommand
         if (s.Model is not null) t.AddRow("Model", Markup.Escape(s.Model));
         t.AddRow("Distortion", s.Distortion is null ? "[grey]none[/]" : Markup.Escape(s.Distortion));
         t.AddRow("Image size", $"{s.Width}x{s.Height}" + (s.UniformSize ? "" : " [yellow](first view; sizes differ)[/]"));
+        if (downscale > 1)
+            t.AddRow("Training size", $"{trained.Views[0].Camera.Width}x{trained.Views[0].Camera.Height} (--downscale {downscale}; " +
+                $"training holds about {DownscaleAdvice.Size(DownscaleAdvice.TrainingBytes(trained))}, {DownscaleAdvice.Size(DownscaleAdvice.TrainingBytes(scene))} at full size)");
+        else if (DownscaleAdvice.Suggestion(scene) is { } advice)
+            t.AddRow("Training size", "[yellow]" + Markup.Escape(advice) + "[/]");
         t.AddRow("Splits", $"train {s.TrainCount}, test {s.TestCount}");
         t.AddRow("Depth", Yes(s.HasDepth));
         t.AddRow("Instance masks", Yes(s.HasMasks) + (s.SamMasks is { } sam ? $" [grey]({Markup.Escape(sam)})[/]" : "")

@@ -20,12 +20,14 @@ public static class SegmentCommand
         var device = DeviceOption();
         var masks = BatchConsole.MasksOption();
         var decode = BatchConsole.DecodeOption();
-        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, masks, redis, set, decode, device };
+        var downscale = BatchConsole.DownscaleOption();
+        var command = new Command("segment", "Segment one scene into consistent 3D instances.") { scene, output, mode, ply, iterations, seed, masks, downscale, redis, set, decode, device };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
-            var options = new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
+            var jobMode = BatchConsole.Mode(parse.GetValue(mode));
+            var options = new JobOptions(jobMode, parse.GetValue(iterations), parse.GetValue(seed),
                 parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set), parse.GetValue(masks),
-                BatchConsole.Settings(parse, decode)).Validate();
+                BatchConsole.Settings(parse, decode), BatchConsole.Downscale(parse.GetValue(downscale), jobMode)).Validate();
             var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), BatchConsole.OutputFolder(parse.GetValue(output)), options,
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
             return Report(status, console);
@@ -64,8 +66,16 @@ public static class SegmentCommand
             options = options with { Masks = recorded };
             console.Note($"--mode decode: reading the masks the run lifted, as its metrics.json records them: {recorded}");
         }
+        if (options.Mode == JobMode.Decode && options.Downscale == 0)
+        {
+            // Decoding again renders at the size the run trained at, as its metrics.json records it.
+            options = options with { Downscale = Compute.Segmentation.SceneSegmentation.RecordedDownscale(outputDirectory) ?? 1 };
+            if (options.Downscale > 1)
+                console.Note($"--mode decode: decoding at --downscale {options.Downscale}, as the run's metrics.json records it.");
+        }
         if (options.Masks is { } masks && Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks) is var maskFolder && !Directory.Exists(maskFolder))
             throw new DirectoryNotFoundException($"--masks: mask folder '{maskFolder}' does not exist.");
+        if (options.Mode != JobMode.Decode) BatchConsole.NoteDownscale([sceneDirectory], options.Masks, options.TrainingDownscale(), console);
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
         if (options.Mode == JobMode.Decode && Path.Combine(outputDirectory, Compute.Segmentation.TrainedGaussians.FileName) is var model && !File.Exists(model))

@@ -21,15 +21,19 @@ public static class SubmitCommand
         var wait = new Option<bool>("--wait") { Description = "show progress until the batch is done (implied with the embedded silo, which lives only as long as this command)" };
         var masks = BatchConsole.MasksOption();
         var decode = BatchConsole.DecodeOption();
-        var command = new Command("submit", "Submit scenes to the cluster as one batch.") { dirs, output, mode, iterations, seed, ply, masks, retries, redis, wait, set, decode };
+        var downscale = BatchConsole.DownscaleOption();
+        var command = new Command("submit", "Submit scenes to the cluster as one batch.") { dirs, output, mode, iterations, seed, ply, masks, downscale, retries, redis, wait, set, decode };
         CommandAction.Set(command, async (parse, console, ct) =>
         {
+            var jobMode = BatchConsole.Mode(parse.GetValue(mode));
             var request = new BatchRequest(
                 parse.GetValue(dirs)!.Select(Path.GetFullPath).ToList(),
                 BatchConsole.OutputFolder(parse.GetValue(output)),
-                new JobOptions(BatchConsole.Mode(parse.GetValue(mode)), parse.GetValue(iterations), parse.GetValue(seed),
+                new JobOptions(jobMode, parse.GetValue(iterations), parse.GetValue(seed),
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set),
-                    parse.GetValue(masks), BatchConsole.Settings(parse, decode)).Validate());
+                    parse.GetValue(masks), BatchConsole.Settings(parse, decode), BatchConsole.Downscale(parse.GetValue(downscale), jobMode)).Validate());
+            if (jobMode != JobMode.Decode)
+                BatchConsole.NoteDownscale(request.Scenes.Where(Directory.Exists), request.Options.Masks, request.Options.TrainingDownscale(), console);
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note,
                 embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly, request.Options.Masks));
             var batchId = BatchConsole.NewBatchId();

@@ -75,7 +75,12 @@ public static class SceneEvaluator
     private static void RequireSameSize(LabelMap map, string what, LabelMap reference, string referencePath)
     {
         if (map.Width != reference.Width || map.Height != reference.Height)
+        {
+            // A result trained with --downscale N is 1/N of the ground truth's size (the remainder cropped): say how to score it.
+            int n = map.Width > 0 && map.Height > 0 ? reference.Width / map.Width : 0;
+            string hint = n > 1 && reference.Height / map.Height == n ? $" (1/{n} of its size: score it with --downscale {n})" : "";
             throw new InvalidDataException(
-                $"'{what}' is {map.Width}x{map.Height} but the ground truth '{referencePath}' is {reference.Width}x{reference.Height}.");
+                $"'{what}' is {map.Width}x{map.Height} but the ground truth '{referencePath}' is {reference.Width}x{reference.Height}{hint}.");
+        }
     }
 }

@@ -1,0 +1,60 @@
+namespace UniCLift.Tests.Cli;
+
+using System.Text.Json.Nodes;
+using UniCLift.Compute.IO;
+using UniCLift.Compute.Synthetic;
+using UniCLift.Testing;
+
+/// <summary>`uniclift segment --downscale 2` (child process, embedded silo: the trainer and the view grains both load the
+/// scene at half size) writes its label maps at half the images' size, records the factor in metrics.json, and `eval`
+/// of the result, told nothing, scores it at that size to the PQ^scene the run reports; a plain folder of its label maps
+/// scores the same with --downscale 2.</summary>
+public sealed class DownscaleSegmentTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("uniclift-downscale-").FullName;
+    private static string Uniclift => typeof(UniCLift.Client.Cli).Assembly.Location;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+    }
+
+    private async Task<string> Run(params string[] args)
+    {
+        await using var cli = ChildProcess.Start(Uniclift, args, root);
+        var code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(180));
+        Assert.True(code == 0, $"exit {code}; output:\n{cli.Output}");
+        return cli.Output;
+    }
+
+    private static double PqOf(string evalJson) =>
+        JsonNode.Parse(evalJson[evalJson.IndexOf('{')..(evalJson.LastIndexOf('}') + 1)])!["pq_scene"]!.GetValue<double>();
+
+    [Fact]
+    public async Task Segment_At_Half_Size_Writes_Half_Size_Label_Maps_Records_The_Factor_And_Eval_Reproduces_Its_PQ()
+    {
+        var scene = Path.Combine(root, "scene");
+        // 65x49: the odd column and row are the remainder --downscale 2 crops.
+        SyntheticSceneWriter.Write(scene, SyntheticSceneGenerator.Generate(new SyntheticSceneOptions
+        {
+            Seed = 3, Objects = 4, Views = 6, Width = 65, Height = 49, TestEvery = 3, PointCount = 1500,
+        }));
+        var output = Path.Combine(root, "out");
+        await Run("segment", scene, "--out", output, "--iterations", "40", "--downscale", "2");
+
+        var labels = Directory.GetFiles(Path.Combine(output, "instance"), "*.png");
+        Assert.Equal(6, labels.Length);
+        Assert.All(labels, f => Assert.Equal((32, 24), Png.ReadSize(f)));
+        Assert.All(Directory.GetFiles(Path.Combine(output, "overlays"), "*.png"), f => Assert.Equal((32, 24), Png.ReadSize(f)));
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")))!;
+        Assert.Equal(2, metrics["downscale"]!.GetValue<int>());
+        Assert.Equal(2, Compute.Segmentation.SceneSegmentation.RecordedDownscale(output));
+        double pq = metrics["pq"]!["pq_scene"]!.GetValue<double>();
+
+        // The result, told nothing: scored at the size it records, to the run's PQ.
+        var evalResult = await Run("eval", "--scene", scene, "--pred", output, "--json");
+        Assert.Equal(pq, PqOf(evalResult), 9);
+        // A plain folder of the label maps, told the factor.
+        Assert.Equal(pq, PqOf(await Run("eval", "--scene", scene, "--pred", Path.Combine(output, "instance"), "--downscale", "2", "--json")), 9);
+    }
+}
