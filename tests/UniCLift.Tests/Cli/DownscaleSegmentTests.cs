@@ -8,7 +8,7 @@ using UniCLift.Testing;
 /// <summary>`uniclift segment --downscale 2` (child process, embedded silo: the trainer and the view grains both load the
 /// scene at half size) writes its label maps at half the images' size, records the factor in metrics.json, and `eval`
 /// of the result, told nothing, scores it at that size to the PQ^scene the run reports; a plain folder of its label maps
-/// scores the same with --downscale 2.</summary>
+/// scores the same with --downscale 2; `--mode decode` of the result decodes at half size again.</summary>
 public sealed class DownscaleSegmentTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("uniclift-downscale-").FullName;
@@ -56,5 +56,12 @@ public sealed class DownscaleSegmentTests : IDisposable
         Assert.Equal(pq, PqOf(evalResult), 9);
         // A plain folder of the label maps, told the factor.
         Assert.Equal(pq, PqOf(await Run("eval", "--scene", scene, "--pred", Path.Combine(output, "instance"), "--downscale", "2", "--json")), 9);
+
+        // Decoding the result again, told nothing, renders at the size it trained at (its metrics.json's factor).
+        foreach (var f in labels) File.Delete(f);
+        var decoded = await Run("segment", scene, "--out", output, "--mode", "decode");
+        Assert.Contains("--downscale 2", decoded);
+        Assert.All(Directory.GetFiles(Path.Combine(output, "instance"), "*.png"), f => Assert.Equal((32, 24), Png.ReadSize(f)));
+        Assert.Equal(2, Compute.Segmentation.SceneSegmentation.RecordedDownscale(output));
     }
 }
