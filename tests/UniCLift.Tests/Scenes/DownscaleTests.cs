@@ -102,6 +102,20 @@ public class DownscaleTests
     }
 
     [Fact]
+    public void A_Distorted_View_Is_Undistorted_At_Full_Size_Then_Downscaled()
+    {
+        var (plain, dir) = Write();
+        using var _ = dir;
+        var full = plain with { Views = [plain.Views[0] with { Distortion = new Distortion("OPENCV", K1: -0.15, K2: 0.03, P1: 0.002) }] };
+        var half = full.Downscaled(2);
+        var (v1, v2) = (full.Views[0], half.Views[0]);
+        Assert.Equal(SceneData.AreaMean(SceneData.LoadImage(full, v1), 2).Pixels, SceneData.LoadImage(half, v2).Pixels);
+        Assert.Equal(SceneData.BlockCentres(SceneData.LoadMask(full, v1), 2).Labels, SceneData.LoadMask(half, v2).Labels);
+        Assert.Equal(SceneData.BlockCentres(SceneData.LoadDepth(full, v1), 2).Meters, SceneData.LoadDepth(half, v2).Meters);
+        Assert.NotEqual(SceneData.LoadImage(plain.Downscaled(2), plain.Downscaled(2).Views[0]).Pixels, SceneData.LoadImage(half, v2).Pixels);
+    }
+
+    [Fact]
     public void Factor_One_Is_The_Scene_As_Read()
     {
         var (full, dir) = Write();
