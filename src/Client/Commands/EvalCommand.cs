@@ -116,8 +116,8 @@ public static class EvalCommand
         }
         int factor = asked ?? 1;
         scene = scene.Downscaled(factor);
-        // Downscaled, the ground truth is read as training's decoding scored it (SceneData: the block centres).
-        var outcome = Evaluate(scene, s.Split, s.Pred, s.PredSemantic, options, TryReadLabels, groundTruthFromScene: factor > 1);
+        // The ground truth is read as training's decoding scored it (SceneData: undistorted, and downscaled to the block centres).
+        var outcome = Evaluate(scene, s.Split, s.Pred, s.PredSemantic, options, TryReadLabels);
         if (outcome.Frames > 0 && outcome.MissingFrames.Count == outcome.Frames)
             throw new InvalidDataException($"none of the {outcome.Frames} {s.Split} frames has a prediction in '{s.Pred}' (looked for " +
                                            $"{string.Join(", ", outcome.MissingFrames.Take(3))}, ...: a 16-bit label map per frame, as segment writes in its " +
@@ -146,16 +146,18 @@ public static class EvalCommand
     }
 
     /// <summary>Evaluates the predictions in <paramref name="predDir"/> (files named as the ground truth, .png).
-    /// <paramref name="tryRead"/> returns null for a file that does not exist (injected so tests need no image files).
-    /// With <paramref name="groundTruthFromScene"/> the ground truth is read through SceneData instead (a downscaled scene's
-    /// views resample it).</summary>
+    /// <paramref name="tryRead"/> reads a prediction, null for a file that does not exist. The ground truth is read through
+    /// SceneData, as training's own evaluation reads it: a distorted view's map undistorted to the pinhole camera the
+    /// predictions were rendered with (it was read raw, so a distorted scene's predictions were scored against maps of
+    /// another geometry), a downscaled scene's resampled; <paramref name="readGroundTruth"/> replaces that (tests: files
+    /// in memory).</summary>
     internal static SceneEvaluation Evaluate(
         Scene scene, string split, string predDir, string? predSemanticDir, PanopticOptions options, Func<string, LabelMap?> tryRead,
-        bool groundTruthFromScene = false) =>
+        Func<string, LabelMap?>? readGroundTruth = null) =>
         SceneEvaluator.Evaluate(scene, split, options,
             v => tryRead(Path.Combine(predDir, SceneEvaluator.PredictionFileName(v))),
             predSemanticDir is null ? null : v => tryRead(Path.Combine(predSemanticDir, SceneEvaluator.PredictionFileName(v))),
-            groundTruthFromScene ? null : tryRead,
+            readGroundTruth,
             v => Path.Combine(predDir, SceneEvaluator.PredictionFileName(v)));
 
     internal static void Report(SceneEvaluation o, bool json, CommandConsole console)

@@ -46,7 +46,7 @@ public class EvalCommandTests
     public void Missing_Prediction_Frames_Count_As_Background()
     {
         var (scene, files) = SmallScene();
-        var o = EvalCommand.Evaluate(scene, "test", "/p", null, new PanopticOptions { Resize = 0 }, p => files.GetValueOrDefault(p));
+        var o = EvalCommand.Evaluate(scene, "test", "/p", null, new PanopticOptions { Resize = 0 }, p => files.GetValueOrDefault(p), p => files.GetValueOrDefault(p));
         Assert.Equal(3, o.Frames);
         Assert.Equal(new[] { "f2" }, o.MissingFrames);
         // Object: 12 px per frame, predicted in 2 of 3 frames -> IoU 24/36 = 2/3 (TP). Background: 48x3-36 vs 48x3-24.
@@ -60,7 +60,7 @@ public class EvalCommandTests
     public void Train_Split_Uses_Train_Frames()
     {
         var (scene, files) = SmallScene();
-        var o = EvalCommand.Evaluate(scene, "train", "/p", null, new PanopticOptions { Resize = 0 }, p => files.GetValueOrDefault(p));
+        var o = EvalCommand.Evaluate(scene, "train", "/p", null, new PanopticOptions { Resize = 0 }, p => files.GetValueOrDefault(p), p => files.GetValueOrDefault(p));
         Assert.Equal(1, o.Frames);
         Assert.Empty(o.MissingFrames);
         Assert.Equal(100, o.Result.Pq, 1e-9);
@@ -71,7 +71,7 @@ public class EvalCommandTests
     {
         var (scene, files) = SmallScene(wrongSize: true);
         var ex = Assert.Throws<InvalidDataException>(() =>
-            EvalCommand.Evaluate(scene, "test", "/p", null, new PanopticOptions(), p => files.GetValueOrDefault(p)));
+            EvalCommand.Evaluate(scene, "test", "/p", null, new PanopticOptions(), p => files.GetValueOrDefault(p), p => files.GetValueOrDefault(p)));
         Assert.Contains("/p/f1.png", ex.Message);
         Assert.Contains("4x3", ex.Message);
         Assert.Contains("8x6", ex.Message);
@@ -81,7 +81,7 @@ public class EvalCommandTests
     public void Json_Report_Is_One_Object_With_The_Figures()
     {
         var (scene, files) = SmallScene();
-        var o = EvalCommand.Evaluate(scene, "test", "/p", null, new PanopticOptions(), p => files.GetValueOrDefault(p));
+        var o = EvalCommand.Evaluate(scene, "test", "/p", null, new PanopticOptions(), p => files.GetValueOrDefault(p), p => files.GetValueOrDefault(p));
         var (console, output, _) = Capture();
         EvalCommand.Report(o, json: true, console);
         using var doc = JsonDocument.Parse(output.ToString()); // throws on trailing text
@@ -99,13 +99,39 @@ public class EvalCommandTests
     public void Text_Report_Ends_With_PQ_Scene_Line()
     {
         var (scene, files) = SmallScene();
-        var o = EvalCommand.Evaluate(scene, "test", "/p", null, new PanopticOptions(), p => files.GetValueOrDefault(p));
+        var o = EvalCommand.Evaluate(scene, "test", "/p", null, new PanopticOptions(), p => files.GetValueOrDefault(p), p => files.GetValueOrDefault(p));
         var (console, output, _) = Capture();
         EvalCommand.Report(o, json: false, console);
         var lines = output.ToString().TrimEnd('\n', '\r').Split('\n');
         Assert.Equal($"PQ_scene={o.Result.Pq:F2}", lines[^1].TrimEnd('\r'));
         Assert.Contains("PQ_things", output.ToString());
         Assert.Contains("foreground", output.ToString());
+    }
+
+    /// <summary>A distorted scene's predictions are rendered with the pinhole camera its maps are undistorted to; eval
+    /// read the ground truth raw, so a perfect prediction scored against maps of another geometry.</summary>
+    [Fact]
+    public void A_Distorted_Scenes_Ground_Truth_Is_Undistorted_As_Its_Predictions_Are()
+    {
+        var dir = Directory.CreateTempSubdirectory("uniclift-eval-distorted-");
+        try
+        {
+            var sceneDir = Path.Combine(dir.FullName, "scene");
+            Compute.Synthetic.SyntheticSceneWriter.Write(sceneDir, Compute.Synthetic.SyntheticSceneGenerator.Generate(
+                new Compute.Synthetic.SyntheticSceneOptions { Seed = 3, Objects = 3, Views = 5, Width = 48, Height = 36, TestEvery = 2, PointCount = 300 }));
+            var plain = SceneInspector.Read(sceneDir);
+            var scene = plain with { Views = [.. plain.Views.Select(v => v with { Distortion = new Distortion("OPENCV", K1: -0.25, K2: 0.05, P1: 0.003) })] };
+            var pred = Directory.CreateDirectory(Path.Combine(dir.FullName, "pred")).FullName;
+            foreach (var v in scene.Views) // a perfect prediction: the ground truth in the predictions' (undistorted) geometry
+                Compute.IO.ImageIO.WriteLabels16(Path.Combine(pred, SceneEvaluator.PredictionFileName(v)), SceneData.LoadGtInstance(scene, v));
+            static LabelMap? Read(string p) => File.Exists(p) ? Compute.IO.ImageIO.ReadLabels(p) : null;
+
+            var o = EvalCommand.Evaluate(scene, "test", pred, null, new PanopticOptions(), Read);
+            Assert.Equal(100, o.Result.Pq, 9);
+            var raw = EvalCommand.Evaluate(scene, "test", pred, null, new PanopticOptions(), Read, readGroundTruth: Read); // as it was
+            Assert.True(raw.Result.Pq < 100, $"raw ground truth scored {raw.Result.Pq}");
+        }
+        finally { dir.Delete(recursive: true); }
     }
 
     [Fact]
