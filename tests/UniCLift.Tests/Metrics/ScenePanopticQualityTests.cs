@@ -174,6 +174,28 @@ public class ScenePanopticQualityTests
         Assert.Equal(100 * 22.0 / 23, r.PqStuff, Exact);
     }
 
+    /// <summary>64 frames of 512x512 with 15 void pixels: 16,777,201 evaluated, class 2 on 83,886 of them, predicted as
+    /// class 1. 83886 / 16777201 is 0.005 - 3e-10 in double, but Panoptic Lifting's torch code divides in float32, where the
+    /// share rounds to float32(0.005): not below the threshold, so the class is kept (a false negative, PQ 49.75), not
+    /// dropped (PQ 100). The case bench/external/pq_reference.py --threshold-case found.</summary>
+    [Fact]
+    public void The_Robust_Threshold_Is_Compared_In_Float32_As_The_Reference_Does()
+    {
+        const int side = 512, n = side * side, class2 = 83886, voids = 15;
+        var gtSem = new LabelMap(side, side, Enumerable.Range(0, n).Select(i => i < voids ? 0 : i < voids + class2 ? 2 : 1).ToArray());
+        var ones = new LabelMap(side, side, Enumerable.Repeat(1, n).ToArray());
+        var zeros = new LabelMap(side, side);
+        var pq = new ScenePanopticQuality(new PanopticOptions { Protocol = PanopticProtocol.MultiClass, Resize = 0, ThingClasses = new HashSet<int>() });
+        pq.AddFrame(zeros, ones, zeros, gtSem);
+        for (int f = 1; f < 64; f++) pq.AddFrame(zeros, ones, zeros, ones);
+        var r = pq.Compute();
+        Assert.Equal(64L * n - voids, r.Pixels);
+        Assert.Empty(r.DroppedClasses);
+        Assert.Equal(new[] { 1, 2 }, r.Classes.Select(c => c.ClassId));
+        Assert.Equal((0, 0, 1), (r.Classes[1].TruePositives, r.Classes[1].FalsePositives, r.Classes[1].FalseNegatives));
+        Assert.Equal(100 * (64.0 * n - voids - class2) / (64.0 * n - voids) / 2, r.Pq, 1e-9);
+    }
+
     [Fact]
     public void MultiClass_Hand_Computed_Without_Robust_Keeps_The_Tiny_Class()
     {
