@@ -4,16 +4,19 @@ using System.Globalization;
 using UniCLift.Compute.Training;
 
 /// <summary>
-/// What training at a <c>--downscale</c> factor costs, and the factor to suggest for large images. Training holds
-/// about <see cref="BytesPerPixel"/> bytes for every pixel of the views it trains on (the image as floats, the mask,
-/// its boundary index), so 100 phone photos of 4032x3024 hold about 29 GB. Like graphdeco's 3DGS, which rescales images
-/// wider than 1.6K itself, images wider than <see cref="SuggestAboveWidth"/> get a suggestion; nothing is downscaled
-/// unless asked.
+/// What training at a <c>--downscale</c> factor costs, and the factor to suggest for large images. A run's peak memory
+/// grows by about <see cref="BytesPerPixel"/> bytes for every pixel of the views it trains on, so 100 phone photos of
+/// 4032x3024 need about 145 GB. Like graphdeco's 3DGS, which rescales images wider than 1.6K itself, images wider than
+/// <see cref="SuggestAboveWidth"/> get a suggestion; nothing is downscaled unless asked.
 /// </summary>
 public static class DownscaleAdvice
 {
-    /// <summary>Bytes training holds per pixel of a training view (about; more with depth).</summary>
-    public const int BytesPerPixel = 24;
+    /// <summary>How much a CPU run's peak resident memory grows per pixel of its training views, measured (2026-12-07,
+    /// `segment`, 40 iterations, 640x480 generated rooms: 24 views 1.58 GB, 48 views 2.30 GB, about 120 bytes for each of
+    /// the 20 training views' pixels added; 19 views at 640x480 / 320x240 / 160x120: 1.58 / 0.77 / 0.50 GB). What training
+    /// keeps is less (the image as floats 12 bytes, the mask and its boundary index about 12, L_cluster's targets 16); the
+    /// rest is what loading and decoding allocate and the runtime keeps.</summary>
+    public const int BytesPerPixel = 120;
 
     /// <summary>Images wider than this get a suggested factor.</summary>
     public const int SuggestAboveWidth = 1600;
