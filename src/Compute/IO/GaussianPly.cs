@@ -5,6 +5,8 @@ using System.Globalization;
 /// <summary>
 /// The graphdeco 3DGS point_cloud.ply: element vertex with float x y z nx ny nz f_dc_0..2 f_rest_0..(3(K-1)-1)
 /// opacity scale_0..2 rot_0..3, then any extra properties (read as float whatever their type; written as float).
+/// <see cref="Read"/> also reads SuperSplat / PlayCanvas compressed PLYs (elements chunk + vertex with packed_position;
+/// see <see cref="CompressedGaussianPly"/>) into the same cloud, up to their quantisation.
 /// </summary>
 public static class GaussianPly
 {
@@ -14,6 +16,7 @@ public static class GaussianPly
     public static GaussianCloud Read(string path)
     {
         var ply = Ply.Read(path);
+        if (CompressedGaussianPly.IsCompressed(ply)) return CompressedGaussianPly.Decode(ply, path);
         var v = ply.Find("vertex") ?? throw new InvalidDataException($"{path} is not a 3DGS PLY: no 'vertex' element.");
         foreach (var name in Required)
             if (!v.Has(name)) throw new InvalidDataException($"{path} is not a 3DGS PLY: missing property '{name}'.");
