@@ -7,9 +7,10 @@ using UniCLift.Client.Terminal;
 using UniCLift.Compute.Export;
 
 /// <summary>
-/// `uniclift export RESULT_DIR (--object ID --out object.ply | --list | --embeddings OUT.npy)`: one instance's
-/// Gaussians as a standalone graphdeco PLY, a table of the instances (Gaussian count, bounding box, views where each
-/// is largest), or the per-Gaussian embeddings [N, d] float32 plus instance ids [N] int32 as NPY files.
+/// `uniclift export RESULT_DIR (--object ID --out object.ply | --all --out DIR | --list | --embeddings OUT.npy)`: one
+/// instance's Gaussians as a standalone graphdeco PLY, every instance's (the background's too) as one PLY each in a
+/// folder, a table of the instances (Gaussian count, bounding box, views where each is largest), or the per-Gaussian
+/// embeddings [N, d] float32 plus instance ids [N] int32 as NPY files.
 /// </summary>
 public static class ExportCommand
 {
@@ -17,13 +18,14 @@ public static class ExportCommand
     {
         var dir = new Argument<string>("result") { Description = "Segmentation result folder (holds labels.ply and instance/)." };
         var obj = new Option<int?>("--object") { Description = "Instance id to export (see --list)." };
-        var output = new Option<string?>("--out") { Description = "Output PLY for --object." };
+        var output = new Option<string?>("--out") { Description = "Output PLY for --object; output folder (new or empty) for --all." };
+        var all = new Option<bool>("--all") { Description = "Every instance as a PLY of its own (instance_<id>.ply, the background as background.ply) and instances.json into --out DIR." };
         var list = new Option<bool>("--list") { Description = "List the instances with Gaussian counts, bounding boxes and largest views." };
         var emb = new Option<string?>("--embeddings") { Description = "Write per-Gaussian embeddings [N,d] float32 to this .npy (and instance ids to <name>_instances.npy)." };
-        var cmd = new Command("export", "Export from a segmentation result: one object as a PLY, the instance list, or the embeddings as NPY.");
+        var cmd = new Command("export", "Export from a segmentation result: one object or every object as PLYs, the instance list, or the embeddings as NPY.");
         cmd.Arguments.Add(dir);
-        foreach (var o in new Option[] { obj, output, list, emb }) cmd.Options.Add(o);
-        CommandAction.Set(cmd, (pr, console) => Run(pr.GetValue(dir)!, pr.GetValue(obj), pr.GetValue(output), pr.GetValue(list), pr.GetValue(emb), console));
+        foreach (var o in new Option[] { obj, all, output, list, emb }) cmd.Options.Add(o);
+        CommandAction.Set(cmd, (pr, console) => Run(pr.GetValue(dir)!, pr.GetValue(obj), pr.GetValue(output), pr.GetValue(list), pr.GetValue(emb), console, pr.GetValue(all)));
         return cmd;
     }
 
@@ -35,10 +37,20 @@ public static class ExportCommand
                 Compute.Segmentation.SceneSegmentation.MetricsFile }.Concat(alsoOwn)
             .Any(f => string.Equals(Path.GetFullPath(path).TrimEnd('/'), Path.GetFullPath(Path.Combine(resultDir, f)), StringComparison.Ordinal));
 
-    internal static int Run(string dir, int? obj, string? output, bool list, string? embeddings, CommandConsole console)
+    internal static int Run(string dir, int? obj, string? output, bool list, string? embeddings, CommandConsole console, bool all = false)
     {
-        int modes = (obj is null ? 0 : 1) + (list ? 1 : 0) + (embeddings is null ? 0 : 1);
-        if (modes != 1) throw new ArgumentException("Give exactly one of --object ID (with --out FILE.ply), --list, --embeddings FILE.npy.");
+        int modes = (obj is null ? 0 : 1) + (list ? 1 : 0) + (embeddings is null ? 0 : 1) + (all ? 1 : 0);
+        if (modes != 1) throw new ArgumentException("Give exactly one of --object ID (with --out FILE.ply), --all (with --out DIR), --list, --embeddings FILE.npy.");
+        if (all)
+        {
+            if (output is null) throw new ArgumentException("--all needs --out DIR (a new or empty folder).");
+            // A new or empty folder only (ExportAll): the result folder itself, say, would mix the PLYs with its own files.
+            var target = Client.BatchConsole.OutputFolder(output);
+            var written = ResultExport.ExportAll(dir, target);
+            console.OutWriter.WriteLine($"Wrote {written.Count(w => w.Id != 0)} instances and the background ({written.Sum(w => w.Gaussians)} Gaussians) " +
+                $"to {target}: {string.Join(", ", written.Take(4).Select(w => Path.GetFileName(w.File)))}{(written.Count > 4 ? ", ..." : "")}, instances.json");
+            return ExitCodes.Ok;
+        }
         foreach (var (file, option) in new[] { (output, "--out"), (embeddings, "--embeddings") })
             if (file is not null && Directory.Exists(file)) throw new ArgumentException($"{option} {file} is a directory; name the file to write.");
         if (obj is int id)

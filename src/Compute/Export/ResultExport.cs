@@ -81,6 +81,44 @@ public static class ResultExport
         return n;
     }
 
+    /// <summary>The name of an instance's PLY in an <see cref="ExportAll"/> folder: instance_&lt;id&gt;.ply, the background's background.ply.</summary>
+    public static string InstanceFileName(int id) =>
+        id == 0 ? "background.ply" : $"instance_{id.ToString("D4", System.Globalization.CultureInfo.InvariantCulture)}.ply";
+
+    /// <summary>
+    /// Writes every instance of the result, the background (0) among them, as a standalone graphdeco PLY of its own into
+    /// <paramref name="outDir"/> (<see cref="InstanceFileName"/>), which must be new or empty, and lists them in
+    /// instances.json (id, file, Gaussians), written last. labels.ply is read once; each file is written to a temporary
+    /// name and renamed. Returns the instances written, background first.
+    /// </summary>
+    public static IReadOnlyList<(int Id, string File, int Gaussians)> ExportAll(string resultDir, string outDir)
+    {
+        if (File.Exists(outDir)) throw new ArgumentException($"--out {outDir} is a file; name a new or empty folder for the instances' PLYs.");
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+            throw new ArgumentException($"--out {outDir} is not empty; name a new or empty folder for the instances' PLYs.");
+        var path = LabelsPath(resultDir);
+        var cloud = GaussianPly.Read(path);
+        var inst = Instances(cloud, path);
+        Directory.CreateDirectory(outDir);
+        var written = new List<(int, string, int)>();
+        foreach (int id in inst.Distinct().Order())
+        {
+            var keep = inst.Select(i => i == id).ToArray();
+            var file = Path.Combine(outDir, InstanceFileName(id));
+            GaussianPly.Write(file, Select(cloud, keep));
+            written.Add((id, file, keep.Count(k => k)));
+        }
+        var index = new System.Text.Json.Nodes.JsonArray(written.Select(w => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = w.Item1,
+            ["background"] = w.Item1 == 0,
+            ["file"] = Path.GetFileName(w.Item2),
+            ["gaussians"] = w.Item3,
+        }).ToArray());
+        AtomicFile.WriteAllText(Path.Combine(outDir, "instances.json"), index.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        return written;
+    }
+
     /// <summary>Instances of a result (background 0 included) with counts, bounding boxes and the <paramref name="topViews"/> views where each is largest.</summary>
     public static IReadOnlyList<InstanceSummary> ListInstances(string resultDir, int topViews = 3)
     {

@@ -66,6 +66,45 @@ public class ResultExportTests
     }
 
     [Fact]
+    public void ExportAll_WritesEveryInstanceAndTheBackground_AsPlysOfTheirOwn_AndAnIndex()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("instance"));
+        WriteResult(dir.Path);
+        var all = GaussianPly.Read(dir.File("labels.ply"));
+        var output = new StringWriter();
+        var console = new CommandConsole(output, new StringWriter());
+        var outDir = dir.File("objects"); // a new folder inside the result is fine
+        Assert.Equal(ExitCodes.Ok, ExportCommand.Run(dir.Path, null, outDir, false, null, console, all: true));
+        Assert.Contains("Wrote 2 instances and the background (7 Gaussians)", output.ToString());
+
+        foreach (var (id, file) in new[] { (0, "background.ply"), (3, "instance_0003.ply"), (5, "instance_0005.ply") })
+        {
+            var part = GaussianPly.Read(Path.Combine(outDir, file));
+            var rows = Enumerable.Range(0, N).Where(i => Ids[i] == id).ToArray();
+            Assert.Equal(rows.Length, part.Count);
+            Assert.Equal(rows.SelectMany(i => all.Means.Skip(i * 3).Take(3)), part.Means);
+            Assert.Equal(rows.SelectMany(i => all.ShRest.Skip(i * 9).Take(9)), part.ShRest);
+            Assert.All(part.Extra["instance"], v => Assert.Equal(id, v));
+        }
+        using var index = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "instances.json")));
+        Assert.Equal(new[] { (0, "background.ply", 2), (3, "instance_0003.ply", 3), (5, "instance_0005.ply", 2) },
+            index.RootElement.EnumerateArray().Select(e => (e.GetProperty("id").GetInt32(), e.GetProperty("file").GetString()!, e.GetProperty("gaussians").GetInt32())));
+        Assert.Equal(4, Directory.GetFiles(outDir).Length);
+
+        // A folder that is not empty (the result folder itself, or the one just written) is refused, nothing written over.
+        var before = File.ReadAllBytes(Path.Combine(outDir, "instance_0003.ply"));
+        foreach (var target in new[] { outDir, dir.Path })
+        {
+            var e = Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, null, target, false, null, console, all: true));
+            Assert.Contains("is not empty", e.Message);
+        }
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, "instance_0003.ply")));
+        Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, null, null, false, null, console, all: true)); // no --out
+        Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, 3, outDir, false, null, console, all: true)); // two modes
+    }
+
+    [Fact]
     public void ListInstances_CountsBoxesAndLargestViews()
     {
         using var dir = new TempDir();
