@@ -49,18 +49,38 @@ public sealed class ViewerServer : IAsyncDisposable
         catch (HttpListenerException e)
         {
             server.listener.Close();
+            // A port another program holds is the environment, not the user's input (exit 1, as for the silo's ports).
+            if (e.ErrorCode is (int)SocketError.AddressAlreadyInUse or LinuxAddressInUse || PortTaken(host, server.Port))
+                throw new Compute.EnvironmentException($"cannot listen on {host}:{server.Port}: the port is in use; choose another --port (0: any free one).", e);
             throw new ArgumentException($"cannot listen on {host}:{server.Port} ({e.Message}); choose another --port or --host.", e);
         }
         server.loop = Task.Run(server.AcceptLoop);
         return server;
     }
 
+    private const int LinuxAddressInUse = 98; // EADDRINUSE
+
+    private static IPAddress ProbeAddress(string host) =>
+        host is "0.0.0.0" or "*" or "+" ? IPAddress.Any : IPAddress.TryParse(host.Trim('[', ']'), out var a) ? a : IPAddress.Loopback;
+
     private static int FreePort(string host)
     {
-        var address = host is "0.0.0.0" or "*" or "+" ? IPAddress.Any : IPAddress.TryParse(host.Trim('[', ']'), out var a) ? a : IPAddress.Loopback;
-        using var probe = new TcpListener(address, 0);
+        using var probe = new TcpListener(ProbeAddress(host), 0);
         probe.Start();
         return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>True when something already listens on <paramref name="port"/> (another program, or another listener in
+    /// this process: HttpListener reports that one as a conflicting registration, not as the socket's error).</summary>
+    private static bool PortTaken(string host, int port)
+    {
+        try
+        {
+            using var probe = new TcpListener(ProbeAddress(host), port);
+            probe.Start();
+            return false;
+        }
+        catch (SocketException e) { return e.SocketErrorCode == SocketError.AddressAlreadyInUse; }
     }
 
     /// <summary>True for 127.0.0.0/8, ::1 and "localhost".</summary>
@@ -83,56 +103,97 @@ public sealed class ViewerServer : IAsyncDisposable
     private async Task Handle(HttpListenerContext context)
     {
         var response = context.Response;
+        FileStream? file = null;
         try
         {
-            var (status, type, body) = Route(context.Request);
+            int status;
+            string type;
+            byte[] body;
+            try
+            {
+                (status, type, body, var path) = Route(context.Request);
+                // A file is streamed, not read whole: a result's PLY may be larger than one array, and HEAD reads nothing.
+                if (path is not null) file = OpenFile(path, out status, out type, out body);
+            }
+            catch (Exception e)
+            {
+                // Whatever a request makes go wrong is answered as such, never as a 200 with nothing in it.
+                (status, type, body, _) = Text(500, $"internal error: {e.GetType().Name}: {e.Message}\n");
+            }
             response.StatusCode = status;
             response.ContentType = type;
             response.Headers["Cache-Control"] = "no-store";
             response.Headers["X-Content-Type-Options"] = "nosniff";
-            response.ContentLength64 = body.Length;
-            if (context.Request.HttpMethod != "HEAD") await response.OutputStream.WriteAsync(body);
+            if (status == 405) response.Headers["Allow"] = "GET, HEAD";
+            response.ContentLength64 = file?.Length ?? body.Length;
+            if (context.Request.HttpMethod != "HEAD")
+            {
+                if (file is not null) await file.CopyToAsync(response.OutputStream);
+                else await response.OutputStream.WriteAsync(body);
+            }
         }
         catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
         {
-            // The browser went away mid-response: nothing to do.
+            // The browser went away mid-response (or the file did): nothing to do.
         }
         finally
         {
+            file?.Dispose();
             try { response.Close(); } catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { }
         }
     }
 
-    private (int Status, string Type, byte[] Body) Route(HttpListenerRequest request)
+    /// <summary>Opens a file that <see cref="Route"/> found inside the result folder; what cannot be read becomes its status
+    /// (never a 200 with nothing in it).</summary>
+    private FileStream? OpenFile(string full, out int status, out string type, out byte[] body)
+    {
+        var relative = full[root.Length..];
+        try
+        {
+            // DataFile refuses a named pipe (or any file that cannot seek), whose read would hold this request for ever.
+            var stream = Compute.IO.DataFile.OpenRead(full, bufferSize: 1 << 16);
+            (status, type, body) = (200, ContentType(full), []);
+            return stream;
+        }
+        catch (InvalidDataException) { (status, type, body, _) = Text(403, $"refused: {relative} is not a regular file\n"); }
+        catch (UnauthorizedAccessException) { (status, type, body, _) = Text(403, $"refused: {relative} is not readable\n"); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { (status, type, body, _) = Text(404, $"not found: {relative}\n"); }
+        catch (IOException e) { (status, type, body, _) = Text(500, $"cannot read {relative}: {e.GetType().Name}\n"); }
+        return null;
+    }
+
+    private static string ContentType(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".png" => "image/png", ".json" => "application/json", ".html" => "text/html; charset=utf-8", ".txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+
+    /// <summary>The response for <paramref name="request"/>: a body, or (Path set) a file inside the result folder to stream.</summary>
+    private (int Status, string Type, byte[] Body, string? Path) Route(HttpListenerRequest request)
     {
         if (request.HttpMethod is not ("GET" or "HEAD")) return Text(405, "only GET and HEAD\n");
         var path = request.Url?.AbsolutePath ?? "/";
         switch (path)
         {
-            case "/" or "/index.html": return (200, "text/html; charset=utf-8", page);
-            case "/viewer.bundle.js": return (200, "text/javascript; charset=utf-8", bundle);
-            case "/licences.txt": return (200, "text/plain; charset=utf-8", licences);
-            case "/data/meta.json": return (200, "application/json", meta);
-            case "/data/payload.bin": return (200, "application/octet-stream", data.Payload);
-            case "/favicon.ico": return (204, "image/x-icon", []);
+            case "/" or "/index.html": return (200, "text/html; charset=utf-8", page, null);
+            case "/viewer.bundle.js": return (200, "text/javascript; charset=utf-8", bundle, null);
+            case "/licences.txt": return (200, "text/plain; charset=utf-8", licences, null);
+            case "/data/meta.json": return (200, "application/json", meta, null);
+            case "/data/payload.bin": return (200, "application/octet-stream", data.Payload, null);
+            case "/favicon.ico": return (204, "image/x-icon", [], null);
         }
         if (path.StartsWith("/files/", StringComparison.Ordinal))
         {
             var relative = Uri.UnescapeDataString(path["/files/".Length..]);
+            // A NUL is no file name (and Path.GetFullPath throws on one).
+            if (relative.Contains('\0')) return Text(400, "bad request: a NUL in the path\n");
             var full = Path.GetFullPath(Path.Combine(root, relative));
             // Canonical path check: "..", absolute paths and encoded separators all end up outside the root here.
-            if (!full.StartsWith(root, StringComparison.Ordinal) || relative.Contains('\0'))
+            if (!full.StartsWith(root, StringComparison.Ordinal))
                 return Text(403, $"refused: {relative} is outside the result folder\n");
             if (!File.Exists(full)) return Text(404, $"not found: {relative}\n");
             if (ThroughLink(full)) return Text(403, $"refused: {relative} goes through a symbolic link\n");
-            var type = Path.GetExtension(full).ToLowerInvariant() switch
-            {
-                ".png" => "image/png", ".json" => "application/json", ".html" => "text/html; charset=utf-8", ".txt" => "text/plain; charset=utf-8",
-                _ => "application/octet-stream",
-            };
-            // DataFile refuses a named pipe (or any file that cannot seek), whose read would hold this request for ever.
-            try { return (200, type, Compute.IO.DataFile.ReadAllBytes(full)); }
-            catch (InvalidDataException) { return Text(403, $"refused: {relative} is not a regular file\n"); }
+            return (200, ContentType(full), [], full);
         }
         return Text(404, $"not found: {path}\n");
     }
@@ -146,7 +207,7 @@ public sealed class ViewerServer : IAsyncDisposable
         return false;
     }
 
-    private static (int, string, byte[]) Text(int status, string message) => (status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(message));
+    private static (int, string, byte[], string?) Text(int status, string message) => (status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(message), null);
 
     public async ValueTask DisposeAsync()
     {

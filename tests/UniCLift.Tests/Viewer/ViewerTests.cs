@@ -128,8 +128,8 @@ public class ViewerTests
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/nothing")).StatusCode);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync("/", new StringContent(""))).StatusCode);
 
-        // A port in use: an error naming it.
-        var e = Assert.Throws<ArgumentException>(() => ViewerServer.Start(data, "127.0.0.1", server.Port));
+        // A port in use: an error naming it (the environment's: exit 1; ViewerServerEdgeTests has the CLI).
+        var e = Assert.Throws<UniCLift.Compute.EnvironmentException>(() => ViewerServer.Start(data, "127.0.0.1", server.Port));
         Assert.Contains(server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message);
     }
 

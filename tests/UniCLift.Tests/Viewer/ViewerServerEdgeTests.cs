@@ -1,0 +1,87 @@
+namespace UniCLift.Tests.Viewer;
+
+using System.Net;
+using System.Net.Sockets;
+using UniCLift.Client.Viewer;
+using UniCLift.Tests.IO;
+
+/// <summary>The viewer server's answers to what a browser rarely sends: odd paths, big files, other methods, another
+/// Host, a port someone else holds.</summary>
+public class ViewerServerEdgeTests
+{
+    [Fact]
+    public async Task Server_AnswersEveryRequestWithItsStatus_AndStreamsFilesLargerThanOneArray()
+    {
+        using var dir = new TempDir();
+        var made = ViewerResult.Write(dir.Path);
+        // Sparse: 2.2 GB on paper, nothing on disk; more than one byte[] holds.
+        const long big = 2_200L << 20;
+        using (var f = new FileStream(Path.Combine(made.Result, "big.bin"), FileMode.CreateNew)) f.SetLength(big);
+        await using var server = ViewerServer.Start(ViewerPayload.Build(made.Result), "127.0.0.1", 0);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+
+        // A NUL in the path is a bad request, not a 200 with nothing in it.
+        var nul = await http.GetAsync("/files/%00");
+        Assert.Equal(HttpStatusCode.BadRequest, nul.StatusCode);
+
+        // HEAD names the length without reading the file; GET streams it.
+        var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/files/big.bin"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(big, head.Content.Headers.ContentLength);
+        using (var get = await http.GetAsync("/files/big.bin", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            Assert.Equal(big, get.Content.Headers.ContentLength);
+            await using var body = await get.Content.ReadAsStreamAsync();
+            var first = new byte[1 << 20];
+            await body.ReadExactlyAsync(first);
+            Assert.All(first, b => Assert.Equal(0, b));
+        }
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(made.Result, "metrics.json")), await http.GetByteArrayAsync("/files/metrics.json"));
+
+        // 405 says what is allowed (RFC 9110 15.5.6).
+        var delete = await http.DeleteAsync("/");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, delete.StatusCode);
+        Assert.Equal(["GET", "HEAD"], delete.Content.Headers.Allow.Order());
+    }
+
+    [Fact]
+    public async Task Server_OnLoopback_AnswersOnlyItsOwnHost_SoARebindingPageCannotReadIt()
+    {
+        using var dir = new TempDir();
+        var made = ViewerResult.Write(dir.Path);
+        await using var server = ViewerServer.Start(ViewerPayload.Build(made.Result), "127.0.0.1", 0);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        async Task<HttpStatusCode> With(string host)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/data/meta.json");
+            request.Headers.Host = host;
+            return (await http.SendAsync(request)).StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.OK, await With($"127.0.0.1:{server.Port}"));
+        // A page from evil.example whose name now resolves to 127.0.0.1 sends its own name as Host: not served.
+        Assert.NotEqual(HttpStatusCode.OK, await With($"evil.example:{server.Port}"));
+        Assert.NotEqual(HttpStatusCode.OK, await With($"127.0.0.1.evil.example:{server.Port}"));
+    }
+
+    [Fact]
+    public void View_OnAPortInUse_FailsWithOneLineAndExitCode1()
+    {
+        using var dir = new TempDir();
+        var made = ViewerResult.Write(dir.Path);
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        int port = ((IPEndPoint)holder.LocalEndpoint).Port;
+
+        var e = Assert.Throws<UniCLift.Compute.EnvironmentException>(() => ViewerServer.Start(ViewerPayload.Build(made.Result), "127.0.0.1", port));
+        Assert.Contains($"127.0.0.1:{port}", e.Message);
+
+        // Another program holding the port is the environment, not bad input: exit 1, one line, the message alone.
+        var err = new StringWriter();
+        int code = UniCLift.Client.Cli.Build().Parse(["view", made.Result, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            .Invoke(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = err });
+        Assert.Equal(1, code);
+        var line = Assert.Single(err.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal($"error: cannot listen on 127.0.0.1:{port}: the port is in use; choose another --port (0: any free one).", line);
+    }
+}
