@@ -50,7 +50,7 @@ public sealed class Interruption : IDisposable
             return; // not cancelled: the default action ends the process
         }
         context.Cancel = true;
-        error.WriteLine($"uniclift: {Name(context.Signal)}: stopping at the next training step; send it again to exit at once.");
+        error.WriteLine($"uniclift: {Name(context.Signal)}: stopping (a training stops at its next step); send it again to exit at once.");
         cancel.Cancel();
     }
 
