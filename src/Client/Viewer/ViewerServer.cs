@@ -83,6 +83,15 @@ public sealed class ViewerServer : IAsyncDisposable
         catch (SocketException e) { return e.SocketErrorCode == SocketError.AddressAlreadyInUse; }
     }
 
+    /// <summary>The host part of a Host header ("127.0.0.1:8765" -> "127.0.0.1", "[::1]:80" -> "::1"); "" when absent.</summary>
+    internal static string HostName(string? header)
+    {
+        if (string.IsNullOrEmpty(header)) return "";
+        if (header.StartsWith('[')) return header[1..Math.Max(1, header.IndexOf(']'))];
+        int colon = header.LastIndexOf(':');
+        return colon >= 0 ? header[..colon] : header;
+    }
+
     /// <summary>True for 127.0.0.0/8, ::1 and "localhost".</summary>
     public static bool IsLoopback(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host.Trim('[', ']'), out var a) && IPAddress.IsLoopback(a));
@@ -172,6 +181,11 @@ public sealed class ViewerServer : IAsyncDisposable
     private (int Status, string Type, byte[] Body, string? Path) Route(HttpListenerRequest request)
     {
         if (request.HttpMethod is not ("GET" or "HEAD")) return Text(405, "only GET and HEAD\n");
+        // Served on loopback, a request naming another host is a page whose name was made to resolve to this machine
+        // (DNS rebinding) reading the result: refused here, as Jupyter does, rather than left to how HttpListener happens
+        // to match its prefixes (it served such a request on a kept-alive connection).
+        if (IsLoopback(Host) && !IsLoopback(HostName(request.Headers["Host"])))
+            return Text(403, "refused: this viewer serves only requests to its own loopback address\n");
         var path = request.Url?.AbsolutePath ?? "/";
         switch (path)
         {

@@ -59,9 +59,18 @@ public class ViewerServerEdgeTests
             return (await http.SendAsync(request)).StatusCode;
         }
         Assert.Equal(HttpStatusCode.OK, await With($"127.0.0.1:{server.Port}"));
-        // A page from evil.example whose name now resolves to 127.0.0.1 sends its own name as Host: not served.
+        // A page from evil.example whose name now resolves to 127.0.0.1 sends its own name as Host: not served, on a new
+        // connection or on one kept alive after a request to the right host (HttpListener's own prefix match let that
+        // one through).
         Assert.NotEqual(HttpStatusCode.OK, await With($"evil.example:{server.Port}"));
         Assert.NotEqual(HttpStatusCode.OK, await With($"127.0.0.1.evil.example:{server.Port}"));
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await With($"127.0.0.1:{server.Port}"));
+            Assert.NotEqual(HttpStatusCode.OK, await With($"evil.example:{server.Port}"));
+        }
+        Assert.Equal(("evil.example", "::1", "127.0.0.1", ""), (ViewerServer.HostName("evil.example:80"), ViewerServer.HostName("[::1]:8765"),
+            ViewerServer.HostName("127.0.0.1"), ViewerServer.HostName(null)));
     }
 
     [Fact]
