@@ -52,6 +52,20 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// rollout) before it fails saying none answers. Orleans' own default retries for three minutes in silence.</summary>
     public static readonly TimeSpan DefaultSiloPatience = TimeSpan.FromSeconds(60);
 
+    /// <summary>Seconds to wait for a silo instead of <see cref="DefaultSiloPatience"/> (a Job submitted while a GPU pool
+    /// scales up, say).</summary>
+    public const string SiloWaitEnvironmentVariable = "UNICLIFT_SILO_WAIT";
+
+    /// <summary>The wait for a silo that <paramref name="value"/> (UNICLIFT_SILO_WAIT) asks for: whole seconds, 0 to a day;
+    /// unset or empty, <see cref="DefaultSiloPatience"/>; anything else is bad input naming the variable.</summary>
+    public static TimeSpan SiloPatience(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return DefaultSiloPatience;
+        if (int.TryParse(value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int s) && s <= 86400)
+            return TimeSpan.FromSeconds(s);
+        throw new ArgumentException($"{SiloWaitEnvironmentVariable}='{value}': expected whole seconds from 0 to 86400 (how long to wait for a silo).");
+    }
+
     /// <summary>The client's retry filter while it connects: while no silo has registered (or the ones registered do not
     /// answer yet), one note that it waits, then an attempt a second until the patience given has passed.
     /// Anything else (Redis unreachable, TLS refused) fails at once.</summary>
@@ -98,7 +112,7 @@ public sealed class ClusterConnection : IAsyncDisposable
                 c.UseUniCLiftTls(builder.Configuration); // env UniCLift__Tls__*, as on the silos
             });
             var shown = parsed.ToString(includePassword: false); // the string may carry password= (a Secret): never print it
-            var patience = siloPatience ?? DefaultSiloPatience;
+            var patience = siloPatience ?? SiloPatience(Environment.GetEnvironmentVariable(SiloWaitEnvironmentVariable));
             var waiting = new SiloWait(patience, note, $"Redis {shown} answers but no silo of cluster '{clusterId}' does yet");
             builder.Services.AddSingleton<IClientConnectionRetryFilter>(waiting);
             var clientHost = builder.Build();

@@ -28,6 +28,25 @@ public sealed class ClientConnectTests(RedisServerFixture redis)
         Assert.False(FailurePolicy.IsBadInput(e)); // the environment: exit 1
     }
 
+    [Theory]
+    [InlineData(null, 60)]
+    [InlineData(" ", 60)]
+    [InlineData("600", 600)]
+    [InlineData("0", 0)]
+    public void UNICLIFT_SILO_WAIT_Sets_The_Wait(string? value, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), ClusterConnection.SiloPatience(value));
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("-5")]
+    [InlineData("1.5")]
+    [InlineData("86401")]
+    public void A_Bad_UNICLIFT_SILO_WAIT_Is_Bad_Input_Naming_It(string value)
+    {
+        var e = Assert.Throws<ArgumentException>(() => ClusterConnection.SiloPatience(value));
+        Assert.StartsWith($"UNICLIFT_SILO_WAIT='{value}': expected whole seconds", e.Message);
+    }
+
     [Fact]
     public async Task RedisThatDoesNotAnswer_FailsAtOnceWithoutTheDriversAdvice()
     {
