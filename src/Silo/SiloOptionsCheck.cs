@@ -64,19 +64,12 @@ public static class SiloOptionsCheck
         foreach (var name in new[] { nameof(UniCLiftSiloOptions.SupervisionInterval), nameof(UniCLiftSiloOptions.ReminderPeriod) })
             if (Duration(name) is { } t && t <= TimeSpan.Zero) problems.Add($"{Key(name)}: '{section[name]}' must be a positive duration");
 
-        if (section[nameof(UniCLiftSiloOptions.Device)] is { } device && !IsDevice(device))
+        if (section[nameof(UniCLiftSiloOptions.Device)] is { } device && !Compute.Cuda.CudaRuntime.TryParseDeviceName(device, out _))
             problems.Add($"{Key(nameof(UniCLiftSiloOptions.Device))}: '{device}' is not one of cpu, cuda, cuda:N");
         foreach (var name in new[] { nameof(UniCLiftSiloOptions.ClusterId), nameof(UniCLiftSiloOptions.ServiceId), nameof(UniCLiftSiloOptions.CheckpointDirectory) })
             if (section[name] is { } v && string.IsNullOrWhiteSpace(v)) problems.Add($"{Key(name)} is empty");
         if (section[nameof(UniCLiftSiloOptions.CheckpointDirectory)] is { Length: > 0 } checkpoints && File.Exists(checkpoints))
             problems.Add($"{Key(nameof(UniCLiftSiloOptions.CheckpointDirectory))}: '{checkpoints}' is a file, not a directory");
         return problems;
-    }
-
-    /// <summary>cpu, cuda or cuda:N (as CudaRuntime.ParseDevice reads it, without loading torch).</summary>
-    private static bool IsDevice(string value)
-    {
-        var v = value.Trim().ToLowerInvariant();
-        return v is "cpu" or "cuda" || (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _));
     }
 }

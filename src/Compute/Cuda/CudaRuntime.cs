@@ -45,12 +45,23 @@ public static class CudaRuntime
     public static int Ordinal(torch.Device device) => device.index < 0 ? 0 : (int)device.index;
 
     /// <summary>A torch device from a command-line value: cpu, cuda or cuda:N; anything else is an error naming it.</summary>
-    public static torch.Device ParseDevice(string value)
+    public static torch.Device ParseDevice(string value) =>
+        TryParseDeviceName(value, out int? cuda)
+            ? cuda is { } i ? new torch.Device(DeviceType.CUDA, i) : torch.CPU
+            : throw new ArgumentException($"Device '{value}' is not one of cpu, cuda, cuda:N.");
+
+    /// <summary>Reads a device value as text alone, touching no libtorch (a silo checks its Device setting before it
+    /// loads anything): cpu (<paramref name="cudaOrdinal"/> null), cuda (0) or cuda:N with N digits only; false for
+    /// anything else. The one rule <see cref="ParseDevice"/> and the silo's option check share.</summary>
+    public static bool TryParseDeviceName(string value, out int? cudaOrdinal)
     {
+        cudaOrdinal = null;
         var v = value.Trim().ToLowerInvariant();
-        if (v == "cpu") return torch.CPU;
-        if (v == "cuda") return new torch.Device(DeviceType.CUDA, 0);
-        if (v.StartsWith("cuda:") && int.TryParse(v[5..], out int i) && i >= 0) return new torch.Device(DeviceType.CUDA, i);
-        throw new ArgumentException($"Device '{value}' is not one of cpu, cuda, cuda:N.");
+        if (v == "cpu") return true;
+        if (v == "cuda") { cudaOrdinal = 0; return true; }
+        if (!v.StartsWith("cuda:", StringComparison.Ordinal)
+            || !int.TryParse(v[5..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i)) return false;
+        cudaOrdinal = i;
+        return true;
     }
 }
