@@ -44,10 +44,6 @@ public sealed class ClusterConnection : IAsyncDisposable
         : Environment.GetEnvironmentVariable(RedisEnvironmentVariable) is { Length: > 0 } env ? env
         : null;
 
-    /// <summary>Why a connection failed, in a sentence: StackExchange.Redis's message goes on to advise a connection-string
-    /// setting (abortConnect) that is no use to a console user.</summary>
-    internal static string Reason(Exception e) => e.Message.Split(". ", 2)[0].TrimEnd('.');
-
     /// <summary>How long a command waits for a silo to register in the cluster's Redis (one may be starting, as in a
     /// rollout) before it fails saying none answers. Orleans' own default retries for three minutes in silence.</summary>
     public static readonly TimeSpan DefaultSiloPatience = TimeSpan.FromSeconds(60);
@@ -124,7 +120,7 @@ public sealed class ClusterConnection : IAsyncDisposable
                 throw new EnvironmentException(SiloWait.IsNoSilo(e)
                     ? $"no silo of cluster '{clusterId}' answered through Redis at '{shown}' within {patience.TotalSeconds:0} s: " +
                       "start one there (UniCLift.Silo with UniCLift__Clustering=redis and UniCLift__Redis; README, \"Deploy and monitor\"), or leave out --redis to run an embedded silo."
-                    : $"cannot reach the cluster through Redis at '{shown}': {Reason(e)}. " +
+                    : $"cannot reach the cluster through Redis at '{shown}': {RedisFailures.FirstSentence(e.Message).TrimEnd('.')}. " +
                       "Is Redis running there, with a silo started on it? Without --redis the command runs an embedded silo.", e);
             }
             return new ClusterConnection(clientHost, clientHost.Services.GetRequiredService<IClusterClient>(), false, $"cluster via Redis {shown}");

@@ -3,6 +3,7 @@ namespace UniCLift.Silo;
 using Microsoft.AspNetCore.Connections;
 using StackExchange.Redis;
 using UniCLift.Compute;
+using UniCLift.Grains.Hosting;
 
 /// <summary>
 /// What the silo program says and exits with when it cannot build or start, as the `uniclift` console does
@@ -25,7 +26,7 @@ public static partial class SiloFailure
             // StackExchange.Redis' advice (abortConnect=false) is for its callers, not for the operator; Orleans' Redis
             // providers wrap its exception as text ("StackExchange.Redis.RedisConnectionException: It was not ...").
             _ when Chain(inner).FirstOrDefault(IsRedis) is { } redis =>
-                $"Redis (UniCLift:Redis): {FirstSentence(TypePrefix().Replace(redis.Message, ""))}",
+                $"Redis (UniCLift:Redis): {RedisFailures.FirstSentence(TypePrefix().Replace(redis.Message, ""))}",
             // Kestrel's bind failure names the URL; Orleans' names nothing, so say which settings it comes from.
             IOException { InnerException: AddressInUseException } => inner.Message,
             AddressInUseException or System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } =>
@@ -54,10 +55,4 @@ public static partial class SiloFailure
     private static partial System.Text.RegularExpressions.Regex TypePrefix();
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
-
-    private static string FirstSentence(string text)
-    {
-        int end = text.IndexOf(". ", StringComparison.Ordinal);
-        return end < 0 ? text : text[..(end + 1)];
-    }
 }
