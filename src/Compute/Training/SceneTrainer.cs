@@ -136,7 +136,8 @@ public sealed class SceneTrainer : IDisposable
         options.Validate();
         TorchRuntime.EnsureInitialised();
         device = Ready(device);
-        var data = TrainingData.Load(scene, device, Segmentation.StuffBackground.For(scene, options.StuffAsBackground));
+        var data = TrainingData.Load(scene, device, Segmentation.StuffBackground.For(scene, options.StuffAsBackground),
+            images: options.Mode == TrainingMode.Train);
         var rng = new DeterministicRandom(options.Seed);
         var lr = options.LearningRates with { Embedding = options.EmbeddingLearningRate };
         GaussianModel model;
@@ -204,7 +205,7 @@ public sealed class SceneTrainer : IDisposable
         Tensor? lRender = null, lCluster = null, lTriplet = null, lSmooth = null;
         if (train)
         {
-            var l = Losses.RenderLoss.Compute(r.Rgb, view.Image);
+            var l = Losses.RenderLoss.Compute(r.Rgb, view.Target());
             total = total.add(l, Scalars.Of(1.0)); // explicit alpha: the implicit one can be finalised mid-call (see Scalars)
             lRender = l;
             Phase("render_loss");
@@ -525,7 +526,8 @@ public sealed class SceneTrainer : IDisposable
                 graph = new NeighbourGraph(s, t);
             }
             if (r.ReadString() != CheckpointMagic) throw new InvalidDataException("Checkpoint is truncated (no end marker).");
-            var data = TrainingData.Load(scene, device, Segmentation.StuffBackground.For(scene, options.StuffAsBackground));
+            var data = TrainingData.Load(scene, device, Segmentation.StuffBackground.For(scene, options.StuffAsBackground),
+                images: options.Mode == TrainingMode.Train);
             model.Optimizer.MoveTo(device);
             linear.MoveTo(device);
             density.MoveTo(device);

@@ -6,17 +6,26 @@ using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Segmentation;
 using static TorchSharp.torch;
 
-/// <summary>One training view in memory: camera, target image [H,W,3] in 0..1, the 2D instance mask and the boundary index
-/// mined from it (what the trainer samples triplets from).</summary>
+/// <summary>One training view in memory: camera, target image, the 2D instance mask and the boundary index mined from
+/// it (what the trainer samples triplets from).</summary>
 public sealed class TrainingView : IDisposable
 {
     public required string Name { get; init; }
     public required Camera Camera { get; init; }
-    public required Tensor Image { get; init; }
+
+    /// <summary>The target image as its file's 8-bit RGB, [H,W,3] uint8 on the training device: 3 bytes a pixel where
+    /// float32 took 12. Null when the views were loaded without images (lift mode trains no colour).</summary>
+    public required Tensor? Image { get; init; }
+
     public required LabelMap Mask { get; init; }
     public required BoundaryIndex Boundary { get; init; }
 
-    public void Dispose() => Image.Dispose();
+    /// <summary>The target image as float32 [H,W,3] in 0..1, made for one step: one operation, the same values as
+    /// dividing each byte by 255 in float32.</summary>
+    public Tensor Target() =>
+        (Image ?? throw new InvalidOperationException($"View '{Name}' was loaded without its image.")).div(Scalars.Of(255.0));
+
+    public void Dispose() => Image?.Dispose();
 }
 
 /// <summary>The training split of a scene loaded for a trainer, plus the camera extent that scales learning rates and density control.</summary>
@@ -30,7 +39,9 @@ public sealed class TrainingData : IDisposable
     /// the trainer samples triplets.</summary>
     /// <param name="device">Where the images go (uploaded once here; a step never copies them again). Default CPU.</param>
     /// <param name="stuff">Predicted semantic classes whose mask segments are background (<see cref="StuffBackground"/>); null = none.</param>
-    public static TrainingData Load(Scene scene, Device? device = null, IReadOnlySet<int>? stuff = null)
+    /// <param name="images">Whether to read the images (lift mode trains no colour and reads none: each view's
+    /// <see cref="TrainingView.Image"/> is then null).</param>
+    public static TrainingData Load(Scene scene, Device? device = null, IReadOnlySet<int>? stuff = null, bool images = true)
     {
         if (!scene.HasMasks)
         {
@@ -40,24 +51,23 @@ public sealed class TrainingData : IDisposable
         var names = ViewNames(scene);
         var loaded = new TrainingView[names.Count];
         // Decoding images and mining masks is the slow part of loading: do it in parallel, tensors are made on this thread.
-        var raw = new (RgbImage Image, LabelMap Mask, BoundaryIndex Boundary)[names.Count];
+        var raw = new (RgbImage? Image, LabelMap Mask, BoundaryIndex Boundary)[names.Count];
         Parallel.For(0, names.Count, i =>
         {
             var v = scene.View(names[i]);
             var mask = stuff is null ? SceneData.LoadMask(scene, v) : StuffBackground.LoadMask(scene, v, stuff);
-            raw[i] = (SceneData.LoadImage(scene, v), mask, BoundaryMiner.Build(mask));
+            raw[i] = (images ? SceneData.LoadImage(scene, v) : null, mask, BoundaryMiner.Build(mask));
         });
         for (int i = 0; i < names.Count; i++)
         {
             var v = scene.View(names[i]);
             var (img, mask, boundary) = raw[i];
-            var pixels = new float[img.Pixels.Length];
-            for (int k = 0; k < pixels.Length; k++) pixels[k] = img.Pixels[k] / 255f;
+            raw[i] = default; // the decoded file is garbage once its tensor holds it
             loaded[i] = new TrainingView
             {
                 Name = v.Name,
                 Camera = v.Camera,
-                Image = Upload(tensor(pixels, new long[] { img.Height, img.Width, 3 }), device),
+                Image = img is null ? null : Upload(tensor(img.Pixels, new long[] { img.Height, img.Width, 3 }), device),
                 Mask = mask,
                 Boundary = boundary,
             };

@@ -202,6 +202,7 @@ public sealed class SceneTrainerTests
         using var dir = new TempDir();
         var (scene, ply) = TrainedTinyScene(dir, 10);
         using var lift = SceneTrainer.Create(scene, Short(10) with { Mode = TrainingMode.Lift }, ply);
+        Assert.All(lift.Data.Views, v => Assert.Null(v.Image)); // lift mode trains no colour: no image is read or kept
         var means = lift.Model.Read(GaussianModel.Means);
         var emb = lift.Model.Read(GaussianModel.Embeddings);
         while (!lift.IsComplete) lift.Step();

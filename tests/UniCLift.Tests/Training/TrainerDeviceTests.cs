@@ -22,7 +22,7 @@ public sealed class TrainerDeviceTests
         using var t = SceneTrainer.Create(scene, new TrainingOptions { Iterations = 3 });
         Assert.Equal(DeviceType.CPU, t.Device.type);
         Assert.All(t.Model.Optimizer.Names, n => Assert.Equal(DeviceType.CPU, t.Model[n].device_type));
-        Assert.All(t.Data.Views, v => Assert.Equal(DeviceType.CPU, v.Image.device_type));
+        Assert.All(t.Data.Views, v => Assert.Equal(DeviceType.CPU, v.Image!.device_type));
         t.Step();
         var report = t.Step();
         Assert.True(report.RenderLoss > 0, "CPU steps read their losses every step");
