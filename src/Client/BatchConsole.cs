@@ -42,7 +42,7 @@ internal static class BatchConsole
     }
 
     /// <summary>For a scene trained at its images' size (<paramref name="downscale"/> 1) whose images are large, a note
-    /// suggesting --downscale with the memory training holds (<see cref="Compute.Scenes.DownscaleAdvice"/>); the run trains as
+    /// suggesting --downscale with a CPU run's peak memory (<see cref="Compute.Scenes.DownscaleAdvice"/>); the run trains as
     /// asked. A scene that cannot be read here says nothing: the run reports it.</summary>
     public static void NoteDownscale(IEnumerable<string> sceneDirectories, string? masks, int downscale, CommandConsole console)
     {

@@ -52,7 +52,7 @@ public static class InfoCommand
         t.AddRow("Image size", $"{s.Width}x{s.Height}" + (s.UniformSize ? "" : " [yellow](first view; sizes differ)[/]"));
         if (downscale > 1)
             t.AddRow("Training size", $"{trained.Views[0].Camera.Width}x{trained.Views[0].Camera.Height} (--downscale {downscale}; " +
-                $"training holds about {DownscaleAdvice.Size(DownscaleAdvice.TrainingBytes(trained))}, {DownscaleAdvice.Size(DownscaleAdvice.TrainingBytes(scene))} at full size)");
+                $"a CPU run peaks at about {DownscaleAdvice.Size(DownscaleAdvice.PeakBytes(trained))} of memory, {DownscaleAdvice.Size(DownscaleAdvice.PeakBytes(scene))} at full size)");
         else if (DownscaleAdvice.Suggestion(scene) is { } advice)
             t.AddRow("Training size", "[yellow]" + Markup.Escape(advice) + "[/]");
         t.AddRow("Splits", $"train {s.TrainCount}, test {s.TestCount}");

@@ -11,13 +11,13 @@ using static TorchSharp.torch;
 internal static class DeviceUpload
 {
     public static Tensor Of(long[] data, Device device) =>
-        device.type == DeviceType.CUDA ? Pinned(torch.tensor(data), device) : torch.tensor(data, device: device);
+        device.type == DeviceType.CUDA ? Pinned(torch.tensor(data), device) : HostTensor.Copy(data);
 
     public static Tensor Of(int[] data, Device device) =>
-        device.type == DeviceType.CUDA ? Pinned(torch.tensor(data), device) : torch.tensor(data, device: device);
+        device.type == DeviceType.CUDA ? Pinned(torch.tensor(data), device) : HostTensor.Copy(data);
 
     public static Tensor Of(float[] data, Device device) =>
-        device.type == DeviceType.CUDA ? Pinned(torch.tensor(data), device) : torch.tensor(data, device: device);
+        device.type == DeviceType.CUDA ? Pinned(torch.tensor(data), device) : HostTensor.Copy(data);
 
     static Tensor Pinned(Tensor host, Device device)
     {

@@ -67,7 +67,7 @@ public sealed class TrainingData : IDisposable
             {
                 Name = v.Name,
                 Camera = v.Camera,
-                Image = img is null ? null : Upload(tensor(img.Pixels, new long[] { img.Height, img.Width, 3 }), device),
+                Image = img is null ? null : Upload(HostTensor.Copy(img.Pixels, img.Height, img.Width, 3), device),
                 Mask = mask,
                 Boundary = boundary,
             };
