@@ -7,7 +7,8 @@ using static TorchSharp.torch;
 /// The 3DGS photometric loss: 0.8 * L1 + 0.2 * (1 - SSIM) on RGB images [H,W,3].
 /// SSIM follows graphdeco's <c>ssim</c>: 11x11 Gaussian window (sigma 1.5), depthwise conv2d
 /// (groups = channels) with zero padding of 5, C1 = 0.01^2, C2 = 0.03^2, mean over the whole map. On CUDA the SSIM runs
-/// as two fused kernels (<see cref="FusedSsim"/>) once they have agreed with the conv2d chain on the device.
+/// as two fused kernels (<see cref="FusedSsim"/>) once they have agreed with the conv2d chain on the device, on the CPU
+/// as their C# counterpart (<see cref="CpuSsim"/>).
 /// </summary>
 public static class RenderLoss
 {
@@ -44,12 +45,18 @@ public static class RenderLoss
     /// filtered maps (x, y, x^2, y^2, xy) go through one grouped conv call each way.
     /// </remarks>
     /// <param name="fused">On CUDA: null (default) uses <see cref="FusedSsim"/> once its self-check has agreed on the
-    /// device, false always the conv2d chain, true always the fused kernels. Ignored on CPU.</param>
+    /// device, false always the conv2d chain, true always the fused kernels. On the CPU: null or true
+    /// <see cref="CpuSsim"/> for float32 images (unless <c>UNICLIFT_FUSED_SSIM=0</c>), false the conv2d chain.</param>
     public static Tensor Ssim(Tensor rendered, Tensor target, bool? fused = null)
     {
         CheckPair(rendered, target);
-        if (Cuda.KernelHost.Runs(rendered.device) && fused != false && (fused == true || FusedSsim.Applies(rendered, target)))
-            return FusedSsim.Ssim(rendered, target);
+        if (Cuda.KernelHost.Runs(rendered.device))
+        {
+            if (fused != false && (fused == true || FusedSsim.Applies(rendered, target)))
+                return FusedSsim.Ssim(rendered, target);
+        }
+        else if (fused != false && CpuSsim.Applies(rendered, target))
+            return CpuSsim.Ssim(rendered, target);
         using var scope = NewDisposeScope();
         long c = rendered.shape[2];
         var img1 = rendered.permute(2, 0, 1).unsqueeze(0); // [1,C,H,W]

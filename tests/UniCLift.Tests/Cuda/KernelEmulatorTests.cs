@@ -220,10 +220,12 @@ public sealed class KernelEmulatorTests
     }
 
     [Fact]
-    public void A_Training_Step_On_The_Cuda_Path_Issues_Fewer_Libtorch_Calls_Than_On_The_Cpu_Path()
+    public void A_Training_Step_On_The_Cuda_Path_Stays_Within_Its_Libtorch_Call_Budget()
     {
         // Tensors created per step by phase (each a host call into libtorch, about 12 us on CUDA), on a small room with
-        // every loss on for the second half: the CUDA path's host code under the emulator against the CPU path.
+        // every loss on for the second half: the CUDA path's host code under the emulator against the CPU path (whose
+        // Adam is the TorchSharp chain; its SSIM is CpuSsim, as few calls as the fused kernels, where the conv2d chain
+        // made 42 tensors a step with L1).
         var dir = Directory.CreateTempSubdirectory("uniclift-emulated-steps-");
         try
         {
@@ -249,10 +251,11 @@ public sealed class KernelEmulatorTests
             var cpu = PerStep(false);
             var cuda = PerStep(true);
             string Both() => $"CPU path {string.Join(", ", cpu.Select(kv => $"{kv.Key} {kv.Value:F1}"))}; CUDA path {string.Join(", ", cuda.Select(kv => $"{kv.Key} {kv.Value:F1}"))}";
-            Assert.True(cuda["render_loss"] <= cpu["render_loss"] - 15, Both()); // the fused SSIM replaced the conv2d chain
-            Assert.True(cuda["adam"] <= cpu["adam"] - 10, Both());                // the fused Adam
-            Assert.True(cuda["report"] <= 4, Both());                             // the losses summed on the device
-            Assert.True(cuda.Values.Sum() <= cpu.Values.Sum() - 25, Both());
+            Assert.True(cuda["render_loss"] <= 22, Both());                // the fused SSIM, not the conv2d chain's 42
+            Assert.True(cuda["adam"] <= cpu["adam"] - 10, Both());         // the fused Adam
+            Assert.True(cuda["report"] <= 4, Both());                      // the losses summed on the device
+            Assert.True(cuda.Values.Sum() <= cpu.Values.Sum() - 5, Both());
+            Assert.True(cuda.Values.Sum() <= 175, Both());                 // 165 on 2026-12-07
         }
         finally { dir.Delete(recursive: true); }
     }
