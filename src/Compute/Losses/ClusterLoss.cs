@@ -40,7 +40,8 @@ public static class ClusterLoss
     /// as <see cref="Compute(Tensor, LabelMap, ClusterLossOptions?, Random?)"/> with no host work on the mask. The
     /// targets' device and dtype must be the features'. <paramref name="fused"/>: where the CUDA kernels run, null
     /// (default) uses <see cref="FusedClusterStats"/> once its self-check has agreed on the device, false always the
-    /// TorchSharp chain, true always the kernels.
+    /// TorchSharp chain, true always the kernels; on the CPU, null or true <see cref="CpuClusterStats"/> for float32
+    /// features (unless <c>UNICLIFT_FUSED_CLUSTER=0</c>), false the chain.
     /// </summary>
     public static Tensor Compute(Tensor features, ClusterTargets targets, ClusterLossOptions? options = null, bool? fused = null)
     {
@@ -55,8 +56,15 @@ public static class ClusterLoss
         // The fused statistics' autograd function keeps its inputs for its backward, so they (the flattened features
         // among them) are made in the caller's dispose scope, as its outputs are, not in this call's.
         var flat = features.reshape(-1, d); // [H*W,D]
-        (Tensor Centroids, Tensor Spread)? stats = targets.PixelCount > 0 && (fused == true || fused is null && FusedClusterStats.Applies(features))
-            ? FusedClusterStats.Compute(flat, targets) : null;
+        (Tensor Centroids, Tensor Spread)? stats = null;
+        if (targets.PixelCount > 0 && fused != false)
+        {
+            if (Cuda.KernelHost.Runs(features.device))
+            {
+                if (fused == true || FusedClusterStats.Applies(features)) stats = FusedClusterStats.Compute(flat, targets);
+            }
+            else if (CpuClusterStats.Applies(features)) stats = CpuClusterStats.Compute(flat, targets);
+        }
         using var scope = NewDisposeScope();
         if (targets.PixelCount == 0)
             return flat.sum().mul(Scalars.Of(0.0)).MoveToOuterDisposeScope();

@@ -7,22 +7,22 @@ using UniCLift.Compute.Training;
 /// What training at a <c>--downscale</c> factor costs, and the factor to suggest for large images. A CPU run's peak
 /// memory is about <see cref="BaseBytes"/>, plus <see cref="BytesPerImagePixel"/> for each pixel of its largest view (what
 /// one step and one view's decoding allocate), plus <see cref="BytesPerTrainingPixel"/> for each pixel of the views it
-/// trains on (what training keeps): 100 phone photos of 4032x3024 about 50 GB, at <c>--downscale 3</c> about 6.3 GB.
+/// trains on (what training keeps): 100 phone photos of 4032x3024 about 48 GB, at <c>--downscale 3</c> about 6 GB.
 /// Like graphdeco's 3DGS, which rescales images wider than 1.6K itself, images wider than <see cref="SuggestAboveWidth"/>
 /// get a suggestion; nothing is downscaled unless asked.
 /// </summary>
 /// <remarks>Fitted to peak resident memory of <c>segment</c> runs (2026-12-07, generated rooms, 20-40 iterations, this
-/// 2-core machine, the build with <see cref="Losses.CpuSsim"/>), within 0.3 GB of each: 6 views of 640x480 / 1280x960 /
-/// 2560x1920 0.98 / 1.61 / 4.63 GB; 24 training views of 320x240 / 640x480 / 1280x960 0.57 / 1.43 / 2.30 GB; 48 of
-/// 640x480 1.59 GB. What training keeps per pixel: the image 3 bytes, the mask 4, its boundary index about 12,
-/// L_cluster's targets 8.</remarks>
+/// 2-core machine, the build with <see cref="Losses.CpuSsim"/> and <see cref="Losses.CpuClusterStats"/>), within 0.3 GB
+/// of each: 6 views of 640x480 / 1280x960 / 2560x1920 0.91 / 1.53 / 3.51 GB; 24 training views of 320x240 / 640x480 /
+/// 1280x960 0.55 / 1.30 / 2.13 GB; 48 of 640x480 1.39 GB. What training keeps per pixel: the image 3 bytes, the mask 4,
+/// its boundary index about 12, L_cluster's targets 8.</remarks>
 public static class DownscaleAdvice
 {
     /// <summary>The process, the runtime and libtorch, before any view.</summary>
     public const long BaseBytes = 730_000_000;
 
     /// <summary>Per pixel of the largest view: a training step's render, losses and autograd graph at that size.</summary>
-    public const int BytesPerImagePixel = 580;
+    public const int BytesPerImagePixel = 360;
 
     /// <summary>Per pixel of every training view: what training keeps and what loading leaves to the runtime.</summary>
     public const int BytesPerTrainingPixel = 35;
