@@ -116,44 +116,48 @@ public static class CpuClusterStats
     }
 
     /// <summary>sums[s, c] += sigmoid(x[row(i), c]) for the taking pixels first..end-1.</summary>
-    private static unsafe void AddSigmoids(Rows r, int first, int end, double[] sums)
-    {
-        int d = r.D;
-        var buffer = new float[Block * d];
-        fixed (float* sig = buffer)
-            for (int b = first; b < end; b += Block)
+    private static unsafe void AddSigmoids(Rows r, int first, int end, double[] sums) =>
+        SigmoidBlocks(r, first, end, (sig, b, n) =>
+        {
+            int d = r.D;
+            for (int j = 0; j < n; j++)
             {
-                int n = Math.Min(Block, end - b);
-                Sigmoids(r, b, n, sig);
-                for (int j = 0; j < n; j++)
-                {
-                    long s = r.Seg[b + j] * d;
-                    for (int ch = 0; ch < d; ch++) sums[s + ch] += sig[j * d + ch];
-                }
+                long s = r.Seg[b + j] * d;
+                for (int ch = 0; ch < d; ch++) sums[s + ch] += sig[j * d + ch];
             }
-    }
+        });
 
     /// <summary>spread[s] += |sigmoid(x[row(i)]) - c_s|^2 for the taking pixels first..end-1.</summary>
-    private static unsafe void AddSpreads(Rows r, int first, int end, float[] centroids, double[] spread)
+    private static unsafe void AddSpreads(Rows r, int first, int end, float[] centroids, double[] spread) =>
+        SigmoidBlocks(r, first, end, (sig, b, n) =>
+        {
+            int d = r.D;
+            for (int j = 0; j < n; j++)
+            {
+                long s = r.Seg[b + j];
+                float q = 0;
+                for (int ch = 0; ch < d; ch++)
+                {
+                    float e = sig[j * d + ch] - centroids[s * d + ch];
+                    q += e * e;
+                }
+                spread[s] += q;
+            }
+        });
+
+    private unsafe delegate void BlockWork(float* sig, int first, int count);
+
+    /// <summary>Calls <paramref name="work"/> for each block of up to <see cref="Block"/> taking pixels of first..end-1
+    /// with their sigmoid features, row after row.</summary>
+    private static unsafe void SigmoidBlocks(Rows r, int first, int end, BlockWork work)
     {
-        int d = r.D;
-        var buffer = new float[Block * d];
+        var buffer = new float[Block * r.D];
         fixed (float* sig = buffer)
             for (int b = first; b < end; b += Block)
             {
                 int n = Math.Min(Block, end - b);
                 Sigmoids(r, b, n, sig);
-                for (int j = 0; j < n; j++)
-                {
-                    long s = r.Seg[b + j];
-                    float q = 0;
-                    for (int ch = 0; ch < d; ch++)
-                    {
-                        float e = sig[j * d + ch] - centroids[s * d + ch];
-                        q += e * e;
-                    }
-                    spread[s] += q;
-                }
+                work(sig, b, n);
             }
     }
 
