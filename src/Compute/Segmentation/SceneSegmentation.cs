@@ -83,27 +83,22 @@ public static class SceneSegmentation
     /// (<see cref="Scene.Downscaled"/>), as its metrics.json records it (<c>downscale</c>); null when it records none (a
     /// result from before the factor: the files' size) or has no readable metrics.json. Decoding and scoring the result
     /// again use the same factor.</summary>
-    public static int? RecordedDownscale(string outputDirectory)
-    {
-        try
-        {
-            var node = JsonNode.Parse(DataFile.ReadAllText(Path.Combine(outputDirectory, MetricsFile)));
-            return node?["downscale"] is JsonValue v && v.TryGetValue<int>(out var n) && n >= 1 ? n : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or InvalidDataException)
-        {
-            return null;
-        }
-    }
+    public static int? RecordedDownscale(string outputDirectory) =>
+        RecordedValue(outputDirectory, "downscale") is { } v && v.TryGetValue<int>(out var n) && n >= 1 ? n : null;
 
     /// <summary>A text value of a finished result's metrics.json (<paramref name="key"/>, e.g. <c>background_from</c>);
     /// null when it has none, an empty one, or no readable metrics.json.</summary>
-    public static string? Recorded(string outputDirectory, string key)
+    public static string? Recorded(string outputDirectory, string key) =>
+        RecordedValue(outputDirectory, key) is { } v && v.TryGetValue<string>(out var text) && text.Length > 0 ? text : null;
+
+    /// <summary>The value <paramref name="key"/> of a finished result's metrics.json; null when it has none or no
+    /// readable metrics.json.</summary>
+    private static JsonValue? RecordedValue(string outputDirectory, string key)
     {
         try
         {
             var node = JsonNode.Parse(DataFile.ReadAllText(Path.Combine(outputDirectory, MetricsFile)));
-            return node?[key] is JsonValue v && v.TryGetValue<string>(out var text) && text.Length > 0 ? text : null;
+            return node?[key] as JsonValue;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or InvalidDataException)
         {
