@@ -19,6 +19,8 @@
 #        figures (docs/gpu/bench-raster.txt) are its baseline;
 #     7. batch throughput: bench/gpu-slots.sh with SCENES=4 ITERS=3000 (TrainingSlots 1, 2, 4).
 # Here: ../shared/device/pack.sh src/Client, then the device tool with carry [".device"] and one of the commands above;
+# the device tool now lends an H100 by default and an H200 when named: both are sm_90 and run this unchanged, but the
+# issue's targets are an H200's, so name nvidia-h200 when one is free, and say which card gave each figure (gpu.txt).
 # every result is under $OUT (at most 8 files come back: each mode writes 8 or fewer, the slots' CSVs stay on the machine).
 # Ran 2026-12-04 before the fused kernels existed (as "checks" and "paper"): docs/gpu/train-segment-*.txt.
 set -uo pipefail
