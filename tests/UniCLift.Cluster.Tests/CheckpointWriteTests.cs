@@ -158,19 +158,32 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task ARunIntoAnOldResultsDirectoryTakesItsMetricsAwayFirst()
+    public async Task ARunIntoAnOldResultsDirectoryKeepsItWholeUntilItsOwnModelReplacesIt()
     {
-        // metrics.json marks a finished result (it is written last, by the decoding pass); a new run that failed after
-        // training left its new model.ply beside the old run's metrics.json, a folder that looked finished.
+        // metrics.json marks a finished result (it is written last, by the decoding pass). A new run that is cancelled
+        // (Ctrl-C, SIGTERM) or fails while it loads or trains leaves the old result as it was; once trained, its model
+        // replaces the old one and the old metrics.json goes with it, so a decoding that then fails does not leave the
+        // new model beside the old metrics, a folder that would look finished.
         var results = Path.Combine(root, "results-old");
         var old = Path.Combine(results, "tiny", "metrics.json");
+        var oldModel = Path.Combine(results, "tiny", "model.ply");
         Directory.CreateDirectory(Path.GetDirectoryName(old)!);
         File.WriteAllText(old, "{\"pq\": {\"pq_scene\": 99}}");
+        File.WriteAllText(oldModel, "the old run's model");
+
+        var (cancelled, _) = Start(Path.Combine(root, "ckpt-old-cancelled"), 1000, 100_000, _ => { }, results: results);
+        await Until(() => cancelled.Progress.Step >= 3, "training", cancelled);
+        cancelled.Cancel();
+        Assert.Equal(SceneRunEnd.Finished, await cancelled.Completion.WaitAsync(Patience));
+        Assert.Equal(SceneState.Cancelled, cancelled.Progress.State);
+        Assert.Equal("{\"pq\": {\"pq_scene\": 99}}", File.ReadAllText(old));
+        Assert.Equal("the old run's model", File.ReadAllText(oldModel));
+
         var (run, _) = Start(Path.Combine(root, "ckpt-old"), 1000, 10, _ => { }, results: results);
         Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
         Assert.Equal(SceneState.Trained, run.Progress.State);
         Assert.False(File.Exists(old));
-        Assert.True(File.Exists(Path.Combine(results, "tiny", "model.ply")));
+        Assert.NotEqual("the old run's model", File.ReadAllText(oldModel, System.Text.Encoding.Latin1)[..19]);
     }
 
     [Fact]
