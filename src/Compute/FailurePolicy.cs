@@ -5,7 +5,9 @@ namespace UniCLift.Compute;
 /// line) and the grains (a scene's failure reason). Bad input (a missing or malformed file, an invalid value, an unknown
 /// name or id) is something the user can fix: its message names the file or value and is shown alone. A missing piece of
 /// the environment (<see cref="EnvironmentException"/>: no GPU, driver, CUDA libtorch or NVRTC; no cluster at the
-/// address given) is said in one line of its own. Anything else is a failure
+/// address given) and a write the file system refused (<see cref="IO.CannotWriteException"/>: a full disk, a read-only
+/// file system) are said in one line of their own, as is a file the process may not open (.NET's "Access to the path
+/// '...' is denied."). Anything else is a failure
 /// that the message alone may not explain, so its type goes in front.
 /// </summary>
 public static class FailurePolicy
@@ -18,7 +20,7 @@ public static class FailurePolicy
     public static string Describe(Exception e)
     {
         var inner = Unwrap(e);
-        var text = IsBadInput(inner) || inner is EnvironmentException ? inner.Message : $"{inner.GetType().Name}: {inner.Message}";
+        var text = IsBadInput(inner) || inner is EnvironmentException or IO.CannotWriteException or UnauthorizedAccessException ? inner.Message : $"{inner.GetType().Name}: {inner.Message}";
         if (e is AggregateException { InnerExceptions.Count: > 1 } all) text += $" (and {all.InnerExceptions.Count - 1} more alike)";
         return text.ReplaceLineEndings(" ");
     }

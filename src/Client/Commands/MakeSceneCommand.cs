@@ -50,6 +50,7 @@ public static class MakeSceneCommand
             });
             if (parseResult.GetValue(corruptionOption) is { } corruption) options = options with { Corruption = ParseCorruption(corruption) };
             options.Validate();
+            Compute.IO.OutputFolder.EnsureWritable(dir, "--out"); // a file in the way, a read-only disk: said before generating
 
             var clock = Stopwatch.StartNew();
             var scene = SyntheticSceneGenerator.Generate(options);

@@ -31,7 +31,34 @@ public static class AtomicFile
     {
         Interlocked.Increment(ref pending);
         try { WriteCore(path, write); }
+        catch (Exception e) when (CannotWrite(e, path) is { } reason)
+        {
+            // One line naming the file asked for (not the temporary one, not .NET's exception type) and why.
+            throw new CannotWriteException($"cannot write {path}: {reason}.", e);
+        }
         finally { Interlocked.Decrement(ref pending); }
+    }
+
+    /// <summary>The operating system's reason when <paramref name="e"/> says the file system refused the write of
+    /// <paramref name="path"/> (its temporary file, its directory or a parent it had to create); null for anything
+    /// else, which the caller's own handling sees as it was.</summary>
+    internal static string? CannotWrite(Exception e, string path)
+    {
+        // On Linux an IOException from a system call carries its errno as HResult (.NET's and FileConfinement's alike):
+        // ENOSPC, EDQUOT, EROFS, EFBIG, EACCES, EPERM, EIO, said in the system's words ("No space left on device").
+        if (e is IOException io and not FileNotFoundException and not DirectoryNotFoundException)
+            return io.HResult is 28 or 122 or 30 or 27 or 13 or 1 or 5 ? System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(io.HResult) : null;
+        if (e is UnauthorizedAccessException)
+        {
+            // "Access to the path '/x/y' is denied.": only when that path is the file, its temporary file, or a folder
+            // on the way to it (a callback's own read of another file is not this write's failure).
+            int a = e.Message.IndexOf('\''), b = e.Message.LastIndexOf('\'');
+            if (a < 0 || b <= a) return null;
+            string denied = Path.TrimEndingDirectorySeparator(e.Message[(a + 1)..b]), full = Path.GetFullPath(path);
+            return FileConfinement.IsUnder(full, denied) || string.Equals(Path.GetDirectoryName(denied), Path.GetDirectoryName(full), StringComparison.Ordinal)
+                ? "Permission denied" : null;
+        }
+        return null;
     }
 
     private static void WriteCore(string path, Action<Stream> write)

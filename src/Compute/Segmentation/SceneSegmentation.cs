@@ -21,6 +21,24 @@ public static class SceneSegmentation
 {
     public const string LabelsFolder = "instance", OverlaysFolder = "overlays", LabelsPly = "labels.ply", MetricsFile = "metrics.json";
 
+    /// <summary>What a run writes into its output directory (the report too): a folder holding one of them is a result.</summary>
+    public static readonly string[] ResultEntries =
+        [TrainedGaussians.FileName, TrainingSummary.FileName, LabelsPly, MetricsFile, LabelsFolder, OverlaysFolder, "report.html"];
+
+    /// <summary>A run writes its outputs over what <paramref name="directory"/> holds: a new or empty folder, or an earlier
+    /// result's. A folder of other files (a scene, someone's notes) is refused, naming one of them, before anything is
+    /// trained or written there (its metrics.json or report.html would be overwritten).</summary>
+    public static void CheckOutputFolder(string directory)
+    {
+        if (!Directory.Exists(directory)) return;
+        var entries = Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).ToList();
+        if (entries.Count == 0 || entries.Any(e => ResultEntries.Contains(e, StringComparer.Ordinal))) return;
+        // Our own hidden files (a write check, a temporary file a killed write left) are not someone else's.
+        var other = entries.FirstOrDefault(e => !(e!.StartsWith('.') && (e == IO.OutputFolder.ProbeName || e.EndsWith(".tmp", StringComparison.Ordinal))));
+        if (other is null) return;
+        throw new ArgumentException($"output directory {directory} holds other files ('{other}' among them) and no result of a run; name a new or empty folder, or an earlier result's.");
+    }
+
     public static SceneSegmentationResult Finish(Scene scene, SceneTrainer trainer, string outputDirectory, double trainingSeconds,
         DecodeOptions? options = null, IReadOnlyList<TrainingStepReport>? lossCurve = null)
     {

@@ -230,9 +230,10 @@ public sealed class SceneRun
         if (Job.Options.InitialPly is { } ply) roots.CheckReadable(ply, "initial PLY");
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException($"scene directory '{dir}' does not exist (expected a scene in a supported layout: Panoptic Lifting, Messy Rooms, 3DGS output, nerfstudio or COLMAP).");
-        // Before the minutes of training, not when the results are written.
-        if (File.Exists(Job.OutputDirectory))
-            throw new ArgumentException($"output directory {Job.OutputDirectory} is a file; name a directory (it is made if missing).");
+        // Before the minutes of training, not when the results are written: a path through a file, a read-only or full
+        // file system, a folder without write permission.
+        SceneSegmentation.CheckOutputFolder(Job.OutputDirectory);
+        Compute.IO.OutputFolder.EnsureWritable(Job.OutputDirectory, "output directory");
     }
 
     /// <summary>The ground truth the scene's evaluation reads after training (the test views'), read once before it: a
