@@ -69,7 +69,7 @@ public static class ColmapLayout
         var (train, test) = LayoutFiles.ReadSplits(Path.Combine(root, "splits.json"), views.Select(v => v.Name).ToList());
 
         var pointsFile = Path.Combine(model, binary ? ColmapBinary.Points3DFile : "points3D.txt");
-        string? cloud = File.Exists(pointsFile) ? EnsurePointCloud(pointsFile) : null;
+        string? cloud = LayoutFiles.Optional(pointsFile) ? EnsurePointCloud(pointsFile) : null;
         return new Scene(root, SceneLayout.Colmap, views, train, test, cloud);
     }
 

@@ -87,7 +87,7 @@ public static class GraphdecoLayout
     internal static string? NamedSourcePath(string root)
     {
         var cfg = Path.Combine(root, "cfg_args");
-        if (!File.Exists(cfg)) return null;
+        if (!LayoutFiles.Optional(cfg)) return null;
         var m = Regex.Match(DataFile.ReadAllText(cfg), @"source_path\s*=\s*(['""])(?<p>.*?)\1");
         if (!m.Success) return null;
         var p = m.Groups["p"].Value;

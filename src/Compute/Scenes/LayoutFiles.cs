@@ -80,6 +80,23 @@ internal static class LayoutFiles
         return r;
     }
 
+    /// <summary>Whether an optional file of a layout (splits.json, a point cloud, cfg_args) is there: false when nothing
+    /// is at <paramref name="path"/>; something else by that name (a folder) is an error naming it, not a file to
+    /// pass over in silence (the scene would load without it).</summary>
+    public static bool Optional(string path)
+    {
+        if (File.Exists(path)) return true;
+        if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder; the layout reads a file by this name (move the folder, or put the file there).");
+        return false;
+    }
+
+    /// <summary>An empty "train" list in splits.json: nothing to train on (and every frame would train, the test ones too).</summary>
+    public static void CheckTrainSplit(string path, IReadOnlyCollection<string> train)
+    {
+        if (train.Count == 0)
+            throw new InvalidDataException($"{path}: \"train\" is empty; list the frames to train on (without splits.json every frame trains and is tested).");
+    }
+
     public static JsonDocument ReadJson(string path)
     {
         if (!File.Exists(path)) throw new InvalidDataException($"{path}: file not found.");
@@ -191,7 +208,7 @@ internal static class LayoutFiles
     /// </summary>
     public static (List<string> Train, List<string> Test) ReadSplits(string path, IReadOnlyList<string> frames)
     {
-        if (!File.Exists(path)) return (frames.ToList(), frames.ToList());
+        if (!Optional(path)) return (frames.ToList(), frames.ToList());
         using var doc = ReadJson(path);
         var byName = frames.ToHashSet(StringComparer.Ordinal);
         List<string> Split(string key)
@@ -209,7 +226,9 @@ internal static class LayoutFiles
             }
             return r;
         }
-        return (Split("train"), Split("test"));
+        var train = Split("train");
+        CheckTrainSplit(path, train);
+        return (train, Split("test"));
     }
 
     public static string Format(double v) => v.ToString("R", CultureInfo.InvariantCulture);

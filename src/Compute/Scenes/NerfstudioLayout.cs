@@ -105,6 +105,7 @@ public static class NerfstudioLayout
                 : arr.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? Path.GetFileNameWithoutExtension(e.GetString()!) : "")
                     .Select(n => seen.Contains(n) ? n : throw new InvalidDataException($"{path}: \"{key}\" names '{n}', which is not a frame.")).ToList();
             (train, test) = (Names(tr, "train_filenames"), Names(te, "test_filenames"));
+            if (train.Count == 0) throw new InvalidDataException($"{path}: \"train_filenames\" is empty; list the frames to train on.");
         }
         else (train, test) = LayoutFiles.ReadSplits(Path.Combine(root, "splits.json"), names);
 

@@ -80,7 +80,7 @@ public static class PanopticLiftingLayout
 
         var (train, test) = ReadSplits(Path.Combine(root, SplitsFile), frames);
 
-        string? cloud = new[] { "points3D.ply", "point_cloud.ply" }.Select(n => Path.Combine(root, n)).FirstOrDefault(File.Exists);
+        string? cloud = new[] { "points3D.ply", "point_cloud.ply" }.Select(n => Path.Combine(root, n)).FirstOrDefault(LayoutFiles.Optional);
         return new Scene(root, SceneLayout.PanopticLifting, views, train, test, cloud, 1000.0);
     }
 
@@ -179,7 +179,7 @@ public static class PanopticLiftingLayout
 
     private static (List<string> Train, List<string> Test) ReadSplits(string path, List<string> frames)
     {
-        if (!File.Exists(path)) return (frames.ToList(), frames.ToList());
+        if (!LayoutFiles.Optional(path)) return (frames.ToList(), frames.ToList());
         JsonDocument doc;
         try { doc = JsonDocument.Parse(DataFile.ReadAllBytes(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e); }
@@ -223,7 +223,9 @@ public static class PanopticLiftingLayout
                 return long.TryParse(stem, NumberStyles.None, CultureInfo.InvariantCulture, out long k) ? byNumber.GetValueOrDefault(k) : null;
             }
 
-            return (Split("train"), Split("test"));
+            var train = Split("train");
+            LayoutFiles.CheckTrainSplit(path, train);
+            return (train, Split("test"));
         }
     }
 

@@ -2,6 +2,7 @@ namespace UniCLift.Tests.Readers;
 
 using UniCLift.Compute.IO;
 using UniCLift.Compute.Scenes;
+using UniCLift.Compute.Synthetic;
 using UniCLift.Tests.IO;
 using static LayoutFixtures;
 
@@ -137,5 +138,36 @@ public class MalformedInputTests
         var e = Assert.Throws<InvalidDataException>(() => SceneInspector.Read(dir.Path));
         Assert.Contains(dir.Path, e.Message);
         Assert.Contains("transforms.json", e.Message);
+    }
+
+    [Fact]
+    public void A_Folder_Where_A_Layout_Reads_An_Optional_File_Is_An_Error_Naming_It()
+    {
+        // points3D.ply, splits.json, a COLMAP points3D, cfg_args: a folder by that name was passed over as "no file", so a
+        // scene loaded without its point cloud (a random start) or its splits (trained on its test views) in silence.
+        using var dir = new TempDir();
+        SyntheticSceneWriter.Write(dir.Path, Generated);
+        var cloud = Path.Combine(dir.Path, "points3D.ply");
+        File.Delete(cloud);
+        Directory.CreateDirectory(cloud);
+        AssertNamesFile(cloud, () => SceneInspector.Read(dir.Path));
+        Directory.Delete(cloud);
+        var splits = Path.Combine(dir.Path, "splits.json");
+        File.Delete(splits);
+        Directory.CreateDirectory(splits);
+        var e = Assert.Throws<InvalidDataException>(() => SceneInspector.Read(dir.Path));
+        Assert.Contains(splits, e.Message);
+        Assert.Contains("is a folder", e.Message);
+        Directory.Delete(splits);
+        Assert.Null(SceneInspector.Read(dir.Path).PointCloudPath); // neither there: the layout's defaults, as before
+
+        using var ns = new TempDir();
+        WriteNerfstudio(ns.Path, Generated);
+        var nsSplits = Path.Combine(ns.Path, "splits.json");
+        Directory.CreateDirectory(nsSplits);
+        AssertNamesFile(nsSplits, () => SceneInspector.Read(ns.Path));
+        Directory.Delete(nsSplits);
+        File.WriteAllText(nsSplits, "{\"train\": [], \"test\": []}");
+        AssertNamesFile(nsSplits, () => SceneInspector.Read(ns.Path));
     }
 }

@@ -158,6 +158,7 @@ public class PanopticLiftingLayoutTests
     [InlineData("{\"train\": [\"0\"], \"test\": [\"7\"]}", "\"7\", which has no image")]
     [InlineData("{\"train\": [0, 99], \"test\": [1]}", "99, which has no image")]
     [InlineData("{\"train\": [0.5], \"test\": [1]}", "neither a frame name nor an integer")]
+    [InlineData("{\"train\": [], \"test\": [1]}", "\"train\" is empty")] // it trained on every frame, the test one too
     public void BadSplits_IsAnErrorNamingTheFile(string json, string expected)
     {
         using var dir = new TempDir();
