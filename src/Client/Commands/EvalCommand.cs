@@ -142,7 +142,8 @@ public static class EvalCommand
 
     private static void RequireDirectory(string dir, string what)
     {
-        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"The {what} directory '{dir}' does not exist.");
+        if (!Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"The {what} directory '{dir}' {(File.Exists(dir) ? "is a file, not a directory" : "does not exist")}.");
     }
 
     /// <summary>Evaluates the predictions in <paramref name="predDir"/> (files named as the ground truth, .png).

@@ -47,7 +47,14 @@ public sealed class ViewerServer : IAsyncDisposable
     {
         if (port is < 0 or > 65535) throw new ArgumentException($"--port {port}: expected 0 (any free port) to 65535.");
         if (string.IsNullOrWhiteSpace(host)) throw new ArgumentException("--host is empty.");
-        var server = new ViewerServer(data, host, port == 0 ? FreePort(host) : port);
+        CheckHost(host);
+        int chosen;
+        try { chosen = port == 0 ? FreePort(host) : port; }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
+        {
+            throw new ArgumentException($"--host {host} is not an address of this machine ({e.Message}); {HostHint}.", e);
+        }
+        var server = new ViewerServer(data, host, chosen);
         try { server.listener.Start(); }
         catch (HttpListenerException e)
         {
@@ -62,6 +69,18 @@ public sealed class ViewerServer : IAsyncDisposable
     }
 
     private const int LinuxAddressInUse = 98; // EADDRINUSE
+
+    private const string HostHint = "give one of its IP addresses, 127.0.0.1 (the default: this machine only) or 0.0.0.0 (every interface)";
+
+    /// <summary>A host that is neither an IP address, a wildcard nor a name that resolves: one line naming it (HttpListener
+    /// said "The request is not supported").</summary>
+    private static void CheckHost(string host)
+    {
+        if (host is "0.0.0.0" or "*" or "+" || IPAddress.TryParse(host.Trim('[', ']'), out _)) return;
+        try { if (Dns.GetHostAddresses(host).Length > 0) return; }
+        catch (Exception e) when (e is SocketException or ArgumentException) { }
+        throw new ArgumentException($"--host {host} is neither an IP address nor a name this machine resolves; {HostHint}.");
+    }
 
     private static IPAddress ProbeAddress(string host) =>
         host is "0.0.0.0" or "*" or "+" ? IPAddress.Any : IPAddress.TryParse(host.Trim('[', ']'), out var a) ? a : IPAddress.Loopback;
