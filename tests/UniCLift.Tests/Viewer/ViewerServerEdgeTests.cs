@@ -76,6 +76,19 @@ public class ViewerServerEdgeTests
             ViewerServer.HostName("127.0.0.1"), ViewerServer.HostName(null)));
     }
 
+    [Theory]
+    [InlineData("999.1.1.1", "neither an IP address nor a name this machine resolves")] // was "The request is not supported"
+    [InlineData("10.255.255.1", "is not an address of this machine")]                   // was a SocketException
+    public void View_OnAHostThatIsNotThisMachines_FailsWithOneLineNamingIt(string host, string expected)
+    {
+        using var dir = new TempDir();
+        var made = ViewerResult.Write(dir.Path);
+        var e = Assert.Throws<ArgumentException>(() => ViewerServer.Start(ViewerPayload.Build(made.Result), host, 0));
+        Assert.StartsWith($"--host {host} ", e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("0.0.0.0 (every interface)", e.Message);
+    }
+
     [Fact]
     public void View_OnAPortInUse_FailsWithOneLineAndExitCode1()
     {
