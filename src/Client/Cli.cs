@@ -30,6 +30,21 @@ public static class Cli
         return root;
     }
 
+    /// <summary>What a command line that does not parse gets: one line on <paramref name="error"/>, `error: ` and
+    /// System.CommandLine's messages, then which `--help` shows the usage (it printed the whole usage after them, dozens
+    /// of lines that hid the one that mattered); exit code 2.</summary>
+    internal static int ReportParseErrors(System.CommandLine.ParseResult parse, TextWriter error)
+    {
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, r.Parent is null ? "uniclift" : r.Command.Name);
+        var messages = parse.Errors.Select(e => e.Message.Trim()).Distinct().Select(m => m.EndsWith('.') ? m : m + ".").ToList();
+        // "Unrecognized command or argument 'x'." says it; "Required command was not provided." beside it is noise.
+        if (messages.Count > 1) messages.RemoveAll(m => m == "Required command was not provided.");
+        error.WriteLine($"error: {string.Join(" ", messages)} (`{string.Join(' ', names)} --help` shows the usage.)");
+        return ExitCodes.UserError;
+    }
+
     /// <summary>
     /// Parses and runs a command. Asynchronous commands (those that run long: they take a CancellationToken) stop on
     /// SIGINT / SIGTERM through <see cref="Interruption"/> and then exit 130 / 143; synchronous ones keep the
@@ -42,9 +57,14 @@ public static class Cli
         // embedded silo is still stopping and files are being written; the Interruption below is the one handler.
         var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null };
         // A command line that does not parse (unknown option, missing argument, a value a validator refuses) is bad
-        // input like any other: System.CommandLine prints what is wrong and the usage, the exit code is 2, not its 1.
-        if (parse.Errors.Count > 0)
-            return parse.Invoke(configuration) == ExitCodes.Ok ? ExitCodes.Ok : ExitCodes.UserError;
+        // input like any other: one line saying what is wrong and where the usage is, exit code 2.
+        // `uniclift` alone: the usage, as before (what someone typing the name wants to see).
+        if (args.Length == 0)
+        {
+            Build().Parse(["--help"]).Invoke(configuration);
+            return ExitCodes.UserError;
+        }
+        if (parse.Errors.Count > 0) return ReportParseErrors(parse, configuration.Error);
         if (parse.Action is not System.CommandLine.Invocation.AsynchronousCommandLineAction)
             return parse.Invoke(configuration);
         using var interruption = Interruption.Listen(configuration.Error);

@@ -59,7 +59,7 @@ public static class SegmentCommand
             throw new DirectoryNotFoundException($"scene directory '{sceneDirectory}' does not exist.");
         // Before a silo starts and the scene is read: the grain would find it missing only after that.
         if (options.InitialPly is { } ply && !File.Exists(ply))
-            throw new FileNotFoundException($"--ply '{ply}' {(Directory.Exists(ply) ? "is a folder" : "does not exist")} (lift mode's geometry: a trained 3DGS PLY file).", ply);
+            throw new FileNotFoundException($"--ply '{ply}' {(Directory.Exists(ply) ? "is a folder" : "does not exist")} (lift mode's geometry: a trained 3DGS PLY).", ply);
         if (options.Mode == JobMode.Decode && options.Masks is null && Compute.Segmentation.SceneSegmentation.RecordedMasks(outputDirectory) is { } recorded)
         {
             // Decoding again reads the masks the run lifted, as its metrics.json records them.

@@ -156,6 +156,24 @@ public sealed class CommandConventionTests
     }
 
     [Fact]
+    public void A_Command_Line_That_Does_Not_Parse_Is_One_Error_Line_Naming_The_Help_Of_Its_Command()
+    {
+        // System.CommandLine printed its messages and then the whole usage (dozens of lines that hid the one that mattered).
+        string Line(params string[] args)
+        {
+            var error = new StringWriter();
+            Assert.Equal(ExitCodes.UserError, Cli.ReportParseErrors(Cli.Build().Parse(args), error));
+            var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return Assert.Single(lines).TrimEnd();
+        }
+        Assert.Equal("error: Option '--out' is required. (`uniclift segment --help` shows the usage.)", Line("segment", "scene"));
+        Assert.Equal("error: Unrecognized command or argument 'bogus'. (`uniclift --help` shows the usage.)", Line("bogus"));
+        Assert.Equal("error: Option --views: 'abc' is not a whole number. (`uniclift demo --help` shows the usage.)", Line("demo", "--views", "abc"));
+        Assert.StartsWith("error: Option --kernel: 'x' is not one of ", Line("bench", "raster", "--kernel", "x"));
+        Assert.EndsWith("(`uniclift bench raster --help` shows the usage.)", Line("bench", "raster", "--kernel", "x"));
+    }
+
+    [Fact]
     public void Make_Scene_Reports_A_Bad_Value_Like_Every_Other_Command()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"uniclift-never-{Guid.NewGuid():N}");
