@@ -17,6 +17,11 @@ public sealed record Camera(int Width, int Height, double Fx, double Fy, double 
         if (Fx < 0.04 * Width || Fy < 0.04 * Height)
             throw new InvalidDataException($"{source}: focal lengths fx={Fx:G4}, fy={Fy:G4} for a {Width}x{Height} image are not in pixels " +
                                            "(a field of view past 170 degrees); intrinsics normalised by the image size must be multiplied by it.");
+        // A principal point far off the image (cx 5000 for a 64-pixel image trained to nothing, in silence): more than half
+        // an image beyond its border is a typo or intrinsics of another image, not a crop.
+        if (!(Cx >= -0.5 * Width && Cx <= 1.5 * Width && Cy >= -0.5 * Height && Cy <= 1.5 * Height))
+            throw new InvalidDataException($"{source}: principal point cx={Cx:G6}, cy={Cy:G6} lies far outside the {Width}x{Height} image " +
+                                           "(more than half an image beyond its border); it should be near the image's centre, in pixels.");
         if (CameraToWorld.Length != 16) throw new InvalidDataException($"{source}: camera-to-world must have 16 values, has {CameraToWorld.Length}.");
         foreach (var v in CameraToWorld)
             if (!double.IsFinite(v)) throw new InvalidDataException($"{source}: camera-to-world has a non-finite value.");

@@ -101,6 +101,9 @@ public class MalformedInputTests
     [InlineData("{\"fl_x\": 0.8, \"cx\": 0.5, \"cy\": 0.5, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
     // A mirror (an axis flipped: determinant -1) passes every column test; its scene came out all background.
     [InlineData("{\"fl_x\": 20, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[-1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
+    // A principal point far off the image (it trained to nothing, 0 instances).
+    [InlineData("{\"fl_x\": 20, \"cx\": 5000, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
+    [InlineData("{\"fl_x\": 20, \"cy\": -300, \"frames\": [{\"file_path\": \"images/0000.png\", \"transform_matrix\": [[1,0,0,0],[0,1,0,0],[0,0,1,3],[0,0,0,1]]}]}")]
     public void Nerfstudio_TransformsJson(string json)
     {
         using var dir = new TempDir();
