@@ -93,6 +93,17 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         Assert.Equal(SceneState.Failed, none.State);
         Assert.True(none.BadInput);
         Assert.Contains(Path.Combine(root, "nothing", "busy", "model.ply"), none.Error);
+
+        // Decoding again that fails while it writes (a view's label map cannot be written: a folder stands at its path)
+        // leaves no metrics.json: the label maps are part new, part old, and the folder must not look finished.
+        var label = Directory.GetFiles(Path.Combine(decoded.OutputDirectory!, "instance"), "*.png").Order().First();
+        File.Delete(label);
+        Directory.CreateDirectory(label);
+        await client.GetGrain<ICoordinatorGrain>("decode-broken").SubmitBatch(new BatchRequest([scene], output, new JobOptions(JobMode.Decode, MaxRetries: 0)));
+        var broken = (await TestCluster.WaitForBatchAsync(client, "decode-broken", TimeSpan.FromMinutes(2))).Scenes[0].Status;
+        Assert.Equal(SceneState.Failed, broken.State);
+        Assert.False(File.Exists(Path.Combine(decoded.OutputDirectory!, "metrics.json")));
+        Assert.Equal(model, File.ReadAllBytes(Path.Combine(decoded.OutputDirectory!, "model.ply")));
         await client.GetGrain<ICoordinatorGrain>("decode-busy").Cancel();
     }
 
