@@ -29,10 +29,13 @@ public static class OutputFolder
             AtomicFile.Write(probe, _ => { });
             File.Delete(probe);
         }
-        catch (Exception e) when ((e as CannotWriteException)?.InnerException is { } inner ? AtomicFile.CannotWrite(inner, probe) is not null : AtomicFile.CannotWrite(e, probe) is not null)
+        catch (Exception e) when (AtomicFile.CannotWrite(System(e), probe) is { } reason)
         {
-            var os = e is CannotWriteException { InnerException: { } i } ? i : e;
-            throw new CannotWriteException($"cannot write to {what} {directory}: {AtomicFile.CannotWrite(os, probe)}.", os);
+            // Said of the folder (the check's file is ours, not the user's).
+            throw new CannotWriteException($"cannot write to {what} {directory}: {reason}.", System(e));
         }
+
+        // The system's own exception: AtomicFile's, or what it wrapped.
+        static Exception System(Exception e) => e is CannotWriteException { InnerException: { } inner } ? inner : e;
     }
 }

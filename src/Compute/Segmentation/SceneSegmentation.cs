@@ -39,6 +39,16 @@ public static class SceneSegmentation
         throw new ArgumentException($"output directory {directory} holds other files ('{other}' among them) and no result of a run; name a new or empty folder, or an earlier result's.");
     }
 
+    /// <summary>metrics.json marks a finished result: the decoding pass writes it last. A run into an earlier result's
+    /// folder calls this when it starts replacing that result's files (a train or lift run before its new model.ply, a
+    /// decoding again before its first label map), not before: a run that fails or stops earlier leaves the earlier
+    /// result whole, and one that fails later leaves a folder that does not look finished.</summary>
+    public static void ReplacingResult(string outputDirectory)
+    {
+        var metrics = Path.Combine(outputDirectory, MetricsFile);
+        if (File.Exists(metrics)) File.Delete(metrics);
+    }
+
     public static SceneSegmentationResult Finish(Scene scene, SceneTrainer trainer, string outputDirectory, double trainingSeconds,
         DecodeOptions? options = null, IReadOnlyList<TrainingStepReport>? lossCurve = null)
     {

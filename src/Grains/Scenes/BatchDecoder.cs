@@ -115,10 +115,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             });
             var message = codebook.ToMessage();
             var overlays = SceneSegmentation.OverlayViews(views.Count, decode.Overlays);
-            // From here the result's outputs are replaced. metrics.json marks a finished result and is written last: a
-            // decoding again (--mode decode) that fails while it writes must not leave new label maps beside the old metrics.
-            var staleMetrics = Path.Combine(l.Target.OutputDirectory, SceneSegmentation.MetricsFile);
-            if (File.Exists(staleMetrics)) File.Delete(staleMetrics);
+            SceneSegmentation.ReplacingResult(l.Target.OutputDirectory); // decoding again: the label maps are replaced from here
             await Task.WhenAll(requests.Select((r, i) => View(i).WriteLabels(new ViewWriteRequest(r, message,
                 SceneSegmentation.LabelPath(l.Target.OutputDirectory, views[i]),
                 overlays.Contains(i) ? SceneSegmentation.OverlayPath(l.Target.OutputDirectory, views[i]) : null))));

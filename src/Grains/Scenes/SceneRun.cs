@@ -322,12 +322,7 @@ public sealed class SceneRun
         // The trained model and how it was trained, for the coordinator's batch-wide Embedding-to-Label pass.
         var seconds = baseSeconds + clock.Elapsed.TotalSeconds;
         Directory.CreateDirectory(Job.OutputDirectory);
-        // A result directory without metrics.json is not a finished result (the decoding pass writes it last). An old
-        // result in this directory stays whole while the new run loads and trains (a run that fails or is cancelled
-        // before here leaves it as it was); from here its outputs are replaced, so its metrics go first: a decoding that
-        // then fails does not leave the new model beside the old metrics, a folder that would look finished.
-        var staleMetrics = Path.Combine(Job.OutputDirectory, SceneSegmentation.MetricsFile);
-        if (File.Exists(staleMetrics)) File.Delete(staleMetrics);
+        SceneSegmentation.ReplacingResult(Job.OutputDirectory); // an earlier result stayed whole until now
         TrainedGaussians.FromModel(trainer.Model).Write(Path.Combine(Job.OutputDirectory, TrainedGaussians.FileName));
         TrainingSummary.Of(trainer, seconds, curve).Write(Path.Combine(Job.OutputDirectory, TrainingSummary.FileName));
         Update(p => p with { State = SceneState.Trained, Step = trainer.CurrentStep, Gaussians = trainer.GaussianCount, Seconds = seconds });
