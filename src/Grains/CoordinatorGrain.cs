@@ -117,16 +117,19 @@ public sealed class CoordinatorGrain(
         return Summary();
     }
 
+    /// <summary>What a batch id without a state means: never submitted, or its state is gone (Redis restarted empty).</summary>
+    private string NoBatch => $"no batch with id '{BatchId}' is known to the cluster (never submitted, or its state was lost: Redis restarted without its data).";
+
     public async Task<BatchStatus> GetBatchStatus()
     {
-        if (S.Request is null) throw new KeyNotFoundException($"no batch with id '{BatchId}' was submitted.");
+        if (S.Request is null) throw new KeyNotFoundException(NoBatch);
         if (S.FinishedUtc is null) await Supervise();
         return Summary();
     }
 
     public async Task<BatchStatus> Cancel()
     {
-        if (S.Request is null) throw new KeyNotFoundException($"no batch with id '{BatchId}' was submitted.");
+        if (S.Request is null) throw new KeyNotFoundException(NoBatch);
         if (S.FinishedUtc is not null) return Summary();
         S.Cancelled = true;
         // A scene never started is cancelled here; its grain is never activated.

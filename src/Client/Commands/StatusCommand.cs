@@ -27,7 +27,15 @@ public static class StatusCommand
             if (ids.Count == 0) console.OutWriter.WriteLine(cluster.IsEmbedded ? "no batches (embedded silo: batches live only while their submit runs; use --redis)." : "no batches.");
             foreach (var b in ids)
             {
-                var s = await cluster.Client.GetGrain<ICoordinatorGrain>(b).GetBatchStatus();
+                BatchStatus s;
+                // A batch the index lists but whose own state is gone (Redis restarted empty, the index written back from
+                // memory) is one line of its own; it no longer hides every other batch behind one error.
+                try { s = await cluster.Client.GetGrain<ICoordinatorGrain>(b).GetBatchStatus(); }
+                catch (KeyNotFoundException)
+                {
+                    console.OutWriter.WriteLine($"{b}  state lost (the cluster's Redis no longer holds it)");
+                    continue;
+                }
                 console.OutWriter.WriteLine($"{b}  {s.Done}/{s.Scenes.Count} done, {s.Failed} failed, {(s.IsFinished ? "finished" : "running")}{(s.Cancelled ? ", cancelled" : "")}");
             }
             return ExitCodes.Ok;

@@ -99,6 +99,15 @@ public sealed partial class ClientReattachTests
             await using var again = ChildProcess.Start(RepoPaths.ClientDll(), ["watch", batchId, "--redis", redis.Address], root);
             Assert.Equal(0, await again.WaitForExitAsync(Patience));
             Assert.Contains($"batch {batchId}: 1 done, 0 failed of 1", again.Output);
+
+            // 6. A batch the index lists whose own state is gone (Redis restarted empty and the index was written back
+            //    from memory): `status` lists it as lost and every other batch as before (one lost batch was exit 2 and
+            //    no list at all).
+            await connection.Client.GetGrain<IBatchIndexGrain>(0).Add("b20261207-000000-dead");
+            await using var list = ChildProcess.Start(RepoPaths.ClientDll(), ["status", "--redis", redis.Address], root);
+            Assert.Equal(0, await list.WaitForExitAsync(Patience));
+            Assert.Contains($"{batchId}  1/1 done, 0 failed, finished", list.Output);
+            Assert.Contains("b20261207-000000-dead  state lost", list.Output);
         }
         finally
         {
