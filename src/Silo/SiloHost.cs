@@ -22,6 +22,7 @@ public static class SiloHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         configure?.Invoke(builder);
         SiloOptionsCheck.Check(builder.Configuration);
+        SiloPorts.EnsureFree(builder.Configuration);
         UniCLiftSiloOptions options = null!; // the bound options, seen by the Kubernetes step that runs after them
         builder.AddUniCLiftSilo(o => options = o, silo =>
         {

@@ -31,7 +31,8 @@ public sealed class KubernetesHostingTests
         Assert.Equal(expected, KubernetesHosting.UseKubernetes(new UniCLiftSiloOptions { Kubernetes = configured }, n => env.GetValueOrDefault(n)));
     }
 
-    private static WebApplication Build(bool kubernetes, string clustering = "redis", int siloPort = 11111, int gatewayPort = 30000) =>
+    // Ports free now (the silo program checks that nothing listens on them): the host is built, never started.
+    private static WebApplication Build(bool kubernetes, string clustering = "redis", int? siloPort = null, int? gatewayPort = null) =>
         SiloHost.Build(
         [
             $"--UniCLift:Kubernetes={kubernetes}",
@@ -39,8 +40,8 @@ public sealed class KubernetesHostingTests
             "--UniCLift:Redis=127.0.0.1:1", // never contacted: the host is not started
             "--UniCLift:ClusterId=cluster-a",
             "--UniCLift:ServiceId=service-a",
-            $"--UniCLift:SiloPort={siloPort}",
-            $"--UniCLift:GatewayPort={gatewayPort}",
+            $"--UniCLift:SiloPort={siloPort ?? TestPorts.Free()}",
+            $"--UniCLift:GatewayPort={gatewayPort ?? TestPorts.Free()}",
             "--POD_IP=10.1.2.3", // as env POD_IP in a pod: configuration reads both
         ], b => b.Services.PostConfigure<KubernetesHostingOptions>(o =>
         {
@@ -58,15 +59,16 @@ public sealed class KubernetesHostingTests
     [Fact]
     public async Task KubernetesHostingNamesTheSiloAfterItsPodAdvertisesThePodIpAndKeepsRedisClustering()
     {
-        await using var app = Build(kubernetes: true, siloPort: 11112, gatewayPort: 30001);
+        int siloPort = TestPorts.Free(), gatewayPort = TestPorts.Free();
+        await using var app = Build(kubernetes: true, siloPort: siloPort, gatewayPort: gatewayPort);
         var silo = app.Services.GetRequiredService<IOptions<SiloOptions>>().Value;
         var endpoints = app.Services.GetRequiredService<IOptions<EndpointOptions>>().Value;
         var cluster = app.Services.GetRequiredService<IOptions<ClusterOptions>>().Value;
 
         Assert.Equal("uniclift-compute-0", silo.SiloName);
         Assert.Equal(IPAddress.Parse("10.1.2.3"), endpoints.AdvertisedIPAddress);
-        Assert.Equal(new IPEndPoint(IPAddress.Any, 11112), endpoints.SiloListeningEndpoint);
-        Assert.Equal(new IPEndPoint(IPAddress.Any, 30001), endpoints.GatewayListeningEndpoint);
+        Assert.Equal(new IPEndPoint(IPAddress.Any, siloPort), endpoints.SiloListeningEndpoint);
+        Assert.Equal(new IPEndPoint(IPAddress.Any, gatewayPort), endpoints.GatewayListeningEndpoint);
         Assert.Equal(("cluster-a", "service-a"), (cluster.ClusterId, cluster.ServiceId)); // from UniCLift:*, i.e. the pod labels in k8s/base
 
         // Kubernetes hosting adds to clustering; the membership table stays Redis.

@@ -60,6 +60,28 @@ public sealed class SiloBadOptionsTests
     private sealed class RedisServerLikeException(string message) : Exception(message); // a provider's own "Redis...Exception"
 
     [Fact]
+    public void ASiloOrGatewayPortAnotherSiloListensOnIsTheEnvironmentInOneLineBeforeOrleansBindsItToo()
+    {
+        // Orleans' listener sets ReuseAddress (SO_REUSEPORT on Linux): a second silo on a taken port bound it as well,
+        // started Healthy, and the kernel shared the first silo's connections between them.
+        foreach (var name in new[] { "SiloPort", "GatewayPort" })
+        {
+            int port = TestPorts.Free(), other = TestPorts.Free();
+            using (var first = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+            {
+                first.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true); // as Orleans
+                first.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port));
+                first.Listen(8);
+                Assert.True(SiloPorts.InUse(port));
+                var settings = name == "SiloPort" ? new[] { $"--UniCLift:SiloPort={port}", $"--UniCLift:GatewayPort={other}" } : [$"--UniCLift:SiloPort={other}", $"--UniCLift:GatewayPort={port}"];
+                var e = Assert.Throws<UniCLift.Compute.EnvironmentException>(() => SiloHost.Build(settings));
+                Assert.Equal((SiloFailure.Failure, $"UniCLift:{name} {port} is in use: another silo or program listens on it; give this silo another port."), SiloFailure.Describe(e));
+            }
+            Assert.False(SiloPorts.InUse(port)); // free again once its listener is gone
+        }
+    }
+
+    [Fact]
     public async Task TheSiloProgramExits2WithOneLineOnANonNumberAndNoStackTrace()
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
