@@ -174,6 +174,22 @@ public sealed class CommandConventionTests
     }
 
     [Fact]
+    public void A_Notice_Quotes_An_Exceptions_Message_Without_The_Stack_Trace_Inside_It()
+    {
+        // What `watch` printed when the coordinator's silo was killed: Orleans' rejection quotes its inner exception whole.
+        const string rejection = "Forwarding failed: tried to forward message Request [S127.0.0.1:21111:0 sys.client]->[S127.0.0.1:21112:0 coordinator/b1] " +
+            "for 2 times after \"Unable to connect to S127.0.0.1:21112:0\" to invalid activation. Rejecting now. " +
+            "Orleans.Runtime.Messaging.ConnectionFailedException: Unable to connect to S127.0.0.1:21112:0, will retry after 998.9ms\n" +
+            "   at Orleans.Runtime.Messaging.ConnectionManager.GetConnectionAsync(SiloAddress endpoint) in /_/src/Orleans.Core/Networking/ConnectionManager.cs:line 142\n" +
+            "   at Orleans.Runtime.Messaging.MessageCenter.<SendMessage>g__SendAsync|30_0(MessageCenter messageCenter, ValueTask`1 connectionTask, Message msg)";
+        var line = BatchConsole.WithoutStackTrace(rejection);
+        Assert.EndsWith("ConnectionFailedException: Unable to connect to S127.0.0.1:21112:0, will retry after 998.9ms", line);
+        Assert.DoesNotContain(" at Orleans", line);
+        Assert.DoesNotContain("\n", line);
+        Assert.Equal("The silo at 10.0.0.3 is not available.", BatchConsole.WithoutStackTrace("The silo at 10.0.0.3 is not available.")); // "at" in a sentence stays
+    }
+
+    [Fact]
     public void Make_Scene_Reports_A_Bad_Value_Like_Every_Other_Command()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"uniclift-never-{Guid.NewGuid():N}");
