@@ -18,7 +18,9 @@ public static class SiloHost
     /// <param name="configure">Last changes to the builder before the silo is added (tests: extra configuration).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The program's own folder is the content root, wherever it is started from: its appsettings.json (the log levels
+        // that keep Orleans', ASP.NET's and Polly's information lines out) was read only when started from that folder.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         configure?.Invoke(builder);
         SiloOptionsCheck.Check(builder.Configuration);

@@ -20,13 +20,15 @@ internal sealed class ChildSilo : IAsyncDisposable
 
     /// <param name="args">More command-line settings, after the defaults (the last of a key wins).</param>
     /// <param name="environment">Environment variables of the child (set or replaced).</param>
-    public static async Task<ChildSilo> StartAsync(IEnumerable<string>? args = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="workingDirectory">Where it is started from (default: the program's own folder, as in the image).</param>
+    public static async Task<ChildSilo> StartAsync(IEnumerable<string>? args = null, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
     {
         var dll = typeof(SiloHost).Assembly.Location;
         var httpPort = TestPorts.Free();
         var psi = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
