@@ -60,6 +60,12 @@ public sealed class BatchCommandEdgeTests(RedisServerFixture redis)
         // A long batch cancelled twice: the second cancel says it already was.
         await client.GetGrain<ICoordinatorGrain>("edge-long").SubmitBatch(
             new BatchRequest([scene], Path.Combine(root, "long"), new JobOptions(Iterations: 100_000)));
+        // `results` of it while it runs: nothing done yet is collected, and the exit code says the batch is not finished
+        // (it was 0, as for a whole collection).
+        (console, _, error) = Capture();
+        Assert.Equal(ExitCodes.BatchRunning, await ResultsCommand.RunAsync(client, "edge-long", Path.Combine(root, "collected-early"), console));
+        Assert.Contains("batch edge-long is still running: collected the 0 of 1 scenes done so far", error.ToString());
+        Assert.True(File.Exists(Path.Combine(root, "collected-early", "summary.json")));
         (console, _, error) = Capture();
         Assert.Equal(ExitCodes.Ok, await CancelCommand.RunAsync(client, "edge-long", console));
         Assert.Contains("batch edge-long cancelled: 1 of 1 scenes stopped", error.ToString());

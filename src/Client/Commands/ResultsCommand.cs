@@ -21,12 +21,23 @@ public static class ResultsCommand
             var target = BatchConsole.OutputFolder(parse.GetValue(output));
             if (File.Exists(target)) throw NotAFolder(target);
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note);
-            var status = await cluster.Client.GetGrain<ICoordinatorGrain>(id).GetBatchStatus();
-            Collect(status, target);
-            BatchConsole.PrintSummary(status, console);
-            return status.IsFinished ? BatchConsole.ExitCode(status, console) : ExitCodes.Ok;
+            return await RunAsync(cluster.Client, id, target, console);
         });
         return command;
+    }
+
+    /// <summary>Collects batch <paramref name="id"/> into <paramref name="target"/> and prints its summary. A batch still
+    /// running gets what has finished and exit code 4 (<see cref="ExitCodes.BatchRunning"/>), saying so on stderr.</summary>
+    internal static async Task<int> RunAsync(IClusterClient client, string id, string target, CommandConsole console)
+    {
+        var status = await client.GetGrain<ICoordinatorGrain>(id).GetBatchStatus();
+        Collect(status, target);
+        BatchConsole.PrintSummary(status, console);
+        if (status.IsFinished) return BatchConsole.ExitCode(status, console);
+        int done = status.Scenes.Count(s => s.Status.State == SceneState.Done);
+        console.ErrorWriter.WriteLine($"uniclift: batch {status.BatchId} is still running: collected the {done} of {status.Scenes.Count} scenes done so far; " +
+            $"`uniclift watch {status.BatchId}` waits for the rest, then `results` again collects them.");
+        return ExitCodes.BatchRunning;
     }
 
     /// <summary>Copies done scenes' output directories (skipping a scene whose output already is the target) and writes

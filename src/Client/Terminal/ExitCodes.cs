@@ -13,6 +13,9 @@ public static class ExitCodes
     public const int UserError = 2;
     /// <summary>The batch the command followed was cancelled (`uniclift cancel`).</summary>
     public const int BatchCancelled = 3;
+    /// <summary>`results` of a batch still running: what has finished was collected, the rest has not (a script that
+    /// went on after exit 0 took a part for the whole).</summary>
+    public const int BatchRunning = 4;
     /// <summary>Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports a process that SIGINT ended.</summary>
     public const int Interrupted = 130;
     /// <summary>Stopped by SIGTERM: 128 + 15.</summary>
