@@ -169,6 +169,11 @@ public static class SiloBuilderExtensions
                 string.Join(", ", roots.SceneRoots), string.Join(", ", roots.OutputRoots), roots.CheckpointDirectory);
             if (roots.SceneRoots.Concat(roots.OutputRoots).Any(r => r == Path.GetPathRoot(r)))
                 log.LogWarning("A data root is '/': clients can make this silo read or write any file the process can (UniCLift:SceneRoots, UniCLift:OutputRoots).");
+            // A root that does not exist (a typo, a volume not mounted) refuses every batch that names it; roots are
+            // resolved at every check, so one made later counts, but say it now rather than at the first refusal.
+            foreach (var (setting, list) in new[] { ("UniCLift:SceneRoots", roots.SceneRoots), ("UniCLift:OutputRoots", roots.OutputRoots) })
+                foreach (var missing in list.Where(r => !Directory.Exists(r)))
+                    log.LogWarning("Data root {Root} ({Setting}) does not exist: until it does, every scene that names a path under it fails.", missing, setting);
             return Task.CompletedTask;
         }
 
