@@ -256,14 +256,6 @@ internal static class BatchConsole
     /// placed again: membership needs up to about 30 s at production settings) before it gives up.</summary>
     public static readonly TimeSpan ClusterPatience = TimeSpan.FromMinutes(3);
 
-    /// <summary>An exception's message on one line without the stack trace some carry inside it (Orleans' rejections
-    /// quote their inner exception's "   at Orleans.Runtime..." frames).</summary>
-    internal static string WithoutStackTrace(string message)
-    {
-        var frame = System.Text.RegularExpressions.Regex.Match(message, @"\s+at [\w.`<>\[\],]+\(");
-        return (frame.Success ? message[..frame.Index] : message).ReplaceLineEndings(" ").Trim();
-    }
-
     /// <summary>
     /// The batch's status, polled through silo failures: while the coordinator's silo dies and the coordinator is
     /// activated again elsewhere (its state is in Redis), calls fail for a while; the wait says so once, keeps polling
@@ -292,7 +284,7 @@ internal static class BatchConsole
                 catch (Exception e) when (IsTransient(e) && !ct.IsCancellationRequested && DateTime.UtcNow - _lastAnswer < ClusterPatience)
                 {
                     if (!_failing)
-                        console.ErrorWriter.WriteLine($"uniclift: the cluster did not answer ({e.GetType().Name}: {WithoutStackTrace(e.Message)}); " +
+                        console.ErrorWriter.WriteLine($"uniclift: the cluster did not answer ({e.GetType().Name}: {Compute.FailurePolicy.WithoutStackTrace(e.Message)}); " +
                             $"the batch goes on; retrying for up to {ClusterPatience.TotalMinutes:0} min.");
                     _failing = true;
                     await Task.Delay(TimeSpan.FromSeconds(1), ct);

@@ -25,6 +25,14 @@ public static class FailurePolicy
         return text.ReplaceLineEndings(" ");
     }
 
+    /// <summary>An exception's message on one line without the stack trace some carry inside it (Orleans' rejections
+    /// quote their inner exception's "   at Orleans.Runtime..." frames).</summary>
+    public static string WithoutStackTrace(string message)
+    {
+        var frame = System.Text.RegularExpressions.Regex.Match(message, @"\s+at [\w.`<>\[\],]+\(");
+        return (frame.Success ? message[..frame.Index] : message).ReplaceLineEndings(" ").Trim();
+    }
+
     /// <summary>What a parallel loop or a task wrapped (a view's image that fails to load inside Parallel.For arrives as an
     /// AggregateException): its first inner exception, itself unwrapped.</summary>
     public static Exception Unwrap(Exception e)

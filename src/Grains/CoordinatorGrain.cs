@@ -54,6 +54,8 @@ public sealed class CoordinatorGrain(
     private const string SupervisionReminder = "batch-supervision";
     private IGrainTimer? timer;
     private Task? decoding;
+    /// <summary>Scenes whose last status call failed (said once, until they answer again).</summary>
+    private readonly HashSet<string> unreachable = new(StringComparer.Ordinal);
 
     private BatchState S => state.State;
     private string BatchId => this.GetPrimaryKeyString();
@@ -195,9 +197,17 @@ public sealed class CoordinatorGrain(
             }
             catch (Exception ex)
             {
-                // The scene's silo is dying, or no compute silo is there right now: try again on the next poll.
-                log.LogWarning(ex, "Batch {Batch}: scene {Scene} unreachable", BatchId, e.SceneId);
+                // The scene's silo is dying, or no compute silo is there right now (Redis away): try again on the next
+                // poll. One line when it becomes unreachable, not a stack trace every second; the trace at Debug.
+                lock (unreachable)
+                    if (unreachable.Add(e.SceneId))
+                        log.LogWarning("Batch {Batch}: scene {Scene} unreachable ({Reason}); asking again every poll", BatchId, e.SceneId,
+                            $"{ex.GetType().Name}: {UniCLift.Compute.FailurePolicy.WithoutStackTrace(ex.Message)}");
+                log.LogDebug(ex, "Batch {Batch}: scene {Scene} unreachable", BatchId, e.SceneId);
+                return;
             }
+            lock (unreachable)
+                if (unreachable.Remove(e.SceneId)) log.LogInformation("Batch {Batch}: scene {Scene} answers again", BatchId, e.SceneId);
             if (before?.State != e.Last?.State || before?.LastCheckpointStep != e.Last?.LastCheckpointStep)
                 changed = true;
         }));

@@ -126,6 +126,11 @@ public sealed class FailoverTests
                 $"resumed from {resumedFrom}, but checkpoint {before.LastCheckpointStep} was reported before the kill");
             Assert.True(before.Step - resumedFrom <= CheckpointInterval, $"lost {before.Step - resumedFrom} steps (step {before.Step}, resumed from {resumedFrom})");
             Assert.True(trainsAgain < FailoverBound, $"failover took {Seconds(trainsAgain)}, more than {FailoverBound.TotalSeconds} s");
+            // While the scene was unreachable its coordinator said so once per silo, on one line (it was a warning with
+            // the whole exception at every poll).
+            foreach (var (name, s) in silos)
+                Assert.True(s.Output.Split('\n').Count(l => l.Contains($"scene {sceneId} unreachable", StringComparison.Ordinal)) <= 1,
+                    $"{name} said the scene was unreachable more than once:\n{s.Output}");
 
             await coordinator.Cancel();
         }

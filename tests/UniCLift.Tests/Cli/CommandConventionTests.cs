@@ -182,11 +182,11 @@ public sealed class CommandConventionTests
             "Orleans.Runtime.Messaging.ConnectionFailedException: Unable to connect to S127.0.0.1:21112:0, will retry after 998.9ms\n" +
             "   at Orleans.Runtime.Messaging.ConnectionManager.GetConnectionAsync(SiloAddress endpoint) in /_/src/Orleans.Core/Networking/ConnectionManager.cs:line 142\n" +
             "   at Orleans.Runtime.Messaging.MessageCenter.<SendMessage>g__SendAsync|30_0(MessageCenter messageCenter, ValueTask`1 connectionTask, Message msg)";
-        var line = BatchConsole.WithoutStackTrace(rejection);
+        var line = FailurePolicy.WithoutStackTrace(rejection);
         Assert.EndsWith("ConnectionFailedException: Unable to connect to S127.0.0.1:21112:0, will retry after 998.9ms", line);
         Assert.DoesNotContain(" at Orleans", line);
         Assert.DoesNotContain("\n", line);
-        Assert.Equal("The silo at 10.0.0.3 is not available.", BatchConsole.WithoutStackTrace("The silo at 10.0.0.3 is not available.")); // "at" in a sentence stays
+        Assert.Equal("The silo at 10.0.0.3 is not available.", FailurePolicy.WithoutStackTrace("The silo at 10.0.0.3 is not available.")); // "at" in a sentence stays
     }
 
     [Fact]
