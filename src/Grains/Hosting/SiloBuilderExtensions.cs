@@ -84,6 +84,9 @@ public static class SiloBuilderExtensions
             });
             if (options.SiloName is { } name) silo.Configure<SiloOptions>(o => o.SiloName = name);
             silo.UseSiloMetadata(metadata);
+#pragma warning disable ORLEANSEXP003 // experimental in Orleans 10: see docs/DECISIONS.md, "Grain directory"
+            silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
             silo.Services.AddPlacementFilter<ComputeSiloPlacementFilterStrategy, ComputeSiloPlacementFilterDirector>(ServiceLifetime.Singleton);
             silo.Services.AddPlacementDirector<TrainingSlotPlacement, TrainingSlotPlacementDirector>();
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ComputeLoadReporter>());
