@@ -20,7 +20,7 @@ public static class SiloPorts
         var defaults = new UniCLiftSiloOptions();
         foreach (var (name, fallback) in new[] { (nameof(UniCLiftSiloOptions.SiloPort), defaults.SiloPort), (nameof(UniCLiftSiloOptions.GatewayPort), defaults.GatewayPort) })
         {
-            int port = section[name] is { } v && int.TryParse(v, out int p) ? p : fallback;
+            int port = section[name] is { } v && int.TryParse(v, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int p) ? p : fallback;
             if (InUse(port))
                 throw new EnvironmentException($"{UniCLiftSiloOptions.Section}:{name} {port} is in use: another silo or program listens on it; give this silo another port.");
         }
