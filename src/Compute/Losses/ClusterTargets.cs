@@ -37,6 +37,10 @@ public sealed class ClusterTargets : IDisposable
     /// <summary>Pixels per segment (host), K entries.</summary>
     public long[] Counts { get; }
     public int SegmentCount => Counts.Length;
+
+    /// <summary>The most segments one view's targets may hold: L_cluster's push term is [K, K, D] (805 MB a copy at
+    /// 4,096 and D 12).</summary>
+    public const int MaxSegments = 4096;
     /// <summary>Pixels that take part (P).</summary>
     public long PixelCount => Pixels is null ? (Counts.Length == 0 ? 0 : ViewPixels) : Pixels.shape[0];
     /// <summary>H x W of the view the targets were made from.</summary>

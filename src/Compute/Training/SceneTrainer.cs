@@ -317,9 +317,23 @@ public sealed class SceneTrainer : IDisposable
     {
         var mask = _data.Views[viewIndex].Mask;
         if (!ClusterTargets.IsConstant(mask, _clusterLoss))
-            return (ClusterTargets.Build(mask, _clusterLoss, stepRandom, _device, dtype), false);
+            return (Checked(ClusterTargets.Build(mask, _clusterLoss, stepRandom, _device, dtype)), false);
         _clusterTargets ??= new ClusterTargets?[_data.Views.Count];
-        return (_clusterTargets[viewIndex] ??= ClusterTargets.Build(mask, _clusterLoss, null, _device, dtype), true);
+        return (_clusterTargets[viewIndex] ??= Checked(ClusterTargets.Build(mask, _clusterLoss, null, _device, dtype)), true);
+
+        // L_cluster's push term compares every pair of a view's segments through a [K, K, D] tensor: a mask of noise
+        // (a random id per pixel: 11,000 segments in a 128x96 view) took the process past 24 GB and the kernel killed it.
+        ClusterTargets Checked(ClusterTargets t)
+        {
+            if (t.SegmentCount <= ClusterTargets.MaxSegments) return t;
+            int k = t.SegmentCount;
+            t.Dispose();
+            var view = _data.Views[viewIndex];
+            throw new InvalidDataException(
+                $"view '{view.Name}' of {_scene.Root}: its mask has {k:N0} segments (at most {ClusterTargets.MaxSegments:N0}); L_cluster compares every " +
+                $"pair of them ({(double)k * k * _model.EmbeddingDim * 4 / 1e9:0.#} GB a copy). Instance masks have tens to hundreds; that many is " +
+                "noise or a label map read as instances (check the mask folder), or sample pixels: --set ClusterPixelSamples=2000.");
+        }
     }
 
     /// <summary>Per view: its triplet sampler (on CUDA it holds the view's boundary structure on the device from the

@@ -149,6 +149,29 @@ public sealed class SceneTrainerTests
     }
 
     [Fact]
+    public void AMaskOfNoiseIsAnErrorNamingTheViewNotAProcessTheKernelKills()
+    {
+        // A random id per pixel: L_cluster's [K, K, D] push term of an 11,000-segment view took the process past 24 GB.
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4, width: 80, height: 60);
+        var victim = scene.TrainViews[0];
+        var rng = new Random(1);
+        UniCLift.Compute.IO.ImageIO.WriteLabels16(scene.View(victim).MaskPath!, new LabelMap(80, 60, Enumerable.Range(0, 80 * 60).Select(_ => rng.Next(1, 60000)).ToArray()));
+        var noisy = PanopticLiftingLayout.Read(dir.Path);
+        var options = Short(8) with { StuffAsBackground = false }; // every pixel's id counts (the semantic maps would clear the room's)
+        using (var t = SceneTrainer.Create(noisy, options))
+        {
+            var e = Assert.Throws<InvalidDataException>(() => { while (!t.IsComplete) t.Step(); });
+            Assert.Contains($"view '{victim}'", e.Message);
+            Assert.Contains("segments (at most 4,096)", e.Message);
+            Assert.Contains("ClusterPixelSamples", e.Message);
+        }
+        // What the message suggests trains.
+        using var sampled = SceneTrainer.Create(noisy, options with { ClusterPixelSamples = 2000 });
+        while (!sampled.IsComplete) sampled.Step();
+    }
+
+    [Fact]
     public void ASceneWithoutATrainingSplitOrPointCloudStartsFromEveryViewsDepth()
     {
         // Without a split a trainer learns from every view; the initial points came from the (empty) training split's
