@@ -170,6 +170,9 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(old)!);
         File.WriteAllText(old, "{\"pq\": {\"pq_scene\": 99}}");
         File.WriteAllText(oldModel, "the old run's model");
+        var oldLabels = Path.Combine(results, "tiny", "instance", "a-view-the-scene-no-longer-has.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(oldLabels)!);
+        File.WriteAllText(oldLabels, "the old run's label map");
 
         var (cancelled, _) = Start(Path.Combine(root, "ckpt-old-cancelled"), 1000, 100_000, _ => { }, results: results);
         await Until(() => cancelled.Progress.Step >= 3, "training", cancelled);
@@ -178,11 +181,13 @@ public sealed class CheckpointWriteTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(SceneState.Cancelled, cancelled.Progress.State);
         Assert.Equal("{\"pq\": {\"pq_scene\": 99}}", File.ReadAllText(old));
         Assert.Equal("the old run's model", File.ReadAllText(oldModel));
+        Assert.True(File.Exists(oldLabels));
 
         var (run, _) = Start(Path.Combine(root, "ckpt-old"), 1000, 10, _ => { }, results: results);
         Assert.Equal(SceneRunEnd.Finished, await run.Completion.WaitAsync(Patience));
         Assert.Equal(SceneState.Trained, run.Progress.State);
         Assert.False(File.Exists(old));
+        Assert.False(File.Exists(oldLabels)); // a map of a view this run does not have is not left beside its own
         Assert.NotEqual("the old run's model", File.ReadAllText(oldModel, System.Text.Encoding.Latin1)[..19]);
     }
 

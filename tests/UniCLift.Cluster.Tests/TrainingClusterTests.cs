@@ -94,11 +94,11 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         Assert.True(none.BadInput);
         Assert.Contains(Path.Combine(root, "nothing", "busy", "model.ply"), none.Error);
 
-        // Decoding again that fails while it writes (a view's label map cannot be written: a folder stands at its path)
-        // leaves no metrics.json: the label maps are part new, part old, and the folder must not look finished.
-        var label = Directory.GetFiles(Path.Combine(decoded.OutputDirectory!, "instance"), "*.png").Order().First();
-        File.Delete(label);
-        Directory.CreateDirectory(label);
+        // Decoding again that fails while it writes (the overlays cannot be written: a file stands where their folder
+        // goes) leaves no metrics.json: the outputs are part new, part missing, and the folder must not look finished.
+        var overlaysFolder = Path.Combine(decoded.OutputDirectory!, "overlays");
+        Directory.Delete(overlaysFolder, recursive: true);
+        File.WriteAllText(overlaysFolder, "a file where the overlays go");
         await client.GetGrain<ICoordinatorGrain>("decode-broken").SubmitBatch(new BatchRequest([scene], output, new JobOptions(JobMode.Decode, MaxRetries: 0)));
         var broken = (await TestCluster.WaitForBatchAsync(client, "decode-broken", TimeSpan.FromMinutes(2))).Scenes[0].Status;
         Assert.Equal(SceneState.Failed, broken.State);

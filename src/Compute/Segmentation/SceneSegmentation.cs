@@ -43,10 +43,18 @@ public static class SceneSegmentation
     /// folder calls this when it starts replacing that result's files (a train or lift run before its new model.ply, a
     /// decoding again before its first label map), not before: a run that fails or stops earlier leaves the earlier
     /// result whole, and one that fails later leaves a folder that does not look finished.</summary>
+    /// <remarks>
+    /// The earlier result's label maps and overlays go too: a run over fewer views (or a scene that lost some) left
+    /// the old run's maps of views it no longer has beside its own, and `export --list` named those views.</remarks>
     public static void ReplacingResult(string outputDirectory)
     {
         var metrics = Path.Combine(outputDirectory, MetricsFile);
         if (File.Exists(metrics)) File.Delete(metrics);
+        foreach (var folder in new[] { LabelsFolder, OverlaysFolder })
+        {
+            var path = Path.Combine(outputDirectory, folder);
+            if (Directory.Exists(path) && (File.GetAttributes(path) & FileAttributes.ReparsePoint) == 0) Directory.Delete(path, recursive: true);
+        }
     }
 
     public static SceneSegmentationResult Finish(Scene scene, SceneTrainer trainer, string outputDirectory, double trainingSeconds,
@@ -74,7 +82,8 @@ public static class SceneSegmentation
         }
         // 2. One codebook for the scene: the same code is the same instance in every view and on the Gaussians.
         var codebook = LabelCodebook.Build(statistics, gaussianCodes, options.Codebook);
-        // 3. Outputs.
+        // 3. Outputs (over an earlier result's, which go first).
+        ReplacingResult(outputDirectory);
         var overlays = OverlayViews(scene.Views.Count, options.Overlays);
         var predictions = new Dictionary<string, LabelMap>();
         for (int i = 0; i < scene.Views.Count; i++)
