@@ -64,6 +64,11 @@ public sealed record SyntheticSceneOptions
             throw new ArgumentException($"views x width x height = {Views} x {Width} x {Height} = {(long)Views * Width * Height} pixels: expected at most {MaxPixels} (about 7 GB in memory).", nameof(Views));
         if (!(HorizontalFovDegrees > 5 && HorizontalFovDegrees < 170))
             throw new ArgumentException($"horizontal FOV = {HorizontalFovDegrees} degrees: expected 5..170.", nameof(HorizontalFovDegrees));
+        // The field of view is horizontal: an image far taller than wide needs a vertical one past 170 degrees, which the
+        // readers refuse as intrinsics not in pixels (make-scene wrote 8x640 scenes its own loader rejected).
+        double verticalFov = 2 * Math.Atan(Height / 2.0 / (Width / 2.0 / Math.Tan(HorizontalFovDegrees * Math.PI / 360.0))) * 180 / Math.PI;
+        if (verticalFov >= 170)
+            throw new ArgumentException($"width x height = {Width} x {Height} with a {HorizontalFovDegrees} degree horizontal field of view needs a vertical one of {verticalFov:0.#} degrees: expected under 170 (a less tall image, or a wider field of view).");
         if (TestEvery < 0 || TestEvery == 1) throw new ArgumentException($"test-every = {TestEvery}: expected 0 (no test views) or at least 2.", nameof(TestEvery));
         if (PointCount < 0) throw new ArgumentException($"point count = {PointCount}: expected >= 0.", nameof(PointCount));
         if (!(PointNoise >= 0)) throw new ArgumentException($"point noise = {PointNoise}: expected >= 0.", nameof(PointNoise));

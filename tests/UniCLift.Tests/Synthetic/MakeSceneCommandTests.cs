@@ -45,6 +45,17 @@ public sealed class MakeSceneCommandTests
         new UniCLift.Compute.Synthetic.SyntheticSceneOptions { Views = 2, Width = 8192, Height = 8192 }.Validate();
     }
 
+    [Fact]
+    public void An_Image_Too_Tall_For_The_Horizontal_Field_Of_View_Is_Refused_Not_Written_For_The_Reader_To_Reject()
+    {
+        // 8x640 at 60 degrees: fx 6.9 px, a vertical field of view of 177.5 degrees; the scene was written and `info` then
+        // refused its intrinsics as "not in pixels".
+        var e = Assert.Throws<ArgumentException>(() => new UniCLift.Compute.Synthetic.SyntheticSceneOptions { Width = 8, Height = 640 }.Validate());
+        Assert.Contains("8 x 640 with a 60 degree horizontal field of view needs a vertical one of 177.5 degrees", e.Message);
+        new UniCLift.Compute.Synthetic.SyntheticSceneOptions { Width = 8, Height = 100 }.Validate(); // tall, but a real pinhole
+        new UniCLift.Compute.Synthetic.SyntheticSceneOptions { Width = 640, Height = 8 }.Validate();
+    }
+
     private static (int Code, string Error) MakeScene(params string[] args)
     {
         var error = new StringWriter();
