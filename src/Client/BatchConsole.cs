@@ -41,17 +41,23 @@ internal static class BatchConsole
         return value ?? (mode == JobMode.Decode ? 0 : 1);
     }
 
-    /// <summary>For a scene trained at its images' size (<paramref name="downscale"/> 1) whose images are large, a note
-    /// suggesting --downscale with a CPU run's peak memory (<see cref="Compute.Scenes.DownscaleAdvice"/>); the run trains as
-    /// asked. A scene that cannot be read here says nothing: the run reports it.</summary>
-    public static void NoteDownscale(IEnumerable<string> sceneDirectories, string? masks, int downscale, CommandConsole console)
+    /// <summary>Notes before a run, which trains as asked: a training camera far off the others
+    /// (<see cref="Compute.Scenes.SceneScale.FarCamera"/>), and for a scene trained at its images' size
+    /// (<paramref name="downscale"/> 1) whose images are large, --downscale with a CPU run's peak memory
+    /// (<see cref="Compute.Scenes.DownscaleAdvice"/>). A scene that cannot be read here says nothing: the run reports it.</summary>
+    public static void NoteSceneAdvice(IEnumerable<string> sceneDirectories, string? masks, int downscale, CommandConsole console)
     {
-        if (downscale != 1) return;
         int more = 0;
         foreach (var dir in sceneDirectories)
         {
             string? line;
-            try { line = Compute.Scenes.DownscaleAdvice.Suggestion(Compute.Scenes.SceneInspector.Read(dir, masks)); }
+            try
+            {
+                var scene = Compute.Scenes.SceneInspector.Read(dir, masks);
+                // A training camera far off the others (read here anyway): said for every scene that has one.
+                if (Compute.Scenes.SceneScale.FarCameraNote(scene) is { } far) console.Note($"{dir}: {far}.");
+                line = downscale == 1 ? Compute.Scenes.DownscaleAdvice.Suggestion(scene) : null;
+            }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException) { continue; }
             if (line is null) continue;
             // One line for a batch: the first such scene's, and how many more there are.

@@ -56,6 +56,7 @@ public static class InfoCommand
         else if (DownscaleAdvice.Suggestion(scene) is { } advice)
             t.AddRow("Training size", "[yellow]" + Markup.Escape(advice) + "[/]");
         t.AddRow("Splits", $"train {s.TrainCount}, test {s.TestCount}");
+        if (Compute.Scenes.SceneScale.FarCameraNote(scene) is { } far) t.AddRow("Cameras", "[yellow]" + Markup.Escape(far) + "[/]");
         t.AddRow("Depth", Yes(s.HasDepth));
         t.AddRow("Instance masks", Yes(s.HasMasks) + (s.SamMasks is { } sam ? $" [grey]({Markup.Escape(sam)})[/]" : "")
             + (masks is null ? "" : $" [grey]from {Markup.Escape(SceneInspector.MaskFolder(dir, masks))} (--masks)[/]"));

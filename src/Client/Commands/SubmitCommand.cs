@@ -33,7 +33,7 @@ public static class SubmitCommand
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set),
                     parse.GetValue(masks), BatchConsole.Settings(parse, decode), BatchConsole.Downscale(parse.GetValue(downscale), jobMode)).Validate());
             if (jobMode != JobMode.Decode)
-                BatchConsole.NoteDownscale(request.Scenes.Where(Directory.Exists), request.Options.Masks, request.Options.TrainingDownscale(), console);
+                BatchConsole.NoteSceneAdvice(request.Scenes.Where(Directory.Exists), request.Options.Masks, request.Options.TrainingDownscale(), console);
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note,
                 embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly, request.Options.Masks));
             var batchId = BatchConsole.NewBatchId();

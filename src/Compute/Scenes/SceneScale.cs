@@ -33,6 +33,32 @@ public static class SceneScale
     /// <summary>The extent of the scene's training cameras (every camera when it has no split): what the trainer uses.</summary>
     public static double Extent(Scene scene) => Extent(TrainingData.ViewNames(scene).Select(n => scene.View(n).Camera));
 
+    /// <summary>How many times the median distance of the training cameras from their middle a camera may lie from it
+    /// before <see cref="FarCamera"/> names it.</summary>
+    public const double FarCameraFactor = 8;
+
+    /// <summary>The training camera farthest from the others' middle (coordinate-wise median) when it lies more than
+    /// <see cref="FarCameraFactor"/> times their median distance from it: a misregistered image. The extent follows the
+    /// farthest camera (graphdeco's rule), and so do the near plane and the learning rates: one camera 50 m off a 6 m
+    /// room made the near plane cull most of the room, silently (PQ 86 -> 37). Null with fewer than 4 cameras.</summary>
+    public static (string View, double Distance, double Median)? FarCamera(Scene scene)
+    {
+        var cams = TrainingData.ViewNames(scene).Select(n => (Name: n, P: scene.View(n).Camera.Position)).ToList();
+        if (cams.Count < 4) return null;
+        static double Median(IEnumerable<double> v) { var a = v.Order().ToArray(); return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2; }
+        double mx = Median(cams.Select(c => c.P.X)), my = Median(cams.Select(c => c.P.Y)), mz = Median(cams.Select(c => c.P.Z));
+        var dist = cams.Select(c => (c.Name, D: Math.Sqrt((c.P.X - mx) * (c.P.X - mx) + (c.P.Y - my) * (c.P.Y - my) + (c.P.Z - mz) * (c.P.Z - mz)))).ToList();
+        double median = Median(dist.Select(d => d.D));
+        var far = dist.MaxBy(d => d.D);
+        return far.D > FarCameraFactor * Math.Max(median, 1e-6) ? (far.Name, far.D, median) : null;
+    }
+
+    /// <summary>One line for a user about <see cref="FarCamera"/>'s camera, or null.</summary>
+    public static string? FarCameraNote(Scene scene) => FarCamera(scene) is { } f
+        ? $"training view '{f.View}' has its camera {f.Distance:0.##} from the cameras' middle, where the others' median is {f.Median:0.##}: " +
+          "the scene's extent, near plane and learning rates follow the farthest camera, which may cull most of the scene; check its pose (a misregistered image?)"
+        : null;
+
     /// <summary>The near plane for a scene of this extent: Gaussians at camera depth z at most this are culled, in training
     /// and in decoding alike.</summary>
     public static float NearPlane(double extent) => (float)(ReferenceNearPlane * extent / ReferenceExtent);

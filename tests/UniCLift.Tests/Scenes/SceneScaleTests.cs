@@ -19,6 +19,26 @@ public sealed class SceneScaleTests
         }).ToArray();
 
     [Fact]
+    public void A_Training_Camera_Far_Off_The_Others_Is_Named_And_A_Ring_Or_A_Walk_Is_Not()
+    {
+        // One misregistered image 50 m off a 3 m ring: the extent (1.1 x the farthest camera) took the near plane past the
+        // room and the run scored PQ 37 instead of 86, silently.
+        Scene Of(IEnumerable<Camera> cameras) => new("/scene", SceneLayout.PanopticLifting,
+            cameras.Select((c, i) => new SceneView($"{i:0000}", c, $"/scene/color/{i}.png")).ToList(), [], []);
+        var ring = Ring(3);
+        Assert.Null(SceneScale.FarCamera(Of(ring)));
+        var moved = ring.Select((c, i) => i == 3 ? SyntheticGaussians.LookAt(64, 48, 60, (50, 0.5, 0), (0, 0, 0)) : c).ToArray();
+        var far = SceneScale.FarCamera(Of(moved));
+        Assert.NotNull(far);
+        Assert.Equal("0003", far.Value.View);
+        Assert.Contains("training view '0003' has its camera", SceneScale.FarCameraNote(Of(moved)));
+        // A walk along a street: the cameras spread evenly along a line, none far off the rest.
+        var walk = Enumerable.Range(0, 30).Select(i => SyntheticGaussians.LookAt(64, 48, 60, (i * 1.0, 1.6, 0), (i * 1.0 + 5, 1.6, 1))).ToArray();
+        Assert.Null(SceneScale.FarCamera(Of(walk)));
+        Assert.Null(SceneScale.FarCamera(Of(moved.Take(3)))); // too few to say
+    }
+
+    [Fact]
     public void ExtentIsGraphdecosRadiusAndTheLengthsScaleWithIt()
     {
         // Cameras on a ring of radius 2 around their centroid: graphdeco's radius is 1.1 x 2.
