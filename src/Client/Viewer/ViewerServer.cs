@@ -31,9 +31,6 @@ public sealed class ViewerServer : IAsyncDisposable
         // HttpListener's wildcard is "+"; 0.0.0.0 / * mean every interface.
         var prefixHost = host is "0.0.0.0" or "*" or "+" ? "+" : host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
         listener.Prefixes.Add($"http://{prefixHost}:{port}/");
-        // A browser pointed at http://localhost:PORT sends Host "localhost:PORT", which a 127.0.0.1 prefix does not
-        // match (HttpListener answers 404 itself); the name is loopback by definition (RFC 6761), so serve it too.
-        if (host == "127.0.0.1") listener.Prefixes.Add($"http://localhost:{port}/");
     }
 
     public string Host { get; }
