@@ -42,7 +42,8 @@ internal static class BatchConsole
     }
 
     /// <summary>Notes before a run, which trains as asked: a training camera far off the others
-    /// (<see cref="Compute.Scenes.SceneScale.FarCamera"/>), and for a scene trained at its images' size
+    /// (<see cref="Compute.Scenes.SceneScale.FarCamera"/>), test views that the splits also train
+    /// (<see cref="Compute.Scenes.Scene.SplitOverlapNote"/>), and for a scene trained at its images' size
     /// (<paramref name="downscale"/> 1) whose images are large, --downscale with a CPU run's peak memory
     /// (<see cref="Compute.Scenes.DownscaleAdvice"/>). A scene that cannot be read here says nothing: the run reports it.</summary>
     public static void NoteSceneAdvice(IEnumerable<string> sceneDirectories, string? masks, int downscale, CommandConsole console)
@@ -56,6 +57,8 @@ internal static class BatchConsole
                 var scene = Compute.Scenes.SceneInspector.Read(dir, masks);
                 // A training camera far off the others (read here anyway): said for every scene that has one.
                 if (Compute.Scenes.SceneScale.FarCameraNote(scene) is { } far) console.Note($"{dir}: {far}.");
+                // Splits that name a frame in both (a layout without splits puts every frame in both, as documented: not said).
+                if (scene.SplitOverlapNote is { } overlap) console.Note($"{dir}: {overlap}.");
                 line = downscale == 1 ? Compute.Scenes.DownscaleAdvice.Suggestion(scene) : null;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException) { continue; }

@@ -55,7 +55,8 @@ public static class InfoCommand
                 $"a CPU run peaks at about {DownscaleAdvice.Size(DownscaleAdvice.PeakBytes(trained))} of memory, {DownscaleAdvice.Size(DownscaleAdvice.PeakBytes(scene))} at full size)");
         else if (DownscaleAdvice.Suggestion(scene) is { } advice)
             t.AddRow("Training size", "[yellow]" + Markup.Escape(advice) + "[/]");
-        t.AddRow("Splits", $"train {s.TrainCount}, test {s.TestCount}");
+        t.AddRow("Splits", $"train {s.TrainCount}, test {s.TestCount}" + (scene.SplitOverlapNote is { } overlap ? " [yellow](" + Markup.Escape(overlap) + ")[/]"
+            : scene.TestViewsTrained == scene.Views.Count && scene.Views.Count > 0 ? " [grey](no splits named: every view trains and is tested, so PQ is not held out)[/]" : ""));
         if (Compute.Scenes.SceneScale.FarCameraNote(scene) is { } far) t.AddRow("Cameras", "[yellow]" + Markup.Escape(far) + "[/]");
         t.AddRow("Depth", Yes(s.HasDepth));
         t.AddRow("Instance masks", Yes(s.HasMasks) + (s.SamMasks is { } sam ? $" [grey]({Markup.Escape(sam)})[/]" : "")

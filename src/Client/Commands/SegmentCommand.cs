@@ -109,7 +109,9 @@ public static class SegmentCommand
         }
         console.OutWriter.WriteLine($"scene      {s.SceneDirectory}");
         console.OutWriter.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");
-        console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "n/a (no ground truth)")}");
+        // Beside the figure: why there is none, or that its test views also trained (a layout without splits).
+        var note = Compute.Segmentation.SceneSegmentation.PqNote(st.OutputDirectory is { } o ? Compute.Segmentation.SceneSegmentation.RecordedMetrics(o) : null);
+        console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) + (note is null ? "" : $" ({note})") : $"n/a ({note ?? "no ground truth"})")}");
         if (st.OutputDirectory is { } result && Compute.Segmentation.SceneSegmentation.Recorded(result, "background_from") is "geometry")
             console.OutWriter.WriteLine("background by geometry: the masks leave none (Segment Anything's); outdoors, decode again with " +
                 "--mode decode --decode SurfaceBorderShare=0.7 (README, \"A street outdoors\")");

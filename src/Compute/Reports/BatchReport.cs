@@ -217,8 +217,9 @@ public static class BatchReport
             Add("SQ", pq["sq"], "0.00");
             Add("RQ", pq["rq"], "0.00");
             Add("eval frames", pq["frames"]);
+            if (SceneSegmentation.PqNote(m) is { } note) cells.Add(("PQ measured", note));
         }
-        else cells.Add(("PQ<sup>scene</sup>", "n/a (no ground truth)"));
+        else cells.Add(("PQ<sup>scene</sup>", $"n/a ({SceneSegmentation.PqNote(m)})"));
         sb.Append("<table class=\"metrics\"><tr>");
         foreach (var (l, _) in cells) sb.Append("<td><b>").Append(l).Append("</b></td>"); // labels are ours, not user text
         sb.Append("</tr><tr>");

@@ -20,6 +20,29 @@ public sealed record Scene(
     public bool HasGroundTruth => Views.Any(v => v.GtInstancePath is not null);
     public bool HasMasks => Views.All(v => v.MaskPath is not null);
 
+    /// <summary>How many test views are also training views: their PQ is not held out. All of them when the layout names
+    /// no splits (every frame is in both).</summary>
+    public int TestViewsTrained
+    {
+        get { var train = TrainViews.ToHashSet(StringComparer.Ordinal); return TestViews.Count(train.Contains); }
+    }
+
+    /// <summary>Why a run of this scene measures no PQ (null: it does): no ground truth, or no test view.</summary>
+    public string? NoPqReason => !HasGroundTruth ? "no ground truth" : TestViews.Count == 0 ? "no test views" : null;
+
+    /// <summary>One line about test views that also train, when some but not all of the scene's views are in both splits
+    /// (a layout that names its splits and lists a frame in both, by mistake or not); null otherwise. A layout without
+    /// splits puts every view in both, as documented: not said here.</summary>
+    public string? SplitOverlapNote
+    {
+        get
+        {
+            int shared = TestViewsTrained;
+            if (shared == 0 || (shared == Views.Count && TrainViews.Count == Views.Count)) return null;
+            return $"{shared} of the {TestViews.Count} test views are also training views: their PQ is not held out";
+        }
+    }
+
     /// <summary>The factor the views are downscaled by from their files (<see cref="SceneView.Downscale"/>; 1: the files' size).</summary>
     public int Downscale => Views.Count > 0 ? Views[0].Downscale : 1;
 

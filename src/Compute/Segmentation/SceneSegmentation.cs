@@ -130,17 +130,35 @@ public static class SceneSegmentation
 
     /// <summary>The value <paramref name="key"/> of a finished result's metrics.json; null when it has none or no
     /// readable metrics.json.</summary>
-    private static JsonValue? RecordedValue(string outputDirectory, string key)
+    private static JsonValue? RecordedValue(string outputDirectory, string key) => RecordedMetrics(outputDirectory)?[key] as JsonValue;
+
+    /// <summary>A finished result's metrics.json; null when it has no readable one.</summary>
+    public static JsonObject? RecordedMetrics(string outputDirectory)
     {
         try
         {
-            var node = JsonNode.Parse(DataFile.ReadAllText(Path.Combine(outputDirectory, MetricsFile)));
-            return node?[key] as JsonValue;
+            return JsonNode.Parse(DataFile.ReadAllText(Path.Combine(outputDirectory, MetricsFile))) as JsonObject;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or InvalidDataException)
         {
             return null;
         }
+    }
+
+    /// <summary>What a result's PQ figure needs said beside it, from its metrics.json: why it has none (its
+    /// <c>pq_missing</c>: "no ground truth", "no test views"), or that its test views also trained ("on 8 of 8 test views
+    /// that also trained: not held out"); null when neither. A metrics.json from before these keys says what it can.</summary>
+    public static string? PqNote(JsonObject? metrics)
+    {
+        if (metrics is null) return null;
+        if (metrics["pq"] is not JsonObject pq)
+            return metrics["pq_missing"] is JsonValue why && why.TryGetValue<string>(out var text) ? text : "no ground truth or no test views";
+        // PQ is a mean over classes, none of which the test views hold (JSON has no NaN)
+        if (pq["pq_scene"] is null) return "no class to score in the test views";
+        return pq["trained_frames"] is JsonValue t && t.TryGetValue<int>(out var trained) && trained > 0
+            && pq["frames"] is JsonValue f && f.TryGetValue<int>(out var frames)
+            ? $"on {trained} of {frames} test views that also trained: not held out"
+            : null;
     }
 
     public static string LabelPath(string outputDirectory, SceneView view) =>
@@ -184,7 +202,7 @@ public static class SceneSegmentation
 
         double? pq = null, pqThings = null;
         JsonNode? pqJson = null;
-        if (scene.HasGroundTruth && scene.TestViews.Count > 0)
+        if (scene.NoPqReason is null)
         {
             var eval = SceneEvaluator.Evaluate(scene, "test", new PanopticOptions(), prediction);
             // A mean over no class is NaN (PQ over things when the evaluation keeps no thing class: nothing predicted or
@@ -192,7 +210,9 @@ public static class SceneSegmentation
             static double? Finite(double v) => double.IsFinite(v) ? v : null;
             pq = Finite(eval.Result.Pq);
             pqThings = Finite(eval.Result.PqThings);
-            pqJson = JsonSerializer.SerializeToNode(new { pq_scene = pq, pq_things = pqThings, sq = Finite(eval.Result.Sq), rq = Finite(eval.Result.Rq), frames = eval.Frames });
+            pqJson = JsonSerializer.SerializeToNode(new { pq_scene = pq, pq_things = pqThings, sq = Finite(eval.Result.Sq), rq = Finite(eval.Result.Rq), frames = eval.Frames,
+                // test frames that also trained (all of them when the layout names no splits): not held out
+                trained_frames = scene.TestViewsTrained });
         }
         var metrics = new JsonObject
         {
@@ -213,6 +233,8 @@ public static class SceneSegmentation
             // largest code, nothing else to go by)
             ["background_from"] = codebook.BackgroundFrom == BackgroundSource.Unknown ? null : codebook.BackgroundFrom.ToString().ToLowerInvariant(),
             ["pq"] = pqJson,
+            // why "pq" is null: no ground truth, or no test views
+            ["pq_missing"] = scene.NoPqReason,
             ["loss_curve"] = training.LossCurve?.DeepClone(),
         };
         AtomicFile.WriteAllText(Path.Combine(outputDirectory, MetricsFile), metrics.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
