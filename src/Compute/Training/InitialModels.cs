@@ -42,6 +42,32 @@ public static class InitialModels
         return (pos.ToArray(), col.ToArray());
     }
 
+    /// <summary>At most <paramref name="max"/> of the points (a uniform random subset, in their order), so that the
+    /// Gaussian budget (<see cref="DensitySettings.MaxGaussians"/>) bounds a scene's memory from its first step, not only
+    /// its densification: a 2M-point SfM cloud under a 500k budget trains on 500k. Under the budget the points are
+    /// returned as they are, and nothing is drawn from <paramref name="rng"/>.</summary>
+    public static (float[] Positions, byte[] Colors) AtMost(float[] positions, byte[] colors, int max, DeterministicRandom rng)
+    {
+        int n = positions.Length / 3;
+        if (n <= max) return (positions, colors);
+        var order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        for (int k = 0; k < max; k++)
+        {
+            int j = k + rng.NextInt(n - k);
+            (order[k], order[j]) = (order[j], order[k]);
+        }
+        Array.Sort(order, 0, max);
+        var p = new float[max * 3];
+        var c = new byte[max * 3];
+        for (int k = 0; k < max; k++)
+        {
+            Array.Copy(positions, order[k] * 3, p, k * 3, 3);
+            Array.Copy(colors, order[k] * 3, c, k * 3, 3);
+        }
+        return (p, c);
+    }
+
     /// <summary>A trained graphdeco 3DGS as the frozen geometry of lift mode; embeddings start from N(0, 1).</summary>
     public static GaussianModel FromGaussianPly(string path, int embeddingDim, GaussianLearningRates lr, double spatialScale, DeterministicRandom rng, double embeddingStd = 1.0)
     {

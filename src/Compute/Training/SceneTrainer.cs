@@ -151,6 +151,7 @@ public sealed class SceneTrainer : IDisposable
         else
         {
             var (points, colors) = initialPly is not null ? PointCloudPly.Read(initialPly) : InitialModels.InitialPoints(scene, data, rng);
+            (points, colors) = InitialModels.AtMost(points, colors, options.MaxGaussians, rng);
             model = GaussianModel.FromPointCloud(points, colors, options.ShDegree, options.EmbeddingDim, lr, data.CameraExtent, rng,
                 embeddingStd: options.EmbeddingInitStd);
             activeSh = 0;

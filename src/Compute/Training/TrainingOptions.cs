@@ -38,7 +38,8 @@ public sealed record TrainingOptions
     public double DensifyGradThreshold { get => Density.GradThreshold; init => Density = Density with { GradThreshold = value }; }
     /// <summary>The Gaussian budget: densification never takes the count past it, and when more candidates pass the
     /// threshold than there is room for, those with the largest gradients go first (<see cref="DensitySettings.MaxGaussians"/>,
-    /// settable by name). It bounds a scene's memory (on a GPU with several training slots, each scene's share).</summary>
+    /// settable by name), and a larger initial point cloud starts from a random subset of this many. It bounds a train
+    /// run's memory (on a GPU with several training slots, each scene's share); lift mode keeps its PLY's Gaussians.</summary>
     public int MaxGaussians { get => Density.MaxGaussians; init => Density = Density with { MaxGaussians = value }; }
     /// <summary>Opacity reset period (paper: 3000 of 30k), at least <see cref="OpacityResetMinRounds"/> densification rounds.</summary>
     public double OpacityResetFraction { get; init; } = 3000.0 / 30000;

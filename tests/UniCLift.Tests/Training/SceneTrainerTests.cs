@@ -186,6 +186,36 @@ public sealed class SceneTrainerTests
     }
 
     [Fact]
+    public void AnInitialCloudLargerThanTheGaussianBudgetStartsFromASubsetOfIt()
+    {
+        // The budget used to bound densification only: a 2500-point cloud under a budget of 600 trained on 2500.
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        using (var whole = SceneTrainer.Create(scene, Short(2)))
+            Assert.Equal(2500, whole.GaussianCount);
+        using var capped = SceneTrainer.Create(scene, Short(2) with { MaxGaussians = 600 });
+        Assert.Equal(600, capped.GaussianCount);
+        capped.Step();
+        Assert.True(capped.GaussianCount <= 600);
+
+        // A uniform subset of the cloud's own points, in their order, the same for the same seed.
+        var (points, colors) = UniCLift.Compute.IO.PointCloudPly.Read(scene.PointCloudPath!);
+        var (p, c) = InitialModels.AtMost(points, colors, 600, new DeterministicRandom(7));
+        var (q, _) = InitialModels.AtMost(points, colors, 600, new DeterministicRandom(7));
+        Assert.Equal(p, q);
+        Assert.Equal((1800, 1800), (p.Length, c.Length));
+        var index = Enumerable.Range(0, points.Length / 3).ToDictionary(i => (points[3 * i], points[3 * i + 1], points[3 * i + 2]), i => i);
+        var taken = Enumerable.Range(0, 600).Select(k => index[(p[3 * k], p[3 * k + 1], p[3 * k + 2])]).ToArray();
+        Assert.Equal(taken.Order(), taken);
+        Assert.Equal(600, taken.Distinct().Count());
+        Assert.All(Enumerable.Range(0, 600), k => Assert.Equal(colors.AsSpan(3 * taken[k], 3).ToArray(), c.AsSpan(3 * k, 3).ToArray()));
+        // Spread over the cloud, not its first points.
+        Assert.True(taken[^1] > 2000 && taken[0] < 500, $"subset spans {taken[0]}..{taken[^1]}");
+        // Under the budget: the same arrays, nothing drawn.
+        Assert.Same(points, InitialModels.AtMost(points, colors, 2500, new DeterministicRandom(7)).Positions);
+    }
+
+    [Fact]
     public void SceneWithoutMasksIsAClearError()
     {
         using var dir = new TempDir();
