@@ -20,7 +20,8 @@ public readonly record struct SceneStatusCounts(int Queued, int Training, int Do
 /// <list type="bullet">
 /// <item><c>uniclift_training_iterations_total</c> counter (no scene tag: a counter's series never go away).</item>
 /// <item><c>uniclift_training_iteration_rate_per_second</c> gauge: this silo's iterations per second, summed over its trainings.</item>
-/// <item><c>uniclift_training_loss{scene,component}</c> gauge: last loss value, component = render|cluster|triplet|smooth3d.</item>
+/// <item><c>uniclift_training_loss{scene,term}</c> gauge: last loss value, term = render|cluster|triplet|smooth3d (not
+/// <c>component</c>: a Prometheus that labels its targets by the pods' component would rename it exported_component).</item>
 /// <item><c>uniclift_scene_gaussians{scene}</c> gauge: Gaussians of each scene training on this silo.</item>
 /// <item><c>uniclift_checkpoint_write_duration_seconds</c>, <c>uniclift_checkpoint_size_bytes</c> histograms (the
 /// background write of a checkpoint file and its size).</item>
@@ -37,7 +38,7 @@ public readonly record struct SceneStatusCounts(int Queued, int Training, int Do
 /// <item><c>uniclift_scene_pq</c> histogram (0..100) of PQ^scene of finished scenes.</item>
 /// <item><c>uniclift_device_in_use{device}</c> gauge = 1 for the torch device this silo trains on.</item>
 /// <item><c>uniclift_device_broken{device}</c> gauge = 1 once that device failed its check (the silo takes no scenes).</item>
-/// <item><c>uniclift_scene_iteration_rate{scene}</c> gauge: iterations per second of each scene training on this silo.</item>
+/// <item><c>uniclift_scene_iteration_rate_per_second{scene}</c> gauge: iterations per second of each scene training on this silo.</item>
 /// <item><c>uniclift_device_memory_bytes{device,kind}</c> gauge, kind = used|total: the CUDA device's memory (CUDA silos only).</item>
 /// </list>
 /// The counters are observable (cumulative totals read at collection), so they are exported from the start with
@@ -125,7 +126,7 @@ public sealed class UniCLiftMetrics
 
         meter.CreateObservableGauge("uniclift.training.iteration_rate", ObserveIterationRate, "{iteration}/s",
             "Training iterations per second on this silo, summed over its trainings.");
-        meter.CreateObservableGauge("uniclift.training.loss", ObserveLosses, null, "Last loss value per scene and component.");
+        meter.CreateObservableGauge("uniclift.training.loss", ObserveLosses, null, "Last loss value per scene and loss term.");
         meter.CreateObservableGauge("uniclift.scene.gaussians", ObserveGaussians, "{gaussian}", "Gaussians of each scene training on this silo.");
         meter.CreateObservableGauge("uniclift.scenes", ObserveSceneStatus, "{scene}", "Scenes by status, as the coordinator sees them.");
         meter.CreateObservableGauge("uniclift.training.slots", ObserveSlots, "{slot}", "Training slots of this silo by state (used, free).");
@@ -285,10 +286,10 @@ public sealed class UniCLiftMetrics
         }
         return list;
 
-        static void Add(List<Measurement<double>> list, string scene, string component, double value)
+        static void Add(List<Measurement<double>> list, string scene, string term, double value)
         {
             if (double.IsFinite(value))
-                list.Add(new Measurement<double>(value, new("scene", scene), new("component", component)));
+                list.Add(new Measurement<double>(value, new("scene", scene), new("term", term)));
         }
     }
 

@@ -56,6 +56,18 @@ public sealed class DashboardTests(RunningSilo silo)
         var missing = wanted.Where(w => !present.Contains(w.n)).Select(w => $"{w.n} (panel '{w.Panel}')").Distinct().ToArray();
         Assert.True(missing.Length == 0, "Dashboard queries metrics the silo does not export: " + string.Join("; ", missing));
 
+        // No exported label is one the scrape config adds to its targets (or job/instance): Prometheus would rename the
+        // metric's own to exported_<name>, and a query by it would find nothing (the loss terms were labelled component,
+        // which prometheus.yml also adds from the pod's label: "Render loss per scene" showed nothing).
+        var targetLabels = File.ReadLines(RepoPaths.Of("k8s", "monitoring", "prometheus.yml"))
+            .Select(l => l.Trim()).Where(l => l.StartsWith("target_label:", StringComparison.Ordinal))
+            .Select(l => l["target_label:".Length..].Trim()).Where(l => !l.StartsWith("__", StringComparison.Ordinal))
+            .Concat(["job", "instance"]).ToHashSet();
+        Assert.Contains("component", targetLabels); // the parse found the config's labels
+        var clashes = run.WhileTraining.Append(run.After).Append(await child.ScrapeAsync()).SelectMany(s => s.Samples)
+            .SelectMany(x => x.Labels.Keys.Where(targetLabels.Contains).Select(k => $"{x.Name}{{{k}}}")).Distinct().ToArray();
+        Assert.True(clashes.Length == 0, "Exported labels that the scrape config's target labels would rename: " + string.Join("; ", clashes));
+
         // rate()/increase() only over counters and histogram series.
         var badRates = expressions.SelectMany(e => PromQl.RatedMetrics(e.Expr))
             .Where(n => !(n.EndsWith("_total") || n.EndsWith("_bucket") || n.EndsWith("_sum") || n.EndsWith("_count"))).ToArray();

@@ -39,8 +39,8 @@ public sealed class SiloMetricsEndpointTests(RunningSilo silo, Xunit.Abstraction
         Assert.True(second.Value("uniclift_training_iteration_rate_per_second") > 0);
         Assert.True(second.Value("uniclift_scene_iteration_rate_per_second", $"scene={scene}") > 0);
         Assert.Empty(second.Find("uniclift_device_memory_bytes")); // a CPU silo has no GPU memory to report
-        foreach (var component in new[] { "render", "cluster" })
-            Assert.True(double.IsFinite(second.Value("uniclift_training_loss", $"scene={scene}", $"component={component}")));
+        foreach (var term in new[] { "render", "cluster" })
+            Assert.True(double.IsFinite(second.Value("uniclift_training_loss", $"scene={scene}", $"term={term}")));
         Assert.Equal(1, second.Value("uniclift_device_in_use", "device=cpu"));
         // Slots: one used/free pair per process (other silos of this test process share it, so no exact values here).
         Assert.Single(second.Find("uniclift_training_slots", "state=used"));

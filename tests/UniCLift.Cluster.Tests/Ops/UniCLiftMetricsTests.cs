@@ -55,8 +55,8 @@ public sealed class UniCLiftMetricsTests : IDisposable
         Assert.Equal(0, broken[("uniclift.training.slots", "state=free")]);
         Assert.Equal(1, broken[("uniclift.training.slots", "state=used")]);
         Assert.Equal(5.5, o[("uniclift.training.iteration_rate", "")]);
-        Assert.Equal(3, o[("uniclift.training.loss", "component=triplet,scene=a")]);
-        Assert.False(o.ContainsKey(("uniclift.training.loss", "component=smooth3d,scene=a")));
+        Assert.Equal(3, o[("uniclift.training.loss", "scene=a,term=triplet")]);
+        Assert.False(o.ContainsKey(("uniclift.training.loss", "scene=a,term=smooth3d")));
         Assert.DoesNotContain(o.Keys, k => k.Item1 == "uniclift.training.loss" && k.Item2.Contains("scene=b"));
         Assert.Equal(100, o[("uniclift.scene.gaussians", "scene=a")]);
         Assert.False(o.ContainsKey(("uniclift.scene.gaussians", "scene=b"))); // never set: not reported as 0
