@@ -237,6 +237,11 @@ public sealed class K8sManifestTests
         Assert.Contains("ARG TORCH_VARIANT=cpu", silo);
         Assert.Contains("-p:TorchVariant=${TORCH_VARIANT}", silo);
         Assert.Contains("FROM runtime-${TORCH_VARIANT}", silo);
+        // OPERATIONS.md has `uniclift check gpu` run in a compute pod: the silo image carries the console, built against
+        // the same libtorch, on PATH (it had the silo alone).
+        Assert.Contains("dotnet publish src/Client/Client.csproj -c Release -o /app --no-restore -p:TorchVariant=${TORCH_VARIANT}", silo);
+        Assert.Contains("exec dotnet /app/uniclift.dll \"$@\"\\n' > /usr/local/bin/uniclift", silo);
+        Assert.Contains("`uniclift check gpu` in a compute pod", File.ReadAllText(RepoPaths.Of("docs", "OPERATIONS.md")).ReplaceLineEndings(" "));
         // The switch the Dockerfile relies on exists, and CPU stays the default.
         var compute = File.ReadAllText(RepoPaths.Of("src", "Compute", "Compute.csproj"));
         Assert.Contains("Condition=\"'$(TorchVariant)' != 'cuda'\"", compute);
