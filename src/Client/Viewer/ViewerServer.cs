@@ -31,6 +31,16 @@ public sealed class ViewerServer : IAsyncDisposable
         // HttpListener's wildcard is "+"; 0.0.0.0 / * mean every interface.
         var prefixHost = host is "0.0.0.0" or "*" or "+" ? "+" : host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
         listener.Prefixes.Add($"http://{prefixHost}:{port}/");
+        // http://localhost:PORT sends Host "localhost:PORT", which HttpListener matches only against a "localhost" prefix.
+        // Its managed implementation binds that prefix to Dns.GetHostAddresses("localhost")[0]: added only when that is
+        // the 127.0.0.1 this server listens on, so it shares the socket (::1 first would bind a second, unprobed socket).
+        if (host == "127.0.0.1" && LocalhostIsIpv4Loopback()) listener.Prefixes.Add($"http://localhost:{port}/");
+    }
+
+    internal static bool LocalhostIsIpv4Loopback()
+    {
+        try { return Dns.GetHostAddresses("localhost") is [var first, ..] && first.Equals(IPAddress.Loopback); }
+        catch (System.Net.Sockets.SocketException) { return false; }
     }
 
     public string Host { get; }
@@ -102,14 +112,19 @@ public sealed class ViewerServer : IAsyncDisposable
         catch (SocketException e) { return e.SocketErrorCode == SocketError.AddressAlreadyInUse; }
     }
 
-    /// <summary>The host part of a Host header ("127.0.0.1:8765" -> "127.0.0.1", "[::1]:80" -> "::1"); "" when absent.</summary>
-    internal static string HostName(string? header)
+    /// <summary>True when a Host header names this loopback server: its own address (as <see cref="Url"/> spells it) or
+    /// localhost, any case, with its port (HTTP's 80 when the header names none). Another name, a name that merely starts
+    /// with the address (127.0.0.1.evil.example), user info or another port is not its own.</summary>
+    internal bool IsOwnHost(string? header)
     {
-        if (string.IsNullOrEmpty(header)) return "";
-        if (header.StartsWith('[')) return header[1..Math.Max(1, header.IndexOf(']'))];
-        int colon = header.LastIndexOf(':');
-        return colon >= 0 ? header[..colon] : header;
+        if (string.IsNullOrEmpty(header) || header.AsSpan().IndexOfAny("/?#@\\ ") >= 0) return false;
+        if (!Uri.TryCreate("http://" + header + "/", UriKind.Absolute, out var named) || named.Port != Port) return false;
+        return named.Host.Equals(new Uri(Url).Host, StringComparison.OrdinalIgnoreCase) || named.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>Whether http://localhost:PORT reaches this server: it listens on 127.0.0.1 and "localhost" resolves
+    /// there first (<see cref="LocalhostIsIpv4Loopback"/>).</summary>
+    public bool ServesLocalhost => listener.Prefixes.Any(p => p.StartsWith("http://localhost:", StringComparison.Ordinal));
 
     /// <summary>True for 127.0.0.0/8, ::1 and "localhost".</summary>
     public static bool IsLoopback(string host) =>
@@ -203,7 +218,7 @@ public sealed class ViewerServer : IAsyncDisposable
         // Served on loopback, a request naming another host is a page whose name was made to resolve to this machine
         // (DNS rebinding) reading the result: refused here, as Jupyter does, rather than left to how HttpListener happens
         // to match its prefixes (it served such a request on a kept-alive connection).
-        if (IsLoopback(Host) && !IsLoopback(HostName(request.Headers["Host"])))
+        if (IsLoopback(Host) && !IsOwnHost(request.Headers["Host"]))
             return Text(403, "refused: this viewer serves only requests to its own loopback address\n");
         var path = request.Url?.AbsolutePath ?? "/";
         switch (path)
@@ -244,8 +259,9 @@ public sealed class ViewerServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        try { listener.Stop(); } catch (ObjectDisposedException) { }
+        // Close alone: Stop() then Close() unregisters the prefix twice, and the second time the managed HttpListener binds
+        // the port again (HttpEndPointManager.GetEPListener) and removes whatever listener of this process now holds it.
+        try { listener.Close(); } catch (ObjectDisposedException) { }
         await loop;
-        listener.Close();
     }
 }
