@@ -27,9 +27,14 @@ public static class FusedKernels
     /// <summary>Whether to use kernel <paramref name="name"/> for tensors on <paramref name="device"/> (a CUDA device,
     /// or the CPU under <see cref="KernelEmulator"/>): <paramref name="selfCheck"/> (run once per kernel and device;
     /// null = agrees, else why not) decides unless the environment does.</summary>
-    public static bool Use(string name, torch.Device device, Func<torch.Device, string?> selfCheck)
+    public static bool Use(string name, torch.Device device, Func<torch.Device, string?> selfCheck) =>
+        Use(name, device, selfCheck, Environment.GetEnvironmentVariable);
+
+    /// <summary><see cref="Use(string, torch.Device, Func{torch.Device, string?})"/> with the environment read through
+    /// <paramref name="environment"/> (a test's own, not the process's, which every test running beside it reads).</summary>
+    internal static bool Use(string name, torch.Device device, Func<torch.Device, string?> selfCheck, Func<string, string?> environment)
     {
-        if (Setting(name) is bool forced) return forced;
+        if (Setting(name, environment) is bool forced) return forced;
         var verdict = Verdicts.GetOrAdd((name, device.ToString()), key => new Lazy<string?>(() =>
         {
             string? why;
@@ -65,10 +70,12 @@ public static class FusedKernels
     }
 
     /// <summary>The environment's say for a kernel: false (off), true (on, unchecked) or null (self-check).</summary>
-    public static bool? Setting(string name)
+    public static bool? Setting(string name) => Setting(name, Environment.GetEnvironmentVariable);
+
+    internal static bool? Setting(string name, Func<string, string?> environment)
     {
-        if (Environment.GetEnvironmentVariable("UNICLIFT_FUSED") == "0") return false;
-        return Environment.GetEnvironmentVariable("UNICLIFT_FUSED_" + name.ToUpperInvariant()) switch
+        if (environment("UNICLIFT_FUSED") == "0") return false;
+        return environment("UNICLIFT_FUSED_" + name.ToUpperInvariant()) switch
         {
             "0" => false,
             "1" => true,

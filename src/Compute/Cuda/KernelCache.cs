@@ -13,10 +13,13 @@ public sealed class KernelCache(string directory)
 
     /// <summary>UNICLIFT_CUDA_CACHE, else $XDG_CACHE_HOME/uniclift/cuda, else ~/.cache/uniclift/cuda (the system temp
     /// folder when there is no home).</summary>
-    public static KernelCache Default()
+    public static KernelCache Default() => Default(Environment.GetEnvironmentVariable);
+
+    /// <summary><see cref="Default()"/> with the environment read through <paramref name="environment"/>.</summary>
+    internal static KernelCache Default(Func<string, string?> environment)
     {
-        if (Environment.GetEnvironmentVariable("UNICLIFT_CUDA_CACHE") is { Length: > 0 } d) return new KernelCache(d);
-        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        if (environment("UNICLIFT_CUDA_CACHE") is { Length: > 0 } d) return new KernelCache(d);
+        var xdg = environment("XDG_CACHE_HOME");
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         string root = !string.IsNullOrEmpty(xdg) ? xdg : !string.IsNullOrEmpty(home) ? Path.Combine(home, ".cache") : Path.GetTempPath();
         return new KernelCache(Path.Combine(root, "uniclift", "cuda"));

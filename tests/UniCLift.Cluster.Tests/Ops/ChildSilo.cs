@@ -55,6 +55,7 @@ internal sealed class ChildSilo : IAsyncDisposable
                 if (ready.StatusCode == HttpStatusCode.OK) return silo;
             }
             catch (HttpRequestException) { /* not listening yet */ }
+            catch (TaskCanceledException) { /* the client's timeout: a loaded machine; ask again until the deadline */ }
             if (DateTime.UtcNow > deadline)
             {
                 await silo.DisposeAsync();

@@ -51,25 +51,19 @@ public sealed class CudaInfrastructureTests : IDisposable
     [Fact]
     public void The_Environment_Turns_A_Fused_Kernel_Off_Or_On_Without_Its_Check()
     {
-        string? saved = Environment.GetEnvironmentVariable("UNICLIFT_FUSED_SSIM"), all = Environment.GetEnvironmentVariable("UNICLIFT_FUSED");
-        try
-        {
-            int checks = 0;
-            string? Check(torch.Device _) { checks++; return null; }
-            var seven = new torch.Device(DeviceType.CUDA, 7);
-            Environment.SetEnvironmentVariable("UNICLIFT_FUSED_SSIM", "0");
-            Assert.False(FusedKernels.Use(FusedKernels.Ssim, seven, Check));
-            Environment.SetEnvironmentVariable("UNICLIFT_FUSED_SSIM", "1");
-            Assert.True(FusedKernels.Use(FusedKernels.Ssim, seven, Check));
-            Environment.SetEnvironmentVariable("UNICLIFT_FUSED", "0");
-            Assert.False(FusedKernels.Use(FusedKernels.Ssim, seven, Check));
-            Assert.Equal(0, checks);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("UNICLIFT_FUSED_SSIM", saved);
-            Environment.SetEnvironmentVariable("UNICLIFT_FUSED", all);
-        }
+        // An environment of the test's own: the process's is read by every test beside it (CpuSsim, the emulator's kernels).
+        var environment = new Dictionary<string, string>();
+        string? Read(string name) => environment.GetValueOrDefault(name);
+        int checks = 0;
+        string? Check(torch.Device _) { checks++; return null; }
+        var seven = new torch.Device(DeviceType.CUDA, 7);
+        environment["UNICLIFT_FUSED_SSIM"] = "0";
+        Assert.False(FusedKernels.Use(FusedKernels.Ssim, seven, Check, Read));
+        environment["UNICLIFT_FUSED_SSIM"] = "1";
+        Assert.True(FusedKernels.Use(FusedKernels.Ssim, seven, Check, Read));
+        environment["UNICLIFT_FUSED"] = "0";
+        Assert.False(FusedKernels.Use(FusedKernels.Ssim, seven, Check, Read));
+        Assert.Equal(0, checks);
     }
 
     [Fact]
@@ -177,15 +171,9 @@ public sealed class CudaInfrastructureTests : IDisposable
     [Fact]
     public void The_Default_Cache_Follows_The_Environment()
     {
-        var old = Environment.GetEnvironmentVariable("UNICLIFT_CUDA_CACHE");
-        try
-        {
-            Environment.SetEnvironmentVariable("UNICLIFT_CUDA_CACHE", _dir);
-            Assert.Equal(_dir, KernelCache.Default().Directory);
-            Environment.SetEnvironmentVariable("UNICLIFT_CUDA_CACHE", null);
-            Assert.EndsWith(Path.Combine("uniclift", "cuda"), KernelCache.Default().Directory);
-        }
-        finally { Environment.SetEnvironmentVariable("UNICLIFT_CUDA_CACHE", old); }
+        Assert.Equal(_dir, KernelCache.Default(n => n == "UNICLIFT_CUDA_CACHE" ? _dir : null).Directory);
+        Assert.Equal(Path.Combine("/xdg", "uniclift", "cuda"), KernelCache.Default(n => n == "XDG_CACHE_HOME" ? "/xdg" : null).Directory);
+        Assert.EndsWith(Path.Combine("uniclift", "cuda"), KernelCache.Default(_ => null).Directory);
     }
 
     [Fact]

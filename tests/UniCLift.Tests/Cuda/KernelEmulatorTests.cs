@@ -217,6 +217,9 @@ public sealed class KernelEmulatorTests
         Assert.Equal(4, rows.Length);
         Assert.Contains("(bit-exact)", rows[0]); // the emulator runs a launch in one order: two runs are the same run
         Assert.Contains("(bit-exact)", rows[1]); // a checkpoint restores everything the step depends on
+        // Named as what ran: the kernels on the CPU, not a GPU.
+        Assert.All(rows, r => Assert.DoesNotMatch(@"(?<!emulated )GPU", r));
+        Assert.StartsWith("resume: emulated GPU 15, checkpoint, CPU 15 vs emulated GPU 30 steps", rows[2]);
     }
 
     [Fact]
