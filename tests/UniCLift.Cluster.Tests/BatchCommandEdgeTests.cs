@@ -27,7 +27,7 @@ public sealed class BatchCommandEdgeTests(RedisServerFixture redis)
         await using var cluster = new TestCluster(redis, "edge-nocompute");
         await cluster.StartSiloAsync("control", compute: false);
         var client = await cluster.ConnectAsync();
-        var root = Directory.CreateTempSubdirectory("uniclift-edge-").FullName;
+        var root = TestFolders.Create("uniclift-edge-").FullName;
         var scene = TinyScene.Write(Path.Combine(root, "tiny"));
         await client.GetGrain<ICoordinatorGrain>("edge-nocompute").SubmitBatch(
             new BatchRequest([scene], Path.Combine(root, "out"), new JobOptions(Iterations: 30)));
@@ -87,7 +87,7 @@ public sealed class BatchCommandEdgeTests(RedisServerFixture redis)
     [Fact]
     public void ResultsRefusesATargetThatIsAFileOrHoldsOtherThings_AsBadInputNamingOut()
     {
-        var root = Directory.CreateTempSubdirectory("uniclift-results-out-").FullName;
+        var root = TestFolders.Create("uniclift-results-out-").FullName;
         var status = new BatchStatus("b-this", [], DateTime.UtcNow, DateTime.UtcNow, false, Path.Combine(root, "output-root"));
 
         var file = Path.Combine(root, "a-file");

@@ -13,7 +13,7 @@ public sealed class CleanupClusterTests(RedisServerFixture redis)
         await cluster.StartSiloAsync("compute-1", compute: true, configure: o => o.BatchesToKeep = 2);
         await cluster.StartSiloAsync("plain-1", compute: false, configure: o => o.BatchesToKeep = 2);
         var client = await cluster.ConnectAsync();
-        var output = Directory.CreateTempSubdirectory("uniclift-out-").FullName;
+        var output = TestFolders.Create("uniclift-out-").FullName;
         string[] ids = ["keep-old", "keep-mid", "keep-new"];
         string? oldScene = null;
         foreach (var id in ids)

@@ -24,7 +24,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         await cluster.StartSiloAsync("control-1", compute: false);
         var client = await cluster.ConnectAsync();
         await TestCluster.WaitForComputeSilosAsync(client, 2, TimeSpan.FromSeconds(30));
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         var scenes = Enumerable.Range(0, 4).Select(i => TinyScene.Write(Path.Combine(root, $"tiny{i}"))).ToList();
 
         // Sample both silos' slots every 20 ms: when both train at once, and how long a slot stays free while a scene
@@ -97,7 +97,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         var cpu = await cluster.StartSiloAsync("compute-cpu", compute: true, configure: o => o.CheckpointsKeptWhenDone = 0);
         var client = await cluster.ConnectAsync();
         await TestCluster.WaitForComputeSilosAsync(client, 2, TimeSpan.FromSeconds(30));
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         // Two scenes, two free slots: one is placed on each silo, so one meets the broken device.
         var scenes = new[] { TinyScene.Write(Path.Combine(root, "tiny0")), TinyScene.Write(Path.Combine(root, "tiny1")) };
 
@@ -147,7 +147,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         Assert.StartsWith("CUDA is not available", broken.DeviceProblem);
         await Task.Delay(500); // every silo's copy of the table has it
 
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         var scenes = new[] { TinyScene.Write(Path.Combine(root, "tiny0")), TinyScene.Write(Path.Combine(root, "tiny1")) };
         await client.GetGrain<ICoordinatorGrain>("devcheck-batch").SubmitBatch(
             new BatchRequest(scenes, Path.Combine(root, "out"), new JobOptions(Iterations: 20, MaxRetries: 0)));
@@ -172,7 +172,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         var a = await cluster.StartSiloAsync("compute-a", compute: true, slots: 1);
         var client = await cluster.ConnectAsync();
         await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(30));
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         // Started directly, as two batches' coordinators racing for one slot might: both land on the only compute
         // silo, and the second waits there behind the first.
         var grains = new List<ISceneGrain>();
@@ -218,7 +218,7 @@ public sealed class PlacementClusterTests(RedisServerFixture redis)
         await using var cluster = new TestCluster(redis, "persist");
         var host = await cluster.StartSiloAsync("compute-a", compute: true, checkpointInterval: 20);
         var client = await cluster.ConnectAsync();
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         var scene = TinyScene.Write(Path.Combine(root, "tiny"));
         await client.GetGrain<ICoordinatorGrain>("persist-batch").SubmitBatch(
             new BatchRequest([scene], Path.Combine(root, "out"), new JobOptions(Iterations: 400, MaxRetries: 0)));

@@ -35,7 +35,7 @@ public sealed class RedisClusterTests(RedisServerFixture redis)
         var client = await cluster.ConnectAsync();
         var missing = Path.Combine(Path.GetTempPath(), $"uniclift-missing-{Guid.NewGuid():N}");
         var aFile = Path.GetTempFileName();
-        var output = Directory.CreateTempSubdirectory("uniclift-out-").FullName;
+        var output = TestFolders.Create("uniclift-out-").FullName;
 
         var submitted = await client.GetGrain<ICoordinatorGrain>("bad-batch").SubmitBatch(
             new BatchRequest([missing, aFile], output, new JobOptions(Iterations: 10, MaxRetries: 1)));
@@ -86,8 +86,8 @@ public sealed class RedisClusterTests(RedisServerFixture redis)
         await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(30));
         var slots = TestCluster.Slots(compute);
         using var held = await slots.AcquireAsync(CancellationToken.None); // the silo's only slot is busy
-        var sceneDir = Directory.CreateTempSubdirectory("uniclift-scene-").FullName;
-        var output = Directory.CreateTempSubdirectory("uniclift-out-").FullName;
+        var sceneDir = TestFolders.Create("uniclift-scene-").FullName;
+        var output = TestFolders.Create("uniclift-out-").FullName;
 
         var status = await client.GetGrain<ICoordinatorGrain>("cancel-batch").SubmitBatch(
             new BatchRequest([sceneDir], output, new JobOptions(Iterations: 10)));

@@ -22,7 +22,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         var compute = await cluster.StartSiloAsync("compute-1", compute: true, slots: 1);
         await cluster.StartSiloAsync("plain-1", compute: false);
         var client = await cluster.ConnectAsync();
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         var scenes = Enumerable.Range(0, 3).Select(i => TinyScene.Write(Path.Combine(root, $"tiny{i}"))).ToList();
         var missing = Path.Combine(root, "missing");
         var output = Path.Combine(root, "out");
@@ -58,7 +58,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         await using var cluster = new TestCluster(redis, "decode");
         await cluster.StartSiloAsync("compute-1", compute: true, slots: 1);
         var client = await cluster.ConnectAsync();
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         var scene = TinyScene.Write(Path.Combine(root, "tiny"));
         var busy = TinyScene.Write(Path.Combine(root, "busy"));
         var output = Path.Combine(root, "out");
@@ -115,7 +115,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         var a = await cluster.StartSiloAsync("compute-a", compute: true, checkpointInterval: interval);
         var b = await cluster.StartSiloAsync("compute-b", compute: true, checkpointInterval: interval);
         var client = await cluster.ConnectAsync();
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         var scenes = new[] { TinyScene.Write(Path.Combine(root, "tiny0")), TinyScene.Write(Path.Combine(root, "tiny1"), width: 28, height: 20) };
 
         await client.GetGrain<ICoordinatorGrain>("resume-batch").SubmitBatch(
@@ -192,7 +192,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         var a = await cluster.StartSiloAsync("compute-a", compute: true, checkpointInterval: interval);
         var b = await cluster.StartSiloAsync("compute-b", compute: true, checkpointInterval: interval);
         var client = await cluster.ConnectAsync();
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         var scene = TinyScene.Write(Path.Combine(root, "tiny"));
         await client.GetGrain<ICoordinatorGrain>("graceful-batch").SubmitBatch(
             new BatchRequest([scene], Path.Combine(root, "out"), new JobOptions(Iterations: iterations, MaxRetries: 0)));
@@ -233,7 +233,7 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         var b = await cluster.StartSiloAsync("compute-b", compute: true, slots: 3, checkpointInterval: 100000);
         var client = await cluster.ConnectAsync();
         await TestCluster.WaitForComputeSilosAsync(client, 2, TimeSpan.FromSeconds(60));
-        var root = Directory.CreateTempSubdirectory("uniclift-scenes-").FullName;
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
         var scenes = Enumerable.Range(0, 6).Select(i => TinyScene.Write(Path.Combine(root, $"tiny{i}"))).ToArray();
         var coordinator = client.GetGrain<ICoordinatorGrain>("leaving-batch");
         await coordinator.SubmitBatch(new BatchRequest(scenes, Path.Combine(root, "out"), new JobOptions(Iterations: 1_000_000, MaxRetries: 0)));

@@ -20,7 +20,7 @@ public sealed class WaitThroughSiloFailureTests(RedisServerFixture redis)
         // The only silo when the batch is submitted: it holds the coordinator and the scene.
         var first = await cluster.StartSiloAsync("first", compute: true, checkpointInterval: 20);
         var client = await cluster.ConnectAsync();
-        var root = Directory.CreateTempSubdirectory("uniclift-wait-").FullName;
+        var root = TestFolders.Create("uniclift-wait-").FullName;
         var scene = TinyScene.Write(Path.Combine(root, "tiny"));
         await client.GetGrain<ICoordinatorGrain>("wait-batch").SubmitBatch(
             new BatchRequest([scene], Path.Combine(root, "out"), new JobOptions(Iterations: 400, MaxRetries: 1)));
