@@ -18,7 +18,10 @@
 # blender_room.py's --identical), MASKS (corrupt, the default: corrupt_masks.py's panoptic-segmenter-like masks; or
 # sam, sam-rle, sam-surfaces, sam-nobg: sam_masks.py's Segment-Anything-like masks in amg.py's folder or RLE JSON form,
 # the background in pieces cut anyhow, cut along its surfaces, or left uncovered; use a ROOT of its own per kind, masks/
-# is kept per scene), GEOMETRY (own, the default; or torch: also trains a geometry with torch_gs.py, a small
+# is kept per scene), IMAGES (as-rendered, the default; or exposure: exposure.py gives each view its own exposure,
+# sd 0.5 stops, and white balance, sd 8% a channel, as a hand-held camera on automatic exposure does, in a copy of the
+# scene, ROOT/scene-S-exposure, whose runs are ROOT/run-S-exposure; installs python3-pil with apt when missing),
+# GEOMETRY (own, the default; or torch: also trains a geometry with torch_gs.py, a small
 # PyTorch 3DGS trainer written from graphdeco's paper, on the scene's training views, writes it as graphdeco's output
 # folder under ROOT/run-S-torchgs, lifts on it (LIFT_ITERATIONS, default 500) and adds its row's columns: PQ, instances,
 # seconds (torch_gs + lift), its test PSNR, its Gaussians; TORCH_ITERATIONS (2000), TORCH_TILE (4); installs
@@ -45,6 +48,12 @@ if ! command -v blender >/dev/null || ! /usr/bin/python3 -c 'import numpy' 2>/de
   as_root=(); [ "$(id -u)" -ne 0 ] && as_root=(sudo)
   "${as_root[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends blender python3-numpy >/dev/null
+fi
+if [ "${IMAGES:-as-rendered}" = exposure ] && ! /usr/bin/python3 -c 'import PIL' 2>/dev/null; then
+  echo "installing python3-pil (apt)" >&2
+  as_root=(); [ "$(id -u)" -ne 0 ] && as_root=(sudo)
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends python3-pil >/dev/null
 fi
 geometry=${GEOMETRY:-own}
 case "$geometry" in own|torch) ;; *) echo "GEOMETRY=$geometry: expected own or torch" >&2; exit 2 ;; esac
@@ -97,6 +106,13 @@ for seed in "${seeds[@]}"; do
     esac
   fi
   tag=$seed
+  case "${IMAGES:-as-rendered}" in
+    as-rendered) ;;
+    exposure)
+      [ -f "$scene-exposure/exposure.json" ] || /usr/bin/python3 "$here/exposure.py" "$scene" "$scene-exposure" --seed "$seed" >&2
+      scene="$scene-exposure" tag="$seed-exposure" ;;
+    *) echo "IMAGES=${IMAGES}: expected as-rendered or exposure" >&2; exit 2 ;;
+  esac
   if [ "${LAYOUT:-nerfstudio}" = colmap ]; then
     [ -d "$scene-colmap/sparse" ] || /usr/bin/python3 "$here/to_colmap.py" "$scene" "$scene-colmap" >&2
     scene="$scene-colmap" tag="$seed-colmap"
@@ -143,7 +159,7 @@ for seed in "${seeds[@]}"; do
 done
 
 echo
-echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, ${MASKS:-corrupt} masks, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}${DECODE:+; decode $DECODE}; $(date -u +%F)"
+echo "external scenes (Blender $(blender --version 2>/dev/null | head -1 | awk '{print $2}'), ${ROOM:-orbit} room${IDENTICAL:+ of identical ${IDENTICAL}s}, ${views} views ${width}x${height}, ${samples} spp, ${IMAGES:-as-rendered} images, ${MASKS:-corrupt} masks, read as ${LAYOUT:-nerfstudio}; train ${iterations} iterations on ${device}${SET:+; $SET}${DECODE:+; decode $DECODE}; $(date -u +%F)"
 if [ "$geometry" = torch ]; then
   printf '%-5s %-8s %-24s %-24s %-10s %-8s %-24s %-10s %-8s %-24s %-10s %-8s %-6s %s\n' seed objects "raw masks" "train" instances seconds \
     "lift" instances seconds "lift on torch_gs" instances seconds PSNR Gaussians
