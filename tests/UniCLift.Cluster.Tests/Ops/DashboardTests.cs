@@ -30,6 +30,31 @@ public sealed class DashboardTests(RunningSilo silo)
         return found;
     }
 
+    /// <summary>The alerts' expressions (k8s/monitoring/uniclift-alerts.yml), named by their alert.</summary>
+    private static IReadOnlyList<(string Alert, string Expr)> AlertExpressions()
+    {
+        var doc = Manifests.LoadDocuments(RepoPaths.Of("k8s", "monitoring", "uniclift-alerts.yml")).Single();
+        return ((List<object?>)Manifests.At(doc, "groups")!).SelectMany(g => (List<object?>)Manifests.At(g, "rules")!)
+            .Select(r => ((string)Manifests.At(r, "alert")!, (string)Manifests.At(r, "expr")!)).ToList();
+    }
+
+    [Fact]
+    public void TheAlertsAreLoadedAndNameWhatToDo()
+    {
+        var alerts = AlertExpressions();
+        Assert.Contains(alerts, a => a.Alert == "UniCLiftDeviceBroken");
+        Assert.Contains(alerts, a => a.Alert == "UniCLiftCheckpointWritesFailing");
+        // prometheus.yml loads the file, and the ConfigMap that holds prometheus.yml holds it too (mounted beside it).
+        Assert.Contains("uniclift-alerts.yml", (List<object?>)Manifests.At(Manifests.LoadDocuments(RepoPaths.Of("k8s", "monitoring", "prometheus.yml")).Single(), "rule_files")!);
+        Assert.Contains("      - uniclift-alerts.yml", File.ReadAllLines(RepoPaths.Of("k8s", "monitoring", "kustomization.yaml")));
+        var doc = Manifests.LoadDocuments(RepoPaths.Of("k8s", "monitoring", "uniclift-alerts.yml")).Single();
+        foreach (var rule in ((List<object?>)Manifests.At(doc, "groups")!).SelectMany(g => (List<object?>)Manifests.At(g, "rules")!))
+        {
+            Assert.Contains((string)Manifests.At(rule, "labels", "severity")!, new[] { "critical", "warning", "info" });
+            Assert.False(string.IsNullOrWhiteSpace((string?)Manifests.At(rule, "annotations", "description")), $"{Manifests.At(rule, "alert")} says nothing to do");
+        }
+    }
+
     [Fact]
     public void ExtractorFindsMetricNamesAndNothingElse()
     {
@@ -43,7 +68,9 @@ public sealed class DashboardTests(RunningSilo silo)
     {
         var expressions = Expressions();
         Assert.True(expressions.Count >= 15, $"Expected a full dashboard, found {expressions.Count} queries.");
-        var wanted = expressions.SelectMany(e => PromQl.MetricNames(e.Expr).Select(n => (n, e.Panel))).ToList();
+        var wanted = expressions.SelectMany(e => PromQl.MetricNames(e.Expr).Select(n => (n, Panel: $"panel '{e.Panel}'")))
+            // The alerts too, but for Prometheus' own up.
+            .Concat(AlertExpressions().SelectMany(a => PromQl.MetricNames(a.Expr).Where(n => n != "up").Select(n => (n, Panel: $"alert {a.Alert}")))).ToList();
         Assert.Contains(wanted, w => w.n.StartsWith("orleans_", StringComparison.Ordinal)); // cluster health comes from Orleans
 
         await using var child = await ChildSilo.StartAsync();
@@ -53,8 +80,8 @@ public sealed class DashboardTests(RunningSilo silo)
         var run = await silo.TrainingRun();
         var own = run.WhileTraining.Append(run.After).SelectMany(s => s.Names).Where(n => n.StartsWith("uniclift_", StringComparison.Ordinal));
         var present = childNames.Where(n => !n.StartsWith("uniclift_", StringComparison.Ordinal)).Concat(own).ToHashSet();
-        var missing = wanted.Where(w => !present.Contains(w.n)).Select(w => $"{w.n} (panel '{w.Panel}')").Distinct().ToArray();
-        Assert.True(missing.Length == 0, "Dashboard queries metrics the silo does not export: " + string.Join("; ", missing));
+        var missing = wanted.Where(w => !present.Contains(w.n)).Select(w => $"{w.n} ({w.Panel})").Distinct().ToArray();
+        Assert.True(missing.Length == 0, "The dashboard or the alerts query metrics the silo does not export: " + string.Join("; ", missing));
 
         // No exported label is one the scrape config adds to its targets (or job/instance): Prometheus would rename the
         // metric's own to exported_<name>, and a query by it would find nothing (the loss terms were labelled component,
