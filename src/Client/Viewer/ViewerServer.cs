@@ -216,8 +216,8 @@ public sealed class ViewerServer : IAsyncDisposable
     {
         if (request.HttpMethod is not ("GET" or "HEAD")) return Text(405, "only GET and HEAD\n");
         // Served on loopback, a request naming another host is a page whose name was made to resolve to this machine
-        // (DNS rebinding) reading the result: refused here, as Jupyter does, rather than left to how HttpListener happens
-        // to match its prefixes (it served such a request on a kept-alive connection).
+        // (DNS rebinding) reading the result: refused here, as Jupyter does, rather than left to HttpListener's prefix
+        // match (a request in absolute form passes that by its URI, whatever its Host header says).
         if (IsLoopback(Host) && !IsOwnHost(request.Headers["Host"]))
             return Text(403, "refused: this viewer serves only requests to its own loopback address\n");
         var path = request.Url?.AbsolutePath ?? "/";
