@@ -190,7 +190,12 @@ public sealed class CoordinatorGrain(
             var before = e.Last;
             try
             {
-                var status = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).GetStatus();
+                var scene = GrainFactory.GetGrain<ISceneGrain>(e.SceneId);
+                var status = await scene.GetStatus();
+                // A cancel that did not reach the scene (its silo hung or died as the batch was cancelled; it resumed
+                // elsewhere) is sent again: without it the scene trained on to Trained, which a cancelled batch never
+                // decodes, and the batch never finished. Cancel is idempotent.
+                if (S.Cancelled && !status.State.IsTerminal()) status = await scene.Cancel();
                 if (!status.State.NeedsTraining()) load.Release(e.SceneId);
                 if (status.State == SceneState.Failed) NoteFailure(e, status);
                 e.Last = status;

@@ -69,6 +69,8 @@ public sealed class SceneGrain(
     private SceneRun? run;
     private IGrainTimer? poll;
     private bool cancelRequested;
+    /// <summary>Set once this activation hands the scene on (a migration): it starts no run after that.</summary>
+    private bool leaving;
     /// <summary>What was last written of what a poll or a status call can change; a difference is saved.</summary>
     private (SceneState State, int Checkpoint)? saved;
 
@@ -103,25 +105,48 @@ public sealed class SceneGrain(
             throw new ArgumentException($"job scene id '{job.SceneId}' does not match grain key '{this.GetPrimaryKeyString()}'.");
         bool fresh = Job is null || Current.State == SceneState.NotSubmitted;
         bool retry = Job is not null && Current.State == SceneState.Failed && job.Attempt > Job.Attempt;
-        if (!fresh && !retry) return Status();
+        if (!fresh && !retry)
+        {
+            await EnsureRunning(); // a start whose run did not start (its coordinator asks again)
+            return Status();
+        }
 
         cancelRequested = false;
+        var before = state.State;
         state.State = new SceneGrainState
         {
             Job = job,
             Status = Identified(new SceneStatus { State = SceneState.Queued, Iterations = job.Options.PlannedIterations(), Resumes = Current.Resumes }, job),
         };
-        await Save();
+        try { await Save(); }
+        catch
+        {
+            // Not saved (Redis timed out, say): nothing was started, so the coordinator's next Start starts it afresh. Left
+            // in memory, the job made that Start answer "queued" with no run ever started.
+            state.State = before;
+            throw;
+        }
         if (device.Problem is not null && load.AnyWorking(_ => true))
         {
             // Addressed here through a cached location although this silo's device is broken: the job is saved, and the
             // activation on the silo placement picks resumes it; the reminder wakes it if the move does not happen.
             await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+            leaving = true;
             MigrateOnIdle();
             return Status();
         }
         await Launch();
         return Status();
+    }
+
+    /// <summary>Starts the job's run when it needs training and nothing runs it here (its start failed after the job was
+    /// saved, say): asked again by its coordinator (Start, GetStatus) or its reminder, the scene trains instead of
+    /// answering "queued" for ever.</summary>
+    private async Task EnsureRunning()
+    {
+        if (run is not null || leaving || cancelRequested || Job is null || !Current.State.NeedsTraining()) return;
+        log.LogWarning("Scene {SceneId}: its job needs training and nothing runs it on {Silo}: starting it", Job.SceneId, silo.Name);
+        await Launch();
     }
 
     public async Task<SceneStatus> GetStatus()
@@ -139,6 +164,7 @@ public sealed class SceneGrain(
                 await SaveIfChanged();
             }
         }
+        else await EnsureRunning();
         return Status();
     }
 
@@ -223,7 +249,7 @@ public sealed class SceneGrain(
     {
         // Activation already resumed the job; a reminder for a trained or finished scene is left over.
         if (Job is null || !Current.State.NeedsTraining()) await StopSupervision();
-        else if (run is null) await Launch();
+        else await EnsureRunning();
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -246,11 +272,14 @@ public sealed class SceneGrain(
 
     private async Task Launch()
     {
+        // The reminder first: registering it can fail or outlast an activation's timeout, and an activation that fails
+        // after its run started left that run training with no grain to suspend or cancel it (the next activation
+        // started a second one).
+        await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         Current = Current with { Silo = silo.Name };
         run = runner.Start(Job!, Current);
         // Metrics come from the run itself (SceneRun: iterations, checkpoints, a resume when it restores a checkpoint).
         poll ??= this.RegisterGrainTimer(Poll, new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)) { KeepAlive = true });
-        await this.RegisterOrUpdateReminder(SupervisionReminder, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
     }
 
     private async Task Poll(CancellationToken ct)
@@ -284,6 +313,7 @@ public sealed class SceneGrain(
         poll = null;
         await Save();
         RequestContext.Set(TrainingSlotPlacement.StartsTraining, true);
+        leaving = true;
         try { MigrateOnIdle(); }
         finally { RequestContext.Remove(TrainingSlotPlacement.StartsTraining); }
     }

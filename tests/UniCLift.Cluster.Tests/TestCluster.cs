@@ -23,7 +23,7 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
 
     /// <param name="configure">Runs last on the silo's options (a device, cleanup settings).</param>
     public async Task<IHost> StartSiloAsync(string siloName, bool compute, int slots = 1, int checkpointInterval = 200,
-        Action<UniCLiftSiloOptions>? configure = null)
+        Action<UniCLiftSiloOptions>? configure = null, Action<ISiloBuilder>? orleans = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -48,15 +48,19 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
             o.SupervisionInterval = TimeSpan.FromMilliseconds(500);
             o.LoadReportInterval = TimeSpan.FromMilliseconds(200);
             configure?.Invoke(o);
-        }, silo => silo.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromSeconds(5)).Configure<ClusterMembershipOptions>(m =>
+        }, silo =>
         {
-            // Declare a killed silo dead within a few seconds instead of the production minute.
-            m.ProbeTimeout = TimeSpan.FromSeconds(1);
-            m.NumMissedProbesLimit = 2;
-            m.NumVotesForDeathDeclaration = 1;
-            m.TableRefreshTimeout = TimeSpan.FromSeconds(1);
-            m.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
-        }));
+            silo.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromSeconds(5)).Configure<ClusterMembershipOptions>(m =>
+            {
+                // Declare a killed silo dead within a few seconds instead of the production minute.
+                m.ProbeTimeout = TimeSpan.FromSeconds(1);
+                m.NumMissedProbesLimit = 2;
+                m.NumVotesForDeathDeclaration = 1;
+                m.TableRefreshTimeout = TimeSpan.FromSeconds(1);
+                m.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
+            });
+            orleans?.Invoke(silo); // a test's own grain call filters, say
+        });
         var host = builder.Build();
         await host.StartAsync();
         silos.Add(host);

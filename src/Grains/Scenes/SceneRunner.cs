@@ -30,6 +30,13 @@ public sealed partial class SceneRunner(TrainingSlots slots, IOptions<UniCLiftSi
     public SceneRun Start(SceneJob job, SceneStatus start)
     {
         var o = options.Value;
+        // One run per scene on a silo: a run of it still here belongs to no activation now (one whose start failed after
+        // its run began); it would train on beside this one, which no cancel or suspension of the grain reaches.
+        foreach (var stray in runs.Keys.Where(r => r.Job.SceneId == job.SceneId && !r.Completion.IsCompleted))
+        {
+            log.LogWarning("Scene {SceneId}: a run of it from an earlier activation is still going on this silo: stopping it", job.SceneId);
+            stray.Abort();
+        }
         AdoptLegacyCheckpoints(o.CheckpointDirectory, job.SceneId, log);
         SceneRun run;
         // The run's thread (and its background writes) inherit the confinement: every file it opens is checked as opened.

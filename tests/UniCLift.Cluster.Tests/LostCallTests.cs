@@ -1,0 +1,77 @@
+namespace UniCLift.Cluster.Tests;
+
+using Microsoft.Extensions.DependencyInjection;
+using UniCLift.Grains;
+using UniCLift.Grains.Scenes;
+
+/// <summary>A grain call filter that fails the first call of one method of <see cref="ISceneGrain"/> without running it,
+/// as a call to a hung or dying silo times out.</summary>
+internal sealed class LoseFirstSceneCall(string method) : IIncomingGrainCallFilter
+{
+    private int lost;
+    public int Lost => Volatile.Read(ref lost);
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.Grain is ISceneGrain && context.InterfaceMethod.Name == method && Interlocked.CompareExchange(ref lost, 1, 0) == 0)
+            throw new TimeoutException($"test: the first {method} call is lost");
+        return context.Invoke();
+    }
+}
+
+/// <summary>Calls that do not arrive, and runs that no activation owns: the batch still ends, and a scene trains once.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class LostCallTests(RedisServerFixture redis)
+{
+    [Fact]
+    public async Task ACancelThatDoesNotReachAScene_IsSentAgain_AndTheCancelledBatchFinishes()
+    {
+        // Before: the coordinator logged the failed Cancel and never sent it again; the scene trained on to Trained,
+        // which a cancelled batch never decodes, and the batch never finished (watch and submit --wait waited for ever).
+        var filter = new LoseFirstSceneCall(nameof(ISceneGrain.Cancel));
+        await using var cluster = new TestCluster(redis, "lost-cancel");
+        await cluster.StartSiloAsync("compute-1", compute: true, checkpointInterval: 20,
+            orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
+        var client = await cluster.ConnectAsync();
+        await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(60));
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
+        var coordinator = client.GetGrain<ICoordinatorGrain>("lost-cancel-batch");
+        await coordinator.SubmitBatch(new BatchRequest([TinyScene.Write(Path.Combine(root, "tiny"))], Path.Combine(root, "out"),
+            new JobOptions(Iterations: 100_000, MaxRetries: 0)));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while ((await coordinator.GetBatchStatus()).Scenes[0].Status.State != SceneState.Training)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), "the scene did not start training");
+            await Task.Delay(100);
+        }
+
+        await coordinator.Cancel();
+        Assert.Equal(1, filter.Lost);
+        var done = await TestCluster.WaitForBatchAsync(client, "lost-cancel-batch", TimeSpan.FromMinutes(1));
+        Assert.True(done.Cancelled);
+        Assert.Equal(SceneState.Cancelled, done.Scenes[0].Status.State);
+        Assert.Equal(SceneState.Cancelled, (await client.GetGrain<ISceneGrain>(done.Scenes[0].SceneId).GetStatus()).State);
+    }
+
+    [Fact]
+    public async Task A_Second_Run_Of_A_Scene_On_A_Silo_Stops_The_First()
+    {
+        // A run left by an activation whose start failed after its run began trained on beside the next activation's
+        // (the same scene twice on one silo, one of them out of reach of cancel and suspension).
+        await using var cluster = new TestCluster(redis, "one-run");
+        var silo = await cluster.StartSiloAsync("compute-1", compute: true, slots: 2, checkpointInterval: 20);
+        var runner = silo.Services.GetRequiredService<SceneRunner>();
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
+        var scene = TinyScene.Write(Path.Combine(root, "tiny"));
+        var job = new SceneJob("one-run.000.tiny", scene, Path.Combine(root, "out"), new JobOptions(Iterations: 100_000));
+        var start = new SceneStatus { SceneId = job.SceneId, State = SceneState.Queued };
+
+        var first = runner.Start(job, start);
+        var second = runner.Start(job, start);
+        Assert.Equal(SceneRunEnd.Aborted, await first.Completion.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.False(second.Completion.IsCompleted);
+        Assert.Equal([job.SceneId], runner.SceneIds);
+        second.Abort();
+        await second.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+}
