@@ -238,7 +238,7 @@ internal static class BatchConsole
         await console.Out.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left },
-                     new ProgressBarColumn(), new PercentageColumn(),
+                     new ProgressBarColumn { Width = BarWidth }, new PercentageColumn(),
                      new RemainingTimeColumn(), new SpinnerColumn())
             .StartAsync(async ctx =>
             {
@@ -250,7 +250,7 @@ internal static class BatchConsole
                         var bar = bars[s.SceneId];
                         bar.MaxValue = Math.Max(1, s.Status.Iterations);
                         bar.Value = Math.Min(s.Status.Step, bar.MaxValue);
-                        bar.Description = Markup.Escape($"{Short(s.SceneId),-28} {Describe(s)}");
+                        bar.Description = Markup.Escape(BarText(s, batchId, console.Out.Profile.Width - BarColumnsWidth));
                         if (s.Status.State.IsTerminal()) bar.StopTask();
                     }
                     if (status.IsFinished) return;
@@ -330,6 +330,36 @@ internal static class BatchConsole
             e is TimeoutException || (e is OrleansException && e is not OrleansConfigurationException);
     }
 
+    /// <summary>The progress bar's width, and what the columns beside the description take with it (bar, percentage,
+    /// time left, spinner, the gaps between them).</summary>
+    private const int BarWidth = 20, BarColumnsWidth = BarWidth + 5 + 9 + 2 + 5;
+
+    /// <summary>A scene's text beside its bar on a terminal, at most <paramref name="room"/> characters (at least 16): the
+    /// scene without its batch id, its state and step, then what fits of the loss, Gaussians, resumes, retries and PQ.
+    /// The whole <see cref="Describe"/> line (about 150 characters) left Spectre no room for the rest of the line at 80,
+    /// 100 or 120 columns: every refresh drew "…" alone.</summary>
+    internal static string BarText(BatchSceneStatus s, string batchId, int room)
+    {
+        room = Math.Max(16, room);
+        var st = s.Status;
+        var name = s.SceneId.StartsWith(batchId + ".", StringComparison.Ordinal) ? s.SceneId[(batchId.Length + 1)..] : s.SceneId;
+        var parts = new List<string> { name, StateText(st.State).ToLowerInvariant() };
+        if (st.Iterations > 0 && st.State is not (SceneState.NotSubmitted or SceneState.Queued or SceneState.Loading)) parts.Add($"{st.Step}/{st.Iterations}");
+        var more = new List<string>();
+        if (st.Losses is { } l) more.Add($"loss {l.Total:F4}");
+        if (st.Gaussians > 0) more.Add($"{st.Gaussians:N0} G");
+        if (st.Resumes > 0) more.Add($"resumes {st.Resumes}");
+        if (s.Retries > 0) more.Add($"retries {s.Retries}");
+        if (st.PqScene is { } pq) more.Add($"PQ {pq:F3}");
+        var text = string.Join(" ", parts);
+        foreach (var m in more)
+        {
+            if (text.Length + 2 + m.Length > room) break;
+            text += ", " + m;
+        }
+        return text.Length <= room ? text : text[..(room - 1)] + "…";
+    }
+
     public static string Describe(BatchSceneStatus s)
     {
         var st = s.Status;
@@ -372,6 +402,4 @@ internal static class BatchConsole
     /// <summary>A state as the console names it: a scene the coordinator has not started yet (no free training slot, or
     /// no compute silo) "Waiting", not the enum's "NotSubmitted" (the batch was submitted).</summary>
     public static string StateText(SceneState state) => state == SceneState.NotSubmitted ? "Waiting" : state.ToString();
-
-    private static string Short(string sceneId) => sceneId.Length <= 28 ? sceneId : "…" + sceneId[^27..];
 }
