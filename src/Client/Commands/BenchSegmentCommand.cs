@@ -25,7 +25,7 @@ public static class BenchSegmentCommand
         var seeds = new Option<string>("--seeds") { Description = "Comma-separated scene seeds.", DefaultValueFactory = _ => "1,2,3" };
         var views = new Option<int>("--views") { DefaultValueFactory = _ => 60 };
         var width = new Option<int>("--width") { DefaultValueFactory = _ => 320 };
-        var height = new Option<int>("--height") { DefaultValueFactory = _ => 240 };
+        var height = new Option<int?>("--height") { Description = "Image height (default: 3/4 of the width)." }.InRange(8, 8192);
         // Defaults: what fits the time targets (train 10 min, lift 2 min per scene) on a 2-core CPU.
         var iterations = new Option<int>("--iterations") { Description = "Train-mode iterations.", DefaultValueFactory = _ => 2000 };
         var liftIterations = new Option<int>("--lift-iterations") { Description = "Lift-mode iterations.", DefaultValueFactory = _ => 500 };
@@ -97,7 +97,7 @@ public static class BenchSegmentCommand
             {
                 // An unknown style, a size out of range or a scene without a test view (every TestEvery-th view is one:
                 // --views 4 wrote its scene, then found nothing to score) fails before any scene is made.
-                var probe = SceneStyles.Apply(st, new SyntheticSceneOptions { Views = parse.GetValue(views), Width = parse.GetValue(width), Height = parse.GetValue(height) }).Validate();
+                var probe = SceneStyles.Apply(st, new SyntheticSceneOptions { Views = parse.GetValue(views), Width = parse.GetValue(width), Height = parse.GetValue(height) ?? MakeSceneCommand.FourThirds(parse.GetValue(width)) }).Validate();
                 if (probe.TestEvery == 0 || probe.Views < probe.TestEvery)
                     throw new ArgumentException($"--views {probe.Views}: every {probe.TestEvery}th view is a test view, so a bench scene needs at least {probe.TestEvery} views to be scored.");
             }
@@ -109,7 +109,7 @@ public static class BenchSegmentCommand
             foreach (var style in styleList)
             foreach (var count in countList)
             foreach (var seed in seedList)
-            foreach (var row in RunScene(new BenchScene(seed, style, count), parse.GetValue(views), parse.GetValue(width), parse.GetValue(height), parse.GetValue(iterations),
+            foreach (var row in RunScene(new BenchScene(seed, style, count), parse.GetValue(views), parse.GetValue(width), parse.GetValue(height) ?? MakeSceneCommand.FourThirds(parse.GetValue(width)), parse.GetValue(iterations),
                     parse.GetValue(liftIterations), !parse.GetValue(noLift), parse.GetValue(ablation), benchOut, console,
                     parse.GetValue(decodeOnly), parse.GetValue(diagnose), decode, settings, parse.GetValue(liftOnly), run))
             {

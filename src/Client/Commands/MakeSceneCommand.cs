@@ -15,7 +15,8 @@ public static class MakeSceneCommand
         var objectsOption = new Option<int>("--objects") { Description = $"Number of objects, 1..{SyntheticSceneOptions.MaxObjects}.", DefaultValueFactory = _ => 10 };
         var viewsOption = new Option<int>("--views") { Description = "Number of camera views, at least 2.", DefaultValueFactory = _ => 60 };
         var widthOption = new Option<int>("--width") { Description = "Image width in pixels.", DefaultValueFactory = _ => 320 };
-        var heightOption = new Option<int>("--height") { Description = "Image height in pixels.", DefaultValueFactory = _ => 240 };
+        // Without --height, 3/4 of the width (a 4:3 image, as at the defaults): --width alone gave an image 240 high.
+        var heightOption = new Option<int?>("--height") { Description = "Image height in pixels (default: 3/4 of the width; 240 at the default width)." };
         var corruptionOption = new Option<string>("--corruption") { Description = "How predicted masks are corrupted (default: the style's; m2f for classic)." };
         corruptionOption.AcceptOnlyFromAmong("none", "light", "m2f", "sam");
         var styleOption = new Option<string>("--style")
@@ -45,7 +46,7 @@ public static class MakeSceneCommand
                 Objects = parseResult.GetValue(objectsOption),
                 Views = parseResult.GetValue(viewsOption),
                 Width = parseResult.GetValue(widthOption),
-                Height = parseResult.GetValue(heightOption),
+                Height = parseResult.GetValue(heightOption) ?? FourThirds(parseResult.GetValue(widthOption)),
                 TestEvery = parseResult.GetValue(testEveryOption),
             });
             if (parseResult.GetValue(corruptionOption) is { } corruption) options = options with { Corruption = ParseCorruption(corruption) };
@@ -78,4 +79,7 @@ public static class MakeSceneCommand
         "sam" => CorruptionLevel.Sam,
         _ => throw new ArgumentException($"--corruption '{value}': expected none, light, m2f or sam."),
     };
+
+    /// <summary>The height of a 4:3 image <paramref name="width"/> wide (at least 8, the smallest side taken).</summary>
+    internal static int FourThirds(int width) => Math.Max(8, width * 3 / 4);
 }

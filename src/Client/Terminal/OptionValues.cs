@@ -40,6 +40,18 @@ public static class OptionValues
         return option;
     }
 
+    /// <summary><see cref="InRange(Option{int}, int, int)"/> for an option whose absence means a default worked out later.</summary>
+    public static Option<int?> InRange(this Option<int?> option, int min, int max)
+    {
+        option.CustomParser = result =>
+        {
+            if (!TryRead(option, result, typeof(int), out int value)) return null;
+            if (value < min || value > max) result.AddError($"{option.Name} must be in {min}..{max} (got {value}).");
+            return value;
+        };
+        return option;
+    }
+
     private static void UseOptionText<T>(Option<T> option, Type scalar)
     {
         if (option.CustomParser is null)

@@ -56,6 +56,21 @@ public sealed class MakeSceneCommandTests
         new UniCLift.Compute.Synthetic.SyntheticSceneOptions { Width = 640, Height = 8 }.Validate();
     }
 
+    [Fact]
+    public void Without_A_Height_The_Image_Is_Four_By_Three()
+    {
+        // --width alone kept the default height: --width 80 made 80x240 images.
+        using var dir = new UniCLift.Tests.IO.TempDir();
+        var scene = Path.Combine(dir.Path, "room");
+        Assert.Equal(0, MakeScene("--out", scene, "--seed", "1", "--objects", "2", "--views", "3", "--width", "80").Code);
+        Assert.Equal((80, 60), UniCLift.Compute.IO.Png.ReadSize(Path.Combine(scene, "color", "0000.png")));
+        var square = MakeScene("--out", scene, "--seed", "1", "--objects", "2", "--views", "3", "--width", "80", "--height", "80");
+        Assert.True(square.Code == 0, square.Error);
+        Assert.Equal((80, 80), UniCLift.Compute.IO.Png.ReadSize(Path.Combine(scene, "color", "0000.png")));
+        var errors = Cli.Build().Parse(["make-scene", "--out", scene, "--seed", "1", "--width", "80", "--height", "7"]).Errors;
+        Assert.Equal("--height must be in 8..8192 (got 7).", Assert.Single(errors).Message);
+    }
+
     private static (int Code, string Error) MakeScene(params string[] args)
     {
         var error = new StringWriter();
