@@ -374,7 +374,7 @@ internal static class BatchConsole
         if (st.Resumes > 0) parts.Add($"resumes {st.Resumes}");
         if (s.Retries > 0) parts.Add($"retries {s.Retries}");
         if (st.PqScene is { } pq) parts.Add($"PQ {pq:F3}");
-        if (st.Error is { } e) parts.Add($"error: {e}");
+        if (st.Error is { } e) parts.Add($"error: {e.TrimEnd('.')}"); // a sentence's stop before ", on SILO" read "., on"
         else if (s.Failures is [.., var last]) parts.Add($"earlier failure: {last}");
         if (st.Silo is { } silo && st.State is not SceneState.NotSubmitted) parts.Add($"on {silo}");
         return string.Join(", ", parts);

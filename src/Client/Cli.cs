@@ -38,7 +38,9 @@ public static class Cli
         var names = new List<string>();
         for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
             names.Insert(0, r.Parent is null ? "uniclift" : r.Command.Name);
-        var messages = parse.Errors.Select(e => e.Message.Trim()).Distinct().Select(m => m.EndsWith('.') ? m : m + ".").ToList();
+        // One line: a list of allowed values ("Must be one of:" and a value a line) is said on it too.
+        var messages = parse.Errors.Select(e => System.Text.RegularExpressions.Regex.Replace(e.Message.Trim(), @"\s*\n\s*", " ")).Distinct()
+            .Select(m => m.EndsWith('.') ? m : m + ".").ToList();
         // "Unrecognized command or argument 'x'." says it; "Required command was not provided." beside it is noise.
         if (messages.Count > 1) messages.RemoveAll(m => m == "Required command was not provided.");
         error.WriteLine($"error: {string.Join(" ", messages)} (`{string.Join(' ', names)} --help` shows the usage.)");

@@ -20,10 +20,17 @@ public static class FailurePolicy
     public static string Describe(Exception e)
     {
         var inner = Unwrap(e);
-        var text = IsBadInput(inner) || inner is EnvironmentException or IO.CannotWriteException or UnauthorizedAccessException ? inner.Message : $"{inner.GetType().Name}: {inner.Message}";
+        var text = IsBadInput(inner) || inner is EnvironmentException or IO.CannotWriteException or UnauthorizedAccessException ? Message(inner) : $"{inner.GetType().Name}: {inner.Message}";
         if (e is AggregateException { InnerExceptions.Count: > 1 } all) text += $" (and {all.InnerExceptions.Count - 1} more alike)";
         return text.ReplaceLineEndings(" ");
     }
+
+    /// <summary>The message without the " (Parameter 'TestEvery')" .NET appends to an argument exception's: our messages
+    /// name the value themselves, and the property's name is no option a user typed.</summary>
+    private static string Message(Exception e) =>
+        e is ArgumentException { ParamName: { Length: > 0 } name } && e.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+            ? e.Message[..^$" (Parameter '{name}')".Length]
+            : e.Message;
 
     /// <summary>An exception's message on one line without the stack trace some carry inside it (Orleans' rejections
     /// quote their inner exception's "   at Orleans.Runtime..." frames).</summary>

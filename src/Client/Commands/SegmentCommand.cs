@@ -12,7 +12,7 @@ public static class SegmentCommand
         var scene = new Argument<string>("scene-dir") { Description = "scene directory (Panoptic Lifting layout)" };
         var output = new Option<string>("--out") { Description = "output directory for this scene", Required = true };
         var mode = BatchConsole.ModeOption();
-        var ply = new Option<string?>("--ply") { Description = "trained 3DGS PLY (needed for --mode lift)" };
+        var ply = new Option<string?>("--ply") { Description = "lift mode: the trained 3DGS PLY whose geometry it keeps (needed); train mode: the initial point cloud instead of the scene's (its points, and colours when it has them)" };
         var iterations = BatchConsole.IterationsOption();
         var seed = BatchConsole.SeedOption();
         var redis = BatchConsole.RedisOption();
@@ -104,7 +104,9 @@ public static class SegmentCommand
         var st = s.Status;
         if (st.State != SceneState.Done)
         {
-            console.Error($"{s.SceneDirectory}: {st.State.ToString().ToLowerInvariant()}{(st.Error is { } e ? ": " + e : "")}");
+            // The error often names the scene itself ("SCENE: a PanopticLifting scene ..."): said once.
+            var error = st.Error is { } e && e.StartsWith(s.SceneDirectory + ": ", StringComparison.Ordinal) ? e[(s.SceneDirectory.Length + 2)..] : st.Error;
+            console.Error($"{s.SceneDirectory}: {st.State.ToString().ToLowerInvariant()}{(error is null ? "" : ": " + error)}");
             return st.BadInput ? ExitCodes.UserError : ExitCodes.Failure;
         }
         console.OutWriter.WriteLine($"scene      {s.SceneDirectory}");

@@ -14,7 +14,7 @@ public static class SubmitCommand
         var mode = BatchConsole.ModeOption();
         var iterations = BatchConsole.IterationsOption();
         var seed = BatchConsole.SeedOption();
-        var ply = new Option<string?>("--ply") { Description = "trained 3DGS PLY for --mode lift" };
+        var ply = new Option<string?>("--ply") { Description = "lift mode: the trained 3DGS PLY whose geometry it keeps (needed); train mode: the initial point cloud instead of each scene's" };
         var retries = new Option<int>("--retries") { Description = "how often a failed scene is retried (0 to 10)", DefaultValueFactory = _ => new JobOptions().MaxRetries };
         var redis = BatchConsole.RedisOption();
         var set = BatchConsole.SetOption();

@@ -20,7 +20,9 @@ public sealed class CommandConventionTests
         { new FileNotFoundException("no such file: x.ply"), ExitCodes.UserError, "no such file: x.ply" },
         { new DirectoryNotFoundException("scene directory 'd' does not exist."), ExitCodes.UserError, "scene directory 'd' does not exist." },
         { new ArgumentException("--objects must be at least 1, got 0."), ExitCodes.UserError, "--objects must be at least 1, got 0." },
-        { new ArgumentOutOfRangeException("n", "out of range"), ExitCodes.UserError, "out of range (Parameter 'n')" },
+        // .NET's " (Parameter 'n')" names a property, not an option the user typed: left out.
+        { new ArgumentOutOfRangeException("n", "out of range"), ExitCodes.UserError, "out of range" },
+        { new ArgumentException("test-every = -1: expected 0 or at least 2.", "TestEvery"), ExitCodes.UserError, "test-every = -1: expected 0 or at least 2." },
         { new KeyNotFoundException("no batch with id 'b1' was submitted."), ExitCodes.UserError, "no batch with id 'b1' was submitted." },
         { new CudaException("CUDA is not available to libtorch"), ExitCodes.Failure, "CUDA is not available to libtorch" },
         { new InvalidOperationException("cannot reach the cluster"), ExitCodes.Failure, "InvalidOperationException: cannot reach the cluster" },
@@ -121,6 +123,16 @@ public sealed class CommandConventionTests
     {
         Assert.Equal(ExitCodes.UserError, await Cli.RunAsync(args));
         Assert.False(Directory.Exists("/tmp/never-written"));
+    }
+
+    [Fact]
+    public void A_Value_Outside_A_List_Is_One_Line_Naming_The_Allowed_Ones()
+    {
+        // System.CommandLine says "Must be one of:" and then a value a line.
+        var error = new StringWriter();
+        Assert.Equal(ExitCodes.UserError, Cli.ReportParseErrors(Cli.Build().Parse(["make-scene", "--out", "x", "--seed", "1", "--style", "foo"]), error));
+        var line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: Argument 'foo' not recognized. Must be one of: 'classic' 'clutter' 'glossy'", line);
     }
 
     /// <summary>Every number or enum option of every command, given a word: the error names the option and says what

@@ -27,6 +27,9 @@ public sealed class ProgressTextTests
         Assert.Equal("000.kitchen training 1234/2000, loss -0.4500, 86,094 G, resumes 1", BatchConsole.BarText(s, batch, 159));
         // Too little room: cut, said so.
         Assert.Equal("000.kitchen tra…", BatchConsole.BarText(s, batch, 16));
+        // A failure's sentence keeps no stop before the silo (it read "., on Silo_1").
+        var failed = s with { Status = s.Status with { State = SceneState.Failed, Error = "output directory /o holds files of something else." } };
+        Assert.EndsWith("error: output directory /o holds files of something else, on Silo_eab43", BatchConsole.Describe(failed));
         // A scene id of another batch keeps its whole id.
         Assert.StartsWith("other.000.kitchen training", BatchConsole.BarText(Training("other"), batch, 80));
     }
