@@ -94,6 +94,26 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
         Assert.True(none.BadInput);
         Assert.Contains(Path.Combine(root, "nothing", "busy", "model.ply"), none.Error);
 
+        // A decode batch of two scenes, one of whose models has more embedding channels than decoding takes: that scene
+        // fails, naming its model, and the other decodes (the pass decodes every scene's Gaussians in one call, which
+        // threw for the whole batch, at every pass: the batch never finished).
+        var wide = Path.Combine(root, "wide-out", "tiny");
+        Directory.CreateDirectory(wide);
+        foreach (var f in Directory.GetFiles(decoded.OutputDirectory!)) File.Copy(f, Path.Combine(wide, Path.GetFileName(f)));
+        var ply = UniCLift.Compute.IO.Ply.Read(Path.Combine(wide, "model.ply"));
+        var vertex = ply.Element("vertex");
+        var columns = vertex.Columns.Concat(Enumerable.Range(12, 19).Select(k => UniCLift.Compute.IO.PlyColumn.Of($"emb_{k}", new float[vertex.Count]))).ToList();
+        UniCLift.Compute.IO.Ply.Write(Path.Combine(wide, "model.ply"), new UniCLift.Compute.IO.PlyFile
+        {
+            Format = ply.Format, Comments = ply.Comments, Elements = [new UniCLift.Compute.IO.PlyElement("vertex", columns)],
+        });
+        await client.GetGrain<ICoordinatorGrain>("decode-two").SubmitBatch(new BatchRequest([scene, scene], Path.Combine(root, "unused"),
+            new JobOptions(JobMode.Decode, MaxRetries: 0), [decoded.OutputDirectory!, wide]));
+        var two = await TestCluster.WaitForBatchAsync(client, "decode-two", TimeSpan.FromMinutes(2));
+        Assert.True(two.Scenes[0].Status.State == SceneState.Done, $"{two.Scenes[0].Status.State} {two.Scenes[0].Status.Error}");
+        Assert.Equal(SceneState.Failed, two.Scenes[1].Status.State);
+        Assert.Contains("has 31 embedding channels; decoding takes 1..30", two.Scenes[1].Status.Error);
+
         // Decoding again that fails while it writes (the overlays cannot be written: a file stands where their folder
         // goes) leaves no metrics.json: the outputs are part new, part missing, and the folder must not look finished.
         var overlaysFolder = Path.Combine(decoded.OutputDirectory!, "overlays");

@@ -48,18 +48,44 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             else loaded.Add(result.Loaded!);
         }
 
-        // One pass over every scene's Gaussians.
-        var gaussianCodes = loaded.Count == 0 ? [] : await Task.Run(() =>
+        // One pass over every scene's Gaussians; should it fail, each scene on its own, so that one model it cannot decode
+        // fails that scene alone (a failing batch call failed every scene of the pass, at every pass).
+        var (gaussianCodes, failed) = loaded.Count == 0 ? ([], []) : await Task.Run(() =>
         {
             TorchRuntime.EnsureInitialised();
-            using var scope = NewDisposeScope();
-            return EmbeddingDecoder.DecodeBatch(loaded.Select(l => l.Model.EmbeddingTensor()).ToList());
+            static int[][] Codes(IEnumerable<Loaded> scenes)
+            {
+                using var scope = NewDisposeScope();
+                return EmbeddingDecoder.DecodeBatch(scenes.Select(l => l.Model.EmbeddingTensor()).ToList()).ToArray();
+            }
+            try { return (Codes(loaded), new Dictionary<int, string>()); }
+            catch (Exception e) when (loaded.Count > 1 && IsDecodeFailure(e))
+            {
+                var codes = new int[loaded.Count][];
+                var errors = new Dictionary<int, string>();
+                for (int i = 0; i < loaded.Count; i++)
+                {
+                    try { codes[i] = Codes([loaded[i]])[0]; }
+                    catch (Exception one) when (IsDecodeFailure(one)) { errors[i] = $"decoding failed: {FailurePolicy.Describe(one)}"; }
+                }
+                return (codes, errors);
+            }
         });
+        foreach (var (i, error) in failed)
+        {
+            log.LogWarning("Decoding pass {Pass}: scene {Scene} failed: {Error}", pass, loaded[i].Target.SceneId, error);
+            outcomes[loaded[i].Target.SceneId] = new DecodeOutcome(loaded[i].Target.SceneId, null, error);
+        }
 
-        var decoded = await Task.WhenAll(loaded.Select((l, i) => DecodeScene(pass, l, gaussianCodes[i])));
+        var decoded = await Task.WhenAll(loaded.Select((l, i) => (l, i)).Where(x => !failed.ContainsKey(x.i)).Select(x => DecodeScene(pass, x.l, gaussianCodes[x.i])));
         foreach (var o in decoded) outcomes[o.SceneId] = o;
         return targets.Select(t => outcomes[t.SceneId]).ToList();
     }
+
+    /// <summary>What a model's embeddings can make the batched decode throw (a dimension it does not take, a tensor
+    /// error): that scene's failure, not the process's.</summary>
+    private static bool IsDecodeFailure(Exception e) =>
+        e is ArgumentException or InvalidDataException or InvalidOperationException or System.Runtime.InteropServices.ExternalException;
 
     private static (Loaded? Loaded, string? Error) Load(DecodeTarget t, DataRoots roots)
     {
@@ -75,6 +101,8 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             var modelPath = Path.Combine(t.OutputDirectory, TrainedGaussians.FileName);
             if (!File.Exists(modelPath)) return (null, $"trained model '{modelPath}' is missing; the scene must be trained again.");
             var model = TrainedGaussians.Read(modelPath);
+            if (model.Dimensions is < 1 or > EmbeddingDecoder.MaxDimensions)
+                return (null, $"trained model '{modelPath}' has {model.Dimensions} embedding channels; decoding takes 1..{EmbeddingDecoder.MaxDimensions} (emb_0..emb_{EmbeddingDecoder.MaxDimensions - 1}).");
             var trainingPath = Path.Combine(t.OutputDirectory, TrainingSummary.FileName);
             var training = File.Exists(trainingPath) ? TrainingSummary.Read(trainingPath) : new TrainingSummary("unknown", 0, 0, null);
             var baseline = JobTraining.DecodeBaseline(training);
