@@ -56,6 +56,9 @@ public sealed class CoordinatorGrain(
     private Task? decoding;
     /// <summary>Scenes whose last status call failed (said once, until they answer again).</summary>
     private readonly HashSet<string> unreachable = new(StringComparer.Ordinal);
+    /// <summary>Decoding passes in a row that a scene's view grains did not answer (this activation's count).</summary>
+    private readonly Dictionary<string, int> transientDecodeFailures = new(StringComparer.Ordinal);
+    private const int MaxTransientDecodeFailures = 3;
 
     private BatchState S => state.State;
     private string BatchId => this.GetPrimaryKeyString();
@@ -360,6 +363,14 @@ public sealed class CoordinatorGrain(
             var outcomes = await new BatchDecoder(GrainFactory, metrics, roots, log).RunAsync(pass, targets);
             foreach (var o in outcomes)
             {
+                // A view grain's silo died or did not answer: the scene stays Decoding and the next pass decodes it again
+                // (it failed the scene, spending a retry); three such passes in a row, and it fails as any other error.
+                if (o.Transient && (transientDecodeFailures[o.SceneId] = transientDecodeFailures.GetValueOrDefault(o.SceneId) + 1) <= MaxTransientDecodeFailures)
+                {
+                    log.LogWarning("Batch {Batch}: scene {Scene} decodes again at the next pass after: {Error}", BatchId, o.SceneId, o.Error);
+                    continue;
+                }
+                transientDecodeFailures.Remove(o.SceneId);
                 var scene = GrainFactory.GetGrain<ISceneGrain>(o.SceneId);
                 var e = S.Scenes.First(x => x.SceneId == o.SceneId);
                 e.Last = o.Result is { } r ? await scene.CompleteDecoding(r) : await scene.FailDecoding(o.Error ?? "decoding failed");

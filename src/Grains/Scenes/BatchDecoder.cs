@@ -22,7 +22,9 @@ public sealed record DecodeTarget(string SceneId, string SceneDirectory, string 
     bool MasksFromResult = false, int Downscale = 1);
 
 /// <summary>How a scene came out of a decoding pass: a result, or the reason it failed.</summary>
-public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, string? Error);
+/// <param name="Transient">The error was the messaging's (a view grain's silo died or did not answer in time), not the
+/// scene's: it may be decoded again.</param>
+public sealed record DecodeOutcome(string SceneId, SceneDecodeResult? Result, string? Error, bool Transient = false);
 
 /// <summary>
 /// Embedding-to-Label for a group of trained scenes, run by the coordinator. The Gaussians' embeddings of every
@@ -158,7 +160,9 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
         {
             log.LogWarning(e, "Decoding pass {Pass}: scene {Scene} failed", pass, id);
             var message = FailurePolicy.Describe(e);
-            return new DecodeOutcome(id, null, $"decoding failed: {message}");
+            // A view grain on a silo that died or did not answer in time: the messaging's failure, not the scene's.
+            bool transient = FailurePolicy.Unwrap(e) is TimeoutException or OrleansException;
+            return new DecodeOutcome(id, null, $"decoding failed: {message}", transient);
         }
     }
 }
