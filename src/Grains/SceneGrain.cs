@@ -238,6 +238,13 @@ public sealed class SceneGrain(
     {
         if (run is not null || (Job is not null && !Current.State.IsTerminal())) return false;
         await StopSupervision();
+        // Its checkpoints go with it (the one a Done scene keeps, all of a Failed one's): nothing names them any more,
+        // and a forgotten batch's scenes left them on the volume for ever.
+        if (Job is not null)
+        {
+            try { runner.Checkpoints(Job).PruneTo(0); }
+            catch (Exception e) { log.LogWarning(e, "Scene {SceneId}: checkpoints not deleted", Job.SceneId); }
+        }
         await state.ClearStateAsync();
         DeactivateOnIdle();
         return true;

@@ -16,17 +16,22 @@ public sealed class CleanupClusterTests(RedisServerFixture redis)
         var output = TestFolders.Create("uniclift-out-").FullName;
         string[] ids = ["keep-old", "keep-mid", "keep-new"];
         string? oldScene = null;
+        string? oldCheckpoints = null;
         foreach (var id in ids)
         {
-            var missing = Path.Combine(Path.GetTempPath(), $"uniclift-missing-{Guid.NewGuid():N}");
-            await client.GetGrain<ICoordinatorGrain>(id).SubmitBatch(new BatchRequest([missing], Path.Combine(output, id), new JobOptions(Iterations: 10, MaxRetries: 0)));
+            // The oldest a scene that trains (to Done, keeping one checkpoint); the others fail at once (no such folder).
+            var scene = id == "keep-old" ? TinyScene.Write(Path.Combine(output, "tiny")) : Path.Combine(Path.GetTempPath(), $"uniclift-missing-{Guid.NewGuid():N}");
+            await client.GetGrain<ICoordinatorGrain>(id).SubmitBatch(new BatchRequest([scene], Path.Combine(output, id), new JobOptions(Iterations: 10, MaxRetries: 0)));
             var done = await TestCluster.WaitForBatchAsync(client, id, TimeSpan.FromSeconds(60));
             oldScene ??= done.Scenes[0].SceneId;
             if (id == "keep-old")
             {
-                // Its summary and its scene's state are in Redis while the index holds it.
+                Assert.Equal(SceneState.Done, done.Scenes[0].Status.State);
+                // Its summary and its scene's state are in Redis while the index holds it, and its checkpoint on the volume.
                 var before = await redis.DumpAsync();
                 Assert.Contains(before, k => k.Key.Contains(cluster.ClusterId) && k.Key.Contains(oldScene));
+                oldCheckpoints = new UniCLift.Grains.Scenes.SceneCheckpoints(cluster.CheckpointDirectory, oldScene).Directory;
+                Assert.Single(Directory.GetFiles(oldCheckpoints, "ckpt-*.bin"));
             }
         }
 
@@ -37,6 +42,8 @@ public sealed class CleanupClusterTests(RedisServerFixture redis)
         Assert.DoesNotContain(keys, k => k.Key.Contains(cluster.ClusterId) && k.Key.Contains("keep-old"));
         Assert.Contains(keys, k => k.Key.Contains(cluster.ClusterId) && k.Key.Contains("keep-new"));
         Assert.Equal(SceneState.Failed, (await client.GetGrain<ICoordinatorGrain>("keep-mid").GetBatchStatus()).Scenes[0].Status.State);
+        // The forgotten scene's checkpoint went with it (nothing names it any more; it stayed on the volume for ever).
+        Assert.False(Directory.Exists(oldCheckpoints), $"{oldCheckpoints} is left");
     }
 
     [Fact]
