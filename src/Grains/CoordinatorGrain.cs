@@ -123,7 +123,10 @@ public sealed class CoordinatorGrain(
     }
 
     /// <summary>What a batch id without a state means: never submitted, or its state is gone (Redis restarted empty).</summary>
-    private string NoBatch => $"no batch with id '{BatchId}' is known to the cluster (never submitted, or its state was lost: Redis restarted without its data).";
+    private string NoBatch => options.Value.Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase)
+        ? $"no batch with id '{BatchId}' is known to the cluster (never submitted, or its state was lost: Redis restarted without its data)."
+        // A silo of one process without Redis (the console's embedded one): batches live as long as the command that submitted them.
+        : $"no batch with id '{BatchId}' here: without --redis (or UNICLIFT_REDIS) the console runs a silo of its own, whose batches live only while the command that submitted them runs; give the cluster's --redis.";
 
     public async Task<BatchStatus> GetBatchStatus()
     {
