@@ -106,6 +106,10 @@ public static class EvalCommand
         if (File.Exists(Path.Combine(s.Pred, Compute.Segmentation.SceneSegmentation.MetricsFile)) && Directory.Exists(labels))
         {
             console.Note($"'{s.Pred}' is a result: scoring its label maps in {labels}.");
+            // Another scene's result scores about 0 without a word otherwise.
+            if (Compute.Segmentation.SceneSegmentation.Recorded(s.Pred, "scene") is { } made
+                && !string.Equals(Path.GetFullPath(made).TrimEnd('/'), Path.GetFullPath(s.Scene).TrimEnd('/'), StringComparison.Ordinal))
+                console.Warn($"'{s.Pred}' is a result of scene '{made}' (its metrics.json says so), not of '{s.Scene}': the scores compare two scenes.");
             // At the size it was trained and decoded at (its metrics.json's "downscale"), unless told.
             if (asked is null && Compute.Segmentation.SceneSegmentation.RecordedDownscale(s.Pred) is { } recorded and > 1)
             {

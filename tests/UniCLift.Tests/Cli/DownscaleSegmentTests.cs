@@ -57,6 +57,16 @@ public sealed class DownscaleSegmentTests : IDisposable
         // A plain folder of the label maps, told the factor.
         Assert.Equal(pq, PqOf(await Run("eval", "--scene", scene, "--pred", Path.Combine(output, "instance"), "--downscale", "2", "--json")), 9);
 
+        // Scored against another scene (same size and views): said, as its metrics.json names the scene it was made from.
+        var other = Path.Combine(root, "other");
+        SyntheticSceneWriter.Write(other, SyntheticSceneGenerator.Generate(new SyntheticSceneOptions
+        {
+            Seed = 4, Objects = 4, Views = 6, Width = 65, Height = 49, TestEvery = 3, PointCount = 1500,
+        }));
+        Assert.Contains($"'{output}' is a result of scene '{scene}' (its metrics.json says so), not of '{other}'",
+            await Run("eval", "--scene", other, "--pred", output, "--json"));
+        Assert.DoesNotContain("is a result of scene", evalResult);
+
         // Decoding the result again, told nothing, renders at the size it trained at (its metrics.json's factor).
         foreach (var f in labels) File.Delete(f);
         var decoded = await Run("segment", scene, "--out", output, "--mode", "decode");
