@@ -196,7 +196,9 @@ public sealed class SceneRun
         roots.CheckSceneFiles(scene);
         scene = scene.Downscaled(Job.Options.TrainingDownscale());
         if (!scene.HasMasks)
-            throw new InvalidDataException($"scene '{dir}' has views without a predicted instance mask; UniC-Lift lifts one mask per view.");
+            throw new InvalidDataException($"scene '{dir}' has no predicted instance masks (view '{scene.Views.First(v => v.MaskPath is null).Name}' has none): " +
+                $"UniC-Lift lifts one mask per view; put a label map per view in one of {string.Join(", ", Compute.Scenes.SceneInspector.MaskFolderNames.Select(f => f + "/"))} " +
+                "in the scene, or name their folder with --masks DIR (Segment Anything's amg.py output too).");
         CheckGroundTruth(scene);
         using var trainer = RestoreLatest(scene, out var resumed) ?? Create(scene);
         Update(p => p with
