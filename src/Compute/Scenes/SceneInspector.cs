@@ -93,7 +93,7 @@ public static class SceneInspector
 
     public static SceneSummary Inspect(string dir, int sampleViews = 8, string? masks = null) => Summarize(Read(dir, masks), sampleViews);
 
-    /// <summary>Summary of a scene; loads masks and ground truth of up to <paramref name="sampleViews"/> evenly spaced views.</summary>
+    /// <summary>Summary of a scene; loads the images, masks and ground truth of up to <paramref name="sampleViews"/> evenly spaced views.</summary>
     public static SceneSummary Summarize(Scene scene, int sampleViews = 8)
     {
         var views = scene.Views;
@@ -109,6 +109,8 @@ public static class SceneInspector
         int gtViews = 0;
         foreach (var v in sample)
         {
+            // Decoded, not only its header read: a truncated or corrupt image is found here, not by segment's load.
+            SceneData.LoadImage(scene, v);
             if (v.MaskPath is not null)
             {
                 var m = SceneData.LoadMask(scene, v);
