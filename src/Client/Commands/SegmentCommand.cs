@@ -28,9 +28,10 @@ public static class SegmentCommand
             var options = new JobOptions(jobMode, parse.GetValue(iterations), parse.GetValue(seed),
                 parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, MaxRetries: 0, BatchConsole.Settings(parse, set), parse.GetValue(masks),
                 BatchConsole.Settings(parse, decode), BatchConsole.Downscale(parse.GetValue(downscale), jobMode)).Validate();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var status = await SegmentAsync(Path.GetFullPath(parse.GetValue(scene)!), BatchConsole.OutputFolder(parse.GetValue(output)), options,
                 ClusterConnection.ResolveRedis(parse.GetValue(redis)), console, ct, parse.GetValue(device));
-            return Report(status, console);
+            return Report(status, console, jobMode == JobMode.Decode ? clock.Elapsed : null);
         });
         return command;
     }
@@ -99,7 +100,9 @@ public static class SegmentCommand
         return final.Scenes[0];
     }
 
-    internal static int Report(BatchSceneStatus s, CommandConsole console)
+    /// <param name="decoded">For a decode run, how long it took: the status's iterations and seconds are the training's,
+    /// as training.json records them, and read alone they said the run had trained again.</param>
+    internal static int Report(BatchSceneStatus s, CommandConsole console, TimeSpan? decoded = null)
     {
         var st = s.Status;
         if (st.State != SceneState.Done)
@@ -110,7 +113,9 @@ public static class SegmentCommand
             return st.BadInput ? ExitCodes.UserError : ExitCodes.Failure;
         }
         console.OutWriter.WriteLine($"scene      {s.SceneDirectory}");
-        console.OutWriter.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");
+        if (decoded is { } d)
+            console.OutWriter.WriteLine($"decoded    in {d.TotalSeconds:F1} s: {st.Gaussians:N0} Gaussians (trained {st.Step} iterations in {st.Seconds:F1} s), {st.Instances} instances");
+        else console.OutWriter.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");
         // Beside the figure: why there is none, or that its test views also trained (a layout without splits).
         var note = Compute.Segmentation.SceneSegmentation.PqNote(st.OutputDirectory is { } o ? Compute.Segmentation.SceneSegmentation.RecordedMetrics(o) : null);
         console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) + (note is null ? "" : $" ({note})") : $"n/a ({note ?? "no ground truth"})")}");

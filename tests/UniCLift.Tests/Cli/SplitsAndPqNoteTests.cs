@@ -89,6 +89,10 @@ public sealed class SplitsAndPqNoteTests : IDisposable
         File.WriteAllText(splits, JsonSerializer.Serialize(new { train, test = Array.Empty<string>() }));
         decoded = await Run("segment", scene, "--out", output, "--mode", "decode");
         Assert.Contains("PQ^scene   n/a (no test views)", decoded);
+        // A decode run says how long it decoded; the training's figures are said as the training's (they read as if it
+        // had trained again).
+        Assert.Matches(@"decoded    in [0-9.]+ s: [0-9,]+ Gaussians \(trained 30 iterations in [0-9.]+ s\)", decoded);
+        Assert.DoesNotContain("\niterations ", decoded);
         Assert.Equal("no test views", JsonNode.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")))!["pq_missing"]!.GetValue<string>());
         Assert.Contains("n/a (no test views)", File.ReadAllText(Path.Combine(output, "report.html")));
     }
