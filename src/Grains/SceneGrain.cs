@@ -182,8 +182,9 @@ public sealed class SceneGrain(
         if (run is { } r)
         {
             r.Cancel();
-            // Between steps: one step plus a little; do not hold the grain for long if a step is slow.
-            await Task.WhenAny(r.Completion, Task.Delay(TimeSpan.FromSeconds(30)));
+            // Between steps: one step plus a little. Not longer: a slow step or a long load would hold the grain (and its
+            // caller, whose call times out at 30 s) that long; the poll finishes the run's end instead.
+            await Task.WhenAny(r.Completion, Task.Delay(TimeSpan.FromSeconds(5)));
             if (r.Completion.IsCompleted) await OnRunCompleted(r);
             else
             {
