@@ -59,6 +59,9 @@ public sealed class CoordinatorGrain(
     /// <summary>Decoding passes in a row that a scene's view grains did not answer (this activation's count).</summary>
     private readonly Dictionary<string, int> transientDecodeFailures = new(StringComparer.Ordinal);
     private const int MaxTransientDecodeFailures = 3;
+    /// <summary>Scenes whose Start call failed (timed out, say): the call may have reached the grain all the same, so a
+    /// cancel tells it too (this activation's record).</summary>
+    private readonly HashSet<string> startsUnanswered = new(StringComparer.Ordinal);
 
     private BatchState S => state.State;
     private string BatchId => this.GetPrimaryKeyString();
@@ -140,10 +143,17 @@ public sealed class CoordinatorGrain(
         if (S.Request is null) throw new KeyNotFoundException(NoBatch);
         if (S.FinishedUtc is not null) return Summary();
         S.Cancelled = true;
-        // A scene never started is cancelled here; its grain is never activated.
+        // A scene never started is cancelled here; its grain is never activated, unless a Start of it went unanswered
+        // (it may have arrived and started the scene: told too, or it trained on out of the batch's reach).
+        var unanswered = S.Scenes.Where(e => (e.Last is null || e.Last.State == SceneState.NotSubmitted) && startsUnanswered.Contains(e.SceneId)).ToList();
         foreach (var e in S.Scenes.Where(e => e.Last is null || e.Last.State == SceneState.NotSubmitted))
             e.Last = (e.Last ?? NotSubmitted(e.SceneId, e.SceneDirectory)) with { State = SceneState.Cancelled };
         await Write();
+        await Task.WhenAll(unanswered.Select(async e =>
+        {
+            try { await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).Cancel(); }
+            catch (Exception ex) { log.LogWarning(ex, "Batch {Batch}: cancelling {Scene}, whose start went unanswered, failed", BatchId, e.SceneId); }
+        }));
         await Task.WhenAll(S.Scenes.Where(e => e.Last?.State.IsTerminal() != true).Select(async e =>
         {
             try { e.Last = await GrainFactory.GetGrain<ISceneGrain>(e.SceneId).Cancel(); }
@@ -283,6 +293,7 @@ public sealed class CoordinatorGrain(
             catch (Exception ex)
             {
                 log.LogWarning(ex, "Batch {Batch}: scene {Scene} not started now (no compute silo?)", BatchId, e.SceneId);
+                startsUnanswered.Add(e.SceneId);
                 break;
             }
             finally

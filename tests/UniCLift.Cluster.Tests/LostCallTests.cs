@@ -19,6 +19,24 @@ internal sealed class LoseFirstCall<TGrain>(string method) : IIncomingGrainCallF
     }
 }
 
+/// <summary>A grain call filter that runs every call of one method of <typeparamref name="TGrain"/> and then loses its
+/// answer, as a call whose silo answered too late.</summary>
+internal sealed class LoseAnswers<TGrain>(string method) : IIncomingGrainCallFilter
+{
+    private int lost;
+    public int Lost => Volatile.Read(ref lost);
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        await context.Invoke();
+        if (context.Grain is TGrain && context.InterfaceMethod.Name == method)
+        {
+            Interlocked.Increment(ref lost);
+            throw new TimeoutException($"test: the answer to {method} is lost");
+        }
+    }
+}
+
 /// <summary>Calls that do not arrive, and runs that no activation owns: the batch still ends, and a scene trains once.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class LostCallTests(RedisServerFixture redis)
@@ -51,6 +69,37 @@ public sealed class LostCallTests(RedisServerFixture redis)
         Assert.True(done.Cancelled);
         Assert.Equal(SceneState.Cancelled, done.Scenes[0].Status.State);
         Assert.Equal(SceneState.Cancelled, (await client.GetGrain<ISceneGrain>(done.Scenes[0].SceneId).GetStatus()).State);
+    }
+
+    [Fact]
+    public async Task A_Scene_Whose_Start_Went_Unanswered_Is_Told_Of_The_Cancel()
+    {
+        // Its start arrived and the scene trained, but the coordinator never heard back, so its entry still said "never
+        // started": a cancel marked it cancelled there without telling the grain, and the scene trained on.
+        var filter = new LoseAnswers<ISceneGrain>(nameof(ISceneGrain.Start));
+        await using var cluster = new TestCluster(redis, "lost-start");
+        await cluster.StartSiloAsync("compute-1", compute: true,
+            orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
+        var client = await cluster.ConnectAsync();
+        await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(60));
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
+        var coordinator = client.GetGrain<ICoordinatorGrain>("lost-start-batch");
+        await coordinator.SubmitBatch(new BatchRequest([TinyScene.Write(Path.Combine(root, "tiny"))], Path.Combine(root, "out"),
+            new JobOptions(Iterations: 100_000, MaxRetries: 0)));
+        var id = (await coordinator.GetBatchStatus()).Scenes[0].SceneId;
+        var scene = client.GetGrain<ISceneGrain>(id);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while ((await scene.GetStatus()).State != SceneState.Training)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), "the scene did not start training");
+            await Task.Delay(100);
+        }
+        Assert.True(filter.Lost > 0);
+        Assert.Equal(SceneState.NotSubmitted, (await coordinator.GetBatchStatus()).Scenes[0].Status.State); // as the coordinator knows it
+
+        var cancelled = await coordinator.Cancel();
+        Assert.True(cancelled.IsFinished);
+        Assert.Equal(SceneState.Cancelled, (await scene.GetStatus()).State);
     }
 
     [Fact]
