@@ -58,6 +58,9 @@ public static class JobTraining
             throw new ArgumentException("mode 'lift' needs a trained 3DGS PLY (--ply).");
         if (job.Mode == JobMode.Decode && (job.Iterations is not null || job.InitialPly is not null || job.Settings is { Length: > 0 }))
             throw new ArgumentException("mode 'decode' trains nothing: it decodes the model.ply of a finished run again; --iterations, --ply and --set do not apply (decoding takes --decode Name=Value).");
+        // --set Iterations= beside --iterations: one of the two won without a word.
+        if (job.Iterations is not null && job.Settings?.FirstOrDefault(kv => kv.Split('=', 2)[0].Trim().Equals("Iterations", StringComparison.OrdinalIgnoreCase)) is { } both)
+            throw new ArgumentException($"--iterations and --set {both} both set the iterations: give one of them.");
         if (job.Masks is { } masks && string.IsNullOrWhiteSpace(masks))
             throw new ArgumentException("the mask folder (--masks) is empty.");
         // 0: a job from a client before the factor (1; a decode job: the result's).

@@ -171,6 +171,8 @@ public class JobTrainingTests
     [InlineData(JobMode.Train, 10, null, 11, "max retries must be between 0 and 10, got 11")]
     [InlineData(JobMode.Train, 10, "Tau=0", 0, "Tau must be positive")]
     [InlineData((JobMode)5, 10, null, 0, "mode must be 'train', 'lift' or 'decode', got 5")]
+    // Both said it; the --set one won without a word.
+    [InlineData(JobMode.Train, 20, "iterations=30", 0, "--iterations and --set iterations=30 both set the iterations: give one of them.")]
     public void TheClientsCheckNamesTheBadValue(JobMode mode, int iterations, string? setting, int retries, string message)
     {
         var job = new JobOptions(mode, iterations, null, null, retries, setting is null ? null : [setting]);
