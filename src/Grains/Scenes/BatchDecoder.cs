@@ -61,7 +61,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
                 return EmbeddingDecoder.DecodeBatch(scenes.Select(l => l.Model.EmbeddingTensor()).ToList()).ToArray();
             }
             try { return (Codes(loaded), new Dictionary<int, string>()); }
-            catch (Exception e) when (loaded.Count > 1 && IsDecodeFailure(e))
+            catch (Exception e) when (IsDecodeFailure(e))
             {
                 var codes = new int[loaded.Count][];
                 var errors = new Dictionary<int, string>();
