@@ -360,6 +360,9 @@ internal static class BatchConsole
         return text.Length <= room ? text : text[..(room - 1)] + "…";
     }
 
+    /// <summary>Whether a call to the cluster failed in the messaging (no answer in time, a silo gone), not in what it asked.</summary>
+    public static bool IsTransient(Exception e) => StatusPoll.IsTransient(e);
+
     public static string Describe(BatchSceneStatus s)
     {
         var st = s.Status;

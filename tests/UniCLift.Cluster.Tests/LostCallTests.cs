@@ -37,6 +37,20 @@ internal sealed class LoseAnswers<TGrain>(string method) : IIncomingGrainCallFil
     }
 }
 
+/// <summary>Runs the first call of one method of <typeparamref name="TGrain"/> and loses its answer.</summary>
+internal sealed class LoseFirstAnswer<TGrain>(string method) : IIncomingGrainCallFilter
+{
+    private int lost;
+    public int Lost => Volatile.Read(ref lost);
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        await context.Invoke();
+        if (context.Grain is TGrain && context.InterfaceMethod.Name == method && Interlocked.CompareExchange(ref lost, 1, 0) == 0)
+            throw new TimeoutException($"test: the first answer to {method} is lost");
+    }
+}
+
 /// <summary>Calls that do not arrive, and runs that no activation owns: the batch still ends, and a scene trains once.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class LostCallTests(RedisServerFixture redis)
@@ -100,6 +114,26 @@ public sealed class LostCallTests(RedisServerFixture redis)
         var cancelled = await coordinator.Cancel();
         Assert.True(cancelled.IsFinished);
         Assert.Equal(SceneState.Cancelled, (await scene.GetStatus()).State);
+    }
+
+    [Fact]
+    public async Task A_Submission_Whose_Answer_Is_Lost_Is_Asked_Again_As_The_Same_Batch()
+    {
+        // The console printed an error and no batch id while the batch ran; a second submit made a second batch.
+        var filter = new LoseFirstAnswer<ICoordinatorGrain>(nameof(ICoordinatorGrain.SubmitBatch));
+        await using var cluster = new TestCluster(redis, "lost-submit");
+        await cluster.StartSiloAsync("compute-1", compute: true,
+            orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
+        var client = await cluster.ConnectAsync();
+        var root = TestFolders.Create("uniclift-scenes-").FullName;
+        var notes = new StringWriter();
+        var console = new UniCLift.Client.Terminal.CommandConsole(new StringWriter(), notes);
+        await UniCLift.Client.Commands.SubmitCommand.SubmitAsync(client.GetGrain<ICoordinatorGrain>("lost-submit-batch"), "lost-submit-batch",
+            new BatchRequest([TinyScene.Write(Path.Combine(root, "tiny"))], Path.Combine(root, "out"), new JobOptions(Iterations: 20, MaxRetries: 0)), console);
+        Assert.Equal(1, filter.Lost);
+        Assert.Contains("asking again (2/3, the same batch)", notes.ToString());
+        var done = await TestCluster.WaitForBatchAsync(client, "lost-submit-batch", TimeSpan.FromMinutes(1));
+        Assert.Equal(SceneState.Done, Assert.Single(done.Scenes).Status.State);
     }
 
     [Fact]

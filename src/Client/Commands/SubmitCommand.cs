@@ -37,7 +37,7 @@ public static class SubmitCommand
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note,
                 embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly, request.Options.Masks));
             var batchId = BatchConsole.NewBatchId();
-            await cluster.Client.GetGrain<ICoordinatorGrain>(batchId).SubmitBatch(request);
+            await SubmitAsync(cluster.Client.GetGrain<ICoordinatorGrain>(batchId), batchId, request, console);
             console.OutWriter.WriteLine(batchId);
             if (!parse.GetValue(wait) && !cluster.IsEmbedded) return ExitCodes.Ok;
             if (cluster.IsEmbedded && !parse.GetValue(wait))
@@ -50,5 +50,29 @@ public static class SubmitCommand
             return BatchConsole.ExitCode(final, console);
         });
         return command;
+    }
+
+    /// <summary>Submits the batch, again with the same id when the cluster does not answer in time (submitting is
+    /// idempotent: the coordinator may have taken the batch and be starting its scenes). Had it timed out once, the
+    /// console printed an error and no batch id while the batch ran, and a second submit started a second batch
+    /// writing the same outputs.</summary>
+    internal static async Task SubmitAsync(ICoordinatorGrain coordinator, string batchId, BatchRequest request, CommandConsole console, int attempts = 3)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await coordinator.SubmitBatch(request);
+                return;
+            }
+            catch (Exception e) when (BatchConsole.IsTransient(e))
+            {
+                if (attempt >= attempts)
+                    throw new TimeoutException($"the cluster did not answer the submission of batch {batchId} ({attempts} tries: " +
+                        $"{Compute.FailurePolicy.WithoutStackTrace(e.Message)}); it may be running all the same: `uniclift status {batchId}` says " +
+                        "(submitting again would start a second batch writing the same outputs).", e);
+                console.Note($"the cluster did not answer the submission of batch {batchId} in time; asking again ({attempt + 1}/{attempts}, the same batch).");
+            }
+        }
     }
 }
