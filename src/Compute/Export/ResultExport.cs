@@ -87,18 +87,26 @@ public static class ResultExport
 
     /// <summary>
     /// Writes every instance of the result, the background (0) among them, as a standalone graphdeco PLY of its own into
-    /// <paramref name="outDir"/> (<see cref="InstanceFileName"/>), which must be new or empty, and lists them in
+    /// <paramref name="outDir"/> (<see cref="InstanceFileName"/>), which must be new, empty or an earlier export (its
+    /// instances.json and PLYs alone: replaced, as a run replaces its own earlier result), and lists them in
     /// instances.json (id, file, Gaussians), written last. labels.ply is read once; each file is written to a temporary
     /// name and renamed. Returns the instances written, background first.
     /// </summary>
     public static IReadOnlyList<(int Id, string File, int Gaussians)> ExportAll(string resultDir, string outDir)
     {
         if (File.Exists(outDir)) throw new ArgumentException($"--out {outDir} is a file; name a new or empty folder for the instances' PLYs.");
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-            throw new ArgumentException($"--out {outDir} is not empty; name a new or empty folder for the instances' PLYs.");
+        bool earlier = IsEarlierExport(outDir);
+        if (Directory.Exists(outDir) && !earlier && Directory.EnumerateFileSystemEntries(outDir).Any())
+            throw new ArgumentException($"--out {outDir} is not empty (nor an earlier export's folder); name a new or empty folder for the instances' PLYs.");
         var path = LabelsPath(resultDir);
         var cloud = GaussianPly.Read(path);
         var inst = Instances(cloud, path);
+        if (earlier)
+        {
+            // Its index first: a folder without one is no finished export, should this stop half way.
+            File.Delete(Path.Combine(outDir, IndexFile));
+            foreach (var old in Directory.EnumerateFiles(outDir)) File.Delete(old);
+        }
         Directory.CreateDirectory(outDir);
         var written = new List<(int, string, int)>();
         foreach (int id in inst.Distinct().Order())
@@ -115,9 +123,18 @@ public static class ResultExport
             ["file"] = Path.GetFileName(w.Item2),
             ["gaussians"] = w.Item3,
         }).ToArray());
-        AtomicFile.WriteAllText(Path.Combine(outDir, "instances.json"), index.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(outDir, IndexFile), index.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         return written;
     }
+
+    private const string IndexFile = "instances.json";
+
+    /// <summary>Whether <paramref name="dir"/> holds an earlier <see cref="ExportAll"/> and nothing else: its index and
+    /// instance PLYs (and no folder, link or other file).</summary>
+    private static bool IsEarlierExport(string dir) =>
+        File.Exists(Path.Combine(dir, IndexFile)) && Directory.EnumerateFileSystemEntries(dir).All(p =>
+            File.Exists(p) && new FileInfo(p).LinkTarget is null
+            && System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(p), @"^(instances\.json|background\.ply|instance_[0-9]{4,}\.ply)$"));
 
     /// <summary>Instances of a result (background 0 included) with counts, bounding boxes and the <paramref name="topViews"/> views where each is largest.</summary>
     public static IReadOnlyList<InstanceSummary> ListInstances(string resultDir, int topViews = 3)

@@ -92,8 +92,15 @@ public class ResultExportTests
             index.RootElement.EnumerateArray().Select(e => (e.GetProperty("id").GetInt32(), e.GetProperty("file").GetString()!, e.GetProperty("gaussians").GetInt32())));
         Assert.Equal(4, Directory.GetFiles(outDir).Length);
 
-        // A folder that is not empty (the result folder itself, or the one just written) is refused, nothing written over.
+        // The folder just written is an earlier export: exported again, replaced (it was refused as not empty).
         var before = File.ReadAllBytes(Path.Combine(outDir, "instance_0003.ply"));
+        File.WriteAllText(Path.Combine(outDir, "instance_0099.ply"), "an instance the result no longer has");
+        Assert.Equal(ExitCodes.Ok, ExportCommand.Run(dir.Path, null, outDir, false, null, console, all: true));
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, "instance_0003.ply")));
+        Assert.False(File.Exists(Path.Combine(outDir, "instance_0099.ply")));
+        Assert.Equal(4, Directory.GetFiles(outDir).Length);
+        // A folder of anything else (the result folder itself, an export beside someone's notes) is refused, nothing written over.
+        File.WriteAllText(Path.Combine(outDir, "notes.txt"), "mine");
         foreach (var target in new[] { outDir, dir.Path })
         {
             var e = Assert.Throws<ArgumentException>(() => ExportCommand.Run(dir.Path, null, target, false, null, console, all: true));
