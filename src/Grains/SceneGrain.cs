@@ -314,7 +314,13 @@ public sealed class SceneGrain(
     {
         log.LogInformation("Scene {SceneId} waits for a slot on {Silo} while one is free elsewhere: moving", Job?.SceneId, silo.Name);
         r.Suspend();
-        await r.Completion; // left the queue (or, had the slot just come, checkpointed before its first step)
+        // Left the queue (or, had the slot just come, checkpointed before its first step); a run that ended meanwhile
+        // (failed on its device, finished) is handled as its end, not moved: a device's failure is recorded there.
+        if (await r.Completion == SceneRunEnd.Finished)
+        {
+            await OnRunCompleted(r);
+            return;
+        }
         Absorb(r.Progress);
         run = null;
         poll?.Dispose();
