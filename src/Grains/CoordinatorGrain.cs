@@ -76,11 +76,17 @@ public sealed class CoordinatorGrain(
         return Task.CompletedTask;
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // A decoding pass still running (a graceful shutdown) finishes first, within the deactivation's time: the next
+        // activation would otherwise start a second pass over the same label files while this one writes them.
+        if (decoding is { IsCompleted: false } pass)
+        {
+            try { await pass.WaitAsync(cancellationToken); }
+            catch (OperationCanceledException) { log.LogWarning("Batch {Batch}: deactivated before its decoding pass ended; the next activation decodes again", BatchId); }
+        }
         // The next activation (maybe on another silo) reports the batch from there.
         metrics.RemoveBatch(BatchId);
-        return Task.CompletedTask;
     }
 
     public async Task<BatchStatus> SubmitBatch(BatchRequest request)
