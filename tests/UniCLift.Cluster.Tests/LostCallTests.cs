@@ -4,51 +4,23 @@ using Microsoft.Extensions.DependencyInjection;
 using UniCLift.Grains;
 using UniCLift.Grains.Scenes;
 
-/// <summary>A grain call filter that fails the first call of one method of grain interface <typeparamref name="TGrain"/>
-/// without running it, as a call to a hung or dying silo times out.</summary>
-internal sealed class LoseFirstCall<TGrain>(string method) : IIncomingGrainCallFilter
-{
-    private int lost;
-    public int Lost => Volatile.Read(ref lost);
-
-    public Task Invoke(IIncomingGrainCallContext context)
-    {
-        if (context.Grain is TGrain && context.InterfaceMethod.Name == method && Interlocked.CompareExchange(ref lost, 1, 0) == 0)
-            throw new TimeoutException($"test: the first {method} call is lost");
-        return context.Invoke();
-    }
-}
-
-/// <summary>A grain call filter that runs every call of one method of <typeparamref name="TGrain"/> and then loses its
-/// answer, as a call whose silo answered too late.</summary>
-internal sealed class LoseAnswers<TGrain>(string method) : IIncomingGrainCallFilter
+/// <summary>A grain call filter that loses calls of one method of grain interface <typeparamref name="TGrain"/>, as calls
+/// to a hung or dying silo time out: before they run (<paramref name="answered"/> false: the call never arrived) or after
+/// (true: it ran, its answer did not come back); the first only, or every one.</summary>
+internal sealed class LoseCalls<TGrain>(string method, bool answered = false, bool every = false) : IIncomingGrainCallFilter
 {
     private int lost;
     public int Lost => Volatile.Read(ref lost);
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
+        bool target = context.Grain is TGrain && context.InterfaceMethod.Name == method;
+        if (target && !answered && Lose()) throw new TimeoutException($"test: a {method} call is lost");
         await context.Invoke();
-        if (context.Grain is TGrain && context.InterfaceMethod.Name == method)
-        {
-            Interlocked.Increment(ref lost);
-            throw new TimeoutException($"test: the answer to {method} is lost");
-        }
+        if (target && answered && Lose()) throw new TimeoutException($"test: the answer to a {method} call is lost");
     }
-}
 
-/// <summary>Runs the first call of one method of <typeparamref name="TGrain"/> and loses its answer.</summary>
-internal sealed class LoseFirstAnswer<TGrain>(string method) : IIncomingGrainCallFilter
-{
-    private int lost;
-    public int Lost => Volatile.Read(ref lost);
-
-    public async Task Invoke(IIncomingGrainCallContext context)
-    {
-        await context.Invoke();
-        if (context.Grain is TGrain && context.InterfaceMethod.Name == method && Interlocked.CompareExchange(ref lost, 1, 0) == 0)
-            throw new TimeoutException($"test: the first answer to {method} is lost");
-    }
+    private bool Lose() => every ? Interlocked.Increment(ref lost) > 0 : Interlocked.CompareExchange(ref lost, 1, 0) == 0;
 }
 
 /// <summary>Calls that do not arrive, and runs that no activation owns: the batch still ends, and a scene trains once.</summary>
@@ -60,7 +32,7 @@ public sealed class LostCallTests(RedisServerFixture redis)
     {
         // Before: the coordinator logged the failed Cancel and never sent it again; the scene trained on to Trained,
         // which a cancelled batch never decodes, and the batch never finished (watch and submit --wait waited for ever).
-        var filter = new LoseFirstCall<ISceneGrain>(nameof(ISceneGrain.Cancel));
+        var filter = new LoseCalls<ISceneGrain>(nameof(ISceneGrain.Cancel));
         await using var cluster = new TestCluster(redis, "lost-cancel");
         await cluster.StartSiloAsync("compute-1", compute: true, checkpointInterval: 20,
             orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
@@ -90,7 +62,7 @@ public sealed class LostCallTests(RedisServerFixture redis)
     {
         // Its start arrived and the scene trained, but the coordinator never heard back, so its entry still said "never
         // started": a cancel marked it cancelled there without telling the grain, and the scene trained on.
-        var filter = new LoseAnswers<ISceneGrain>(nameof(ISceneGrain.Start));
+        var filter = new LoseCalls<ISceneGrain>(nameof(ISceneGrain.Start), answered: true, every: true);
         await using var cluster = new TestCluster(redis, "lost-start");
         await cluster.StartSiloAsync("compute-1", compute: true,
             orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
@@ -120,7 +92,7 @@ public sealed class LostCallTests(RedisServerFixture redis)
     public async Task A_Submission_Whose_Answer_Is_Lost_Is_Asked_Again_As_The_Same_Batch()
     {
         // The console printed an error and no batch id while the batch ran; a second submit made a second batch.
-        var filter = new LoseFirstAnswer<ICoordinatorGrain>(nameof(ICoordinatorGrain.SubmitBatch));
+        var filter = new LoseCalls<ICoordinatorGrain>(nameof(ICoordinatorGrain.SubmitBatch), answered: true);
         await using var cluster = new TestCluster(redis, "lost-submit");
         await cluster.StartSiloAsync("compute-1", compute: true,
             orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
@@ -141,7 +113,7 @@ public sealed class LostCallTests(RedisServerFixture redis)
     {
         // A view grain's silo dying (or a call timing out) during decoding failed the scene like bad input, spending a
         // retry; with MaxRetries 0 the scene failed for good.
-        var filter = new LoseFirstCall<IViewGrain>(nameof(IViewGrain.DecodeCodes));
+        var filter = new LoseCalls<IViewGrain>(nameof(IViewGrain.DecodeCodes));
         await using var cluster = new TestCluster(redis, "lost-view");
         await cluster.StartSiloAsync("compute-1", compute: true,
             orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
