@@ -21,6 +21,9 @@ public static class DemoCommand
         CommandAction.Set(command, async (parse, console, ct) =>
         {
             var root = BatchConsole.OutputFolder(parse.GetValue(output));
+            // Its own two folders, or nothing: a scene folder given as --out (say) got scene/ and result/ written into it.
+            if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).FirstOrDefault(e => Path.GetFileName(e) is not ("scene" or "result")) is { } other)
+                throw new ArgumentException($"--out {root} holds other files ({Path.GetFileName(other)}, ...): the demo writes scene/ and result/ into a new or empty folder, or over an earlier demo's.");
             int n = parse.GetValue(objects);
             if (n < 1) throw new ArgumentException($"--objects must be at least 1, got {n}.");
             var sceneDir = Path.Combine(root, "scene");

@@ -289,6 +289,23 @@ public sealed class CommandConventionTests
         Assert.False(Directory.Exists(root));
     }
 
+    [Fact]
+    public void Demo_Refuses_A_Folder_Of_Other_Files()
+    {
+        // A scene folder given as --out got the demo's scene/ and result/ written into it.
+        var root = Directory.CreateTempSubdirectory("uniclift-demo-out-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(root, "transforms.json"), "{}");
+            var (code, output, error) = Invoke(Cli.Build(), "demo", "--out", root, "--views", "4", "--width", "32");
+            Assert.Equal(ExitCodes.UserError, code);
+            Assert.Equal("", output);
+            Assert.Contains($"--out {root} holds other files (transforms.json, ...)", error);
+            Assert.Equal(["transforms.json"], Directory.EnumerateFileSystemEntries(root).Select(Path.GetFileName));
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
     private static (int Code, string Output, string Error) Invoke(Command command) =>
         Invoke(new RootCommand { command }, command.Name);
 
