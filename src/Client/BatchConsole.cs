@@ -202,7 +202,7 @@ internal static class BatchConsole
         {
             if ((await client.GetGrain<IComputeLoadGrain>(0).List().WaitAsync(TimeSpan.FromSeconds(10))).Count > 0) return null;
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException) { return null; }
+        catch (Exception e) when (ClusterCalls.IsTransient(e)) { return null; }
         return $"no silo in the cluster can train: none runs with UniCLift:Compute=true (every silo is a control silo); " +
             $"{waiting} of {status.Scenes.Count} scenes of batch {status.BatchId} wait and start when a compute silo joins " +
             $"(`uniclift cancel {status.BatchId}` stops the batch).";
@@ -290,7 +290,7 @@ internal static class BatchConsole
                     await CheckComputeAsync(status);
                     return status;
                 }
-                catch (Exception e) when (IsTransient(e) && !ct.IsCancellationRequested && DateTime.UtcNow - _lastAnswer < ClusterPatience)
+                catch (Exception e) when (ClusterCalls.IsTransient(e) && !ct.IsCancellationRequested && DateTime.UtcNow - _lastAnswer < ClusterPatience)
                 {
                     if (!_failing)
                         console.ErrorWriter.WriteLine($"uniclift: the cluster did not answer ({e.GetType().Name}: {Compute.FailurePolicy.WithoutStackTrace(e.Message)}); " +
@@ -323,11 +323,6 @@ internal static class BatchConsole
             else if (line is null && _noCompute) console.Note(joined);
             _noCompute = line is not null;
         }
-
-        /// <summary>Failures of the messaging, not of the request: a silo gone, a connection refused, a message rejected
-        /// or timed out (Orleans' own exceptions, less a configuration error).</summary>
-        internal static bool IsTransient(Exception e) =>
-            e is TimeoutException || (e is OrleansException && e is not OrleansConfigurationException);
     }
 
     /// <summary>The progress bar's width, and what the columns beside the description take with it (bar, percentage,
@@ -359,9 +354,6 @@ internal static class BatchConsole
         }
         return text.Length <= room ? text : text[..(room - 1)] + "…";
     }
-
-    /// <summary>Whether a call to the cluster failed in the messaging (no answer in time, a silo gone), not in what it asked.</summary>
-    public static bool IsTransient(Exception e) => StatusPoll.IsTransient(e);
 
     public static string Describe(BatchSceneStatus s)
     {

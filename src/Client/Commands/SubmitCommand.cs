@@ -65,7 +65,7 @@ public static class SubmitCommand
                 await coordinator.SubmitBatch(request);
                 return;
             }
-            catch (Exception e) when (BatchConsole.IsTransient(e))
+            catch (Exception e) when (ClusterCalls.IsTransient(e))
             {
                 if (attempt >= attempts)
                     throw new TimeoutException($"the cluster did not answer the submission of batch {batchId} ({attempts} tries: " +

@@ -161,7 +161,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             log.LogWarning(e, "Decoding pass {Pass}: scene {Scene} failed", pass, id);
             var message = FailurePolicy.Describe(e);
             // A view grain on a silo that died or did not answer in time: the messaging's failure, not the scene's.
-            bool transient = FailurePolicy.Unwrap(e) is TimeoutException or OrleansException;
+            bool transient = ClusterCalls.IsTransient(FailurePolicy.Unwrap(e));
             return new DecodeOutcome(id, null, $"decoding failed: {message}", transient);
         }
     }
