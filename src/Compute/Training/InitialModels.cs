@@ -23,13 +23,10 @@ public static class InitialModels
             int w = depth.Width, h = depth.Height;
             // Distinct pixels (a partial Fisher-Yates shuffle): drawing with replacement put up to 100k Gaussians on
             // the few thousand pixels of a small scene, most of them duplicates.
-            var pixels = new int[w * h];
-            for (int i = 0; i < pixels.Length; i++) pixels[i] = i;
-            int take = Math.Min(perView, pixels.Length);
+            int take = Math.Min(perView, w * h);
+            var pixels = Draw(w * h, take, rng);
             for (int k = 0; k < take; k++)
             {
-                int j = k + rng.NextInt(pixels.Length - k);
-                (pixels[k], pixels[j]) = (pixels[j], pixels[k]);
                 int idx = pixels[k];
                 float d = depth.Meters[idx];
                 if (!(d > 0)) continue;
@@ -50,13 +47,7 @@ public static class InitialModels
     {
         int n = positions.Length / 3;
         if (n <= max) return (positions, colors);
-        var order = new int[n];
-        for (int i = 0; i < n; i++) order[i] = i;
-        for (int k = 0; k < max; k++)
-        {
-            int j = k + rng.NextInt(n - k);
-            (order[k], order[j]) = (order[j], order[k]);
-        }
+        var order = Draw(n, max, rng);
         Array.Sort(order, 0, max);
         var p = new float[max * 3];
         var c = new byte[max * 3];
@@ -66,6 +57,20 @@ public static class InitialModels
             Array.Copy(colors, order[k] * 3, c, k * 3, 3);
         }
         return (p, c);
+    }
+
+    /// <summary>0..<paramref name="n"/>-1 with its first <paramref name="k"/> entries <paramref name="k"/> distinct ones
+    /// drawn uniformly (a partial Fisher-Yates shuffle, one draw each, in order).</summary>
+    private static int[] Draw(int n, int k, DeterministicRandom rng)
+    {
+        var order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        for (int i = 0; i < k; i++)
+        {
+            int j = i + rng.NextInt(n - i);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
     }
 
     /// <summary>A trained graphdeco 3DGS as the frozen geometry of lift mode; embeddings start from N(0, 1).</summary>
