@@ -116,10 +116,12 @@ public static class SegmentCommand
         if (decoded is { } d)
             console.OutWriter.WriteLine($"decoded    in {d.TotalSeconds:F1} s: {st.Gaussians:N0} Gaussians (trained {st.Step} iterations in {st.Seconds:F1} s), {st.Instances} instances");
         else console.OutWriter.WriteLine($"iterations {st.Step} in {st.Seconds:F1} s, {st.Gaussians:N0} Gaussians, {st.Instances} instances");
-        // Beside the figure: why there is none, or that its test views also trained (a layout without splits).
-        var note = Compute.Segmentation.SceneSegmentation.PqNote(st.OutputDirectory is { } o ? Compute.Segmentation.SceneSegmentation.RecordedMetrics(o) : null);
+        // The result's metrics.json, read once: beside the figure, why there is none or that its test views also trained
+        // (a layout without splits); and how the background was found.
+        var metrics = st.OutputDirectory is { } o ? Compute.Segmentation.SceneSegmentation.RecordedMetrics(o) : null;
+        var note = Compute.Segmentation.SceneSegmentation.PqNote(metrics);
         console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) + (note is null ? "" : $" ({note})") : $"n/a ({note ?? "no ground truth"})")}");
-        if (st.OutputDirectory is { } result && Compute.Segmentation.SceneSegmentation.Recorded(result, "background_from") is "geometry")
+        if (metrics?["background_from"] is System.Text.Json.Nodes.JsonValue from && from.TryGetValue<string>(out var source) && source == "geometry")
             console.OutWriter.WriteLine("background by geometry: the masks leave none (Segment Anything's); outdoors, decode again with " +
                 "--mode decode --decode SurfaceBorderShare=0.7 (README, \"A street outdoors\")");
         console.OutWriter.WriteLine($"output     {st.OutputDirectory}");

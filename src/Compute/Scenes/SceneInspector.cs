@@ -81,10 +81,10 @@ public static class SceneInspector
     public static IReadOnlyList<string> NamedFolders(string dir) =>
         GraphdecoLayout.NamedSourcePath(dir) is { } source ? [source] : [];
 
-    /// <summary>The mask folder <paramref name="masks"/> names for the scene <paramref name="dir"/>: relative to it, or absolute.</summary>
     /// <summary>The folders the layouts look for instance masks in (a scene's own, relative to it).</summary>
     public static IReadOnlyList<string> MaskFolderNames => LayoutFiles.MaskFolders;
 
+    /// <summary>The mask folder <paramref name="masks"/> names for the scene <paramref name="dir"/>: relative to it, or absolute.</summary>
     public static string MaskFolder(string dir, string masks)
     {
         if (string.IsNullOrWhiteSpace(masks)) throw new ArgumentException("The mask folder is empty.", nameof(masks));
