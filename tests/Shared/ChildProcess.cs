@@ -85,6 +85,16 @@ public sealed partial class ChildProcess : IAsyncDisposable
             throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
+    /// <summary>Runs <paramref name="dll"/> with <paramref name="args"/> to its end and returns its output; fails with the
+    /// exit code and the output when it does not exit 0 within <paramref name="timeout"/>.</summary>
+    public static async Task<string> RunAsync(string dll, IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
+    {
+        await using var child = Start(dll, args, workingDirectory);
+        var code = await child.WaitForExitAsync(timeout);
+        if (code != 0) throw new Xunit.Sdk.XunitException($"exit {code?.ToString() ?? "(still running)"}; output:\n{child.Output}");
+        return child.Output;
+    }
+
     /// <summary>Waits for the exit; null if the process still runs after <paramref name="timeout"/>.</summary>
     public async Task<int?> WaitForExitAsync(TimeSpan timeout)
     {

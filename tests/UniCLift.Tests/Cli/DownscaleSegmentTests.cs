@@ -19,13 +19,7 @@ public sealed class DownscaleSegmentTests : IDisposable
         try { Directory.Delete(root, recursive: true); } catch (IOException) { }
     }
 
-    private async Task<string> Run(params string[] args)
-    {
-        await using var cli = ChildProcess.Start(Uniclift, args, root);
-        var code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(180));
-        Assert.True(code == 0, $"exit {code}; output:\n{cli.Output}");
-        return cli.Output;
-    }
+    private Task<string> Run(params string[] args) => ChildProcess.RunAsync(Uniclift, args, root, TimeSpan.FromSeconds(180));
 
     private static double PqOf(string evalJson) =>
         JsonNode.Parse(evalJson[evalJson.IndexOf('{')..(evalJson.LastIndexOf('}') + 1)])!["pq_scene"]!.GetValue<double>();

@@ -20,13 +20,7 @@ public sealed class SplitsAndPqNoteTests : IDisposable
         try { Directory.Delete(root, recursive: true); } catch (IOException) { }
     }
 
-    private async Task<string> Run(params string[] args)
-    {
-        await using var cli = ChildProcess.Start(Uniclift, args, root);
-        var code = await cli.WaitForExitAsync(TimeSpan.FromSeconds(180));
-        Assert.True(code == 0, $"exit {code}; output:\n{cli.Output}");
-        return cli.Output;
-    }
+    private Task<string> Run(params string[] args) => ChildProcess.RunAsync(Uniclift, args, root, TimeSpan.FromSeconds(180));
 
     private static Scene Of(string[] views, string[] train, string[] test, bool gt = true) =>
         new("/scene", SceneLayout.PanopticLifting,
