@@ -213,11 +213,11 @@ public sealed class CoordinatorGrain(
             try
             {
                 var scene = GrainFactory.GetGrain<ISceneGrain>(e.SceneId);
-                var status = await scene.GetStatus();
-                // A cancel that did not reach the scene (its silo hung or died as the batch was cancelled; it resumed
-                // elsewhere) is sent again: without it the scene trained on to Trained, which a cancelled batch never
-                // decodes, and the batch never finished. Cancel is idempotent.
-                if (S.Cancelled && !status.State.IsTerminal()) status = await scene.Cancel();
+                // While the batch is cancelled, the poll is a cancel: one that did not reach the scene (its silo hung or
+                // died as the batch was cancelled; it resumed elsewhere) is sent again, or the scene trained on to Trained,
+                // which a cancelled batch never decodes, and the batch never finished. Cancel is idempotent and answers
+                // the status, as GetStatus does.
+                var status = S.Cancelled ? await scene.Cancel() : await scene.GetStatus();
                 if (!status.State.NeedsTraining()) load.Release(e.SceneId);
                 if (status.State == SceneState.Failed) NoteFailure(e, status);
                 e.Last = status;
