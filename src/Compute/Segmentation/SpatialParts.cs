@@ -91,20 +91,9 @@ public sealed class SpatialParts
         if (means.Length != 3L * n || opacityLogits.Length != n)
             throw new ArgumentException($"SpatialParts: {means.Length / 3} means and {opacityLogits.Length} opacities for {n} codes.");
         if (codes.Any(c => c < 0 || c > BaseMask)) return None; // embeddings too wide to leave room for part bits
-        double minLogit = Math.Log(options.MinOpacity / (1 - options.MinOpacity));
-        var used = new List<int>();
-        for (int i = 0; i < n; i++)
-            if (opacityLogits[i] >= minLogit && float.IsFinite(means[3 * i]) && float.IsFinite(means[3 * i + 1]) && float.IsFinite(means[3 * i + 2]))
-                used.Add(i);
+        var used = OccupancyGrid.Opaque(means, opacityLogits, options.MinOpacity);
         if (used.Count < 2 * options.MinGaussians) return None;
-        double diagonal2 = 0;
-        for (int a = 0; a < 3; a++)
-        {
-            var values = used.Select(i => means[3 * i + a]).Order().ToArray();
-            double span = values[(int)(0.98 * (values.Length - 1))] - values[(int)(0.02 * (values.Length - 1))];
-            diagonal2 += span * span;
-        }
-        double size = options.LinkFraction * Math.Sqrt(diagonal2);
+        double size = OccupancyGrid.CellSize(means, used, options.LinkFraction);
         if (!(size > 0) || !double.IsFinite(size)) return None;
 
         var cellsOut = new Dictionary<(int, long), int>();
@@ -120,7 +109,7 @@ public sealed class SpatialParts
             var memberCell = new int[members.Length];
             for (int m = 0; m < members.Length; m++)
             {
-                long key = Key(means, members[m], size);
+                long key = OccupancyGrid.Key(means, members[m], size);
                 if (!cellOf.TryGetValue(key, out int ci))
                 {
                     cellOf[key] = ci = cellKeys.Count;
@@ -130,22 +119,9 @@ public sealed class SpatialParts
                 cellCount[ci]++;
                 memberCell[m] = ci;
             }
-            var parent = Enumerable.Range(0, cellKeys.Count).ToArray();
-            int Find(int x) { while (parent[x] != x) x = parent[x] = parent[parent[x]]; return x; }
-            for (int ci = 0; ci < cellKeys.Count; ci++)
-            {
-                var (x, y, z) = Unpack(cellKeys[ci]);
-                for (int dx = -1; dx <= 1; dx++)
-                for (int dy = -1; dy <= 1; dy++)
-                for (int dz = -1; dz <= 1; dz++)
-                    if ((dx, dy, dz) != (0, 0, 0) && cellOf.TryGetValue(Pack(x + dx, y + dy, z + dz), out int nb))
-                    {
-                        int ra = Find(ci), rb = Find(nb);
-                        if (ra != rb) parent[Math.Max(ra, rb)] = Math.Min(ra, rb);
-                    }
-            }
+            var root = OccupancyGrid.Pieces(cellKeys, cellOf);
             // Pieces by size (ties: the smaller first cell, so the order is a function of the model alone).
-            var pieces = Enumerable.Range(0, cellKeys.Count).GroupBy(Find)
+            var pieces = Enumerable.Range(0, cellKeys.Count).GroupBy(ci => root[ci])
                 .Select(g => (Cells: g.ToArray(), Count: g.Sum(ci => cellCount[ci]), First: g.Min()))
                 .OrderByDescending(p => p.Count).ThenBy(p => p.First).ToList();
             int big = pieces.TakeWhile(p => p.Count >= options.MinGaussians && p.Count >= options.MinShare * members.Length).Count();
@@ -179,7 +155,7 @@ public sealed class SpatialParts
     {
         if (!centroids.TryGetValue(code, out var parts)) return 0;
         if (!double.IsFinite(x) || !double.IsFinite(y) || !double.IsFinite(z)) return 0;
-        long cx = Coordinate(x, cell), cy = Coordinate(y, cell), cz = Coordinate(z, cell);
+        long cx = OccupancyGrid.Coordinate(x, cell), cy = OccupancyGrid.Coordinate(y, cell), cz = OccupancyGrid.Coordinate(z, cell);
         for (int r = 0; r <= SearchRings; r++)
         {
             int best = -1;
@@ -189,7 +165,7 @@ public sealed class SpatialParts
             for (long dz = -r; dz <= r; dz++)
             {
                 if (Math.Max(Math.Abs(dx), Math.Max(Math.Abs(dy), Math.Abs(dz))) != r) continue; // the shell of ring r
-                if (!cells.TryGetValue((code, Pack(cx + dx, cy + dy, cz + dz)), out int part)) continue;
+                if (!cells.TryGetValue((code, OccupancyGrid.Pack(cx + dx, cy + dy, cz + dz)), out int part)) continue;
                 double ex = (cx + dx + 0.5) * cell - x, ey = (cy + dy + 0.5) * cell - y, ez = (cz + dz + 0.5) * cell - z;
                 double d = ex * ex + ey * ey + ez * ez;
                 if (d < bestDistance || (d == bestDistance && part < best)) (best, bestDistance) = (part, d);
@@ -240,12 +216,4 @@ public sealed class SpatialParts
         return best;
     }
 
-    // Cell coordinates in 21 signed bits each (a point further out than a million cells is clamped: an outlier).
-    private const long Limit = (1 << 20) - 1;
-    private static long Coordinate(double v, double size) => (long)Math.Clamp(Math.Floor(v / size), -Limit, Limit);
-    private static long Key(float[] means, int i, double size) =>
-        Pack(Coordinate(means[3 * i], size), Coordinate(means[3 * i + 1], size), Coordinate(means[3 * i + 2], size));
-    private static long Pack(long x, long y, long z) => ((x + Limit + 1) << 42) | ((y + Limit + 1) << 21) | (z + Limit + 1);
-    private static (long, long, long) Unpack(long key) =>
-        ((key >> 42) - Limit - 1, ((key >> 21) & ((1L << 21) - 1)) - Limit - 1, (key & ((1L << 21) - 1)) - Limit - 1);
 }
