@@ -10,17 +10,29 @@ using System.Reflection;
 /// <item>the codebook's knobs by their names (<c>SurfaceSpread</c>, <c>MergeAbsorbedFraction</c>, ...; also as
 /// <c>Codebook.SurfaceSpread</c>);</item>
 /// <item><c>Blend</c>, <c>StuffAsBackground</c>, <c>Overlays</c>;</item>
-/// <item><c>SpatialSplit</c> and <c>Cleanup</c> (true / false: the spatial split and the fragment cleanup on or off), and
-/// their knobs as <c>SpatialSplit.LinkFraction</c>, <c>Cleanup.MinFraction</c>, ... (an error while that stage is off).</item>
+/// <item><c>SpatialSplit</c>, <c>Cleanup</c> and <c>Strays</c> (true / false: the spatial split, the fragment cleanup and
+/// the stray Gaussians' relabelling on or off), and their knobs as <c>SpatialSplit.LinkFraction</c>,
+/// <c>Cleanup.MinFraction</c>, <c>Strays.MinShare</c>, ... (an error while that stage is off).</item>
 /// </list>
 /// </summary>
 public static class DecodeOptionOverrides
 {
     private const string Kind = "Decode option";
-    private const string SplitGroup = nameof(DecodeOptions.SpatialSplit), CleanupGroup = nameof(DecodeOptions.Cleanup), CodebookGroup = nameof(DecodeOptions.Codebook);
+    private const string CodebookGroup = nameof(DecodeOptions.Codebook);
 
-    /// <summary>One settable knob: its name, the property, and how to read and replace the record that holds it.</summary>
-    private sealed record Knob(string Name, PropertyInfo Property, Func<DecodeOptions, object?> Owner, Func<DecodeOptions, object, DecodeOptions> WithOwner);
+    /// <summary>A stage that can be off (its options null): its name, its options' defaults, how to read and replace them.</summary>
+    private sealed record Stage(string Name, object Default, Func<DecodeOptions, object?> Get, Func<DecodeOptions, object?, DecodeOptions> With);
+
+    private static readonly Stage[] Stages =
+    [
+        new(nameof(DecodeOptions.SpatialSplit), SpatialSplitOptions.Default, o => o.SpatialSplit, (o, v) => o with { SpatialSplit = (SpatialSplitOptions?)v }),
+        new(nameof(DecodeOptions.Cleanup), FragmentOptions.Default, o => o.Cleanup, (o, v) => o with { Cleanup = (FragmentOptions?)v }),
+        new(nameof(DecodeOptions.Strays), StrayOptions.Default, o => o.Strays, (o, v) => o with { Strays = (StrayOptions?)v }),
+    ];
+
+    /// <summary>One settable knob: its name, the property, the stage it belongs to (null: always on), and how to read
+    /// and replace the record that holds it.</summary>
+    private sealed record Knob(string Name, PropertyInfo Property, Stage? Stage, Func<DecodeOptions, object?> Owner, Func<DecodeOptions, object, DecodeOptions> WithOwner);
 
     private static readonly IReadOnlyList<Knob> Knobs = BuildKnobs();
 
@@ -31,13 +43,12 @@ public static class DecodeOptionOverrides
     {
         var knobs = new List<Knob>();
         foreach (var p in OptionText.Scalars(typeof(DecodeOptions)))
-            knobs.Add(new Knob(p.Name, p, o => o, (_, owner) => (DecodeOptions)owner));
+            knobs.Add(new Knob(p.Name, p, null, o => o, (_, owner) => (DecodeOptions)owner));
         foreach (var p in OptionText.Scalars(typeof(CodebookOptions)))
-            knobs.Add(new Knob(p.Name, p, o => o.Codebook, (o, owner) => o with { Codebook = (CodebookOptions)owner }));
-        foreach (var p in OptionText.Scalars(typeof(SpatialSplitOptions)))
-            knobs.Add(new Knob($"{SplitGroup}.{p.Name}", p, o => o.SpatialSplit, (o, owner) => o with { SpatialSplit = (SpatialSplitOptions)owner }));
-        foreach (var p in OptionText.Scalars(typeof(FragmentOptions)))
-            knobs.Add(new Knob($"{CleanupGroup}.{p.Name}", p, o => o.Cleanup, (o, owner) => o with { Cleanup = (FragmentOptions)owner }));
+            knobs.Add(new Knob(p.Name, p, null, o => o.Codebook, (o, owner) => o with { Codebook = (CodebookOptions)owner }));
+        foreach (var stage in Stages)
+            foreach (var p in OptionText.Scalars(stage.Default.GetType()))
+                knobs.Add(new Knob($"{stage.Name}.{p.Name}", p, stage, stage.Get, stage.With));
         return knobs;
     }
 
@@ -62,8 +73,7 @@ public static class DecodeOptionOverrides
         {
             if (k.Owner(options) is { } owner) lines.Add($"{k.Name}={OptionText.Format(k.Property.GetValue(owner))}");
         }
-        lines.Add($"{SplitGroup}={OptionText.Format(options.SpatialSplit is not null)}");
-        lines.Add($"{CleanupGroup}={OptionText.Format(options.Cleanup is not null)}");
+        foreach (var stage in Stages) lines.Add($"{stage.Name}={OptionText.Format(stage.Get(options) is not null)}");
         return lines;
     }
 
@@ -77,14 +87,13 @@ public static class DecodeOptionOverrides
         ArgumentNullException.ThrowIfNull(options);
         baseline ??= new DecodeOptions();
         var lines = new List<string>();
-        foreach (var (group, on, baseOn) in new[] { (SplitGroup, options.SpatialSplit is not null, baseline.SpatialSplit is not null),
-                     (CleanupGroup, options.Cleanup is not null, baseline.Cleanup is not null) })
-            if (on != baseOn) lines.Add($"{group}={OptionText.Format(on)}");
+        foreach (var stage in Stages)
+            if (stage.Get(options) is not null != stage.Get(baseline) is not null) lines.Add($"{stage.Name}={OptionText.Format(stage.Get(options) is not null)}");
         foreach (var k in Knobs)
         {
             if (k.Owner(options) is not { } owner) continue;
             // A stage turned on here is compared with its defaults: the line above turns it on, these set it.
-            var baseOwner = k.Owner(baseline) ?? (k.Property.DeclaringType == typeof(SpatialSplitOptions) ? SpatialSplitOptions.Default : FragmentOptions.Default);
+            var baseOwner = k.Owner(baseline) ?? k.Stage!.Default;
             string value = OptionText.Format(k.Property.GetValue(owner)), was = OptionText.Format(k.Property.GetValue(baseOwner));
             if (value != was) lines.Add($"{k.Name}={value}");
         }
@@ -101,20 +110,14 @@ public static class DecodeOptionOverrides
         foreach (var setting in settings)
         {
             var (name, text) = OptionText.Split(setting, Kind);
-            if (string.Equals(name, SplitGroup, StringComparison.OrdinalIgnoreCase))
+            if (Stages.FirstOrDefault(st => string.Equals(name, st.Name, StringComparison.OrdinalIgnoreCase)) is { } stage)
             {
-                bool on = (bool)OptionText.Parse(typeof(bool), SplitGroup, text, Kind);
-                result = result with { SpatialSplit = on ? result.SpatialSplit ?? SpatialSplitOptions.Default : null };
-                continue;
-            }
-            if (string.Equals(name, CleanupGroup, StringComparison.OrdinalIgnoreCase))
-            {
-                bool on = (bool)OptionText.Parse(typeof(bool), CleanupGroup, text, Kind);
-                result = result with { Cleanup = on ? result.Cleanup ?? FragmentOptions.Default : null };
+                bool on = (bool)OptionText.Parse(typeof(bool), stage.Name, text, Kind);
+                result = stage.With(result, on ? stage.Get(result) ?? stage.Default : null);
                 continue;
             }
             if (!ByName.TryGetValue(name, out var knob))
-                throw new ArgumentException($"Unknown decode option '{name}'. Known: {string.Join(", ", Knobs.Select(k => k.Name).Append(SplitGroup).Append(CleanupGroup).Order(StringComparer.Ordinal))}.");
+                throw new ArgumentException($"Unknown decode option '{name}'. Known: {string.Join(", ", Knobs.Select(k => k.Name).Concat(Stages.Select(st => st.Name)).Order(StringComparer.Ordinal))}.");
             var owner = knob.Owner(result)
                 ?? throw new ArgumentException($"Decode option {knob.Name}: that stage is off ({knob.Name[..knob.Name.IndexOf('.')]}=false).");
             var copy = OptionText.Copy(owner);

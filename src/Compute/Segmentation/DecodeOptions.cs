@@ -20,6 +20,11 @@ public sealed record DecodeOptions
     /// grains get it through ViewDecodeRequest.</summary>
     public SpatialSplitOptions? SpatialSplit { get; init; } = SpatialSplitOptions.Default;
 
+    /// <summary>Small pieces of an instance's Gaussians apart from it take the label of the Gaussians around them
+    /// (<see cref="StrayGaussians"/>): labels.ply and the exported objects lose their strays. Null: labelled as decoded.
+    /// The Gaussians' labels only; the label maps are rendered from the embeddings.</summary>
+    public StrayOptions? Strays { get; init; } = StrayOptions.Default;
+
     /// <summary>How many views get a colourised overlay picture.</summary>
     public int Overlays { get; init; } = 6;
 
@@ -32,6 +37,7 @@ public sealed record DecodeOptions
         Codebook.Validate();
         SpatialSplit?.Validate();
         Cleanup?.Validate();
+        Strays?.Validate();
         return this;
     }
 }

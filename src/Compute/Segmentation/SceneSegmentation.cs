@@ -96,7 +96,7 @@ public static class SceneSegmentation
         var training = TrainingSummary.Of(trainer, trainingSeconds, lossCurve);
         model.Write(Path.Combine(outputDirectory, TrainedGaussians.FileName));
         training.Write(Path.Combine(outputDirectory, TrainingSummary.FileName));
-        return Summarize(scene, model, codebook.MapGaussians(gaussianCodes), codebook, outputDirectory, training,
+        return Summarize(scene, model, model.InstanceIds(codebook, gaussianCodes, options.Strays), codebook, outputDirectory, training,
             v => predictions.GetValueOrDefault(v.Name),
             decodeSettings: DecodeOptionOverrides.Differences(options, new DecodeOptions { StuffAsBackground = trainer.Options.StuffAsBackground }));
     }

@@ -90,6 +90,14 @@ public sealed class TrainedGaussians
     public SpatialParts SpatialParts(int[] codes, SpatialSplitOptions? options) =>
         options is null ? Segmentation.SpatialParts.None : Segmentation.SpatialParts.Build(Cloud.Means, Cloud.Opacity, codes, options);
 
+    /// <summary>The Gaussians' instance ids: their (split) <paramref name="codes"/> through <paramref name="codebook"/>, and
+    /// stray pieces relabelled (<see cref="StrayGaussians"/>; <paramref name="strays"/> null: as the codebook maps them).</summary>
+    public int[] InstanceIds(LabelCodebook codebook, int[] codes, StrayOptions? strays)
+    {
+        var ids = codebook.MapGaussians(codes);
+        return strays is null ? ids : StrayGaussians.Clean(Cloud.Means, Cloud.Opacity, ids, strays);
+    }
+
     /// <summary>The embeddings as a [N,D] tensor (in the caller's dispose scope).</summary>
     public Tensor EmbeddingTensor() => tensor(Embeddings, new long[] { Count, Dimensions });
 

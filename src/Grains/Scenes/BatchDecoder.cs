@@ -141,7 +141,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
                 // The view grains split the codes of Gaussians apart in space (the same options); the Gaussians follow.
                 var codes = l.Model.SpatialParts(gaussianCodes, decode.SpatialSplit).ExtendGaussians(gaussianCodes, l.Model.Cloud.Means);
                 var book = LabelCodebook.Build(sum, codes, decode.Codebook);
-                return (book, book.MapGaussians(codes));
+                return (book, l.Model.InstanceIds(book, codes, decode.Strays));
             });
             var message = codebook.ToMessage();
             var overlays = SceneSegmentation.OverlayViews(views.Count, decode.Overlays);

@@ -34,12 +34,15 @@ public class DecodeOptionOverridesTests
     [Fact]
     public void StagesTurnOffAndOnAndTheirKnobsNeedThemOn()
     {
-        var off = DecodeOptionOverrides.Apply(new DecodeOptions(), ["SpatialSplit=false", "Cleanup=false"]);
+        var off = DecodeOptionOverrides.Apply(new DecodeOptions(), ["SpatialSplit=false", "Cleanup=false", "strays=false"]);
         Assert.Null(off.SpatialSplit);
         Assert.Null(off.Cleanup);
+        Assert.Null(off.Strays);
+        Assert.Contains("Strays.MinShare: that stage is off (Strays=false)",
+            Assert.Throws<ArgumentException>(() => DecodeOptionOverrides.Apply(off, ["Strays.MinShare=0.1"])).Message);
         var ex = Assert.Throws<ArgumentException>(() => DecodeOptionOverrides.Apply(off, ["SpatialSplit.MinShare=0.1"]));
         Assert.Contains("SpatialSplit.MinShare: that stage is off (SpatialSplit=false)", ex.Message);
-        var on = DecodeOptionOverrides.Apply(off, ["SpatialSplit=true", "SpatialSplit.MinShare=0.1", "Cleanup=true"]);
+        var on = DecodeOptionOverrides.Apply(off, ["SpatialSplit=true", "SpatialSplit.MinShare=0.1", "Cleanup=true", "Strays=true"]);
         Assert.Equal(0.1, on.SpatialSplit!.MinShare);
         Assert.Equal(Json(new DecodeOptions { SpatialSplit = SpatialSplitOptions.Default with { MinShare = 0.1 } }), Json(on));
     }
@@ -59,6 +62,8 @@ public class DecodeOptionOverridesTests
     [InlineData("SpatialSplit.MinGaussians=0", "SpatialSplit.MinGaussians must be at least 1, got 0")]
     [InlineData("Cleanup.MinFraction=1", "Cleanup.MinFraction must lie in [0, 1), got 1")]
     [InlineData("Cleanup.MaxPasses=0", "Cleanup.MaxPasses must be at least 1, got 0")]
+    [InlineData("Strays.MinShare=1", "Strays.MinShare must lie in [0, 1), got 1")]
+    [InlineData("Strays.LinkFraction=-0.1", "Strays.LinkFraction must lie in (0, 1), got -0.1")]
     public void BadSettingsNameTheSettingAndWhatWasExpected(string setting, string message)
     {
         var ex = Assert.Throws<ArgumentException>(() => DecodeOptionOverrides.Apply(new DecodeOptions(), [setting]));
@@ -83,7 +88,7 @@ public class DecodeOptionOverridesTests
     {
         var baseline = new DecodeOptions { StuffAsBackground = false };
         Assert.Empty(DecodeOptionOverrides.Differences(baseline, baseline));
-        var settings = new[] { "SurfaceSpread=0.25", "Blend=Probabilities", "SpatialSplit.LinkFraction=0.05", "Cleanup=false", "MinCodePixels=40" };
+        var settings = new[] { "SurfaceSpread=0.25", "Blend=Probabilities", "SpatialSplit.LinkFraction=0.05", "Cleanup=false", "MinCodePixels=40", "Strays.MinGaussians=50" };
         var o = DecodeOptionOverrides.Apply(baseline, settings);
         var lines = DecodeOptionOverrides.Differences(o, baseline);
         Assert.Equal(settings.Order(StringComparer.Ordinal), lines.Order(StringComparer.Ordinal));
@@ -104,6 +109,8 @@ public class DecodeOptionOverridesTests
         Assert.Contains("Cleanup.MinFraction=0.001", lines);
         Assert.Contains("Blend=Raw", lines);
         Assert.Contains("SpatialSplit=true", lines);
+        Assert.Contains("Strays=true", lines);
+        Assert.Contains("Strays.MinShare=0.05", lines);
         // Every name it lists is one Apply takes (with the value it shows).
         Assert.Equal(Json(new DecodeOptions()), Json(DecodeOptionOverrides.Apply(new DecodeOptions(), lines)));
         Assert.DoesNotContain(DecodeOptionOverrides.Describe(new DecodeOptions { Cleanup = null }), l => l.StartsWith("Cleanup.", StringComparison.Ordinal));
