@@ -5,13 +5,15 @@ using Microsoft.Extensions.Options;
 using UniCLift.Grains.Hosting;
 
 [GenerateSerializer, Alias("UniCLift.BatchIndexState")]
-public sealed class BatchIndexState
+public sealed class BatchIndexState : IStampedState
 {
     /// <summary>Batch ids, oldest first.</summary>
     [Id(0)] public List<string> Batches { get; set; } = [];
     /// <summary>When each batch was indexed. A batch indexed by a build before 2026-12 has none: its retention time
     /// starts when this build first sees it.</summary>
     [Id(1)] public Dictionary<string, DateTime> IndexedUtc { get; set; } = [];
+    /// <summary>The stamp of the write that stored this state (<see cref="IStampedState"/>).</summary>
+    [Id(2)] public string? WriteStamp { get; set; }
 }
 
 /// <summary>

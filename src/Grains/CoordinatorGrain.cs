@@ -22,7 +22,7 @@ public sealed class BatchSceneEntry
 
 /// <summary>The persisted batch summary (grain storage "uniclift", state "batch").</summary>
 [GenerateSerializer, Alias("UniCLift.BatchState")]
-public sealed class BatchState
+public sealed class BatchState : IStampedState
 {
     [Id(0)] public BatchRequest? Request { get; set; }
     [Id(1)] public List<BatchSceneEntry> Scenes { get; set; } = [];
@@ -30,6 +30,8 @@ public sealed class BatchState
     [Id(3)] public DateTime? FinishedUtc { get; set; }
     [Id(4)] public bool Cancelled { get; set; }
     [Id(5)] public int DecodePasses { get; set; }
+    /// <summary>The stamp of the write that stored this state (<see cref="IStampedState"/>).</summary>
+    [Id(6)] public string? WriteStamp { get; set; }
 }
 
 /// <summary>

@@ -18,10 +18,12 @@ using UniCLift.Grains.Scenes;
 /// saved by version 1 loads with its state, progress and checkpoint (GrainStateCompatibilityTests).
 /// </remarks>
 [GenerateSerializer, Alias("UniCLift.SceneGrainState")]
-public sealed class SceneGrainState
+public sealed class SceneGrainState : IStampedState
 {
     [Id(0)] public SceneJob? Job { get; set; }
     [Id(17)] public SceneStatus Status { get; set; } = new();
+    /// <summary>The stamp of the write that stored this state (<see cref="IStampedState"/>).</summary>
+    [Id(18)] public string? WriteStamp { get; set; }
 
 #pragma warning disable CA1044 // write-only on purpose: version 1's fields, read from old documents only
     public SceneState State { set => Status = Status with { State = value }; }

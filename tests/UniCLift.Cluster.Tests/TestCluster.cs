@@ -10,8 +10,10 @@ using UniCLift.Grains.Hosting;
 using UniCLift.Grains.Scenes;
 
 /// <summary>Real silo hosts (each with its own ports) and a real client, clustered through one Redis, in this process.</summary>
-public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncDisposable
+public sealed class TestCluster(string redisAddress, string name) : IAsyncDisposable
 {
+    public TestCluster(RedisServerFixture redis, string name) : this(redis.Address, name) { }
+
     private readonly List<IHost> silos = [];
     private readonly List<ClusterConnection> clients = [];
 
@@ -31,7 +33,7 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
         builder.AddUniCLiftSilo(o =>
         {
             o.Clustering = "redis";
-            o.Redis = redis.Address;
+            o.Redis = redisAddress;
             o.ClusterId = ClusterId;
             o.ServiceId = ClusterId;
             o.SiloName = siloName;
@@ -69,7 +71,7 @@ public sealed class TestCluster(RedisServerFixture redis, string name) : IAsyncD
 
     public async Task<IClusterClient> ConnectAsync()
     {
-        var c = await ClusterConnection.ConnectAsync(redis.Address, clusterId: ClusterId, serviceId: ClusterId);
+        var c = await ClusterConnection.ConnectAsync(redisAddress, clusterId: ClusterId, serviceId: ClusterId);
         clients.Add(c);
         return c.Client;
     }
