@@ -39,7 +39,7 @@ public static class BenchSegmentCommand
             Description = "Decode option Name=Value for every run and --decode-only (repeatable), e.g. --decode SurfaceSpread=0.2, --decode Blend=Probabilities, "
                 + "--decode SpatialSplit=false. Known (DecodeOptionOverrides): " + string.Join(", ", DecodeOptionOverrides.Describe(new DecodeOptions())),
         };
-        var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects." };
+        var diagnose = new Option<bool>("--diagnose") { Description = "Print, per scene, how the decoded codes of the train-mode result cover the ground-truth objects (to stderr: the table or --json on stdout stays as it is)." };
         var liftOnly = new Option<bool>("--lift-only") { Description = "Skip train mode: lift from the train-mode result already in --out (and run the ablation if asked)." };
         var set = new Option<string[]>("--set")
         {
