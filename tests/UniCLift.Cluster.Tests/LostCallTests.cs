@@ -33,14 +33,10 @@ public sealed class LostCallTests(RedisServerFixture redis)
         // Before: the coordinator logged the failed Cancel and never sent it again; the scene trained on to Trained,
         // which a cancelled batch never decodes, and the batch never finished (watch and submit --wait waited for ever).
         var filter = new LoseCalls<ISceneGrain>(nameof(ISceneGrain.Cancel));
-        await using var cluster = new TestCluster(redis, "lost-cancel");
-        await cluster.StartSiloAsync("compute-1", compute: true, checkpointInterval: 20,
-            orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
-        var client = await cluster.ConnectAsync();
-        await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(60));
-        var root = TestFolders.Create("uniclift-scenes-").FullName;
+        await using var rig = await Rig.StartAsync(redis, "lost-cancel", filter, checkpointInterval: 20);
+        var client = rig.Client;
         var coordinator = client.GetGrain<ICoordinatorGrain>("lost-cancel-batch");
-        await coordinator.SubmitBatch(new BatchRequest([TinyScene.Write(Path.Combine(root, "tiny"))], Path.Combine(root, "out"),
+        await coordinator.SubmitBatch(new BatchRequest([rig.Scene()], rig.Output,
             new JobOptions(Iterations: 100_000, MaxRetries: 0)));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while ((await coordinator.GetBatchStatus()).Scenes[0].Status.State != SceneState.Training)
@@ -63,14 +59,10 @@ public sealed class LostCallTests(RedisServerFixture redis)
         // Its start arrived and the scene trained, but the coordinator never heard back, so its entry still said "never
         // started": a cancel marked it cancelled there without telling the grain, and the scene trained on.
         var filter = new LoseCalls<ISceneGrain>(nameof(ISceneGrain.Start), answered: true, every: true);
-        await using var cluster = new TestCluster(redis, "lost-start");
-        await cluster.StartSiloAsync("compute-1", compute: true,
-            orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
-        var client = await cluster.ConnectAsync();
-        await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(60));
-        var root = TestFolders.Create("uniclift-scenes-").FullName;
+        await using var rig = await Rig.StartAsync(redis, "lost-start", filter);
+        var client = rig.Client;
         var coordinator = client.GetGrain<ICoordinatorGrain>("lost-start-batch");
-        await coordinator.SubmitBatch(new BatchRequest([TinyScene.Write(Path.Combine(root, "tiny"))], Path.Combine(root, "out"),
+        await coordinator.SubmitBatch(new BatchRequest([rig.Scene()], rig.Output,
             new JobOptions(Iterations: 100_000, MaxRetries: 0)));
         var id = (await coordinator.GetBatchStatus()).Scenes[0].SceneId;
         var scene = client.GetGrain<ISceneGrain>(id);
@@ -93,15 +85,12 @@ public sealed class LostCallTests(RedisServerFixture redis)
     {
         // The console printed an error and no batch id while the batch ran; a second submit made a second batch.
         var filter = new LoseCalls<ICoordinatorGrain>(nameof(ICoordinatorGrain.SubmitBatch), answered: true);
-        await using var cluster = new TestCluster(redis, "lost-submit");
-        await cluster.StartSiloAsync("compute-1", compute: true,
-            orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
-        var client = await cluster.ConnectAsync();
-        var root = TestFolders.Create("uniclift-scenes-").FullName;
+        await using var rig = await Rig.StartAsync(redis, "lost-submit", filter);
+        var client = rig.Client;
         var notes = new StringWriter();
         var console = new UniCLift.Client.Terminal.CommandConsole(new StringWriter(), notes);
         await UniCLift.Client.Commands.SubmitCommand.SubmitAsync(client.GetGrain<ICoordinatorGrain>("lost-submit-batch"), "lost-submit-batch",
-            new BatchRequest([TinyScene.Write(Path.Combine(root, "tiny"))], Path.Combine(root, "out"), new JobOptions(Iterations: 20, MaxRetries: 0)), console);
+            new BatchRequest([rig.Scene()], rig.Output, new JobOptions(Iterations: 20, MaxRetries: 0)), console);
         Assert.Equal(1, filter.Lost);
         Assert.Contains("asking again (2/3, the same batch)", notes.ToString());
         var done = await TestCluster.WaitForBatchAsync(client, "lost-submit-batch", TimeSpan.FromMinutes(1));
@@ -114,13 +103,10 @@ public sealed class LostCallTests(RedisServerFixture redis)
         // A view grain's silo dying (or a call timing out) during decoding failed the scene like bad input, spending a
         // retry; with MaxRetries 0 the scene failed for good.
         var filter = new LoseCalls<IViewGrain>(nameof(IViewGrain.DecodeCodes));
-        await using var cluster = new TestCluster(redis, "lost-view");
-        await cluster.StartSiloAsync("compute-1", compute: true,
-            orleans: silo => silo.ConfigureServices(s => s.AddSingleton<IIncomingGrainCallFilter>(filter)));
-        var client = await cluster.ConnectAsync();
-        var root = TestFolders.Create("uniclift-scenes-").FullName;
-        await client.GetGrain<ICoordinatorGrain>("lost-view-batch").SubmitBatch(new BatchRequest([TinyScene.Write(Path.Combine(root, "tiny"))],
-            Path.Combine(root, "out"), new JobOptions(Iterations: 30, MaxRetries: 0)));
+        await using var rig = await Rig.StartAsync(redis, "lost-view", filter);
+        var client = rig.Client;
+        await client.GetGrain<ICoordinatorGrain>("lost-view-batch").SubmitBatch(new BatchRequest([rig.Scene()],
+            rig.Output, new JobOptions(Iterations: 30, MaxRetries: 0)));
         var done = await TestCluster.WaitForBatchAsync(client, "lost-view-batch", TimeSpan.FromMinutes(2));
         Assert.Equal(1, filter.Lost);
         var scene = done.Scenes[0];
@@ -151,5 +137,34 @@ public sealed class LostCallTests(RedisServerFixture redis)
         Assert.Equal([job.SceneId], runner.SceneIds);
         second.Abort();
         await second.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>A cluster of one compute silo whose calls go through <paramref name="filter"/>, a client, and a folder
+    /// for the test's scene and outputs.</summary>
+    private sealed class Rig(TestCluster cluster, IClusterClient client, string root) : IAsyncDisposable
+    {
+        public IClusterClient Client => client;
+        public string Output => Path.Combine(root, "out");
+        public string Scene() => TinyScene.Write(Path.Combine(root, "tiny"));
+
+        public static async Task<Rig> StartAsync(RedisServerFixture redis, string name, IIncomingGrainCallFilter filter, int checkpointInterval = 200)
+        {
+            var cluster = new TestCluster(redis, name);
+            try
+            {
+                await cluster.StartSiloAsync("compute-1", compute: true, checkpointInterval: checkpointInterval,
+                    orleans: silo => silo.ConfigureServices(s => s.AddSingleton(filter)));
+                var client = await cluster.ConnectAsync();
+                await TestCluster.WaitForComputeSilosAsync(client, 1, TimeSpan.FromSeconds(60));
+                return new Rig(cluster, client, TestFolders.Create("uniclift-scenes-").FullName);
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+        }
+
+        public ValueTask DisposeAsync() => cluster.DisposeAsync();
     }
 }
