@@ -96,7 +96,8 @@ public sealed class GaussianModel : IDisposable
     public float[] Read(string name)
     {
         using var c = this[name].detach().cpu().contiguous();
-        return c.data<float>().ToArray();
+        // An empty tensor (the SH rest of a degree-0 model) has no data pointer to read: TorchSharp throws.
+        return c.numel() == 0 ? [] : c.data<float>().ToArray();
     }
 
     public void Write(BinaryWriter w)

@@ -250,6 +250,33 @@ public sealed class SceneTrainerTests
     }
 
     [Fact]
+    public void A_Degree_Zero_Model_Trains_Resumes_Is_Written_And_Lifts()
+    {
+        // Colour from the DC term alone (ShDegree 0, as some trainers export): its SH rest is an empty tensor, which
+        // failed every run after its last step, when the model was read back to be written.
+        using var dir = new TempDir();
+        var scene = TinyScenes.Write(dir, views: 4);
+        var options = Short(20) with { ShDegree = 0 };
+        using var first = SceneTrainer.Create(scene, options);
+        for (int i = 0; i < 10; i++) first.Step();
+        var stream = new MemoryStream();
+        first.Save(stream);
+        stream.Position = 0;
+        using var resumed = SceneTrainer.Restore(scene, stream);
+        while (!resumed.IsComplete) resumed.Step();
+        Assert.Empty(resumed.Model.Read(GaussianModel.ShRest));
+
+        using var train = new TempDir();
+        var trained = SegmentationRunner.Run(scene, options, train.Path);
+        var ply = Path.Combine(train.Path, TrainedGaussians.FileName);
+        Assert.Equal(0, TrainedGaussians.Read(ply).Cloud.ShDegree);
+        using var lifted = new TempDir();
+        var lift = SegmentationRunner.Run(scene, Short(10) with { Mode = TrainingMode.Lift }, lifted.Path, ply);
+        Assert.True(File.Exists(Path.Combine(lifted.Path, "labels.ply")));
+        Assert.Equal(trained.Gaussians, lift.Gaussians);
+    }
+
+    [Fact]
     public void LiftModeKeepsGeometryFixedAndTrainsEmbeddings()
     {
         using var dir = new TempDir();
