@@ -50,6 +50,7 @@ public static class InfoCommand
         if (s.Model is not null) t.AddRow("Model", Markup.Escape(s.Model));
         t.AddRow("Distortion", s.Distortion is null ? "[grey]none[/]" : Markup.Escape(s.Distortion));
         t.AddRow("Image size", $"{s.Width}x{s.Height}" + (s.UniformSize ? "" : " [yellow](first view; sizes differ)[/]"));
+        if (SceneInspector.OrientationNote(scene) is { } turned) t.AddRow("Orientation", "[yellow]" + Markup.Escape(turned) + "[/]");
         if (downscale > 1)
             t.AddRow("Training size", $"{trained.Views[0].Camera.Width}x{trained.Views[0].Camera.Height} (--downscale {downscale}; " +
                 $"a CPU run peaks at about {DownscaleAdvice.Size(DownscaleAdvice.PeakBytes(trained))} of memory, {DownscaleAdvice.Size(DownscaleAdvice.PeakBytes(scene))} at full size)");

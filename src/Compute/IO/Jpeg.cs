@@ -57,6 +57,61 @@ public static class Jpeg
         writer.WriteJpg(image.Pixels, image.Width, image.Height, StbImageWriteSharp.ColorComponents.RedGreenBlue, output, quality);
     }
 
+    /// <summary>The EXIF orientation (1..8; 1 = as stored) the JPEG file at <paramref name="path"/> declares in its APP1
+    /// segment, or null when it declares none (or is no JPEG, or its EXIF cannot be walked). Reads the header only.</summary>
+    public static int? ReadExifOrientation(string path)
+    {
+        using var fs = DataFile.OpenRead(path);
+        var head = new byte[Math.Min(fs.Length, 80 * 1024)]; // APP1 holds at most 64 KB and comes first (after JFIF's APP0)
+        int n = fs.ReadAtLeast(head, head.Length, false);
+        return ExifOrientation(head.AsSpan(0, n));
+    }
+
+    /// <summary>The EXIF orientation tag (0x0112) of IFD0 in the first APP1 "Exif" segment before the image data, or null.</summary>
+    internal static int? ExifOrientation(ReadOnlySpan<byte> b)
+    {
+        if (b.Length < 4 || b[0] != 0xFF || b[1] != 0xD8) return null;
+        int p = 2;
+        while (p + 3 < b.Length && b[p] == 0xFF)
+        {
+            int marker = b[p + 1];
+            if (marker == 0xD9 || marker == 0xDA) return null;
+            if (marker == 0xFF) { p++; continue; } // fill byte
+            if (marker is >= 0xD0 and <= 0xD7 || marker == 0x01) { p += 2; continue; }
+            int len = (b[p + 2] << 8) | b[p + 3];
+            if (len < 2) return null;
+            int body = p + 4, end = Math.Min(b.Length, p + 2 + len);
+            if (marker == 0xE1 && end - body >= 14 && b.Slice(body, 6).SequenceEqual("Exif\0\0"u8))
+                return TiffOrientation(b[(body + 6)..end]);
+            p += 2 + len;
+        }
+        return null;
+    }
+
+    private static int? TiffOrientation(ReadOnlySpan<byte> t)
+    {
+        if (t.Length < 8) return null;
+        bool little = t[0] == 'I' && t[1] == 'I';
+        if (!little && !(t[0] == 'M' && t[1] == 'M')) return null;
+        long ifd = U32(t, 4, little);
+        if (ifd < 8 || ifd + 2 > t.Length) return null;
+        int count = U16(t, (int)ifd, little);
+        for (int e = 0; e < count; e++)
+        {
+            int at = (int)ifd + 2 + 12 * e;
+            if (at + 12 > t.Length) return null;
+            if (U16(t, at, little) != 0x0112) continue;
+            int value = U16(t, at + 8, little); // a SHORT, left-justified in the entry's value field
+            return value is >= 1 and <= 8 ? value : null;
+        }
+        return null;
+    }
+
+    private static int U16(ReadOnlySpan<byte> t, int at, bool little) =>
+        little ? BinaryPrimitives.ReadUInt16LittleEndian(t[at..]) : BinaryPrimitives.ReadUInt16BigEndian(t[at..]);
+    private static long U32(ReadOnlySpan<byte> t, int at, bool little) =>
+        little ? BinaryPrimitives.ReadUInt32LittleEndian(t[at..]) : BinaryPrimitives.ReadUInt32BigEndian(t[at..]);
+
     /// <summary>Reads width and height from the first SOF marker without decoding the image.</summary>
     public static (int Width, int Height) ReadSize(string path)
     {

@@ -140,6 +140,9 @@ public static class SceneData
             return;
         }
         if (w != cw || h != ch)
-            throw new InvalidDataException($"{path}: {what} is {w}x{h}, but view '{view.Name}' has a {cw}x{ch} camera.");
+            throw new InvalidDataException($"{path}: {what} is {w}x{h}, but view '{view.Name}' has a {cw}x{ch} camera" + (w == ch && h == cw
+                ? " (turned by 90 degrees: pixels are used as stored, a JPEG's EXIF orientation is not applied, as COLMAP and nerfstudio do not; " +
+                  "masks made by a tool that applies it must be turned back)."
+                : "."));
     }
 }

@@ -84,6 +84,36 @@ public static class SceneInspector
     /// <summary>The folders the layouts look for instance masks in (a scene's own, relative to it).</summary>
     public static IReadOnlyList<string> MaskFolderNames => LayoutFiles.MaskFolders;
 
+    /// <summary>
+    /// One line for a user when the scene's JPEG images declare an EXIF orientation other than "as stored" (phones and
+    /// cameras held upright write 6 or 8), or null. UniCLift, as COLMAP, nerfstudio and the 3DGS trainers, uses the pixels
+    /// as stored and ignores the tag; a mask tool that applies it (OpenCV's imread, detectron2's read_image: Segment
+    /// Anything's and Mask2Former's scripts) makes masks rotated against their images: a 90 degree turn is refused for its
+    /// size, a 180 degree one trains on wrong masks without an error.
+    /// </summary>
+    public static string? OrientationNote(Scene scene)
+    {
+        var rotated = new List<(string File, int Orientation)>();
+        foreach (var v in scene.Views)
+        {
+            int? o;
+            try { o = IO.Jpeg.ReadExifOrientation(v.ImagePath); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; } // the run reports it
+            if (o is { } t && t != 1) rotated.Add((Path.GetFileName(v.ImagePath), t));
+        }
+        if (rotated.Count == 0) return null;
+        var (file, orientation) = rotated[0];
+        return $"{rotated.Count} of {scene.Views.Count} images declare an EXIF orientation other than 1 ('{file}': {orientation}, {OrientationName(orientation)}): " +
+               "their pixels are used as stored, as COLMAP, nerfstudio and 3DGS trainers do; masks made by a tool that applies the tag " +
+               "(OpenCV's imread, detectron2's read_image) are turned against their images and must be turned back";
+    }
+
+    private static string OrientationName(int orientation) => orientation switch
+    {
+        2 => "mirrored", 3 => "to be turned 180 degrees", 4 => "mirrored upside down", 5 => "mirrored and turned",
+        6 => "to be turned 90 degrees clockwise", 7 => "mirrored and turned", 8 => "to be turned 90 degrees anticlockwise", _ => "as stored",
+    };
+
     /// <summary>The mask folder <paramref name="masks"/> names for the scene <paramref name="dir"/>: relative to it, or absolute.</summary>
     public static string MaskFolder(string dir, string masks)
     {

@@ -65,6 +65,62 @@ public class ImageIOTests
         Assert.True(Jpeg.EndsAfterScan(bytes));
     }
 
+    /// <summary>A JPEG as a phone writes one: an APP1 "Exif" segment after SOI whose IFD0 has a Make and an
+    /// Orientation entry, in Intel (II) or Motorola (MM) byte order.</summary>
+    private static byte[] WithExifOrientation(byte[] jpeg, int orientation, bool little)
+    {
+        var tiff = new List<byte>();
+        void U16(int v) => tiff.AddRange(little ? [(byte)v, (byte)(v >> 8)] : [(byte)(v >> 8), (byte)v]);
+        void U32(int v) => tiff.AddRange(little ? [(byte)v, (byte)(v >> 8), (byte)(v >> 16), (byte)(v >> 24)] : [(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v]);
+        tiff.AddRange(little ? "II"u8.ToArray() : "MM"u8.ToArray());
+        U16(42); U32(8);                        // TIFF header, IFD0 at 8
+        U16(2);                                 // two entries
+        U16(0x010F); U16(2); U32(4); tiff.AddRange("Cam\0"u8.ToArray()); // Make, ASCII, 4 bytes inline
+        U16(0x0112); U16(3); U32(1); U16(orientation); U16(0); // Orientation, SHORT
+        U32(0);                                 // no next IFD
+        var body = "Exif\0\0"u8.ToArray().Concat(tiff).ToArray();
+        int len = body.Length + 2;
+        return [0xFF, 0xD8, 0xFF, 0xE1, (byte)(len >> 8), (byte)len, .. body, .. jpeg[2..]];
+    }
+
+    [Fact]
+    public void The_Exif_Orientation_Of_A_Jpeg_Is_Read_And_Its_Pixels_Are_Used_As_Stored()
+    {
+        using var dir = new TempDir();
+        ImageIO.WriteRgb(dir.File("a.jpg"), Smooth(64, 40));
+        var bytes = File.ReadAllBytes(dir.File("a.jpg"));
+        Assert.Null(Jpeg.ReadExifOrientation(dir.File("a.jpg")));
+        foreach (var (orientation, little) in new[] { (6, true), (8, false), (3, true), (1, false) })
+        {
+            File.WriteAllBytes(dir.File("tagged.jpg"), WithExifOrientation(bytes, orientation, little));
+            Assert.Equal(orientation, Jpeg.ReadExifOrientation(dir.File("tagged.jpg")));
+            Assert.Equal(ImageIO.ReadRgb(dir.File("a.jpg")).Pixels, ImageIO.ReadRgb(dir.File("tagged.jpg")).Pixels); // as stored
+        }
+        File.WriteAllBytes(dir.File("b.png"), [0x89, 0x50, 0x4E, 0x47]);
+        Assert.Null(Jpeg.ReadExifOrientation(dir.File("b.png")));
+    }
+
+    [Fact]
+    public void A_Scene_Whose_Images_Declare_A_Turn_Is_Noted_And_A_Mask_Turned_By_90_Degrees_Is_Refused_Saying_So()
+    {
+        // Mask tools that apply the tag (OpenCV's imread) make masks turned against the stored pixels UniCLift trains on.
+        using var dir = new TempDir();
+        ImageIO.WriteRgb(dir.File("a.jpg"), Smooth(64, 40));
+        var plain = File.ReadAllBytes(dir.File("a.jpg"));
+        File.WriteAllBytes(dir.File("b.jpg"), WithExifOrientation(plain, 6, little: true));
+        ImageIO.WriteLabels16(dir.File("b_mask.png"), new LabelMap(40, 64));
+        var camera = UniCLift.Compute.Rendering.SyntheticGaussians.LookAt(64, 40, 60, (0, 0, 0), (0, 0, 1));
+        SceneView View(string name) => new(name, camera, dir.File($"{name}.jpg"), MaskPath: dir.File("b_mask.png"));
+        var scene = new Scene(dir.Path, SceneLayout.Nerfstudio, [View("a"), View("b")], ["a", "b"], []);
+
+        var note = SceneInspector.OrientationNote(scene);
+        Assert.NotNull(note);
+        Assert.StartsWith("1 of 2 images declare an EXIF orientation other than 1 ('b.jpg': 6, to be turned 90 degrees clockwise)", note);
+        Assert.Null(SceneInspector.OrientationNote(scene with { Views = [View("a")] }));
+        var e = Assert.Throws<InvalidDataException>(() => SceneData.LoadMask(View("b")));
+        Assert.Contains("instance mask is 40x64, but view 'b' has a 64x40 camera (turned by 90 degrees", e.Message);
+    }
+
     [Fact]
     public void ReadRgb_ConvertsGray16AndRgbaPngs()
     {
