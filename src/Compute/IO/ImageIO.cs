@@ -44,7 +44,7 @@ public static class ImageIO
         };
     }
 
-    /// <summary>Reads a colour image (.png or .jpg/.jpeg); gray or RGBA is converted to RGB (alpha dropped).</summary>
+    /// <summary>Reads a colour image (.png or .jpg/.jpeg); gray is replicated, an alpha channel composited over black.</summary>
     public static RgbImage ReadRgb(string path)
     {
         var bytes = ReadBytes(path);
@@ -60,7 +60,9 @@ public static class ImageIO
         }
     }
 
-    /// <summary>8-bit RGB from any decoded PNG: gray replicated, alpha dropped, 16-bit and 1/2/4-bit rescaled to 0..255.</summary>
+    /// <summary>8-bit RGB from any decoded PNG: gray replicated, 16-bit and 1/2/4-bit rescaled to 0..255, and an alpha
+    /// channel (gray+alpha, RGBA) composited over black, as graphdeco's trainer and nerfstudio's loaders take a
+    /// transparent render (black: graphdeco's default background): what is under a transparent pixel is not the scene.</summary>
     public static RgbImage ToRgb(PngImage png)
     {
         int n = png.Width * png.Height, ch = png.Channels, max = png.MaxValue;
@@ -70,14 +72,16 @@ public static class ImageIO
             png.Samples8!.CopyTo(rgb, 0);
             return new RgbImage(png.Width, png.Height, rgb);
         }
-        // Lookup for 8-bit and smaller; arithmetic for 16-bit.
+        int colourChannels = ch >= 3 ? 3 : 1;
+        bool alpha = ch is 2 or 4;
+        long full = (long)max * max;
         for (int i = 0; i < n; i++)
         {
-            int colourChannels = ch >= 3 ? 3 : 1;
+            long a = alpha ? png.Sample(i * ch + ch - 1) : max;
             for (int c = 0; c < 3; c++)
             {
-                int v = png.Sample(i * ch + (colourChannels == 3 ? c : 0));
-                rgb[i * 3 + c] = max == 255 ? (byte)v : (byte)((v * 255 + max / 2) / max);
+                long v = png.Sample(i * ch + (colourChannels == 3 ? c : 0));
+                rgb[i * 3 + c] = (byte)((v * a * 255 + full / 2) / full);
             }
         }
         return new RgbImage(png.Width, png.Height, rgb);

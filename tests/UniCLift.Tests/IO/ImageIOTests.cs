@@ -122,14 +122,17 @@ public class ImageIOTests
     }
 
     [Fact]
-    public void ReadRgb_ConvertsGray16AndRgbaPngs()
+    public void ReadRgb_ConvertsGray16_And_Composites_Alpha_Over_Black()
     {
         using var dir = new TempDir();
         using (var f = File.Create(dir.File("g.png"))) Png.EncodeGray16(f, 2, 1, new ushort[] { 65535, 257 * 10 });
         var g = ImageIO.ReadRgb(dir.File("g.png"));
         Assert.Equal(new byte[] { 255, 255, 255, 10, 10, 10 }, g.Pixels);
-        using (var f = File.Create(dir.File("a.png"))) Png.Encode8(f, 1, 1, 4, new byte[] { 1, 2, 3, 0 });
-        Assert.Equal(new byte[] { 1, 2, 3 }, ImageIO.ReadRgb(dir.File("a.png")).Pixels);
+        // Alpha composites over black, as graphdeco's trainer takes a transparent render: what is under it is not the scene.
+        using (var f = File.Create(dir.File("a.png"))) Png.Encode8(f, 3, 1, 4, new byte[] { 255, 0, 255, 0, 200, 100, 50, 128, 7, 8, 9, 255 });
+        Assert.Equal(new byte[] { 0, 0, 0, 100, 50, 25, 7, 8, 9 }, ImageIO.ReadRgb(dir.File("a.png")).Pixels);
+        using (var f = File.Create(dir.File("ga.png"))) Png.Encode8(f, 2, 1, 2, new byte[] { 90, 255, 90, 51 });
+        Assert.Equal(new byte[] { 90, 90, 90, 18, 18, 18 }, ImageIO.ReadRgb(dir.File("ga.png")).Pixels);
     }
 
     [Fact]

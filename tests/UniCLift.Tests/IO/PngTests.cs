@@ -122,8 +122,18 @@ public class PngTests
             Assert.Equal(expect, expanded.Samples8);
         }
 
-        // Cross-check the 8-bit RGB view with StbImageSharp, an independent decoder (it reads 16-bit by the high byte).
-        if (depth != 16)
+        // Cross-check the 8-bit RGB view with StbImageSharp, an independent decoder (it reads 16-bit by the high byte); an
+        // image with alpha against stb's RGBA composited over black, as ToRgb does.
+        if (depth != 16 && ct is PngColorType.GrayAlpha or PngColorType.Rgba)
+        {
+            var stb = StbImageSharp.ImageResult.FromMemory(file, StbImageSharp.ColorComponents.RedGreenBlueAlpha);
+            var over = new byte[stb.Width * stb.Height * 3];
+            for (int i = 0; i < stb.Width * stb.Height; i++)
+                for (int c = 0; c < 3; c++)
+                    over[i * 3 + c] = (byte)((stb.Data[i * 4 + c] * stb.Data[i * 4 + 3] * 255 + 255 * 255 / 2) / (255 * 255));
+            Assert.Equal(over, Compute.IO.ImageIO.ToRgb(Png.Decode(file, "crafted.png")).Pixels);
+        }
+        else if (depth != 16)
         {
             var stb = StbImageSharp.ImageResult.FromMemory(file, StbImageSharp.ColorComponents.RedGreenBlue);
             Assert.Equal(stb.Data, Compute.IO.ImageIO.ToRgb(Png.Decode(file, "crafted.png")).Pixels);
