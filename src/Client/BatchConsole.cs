@@ -44,7 +44,8 @@ internal static class BatchConsole
     /// <summary>Notes before a run, which trains as asked: a training camera far off the others
     /// (<see cref="Compute.Scenes.SceneScale.FarCamera"/>), test views that the splits also train
     /// (<see cref="Compute.Scenes.Scene.SplitOverlapNote"/>), images with an EXIF orientation
-    /// (<see cref="Compute.Scenes.SceneInspector.OrientationNote"/>), and for a scene trained at its images' size
+    /// (<see cref="Compute.Scenes.SceneInspector.OrientationNote"/>), masks resampled to the images' size
+    /// (<see cref="Compute.Scenes.SceneData.MaskResampleNote"/>), and for a scene trained at its images' size
     /// (<paramref name="downscale"/> 1) whose images are large, --downscale with a CPU run's peak memory
     /// (<see cref="Compute.Scenes.DownscaleAdvice"/>). A scene that cannot be read here says nothing: the run reports it.</summary>
     public static void NoteSceneAdvice(IEnumerable<string> sceneDirectories, string? masks, int downscale, CommandConsole console)
@@ -62,6 +63,7 @@ internal static class BatchConsole
                 if (scene.SplitOverlapNote is { } overlap) console.Note($"{dir}: {overlap}.");
                 // Images a phone or camera marked for turning: their masks may have been made turned.
                 if (Compute.Scenes.SceneInspector.OrientationNote(scene) is { } turned) console.Note($"{dir}: {turned}.");
+                if (Compute.Scenes.SceneData.MaskResampleNote(scene) is { } resampled) console.Note($"{dir}: {resampled}.");
                 line = downscale == 1 ? Compute.Scenes.DownscaleAdvice.Suggestion(scene) : null;
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException) { continue; }

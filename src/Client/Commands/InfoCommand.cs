@@ -61,7 +61,8 @@ public static class InfoCommand
         if (Compute.Scenes.SceneScale.FarCameraNote(scene) is { } far) t.AddRow("Cameras", "[yellow]" + Markup.Escape(far) + "[/]");
         t.AddRow("Depth", Yes(s.HasDepth));
         t.AddRow("Instance masks", Yes(s.HasMasks) + (s.SamMasks is { } sam ? $" [grey]({Markup.Escape(sam)})[/]" : "")
-            + (masks is null ? "" : $" [grey]from {Markup.Escape(SceneInspector.MaskFolder(dir, masks))} (--masks)[/]"));
+            + (masks is null ? "" : $" [grey]from {Markup.Escape(SceneInspector.MaskFolder(dir, masks))} (--masks)[/]")
+            + (s.HasMasks && SceneData.MaskResampleNote(scene) is { } resampled ? $" [grey]({Markup.Escape(resampled)})[/]" : ""));
         t.AddRow("Semantic masks", Yes(s.HasMaskSemantics));
         // The class list training reads (classes.json, else scene.json): checked here too, so info says what is wrong with it.
         var stuff = Compute.Segmentation.StuffBackground.Read(dir);

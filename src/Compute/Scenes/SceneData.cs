@@ -51,30 +51,71 @@ public static class SceneData
     public static LabelMap LoadMask(Scene scene, SceneView view) => LoadMask(view);
 
     /// <inheritdoc cref="LoadMask(Scene, SceneView)"/>
-    public static LabelMap LoadMask(SceneView view) => LoadLabels(view, view.MaskPath, "instance mask");
+    public static LabelMap LoadMask(SceneView view) => LoadLabels(view, view.MaskPath, "instance mask", resample: true);
 
     public static LabelMap LoadMaskSemantic(Scene scene, SceneView view) => LoadMaskSemantic(view);
 
-    public static LabelMap LoadMaskSemantic(SceneView view) => LoadLabels(view, view.MaskSemanticPath, "semantic mask");
+    public static LabelMap LoadMaskSemantic(SceneView view) => LoadLabels(view, view.MaskSemanticPath, "semantic mask", resample: true);
 
     public static LabelMap LoadGtInstance(Scene scene, SceneView view) => LoadLabels(view, view.GtInstancePath, "ground-truth instance map");
 
     public static LabelMap LoadGtSemantic(Scene scene, SceneView view) => LoadLabels(view, view.GtSemanticPath, "ground-truth semantic map");
 
-    private static LabelMap LoadLabels(SceneView view, string? path, string what)
+    /// <param name="resample">A predicted mask (instance, semantic) of the images' aspect but another size (a mask
+    /// model run at half resolution, say) is resampled to the image file's size by nearest neighbour
+    /// (<see cref="ResampledSize"/>); ground truth must match exactly, as the benchmark protocols score it.</param>
+    private static LabelMap LoadLabels(SceneView view, string? path, string what, bool resample = false)
     {
         var p = Require(view, path, what);
+        // Segment Anything's masks are sized by the camera (a view where it found nothing), or at --downscale by their
+        // own files (the image's may have a cropped remainder).
+        var m = view.Downscale > 1 ? ImageIO.ReadLabels(p) : ImageIO.ReadLabels(p, view.Camera.Width, view.Camera.Height);
+        if (resample && ResampledSize(view, m.Width, m.Height) is { } size) m = Nearest(m, size.Width, size.Height);
+        Check(view, p, what, m.Width, m.Height);
         if (view.Downscale > 1)
         {
-            // Segment Anything's masks take their size from their own files here (the image's may have a cropped remainder).
-            var full = ImageIO.ReadLabels(p);
-            Check(view, p, what, full.Width, full.Height);
-            if (view.Distortion is { } d) full = Undistortion.Labels(full, FileCamera(view, full.Width, full.Height), d);
-            return BlockCentres(full, view.Downscale);
+            if (view.Distortion is { } d) m = Undistortion.Labels(m, FileCamera(view, m.Width, m.Height), d);
+            return BlockCentres(m, view.Downscale);
         }
-        var m = ImageIO.ReadLabels(p, view.Camera.Width, view.Camera.Height);
-        Check(view, p, what, m.Width, m.Height);
         return view.Distortion is { } dist ? Undistortion.Labels(m, view.Camera, dist) : m;
+    }
+
+    /// <summary>The size a predicted mask of <paramref name="width"/> x <paramref name="height"/> is resampled to for
+    /// <paramref name="view"/>: its image file's (the camera's times its downscale), when the mask is not that size already
+    /// (nor within a downscaled file's cropped remainder) and has the same aspect within 2% (each side a rounding of the
+    /// same scale, as a mask model's output at half or a quarter of the image is); null otherwise.</summary>
+    public static (int Width, int Height)? ResampledSize(SceneView view, int width, int height)
+    {
+        int n = view.Downscale, cw = view.Camera.Width * n, ch = view.Camera.Height * n;
+        if (width / n == view.Camera.Width && height / n == view.Camera.Height) return null; // the file's own size
+        if (width <= 0 || height <= 0) return null;
+        double sx = (double)cw / width, sy = (double)ch / height;
+        return Math.Abs(sx - sy) <= 0.02 * Math.Max(sx, sy) ? (cw, ch) : null;
+    }
+
+    /// <summary>One line for a user when the scene's masks (its first view's) are resampled to the images' size, or null.</summary>
+    public static string? MaskResampleNote(Scene scene)
+    {
+        if (scene.Views.FirstOrDefault(v => v.MaskPath is not null) is not { } view) return null;
+        if (IO.SamMasks.IsSamOutput(view.MaskPath!)) return null; // sized by the camera: never resampled
+        var m = ImageIO.ReadLabels(view.MaskPath!);
+        return ResampledSize(view, m.Width, m.Height) is { } size
+            ? $"its instance masks are {m.Width}x{m.Height} and its images {size.Width}x{size.Height}: the masks are resampled to the images' size (nearest neighbour)"
+            : null;
+    }
+
+    /// <summary>The label map resampled to <paramref name="width"/> x <paramref name="height"/> by nearest neighbour: each
+    /// pixel the source pixel its centre falls in.</summary>
+    public static LabelMap Nearest(LabelMap src, int width, int height)
+    {
+        var dst = new int[width * height];
+        for (int y = 0; y < height; y++)
+        {
+            int sy = Math.Min(src.Height - 1, (int)((y + 0.5) * src.Height / height));
+            for (int x = 0; x < width; x++)
+                dst[y * width + x] = src.Labels[sy * src.Width + Math.Min(src.Width - 1, (int)((x + 0.5) * src.Width / width))];
+        }
+        return new LabelMap(width, height, dst);
     }
 
     /// <summary>The full-size pinhole camera of a downscaled view's file of <paramref name="width"/> x <paramref name="height"/>.</summary>
