@@ -8,9 +8,16 @@ using UniCLift.Compute.Scenes;
 /// </summary>
 public static class SceneEvaluator
 {
-    /// <summary>A prediction file is named as the ground-truth instance map, with .png (a .npy GT pairs with a .png prediction).</summary>
-    public static string PredictionFileName(SceneView view) =>
-        Path.GetFileNameWithoutExtension(view.GtInstancePath ?? view.Name) + ".png";
+    /// <summary>A prediction file is named as its view, with .png: as the ground-truth instance map in every layout (a
+    /// .npy GT pairs with a .png prediction; a 3DGS output's img_name may carry its image's extension, which goes). Not by
+    /// the ground truth's own file name: a rig's cameras that write into folders of their own repeat it (cam1/0000.png,
+    /// cam2/0000.png), their views do not (cam1_0000, cam2_0000).</summary>
+    public static string PredictionFileName(SceneView view)
+    {
+        var ext = Path.GetExtension(view.Name);
+        bool image = LayoutFiles.ImageExtensions.Contains(ext.ToLowerInvariant()) || ext.Equals(".npy", StringComparison.OrdinalIgnoreCase);
+        return (image ? view.Name[..^ext.Length] : view.Name) + ".png";
+    }
 
     /// <param name="predictInstance">The predicted instance map of a view (0 = background), or null when the
     /// prediction lacks that frame (counted as missing, scored as all background).</param>

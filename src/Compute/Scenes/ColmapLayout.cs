@@ -52,17 +52,23 @@ public static class ColmapLayout
         var imgDir = Path.Combine(root, "images");
         if (!Directory.Exists(imgDir)) throw new InvalidDataException($"{imgDir}: missing image folder for the COLMAP model in {model}.");
 
-        var entries = new List<(string Name, string Image, Camera Camera, Distortion? Distortion)>();
+        // A view is named by its image's stem; a rig's cameras that write into folders of their own (cam1/0000.png,
+        // cam2/0000.png) repeat stems, and their views are named by the path instead (cam1_0000). Label files are looked
+        // up by the view's name (masks/0000.png, masks/cam1_0000.png) or by the image's path (masks/cam1/0000.png).
+        var ordered = images.OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+        bool byPath = ordered.Select(e => Path.GetFileNameWithoutExtension(e.Name)).Distinct(StringComparer.Ordinal).Count() < ordered.Count;
+        var entries = new List<(string Name, string Stem, string Image, Camera Camera, Distortion? Distortion)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, cam, dist) in images.OrderBy(e => e.Name, StringComparer.Ordinal))
+        foreach (var (name, cam, dist) in ordered)
         {
             var image = Path.Combine(imgDir, name);
             if (!File.Exists(image)) throw new InvalidDataException($"{image}: image '{name}' of {imagesFile} not found.");
-            var stem = Path.GetFileNameWithoutExtension(name);
-            if (!seen.Add(stem)) throw new InvalidDataException($"{imagesFile}: two images have the stem '{stem}'.");
-            entries.Add((stem, image, LayoutFiles.FitToImage(cam, image), dist));
+            var stem = Path.ChangeExtension(name.Replace('\\', '/'), null)!;
+            var view = byPath ? stem.Replace('/', '_') : Path.GetFileNameWithoutExtension(name);
+            if (!seen.Add(view)) throw new InvalidDataException($"{imagesFile}: two images have the {(byPath ? "name" : "stem")} '{view}'.");
+            entries.Add((view, stem, image, LayoutFiles.FitToImage(cam, image), dist));
         }
-        var frames = entries.Select(e => (e.Name, e.Name)).ToList();
+        var frames = entries.Select(e => (e.Name, e.Stem)).ToList();
         string?[] roots = [root];
         var labels = LayoutFiles.FindLabels(roots, maskDir, frames);
         var views = entries.Select(e => labels.View(e.Name, e.Camera, e.Image, e.Distortion)).ToList();

@@ -61,8 +61,8 @@ internal static class LayoutFiles
 
     /// <summary>
     /// Frame -> file in an optional folder (null when <paramref name="dir"/> is null). A folder that exists must hold a
-    /// file for every frame (or, with <paramref name="folders"/>, a sub-folder named by the frame's stem), else the
-    /// error names the file that is missing.
+    /// file for every frame (or, with <paramref name="folders"/>, a sub-folder named by the frame's stem; a stem with a
+    /// folder in it, also a file named as the frame), else the error names the file that is missing.
     /// </summary>
     public static Dictionary<string, string>? Cover(string? dir, IReadOnlyList<(string Frame, string Stem)> frames, string[] extensions, string what, bool folders = false)
     {
@@ -71,8 +71,12 @@ internal static class LayoutFiles
         var r = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (frame, stem) in frames)
         {
-            if (!byStem.TryGetValue(stem, out var f) && folders && Directory.Exists(Path.Combine(dir, stem)))
-                f = Path.Combine(dir, stem);
+            // A stem with a folder in it (an image in a sub-folder, cam1/0000): the file named as the frame, or at that path.
+            bool path = stem.Contains('/');
+            string[] names = path ? [frame, stem] : [stem];
+            var f = byStem.GetValueOrDefault(names[0]);
+            if (f is null && folders) f = names.Select(n => Path.Combine(dir, n)).FirstOrDefault(Directory.Exists);
+            if (f is null && path) f = extensions.Select(e => Path.Combine(dir, stem + e)).FirstOrDefault(File.Exists);
             if (f is null)
                 throw new InvalidDataException($"{Path.Combine(dir, stem)}{string.Join("|", extensions)}{(folders ? " (or a folder of SAM masks)" : "")}: missing {what} for frame '{frame}' ({Path.GetFileName(dir)}/ exists, so it must cover every frame).");
             r[frame] = f;

@@ -1,6 +1,7 @@
 namespace UniCLift.Tests.Readers;
 
 using UniCLift.Compute.IO;
+using UniCLift.Compute.Metrics;
 using UniCLift.Compute.Scenes;
 using UniCLift.Compute.Synthetic;
 using UniCLift.Tests.IO;
@@ -203,6 +204,45 @@ public class ReaderRoundTripTests
         Assert.Equal(bytes, File.ReadAllBytes(ply));
         Assert.NotEqual(ply, s.PointCloudPath);
         Assert.Equal(Generated.Points, PointCloudPly.Read(s.PointCloudPath!).Positions);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Colmap_A_Rigs_Cameras_In_Folders_Of_Their_Own_Name_Their_Views_By_Path(bool masksInFolders)
+    {
+        // A two-camera rig whose cameras write into folders of their own with the same file names (cam1/0000.png,
+        // cam2/0000.png): refused before ("two images have the stem"), and its masks were looked up by stem alone.
+        using var dir = new TempDir();
+        WriteColmap(dir.Path, Generated);
+        var imagesTxt = Path.Combine(dir.Path, "sparse", "0", "images.txt");
+        var text = File.ReadAllText(imagesTxt);
+        var renamed = new List<(string Old, string New)>();
+        for (int i = 0; i < Generated.Views.Count; i++)
+        {
+            string name = Generated.Views[i].Name, path = $"cam{i % 2 + 1}/{i / 2:D4}";
+            text = text.Replace($" {name}.png\n", $" {path}.png\n");
+            renamed.Add((name, path));
+        }
+        File.WriteAllText(imagesTxt, text);
+        foreach (var (old, path) in renamed)
+        {
+            string view = path.Replace('/', '_');
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(dir.Path, "images", path))!);
+            File.Move(Path.Combine(dir.Path, "images", old + ".png"), Path.Combine(dir.Path, "images", path + ".png"));
+            var mask = Path.Combine(dir.Path, "m2f_instance", (masksInFolders ? path : view) + ".png");
+            Directory.CreateDirectory(Path.GetDirectoryName(mask)!);
+            File.Move(Path.Combine(dir.Path, "m2f_instance", old + ".png"), mask);
+        }
+
+        var s = SceneInspector.Read(dir.Path);
+        Assert.Equal(renamed.Select(r => r.New.Replace('/', '_')).Order(StringComparer.Ordinal), s.Views.Select(v => v.Name));
+        foreach (var (old, path) in renamed)
+        {
+            var v = s.View(path.Replace('/', '_'));
+            Assert.Equal(Generated.Views.First(g => g.Name == old).Mask!.Labels, SceneData.LoadMask(s, v).Labels);
+            Assert.Equal(path.Replace('/', '_') + ".png", SceneEvaluator.PredictionFileName(v)); // one label map each
+        }
     }
 
     [Fact]
