@@ -12,9 +12,21 @@ namespace UniCLift.Compute;
 /// </summary>
 public static class FailurePolicy
 {
-    /// <summary>Whether <paramref name="e"/> is the user's input being wrong (exit code 2 in the console).</summary>
-    public static bool IsBadInput(Exception e) =>
-        Unwrap(e) is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or KeyNotFoundException;
+    /// <summary>Whether <paramref name="e"/> is the user's input being wrong (exit code 2 in the console). An argument out of
+    /// range that a library threw (an index into an empty tensor inside TorchSharp, a Substring in the runtime) is this
+    /// program's fault, not the input's: it is reported with its type, as a failure (a degree-0 model read back once
+    /// failed "Specified argument was out of the range of valid values" as if the scene were bad).</summary>
+    public static bool IsBadInput(Exception e) => Unwrap(e) switch
+    {
+        ArgumentOutOfRangeException range => ThrownHere(range),
+        var inner => inner is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or KeyNotFoundException,
+    };
+
+    /// <summary>Whether a UniCLift assembly threw <paramref name="e"/> (its own checks), not a library it called; one never
+    /// thrown (made to be reported) counts as its own.</summary>
+    private static bool ThrownHere(Exception e) =>
+        e.TargetSite?.DeclaringType?.Assembly.GetName().Name is not { } name
+        || name.StartsWith("UniCLift", StringComparison.Ordinal) || name == "uniclift";
 
     /// <summary>One line saying what went wrong: the message for bad input and the environment, "Type: message" otherwise.</summary>
     public static string Describe(Exception e)

@@ -42,6 +42,21 @@ public sealed class CommandConventionTests
         Assert.Equal(line, FailurePolicy.Describe(e));
     }
 
+    [Fact]
+    public void An_Argument_Out_Of_Range_That_A_Library_Threw_Is_A_Failure_With_Its_Type_Not_Bad_Input()
+    {
+        // TorchSharp reading an empty tensor threw this, and a degree-0 model failed as if its scene were bad input.
+        static Exception Caught(Action a) { try { a(); } catch (Exception e) { return e; } throw new InvalidOperationException("nothing thrown"); }
+        var library = Caught(() => _ = "abc".Substring(5));
+        Assert.False(FailurePolicy.IsBadInput(library));
+        Assert.Equal(ExitCodes.Failure, ExitCodes.For(library));
+        Assert.StartsWith("ArgumentOutOfRangeException: ", FailurePolicy.Describe(library));
+        // One of this program's own checks is the input's.
+        var own = Caught(() => new UniCLift.Compute.Scenes.Scene("/s", UniCLift.Compute.Scenes.SceneLayout.Nerfstudio, [], [], []).Downscaled(0));
+        Assert.IsType<ArgumentOutOfRangeException>(own);
+        Assert.True(FailurePolicy.IsBadInput(own));
+    }
+
     [Theory]
     [MemberData(nameof(Failures))]
     public void A_Synchronous_Command_Says_Its_Failure_In_One_Line_On_The_Invocations_Error_Writer(Exception e, int code, string line)
