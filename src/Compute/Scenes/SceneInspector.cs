@@ -96,6 +96,7 @@ public static class SceneInspector
         var rotated = new List<(string File, int Orientation)>();
         foreach (var v in scene.Views)
         {
+            if (Path.GetExtension(v.ImagePath).ToLowerInvariant() is not (".jpg" or ".jpeg")) continue;
             int? o;
             try { o = IO.Jpeg.ReadExifOrientation(v.ImagePath); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; } // the run reports it
