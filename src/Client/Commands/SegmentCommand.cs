@@ -77,6 +77,7 @@ public static class SegmentCommand
         if (options.Masks is { } masks && Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks) is var maskFolder && !Directory.Exists(maskFolder))
             throw new DirectoryNotFoundException($"--masks: mask folder '{maskFolder}' does not exist.");
         if (options.Mode != JobMode.Decode) BatchConsole.NoteSceneAdvice([sceneDirectory], options.Masks, options.TrainingDownscale(), console);
+        if (BatchConsole.LiftModelNote(options) is { } large) console.Note(large);
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
         if (options.Mode == JobMode.Decode && Path.Combine(outputDirectory, Compute.Segmentation.TrainedGaussians.FileName) is var model && !File.Exists(model))

@@ -34,6 +34,7 @@ public static class SubmitCommand
                     parse.GetValue(masks), BatchConsole.Settings(parse, decode), BatchConsole.Downscale(parse.GetValue(downscale), jobMode)).Validate());
             if (jobMode != JobMode.Decode)
                 BatchConsole.NoteSceneAdvice(request.Scenes.Where(Directory.Exists), request.Options.Masks, request.Options.TrainingDownscale(), console);
+            if (BatchConsole.LiftModelNote(request.Options) is { } large) console.Note(large);
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note,
                 embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly, request.Options.Masks));
             var batchId = BatchConsole.NewBatchId();
