@@ -52,9 +52,11 @@ internal static class OccupancyGrid
             if ((dx, dy, dz) != (0, 0, 0)) yield return Pack(x + dx, y + dy, z + dz);
     }
 
-    /// <summary>Connected pieces of the occupied <paramref name="cells"/> over the 26-neighbourhood: the piece (root
-    /// index) of each cell, pieces numbered by their smallest cell index.</summary>
-    public static int[] Pieces(IReadOnlyList<long> cells, IReadOnlyDictionary<long, int> index)
+    /// <summary>Connected pieces of the occupied <paramref name="cells"/> (<paramref name="index"/>: cell -> its index)
+    /// over the 26-neighbourhood, each with its cell indices (ascending) and the sum of its cells'
+    /// <paramref name="counts"/>: largest first, ties by the smaller first cell, so the order is a function of the cells
+    /// alone.</summary>
+    public static List<(int[] Cells, int Count)> Pieces(IReadOnlyList<long> cells, IReadOnlyDictionary<long, int> index, IReadOnlyList<int> counts)
     {
         var parent = Enumerable.Range(0, cells.Count).ToArray();
         int Find(int x) { while (parent[x] != x) x = parent[x] = parent[parent[x]]; return x; }
@@ -63,10 +65,11 @@ internal static class OccupancyGrid
                 if (index.TryGetValue(nb, out int other))
                 {
                     int ra = Find(ci), rb = Find(other);
-                    if (ra != rb) parent[Math.Max(ra, rb)] = Math.Min(ra, rb);
+                    if (ra != rb) parent[Math.Max(ra, rb)] = Math.Min(ra, rb); // a piece's root is its smallest cell
                 }
-        var root = new int[cells.Count];
-        for (int ci = 0; ci < cells.Count; ci++) root[ci] = Find(ci);
-        return root;
+        return Enumerable.Range(0, cells.Count).GroupBy(Find)
+            .Select(g => (Cells: g.ToArray(), Count: g.Sum(ci => counts[ci]), First: g.Key))
+            .OrderByDescending(p => p.Count).ThenBy(p => p.First)
+            .Select(p => (p.Cells, p.Count)).ToList();
     }
 }

@@ -125,8 +125,11 @@ public static class SceneSegmentation
 
     /// <summary>A text value of a finished result's metrics.json (<paramref name="key"/>, e.g. <c>background_from</c>);
     /// null when it has none, an empty one, or no readable metrics.json.</summary>
-    public static string? Recorded(string outputDirectory, string key) =>
-        RecordedValue(outputDirectory, key) is { } v && v.TryGetValue<string>(out var text) && text.Length > 0 ? text : null;
+    public static string? Recorded(string outputDirectory, string key) => Recorded(RecordedMetrics(outputDirectory), key);
+
+    /// <summary><see cref="Recorded(string, string)"/> of a metrics.json already read (<see cref="RecordedMetrics"/>).</summary>
+    public static string? Recorded(JsonObject? metrics, string key) =>
+        metrics?[key] is JsonValue v && v.TryGetValue<string>(out var text) && text.Length > 0 ? text : null;
 
     /// <summary>The value <paramref name="key"/> of a finished result's metrics.json; null when it has none or no
     /// readable metrics.json.</summary>

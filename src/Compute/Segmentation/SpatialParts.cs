@@ -119,11 +119,7 @@ public sealed class SpatialParts
                 cellCount[ci]++;
                 memberCell[m] = ci;
             }
-            var root = OccupancyGrid.Pieces(cellKeys, cellOf);
-            // Pieces by size (ties: the smaller first cell, so the order is a function of the model alone).
-            var pieces = Enumerable.Range(0, cellKeys.Count).GroupBy(ci => root[ci])
-                .Select(g => (Cells: g.ToArray(), Count: g.Sum(ci => cellCount[ci]), First: g.Min()))
-                .OrderByDescending(p => p.Count).ThenBy(p => p.First).ToList();
+            var pieces = OccupancyGrid.Pieces(cellKeys, cellOf, cellCount); // by size
             int big = pieces.TakeWhile(p => p.Count >= options.MinGaussians && p.Count >= options.MinShare * members.Length).Count();
             big = Math.Min(big, MaxParts + 1);
             if (big < 2) continue;

@@ -75,10 +75,7 @@ public static class StrayGaussians
             var counts = group.Select(e => entries[e].Count).ToList();
             var index = new Dictionary<long, int>(cells.Count);
             for (int c = 0; c < cells.Count; c++) index[cells[c]] = c;
-            var root = OccupancyGrid.Pieces(cells, index);
-            var pieces = Enumerable.Range(0, cells.Count).GroupBy(c => root[c])
-                .Select(g => (Cells: g.ToArray(), Count: g.Sum(c => counts[c]), First: g.Key))
-                .OrderByDescending(p => p.Count).ThenBy(p => p.First).ToList();
+            var pieces = OccupancyGrid.Pieces(cells, index, counts); // largest first
             if (pieces.Count < 2) continue;
             int total = counts.Sum();
             foreach (var piece in pieces.Skip(1))
