@@ -41,6 +41,15 @@ internal static class BatchConsole
         return value ?? (mode == JobMode.Decode ? 0 : 1);
     }
 
+    /// <summary>Notes before a run that trains (none for <c>--mode decode</c>), which trains as asked: the scenes'
+    /// (<see cref="NoteSceneAdvice"/>) and a lift's large model (<see cref="LiftModelNote"/>).</summary>
+    public static void NoteBeforeRun(IEnumerable<string> sceneDirectories, JobOptions options, CommandConsole console)
+    {
+        if (options.Mode == JobMode.Decode) return;
+        NoteSceneAdvice(sceneDirectories, options.Masks, options.TrainingDownscale(), console);
+        if (LiftModelNote(options) is { } large) console.Note(large);
+    }
+
     /// <summary>Notes before a run, which trains as asked: a training camera far off the others
     /// (<see cref="Compute.Scenes.SceneScale.FarCamera"/>), test views that the splits also train
     /// (<see cref="Compute.Scenes.Scene.SplitOverlapNote"/>), images with an EXIF orientation
@@ -48,7 +57,7 @@ internal static class BatchConsole
     /// (<see cref="Compute.Scenes.SceneData.MaskResampleNote"/>), and for a scene trained at its images' size
     /// (<paramref name="downscale"/> 1) whose images are large, --downscale with a CPU run's peak memory
     /// (<see cref="Compute.Scenes.DownscaleAdvice"/>). A scene that cannot be read here says nothing: the run reports it.</summary>
-    public static void NoteSceneAdvice(IEnumerable<string> sceneDirectories, string? masks, int downscale, CommandConsole console)
+    private static void NoteSceneAdvice(IEnumerable<string> sceneDirectories, string? masks, int downscale, CommandConsole console)
     {
         int more = 0;
         foreach (var dir in sceneDirectories)

@@ -76,8 +76,7 @@ public static class SegmentCommand
         }
         if (options.Masks is { } masks && Compute.Scenes.SceneInspector.MaskFolder(sceneDirectory, masks) is var maskFolder && !Directory.Exists(maskFolder))
             throw new DirectoryNotFoundException($"--masks: mask folder '{maskFolder}' does not exist.");
-        if (options.Mode != JobMode.Decode) BatchConsole.NoteSceneAdvice([sceneDirectory], options.Masks, options.TrainingDownscale(), console);
-        if (BatchConsole.LiftModelNote(options) is { } large) console.Note(large);
+        BatchConsole.NoteBeforeRun([sceneDirectory], options, console);
         if (Path.GetFullPath(sceneDirectory).TrimEnd('/') == Path.GetFullPath(outputDirectory).TrimEnd('/'))
             throw new ArgumentException($"--out '{outputDirectory}' is the scene directory itself; choose another output directory.");
         if (options.Mode == JobMode.Decode && Path.Combine(outputDirectory, Compute.Segmentation.TrainedGaussians.FileName) is var model && !File.Exists(model))
@@ -122,7 +121,7 @@ public static class SegmentCommand
         var metrics = st.OutputDirectory is { } o ? Compute.Segmentation.SceneSegmentation.RecordedMetrics(o) : null;
         var note = Compute.Segmentation.SceneSegmentation.PqNote(metrics);
         console.OutWriter.WriteLine($"PQ^scene   {(st.PqScene is { } pq ? pq.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) + (note is null ? "" : $" ({note})") : $"n/a ({note ?? "no ground truth"})")}");
-        if (metrics?["background_from"] is System.Text.Json.Nodes.JsonValue from && from.TryGetValue<string>(out var source) && source == "geometry")
+        if (Compute.Segmentation.SceneSegmentation.Recorded(metrics, "background_from") is "geometry")
             console.OutWriter.WriteLine("background by geometry: the masks leave none (Segment Anything's); outdoors, decode again with " +
                 "--mode decode --decode SurfaceBorderShare=0.7 (README, \"A street outdoors\")");
         console.OutWriter.WriteLine($"output     {st.OutputDirectory}");

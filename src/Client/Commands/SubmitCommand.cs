@@ -32,9 +32,7 @@ public static class SubmitCommand
                 new JobOptions(jobMode, parse.GetValue(iterations), parse.GetValue(seed),
                     parse.GetValue(ply) is { } p ? Path.GetFullPath(p) : null, parse.GetValue(retries), BatchConsole.Settings(parse, set),
                     parse.GetValue(masks), BatchConsole.Settings(parse, decode), BatchConsole.Downscale(parse.GetValue(downscale), jobMode)).Validate());
-            if (jobMode != JobMode.Decode)
-                BatchConsole.NoteSceneAdvice(request.Scenes.Where(Directory.Exists), request.Options.Masks, request.Options.TrainingDownscale(), console);
-            if (BatchConsole.LiftModelNote(request.Options) is { } large) console.Note(large);
+            BatchConsole.NoteBeforeRun(request.Scenes.Where(Directory.Exists), request.Options, console);
             await using var cluster = await ClusterConnection.ConnectAsync(ClusterConnection.ResolveRedis(parse.GetValue(redis)), ct, note: console.Note,
                 embeddedOptions: ClusterConnection.EmbeddedRoots(request.Scenes, [request.OutputRoot], request.Options.InitialPly, request.Options.Masks));
             var batchId = BatchConsole.NewBatchId();
