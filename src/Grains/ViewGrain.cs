@@ -63,7 +63,8 @@ public sealed class ViewGrain(TrainedModelCache models, ViewWork work, DataRoots
         {
             // The silo's views of this model render from one copy of its tensors on the device.
             using var lease = models.Lease(request.ModelPath, device);
-            var parts = request.SpatialSplit ? models.Parts(request.ModelPath, Options(request).SpatialSplit ?? SpatialSplitOptions.Default) : null;
+            var options = Options(request);
+            var parts = request.SpatialSplit ? models.Parts(request.ModelPath, options.SpatialSplit ?? SpatialSplitOptions.Default, options.GaussianCodes) : null;
             using var rasterizer = new GaussianRasterizer();
             return lease.Model.RenderView(rasterizer, lease.Tensors, request.Source.ToCamera(), near, blend, parts, points);
         });

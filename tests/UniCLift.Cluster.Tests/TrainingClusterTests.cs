@@ -193,6 +193,9 @@ public sealed class TrainingClusterTests(RedisServerFixture redis)
             Assert.Equal(straight.Count, clustered.Count);
             Assert.True(straight.Embeddings.AsSpan().SequenceEqual(clustered.Embeddings), $"{s.SceneId}: embeddings differ from the uninterrupted run");
             Assert.True(straight.Cloud.Means.AsSpan().SequenceEqual(clustered.Cloud.Means), $"{s.SceneId}: means differ from the uninterrupted run");
+            // The scene grain votes the Gaussians' codes from the views as the in-process run does.
+            Assert.NotNull(clustered.ViewCodes);
+            Assert.Equal(TrainedGaussians.Read(Path.Combine(reference, TrainedGaussians.FileName)).ViewCodes, clustered.ViewCodes);
             foreach (var v in scene.Views)
             {
                 var mine = ImageIO.ReadLabels(SceneSegmentation.LabelPath(s.Status.OutputDirectory!, v));

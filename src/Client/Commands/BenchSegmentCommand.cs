@@ -420,8 +420,8 @@ public static class BenchSegmentCommand
         var statistics = new CodeStatistics();
         var stuff = StuffBackground.For(scene, decode.StuffAsBackground);
         long pixels = 0;
-        var model = TrainedGaussians.FromModel(trainer.Model);
-        var split = model.SpatialParts(model.DecodeGaussians(), decode.SpatialSplit);
+        var model = TrainedGaussians.FromTrainer(trainer);
+        var split = model.SpatialParts(model.GaussianCodes(decode.GaussianCodes), decode.SpatialSplit);
         console.ErrorWriter.WriteLine($"  [diagnose] spatial split (cells of {split.CellSize:0.###}): " +
             (split.IsEmpty ? "no code split" : string.Join(", ", split.SplitCodes.OrderBy(kv => kv.Key).Select(kv => $"code {kv.Key} in {kv.Value} parts"))));
         // How well the geometry renders views it was not trained on (a test view far below the training views' PSNR

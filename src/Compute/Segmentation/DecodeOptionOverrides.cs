@@ -9,7 +9,7 @@ using System.Reflection;
 /// <list type="bullet">
 /// <item>the codebook's knobs by their names (<c>SurfaceSpread</c>, <c>MergeAbsorbedFraction</c>, ...; also as
 /// <c>Codebook.SurfaceSpread</c>);</item>
-/// <item><c>Blend</c>, <c>StuffAsBackground</c>, <c>Overlays</c>;</item>
+/// <item><c>Blend</c>, <c>GaussianCodes</c>, <c>StuffAsBackground</c>, <c>Overlays</c>;</item>
 /// <item><c>SpatialSplit</c>, <c>Cleanup</c> and <c>Strays</c> (true / false: the spatial split, the fragment cleanup and
 /// the stray Gaussians' relabelling on or off), and their knobs as <c>SpatialSplit.LinkFraction</c>,
 /// <c>Cleanup.MinFraction</c>, <c>Strays.MinShare</c>, ... (an error while that stage is off).</item>

@@ -25,6 +25,11 @@ public sealed record DecodeOptions
     /// The Gaussians' labels only; the label maps are rendered from the embeddings.</summary>
     public StrayOptions? Strays { get; init; } = StrayOptions.Default;
 
+    /// <summary>Which code labels each Gaussian: the one its pixels vote for in the training views (default), or its own
+    /// embedding's (<see cref="Segmentation.GaussianCodes"/>). The label maps are rendered either way; the spatial split,
+    /// the codebook's Gaussian counts, labels.ply and the exports follow this. The view grains get it through ViewDecodeRequest.</summary>
+    public GaussianCodes GaussianCodes { get; init; } = GaussianCodes.Views;
+
     /// <summary>How many views get a colourised overlay picture.</summary>
     public int Overlays { get; init; } = 6;
 
@@ -33,6 +38,7 @@ public sealed record DecodeOptions
     {
         ArgumentNullException.ThrowIfNull(Codebook, nameof(Codebook));
         if (!Enum.IsDefined(Blend)) throw new ArgumentException($"Blend must be one of {string.Join(", ", Enum.GetNames<PixelBlend>())}, got {(int)Blend}.");
+        if (!Enum.IsDefined(GaussianCodes)) throw new ArgumentException($"GaussianCodes must be one of {string.Join(", ", Enum.GetNames<GaussianCodes>())}, got {(int)GaussianCodes}.");
         if (Overlays < 0) throw new ArgumentException($"Overlays must be >= 0, got {Overlays}.");
         Codebook.Validate();
         SpatialSplit?.Validate();

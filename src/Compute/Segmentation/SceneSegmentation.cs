@@ -58,13 +58,13 @@ public static class SceneSegmentation
     }
 
     public static SceneSegmentationResult Finish(Scene scene, SceneTrainer trainer, string outputDirectory, double trainingSeconds,
-        DecodeOptions? options = null, IReadOnlyList<TrainingStepReport>? lossCurve = null)
+        DecodeOptions? options = null, IReadOnlyList<TrainingStepReport>? lossCurve = null, CancellationToken cancellation = default)
     {
         options ??= new DecodeOptions();
-        var model = TrainedGaussians.FromModel(trainer.Model);
+        var model = TrainedGaussians.FromTrainer(trainer, cancellation);
         using var rasterizer = new GaussianRasterizer();
         // 0. Codes whose Gaussians lie apart in space split into one code per part, on the Gaussians and in every view.
-        var baseCodes = model.DecodeGaussians();
+        var baseCodes = model.GaussianCodes(options.GaussianCodes);
         var parts = model.SpatialParts(baseCodes, options.SpatialSplit);
         var gaussianCodes = parts.ExtendGaussians(baseCodes, model.Cloud.Means);
         // 1. Render every frame's embedding image and threshold it to codes; sum the scene's code statistics.

@@ -26,7 +26,7 @@ public static class SegmentationRunner
         double seconds = clock.Elapsed.TotalSeconds;
         var phases = trainer.PhaseMilliseconds.ToDictionary(kv => kv.Key, kv => kv.Value);
         return SceneSegmentation.Finish(scene, trainer, outputDirectory, seconds,
-            decode ?? new DecodeOptions { StuffAsBackground = options.StuffAsBackground }, curve) with
+            decode ?? new DecodeOptions { StuffAsBackground = options.StuffAsBackground }, curve, cancellation) with
             {
                 PhaseMilliseconds = phases,
                 PhaseTensors = trainer.PhaseTensors.ToDictionary(kv => kv.Key, kv => kv.Value),

@@ -16,14 +16,21 @@ public sealed class TrainedGaussians
     public const string FileName = "model.ply";
     public const string EmbeddingPrefix = "emb_";
 
-    public TrainedGaussians(GaussianCloud cloud, float[] embeddings, int dimensions)
+    public TrainedGaussians(GaussianCloud cloud, float[] embeddings, int dimensions, int[]? viewCodes = null)
     {
         cloud.Validate();
         if (dimensions < 1 || embeddings.Length != (long)cloud.Count * dimensions)
             throw new ArgumentException($"{embeddings.Length} embedding values for {cloud.Count} Gaussians of dimension {dimensions}.");
+        if (viewCodes is not null)
+        {
+            if (viewCodes.Length != cloud.Count) throw new ArgumentException($"{viewCodes.Length} view codes for {cloud.Count} Gaussians.");
+            if (dimensions > Segmentation.ViewCodes.MaxDimensions)
+                throw new ArgumentException($"view codes are kept for embeddings of at most {Segmentation.ViewCodes.MaxDimensions} channels, not {dimensions}.");
+        }
         Cloud = cloud;
         Embeddings = embeddings;
         Dimensions = dimensions;
+        ViewCodes = viewCodes;
     }
 
     /// <summary>Geometry and colour (its Extra holds no embeddings; see <see cref="ToCloud"/>).</summary>
@@ -32,9 +39,20 @@ public sealed class TrainedGaussians
     public float[] Embeddings { get; }
     public int Dimensions { get; }
     public int Count => Cloud.Count;
+    /// <summary>[N] each Gaussian's code as the training views render it (<see cref="Segmentation.ViewCodes"/>), or null
+    /// (a model written before them, or from elsewhere): what decoding labels the Gaussians with by default.</summary>
+    public int[]? ViewCodes { get; }
 
-    public static TrainedGaussians FromModel(GaussianModel model) =>
-        new(SceneSegmentation.ToCloud(model), model.Read(GaussianModel.Embeddings), model.EmbeddingDim);
+    /// <summary>The trainer's model; <paramref name="viewCodes"/>: its Gaussians' codes as the views render them, kept
+    /// in the PLY (null where the embedding has more than <see cref="Segmentation.ViewCodes.MaxDimensions"/> channels).</summary>
+    public static TrainedGaussians FromModel(GaussianModel model, int[]? viewCodes = null) =>
+        new(SceneSegmentation.ToCloud(model), model.Read(GaussianModel.Embeddings), model.EmbeddingDim, viewCodes);
+
+    /// <summary>The trainer's model with its Gaussians' codes voted by its training views (<see cref="Segmentation.ViewCodes.Of"/>;
+    /// none for embeddings wider than <see cref="Segmentation.ViewCodes.MaxDimensions"/>). On the trainer's thread;
+    /// <paramref name="cancellation"/> is checked between views.</summary>
+    public static TrainedGaussians FromTrainer(SceneTrainer trainer, CancellationToken cancellation = default) => FromModel(trainer.Model,
+        trainer.Model.EmbeddingDim <= Segmentation.ViewCodes.MaxDimensions ? Segmentation.ViewCodes.Of(trainer, cancellation) : null);
 
     /// <summary>Reads a PLY written by <see cref="Write"/> (or any 3DGS PLY with emb_0.. properties).</summary>
     public static TrainedGaussians Read(string path)
@@ -43,8 +61,25 @@ public sealed class TrainedGaussians
         var emb = ReadEmbeddings(cloud, out int d);
         if (d == 0)
             throw new InvalidDataException($"{path} has no embeddings (properties {EmbeddingPrefix}0..): it is not a UniCLift model; decoding needs a trained scene's {FileName}.");
-        var extra = cloud.Extra.Where(kv => !kv.Key.StartsWith(EmbeddingPrefix, StringComparison.Ordinal)).ToDictionary();
-        return new TrainedGaussians(CopyWithExtra(cloud, extra), emb, d);
+        var viewCodes = ReadViewCodes(path, cloud, d);
+        var extra = cloud.Extra.Where(kv => !kv.Key.StartsWith(EmbeddingPrefix, StringComparison.Ordinal) && kv.Key != Segmentation.ViewCodes.PlyProperty).ToDictionary();
+        return new TrainedGaussians(CopyWithExtra(cloud, extra), emb, d, viewCodes);
+    }
+
+    private static int[]? ReadViewCodes(string path, GaussianCloud cloud, int dimensions)
+    {
+        if (!cloud.Extra.TryGetValue(Segmentation.ViewCodes.PlyProperty, out var column)) return null;
+        if (dimensions > Segmentation.ViewCodes.MaxDimensions)
+            throw new InvalidDataException($"{path} has a '{Segmentation.ViewCodes.PlyProperty}' property but {dimensions} embedding channels; view codes are kept for at most {Segmentation.ViewCodes.MaxDimensions}.");
+        var codes = new int[column.Length];
+        for (int i = 0; i < column.Length; i++)
+        {
+            float c = column[i];
+            if (!(c >= 0 && c < (1 << dimensions) && c == MathF.Floor(c)))
+                throw new InvalidDataException($"{path}: vertex {i} has {Segmentation.ViewCodes.PlyProperty} {c}, not a code of {dimensions} bits (a whole number 0..{(1 << dimensions) - 1}).");
+            codes[i] = (int)c;
+        }
+        return codes;
     }
 
     /// <summary>The embeddings in a PLY's columns emb_0, emb_1, ... (up to the first missing one) as [N*D] row-major;
@@ -69,6 +104,7 @@ public sealed class TrainedGaussians
     public GaussianCloud ToCloud(Dictionary<string, float[]>? extra = null)
     {
         var columns = new Dictionary<string, float[]>(extra ?? []);
+        if (ViewCodes is { } codes) columns[Segmentation.ViewCodes.PlyProperty] = Array.ConvertAll(codes, c => (float)c);
         for (int k = 0; k < Dimensions; k++)
         {
             var column = new float[Count];
@@ -84,6 +120,12 @@ public sealed class TrainedGaussians
         using var scope = NewDisposeScope();
         return EmbeddingDecoder.DecodeGaussians(EmbeddingTensor());
     }
+
+    /// <summary>The Gaussians' codes as <paramref name="source"/> says: their <see cref="ViewCodes"/> where the model has
+    /// them, else (or with <see cref="GaussianCodes.Own"/>) <paramref name="own"/> (their embeddings' codes, e.g. from a
+    /// batch pass; decoded here when null).</summary>
+    public int[] GaussianCodes(GaussianCodes source, int[]? own = null) =>
+        source == Segmentation.GaussianCodes.Views && ViewCodes is { } views ? views : own ?? DecodeGaussians();
 
     /// <summary>The codes of this model that lie apart in space (<see cref="SpatialParts"/>), from its Gaussians'
     /// <paramref name="codes"/> (<see cref="DecodeGaussians"/>); <see cref="SpatialParts.None"/> with no options.</summary>

@@ -139,7 +139,8 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
                 var sum = new CodeStatistics();
                 foreach (var s in statistics) sum.Add(s.ToStatistics());
                 // The view grains split the codes of Gaussians apart in space (the same options); the Gaussians follow.
-                var codes = l.Model.SpatialParts(gaussianCodes, decode.SpatialSplit).ExtendGaussians(gaussianCodes, l.Model.Cloud.Means);
+                var baseCodes = l.Model.GaussianCodes(decode.GaussianCodes, gaussianCodes);
+                var codes = l.Model.SpatialParts(baseCodes, decode.SpatialSplit).ExtendGaussians(baseCodes, l.Model.Cloud.Means);
                 var book = LabelCodebook.Build(sum, codes, decode.Codebook);
                 return (book, l.Model.InstanceIds(book, codes, decode.Strays));
             });

@@ -321,11 +321,19 @@ public sealed class SceneRun
         // The final checkpoint is on disk (or its write failed: then model.ply below decides) before the run ends Trained.
         CheckpointAndWait(trainer);
 
+        // The Gaussians' codes as the views render them: a render per training view, stopped between views like a
+        // step (the final checkpoint is in place: a suspended scene resumes here).
+        TrainedGaussians model;
+        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, abort.Token, suspend.Token))
+        {
+            try { model = TrainedGaussians.FromTrainer(trainer, stop.Token); }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { return Stopped(); }
+        }
         // The trained model and how it was trained, for the coordinator's batch-wide Embedding-to-Label pass.
         var seconds = baseSeconds + clock.Elapsed.TotalSeconds;
         Directory.CreateDirectory(Job.OutputDirectory);
         SceneSegmentation.ReplacingResult(Job.OutputDirectory); // an earlier result stayed whole until now
-        TrainedGaussians.FromModel(trainer.Model).Write(Path.Combine(Job.OutputDirectory, TrainedGaussians.FileName));
+        model.Write(Path.Combine(Job.OutputDirectory, TrainedGaussians.FileName));
         TrainingSummary.Of(trainer, seconds, curve).Write(Path.Combine(Job.OutputDirectory, TrainingSummary.FileName));
         Update(p => p with { State = SceneState.Trained, Step = trainer.CurrentStep, Gaussians = trainer.GaussianCount, Seconds = seconds });
         return SceneRunEnd.Finished;

@@ -21,7 +21,7 @@ public sealed class TrainedModelCache(int capacity = 4)
         public readonly string Key = key;
         public readonly Lazy<TrainedGaussians> Model = new(() => TrainedGaussians.Read(path));
         /// <summary>The model's codes split by where their Gaussians lie, per split options, made by the first view that asks.</summary>
-        public readonly Dictionary<SpatialSplitOptions, Lazy<SpatialParts>> Parts = new();
+        public readonly Dictionary<(SpatialSplitOptions, GaussianCodes), Lazy<SpatialParts>> Parts = new();
         /// <summary>Tensors per device ("cpu", "cuda:0"), made by the first lease there.</summary>
         public readonly Dictionary<string, Lazy<GaussianTensors>> Tensors = new();
         public int Leases;
@@ -40,17 +40,17 @@ public sealed class TrainedModelCache(int capacity = 4)
     public TrainedGaussians Get(string path) => Model(Find(path, lease: false));
 
     /// <summary>The spatial parts of the model at <paramref name="path"/> (<see cref="SpatialParts"/> with
-    /// <paramref name="options"/>), computed once per cached model and options: every view of it on this silo splits its
+    /// <paramref name="options"/>, from the Gaussians' <paramref name="codes"/>), computed once per cached model and options: every view of it on this silo splits its
     /// codes alike.</summary>
-    public SpatialParts Parts(string path, SpatialSplitOptions options)
+    public SpatialParts Parts(string path, SpatialSplitOptions options, GaussianCodes codes = GaussianCodes.Views)
     {
         ArgumentNullException.ThrowIfNull(options);
         var entry = Find(path, lease: false);
         var model = Model(entry);
         Lazy<SpatialParts>? parts;
         lock (gate)
-            if (!entry.Parts.TryGetValue(options, out parts))
-                entry.Parts[options] = parts = new Lazy<SpatialParts>(() => model.SpatialParts(model.DecodeGaussians(), options));
+            if (!entry.Parts.TryGetValue((options, codes), out parts))
+                entry.Parts[(options, codes)] = parts = new Lazy<SpatialParts>(() => model.SpatialParts(model.GaussianCodes(codes), options));
         return parts.Value;
     }
 
