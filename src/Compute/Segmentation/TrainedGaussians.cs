@@ -68,9 +68,9 @@ public sealed class TrainedGaussians
 
     private static int[]? ReadViewCodes(string path, GaussianCloud cloud, int dimensions)
     {
-        if (!cloud.Extra.TryGetValue(Segmentation.ViewCodes.PlyProperty, out var column)) return null;
-        if (dimensions > Segmentation.ViewCodes.MaxDimensions)
-            throw new InvalidDataException($"{path} has a '{Segmentation.ViewCodes.PlyProperty}' property but {dimensions} embedding channels; view codes are kept for at most {Segmentation.ViewCodes.MaxDimensions}.");
+        // Codes wider than a float32 holds exactly are not kept (nor written): such a model decodes by its own codes,
+        // and the decoders say what they make of its width.
+        if (!cloud.Extra.TryGetValue(Segmentation.ViewCodes.PlyProperty, out var column) || dimensions > Segmentation.ViewCodes.MaxDimensions) return null;
         var codes = new int[column.Length];
         for (int i = 0; i < column.Length; i++)
         {

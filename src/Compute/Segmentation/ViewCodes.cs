@@ -61,7 +61,7 @@ public static class ViewCodes
             var r = rasterizer.Render(fixedGeometry with { Features = leaf }, camera, new RasterSettings(shDegree, NearPlane: nearPlane));
             var bits = r.Features!.detach().gt(Scalars.Of(0.0)).to(own.dtype).sub(Scalars.Of(0.5)); // [H,W,D]
             r.Features!.mul(bits).sum().backward();
-            votes.add_(leaf.grad!);
+            votes.add_(leaf.grad!, Scalars.One);
         }
         // A row the views never reached is all zero: the Gaussian keeps its own code.
         var seen = votes.ne(Scalars.Of(0.0)).any(1, keepdim: true); // [N,1]
