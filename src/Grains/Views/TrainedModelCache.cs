@@ -40,8 +40,8 @@ public sealed class TrainedModelCache(int capacity = 4)
     public TrainedGaussians Get(string path) => Model(Find(path, lease: false));
 
     /// <summary>The spatial parts of the model at <paramref name="path"/> (<see cref="SpatialParts"/> with
-    /// <paramref name="options"/>, from the Gaussians' <paramref name="codes"/>), computed once per cached model and options: every view of it on this silo splits its
-    /// codes alike.</summary>
+    /// <paramref name="options"/>, from the Gaussians' <paramref name="codes"/>), computed once per cached model, options
+    /// and codes: every view of it on this silo splits its codes alike.</summary>
     public SpatialParts Parts(string path, SpatialSplitOptions options, GaussianCodes codes = GaussianCodes.Views)
     {
         ArgumentNullException.ThrowIfNull(options);
