@@ -124,6 +124,9 @@ public static class SegmentCommand
         if (Compute.Segmentation.SceneSegmentation.Recorded(metrics, "background_from") is "geometry")
             console.OutWriter.WriteLine("background by geometry: the masks leave none (Segment Anything's); outdoors, decode again with " +
                 "--mode decode --decode SurfaceBorderShare=0.7 (README, \"A street outdoors\")");
+        if (Compute.Segmentation.SceneSegmentation.Recorded(metrics, "gaussian_codes") == Compute.Segmentation.SceneSegmentation.OwnCodesForLackOfViewCodes)
+            console.OutWriter.WriteLine("Gaussians labelled by their own codes: model.ply has no view_code (made before 2026-12-08, or by another " +
+                "tool); train or lift again for labels from the views (README, --decode GaussianCodes)");
         console.OutWriter.WriteLine($"output     {st.OutputDirectory}");
         console.OutWriter.WriteLine($"           instance/*.png, labels.ply, metrics.json");
         // A page to look at: views, predictions, masks, ground truth, metrics, loss curve, a 3D viewer (self-contained HTML).

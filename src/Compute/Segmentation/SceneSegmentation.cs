@@ -98,7 +98,8 @@ public static class SceneSegmentation
         training.Write(Path.Combine(outputDirectory, TrainingSummary.FileName));
         return Summarize(scene, model, model.InstanceIds(codebook, gaussianCodes, options.Strays), codebook, outputDirectory, training,
             v => predictions.GetValueOrDefault(v.Name),
-            decodeSettings: DecodeOptionOverrides.Differences(options, new DecodeOptions { StuffAsBackground = trainer.Options.StuffAsBackground }));
+            decodeSettings: DecodeOptionOverrides.Differences(options, new DecodeOptions { StuffAsBackground = trainer.Options.StuffAsBackground }),
+            gaussianCodes: options.GaussianCodes);
     }
 
     /// <summary>Which views (indices) get an overlay picture: <paramref name="count"/> spread evenly.</summary>
@@ -122,6 +123,15 @@ public static class SceneSegmentation
     /// again use the same factor.</summary>
     public static int? RecordedDownscale(string outputDirectory) =>
         RecordedValue(outputDirectory, "downscale") is { } v && v.TryGetValue<int>(out var n) && n >= 1 ? n : null;
+
+    /// <summary>metrics.json's <c>gaussian_codes</c> when the Gaussians were to be labelled by their view codes but
+    /// model.ply has none (a model from before them, or from another tool): their own codes labelled them.</summary>
+    public const string OwnCodesForLackOfViewCodes = "own: model.ply has no view_code";
+
+    /// <summary>What labelled the Gaussians of <paramref name="model"/> decoded with <paramref name="codes"/>, as
+    /// metrics.json records it: <c>views</c>, <c>own</c>, or <see cref="OwnCodesForLackOfViewCodes"/>.</summary>
+    public static string CodesLabelling(TrainedGaussians model, GaussianCodes codes) =>
+        codes == GaussianCodes.Own ? "own" : model.ViewCodes is null ? OwnCodesForLackOfViewCodes : "views";
 
     /// <summary>A text value of a finished result's metrics.json (<paramref name="key"/>, e.g. <c>background_from</c>);
     /// null when it has none, an empty one, or no readable metrics.json.</summary>
@@ -195,7 +205,7 @@ public static class SceneSegmentation
     /// (<see cref="DecodeOptionOverrides.Differences"/>), recorded in metrics.json as <c>decode_settings</c>.</param>
     public static SceneSegmentationResult Summarize(Scene scene, TrainedGaussians model, int[] gaussianIds, LabelCodebook codebook,
         string outputDirectory, TrainingSummary training, Func<SceneView, LabelMap?>? prediction = null, string? masks = null,
-        IReadOnlyList<string>? decodeSettings = null)
+        IReadOnlyList<string>? decodeSettings = null, GaussianCodes gaussianCodes = GaussianCodes.Views)
     {
         if (gaussianIds.Length != model.Count)
             throw new ArgumentException($"{gaussianIds.Length} Gaussian ids for {model.Count} Gaussians.", nameof(gaussianIds));
@@ -230,6 +240,7 @@ public static class SceneSegmentation
             // what decoding was told beyond the defaults (--decode), as it takes them back
             ["decode_settings"] = new JsonArray((decodeSettings ?? []).Select(d => (JsonNode?)JsonValue.Create(d)).ToArray()),
             ["gaussians"] = model.Count,
+            ["gaussian_codes"] = CodesLabelling(model, gaussianCodes),
             ["instances"] = codebook.InstanceCount,
             ["background_code"] = codebook.BackgroundCode,
             // masks (their id 0), geometry (the masks give none: floor and walls found by where they lie), largest (the

@@ -152,7 +152,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
                 overlays.Contains(i) ? SceneSegmentation.OverlayPath(l.Target.OutputDirectory, views[i]) : null))));
 
             var result = await Task.Run(() => SceneSegmentation.Summarize(l.Scene, l.Model, gaussianIds, codebook, l.Target.OutputDirectory, l.Training,
-                masks: l.Target.Masks, decodeSettings: l.Settings));
+                masks: l.Target.Masks, decodeSettings: l.Settings, gaussianCodes: l.Options.GaussianCodes));
             metrics.RecordDecode(clock.Elapsed);
             if (result.PqScene is { } pq && double.IsFinite(pq)) metrics.RecordPq(Math.Clamp(pq, 0, 100));
             return new DecodeOutcome(id, new SceneDecodeResult(result.Instances, result.PqScene, result.PqThings, clock.Elapsed.TotalSeconds, pass), null);

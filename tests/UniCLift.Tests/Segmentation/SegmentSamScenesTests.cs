@@ -3,6 +3,7 @@ namespace UniCLift.Tests.Segmentation;
 using System.CommandLine;
 using System.Text.Json;
 using UniCLift.Client;
+using UniCLift.Compute.Segmentation;
 using UniCLift.Compute.Synthetic;
 
 /// <summary>
@@ -40,6 +41,10 @@ public sealed class SegmentSamScenesTests
             Assert.True(pq >= 60, $"PQ^scene {pq:0.0} with {instances} instances: {text}");
             Assert.InRange(instances, 3, 8); // 5 objects; the floor and wall pieces are not instances
             Assert.Equal(stuffClassesKnown ? "masks" : "geometry", metrics.RootElement.GetProperty("background_from").GetString());
+            // The scene grain voted the Gaussians' codes from the views; the decoding labelled them by those.
+            Assert.Equal("views", metrics.RootElement.GetProperty("gaussian_codes").GetString());
+            Assert.NotNull(TrainedGaussians.Read(Path.Combine(output, TrainedGaussians.FileName)).ViewCodes);
+            Assert.DoesNotContain("labelled by their own codes", printed, StringComparison.Ordinal);
 
             // --mode decode decodes the same model again through the grains: with no --decode, the very same label maps
             // (the stuff rule taken from training.json, or the background would come from the masks' stuff segments);
@@ -69,6 +74,16 @@ public sealed class SegmentSamScenesTests
             Assert.True(LabelsPerView(output) < labelsBefore, $"labels per view {LabelsPerView(output)} with the cleanup at 30%, {labelsBefore} before");
             Assert.True(File.ReadAllBytes(Path.Combine(output, "model.ply")).AsSpan().SequenceEqual(trained["model.ply"]));
             Assert.Contains("--decode SurfaceSpread=1 --decode Cleanup.MinFraction=0.3", File.ReadAllText(Path.Combine(output, "report.html")));
+
+            // Decoding a model.ply without view codes (from before them, or another tool) labels the Gaussians by their
+            // own codes and says so; asked for, own codes are recorded as asked.
+            Run(["segment", scene, "--out", output, "--mode", "decode", "--decode", "GaussianCodes=Own"]);
+            Assert.Equal("own", SceneSegmentation.Recorded(output, "gaussian_codes"));
+            var model = TrainedGaussians.Read(Path.Combine(output, TrainedGaussians.FileName));
+            new TrainedGaussians(model.Cloud, model.Embeddings, model.Dimensions).Write(Path.Combine(output, TrainedGaussians.FileName));
+            var old = Run(["segment", scene, "--out", output, "--mode", "decode"]);
+            Assert.Equal(SceneSegmentation.OwnCodesForLackOfViewCodes, SceneSegmentation.Recorded(output, "gaussian_codes"));
+            Assert.Contains("Gaussians labelled by their own codes: model.ply has no view_code", old, StringComparison.Ordinal);
         }
         finally
         {

@@ -144,6 +144,7 @@ public sealed class ViewCodesTests
             using var lifted = new TempDir();
             SegmentationRunner.Run(scene, new TrainingOptions { Mode = TrainingMode.Lift, Iterations = 8, Seed = 3 }, lifted.Path, densePly,
                 decode: new DecodeOptions { GaussianCodes = codes });
+            Assert.Equal(codes.ToString().ToLowerInvariant(), SceneSegmentation.Recorded(lifted.Path, "gaussian_codes"));
             var ids = GaussianPly.Read(Path.Combine(lifted.Path, SceneSegmentation.LabelsPly)).Extra["instance"];
             // Over the copies of which any is labelled an object (the background's many Gaussians agree on 0 either way).
             int objects = 0, alike = 0;
