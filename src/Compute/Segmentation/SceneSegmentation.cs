@@ -129,9 +129,12 @@ public static class SceneSegmentation
     public const string OwnCodesForLackOfViewCodes = "own: model.ply has no view_code";
 
     /// <summary>What labelled the Gaussians of <paramref name="model"/> decoded with <paramref name="codes"/>, as
-    /// metrics.json records it: <c>views</c>, <c>own</c>, or <see cref="OwnCodesForLackOfViewCodes"/>.</summary>
+    /// metrics.json records it: <c>views</c>, <c>own</c>, <c>own: wider than 24 bits</c> (an embedding whose codes
+    /// the column cannot hold) or <see cref="OwnCodesForLackOfViewCodes"/>.</summary>
     public static string CodesLabelling(TrainedGaussians model, GaussianCodes codes) =>
-        codes == GaussianCodes.Own ? "own" : model.ViewCodes is null ? OwnCodesForLackOfViewCodes : "views";
+        codes == GaussianCodes.Own ? "own"
+        : model.Dimensions > ViewCodes.MaxDimensions ? $"own: wider than {ViewCodes.MaxDimensions} bits"
+        : model.ViewCodes is null ? OwnCodesForLackOfViewCodes : "views";
 
     /// <summary>A text value of a finished result's metrics.json (<paramref name="key"/>, e.g. <c>background_from</c>);
     /// null when it has none, an empty one, or no readable metrics.json.</summary>

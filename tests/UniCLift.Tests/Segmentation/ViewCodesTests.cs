@@ -104,6 +104,13 @@ public sealed class ViewCodesTests
         Model(null).Write(path); // a model written before view codes, or by another tool: its own codes
         Assert.Null(TrainedGaussians.Read(path).ViewCodes);
         Assert.Equal(new[] { 1, 2, 3 }, TrainedGaussians.Read(path).GaussianCodes(GaussianCodes.Views));
+
+        // What metrics.json records of it.
+        Assert.Equal("views", SceneSegmentation.CodesLabelling(read, GaussianCodes.Views));
+        Assert.Equal("own", SceneSegmentation.CodesLabelling(read, GaussianCodes.Own));
+        Assert.Equal(SceneSegmentation.OwnCodesForLackOfViewCodes, SceneSegmentation.CodesLabelling(Model(null), GaussianCodes.Views));
+        var wide = new TrainedGaussians(Model(null).Cloud, new float[3 * 25], 25);
+        Assert.Equal("own: wider than 24 bits", SceneSegmentation.CodesLabelling(wide, GaussianCodes.Views));
     }
 
     [Theory]
