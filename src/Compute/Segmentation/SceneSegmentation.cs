@@ -133,7 +133,7 @@ public static class SceneSegmentation
     /// the column cannot hold) or <see cref="OwnCodesForLackOfViewCodes"/>.</summary>
     public static string CodesLabelling(TrainedGaussians model, GaussianCodes codes) =>
         codes == GaussianCodes.Own ? "own"
-        : model.Dimensions > ViewCodes.MaxDimensions ? $"own: wider than {ViewCodes.MaxDimensions} bits"
+        : !ViewCodes.Holds(model.Dimensions) ? $"own: wider than {ViewCodes.MaxDimensions} bits"
         : model.ViewCodes is null ? OwnCodesForLackOfViewCodes : "views";
 
     /// <summary>A text value of a finished result's metrics.json (<paramref name="key"/>, e.g. <c>background_from</c>);

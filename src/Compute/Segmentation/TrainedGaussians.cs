@@ -24,7 +24,7 @@ public sealed class TrainedGaussians
         if (viewCodes is not null)
         {
             if (viewCodes.Length != cloud.Count) throw new ArgumentException($"{viewCodes.Length} view codes for {cloud.Count} Gaussians.");
-            if (dimensions > Segmentation.ViewCodes.MaxDimensions)
+            if (!Segmentation.ViewCodes.Holds(dimensions))
                 throw new ArgumentException($"view codes are kept for embeddings of at most {Segmentation.ViewCodes.MaxDimensions} channels, not {dimensions}.");
         }
         Cloud = cloud;
@@ -52,7 +52,7 @@ public sealed class TrainedGaussians
     /// none for embeddings wider than <see cref="Segmentation.ViewCodes.MaxDimensions"/>). On the trainer's thread;
     /// <paramref name="cancellation"/> is checked between views.</summary>
     public static TrainedGaussians FromTrainer(SceneTrainer trainer, CancellationToken cancellation = default) => FromModel(trainer.Model,
-        trainer.Model.EmbeddingDim <= Segmentation.ViewCodes.MaxDimensions ? Segmentation.ViewCodes.Of(trainer, cancellation) : null);
+        Segmentation.ViewCodes.Holds(trainer.Model.EmbeddingDim) ? Segmentation.ViewCodes.Of(trainer, cancellation) : null);
 
     /// <summary>Reads a PLY written by <see cref="Write"/> (or any 3DGS PLY with emb_0.. properties).</summary>
     public static TrainedGaussians Read(string path)
@@ -70,7 +70,7 @@ public sealed class TrainedGaussians
     {
         // Codes wider than a float32 holds exactly are not kept (nor written): such a model decodes by its own codes,
         // and the decoders say what they make of its width.
-        if (!cloud.Extra.TryGetValue(Segmentation.ViewCodes.PlyProperty, out var column) || dimensions > Segmentation.ViewCodes.MaxDimensions) return null;
+        if (!cloud.Extra.TryGetValue(Segmentation.ViewCodes.PlyProperty, out var column) || !Segmentation.ViewCodes.Holds(dimensions)) return null;
         var codes = new int[column.Length];
         for (int i = 0; i < column.Length; i++)
         {
@@ -122,10 +122,12 @@ public sealed class TrainedGaussians
     }
 
     /// <summary>The Gaussians' codes as <paramref name="source"/> says: their <see cref="ViewCodes"/> where the model has
-    /// them, else (or with <see cref="GaussianCodes.Own"/>) <paramref name="own"/> (their embeddings' codes, e.g. from a
-    /// batch pass; decoded here when null).</summary>
-    public int[] GaussianCodes(GaussianCodes source, int[]? own = null) =>
-        source == Segmentation.GaussianCodes.Views && ViewCodes is { } views ? views : own ?? DecodeGaussians();
+    /// them (<see cref="ViewCodesFor"/>), else their embeddings' codes.</summary>
+    public int[] GaussianCodes(GaussianCodes source) => ViewCodesFor(source) ?? DecodeGaussians();
+
+    /// <summary>The <see cref="ViewCodes"/> that label the Gaussians under <paramref name="source"/>; null where their own
+    /// embeddings' codes do (<see cref="GaussianCodes.Own"/>, or a model without view codes).</summary>
+    public int[]? ViewCodesFor(GaussianCodes source) => source == Segmentation.GaussianCodes.Views ? ViewCodes : null;
 
     /// <summary>The codes of this model that lie apart in space (<see cref="SpatialParts"/>), from its Gaussians'
     /// <paramref name="codes"/> (<see cref="DecodeGaussians"/>); <see cref="SpatialParts.None"/> with no options.</summary>

@@ -28,6 +28,9 @@ public static class ViewCodes
     /// <summary>Codes of up to 24 bits fit a float32 exactly.</summary>
     public const int MaxDimensions = 24;
 
+    /// <summary>Whether the column holds the codes of an embedding of <paramref name="dimensions"/> channels.</summary>
+    public static bool Holds(int dimensions) => dimensions <= MaxDimensions;
+
     /// <summary>The trainer's Gaussians' codes voted by its training views, on its device (call on its thread).</summary>
     public static int[] Of(SceneTrainer trainer, CancellationToken cancellation = default)
     {

@@ -50,15 +50,22 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
             else loaded.Add(result.Loaded!);
         }
 
-        // One pass over every scene's Gaussians; should it fail, each scene on its own, so that one model it cannot decode
-        // fails that scene alone (a failing batch call failed every scene of the pass, at every pass).
+        // The codes each scene's Gaussians are labelled by: their view codes where the model has them and the options
+        // take them, else their embeddings' codes, from one pass over those scenes' Gaussians. Should the pass fail, each
+        // scene on its own, so that one model it cannot decode fails that scene alone (a failing batch call failed every
+        // scene of the pass, at every pass).
         var (gaussianCodes, failed) = loaded.Count == 0 ? ([], []) : await Task.Run(() =>
         {
             TorchRuntime.EnsureInitialised();
-            static int[][] Codes(IEnumerable<Loaded> scenes)
+            static int[][] Codes(IReadOnlyList<Loaded> scenes)
             {
+                var codes = scenes.Select(l => l.Model.ViewCodesFor(l.Options.GaussianCodes)).ToArray();
+                var own = Enumerable.Range(0, scenes.Count).Where(i => codes[i] is null).ToList();
+                if (own.Count == 0) return codes!;
                 using var scope = NewDisposeScope();
-                return EmbeddingDecoder.DecodeBatch(scenes.Select(l => l.Model.EmbeddingTensor()).ToList()).ToArray();
+                var decoded = EmbeddingDecoder.DecodeBatch(own.Select(i => scenes[i].Model.EmbeddingTensor()).ToList());
+                for (int k = 0; k < own.Count; k++) codes[own[k]] = decoded[k];
+                return codes!;
             }
             try { return (Codes(loaded), new Dictionary<int, string>()); }
             catch (Exception e) when (IsDecodeFailure(e))
@@ -139,8 +146,7 @@ public sealed class BatchDecoder(IGrainFactory grains, UniCLiftMetrics metrics, 
                 var sum = new CodeStatistics();
                 foreach (var s in statistics) sum.Add(s.ToStatistics());
                 // The view grains split the codes of Gaussians apart in space (the same options); the Gaussians follow.
-                var baseCodes = l.Model.GaussianCodes(decode.GaussianCodes, gaussianCodes);
-                var codes = l.Model.SpatialParts(baseCodes, decode.SpatialSplit).ExtendGaussians(baseCodes, l.Model.Cloud.Means);
+                var codes = l.Model.SpatialParts(gaussianCodes, decode.SpatialSplit).ExtendGaussians(gaussianCodes, l.Model.Cloud.Means);
                 var book = LabelCodebook.Build(sum, codes, decode.Codebook);
                 return (book, l.Model.InstanceIds(book, codes, decode.Strays));
             });
